@@ -1,0 +1,129 @@
+"""Settings read once from the environment (and `.env`), validated at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STRIPE_MIN_LINK_MINUTES = 30  # Stripe refuses expires_at sooner than 30 min ...
+STRIPE_MAX_LINK_MINUTES = 24 * 60  # ... or later than 24 h after creation.
+SANDBOX_STRIPE_KEY = "sk_test_orderpass_sandbox"
+SANDBOX_RESEND_KEY = "re_test_orderpass_sandbox"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    # Infrastructure. Empty means "use the embedded servers of `orderpass dev`".
+    database_url: str = ""
+    redis_url: str = ""
+    data_dir: Path = Field(default=Path(".orderpass"), alias="ORDERPASS_DATA_DIR")
+
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    public_base_url: str = "http://127.0.0.1:8000"
+    environment: Literal["dev", "test", "production"] = Field(
+        default="dev", alias="ORDERPASS_ENV"
+    )
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    # Stripe: sk_test_ keys with STRIPE_API_BASE pointing at the sandbox in dev and tests.
+    stripe_secret_key: str = SANDBOX_STRIPE_KEY
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    stripe_timeout_seconds: float = 5.0
+
+    # Resend (and an optional SMTP relay used when Resend keeps failing).
+    resend_api_key: str = SANDBOX_RESEND_KEY
+    resend_api_url: str = ""
+    resend_webhook_secret: str = ""
+    resend_requests_per_second: float = 2.0
+    email_from: str = "Orderpass <orders@orderpass.test>"
+    smtp_relay_url: str = ""
+
+    payment_link_ttl_minutes: int = 60
+    temp_order_ttl_hours: int = 96  # outlives Stripe's 3-day webhook retry window
+    archive_after_days: int = 30
+    order_rate_limit_per_minute: int = 20
+    login_rate_limit_per_minute: int = 10
+
+    demo_password: str = Field(default="demo", alias="ORDERPASS_DEMO_PASSWORD")
+    port: int = Field(default=8000, alias="ORDERPASS_PORT", ge=1, le=65535)
+    sandbox_port: int = Field(default=12111, alias="ORDERPASS_SANDBOX_PORT", ge=1, le=65535)
+
+    ops_alert_email: str = ""
+    ops_alert_webhook_url: str = ""
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if value and not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must start with postgresql:// (e.g. postgresql://user@host/db)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis:// or rediss:// (e.g. redis://host:6379/0)")
+        return value
+
+    @field_validator("payment_link_ttl_minutes")
+    @classmethod
+    def _positive_ttl(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be a positive number of minutes")
+        return value
+
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _stripe_key(cls, value: str) -> str:
+        if not value.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+            raise ValueError("must be a Stripe secret key (sk_test_… or sk_live_…)")
+        return value
+
+    @property
+    def wants_sandbox(self) -> bool:
+        """True unless real provider keys are configured without a sandbox base URL."""
+        real_stripe = self.stripe_secret_key != SANDBOX_STRIPE_KEY and not self.stripe_api_base
+        real_resend = self.resend_api_key != SANDBOX_RESEND_KEY and not self.resend_api_url
+        return not (real_stripe and real_resend)
+
+    @property
+    def payment_link_minutes(self) -> int:
+        """The configured link lifetime, clamped to what Stripe accepts."""
+        return max(STRIPE_MIN_LINK_MINUTES, min(STRIPE_MAX_LINK_MINUTES,
+                                                self.payment_link_ttl_minutes))
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+class SettingsError(SystemExit):
+    """Raised with one readable line per bad setting; exits without a traceback."""
+
+
+def describe_errors(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        name = ".".join(str(part) for part in problem["loc"]).upper() or "settings"
+        lines.append(f"invalid setting {name}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(describe_errors(error)) from None
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()
