@@ -1,0 +1,1 @@
+"""Staff and admin accounts, passwords and login sessions."""

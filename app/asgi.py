@@ -1,0 +1,59 @@
+"""The web application: `create_app()` wires controllers, templates, static files, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from app import paths
+from app.infra import db
+from app.infra.logging import configure_logging, get_logger
+from app.infra.redis import connect_redis
+from app.infra.request_id import request_id_middleware
+from app.ops.health_controller import HealthController
+from app.restaurants.controllers import MenuApiController, RestaurantPagesController
+from app.settings import get_settings
+from app.templating import configure_jinja
+
+log = get_logger("orderpass.web")
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    await db.open_pool()
+    app.state.redis = await connect_redis()
+    log.info("web app started")
+    try:
+        yield
+    finally:
+        await app.state.redis.aclose()
+        await db.close_pool()
+
+
+def create_app() -> Litestar:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            RestaurantPagesController,
+            MenuApiController,
+            create_static_files_router(path="/static", directories=[paths.STATIC],
+                                       include_in_schema=False),
+        ],
+        lifespan=[lifespan],
+        middleware=[request_id_middleware],
+        template_config=TemplateConfig(
+            directory=[paths.TEMPLATES, paths.COMPONENTS],
+            engine=JinjaTemplateEngine,
+            engine_callback=configure_jinja,
+        ),
+        openapi_config=OpenAPIConfig(title="Orderpass", version="0.1.0", path="/schema"),
+        debug=False,
+    )

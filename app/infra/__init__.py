@@ -1,0 +1,1 @@
+"""Infrastructure shared by every domain: database and Redis connections, logging, time."""

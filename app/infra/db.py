@@ -1,0 +1,39 @@
+"""Postgres lifecycle: the Piccolo engine's connection pool, migrations, a readiness probe."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+from piccolo.engine.postgres import PostgresEngine
+
+from app.piccolo_conf import DB
+
+
+def engine() -> PostgresEngine:
+    return DB
+
+
+async def open_pool(max_size: int = 20) -> None:
+    await DB.start_connection_pool(min_size=1, max_size=max_size)
+
+
+async def close_pool() -> None:
+    with contextlib.suppress(Exception):
+        await DB.close_connection_pool()
+
+
+async def migrate() -> str:
+    """Apply pending migrations; returns Piccolo's progress output for the caller to log."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        result = await run_forwards(app_name="all")
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")
+    return output.getvalue()
+
+
+async def ping() -> None:
+    await DB.run_ddl("SELECT 1")

@@ -1,0 +1,1 @@
+"""Notifications: email composition, the Resend and SMTP transports, delivery tracking."""

@@ -1,0 +1,1 @@
+"""Operations: health, the outbox, funnel counters, admin, metrics and analytics."""

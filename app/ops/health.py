@@ -1,0 +1,56 @@
+"""Liveness and readiness: is this process up, and can it reach what it needs?"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from app.infra import db
+from app.ops.heartbeat import STALE_AFTER_S, live_workers
+
+CHECK_TIMEOUT_S = 2.0
+
+
+@dataclass
+class Readiness:
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(check["ok"] for check in self.checks.values())
+
+
+async def _check(coro: Any) -> dict[str, Any]:
+    try:
+        detail = await asyncio.wait_for(coro, CHECK_TIMEOUT_S)
+    except TimeoutError:
+        return {"ok": False, "error": f"no answer within {CHECK_TIMEOUT_S:.0f}s"}
+    except Exception as error:  # a readiness probe reports failures, it never raises
+        return {"ok": False, "error": f"{type(error).__name__}: {error}"[:300]}
+    return {"ok": True, **(detail or {})}
+
+
+async def _postgres() -> dict[str, Any]:
+    await db.ping()
+    return {}
+
+
+async def _redis(redis: Redis) -> dict[str, Any]:
+    await redis.ping()
+    return {}
+
+
+async def _workers(redis: Redis) -> dict[str, Any]:
+    workers = await live_workers(redis)
+    if not workers:
+        raise RuntimeError(f"no worker heartbeat in the last {STALE_AFTER_S:.0f}s")
+    return {"workers": [{"name": name, "age_s": age} for name, age in workers]}
+
+
+async def readiness(redis: Redis) -> Readiness:
+    postgres, redis_check, workers = await asyncio.gather(
+        _check(_postgres()), _check(_redis(redis)), _check(_workers(redis)))
+    return Readiness(checks={"postgres": postgres, "redis": redis_check, "worker": workers})

@@ -1,0 +1,29 @@
+"""GET /healthz (process alive) and GET /readyz (Postgres, Redis, worker heartbeat)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.response import Response
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+
+from app.ops.health import readiness
+
+
+class HealthController(Controller):
+    include_in_schema = True
+    tags = ["ops"]
+
+    @get("/healthz", sync_to_thread=False, cache_control=None)
+    def healthz(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/readyz")
+    async def readyz(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        result = await readiness(request.app.state.redis)
+        status = "ok" if result.ok else "unavailable"
+        return Response(
+            {"status": status, "checks": result.checks},
+            status_code=HTTP_200_OK if result.ok else HTTP_503_SERVICE_UNAVAILABLE,
+        )

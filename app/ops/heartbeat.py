@@ -1,0 +1,37 @@
+"""Worker heartbeats in Redis: each worker stamps a sorted set; readiness reads the newest."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from redis.asyncio import Redis
+
+HEARTBEAT_KEY = "orderpass:workers:heartbeat"
+HEARTBEAT_INTERVAL_S = 5.0
+STALE_AFTER_S = 30.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def beat(redis: Redis, name: str) -> None:
+    now = time.time()
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zadd(HEARTBEAT_KEY, {name: now})
+        pipe.zremrangebyscore(HEARTBEAT_KEY, "-inf", now - 24 * 3600)  # forget long-dead workers
+        await pipe.execute()
+
+
+async def forget(redis: Redis, name: str) -> None:
+    await redis.zrem(HEARTBEAT_KEY, name)
+
+
+async def live_workers(redis: Redis) -> list[tuple[str, float]]:
+    """Workers whose last heartbeat is recent enough, with its age in seconds."""
+    now = time.time()
+    rows = await redis.zrangebyscore(HEARTBEAT_KEY, now - STALE_AFTER_S, "+inf", withscores=True)
+    return [(name.decode() if isinstance(name, bytes) else name, round(now - score, 1))
+            for name, score in rows]

@@ -1,0 +1,1 @@
+"""Orders: intake, temporary orders, pricing and the order lifecycle."""

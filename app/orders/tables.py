@@ -1,0 +1,78 @@
+"""Piccolo tables for paid orders, their items and the archive. Only paid orders live here."""
+
+from piccolo.columns import (
+    JSONB,
+    BigInt,
+    BigSerial,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from app.restaurants.tables import Restaurant
+
+
+class PaidOrder(Table):
+    id = BigSerial(primary_key=True)
+    public_id = Varchar(length=64, unique=True)  # the TEMP- id the customer was given
+    restaurant = ForeignKey(references=Restaurant)
+    ticket_number = Integer()
+    stripe_checkout_session_id = Varchar(length=255, unique=True)
+    stripe_payment_intent_id = Varchar(length=255, null=True)
+    status = Varchar(length=24)
+    customer_name = Varchar(length=120)
+    customer_email = Varchar(length=254)
+    customer_phone = Varchar(length=40, default="")
+    fulfillment = Varchar(length=16)
+    delivery_address = Varchar(length=300, default="")
+    table_label = Varchar(length=40, default="")
+    notes = Varchar(length=500, default="")
+    currency = Varchar(length=3)
+    total_amount = Integer()
+    amount_charged = Integer()
+    currency_charged = Varchar(length=3)
+    capture_mode = Varchar(length=16, default="automatic")
+    needs_review = Boolean(default=False)
+    review_reason = Varchar(length=500, default="")
+    prep_minutes = Integer(null=True)
+    reject_reason = Varchar(length=300, default="")
+    rebuilt_from_stripe = Boolean(default=False)
+    submitted_at = Timestamptz()
+    paid_at = Timestamptz()
+    kitchen_shown_at = Timestamptz(null=True, default=None)
+    accepted_at = Timestamptz(null=True, default=None)
+    preparing_at = Timestamptz(null=True, default=None)
+    ready_at = Timestamptz(null=True, default=None)
+    completed_at = Timestamptz(null=True, default=None)
+    rejected_at = Timestamptz(null=True, default=None)
+    refunded_at = Timestamptz(null=True, default=None)
+    promised_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz()
+    version = Integer(default=1)
+
+
+class OrderItem(Table):
+    id = BigSerial(primary_key=True)
+    paid_order = ForeignKey(references=PaidOrder)
+    menu_item = Integer(null=True)  # menu rows may change later; name and price are copied
+    name = Varchar(length=120)
+    unit_amount = Integer()
+    quantity = Integer()
+    notes = Varchar(length=200, default="")
+
+
+class ArchivedOrder(Table):
+    id = BigInt(primary_key=True)
+    public_id = Varchar(length=64, unique=True)
+    restaurant = ForeignKey(references=Restaurant)
+    status = Varchar(length=24)
+    currency = Varchar(length=3)
+    total_amount = Integer()
+    paid_at = Timestamptz()
+    closed_at = Timestamptz(null=True, default=None)
+    customer_email = Varchar(length=254)
+    document = JSONB()  # the whole order with its items, as it was when archived
+    archived_at = Timestamptz()

@@ -1,0 +1,21 @@
+"""Registers Orderpass's tables and its top-level `migrations/` folder with Piccolo."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from app.accounts.tables import StaffUser
+from app.notifications.tables import EmailMessage
+from app.ops.tables import FunnelDaily, Outbox
+from app.orders.tables import ArchivedOrder, OrderItem, PaidOrder
+from app.payments.tables import Discrepancy, StripeEvent, WebhookDelivery
+from app.restaurants.tables import MenuItem, Restaurant
+
+APP_CONFIG = AppConfig(
+    app_name="orderpass",
+    migrations_folder_path=str(Path(__file__).resolve().parent.parent / "migrations"),
+    table_classes=[
+        Restaurant, MenuItem, StaffUser, PaidOrder, OrderItem, ArchivedOrder, StripeEvent,
+        WebhookDelivery, Discrepancy, Outbox, EmailMessage, FunnelDaily,
+    ],
+)

@@ -1,0 +1,1 @@
+"""Restaurants and their menus."""

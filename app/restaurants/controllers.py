@@ -1,0 +1,55 @@
+"""Customer-facing restaurant pages (`/`, `/r/{slug}`) and the menu JSON API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get
+from litestar.exceptions import NotFoundException
+from litestar.response import Template
+
+from app.restaurants import services
+from app.restaurants.schemas import MenuItemOut, MenuOut, Money, RestaurantOut
+
+
+class RestaurantPagesController(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def home(self) -> Template:
+        restaurants = await services.list_restaurants()
+        return Template("home.html", context={"restaurants": restaurants})
+
+    @get("/r/{slug:str}")
+    async def menu_page(self, slug: str) -> Template:
+        restaurant = await services.get_restaurant(slug)
+        if restaurant is None:
+            raise NotFoundException(f"no restaurant called {slug!r}")
+        items = await services.menu_items(restaurant.id)
+        context: dict[str, Any] = {
+            "restaurant": restaurant, "categories": services.by_category(items)}
+        return Template("menu.html", context=context)
+
+
+class MenuApiController(Controller):
+    path = "/api/restaurants"
+    tags = ["menu"]
+
+    @get("/{slug:str}/menu")
+    async def menu(self, slug: str) -> MenuOut:
+        """The menu of one restaurant; amounts are in minor units of its currency."""
+        restaurant = await services.get_restaurant(slug)
+        if restaurant is None:
+            raise NotFoundException(f"no restaurant called {slug!r}")
+        items = await services.menu_items(restaurant.id)
+        return MenuOut(
+            restaurant=RestaurantOut(
+                slug=restaurant.slug, name=restaurant.name, currency=restaurant.currency,
+                accepting_orders=restaurant.accepting_orders,
+                default_prep_minutes=restaurant.default_prep_minutes),
+            items=[MenuItemOut(
+                id=item.id, name=item.name, category=item.category,
+                description=item.description,
+                price=Money(amount=item.price_amount, currency=restaurant.currency),
+                available=item.available) for item in items],
+        )

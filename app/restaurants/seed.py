@@ -1,0 +1,87 @@
+"""The demo data set: two restaurants with menus and one kitchen login each. Idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.accounts.passwords import hash_password, verify_password
+from app.accounts.tables import StaffUser
+from app.piccolo_conf import DB
+from app.restaurants.tables import MenuItem, Restaurant
+
+ADMIN_EMAIL = "admin@orderpass.test"
+
+DEMO_RESTAURANTS = [
+    {
+        "slug": "demo", "name": "Demo Bistro", "currency": "eur", "timezone": "Europe/Berlin",
+        "phone": "+49 30 1234567", "email": "hello@demo.test",
+        "address": "Torstraße 1, 10119 Berlin", "default_prep_minutes": 15,
+        "menu": [
+            ("Starters", "Tomato soup", "Slow-roasted tomatoes, basil oil", 650),
+            ("Starters", "Burrata", "With peaches and hazelnuts", 1150),
+            ("Mains", "Margherita pizza", "San Marzano, fior di latte, basil", 1100),
+            ("Mains", "Mushroom risotto", "Carnaroli, porcini, parmesan", 1450),
+            ("Mains", "Steak frites", "Flank steak, fries, green pepper sauce", 2350),
+            ("Desserts", "Tiramisu", "Mascarpone, espresso, cocoa", 700),
+            ("Drinks", "Sparkling water", "0.5 l", 350),
+            ("Drinks", "Lemonade", "House-made, 0.4 l", 450),
+        ],
+    },
+    {
+        "slug": "demo-2", "name": "Demo Noodle Bar", "currency": "eur", "timezone": "Europe/Berlin",
+        "phone": "+49 30 7654321", "email": "hello@demo-2.test",
+        "address": "Kastanienallee 2, 10435 Berlin", "default_prep_minutes": 12,
+        "menu": [
+            ("Bowls", "Tonkotsu ramen", "Pork broth, chashu, egg", 1450),
+            ("Bowls", "Miso ramen", "Vegetarian, corn, tofu", 1300),
+            ("Small plates", "Gyoza", "Six pork dumplings", 650),
+            ("Small plates", "Edamame", "Sea salt", 450),
+            ("Drinks", "Iced green tea", "0.4 l", 400),
+        ],
+    },
+]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    restaurant: str
+
+
+async def seed_demo(password: str) -> list[DemoLogin]:
+    """Create or refresh the demo restaurants, menus and logins; safe to run repeatedly."""
+    logins: list[DemoLogin] = []
+    async with DB.transaction():
+        for spec in DEMO_RESTAURANTS:
+            restaurant = await Restaurant.objects().get(Restaurant.slug == spec["slug"])
+            if restaurant is None:
+                restaurant = Restaurant(
+                    slug=spec["slug"], name=spec["name"], currency=spec["currency"],
+                    timezone=spec["timezone"], phone=spec["phone"], email=spec["email"],
+                    address=spec["address"], default_prep_minutes=spec["default_prep_minutes"])
+                await restaurant.save()
+            existing = {row["name"] for row in await MenuItem.select(MenuItem.name).where(
+                MenuItem.restaurant == restaurant.id)}
+            for position, (category, name, description, price) in enumerate(spec["menu"]):
+                if name not in existing:
+                    await MenuItem.insert(MenuItem(
+                        restaurant=restaurant.id, category=category, name=name,
+                        description=description, price_amount=price, position=position))
+            email = f"kitchen@{spec['slug']}.test"
+            await _ensure_user(email, password, role="staff", restaurant_id=restaurant.id)
+            logins.append(DemoLogin(email=email, restaurant=spec["slug"]))
+        await _ensure_user(ADMIN_EMAIL, password, role="admin", restaurant_id=None)
+        logins.append(DemoLogin(email=ADMIN_EMAIL, restaurant="(admin)"))
+    return logins
+
+
+async def _ensure_user(email: str, password: str, role: str, restaurant_id: int | None) -> None:
+    user = await StaffUser.objects().get(StaffUser.email == email)
+    if user is None:
+        await StaffUser.insert(StaffUser(
+            email=email, password_hash=hash_password(password), role=role,
+            restaurant=restaurant_id))
+    elif not verify_password(user.password_hash, password):
+        # The demo password follows ORDERPASS_DEMO_PASSWORD across runs.
+        user.password_hash = hash_password(password)
+        await user.save([StaffUser.password_hash])

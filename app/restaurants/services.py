@@ -1,0 +1,38 @@
+"""Reading restaurants and menus; prices always come from here, never from a client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import groupby
+
+from app.restaurants.tables import MenuItem, Restaurant
+
+
+@dataclass(frozen=True)
+class MenuCategory:
+    name: str
+    items: list[MenuItem]
+
+
+async def list_restaurants() -> list[Restaurant]:
+    return await Restaurant.objects().order_by(Restaurant.name)
+
+
+async def get_restaurant(slug: str) -> Restaurant | None:
+    return await Restaurant.objects().get(Restaurant.slug == slug)
+
+
+async def menu_items(restaurant_id: int) -> list[MenuItem]:
+    return await MenuItem.objects().where(MenuItem.restaurant == restaurant_id).order_by(
+        MenuItem.position).order_by(MenuItem.id)
+
+
+def by_category(items: list[MenuItem]) -> list[MenuCategory]:
+    """Categories in menu order (the first item's position decides a category's place)."""
+    ordered = sorted(items, key=lambda item: (item.position, item.id))
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(ordered):
+        first_seen.setdefault(item.category, index)
+    ordered.sort(key=lambda item: (first_seen[item.category], item.position, item.id))
+    return [MenuCategory(name=name, items=list(group))
+            for name, group in groupby(ordered, key=lambda item: item.category)]

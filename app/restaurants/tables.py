@@ -1,0 +1,30 @@
+"""Piccolo tables for restaurants and menu items (schema lives in migrations/)."""
+
+from piccolo.columns import Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class Restaurant(Table):
+    slug = Varchar(length=64, unique=True)
+    name = Varchar(length=120)
+    currency = Varchar(length=3)  # ISO 4217, lower case as Stripe writes it
+    timezone = Varchar(length=64, default="UTC")
+    accepting_orders = Boolean(default=True)
+    capture_mode = Varchar(length=16, default="automatic")  # or "manual": capture on accept
+    default_prep_minutes = Integer(default=15)
+    auto_reject_minutes = Integer(default=10)  # 0 disables auto-reject
+    phone = Varchar(length=40, default="")
+    email = Varchar(length=254, default="")
+    address = Varchar(length=300, default="")
+    last_ticket_number = Integer(default=0)
+    created_at = Timestamptz()
+
+
+class MenuItem(Table):
+    restaurant = ForeignKey(references=Restaurant)
+    category = Varchar(length=80)
+    name = Varchar(length=120)
+    description = Varchar(length=500, default="")
+    price_amount = Integer()  # minor units of the restaurant's currency
+    available = Boolean(default=True)
+    position = Integer(default=0)

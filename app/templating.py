@@ -1,0 +1,29 @@
+"""Jinja set-up shared by pages, HTMX fragments, SSE messages and emails: filters and globals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from litestar.contrib.jinja import JinjaTemplateEngine
+
+CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "chf": "CHF "}
+ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "huf"}
+
+
+def format_money(amount: int, currency: str) -> str:
+    """Minor units to a display string: 1150, "eur" → "€11.50"."""
+    currency = currency.lower()
+    symbol = CURRENCY_SYMBOLS.get(currency, currency.upper() + " ")
+    if currency in ZERO_DECIMAL:
+        return f"{symbol}{amount:,}"
+    return f"{symbol}{amount // 100:,}.{amount % 100:02d}"
+
+
+def format_time(value: datetime | None) -> str:
+    return value.strftime("%H:%M") if value else ""
+
+
+def configure_jinja(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters["money"] = format_money
+    engine.engine.filters["hhmm"] = format_time
+    engine.engine.autoescape = True

@@ -1,0 +1,1 @@
+"""Piccolo migrations for Orderpass, written as explicit SQL so constraints are visible."""

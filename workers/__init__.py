@@ -1,0 +1,1 @@
+"""arq worker processes: WorkerSettings and the jobs, which call the same services as the web."""

@@ -1,0 +1,45 @@
+"""Worker start-up and shutdown: logging, the Postgres pool, and this worker's heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from app.infra import db
+from app.infra.logging import configure_logging, get_logger
+from app.ops import heartbeat
+from app.settings import get_settings
+
+log = get_logger("orderpass.worker")
+
+
+async def _beat_forever(ctx: dict[str, Any]) -> None:
+    while True:
+        try:
+            await heartbeat.beat(ctx["redis"], ctx["worker_name"])
+        except Exception as error:  # Redis blips must not kill the heartbeat loop
+            log.warning("heartbeat failed", error=str(error))
+        await asyncio.sleep(heartbeat.HEARTBEAT_INTERVAL_S)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    await db.open_pool(max_size=10)
+    ctx["settings"] = settings
+    ctx["worker_name"] = heartbeat.worker_name()
+    ctx["heartbeat_task"] = asyncio.create_task(_beat_forever(ctx))
+    log.info("worker started", worker=ctx["worker_name"])
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    task = ctx.get("heartbeat_task")
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    with contextlib.suppress(Exception):
+        await heartbeat.forget(ctx["redis"], ctx["worker_name"])
+    await db.close_pool()
+    log.info("worker stopped", worker=ctx.get("worker_name"))
