@@ -26,14 +26,15 @@ log = get_logger("orderpass.web")
 
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    await db.open_pool()
+    opened_pool = await db.open_pool()
     app.state.redis = await connect_redis()
     log.info("web app started")
     try:
         yield
     finally:
         await app.state.redis.aclose()
-        await db.close_pool()
+        if opened_pool:
+            await db.close_pool()
 
 
 def create_app() -> Litestar:

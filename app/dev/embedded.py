@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -48,6 +49,13 @@ def _die_with_parent(sig: int) -> Callable[[], None]:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
 
     return set_signal
+
+
+def _as_user(user: str | None) -> dict[str, Any]:
+    """subprocess arguments that drop every root identity (uid, gid and extra groups)."""
+    if user is None:
+        return {}
+    return {"user": user, "group": user, "extra_groups": []}
 
 
 def free_port() -> int:
@@ -177,10 +185,13 @@ class EmbeddedServers:
                 shutil.rmtree(pgdata)
             pgdata.mkdir(parents=True)
             self._chown(pgdata, user)
-            subprocess.run(
+            result = subprocess.run(
                 [postgres_bin("initdb"), "-D", str(pgdata), "-U", "postgres",
                  "--auth=trust", "--encoding=UTF8", "--no-sync"],
-                check=True, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **_as_user(user))
+            if result.returncode != 0:
+                raise EmbeddedServerError(
+                    f"initdb failed in {pgdata}: {result.stderr.decode(errors='replace')}")
         self._stop_leftover_postmaster(pgdata)
         port = self._pick_port("postgres_port", preferred_port)
         log = pgdata.parent / "postgres.log"
@@ -194,7 +205,7 @@ class EmbeddedServers:
                 "-h", "127.0.0.1", "-k", str(pgdata), *settings]
         with log.open("ab") as log_handle:
             self.processes.append(subprocess.Popen(
-                args, stdout=log_handle, stderr=log_handle, user=user,
+                args, stdout=log_handle, stderr=log_handle, **_as_user(user),
                 preexec_fn=_die_with_parent(signal.SIGINT), start_new_session=True))
 
         def answers() -> bool:

@@ -14,8 +14,12 @@ def engine() -> PostgresEngine:
     return DB
 
 
-async def open_pool(max_size: int = 20) -> None:
+async def open_pool(max_size: int = 20) -> bool:
+    """Open the pool unless one is already open (tests share theirs); True if we opened it."""
+    if DB.pool is not None:
+        return False
     await DB.start_connection_pool(min_size=1, max_size=max_size)
+    return True
 
 
 async def close_pool() -> None:

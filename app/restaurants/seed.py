@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.accounts.passwords import hash_password, verify_password
 from app.accounts.tables import StaffUser
@@ -75,13 +76,19 @@ async def seed_demo(password: str) -> list[DemoLogin]:
     return logins
 
 
+@lru_cache(maxsize=4)
+def _demo_hash(password: str) -> str:
+    """One Argon2 hash per password per process: re-seeding (tests do it often) stays cheap."""
+    return hash_password(password)
+
+
 async def _ensure_user(email: str, password: str, role: str, restaurant_id: int | None) -> None:
     user = await StaffUser.objects().get(StaffUser.email == email)
     if user is None:
         await StaffUser.insert(StaffUser(
-            email=email, password_hash=hash_password(password), role=role,
+            email=email, password_hash=_demo_hash(password), role=role,
             restaurant=restaurant_id))
     elif not verify_password(user.password_hash, password):
         # The demo password follows ORDERPASS_DEMO_PASSWORD across runs.
-        user.password_hash = hash_password(password)
+        user.password_hash = _demo_hash(password)
         await user.save([StaffUser.password_hash])

@@ -336,7 +336,6 @@ def refund(
         "customer_account": None,
         "destination_details": {"card": {"type": "refund"}, "type": "card"},
         "metadata": params.get("metadata", {}),
-        "object_type": None,
         "payment_intent": charge_obj["payment_intent"],
         "payment_method": charge_obj["payment_method"],
         "reason": params.get("reason"),

@@ -1,0 +1,47 @@
+# Orderpass: `make dev` runs everything locally, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install dev test lint typecheck pytest test-standalone static clean
+
+install: $(VENV)/.installed static/vendor/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+# htmx and its SSE extension come from the npm registry (pinned in package-lock.json).
+static/vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/sse.js static/vendor/
+	touch $@
+
+static: static/vendor/.installed
+
+dev: install
+	$(BIN)/orderpass dev
+
+lint: install
+	$(BIN)/ruff check app workers migrations tests
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+# The integration suite again, against the machine's own Postgres and Redis.
+test-standalone: install
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
+	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} \
+	$(BIN)/pytest tests/integration -m "not browser"
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

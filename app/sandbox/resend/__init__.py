@@ -1,0 +1,1 @@
+"""Resend stand-in: `/emails`, `/emails/batch`, `/emails/{id}`, the mailbox and delivery events."""

@@ -1,0 +1,86 @@
+"""Test infrastructure: one Postgres and one Redis for the whole session.
+
+Embedded servers by default; `TEST_DATABASE_URL` / `TEST_REDIS_URL` point the suite at
+standalone servers instead (CI uses this to prove Postgres 15 / Redis 7 compatibility).
+On a standalone Postgres the suite creates its own database and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from app.dev.embedded import EmbeddedServers
+
+TEST_ENV = {
+    "ORDERPASS_ENV": "test",
+    "SECRET_KEY": "test-secret-key-not-for-production",
+    "STRIPE_SECRET_KEY": "sk_test_orderpass_sandbox",
+    "STRIPE_WEBHOOK_SECRET": "whsec_test_orderpass",
+    "RESEND_API_KEY": "re_test_orderpass_sandbox",
+    # Svix secrets are base64 after the prefix.
+    "RESEND_WEBHOOK_SECRET": "whsec_dGVzdC1vcmRlcnBhc3MtcmVzZW5kLXNlY3JldA==",
+    "ORDERPASS_DEMO_PASSWORD": "demo",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def _admin(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(url, timeout=10)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@dataclass
+class TestInfrastructure:
+    data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="orderpass-test-")))
+    servers: EmbeddedServers | None = None
+    database_url: str = ""
+    redis_url: str = ""
+    created_database: str = ""
+    admin_url: str = ""
+
+    def start(self) -> TestInfrastructure:
+        external_db = os.environ.get("TEST_DATABASE_URL", "")
+        external_redis = os.environ.get("TEST_REDIS_URL", "")
+        if not external_db or not external_redis:
+            self.servers = EmbeddedServers(self.data_dir / "servers", durable=False).start()
+        if external_db:
+            self.admin_url = external_db
+            self.created_database = f"orderpass_test_{secrets.token_hex(4)}"
+            asyncio.run(_admin(external_db, f'CREATE DATABASE "{self.created_database}"'))
+            self.database_url = _with_database(external_db, self.created_database)
+        else:
+            assert self.servers is not None
+            self.database_url = self.servers.database_url
+        if external_redis:
+            self.redis_url = external_redis
+        else:
+            assert self.servers is not None
+            self.redis_url = self.servers.redis_url
+        os.environ.update(TEST_ENV)
+        os.environ["DATABASE_URL"] = self.database_url
+        os.environ["REDIS_URL"] = self.redis_url
+        os.environ["ORDERPASS_DATA_DIR"] = str(self.data_dir)
+        return self
+
+    def stop(self) -> None:
+        if self.created_database:
+            asyncio.run(_admin(
+                self.admin_url, f'DROP DATABASE IF EXISTS "{self.created_database}" WITH (FORCE)'))
+        if self.servers is not None:
+            self.servers.stop()
