@@ -1,0 +1,129 @@
+"""The control API at `/_control/…` (JSON): pay sessions, inject faults, read the delivery log,
+reset, change config at runtime and advance the sandbox clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import ValidationException
+
+from app.sandbox.state import sandbox_of
+from app.sandbox.stripe.errors import StripeError
+from app.sandbox.stripe.routes import stripe_exception_handler
+from app.sandbox.webhooks import WebhookFaults
+
+
+async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    data = await request.json()
+    if not isinstance(data, dict):
+        raise ValidationException("expected a JSON object")
+    return data
+
+
+@post("/checkout/sessions/{session_id:str}/pay", status_code=200)
+async def pay_session(request: Request[Any, Any, Any], session_id: str) -> dict[str, Any]:
+    body = await _body(request)
+    return sandbox_of(request).stripe.pay(session_id, str(body.get("outcome", "succeeded")))
+
+
+@post("/webhooks/faults", status_code=200)
+async def webhook_faults(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    body = await _body(request)
+    unknown = set(body) - {"drop", "duplicate", "reorder", "delay_ms", "count"}
+    if unknown:
+        raise ValidationException(f"unknown fault fields: {sorted(unknown)}")
+    sandbox = sandbox_of(request)
+    held = sandbox.webhooks.faults
+    sandbox.webhooks.faults = WebhookFaults(
+        drop=int(body.get("drop", 0)),
+        duplicate=int(body.get("duplicate", 0)),
+        reorder=int(body.get("reorder", 0)),
+        delay_ms=int(body.get("delay_ms", 0)),
+        delay_count=int(body["count"]) if "count" in body else None,
+        held=held.held,
+        held_since=held.held_since,
+    )
+    faults = sandbox.webhooks.faults
+    return {
+        "drop": faults.drop,
+        "duplicate": faults.duplicate,
+        "reorder": faults.reorder,
+        "delay_ms": faults.delay_ms,
+        "count": faults.delay_count,
+    }
+
+
+@get("/webhooks/deliveries")
+async def deliveries(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return {"data": sandbox_of(request).store.deliveries()}
+
+
+@post("/api/faults", status_code=200)
+async def api_faults(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    body = await _body(request)
+    sandbox = sandbox_of(request)
+    try:
+        sandbox.api_faults.configure(body)
+    except (ValueError, TypeError) as exc:
+        raise ValidationException(str(exc)) from exc
+    return sandbox.api_faults.view()
+
+
+@post("/reset", status_code=200)
+async def reset(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    sandbox_of(request).reset()
+    return {"reset": True}
+
+
+@get("/config")
+async def read_config(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return sandbox_of(request).config.runtime_view()
+
+
+@post("/config", status_code=200)
+async def write_config(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    body = await _body(request)
+    sandbox = sandbox_of(request)
+    try:
+        sandbox.config.apply(body)
+    except (ValueError, TypeError) as exc:
+        raise ValidationException(str(exc)) from exc
+    sandbox.save_config()
+    return sandbox.config.runtime_view()
+
+
+@get("/clock")
+async def read_clock(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    clock = sandbox_of(request).clock
+    return {"now": clock.now(), "offset_s": clock.offset}
+
+
+@post("/clock", status_code=200)
+async def advance_clock(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    body = await _body(request)
+    sandbox = sandbox_of(request)
+    try:
+        seconds = float(body["advance_seconds"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationException("advance_seconds (number) is required") from exc
+    sandbox.clock.advance(seconds)
+    sandbox.tick()  # expire and settle right away: tests need not wait for the loop
+    return {"now": sandbox.clock.now(), "offset_s": sandbox.clock.offset}
+
+
+def _control_error(request: Request[Any, Any, Any], exc: StripeError) -> Response[bytes]:
+    return stripe_exception_handler(request, exc)
+
+
+control_router = Router(
+    path="/_control",
+    route_handlers=[
+        pay_session, webhook_faults, deliveries, api_faults, reset, read_config, write_config,
+        read_clock, advance_clock,
+    ],  # fmt: skip
+    exception_handlers={StripeError: _control_error},
+)

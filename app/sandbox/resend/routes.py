@@ -1,0 +1,121 @@
+"""Resend's HTTP surface: `POST /emails`, `POST /emails/batch`, `GET /emails/{id}`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+
+from app.sandbox.resend.service import ResendError, rate_limited
+from app.sandbox.state import sandbox_of
+
+MAX_BATCH = 100
+
+
+def error_response(exc: ResendError) -> Response[bytes]:
+    return Response(
+        content=json.dumps(exc.body()).encode(),
+        status_code=exc.status,
+        media_type="application/json",
+        headers=exc.headers,
+    )
+
+
+def resend_exception_handler(_request: Request[Any, Any, Any], exc: ResendError) -> Response[bytes]:
+    return error_response(exc)
+
+
+def _json(body: Any) -> Response[bytes]:
+    return Response(content=json.dumps(body).encode(), media_type="application/json")
+
+
+async def guard(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    sandbox = sandbox_of(request)
+    status = await sandbox.api_faults.apply("resend")
+    if status == 429:
+        return error_response(rate_limited(2))
+    if status is not None:
+        return error_response(
+            ResendError(
+                status,
+                "internal_server_error" if status == 500 else "gateway_timeout",
+                "An unexpected error occurred." if status == 500 else "The request timed out.",
+            )
+        )
+    auth = request.headers.get("authorization", "")
+    if not auth.removeprefix("Bearer ").strip():
+        return error_response(
+            ResendError(
+                401,
+                "missing_api_key",
+                "Missing API key in the authorization header. Include the following header "
+                "in the request: Authorization: Bearer YOUR_API_KEY",
+            )
+        )
+    try:
+        sandbox.resend.check_rate()
+    except ResendError as exc:
+        return error_response(exc)
+    return None
+
+
+async def _body(request: Request[Any, Any, Any]) -> Any:
+    try:
+        return json.loads(await request.body() or b"null")
+    except ValueError as exc:
+        raise ResendError(422, "validation_error", "Invalid JSON body.") from exc
+
+
+@post("/", status_code=200)
+async def send_email(request: Request[Any, Any, Any]) -> Response[bytes]:
+    service = sandbox_of(request).resend
+    payload = await _body(request)
+    service.validate(payload)
+    key = request.headers.get("idempotency-key")
+    return _json(service.idempotent(key, "/emails", payload, lambda: service.send(payload)))
+
+
+@post("/batch", status_code=200)
+async def send_batch(request: Request[Any, Any, Any]) -> Response[bytes]:
+    service = sandbox_of(request).resend
+    payload = await _body(request)
+    if not isinstance(payload, list) or not payload:
+        raise ResendError(422, "validation_error", "The request body must be a non-empty array.")
+    if len(payload) > MAX_BATCH:
+        raise ResendError(
+            422, "validation_error", f"Too many emails in batch. The maximum is {MAX_BATCH}."
+        )
+    permissive = request.headers.get("x-batch-validation", "strict") == "permissive"
+    errors: list[dict[str, Any]] = []
+    valid: list[dict[str, Any]] = []
+    for index, item in enumerate(payload):
+        try:
+            service.validate(item, where=f"emails[{index}]: ")
+            valid.append(item)
+        except ResendError as exc:
+            if not permissive:
+                raise
+            errors.append({"index": index, "message": exc.message})
+
+    def run() -> dict[str, Any]:
+        result: dict[str, Any] = {"data": [service.send(item) for item in valid]}
+        if permissive:
+            result["errors"] = errors
+        return result
+
+    key = request.headers.get("idempotency-key")
+    return _json(service.idempotent(key, "/emails/batch", payload, run))
+
+
+@get("/{email_id:str}")
+async def retrieve_email(request: Request[Any, Any, Any], email_id: str) -> Response[bytes]:
+    return _json(sandbox_of(request).resend.get(email_id))
+
+
+resend_router = Router(
+    path="/emails",
+    route_handlers=[send_email, send_batch, retrieve_email],
+    before_request=guard,
+    exception_handlers={ResendError: resend_exception_handler},
+)
