@@ -122,8 +122,15 @@ def _control_error(request: Request[Any, Any, Any], exc: StripeError) -> Respons
 control_router = Router(
     path="/_control",
     route_handlers=[
-        pay_session, webhook_faults, deliveries, api_faults, reset, read_config, write_config,
-        read_clock, advance_clock,
-    ],  # fmt: skip
+        pay_session,
+        webhook_faults,
+        deliveries,
+        api_faults,
+        reset,
+        read_config,
+        write_config,
+        read_clock,
+        advance_clock,
+    ],
     exception_handlers={StripeError: _control_error},
 )

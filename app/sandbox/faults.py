@@ -18,7 +18,10 @@ class ServiceFaults:
 
 class ApiFaults:
     def __init__(self) -> None:
-        self.services: dict[str, ServiceFaults] = {"stripe": ServiceFaults(), "resend": ServiceFaults()}
+        self.services: dict[str, ServiceFaults] = {
+            "stripe": ServiceFaults(),
+            "resend": ServiceFaults(),
+        }
 
     def configure(self, body: dict[str, Any]) -> ServiceFaults:
         service = body.get("service")

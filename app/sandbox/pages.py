@@ -30,7 +30,9 @@ def _fill(url: str, session_id: str) -> str:
     return url.replace("{CHECKOUT_SESSION_ID}", session_id)
 
 
-def _pay_page(request: Request[Any, Any, Any], session_id: str, error: str | None = None) -> Template:
+def _pay_page(
+    request: Request[Any, Any, Any], session_id: str, error: str | None = None
+) -> Template:
     sandbox = sandbox_of(request)
     try:
         session = sandbox.stripe.get_session(session_id)
@@ -42,8 +44,11 @@ def _pay_page(request: Request[Any, Any, Any], session_id: str, error: str | Non
         context={
             "session": session,
             "items": [
-                {**li, "unit": money(li["price"]["unit_amount"], li["currency"]),
-                 "total": money(li["amount_total"], li["currency"])}
+                {
+                    **li,
+                    "unit": money(li["price"]["unit_amount"], li["currency"]),
+                    "total": money(li["amount_total"], li["currency"]),
+                }
                 for li in items
             ],
             "total": money(session["amount_total"], session["currency"]),
@@ -80,7 +85,9 @@ async def pay_submit(request: Request[Any, Any, Any], session_id: str) -> Respon
 
 
 @get("/mail")
-async def mailbox(request: Request[Any, Any, Any], id: str | None = None, to: str | None = None) -> Template:  # noqa: A002
+async def mailbox(
+    request: Request[Any, Any, Any], id: str | None = None, to: str | None = None
+) -> Template:
     messages = sandbox_of(request).resend.messages(to)
     selected = next((m for m in messages if m["id"] == id), None)
     if id and selected is None:

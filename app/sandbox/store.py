@@ -89,13 +89,16 @@ class Store:
 
     def all(self, kind: str) -> Iterator[dict[str, Any]]:
         """Objects of a kind, newest first (the order Stripe lists in)."""
-        for (data,) in self._rows("SELECT data FROM objects WHERE kind = ? ORDER BY seq DESC", (kind,)):
+        for (data,) in self._rows(
+            "SELECT data FROM objects WHERE kind = ? ORDER BY seq DESC", (kind,)
+        ):
             yield json.loads(data)
 
     # -- idempotency -----------------------------------------------------------------------
     def idempotent_get(self, service: str, key: str) -> tuple[str, int, str, float] | None:
         rows = self._rows(
-            "SELECT fingerprint, status, body, created FROM idempotency WHERE service = ? AND key = ?",
+            "SELECT fingerprint, status, body, created FROM idempotency "
+            "WHERE service = ? AND key = ?",
             (service, key),
         )
         if not rows:
@@ -112,7 +115,9 @@ class Store:
         )
 
     # -- webhook jobs ----------------------------------------------------------------------
-    def add_job(self, service: str, event_id: str, event_type: str, body: str, next_at: float) -> int:
+    def add_job(
+        self, service: str, event_id: str, event_type: str, body: str, next_at: float
+    ) -> int:
         return self._exec(
             "INSERT INTO webhook_jobs (service, event_id, event_type, body, next_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -127,6 +132,10 @@ class Store:
         )
         keys = ("seq", "service", "event_id", "event_type", "body", "attempt")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def release_parked(self, now: float) -> None:
+        """Jobs parked by a reorder window when the sandbox stopped become due again."""
+        self._exec("UPDATE webhook_jobs SET next_at = ? WHERE done = 0 AND next_at > ?", (now, 1e18))
 
     def update_job(self, seq: int, *, attempt: int, next_at: float, done: bool) -> None:
         self._exec(

@@ -111,6 +111,7 @@ class WebhookDispatcher:
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient()
+        self.store.release_parked(time.time())
         self._tasks = [asyncio.create_task(self._worker(s)) for s in SERVICES]
 
     async def stop(self) -> None:
@@ -144,7 +145,9 @@ class WebhookDispatcher:
         if faults.reorder > 0:
             faults.reorder -= 1
             # Park it (never due) until the window fills, then deliver the window reversed.
-            self.store.update_job(job["seq"], attempt=job["attempt"], next_at=float("inf"), done=False)
+            self.store.update_job(
+                job["seq"], attempt=job["attempt"], next_at=float("inf"), done=False
+            )
             faults.held.setdefault(service, []).append(job)
             faults.held_since.setdefault(service, time.time())
             if faults.reorder == 0:

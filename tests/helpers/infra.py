@@ -80,7 +80,11 @@ class TestInfrastructure:
 
     def stop(self) -> None:
         if self.created_database:
-            asyncio.run(_admin(
-                self.admin_url, f'DROP DATABASE IF EXISTS "{self.created_database}" WITH (FORCE)'))
+            asyncio.run(
+                _admin(
+                    self.admin_url,
+                    f'DROP DATABASE IF EXISTS "{self.created_database}" WITH (FORCE)',
+                )
+            )
         if self.servers is not None:
             self.servers.stop()

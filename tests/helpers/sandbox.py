@@ -1,9 +1,9 @@
 """Test helpers: run the sandbox in a background thread and drive it (control API, SDK clients).
 
-    with start_sandbox(tmp_path, stripe_webhook_url=...) as sandbox:
-        client = stripe_client(sandbox.url)
-        session = client.v1.checkout.sessions.create(params={...})
-        sandbox.pay(session.id)
+with start_sandbox(tmp_path, stripe_webhook_url=...) as sandbox:
+    client = stripe_client(sandbox.url)
+    session = client.v1.checkout.sessions.create(params={...})
+    sandbox.pay(session.id)
 """
 
 from __future__ import annotations
@@ -44,8 +44,12 @@ class RunningSandbox:
         self.app = create_sandbox_app(self.config)
         self._server = uvicorn.Server(
             uvicorn.Config(
-                self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                timeout_graceful_shutdown=1, lifespan="on",
+                self.app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                timeout_graceful_shutdown=1,
+                lifespan="on",
             )
         )
         self._thread = threading.Thread(target=self._serve, daemon=True, name="sandbox")

@@ -95,7 +95,9 @@ class ResendService:
     # -- validation ------------------------------------------------------------------------
     def validate(self, payload: Any, where: str = "") -> None:
         if not isinstance(payload, dict):
-            raise ResendError(422, "validation_error", f"{where}Invalid request body: expected an object.")
+            raise ResendError(
+                422, "validation_error", f"{where}Invalid request body: expected an object."
+            )
         for field in ("from", "to", "subject"):
             if field not in payload or payload[field] in (None, "", []):
                 raise ResendError(422, "missing_required_field", f"{where}Missing `{field}` field.")
@@ -223,8 +225,18 @@ class ResendService:
         """GET /emails/{id}: the `Email` schema (html/text only when the email had them)."""
         view = {
             key: message[key]
-            for key in ("object", "id", "to", "from", "created_at", "subject", "bcc", "cc",
-                        "reply_to", "last_event")
+            for key in (
+                "object",
+                "id",
+                "to",
+                "from",
+                "created_at",
+                "subject",
+                "bcc",
+                "cc",
+                "reply_to",
+                "last_event",
+            )
         }
         for key in ("html", "text"):
             if message.get(key) is not None:
@@ -235,8 +247,5 @@ class ResendService:
         found = list(self.store.all("email"))
         if to:
             wanted = _bare(to)
-            found = [
-                m for m in found
-                if wanted in {_bare(a) for a in m["to"] + m["cc"] + m["bcc"]}
-            ]
+            found = [m for m in found if wanted in {_bare(a) for a in m["to"] + m["cc"] + m["bcc"]}]
         return found

@@ -17,7 +17,7 @@ class StripeError(Exception):
         message: str,
         *,
         status: int = 400,
-        type: str = "invalid_request_error",  # noqa: A002 - Stripe's field name
+        type: str = "invalid_request_error",
         code: str | None = None,
         param: str | None = None,
         extra: dict[str, Any] | None = None,
@@ -37,9 +37,7 @@ class StripeError(Exception):
             error["doc_url"] = f"{DOCS}#{self.code.replace('_', '-')}"
         if self.param:
             error["param"] = self.param
-        error["request_log_url"] = (
-            f"https://dashboard.stripe.com/test/logs/{request_id}?t=0"
-        )
+        error["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}?t=0"
         error.update(self.extra)
         return {"error": error}
 

@@ -225,7 +225,9 @@ def payment_intent(
     }
 
 
-def charge(pi: dict[str, Any], *, created: int, captured: bool, email: str | None) -> dict[str, Any]:
+def charge(
+    pi: dict[str, Any], *, created: int, captured: bool, email: str | None
+) -> dict[str, Any]:
     ch_id = stripe_id("ch")
     return {
         "id": ch_id,

@@ -28,12 +28,18 @@ ERROR_BY_STATUS = {
 }
 
 
-def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
+def _json(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response[bytes]:
     return Response(
         content=json.dumps(body, indent=2).encode(),
         status_code=status,
         media_type="application/json",
-        headers={"Request-Id": stripe_id("req"), "Stripe-Version": "2025-08-27.basil", **(headers or {})},
+        headers={
+            "Request-Id": stripe_id("req"),
+            "Stripe-Version": "2025-08-27.basil",
+            **(headers or {}),
+        },
     )
 
 
@@ -62,7 +68,8 @@ async def guard(request: Request[Any, Any, Any]) -> Response[bytes] | None:
         return error_response(
             StripeError(
                 "You did not provide an API key. You need to provide your API key in the "
-                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+                "Authorization header, using Bearer auth "
+                "(e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
                 status=401,
             )
         )
@@ -96,9 +103,13 @@ async def _mutate(
     if found and sandbox.clock.now() - found[3] < IDEMPOTENCY_TTL_S:
         if found[0] != fingerprint:
             raise StripeError(IDEMPOTENCY_MISMATCH.format(key=key), type="idempotency_error")
-        return _json(json.loads(found[2]), found[1], {"Idempotent-Replayed": "true", "Idempotency-Key": key})
+        return _json(
+            json.loads(found[2]), found[1], {"Idempotent-Replayed": "true", "Idempotency-Key": key}
+        )
     result = run(sandbox, params)
-    sandbox.store.idempotent_put("stripe", key, fingerprint, 200, json.dumps(result), sandbox.clock.now())
+    sandbox.store.idempotent_put(
+        "stripe", key, fingerprint, 200, json.dumps(result), sandbox.clock.now()
+    )
     return _json(result, headers={"Idempotency-Key": key})
 
 
@@ -168,18 +179,26 @@ async def retrieve_event(request: Request[Any, Any, Any], event_id: str) -> Resp
 
 
 def unrecognized_url(method: str, path: str) -> Response[bytes]:
-    return error_response(
-        StripeError(f"Unrecognized request URL ({method}: {path}).", status=404)
-    )
+    return error_response(StripeError(f"Unrecognized request URL ({method}: {path}).", status=404))
 
 
 stripe_router = Router(
     path="/v1",
     route_handlers=[
-        create_session, list_sessions, retrieve_session, session_line_items, expire_session,
-        retrieve_intent, capture_intent, cancel_intent, create_refund, retrieve_refund,
-        retrieve_charge, list_events, retrieve_event,
-    ],  # fmt: skip
+        create_session,
+        list_sessions,
+        retrieve_session,
+        session_line_items,
+        expire_session,
+        retrieve_intent,
+        capture_intent,
+        cancel_intent,
+        create_refund,
+        retrieve_refund,
+        retrieve_charge,
+        list_events,
+        retrieve_event,
+    ],
     before_request=guard,
     exception_handlers={StripeError: stripe_exception_handler},
 )

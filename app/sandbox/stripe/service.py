@@ -68,7 +68,9 @@ class StripeService:
             raise missing(kind, obj_id, param)
         return obj
 
-    def emit(self, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
+    def emit(
+        self, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> None:
         evt = objects.event(
             event_type=event_type,
             obj=obj,
@@ -88,14 +90,10 @@ class StripeService:
             self.store.put("event", evt)
 
     @staticmethod
-    def paginate(
-        items: list[dict[str, Any]], query: dict[str, Any], url: str
-    ) -> dict[str, Any]:
+    def paginate(items: list[dict[str, Any]], query: dict[str, Any], url: str) -> dict[str, Any]:
         limit = coerce_int(query.get("limit", 10), "limit")
         if not 1 <= limit <= 100:
-            raise StripeError(
-                "Invalid limit: must be between 1 and 100", param="limit"
-            )
+            raise StripeError("Invalid limit: must be between 1 and 100", param="limit")
         ids = [item["id"] for item in items]
         if "starting_after" in query:
             cursor = query["starting_after"]
@@ -120,9 +118,7 @@ class StripeService:
         if mode is None:
             raise StripeError("Missing required param: mode.", param="mode")
         if mode != "payment":
-            raise StripeError(
-                f"The sandbox supports mode=payment only (got {mode}).", param="mode"
-            )
+            raise StripeError(f"The sandbox supports mode=payment only (got {mode}).", param="mode")
         if params.get("ui_mode", "hosted") != "hosted":
             raise StripeError("The sandbox supports ui_mode=hosted only.", param="ui_mode")
         if not params.get("success_url"):
@@ -170,8 +166,8 @@ class StripeService:
         capture_method = pi_data.get("capture_method", "automatic")
         if capture_method not in ("automatic", "automatic_async", "manual"):
             raise StripeError(
-                f"Invalid payment_intent_data[capture_method]: must be one of automatic, "
-                f"automatic_async, or manual",
+                "Invalid payment_intent_data[capture_method]: must be one of automatic, "
+                "automatic_async, or manual",
                 param="payment_intent_data[capture_method]",
             )
         public = {
@@ -225,7 +221,9 @@ class StripeService:
         check_known(item, {"price_data", "quantity", "price", "adjustable_quantity"}, base)
         if "price" in item:
             raise StripeError(
-                f"No such price: '{item['price']}'", status=400, code="resource_missing",
+                f"No such price: '{item['price']}'",
+                status=400,
+                code="resource_missing",
                 param=f"{base}[price]",
             )
         pd = item.get("price_data")
@@ -235,11 +233,21 @@ class StripeService:
                 param=base,
             )
         check_known(
-            pd, {"currency", "unit_amount", "unit_amount_decimal", "product", "product_data",
-                 "tax_behavior"}, f"{base}[price_data]",
+            pd,
+            {
+                "currency",
+                "unit_amount",
+                "unit_amount_decimal",
+                "product",
+                "product_data",
+                "tax_behavior",
+            },
+            f"{base}[price_data]",
         )
         if not pd.get("currency"):
-            raise StripeError("Missing required param: currency.", param=f"{base}[price_data][currency]")
+            raise StripeError(
+                "Missing required param: currency.", param=f"{base}[price_data][currency]"
+            )
         if "unit_amount" not in pd:
             raise StripeError(
                 "Missing required param: unit_amount.", param=f"{base}[price_data][unit_amount]"
@@ -287,8 +295,19 @@ class StripeService:
     def list_sessions(self, query: dict[str, Any]) -> dict[str, Any]:
         check_known(
             query,
-            {"limit", "starting_after", "ending_before", "created", "status", "payment_intent",
-             "customer", "customer_details", "payment_link", "subscription", "expand"},
+            {
+                "limit",
+                "starting_after",
+                "ending_before",
+                "created",
+                "status",
+                "payment_intent",
+                "customer",
+                "customer_details",
+                "payment_link",
+                "subscription",
+                "expand",
+            },
         )
         items = list(self.store.all("checkout.session"))
         if "created" in query:
@@ -335,7 +354,8 @@ class StripeService:
         """Expire every open Session past `expires_at` on the sandbox clock."""
         now = self.clock.now_int()
         due = [
-            s for s in self.store.all("checkout.session")
+            s
+            for s in self.store.all("checkout.session")
             if s["status"] == "open" and s["expires_at"] <= now
         ]
         for session in reversed(due):
@@ -445,8 +465,9 @@ class StripeService:
             pi = self._get("payment_intent", session["payment_intent"], "payment_intent")
             pi["processing"] = None
             if pending["outcome"] == "async_succeeded":
-                ch = objects.charge(pi, created=self.clock.now_int(), captured=True,
-                                    email=session["customer_email"])
+                ch = objects.charge(
+                    pi, created=self.clock.now_int(), captured=True, email=session["customer_email"]
+                )
                 self.store.put("charge", ch)
                 pi.update(status="succeeded", amount_received=pi["amount"], latest_charge=ch["id"])
                 session["payment_status"] = "paid"
@@ -527,15 +548,22 @@ class StripeService:
     # -- refunds ---------------------------------------------------------------------------
     def create_refund(self, params: dict[str, Any]) -> dict[str, Any]:
         check_known(
-            params, {"payment_intent", "charge", "amount", "reason", "metadata", "expand",
-                     "instructions_email"},
+            params,
+            {
+                "payment_intent",
+                "charge",
+                "amount",
+                "reason",
+                "metadata",
+                "expand",
+                "instructions_email",
+            },
         )
         if "payment_intent" in params:
             pi = self._get("payment_intent", params["payment_intent"], "payment_intent")
             if pi["status"] != "succeeded" or not pi["latest_charge"]:
                 raise StripeError(
-                    f"This PaymentIntent ({pi['id']}) does not have a successful charge to "
-                    "refund.",
+                    f"This PaymentIntent ({pi['id']}) does not have a successful charge to refund.",
                     code="charge_not_refundable" if pi["latest_charge"] else None,
                     param="payment_intent",
                 )
@@ -603,8 +631,16 @@ class StripeService:
     def list_events(self, query: dict[str, Any]) -> dict[str, Any]:
         check_known(
             query,
-            {"limit", "starting_after", "ending_before", "created", "type", "types",
-             "delivery_success", "expand"},
+            {
+                "limit",
+                "starting_after",
+                "ending_before",
+                "created",
+                "type",
+                "types",
+                "delivery_success",
+                "expand",
+            },
         )
         items = list(self.store.all("event"))
         if "created" in query:
