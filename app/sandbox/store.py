@@ -135,7 +135,9 @@ class Store:
 
     def release_parked(self, now: float) -> None:
         """Jobs parked by a reorder window when the sandbox stopped become due again."""
-        self._exec("UPDATE webhook_jobs SET next_at = ? WHERE done = 0 AND next_at > ?", (now, 1e18))
+        self._exec(
+            "UPDATE webhook_jobs SET next_at = ? WHERE done = 0 AND next_at > ?", (now, 1e18)
+        )
 
     def update_job(self, seq: int, *, attempt: int, next_at: float, done: bool) -> None:
         self._exec(

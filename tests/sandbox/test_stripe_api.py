@@ -51,10 +51,14 @@ async def test_async_sdk_methods_work(sandbox: RunningSandbox) -> None:
     assert again.id == session.id
 
 
-def test_idempotent_replay_and_mismatch(sandbox: RunningSandbox, client: stripe.StripeClient) -> None:
+def test_idempotent_replay_and_mismatch(
+    sandbox: RunningSandbox, client: stripe.StripeClient
+) -> None:
     params = session_params()
     first = client.v1.checkout.sessions.create(params=params, options={"idempotency_key": "TEMP-1"})
-    second = client.v1.checkout.sessions.create(params=params, options={"idempotency_key": "TEMP-1"})
+    second = client.v1.checkout.sessions.create(
+        params=params, options={"idempotency_key": "TEMP-1"}
+    )
     assert first.id == second.id
     assert len(client.v1.checkout.sessions.list().data) == 1
     with pytest.raises(stripe.IdempotencyError) as err:
@@ -123,9 +127,13 @@ def test_list_filters_and_pagination(sandbox: RunningSandbox, client: stripe.Str
     page = client.v1.checkout.sessions.list(params={"limit": 2})
     assert page.object == "list" and page.url == "/v1/checkout/sessions"
     assert [s.id for s in page.data] == newest_first[:2] and page.has_more
-    page2 = client.v1.checkout.sessions.list(params={"limit": 2, "starting_after": page.data[-1].id})
+    page2 = client.v1.checkout.sessions.list(
+        params={"limit": 2, "starting_after": page.data[-1].id}
+    )
     assert [s.id for s in page2.data] == newest_first[2:4] and page2.has_more
-    page3 = client.v1.checkout.sessions.list(params={"limit": 2, "starting_after": page2.data[-1].id})
+    page3 = client.v1.checkout.sessions.list(
+        params={"limit": 2, "starting_after": page2.data[-1].id}
+    )
     assert [s.id for s in page3.data] == newest_first[4:] and not page3.has_more
     assert [s.id for s in client.v1.checkout.sessions.list().auto_paging_iter()] == newest_first
 
@@ -138,7 +146,9 @@ def test_list_filters_and_pagination(sandbox: RunningSandbox, client: stripe.Str
     assert [s.id for s in by_pi.data] == [ids[0]]
     future = int(time.time()) + 10_000
     assert client.v1.checkout.sessions.list(params={"created": {"gte": future}}).data == []
-    assert len(client.v1.checkout.sessions.list(params={"created": {"gte": paid.created}}).data) == 5
+    assert (
+        len(client.v1.checkout.sessions.list(params={"created": {"gte": paid.created}}).data) == 5
+    )
 
 
 def test_expire_via_api_and_by_clock(
@@ -217,8 +227,10 @@ def test_declined_then_delayed_methods(
     assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid"
     assert client.v1.checkout.sessions.retrieve(failing.id).payment_status == "unpaid"
     sandbox.wait_for(
-        lambda: stripe_receiver.events_of_type("checkout.session.async_payment_failed")
-        and stripe_receiver.events_of_type("checkout.session.async_payment_succeeded")
+        lambda: (
+            stripe_receiver.events_of_type("checkout.session.async_payment_failed")
+            and stripe_receiver.events_of_type("checkout.session.async_payment_succeeded")
+        )
     )
     types = [e.type for e in verify_stripe(stripe_receiver)]
     assert "payment_intent.payment_failed" in types
@@ -237,9 +249,7 @@ def test_events_retrieve_and_list(
     assert len(events.data) == 1
     event = client.v1.events.retrieve(events.data[0].id)
     assert event.id.startswith("evt_") and event.data.object["id"] == session.id
-    sandbox.wait_for(
-        lambda: not client.v1.events.list(params={"delivery_success": False}).data
-    )
+    sandbox.wait_for(lambda: not client.v1.events.list(params={"delivery_success": False}).data)
 
 
 def test_api_faults(sandbox: RunningSandbox, client: stripe.StripeClient) -> None:
