@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import ValidationException
+from litestar.params import FromPath
 
 from app.sandbox.state import sandbox_of
 from app.sandbox.stripe.errors import StripeError
@@ -25,7 +26,7 @@ async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 @post("/checkout/sessions/{session_id:str}/pay", status_code=200)
-async def pay_session(request: Request[Any, Any, Any], session_id: str) -> dict[str, Any]:
+async def pay_session(request: Request[Any, Any, Any], session_id: FromPath[str]) -> dict[str, Any]:
     body = await _body(request)
     return sandbox_of(request).stripe.pay(session_id, str(body.get("outcome", "succeeded")))
 

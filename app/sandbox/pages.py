@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.sandbox.state import sandbox_of
@@ -26,7 +27,7 @@ def money(amount: int, currency: str) -> str:
     return f"{amount / 100:.2f} {currency.upper()}"
 
 
-def _fill(url: str, session_id: str) -> str:
+def _fill(url: str, session_id: FromPath[str]) -> str:
     return url.replace("{CHECKOUT_SESSION_ID}", session_id)
 
 
@@ -59,12 +60,12 @@ def _pay_page(
 
 
 @get("/pay/{session_id:str}")
-async def pay_page(request: Request[Any, Any, Any], session_id: str) -> Template:
+async def pay_page(request: Request[Any, Any, Any], session_id: FromPath[str]) -> Template:
     return _pay_page(request, session_id)
 
 
 @post("/pay/{session_id:str}", status_code=303)
-async def pay_submit(request: Request[Any, Any, Any], session_id: str) -> Response[Any]:
+async def pay_submit(request: Request[Any, Any, Any], session_id: FromPath[str]) -> Response[Any]:
     sandbox = sandbox_of(request)
     outcome = str((await request.form()).get("outcome", ""))
     try:
@@ -86,7 +87,9 @@ async def pay_submit(request: Request[Any, Any, Any], session_id: str) -> Respon
 
 @get("/mail")
 async def mailbox(
-    request: Request[Any, Any, Any], id: str | None = None, to: str | None = None
+    request: Request[Any, Any, Any],
+    id: FromQuery[str | None] = None,
+    to: FromQuery[str | None] = None,
 ) -> Template:
     messages = sandbox_of(request).resend.messages(to)
     selected = next((m for m in messages if m["id"] == id), None)
@@ -100,7 +103,9 @@ async def mailbox(
 
 
 @get("/mail/api/messages")
-async def mailbox_api(request: Request[Any, Any, Any], to: str | None = None) -> dict[str, Any]:
+async def mailbox_api(
+    request: Request[Any, Any, Any], to: FromQuery[str | None] = None
+) -> dict[str, Any]:
     return {"data": sandbox_of(request).resend.messages(to)}
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.params import FromPath
 
 from app.sandbox.resend.service import ResendError, rate_limited
 from app.sandbox.state import sandbox_of
@@ -109,7 +110,9 @@ async def send_batch(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/{email_id:str}")
-async def retrieve_email(request: Request[Any, Any, Any], email_id: str) -> Response[bytes]:
+async def retrieve_email(
+    request: Request[Any, Any, Any], email_id: FromPath[str]
+) -> Response[bytes]:
     return _json(sandbox_of(request).resend.get(email_id))
 
 

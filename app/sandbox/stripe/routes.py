@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from litestar import Request, Response, Router, get, post
+from litestar.params import FromPath
 
 from app.sandbox.ids import stripe_id
 from app.sandbox.state import SandboxState, sandbox_of
@@ -124,32 +125,44 @@ async def list_sessions(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/checkout/sessions/{session_id:str}")
-async def retrieve_session(request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+async def retrieve_session(
+    request: Request[Any, Any, Any], session_id: FromPath[str]
+) -> Response[bytes]:
     return _json(sandbox_of(request).stripe.get_session(session_id))
 
 
 @get("/checkout/sessions/{session_id:str}/line_items")
-async def session_line_items(request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+async def session_line_items(
+    request: Request[Any, Any, Any], session_id: FromPath[str]
+) -> Response[bytes]:
     return _json(sandbox_of(request).stripe.list_line_items(session_id, _query(request)))
 
 
 @post("/checkout/sessions/{session_id:str}/expire", status_code=200)
-async def expire_session(request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+async def expire_session(
+    request: Request[Any, Any, Any], session_id: FromPath[str]
+) -> Response[bytes]:
     return await _mutate(request, lambda sb, _p: sb.stripe.expire_session(session_id))
 
 
 @get("/payment_intents/{intent_id:str}")
-async def retrieve_intent(request: Request[Any, Any, Any], intent_id: str) -> Response[bytes]:
+async def retrieve_intent(
+    request: Request[Any, Any, Any], intent_id: FromPath[str]
+) -> Response[bytes]:
     return _json(sandbox_of(request).stripe.get_payment_intent(intent_id))
 
 
 @post("/payment_intents/{intent_id:str}/capture", status_code=200)
-async def capture_intent(request: Request[Any, Any, Any], intent_id: str) -> Response[bytes]:
+async def capture_intent(
+    request: Request[Any, Any, Any], intent_id: FromPath[str]
+) -> Response[bytes]:
     return await _mutate(request, lambda sb, p: sb.stripe.capture(intent_id, p))
 
 
 @post("/payment_intents/{intent_id:str}/cancel", status_code=200)
-async def cancel_intent(request: Request[Any, Any, Any], intent_id: str) -> Response[bytes]:
+async def cancel_intent(
+    request: Request[Any, Any, Any], intent_id: FromPath[str]
+) -> Response[bytes]:
     return await _mutate(request, lambda sb, p: sb.stripe.cancel(intent_id, p))
 
 
@@ -159,12 +172,16 @@ async def create_refund(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/refunds/{refund_id:str}")
-async def retrieve_refund(request: Request[Any, Any, Any], refund_id: str) -> Response[bytes]:
+async def retrieve_refund(
+    request: Request[Any, Any, Any], refund_id: FromPath[str]
+) -> Response[bytes]:
     return _json(sandbox_of(request).stripe.get_refund(refund_id))
 
 
 @get("/charges/{charge_id:str}")
-async def retrieve_charge(request: Request[Any, Any, Any], charge_id: str) -> Response[bytes]:
+async def retrieve_charge(
+    request: Request[Any, Any, Any], charge_id: FromPath[str]
+) -> Response[bytes]:
     return _json(sandbox_of(request).stripe.get_charge(charge_id))
 
 
@@ -174,7 +191,9 @@ async def list_events(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/events/{event_id:str}")
-async def retrieve_event(request: Request[Any, Any, Any], event_id: str) -> Response[bytes]:
+async def retrieve_event(
+    request: Request[Any, Any, Any], event_id: FromPath[str]
+) -> Response[bytes]:
     return _json(sandbox_of(request).stripe.get_event(event_id))
 
 
