@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.exceptions import ValidationException
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
@@ -13,10 +14,14 @@ from litestar.template import TemplateConfig
 
 from app import paths
 from app.infra import db
+from app.infra.errors import validation_error_handler
 from app.infra.logging import configure_logging, get_logger
 from app.infra.redis import connect_redis
 from app.infra.request_id import request_id_middleware
+from app.notifications.webhook_controller import ResendWebhookController
 from app.ops.health_controller import HealthController
+from app.orders.api_controller import OrdersApiController
+from app.orders.pages import OrderPagesController
 from app.restaurants.controllers import MenuApiController, RestaurantPagesController
 from app.settings import get_settings
 from app.templating import configure_jinja
@@ -45,10 +50,14 @@ def create_app() -> Litestar:
             HealthController,
             RestaurantPagesController,
             MenuApiController,
+            ResendWebhookController,
+            OrdersApiController,
+            OrderPagesController,
             create_static_files_router(path="/static", directories=[paths.STATIC],
                                        include_in_schema=False),
         ],
         lifespan=[lifespan],
+        exception_handlers={ValidationException: validation_error_handler},
         middleware=[request_id_middleware],
         template_config=TemplateConfig(
             directory=[paths.TEMPLATES, paths.COMPONENTS],

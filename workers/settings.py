@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from arq import cron
+from arq import cron, func
 
+from workers.email_jobs import send_email_function
 from workers.lifecycle import shutdown, startup
 from workers.maintenance import prune_heartbeats
+from workers.order_jobs import create_payment_link, expire_payment_link, sweep_expired_links
 
 
 class WorkerSettings:
-    functions = [prune_heartbeats]
-    cron_jobs = [cron(prune_heartbeats, minute=0, second=0, timeout=30)]
+    functions = [
+        prune_heartbeats,
+        send_email_function,
+        func(create_payment_link, max_tries=8, timeout=30),
+        func(expire_payment_link, max_tries=10, timeout=30),
+    ]
+    cron_jobs = [
+        cron(prune_heartbeats, minute=0, second=0, timeout=30),
+        cron(sweep_expired_links, second={7}, timeout=120),  # every minute
+    ]
     on_startup = startup
     on_shutdown = shutdown
     job_timeout = 60

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
@@ -19,16 +17,6 @@ class RestaurantPagesController(Controller):
     async def home(self) -> Template:
         restaurants = await services.list_restaurants()
         return Template("home.html", context={"restaurants": restaurants})
-
-    @get("/r/{slug:str}")
-    async def menu_page(self, slug: str) -> Template:
-        restaurant = await services.get_restaurant(slug)
-        if restaurant is None:
-            raise NotFoundException(f"no restaurant called {slug!r}")
-        items = await services.menu_items(restaurant.id)
-        context: dict[str, Any] = {
-            "restaurant": restaurant, "categories": services.by_category(items)}
-        return Template("menu.html", context=context)
 
 
 class MenuApiController(Controller):

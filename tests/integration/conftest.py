@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -12,7 +13,22 @@ from litestar import Litestar
 
 from app.infra import db
 from app.infra.redis import connect_redis
+from app.payments.stripe_gateway import get_gateway
+from app.settings import reset_settings_cache
 from tests.helpers.database import reset_state
+from tests.helpers.sandbox import RunningSandbox
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """One Stripe/Resend sandbox for the session; the app's SDKs point at it."""
+    running = RunningSandbox(tmp_path_factory.mktemp("sandbox")).start()
+    os.environ["STRIPE_API_BASE"] = running.url
+    os.environ["RESEND_API_URL"] = running.url
+    reset_settings_cache()
+    get_gateway.cache_clear()
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +47,8 @@ async def redis(migrated: None) -> AsyncIterator[ArqRedis]:
 
 
 @pytest.fixture(autouse=True)
-async def clean_state(redis: ArqRedis) -> None:
+async def clean_state(redis: ArqRedis, sandbox: RunningSandbox) -> None:
+    sandbox.reset()
     await reset_state(redis)
 
 
@@ -46,7 +63,9 @@ def app() -> Litestar:
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """The app in the test's own event loop (Litestar's AsyncTestClient runs it in a portal
     thread, where the shared Postgres pool cannot follow)."""
-    async with LifespanManager(app) as manager, httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+    # The raw app, not LifespanManager's wrapper: that one shares one `state` dict between
+    # requests, where Litestar keeps per-request flags.
+    async with LifespanManager(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
     ) as test_client:
         yield test_client

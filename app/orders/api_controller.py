@@ -1,0 +1,81 @@
+"""JSON API for orders: `POST /api/orders` (intake) and `GET /api/orders/{id}` (status)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
+
+from app.orders.intake import IntakeError, submit_order
+from app.orders.models import OrderView
+from app.orders.schemas import OrderCreatedOut, OrderIn, OrderLineOut, OrderOut
+from app.orders.views import load_order_view
+from app.restaurants.schemas import Money
+from app.settings import get_settings
+
+MAX_ORDER_BODY_BYTES = 32 * 1024
+LINK_DEFERRED = "The payment link will follow by email in a few minutes."
+
+
+def intake_http_error(error: IntakeError) -> HTTPException:
+    detail = "; ".join(f"{key}: {message}" for key, message in error.errors.items())
+    return HTTPException(status_code=error.status_code, detail=detail,
+                         extra=[{"key": key, "message": message}
+                                for key, message in error.errors.items()])
+
+
+def status_url(order_id: str) -> str:
+    return f"{get_settings().public_base_url.rstrip('/')}/orders/{order_id}"
+
+
+def order_out(view: OrderView) -> OrderOut:
+    return OrderOut(
+        id=view.id, status=view.status, restaurant=view.restaurant_slug,
+        total=Money(amount=view.total_amount, currency=view.currency),
+        items=[OrderLineOut(menu_item_id=line.menu_item_id, name=line.name,
+                            quantity=line.quantity,
+                            unit_price=Money(amount=line.unit_amount, currency=view.currency),
+                            notes=line.notes) for line in view.lines],
+        fulfillment=view.fulfillment,
+        payment_url=view.payment_url if view.status == "awaiting_payment" else None,
+        expires_at=view.expires_at.isoformat() if view.expires_at and not view.is_paid else None,
+        status_url=status_url(view.id), ticket_number=view.ticket_number,
+        prep_minutes=view.prep_minutes if view.is_paid else None,
+        promised_at=view.promised_at.isoformat() if view.promised_at else None,
+        reject_reason=view.reject_reason,
+    )
+
+
+class OrdersApiController(Controller):
+    path = "/api/orders"
+    tags = ["orders"]
+
+    @post("/", request_max_body_size=MAX_ORDER_BODY_BYTES)
+    async def create_order(self, request: Request[Any, Any, Any],
+                           data: OrderIn) -> Response[OrderCreatedOut]:
+        """Submit an order: answers with the payment link (Stripe Checkout) at once.
+
+        202 instead of 201 when Stripe could not be reached: the order is kept and the
+        payment link follows by email."""
+        try:
+            order = await submit_order(request.app.state.redis, data)
+        except IntakeError as error:
+            raise intake_http_error(error) from None
+        body = OrderCreatedOut(
+            id=order.id, status=order.status, payment_url=order.payment_url,
+            expires_at=order.expires_at.isoformat() if order.expires_at else None,
+            status_url=status_url(order.id),
+            total=Money(amount=order.total_amount, currency=order.currency),
+            message="" if order.payment_url else LINK_DEFERRED)
+        code = HTTP_201_CREATED if order.payment_url else HTTP_202_ACCEPTED
+        return Response(body, status_code=code)
+
+    @get("/{order_id:str}")
+    async def get_order(self, request: Request[Any, Any, Any], order_id: str) -> OrderOut:
+        """The order's status; the `TEMP-` id stays its reference after payment too."""
+        view = await load_order_view(request.app.state.redis, order_id)
+        if view is None:
+            raise NotFoundException(f"no order {order_id!r}")
+        return order_out(view)

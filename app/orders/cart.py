@@ -1,0 +1,114 @@
+"""The menu page's cart as plain form fields, so it works without JavaScript: quantities
+and notes per menu item, checkout fields, and +/- buttons that the server applies. Totals
+are always recomputed here from the menu, never taken from the browser."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import msgspec
+
+from app.orders.schemas import OrderIn
+from app.restaurants.tables import MenuItem
+
+_PATH = re.compile(r"at `\$\.([^`]+)`")
+MAX_QUANTITY = 99
+
+
+@dataclass
+class CartLine:
+    item: MenuItem
+    quantity: int
+    notes: str
+
+    @property
+    def line_total(self) -> int:
+        return self.item.price_amount * self.quantity
+
+
+@dataclass
+class CartForm:
+    quantities: dict[int, int] = field(default_factory=dict)
+    notes: dict[int, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def lines(self, menu: list[MenuItem]) -> list[CartLine]:
+        return [CartLine(item, self.quantities[item.id], self.notes.get(item.id, ""))
+                for item in menu if self.quantities.get(item.id, 0) > 0]
+
+    def total(self, menu: list[MenuItem]) -> int:
+        return sum(line.line_total for line in self.lines(menu))
+
+    def field(self, name: str, default: str = "") -> str:
+        return self.fields.get(name, default)
+
+
+CHECKOUT_FIELDS = ("name", "email", "phone", "fulfillment", "delivery_address", "table", "notes")
+
+
+def _quantity(raw: str) -> int:
+    try:
+        return max(0, min(MAX_QUANTITY, int(raw)))
+    except ValueError:
+        return 0
+
+
+def parse_form(form: Mapping[str, str]) -> CartForm:
+    cart = CartForm()
+    for key, value in form.items():
+        if key.startswith("qty-") and key[4:].isdigit():
+            cart.quantities[int(key[4:])] = _quantity(value)
+        elif key.startswith("note-") and key[5:].isdigit():
+            cart.notes[int(key[5:])] = value[:200]
+        elif key in CHECKOUT_FIELDS:
+            cart.fields[key] = value
+    return cart
+
+
+def apply_operation(cart: CartForm, operation: str) -> None:
+    """`add:ID`, `inc:ID`, `dec:ID` or `remove:ID`, from the button the customer pressed."""
+    verb, _, raw_id = operation.partition(":")
+    if not raw_id.isdigit():
+        return
+    item_id = int(raw_id)
+    current = cart.quantities.get(item_id, 0)
+    if verb in ("add", "inc"):
+        cart.quantities[item_id] = min(MAX_QUANTITY, current + 1)
+    elif verb == "dec":
+        cart.quantities[item_id] = max(0, current - 1)
+    elif verb == "remove":
+        cart.quantities[item_id] = 0
+
+
+def to_order(cart: CartForm, slug: str) -> tuple[OrderIn | None, dict[str, str]]:
+    """The same `OrderIn` the JSON API takes, or form-field errors."""
+    payload = {
+        "restaurant": slug,
+        "items": [{"menu_item_id": item_id, "quantity": quantity,
+                   "notes": cart.notes.get(item_id, "")}
+                  for item_id, quantity in cart.quantities.items() if quantity > 0],
+        "customer": {"name": cart.field("name"), "email": cart.field("email"),
+                     "phone": cart.field("phone")},
+        "fulfillment": cart.field("fulfillment", "pickup"),
+        "notes": cart.field("notes"),
+        "delivery_address": cart.field("delivery_address"),
+        "table": cart.field("table"),
+    }
+    if not payload["items"]:
+        return None, {"items": "your cart is empty: add something from the menu"}
+    try:
+        return msgspec.convert(payload, OrderIn), {}
+    except msgspec.ValidationError as error:
+        match = _PATH.search(str(error))
+        key = match.group(1) if match else "form"
+        return None, {key: str(error).split(" - at ")[0]}
+
+
+FIELD_NAMES = {"customer.name": "name", "customer.email": "email", "customer.phone": "phone"}
+
+
+def form_errors(errors: dict[str, str]) -> dict[str, str]:
+    """Map API error keys (`customer.email`) onto the form's input names (`email`)."""
+    return {FIELD_NAMES.get(key, key): message for key, message in errors.items()}

@@ -1,0 +1,108 @@
+"""Order intake: validate against the menu in Postgres, keep a temp order in Redis, create
+the Stripe payment link, queue the confirmation email. One service for the JSON API and
+the HTML form. Validation happens before anything is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from arq.connections import ArqRedis
+from email_validator import EmailNotValidError, validate_email
+
+from app.infra.logging import get_logger
+from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder
+from app.orders.payment_links import attach_new_payment_link
+from app.orders.schemas import OrderIn
+from app.orders.temp_store import new_temp_id
+from app.orders.views import temp_store
+from app.ops.funnel import bump
+from app.restaurants.tables import MenuItem, Restaurant
+
+log = get_logger("orderpass.intake")
+
+
+@dataclass
+class IntakeError(Exception):
+    """Field-by-field problems with an order; nothing was stored."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    status_code: int = 400
+
+    def __str__(self) -> str:
+        return "; ".join(f"{key}: {message}" for key, message in self.errors.items())
+
+
+def _check_email(address: str) -> str | None:
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise IntakeError({"customer.email": str(error)}) from None
+
+
+def _check_fulfillment(data: OrderIn, errors: dict[str, str]) -> None:
+    if data.fulfillment == "delivery" and not data.delivery_address.strip():
+        errors["delivery_address"] = "a delivery address is required for delivery"
+    if data.fulfillment == "dine_in" and not data.table.strip():
+        errors["table"] = "a table number is required for dine-in"
+
+
+async def price_order(data: OrderIn) -> tuple[Restaurant, list[OrderLine], str]:
+    """Resolve the restaurant and menu lines; raise IntakeError naming every bad field."""
+    restaurant = await Restaurant.objects().get(Restaurant.slug == data.restaurant)
+    if restaurant is None:
+        raise IntakeError({"restaurant": f"no restaurant called {data.restaurant!r}"}, 404)
+    if not restaurant.accepting_orders:
+        raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
+                          409)
+    errors: dict[str, str] = {}
+    email = ""
+    try:
+        email = _check_email(data.customer.email) or ""
+    except IntakeError as error:
+        errors.update(error.errors)
+    if not data.customer.name.strip():
+        errors["customer.name"] = "your name is required"
+    _check_fulfillment(data, errors)
+    wanted = {item.menu_item_id for item in data.items}
+    menu = {item.id: item for item in await MenuItem.objects().where(
+        (MenuItem.restaurant == restaurant.id) & MenuItem.id.is_in(list(wanted)))}
+    lines: list[OrderLine] = []
+    for index, item in enumerate(data.items):
+        menu_item = menu.get(item.menu_item_id)
+        if menu_item is None:
+            errors[f"items[{index}].menu_item_id"] = (
+                f"item {item.menu_item_id} is not on {restaurant.name}'s menu")
+        elif not menu_item.available:
+            errors[f"items[{index}].menu_item_id"] = f"{menu_item.name} is sold out"
+        else:
+            lines.append(OrderLine(menu_item_id=menu_item.id, name=menu_item.name,
+                                   unit_amount=menu_item.price_amount, quantity=item.quantity,
+                                   notes=item.notes.strip()))
+    if errors:
+        raise IntakeError(errors)
+    return restaurant, lines, email
+
+
+async def submit_order(redis: ArqRedis, data: OrderIn) -> TempOrder:
+    restaurant, lines, email = await price_order(data)
+    now = datetime.now(UTC)
+    order = TempOrder(
+        id=new_temp_id(), restaurant_id=restaurant.id, restaurant_slug=restaurant.slug,
+        restaurant_name=restaurant.name, currency=restaurant.currency,
+        capture_mode=restaurant.capture_mode, prep_minutes=restaurant.default_prep_minutes,
+        lines=lines, total_amount=sum(line.line_total for line in lines),
+        customer=Customer(name=data.customer.name.strip(), email=email,
+                          phone=data.customer.phone.strip()),
+        fulfillment=data.fulfillment, created_at=now,
+        delivery_address=data.delivery_address.strip() if data.fulfillment == "delivery" else "",
+        table_label=data.table.strip() if data.fulfillment == "dine_in" else "",
+        notes=data.notes.strip(), status=OrderStatus.AWAITING_PAYMENT,
+    )
+    # The temp order is written before Stripe is called: if this process dies between the
+    # two, the order still exists and the worker's sweep can finish the job.
+    await temp_store(redis).put(order)
+    await bump(restaurant.id, "submitted")
+    log.info("order submitted", order_id=order.id, restaurant=restaurant.slug,
+             total=order.total_amount, lines=len(lines))
+    return await attach_new_payment_link(redis, order, on_failure="defer")

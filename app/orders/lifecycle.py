@@ -1,0 +1,302 @@
+"""The paid order's state machine: a pure transition table plus the service that applies an
+action in one transaction (optimistic locking on `paid_order.version`), then, after commit,
+publishes the change, enqueues emails and settles money (capture, refund or void).
+
+    paid ──accept──▶ accepted ──start──▶ preparing ──ready──▶ ready ──complete──▶ completed
+      │                 │ ready────────────────────▲                      ▲           │
+      └──reject / auto_reject──▶ rejected ──refund──▶ refunded          recall (10 min)
+
+Two screens acting at once: both read version N, one UPDATE … WHERE version = N wins, the
+other re-reads and is refused by the table (e.g. "already accepted") with `IllegalTransition`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from app.infra.logging import get_logger
+from app.kitchen.feed import publish_order_event
+from app.orders.tables import PaidOrder
+from app.piccolo_conf import DB
+from app.restaurants.tables import Restaurant
+
+log = get_logger("orderpass.lifecycle")
+
+# status → {action → next status}. Anything not listed is refused.
+ALLOWED: Mapping[str, Mapping[str, str]] = {
+    "paid": {"accept": "accepted", "reject": "rejected", "auto_reject": "rejected"},
+    "accepted": {"start": "preparing", "ready": "ready", "reject": "rejected"},
+    "preparing": {"ready": "ready", "reject": "rejected"},
+    "ready": {"complete": "completed"},
+    "completed": {"recall": "ready"},
+    "rejected": {"refund": "refunded"},
+}
+STAFF_ACTIONS = ("accept", "start", "ready", "complete", "reject", "recall")
+ACTIVE_STATUSES = ("paid", "accepted", "preparing", "ready")
+RECALL_WINDOW = timedelta(minutes=10)
+PREP_MINUTES_RANGE = (1, 240)
+GATEWAY_TIMEOUT_S = 20.0  # above the gateway's own retry budget (12 s)
+REFUND_FAILED = "refund failed: "
+VERSION_RETRIES = 3
+
+# Timestamp column set by the action (on top of status and version).
+_STAMPS = {
+    "accept": "accepted_at", "start": "preparing_at", "ready": "ready_at",
+    "complete": "completed_at", "reject": "rejected_at", "auto_reject": "rejected_at",
+    "refund": "refunded_at",
+}
+
+
+class IllegalTransition(Exception):
+    """The action is not allowed from the order's current status (HTTP 409)."""
+
+
+class OrderNotFound(LookupError):
+    """No such order (or not one of the caller's restaurant's) (HTTP 404)."""
+
+
+class ActionFailed(Exception):
+    """The action was allowed but a payment call it needs failed; nothing changed (HTTP 502)."""
+
+
+class InvalidAction(ValueError):
+    """Bad input for the action, e.g. a prep time out of range (HTTP 400)."""
+
+
+def next_status(status: str, action: str) -> str:
+    """Pure: the status `action` leads to from `status`, or `IllegalTransition`."""
+    target = ALLOWED.get(status, {}).get(action)
+    if target is None:
+        if any(action in moves for moves in ALLOWED.values()):
+            raise IllegalTransition(f"cannot {action.replace('_', '-')} an order that is {status}")
+        raise IllegalTransition(f"unknown action {action!r}")
+    return target
+
+
+def check_recall(completed_at: datetime | None, now: datetime) -> None:
+    if completed_at is None or now - completed_at > RECALL_WINDOW:
+        minutes = int(RECALL_WINDOW.total_seconds() // 60)
+        raise IllegalTransition(f"only a ticket completed in the last {minutes} minutes "
+                                "can be recalled")
+
+
+def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
+                prep_minutes: int | None, reason: str) -> dict[Any, Any]:
+    """Pure: the column updates for `action` (status, version, timestamps, details)."""
+    changes: dict[Any, Any] = {
+        PaidOrder.status: target, PaidOrder.version: order.version + 1,
+        PaidOrder.updated_at: now,
+    }
+    stamp = _STAMPS.get(action)
+    if stamp is not None:
+        changes[getattr(PaidOrder, stamp)] = now
+    if action == "accept":
+        assert prep_minutes is not None
+        changes[PaidOrder.prep_minutes] = prep_minutes
+        changes[PaidOrder.promised_at] = now + timedelta(minutes=prep_minutes)
+    elif action in ("reject", "auto_reject"):
+        changes[PaidOrder.reject_reason] = reason[:300]
+    elif action == "recall":
+        changes[PaidOrder.completed_at] = None
+    elif action == "refund" and order.review_reason.startswith(REFUND_FAILED):
+        changes[PaidOrder.needs_review] = False
+        changes[PaidOrder.review_reason] = ""
+    return changes
+
+
+# -- the service ----------------------------------------------------------------------------
+
+async def get_order(order_ref: str) -> PaidOrder | None:
+    return await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
+
+
+async def apply_action(order_ref: str, action: str, *, actor: str,
+                       prep_minutes: int | None = None, reason: str = "",
+                       restaurant_id: int | None = None,
+                       redis: ArqRedis | None = None) -> PaidOrder:
+    """Apply `action` to the paid order `order_ref` and return the order as committed.
+
+    `restaurant_id`, when given, refuses orders of any other restaurant (as not found).
+    Raises `OrderNotFound`, `IllegalTransition`, `InvalidAction` or `ActionFailed`. A reject
+    also refunds (or voids an uncaptured authorisation); the order ends `refunded`, or stays
+    `rejected` with `needs_review` set when Stripe fails (retried by the kitchen cron job).
+    """
+    for _attempt in range(VERSION_RETRIES):
+        order = await get_order(order_ref)
+        if order is None or (restaurant_id is not None and order.restaurant != restaurant_id):
+            raise OrderNotFound(f"no order {order_ref}")
+        now = datetime.now(UTC)
+        target = next_status(order.status, action)
+        if action == "recall":
+            check_recall(order.completed_at, now)
+        if action == "accept":
+            prep_minutes = await _prep_minutes(order, prep_minutes)
+            if order.capture_mode == "manual":
+                await _capture(order)
+        if action in ("reject", "auto_reject") and not reason.strip():
+            reason = "Rejected by the kitchen"
+        changes = changes_for(order, action, target, now, prep_minutes=prep_minutes,
+                              reason=reason.strip())
+        async with DB.transaction():
+            won = await PaidOrder.update(changes).where(
+                (PaidOrder.id == order.id) & (PaidOrder.version == order.version)
+            ).returning(PaidOrder.id)
+        if won:
+            break
+        log.info("order changed concurrently, re-checking", order_id=order_ref, action=action)
+    else:
+        raise IllegalTransition("the order keeps changing on another screen; try again")
+
+    log.info("order transition", order_id=order_ref, action=action, actor=actor,
+             from_status=order.status, to_status=target)
+    updated = await get_order(order_ref)
+    assert updated is not None
+    redis = redis or await _default_redis()
+    await publish_order_event(redis, updated.restaurant, order_ref, "order.updated")
+    if target == "ready" and action == "ready":
+        await _enqueue_email(redis, "order_ready", order_ref)
+    if target == "rejected":
+        await _enqueue_email(redis, "order_rejected", order_ref)
+        updated = await settle_rejection(updated, redis=redis)
+    return updated
+
+
+async def settle_rejection(order: PaidOrder, *, redis: ArqRedis | None = None) -> PaidOrder:
+    """Give a rejected order's money back: void an uncaptured authorisation, else refund.
+    Idempotent (Stripe idempotency keys `void/<ref>`, `refund/<ref>`), so safe to retry."""
+    ref = order.public_id
+    try:
+        await _give_money_back(order)
+    except Exception as error:
+        message = (REFUND_FAILED + str(error))[:500]
+        await PaidOrder.update({PaidOrder.needs_review: True, PaidOrder.review_reason: message,
+                                PaidOrder.updated_at: datetime.now(UTC)}).where(
+            (PaidOrder.id == order.id) & (PaidOrder.status == "rejected"))
+        log.warning("refund failed; order stays rejected for retry", order_id=ref,
+                    error=str(error)[:300])
+        refreshed = await get_order(ref)
+        return refreshed or order
+    try:
+        return await apply_action(ref, "refund", actor="system", redis=redis)
+    except IllegalTransition:  # someone else's retry got there first
+        refreshed = await get_order(ref)
+        return refreshed or order
+
+
+async def _give_money_back(order: PaidOrder) -> None:
+    gateway = _gateway()
+    ref = order.public_id
+    intent = order.stripe_payment_intent_id
+    if not intent:
+        raise ActionFailed("the order has no PaymentIntent to refund")
+    if order.capture_mode == "manual" and order.accepted_at is None:
+        try:
+            await asyncio.wait_for(gateway.cancel_payment_intent(
+                intent, idempotency_key=f"void/{ref}"), GATEWAY_TIMEOUT_S)
+            log.info("authorisation voided", order_id=ref)
+            return
+        except Exception as error:  # captured after all (e.g. by Stripe's dashboard): refund
+            log.warning("void failed, refunding instead", order_id=ref, error=str(error)[:300])
+    await asyncio.wait_for(gateway.refund_payment_intent(
+        intent, idempotency_key=f"refund/{ref}"), GATEWAY_TIMEOUT_S)
+    log.info("payment refunded", order_id=ref)
+
+
+async def _capture(order: PaidOrder) -> None:
+    ref = order.public_id
+    if not order.stripe_payment_intent_id:
+        raise ActionFailed("cannot accept: the order has no payment to capture")
+    try:
+        await asyncio.wait_for(_gateway().capture_payment_intent(
+            order.stripe_payment_intent_id, idempotency_key=f"capture/{ref}"),
+            GATEWAY_TIMEOUT_S)
+    except Exception as error:
+        log.warning("capture failed; accept refused", order_id=ref, error=str(error)[:300])
+        raise ActionFailed(f"cannot accept: capturing the payment failed ({error}); "
+                           "the order is unchanged, try again or reject it") from error
+    log.info("payment captured", order_id=ref)
+
+
+async def _prep_minutes(order: PaidOrder, requested: int | None) -> int:
+    if requested is None:
+        row = await Restaurant.select(Restaurant.default_prep_minutes).where(
+            Restaurant._meta.primary_key == order.restaurant).first()
+        return int(row["default_prep_minutes"]) if row else 15
+    low, high = PREP_MINUTES_RANGE
+    if not low <= requested <= high:
+        raise InvalidAction(f"prep time must be between {low} and {high} minutes")
+    return requested
+
+
+async def auto_reject_overdue(*, redis: ArqRedis | None = None) -> list[str]:
+    """Reject (and refund) paid orders nobody accepted within their restaurant's
+    `auto_reject_minutes` (0 disables it). Returns the refs rejected."""
+    rows = await PaidOrder.raw(
+        "SELECT o.public_id, r.auto_reject_minutes FROM paid_order o "
+        "JOIN restaurant r ON r.id = o.restaurant "
+        "WHERE o.status = 'paid' AND r.auto_reject_minutes > 0 "
+        "AND o.paid_at < now() - make_interval(mins => r.auto_reject_minutes) "
+        "ORDER BY o.paid_at LIMIT 200")
+    rejected: list[str] = []
+    for row in rows:
+        ref = row["public_id"]
+        try:
+            await apply_action(ref, "auto_reject", actor="system", redis=redis,
+                               reason=f"Not accepted within {row['auto_reject_minutes']} minutes")
+        except IllegalTransition:  # accepted at the last moment
+            continue
+        rejected.append(ref)
+    return rejected
+
+
+async def retry_failed_refunds(*, older_than: timedelta = timedelta(minutes=1),
+                               redis: ArqRedis | None = None) -> list[str]:
+    """Retry the refund of orders left `rejected` (a refund that failed or was cut short)."""
+    cutoff = datetime.now(UTC) - older_than
+    orders = await PaidOrder.objects().where(
+        (PaidOrder.status == "rejected") & (PaidOrder.rejected_at < cutoff)).limit(100)
+    settled: list[str] = []
+    for order in orders:
+        result = await settle_rejection(order, redis=redis)
+        if result.status == "refunded":
+            settled.append(order.public_id)
+    return settled
+
+
+# -- collaborators (looked up at call time so tests can substitute them) ---------------------
+
+def _gateway() -> Any:
+    from app.payments.stripe_gateway import get_gateway
+
+    return get_gateway()
+
+
+async def _enqueue_email(redis: ArqRedis, kind: str, order_ref: str) -> None:
+    try:
+        from app.notifications.service import enqueue_email
+    except ImportError:
+        log.warning("email service missing; email not enqueued", order_id=order_ref, kind=kind)
+        return
+    try:
+        await enqueue_email(redis, kind, order_ref)
+    except Exception as error:  # the order change is committed; the email must not undo it
+        log.warning("email not enqueued", order_id=order_ref, kind=kind, error=str(error))
+
+
+_redis_by_loop: dict[int, ArqRedis] = {}
+
+
+async def _default_redis() -> ArqRedis:
+    """A shared client for callers that did not pass one (one per event loop)."""
+    from app.infra.redis import connect_redis
+
+    key = id(asyncio.get_running_loop())
+    client = _redis_by_loop.get(key)
+    if client is None:
+        client = _redis_by_loop[key] = await connect_redis()
+    return client

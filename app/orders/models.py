@@ -1,0 +1,112 @@
+"""The order as the domain sees it, wherever it is stored (Redis before payment, Postgres after).
+
+`TempOrder` is what intake writes to Redis. `OrderView` is the read model that pages, the
+JSON API and emails use for both temporary and paid orders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import msgspec
+
+
+class OrderStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAYMENT_EXPIRED = "payment_expired"
+    PAYMENT_FAILED = "payment_failed"
+    PAID = "paid"
+    ACCEPTED = "accepted"
+    PREPARING = "preparing"
+    READY = "ready"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    REFUNDED = "refunded"
+
+
+class Fulfillment(StrEnum):
+    PICKUP = "pickup"
+    DELIVERY = "delivery"
+    DINE_IN = "dine_in"
+
+
+class OrderLine(msgspec.Struct, frozen=True):
+    menu_item_id: int | None
+    name: str
+    unit_amount: int  # minor units, copied from the menu when the order was submitted
+    quantity: int
+    notes: str = ""
+
+    @property
+    def line_total(self) -> int:
+        return self.unit_amount * self.quantity
+
+
+class Customer(msgspec.Struct, frozen=True):
+    name: str
+    email: str
+    phone: str = ""
+
+
+class TempOrder(msgspec.Struct):
+    """An order awaiting payment. Lives in Redis with a TTL; never the record of a paid order."""
+
+    id: str  # "TEMP-…", the customer's reference for the order's whole life
+    restaurant_id: int
+    restaurant_slug: str
+    restaurant_name: str
+    currency: str
+    capture_mode: str
+    prep_minutes: int
+    lines: list[OrderLine]
+    total_amount: int
+    customer: Customer
+    fulfillment: str
+    created_at: datetime
+    delivery_address: str = ""
+    table_label: str = ""
+    notes: str = ""
+    status: str = OrderStatus.AWAITING_PAYMENT
+    checkout_session_id: str | None = None
+    payment_url: str | None = None
+    expires_at: datetime | None = None  # when the current payment link stops working
+    link_attempts: int = 0
+    link_error: str = ""
+    updated_at: datetime | None = None
+
+
+class OrderView(msgspec.Struct):
+    """Everything a customer-facing page or email needs about one order."""
+
+    id: str
+    status: str
+    restaurant_id: int
+    restaurant_slug: str
+    restaurant_name: str
+    currency: str
+    lines: list[OrderLine]
+    total_amount: int
+    customer: Customer
+    fulfillment: str
+    submitted_at: datetime
+    delivery_address: str = ""
+    table_label: str = ""
+    notes: str = ""
+    payment_url: str | None = None
+    expires_at: datetime | None = None
+    prep_minutes: int | None = None
+    ticket_number: int | None = None
+    paid_at: datetime | None = None
+    accepted_at: datetime | None = None
+    ready_at: datetime | None = None
+    completed_at: datetime | None = None
+    rejected_at: datetime | None = None
+    refunded_at: datetime | None = None
+    promised_at: datetime | None = None
+    reject_reason: str = ""
+    is_paid: bool = False
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)

@@ -1,0 +1,119 @@
+"""Customer pages: the menu form (cart + checkout) and the order status page.
+
+Each handler renders the whole page for a normal request and just the component for an
+htmx request, from the same component file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.response import Redirect, Response, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
+
+from app.orders.cart import CartForm, apply_operation, form_errors, parse_form, to_order
+from app.orders.intake import IntakeError, submit_order
+from app.orders.payment_links import LinkNotRenewable, renew_payment_link
+from app.orders.views import load_order_view
+from app.payments.stripe_gateway import PaymentProviderError
+from app.restaurants import services
+from app.restaurants.tables import Restaurant
+
+FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str]) -> dict[str, Any]:
+    restaurant = await services.get_restaurant(slug)
+    if restaurant is None:
+        raise NotFoundException(f"no restaurant called {slug!r}")
+    items = await services.menu_items(restaurant.id)
+    return {"restaurant": restaurant, "categories": services.by_category(items),
+            "menu": items, "cart": cart, "cart_lines": cart.lines(items),
+            "cart_total": cart.total(items), "errors": errors}
+
+
+def _render_menu(request: Request[Any, Any, Any], context: dict[str, Any],
+                 status_code: int = 200) -> Template:
+    if _is_htmx(request):
+        # htmx swaps only 2xx answers by default, so validation errors come back as 200.
+        return Template("order_form.html", context=context)
+    return Template("menu.html", context=context, status_code=status_code)
+
+
+class OrderPagesController(Controller):
+    include_in_schema = False
+
+    @get("/r/{slug:str}")
+    async def menu_page(self, request: Request[Any, Any, Any], slug: str) -> Template:
+        return _render_menu(request, await _menu_context(slug, CartForm(), {}))
+
+    @post("/r/{slug:str}/cart", status_code=200)
+    async def update_cart(self, request: Request[Any, Any, Any], slug: str,
+                          data: FormData) -> Template:
+        """Apply a +/-/remove button (or just recompute after a quantity change)."""
+        cart = parse_form(data)
+        apply_operation(cart, data.get("op", ""))
+        return _render_menu(request, await _menu_context(slug, cart, {}))
+
+    @post("/r/{slug:str}/checkout", status_code=200, request_max_body_size=64 * 1024)
+    async def checkout(self, request: Request[Any, Any, Any], slug: str,
+                       data: FormData) -> Template | Redirect | Response[str]:
+        cart = parse_form(data)
+        order_in, errors = to_order(cart, slug)
+        if order_in is not None:
+            try:
+                order = await submit_order(request.app.state.redis, order_in)
+            except IntakeError as error:
+                errors = error.errors
+            else:
+                target = f"/orders/{order.id}"
+                if _is_htmx(request):
+                    return Response("", headers={"HX-Redirect": target})
+                return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+        context = await _menu_context(slug, cart, form_errors(errors))
+        return _render_menu(request, context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+
+    @get("/orders/{order_id:str}")
+    async def status_page(self, request: Request[Any, Any, Any], order_id: str,
+                          checkout: str = "") -> Template:
+        context = await _status_context(request, order_id)
+        context["checkout"] = checkout
+        return Template("order_status.html", context=context)
+
+    @get("/orders/{order_id:str}/progress")
+    async def progress(self, request: Request[Any, Any, Any], order_id: str) -> Template:
+        return Template("order_progress.html",
+                        context=await _status_context(request, order_id))
+
+    @post("/orders/{order_id:str}/payment-link", status_code=200)
+    async def new_payment_link(self, request: Request[Any, Any, Any],
+                               order_id: str) -> Template | Redirect:
+        problem = ""
+        try:
+            await renew_payment_link(request.app.state.redis, order_id)
+        except LinkNotRenewable as error:
+            problem = str(error)
+        except PaymentProviderError:
+            problem = "We could not create a new payment link just now. Please try again."
+        if _is_htmx(request) or problem:
+            context = await _status_context(request, order_id)
+            context["problem"] = problem
+            name = "order_progress.html" if _is_htmx(request) else "order_status.html"
+            return Template(name, context=context)
+        return Redirect(f"/orders/{order_id}", status_code=HTTP_303_SEE_OTHER)
+
+
+async def _status_context(request: Request[Any, Any, Any], order_id: str) -> dict[str, Any]:
+    view = await load_order_view(request.app.state.redis, order_id)
+    if view is None:
+        raise NotFoundException("We could not find that order. Links to an order stop "
+                                "working a few days after it was placed unpaid.")
+    restaurant = await Restaurant.objects().get(Restaurant.id == view.restaurant_id)
+    return {"order": view, "restaurant": restaurant, "problem": ""}

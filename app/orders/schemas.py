@@ -1,0 +1,72 @@
+"""Wire shapes of the order API: what `POST /api/orders` accepts and what it answers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from app.restaurants.schemas import Money
+
+MAX_LINES = 50
+Quantity = Annotated[int, Meta(ge=1, le=99, description="1 to 99")]
+ShortText = Annotated[str, Meta(max_length=200)]
+
+
+class OrderItemIn(msgspec.Struct, forbid_unknown_fields=False):
+    menu_item_id: Annotated[int, Meta(ge=1)]
+    quantity: Quantity
+    notes: ShortText = ""
+
+
+class CustomerIn(msgspec.Struct):
+    name: Annotated[str, Meta(min_length=1, max_length=120)]
+    email: Annotated[str, Meta(min_length=3, max_length=254)]
+    phone: Annotated[str, Meta(max_length=40)] = ""
+
+
+class OrderIn(msgspec.Struct):
+    """A customer's order. Prices are never accepted from the client: the menu decides."""
+
+    restaurant: Annotated[str, Meta(min_length=1, max_length=64)]
+    items: Annotated[list[OrderItemIn], Meta(min_length=1, max_length=MAX_LINES)]
+    customer: CustomerIn
+    fulfillment: Literal["pickup", "delivery", "dine_in"]
+    notes: Annotated[str, Meta(max_length=500)] = ""
+    delivery_address: Annotated[str, Meta(max_length=300)] = ""
+    table: Annotated[str, Meta(max_length=40)] = ""
+
+
+class OrderCreatedOut(msgspec.Struct):
+    id: str
+    status: str
+    payment_url: str | None
+    expires_at: str | None
+    status_url: str
+    total: Money
+    message: str = ""
+
+
+class OrderLineOut(msgspec.Struct):
+    menu_item_id: int | None
+    name: str
+    quantity: int
+    unit_price: Money
+    notes: str
+
+
+class OrderOut(msgspec.Struct):
+    id: str
+    status: str
+    restaurant: str
+    total: Money
+    items: list[OrderLineOut]
+    fulfillment: str
+    payment_url: str | None
+    expires_at: str | None
+    status_url: str
+    ticket_number: int | None = None
+    prep_minutes: int | None = None
+    promised_at: str | None = None
+    reject_reason: str = ""

@@ -1,0 +1,61 @@
+"""Read model for customer-facing pages, the JSON API and emails: one `OrderView` whether
+the order is still a temp order in Redis or a paid order in Postgres (Postgres wins)."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from app.orders.models import Customer, OrderLine, OrderView, TempOrder
+from app.orders.tables import OrderItem, PaidOrder
+from app.orders.temp_store import TempOrderStore, is_temp_id
+from app.restaurants.tables import Restaurant
+from app.settings import get_settings
+
+
+def temp_store(redis: Redis) -> TempOrderStore:
+    return TempOrderStore(redis, ttl_seconds=get_settings().temp_order_ttl_hours * 3600)
+
+
+def view_of_temp(order: TempOrder) -> OrderView:
+    return OrderView(
+        id=order.id, status=order.status, restaurant_id=order.restaurant_id,
+        restaurant_slug=order.restaurant_slug, restaurant_name=order.restaurant_name,
+        currency=order.currency, lines=list(order.lines), total_amount=order.total_amount,
+        customer=order.customer, fulfillment=order.fulfillment, submitted_at=order.created_at,
+        delivery_address=order.delivery_address, table_label=order.table_label,
+        notes=order.notes, payment_url=order.payment_url, expires_at=order.expires_at,
+        prep_minutes=order.prep_minutes, is_paid=False)
+
+
+async def view_of_paid(order: PaidOrder) -> OrderView:
+    items = await OrderItem.objects().where(OrderItem.paid_order == order.id).order_by(
+        OrderItem.id)
+    restaurant = await Restaurant.objects().get(Restaurant.id == order.restaurant)
+    assert restaurant is not None
+    return OrderView(
+        id=order.public_id, status=order.status, restaurant_id=restaurant.id,
+        restaurant_slug=restaurant.slug, restaurant_name=restaurant.name,
+        currency=order.currency,
+        lines=[OrderLine(menu_item_id=item.menu_item, name=item.name,
+                         unit_amount=item.unit_amount, quantity=item.quantity, notes=item.notes)
+               for item in items],
+        total_amount=order.total_amount,
+        customer=Customer(name=order.customer_name, email=order.customer_email,
+                          phone=order.customer_phone),
+        fulfillment=order.fulfillment, submitted_at=order.submitted_at,
+        delivery_address=order.delivery_address, table_label=order.table_label,
+        notes=order.notes, prep_minutes=order.prep_minutes, ticket_number=order.ticket_number,
+        paid_at=order.paid_at, accepted_at=order.accepted_at, ready_at=order.ready_at,
+        completed_at=order.completed_at, rejected_at=order.rejected_at,
+        refunded_at=order.refunded_at, promised_at=order.promised_at,
+        reject_reason=order.reject_reason, is_paid=True)
+
+
+async def load_order_view(redis: Redis, order_ref: str) -> OrderView | None:
+    if not is_temp_id(order_ref):
+        return None
+    paid = await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
+    if paid is not None:
+        return await view_of_paid(paid)
+    temp = await temp_store(redis).get(order_ref)
+    return view_of_temp(temp) if temp is not None else None

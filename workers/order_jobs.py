@@ -1,0 +1,63 @@
+"""Jobs for unpaid orders: deferred payment-link creation, link expiry and the expiry sweep."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq import Retry
+
+from app.infra.logging import get_logger
+from app.orders import payment_links
+from app.orders.models import OrderStatus
+from app.orders.temp_store import EXPIRY_INDEX
+from app.orders.views import temp_store
+from app.payments.stripe_gateway import PaymentProviderError
+
+log = get_logger("orderpass.jobs.orders")
+MAX_LINK_TRIES = 8  # ~20 minutes of backoff before a human has to look (alerted)
+
+
+async def create_payment_link(ctx: dict[str, Any], temp_id: str) -> str:
+    """Stripe was down at intake: keep trying, then send the confirmation email."""
+    redis = ctx["redis"]
+    order = await temp_store(redis).get(temp_id)
+    if order is None:
+        return "gone"
+    if order.checkout_session_id or order.status != OrderStatus.AWAITING_PAYMENT:
+        return "already-linked"
+    try:
+        await payment_links.attach_new_payment_link(redis, order, on_failure="raise")
+    except PaymentProviderError as error:
+        tries = ctx.get("job_try", 1)
+        if tries >= MAX_LINK_TRIES:
+            log.error("payment link still failing; giving up", order_id=temp_id, tries=tries)
+            return "failed"
+        raise Retry(defer=payment_links.link_retry_delay(tries)) from error
+    return "linked"
+
+
+async def expire_payment_link(ctx: dict[str, Any], temp_id: str, session_id: str) -> str:
+    try:
+        return await payment_links.expire_link_now(ctx["redis"], temp_id, session_id)
+    except PaymentProviderError as error:
+        raise Retry(defer=30) from error
+
+
+async def sweep_expired_links(ctx: dict[str, Any]) -> int:
+    """Belt and braces for the deferred expiry jobs (lost on a Redis flush, say)."""
+    redis = ctx["redis"]
+    grace = datetime.now(UTC) - timedelta(seconds=60)
+    closed = 0
+    for temp_id in await temp_store(redis).links_expired_before(grace):
+        order = await temp_store(redis).get(temp_id)
+        if order is None or order.checkout_session_id is None:
+            await redis.zrem(EXPIRY_INDEX, temp_id)
+            continue
+        try:
+            if await payment_links.expire_link_now(redis, temp_id,
+                                                   order.checkout_session_id) == "expired":
+                closed += 1
+        except PaymentProviderError as error:
+            log.warning("sweep could not expire link", order_id=temp_id, error=str(error))
+    return closed
