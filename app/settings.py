@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     resend_api_url: str = ""
     resend_webhook_secret: str = ""
     resend_requests_per_second: float = 2.0
+    resend_timeout_seconds: float = 10.0
+    # Fall back to SMTP after this many consecutive Resend outage errors, or for an email
+    # still unsent this many minutes after it was queued (needs SMTP_RELAY_URL).
+    email_fallback_after_failures: int = 3
+    email_fallback_after_minutes: float = 10.0
+    smtp_timeout_seconds: float = 10.0
     email_from: str = "Orderpass <orders@orderpass.test>"
     smtp_relay_url: str = ""
 

@@ -1,0 +1,301 @@
+"""Sending an email: load the order, compose, take a rate-limit slot, send through Resend
+(a batch when the backlog is large), fall back to the SMTP relay when Resend keeps failing,
+and record the outcome on the row. Jobs call `deliver`; `RetryLater` tells them to retry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from arq.connections import ArqRedis
+from redis.exceptions import LockError
+
+from app.infra.logging import get_logger
+from app.infra.urls import redis_url
+from app.notifications import gateway, service
+from app.notifications.compose import RenderedEmail, RestaurantContact, render_email
+from app.notifications.gateway import AlreadySentError, PermanentSendError, TransientSendError
+from app.notifications.ratelimit import RateLimited, shared_limiter
+from app.notifications.service import EmailRow
+from app.notifications.smtp import SmtpSendError, build_message, send_smtp
+from app.ops import funnel
+from app.orders.views import load_order_view
+from app.restaurants.tables import Restaurant
+from app.settings import Settings
+
+log = get_logger("orderpass.email")
+
+MAX_TRIES = 12  # arq tries per email job (registered with this max_tries)
+NOT_READY_TRIES = 4  # a confirmation enqueued before its link exists waits this many tries
+BATCH_BACKLOG = 10  # other queued emails that make a job send a batch instead of one email
+CLAIM_PREFIX = "orderpass:email:claim:"
+CLAIM_TTL_S = 60  # longer than any send (HTTP timeout + SMTP timeout)
+CLAIM_WAIT_S = 15
+OUTAGE_KEY = "orderpass:email:resend-outage-streak"
+OUTAGE_TTL_S = 300  # an open breaker half-opens after 5 quiet minutes
+BACKOFF_BASE_S = 5.0
+BACKOFF_CAP_S = 600.0
+
+
+class RetryLater(Exception):
+    """Not a failure: the job should run again after `defer_s` seconds."""
+
+    def __init__(self, defer_s: float, reason: str) -> None:
+        super().__init__(reason)
+        self.defer_s = defer_s
+
+
+def backoff(job_try: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with jitter; a server's retry-after is a floor, never shortened."""
+    if retry_after is not None:
+        return retry_after + random.uniform(0.1, 1.0)
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, job_try - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    row: EmailRow
+    restaurant: RestaurantContact
+    rendered: RenderedEmail
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Skip:
+    outcome: str
+
+
+@dataclass(frozen=True)
+class NotReady:
+    reason: str
+
+
+async def _restaurant(restaurant_id: int) -> RestaurantContact | None:
+    row = await Restaurant.select().where(Restaurant._meta.primary_key == restaurant_id).first()
+    if row is None:
+        return None
+    return RestaurantContact(id=row["id"], name=row["name"], phone=row["phone"],
+                             email=row["email"], address=row["address"],
+                             timezone=row["timezone"], capture_mode=row["capture_mode"])
+
+
+async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow) -> Outgoing | Skip | NotReady:
+    """Compose the email for a queued row, or decide it must not (or cannot yet) be sent."""
+    order = await load_order_view(redis, row.order_ref)
+    if order is None:
+        await service.mark_failed(row.id, "order not found")
+        return Skip("failed: order not found")
+    if row.kind == "order_confirmation":
+        if order.is_paid or order.status != "awaiting_payment":
+            await service.mark_failed(row.id, f"not sent: order is {order.status}")
+            return Skip(f"skipped: order is {order.status}")
+        if not order.payment_url:
+            return NotReady("order has no payment link yet")
+    if row.kind == "link_expired" and order.is_paid:
+        await service.mark_failed(row.id, "not sent: order was paid")
+        return Skip("skipped: order was paid")
+    restaurant = await _restaurant(order.restaurant_id)
+    if restaurant is None:
+        await service.mark_failed(row.id, "restaurant not found")
+        return Skip("failed: restaurant not found")
+    rendered = render_email(row.kind, order, restaurant, settings.public_base_url)
+    params: dict[str, Any] = {
+        "from": settings.email_from, "to": [row.recipient], "subject": rendered.subject,
+        "html": rendered.html, "text": rendered.text,
+        "tags": [{"name": "kind", "value": row.kind},
+                 {"name": "order", "value": row.order_ref}],
+    }
+    if restaurant.email:
+        params["reply_to"] = restaurant.email  # customers' replies reach the restaurant
+    return Outgoing(row=row, restaurant=restaurant, rendered=rendered, params=params)
+
+
+# -- the Resend outage breaker (shared by all workers) ------------------------------------
+
+async def _note_outage(redis: ArqRedis) -> int:
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(OUTAGE_KEY)
+        pipe.expire(OUTAGE_KEY, OUTAGE_TTL_S)
+        streak, _ = await pipe.execute()
+    return int(streak)
+
+
+async def _outage_streak(redis: ArqRedis) -> int:
+    return int(await redis.get(OUTAGE_KEY) or 0)
+
+
+def _fallback_due(settings: Settings, row: EmailRow, streak: int, job_try: int) -> bool:
+    if not settings.smtp_relay_url:
+        return False
+    age_min = (datetime.now(UTC) - row.created_at).total_seconds() / 60
+    return (streak >= settings.email_fallback_after_failures
+            or age_min >= settings.email_fallback_after_minutes
+            or job_try >= MAX_TRIES)
+
+
+# -- outcomes ------------------------------------------------------------------------------
+
+async def _sent(item: Outgoing, provider_id: str | None, transport: str, note: str = "") -> str:
+    if await service.mark_sent(item.row.id, provider_id, transport, note):
+        await funnel.bump(item.restaurant.id, "email_sent")
+        log.info("email sent", kind=item.row.kind, order_id=item.row.order_ref,
+                 transport=transport, provider_id=provider_id)
+    return f"sent via {transport}"
+
+
+async def _via_smtp(settings: Settings, item: Outgoing, job_try: int, cause: str) -> str:
+    message = build_message(item.rendered, sender=settings.email_from,
+                            recipient=item.row.recipient,
+                            idempotency_key=item.row.idempotency_key,
+                            reply_to=item.restaurant.email)
+    log.warning("email falling back to smtp", kind=item.row.kind,
+                order_id=item.row.order_ref, cause=cause)
+    try:
+        await send_smtp(settings.smtp_relay_url, message, settings.smtp_timeout_seconds)
+    except SmtpSendError as error:
+        reason = f"{cause}; {error}"
+        log.warning("smtp fallback failed", order_id=item.row.order_ref, error=str(error))
+        if job_try >= MAX_TRIES:
+            await service.mark_failed(item.row.id, f"gave up after {job_try} tries: {reason}")
+            return "failed"
+        await service.record_error(item.row.id, reason)
+        raise RetryLater(backoff(job_try), reason) from error
+    return await _sent(item, None, "smtp", note=f"resend failed: {cause}")
+
+
+async def _transient(redis: ArqRedis, settings: Settings, item: Outgoing, job_try: int,
+                     error: TransientSendError) -> str:
+    streak = await _note_outage(redis) if error.outage else await _outage_streak(redis)
+    log.warning("resend send failed, will retry", kind=item.row.kind,
+                order_id=item.row.order_ref, error=str(error), job_try=job_try, streak=streak)
+    if _fallback_due(settings, item.row, streak, job_try):
+        return await _via_smtp(settings, item, job_try, str(error))
+    if job_try >= MAX_TRIES:
+        await service.mark_failed(item.row.id, f"gave up after {job_try} tries: {error}")
+        return "failed"
+    await service.record_error(item.row.id, str(error))
+    raise RetryLater(backoff(job_try, error.retry_after), str(error))
+
+
+async def _acquire_slot(settings: Settings) -> None:
+    try:
+        await shared_limiter(redis_url(), settings.resend_requests_per_second).acquire()
+    except RateLimited as error:
+        raise RetryLater(backoff(1, error.retry_after), str(error)) from error
+
+
+async def _send_single(redis: ArqRedis, settings: Settings, item: Outgoing, job_try: int) -> str:
+    streak = await _outage_streak(redis)
+    if settings.smtp_relay_url and streak >= settings.email_fallback_after_failures:
+        # Breaker open: Resend failed for everyone lately; don't spend this email's time on it.
+        return await _via_smtp(settings, item, job_try, f"resend outage ({streak} failures)")
+    await _acquire_slot(settings)
+    await service.record_attempts([item.row.id])
+    try:
+        provider_id = await gateway.send_one(item.params, item.row.idempotency_key, settings)
+    except AlreadySentError as error:
+        return await _sent(item, None, "resend", note=str(error))
+    except PermanentSendError as error:
+        await service.mark_failed(item.row.id, str(error))
+        log.warning("email rejected by resend", kind=item.row.kind,
+                    order_id=item.row.order_ref, error=str(error))
+        return "failed"
+    except TransientSendError as error:
+        return await _transient(redis, settings, item, job_try, error)
+    await redis.delete(OUTAGE_KEY)
+    return await _sent(item, provider_id, "resend")
+
+
+async def _send_batch(redis: ArqRedis, settings: Settings, items: list[Outgoing],
+                      job_try: int) -> str:
+    """Send `items` (items[0] is this job's own email) in one /emails/batch request."""
+    first = items[0]
+    keys = "\n".join(sorted(item.row.idempotency_key for item in items))
+    batch_key = "batch/" + hashlib.sha256(keys.encode()).hexdigest()[:40]
+    await _acquire_slot(settings)
+    await service.record_attempts([item.row.id for item in items])
+    try:
+        result = await gateway.send_batch([item.params for item in items], batch_key, settings)
+    except PermanentSendError as error:
+        log.warning("batch rejected, sending alone", order_id=first.row.order_ref,
+                    error=str(error))
+        return await _send_single(redis, settings, first, job_try)
+    except TransientSendError as error:
+        for item in items[1:]:  # their own jobs retry them
+            await service.record_error(item.row.id, str(error))
+        return await _transient(redis, settings, first, job_try, error)
+    await redis.delete(OUTAGE_KEY)
+    outcome = "failed"
+    for index, item in enumerate(items):
+        if index in result.errors:
+            await service.mark_failed(item.row.id, result.errors[index])
+        elif index in result.ids:
+            sent = await _sent(item, result.ids[index], "resend")
+            if index == 0:
+                outcome = f"{sent} batch of {len(items)}"
+    log.info("email batch sent", order_id=first.row.order_ref, size=len(items),
+             rejected=len(result.errors))
+    return outcome
+
+
+async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str,
+                  job_try: int = 1) -> str:
+    """Send one email at most once; returns a short outcome, raises RetryLater to retry."""
+    key = service.idempotency_key(kind, order_ref)
+    row = await service.get_row(key) or await service.ensure_row(redis, kind, order_ref)
+    if row is None:
+        return "skipped: order not found"
+    if row.status != "queued":
+        return f"already {row.status}"
+    claim = redis.lock(CLAIM_PREFIX + key, timeout=CLAIM_TTL_S, blocking=True,
+                       blocking_timeout=CLAIM_WAIT_S)
+    if not await claim.acquire():
+        raise RetryLater(backoff(1), "email claimed by another worker")
+    others: list[Any] = []
+    try:
+        fresh = await service.get_row(key)  # a batch may have sent it while we waited
+        if fresh is None or fresh.status != "queued":
+            return f"already {fresh.status if fresh else 'gone'}"
+        prepared = await prepare(redis, settings, fresh)
+        if isinstance(prepared, Skip):
+            return prepared.outcome
+        if isinstance(prepared, NotReady):
+            if job_try >= NOT_READY_TRIES:
+                await service.mark_failed(fresh.id, f"not sent: {prepared.reason}")
+                return f"skipped: {prepared.reason}"
+            raise RetryLater(backoff(job_try), prepared.reason)
+        if await service.queued_backlog(fresh.id) < BATCH_BACKLOG:
+            return await _send_single(redis, settings, prepared, job_try)
+        items, others = await _claim_backlog(redis, settings, prepared)
+        if len(items) == 1:
+            return await _send_single(redis, settings, prepared, job_try)
+        return await _send_batch(redis, settings, items, job_try)
+    finally:
+        for lock in [claim, *others]:
+            with contextlib.suppress(LockError):
+                await lock.release()
+
+
+async def _claim_backlog(redis: ArqRedis, settings: Settings,
+                         first: Outgoing) -> tuple[list[Outgoing], list[Any]]:
+    """Claim up to 99 other queued emails (skipping ones another worker holds) for a batch."""
+    items, locks = [first], []
+    for row in await service.queued_rows(gateway.MAX_BATCH - 1, exclude_id=first.row.id):
+        lock = redis.lock(CLAIM_PREFIX + row.idempotency_key, timeout=CLAIM_TTL_S,
+                          blocking=False)
+        if not await lock.acquire():
+            continue
+        locks.append(lock)
+        fresh = await service.get_row(row.idempotency_key)
+        if fresh is None or fresh.status != "queued":
+            continue
+        prepared = await prepare(redis, settings, fresh)
+        if isinstance(prepared, Outgoing):
+            items.append(prepared)
+    return items, locks

@@ -1,0 +1,171 @@
+"""Email records: enqueue an email (row + arq job) and move rows through their statuses.
+
+One `email_message` row per (kind, order) is the unit of exactly-once sending; its
+idempotency key `<kind>/<order ref>` is also the Resend `Idempotency-Key`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from app.infra.logging import get_logger
+from app.notifications.tables import EmailMessage
+from app.orders.views import load_order_view
+
+log = get_logger("orderpass.email")
+
+EMAIL_KINDS = frozenset(
+    {"order_confirmation", "link_expired", "payment_received", "order_ready", "order_rejected"}
+)
+SEND_JOB = "send_email"
+# Webhook statuses only move forward along this order; terminal outcomes share the top rank.
+STATUS_RANK = {
+    "queued": 0, "sent": 1, "delayed": 2, "delivered": 3,
+    "bounced": 4, "complained": 4, "failed": 4,
+}
+MAX_ERROR = 1000
+
+
+def idempotency_key(kind: str, order_ref: str) -> str:
+    return f"{kind}/{order_ref}"
+
+
+def job_id(kind: str, order_ref: str) -> str:
+    return f"email:{kind}:{order_ref}"
+
+
+@dataclass(frozen=True)
+class EmailRow:
+    id: int
+    idempotency_key: str
+    kind: str
+    recipient: str
+    order_ref: str
+    restaurant_id: int | None
+    status: str
+    attempts: int
+    transport: str
+    provider_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> EmailRow:
+        return cls(
+            id=row["id"], idempotency_key=row["idempotency_key"], kind=row["kind"],
+            recipient=row["recipient"], order_ref=row["order_ref"],
+            restaurant_id=row["restaurant"], status=row["status"], attempts=row["attempts"],
+            transport=row["transport"], provider_id=row["provider_id"],
+            created_at=row["created_at"],
+        )
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in EMAIL_KINDS:
+        raise ValueError(f"unknown email kind: {kind!r}")
+
+
+async def get_row(key: str) -> EmailRow | None:
+    row = await EmailMessage.select().where(EmailMessage.idempotency_key == key).first()
+    return EmailRow.of(row) if row else None
+
+
+async def ensure_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow | None:
+    """The email's row, created in status `queued` if missing; None if the order is unknown."""
+    _check_kind(kind)
+    key = idempotency_key(kind, order_ref)
+    existing = await get_row(key)
+    if existing is not None:
+        return existing
+    order = await load_order_view(redis, order_ref)
+    if order is None:
+        log.warning("email for unknown order not queued", kind=kind, order_id=order_ref)
+        return None
+    await EmailMessage.insert(
+        EmailMessage(idempotency_key=key, kind=kind, recipient=order.customer.email,
+                     order_ref=order_ref, restaurant=order.restaurant_id, status="queued")
+    ).on_conflict(target=EmailMessage.idempotency_key, action="DO NOTHING")
+    return await get_row(key)
+
+
+async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
+                        defer_by: float | None = None) -> None:
+    """Create the queued row (if missing) and enqueue its send job; safe to call repeatedly
+    (the row is unique per idempotency key and arq collapses jobs with the same id)."""
+    row = await ensure_row(redis, kind, order_ref)
+    if row is None:
+        return
+    if row.status != "queued":
+        return  # already sent (or failed for good): nothing to do
+    job = await redis.enqueue_job(SEND_JOB, kind, order_ref, _job_id=job_id(kind, order_ref),
+                                  _defer_by=defer_by)
+    log.info("email enqueued", kind=kind, order_id=order_ref, duplicate=job is None)
+
+
+async def queued_backlog(exclude_id: int) -> int:
+    return await EmailMessage.count().where(
+        (EmailMessage.status == "queued") & (EmailMessage.id != exclude_id))
+
+
+async def queued_rows(limit: int, exclude_id: int) -> list[EmailRow]:
+    rows = await EmailMessage.select().where(
+        (EmailMessage.status == "queued") & (EmailMessage.id != exclude_id)
+    ).order_by(EmailMessage.created_at).limit(limit)
+    return [EmailRow.of(row) for row in rows]
+
+
+async def record_attempts(row_ids: list[int]) -> None:
+    """Count one more send attempt on each row (before the request goes out)."""
+    await EmailMessage.update(
+        {EmailMessage.attempts: EmailMessage.attempts + 1,
+         EmailMessage.updated_at: datetime.now().astimezone()}
+    ).where(EmailMessage.id.is_in(row_ids))
+
+
+async def record_error(row_id: int, error: str) -> None:
+    """Note a transient failure on a row that stays queued (it will be retried)."""
+    await EmailMessage.update(
+        {EmailMessage.last_error: error[:MAX_ERROR],
+         EmailMessage.updated_at: datetime.now().astimezone()}
+    ).where(EmailMessage.id == row_id)
+
+
+async def mark_sent(row_id: int, provider_id: str | None, transport: str,
+                    note: str = "") -> bool:
+    """queued → sent; True only for the call that moved it (so counters bump once)."""
+    now = datetime.now().astimezone()
+    moved = await EmailMessage.update(
+        {EmailMessage.status: "sent", EmailMessage.provider_id: provider_id,
+         EmailMessage.transport: transport, EmailMessage.sent_at: now,
+         EmailMessage.last_error: note[:MAX_ERROR], EmailMessage.updated_at: now}
+    ).where((EmailMessage.id == row_id) & (EmailMessage.status == "queued")).returning(
+        EmailMessage.id)
+    return bool(moved)
+
+
+async def mark_failed(row_id: int, error: str) -> None:
+    """queued → failed, for errors retrying cannot fix (validation, unknown order)."""
+    await EmailMessage.update(
+        {EmailMessage.status: "failed", EmailMessage.last_error: error[:MAX_ERROR],
+         EmailMessage.updated_at: datetime.now().astimezone()}
+    ).where((EmailMessage.id == row_id) & (EmailMessage.status == "queued"))
+
+
+async def advance_status(provider_id: str, status: str, error: str = "") -> str | None:
+    """Move the email sent as `provider_id` forward to `status` (never backwards).
+
+    Returns the row's idempotency key when the email is known (moved or not), else None."""
+    rank = STATUS_RANK[status]
+    earlier = [name for name, value in STATUS_RANK.items() if value < rank]
+    values: dict[Any, Any] = {EmailMessage.status: status,
+                              EmailMessage.updated_at: datetime.now().astimezone()}
+    if error:
+        values[EmailMessage.last_error] = error[:MAX_ERROR]
+    await EmailMessage.update(values).where(
+        (EmailMessage.provider_id == provider_id) & EmailMessage.status.is_in(earlier))
+    row = await EmailMessage.select(EmailMessage.idempotency_key).where(
+        EmailMessage.provider_id == provider_id).first()
+    return str(row["idempotency_key"]) if row else None

@@ -1,0 +1,40 @@
+"""arq jobs for email: `send_email` sends one (kind, order) email at most once, batching the
+backlog when it is large. Retries are explicit (`arq.Retry`): any other exception would fail
+the job for good, so unexpected errors are retried too, with backoff, up to MAX_TRIES."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import Retry
+from arq.worker import Function, func
+
+from app.infra.logging import get_logger
+from app.notifications.delivery import MAX_TRIES, RetryLater, backoff, deliver
+from app.settings import get_settings
+
+log = get_logger("orderpass.worker.email")
+
+
+async def send_email(ctx: dict[str, Any], kind: str, order_ref: str) -> str:
+    settings = ctx.get("settings") or get_settings()
+    job_try = int(ctx.get("job_try", 1))
+    try:
+        outcome = await deliver(ctx["redis"], settings, kind, order_ref, job_try)
+    except RetryLater as later:
+        log.info("email retry scheduled", kind=kind, order_id=order_ref, job_try=job_try,
+                 defer_s=round(later.defer_s, 2), reason=str(later))
+        raise Retry(defer=later.defer_s) from later
+    except Exception as error:
+        if job_try >= MAX_TRIES:
+            log.exception("email job failed for good", kind=kind, order_id=order_ref)
+            raise
+        log.warning("email job error, retrying", kind=kind, order_id=order_ref,
+                    job_try=job_try, error=repr(error))
+        raise Retry(defer=backoff(job_try)) from error
+    log.info("email job done", kind=kind, order_id=order_ref, outcome=outcome)
+    return outcome
+
+
+# Registered with its own max_tries: backoff reaches 10 min and the SMTP fallback needs tries.
+send_email_function: Function = func(send_email, name="send_email", max_tries=MAX_TRIES)
