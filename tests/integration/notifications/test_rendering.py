@@ -1,0 +1,86 @@
+"""Email HTML that reads at 320 px, escapes customer text, and carries the required facts."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.notifications.compose import RestaurantContact, render_email
+from app.notifications.service import EMAIL_KINDS
+from app.orders.models import Customer, OrderLine, OrderView
+
+EVIL = "<script>alert(1)</script>"
+
+
+def order(**overrides: object) -> OrderView:
+    fields: dict[str, object] = dict(
+        id="TEMP-abcdefghijklmnop", status="awaiting_payment", restaurant_id=1,
+        restaurant_slug="demo", restaurant_name="Demo Bistro", currency="eur",
+        lines=[OrderLine(menu_item_id=1, name=f"Soup {EVIL}", unit_amount=650, quantity=2,
+                         notes=f"no onion {EVIL}")],
+        total_amount=1300, customer=Customer(name=f"Ann {EVIL}", email="ann@example.com"),
+        fulfillment="pickup", submitted_at=datetime(2026, 11, 27, 12, tzinfo=UTC),
+        notes=f"ring twice {EVIL}", payment_url="https://pay.example/cs_1?a=1&b=2",
+        expires_at=datetime(2026, 11, 27, 13, tzinfo=UTC), prep_minutes=20,
+        reject_reason=f"out of soup {EVIL}",
+    )
+    fields.update(overrides)
+    return OrderView(**fields)  # type: ignore[arg-type]
+
+
+RESTAURANT = RestaurantContact(id=1, name="Demo Bistro", phone="+49 30 1234567",
+                               email="hello@demo.test", address="Torstraße 1, 10119 Berlin",
+                               timezone="Europe/Berlin")
+
+
+@pytest.mark.parametrize("kind", sorted(EMAIL_KINDS))
+def test_every_kind_is_mobile_friendly_and_escaped(kind: str) -> None:
+    email = render_email(kind, order(), RESTAURANT, "https://orderpass.example")
+    html = email.html
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert "max-width: 560px" in html and "width: 100%" in html
+    # Nothing wider than the smallest phone: no fixed pixel widths above 320.
+    # (max-width only caps the container, so it may be larger.)
+    for value in re.findall(r"(?<!max-)width:\s*(\d+)px", html):
+        assert int(value) <= 320
+    for value in re.findall(r'width="(\d+)"', html):
+        assert int(value) <= 320
+    assert html.count('style="') > 10  # the stylesheet was inlined onto elements
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "https://orderpass.example/orders/TEMP-abcdefghijklmnop" in html
+    assert "https://orderpass.example/orders/TEMP-abcdefghijklmnop" in email.text
+    assert "+49 30 1234567" in html and "Torstraße 1" in email.text  # restaurant contact
+    assert "\n" not in email.subject
+
+
+def test_confirmation_has_summary_total_link_deadline_and_prep_time() -> None:
+    email = render_email("order_confirmation", order(), RESTAURANT, "https://x.example")
+    assert "€13.00" in email.html and "Total" in email.html
+    assert 'href="https://pay.example/cs_1?a=1&amp;b=2"' in email.html
+    assert "Pay now: https://pay.example/cs_1?a=1&b=2" in email.text
+    assert "14:00 on 27 Nov 2026 (CET)" in email.text  # deadline in the restaurant's zone
+    assert "about 20 minutes" in email.text
+
+
+def test_rejection_says_refunded_or_hold_released() -> None:
+    refunded = render_email("order_rejected", order(status="rejected"), RESTAURANT, "https://x")
+    assert "refunded" in refunded.text and "out of soup" in refunded.text
+    manual = RestaurantContact(id=1, name="Demo", capture_mode="manual")
+    released = render_email("order_rejected", order(status="rejected"), manual, "https://x")
+    assert "hold on your card has been released" in released.text
+
+
+def test_link_expired_points_to_the_status_page() -> None:
+    email = render_email("link_expired", order(status="payment_expired",
+                                                expires_at=datetime.now(UTC) - timedelta(1)),
+                         RESTAURANT, "https://x.example")
+    assert 'href="https://x.example/orders/TEMP-abcdefghijklmnop"' in email.html
+    assert "new payment link" in email.text
+
+
+def test_rendering_is_deterministic() -> None:
+    """A retry must send the same payload under the same Idempotency-Key."""
+    first = render_email("payment_received", order(), RESTAURANT, "https://x")
+    assert render_email("payment_received", order(), RESTAURANT, "https://x") == first

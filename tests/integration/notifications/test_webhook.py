@@ -1,0 +1,115 @@
+"""POST /webhooks/resend: Svix signatures, delivery records, forward-only status moves."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from arq.connections import ArqRedis
+from svix.webhooks import Webhook
+
+from app.notifications import service
+from app.notifications.tables import EmailMessage
+from app.payments.tables import WebhookDelivery
+from app.settings import get_settings
+from tests.helpers.sandbox import RunningSandbox
+from workers.email_jobs import send_email
+
+_counter = iter(range(10**6))
+
+
+def signed(event: dict[str, Any], msg_id: str | None = None,
+           secret: str | None = None) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(event)
+    msg_id = msg_id or f"msg_test_{next(_counter)}"
+    now = datetime.now(UTC)
+    signature = Webhook(secret or get_settings().resend_webhook_secret).sign(msg_id, now, body)
+    return body.encode(), {"svix-id": msg_id, "svix-timestamp": str(int(now.timestamp())),
+                           "svix-signature": signature, "content-type": "application/json"}
+
+
+async def post(client: httpx.AsyncClient, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    return await client.post("/webhooks/resend", content=body, headers=headers)
+
+
+async def sent_email(redis: ArqRedis, make_order: Any, ctx: Any, sandbox: RunningSandbox,
+                     address: str) -> tuple[str, list[dict[str, Any]]]:
+    order = await make_order(email_address=address)
+    await service.enqueue_email(redis, "payment_received", order.id)
+    assert await send_email(ctx(), "payment_received", order.id) == "sent via resend"
+    [message] = sandbox.messages(to=address)
+    return order.id, message["events"]
+
+
+async def status_of(ref: str) -> str:
+    row = await EmailMessage.select(EmailMessage.status).where(
+        EmailMessage.order_ref == ref).first()
+    assert row is not None
+    return str(row["status"])
+
+
+async def test_bounce_marks_the_email_bounced_and_never_moves_back(
+    client: httpx.AsyncClient, redis: ArqRedis, make_order: Any, ctx: Any,
+    sandbox: RunningSandbox,
+) -> None:
+    ref, events = await sent_email(redis, make_order, ctx, sandbox, "bounced@resend.dev")
+    types = [event["type"] for event in events]
+    assert types == ["email.sent", "email.bounced"]
+    bounce = events[1]
+    body, headers = signed(bounce)
+    response = await post(client, body, headers)
+    assert response.status_code == 200, response.text
+    assert await status_of(ref) == "bounced"
+    row = await EmailMessage.select().where(EmailMessage.order_ref == ref).first()
+    assert row is not None and "bounced (Permanent)" in row["last_error"]
+    # A late "sent" does not move it back; the same delivery again is a no-op.
+    late = await post(client, *signed(events[0]))
+    assert late.status_code == 200 and await status_of(ref) == "bounced"
+    again = await post(client, body, headers)
+    assert again.status_code == 200 and again.json()["detail"] == "duplicate"
+    deliveries = await WebhookDelivery.select().where(WebhookDelivery.provider == "resend")
+    assert len(deliveries) == 3
+    assert all(d["signature_valid"] and d["processed"] for d in deliveries)
+
+
+async def test_delivered_then_delayed_stays_delivered(
+    client: httpx.AsyncClient, redis: ArqRedis, make_order: Any, ctx: Any,
+    sandbox: RunningSandbox,
+) -> None:
+    ref, events = await sent_email(redis, make_order, ctx, sandbox, "delayed@resend.dev")
+    by_type = {event["type"]: event for event in events}
+    assert (await post(client, *signed(by_type["email.delivered"]))).status_code == 200
+    assert await status_of(ref) == "delivered"
+    assert (await post(client, *signed(by_type["email.delivery_delayed"]))).status_code == 200
+    assert (await post(client, *signed(by_type["email.sent"]))).status_code == 200
+    assert await status_of(ref) == "delivered"
+
+
+async def test_bad_signature_is_rejected_and_only_recorded_bounded(
+    client: httpx.AsyncClient, redis: ArqRedis, make_order: Any, ctx: Any,
+    sandbox: RunningSandbox,
+) -> None:
+    ref, events = await sent_email(redis, make_order, ctx, sandbox, "bounced@resend.dev")
+    bounce = dict(events[1])
+    bounce["padding"] = "x" * 100_000
+    body, headers = signed(bounce, secret="whsec_" + "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==")
+    response = await post(client, body, headers)
+    assert response.status_code == 400
+    assert await status_of(ref) == "sent"
+    [delivery] = await WebhookDelivery.select()
+    assert delivery["signature_valid"] is False and delivery["processed"] is False
+    assert len(delivery["body"]) <= 2048 and len(delivery["error"]) <= 1000
+    # Missing headers altogether: same answer.
+    assert (await client.post("/webhooks/resend", content=b"{}")).status_code == 400
+
+
+async def test_unknown_email_is_retried_while_recent(client: httpx.AsyncClient) -> None:
+    event = {"type": "email.delivered", "created_at": datetime.now(UTC).isoformat(),
+             "data": {"email_id": "0b5b8e1c-unknown", "to": ["x@example.com"]}}
+    assert (await post(client, *signed(event))).status_code == 409
+    event["created_at"] = "2020-01-01T00:00:00.000Z"
+    assert (await post(client, *signed(event))).status_code == 200
+    rows = await WebhookDelivery.select().order_by(WebhookDelivery.id)
+    assert [row["processed"] for row in rows] == [False, False]
