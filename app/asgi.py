@@ -6,18 +6,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
-from litestar.exceptions import ValidationException
 from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
+from redis.asyncio import Redis
 
 from app import paths
+from app.accounts import security
+from app.accounts.controller import AuthController
 from app.infra import db
 from app.infra.errors import validation_error_handler
 from app.infra.logging import configure_logging, get_logger
 from app.infra.redis import connect_redis
 from app.infra.request_id import request_id_middleware
+from app.infra.urls import redis_url
+from app.kitchen.controller import KitchenController, OrderEventsController
+from app.kitchen.feed import channels_plugin
 from app.notifications.webhook_controller import ResendWebhookController
 from app.ops.health_controller import HealthController
 from app.orders.api_controller import OrdersApiController
@@ -45,6 +51,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 def create_app() -> Litestar:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    # Sessions, the login rate limit and the live feed share one client (pub/sub opens its
+    # own connection from its pool); it is created lazily, closed on shutdown.
+    web_redis = Redis.from_url(redis_url(), socket_connect_timeout=2)
     return Litestar(
         route_handlers=[
             HealthController,
@@ -53,12 +62,20 @@ def create_app() -> Litestar:
             ResendWebhookController,
             OrdersApiController,
             OrderPagesController,
+            AuthController,
+            KitchenController,
+            OrderEventsController,
             create_static_files_router(path="/static", directories=[paths.STATIC],
                                        include_in_schema=False),
         ],
         lifespan=[lifespan],
-        exception_handlers={ValidationException: validation_error_handler},
-        middleware=[request_id_middleware],
+        exception_handlers={ValidationException: validation_error_handler,
+                            **security.exception_handlers()},
+        on_shutdown=[web_redis.aclose],
+        middleware=[request_id_middleware, security.session_config().middleware],
+        csrf_config=security.csrf_config(),
+        stores=security.stores(web_redis),
+        plugins=[channels_plugin(web_redis)],
         template_config=TemplateConfig(
             directory=[paths.TEMPLATES, paths.COMPONENTS],
             engine=JinjaTemplateEngine,

@@ -1,0 +1,59 @@
+"""Staff login and logout pages: `GET|POST /login`, `POST /logout`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from app.accounts import services
+from app.accounts.security import login_rate_limit
+from app.accounts.session import current_staff, log_in, log_out
+from app.infra.logging import get_logger
+
+log = get_logger("orderpass.accounts")
+
+
+def safe_next(value: str | None) -> str | None:
+    """Only same-site paths: never `//evil.example` or `https://…`."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return None
+
+
+class AuthController(Controller):
+    include_in_schema = False
+
+    @get("/login")
+    async def login_page(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        staff = current_staff(request)
+        target = safe_next(request.query_params.get("next"))
+        if staff is not None:
+            return Redirect(target or staff.home_url, status_code=303)
+        return Template("login.html", context={"next": target or "", "error": "", "email": ""})
+
+    @post("/login", middleware=[login_rate_limit().middleware])
+    async def login(
+        self, request: Request[Any, Any, Any],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        email = str(data.get("email", "")).strip()
+        target = safe_next(data.get("next"))
+        user = await services.authenticate(email, str(data.get("password", "")))
+        if user is None:
+            log.info("login failed", email=email[:254])
+            return Template("login.html", status_code=401, context={
+                "next": target or "", "error": "Wrong email or password.", "email": email})
+        log_out(request)  # drop whatever the browser had before
+        staff = log_in(request, user.user_id, user.email, user.role, user.restaurant_id,
+                       user.restaurant_slug)
+        log.info("login", email=user.email, role=user.role, restaurant=user.restaurant_slug)
+        return Redirect(target or staff.home_url, status_code=303)
+
+    @post("/logout")
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        log_out(request)
+        return Redirect("/login", status_code=303)

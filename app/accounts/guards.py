@@ -1,0 +1,75 @@
+"""Route guards for staff pages, streams and actions (see app/accounts/session.py for the
+session payload). Anonymous callers get `LoginRequired` (pages: redirect to /login; streams,
+HTMX and APIs: 401); logged-in staff of another restaurant get 403.
+
+Use on handlers whose path has a `{slug}` parameter:
+
+    @get("/kitchen/{slug:str}", guards=[require_staff_for_slug])
+    @get("/admin", guards=[require_admin])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Redirect
+
+from app.accounts.session import StaffSession, current_staff
+
+
+class LoginRequired(NotAuthorizedException):
+    """No staff session on a page that needs one."""
+
+
+def require_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if current_staff(connection) is None:
+        raise LoginRequired("log in first")
+
+
+def require_staff_for_slug(connection: ASGIConnection[Any, Any, Any, Any],
+                           _: BaseRouteHandler) -> None:
+    """Staff of the restaurant in the path's `{slug}`, or an admin."""
+    staff = current_staff(connection)
+    if staff is None:
+        raise LoginRequired("log in first")
+    slug = str(connection.path_params.get("slug", ""))
+    if not staff.may_see(slug):
+        raise PermissionDeniedException("this is another restaurant's kitchen")
+
+
+def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    staff = current_staff(connection)
+    if staff is None:
+        raise LoginRequired("log in first")
+    if not staff.is_admin:
+        raise PermissionDeniedException("admins only")
+
+
+def staff_of(request: Request[Any, Any, Any]) -> StaffSession:
+    """The guarded request's staff member (a guard has already checked there is one)."""
+    staff = current_staff(request)
+    if staff is None:
+        raise LoginRequired("log in first")
+    return staff
+
+
+def wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser navigating to a page (not HTMX, not an event stream, not an API call)."""
+    accept = request.headers.get("accept", "")
+    return (request.method == "GET" and "text/html" in accept
+            and "hx-request" not in request.headers)
+
+
+def login_required_handler(request: Request[Any, Any, Any],
+                           exc: LoginRequired) -> Response[Any]:
+    if wants_page(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"/login?next={quote(target, safe='')}", status_code=303)
+    headers = {"HX-Redirect": "/login"} if "hx-request" in request.headers else {}
+    return Response({"status_code": 401, "detail": str(exc.detail)}, status_code=401,
+                    headers=headers)

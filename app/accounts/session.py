@@ -1,0 +1,72 @@
+"""Staff login sessions: what is stored server-side (Redis) and how to read and write it.
+
+Session payload (a JSON object in the Litestar server-side session, key `staff`):
+
+    {"user_id": 3, "email": "kitchen@demo.test", "role": "staff" | "admin",
+     "restaurant_id": 1 | None, "restaurant_slug": "demo" | None, "login_at": "<ISO 8601>"}
+
+`restaurant_*` is None for admins, who may see every restaurant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.types import Empty
+
+SESSION_KEY = "staff"
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    user_id: int
+    email: str
+    role: str
+    restaurant_id: int | None
+    restaurant_slug: str | None
+    login_at: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_see(self, slug: str) -> bool:
+        return self.is_admin or (self.role == "staff" and self.restaurant_slug == slug)
+
+    @property
+    def actor(self) -> str:
+        """How the order log names this person."""
+        return f"{self.role}:{self.email}"
+
+    @property
+    def home_url(self) -> str:
+        return f"/kitchen/{self.restaurant_slug}" if self.restaurant_slug else "/"
+
+
+def current_staff(connection: ASGIConnection[Any, Any, Any, Any]) -> StaffSession | None:
+    """The logged-in staff member of this request, or None."""
+    if connection.scope.get("session") in (None, Empty):
+        return None
+    data = connection.session.get(SESSION_KEY)
+    if not isinstance(data, dict):
+        return None
+    try:
+        return StaffSession(**data)
+    except TypeError:  # an old payload shape: treat as logged out
+        return None
+
+
+def log_in(connection: ASGIConnection[Any, Any, Any, Any], user_id: int, email: str,
+           role: str, restaurant_id: int | None, restaurant_slug: str | None) -> StaffSession:
+    staff = StaffSession(user_id=user_id, email=email, role=role, restaurant_id=restaurant_id,
+                         restaurant_slug=restaurant_slug,
+                         login_at=datetime.now(UTC).isoformat())
+    connection.set_session({SESSION_KEY: asdict(staff)})
+    return staff
+
+
+def log_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    connection.clear_session()

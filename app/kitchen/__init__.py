@@ -1,0 +1,1 @@
+"""The kitchen: live feed (channels, SSE), prioritisation, staff actions and screens."""

@@ -1,0 +1,144 @@
+"""Kitchen screens and actions (`/kitchen/{slug}…`) and the customer's order status stream
+(`/orders/{id}/events`). Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.response import Redirect, Response, ServerSentEvent, Template
+from litestar.response import ServerSentEventMessage as Message
+from litestar.utils.scope.state import ScopeState
+
+from app.accounts.guards import require_staff_for_slug, staff_of
+from app.kitchen import services
+from app.kitchen.feed import kitchen_channel, order_channel
+from app.kitchen.sse import channel_stream, message
+from app.orders import lifecycle
+from app.restaurants.tables import Restaurant
+
+BOARD_EVENT = "board"
+ORDER_EVENT = "order-updated"
+
+
+def csrf_of(request: Request[Any, Any, Any]) -> str:
+    token = ScopeState.from_scope(request.scope).csrf_token
+    return token if isinstance(token, str) else ""
+
+
+def render(request: Request[Any, Any, Any], name: str, **context: Any) -> str:
+    engine = request.app.template_engine
+    assert engine is not None
+    return str(engine.get_template(name).render(**context))
+
+
+async def restaurant_or_404(slug: str) -> Restaurant:
+    restaurant = await services.get_restaurant(slug)
+    if restaurant is None:
+        raise NotFoundException(f"no restaurant called {slug!r}")
+    return restaurant
+
+
+class KitchenController(Controller):
+    path = "/kitchen/{slug:str}"
+    guards = [require_staff_for_slug]
+    include_in_schema = False
+
+    @get("/")
+    async def page(self, request: Request[Any, Any, Any], slug: str) -> Template:
+        restaurant = await restaurant_or_404(slug)
+        board = await services.board(restaurant)
+        return Template("kitchen.html", context={
+            "board": board, "csrf": csrf_of(request), "staff": staff_of(request)})
+
+    @get("/board")
+    async def board_fragment(self, request: Request[Any, Any, Any], slug: str) -> Template:
+        """The board alone (for a manual refresh or a client without SSE)."""
+        board = await services.board(await restaurant_or_404(slug))
+        return Template("kitchen_board.html", context={"board": board, "csrf": csrf_of(request)})
+
+    @get("/events")
+    async def events(self, request: Request[Any, Any, Any], slug: str,
+                     channels: ChannelsPlugin) -> ServerSentEvent:
+        """SSE: `board` events whose data is the whole board's HTML, re-rendered from
+        Postgres on connect and after every order event of this restaurant."""
+        restaurant = await restaurant_or_404(slug)
+        csrf = csrf_of(request)
+
+        async def snapshot() -> Message:
+            board = await services.board(restaurant)
+            return message(BOARD_EVENT, render(request, "kitchen_board.html", board=board,
+                                               csrf=csrf))
+
+        return ServerSentEvent(
+            channel_stream(channels, kitchen_channel(services.row_id(restaurant)), snapshot),
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @get("/orders/{ref:str}/ticket")
+    async def ticket(self, request: Request[Any, Any, Any], slug: str, ref: str) -> Template:
+        restaurant = await restaurant_or_404(slug)
+        card = await services.card(restaurant, ref)
+        if card is None:
+            raise NotFoundException("no such order")
+        return Template("kitchen_ticket.html", context={"card": card, "restaurant": restaurant})
+
+    @post("/orders/{ref:str}/{action:str}", status_code=200)
+    async def act(self, request: Request[Any, Any, Any], slug: str, ref: str,
+                  action: str) -> Response[Any]:
+        if action not in lifecycle.STAFF_ACTIONS:
+            raise NotFoundException(f"no action {action!r}")
+        restaurant = await restaurant_or_404(slug)
+        form = await request.form()
+        prep = str(form.get("prep_minutes") or "").strip()
+        try:
+            await lifecycle.apply_action(
+                ref, action, actor=staff_of(request).actor,
+                prep_minutes=int(prep) if prep else None,
+                reason=str(form.get("reason") or ""),
+                restaurant_id=services.row_id(restaurant), redis=request.app.state.redis)
+        except ValueError as error:  # InvalidAction, or a prep time that is not a number
+            raise HTTPException(status_code=400, detail=str(error)) from error
+        except lifecycle.OrderNotFound as error:
+            raise NotFoundException("no such order") from error
+        except lifecycle.IllegalTransition as error:
+            raise HTTPException(status_code=409, detail=str(error)) from error
+        except lifecycle.ActionFailed as error:
+            raise HTTPException(status_code=502, detail=str(error)) from error
+        if "hx-request" not in request.headers:
+            return Redirect(f"/kitchen/{slug}", status_code=303)
+        card = await services.card(restaurant, ref)
+        if card is None or card.status not in lifecycle.ACTIVE_STATUSES:
+            return Response("", media_type="text/html")  # the ticket leaves the board
+        html = render(request, "order_card.html", card=card, csrf=csrf_of(request),
+                      board=None, slug=slug,
+                      default_prep=restaurant.default_prep_minutes)
+        return Response(html, media_type="text/html")
+
+
+class OrderEventsController(Controller):
+    path = "/orders"
+    include_in_schema = False
+
+    @get("/{ref:str}/events")
+    async def order_events(self, request: Request[Any, Any, Any], ref: str,
+                           channels: ChannelsPlugin) -> ServerSentEvent:
+        """Public SSE for the status page: `order-updated` with the order's status JSON on
+        connect and whenever it changes. The id is unguessable; only status info is sent."""
+        redis = request.app.state.redis
+        if await services.order_status(ref, redis) is None:
+            raise NotFoundException("no such order")
+        last: list[str] = []
+
+        async def snapshot() -> Message | None:
+            status = await services.order_status(ref, redis)
+            data = json.dumps(status, separators=(",", ":"))
+            if last and last[-1] == data:
+                return None  # nothing the customer can see changed
+            last[:] = [data]
+            return message(ORDER_EVENT, data)
+
+        return ServerSentEvent(channel_stream(channels, order_channel(ref), snapshot, label=ref),
+                               headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,0 +1,73 @@
+"""Server-sent event streams fed by a channel: snapshot first, then one fresh snapshot per
+burst of events, heartbeats in between.
+
+Every message is rendered from Postgres at send time, so a message never carries stale or
+partial state, duplicates are harmless, and a reconnect (`Last-Event-ID` or not) starts with
+a full snapshot and misses nothing. Each message has an `id` (ms timestamp + sequence) and
+the first one tells the browser to retry after `RETRY_MS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import anyio
+from litestar.channels import ChannelsPlugin
+from litestar.channels.subscriber import Subscriber
+from litestar.response import ServerSentEventMessage
+
+from app.infra.logging import get_logger
+
+log = get_logger("orderpass.kitchen.sse")
+
+HEARTBEAT_S = 15.0
+RETRY_MS = 2000
+_sequence = itertools.count(1)
+
+Snapshot = Callable[[], Awaitable[ServerSentEventMessage | None]]
+
+
+def message(event: str, data: str) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=data, event=event,
+                                  id=f"{int(time.time() * 1000)}-{next(_sequence)}")
+
+
+async def _pump(subscriber: Subscriber, wake: asyncio.Event) -> None:
+    async for _event in subscriber.iter_events():
+        wake.set()  # bursts coalesce: one re-render covers every event since the last one
+
+
+async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snapshot, *,
+                         heartbeat_s: float = HEARTBEAT_S,
+                         label: str = "") -> AsyncIterator[ServerSentEventMessage]:
+    # Subscribe before the first snapshot so nothing committed in between is missed.
+    subscriber = await channels.subscribe(channel)
+    wake = asyncio.Event()
+    pump = asyncio.create_task(_pump(subscriber, wake))
+    log.info("sse stream opened", channel=channel, order_id=label or None)
+    try:
+        first = await snapshot()
+        if first is not None:
+            first.retry = RETRY_MS
+            yield first
+        while True:
+            try:
+                await asyncio.wait_for(wake.wait(), heartbeat_s)
+            except TimeoutError:
+                yield ServerSentEventMessage(comment="ping")
+                continue
+            wake.clear()
+            update = await snapshot()
+            if update is not None:
+                yield update
+    finally:
+        pump.cancel()
+        # The client is gone and our scope is cancelled: shield the clean-up so the
+        # channel subscription is released rather than leaked.
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await channels.unsubscribe(subscriber)
+        log.info("sse stream closed", channel=channel, order_id=label or None)

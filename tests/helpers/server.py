@@ -1,0 +1,106 @@
+"""Run the real web app (and, later, a worker) as subprocesses on free ports, for tests that
+need a real HTTP server: SSE streams (httpx's ASGI transport buffers whole responses),
+cross-process pub/sub, browsers.
+
+    with start_web() as web:
+        httpx.get(web.url + "/healthz")
+
+The subprocess inherits os.environ (DATABASE_URL, REDIS_URL, SECRET_KEY… set by the test
+infrastructure); extra variables can be passed with `env=`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.helpers.sandbox import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RunningProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    url: str = ""
+    port: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str] | None, log_dir: Path
+           ) -> tuple[subprocess.Popen[bytes], Path]:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args], cwd=ROOT,
+        env={**os.environ, **(env or {})}, stdout=log_file, stderr=subprocess.STDOUT)
+    log_file.close()
+    return process, log_path
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path,
+                 timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n"
+                               + log_path.read_text(errors="replace")[-4000:])
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("server did not become healthy:\n"
+                       + log_path.read_text(errors="replace")[-4000:])
+
+
+@contextlib.contextmanager
+def start_web(env: dict[str, str] | None = None, log_dir: Path | None = None
+              ) -> Iterator[RunningProcess]:
+    """`orderpass web` on a free port; stops it (and shows its log on failure) afterwards."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process, log_path = _spawn("web", ["web", "--port", str(port)],
+                               {"PUBLIC_BASE_URL": url, **(env or {})},
+                               log_dir or Path(os.environ.get("ORDERPASS_DATA_DIR", "/tmp")))
+    running = RunningProcess("web", process, log_path, url=url, port=port)
+    try:
+        wait_healthy(url, process, log_path)
+        yield running
+    finally:
+        running.stop()
+
+
+@contextlib.contextmanager
+def start_worker(env: dict[str, str] | None = None, log_dir: Path | None = None
+                 ) -> Iterator[RunningProcess]:
+    """`orderpass worker` (arq); stopped afterwards."""
+    process, log_path = _spawn("worker", ["worker"], env,
+                               log_dir or Path(os.environ.get("ORDERPASS_DATA_DIR", "/tmp")))
+    running = RunningProcess("worker", process, log_path)
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -1,0 +1,142 @@
+"""Staff login, sessions, CSRF, rate limiting and restaurant isolation."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.helpers.orders import make_paid_order
+from tests.integration.kitchen.conftest import PASSWORD, login
+
+HTML = {"accept": "text/html"}
+
+
+async def test_anonymous_pages_redirect_to_login_and_streams_answer_401(
+        client: httpx.AsyncClient) -> None:
+    page = await client.get("/kitchen/demo", headers=HTML)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=%2Fkitchen%2Fdemo"
+    events = await client.get("/kitchen/demo/events", headers={"accept": "text/event-stream"})
+    assert events.status_code == 401
+    token = (await client.get("/login")).cookies.get("csrftoken") or client.cookies["csrftoken"]
+    order = await make_paid_order()
+    action = await client.post(f"/kitchen/demo/orders/{order.public_id}/accept",
+                               data={"_csrf_token": token}, headers={"hx-request": "true"})
+    assert action.status_code == 401
+    assert action.headers["hx-redirect"] == "/login"
+
+
+async def test_login_sets_a_hardened_session_cookie_and_redirects_home(
+        client: httpx.AsyncClient) -> None:
+    await client.get("/login")
+    response = await client.post("/login", data={
+        "email": "kitchen@demo.test", "password": PASSWORD,
+        "_csrf_token": client.cookies["csrftoken"]})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/kitchen/demo"
+    cookies = [value for key, value in response.headers.multi_items()
+               if key == "set-cookie" and value.startswith("orderpass_session=")]
+    assert cookies, response.headers
+    flags = cookies[-1].lower()
+    assert "httponly" in flags
+    assert "samesite=lax" in flags
+    assert "secure" not in flags.replace("samesite", "")  # only in production
+    assert (await client.get("/kitchen/demo")).status_code == 200
+
+
+async def test_login_keeps_a_safe_next_and_ignores_an_offsite_one(
+        client: httpx.AsyncClient) -> None:
+    await client.get("/login")
+    token = client.cookies["csrftoken"]
+    response = await client.post("/login", data={
+        "email": "admin@orderpass.test", "password": PASSWORD, "_csrf_token": token,
+        "next": "//evil.example/x"})
+    assert response.headers["location"] == "/"
+    await client.post("/logout", data={"_csrf_token": token})
+    await client.get("/login")
+    response = await client.post("/login", data={
+        "email": "admin@orderpass.test", "password": PASSWORD,
+        "_csrf_token": client.cookies["csrftoken"], "next": "/kitchen/demo-2"})
+    assert response.headers["location"] == "/kitchen/demo-2"
+
+
+async def test_wrong_password_is_refused(client: httpx.AsyncClient) -> None:
+    await client.get("/login")
+    response = await client.post("/login", data={
+        "email": "kitchen@demo.test", "password": "nope",
+        "_csrf_token": client.cookies["csrftoken"]})
+    assert response.status_code == 401
+    assert "Wrong email or password" in response.text
+    assert (await client.get("/kitchen/demo", headers=HTML)).status_code == 303
+
+
+async def test_logout_ends_the_session(client: httpx.AsyncClient) -> None:
+    token = await login(client, "kitchen@demo.test")
+    response = await client.post("/logout", data={"_csrf_token": token})
+    assert response.status_code == 303
+    assert (await client.get("/kitchen/demo", headers=HTML)).status_code == 303
+
+
+async def test_forms_without_csrf_token_are_refused(client: httpx.AsyncClient) -> None:
+    await client.get("/login")
+    response = await client.post("/login", data={
+        "email": "kitchen@demo.test", "password": PASSWORD})
+    assert response.status_code == 403
+    token = await login(client, "kitchen@demo.test")
+    order = await make_paid_order()
+    url = f"/kitchen/demo/orders/{order.public_id}/accept"
+    assert (await client.post(url)).status_code == 403
+    assert (await client.post(url, data={"_csrf_token": "forged"})).status_code == 403
+    ok = await client.post(url, headers={"x-csrftoken": token})
+    assert ok.status_code == 303  # a plain form post redirects back to the board
+
+
+async def test_staff_cannot_see_or_act_on_another_restaurant(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, "kitchen@demo.test")
+    other = await make_paid_order("demo-2")
+    assert (await client.get("/kitchen/demo-2", headers=HTML)).status_code == 403
+    assert (await client.get("/kitchen/demo-2/board")).status_code == 403
+    assert (await client.get("/kitchen/demo-2/events",
+                             headers={"accept": "text/event-stream"})).status_code == 403
+    assert (await client.get(
+        f"/kitchen/demo-2/orders/{other.public_id}/ticket")).status_code == 403
+    forbidden = await client.post(f"/kitchen/demo-2/orders/{other.public_id}/accept",
+                                  data={"_csrf_token": token})
+    assert forbidden.status_code == 403
+    # Through its own kitchen's URL, another restaurant's order does not exist.
+    missing = await client.post(f"/kitchen/demo/orders/{other.public_id}/accept",
+                                data={"_csrf_token": token})
+    assert missing.status_code == 404
+    page = await client.get("/kitchen/demo")
+    assert other.public_id not in page.text
+
+
+async def test_admin_sees_every_kitchen(client: httpx.AsyncClient) -> None:
+    await login(client, "admin@orderpass.test")
+    order = await make_paid_order("demo-2")
+    page = await client.get("/kitchen/demo-2")
+    assert page.status_code == 200
+    assert order.public_id in page.text
+    assert (await client.get("/kitchen/demo")).status_code == 200
+
+
+async def test_login_is_rate_limited(client: httpx.AsyncClient) -> None:
+    from app.settings import get_settings
+
+    await client.get("/login")
+    token = client.cookies["csrftoken"]
+    limit = get_settings().login_rate_limit_per_minute
+    statuses = [
+        (await client.post("/login", data={"email": "x@y.test", "password": "bad",
+                                           "_csrf_token": token})).status_code
+        for _ in range(limit + 1)]
+    assert statuses[:limit] == [401] * limit
+    assert statuses[-1] == 429
+
+
+@pytest.mark.parametrize("path", ["/kitchen/nope", "/kitchen/nope/events"])
+async def test_unknown_restaurant_is_not_found_for_admins(
+        client: httpx.AsyncClient, path: str) -> None:
+    await login(client, "admin@orderpass.test")
+    assert (await client.get(path)).status_code == 404

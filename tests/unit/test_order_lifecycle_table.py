@@ -1,0 +1,76 @@
+"""The order state machine's pure parts: the transition table, recall window, column changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.orders.lifecycle import (
+    ALLOWED,
+    IllegalTransition,
+    changes_for,
+    check_recall,
+    next_status,
+)
+from app.orders.tables import PaidOrder
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("status", "action", "target"), [
+    ("paid", "accept", "accepted"), ("paid", "reject", "rejected"),
+    ("paid", "auto_reject", "rejected"), ("accepted", "start", "preparing"),
+    ("accepted", "ready", "ready"), ("preparing", "ready", "ready"),
+    ("ready", "complete", "completed"), ("completed", "recall", "ready"),
+    ("rejected", "refund", "refunded"),
+])
+def test_allowed(status: str, action: str, target: str) -> None:
+    assert next_status(status, action) == target
+
+
+@pytest.mark.parametrize(("status", "action"), [
+    ("paid", "start"), ("paid", "ready"), ("paid", "complete"), ("accepted", "accept"),
+    ("ready", "reject"), ("completed", "accept"), ("refunded", "reject"),
+    ("awaiting_payment", "accept"), ("rejected", "accept"), ("paid", "recall"),
+])
+def test_refused(status: str, action: str) -> None:
+    with pytest.raises(IllegalTransition, match=status):
+        next_status(status, action)
+
+
+def test_unknown_action() -> None:
+    with pytest.raises(IllegalTransition, match="unknown action"):
+        next_status("paid", "explode")
+
+
+def test_terminal_statuses_have_no_way_out() -> None:
+    assert "refunded" not in ALLOWED
+    assert set(ALLOWED["ready"]) == {"complete"}
+
+
+def test_recall_only_within_window() -> None:
+    check_recall(NOW - timedelta(minutes=9), NOW)
+    with pytest.raises(IllegalTransition):
+        check_recall(NOW - timedelta(minutes=11), NOW)
+    with pytest.raises(IllegalTransition):
+        check_recall(None, NOW)
+
+
+def test_accept_changes_set_promise_and_bump_version() -> None:
+    order = PaidOrder(status="paid", version=3, review_reason="")
+    changes = changes_for(order, "accept", "accepted", NOW, prep_minutes=20, reason="")
+    assert changes[PaidOrder.status] == "accepted"
+    assert changes[PaidOrder.version] == 4
+    assert changes[PaidOrder.accepted_at] == NOW
+    assert changes[PaidOrder.prep_minutes] == 20
+    assert changes[PaidOrder.promised_at] == NOW + timedelta(minutes=20)
+
+
+def test_reject_and_recall_changes() -> None:
+    order = PaidOrder(status="paid", version=1, review_reason="")
+    changes = changes_for(order, "reject", "rejected", NOW, prep_minutes=None, reason="sold out")
+    assert changes[PaidOrder.rejected_at] == NOW
+    assert changes[PaidOrder.reject_reason] == "sold out"
+    recall = changes_for(order, "recall", "ready", NOW, prep_minutes=None, reason="")
+    assert recall[PaidOrder.completed_at] is None
