@@ -10,7 +10,8 @@ from arq import Retry
 from arq.worker import Function, func
 
 from app.infra.logging import get_logger
-from app.notifications.delivery import MAX_TRIES, RetryLater, backoff, deliver
+from app.notifications.delivery import JOB_TIMEOUT_S, MAX_TRIES, RetryLater, backoff, deliver
+from app.notifications.service import requeue_stale
 from app.settings import get_settings
 
 log = get_logger("orderpass.worker.email")
@@ -36,5 +37,11 @@ async def send_email(ctx: dict[str, Any], kind: str, order_ref: str) -> str:
     return outcome
 
 
+async def requeue_stale_emails(ctx: dict[str, Any]) -> int:
+    """Cron: queued emails with no live job (lost enqueue) get their job back."""
+    return await requeue_stale(ctx["redis"])
+
+
 # Registered with its own max_tries: backoff reaches 10 min and the SMTP fallback needs tries.
-send_email_function: Function = func(send_email, name="send_email", max_tries=MAX_TRIES)
+send_email_function: Function = func(send_email, name="send_email", max_tries=MAX_TRIES,
+                                     timeout=JOB_TIMEOUT_S)

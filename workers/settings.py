@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from arq import cron, func
 
-from workers.email_jobs import send_email_function
+from workers.email_jobs import requeue_stale_emails, send_email_function
 from workers.lifecycle import shutdown, startup
 from workers.maintenance import prune_heartbeats
 from workers.order_jobs import create_payment_link, expire_payment_link, sweep_expired_links
@@ -20,6 +20,7 @@ class WorkerSettings:
     cron_jobs = [
         cron(prune_heartbeats, minute=0, second=0, timeout=30),
         cron(sweep_expired_links, second={7}, timeout=120),  # every minute
+        cron(requeue_stale_emails, minute=set(range(0, 60, 5)), second=23, timeout=60),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -31,6 +31,7 @@ from app.settings import Settings
 log = get_logger("orderpass.email")
 
 MAX_TRIES = 12  # arq tries per email job (registered with this max_tries)
+JOB_TIMEOUT_S = 90  # claim wait + rate-limit wait + Resend timeout + SMTP timeout, with room
 NOT_READY_TRIES = 4  # a confirmation enqueued before its link exists waits this many tries
 BATCH_BACKLOG = 10  # other queued emails that make a job send a batch instead of one email
 CLAIM_PREFIX = "orderpass:email:claim:"
@@ -156,6 +157,7 @@ async def _via_smtp(settings: Settings, item: Outgoing, job_try: int, cause: str
                             reply_to=item.restaurant.email)
     log.warning("email falling back to smtp", kind=item.row.kind,
                 order_id=item.row.order_ref, cause=cause)
+    await service.record_attempts([item.row.id])
     try:
         await send_smtp(settings.smtp_relay_url, message, settings.smtp_timeout_seconds)
     except SmtpSendError as error:

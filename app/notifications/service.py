@@ -7,7 +7,7 @@ idempotency key `<kind>/<order ref>` is also the Resend `Idempotency-Key`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -103,6 +103,23 @@ async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
     job = await redis.enqueue_job(SEND_JOB, kind, order_ref, _job_id=job_id(kind, order_ref),
                                   _defer_by=defer_by)
     log.info("email enqueued", kind=kind, order_id=order_ref, duplicate=job is None)
+
+
+async def requeue_stale(redis: ArqRedis, older_than_s: float = 120, limit: int = 500) -> int:
+    """Re-enqueue queued emails whose job was lost (enqueue failed, Redis flushed); a job that
+    is still pending or deferred keeps its id, so this never doubles one."""
+    cutoff = datetime.now().astimezone() - timedelta(seconds=older_than_s)
+    rows = await EmailMessage.select(EmailMessage.kind, EmailMessage.order_ref).where(
+        (EmailMessage.status == "queued") & (EmailMessage.updated_at < cutoff)
+    ).order_by(EmailMessage.created_at).limit(limit)
+    enqueued = 0
+    for row in rows:
+        job = await redis.enqueue_job(SEND_JOB, row["kind"], row["order_ref"],
+                                      _job_id=job_id(row["kind"], row["order_ref"]))
+        enqueued += job is not None
+    if enqueued:
+        log.warning("re-enqueued stale emails", count=enqueued)
+    return enqueued
 
 
 async def queued_backlog(exclude_id: int) -> int:

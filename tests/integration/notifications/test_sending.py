@@ -182,3 +182,18 @@ async def test_backlog_goes_out_as_one_batch(
     assert len(sandbox.messages()) == 15
     funnel = await FunnelDaily.select(FunnelDaily.email_sent).first()
     assert funnel is not None and funnel["email_sent"] == 15
+
+
+async def test_lost_jobs_are_requeued_once(redis: ArqRedis, make_order: Any) -> None:
+    from datetime import timedelta
+
+    from workers.email_jobs import requeue_stale_emails
+
+    order = await make_order()
+    await service.enqueue_email(redis, "order_ready", order.id)
+    await redis.flushdb()  # the job is lost (the row is the truth)
+    await EmailMessage.update(
+        {EmailMessage.updated_at: EmailMessage.updated_at - timedelta(minutes=5)}, force=True)
+    assert await requeue_stale_emails({"redis": redis}) == 1
+    assert await requeue_stale_emails({"redis": redis}) == 0  # the job exists: no twin
+    assert len(await redis.queued_jobs()) == 1
