@@ -28,6 +28,7 @@ from app.notifications.webhook_controller import ResendWebhookController
 from app.ops.health_controller import HealthController
 from app.orders.api_controller import OrdersApiController
 from app.orders.pages import OrderPagesController
+from app.payments.webhook_controller import StripeWebhookController
 from app.restaurants.controllers import MenuApiController, RestaurantPagesController
 from app.settings import get_settings
 from app.templating import configure_jinja
@@ -62,6 +63,7 @@ def create_app() -> Litestar:
             ResendWebhookController,
             OrdersApiController,
             OrderPagesController,
+            StripeWebhookController,
             AuthController,
             KitchenController,
             OrderEventsController,

@@ -83,16 +83,39 @@ async def mark_link_expired(redis: ArqRedis, temp_id: str, session_id: str) -> b
     order = await store.get(temp_id)
     if order is None or order.checkout_session_id != session_id:
         return False
+    from app.notifications.service import enqueue_email
+
+    if order.status == OrderStatus.PAYMENT_EXPIRED:
+        await enqueue_email(redis, "link_expired", order.id)  # idempotent: finishes a retry
+        return False
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return False
     order.status = OrderStatus.PAYMENT_EXPIRED
     await store.put(order)
     ORDERS_EXPIRED.labels(restaurant=order.restaurant_slug).inc()
     await bump(order.restaurant_id, "expired")
-    from app.notifications.service import enqueue_email
-
     await enqueue_email(redis, "link_expired", order.id)
     log.info("payment link expired", order_id=order.id, session=session_id)
+    return True
+
+
+async def mark_payment_failed(redis: ArqRedis, temp_id: str, session_id: str) -> bool:
+    """A delayed payment method failed: the order stays unpaid and can get a new link."""
+    store = temp_store(redis)
+    order = await store.get(temp_id)
+    if order is None or order.checkout_session_id != session_id:
+        return False
+    from app.notifications.service import enqueue_email
+
+    if order.status == OrderStatus.PAYMENT_FAILED:
+        await enqueue_email(redis, "payment_failed", order.id)  # idempotent: finishes a retry
+        return False
+    if order.status not in (OrderStatus.AWAITING_PAYMENT, OrderStatus.PAYMENT_EXPIRED):
+        return False
+    order.status = OrderStatus.PAYMENT_FAILED
+    await store.put(order)
+    await enqueue_email(redis, "payment_failed", order.id)
+    log.info("delayed payment failed", order_id=order.id, session=session_id)
     return True
 
 

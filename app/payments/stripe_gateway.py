@@ -74,6 +74,14 @@ def order_snapshot(order: TempOrder) -> str:
     return encoded
 
 
+def metadata_of(obj: Any) -> dict[str, str]:
+    """A Stripe object's metadata as a plain dict (StripeObject is not a dict in v16)."""
+    metadata = getattr(obj, "metadata", None)
+    if metadata is None:
+        return {}
+    return {str(key): str(value) for key, value in metadata.to_dict().items()}
+
+
 class StripeGateway:
     def __init__(self, settings: Settings, *, attempts: int = 3, max_seconds: float = 12.0):
         base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None

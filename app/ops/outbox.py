@@ -1,0 +1,89 @@
+"""The transactional outbox: work promised inside an order transaction (kitchen publish,
+customer email) delivered after commit by the fast path, and re-delivered by the worker's
+relay for anything the fast path missed. Every consumer is idempotent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from arq.connections import ArqRedis
+from piccolo.querystring import QueryString
+
+from app.infra.logging import get_logger
+from app.kitchen.feed import publish_order_event
+from app.piccolo_conf import DB
+
+log = get_logger("orderpass.outbox")
+MAX_ATTEMPTS = 12  # then the row is dead-lettered for a human (admin page, alert)
+BATCH = 100
+
+
+def backoff_seconds(attempts: int) -> int:
+    return min(600, 5 * 2 ** max(0, attempts - 1))
+
+
+async def deliver(redis: ArqRedis, kind: str, payload: dict[str, Any]) -> None:
+    """Do what one outbox row promised; raises if it could not be done."""
+    if kind == "kitchen.publish":
+        delivered = await publish_order_event(redis, int(payload["restaurant_id"]),
+                                              str(payload["order_ref"]), str(payload["event"]))
+        if not delivered:
+            raise RuntimeError("kitchen publish failed")
+        if payload["event"] == "order.paid":
+            await mark_shown(str(payload["order_ref"]))
+    elif kind == "email.send":
+        from app.notifications.service import enqueue_email
+
+        await enqueue_email(redis, str(payload["kind"]), str(payload["order_ref"]))
+    else:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+
+
+async def mark_shown(order_ref: str) -> None:
+    """The kitchen has been told about this paid order (first time wins)."""
+    await DB.run_querystring(QueryString(
+        "UPDATE paid_order SET kitchen_shown_at = coalesce(kitchen_shown_at, now()) "
+        "WHERE public_id = {}", order_ref))
+
+
+async def mark_done(dedupe_keys: list[str]) -> None:
+    await DB.run_querystring(QueryString(
+        "UPDATE outbox SET status = 'done', done_at = now(), attempts = attempts + 1 "
+        "WHERE dedupe_key = ANY({}) AND status = 'pending'", dedupe_keys))
+
+
+async def relay(redis: ArqRedis) -> dict[str, int]:
+    """Deliver due rows; rows claimed with SKIP LOCKED so several workers never collide."""
+    counts = {"done": 0, "retry": 0, "dead": 0}
+    async with DB.transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "SELECT id, kind, payload, attempts FROM outbox WHERE status = 'pending' "
+            "AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1 "
+            "FOR UPDATE SKIP LOCKED", BATCH)
+        for row in rows:
+            payload = json.loads(row["payload"]) if isinstance(row["payload"], str) \
+                else row["payload"]
+            try:
+                await deliver(redis, row["kind"], payload)
+            except Exception as error:
+                attempts = row["attempts"] + 1
+                dead = attempts >= MAX_ATTEMPTS
+                await connection.execute(
+                    "UPDATE outbox SET attempts = $2, last_error = $3, status = $4, "
+                    "next_attempt_at = now() + make_interval(secs => $5) WHERE id = $1",
+                    row["id"], attempts, str(error)[:1000], "dead" if dead else "pending",
+                    backoff_seconds(attempts))
+                counts["dead" if dead else "retry"] += 1
+                log.log(40 if dead else 30, "outbox delivery failed", outbox_id=row["id"],
+                        kind=row["kind"], order_id=payload.get("order_ref"),
+                        attempts=attempts, dead=dead, error=str(error)[:300])
+                continue
+            await connection.execute(
+                "UPDATE outbox SET status = 'done', done_at = now(), attempts = attempts + 1 "
+                "WHERE id = $1", row["id"])
+            counts["done"] += 1
+    if rows:
+        log.info("outbox relayed", **counts)
+    return counts

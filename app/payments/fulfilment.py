@@ -1,0 +1,194 @@
+"""Payment confirmed → the durable order. One Postgres transaction writes the processed
+Stripe event, the order, its items, the outbox rows (kitchen publish, customer email) and
+the funnel count; the caller answers 2xx only after it commits. Duplicate events, the
+completed/async-succeeded pair, and concurrent deliveries all end in exactly one order."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import stripe
+from arq.connections import ArqRedis
+
+from app.infra.logging import get_logger
+from app.orders.models import TempOrder
+from app.orders.views import temp_store
+from app.payments.rebuild import rebuild_temp_order
+from app.payments.stripe_gateway import get_gateway, metadata_of
+from app.piccolo_conf import DB
+
+log = get_logger("orderpass.fulfilment")
+OUTBOX_GRACE_S = 10  # the relay leaves rows alone this long: the fast path usually wins
+
+
+@dataclass(frozen=True)
+class Fulfilment:
+    outcome: str  # created | duplicate_event | duplicate_order | duplicate_payment
+    order_ref: str
+    restaurant_id: int | None = None
+    order_id: int | None = None
+    needs_review: bool = False
+
+
+class _RollBack(Exception):
+    def __init__(self, outcome: str) -> None:
+        self.outcome = outcome
+
+
+def _mismatch(order: TempOrder, session: stripe.checkout.Session) -> str:
+    charged, currency = session.amount_total, (session.currency or "").lower()
+    if charged != order.total_amount or currency != order.currency.lower():
+        return (f"Stripe charged {charged} {currency}; the order totals "
+                f"{order.total_amount} {order.currency}")
+    return ""
+
+
+def outbox_rows(order_ref: str, restaurant_id: int) -> list[tuple[str, str, str]]:
+    """(kind, dedupe key, payload) promised by a new paid order."""
+    return [
+        ("kitchen.publish", f"kitchen:{order_ref}:order.paid",
+         json.dumps({"restaurant_id": restaurant_id, "order_ref": order_ref,
+                     "event": "order.paid"})),
+        ("email.send", f"email:payment_received:{order_ref}",
+         json.dumps({"kind": "payment_received", "order_ref": order_ref})),
+    ]
+
+
+async def _insert_event(connection: asyncpg.Connection, event_id: str, event_type: str,
+                        session_id: str, result: str) -> bool:
+    row = await connection.fetchrow(
+        "INSERT INTO stripe_event (event_id, type, checkout_session_id, received_at, "
+        "processed_at, result) VALUES ($1, $2, $3, now(), now(), $4) "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING id",
+        event_id, event_type, session_id, result)
+    return row is not None
+
+
+async def _insert_order(connection: asyncpg.Connection, order: TempOrder,
+                        session: stripe.checkout.Session, review_reason: str,
+                        rebuilt: bool) -> int | None:
+    ticket = await connection.fetchval(
+        "UPDATE restaurant SET last_ticket_number = last_ticket_number % 999 + 1 "
+        "WHERE id = $1 RETURNING last_ticket_number", order.restaurant_id)
+    payment_intent = session.payment_intent
+    intent_id = payment_intent if isinstance(payment_intent, str) else (
+        payment_intent.id if payment_intent is not None else None)
+    order_id: int | None = await connection.fetchval(
+        """INSERT INTO paid_order (
+            public_id, restaurant, ticket_number, stripe_checkout_session_id,
+            stripe_payment_intent_id, status, customer_name, customer_email, customer_phone,
+            fulfillment, delivery_address, table_label, notes, currency, total_amount,
+            amount_charged, currency_charged, capture_mode, needs_review, review_reason,
+            rebuilt_from_stripe, submitted_at, paid_at, prep_minutes)
+        VALUES ($1, $2, $3, $4, $5, 'paid', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                $16, $17, $18, $19, $20, $21, now(), $22)
+        ON CONFLICT DO NOTHING RETURNING id""",
+        order.id, order.restaurant_id, ticket, session.id, intent_id, order.customer.name,
+        order.customer.email, order.customer.phone, order.fulfillment, order.delivery_address,
+        order.table_label, order.notes, order.currency, order.total_amount,
+        session.amount_total or 0, (session.currency or order.currency).lower(),
+        order.capture_mode, bool(review_reason), review_reason, rebuilt, order.created_at,
+        order.prep_minutes)
+    if order_id is None:
+        return None
+    await connection.executemany(
+        "INSERT INTO order_item (paid_order, menu_item, name, unit_amount, quantity, notes) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        [(order_id, line.menu_item_id, line.name, line.unit_amount, line.quantity, line.notes)
+         for line in order.lines])
+    await connection.executemany(
+        "INSERT INTO outbox (kind, dedupe_key, payload, next_attempt_at) "
+        f"VALUES ($1, $2, $3::jsonb, now() + interval '{OUTBOX_GRACE_S} seconds') "
+        "ON CONFLICT (dedupe_key) DO NOTHING",
+        outbox_rows(order.id, order.restaurant_id))
+    await connection.execute(
+        "INSERT INTO funnel_daily (restaurant, day, paid) VALUES ($1, $2, 1) "
+        "ON CONFLICT (restaurant, day) DO UPDATE SET paid = funnel_daily.paid + 1",
+        order.restaurant_id, datetime.now(UTC).date())
+    if review_reason:
+        await _insert_discrepancy(connection, "amount_mismatch", session, order,
+                                  {"reason": review_reason})
+    return order_id
+
+
+async def _insert_discrepancy(connection: asyncpg.Connection, kind: str,
+                              session: stripe.checkout.Session, order: TempOrder,
+                              details: dict[str, Any]) -> None:
+    await connection.execute(
+        "INSERT INTO discrepancy (kind, dedupe_key, stripe_checkout_session_id, order_ref, "
+        "restaurant, details) VALUES ($1, $2, $3, $4, $5, $6::jsonb) "
+        "ON CONFLICT (dedupe_key) DO NOTHING",
+        kind, f"{kind}:{session.id}", session.id, order.id, order.restaurant_id,
+        json.dumps({**details, "amount_charged": session.amount_total,
+                    "currency": session.currency}))
+
+
+async def record_event_once(event_id: str, event_type: str, session_id: str,
+                            result: str) -> bool:
+    """Remember an event that creates no order; False if it was seen before."""
+    async with DB.transaction() as transaction:
+        return await _insert_event(transaction.connection, event_id, event_type, session_id,
+                                   result)
+
+
+async def load_or_rebuild(redis: ArqRedis, session: stripe.checkout.Session
+                          ) -> tuple[TempOrder, bool]:
+    temp_id = metadata_of(session).get("temp_order_id") or session.client_reference_id
+    if temp_id:
+        order = await temp_store(redis).get(temp_id)
+        if order is not None:
+            return order, False
+    log.warning("temp order missing; rebuilding from Stripe", order_id=temp_id,
+                session=session.id)
+    return await rebuild_temp_order(get_gateway(), session), True
+
+
+async def record_paid_session(redis: ArqRedis, session: stripe.checkout.Session, *,
+                              event_id: str, event_type: str) -> Fulfilment:
+    """Make the paid order durable. Raises on any failure before commit (→ 5xx → retry)."""
+    order, rebuilt = await load_or_rebuild(redis, session)
+    review_reason = _mismatch(order, session)
+    try:
+        async with DB.transaction() as transaction:
+            connection = transaction.connection
+            if not await _insert_event(connection, event_id, event_type, session.id,
+                                       "order_created"):
+                raise _RollBack("duplicate_event")
+            order_id = await _insert_order(connection, order, session, review_reason, rebuilt)
+            if order_id is None:
+                owner = await connection.fetchval(
+                    "SELECT stripe_checkout_session_id FROM paid_order WHERE public_id = $1",
+                    order.id)
+                raise _RollBack("duplicate_order" if owner in (None, session.id)
+                                else "duplicate_payment")
+    except _RollBack as rollback:
+        if rollback.outcome != "duplicate_event":
+            await _record_without_order(rollback.outcome, session, order, event_id,
+                                        event_type)
+        log.info("paid session already recorded", order_id=order.id, session=session.id,
+                 outcome=rollback.outcome, stripe_event=event_id)
+        return Fulfilment(rollback.outcome, order.id, order.restaurant_id)
+    if review_reason:
+        log.error("amount mismatch: order kept and flagged", order_id=order.id,
+                  session=session.id, reason=review_reason)
+    log.info("paid order recorded", order_id=order.id, session=session.id,
+             stripe_event=event_id, rebuilt=rebuilt)
+    return Fulfilment("created", order.id, order.restaurant_id, order_id, bool(review_reason))
+
+
+async def _record_without_order(outcome: str, session: stripe.checkout.Session,
+                                order: TempOrder, event_id: str, event_type: str) -> None:
+    """The order exists already: remember the event; a second payment is a discrepancy."""
+    async with DB.transaction() as transaction:
+        connection = transaction.connection
+        await _insert_event(connection, event_id, event_type, session.id, outcome)
+        if outcome == "duplicate_payment":
+            await _insert_discrepancy(
+                connection, "duplicate_payment", session, order,
+                {"reason": "a second Checkout Session for the same order was paid"})
+            log.error("second payment for one order: flagged for refund", order_id=order.id,
+                      session=session.id)

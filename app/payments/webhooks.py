@@ -1,0 +1,130 @@
+"""Stripe webhook processing: verify the signature over the raw body, act on the event
+types that matter, and run the after-commit fast path (kitchen publish, email, cleanup)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import stripe
+from arq.connections import ArqRedis
+
+from app.infra.logging import get_logger
+from app.kitchen.feed import publish_order_event
+from app.ops import outbox
+from app.ops.metrics import ORDERS_PAID, PAYMENT_TO_KITCHEN, WEBHOOK_EVENTS
+from app.orders import payment_links
+from app.orders.views import temp_store
+from app.payments.fulfilment import (
+    Fulfilment,
+    outbox_rows,
+    record_event_once,
+    record_paid_session,
+)
+from app.payments.stripe_gateway import get_gateway, metadata_of
+
+log = get_logger("orderpass.webhooks.stripe")
+TOLERANCE_S = 300
+PAID_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
+
+
+class InvalidWebhook(Exception):
+    pass
+
+
+def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> stripe.Event:
+    """The event if any configured secret signed it within the tolerance (several secrets
+    allow rotation; Stripe itself may send several v1 signatures during a roll)."""
+    if not signature_header:
+        raise InvalidWebhook("missing Stripe-Signature header")
+    if not secrets:
+        raise InvalidWebhook("STRIPE_WEBHOOK_SECRET is not configured")
+    last_error = "signature does not match"
+    for secret in secrets:
+        try:
+            return stripe.Webhook.construct_event(payload, signature_header, secret,
+                                                  tolerance=TOLERANCE_S)
+        except stripe.SignatureVerificationError as error:
+            last_error = str(error.user_message or error)
+        except ValueError as error:
+            raise InvalidWebhook(f"malformed JSON body: {error}") from None
+    raise InvalidWebhook(last_error)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str
+    order_ref: str = ""
+
+
+async def _authorised(session: stripe.checkout.Session) -> bool:
+    """A manual-capture payment can complete as `unpaid` while the card is authorised."""
+    intent = session.payment_intent
+    if not intent:
+        return False
+    intent_id = intent if isinstance(intent, str) else intent.id
+    payment_intent = await get_gateway().retrieve_payment_intent(
+        intent_id, order_ref=session.client_reference_id or "")
+    return payment_intent.status in ("requires_capture", "succeeded")
+
+
+async def handle_event(redis: ArqRedis, event: stripe.Event, received: float) -> Outcome:
+    kind = event.type
+    if not kind.startswith("checkout.session."):
+        return Outcome("ignored")
+    session: stripe.checkout.Session = event.data.object  # type: ignore[assignment]
+    temp_id = metadata_of(session).get("temp_order_id") or session.client_reference_id or ""
+    if kind in PAID_EVENTS:
+        if session.payment_status != "paid" and not await _authorised(session):
+            # A delayed payment method: the async_payment_* event decides.
+            await record_event_once(event.id, kind, session.id, "awaiting_async_result")
+            return Outcome("awaiting_async_result", temp_id)
+        fulfilment = await record_paid_session(redis, session, event_id=event.id,
+                                               event_type=kind)
+        if fulfilment.outcome == "created":
+            await after_commit(redis, fulfilment, received)
+        return Outcome(fulfilment.outcome, fulfilment.order_ref)
+    # Closing a temp order is idempotent (its email too), so it runs before the event is
+    # recorded: a failure in between is retried by Stripe and completes on the retry.
+    if kind == "checkout.session.async_payment_failed":
+        await payment_links.mark_payment_failed(redis, temp_id, session.id)
+        await record_event_once(event.id, kind, session.id, "payment_failed")
+        return Outcome("payment_failed", temp_id)
+    if kind == "checkout.session.expired":
+        await payment_links.mark_link_expired(redis, temp_id, session.id)
+        await record_event_once(event.id, kind, session.id, "expired")
+        return Outcome("expired", temp_id)
+    return Outcome("ignored", temp_id)
+
+
+async def after_commit(redis: ArqRedis, fulfilment: Fulfilment, received: float) -> None:
+    """Fast path after the order committed. Failures here are logged, never raised: the
+    outbox relay re-delivers whatever did not get done."""
+    from app.notifications.service import enqueue_email
+
+    assert fulfilment.restaurant_id is not None
+    order_ref = fulfilment.order_ref
+    (_, kitchen_key, _), (_, email_key, _) = outbox_rows(order_ref, fulfilment.restaurant_id)
+    done: list[str] = []
+    if await publish_order_event(redis, fulfilment.restaurant_id, order_ref, "order.paid"):
+        PAYMENT_TO_KITCHEN.observe(time.perf_counter() - received)
+        done.append(kitchen_key)
+    try:
+        await enqueue_email(redis, "payment_received", order_ref)
+        done.append(email_key)
+    except Exception as error:
+        log.warning("payment email not queued; outbox will retry", order_id=order_ref,
+                    error=str(error))
+    try:
+        if done:
+            await outbox.mark_done(done)
+        if kitchen_key in done:
+            await outbox.mark_shown(order_ref)
+        await temp_store(redis).delete(order_ref)
+    except Exception as error:
+        log.warning("after-commit bookkeeping failed", order_id=order_ref, error=str(error))
+    ORDERS_PAID.labels(restaurant=str(fulfilment.restaurant_id)).inc()
+
+
+def count(kind: str, result: str) -> None:
+    WEBHOOK_EVENTS.labels(provider="stripe", type=kind, result=result).inc()

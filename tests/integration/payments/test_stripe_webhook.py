@@ -1,0 +1,263 @@
+"""Payment confirmed → exactly one durable order, whatever Stripe's delivery does."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+from arq.connections import ArqRedis
+
+from app.ops.tables import Outbox
+from app.orders.tables import OrderItem, PaidOrder
+from app.payments.tables import Discrepancy, StripeEvent, WebhookDelivery
+from app.piccolo_conf import DB
+from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.stripe_events import sandbox_events, sign, signed_request
+from tests.integration.orders.test_intake import valid_order
+
+
+async def submit(client: httpx.AsyncClient) -> tuple[str, str]:
+    created = (await client.post("/api/orders", json=await valid_order(client))).json()
+    return created["id"], created["payment_url"].rsplit("/", 1)[1]
+
+
+async def post_event(client: httpx.AsyncClient, event: dict[str, Any],
+                     **sign_options: Any) -> httpx.Response:
+    payload, headers = signed_request(event, **sign_options)
+    return await client.post("/webhooks/stripe", content=payload, headers=headers)
+
+
+def paid_events(sandbox: RunningSandbox, session_id: str) -> list[dict[str, Any]]:
+    return sandbox_events(sandbox.url, session_id=session_id,
+                          types={"checkout.session.completed",
+                                 "checkout.session.async_payment_succeeded",
+                                 "checkout.session.async_payment_failed",
+                                 "checkout.session.expired"})
+
+
+class KitchenListener:
+    """Counts what a kitchen screen of restaurant 1 would have been told."""
+
+    def __init__(self, redis: ArqRedis) -> None:
+        self.pubsub = redis.pubsub()
+
+    async def __aenter__(self) -> KitchenListener:
+        await self.pubsub.subscribe("orderpass:kitchen:1")
+        await self.pubsub.get_message(timeout=1)  # the subscribe confirmation
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.pubsub.aclose()
+
+    async def events(self, wait: float = 0.3) -> list[dict[str, Any]]:
+        found = []
+        while (message := await self.pubsub.get_message(ignore_subscribe_messages=True,
+                                                        timeout=wait)) is not None:
+            found.append(json.loads(message["data"]))
+        return found
+
+
+async def email_jobs(redis: ArqRedis, kind: str) -> list[str]:
+    return [job.job_id for job in await redis.queued_jobs()
+            if job.job_id and job.job_id.startswith(f"email:{kind}:")]
+
+
+async def test_paid_session_becomes_one_order_on_the_kitchen_feed(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    order_id, session_id = await submit(client)
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    async with KitchenListener(redis) as kitchen:
+        response = await post_event(client, event)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"result": "created"}
+        assert [e["order_ref"] for e in await kitchen.events()] == [order_id]
+
+    order = await PaidOrder.objects().get(PaidOrder.public_id == order_id)
+    assert order is not None
+    assert (order.status, order.stripe_checkout_session_id) == ("paid", session_id)
+    assert order.ticket_number == 1
+    assert order.amount_charged == order.total_amount and not order.needs_review
+    assert order.kitchen_shown_at is not None
+    items = await OrderItem.objects().where(OrderItem.paid_order == order.id)
+    assert sorted((item.quantity, item.notes) for item in items) == [(1, ""), (2, "extra hot")]
+    assert await Outbox.count().where(Outbox.status == "pending") == 0
+    assert await redis.get(f"orderpass:temp:{order_id}") is None
+    assert await email_jobs(redis, "payment_received") == [f"email:payment_received:{order_id}"]
+    status = (await client.get(f"/api/orders/{order_id}")).json()
+    assert status["status"] == "paid" and status["ticket_number"] == 1
+
+
+async def test_three_sequential_duplicates_make_one_order(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    order_id, session_id = await submit(client)
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    async with KitchenListener(redis) as kitchen:
+        results = [(await post_event(client, event)).json()["result"] for _ in range(3)]
+        assert results == ["created", "duplicate_event", "duplicate_event"]
+        assert len(await kitchen.events()) == 1
+    assert await PaidOrder.count() == 1
+    assert await StripeEvent.count() == 1
+    assert len(await email_jobs(redis, "payment_received")) == 1
+
+
+async def test_ten_concurrent_duplicates_make_one_order(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    order_id, session_id = await submit(client)
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    async with KitchenListener(redis) as kitchen:
+        responses = await asyncio.gather(*(post_event(client, event) for _ in range(10)))
+        assert all(response.status_code == 200 for response in responses)
+        results = sorted(response.json()["result"] for response in responses)
+        assert results == ["created"] + ["duplicate_event"] * 9
+        assert len(await kitchen.events()) == 1
+    assert await PaidOrder.count() == 1
+    assert len(await email_jobs(redis, "payment_received")) == 1
+
+
+@pytest.mark.parametrize("outcome", ["async_succeeded", "async_failed"])
+async def test_any_arrival_order_of_async_events_gives_the_same_result(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, outcome: str
+) -> None:
+    """completed (unpaid) and the async result, in both orders, each delivered twice."""
+    results = set()
+    for order_of_arrival in ((0, 1, 0, 1), (1, 0, 1, 0), (1, 1, 0, 0)):
+        order_id, session_id = await submit(client)
+        sandbox.pay(session_id, outcome)
+        sandbox.advance_clock(60)  # the delayed method settles
+        events = paid_events(sandbox, session_id)
+        assert [event["type"] for event in events][0] == "checkout.session.completed"
+        assert len(events) == 2
+        for index in order_of_arrival:
+            assert (await post_event(client, events[index])).status_code == 200
+        status = (await client.get(f"/api/orders/{order_id}")).json()["status"]
+        results.add((await PaidOrder.count().where(PaidOrder.public_id == order_id), status))
+    expected = (1, "paid") if outcome == "async_succeeded" else (0, "payment_failed")
+    assert results == {expected}
+
+
+async def test_expired_event_closes_the_temp_order(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    order_id, session_id = await submit(client)
+    sandbox.advance_clock(2 * 3600)
+    [event] = paid_events(sandbox, session_id)
+    assert event["type"] == "checkout.session.expired"
+    for _ in range(2):
+        assert (await post_event(client, event)).status_code == 200
+    assert (await client.get(f"/api/orders/{order_id}")).json()["status"] == "payment_expired"
+    assert await email_jobs(redis, "link_expired") == [f"email:link_expired:{order_id}"]
+    assert await PaidOrder.count() == 0
+
+
+async def test_forged_stale_tampered_and_malformed_deliveries_write_nothing(
+    client: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    order_id, session_id = await submit(client)
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    payload, headers = signed_request(event)
+    cases = [
+        (payload, {}),  # no signature
+        (payload, {"stripe-signature": sign(payload, secret="whsec_forged")}),
+        (payload, {"stripe-signature": sign(payload, timestamp=1_600_000_000)}),  # stale
+        (payload.replace(b'"paid"', b'"PAID"'), headers),  # tampered body
+        (b"{not json", {"stripe-signature": sign(b"{not json")}),
+        (b"x" * 300_000, {"stripe-signature": sign(b"x")}),  # oversized
+    ]
+    for body, case_headers in cases:
+        response = await client.post("/webhooks/stripe", content=body, headers=case_headers)
+        assert 400 <= response.status_code < 500, (response.status_code, case_headers)
+    assert await PaidOrder.count() == 0
+    assert await StripeEvent.count() == 0
+    assert await WebhookDelivery.count() == 0
+
+
+async def test_rotated_secrets_both_verify(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.settings import reset_settings_cache
+
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_new_secret,whsec_test_orderpass")
+    reset_settings_cache()
+    try:
+        order_id, session_id = await submit(client)
+        sandbox.pay(session_id)
+        [event] = paid_events(sandbox, session_id)
+        payload = json.dumps(event).encode()
+        both = f"{sign(payload, secret='whsec_new_secret')},v1=deadbeef"
+        response = await client.post("/webhooks/stripe", content=payload,
+                                     headers={"stripe-signature": both})
+        assert response.status_code == 200
+    finally:
+        monkeypatch.undo()
+        reset_settings_cache()
+
+
+async def test_order_is_rebuilt_from_stripe_when_redis_lost_it(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    order_id, session_id = await submit(client)
+    before = (await client.get(f"/api/orders/{order_id}")).json()
+    await redis.flushdb()
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    assert (await post_event(client, event)).json()["result"] == "created"
+    order = await PaidOrder.objects().get(PaidOrder.public_id == order_id)
+    assert order is not None and order.rebuilt_from_stripe and not order.needs_review
+    after = (await client.get(f"/api/orders/{order_id}")).json()
+    assert after["total"] == before["total"]
+    assert [(line["name"], line["quantity"], line["notes"], line["menu_item_id"])
+            for line in after["items"]] == [
+        (line["name"], line["quantity"], line["notes"], line["menu_item_id"])
+        for line in before["items"]]
+
+
+async def test_amount_mismatch_is_kept_and_flagged(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    from app.orders.views import temp_store
+
+    order_id, session_id = await submit(client)
+    store = temp_store(redis)
+    order = await store.get(order_id)
+    assert order is not None
+    order.total_amount += 100  # our record disagrees with what Stripe will charge
+    await store.put(order)
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    assert (await post_event(client, event)).json()["result"] == "created"
+    paid = await PaidOrder.objects().get(PaidOrder.public_id == order_id)
+    assert paid is not None and paid.needs_review
+    assert "Stripe charged" in paid.review_reason
+    discrepancy = await Discrepancy.objects().get(Discrepancy.order_ref == order_id)
+    assert discrepancy is not None and discrepancy.kind == "amount_mismatch"
+
+
+async def test_postgres_down_answers_5xx_and_the_retry_creates_the_order(
+    client: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    order_id, session_id = await submit(client)
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    dsn = DB.config["dsn"]
+    await DB.close_connection_pool()
+    DB.config["dsn"] = "postgresql://postgres@127.0.0.1:1/none"  # nothing listens there
+    try:
+        response = await post_event(client, event)
+        assert response.status_code >= 500
+    finally:
+        DB.config["dsn"] = dsn
+        await DB.start_connection_pool(min_size=1, max_size=10)
+    assert await PaidOrder.count() == 0
+    response = await post_event(client, event)  # Stripe's retry
+    assert response.json()["result"] == "created"
+    assert await PaidOrder.count() == 1
