@@ -5,9 +5,11 @@ from __future__ import annotations
 from arq import cron, func
 
 from workers.email_jobs import requeue_stale_emails, send_email_function
+from workers.kitchen_jobs import auto_reject_unaccepted
 from workers.lifecycle import shutdown, startup
 from workers.maintenance import prune_heartbeats
 from workers.order_jobs import create_payment_link, expire_payment_link, sweep_expired_links
+from workers.outbox_jobs import relay_outbox
 
 
 class WorkerSettings:
@@ -20,7 +22,10 @@ class WorkerSettings:
     cron_jobs = [
         cron(prune_heartbeats, minute=0, second=0, timeout=30),
         cron(sweep_expired_links, second={7}, timeout=120),  # every minute
+        cron(relay_outbox, second=set(range(3, 60, 10)), timeout=60),  # every 10 s
         cron(requeue_stale_emails, minute=set(range(0, 60, 5)), second=23, timeout=60),
+        # every 30 s; unique: never two sweeps at once across workers
+        cron(auto_reject_unaccepted, second={11, 41}, timeout=120, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -1,0 +1,238 @@
+"""Kitchen actions through HTTP and the lifecycle service: transitions, optimistic locking,
+money (capture / refund / void through a fake gateway), emails, recall, auto-reject."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from app.orders import lifecycle
+from app.orders.tables import PaidOrder
+from app.restaurants.tables import Restaurant
+from tests.helpers.orders import make_paid_order
+from tests.integration.kitchen.conftest import FakeGateway, login
+
+HX = {"hx-request": "true"}
+
+
+async def act(client: httpx.AsyncClient, token: str, ref: str, action: str,
+              **form: str) -> httpx.Response:
+    return await client.post(f"/kitchen/demo/orders/{ref}/{action}",
+                             data={"_csrf_token": token, **form}, headers=HX)
+
+
+async def reload(ref: str) -> PaidOrder:
+    order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
+    assert order is not None
+    return order
+
+
+async def test_happy_path_sets_each_timestamp_and_returns_the_card(
+        client: httpx.AsyncClient, emails: list[tuple[str, str]]) -> None:
+    token = await login(client, "kitchen@demo.test")
+    order = await make_paid_order()
+    ref = order.public_id
+    response = await act(client, token, ref, "accept", prep_minutes="20")
+    assert response.status_code == 200
+    assert f'id="card-{ref}"' in response.text and "status-accepted" in response.text
+    accepted = await reload(ref)
+    assert accepted.status == "accepted" and accepted.prep_minutes == 20
+    assert accepted.accepted_at is not None and accepted.promised_at is not None
+    assert accepted.promised_at - accepted.accepted_at == timedelta(minutes=20)
+    assert accepted.version == order.version + 1
+    assert (await act(client, token, ref, "start")).status_code == 200
+    assert (await reload(ref)).preparing_at is not None
+    assert (await act(client, token, ref, "ready")).status_code == 200
+    assert (await reload(ref)).ready_at is not None
+    assert emails == [("order_ready", ref)]
+    done = await act(client, token, ref, "complete")
+    assert done.status_code == 200 and done.text == ""  # the card leaves the board
+    completed = await reload(ref)
+    assert completed.status == "completed" and completed.completed_at is not None
+    assert completed.version == order.version + 4
+
+
+async def test_accept_without_prep_uses_the_restaurant_default(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, "kitchen@demo.test")
+    order = await make_paid_order()
+    assert (await act(client, token, order.public_id, "accept")).status_code == 200
+    assert (await reload(order.public_id)).prep_minutes == 15
+    other = await make_paid_order()
+    bad = await act(client, token, other.public_id, "accept", prep_minutes="999")
+    assert bad.status_code == 400
+    assert (await reload(other.public_id)).status == "paid"
+
+
+async def test_illegal_transitions_are_refused_with_409(client: httpx.AsyncClient) -> None:
+    token = await login(client, "kitchen@demo.test")
+    order = await make_paid_order()
+    for action in ("start", "ready", "complete", "recall"):
+        response = await act(client, token, order.public_id, action)
+        assert response.status_code == 409, action
+        assert "cannot" in response.json()["detail"] or "recalled" in response.json()["detail"]
+    assert (await act(client, token, order.public_id, "explode")).status_code == 404
+    assert (await reload(order.public_id)).status == "paid"
+
+
+async def test_two_screens_accepting_at_once_resolve_to_one_result(
+        gateway: FakeGateway) -> None:
+    order = await make_paid_order()
+    results = await asyncio.gather(
+        *(lifecycle.apply_action(order.public_id, "accept", actor=f"screen{i}",
+                                 prep_minutes=10 + i) for i in range(2)),
+        return_exceptions=True)
+    wins = [r for r in results if isinstance(r, PaidOrder)]
+    losses = [r for r in results if isinstance(r, lifecycle.IllegalTransition)]
+    assert len(wins) == 1 and len(losses) == 1, results
+    assert "accepted" in str(losses[0])
+    final = await reload(order.public_id)
+    assert final.status == "accepted" and final.version == order.version + 1
+    assert final.prep_minutes == wins[0].prep_minutes
+
+
+async def test_two_screens_accept_and_reject_at_once(gateway: FakeGateway) -> None:
+    order = await make_paid_order()
+    results = await asyncio.gather(
+        lifecycle.apply_action(order.public_id, "accept", actor="a"),
+        lifecycle.apply_action(order.public_id, "reject", actor="b", reason="closed"),
+        return_exceptions=True)
+    assert sum(isinstance(r, PaidOrder) for r in results) == 1, results
+    final = await reload(order.public_id)
+    assert final.status in ("accepted", "refunded")
+    assert bool(gateway.calls) == (final.status == "refunded")
+
+
+async def test_reject_refunds_and_ends_refunded(
+        client: httpx.AsyncClient, gateway: FakeGateway,
+        emails: list[tuple[str, str]]) -> None:
+    token = await login(client, "kitchen@demo.test")
+    order = await make_paid_order()
+    response = await act(client, token, order.public_id, "reject", reason="Out of dough")
+    assert response.status_code == 200 and response.text == ""
+    final = await reload(order.public_id)
+    assert final.status == "refunded"
+    assert final.reject_reason == "Out of dough"
+    assert final.rejected_at is not None and final.refunded_at is not None
+    assert gateway.calls == [("refund", order.stripe_payment_intent_id,
+                              f"refund/{order.public_id}")]
+    assert emails == [("order_rejected", order.public_id)]
+
+
+async def test_failed_refund_leaves_rejected_flagged_then_retry_settles(
+        gateway: FakeGateway, emails: list[tuple[str, str]]) -> None:
+    order = await make_paid_order()
+    gateway.fail.add("refund")
+    result = await lifecycle.apply_action(order.public_id, "reject", actor="t", reason="x")
+    assert result.status == "rejected"
+    assert result.needs_review and result.review_reason.startswith("refund failed")
+    gateway.fail.clear()
+    settled = await lifecycle.retry_failed_refunds(older_than=timedelta(0))
+    assert settled == [order.public_id]
+    final = await reload(order.public_id)
+    assert final.status == "refunded" and not final.needs_review
+    # Same idempotency key on every attempt.
+    assert {key for _, _, key in gateway.calls} == {f"refund/{order.public_id}"}
+
+
+async def test_manual_capture_accept_captures_first(
+        client: httpx.AsyncClient, gateway: FakeGateway) -> None:
+    token = await login(client, "kitchen@demo.test")
+    order = await make_paid_order(capture_mode="manual")
+    assert (await act(client, token, order.public_id, "accept")).status_code == 200
+    assert gateway.calls == [("capture", order.stripe_payment_intent_id,
+                              f"capture/{order.public_id}")]
+    assert (await reload(order.public_id)).status == "accepted"
+
+
+async def test_manual_capture_failure_fails_the_accept_clearly(
+        client: httpx.AsyncClient, gateway: FakeGateway) -> None:
+    token = await login(client, "kitchen@demo.test")
+    order = await make_paid_order(capture_mode="manual")
+    gateway.fail.add("capture")
+    response = await act(client, token, order.public_id, "accept")
+    assert response.status_code == 502
+    assert "capturing the payment failed" in response.json()["detail"]
+    unchanged = await reload(order.public_id)
+    assert unchanged.status == "paid" and unchanged.version == order.version
+
+
+async def test_manual_capture_reject_voids_the_authorisation(gateway: FakeGateway) -> None:
+    order = await make_paid_order(capture_mode="manual")
+    result = await lifecycle.apply_action(order.public_id, "reject", actor="t", reason="x")
+    assert result.status == "refunded"
+    assert gateway.calls == [("cancel", order.stripe_payment_intent_id,
+                              f"void/{order.public_id}")]
+
+
+async def test_recall_undoes_a_completion_within_ten_minutes(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, "kitchen@demo.test")
+    recent = await make_paid_order(status="completed")
+    board = await client.get("/kitchen/demo/board")
+    assert f"Recall #{recent.ticket_number}" in board.text
+    assert (await act(client, token, recent.public_id, "recall")).status_code == 200
+    back = await reload(recent.public_id)
+    assert back.status == "ready" and back.completed_at is None
+    old = await make_paid_order(status="completed",
+                                completed_at=datetime.now(UTC) - timedelta(minutes=11))
+    assert (await act(client, token, old.public_id, "recall")).status_code == 409
+
+
+async def test_auto_reject_refunds_orders_nobody_accepted(
+        gateway: FakeGateway, emails: list[tuple[str, str]]) -> None:
+    stale = await make_paid_order(paid_at=datetime.now(UTC) - timedelta(minutes=11))
+    fresh = await make_paid_order()
+    accepted = await make_paid_order(status="accepted",
+                                     paid_at=datetime.now(UTC) - timedelta(minutes=30))
+    await Restaurant.update({Restaurant.auto_reject_minutes: 0}).where(
+        Restaurant.slug == "demo-2")
+    off = await make_paid_order("demo-2", paid_at=datetime.now(UTC) - timedelta(hours=1))
+    assert await lifecycle.auto_reject_overdue() == [stale.public_id]
+    assert (await reload(stale.public_id)).status == "refunded"
+    assert "Not accepted within 10 minutes" in (await reload(stale.public_id)).reject_reason
+    for order in (fresh, accepted, off):
+        assert (await reload(order.public_id)).status == order.status
+    assert emails == [("order_rejected", stale.public_id)]
+
+
+async def test_board_shows_priority_all_day_and_ticket(client: httpx.AsyncClient) -> None:
+    await login(client, "kitchen@demo.test")
+    later = await make_paid_order(items=[("Tiramisu", 700, 3, "")])
+    overdue = await make_paid_order(status="accepted",
+                                    promised_at=datetime.now(UTC) - timedelta(minutes=1),
+                                    fulfillment="delivery")
+    board = (await client.get("/kitchen/demo/board")).text
+    assert board.index(overdue.public_id) < board.index(later.public_id)
+    assert "timing-late" in board
+    assert '<span class="count">3</span> Tiramisu' in board
+    assert '<span class="count">2</span> Margherita pizza' in board
+    ticket = await client.get(f"/kitchen/demo/orders/{later.public_id}/ticket")
+    assert ticket.status_code == 200 and "Tiramisu" in ticket.text
+    assert "<script>" not in ticket.text.replace('<script src=', '')
+
+
+@pytest.mark.parametrize("status", ["rejected", "refunded", "completed"])
+async def test_closed_orders_are_not_on_the_board(client: httpx.AsyncClient,
+                                                  status: str) -> None:
+    await login(client, "kitchen@demo.test")
+    order = await make_paid_order(status=status)
+    page = await client.get("/kitchen/demo")
+    assert f'id="card-{order.public_id}"' not in page.text
+
+
+async def test_worker_cron_job_auto_rejects(redis: object, gateway: FakeGateway) -> None:
+    from arq.cron import CronJob
+
+    from workers.kitchen_jobs import auto_reject_unaccepted
+    from workers.settings import WorkerSettings
+
+    job = next(c for c in WorkerSettings.cron_jobs
+               if isinstance(c, CronJob) and c.coroutine is auto_reject_unaccepted)
+    assert job.unique and job.second == {11, 41}
+    stale = await make_paid_order(paid_at=datetime.now(UTC) - timedelta(minutes=20))
+    result = await auto_reject_unaccepted({"redis": redis})
+    assert result["auto_rejected"] == [stale.public_id]

@@ -1,0 +1,20 @@
+"""Kitchen cron job: auto-reject (and refund or void) paid orders nobody accepted in time,
+and retry refunds that failed. Calls the lifecycle service; safe to run twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.infra.logging import get_logger
+from app.orders import lifecycle
+
+log = get_logger("orderpass.worker.kitchen")
+
+
+async def auto_reject_unaccepted(ctx: dict[str, Any]) -> dict[str, list[str]]:
+    redis = ctx["redis"]
+    rejected = await lifecycle.auto_reject_overdue(redis=redis)
+    refunded = await lifecycle.retry_failed_refunds(redis=redis)
+    if rejected or refunded:
+        log.info("kitchen sweep", auto_rejected=rejected, refunds_retried=refunded)
+    return {"auto_rejected": rejected, "refunds_retried": refunded}
