@@ -261,3 +261,30 @@ async def test_postgres_down_answers_5xx_and_the_retry_creates_the_order(
     response = await post_event(client, event)  # Stripe's retry
     assert response.json()["result"] == "created"
     assert await PaidOrder.count() == 1
+
+
+async def test_outbox_relay_delivers_what_the_fast_path_missed(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    """The process died right after commit: the relay publishes and queues the email."""
+    from app.ops import outbox
+    from app.payments.fulfilment import record_paid_session
+    from app.payments.stripe_gateway import get_gateway
+
+    order_id, session_id = await submit(client)
+    sandbox.pay(session_id)
+    session = await get_gateway().retrieve_checkout_session(session_id)
+    result = await record_paid_session(redis, session, event_id="evt_crash", event_type=
+                                       "checkout.session.completed")
+    assert result.outcome == "created"  # committed, but no fast path ran
+    assert await Outbox.count().where(Outbox.status == "pending") == 2
+    assert await outbox.relay(redis) == {"done": 0, "retry": 0, "dead": 0}  # grace period
+    await Outbox.update({Outbox.next_attempt_at: Outbox.created_at}).where(
+        Outbox.status == "pending")
+    async with KitchenListener(redis) as kitchen:
+        assert await outbox.relay(redis) == {"done": 2, "retry": 0, "dead": 0}
+        assert [event["order_ref"] for event in await kitchen.events()] == [order_id]
+    assert await email_jobs(redis, "payment_received") == [f"email:payment_received:{order_id}"]
+    paid = await PaidOrder.objects().get(PaidOrder.public_id == order_id)
+    assert paid is not None and paid.kitchen_shown_at is not None
+    assert await outbox.relay(redis) == {"done": 0, "retry": 0, "dead": 0}
