@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     archive_after_days: int = 30
     order_rate_limit_per_minute: int = 20
     login_rate_limit_per_minute: int = 10
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)  # keeps proxies from idling SSE out
 
     demo_password: str = Field(default="demo", alias="ORDERPASS_DEMO_PASSWORD")
     port: int = Field(default=8000, alias="ORDERPASS_PORT", ge=1, le=65535)

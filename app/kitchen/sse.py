@@ -1,5 +1,5 @@
 """Server-sent event streams fed by a channel: snapshot first, then one fresh snapshot per
-burst of events, heartbeats in between.
+burst of events, heartbeats (`: ping` comments, every SSE_HEARTBEAT_SECONDS) in between.
 
 Every message is rendered from Postgres at send time, so a message never carries stale or
 partial state, duplicates are harmless, and a reconnect (`Last-Event-ID` or not) starts with
@@ -21,10 +21,10 @@ from litestar.channels.subscriber import Subscriber
 from litestar.response import ServerSentEventMessage
 
 from app.infra.logging import get_logger
+from app.settings import get_settings
 
 log = get_logger("orderpass.kitchen.sse")
 
-HEARTBEAT_S = 15.0
 RETRY_MS = 2000
 _sequence = itertools.count(1)
 
@@ -42,8 +42,9 @@ async def _pump(subscriber: Subscriber, wake: asyncio.Event) -> None:
 
 
 async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snapshot, *,
-                         heartbeat_s: float = HEARTBEAT_S,
+                         heartbeat_s: float | None = None,
                          label: str = "") -> AsyncIterator[ServerSentEventMessage]:
+    heartbeat_s = heartbeat_s or get_settings().sse_heartbeat_seconds
     # Subscribe before the first snapshot so nothing committed in between is missed.
     subscriber = await channels.subscribe(channel)
     wake = asyncio.Event()

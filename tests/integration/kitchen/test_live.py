@@ -1,0 +1,164 @@
+"""Live feed through a real server process: SSE snapshot, events published from a plain
+Redis client (as the arq worker does) reaching a stream held by the web process, heartbeats,
+and the customer's order status stream."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from app.kitchen.feed import publish_order_event
+from app.orders import lifecycle
+from tests.helpers.orders import make_paid_order
+from tests.helpers.server import RunningProcess, start_web
+from tests.integration.kitchen.conftest import PASSWORD
+
+
+@dataclass
+class Event:
+    event: str = "message"
+    data: str = ""
+    id: str | None = None
+    retry: int | None = None
+    comments: list[str] = field(default_factory=list)
+
+
+async def events(response: httpx.Response) -> AsyncIterator[Event]:
+    """Parse an SSE stream into events (comments are yielded as their own Event)."""
+    current = Event()
+    data: list[str] = []
+    async for line in response.aiter_lines():
+        if line == "":
+            if data or current.comments or current.id:
+                current.data = "\n".join(data)
+                yield current
+            current, data = Event(), []
+        elif line.startswith(":"):
+            current.comments.append(line[1:].strip())
+        else:
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "data":
+                data.append(value)
+            elif name == "event":
+                current.event = value
+            elif name == "id":
+                current.id = value
+            elif name == "retry":
+                current.retry = int(value)
+
+
+async def next_event(stream: AsyncIterator[Event], name: str, timeout: float = 10) -> Event:
+    deadline = time.monotonic() + timeout
+    async for event in stream:
+        if event.event == name:
+            return event
+        if time.monotonic() > deadline:
+            break
+    raise AssertionError(f"no {name!r} event")
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[RunningProcess]:
+    with start_web(env={"SSE_HEARTBEAT_SECONDS": "1"}) as server:
+        yield server
+
+
+async def logged_in(web: RunningProcess, email: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=web.url, timeout=httpx.Timeout(10, read=15))
+    await client.get("/login")
+    response = await client.post("/login", data={
+        "email": email, "password": PASSWORD, "_csrf_token": client.cookies["csrftoken"]})
+    assert response.status_code == 303, response.text
+    return client
+
+
+@pytest.fixture
+async def plain_redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(os.environ["REDIS_URL"])
+    yield client
+    await client.aclose()
+
+
+async def test_kitchen_stream_snapshot_then_events_from_another_process(
+        web: RunningProcess, plain_redis: Redis) -> None:
+    first = await make_paid_order()
+    client = await logged_in(web, "kitchen@demo.test")
+    try:
+        async with client.stream("GET", "/kitchen/demo/events",
+                                 headers={"accept": "text/event-stream"}) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            stream = events(response).__aiter__()
+            snapshot = await next_event(stream, "board")
+            assert snapshot.id and snapshot.retry
+            assert first.public_id in snapshot.data
+            # A new paid order, announced the way the webhook or the worker announces it.
+            second = await make_paid_order()
+            await publish_order_event(plain_redis, second.restaurant, second.public_id,
+                                      "order.paid")
+            update = await next_event(stream, "board")
+            assert second.public_id in update.data and first.public_id in update.data
+            assert update.id and update.id != snapshot.id
+            # Heartbeats keep flowing while nothing happens (SSE_HEARTBEAT_SECONDS=1).
+            ping = await anext(stream)
+            assert ping.comments == ["ping"]
+            # Another restaurant's events do not wake this stream.
+            other = await make_paid_order("demo-2")
+            await publish_order_event(plain_redis, other.restaurant, other.public_id,
+                                      "order.paid")
+            assert (await anext(stream)).comments == ["ping"]
+    finally:
+        await client.aclose()
+
+
+async def test_reconnect_with_last_event_id_starts_with_a_full_snapshot(
+        web: RunningProcess) -> None:
+    client = await logged_in(web, "kitchen@demo.test")
+    try:
+        async with client.stream("GET", "/kitchen/demo/events") as response:
+            first = await next_event(events(response).__aiter__(), "board")
+        missed = await make_paid_order()  # committed while the screen was disconnected
+        async with client.stream("GET", "/kitchen/demo/events",
+                                 headers={"last-event-id": first.id or ""}) as response:
+            again = await next_event(events(response).__aiter__(), "board")
+        assert missed.public_id in again.data
+    finally:
+        await client.aclose()
+
+
+async def test_other_restaurants_stream_is_forbidden(web: RunningProcess) -> None:
+    client = await logged_in(web, "kitchen@demo-2.test")
+    try:
+        response = await client.get("/kitchen/demo/events")
+        assert response.status_code == 403
+        anonymous = await httpx.AsyncClient(base_url=web.url).get("/kitchen/demo/events")
+        assert anonymous.status_code == 401
+    finally:
+        await client.aclose()
+
+
+async def test_customer_stream_sends_order_updated(web: RunningProcess, redis: object) -> None:
+    order = await make_paid_order()
+    async with httpx.AsyncClient(base_url=web.url, timeout=httpx.Timeout(10, read=15)) as client:
+        assert (await client.get("/orders/TEMP-doesnotexist0/events")).status_code == 404
+        async with client.stream("GET", f"/orders/{order.public_id}/events") as response:
+            assert response.status_code == 200
+            stream = events(response).__aiter__()
+            first = await next_event(stream, "order-updated")
+            assert json.loads(first.data)["status"] == "paid"
+            await lifecycle.apply_action(order.public_id, "accept", actor="test",
+                                         prep_minutes=12, redis=redis)  # type: ignore[arg-type]
+            update = await next_event(stream, "order-updated")
+            body = json.loads(update.data)
+            assert body["status"] == "accepted" and body["prep_minutes"] == 12
+            assert body["promised_at"]
+            assert set(body) <= {"id", "status", "ticket_number", "prep_minutes",
+                                 "promised_at", "updated_at"}  # status info only
