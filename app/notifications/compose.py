@@ -21,6 +21,7 @@ from app.templating import format_money, format_time
 SUBJECTS = {
     "order_confirmation": "Pay to confirm your order at {restaurant}",
     "link_expired": "Your payment link for {restaurant} has expired",
+    "payment_failed": "Your payment for {restaurant} did not go through",
     "payment_received": "Payment received: your order at {restaurant} is with the kitchen",
     "order_ready": "Your order at {restaurant} is ready",
     "order_rejected": "Sorry, {restaurant} could not take your order",

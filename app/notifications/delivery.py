@@ -98,7 +98,7 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow) -> Outgoin
             return Skip(f"skipped: order is {order.status}")
         if not order.payment_url:
             return NotReady("order has no payment link yet")
-    if row.kind == "link_expired" and order.is_paid:
+    if row.kind in ("link_expired", "payment_failed") and order.is_paid:
         await service.mark_failed(row.id, "not sent: order was paid")
         return Skip("skipped: order was paid")
     restaurant = await _restaurant(order.restaurant_id)

@@ -19,7 +19,8 @@ from app.orders.views import load_order_view
 log = get_logger("orderpass.email")
 
 EMAIL_KINDS = frozenset(
-    {"order_confirmation", "link_expired", "payment_received", "order_ready", "order_rejected"}
+    {"order_confirmation", "link_expired", "payment_failed", "payment_received", "order_ready",
+     "order_rejected"}
 )
 SEND_JOB = "send_email"
 # Webhook statuses only move forward along this order; terminal outcomes share the top rank.

@@ -197,3 +197,20 @@ async def test_lost_jobs_are_requeued_once(redis: ArqRedis, make_order: Any) -> 
     assert await requeue_stale_emails({"redis": redis}) == 1
     assert await requeue_stale_emails({"redis": redis}) == 0  # the job exists: no twin
     assert len(await redis.queued_jobs()) == 1
+
+
+async def test_a_real_arq_worker_runs_the_job_once(
+    redis: ArqRedis, make_order: Any, settings: Any, sandbox: RunningSandbox
+) -> None:
+    from arq.worker import Worker
+
+    from workers.email_jobs import send_email_function
+
+    order = await make_order()
+    for _ in range(3):  # three enqueues collapse into one job
+        await service.enqueue_email(redis, "order_confirmation", order.id)
+    worker = Worker(functions=[send_email_function], redis_pool=redis, burst=True,
+                    poll_delay=0.05, handle_signals=False, ctx={"settings": settings})
+    await worker.main()
+    assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)
+    assert len(sandbox.messages()) == 1
