@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from litestar import Litestar
+
+from tests.helpers.server import RunningProcess, start_web
 
 PASSWORD = "demo"
 
@@ -29,6 +31,13 @@ def csrf_from_html(html: str) -> str:
     match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
     assert match, "no csrf token in page"
     return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[RunningProcess]:
+    """The web app as a real server process (SSE, cross-process pub/sub, browsers)."""
+    with start_web(env={"SSE_HEARTBEAT_SECONDS": "1"}) as server:
+        yield server
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from app.kitchen.feed import publish_order_event
 from app.orders import lifecycle
 from tests.helpers.orders import make_paid_order
-from tests.helpers.server import RunningProcess, start_web
+from tests.helpers.server import RunningProcess
 from tests.integration.kitchen.conftest import PASSWORD
 
 
@@ -63,12 +63,6 @@ async def next_event(stream: AsyncIterator[Event], name: str, timeout: float = 1
         if time.monotonic() > deadline:
             break
     raise AssertionError(f"no {name!r} event")
-
-
-@pytest.fixture(scope="module")
-def web() -> Iterator[RunningProcess]:
-    with start_web(env={"SSE_HEARTBEAT_SECONDS": "1"}) as server:
-        yield server
 
 
 async def logged_in(web: RunningProcess, email: str) -> httpx.AsyncClient:
