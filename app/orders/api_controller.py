@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from app.orders.intake import IntakeError, submit_order
 from app.orders.models import OrderView
+from app.orders.rate_limit import order_rate_limit
 from app.orders.schemas import OrderCreatedOut, OrderIn, OrderLineOut, OrderOut
 from app.orders.views import load_order_view
 from app.restaurants.schemas import Money
@@ -52,7 +53,8 @@ class OrdersApiController(Controller):
     path = "/api/orders"
     tags = ["orders"]
 
-    @post("/", request_max_body_size=MAX_ORDER_BODY_BYTES)
+    @post("/", request_max_body_size=MAX_ORDER_BODY_BYTES,
+          middleware=[order_rate_limit().middleware])
     async def create_order(self, request: Request[Any, Any, Any],
                            data: OrderIn) -> Response[OrderCreatedOut]:
         """Submit an order: answers with the payment link (Stripe Checkout) at once.

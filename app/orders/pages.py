@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENT
 from app.orders.cart import CartForm, apply_operation, form_errors, parse_form, to_order
 from app.orders.intake import IntakeError, submit_order
 from app.orders.payment_links import LinkNotRenewable, renew_payment_link
+from app.orders.rate_limit import order_rate_limit
 from app.orders.views import load_order_view
 from app.payments.stripe_gateway import PaymentProviderError
 from app.restaurants import services
@@ -62,7 +63,8 @@ class OrderPagesController(Controller):
         apply_operation(cart, data.get("op", ""))
         return _render_menu(request, await _menu_context(slug, cart, {}))
 
-    @post("/r/{slug:str}/checkout", status_code=200, request_max_body_size=64 * 1024)
+    @post("/r/{slug:str}/checkout", status_code=200, request_max_body_size=64 * 1024,
+          middleware=[order_rate_limit().middleware])
     async def checkout(self, request: Request[Any, Any, Any], slug: str,
                        data: FormData) -> Template | Redirect | Response[str]:
         cart = parse_form(data)

@@ -242,9 +242,26 @@ async def test_expired_link_cannot_be_paid_and_can_be_renewed(
     assert pay.status_code >= 400
     assert "expired" in (await client.get(f"/orders/{created['id']}")).text
 
+    token = client.cookies["csrftoken"]  # set by the status page above
     renewed = await client.post(f"/orders/{created['id']}/payment-link",
-                                headers={"hx-request": "true"})
+                                headers={"hx-request": "true", "x-csrftoken": token})
     assert renewed.status_code == 200
     status = (await client.get(f"/api/orders/{created['id']}")).json()
     assert status["status"] == "awaiting_payment"
     assert status["payment_url"] and session_id not in status["payment_url"]
+
+
+async def test_order_submission_is_rate_limited_per_client(
+    client: httpx.AsyncClient, redis: ArqRedis
+) -> None:
+    body = await valid_order(client)
+    body["items"][0]["quantity"] = 0  # invalid: cheap, and still counted
+    statuses = [(await client.post("/api/orders", json=body)).status_code for _ in range(20)]
+    assert set(statuses) == {400}
+    limited = await client.post("/api/orders", json=body)
+    assert limited.status_code == 429
+    assert limited.headers["ratelimit-limit"] == "20"
+    assert limited.headers["ratelimit-remaining"] == "0"
+    assert int(limited.headers["ratelimit-reset"]) > 0
+    # The counter lives in Redis, so every web process sees the same budget.
+    assert any(b"orders:" in key for key in await redis.keys("orderpass:ratelimit*"))
