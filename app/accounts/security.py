@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.stores.base import Store
 from litestar.stores.redis import RedisStore
 from litestar.types import ExceptionHandlersMap
 from redis.asyncio import Redis
 
 from app.accounts.guards import LoginRequired, login_required_handler
+from app.accounts.session import RotatingSessionConfig
 from app.settings import get_settings
 
 SESSION_COOKIE = "orderpass_session"
@@ -30,8 +30,8 @@ def stores(redis: Redis) -> dict[str, Store]:
     }
 
 
-def session_config() -> ServerSideSessionConfig:
-    return ServerSideSessionConfig(
+def session_config() -> RotatingSessionConfig:
+    return RotatingSessionConfig(
         key=SESSION_COOKIE, store="sessions", max_age=SESSION_MAX_AGE_S, renew_on_access=True,
         httponly=True, samesite="lax", secure=get_settings().is_production,
         exclude=NO_SESSION,

@@ -15,9 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.types import Empty
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
+from litestar.types import Empty, Message, Scope
 
 SESSION_KEY = "staff"
+_ROTATE = "orderpass_rotate_session"  # scope-state flag: give this session a fresh id
+_FRESH_ID = "orderpass_fresh_session_id"
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,36 @@ def log_in(connection: ASGIConnection[Any, Any, Any, Any], user_id: int, email: 
                          restaurant_slug=restaurant_slug,
                          login_at=datetime.now(UTC).isoformat())
     connection.set_session({SESSION_KEY: asdict(staff)})
+    _state(connection.scope)[_ROTATE] = True  # a fixated pre-login id must not carry over
     return staff
 
 
 def log_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     connection.clear_session()
+
+
+def _state(scope: Scope) -> dict[str, Any]:
+    return scope.setdefault("state", {})
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side backend, plus a new session id (old one deleted) at login."""
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        fresh = _state(connection.scope).get(_FRESH_ID)
+        return str(fresh) if fresh else super().get_session_id(connection)
+
+    async def store_in_message(self, scope_session: Any, message: Message,
+                               connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        state = _state(connection.scope)
+        if state.pop(_ROTATE, False) and scope_session is not Empty:
+            old = connection.cookies.get(self.config.key)
+            if old:
+                await self.delete(old, store=self.config.get_store_from_app(
+                    connection.scope["app"]))
+            state[_FRESH_ID] = self.generate_session_id()
+        await super().store_in_message(scope_session, message, connection)
+
+
+class RotatingSessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend

@@ -140,3 +140,19 @@ async def test_unknown_restaurant_is_not_found_for_admins(
         client: httpx.AsyncClient, path: str) -> None:
     await login(client, "admin@orderpass.test")
     assert (await client.get(path)).status_code == 404
+
+
+async def test_login_rotates_a_planted_session_id(client: httpx.AsyncClient) -> None:
+    await client.get("/login")
+    client.cookies.set("orderpass_session", "attacker-chosen-id")
+    response = await client.post("/login", data={
+        "email": "kitchen@demo.test", "password": PASSWORD,
+        "_csrf_token": client.cookies["csrftoken"]})
+    assert response.status_code == 303
+    issued = response.cookies.get("orderpass_session")
+    assert issued and issued not in ("attacker-chosen-id", "null")
+    # The planted id carries no session; the issued one does.
+    for cookie, expected in (("attacker-chosen-id", 303), (issued, 200)):
+        async with httpx.AsyncClient(transport=client._transport, base_url="http://testserver",
+                                     cookies={"orderpass_session": cookie}) as browser:
+            assert (await browser.get("/kitchen/demo", headers=HTML)).status_code == expected

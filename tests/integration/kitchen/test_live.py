@@ -156,3 +156,25 @@ async def test_customer_stream_sends_order_updated(web: RunningProcess, redis: o
             assert body["promised_at"]
             assert set(body) <= {"id", "status", "ticket_number", "prep_minutes",
                                  "promised_at", "updated_at"}  # status info only
+
+
+async def test_closed_streams_release_their_channel(web: RunningProcess,
+                                                   plain_redis: Redis) -> None:
+    import asyncio
+
+    from app.kitchen.feed import kitchen_channel
+
+    order = await make_paid_order()
+    channel = kitchen_channel(order.restaurant)
+    client = await logged_in(web, "kitchen@demo.test")
+    try:
+        async with client.stream("GET", "/kitchen/demo/events") as response:
+            await next_event(events(response).__aiter__(), "board")
+            assert dict(await plain_redis.pubsub_numsub(channel))[channel.encode()] == 1
+    finally:
+        await client.aclose()
+    for _ in range(50):
+        if dict(await plain_redis.pubsub_numsub(channel))[channel.encode()] == 0:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the web process kept the channel subscribed after the client left")
