@@ -1,4 +1,4 @@
-"""Initial schema: restaurants, menus, staff, paid orders, Stripe events, outbox, email, funnel, archive."""
+"""Initial schema: restaurants, menus, staff, paid orders, Stripe events, outbox, email, archive."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder

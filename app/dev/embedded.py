@@ -223,7 +223,7 @@ class EmbeddedServers:
         psql = [postgres_bin("psql"), "-h", "127.0.0.1", "-p", str(port),
                 "-U", "postgres", "-d", "postgres", "-tAq", "-c"]
         exists = subprocess.run(
-            [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+            [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],  # noqa: S608 constant
             check=True, capture_output=True, text=True).stdout.strip()
         if not exists:
             subprocess.run([*psql, f'CREATE DATABASE "{name}"'], check=True,

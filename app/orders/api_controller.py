@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from app.orders.intake import IntakeError, submit_order
@@ -75,7 +76,7 @@ class OrdersApiController(Controller):
         return Response(body, status_code=code)
 
     @get("/{order_id:str}")
-    async def get_order(self, request: Request[Any, Any, Any], order_id: str) -> OrderOut:
+    async def get_order(self, request: Request[Any, Any, Any], order_id: FromPath[str]) -> OrderOut:
         """The order's status; the `TEMP-` id stays its reference after payment too."""
         view = await load_order_view(request.app.state.redis, order_id)
         if view is None:

@@ -11,12 +11,12 @@ from arq.connections import ArqRedis
 from email_validator import EmailNotValidError, validate_email
 
 from app.infra.logging import get_logger
+from app.ops.funnel import bump
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder
 from app.orders.payment_links import attach_new_payment_link
 from app.orders.schemas import OrderIn
 from app.orders.temp_store import new_temp_id
 from app.orders.views import temp_store
-from app.ops.funnel import bump
 from app.restaurants.tables import MenuItem, Restaurant
 
 log = get_logger("orderpass.intake")

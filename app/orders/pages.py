@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -52,11 +52,11 @@ class OrderPagesController(Controller):
     include_in_schema = False
 
     @get("/r/{slug:str}")
-    async def menu_page(self, request: Request[Any, Any, Any], slug: str) -> Template:
+    async def menu_page(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
         return _render_menu(request, await _menu_context(slug, CartForm(), {}))
 
     @post("/r/{slug:str}/cart", status_code=200)
-    async def update_cart(self, request: Request[Any, Any, Any], slug: str,
+    async def update_cart(self, request: Request[Any, Any, Any], slug: FromPath[str],
                           data: FormData) -> Template:
         """Apply a +/-/remove button (or just recompute after a quantity change)."""
         cart = parse_form(data)
@@ -65,7 +65,7 @@ class OrderPagesController(Controller):
 
     @post("/r/{slug:str}/checkout", status_code=200, request_max_body_size=64 * 1024,
           middleware=[order_rate_limit().middleware])
-    async def checkout(self, request: Request[Any, Any, Any], slug: str,
+    async def checkout(self, request: Request[Any, Any, Any], slug: FromPath[str],
                        data: FormData) -> Template | Redirect | Response[str]:
         cart = parse_form(data)
         order_in, errors = to_order(cart, slug)
@@ -83,20 +83,20 @@ class OrderPagesController(Controller):
         return _render_menu(request, context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
 
     @get("/orders/{order_id:str}")
-    async def status_page(self, request: Request[Any, Any, Any], order_id: str,
-                          checkout: str = "") -> Template:
+    async def status_page(self, request: Request[Any, Any, Any], order_id: FromPath[str],
+                          checkout: FromQuery[str] = "") -> Template:
         context = await _status_context(request, order_id)
         context["checkout"] = checkout
         return Template("order_status.html", context=context)
 
     @get("/orders/{order_id:str}/progress")
-    async def progress(self, request: Request[Any, Any, Any], order_id: str) -> Template:
+    async def progress(self, request: Request[Any, Any, Any], order_id: FromPath[str]) -> Template:
         return Template("order_progress.html",
                         context=await _status_context(request, order_id))
 
     @post("/orders/{order_id:str}/payment-link", status_code=200)
     async def new_payment_link(self, request: Request[Any, Any, Any],
-                               order_id: str) -> Template | Redirect:
+                               order_id: FromPath[str]) -> Template | Redirect:
         problem = ""
         try:
             await renew_payment_link(request.app.state.redis, order_id)

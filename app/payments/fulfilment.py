@@ -102,9 +102,9 @@ async def _insert_order(connection: asyncpg.Connection, order: TempOrder,
          for line in order.lines])
     await connection.executemany(
         "INSERT INTO outbox (kind, dedupe_key, payload, next_attempt_at) "
-        f"VALUES ($1, $2, $3::jsonb, now() + interval '{OUTBOX_GRACE_S} seconds') "
+        "VALUES ($1, $2, $3::jsonb, now() + make_interval(secs => $4)) "
         "ON CONFLICT (dedupe_key) DO NOTHING",
-        outbox_rows(order.id, order.restaurant_id))
+        [(*row, OUTBOX_GRACE_S) for row in outbox_rows(order.id, order.restaurant_id)])
     await connection.execute(
         "INSERT INTO funnel_daily (restaurant, day, paid) VALUES ($1, $2, 1) "
         "ON CONFLICT (restaurant, day) DO UPDATE SET paid = funnel_daily.paid + 1",
@@ -131,8 +131,9 @@ async def record_event_once(event_id: str, event_type: str, session_id: str,
                             result: str) -> bool:
     """Remember an event that creates no order; False if it was seen before."""
     async with DB.transaction() as transaction:
-        return await _insert_event(transaction.connection, event_id, event_type, session_id,
-                                   result)
+        inserted = await _insert_event(transaction.connection, event_id, event_type,
+                                       session_id, result)
+    return inserted
 
 
 async def load_or_rebuild(redis: ArqRedis, session: stripe.checkout.Session

@@ -158,16 +158,23 @@ class StripeGateway:
     async def list_line_items(self, session_id: str, *,
                               order_ref: str = "") -> list[stripe.LineItem]:
         items: list[stripe.LineItem] = []
-        params: dict[str, Any] = {"limit": 100}
+        starting_after: str | None = None
         while True:
-            page = await self._call(
-                "checkout.sessions.line_items.list", order_ref,
-                lambda: self.client.v1.checkout.sessions.line_items.list_async(
-                    session_id, params=params))  # type: ignore[arg-type]
+            page = await self._line_item_page(session_id, starting_after, order_ref)
             items.extend(page.data)
             if not page.has_more or not page.data:
                 return items
-            params = {"limit": 100, "starting_after": page.data[-1].id}
+            starting_after = page.data[-1].id
+
+    async def _line_item_page(self, session_id: str, starting_after: str | None,
+                              order_ref: str) -> stripe.ListObject[stripe.LineItem]:
+        params: dict[str, Any] = {"limit": 100}
+        if starting_after:
+            params["starting_after"] = starting_after
+        return await self._call(
+            "checkout.sessions.line_items.list", order_ref,
+            lambda: self.client.v1.checkout.sessions.line_items.list_async(
+                session_id, params=params))  # type: ignore[arg-type]
 
     async def expire_checkout_session(self, session_id: str, *,
                                       order_ref: str) -> stripe.checkout.Session:

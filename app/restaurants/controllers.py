@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Template
 
 from app.restaurants import services
@@ -24,7 +25,7 @@ class MenuApiController(Controller):
     tags = ["menu"]
 
     @get("/{slug:str}/menu")
-    async def menu(self, slug: str) -> MenuOut:
+    async def menu(self, slug: FromPath[str]) -> MenuOut:
         """The menu of one restaurant; amounts are in minor units of its currency."""
         restaurant = await services.get_restaurant(slug)
         if restaurant is None:

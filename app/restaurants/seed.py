@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from app.accounts.passwords import hash_password, verify_password
 from app.accounts.tables import StaffUser
@@ -12,7 +13,7 @@ from app.restaurants.tables import MenuItem, Restaurant
 
 ADMIN_EMAIL = "admin@orderpass.test"
 
-DEMO_RESTAURANTS = [
+DEMO_RESTAURANTS: list[dict[str, Any]] = [
     {
         "slug": "demo", "name": "Demo Bistro", "currency": "eur", "timezone": "Europe/Berlin",
         "phone": "+49 30 1234567", "email": "hello@demo.test",

@@ -1,10 +1,11 @@
 """Piccolo tables for restaurants and menu items (schema lives in migrations/)."""
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
 
 class Restaurant(Table):
+    id = Serial(primary_key=True)
     slug = Varchar(length=64, unique=True)
     name = Varchar(length=120)
     currency = Varchar(length=3)  # ISO 4217, lower case as Stripe writes it
@@ -21,6 +22,7 @@ class Restaurant(Table):
 
 
 class MenuItem(Table):
+    id = Serial(primary_key=True)
     restaurant = ForeignKey(references=Restaurant)
     category = Varchar(length=80)
     name = Varchar(length=120)

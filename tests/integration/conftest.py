@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from arq.connections import ArqRedis
+from asgi_lifespan import LifespanManager
 from litestar import Litestar
 
 from app.infra import db

@@ -95,7 +95,7 @@ async def test_paid_session_becomes_one_order_on_the_kitchen_feed(
 async def test_three_sequential_duplicates_make_one_order(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
-    order_id, session_id = await submit(client)
+    _order_id, session_id = await submit(client)
     sandbox.pay(session_id)
     [event] = paid_events(sandbox, session_id)
     async with KitchenListener(redis) as kitchen:
@@ -110,7 +110,7 @@ async def test_three_sequential_duplicates_make_one_order(
 async def test_ten_concurrent_duplicates_make_one_order(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
-    order_id, session_id = await submit(client)
+    _order_id, session_id = await submit(client)
     sandbox.pay(session_id)
     [event] = paid_events(sandbox, session_id)
     async with KitchenListener(redis) as kitchen:
@@ -134,7 +134,7 @@ async def test_any_arrival_order_of_async_events_gives_the_same_result(
         sandbox.pay(session_id, outcome)
         sandbox.advance_clock(60)  # the delayed method settles
         events = paid_events(sandbox, session_id)
-        assert [event["type"] for event in events][0] == "checkout.session.completed"
+        assert next(event["type"] for event in events) == "checkout.session.completed"
         assert len(events) == 2
         for index in order_of_arrival:
             assert (await post_event(client, events[index])).status_code == 200
@@ -161,7 +161,7 @@ async def test_expired_event_closes_the_temp_order(
 async def test_forged_stale_tampered_and_malformed_deliveries_write_nothing(
     client: httpx.AsyncClient, sandbox: RunningSandbox
 ) -> None:
-    order_id, session_id = await submit(client)
+    _order_id, session_id = await submit(client)
     sandbox.pay(session_id)
     [event] = paid_events(sandbox, session_id)
     payload, headers = signed_request(event)
@@ -189,7 +189,7 @@ async def test_rotated_secrets_both_verify(
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_new_secret,whsec_test_orderpass")
     reset_settings_cache()
     try:
-        order_id, session_id = await submit(client)
+        _order_id, session_id = await submit(client)
         sandbox.pay(session_id)
         [event] = paid_events(sandbox, session_id)
         payload = json.dumps(event).encode()
@@ -245,7 +245,7 @@ async def test_amount_mismatch_is_kept_and_flagged(
 async def test_postgres_down_answers_5xx_and_the_retry_creates_the_order(
     client: httpx.AsyncClient, sandbox: RunningSandbox
 ) -> None:
-    order_id, session_id = await submit(client)
+    _order_id, session_id = await submit(client)
     sandbox.pay(session_id)
     [event] = paid_events(sandbox, session_id)
     dsn = DB.config["dsn"]
