@@ -1,6 +1,12 @@
-"""Route guards for staff pages, streams and actions (see app/accounts/session.py for the
-session payload). Anonymous callers get `LoginRequired` (pages: redirect to /login; streams,
-HTMX and APIs: 401); logged-in staff of another restaurant get 403.
+"""Route guards for staff pages, streams and actions. Anonymous callers get `LoginRequired`
+(pages: redirect to /login?next=…; streams, HTMX and APIs: 401, HTMX also `HX-Redirect`);
+logged-in staff of another restaurant, or non-admins on admin pages, get 403.
+
+The session payload they read (server-side in Redis, under the session key "staff"; see
+app/accounts/session.py, `current_staff(request)` returns it as a `StaffSession`):
+
+    {"user_id": 3, "email": "kitchen@demo.test", "role": "staff" | "admin",
+     "restaurant_id": 1 | None, "restaurant_slug": "demo" | None, "login_at": "<ISO 8601>"}
 
 Use on handlers whose path has a `{slug}` parameter:
 

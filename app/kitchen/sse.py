@@ -26,6 +26,9 @@ from app.settings import get_settings
 log = get_logger("orderpass.kitchen.sse")
 
 RETRY_MS = 2000
+# A fresh snapshot at least this often even without events: if this process's pub/sub link
+# ever broke silently, screens would still converge on Postgres within a minute.
+RESYNC_S = 60.0
 _sequence = itertools.count(1)
 
 Snapshot = Callable[[], Awaitable[ServerSentEventMessage | None]]
@@ -55,16 +58,18 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
         if first is not None:
             first.retry = RETRY_MS
             yield first
+        synced = time.monotonic()
         while True:
             try:
                 await asyncio.wait_for(wake.wait(), heartbeat_s)
             except TimeoutError:
-                yield ServerSentEventMessage(comment="ping")
-                continue
+                if time.monotonic() - synced < RESYNC_S:
+                    yield ServerSentEventMessage(comment="ping")
+                    continue
             wake.clear()
+            synced = time.monotonic()
             update = await snapshot()
-            if update is not None:
-                yield update
+            yield update if update is not None else ServerSentEventMessage(comment="ping")
     finally:
         pump.cancel()
         # The client is gone and our scope is cancelled: shield the clean-up so the
