@@ -178,3 +178,15 @@ async def test_closed_streams_release_their_channel(web: RunningProcess,
             return
         await asyncio.sleep(0.1)
     raise AssertionError("the web process kept the channel subscribed after the client left")
+
+
+async def test_publish_reports_failure_instead_of_raising() -> None:
+    broken = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        assert await publish_order_event(broken, 1, "TEMP-x", "order.paid") is False
+    finally:
+        await broken.aclose()
+
+
+async def test_publish_reports_success(plain_redis: Redis) -> None:
+    assert await publish_order_event(plain_redis, 1, "TEMP-x", "order.paid") is True
