@@ -197,13 +197,13 @@ async def _give_money_back(order: PaidOrder) -> None:
     if order.capture_mode == "manual" and order.accepted_at is None:
         try:
             await asyncio.wait_for(gateway.cancel_payment_intent(
-                intent, idempotency_key=f"void/{ref}"), GATEWAY_TIMEOUT_S)
+                intent, idempotency_key=f"void/{ref}", order_ref=ref), GATEWAY_TIMEOUT_S)
             log.info("authorisation voided", order_id=ref)
             return
         except Exception as error:  # captured after all (e.g. by Stripe's dashboard): refund
             log.warning("void failed, refunding instead", order_id=ref, error=str(error)[:300])
     await asyncio.wait_for(gateway.refund_payment_intent(
-        intent, idempotency_key=f"refund/{ref}"), GATEWAY_TIMEOUT_S)
+        intent, idempotency_key=f"refund/{ref}", order_ref=ref), GATEWAY_TIMEOUT_S)
     log.info("payment refunded", order_id=ref)
 
 
@@ -213,7 +213,7 @@ async def _capture(order: PaidOrder) -> None:
         raise ActionFailed("cannot accept: the order has no payment to capture")
     try:
         await asyncio.wait_for(_gateway().capture_payment_intent(
-            order.stripe_payment_intent_id, idempotency_key=f"capture/{ref}"),
+            order.stripe_payment_intent_id, idempotency_key=f"capture/{ref}", order_ref=ref),
             GATEWAY_TIMEOUT_S)
     except Exception as error:
         log.warning("capture failed; accept refused", order_id=ref, error=str(error)[:300])

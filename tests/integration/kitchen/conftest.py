@@ -62,13 +62,13 @@ class FakeGateway:
             raise RuntimeError(f"stripe {what} failed")
         return {"id": intent}
 
-    async def capture_payment_intent(self, intent: str, *, idempotency_key: str) -> Any:
+    async def capture_payment_intent(self, intent: str, *, idempotency_key: str, **_: Any) -> Any:
         return await self._record("capture", intent, idempotency_key)
 
-    async def cancel_payment_intent(self, intent: str, *, idempotency_key: str) -> Any:
+    async def cancel_payment_intent(self, intent: str, *, idempotency_key: str, **_: Any) -> Any:
         return await self._record("cancel", intent, idempotency_key)
 
-    async def refund_payment_intent(self, intent: str, *, idempotency_key: str) -> Any:
+    async def refund_payment_intent(self, intent: str, *, idempotency_key: str, **_: Any) -> Any:
         return await self._record("refund", intent, idempotency_key)
 
 
