@@ -1,0 +1,80 @@
+"""The whole product in real browsers: a customer orders from the menu, sees the pay button
+at once and the email in the mailbox, pays on the (sandbox) Stripe page; the kitchen screen
+shows the card without a reload; the cook accepts; the customer sees the ETA live."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.server import RunningProcess
+
+pytestmark = pytest.mark.browser
+
+
+async def test_order_pay_kitchen_accept_eta(browser: Any, web: RunningProcess,
+                                            worker: RunningProcess,
+                                            sandbox: RunningSandbox) -> None:
+    errors: list[str] = []
+    customer = await (await browser.new_context()).new_page()
+    customer.on("pageerror", lambda error: errors.append(str(error)))
+
+    # The kitchen is open and connected before the order exists.
+    kitchen = await (await browser.new_context()).new_page()
+    kitchen.on("pageerror", lambda error: errors.append(str(error)))
+    await kitchen.goto(f"{web.url}/kitchen/demo")
+    await kitchen.fill("#email", "kitchen@demo.test")
+    await kitchen.fill("#password", "demo")
+    await kitchen.click("button[type=submit]")
+    await kitchen.wait_for_url(f"{web.url}/kitchen/demo")
+    await kitchen.wait_for_selector("#connection.is-live", timeout=10_000)
+
+    # Customer: menu → cart → checkout.
+    await customer.goto(f"{web.url}/r/demo")
+    await customer.click("#menu-item-3 .add-button")  # Margherita pizza
+    await customer.wait_for_selector("#qty-3")
+    await customer.click("#menu-item-3 button[value='inc:3']")
+    await customer.wait_for_function(
+        "document.querySelector('#qty-3') && document.querySelector('#qty-3').value === '2'")
+    assert "€22.00" in await customer.inner_text("[data-testid=cart-total]")
+    await customer.fill("#note-3", "well done")
+    await customer.fill("#name", "Grace Hopper")
+    await customer.fill("#email", "grace@example.com")
+    await customer.click("button.primary-action")
+    await customer.wait_for_url(re.compile(r".*/orders/TEMP-[A-Za-z0-9]+$"))
+    order_ref = customer.url.rsplit("/", 1)[1]
+    pay_button = customer.locator("a.pay-button")
+    assert "€22.00" in await pay_button.inner_text()  # shown at once: no waiting for email
+
+    # The confirmation email arrives (the worker sends it through the Resend sandbox).
+    message = sandbox.wait_for(lambda: sandbox.messages(to="grace@example.com"), timeout=20)[0]
+    assert order_ref in message["text"]
+    mailbox = await (await browser.new_context()).new_page()
+    await mailbox.goto(f"{sandbox.url}/mail")
+    await mailbox.click(f"text={message['subject']}")
+    frame = mailbox.frame_locator("iframe")
+    await frame.locator("text=Pay now").first.wait_for(timeout=10_000)
+
+    # Pay on the hosted checkout page; Stripe redirects back to the status page.
+    await pay_button.click()
+    await customer.wait_for_url(re.compile(r".*/pay/cs_test_.*"))
+    await customer.click("button[value=succeeded]")
+    await customer.wait_for_url(re.compile(rf".*/orders/{order_ref}\?checkout=success.*"))
+    await customer.wait_for_selector("#order-progress[data-status=paid]", timeout=15_000)
+
+    # The kitchen sees the paid order without a reload, and accepts it with a prep time.
+    card = kitchen.locator(f"#card-{order_ref}")
+    await card.wait_for(timeout=15_000)
+    assert "well done" in await card.inner_text()
+    assert "Grace Hopper" in await card.inner_text()
+    await card.locator("input[name=prep_minutes]").fill("25")
+    await card.locator("form.act-accept button").click()
+
+    # The customer's page moves on by itself and shows the ETA.
+    await customer.wait_for_selector("#order-progress[data-status=accepted]", timeout=15_000)
+    eta = await customer.inner_text(".eta")
+    assert "about 25 minutes" in eta
+    assert errors == []
