@@ -21,6 +21,7 @@ from app.infra.errors import validation_error_handler
 from app.infra.logging import configure_logging, get_logger
 from app.infra.redis import connect_redis
 from app.infra.request_id import request_id_middleware
+from app.infra.security_headers import SecurityHeaders
 from app.infra.urls import redis_url
 from app.kitchen.controller import KitchenController, OrderEventsController
 from app.kitchen.feed import channels_plugin
@@ -74,6 +75,8 @@ def create_app() -> Litestar:
         exception_handlers={ValidationException: validation_error_handler,
                             **security.exception_handlers()},
         on_shutdown=[web_redis.aclose],
+        # CSP and friends on every response, routing errors included (app-level hook).
+        before_send=[SecurityHeaders(production=settings.is_production)],
         middleware=[request_id_middleware, security.session_config().middleware],
         csrf_config=security.csrf_config(),
         stores=security.stores(web_redis),
