@@ -1,0 +1,54 @@
+"""Phones first: the menu, the status page and every email fit a 320 px wide screen
+without sideways scrolling, in a real browser."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from app.notifications.compose import RestaurantContact, render_email
+from app.notifications.service import EMAIL_KINDS
+from app.orders.models import Customer, OrderLine, OrderView
+from tests.helpers.server import RunningProcess
+from tests.integration.orders.test_intake import valid_order
+
+pytestmark = pytest.mark.browser
+NARROW = {"width": 320, "height": 640}
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+async def test_customer_pages_fit_320px(browser: Any, web: RunningProcess) -> None:
+    async with httpx.AsyncClient(base_url=web.url) as client:
+        created = (await client.post("/api/orders", json=await valid_order(client))).json()
+    page = await browser.new_page(viewport=NARROW)
+    for path in ("/", "/r/demo", f"/orders/{created['id']}"):
+        await page.goto(web.url + path)
+        assert await page.evaluate(OVERFLOW) <= 0, f"{path} scrolls sideways at 320 px"
+    # The pay button is big enough to hit with a thumb.
+    box = await page.locator("a.pay-button").bounding_box()
+    assert box is not None and box["height"] >= 44
+
+
+async def test_every_email_fits_320px(browser: Any) -> None:
+    now = datetime.now(UTC)
+    order = OrderView(
+        id="TEMP-narrowscreen123", status="awaiting_payment", restaurant_id=1,
+        restaurant_slug="demo", restaurant_name="Demo Bistro with a rather long name",
+        currency="eur",
+        lines=[OrderLine(menu_item_id=1, name="Margherita pizza with extra everything",
+                         unit_amount=1100, quantity=2, notes="no basil, well done, cut in 8")],
+        total_amount=2200, customer=Customer(name="Grace Hopper", email="grace@example.com"),
+        fulfillment="pickup", submitted_at=now,
+        payment_url="https://checkout.example/pay/cs_test_" + "x" * 60,
+        expires_at=now + timedelta(hours=1), prep_minutes=15, reject_reason="Out of dough")
+    contact = RestaurantContact(id=1, name="Demo Bistro", phone="+49 30 1234567",
+                                email="hello@demo.test", address="Torstraße 1, 10119 Berlin",
+                                timezone="Europe/Berlin", capture_mode="automatic")
+    page = await browser.new_page(viewport=NARROW)
+    for kind in sorted(EMAIL_KINDS):
+        email = render_email(kind, order, contact, "http://127.0.0.1:8000")
+        await page.set_content(email.html)
+        assert await page.evaluate(OVERFLOW) <= 0, f"{kind} email scrolls sideways at 320 px"
