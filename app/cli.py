@@ -1,4 +1,4 @@
-"""The `orderpass` command line: dev, web, worker, migrate, seed-demo, sandbox."""
+"""The `orderpass` command line: dev, web, worker, migrate, seed-demo, sandbox, reconcile."""
 
 from __future__ import annotations
 
@@ -110,6 +110,94 @@ def sandbox(host: str, port: int | None, stripe_webhook_url: str,
     )
     run_sandbox(config, host=host, port=port)
 
+
+@main.command()
+@click.option("--since", "window", default="72h", show_default=True,
+              help="How far back to look: 30m, 72h, 3d.")
+@click.option("--apply", is_flag=True, default=False,
+              help="Create missing orders and record discrepancies (default: dry run).")
+def reconcile(window: str, apply: bool) -> None:
+    """Compare Stripe's Checkout Sessions, events and refunds with our orders."""
+    from app.payments.reconciliation import parse_window
+
+    try:
+        since = parse_window(window)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--since") from None
+    _check_infrastructure()
+
+    async def run() -> str:
+        from app.infra import db
+        from app.infra.logging import configure_logging
+        from app.infra.redis import connect_redis
+        from app.payments.reconciliation import reconcile as run_reconciliation
+
+        settings = get_settings()
+        configure_logging(settings.log_level, settings.log_json)  # logs to stderr
+        await db.open_pool(max_size=4)
+        redis = await connect_redis()
+        try:
+            report = await run_reconciliation(redis, since=since, apply=apply)
+        finally:
+            await redis.aclose()
+            await db.close_pool()
+        if report.errors:
+            click.echo(report.as_table())
+            raise click.ClickException(f"{len(report.errors)} error(s) during reconciliation")
+        return report.as_table()
+
+    click.echo(asyncio.run(run()))
+
+
+@main.command()
+@click.argument("sections", nargs=-1,
+                type=click.Choice(["intake", "webhook", "kitchen", "sse", "email"]))
+@click.option("--only", "only", multiple=True,
+              type=click.Choice(["intake", "webhook", "kitchen", "sse", "email"]),
+              help="Run only this section (repeatable); same as naming sections.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("bench-results.json"), show_default=True,
+              help="Where to write the results as JSON.")
+@click.option("--duration", type=float, default=8.0, show_default=True,
+              help="Seconds of intake load; webhooks sent = rate x duration.")
+@click.option("--rate", type=float, default=50.0, show_default=True,
+              help="Paid-order webhooks per second (webhook and kitchen sections).")
+@click.option("--kitchen-clients", type=int, default=200, show_default=True,
+              help="Logged-in kitchen screens holding the SSE stream.")
+@click.option("--sse-connections", type=int, default=1000, show_default=True,
+              help="Idle SSE connections opened to one web process.")
+@click.option("--intake-concurrency", type=int, default=16, show_default=True,
+              help="Concurrent closed-loop clients posting orders.")
+@click.option("--emails", type=int, default=200, show_default=True,
+              help="Confirmation emails to send in the email section.")
+@click.option("--web-workers", type=int, default=1, show_default=True,
+              help="uvicorn worker processes for `orderpass web`.")
+@click.option("--worker-processes", type=int, default=1, show_default=True,
+              help="arq worker processes.")
+@click.option("--keep-data", is_flag=True, help="Keep the temp data dir (logs) afterwards.")
+def bench(sections: tuple[str, ...], only: tuple[str, ...], json_path: Path, duration: float,
+          rate: float, kitchen_clients: int, sse_connections: int, intake_concurrency: int,
+          emails: int, web_workers: int, worker_processes: int, keep_data: bool) -> None:
+    """Start the whole system locally and measure it: `orderpass bench [SECTION ...]`."""
+    from app.bench.main import SECTIONS, BenchOptions, run_bench
+    from app.bench.report import flat, table, write_json
+
+    chosen = tuple(name for name in SECTIONS if name in (set(sections) | set(only))) or SECTIONS
+    options = BenchOptions(
+        sections=chosen, duration=duration, rate=rate, kitchen_clients=kitchen_clients,
+        sse_connections=sse_connections, intake_concurrency=intake_concurrency, emails=emails,
+        web_workers=web_workers, worker_processes=worker_processes, keep_data=keep_data)
+    try:
+        results = run_bench(options, echo=click.echo)
+    except KeyboardInterrupt:
+        raise click.Abort() from None
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    results["summary"] = flat(results)
+    write_json(results, json_path)
+    click.echo("")
+    click.echo(table(results))
+    click.echo(f"\nresults written to {json_path}")
 
 def _check_infrastructure(redis: bool = True) -> None:
     """Fail with one clear line when Postgres or Redis cannot be reached."""

@@ -21,6 +21,7 @@ from litestar.channels.subscriber import Subscriber
 from litestar.response import ServerSentEventMessage
 
 from app.infra.logging import get_logger
+from app.ops.metrics import SSE_CLIENTS
 from app.settings import get_settings
 
 log = get_logger("orderpass.kitchen.sse")
@@ -53,6 +54,7 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
     wake = asyncio.Event()
     pump = asyncio.create_task(_pump(subscriber, wake))
     log.info("sse stream opened", channel=channel, order_id=label or None)
+    SSE_CLIENTS.inc()
     try:
         first = await snapshot()
         if first is not None:
@@ -71,6 +73,7 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
             update = await snapshot()
             yield update if update is not None else ServerSentEventMessage(comment="ping")
     finally:
+        SSE_CLIENTS.dec()
         pump.cancel()
         # The client is gone and our scope is cancelled: shield the clean-up so the
         # channel subscription is released rather than leaked.
