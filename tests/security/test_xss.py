@@ -1,0 +1,158 @@
+"""Hostile customer names and notes, submitted through `POST /api/orders` and paid through
+the real Stripe webhook path, come out escaped everywhere they are shown: status page,
+kitchen page, board fragment, action answer, ticket, the kitchen's SSE frames, emails."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from arq.connections import ArqRedis
+
+from app.notifications.compose import render_email
+from app.notifications.delivery import _restaurant
+from app.notifications.service import EMAIL_KINDS
+from app.orders.views import load_order_view
+from tests.helpers.orders import make_paid_order
+from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.server import RunningProcess
+from tests.helpers.stripe_events import sandbox_events, signed_request
+from tests.integration.kitchen.conftest import PASSWORD, csrf_from_html, login
+from tests.integration.orders.test_intake import valid_order
+from tests.security.payloads import ESCAPED_MARKERS, HOSTILE, live_problems
+
+NAME = " ".join(HOSTILE)  # 101 characters: fits the 120 allowed
+assert len(NAME) <= 120
+
+
+def assert_inert(html: str, where: str, *, escaped: bool = True) -> None:
+    problems = live_problems(html)
+    assert not problems, f"{where}: live markup {problems}"
+    if escaped:
+        assert any(marker in html for marker in ESCAPED_MARKERS), f"{where}: payload missing"
+
+
+async def hostile_order(client: httpx.AsyncClient) -> dict[str, Any]:
+    body = await valid_order(client)
+    body["customer"]["name"] = NAME
+    body["notes"] = NAME
+    for item in body["items"]:
+        item["notes"] = NAME
+    response = await client.post("/api/orders", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def pay(client: httpx.AsyncClient, sandbox: RunningSandbox, created: dict[str, Any]) -> None:
+    session_id = created["payment_url"].rsplit("/", 1)[1]
+    sandbox.pay(session_id)
+    [event] = sandbox_events(sandbox.url, session_id=session_id,
+                             types={"checkout.session.completed"})
+    payload, headers = signed_request(event)
+    response = await client.post("/webhooks/stripe", content=payload, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+async def emails_of(redis: ArqRedis, ref: str) -> Iterator[tuple[str, str, str]]:
+    view = await load_order_view(redis, ref)
+    assert view is not None
+    restaurant = await _restaurant(view.restaurant_id)
+    assert restaurant is not None
+    rendered = []
+    for kind in sorted(EMAIL_KINDS):
+        email = render_email(kind, view, restaurant, "https://orderpass.example")
+        rendered.append((kind, email.html, email.subject))
+    return iter(rendered)
+
+
+async def test_hostile_text_is_escaped_from_intake_to_kitchen(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    created = await hostile_order(client)
+    ref = created["id"]
+
+    unpaid = await client.get(f"/orders/{ref}")
+    assert unpaid.status_code == 200
+    assert_inert(unpaid.text, "status page (unpaid)")
+    for kind, html, subject in await emails_of(redis, ref):
+        assert_inert(html, f"email {kind} (unpaid)", escaped=False)
+        assert "<" not in subject
+
+    await pay(client, sandbox, created)
+    for path in (f"/orders/{ref}", f"/orders/{ref}/progress"):
+        page = await client.get(path)
+        assert page.status_code == 200
+        assert_inert(page.text, path)
+    for kind, html, _ in await emails_of(redis, ref):
+        assert_inert(html, f"email {kind}", escaped=False)
+    confirmation = next(html for kind, html, _ in await emails_of(redis, ref)
+                        if kind == "payment_received")
+    assert "&lt;" in confirmation  # the customer's text is there, escaped
+
+    await login(client, "kitchen@demo.test")
+    kitchen = await client.get("/kitchen/demo")
+    assert ref in kitchen.text
+    assert_inert(kitchen.text, "kitchen page")
+    assert_inert((await client.get("/kitchen/demo/board")).text, "board fragment")
+    ticket = await client.get(f"/kitchen/demo/orders/{ref}/ticket")
+    assert ticket.status_code == 200
+    assert_inert(ticket.text, "ticket")
+    accepted = await client.post(f"/kitchen/demo/orders/{ref}/accept",
+                                 data={"_csrf_token": csrf_from_html(kitchen.text),
+                                       "prep_minutes": "10"},
+                                 headers={"hx-request": "true"})
+    assert accepted.status_code == 200, accepted.text
+    assert_inert(accepted.text, "action answer (htmx card)")
+    reject = await client.post(f"/kitchen/demo/orders/{ref}/reject",
+                               data={"_csrf_token": csrf_from_html(kitchen.text),
+                                     "reason": NAME}, headers={"hx-request": "true"})
+    assert reject.status_code == 200, reject.text
+    status = await client.get(f"/orders/{ref}")
+    assert_inert(status.text, "status page with a hostile reject reason")
+    for kind, html, _ in await emails_of(redis, ref):
+        assert_inert(html, f"email {kind} (rejected)", escaped=False)
+
+
+@contextlib.contextmanager
+def logged_in(web: RunningProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=web.url, timeout=10) as browser:
+        browser.get("/login")
+        response = browser.post("/login", data={
+            "email": "kitchen@demo.test", "password": PASSWORD,
+            "_csrf_token": browser.cookies["csrftoken"]})
+        assert response.status_code == 303, response.text
+        yield browser
+
+
+def first_event(browser: httpx.Client, path: str, name: str) -> str:
+    data: list[str] = []
+    with browser.stream("GET", path, headers={"accept": "text/event-stream"}) as stream:
+        assert stream.status_code == 200
+        event = ""
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.partition(":")[2].strip()
+            elif line.startswith("data:") and event == name:
+                data.append(line.partition(":")[2].removeprefix(" "))
+            elif not line and data:
+                return "\n".join(data)
+    raise AssertionError(f"no {name} event")
+
+
+@pytest.mark.parametrize("field", ["customer_name", "notes", "item"])
+async def test_kitchen_sse_frames_carry_escaped_text(web: RunningProcess, field: str) -> None:
+    payload = NAME
+    extra: dict[str, Any] = {}
+    items = None
+    if field == "item":
+        items = [("Burrata", 1150, 1, payload)]
+    else:
+        extra[field] = payload
+    order = await make_paid_order(items=items, **extra)
+    with logged_in(web) as browser:
+        frame = first_event(browser, "/kitchen/demo/events", "board")
+    assert order.public_id in frame
+    assert_inert(frame, f"SSE board frame ({field})")
