@@ -27,6 +27,8 @@ from app.kitchen.controller import KitchenController, OrderEventsController
 from app.kitchen.feed import channels_plugin
 from app.notifications.webhook_controller import ResendWebhookController
 from app.ops.health_controller import HealthController
+from app.ops.metrics_controller import MetricsController
+from app.ops.request_metrics import request_metrics_middleware
 from app.orders.api_controller import OrdersApiController
 from app.orders.pages import OrderPagesController
 from app.payments.webhook_controller import StripeWebhookController
@@ -59,6 +61,7 @@ def create_app() -> Litestar:
     return Litestar(
         route_handlers=[
             HealthController,
+            MetricsController,
             RestaurantPagesController,
             MenuApiController,
             ResendWebhookController,
@@ -77,7 +80,8 @@ def create_app() -> Litestar:
         on_shutdown=[web_redis.aclose],
         # CSP and friends on every response, routing errors included (app-level hook).
         before_send=[SecurityHeaders(production=settings.is_production)],
-        middleware=[request_id_middleware, security.session_config().middleware],
+        middleware=[request_id_middleware, request_metrics_middleware,
+                    security.session_config().middleware],
         csrf_config=security.csrf_config(),
         stores=security.stores(web_redis),
         plugins=[channels_plugin(web_redis)],

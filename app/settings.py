@@ -65,6 +65,14 @@ class Settings(BaseSettings):
 
     ops_alert_email: str = ""
     ops_alert_webhook_url: str = ""
+    ops_alert_cooldown_minutes: float = Field(default=30.0, gt=0)
+    ops_alert_webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    alert_webhook_failures_per_hour: int = 10  # 5xx or signature rejections
+    alert_email_failure_rate: float = 0.2  # failed+bounced share of the last hour's emails
+    alert_email_min_volume: int = 5  # below this many emails an hour, rates are noise
+    alert_link_failures_today: int = 5
+    temp_order_cleanup_hours: float = Field(default=24.0, gt=0)
+    reconcile_window_hours: int = Field(default=72, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -8,6 +8,12 @@ from workers.email_jobs import requeue_stale_emails, send_email_function
 from workers.kitchen_jobs import auto_reject_unaccepted
 from workers.lifecycle import shutdown, startup
 from workers.maintenance import prune_heartbeats
+from workers.ops_jobs import (
+    archive_orders,
+    cleanup_temp_orders,
+    evaluate_ops_alerts,
+    reconcile_with_stripe,
+)
 from workers.order_jobs import create_payment_link, expire_payment_link, sweep_expired_links
 from workers.outbox_jobs import relay_outbox
 
@@ -26,6 +32,13 @@ class WorkerSettings:
         cron(requeue_stale_emails, minute=set(range(0, 60, 5)), second=23, timeout=60),
         # every 30 s; unique: never two sweeps at once across workers
         cron(auto_reject_unaccepted, second={11, 41}, timeout=120, unique=True),
+        # operations (app/ops, app/payments/reconciliation.py); unique: one run at a time
+        cron(reconcile_with_stripe, minute=set(range(2, 60, 5)), second=31, timeout=240,
+             unique=True),  # every 5 minutes
+        cron(cleanup_temp_orders, minute=set(range(4, 60, 15)), second=47, timeout=120,
+             unique=True),  # every 15 minutes
+        cron(archive_orders, minute=17, second=13, timeout=600, unique=True),  # hourly
+        cron(evaluate_ops_alerts, second=53, timeout=50, unique=True),  # every minute
     ]
     on_startup = startup
     on_shutdown = shutdown

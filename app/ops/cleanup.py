@@ -1,0 +1,108 @@
+"""Abandoned temporary orders: unpaid orders whose link expired or whose payment failed
+(or whose link was never created) more than TEMP_ORDER_CLEANUP_HOURS ago leave Redis before
+their TTL would drop them, are counted in the funnel as expired if nothing counted them
+yet, and leave no dead member in the link-expiry index. Redis is not the record of a paid
+order, so removing a temp copy never loses one (a paid order is rebuilt from Stripe)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from app.infra.logging import get_logger
+from app.ops.funnel import bump
+from app.ops.metrics import ORDERS_EXPIRED, TEMP_ORDERS_CLEANED
+from app.orders.models import OrderStatus, TempOrder
+from app.orders.temp_store import EXPIRY_INDEX, KEY_PREFIX
+from app.settings import get_settings
+
+log = get_logger("orderpass.cleanup")
+_decoder = msgspec.json.Decoder(TempOrder)
+SCAN_COUNT = 500
+
+
+@dataclass
+class CleanupResult:
+    removed: int = 0
+    counted_expired: int = 0
+    index_pruned: int = 0
+
+
+def _abandoned_since(order: TempOrder) -> datetime | None:
+    """When the order stopped being payable, if it did; None while it can still be paid."""
+    if order.status in (OrderStatus.PAYMENT_EXPIRED, OrderStatus.PAYMENT_FAILED):
+        return order.updated_at or order.expires_at or order.created_at
+    if order.status == OrderStatus.AWAITING_PAYMENT:
+        if order.expires_at is not None:
+            return order.expires_at  # its expiry was never processed
+        if not order.checkout_session_id:
+            return order.updated_at or order.created_at  # no link could ever be made
+    return None
+
+
+async def _remove(redis: Redis, key: str, cutoff: datetime, result: CleanupResult) -> None:
+    temp_id = key.removeprefix(KEY_PREFIX)
+    async with redis.pipeline(transaction=True) as pipe:
+        try:
+            await pipe.watch(key)  # a renewal in between aborts the removal
+            raw = await pipe.get(key)
+            if not raw:
+                return
+            order = _decoder.decode(raw)
+            since = _abandoned_since(order)
+            if since is None or since >= cutoff:
+                return
+            pipe.multi()
+            pipe.delete(key)
+            pipe.zrem(EXPIRY_INDEX, temp_id)
+            await pipe.execute()
+        except WatchError:
+            return
+        except msgspec.DecodeError:
+            log.warning("undecodable temp order left alone", order_id=temp_id)
+            return
+    result.removed += 1
+    TEMP_ORDERS_CLEANED.inc()
+    if order.status != OrderStatus.PAYMENT_EXPIRED:  # mark_link_expired counted those
+        await bump(order.restaurant_id, "expired")
+        ORDERS_EXPIRED.labels(restaurant=order.restaurant_slug).inc()
+        result.counted_expired += 1
+    log.info("abandoned temp order removed", order_id=temp_id, status=order.status,
+             abandoned_since=since.isoformat())
+
+
+async def prune_expiry_index(redis: Redis, older_than_s: float = 3600) -> int:
+    """Drop index members whose temp order is gone (TTL, flush) or no longer awaiting."""
+    members = await redis.zrangebyscore(EXPIRY_INDEX, "-inf", time.time() - older_than_s)
+    dead = []
+    for member in members:
+        temp_id = member.decode() if isinstance(member, bytes) else str(member)
+        if not await redis.exists(KEY_PREFIX + temp_id):
+            dead.append(temp_id)
+    if dead:
+        await redis.zrem(EXPIRY_INDEX, *dead)
+        log.info("pruned dead link-expiry members", count=len(dead))
+    return len(dead)
+
+
+async def cleanup_abandoned_temp_orders(redis: Redis, *, older_than_hours: float | None = None
+                                        ) -> CleanupResult:
+    """Remove temp orders abandoned more than `older_than_hours` ago (default
+    TEMP_ORDER_CLEANUP_HOURS) and prune the link-expiry index."""
+    hours = get_settings().temp_order_cleanup_hours if older_than_hours is None \
+        else older_than_hours
+    cutoff = datetime.now(UTC) - timedelta(hours=hours)
+    result = CleanupResult()
+    async for raw_key in redis.scan_iter(match=KEY_PREFIX + "TEMP-*", count=SCAN_COUNT):
+        key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
+        await _remove(redis, key, cutoff, result)
+    result.index_pruned = await prune_expiry_index(redis)
+    if result.removed or result.index_pruned:
+        log.info("temp order cleanup", removed=result.removed,
+                 counted_expired=result.counted_expired, index_pruned=result.index_pruned)
+    return result
