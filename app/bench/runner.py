@@ -1,0 +1,210 @@
+"""The system under test: embedded Postgres + Valkey (or DATABASE_URL/REDIS_URL), migrations
+and demo seed, then the sandbox, web and worker(s) as real `orderpass` subprocesses, exactly
+as `orderpass dev` runs them. `BenchSystem.stop()` ends every child, servers last."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+from app.dev.embedded import EmbeddedServers, _die_with_parent, free_port
+from app.dev.secrets import dev_secrets
+
+NOFILE_WANTED = 65536
+BENCH_ENV = {
+    # The bench is one client address: the per-client limits would throttle it.
+    "ORDER_RATE_LIMIT_PER_MINUTE": "100000000",
+    "LOGIN_RATE_LIMIT_PER_MINUTE": "100000",
+    "RESEND_REQUESTS_PER_SECOND": "2",  # Resend's default team limit, mirrored by the sandbox
+    "ORDERPASS_ENV": "dev",
+}
+
+
+def raise_nofile(wanted: int = NOFILE_WANTED) -> int:
+    """Raise this process's open-file limit as far as allowed; returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if os.geteuid() == 0 and hard != resource.RLIM_INFINITY and hard < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return wanted
+    if soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def _child_setup() -> Callable[[], None]:
+    """In the child before exec: die with the bench, and keep the raised open-file limit."""
+    die = _die_with_parent(signal.SIGTERM)
+
+    def setup() -> None:
+        die()
+        raise_nofile()
+
+    return setup
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass
+class BenchSystem:
+    web_workers: int = 1
+    worker_processes: int = 1
+    keep_data: bool = False
+    echo: Callable[[str], None] = print
+    data_dir: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="orderpass-bench-")))
+    web_port: int = 0
+    sandbox_port: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+    children: list[Child] = field(default_factory=list)
+    servers: EmbeddedServers | None = None
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def database_url(self) -> str:
+        return self.env["DATABASE_URL"]
+
+    @property
+    def redis_url(self) -> str:
+        return self.env["REDIS_URL"]
+
+    @property
+    def webhook_secret(self) -> str:
+        return self.env["STRIPE_WEBHOOK_SECRET"].split(",")[0].strip()
+
+    def web_pid(self) -> int:
+        return next(child.process.pid for child in self.children if child.name == "web")
+
+    def process_pids(self) -> dict[str, int]:
+        """Root pid of each part of the system (children are found from there)."""
+        pids = {child.name: child.process.pid for child in self.children}
+        if self.servers is not None:
+            for process in self.servers.processes:
+                pids["postgres" if "postgres" in str(process.args) else "valkey"] = process.pid
+        return pids
+
+    def web_rss_mb(self) -> float:
+        """Resident memory of the web process (and its uvicorn workers, if any), in MB."""
+        root = psutil.Process(self.web_pid())
+        processes = [root, *root.children(recursive=True)]
+        total = 0
+        for process in processes:
+            with contextlib.suppress(psutil.Error):
+                total += process.memory_info().rss
+        return round(total / 2**20, 1)
+
+    # -- start --------------------------------------------------------------------------
+
+    def start(self) -> BenchSystem:
+        raise_nofile()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "logs").mkdir(exist_ok=True)
+        self.web_port, self.sandbox_port = free_port(), free_port()
+        env = dict(os.environ)
+        env.update(BENCH_ENV)
+        env["ORDERPASS_DATA_DIR"] = str(self.data_dir)
+        env["PUBLIC_BASE_URL"] = self.web_url
+        for key, value in dev_secrets(self.data_dir).items():
+            env.setdefault(key, value)
+        if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
+            self.echo(f"starting embedded Postgres + Valkey (durable, fsync on) in {self.data_dir}")
+            self.servers = EmbeddedServers(self.data_dir / "servers", durable=True).start()
+            env["DATABASE_URL"] = env.get("DATABASE_URL") or self.servers.database_url
+            env["REDIS_URL"] = env.get("REDIS_URL") or self.servers.redis_url
+        env["STRIPE_API_BASE"] = self.sandbox_url
+        env["RESEND_API_URL"] = self.sandbox_url
+        env.setdefault("ORDERPASS_DEMO_PASSWORD", "demo")
+        self.env = env
+        for command in ("migrate", "seed-demo"):
+            result = subprocess.run([sys.executable, "-m", "app.cli", command], env=env,
+                                    capture_output=True, check=False)
+            if result.returncode != 0:
+                raise RuntimeError(f"`orderpass {command}` failed:\n"
+                                   + result.stderr.decode(errors="replace")[-3000:])
+        # The bench signs and posts Stripe events itself (it controls when each one is sent);
+        # Resend events are delivered by the sandbox as in dev.
+        self._spawn("sandbox", ["sandbox", "--port", str(self.sandbox_port),
+                                "--resend-webhook-url", f"{self.web_url}/webhooks/resend"])
+        self._spawn("web", ["web", "--port", str(self.web_port),
+                            "--workers", str(self.web_workers)])
+        for number in range(self.worker_processes):
+            self._spawn(f"worker-{number + 1}", ["worker"])
+        self._wait_ready()
+        return self
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = self.data_dir / "logs" / f"{name}.log"
+        with log.open("wb") as handle:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", *args], env=self.env, stdout=handle,
+                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_child_setup())
+        self.children.append(Child(name, process, log))
+
+    def check_children(self) -> None:
+        """Fail loudly (with the log tail) if any child died."""
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None:
+                tail = child.log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"the {child.name} process exited with code {code}:\n{tail}")
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        probes = {f"{self.web_url}/readyz": False, f"{self.sandbox_url}/_control/config": False}
+        while time.monotonic() < deadline:
+            self.check_children()
+            for url, ready in probes.items():
+                if not ready:
+                    with contextlib.suppress(httpx.HTTPError):
+                        probes[url] = httpx.get(url, timeout=1).status_code == 200
+            if all(probes.values()):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"system not ready after {timeout:.0f}s: {probes}")
+
+    # -- stop ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        for child in self.children:
+            try:
+                child.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.process.pid, signal.SIGKILL)
+                child.process.wait()
+        self.children.clear()
+        if self.servers is not None:
+            self.servers.stop()
+            self.servers = None
+        if not self.keep_data:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
