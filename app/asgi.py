@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from app import paths
 from app.accounts import security
 from app.accounts.controller import AuthController
+from app.admin.controllers import ADMIN_CONTROLLERS
 from app.infra import db
 from app.infra.errors import validation_error_handler
 from app.infra.logging import configure_logging, get_logger
@@ -71,6 +72,7 @@ def create_app() -> Litestar:
             AuthController,
             KitchenController,
             OrderEventsController,
+            *ADMIN_CONTROLLERS,
             create_static_files_router(path="/static", directories=[paths.STATIC],
                                        include_in_schema=False),
         ],

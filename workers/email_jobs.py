@@ -17,11 +17,13 @@ from app.settings import get_settings
 log = get_logger("orderpass.worker.email")
 
 
-async def send_email(ctx: dict[str, Any], kind: str, order_ref: str) -> str:
+async def send_email(ctx: dict[str, Any], kind: str, order_ref: str,
+                     key: str | None = None) -> str:
+    """`key` is given for a deliberate resend (its own row and Resend idempotency key)."""
     settings = ctx.get("settings") or get_settings()
     job_try = int(ctx.get("job_try", 1))
     try:
-        outcome = await deliver(ctx["redis"], settings, kind, order_ref, job_try)
+        outcome = await deliver(ctx["redis"], settings, kind, order_ref, job_try, key)
     except RetryLater as later:
         log.info("email retry scheduled", kind=kind, order_id=order_ref, job_try=job_try,
                  defer_s=round(later.defer_s, 2), reason=str(later))

@@ -247,10 +247,13 @@ async def _send_batch(redis: ArqRedis, settings: Settings, items: list[Outgoing]
 
 
 async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str,
-                  job_try: int = 1) -> str:
-    """Send one email at most once; returns a short outcome, raises RetryLater to retry."""
-    key = service.idempotency_key(kind, order_ref)
-    row = await service.get_row(key) or await service.ensure_row(redis, kind, order_ref)
+                  job_try: int = 1, key: str | None = None) -> str:
+    """Send one email at most once; returns a short outcome, raises RetryLater to retry.
+    `key` names a resend row (`<kind>/<ref>/resend-<n>`); first sends leave it out."""
+    key = key or service.idempotency_key(kind, order_ref)
+    row = await service.get_row(key)
+    if row is None and key == service.idempotency_key(kind, order_ref):
+        row = await service.ensure_row(redis, kind, order_ref)
     if row is None:
         return "skipped: order not found"
     if row.status != "queued":

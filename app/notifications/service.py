@@ -1,7 +1,8 @@
 """Email records: enqueue an email (row + arq job) and move rows through their statuses.
 
 One `email_message` row per (kind, order) is the unit of exactly-once sending; its
-idempotency key `<kind>/<order ref>` is also the Resend `Idempotency-Key`.
+idempotency key `<kind>/<order ref>` is also the Resend `Idempotency-Key`. A deliberate
+resend (admin) is a new row keyed `<kind>/<order ref>/resend-<n>`, so Resend sends it again.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def idempotency_key(kind: str, order_ref: str) -> str:
 
 def job_id(kind: str, order_ref: str) -> str:
     return f"email:{kind}:{order_ref}"
+
+
+def job_id_of_key(key: str) -> str:
+    """The arq job id for a row's idempotency key (`job_id` for first sends)."""
+    return "email:" + key.replace("/", ":")
 
 
 @dataclass(frozen=True)
@@ -92,10 +98,45 @@ async def ensure_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow | N
     return await get_row(key)
 
 
+async def new_resend_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow | None:
+    """A fresh queued row `<kind>/<ref>/resend-<n>` (n = 1, 2, …); None if the order is
+    unknown. Concurrent resends each get their own n (the key is unique)."""
+    _check_kind(kind)
+    order = await load_order_view(redis, order_ref)
+    if order is None:
+        return None
+    base = idempotency_key(kind, order_ref)
+    for _attempt in range(5):
+        earlier = await EmailMessage.count().where(
+            (EmailMessage.kind == kind) & (EmailMessage.order_ref == order_ref)
+            & (EmailMessage.idempotency_key != base))
+        key = f"{base}/resend-{earlier + 1}"
+        inserted = await EmailMessage.insert(
+            EmailMessage(idempotency_key=key, kind=kind, recipient=order.customer.email,
+                         order_ref=order_ref, restaurant=order.restaurant_id, status="queued")
+        ).on_conflict(target=EmailMessage.idempotency_key, action="DO NOTHING").returning(
+            EmailMessage.id)
+        if inserted:
+            return await get_row(key)
+    raise RuntimeError(f"could not allocate a resend key for {base}")
+
+
 async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
-                        defer_by: float | None = None) -> None:
+                        defer_by: float | None = None, resend: bool = False) -> None:
     """Create the queued row (if missing) and enqueue its send job; safe to call repeatedly
-    (the row is unique per idempotency key and arq collapses jobs with the same id)."""
+    (the row is unique per idempotency key and arq collapses jobs with the same id).
+
+    `resend=True` is a deliberate second send (admin): a new row and a new Resend key."""
+    if resend:
+        fresh = await new_resend_row(redis, kind, order_ref)
+        if fresh is None:
+            raise LookupError(f"no order {order_ref}")
+        await redis.enqueue_job(SEND_JOB, kind, order_ref, fresh.idempotency_key,
+                                _job_id=job_id_of_key(fresh.idempotency_key),
+                                _defer_by=defer_by)
+        log.info("email resend enqueued", kind=kind, order_id=order_ref,
+                 key=fresh.idempotency_key)
+        return
     row = await ensure_row(redis, kind, order_ref)
     if row is None:
         return
@@ -110,13 +151,16 @@ async def requeue_stale(redis: ArqRedis, older_than_s: float = 120, limit: int =
     """Re-enqueue queued emails whose job was lost (enqueue failed, Redis flushed); a job that
     is still pending or deferred keeps its id, so this never doubles one."""
     cutoff = datetime.now().astimezone() - timedelta(seconds=older_than_s)
-    rows = await EmailMessage.select(EmailMessage.kind, EmailMessage.order_ref).where(
+    rows = await EmailMessage.select(EmailMessage.kind, EmailMessage.order_ref,
+                                     EmailMessage.idempotency_key).where(
         (EmailMessage.status == "queued") & (EmailMessage.updated_at < cutoff)
     ).order_by(EmailMessage.created_at).limit(limit)
     enqueued = 0
     for row in rows:
-        job = await redis.enqueue_job(SEND_JOB, row["kind"], row["order_ref"],
-                                      _job_id=job_id(row["kind"], row["order_ref"]))
+        key = row["idempotency_key"]
+        extra = [] if key == idempotency_key(row["kind"], row["order_ref"]) else [key]
+        job = await redis.enqueue_job(SEND_JOB, row["kind"], row["order_ref"], *extra,
+                                      _job_id=job_id_of_key(key))
         enqueued += job is not None
     if enqueued:
         log.warning("re-enqueued stale emails", count=enqueued)

@@ -41,11 +41,17 @@ class WebhookResult:
     detail: str
 
 
+def _pg_text(value: str) -> str:
+    """Postgres text cannot hold NUL: a junk body or header must not turn into a 500."""
+    return value.replace("\x00", "\ufffd")
+
+
 async def _record(*, event_id: str, event_type: str, valid: bool, processed: bool,
                   error: str, body: str) -> None:
     await WebhookDelivery.insert(WebhookDelivery(
-        provider="resend", event_id=event_id[:255], type=event_type[:120],
-        signature_valid=valid, processed=processed, error=error[:1000], body=body,
+        provider="resend", event_id=_pg_text(event_id[:255]), type=_pg_text(event_type[:120]),
+        signature_valid=valid, processed=processed, error=_pg_text(error[:1000]),
+        body=_pg_text(body),
     ))
 
 
@@ -88,7 +94,7 @@ async def handle_resend_webhook(body: bytes, headers: Mapping[str, str],
         event = json.loads(body)
         event_type = str(event["type"])
         data = event.get("data") or {}
-        email_id = str(data.get("email_id") or "")
+        email_id = _pg_text(str(data.get("email_id") or ""))
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         await _record(event_id=event_id, event_type="", valid=True, processed=False,
                       error=f"unreadable event: {error!r}", body=text)

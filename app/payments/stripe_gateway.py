@@ -228,6 +228,12 @@ class StripeGateway:
             "payment_intents.retrieve", order_ref,
             lambda: self.client.v1.payment_intents.retrieve_async(payment_intent_id))
 
+    async def retrieve_event(self, event_id: str) -> stripe.Event:
+        """One event by id (admin replay: the stored event is Stripe's, not a request's)."""
+        return await self._call(
+            "events.retrieve", "",
+            lambda: self.client.v1.events.retrieve_async(event_id))
+
     async def list_undelivered_events(self, *, created_gte: int,
                                       starting_after: str | None = None
                                       ) -> stripe.ListObject[stripe.Event]:

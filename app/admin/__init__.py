@@ -1,0 +1,1 @@
+"""Admin pages: discrepancies, webhook inbox, email log, restaurants, system, analytics."""

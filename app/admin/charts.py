@@ -1,0 +1,115 @@
+"""Chart geometry for server-rendered SVG (no inline styles or scripts: the CSP forbids
+them). Python computes coordinates; `components/admin_bar_chart.html` and
+`admin_line_chart.html` draw them with classes, a <title>/<desc> and value labels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+WIDTH = 640
+NO_VALUE = "\u2013"  # an en dash: no data for this slot
+HEIGHT = 220
+PAD_TOP = 22
+PAD_BOTTOM = 34
+PAD_X = 8
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float | None
+    text: str  # the value as shown
+    x: float
+    y: float
+    width: float
+    height: float
+    show_label: bool
+
+
+@dataclass(frozen=True)
+class Point:
+    label: str
+    value: float | None
+    text: str
+    x: float
+    y: float
+    show_label: bool
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    description: str
+    kind: str  # bar | line
+    width: int = WIDTH
+    height: int = HEIGHT
+    baseline: float = HEIGHT - PAD_BOTTOM
+    bars: list[Bar] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
+    empty: bool = False
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{point.x:.1f},{point.y:.1f}" for point in self.points
+                        if point.value is not None)
+
+
+def _label_every(count: int) -> int:
+    return max(1, -(-count // 12))  # at most ~12 axis labels
+
+
+def bar_chart(chart_id: str, title: str, description: str, labels: Sequence[str],
+              values: Sequence[float | None], fmt: Callable[[float], str] = str) -> Chart:
+    count = max(1, len(values))
+    plot_height = HEIGHT - PAD_TOP - PAD_BOTTOM
+    top = max([value for value in values if value is not None] or [0]) or 1
+    slot = (WIDTH - 2 * PAD_X) / count
+    every = _label_every(count)
+    bars = []
+    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
+        height = 0.0 if value is None else plot_height * value / top
+        bars.append(Bar(
+            label=label, value=value, text=NO_VALUE if value is None else fmt(value),
+            x=round(PAD_X + index * slot + slot * 0.1, 1),
+            y=round(PAD_TOP + plot_height - height, 1),
+            width=round(slot * 0.8, 1), height=round(height, 1),
+            show_label=index % every == 0))
+    return Chart(chart_id, title, description, "bar", bars=bars,
+                 empty=all(not value for value in values))
+
+
+def line_chart(chart_id: str, title: str, description: str, labels: Sequence[str],
+               values: Sequence[float | None], fmt: Callable[[float], str] = str,
+               top: float | None = None) -> Chart:
+    count = len(values)
+    plot_height = HEIGHT - PAD_TOP - PAD_BOTTOM
+    known = [value for value in values if value is not None]
+    ceiling = top or max(known or [0]) or 1
+    step = (WIDTH - 2 * PAD_X) / max(1, count - 1) if count > 1 else 0
+    every = _label_every(count)
+    points = []
+    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
+        y = PAD_TOP + plot_height - (0 if value is None else plot_height * value / ceiling)
+        text = NO_VALUE if value is None else fmt(value)
+        points.append(Point(label=label, value=value, text=text,
+                            x=round(PAD_X + index * step if count > 1 else WIDTH / 2, 1),
+                            y=round(y, 1), show_label=index % every == 0))
+    return Chart(chart_id, title, description, "line", points=points, empty=not known)
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def count(value: float) -> str:
+    return f"{value:.0f}"

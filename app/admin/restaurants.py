@@ -1,0 +1,268 @@
+"""Admin editing of restaurants and their menus: parse and validate form input field by
+field (errors name the field), then write in one transaction or not at all."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import asyncpg
+
+from app.infra.logging import get_logger
+from app.piccolo_conf import DB
+from app.restaurants.tables import MenuItem, Restaurant
+from app.templating import ZERO_DECIMAL
+
+log = get_logger("orderpass.admin.restaurants")
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CURRENCY = re.compile(r"^[a-z]{3}$")
+RESTAURANT_FIELDS = ("slug", "name", "currency", "timezone", "phone", "email", "address",
+                     "default_prep_minutes", "auto_reject_minutes", "capture_mode",
+                     "accepting_orders")
+MENU_FIELDS = ("name", "category", "description", "price", "position", "available")
+
+
+class FormInvalid(Exception):
+    """Field-by-field problems; nothing was written."""
+
+    def __init__(self, errors: dict[str, str], values: Mapping[str, Any]) -> None:
+        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
+        self.errors = errors
+        self.values = dict(values)
+
+
+class NotFound(LookupError):
+    pass
+
+
+@dataclass
+class Parsed:
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def text(self, form: Mapping[str, Any], name: str, max_length: int, *,
+             required: bool = False) -> str:
+        value = str(form.get(name) or "").strip()
+        if required and not value:
+            self.errors[name] = "Required."
+        elif len(value) > max_length:
+            self.errors[name] = f"At most {max_length} characters."
+        self.values[name] = value
+        return value
+
+    def integer(self, form: Mapping[str, Any], name: str, low: int, high: int,
+                default: int | None = None) -> int | None:
+        raw = str(form.get(name) or "").strip()
+        if not raw and default is not None:
+            self.values[name] = default
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.errors[name] = "Enter a whole number."
+            self.values[name] = raw
+            return None
+        if not low <= value <= high:
+            self.errors[name] = f"Must be between {low} and {high}."
+        self.values[name] = value
+        return value
+
+
+def checkbox(form: Mapping[str, Any], name: str) -> bool:
+    return str(form.get(name) or "").lower() in ("on", "true", "1", "yes")
+
+
+def parse_price(raw: str, currency: str) -> int:
+    """"11.50" → 1150 (minor units); "11" → 1100; zero-decimal currencies take whole units.
+    Raises ValueError with a message for the form."""
+    text = raw.strip().replace(",", ".").lstrip("€$£")
+    if not text:
+        raise ValueError("Required.")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("Enter a price like 11.50.") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError("Enter a price of 0 or more.")
+    places = 0 if currency.lower() in ZERO_DECIMAL else 2
+    minor = amount * (10 ** places)
+    if minor != minor.to_integral_value():
+        raise ValueError(f"At most {places} decimal places." if places else
+                         "No decimals for this currency.")
+    if minor > 10_000_000:
+        raise ValueError("That price is too high.")
+    return int(minor)
+
+
+def format_price(amount: int, currency: str) -> str:
+    if currency.lower() in ZERO_DECIMAL:
+        return str(amount)
+    return f"{amount // 100}.{amount % 100:02d}"
+
+
+def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
+    parsed = Parsed()
+    if creating:
+        slug = parsed.text(form, "slug", 64, required=True).lower()
+        parsed.values["slug"] = slug
+        if slug and "slug" not in parsed.errors and not SLUG.match(slug):
+            parsed.errors["slug"] = "Lower-case letters, digits and dashes only."
+    parsed.text(form, "name", 120, required=True)
+    currency = parsed.text(form, "currency", 3, required=True).lower()
+    parsed.values["currency"] = currency
+    if currency and "currency" not in parsed.errors and not CURRENCY.match(currency):
+        parsed.errors["currency"] = "A three-letter ISO code such as eur."
+    timezone = parsed.text(form, "timezone", 64, required=True)
+    if timezone and "timezone" not in parsed.errors:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            parsed.errors["timezone"] = "Unknown time zone (e.g. Europe/Berlin)."
+    parsed.text(form, "phone", 40)
+    email = parsed.text(form, "email", 254)
+    if email and "email" not in parsed.errors and not EMAIL.match(email):
+        parsed.errors["email"] = "Enter a valid email address."
+    parsed.text(form, "address", 300)
+    parsed.integer(form, "default_prep_minutes", 1, 240)
+    parsed.integer(form, "auto_reject_minutes", 0, 1440)
+    capture = str(form.get("capture_mode") or "").strip()
+    parsed.values["capture_mode"] = capture
+    if capture not in ("automatic", "manual"):
+        parsed.errors["capture_mode"] = "Choose automatic or manual."
+    parsed.values["accepting_orders"] = checkbox(form, "accepting_orders")
+    return parsed
+
+
+def parse_menu_item(form: Mapping[str, Any], currency: str) -> Parsed:
+    parsed = Parsed()
+    parsed.text(form, "name", 120, required=True)
+    parsed.text(form, "category", 80, required=True)
+    parsed.text(form, "description", 500)
+    raw_price = str(form.get("price") or "")
+    parsed.values["price"] = raw_price.strip()
+    try:
+        parsed.values["price_amount"] = parse_price(raw_price, currency)
+    except ValueError as error:
+        parsed.errors["price"] = str(error)
+    parsed.integer(form, "position", 0, 10_000, default=0)
+    parsed.values["available"] = checkbox(form, "available")
+    return parsed
+
+
+# -- reads --------------------------------------------------------------------------------
+
+async def list_restaurants() -> list[Restaurant]:
+    return await Restaurant.objects().order_by(Restaurant.name)
+
+
+async def get_restaurant(slug: str) -> Restaurant:
+    restaurant = await Restaurant.objects().get(Restaurant.slug == slug)
+    if restaurant is None:
+        raise NotFound(f"no restaurant {slug!r}")
+    return restaurant
+
+
+async def menu(restaurant: Restaurant) -> list[MenuItem]:
+    return await MenuItem.objects().where(MenuItem.restaurant == restaurant.id).order_by(
+        MenuItem.category).order_by(MenuItem.position).order_by(MenuItem.id)
+
+
+async def get_item(restaurant: Restaurant, item_id: int) -> MenuItem:
+    item = await MenuItem.objects().get((MenuItem.id == item_id)
+                                        & (MenuItem.restaurant == restaurant.id))
+    if item is None:
+        raise NotFound(f"no menu item {item_id}")
+    return item
+
+
+# -- writes (one transaction each) ---------------------------------------------------------
+
+def _restaurant_columns(values: dict[str, Any]) -> dict[Any, Any]:
+    return {getattr(Restaurant, name): values[name] for name in RESTAURANT_FIELDS
+            if name in values and name != "slug"}
+
+
+async def create_restaurant(form: Mapping[str, Any], *, by: str) -> Restaurant:
+    parsed = parse_restaurant(form, creating=True)
+    if parsed.errors:
+        raise FormInvalid(parsed.errors, parsed.values)
+    try:
+        async with DB.transaction():
+            restaurant = Restaurant(**{name: parsed.values[name] for name in RESTAURANT_FIELDS})
+            await restaurant.save()
+    except asyncpg.UniqueViolationError:
+        raise FormInvalid({"slug": "That slug is taken."}, parsed.values) from None
+    log.info("restaurant created", restaurant=restaurant.slug, by=by)
+    return restaurant
+
+
+async def update_restaurant(slug: str, form: Mapping[str, Any], *, by: str) -> Restaurant:
+    restaurant = await get_restaurant(slug)
+    parsed = parse_restaurant(form, creating=False)
+    if parsed.errors:
+        raise FormInvalid(parsed.errors, parsed.values)
+    async with DB.transaction():
+        await Restaurant.update(_restaurant_columns(parsed.values)).where(
+            Restaurant.id == restaurant.id)
+    log.info("restaurant updated", restaurant=slug, by=by,
+             accepting_orders=parsed.values["accepting_orders"])
+    return await get_restaurant(slug)
+
+
+async def save_menu_item(slug: str, form: Mapping[str, Any], *, by: str,
+                         item_id: int | None = None) -> MenuItem:
+    """Create (item_id None) or edit a menu item; the name is unique per restaurant."""
+    restaurant = await get_restaurant(slug)
+    if item_id is not None:
+        await get_item(restaurant, item_id)
+    parsed = parse_menu_item(form, restaurant.currency)
+    if parsed.errors:
+        raise FormInvalid(parsed.errors, parsed.values)
+    columns: dict[Any, Any] = {
+               MenuItem.name: parsed.values["name"], MenuItem.category: parsed.values["category"],
+               MenuItem.description: parsed.values["description"],
+               MenuItem.price_amount: parsed.values["price_amount"],
+               MenuItem.position: parsed.values["position"],
+               MenuItem.available: parsed.values["available"]}
+    try:
+        async with DB.transaction():
+            if item_id is None:
+                item = MenuItem(restaurant=restaurant.id,
+                                **{column._meta.name: value for column, value in columns.items()})
+                await item.save()
+                item_id = int(item.id)
+            else:
+                await MenuItem.update(columns).where(MenuItem.id == item_id)
+    except asyncpg.UniqueViolationError:
+        raise FormInvalid({"name": "This menu already has an item with that name."},
+                          parsed.values) from None
+    log.info("menu item saved", restaurant=slug, item=item_id, by=by)
+    assert item_id is not None
+    return await get_item(restaurant, item_id)
+
+
+async def toggle_available(slug: str, item_id: int, *, by: str) -> MenuItem:
+    restaurant = await get_restaurant(slug)
+    async with DB.transaction():
+        item = await get_item(restaurant, item_id)
+        await MenuItem.update({MenuItem.available: not item.available}).where(
+            MenuItem.id == item_id)
+    log.info("menu item availability", restaurant=slug, item=item_id,
+             available=not item.available, by=by)
+    return await get_item(restaurant, item_id)
+
+
+def restaurant_values(restaurant: Restaurant) -> dict[str, Any]:
+    return {name: getattr(restaurant, name) for name in RESTAURANT_FIELDS}
+
+
+def item_values(item: MenuItem, currency: str) -> dict[str, Any]:
+    return {"name": item.name, "category": item.category, "description": item.description,
+            "price": format_price(item.price_amount, currency), "position": item.position,
+            "available": item.available}

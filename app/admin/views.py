@@ -1,0 +1,65 @@
+"""Shared helpers for admin controllers: page context, HTML fragments, form reading, and the
+analytics charts built from a report (rendering only; numbers come from app.ops.analytics)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.response import Response
+
+from app.accounts.guards import staff_of
+from app.admin import charts
+from app.kitchen.controller import csrf_of
+from app.ops.analytics import WEEKDAYS, Report
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return "hx-request" in request.headers
+
+
+def page_context(request: Request[Any, Any, Any], section: str, **context: Any) -> dict[str, Any]:
+    return {"csrf": csrf_of(request), "staff": staff_of(request), "section": section, **context}
+
+
+def fragment(request: Request[Any, Any, Any], name: str, status_code: int = 200,
+             **context: Any) -> Response[str]:
+    engine = request.app.template_engine
+    assert engine is not None
+    html = engine.get_template(name).render(csrf=csrf_of(request), **context)
+    return Response(html, media_type="text/html", status_code=status_code)
+
+
+async def form_of(request: Request[Any, Any, Any]) -> dict[str, str]:
+    form = await request.form()
+    return {str(key): str(value) for key, value in form.items() if isinstance(value, str)}
+
+
+def analytics_charts(report: Report) -> list[charts.Chart]:
+    labels = [day.day.strftime("%d %b") for day in report.days]
+    per_day = report.days
+    return [
+        charts.line_chart("conversion", "Payment conversion by day",
+                          "Paid orders as a share of submitted orders, per day (UTC).",
+                          labels, [day.conversion for day in per_day], charts.percent, top=1),
+        charts.bar_chart("paid", "Paid orders by day", "Orders paid per day (UTC).",
+                         labels, [day.paid for day in per_day], charts.count),
+        charts.line_chart("expiry", "Link expiry rate by day",
+                          "Expired payment links as a share of links created, per day.",
+                          labels, [day.expiry_rate for day in per_day], charts.percent, top=1),
+        charts.bar_chart("submit-to-pay", "Submission to payment, median",
+                         "Median seconds from order submission to payment, per day.",
+                         labels, [day.submit_to_pay_p50 for day in per_day], charts.duration),
+        charts.bar_chart("pay-to-kitchen", "Payment to kitchen, median",
+                         "Median time from payment to the order showing in the kitchen.",
+                         labels, [day.pay_to_kitchen_p50 for day in per_day], charts.duration),
+        charts.bar_chart("prep", "Prep time, median",
+                         "Median time from accept to ready, per day.",
+                         labels, [day.prep_p50 for day in per_day], charts.duration),
+        charts.bar_chart("hours", "Busiest hours",
+                         "Paid orders by hour of day, in each restaurant's local time.",
+                         [f"{hour:02d}" for hour in range(24)], report.hours, charts.count),
+        charts.bar_chart("weekdays", "Busiest weekdays",
+                         "Paid orders by weekday, in each restaurant's local time.",
+                         list(WEEKDAYS), report.weekdays, charts.count),
+    ]

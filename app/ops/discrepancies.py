@@ -1,0 +1,270 @@
+"""The discrepancy queue (Stripe and our records disagree) and its one-click fixes: create the
+missing order from the Checkout Session, refund, resend an email, resolve with a note. Each
+fix owns its transaction, is idempotent on Stripe's side and logs the order id."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from app.infra.logging import get_logger
+from app.kitchen.feed import publish_order_event
+from app.notifications.service import EMAIL_KINDS, enqueue_email
+from app.orders.tables import PaidOrder
+from app.payments.fulfilment import record_paid_session
+from app.payments.stripe_gateway import PaymentProviderError, get_gateway
+from app.payments.tables import Discrepancy
+from app.piccolo_conf import DB
+
+log = get_logger("orderpass.discrepancies")
+
+STATUSES = ("open", "resolved")
+MAX_NOTE = 1000
+REFUNDABLE_STATUSES = ("paid", "accepted", "preparing", "ready", "completed", "rejected")
+
+
+class FixError(Exception):
+    """The fix cannot be applied (bad input or state): HTTP 4xx with this message."""
+
+    def __init__(self, message: str, status_code: int = 409) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class NotFound(FixError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 404)
+
+
+@dataclass(frozen=True)
+class DiscrepancyView:
+    id: int
+    kind: str
+    session_id: str
+    order_ref: str
+    restaurant_id: int | None
+    details: dict[str, Any]
+    status: str
+    resolved_by: str
+    resolution_note: str
+    created_at: datetime
+    resolved_at: datetime | None
+    order_status: str | None = None  # the order's status when one exists
+    actions: tuple[str, ...] = field(default=())
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+def _details(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw or "{}")
+    except (TypeError, ValueError):
+        return {"raw": str(raw)}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _actions(kind: str, status: str, order_status: str | None, session_id: str,
+             order_ref: str) -> tuple[str, ...]:
+    """Which one-click fixes make sense for this row."""
+    if status != "open":
+        return ()
+    actions: list[str] = []
+    if session_id and order_status is None and kind in ("missing_order", "unconfirmed_payment"):
+        actions.append("create_order")
+    if (session_id or order_ref) and order_status != "refunded":
+        actions.append("refund")
+    if order_ref and order_status is not None:
+        actions.append("resend_email")
+    actions.append("resolve")
+    return tuple(actions)
+
+
+async def _view(row: dict[str, Any]) -> DiscrepancyView:
+    order_status = None
+    session_id, order_ref = row["stripe_checkout_session_id"], row["order_ref"]
+    if session_id or order_ref:
+        found = await PaidOrder.select(PaidOrder.status).where(
+            (PaidOrder.stripe_checkout_session_id == session_id) if session_id
+            else (PaidOrder.public_id == order_ref)).first()
+        order_status = found["status"] if found else None
+    return DiscrepancyView(
+        id=row["id"], kind=row["kind"], session_id=session_id, order_ref=order_ref,
+        restaurant_id=row["restaurant"], details=_details(row["details"]), status=row["status"],
+        resolved_by=row["resolved_by"], resolution_note=row["resolution_note"],
+        created_at=row["created_at"], resolved_at=row["resolved_at"], order_status=order_status,
+        actions=_actions(row["kind"], row["status"], order_status, session_id, order_ref))
+
+
+async def list_discrepancies(status: str | None = "open", limit: int = 200
+                             ) -> list[DiscrepancyView]:
+    """Newest first; `status` None lists both."""
+    query = Discrepancy.select()
+    if status in STATUSES:
+        query = query.where(Discrepancy.status == status)
+    rows = await query.order_by(Discrepancy.created_at, ascending=False).order_by(
+        Discrepancy.id, ascending=False).limit(limit)
+    return [await _view(row) for row in rows]
+
+
+async def get_discrepancy(discrepancy_id: int) -> DiscrepancyView:
+    row = await Discrepancy.select().where(Discrepancy.id == discrepancy_id).first()
+    if row is None:
+        raise NotFound(f"no discrepancy {discrepancy_id}")
+    return await _view(row)
+
+
+async def count_open() -> int:
+    return await Discrepancy.count().where(Discrepancy.status == "open")
+
+
+async def resolve(discrepancy_id: int, *, by: str, note: str) -> DiscrepancyView:
+    """Mark resolved with who, when and why (open rows only; a second click is refused)."""
+    note = note.strip()
+    if not note:
+        raise FixError("a note is required to resolve a discrepancy", 400)
+    if len(note) > MAX_NOTE:
+        raise FixError(f"the note is longer than {MAX_NOTE} characters", 400)
+    async with DB.transaction():
+        current = await get_discrepancy(discrepancy_id)
+        moved = await Discrepancy.update({
+            Discrepancy.status: "resolved", Discrepancy.resolved_by: by[:254],
+            Discrepancy.resolution_note: note, Discrepancy.resolved_at: datetime.now(UTC),
+        }).where((Discrepancy.id == discrepancy_id) & (Discrepancy.status == "open")
+                 ).returning(Discrepancy.id)
+    if not moved:
+        raise FixError("this discrepancy is already resolved")
+    log.info("discrepancy resolved", discrepancy=discrepancy_id, kind=current.kind,
+             order_id=current.order_ref, by=by)
+    return await get_discrepancy(discrepancy_id)
+
+
+async def create_order_from_session(redis: ArqRedis, discrepancy_id: int, *, by: str
+                                    ) -> DiscrepancyView:
+    """A paid Checkout Session with no order: record it as Stripe's webhook would have."""
+    from app.payments.webhooks import after_commit
+
+    item = await get_discrepancy(discrepancy_id)
+    if not item.is_open:
+        raise FixError("this discrepancy is already resolved")
+    if not item.session_id:
+        raise FixError("this discrepancy names no Checkout Session", 400)
+    session = await get_gateway().retrieve_checkout_session(item.session_id,
+                                                             order_ref=item.order_ref)
+    if session.payment_status != "paid":
+        raise FixError(f"the Checkout Session is {session.payment_status}, not paid")
+    received = time.perf_counter()
+    fulfilment = await record_paid_session(
+        redis, session, event_id=f"admin:{item.session_id}",
+        event_type="checkout.session.completed")
+    if fulfilment.outcome == "created":
+        await after_commit(redis, fulfilment, received)
+    log.info("admin created order from session", order_id=fulfilment.order_ref,
+             session=item.session_id, outcome=fulfilment.outcome, by=by)
+    await _resolve_quietly(discrepancy_id, by,
+                           f"order {fulfilment.order_ref} from {item.session_id}: "
+                           f"{fulfilment.outcome.replace('_', ' ')}")
+    return await get_discrepancy(discrepancy_id)
+
+
+async def refund(discrepancy_id: int, *, by: str) -> DiscrepancyView:
+    """Give the money back. The session's own order (if any) is refunded with the key
+    `refund/<order ref>` (the same key the kitchen's reject uses, so never twice) and marked
+    `refunded`; a payment with no order of its own (a duplicate) uses `refund/<session id>`."""
+    item = await get_discrepancy(discrepancy_id)
+    if not item.is_open:
+        raise FixError("this discrepancy is already resolved")
+    order = await _order_of(item)
+    gateway = get_gateway()
+    if order is not None:
+        if order.status == "refunded":
+            raise FixError(f"order {order.public_id} is already refunded")
+        if not order.stripe_payment_intent_id:
+            raise FixError(f"order {order.public_id} has no payment to refund")
+        intent, key, ref = order.stripe_payment_intent_id, f"refund/{order.public_id}", \
+            order.public_id
+    else:
+        if not item.session_id:
+            raise FixError("nothing to refund: no order and no Checkout Session", 400)
+        session = await gateway.retrieve_checkout_session(item.session_id,
+                                                           order_ref=item.order_ref)
+        payment_intent = session.payment_intent
+        intent = payment_intent if isinstance(payment_intent, str) else (
+            payment_intent.id if payment_intent is not None else "")
+        if not intent:
+            raise FixError("the Checkout Session has no payment to refund")
+        key, ref = f"refund/{item.session_id}", item.order_ref
+    refund_object = await gateway.refund_payment_intent(intent, idempotency_key=key,
+                                                        order_ref=ref)
+    log.info("admin refund", order_id=ref, payment_intent=intent, refund=refund_object.id,
+             session=item.session_id, by=by)
+    if order is not None:
+        await mark_refunded(order.public_id, redis=None)
+    await _resolve_quietly(discrepancy_id, by, f"refunded {intent} ({refund_object.id})")
+    return await get_discrepancy(discrepancy_id)
+
+
+async def _order_of(item: DiscrepancyView) -> PaidOrder | None:
+    """The order this discrepancy's payment belongs to (a duplicate payment has none)."""
+    if item.session_id:
+        return await PaidOrder.objects().get(
+            PaidOrder.stripe_checkout_session_id == item.session_id)
+    if item.order_ref:
+        return await PaidOrder.objects().get(PaidOrder.public_id == item.order_ref)
+    return None
+
+
+async def mark_refunded(order_ref: str, *, redis: ArqRedis | None) -> None:
+    """Status `refunded` + refunded_at in one transaction (the state machine only refunds
+    rejected orders; an admin refund may come from any status), then tell the kitchen."""
+    now = datetime.now(UTC)
+    async with DB.transaction():
+        order = await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
+        if order is None or order.status == "refunded":
+            return
+        previous, restaurant_id = order.status, order.restaurant
+        await PaidOrder.update({
+            PaidOrder.status: "refunded", PaidOrder.refunded_at: now,
+            PaidOrder.updated_at: now, PaidOrder.version: PaidOrder.version + 1,
+        }).where(PaidOrder.id == order.id)
+    log.info("order marked refunded by admin", order_id=order_ref, from_status=previous)
+    try:
+        from app.orders.lifecycle import _default_redis
+
+        client = redis or await _default_redis()
+        await publish_order_event(client, restaurant_id, order_ref, "order.updated")
+    except Exception as error:  # the refund is committed; the kitchen resyncs anyway
+        log.warning("refund publish failed", order_id=order_ref, error=str(error))
+
+
+async def resend_email(redis: ArqRedis, order_ref: str, kind: str, *, by: str) -> None:
+    """Send `kind` for `order_ref` again, with a new Resend idempotency key."""
+    if kind not in EMAIL_KINDS:
+        raise FixError(f"unknown email kind {kind!r}", 400)
+    if not order_ref:
+        raise FixError("no order to email", 400)
+    try:
+        await enqueue_email(redis, kind, order_ref, resend=True)
+    except LookupError as error:
+        raise NotFound(str(error)) from error
+    log.info("admin email resend", order_id=order_ref, kind=kind, by=by)
+
+
+async def _resolve_quietly(discrepancy_id: int, by: str, note: str) -> None:
+    """A successful fix resolves its row (skipped if someone resolved it meanwhile)."""
+    with contextlib.suppress(FixError):
+        await resolve(discrepancy_id, by=by, note=note)
+
+
+__all__ = ["DiscrepancyView", "FixError", "NotFound", "PaymentProviderError", "count_open",
+           "create_order_from_session", "get_discrepancy", "list_discrepancies",
+           "mark_refunded", "refund", "resend_email", "resolve"]
