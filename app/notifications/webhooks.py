@@ -89,6 +89,12 @@ async def handle_resend_webhook(body: bytes, headers: Mapping[str, str],
         log.warning("resend webhook with a bad signature", svix_id=event_id)
         return WebhookResult(400, "invalid signature")
 
+    return await process_verified(body, event_id)
+
+
+async def process_verified(body: bytes, event_id: str) -> WebhookResult:
+    """Act on a Resend event whose signature was verified (on receipt, or when an admin
+    replays a stored valid delivery); recorded as a new delivery, duplicates change nothing."""
     text = body[:MAX_VALID_BODY].decode("utf-8", "replace")
     try:
         event = json.loads(body)
