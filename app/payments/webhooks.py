@@ -3,8 +3,10 @@ types that matter, and run the after-commit fast path (kitchen publish, email, c
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import stripe
 from arq.connections import ArqRedis
@@ -42,13 +44,25 @@ def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> 
     last_error = "signature does not match"
     for secret in secrets:
         try:
-            return stripe.Webhook.construct_event(payload, signature_header, secret,
-                                                  tolerance=TOLERANCE_S)
+            event = stripe.Webhook.construct_event(payload, signature_header, secret,
+                                                   tolerance=TOLERANCE_S)
         except stripe.SignatureVerificationError as error:
             last_error = str(error.user_message or error)
-        except ValueError as error:
+            continue
+        except (ValueError, TypeError, AttributeError) as error:
             raise InvalidWebhook(f"malformed JSON body: {error}") from None
+        if not _is_event(json.loads(payload)):  # signed, but not an event: handler would crash
+            raise InvalidWebhook("not a Stripe event (needs id, type and data.object)")
+        return event
     raise InvalidWebhook(last_error)
+
+
+def _is_event(event: Any) -> bool:
+    if not isinstance(event, dict):
+        return False
+    data = event.get("data")
+    return (isinstance(event.get("id"), str) and isinstance(event.get("type"), str)
+            and isinstance(data, dict) and isinstance(data.get("object"), dict))
 
 
 @dataclass(frozen=True)
