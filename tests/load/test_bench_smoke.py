@@ -1,0 +1,53 @@
+"""`orderpass bench` with tiny parameters, as a subprocess: every key is present and sane.
+Performance numbers are never asserted here; they live in the benchmark itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIRED = {
+    "intake": ["orders_per_s", "p50_ms", "p99_ms"],
+    "webhook": ["p50_ms", "p99_ms"],
+    "kitchen": ["p50_ms", "p99_ms", "floor_p50_ms", "ratio_p50"],
+    "sse": ["idle_connections", "rss_mb", "kb_per_connection"],
+    "email": ["per_s"],
+}
+
+
+@pytest.mark.timeout(240)
+def test_bench_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "REDIS_URL")}  # its own embedded servers
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "bench", "--json", str(out), "--duration", "1",
+         "--rate", "5", "--kitchen-clients", "5", "--sse-connections", "50", "--emails", "12",
+         "--intake-concurrency", "4"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=230, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    results = json.loads(out.read_text())
+    for section, keys in REQUIRED.items():
+        for key in keys:
+            value = results[section][key]
+            assert isinstance(value, int | float) and value >= 0, (section, key, value)
+            assert f"{section}.{key}" in results["summary"]
+    assert results["intake"]["orders_per_s"] > 0
+    assert 0 < results["intake"]["p50_ms"] <= results["intake"]["p99_ms"]
+    assert results["webhook"]["samples"] == 5 and results["webhook"]["errors"] == 0
+    assert results["kitchen"]["samples"] == 5 * 5 and results["kitchen"]["frames_missing"] == 0
+    assert results["kitchen"]["floor_p50_ms"] > 0 and results["kitchen"]["ratio_p50"] > 0
+    assert results["sse"]["idle_connections"] == 50 and results["sse"]["rss_mb"] > 0
+    assert results["email"]["sent"] == 12 and results["email"]["per_s"] > 0
+    assert "intake throughput" in result.stdout  # the table
+    # No orphans: nothing started by the bench outlives it.
+    leftovers = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])
+                 if any("orderpass-bench-" in part for part in (p.info["cmdline"] or []))]
+    assert leftovers == []
