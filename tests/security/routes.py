@@ -1,0 +1,99 @@
+"""Every route of the web app, classified. A new route must be added here (the isolation
+and CSRF suites then cover it), or tests/security/test_isolation.py fails.
+
+Classes:
+- public:  anyone (customer pages and API, ops probes, static files, OpenAPI)
+- staff:   `/kitchen/{slug}…`, staff of that restaurant or an admin (require_staff_for_slug)
+- admin:   `/admin…`, admins only (require_admin)
+- webhook: provider callbacks, authenticated by signature, CSRF-exempt
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+AUTO_METHODS = {"OPTIONS", "HEAD"}  # Litestar's own handlers
+
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/"): "public",
+    ("GET", "/r/{slug:str}"): "public",
+    ("POST", "/r/{slug:str}/cart"): "public",
+    ("POST", "/r/{slug:str}/checkout"): "public",
+    ("GET", "/orders/{order_id:str}"): "public",
+    ("GET", "/orders/{order_id:str}/progress"): "public",
+    ("POST", "/orders/{order_id:str}/payment-link"): "public",
+    ("GET", "/orders/{ref:str}/events"): "public",
+    ("GET", "/api/restaurants/{slug:str}/menu"): "public",
+    ("POST", "/api/orders"): "public",
+    ("GET", "/api/orders/{order_id:str}"): "public",
+    ("GET", "/healthz"): "public",
+    ("GET", "/readyz"): "public",
+    ("GET", "/metrics"): "public",
+    ("GET", "/login"): "public",
+    ("POST", "/login"): "public",
+    ("POST", "/logout"): "public",
+    ("GET", "/static/{file_path:path}"): "public",
+    ("POST", "/webhooks/stripe"): "webhook",
+    ("POST", "/webhooks/resend"): "webhook",
+    ("GET", "/kitchen/{slug:str}"): "staff",
+    ("GET", "/kitchen/{slug:str}/board"): "staff",
+    ("GET", "/kitchen/{slug:str}/events"): "staff",
+    ("GET", "/kitchen/{slug:str}/orders/{ref:str}/ticket"): "staff",
+    ("POST", "/kitchen/{slug:str}/orders/{ref:str}/{action:str}"): "staff",
+    ("GET", "/admin"): "admin",
+    ("GET", "/admin/discrepancies"): "admin",
+    ("POST", "/admin/discrepancies/{discrepancy_id:int}/{action:str}"): "admin",
+    ("GET", "/admin/webhooks"): "admin",
+    ("POST", "/admin/webhooks/resend/{delivery_id:int}/replay"): "admin",
+    ("POST", "/admin/webhooks/stripe/{event_id:str}/replay"): "admin",
+    ("GET", "/admin/emails"): "admin",
+    ("POST", "/admin/emails/resend"): "admin",
+    ("GET", "/admin/restaurants"): "admin",
+    ("POST", "/admin/restaurants"): "admin",
+    ("GET", "/admin/restaurants/new"): "admin",
+    ("GET", "/admin/restaurants/{slug:str}"): "admin",
+    ("POST", "/admin/restaurants/{slug:str}"): "admin",
+    ("POST", "/admin/restaurants/{slug:str}/menu"): "admin",
+    ("GET", "/admin/restaurants/{slug:str}/menu/{item_id:int}"): "admin",
+    ("POST", "/admin/restaurants/{slug:str}/menu/{item_id:int}"): "admin",
+    ("POST", "/admin/restaurants/{slug:str}/menu/{item_id:int}/toggle"): "admin",
+    ("GET", "/admin/system"): "admin",
+    ("GET", "/admin/system/status"): "admin",
+    ("GET", "/admin/analytics"): "admin",
+    ("GET", "/admin/analytics.csv"): "admin",
+}
+# Litestar's OpenAPI document and UI pages.
+SCHEMA_PREFIX = "/schema"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    guards: tuple[str, ...]
+
+
+def app_routes(app: Litestar) -> list[Route]:
+    found = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            guards = tuple(getattr(getattr(guard, "func", guard), "__name__", repr(guard))
+                           for guard in handler.resolve_guards())
+            for method in sorted(handler.http_methods - AUTO_METHODS):
+                found.append(Route(method, route.path, guards))
+    return found
+
+
+def fill(path: str, values: dict[str, Any]) -> str:
+    """`/kitchen/{slug:str}/orders/{ref:str}` with values for slug and ref."""
+    for name, value in values.items():
+        for kind in ("str", "int", "path"):
+            path = path.replace(f"{{{name}:{kind}}}", str(value))
+    assert "{" not in path, f"no value for a parameter of {path}"
+    return path
