@@ -21,12 +21,9 @@ SKIP = ("/metrics", "/static")
 
 
 def _route(scope: Scope) -> str:
-    """The route template (`/orders/{ref}`), never the raw path: bounded label values."""
-    handler = scope.get("route_handler")
-    paths = getattr(handler, "paths", None)
-    if paths:
-        return str(sorted(paths)[0])
-    return "unmatched"
+    """The route template (`/orders/{ref:str}`), never the raw path: bounded label values."""
+    template = scope.get("path_template")
+    return str(template) if template else "unmatched"
 
 
 def _redis(scope: Scope) -> Redis | None:
