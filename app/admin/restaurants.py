@@ -114,7 +114,7 @@ def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
         if slug and "slug" not in parsed.errors and not SLUG.match(slug):
             parsed.errors["slug"] = "Lower-case letters, digits and dashes only."
     parsed.text(form, "name", 120, required=True)
-    currency = parsed.text(form, "currency", 3, required=True).lower()
+    currency = parsed.text(form, "currency", 16, required=True).lower()
     parsed.values["currency"] = currency
     if currency and "currency" not in parsed.errors and not CURRENCY.match(currency):
         parsed.errors["currency"] = "A three-letter ISO code such as eur."
