@@ -98,6 +98,7 @@ class KitchenController(Controller):
                 ref, action, actor=staff_of(request).actor,
                 prep_minutes=int(prep) if prep else None,
                 reason=str(form.get("reason") or ""),
+                expected_status=str(form.get("from") or "") or None,
                 restaurant_id=services.row_id(restaurant), redis=request.app.state.redis)
         except ValueError as error:  # InvalidAction, or a prep time that is not a number
             raise HTTPException(status_code=400, detail=str(error)) from error

@@ -117,11 +117,14 @@ async def get_order(order_ref: str) -> PaidOrder | None:
 
 async def apply_action(order_ref: str, action: str, *, actor: str,
                        prep_minutes: int | None = None, reason: str = "",
-                       restaurant_id: int | None = None,
+                       restaurant_id: int | None = None, expected_status: str | None = None,
                        redis: ArqRedis | None = None) -> PaidOrder:
     """Apply `action` to the paid order `order_ref` and return the order as committed.
 
     `restaurant_id`, when given, refuses orders of any other restaurant (as not found).
+    `expected_status`, when given, is the status the person acting saw: if the order has
+    moved on since (another screen acted), the action is refused rather than applied to a
+    state they never saw (e.g. a reject landing on an order just accepted elsewhere).
     Raises `OrderNotFound`, `IllegalTransition`, `InvalidAction` or `ActionFailed`. A reject
     also refunds (or voids an uncaptured authorisation); the order ends `refunded`, or stays
     `rejected` with `needs_review` set when Stripe fails (retried by the kitchen cron job).
@@ -130,6 +133,9 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
         order = await get_order(order_ref)
         if order is None or (restaurant_id is not None and order.restaurant != restaurant_id):
             raise OrderNotFound(f"no order {order_ref}")
+        if expected_status and order.status != expected_status:
+            raise IllegalTransition(f"the order is already {order.status} (changed on "
+                                    "another screen); nothing was done")
         now = datetime.now(UTC)
         target = next_status(order.status, action)
         if action == "recall":

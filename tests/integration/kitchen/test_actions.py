@@ -96,9 +96,10 @@ async def test_two_screens_accepting_at_once_resolve_to_one_result(
 
 async def test_two_screens_accept_and_reject_at_once(gateway: FakeGateway) -> None:
     order = await make_paid_order()
-    results = await asyncio.gather(
-        lifecycle.apply_action(order.public_id, "accept", actor="a"),
-        lifecycle.apply_action(order.public_id, "reject", actor="b", reason="closed"),
+    results = await asyncio.gather(  # both screens showed the order as paid
+        lifecycle.apply_action(order.public_id, "accept", actor="a", expected_status="paid"),
+        lifecycle.apply_action(order.public_id, "reject", actor="b", reason="closed",
+                               expected_status="paid"),
         return_exceptions=True)
     assert sum(isinstance(r, PaidOrder) for r in results) == 1, results
     final = await reload(order.public_id)
@@ -236,3 +237,16 @@ async def test_worker_cron_job_auto_rejects(redis: object, gateway: FakeGateway)
     stale = await make_paid_order(paid_at=datetime.now(UTC) - timedelta(minutes=20))
     result = await auto_reject_unaccepted({"redis": redis})
     assert result["auto_rejected"] == [stale.public_id]
+
+
+async def test_a_stale_screen_cannot_act_on_a_state_it_never_saw(
+        client: httpx.AsyncClient, gateway: FakeGateway) -> None:
+    token = await login(client, "kitchen@demo.test")
+    order = await make_paid_order()
+    assert (await act(client, token, order.public_id, "accept", **{"from": "paid"})
+            ).status_code == 200
+    stale = await act(client, token, order.public_id, "reject", reason="x", **{"from": "paid"})
+    assert stale.status_code == 409
+    assert "already accepted" in stale.json()["detail"]
+    assert (await reload(order.public_id)).status == "accepted"
+    assert gateway.calls == []
