@@ -1,0 +1,78 @@
+"""A real `orderpass worker` killed (SIGKILL) in the middle of sending an email: after a
+restart the email is sent, and the customer's mailbox holds exactly one copy."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+from arq.connections import ArqRedis
+
+from app.notifications.delivery import CLAIM_PREFIX
+from app.notifications.tables import EmailMessage
+from app.orders.tables import PaidOrder
+from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.server import start_worker
+from tests.integration.payments.test_stripe_webhook import paid_events, post_event, submit
+
+
+async def wait_until(predicate, timeout: float, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+async def test_worker_killed_mid_send_sends_the_email_exactly_once(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    order_id, session_id = await submit(client)
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    assert (await post_event(client, event)).json() == {"result": "created"}
+    order = await PaidOrder.objects().get(PaidOrder.public_id == order_id)
+    assert order is not None
+    email = order.customer_email
+    job_id = f"email:payment_received:{order_id}"
+    # Only the payment email matters here: the confirmation email for the same order
+    # (queued at intake) is dropped so the mailbox count is about one email.
+    await redis.delete(f"arq:job:email:order_confirmation:{order_id}")
+    await redis.zrem("arq:queue", f"email:order_confirmation:{order_id}")
+
+    sandbox.api_faults(service="resend", latency_ms=4000)  # every send now takes 4 s
+    with start_worker() as worker:
+        async def sending() -> bool:
+            return bool(await redis.exists(f"arq:in-progress:{job_id}"))
+
+        await wait_until(sending, timeout=30)
+        await asyncio.sleep(1.0)  # the request to Resend is in flight
+        worker.process.kill()  # SIGKILL: no shutdown, no clean-up
+        worker.process.wait(timeout=10)
+    row = await EmailMessage.objects().get(
+        EmailMessage.idempotency_key == f"payment_received/{order_id}")
+    assert row is not None and row.status == "queued"  # the kill left it unfinished
+
+    sandbox.api_faults(service="resend", latency_ms=0)
+    # Time passes: arq's in-progress marker and our send claim expire on their own (they
+    # have TTLs of job timeout + 10 s and 60 s); fast-forward them.
+    await redis.pexpire(f"arq:in-progress:{job_id}", 1)
+    async for key in redis.scan_iter(match=CLAIM_PREFIX + "*"):
+        await redis.pexpire(key, 1)
+    await asyncio.sleep(0.1)
+
+    with start_worker():
+        async def sent() -> bool:
+            latest = await EmailMessage.objects().get(EmailMessage.id == row.id)
+            return latest is not None and latest.status == "sent"
+
+        await wait_until(sent, timeout=60)
+        await asyncio.sleep(2.0)  # any duplicate would arrive now
+
+    inbox = sandbox.messages(to=email)
+    payment = [m for m in inbox if m["subject"].startswith("Payment received")]
+    assert len(payment) == 1, [m["subject"] for m in inbox]
+    assert {"name": "order", "value": order_id} in payment[0]["tags"]
