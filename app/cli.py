@@ -159,7 +159,9 @@ def reconcile(window: str, apply: bool) -> None:
               default=Path("bench-results.json"), show_default=True,
               help="Where to write the results as JSON.")
 @click.option("--duration", type=float, default=8.0, show_default=True,
-              help="Seconds of intake load; webhooks sent = rate x duration.")
+              help="Seconds of intake load.")
+@click.option("--webhook-seconds", type=float, default=4.0, show_default=True,
+              help="Seconds of webhooks at --rate (webhook and kitchen sections each).")
 @click.option("--rate", type=float, default=50.0, show_default=True,
               help="Paid-order webhooks per second (webhook and kitchen sections).")
 @click.option("--kitchen-clients", type=int, default=200, show_default=True,
@@ -176,15 +178,17 @@ def reconcile(window: str, apply: bool) -> None:
               help="arq worker processes.")
 @click.option("--keep-data", is_flag=True, help="Keep the temp data dir (logs) afterwards.")
 def bench(sections: tuple[str, ...], only: tuple[str, ...], json_path: Path, duration: float,
-          rate: float, kitchen_clients: int, sse_connections: int, intake_concurrency: int,
-          emails: int, web_workers: int, worker_processes: int, keep_data: bool) -> None:
+          webhook_seconds: float, rate: float, kitchen_clients: int, sse_connections: int,
+          intake_concurrency: int, emails: int, web_workers: int, worker_processes: int,
+          keep_data: bool) -> None:
     """Start the whole system locally and measure it: `orderpass bench [SECTION ...]`."""
     from app.bench.main import SECTIONS, BenchOptions, run_bench
     from app.bench.report import flat, table, write_json
 
     chosen = tuple(name for name in SECTIONS if name in (set(sections) | set(only))) or SECTIONS
     options = BenchOptions(
-        sections=chosen, duration=duration, rate=rate, kitchen_clients=kitchen_clients,
+        sections=chosen, duration=duration, webhook_seconds=webhook_seconds, rate=rate,
+        kitchen_clients=kitchen_clients,
         sse_connections=sse_connections, intake_concurrency=intake_concurrency, emails=emails,
         web_workers=web_workers, worker_processes=worker_processes, keep_data=keep_data)
     try:

@@ -38,10 +38,15 @@ class Floor:
 
     async def __aexit__(self, *exc: object) -> None:
         with contextlib.suppress(Exception):
-            await self.conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        await self.conn.close()
-        await self.pubsub.aclose()
-        await self.redis.aclose()
+            await asyncio.wait_for(self.conn.execute(f"DROP TABLE IF EXISTS {TABLE}"), 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.conn.close(), 5)
+        if not self.conn.is_closed():
+            self.conn.terminate()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.pubsub.aclose(), 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.redis.aclose(), 5)
 
     async def once(self) -> float:
         """One commit + publish → receive round trip, in seconds."""

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -104,7 +105,8 @@ async def _complete_seen(database_url: str, screens: Screens, stop: asyncio.Even
 
 async def run_kitchen(web_url: str, database_url: str, redis_url: str,
                       orders: list[PaidOrder], secret: str, *, clients: int, rate: float,
-                      cookies: dict[str, str]) -> dict[str, Any]:
+                      cookies: dict[str, str],
+                      echo: Callable[[str], None] = print) -> dict[str, Any]:
     screens = Screens(clients)
     screens.expected = len(orders)
     limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
@@ -115,19 +117,23 @@ async def run_kitchen(web_url: str, database_url: str, redis_url: str,
         quiet_floor = await floor.measure(200)
         tasks = [asyncio.create_task(screens.screen(streams, cookies)) for _ in range(clients)]
         try:
-            await asyncio.wait_for(screens.ready.wait(), 60)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(screens.ready.wait(), 60)
+            echo(f"  {screens.connected}/{clients} screens live; floor p50 {quiet_floor.p(50)} ms")
             await asyncio.sleep(0.5)
             stop = asyncio.Event()
             completer = asyncio.create_task(_complete_seen(database_url, screens, stop))
             floor_task = asyncio.create_task(floor.measure(10**6, pause=0.1))
             webhook, elapsed = await post_at_rate(poster, orders, secret, rate,
                                                   on_send=screens.on_send)
+            echo(f"  webhooks posted in {elapsed:.1f}s; waiting for the last frames …")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(screens.all_seen.wait(), 10)
             floor_task.cancel()
             loaded_floor = floor.latencies
             stop.set()
-            await completer
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(completer, 10)
         finally:
             for task in tasks:
                 task.cancel()
@@ -137,7 +143,8 @@ async def run_kitchen(web_url: str, database_url: str, redis_url: str,
     floor_p50 = quiet_floor.p(50)
     kitchen = screens.latencies
     return {
-        "clients": clients, "rate_per_s": rate, "orders": len(orders),
+        "clients": clients, "clients_connected": screens.connected, "rate_per_s": rate,
+        "orders": len(orders),
         "duration_s": round(elapsed, 2),
         **kitchen.summary(),
         "frames_missing": missing,

@@ -27,6 +27,7 @@ QUIET_TIMEOUT_S = 20.0
 class BenchOptions:
     sections: tuple[str, ...] = SECTIONS
     duration: float = 8.0
+    webhook_seconds: float = 4.0
     rate: float = 50.0
     kitchen_clients: int = 200
     sse_connections: int = 1000
@@ -82,7 +83,7 @@ async def _sections(system: BenchSystem, options: BenchOptions, results: dict[st
             results["intake"] = await _probed(system, intake.run_intake(
                 system.web_url, concurrency=options.intake_concurrency,
                 duration=options.duration))
-        count = max(1, round(options.rate * options.duration))
+        count = max(1, round(options.rate * options.webhook_seconds))
         if "webhook" in wanted:
             await _quiet(system, results, "webhook", echo)
             echo(f"webhook: preparing {count} paid orders …")
@@ -101,7 +102,7 @@ async def _sections(system: BenchSystem, options: BenchOptions, results: dict[st
             results["kitchen"] = await _probed(system, kitchen.run_kitchen(
                 system.web_url, system.database_url, system.redis_url, orders,
                 system.webhook_secret, clients=options.kitchen_clients, rate=options.rate,
-                cookies=cookies))
+                cookies=cookies, echo=echo))
 
 
 async def _quiet(system: BenchSystem, results: dict[str, Any], section: str,

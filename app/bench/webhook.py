@@ -15,6 +15,7 @@ from app.bench.client import PaidOrder, signed
 from app.bench.stats import Latencies
 
 SLUG = "demo-2"
+POST_TIMEOUT_S = 10.0  # a slower answer counts as an error
 
 
 async def post_at_rate(client: httpx.AsyncClient, orders: Sequence[PaidOrder], secret: str,
@@ -31,7 +32,8 @@ async def post_at_rate(client: httpx.AsyncClient, orders: Sequence[PaidOrder], s
         if on_send is not None:
             on_send(order, sent)
         try:
-            response = await client.post("/webhooks/stripe", content=payload, headers=headers)
+            response = await client.post("/webhooks/stripe", content=payload, headers=headers,
+                                         timeout=POST_TIMEOUT_S)
         except httpx.HTTPError:
             latencies.errors += 1
             return
