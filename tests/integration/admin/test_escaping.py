@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 
 from app.notifications.tables import EmailMessage
+from app.payments.tables import StripeEvent, WebhookDelivery
 from app.restaurants.tables import MenuItem, Restaurant
 from tests.helpers.orders import make_paid_order
 from tests.integration.admin.conftest import HTML, HTMX, make_discrepancy
@@ -39,6 +40,11 @@ async def test_hostile_text_is_inert_on_admin_pages(admin: tuple[httpx.AsyncClie
         idempotency_key=f"payment_received/{order.public_id}", kind="payment_received",
         recipient="evil@example.test", order_ref=order.public_id, status="bounced",
         last_error=HOSTILE))
+    await WebhookDelivery.insert(WebhookDelivery(
+        provider="resend", event_id=HOSTILE[:255], type=HOSTILE[:120], signature_valid=True,
+        processed=False, error=HOSTILE, body="{}"))
+    await StripeEvent.insert(StripeEvent(event_id="evt_" + HOSTILE[:200], type=HOSTILE[:120],
+                                         checkout_session_id=HOSTILE[:255], result="ignored"))
     resolved = await make_discrepancy("refund_mismatch", details={"x": HOSTILE})
     await client.post(f"/admin/discrepancies/{resolved}/resolve",
                       data={"_csrf_token": token, "note": HOSTILE})
