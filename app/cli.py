@@ -43,7 +43,7 @@ def web(host: str, port: int | None, workers: int) -> None:
     _check_infrastructure()
     uvicorn.run("app.asgi:create_app", factory=True, host=host, port=port or settings.port,
                 workers=workers, proxy_headers=True, log_config=None, access_log=False,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=settings.web_graceful_shutdown_seconds)
 
 
 @main.command()

@@ -37,8 +37,7 @@ async def test_order_pay_kitchen_accept_eta(browser: Any, web: RunningProcess,
     await customer.click("#menu-item-3 .add-button")  # Margherita pizza
     await customer.wait_for_selector("#qty-3")
     await customer.click("#menu-item-3 button[value='inc:3']")
-    await customer.wait_for_function(
-        "document.querySelector('#qty-3') && document.querySelector('#qty-3').value === '2'")
+    await customer.wait_for_selector("#qty-3[value='2']")
     assert "€22.00" in await customer.inner_text("[data-testid=cart-total]")
     await customer.fill("#note-3", "well done")
     await customer.fill("#name", "Grace Hopper")

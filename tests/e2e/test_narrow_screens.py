@@ -22,7 +22,9 @@ OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clie
 
 async def test_customer_pages_fit_320px(browser: Any, web: RunningProcess) -> None:
     async with httpx.AsyncClient(base_url=web.url) as client:
-        created = (await client.post("/api/orders", json=await valid_order(client))).json()
+        response = await client.post("/api/orders", json=await valid_order(client))
+        assert response.status_code == 201, response.text
+        created = response.json()
     page = await browser.new_page(viewport=NARROW)
     for path in ("/", "/r/demo", f"/orders/{created['id']}"):
         await page.goto(web.url + path)

@@ -29,6 +29,7 @@ TEST_ENV = {
     "RESEND_WEBHOOK_SECRET": "whsec_dGVzdC1vcmRlcnBhc3MtcmVzZW5kLXNlY3JldA==",
     "ORDERPASS_DEMO_PASSWORD": "demo",
     "LOG_LEVEL": "WARNING",
+    "WEB_GRACEFUL_SHUTDOWN_SECONDS": "1",
 }
 
 

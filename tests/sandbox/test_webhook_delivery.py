@@ -93,5 +93,6 @@ def test_delay_fault(
     session = client.v1.checkout.sessions.create(params=session_params())
     client.v1.checkout.sessions.expire(session.id)
     sandbox.wait_for(lambda: stripe_receiver.requests)
-    entry = sandbox.deliveries()[0]
+    # The log entry is written once the receiver's answer is in, a moment after the request.
+    entry = sandbox.wait_for(sandbox.deliveries)[0]
     assert entry["fault"] == "delay"
