@@ -201,3 +201,36 @@ async def test_cli_reconcile_dry_run_then_apply(
     assert applied.returncode == 0, applied.stderr
     assert "order created" in applied.stdout
     assert await PaidOrder.count() == 1
+
+
+async def test_webhook_dropped_by_the_sandbox_is_recovered_from_undelivered_events(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    """Real delivery to a real web process, with every delivery of this payment dropped:
+    the events stay undelivered at Stripe and reconciliation creates the order."""
+    from tests.helpers.infra import TEST_ENV
+    from tests.helpers.server import start_web
+
+    with start_web() as web:
+        sandbox.configure(stripe_webhook_url=f"{web.url}/webhooks/stripe",
+                          stripe_webhook_secret=TEST_ENV["STRIPE_WEBHOOK_SECRET"])
+        sandbox.webhook_faults(drop=1000)
+        try:
+            order_id, session_id = await submit(client)
+            sandbox.pay(session_id)
+            sandbox.wait_for(lambda: any(
+                d.get("event_type", d.get("type")) == "checkout.session.completed"
+                or "checkout.session.completed" in str(d) for d in sandbox.deliveries()),
+                timeout=10)
+        finally:
+            sandbox.webhook_faults(drop=0)
+            sandbox.configure(stripe_webhook_url="")
+    assert await PaidOrder.count() == 0
+    async with KitchenListener(redis) as kitchen:
+        report = await reconcile(redis, since=WINDOW, apply=True)
+        assert [e["order_ref"] for e in await kitchen.events()] == [order_id]
+    assert report.undelivered_events >= 1
+    kinds = {(f.kind, f.session_id) for f in report.findings}
+    assert ("undelivered_event", session_id) in kinds
+    assert ("missing_order", session_id) in kinds
+    assert await PaidOrder.count() == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 from arq.connections import ArqRedis
@@ -17,12 +18,12 @@ from tests.helpers.server import start_worker
 from tests.integration.payments.test_stripe_webhook import paid_events, post_event, submit
 
 
-async def wait_until(predicate, timeout: float, interval: float = 0.1):  # type: ignore[no-untyped-def]
+async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float,
+                     interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
+        if await predicate():
+            return
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
 
