@@ -1,0 +1,84 @@
+"""The admin queue in a real browser (Debian's chromium through Playwright): an admin logs
+in, resolves a discrepancy in place (htmx swap, CSRF from the form) under the app's CSP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.payments.tables import Discrepancy
+from tests.helpers.server import RunningProcess, start_web
+from tests.integration.admin.conftest import ADMIN, make_discrepancy
+from tests.integration.kitchen.conftest import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[RunningProcess]:
+    with start_web() as server:
+        yield server
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium to run browser tests)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield await browser.new_page()
+        finally:
+            await browser.close()
+
+
+async def test_admin_resolves_a_discrepancy_from_the_page(page: Any,
+                                                          web: RunningProcess) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" and "Failed to load resource" not in message.text
+            else None)  # (CSP violations are console errors; a missing favicon is not ours)
+    page.on("response", lambda response: errors.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
+    discrepancy = await make_discrepancy("duplicate_payment", session_id="cs_test_browser",
+                                         details={"reason": "paid twice"})
+
+    await page.goto(f"{web.url}/admin/discrepancies")
+    assert "/login" in page.url  # anonymous: sent to log in first
+    await page.fill("#email", ADMIN)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{web.url}/admin/discrepancies")
+
+    row = page.locator(f"#discrepancy-{discrepancy}")
+    assert "paid twice" in await row.inner_text()
+    await row.get_by_label("Resolution note").fill("Refunded by hand in the dashboard")
+    await row.get_by_role("button", name="Resolve").click()
+    resolved = page.locator(f"#discrepancy-{discrepancy}.status-resolved")
+    await resolved.wait_for(timeout=10_000)
+    assert f"Resolved by {ADMIN}" in await resolved.inner_text()
+    assert page.url == f"{web.url}/admin/discrepancies"  # swapped in place, no reload
+
+    stored = await Discrepancy.select().where(Discrepancy.id == discrepancy).first()
+    assert stored is not None
+    assert (stored["status"], stored["resolved_by"]) == ("resolved", ADMIN)
+    assert stored["resolution_note"] == "Refunded by hand in the dashboard"
+
+    # The live system page loads and polls without script errors.
+    await page.click("nav.admin-nav >> text=System")
+    await page.wait_for_selector("#system-status [data-component=postgres]")
+    assert errors == []
