@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from piccolo.querystring import QueryString
@@ -37,8 +38,9 @@ async def known_data() -> datetime:
     for index, (status, wait, prep) in enumerate([("completed", 60, 600), ("ready", 120, 1200),
                                                   ("refunded", 180, None)]):
         moment = paid_at + timedelta(minutes=index)
-        fields = {"submitted_at": moment - timedelta(seconds=wait), "paid_at": moment,
-                  "kitchen_shown_at": moment + timedelta(seconds=index + 1)}
+        fields: dict[str, Any] = {
+            "submitted_at": moment - timedelta(seconds=wait), "paid_at": moment,
+            "kitchen_shown_at": moment + timedelta(seconds=index + 1)}
         if prep is not None:
             fields |= {"accepted_at": moment, "ready_at": moment + timedelta(seconds=prep)}
         else:
