@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     # Open SSE streams hold a web process this long on shutdown before they are cut.
-    web_graceful_shutdown_seconds: float = Field(default=10.0, ge=0)
+    web_graceful_shutdown_seconds: int = Field(default=10, ge=0)
     log_json: bool = False
 
     # Stripe: sk_test_ keys with STRIPE_API_BASE pointing at the sandbox in dev and tests.

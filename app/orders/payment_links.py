@@ -9,6 +9,7 @@ from typing import Literal
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
+from app.notifications.service import enqueue_email
 from app.ops.funnel import bump
 from app.ops.metrics import ORDERS_EXPIRED, PAYMENT_LINKS
 from app.orders.models import OrderStatus, TempOrder
@@ -68,53 +69,54 @@ async def attach_new_payment_link(
     if order.link_attempts == 1:
         # The first link goes out by email. A renewed link is asked for on the status page,
         # which shows it at once, so it needs no second confirmation email.
-        from app.notifications.service import enqueue_email
-
         await enqueue_email(redis, "order_confirmation", order.id)
     log.info("payment link created", order_id=order.id, session=session.id,
              expires_at=order.expires_at.isoformat())
     return order
 
 
-async def mark_link_expired(redis: ArqRedis, temp_id: str, session_id: str) -> bool:
-    """Close the temp order's current link; True if it was open. Keeps the temp order so
-    the customer can ask for a new link. Idempotent; ignores stale sessions."""
+async def _close_link(redis: ArqRedis, temp_id: str, session_id: str, *, to: OrderStatus,
+                      open_states: tuple[OrderStatus, ...], email_kind: str
+                      ) -> TempOrder | None:
+    """Move a temp order whose current link is `session_id` to the closed state `to` and
+    tell the customer; the order itself is kept so a new link can be asked for. Idempotent
+    (a repeat only re-queues the same email, which sends once); ignores stale sessions."""
     store = temp_store(redis)
     order = await store.get(temp_id)
     if order is None or order.checkout_session_id != session_id:
-        return False
-    from app.notifications.service import enqueue_email
-
-    if order.status == OrderStatus.PAYMENT_EXPIRED:
-        await enqueue_email(redis, "link_expired", order.id)  # idempotent: finishes a retry
-        return False
-    if order.status != OrderStatus.AWAITING_PAYMENT:
-        return False
-    order.status = OrderStatus.PAYMENT_EXPIRED
+        return None
+    if order.status == to:
+        await enqueue_email(redis, email_kind, order.id)  # finishes an interrupted first try
+        return None
+    if order.status not in open_states:
+        return None
+    order.status = to
     await store.put(order)
+    await enqueue_email(redis, email_kind, order.id)
+    return order
+
+
+async def mark_link_expired(redis: ArqRedis, temp_id: str, session_id: str) -> bool:
+    """The link expired unpaid; True if it was open until now."""
+    order = await _close_link(redis, temp_id, session_id, to=OrderStatus.PAYMENT_EXPIRED,
+                              open_states=(OrderStatus.AWAITING_PAYMENT,),
+                              email_kind="link_expired")
+    if order is None:
+        return False
     ORDERS_EXPIRED.labels(restaurant=order.restaurant_slug).inc()
     await bump(order.restaurant_id, "expired")
-    await enqueue_email(redis, "link_expired", order.id)
     log.info("payment link expired", order_id=order.id, session=session_id)
     return True
 
 
 async def mark_payment_failed(redis: ArqRedis, temp_id: str, session_id: str) -> bool:
-    """A delayed payment method failed: the order stays unpaid and can get a new link."""
-    store = temp_store(redis)
-    order = await store.get(temp_id)
-    if order is None or order.checkout_session_id != session_id:
+    """A delayed payment method failed: nothing was charged; a new link can be asked for."""
+    order = await _close_link(
+        redis, temp_id, session_id, to=OrderStatus.PAYMENT_FAILED,
+        open_states=(OrderStatus.AWAITING_PAYMENT, OrderStatus.PAYMENT_EXPIRED),
+        email_kind="payment_failed")
+    if order is None:
         return False
-    from app.notifications.service import enqueue_email
-
-    if order.status == OrderStatus.PAYMENT_FAILED:
-        await enqueue_email(redis, "payment_failed", order.id)  # idempotent: finishes a retry
-        return False
-    if order.status not in (OrderStatus.AWAITING_PAYMENT, OrderStatus.PAYMENT_EXPIRED):
-        return False
-    order.status = OrderStatus.PAYMENT_FAILED
-    await store.put(order)
-    await enqueue_email(redis, "payment_failed", order.id)
     log.info("delayed payment failed", order_id=order.id, session=session_id)
     return True
 
