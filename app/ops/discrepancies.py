@@ -79,7 +79,7 @@ def _actions(kind: str, status: str, order_status: str | None, session_id: str,
     if status != "open":
         return ()
     actions: list[str] = []
-    if session_id and order_status is None and kind in ("missing_order", "unconfirmed_payment"):
+    if session_id and order_status is None and kind != "duplicate_payment":
         actions.append("create_order")
     if (session_id or order_ref) and order_status != "refunded":
         actions.append("refund")
@@ -178,8 +178,9 @@ async def create_order_from_session(redis: ArqRedis, discrepancy_id: int, *, by:
 
 async def refund(discrepancy_id: int, *, by: str) -> DiscrepancyView:
     """Give the money back. The session's own order (if any) is refunded with the key
-    `refund/<order ref>` (the same key the kitchen's reject uses, so never twice) and marked
-    `refunded`; a payment with no order of its own (a duplicate) uses `refund/<session id>`."""
+    `refund/<order ref>` (the same key the kitchen's reject uses, so never twice), or its
+    uncaptured authorisation voided (`void/<ref>`), and marked `refunded`; a payment with no
+    order of its own (a duplicate) is refunded with the key `refund/<session id>`."""
     item = await get_discrepancy(discrepancy_id)
     if not item.is_open:
         raise FixError("this discrepancy is already resolved")
@@ -203,13 +204,20 @@ async def refund(discrepancy_id: int, *, by: str) -> DiscrepancyView:
         if not intent:
             raise FixError("the Checkout Session has no payment to refund")
         key, ref = f"refund/{item.session_id}", item.order_ref
-    refund_object = await gateway.refund_payment_intent(intent, idempotency_key=key,
-                                                        order_ref=ref)
-    log.info("admin refund", order_id=ref, payment_intent=intent, refund=refund_object.id,
+    if order is not None and order.capture_mode == "manual" and order.accepted_at is None:
+        # An authorisation never captured: release the hold (Stripe refuses to refund it).
+        await gateway.cancel_payment_intent(intent, idempotency_key=f"void/{ref}",
+                                            order_ref=ref)
+        note = f"voided the authorisation {intent}"
+    else:
+        refund_object = await gateway.refund_payment_intent(intent, idempotency_key=key,
+                                                            order_ref=ref)
+        note = f"refunded {intent} ({refund_object.id})"
+    log.info("admin refund", order_id=ref, payment_intent=intent, outcome=note,
              session=item.session_id, by=by)
     if order is not None:
         await mark_refunded(order.public_id, redis=None)
-    await _resolve_quietly(discrepancy_id, by, f"refunded {intent} ({refund_object.id})")
+    await _resolve_quietly(discrepancy_id, by, note)
     return await get_discrepancy(discrepancy_id)
 
 

@@ -14,6 +14,7 @@ from app.orders.tables import PaidOrder
 from app.payments.fulfilment import record_paid_session
 from app.payments.stripe_gateway import get_gateway
 from app.payments.tables import Discrepancy
+from app.restaurants.tables import Restaurant
 from app.settings import get_settings
 from tests.helpers.sandbox import RunningSandbox
 from tests.integration.admin.conftest import ADMIN, HTML, HTMX, make_discrepancy
@@ -219,3 +220,26 @@ async def test_resend_from_the_email_log_and_unknown_kind(admin: tuple[httpx.Asy
     missing = await client.post("/admin/emails/resend", headers=HTMX, data={
         "_csrf_token": token, "order_ref": "TEMP-nope", "kind": "payment_received"})
     assert missing.status_code == 404
+
+
+async def test_refund_voids_an_uncaptured_authorisation(admin: tuple[httpx.AsyncClient, str],
+                                                        sandbox: RunningSandbox,
+                                                        redis: ArqRedis) -> None:
+    client, token = admin
+    await Restaurant.update({Restaurant.capture_mode: "manual"}).where(
+        Restaurant.slug == "demo")
+    ref, session_id = await paid_order(client, sandbox, redis)
+    order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
+    assert order is not None and order.capture_mode == "manual"
+    intent = await get_gateway().retrieve_payment_intent(str(order.stripe_payment_intent_id))
+    assert intent.status == "requires_capture"
+    discrepancy = await make_discrepancy("amount_mismatch", session_id=session_id,
+                                         order_ref=ref)
+    response = await client.post(f"/admin/discrepancies/{discrepancy}/refund",
+                                 data={"_csrf_token": token}, headers=HTMX)
+    assert response.status_code == 200, response.text
+    intent = await get_gateway().retrieve_payment_intent(str(order.stripe_payment_intent_id))
+    assert intent.status == "canceled"
+    order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
+    assert order is not None and order.status == "refunded"
+    assert "voided" in str((await row(discrepancy))["resolution_note"])
