@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 _MISSING = re.compile(r"Object missing required field `([^`]+)`(?: - at `\$\.?([^`]*)`)?")
 
@@ -19,6 +22,20 @@ def _field_key(problem: dict[str, Any]) -> dict[str, Any]:
         name, parent = missing.group(1), missing.group(2)
         return {**problem, "key": f"{parent}.{name}" if parent else name}
     return problem
+
+
+class ErrorOut(msgspec.Struct):
+    """Every 4xx/5xx JSON body Litestar and our handlers produce."""
+
+    status_code: int
+    detail: str
+    extra: Any = None
+
+
+def error_responses(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI `responses=` for the error statuses a handler answers with."""
+    return {code: ResponseSpec(data_container=ErrorOut, generate_examples=False,
+                               description=HTTPStatus(code).phrase) for code in codes}
 
 
 def validation_error_handler(request: Request[Any, Any, Any],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
@@ -19,7 +20,9 @@ class HealthController(Controller):
     def healthz(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/readyz")
+    @get("/readyz", responses={503: ResponseSpec(
+        data_container=dict[str, Any], generate_examples=False,
+        description="Not ready: a dependency (Postgres, Redis, worker heartbeat) is down")})
     async def readyz(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         result = await readiness(request.app.state.redis)
         status = "ok" if result.ok else "unavailable"

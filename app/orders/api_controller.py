@@ -6,9 +6,11 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from app.infra.errors import error_responses
 from app.orders.intake import IntakeError, submit_order
 from app.orders.models import OrderView
 from app.orders.rate_limit import order_rate_limit
@@ -55,7 +57,10 @@ class OrdersApiController(Controller):
     tags = ["orders"]
 
     @post("/", request_max_body_size=MAX_ORDER_BODY_BYTES,
-          middleware=[order_rate_limit().middleware])
+          middleware=[order_rate_limit().middleware],
+          responses={202: ResponseSpec(data_container=OrderCreatedOut, generate_examples=False,
+                                       description="Accepted; the payment link follows by email"),
+                     **error_responses(400, 404, 409, 413, 429)})
     async def create_order(self, request: Request[Any, Any, Any],
                            data: OrderIn) -> Response[OrderCreatedOut]:
         """Submit an order: answers with the payment link (Stripe Checkout) at once.
@@ -75,7 +80,7 @@ class OrdersApiController(Controller):
         code = HTTP_201_CREATED if order.payment_url else HTTP_202_ACCEPTED
         return Response(body, status_code=code)
 
-    @get("/{order_id:str}")
+    @get("/{order_id:str}", responses=error_responses(404))
     async def get_order(self, request: Request[Any, Any, Any], order_id: FromPath[str]) -> OrderOut:
         """The order's status; the `TEMP-` id stays its reference after payment too."""
         view = await load_order_view(request.app.state.redis, order_id)

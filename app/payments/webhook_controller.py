@@ -7,21 +7,28 @@ import time
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
 
+from app.infra.errors import error_responses
 from app.infra.logging import get_logger
 from app.payments.webhooks import InvalidWebhook, count, handle_event, verify
 from app.settings import get_settings
 
 log = get_logger("orderpass.webhooks.stripe")
 MAX_WEBHOOK_BYTES = 256 * 1024  # Stripe events are a few KB
+WEBHOOK_ERRORS = {HTTP_400_BAD_REQUEST: "Not a genuine Stripe event; nothing was written",
+                  HTTP_503_SERVICE_UNAVAILABLE: "Processing failed; Stripe retries"}
 
 
 class StripeWebhookController(Controller):
     path = "/webhooks/stripe"
     tags = ["webhooks"]
 
-    @post("/", status_code=HTTP_200_OK, request_max_body_size=MAX_WEBHOOK_BYTES)
+    @post("/", status_code=HTTP_200_OK, request_max_body_size=MAX_WEBHOOK_BYTES,
+          responses={code: ResponseSpec(data_container=dict[str, str], description=what,
+                                        generate_examples=False)
+                     for code, what in WEBHOOK_ERRORS.items()} | error_responses(413))
     async def receive(self, request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
         """Stripe events, verified with `Stripe-Signature` (tolerance 300 s)."""
         received = time.perf_counter()

@@ -7,6 +7,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
+from app.infra.errors import error_responses
 from app.restaurants import services
 from app.restaurants.schemas import MenuItemOut, MenuOut, Money, RestaurantOut
 
@@ -24,7 +25,7 @@ class MenuApiController(Controller):
     path = "/api/restaurants"
     tags = ["menu"]
 
-    @get("/{slug:str}/menu")
+    @get("/{slug:str}/menu", responses=error_responses(404))
     async def menu(self, slug: FromPath[str]) -> MenuOut:
         """The menu of one restaurant; amounts are in minor units of its currency."""
         restaurant = await services.get_restaurant(slug)
