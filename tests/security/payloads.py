@@ -1,9 +1,14 @@
-"""Hostile strings a customer can type into a name or a note, and a structural check that
-HTML built from them holds no live element or attribute."""
+"""Hostile strings a customer can type into a name or a note, a structural check that
+HTML built from them holds no live element or attribute, and Svix (Resend) signing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html.parser import HTMLParser
+
+from svix.webhooks import Webhook
+
+from app.settings import get_settings
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -41,3 +46,11 @@ def live_problems(html: str) -> list[str]:
     parser.feed(html)
     parser.close()
     return parser.problems + [marker for marker in LIVE_MARKERS if marker in html]
+
+
+def svix_signed(body: bytes, msg_id: str) -> dict[str, str]:
+    now = datetime.now(UTC)
+    secret = get_settings().resend_webhook_secret
+    return {"svix-id": msg_id, "svix-timestamp": str(int(now.timestamp())),
+            "svix-signature": Webhook(secret).sign(msg_id, now, body.decode("utf-8", "replace")),
+            "content-type": "application/json"}

@@ -13,8 +13,13 @@ from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
 from tests.integration.kitchen.conftest import PASSWORD
 from tests.security.payloads import HOSTILE
+from tests.security.routes import ROUTES
 
 pytestmark = pytest.mark.browser
+
+ADMIN_PAGES = [*sorted(path for (method, path), kind in ROUTES.items()
+                      if kind == "admin" and method == "GET" and "{" not in path
+                      and not path.endswith(".csv")), "/admin/restaurants/demo"]
 
 # Records violations from inside the page too (console wording differs between versions).
 WATCH_CSP = """
@@ -123,4 +128,20 @@ async def test_hostile_order_is_inert_in_the_browser(browser: Any, web: RunningP
     await page.wait_for_timeout(500)
     assert await page.locator("main script, main img, main [hx-get='/logout']").count() == 0
     assert not [url for url in watched.requests if url.endswith("/logout") or "/x" in url]
+    await watched.assert_clean()
+
+
+async def test_admin_pages_work_under_the_csp(browser: Any, web: RunningProcess) -> None:
+    await make_paid_order()
+    watched = await new_page(browser)
+    page = watched.page
+    await page.goto(f"{web.url}/login")
+    await page.fill("#email", "admin@orderpass.test")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{web.url}/")
+    for path in ADMIN_PAGES:
+        response = await page.goto(f"{web.url}{path}")
+        assert response.status == 200, path
+        await page.wait_for_timeout(200)  # deferred scripts and first htmx requests
     await watched.assert_clean()

@@ -13,14 +13,13 @@ from typing import Any
 import httpx
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from svix.webhooks import Webhook
 
 from app.notifications.tables import EmailMessage
 from app.ops.tables import Outbox
 from app.orders.tables import OrderItem, PaidOrder
 from app.payments.tables import StripeEvent, WebhookDelivery
-from app.settings import get_settings
 from tests.helpers.stripe_events import sign
+from tests.security.payloads import svix_signed
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -112,14 +111,6 @@ async def test_resend_webhook_refuses_junk(client: httpx.AsyncClient, body: byte
     assert rows and all(not row["signature_valid"] and not row["processed"] for row in rows)
     assert all(len(row["body"]) <= 2048 for row in rows)
     await nothing_written()
-
-
-def svix_signed(body: bytes, msg_id: str) -> dict[str, str]:
-    now = datetime.now(UTC)
-    secret = get_settings().resend_webhook_secret
-    return {"svix-id": msg_id, "svix-timestamp": str(int(now.timestamp())),
-            "svix-signature": Webhook(secret).sign(msg_id, now, body.decode("utf-8", "replace")),
-            "content-type": "application/json"}
 
 
 resend_like = st.fixed_dictionaries({

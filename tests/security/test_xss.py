@@ -5,6 +5,7 @@ kitchen page, board fragment, action answer, ticket, the kitchen's SSE frames, e
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +23,8 @@ from tests.helpers.server import RunningProcess
 from tests.helpers.stripe_events import sandbox_events, signed_request
 from tests.integration.kitchen.conftest import PASSWORD, csrf_from_html, login
 from tests.integration.orders.test_intake import valid_order
-from tests.security.payloads import ESCAPED_MARKERS, HOSTILE, live_problems
+from tests.security.payloads import ESCAPED_MARKERS, HOSTILE, live_problems, svix_signed
+from tests.security.routes import ROUTES
 
 NAME = " ".join(HOSTILE)  # 101 characters: fits the 120 allowed
 assert len(NAME) <= 120
@@ -156,3 +158,32 @@ async def test_kitchen_sse_frames_carry_escaped_text(web: RunningProcess, field:
         frame = first_event(browser, "/kitchen/demo/events", "board")
     assert order.public_id in frame
     assert_inert(frame, f"SSE board frame ({field})")
+
+
+async def test_hostile_webhook_deliveries_and_orders_are_inert_on_admin_pages(
+        client: httpx.AsyncClient) -> None:
+    """Unsigned Resend deliveries are recorded (svix-id, error, body) and shown to admins:
+    whatever a stranger posts there must stay text on the admin pages."""
+    for payload in HOSTILE:
+        refused = await client.post("/webhooks/resend", content=payload.encode(),
+                                    headers={"svix-id": payload, "svix-signature": payload,
+                                             "svix-timestamp": payload})
+        assert refused.status_code == 400
+    body = json.dumps({"type": NAME, "data": {"email_id": NAME}}).encode()
+    signed = await client.post("/webhooks/resend", content=body,
+                               headers=svix_signed(body, "msg_" + HOSTILE[0]))
+    assert signed.status_code == 200
+    await make_paid_order(customer_name=NAME[:120], notes=NAME,
+                          items=[("Burrata", 1150, 1, NAME)])
+    await login(client, "admin@orderpass.test")
+    pages = [path for method, path in ROUTES if method == "GET"
+             and ROUTES[(method, path)] == "admin" and "{" not in path]
+    assert "/admin/webhooks" in pages
+    for path in pages:
+        response = await client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        assert_inert(response.text, path, escaped=False)
+    inbox = (await client.get("/admin/webhooks")).text
+    assert "&lt;script&gt;" in inbox  # the stranger's svix-id is listed, escaped
+    detail = await client.get("/admin/restaurants/demo")
+    assert_inert(detail.text, "/admin/restaurants/demo", escaped=False)
