@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-WIDTH = 640
+WIDTH = 480
 NO_VALUE = "\u2013"  # an en dash: no data for this slot
-HEIGHT = 220
+HEIGHT = 200
 PAD_TOP = 22
 PAD_BOTTOM = 34
-PAD_X = 8
+PAD_X = 22  # room for the first and last axis labels
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Chart:
 
 
 def _label_every(count: int) -> int:
-    return max(1, -(-count // 12))  # at most ~12 axis labels
+    return max(1, -(-count // 8))  # at most ~8 axis labels
 
 
 def bar_chart(chart_id: str, title: str, description: str, labels: Sequence[str],
