@@ -29,10 +29,11 @@ def test_bench_smoke(tmp_path: Path) -> None:
            if key not in ("DATABASE_URL", "REDIS_URL")}  # its own embedded servers
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "bench", "--json", str(out), "--duration", "1",
-         "--rate", "5", "--kitchen-clients", "5", "--sse-connections", "50", "--emails", "12",
-         "--intake-concurrency", "4"],
+         "--rate", "5", "--webhook-seconds", "1", "--kitchen-clients", "5",
+         "--sse-connections", "50", "--emails", "12", "--intake-concurrency", "4"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=230, check=False)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, (f"exit {result.returncode}\nstderr:\n{result.stderr[-3000:]}"
+                                    f"\nstdout:\n{result.stdout[-3000:]}")
     results = json.loads(out.read_text())
     for section, keys in REQUIRED.items():
         for key in keys:
