@@ -25,6 +25,7 @@ CURRENCY = re.compile(r"^[a-z]{3}$")
 RESTAURANT_FIELDS = ("slug", "name", "currency", "timezone", "phone", "email", "address",
                      "default_prep_minutes", "auto_reject_minutes", "capture_mode",
                      "accepting_orders")
+RESERVED_SLUGS = frozenset({"new"})  # /admin/restaurants/new is the creation form
 MENU_FIELDS = ("name", "category", "description", "price", "position", "available")
 
 
@@ -113,6 +114,8 @@ def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
         parsed.values["slug"] = slug
         if slug and "slug" not in parsed.errors and not SLUG.match(slug):
             parsed.errors["slug"] = "Lower-case letters, digits and dashes only."
+        elif slug in RESERVED_SLUGS:
+            parsed.errors["slug"] = "That slug is reserved."
     parsed.text(form, "name", 120, required=True)
     currency = parsed.text(form, "currency", 16, required=True).lower()
     parsed.values["currency"] = currency

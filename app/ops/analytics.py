@@ -138,7 +138,8 @@ ORDERS_TOTAL_SQL = f"SELECT {TIMING_COLUMNS} {ORDERS_WHERE}"
 # Archived orders: counted and rejections known, no timings.
 ARCHIVED_BY_DAY_SQL = """
 SELECT (a.paid_at AT TIME ZONE 'UTC')::date AS day, count(*)::int AS orders,
-       count(*) FILTER (WHERE a.status IN ('rejected', 'refunded'))::int AS rejected
+       count(*) FILTER (WHERE a.status IN ('rejected', 'refunded')
+                        AND a.document->>'rejected_at' IS NOT NULL)::int AS rejected
 FROM archived_order a
 WHERE a.paid_at >= $1::date::timestamp AT TIME ZONE 'UTC'
   AND a.paid_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'

@@ -61,6 +61,9 @@ async def test_invalid_restaurant_shows_field_errors_and_writes_nothing(
     taken = await client.post("/admin/restaurants", data={
         **VALID, "_csrf_token": token, "slug": "demo"})
     assert taken.status_code == 422 and "That slug is taken." in taken.text
+    reserved = await client.post("/admin/restaurants", data={
+        **VALID, "_csrf_token": token, "slug": "new"})
+    assert reserved.status_code == 422 and "That slug is reserved." in reserved.text
     assert await Restaurant.count() == before
 
 
