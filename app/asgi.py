@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
@@ -38,6 +39,11 @@ from app.settings import get_settings
 from app.templating import configure_jinja
 
 log = get_logger("orderpass.web")
+
+
+def static_not_found(request: Request[Any, Any, Any], error: ValueError) -> Response[Any]:
+    """A file path the OS refuses (a NUL byte: "embedded null byte") is no file: 404, not 500."""
+    return Response({"status_code": 404, "detail": "Not Found"}, status_code=404)
 
 
 @asynccontextmanager
@@ -74,7 +80,8 @@ def create_app() -> Litestar:
             OrderEventsController,
             *ADMIN_CONTROLLERS,
             create_static_files_router(path="/static", directories=[paths.STATIC],
-                                       include_in_schema=False),
+                                       include_in_schema=False,
+                                       exception_handlers={ValueError: static_not_found}),
         ],
         lifespan=[lifespan],
         exception_handlers={ValidationException: validation_error_handler,
@@ -93,5 +100,6 @@ def create_app() -> Litestar:
             engine_callback=configure_jinja,
         ),
         openapi_config=OpenAPIConfig(title="Orderpass", version="0.1.0", path="/schema"),
+        logging_config=None,  # structlog (app/infra/logging.py) formats every log line
         debug=False,
     )
