@@ -35,6 +35,7 @@ JOB_TIMEOUT_S = 90  # claim wait + rate-limit wait + Resend timeout + SMTP timeo
 NOT_READY_TRIES = 4  # a confirmation enqueued before its link exists waits this many tries
 BATCH_BACKLOG = 10  # other queued emails that make a job send a batch instead of one email
 CLAIM_PREFIX = "orderpass:email:claim:"
+BATCH_PREFIX = "batch/"  # a row's provider_id while its batch attempt is unresolved
 CLAIM_TTL_S = 60  # longer than any send (HTTP timeout + SMTP timeout)
 CLAIM_WAIT_S = 15
 OUTAGE_KEY = "orderpass:email:resend-outage-streak"
@@ -218,15 +219,17 @@ async def _send_batch(redis: ArqRedis, settings: Settings, items: list[Outgoing]
                       job_try: int) -> str:
     """Send `items` (items[0] is this job's own email) in one /emails/batch request."""
     first = items[0]
+    items = sorted(items, key=lambda item: item.row.id)  # the order a retry rebuilds
     keys = "\n".join(sorted(item.row.idempotency_key for item in items))
-    batch_key = "batch/" + hashlib.sha256(keys.encode()).hexdigest()[:40]
+    batch_key = BATCH_PREFIX + hashlib.sha256(keys.encode()).hexdigest()[:40]
     await _acquire_slot(settings)
-    await service.record_attempts([item.row.id for item in items])
+    await service.mark_batch_attempt([item.row.id for item in items], batch_key)
     try:
         result = await gateway.send_batch([item.params for item in items], batch_key, settings)
     except PermanentSendError as error:
         log.warning("batch rejected, sending alone", order_id=first.row.order_ref,
                     error=str(error))
+        await service.clear_batch(batch_key)
         return await _send_single(redis, settings, first, job_try)
     except TransientSendError as error:
         for item in items[1:]:  # their own jobs retry them
@@ -239,11 +242,54 @@ async def _send_batch(redis: ArqRedis, settings: Settings, items: list[Outgoing]
             await service.mark_failed(item.row.id, result.errors[index])
         elif index in result.ids:
             sent = await _sent(item, result.ids[index], "resend")
-            if index == 0:
+            if item is first:
                 outcome = f"{sent} batch of {len(items)}"
     log.info("email batch sent", order_id=first.row.order_ref, size=len(items),
              rejected=len(result.errors))
     return outcome
+
+
+async def _resume_batch(redis: ArqRedis, settings: Settings, batch_key: str,
+                        job_try: int) -> str:
+    """Retry a batch attempt whose outcome is unknown (worker died, timeout) as the same
+    batch under the same key: Resend replays it if it went out, or reports the key used
+    with a different payload (then it went out too); only if it never arrived is it sent."""
+    rows = await service.batch_rows(batch_key)
+    if any(row.status not in ("queued", "failed") for row in rows):
+        for row in rows:  # part of the batch is recorded as sent: all of it went out
+            if row.status == "queued":
+                await service.mark_sent(row.id, None, "resend", note="sent in " + batch_key)
+        return "already sent in a batch"
+    items = []
+    for row in rows:
+        if row.status == "queued":
+            prepared = await prepare(redis, settings, row)
+            if isinstance(prepared, Outgoing):
+                items.append(prepared)
+    if not items:
+        return "nothing left in the batch"
+    await _acquire_slot(settings)
+    try:
+        result = await gateway.send_batch([item.params for item in items], batch_key, settings)
+    except AlreadySentError as error:
+        for item in items:
+            await _sent(item, None, "resend", note=str(error))
+        return "already sent in a batch"
+    except PermanentSendError:
+        await service.clear_batch(batch_key)
+        raise RetryLater(1, "batch refused; its emails are sent alone") from None
+    except TransientSendError as error:
+        if job_try >= MAX_TRIES:
+            for item in items:
+                await service.mark_failed(item.row.id, f"gave up after {job_try} tries: {error}")
+            return "failed"
+        raise RetryLater(backoff(job_try, error.retry_after), str(error)) from error
+    for index, item in enumerate(items):
+        if index in result.errors:
+            await service.mark_failed(item.row.id, result.errors[index])
+        elif index in result.ids:
+            await _sent(item, result.ids[index], "resend")
+    return f"sent via resend batch of {len(items)} (resumed)"
 
 
 async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str,
@@ -267,6 +313,8 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
         fresh = await service.get_row(key)  # a batch may have sent it while we waited
         if fresh is None or fresh.status != "queued":
             return f"already {fresh.status if fresh else 'gone'}"
+        if service.batch_of(fresh):
+            return await _resume_batch(redis, settings, service.batch_of(fresh), job_try)
         prepared = await prepare(redis, settings, fresh)
         if isinstance(prepared, Skip):
             return prepared.outcome
@@ -275,7 +323,8 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
                 await service.mark_failed(fresh.id, f"not sent: {prepared.reason}")
                 return f"skipped: {prepared.reason}"
             raise RetryLater(backoff(job_try), prepared.reason)
-        if await service.queued_backlog(fresh.id) < BATCH_BACKLOG:
+        # An email attempted alone before keeps its own Idempotency-Key: never batched.
+        if fresh.attempts or await service.queued_backlog(fresh.id) < BATCH_BACKLOG:
             return await _send_single(redis, settings, prepared, job_try)
         items, others = await _claim_backlog(redis, settings, prepared)
         if len(items) == 1:
@@ -292,13 +341,15 @@ async def _claim_backlog(redis: ArqRedis, settings: Settings,
     """Claim up to 99 other queued emails (skipping ones another worker holds) for a batch."""
     items, locks = [first], []
     for row in await service.queued_rows(gateway.MAX_BATCH - 1, exclude_id=first.row.id):
+        if row.attempts or row.provider_id:
+            continue  # tried before (alone or in a batch): retried under its first key
         lock = redis.lock(CLAIM_PREFIX + row.idempotency_key, timeout=CLAIM_TTL_S,
                           blocking=False)
         if not await lock.acquire():
             continue
         locks.append(lock)
         fresh = await service.get_row(row.idempotency_key)
-        if fresh is None or fresh.status != "queued":
+        if fresh is None or fresh.status != "queued" or fresh.attempts or fresh.provider_id:
             continue
         prepared = await prepare(redis, settings, fresh)
         if isinstance(prepared, Outgoing):

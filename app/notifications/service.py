@@ -123,8 +123,8 @@ async def new_resend_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow
 
 async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
                         defer_by: float | None = None, resend: bool = False) -> None:
-    """Create the queued row (if missing) and enqueue its send job; safe to call repeatedly
-    (the row is unique per idempotency key and arq collapses jobs with the same id).
+    """Enqueue the email's send job; safe to call repeatedly (arq collapses jobs with the
+    same id, and the job sends at most once per idempotency key).
 
     `resend=True` is a deliberate second send (admin): a new row and a new Resend key."""
     if resend:
@@ -137,11 +137,10 @@ async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
         log.info("email resend enqueued", kind=kind, order_id=order_ref,
                  key=fresh.idempotency_key)
         return
-    row = await ensure_row(redis, kind, order_ref)
-    if row is None:
-        return
-    if row.status != "queued":
-        return  # already sent (or failed for good): nothing to do
+    _check_kind(kind)
+    # Only the job is enqueued here; the job creates the row (`ensure_row`) and skips an
+    # email already sent under its key. Keeping Postgres off this path keeps intake fast:
+    # the job id collapses repeats, and paid-order emails are also backed by the outbox.
     job = await redis.enqueue_job(SEND_JOB, kind, order_ref, _job_id=job_id(kind, order_ref),
                                   _defer_by=defer_by)
     log.info("email enqueued", kind=kind, order_id=order_ref, duplicate=job is None)
@@ -177,6 +176,37 @@ async def queued_rows(limit: int, exclude_id: int) -> list[EmailRow]:
         (EmailMessage.status == "queued") & (EmailMessage.id != exclude_id)
     ).order_by(EmailMessage.created_at).limit(limit)
     return [EmailRow.of(row) for row in rows]
+
+
+async def mark_batch_attempt(row_ids: list[int], batch_key: str) -> None:
+    """Count an attempt and remember the batch's Idempotency-Key on each row (in
+    `provider_id`, until the real id replaces it): a row whose batch may have gone out must
+    only ever be retried as that same batch, under that key, never alone under its own."""
+    for row_id in row_ids:  # provider_id is unique: `<batch key>#<row id>`
+        await EmailMessage.update(
+            {EmailMessage.attempts: EmailMessage.attempts + 1,
+             EmailMessage.provider_id: f"{batch_key}#{row_id}",
+             EmailMessage.updated_at: datetime.now().astimezone()}
+        ).where(EmailMessage.id == row_id)
+
+
+def batch_of(row: EmailRow) -> str:
+    """The batch key of a row whose batch attempt is unresolved, else ''."""
+    marker = row.provider_id or ""
+    return marker.split("#", 1)[0] if marker.startswith("batch/") and "#" in marker else ""
+
+
+async def batch_rows(batch_key: str) -> list[EmailRow]:
+    """The rows of a batch attempt, in the order they were sent (by id)."""
+    rows = await EmailMessage.select().where(
+        EmailMessage.provider_id.like(batch_key + "#%")).order_by(EmailMessage.id)
+    return [EmailRow.of(row) for row in rows]
+
+
+async def clear_batch(batch_key: str) -> None:
+    """The batch was refused as a whole (nothing sent): its rows go back to single sends."""
+    await EmailMessage.update({EmailMessage.provider_id: None}).where(
+        EmailMessage.provider_id.like(batch_key + "#%") & (EmailMessage.status == "queued"))
 
 
 async def record_attempts(row_ids: list[int]) -> None:
