@@ -243,3 +243,22 @@ async def test_refund_voids_an_uncaptured_authorisation(admin: tuple[httpx.Async
     order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
     assert order is not None and order.status == "refunded"
     assert "voided" in str((await row(discrepancy))["resolution_note"])
+
+
+async def test_a_lost_resend_job_is_requeued_with_its_own_key(
+        admin: tuple[httpx.AsyncClient, str], sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.notifications.service import enqueue_email, requeue_stale
+    from app.notifications.tables import EmailMessage
+
+    client, _ = admin
+    ref, _ = await paid_order(client, sandbox, redis)
+    await enqueue_email(redis, "payment_received", ref, resend=True)
+    await redis.flushdb()  # the job is lost; the row stays queued
+    await EmailMessage.update({EmailMessage.updated_at: datetime.now(UTC) - timedelta(hours=1)}
+                              ).where(EmailMessage.order_ref == ref)
+    assert await requeue_stale(redis) >= 1
+    [job] = [queued for queued in await redis.queued_jobs()
+             if queued.job_id == f"email:payment_received:{ref}:resend-1"]
+    assert job.args == ("payment_received", ref, f"payment_received/{ref}/resend-1")
