@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install dev test lint typecheck pytest test-standalone static clean
+.PHONY: install dev test lint typecheck pytest test-standalone test-soak static clean
 
 install: $(VENV)/.installed static/vendor/.installed
 
@@ -42,6 +42,10 @@ test-standalone: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
 	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} \
 	$(BIN)/pytest tests/integration -m "not browser"
+
+# Opt-in soak: 10 minutes of mixed traffic with RSS / connection bounds (SOAK_SECONDS=…).
+test-soak: install
+	$(BIN)/pytest -m soak tests/reliability -s
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
