@@ -85,6 +85,8 @@ class Board:
 
 
 async def get_restaurant(slug: str) -> Restaurant | None:
+    if "\x00" in slug:  # Postgres refuses NUL in text: no such restaurant, not a 500
+        return None
     return await Restaurant.objects().get(Restaurant.slug == slug)
 
 
@@ -162,6 +164,8 @@ async def card(restaurant: Restaurant, order_ref: str) -> Card | None:
 async def order_status(order_ref: str, redis: Redis) -> dict[str, object] | None:
     """What the public status stream may say about an order: status and timing only.
     Paid orders come from Postgres; an order still awaiting payment from the temp store."""
+    if "\x00" in order_ref:  # Postgres refuses NUL in text: no such order, not a 500
+        return None
     order = await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
     if order is None:
         if not is_temp_id(order_ref):

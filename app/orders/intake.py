@@ -48,8 +48,21 @@ def _check_fulfillment(data: OrderIn, errors: dict[str, str]) -> None:
         errors["table"] = "a table number is required for dine-in"
 
 
+def _nul_fields(data: OrderIn) -> dict[str, str]:
+    """Postgres text cannot hold NUL: such an order could be paid but never stored."""
+    texts = {"restaurant": data.restaurant, "customer.name": data.customer.name,
+             "customer.email": data.customer.email, "customer.phone": data.customer.phone,
+             "notes": data.notes, "delivery_address": data.delivery_address,
+             "table": data.table,
+             **{f"items[{index}].notes": item.notes for index, item in enumerate(data.items)}}
+    return {key: "must not contain NUL characters" for key, value in texts.items()
+            if "\x00" in value}
+
+
 async def price_order(data: OrderIn) -> tuple[Restaurant, list[OrderLine], str]:
     """Resolve the restaurant and menu lines; raise IntakeError naming every bad field."""
+    if nul := _nul_fields(data):
+        raise IntakeError(nul)
     restaurant = await Restaurant.objects().get(Restaurant.slug == data.restaurant)
     if restaurant is None:
         raise IntakeError({"restaurant": f"no restaurant called {data.restaurant!r}"}, 404)

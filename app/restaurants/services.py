@@ -19,6 +19,8 @@ async def list_restaurants() -> list[Restaurant]:
 
 
 async def get_restaurant(slug: str) -> Restaurant | None:
+    if "\x00" in slug:  # Postgres refuses NUL in text: no such restaurant, not a 500
+        return None
     return await Restaurant.objects().get(Restaurant.slug == slug)
 
 

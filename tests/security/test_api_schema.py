@@ -58,7 +58,7 @@ def test_the_schema_lists_the_public_api(api_schema: schemathesis.BaseSchema) ->
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_api_conforms_to_its_schema(api_schema: schemathesis.BaseSchema,
-                                    mode: GenerationMode) -> None:
+                                    api_web: RunningProcess, mode: GenerationMode) -> None:
     failures: list[str] = []
     for operation in operations(api_schema):
         @given(case=operation.as_strategy(generation_mode=mode))
@@ -74,6 +74,6 @@ def test_api_conforms_to_its_schema(api_schema: schemathesis.BaseSchema,
             check()
         except Unsatisfiable:
             assert mode == GenerationMode.NEGATIVE  # no invalid input exists for it
-        except Exception as error:  # collect every operation's failure, then report
+        except (Exception, BaseExceptionGroup) as error:  # every operation, then report
             failures.append(f"{operation.method.upper()} {operation.path}: {error}")
-    assert not failures, "\n\n".join(failures)
+    assert not failures, "\n\n".join([*failures, "server log:", api_web.log()[-6000:]])
