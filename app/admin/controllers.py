@@ -5,6 +5,7 @@ parse, call a service, render a page or (for htmx) a component."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, NotFoundException
@@ -149,7 +150,7 @@ class AdminInboxController(Controller):
     def _email_outcome(self, request: Request[Any, Any, Any], ref: str, detail: str, ok: bool,
                        status_code: int = 200) -> Response[Any]:
         if not is_htmx(request) and ok:
-            return Redirect(f"/admin/emails?q={ref}", status_code=303)
+            return Redirect(f"/admin/emails?q={quote(ref, safe='')}", status_code=303)
         return fragment(request, "admin_outcome.html", status_code, ok=ok, detail=detail)
 
 
