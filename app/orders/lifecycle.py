@@ -1,6 +1,8 @@
 """The paid order's state machine: a pure transition table plus the service that applies an
-action in one transaction (optimistic locking on `paid_order.version`), then, after commit,
-publishes the change, enqueues emails and settles money (capture, refund or void).
+action in one transaction (optimistic locking on `paid_order.version`) together with its
+outbox rows (kitchen event, customer email), then, after commit, delivers those rows at once
+(the worker's outbox relay re-delivers anything missed) and settles money (capture, refund or
+void).
 
     paid ──accept──▶ accepted ──start──▶ preparing ──ready──▶ ready ──complete──▶ completed
       │                 │ ready────────────────────▲                      ▲           │
@@ -20,8 +22,10 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
-from app.kitchen.feed import publish_order_event
+from app.ops import outbox
+from app.ops.outbox import OutboxRow
 from app.orders.tables import PaidOrder
+from app.payments.stripe_gateway import get_gateway
 from app.piccolo_conf import DB
 from app.restaurants.tables import Restaurant
 
@@ -148,10 +152,13 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
             reason = "Rejected by the kitchen"
         changes = changes_for(order, action, target, now, prep_minutes=prep_minutes,
                               reason=reason.strip())
-        async with DB.transaction():
+        rows = outbox_rows(order, action, target)
+        async with DB.transaction() as transaction:
             won = await PaidOrder.update(changes).where(
                 (PaidOrder.id == order.id) & (PaidOrder.version == order.version)
             ).returning(PaidOrder.id)
+            if won:  # the promise to tell the kitchen and the customer commits with the change
+                await outbox.add(transaction.connection, rows)
         if won:
             break
         log.info("order changed concurrently, re-checking", order_id=order_ref, action=action)
@@ -163,13 +170,24 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
     updated = await get_order(order_ref)
     assert updated is not None
     redis = redis or await _default_redis()
-    await publish_order_event(redis, updated.restaurant, order_ref, "order.updated")
-    if target == "ready" and action == "ready":
-        await _enqueue_email(redis, "order_ready", order_ref)
+    await outbox.deliver_now(redis, rows)
     if target == "rejected":
-        await _enqueue_email(redis, "order_rejected", order_ref)
         updated = await settle_rejection(updated, redis=redis)
     return updated
+
+
+def outbox_rows(order: PaidOrder, action: str, target: str) -> list[OutboxRow]:
+    """What the transition of `order` (at its current version) by `action` promises: every
+    change reaches the kitchen (one event per new version); ready and reject email the
+    customer."""
+    ref = order.public_id
+    rows = [outbox.kitchen_event(order.restaurant, ref, "order.updated",
+                                 tag=f"v{order.version + 1}")]
+    if target == "ready" and action == "ready":
+        rows.append(outbox.email("order_ready", ref))
+    if target == "rejected":
+        rows.append(outbox.email("order_rejected", ref))
+    return rows
 
 
 async def settle_rejection(order: PaidOrder, *, redis: ArqRedis | None = None) -> PaidOrder:
@@ -195,7 +213,7 @@ async def settle_rejection(order: PaidOrder, *, redis: ArqRedis | None = None) -
 
 
 async def _give_money_back(order: PaidOrder) -> None:
-    gateway = _gateway()
+    gateway = get_gateway()
     ref = order.public_id
     intent = order.stripe_payment_intent_id
     if not intent:
@@ -218,7 +236,7 @@ async def _capture(order: PaidOrder) -> None:
     if not order.stripe_payment_intent_id:
         raise ActionFailed("cannot accept: the order has no payment to capture")
     try:
-        await asyncio.wait_for(_gateway().capture_payment_intent(
+        await asyncio.wait_for(get_gateway().capture_payment_intent(
             order.stripe_payment_intent_id, idempotency_key=f"capture/{ref}", order_ref=ref),
             GATEWAY_TIMEOUT_S)
     except Exception as error:
@@ -274,25 +292,7 @@ async def retry_failed_refunds(*, older_than: timedelta = timedelta(minutes=1),
     return settled
 
 
-# -- collaborators (looked up at call time so tests can substitute them) ---------------------
-
-def _gateway() -> Any:
-    from app.payments.stripe_gateway import get_gateway
-
-    return get_gateway()
-
-
-async def _enqueue_email(redis: ArqRedis, kind: str, order_ref: str) -> None:
-    try:
-        from app.notifications.service import enqueue_email
-    except ImportError:
-        log.warning("email service missing; email not enqueued", order_id=order_ref, kind=kind)
-        return
-    try:
-        await enqueue_email(redis, kind, order_ref)
-    except Exception as error:  # the order change is committed; the email must not undo it
-        log.warning("email not enqueued", order_id=order_ref, kind=kind, error=str(error))
-
+# -- collaborators -------------------------------------------------------------------------
 
 _redis_by_loop: dict[int, ArqRedis] = {}
 

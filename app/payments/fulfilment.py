@@ -15,6 +15,8 @@ import stripe
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
+from app.ops import outbox
+from app.ops.outbox import OutboxRow
 from app.orders.models import TempOrder
 from app.orders.views import temp_store
 from app.payments.rebuild import rebuild_temp_order
@@ -22,7 +24,6 @@ from app.payments.stripe_gateway import get_gateway, metadata_of
 from app.piccolo_conf import DB
 
 log = get_logger("orderpass.fulfilment")
-OUTBOX_GRACE_S = 10  # the relay leaves rows alone this long: the fast path usually wins
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,12 @@ def _mismatch(order: TempOrder, session: stripe.checkout.Session) -> str:
     return ""
 
 
-def outbox_rows(order_ref: str, restaurant_id: int) -> list[tuple[str, str, str]]:
-    """(kind, dedupe key, payload) promised by a new paid order."""
+def outbox_rows(order_ref: str, restaurant_id: int) -> list[OutboxRow]:
+    """What a new paid order promises: the kitchen is told (`kitchen:<ref>:order.paid`) and
+    the customer gets the payment email (`email:payment_received:<ref>`)."""
     return [
-        ("kitchen.publish", f"kitchen:{order_ref}:order.paid",
-         json.dumps({"restaurant_id": restaurant_id, "order_ref": order_ref,
-                     "event": "order.paid"})),
-        ("email.send", f"email:payment_received:{order_ref}",
-         json.dumps({"kind": "payment_received", "order_ref": order_ref})),
+        outbox.kitchen_event(restaurant_id, order_ref, "order.paid", tag="paid"),
+        outbox.email("payment_received", order_ref),
     ]
 
 
@@ -100,11 +99,7 @@ async def _insert_order(connection: asyncpg.Connection, order: TempOrder,
         "VALUES ($1, $2, $3, $4, $5, $6)",
         [(order_id, line.menu_item_id, line.name, line.unit_amount, line.quantity, line.notes)
          for line in order.lines])
-    await connection.executemany(
-        "INSERT INTO outbox (kind, dedupe_key, payload, next_attempt_at) "
-        "VALUES ($1, $2, $3::jsonb, now() + make_interval(secs => $4)) "
-        "ON CONFLICT (dedupe_key) DO NOTHING",
-        [(*row, OUTBOX_GRACE_S) for row in outbox_rows(order.id, order.restaurant_id)])
+    await outbox.add(connection, outbox_rows(order.id, order.restaurant_id))
     await connection.execute(
         "INSERT INTO funnel_daily (restaurant, day, paid) VALUES ($1, $2, 1) "
         "ON CONFLICT (restaurant, day) DO UPDATE SET paid = funnel_daily.paid + 1",

@@ -12,7 +12,6 @@ import stripe
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
-from app.kitchen.feed import publish_order_event
 from app.ops import outbox
 from app.ops.metrics import ORDERS_PAID, PAYMENT_TO_KITCHEN, WEBHOOK_EVENTS
 from app.orders import payment_links
@@ -112,28 +111,16 @@ async def handle_event(redis: ArqRedis, event: stripe.Event, received: float) ->
 
 
 async def after_commit(redis: ArqRedis, fulfilment: Fulfilment, received: float) -> None:
-    """Fast path after the order committed. Failures here are logged, never raised: the
-    outbox relay re-delivers whatever did not get done."""
-    from app.notifications.service import enqueue_email
-
+    """Fast path after the order committed: deliver its outbox rows now (kitchen publish,
+    which also marks `kitchen_shown_at`, and the payment email). Failures here are logged,
+    never raised: the outbox relay re-delivers whatever did not get done."""
     assert fulfilment.restaurant_id is not None
     order_ref = fulfilment.order_ref
-    (_, kitchen_key, _), (_, email_key, _) = outbox_rows(order_ref, fulfilment.restaurant_id)
-    done: list[str] = []
-    if await publish_order_event(redis, fulfilment.restaurant_id, order_ref, "order.paid"):
+    kitchen, email = outbox_rows(order_ref, fulfilment.restaurant_id)
+    if await outbox.deliver_now(redis, [kitchen]):
         PAYMENT_TO_KITCHEN.observe(time.perf_counter() - received)
-        done.append(kitchen_key)
+    await outbox.deliver_now(redis, [email])
     try:
-        await enqueue_email(redis, "payment_received", order_ref)
-        done.append(email_key)
-    except Exception as error:
-        log.warning("payment email not queued; outbox will retry", order_id=order_ref,
-                    error=str(error))
-    try:
-        if done:
-            await outbox.mark_done(done)
-        if kitchen_key in done:
-            await outbox.mark_shown(order_ref)
         await temp_store(redis).delete(order_ref)
     except Exception as error:
         log.warning("after-commit bookkeeping failed", order_id=order_ref, error=str(error))

@@ -1,4 +1,6 @@
-"""Test factory for paid orders: inserts PaidOrder + OrderItems directly (no Stripe)."""
+"""Test factories for paid orders: `make_paid_order` inserts PaidOrder + OrderItems directly
+(no Stripe: for read-side tests); `paid_order_via_sandbox` goes the real way (intake, sandbox
+payment, signed webhook), for anything that moves money."""
 
 from __future__ import annotations
 
@@ -6,8 +8,12 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from app.orders.tables import OrderItem, PaidOrder
 from app.restaurants.tables import Restaurant
+from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.stripe_events import sandbox_events, signed_request
 
 DEFAULT_ITEMS = [("Margherita pizza", 1100, 2, "no basil"), ("Lemonade", 450, 1, "")]
 
@@ -51,3 +57,35 @@ async def make_paid_order(restaurant_slug: str = "demo", status: str = "paid",
     fresh = await PaidOrder.objects().get(PaidOrder.public_id == ref)
     assert fresh is not None
     return fresh
+
+
+async def paid_order_via_sandbox(client: httpx.AsyncClient, sandbox: RunningSandbox, *,
+                                 slug: str = "demo",
+                                 capture_mode: str | None = None) -> PaidOrder:
+    """A real paid order: submitted with `POST /api/orders`, paid on the sandbox's Stripe and
+    recorded by the app's own webhook handler from the signed `checkout.session.completed`.
+    `capture_mode` ("manual" | "automatic"), when given, is set on the restaurant first (the
+    Checkout Session then authorises only, and accepting the order captures)."""
+    if capture_mode is not None:
+        await Restaurant.update({Restaurant.capture_mode: capture_mode}).where(
+            Restaurant.slug == slug)
+    menu = (await client.get(f"/api/restaurants/{slug}/menu")).json()["items"]
+    response = await client.post("/api/orders", json={
+        "restaurant": slug,
+        "items": [{"menu_item_id": menu[0]["id"], "quantity": 2, "notes": "extra hot"},
+                  {"menu_item_id": menu[2]["id"], "quantity": 1}],
+        "customer": {"name": "Ada Lovelace", "email": "ada@example.com"},
+        "fulfillment": "pickup",
+    })
+    assert response.status_code == 201, response.text
+    created = response.json()
+    session_id = created["payment_url"].rsplit("/", 1)[1]
+    sandbox.pay(session_id)
+    [event] = sandbox_events(sandbox.url, session_id=session_id,
+                             types={"checkout.session.completed"})
+    payload, headers = signed_request(event)
+    recorded = await client.post("/webhooks/stripe", content=payload, headers=headers)
+    assert recorded.status_code == 200 and recorded.json()["result"] == "created", recorded.text
+    order = await PaidOrder.objects().get(PaidOrder.public_id == created["id"])
+    assert order is not None and order.stripe_payment_intent_id
+    return order

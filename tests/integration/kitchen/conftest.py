@@ -1,10 +1,9 @@
-"""Kitchen test fixtures: logged-in clients (with the CSRF token at hand) and a fake Stripe."""
+"""Kitchen test fixtures: logged-in clients (with the CSRF token at hand) and a web server."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -47,44 +46,3 @@ async def second_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
     ) as test_client:
         yield test_client
-
-
-class FakeGateway:
-    """Stands in for StripeGateway; records calls and can be told to fail."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, str]] = []
-        self.fail: set[str] = set()
-
-    async def _record(self, what: str, intent: str, key: str) -> dict[str, Any]:
-        self.calls.append((what, intent, key))
-        if what in self.fail:
-            raise RuntimeError(f"stripe {what} failed")
-        return {"id": intent}
-
-    async def capture_payment_intent(self, intent: str, *, idempotency_key: str, **_: Any) -> Any:
-        return await self._record("capture", intent, idempotency_key)
-
-    async def cancel_payment_intent(self, intent: str, *, idempotency_key: str, **_: Any) -> Any:
-        return await self._record("cancel", intent, idempotency_key)
-
-    async def refund_payment_intent(self, intent: str, *, idempotency_key: str, **_: Any) -> Any:
-        return await self._record("refund", intent, idempotency_key)
-
-
-@pytest.fixture
-def gateway(monkeypatch: pytest.MonkeyPatch) -> FakeGateway:
-    fake = FakeGateway()
-    monkeypatch.setattr("app.orders.lifecycle._gateway", lambda: fake)
-    return fake
-
-
-@pytest.fixture
-def emails(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    sent: list[tuple[str, str]] = []
-
-    async def record(redis: Any, kind: str, order_ref: str) -> None:
-        sent.append((kind, order_ref))
-
-    monkeypatch.setattr("app.orders.lifecycle._enqueue_email", record)
-    return sent

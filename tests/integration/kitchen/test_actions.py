@@ -1,5 +1,6 @@
 """Kitchen actions through HTTP and the lifecycle service: transitions, optimistic locking,
-money (capture / refund / void through a fake gateway), emails, recall, auto-reject."""
+money (capture / refund / void of real orders paid on the sandbox's Stripe, through the app's
+own StripeGateway), emails (real queued arq jobs), recall, auto-reject."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from arq.connections import ArqRedis
 
+from app.ops.tables import Outbox
 from app.orders import lifecycle
 from app.orders.tables import PaidOrder
+from app.payments.stripe_gateway import get_gateway
 from app.restaurants.tables import Restaurant
-from tests.helpers.orders import make_paid_order
-from tests.integration.kitchen.conftest import FakeGateway, login
+from tests.helpers.orders import make_paid_order, paid_order_via_sandbox
+from tests.helpers.sandbox import RunningSandbox, stripe_client
+from tests.integration.kitchen.conftest import login
 
 HX = {"hx-request": "true"}
 
@@ -30,10 +35,37 @@ async def reload(ref: str) -> PaidOrder:
     return order
 
 
+async def lifecycle_emails(redis: ArqRedis) -> list[str]:
+    """Queued email jobs about kitchen actions (`email:<kind>:<ref>`), sorted."""
+    return sorted(job.job_id for job in await redis.queued_jobs()
+                  if job.job_id and job.job_id.startswith(("email:order_ready:",
+                                                           "email:order_rejected:")))
+
+
+def intent_of(order: PaidOrder) -> str:
+    assert order.stripe_payment_intent_id
+    return order.stripe_payment_intent_id
+
+
+def intent_status(sandbox: RunningSandbox, order: PaidOrder) -> str:
+    return str(stripe_client(sandbox.url).v1.payment_intents.retrieve(intent_of(order)).status)
+
+
+def refunds(sandbox: RunningSandbox, order: PaidOrder) -> list[tuple[int, str]]:
+    """(amount, status) of every refund Stripe holds for the order's payment (read from the
+    PaymentIntent's charge, as the sandbox has no refund list endpoint)."""
+    stripe = stripe_client(sandbox.url)
+    charge_id = stripe.v1.payment_intents.retrieve(intent_of(order)).latest_charge
+    if charge_id is None:
+        return []
+    listed = stripe.v1.charges.retrieve(str(charge_id)).refunds
+    return [(refund.amount, str(refund.status)) for refund in (listed.data if listed else [])]
+
+
 async def test_happy_path_sets_each_timestamp_and_returns_the_card(
-        client: httpx.AsyncClient, emails: list[tuple[str, str]]) -> None:
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
     token = await login(client, "kitchen@demo.test")
-    order = await make_paid_order()
     ref = order.public_id
     response = await act(client, token, ref, "accept", prep_minutes="20")
     assert response.status_code == 200
@@ -45,14 +77,21 @@ async def test_happy_path_sets_each_timestamp_and_returns_the_card(
     assert accepted.version == order.version + 1
     assert (await act(client, token, ref, "start")).status_code == 200
     assert (await reload(ref)).preparing_at is not None
+    assert await lifecycle_emails(redis) == []
     assert (await act(client, token, ref, "ready")).status_code == 200
     assert (await reload(ref)).ready_at is not None
-    assert emails == [("order_ready", ref)]
+    assert await lifecycle_emails(redis) == [f"email:order_ready:{ref}"]
     done = await act(client, token, ref, "complete")
     assert done.status_code == 200 and done.text == ""  # the card leaves the board
     completed = await reload(ref)
     assert completed.status == "completed" and completed.completed_at is not None
     assert completed.version == order.version + 4
+    # Every change promised the kitchen an event in its own transaction; all delivered.
+    kitchen = await Outbox.select(Outbox.dedupe_key, Outbox.status).where(
+        Outbox.dedupe_key.like(f"kitchen:{ref}:v%"))
+    assert sorted((row["dedupe_key"], row["status"]) for row in kitchen) == [
+        (f"kitchen:{ref}:v{order.version + step}", "done") for step in range(1, 5)]
+    assert intent_status(sandbox, order) == "succeeded" and refunds(sandbox, order) == []
 
 
 async def test_accept_without_prep_uses_the_restaurant_default(
@@ -79,8 +118,8 @@ async def test_illegal_transitions_are_refused_with_409(client: httpx.AsyncClien
 
 
 async def test_two_screens_accepting_at_once_resolve_to_one_result(
-        gateway: FakeGateway) -> None:
-    order = await make_paid_order()
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
     results = await asyncio.gather(
         *(lifecycle.apply_action(order.public_id, "accept", actor=f"screen{i}",
                                  prep_minutes=10 + i) for i in range(2)),
@@ -94,8 +133,9 @@ async def test_two_screens_accepting_at_once_resolve_to_one_result(
     assert final.prep_minutes == wins[0].prep_minutes
 
 
-async def test_two_screens_accept_and_reject_at_once(gateway: FakeGateway) -> None:
-    order = await make_paid_order()
+async def test_two_screens_accept_and_reject_at_once(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
     results = await asyncio.gather(  # both screens showed the order as paid
         lifecycle.apply_action(order.public_id, "accept", actor="a", expected_status="paid"),
         lifecycle.apply_action(order.public_id, "reject", actor="b", reason="closed",
@@ -104,69 +144,76 @@ async def test_two_screens_accept_and_reject_at_once(gateway: FakeGateway) -> No
     assert sum(isinstance(r, PaidOrder) for r in results) == 1, results
     final = await reload(order.public_id)
     assert final.status in ("accepted", "refunded")
-    assert bool(gateway.calls) == (final.status == "refunded")
+    # Money moved back exactly when the reject won.
+    expected = [(order.amount_charged, "succeeded")] if final.status == "refunded" else []
+    assert refunds(sandbox, order) == expected
 
 
 async def test_reject_refunds_and_ends_refunded(
-        client: httpx.AsyncClient, gateway: FakeGateway,
-        emails: list[tuple[str, str]]) -> None:
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
     token = await login(client, "kitchen@demo.test")
-    order = await make_paid_order()
     response = await act(client, token, order.public_id, "reject", reason="Out of dough")
     assert response.status_code == 200 and response.text == ""
     final = await reload(order.public_id)
     assert final.status == "refunded"
     assert final.reject_reason == "Out of dough"
     assert final.rejected_at is not None and final.refunded_at is not None
-    assert gateway.calls == [("refund", order.stripe_payment_intent_id,
-                              f"refund/{order.public_id}")]
-    assert emails == [("order_rejected", order.public_id)]
+    assert refunds(sandbox, order) == [(order.amount_charged, "succeeded")]
+    assert await lifecycle_emails(redis) == [f"email:order_rejected:{order.public_id}"]
 
 
 async def test_failed_refund_leaves_rejected_flagged_then_retry_settles(
-        gateway: FakeGateway, emails: list[tuple[str, str]]) -> None:
-    order = await make_paid_order()
-    gateway.fail.add("refund")
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
+    # Stripe answers 500 to every attempt the gateway makes (its own retries included).
+    sandbox.api_faults(service="stripe", status=500, count=get_gateway().attempts)
     result = await lifecycle.apply_action(order.public_id, "reject", actor="t", reason="x")
     assert result.status == "rejected"
     assert result.needs_review and result.review_reason.startswith("refund failed")
-    gateway.fail.clear()
+    assert refunds(sandbox, order) == []
+    assert await lifecycle_emails(redis) == [f"email:order_rejected:{order.public_id}"]
     settled = await lifecycle.retry_failed_refunds(older_than=timedelta(0))
     assert settled == [order.public_id]
     final = await reload(order.public_id)
     assert final.status == "refunded" and not final.needs_review
-    # Same idempotency key on every attempt.
-    assert {key for _, _, key in gateway.calls} == {f"refund/{order.public_id}"}
+    # Exactly one refund: the retry reused the idempotency key `refund/<ref>`.
+    assert refunds(sandbox, order) == [(order.amount_charged, "succeeded")]
+    assert await lifecycle.retry_failed_refunds(older_than=timedelta(0)) == []
+    assert refunds(sandbox, order) == [(order.amount_charged, "succeeded")]
 
 
 async def test_manual_capture_accept_captures_first(
-        client: httpx.AsyncClient, gateway: FakeGateway) -> None:
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    order = await paid_order_via_sandbox(client, sandbox, capture_mode="manual")
+    assert order.capture_mode == "manual"
+    assert intent_status(sandbox, order) == "requires_capture"
     token = await login(client, "kitchen@demo.test")
-    order = await make_paid_order(capture_mode="manual")
     assert (await act(client, token, order.public_id, "accept")).status_code == 200
-    assert gateway.calls == [("capture", order.stripe_payment_intent_id,
-                              f"capture/{order.public_id}")]
+    assert intent_status(sandbox, order) == "succeeded"
     assert (await reload(order.public_id)).status == "accepted"
 
 
 async def test_manual_capture_failure_fails_the_accept_clearly(
-        client: httpx.AsyncClient, gateway: FakeGateway) -> None:
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    order = await paid_order_via_sandbox(client, sandbox, capture_mode="manual")
     token = await login(client, "kitchen@demo.test")
-    order = await make_paid_order(capture_mode="manual")
-    gateway.fail.add("capture")
+    sandbox.api_faults(service="stripe", status=500, count=get_gateway().attempts)
     response = await act(client, token, order.public_id, "accept")
     assert response.status_code == 502
     assert "capturing the payment failed" in response.json()["detail"]
     unchanged = await reload(order.public_id)
     assert unchanged.status == "paid" and unchanged.version == order.version
+    assert intent_status(sandbox, order) == "requires_capture"  # the hold is untouched
 
 
-async def test_manual_capture_reject_voids_the_authorisation(gateway: FakeGateway) -> None:
-    order = await make_paid_order(capture_mode="manual")
+async def test_manual_capture_reject_voids_the_authorisation(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    order = await paid_order_via_sandbox(client, sandbox, capture_mode="manual")
     result = await lifecycle.apply_action(order.public_id, "reject", actor="t", reason="x")
     assert result.status == "refunded"
-    assert gateway.calls == [("cancel", order.stripe_payment_intent_id,
-                              f"void/{order.public_id}")]
+    assert intent_status(sandbox, order) == "canceled"
+    assert refunds(sandbox, order) == []  # voided, not refunded
 
 
 async def test_recall_undoes_a_completion_within_ten_minutes(
@@ -183,10 +230,17 @@ async def test_recall_undoes_a_completion_within_ten_minutes(
     assert (await act(client, token, old.public_id, "recall")).status_code == 409
 
 
+async def overdue(order: PaidOrder, minutes: int) -> PaidOrder:
+    """Pretend `order` was paid `minutes` ago."""
+    await PaidOrder.update({PaidOrder.paid_at: datetime.now(UTC) - timedelta(minutes=minutes)}
+                           ).where(PaidOrder.public_id == order.public_id)
+    return await reload(order.public_id)
+
+
 async def test_auto_reject_refunds_orders_nobody_accepted(
-        gateway: FakeGateway, emails: list[tuple[str, str]]) -> None:
-    stale = await make_paid_order(paid_at=datetime.now(UTC) - timedelta(minutes=11))
-    fresh = await make_paid_order()
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    stale = await overdue(await paid_order_via_sandbox(client, sandbox), 11)
+    fresh = await paid_order_via_sandbox(client, sandbox)
     accepted = await make_paid_order(status="accepted",
                                      paid_at=datetime.now(UTC) - timedelta(minutes=30))
     await Restaurant.update({Restaurant.auto_reject_minutes: 0}).where(
@@ -195,9 +249,11 @@ async def test_auto_reject_refunds_orders_nobody_accepted(
     assert await lifecycle.auto_reject_overdue() == [stale.public_id]
     assert (await reload(stale.public_id)).status == "refunded"
     assert "Not accepted within 10 minutes" in (await reload(stale.public_id)).reject_reason
+    assert refunds(sandbox, stale) == [(stale.amount_charged, "succeeded")]
     for order in (fresh, accepted, off):
         assert (await reload(order.public_id)).status == order.status
-    assert emails == [("order_rejected", stale.public_id)]
+    assert refunds(sandbox, fresh) == []
+    assert await lifecycle_emails(redis) == [f"email:order_rejected:{stale.public_id}"]
 
 
 async def test_board_shows_priority_all_day_and_ticket(client: httpx.AsyncClient) -> None:
@@ -225,7 +281,8 @@ async def test_closed_orders_are_not_on_the_board(client: httpx.AsyncClient,
     assert f'id="card-{order.public_id}"' not in page.text
 
 
-async def test_worker_cron_job_auto_rejects(redis: object, gateway: FakeGateway) -> None:
+async def test_worker_cron_job_auto_rejects(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
     from arq.cron import CronJob
 
     from workers.kitchen_jobs import auto_reject_unaccepted
@@ -234,19 +291,20 @@ async def test_worker_cron_job_auto_rejects(redis: object, gateway: FakeGateway)
     job = next(c for c in WorkerSettings.cron_jobs
                if isinstance(c, CronJob) and c.coroutine is auto_reject_unaccepted)
     assert job.unique and job.second == {11, 41}
-    stale = await make_paid_order(paid_at=datetime.now(UTC) - timedelta(minutes=20))
+    stale = await overdue(await paid_order_via_sandbox(client, sandbox), 20)
     result = await auto_reject_unaccepted({"redis": redis})
     assert result["auto_rejected"] == [stale.public_id]
+    assert refunds(sandbox, stale) == [(stale.amount_charged, "succeeded")]
 
 
 async def test_a_stale_screen_cannot_act_on_a_state_it_never_saw(
-        client: httpx.AsyncClient, gateway: FakeGateway) -> None:
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
     token = await login(client, "kitchen@demo.test")
-    order = await make_paid_order()
     assert (await act(client, token, order.public_id, "accept", **{"from": "paid"})
             ).status_code == 200
     stale = await act(client, token, order.public_id, "reject", reason="x", **{"from": "paid"})
     assert stale.status_code == 409
     assert "already accepted" in stale.json()["detail"]
     assert (await reload(order.public_id)).status == "accepted"
-    assert gateway.calls == []
+    assert refunds(sandbox, order) == [] and intent_status(sandbox, order) == "succeeded"

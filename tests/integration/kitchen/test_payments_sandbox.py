@@ -3,32 +3,22 @@ accept for manual-capture orders, void on reject before capture, refund after ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import stripe
 
 from app.orders import lifecycle
-from app.payments.stripe_gateway import StripeGateway
-from app.settings import Settings
+from app.payments.stripe_gateway import StripeGateway, get_gateway
 from tests.helpers.orders import make_paid_order
-from tests.helpers.sandbox import RunningSandbox, start_sandbox, stripe_client
+from tests.helpers.sandbox import RunningSandbox, stripe_client
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
-    with start_sandbox(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def gateway(sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> StripeGateway:
-    real = StripeGateway(Settings(stripe_api_base=sandbox.url))  # type: ignore[call-arg]
-    monkeypatch.setattr("app.orders.lifecycle._gateway", lambda: real)
-    return real
+def gateway(sandbox: RunningSandbox) -> StripeGateway:
+    """The app's own gateway, which the session's sandbox already stands behind."""
+    return get_gateway()
 
 
 def paid_intent(sandbox: RunningSandbox, capture_method: str) -> tuple[str, stripe.StripeClient]:
