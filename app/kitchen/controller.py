@@ -4,24 +4,35 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Response, ServerSentEvent, Template
 from litestar.response import ServerSentEventMessage as Message
+from litestar.template import TemplateEngineProtocol
 from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup, escape
 
 from app.accounts.guards import require_staff_for_slug, staff_of
 from app.kitchen import services
 from app.kitchen.feed import kitchen_channel, order_channel
+from app.kitchen.shared_render import SharedRender
 from app.kitchen.sse import channel_stream, message
 from app.orders import lifecycle
 from app.restaurants.tables import Restaurant
 
 BOARD_EVENT = "board"
 ORDER_EVENT = "order-updated"
+# The board's HTML is the same for every screen of a restaurant but for the CSRF token in its
+# forms: it is rendered once per burst with this slot, filled per connection. Autoescaped
+# user text can never produce it (its `<` would come out as `&lt;`).
+CSRF_SLOT = Markup("<!--csrf-->")
+BOARDS: SharedRender[str] = SharedRender()  # per process, keyed by restaurant id
 
 
 def csrf_of(request: Request[Any, Any, Any]) -> str:
@@ -33,6 +44,28 @@ def render(request: Request[Any, Any, Any], name: str, **context: Any) -> str:
     engine = request.app.template_engine
     assert engine is not None
     return str(engine.get_template(name).render(**context))
+
+
+def board_stream(channels: ChannelsPlugin, restaurant: Restaurant,
+                 engine: TemplateEngineProtocol[Any, Any], *, csrf: str,
+                 heartbeat_s: float | None = None) -> AsyncIterator[Message]:
+    """A screen's `board` events: the board re-rendered from Postgres on connect and after
+    every burst of order events, one render shared by all the restaurant's screens in this
+    process (see `app.kitchen.shared_render`), with this screen's CSRF token filled in."""
+    restaurant_id = services.row_id(restaurant)
+    token = str(escape(csrf))
+
+    async def render() -> str:
+        board = await services.board(restaurant)
+        return str(engine.get_template("kitchen_board.html").render(board=board,
+                                                                     csrf=CSRF_SLOT))
+
+    async def snapshot(after: int) -> Message:
+        html = await BOARDS.get(restaurant_id, after, render)
+        return message(BOARD_EVENT, html.replace(CSRF_SLOT, token))
+
+    return channel_stream(channels, kitchen_channel(restaurant_id), snapshot,
+                          heartbeat_s=heartbeat_s)
 
 
 async def restaurant_or_404(slug: str) -> Restaurant:
@@ -48,37 +81,33 @@ class KitchenController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def page(self, request: Request[Any, Any, Any], slug: str) -> Template:
+    async def page(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
         restaurant = await restaurant_or_404(slug)
         board = await services.board(restaurant)
         return Template("kitchen.html", context={
             "board": board, "csrf": csrf_of(request), "staff": staff_of(request)})
 
     @get("/board")
-    async def board_fragment(self, request: Request[Any, Any, Any], slug: str) -> Template:
+    async def board_fragment(self, request: Request[Any, Any, Any],
+                             slug: FromPath[str]) -> Template:
         """The board alone (for a manual refresh or a client without SSE)."""
         board = await services.board(await restaurant_or_404(slug))
         return Template("kitchen_board.html", context={"board": board, "csrf": csrf_of(request)})
 
     @get("/events")
-    async def events(self, request: Request[Any, Any, Any], slug: str,
-                     channels: ChannelsPlugin) -> ServerSentEvent:
+    async def events(self, request: Request[Any, Any, Any], slug: FromPath[str],
+                     channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
         """SSE: `board` events whose data is the whole board's HTML, re-rendered from
         Postgres on connect and after every order event of this restaurant."""
         restaurant = await restaurant_or_404(slug)
-        csrf = csrf_of(request)
-
-        async def snapshot() -> Message:
-            board = await services.board(restaurant)
-            return message(BOARD_EVENT, render(request, "kitchen_board.html", board=board,
-                                               csrf=csrf))
-
-        return ServerSentEvent(
-            channel_stream(channels, kitchen_channel(services.row_id(restaurant)), snapshot),
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        engine = request.app.template_engine
+        assert engine is not None
+        return ServerSentEvent(board_stream(channels, restaurant, engine, csrf=csrf_of(request)),
+                               headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @get("/orders/{ref:str}/ticket")
-    async def ticket(self, request: Request[Any, Any, Any], slug: str, ref: str) -> Template:
+    async def ticket(self, request: Request[Any, Any, Any], slug: FromPath[str],
+                     ref: FromPath[str]) -> Template:
         restaurant = await restaurant_or_404(slug)
         card = await services.card(restaurant, ref)
         if card is None:
@@ -86,8 +115,8 @@ class KitchenController(Controller):
         return Template("kitchen_ticket.html", context={"card": card, "restaurant": restaurant})
 
     @post("/orders/{ref:str}/{action:str}", status_code=200)
-    async def act(self, request: Request[Any, Any, Any], slug: str, ref: str,
-                  action: str) -> Response[Any]:
+    async def act(self, request: Request[Any, Any, Any], slug: FromPath[str],
+                  ref: FromPath[str], action: FromPath[str]) -> Response[Any]:
         if action not in lifecycle.STAFF_ACTIONS:
             raise NotFoundException(f"no action {action!r}")
         restaurant = await restaurant_or_404(slug)
@@ -124,8 +153,8 @@ class OrderEventsController(Controller):
     include_in_schema = False
 
     @get("/{ref:str}/events")
-    async def order_events(self, request: Request[Any, Any, Any], ref: str,
-                           channels: ChannelsPlugin) -> ServerSentEvent:
+    async def order_events(self, request: Request[Any, Any, Any], ref: FromPath[str],
+                           channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
         """Public SSE for the status page: `order-updated` with the order's status JSON on
         connect and whenever it changes. The id is unguessable; only status info is sent."""
         redis = request.app.state.redis
@@ -133,7 +162,7 @@ class OrderEventsController(Controller):
             raise NotFoundException("no such order")
         last: list[str] = []
 
-        async def snapshot() -> Message | None:
+        async def snapshot(_after: int) -> Message | None:
             status = await services.order_status(ref, redis)
             data = json.dumps(status, separators=(",", ":"))
             if last and last[-1] == data:

@@ -5,6 +5,11 @@ Every message is rendered from Postgres at send time, so a message never carries
 partial state, duplicates are harmless, and a reconnect (`Last-Event-ID` or not) starts with
 a full snapshot and misses nothing. Each message has an `id` (ms timestamp + sequence) and
 the first one tells the browser to retry after `RETRY_MS`.
+
+`snapshot(after)` is told the moment (`app.kitchen.shared_render.tick`) its render must have
+started after: the subscription for the first message, the newest event this stream has seen
+for the others. That lets streams of one channel share a render (`SharedRender`) without ever
+being served one that started before the event it answers.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from litestar.channels.subscriber import Subscriber
 from litestar.response import ServerSentEventMessage
 
 from app.infra.logging import get_logger
+from app.kitchen.shared_render import EventClock, tick
 from app.ops.metrics import SSE_CLIENTS
 from app.settings import get_settings
 
@@ -31,8 +37,9 @@ RETRY_MS = 2000
 # ever broke silently, screens would still converge on Postgres within a minute.
 RESYNC_S = 60.0
 _sequence = itertools.count(1)
+EVENTS = EventClock()  # when this process first saw each event, across all its streams
 
-Snapshot = Callable[[], Awaitable[ServerSentEventMessage | None]]
+Snapshot = Callable[[int], Awaitable[ServerSentEventMessage | None]]
 
 
 def message(event: str, data: str) -> ServerSentEventMessage:
@@ -40,8 +47,14 @@ def message(event: str, data: str) -> ServerSentEventMessage:
                                   id=f"{int(time.time() * 1000)}-{next(_sequence)}")
 
 
-async def _pump(subscriber: Subscriber, wake: asyncio.Event) -> None:
-    async for _event in subscriber.iter_events():
+class _Seen:
+    newest = 0  # moment of the newest event this stream has been woken by
+
+
+async def _pump(subscriber: Subscriber, channel: str, wake: asyncio.Event,
+                seen: _Seen) -> None:
+    async for event in subscriber.iter_events():
+        seen.newest = max(seen.newest, EVENTS.moment_of(channel, event))
         wake.set()  # bursts coalesce: one re-render covers every event since the last one
 
 
@@ -51,12 +64,13 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
     heartbeat_s = heartbeat_s or get_settings().sse_heartbeat_seconds
     # Subscribe before the first snapshot so nothing committed in between is missed.
     subscriber = await channels.subscribe(channel)
-    wake = asyncio.Event()
-    pump = asyncio.create_task(_pump(subscriber, wake))
+    subscribed = tick()
+    wake, seen = asyncio.Event(), _Seen()
+    pump = asyncio.create_task(_pump(subscriber, channel, wake, seen))
     log.info("sse stream opened", channel=channel, order_id=label or None)
     SSE_CLIENTS.inc()
     try:
-        first = await snapshot()
+        first = await snapshot(subscribed)
         if first is not None:
             first.retry = RETRY_MS
             yield first
@@ -68,9 +82,10 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
                 if time.monotonic() - synced < RESYNC_S:
                     yield ServerSentEventMessage(comment="ping")
                     continue
+                seen.newest = tick()  # the periodic resync wants a render from now on
             wake.clear()
             synced = time.monotonic()
-            update = await snapshot()
+            update = await snapshot(seen.newest)
             yield update if update is not None else ServerSentEventMessage(comment="ping")
     finally:
         SSE_CLIENTS.dec()
