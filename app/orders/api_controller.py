@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from app.infra.errors import error_responses
@@ -62,7 +62,7 @@ class OrdersApiController(Controller):
                                        description="Accepted; the payment link follows by email"),
                      **error_responses(400, 404, 409, 413, 429)})
     async def create_order(self, request: Request[Any, Any, Any],
-                           data: OrderIn) -> Response[OrderCreatedOut]:
+                           data: JSONBody[OrderIn]) -> Response[OrderCreatedOut]:
         """Submit an order: answers with the payment link (Stripe Checkout) at once.
 
         202 instead of 201 when Stripe could not be reached: the order is kept and the
