@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -39,8 +40,9 @@ async def _values() -> dict[str, object]:
 @pytest.fixture
 async def other_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """A second browser, the attacker's, with its own session and token."""
-    async with LifespanManager(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver") as other:
+    asgi = cast(Any, app)
+    async with LifespanManager(asgi), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=asgi), base_url="http://testserver") as other:
         yield other
 
 
@@ -69,7 +71,7 @@ async def test_every_form_route_refuses_a_missing_or_foreign_token(
                                                                  "x-csrftoken": foreign})
             assert _is_csrf_refusal(header), (method, url, header.status_code)
     # Cross-site with no cookies at all (what SameSite=Lax leaves a foreign site).
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=cast(Any, app)),
                                  base_url="http://testserver") as anonymous:
         for method, path in FORM_ROUTES:
             response = await anonymous.post(fill(path, values), data={"_csrf_token": foreign})
@@ -105,8 +107,8 @@ async def test_cookie_flags_in_production(monkeypatch: pytest.MonkeyPatch) -> No
         from app.asgi import create_app
 
         app = create_app()
-        async with LifespanManager(app), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
+        async with LifespanManager(cast(Any, app)), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=cast(Any, app)),
                 base_url="https://testserver") as browser:
             page = await browser.get("/login")
             csrf = _set_cookies(page)["csrftoken"]

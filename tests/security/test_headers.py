@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -80,7 +81,7 @@ async def test_production_app_sends_hsts(monkeypatch: pytest.MonkeyPatch) -> Non
         from app.asgi import create_app
 
         app: Litestar = create_app()
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=cast(Any, app)),
                                      base_url="https://testserver") as production:
             response = await production.get("/healthz")
         assert response.headers["strict-transport-security"].startswith("max-age=")
