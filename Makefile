@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install dev test lint typecheck pytest test-standalone test-soak static clean
+.PHONY: install dev test lint typecheck pytest test-standalone test-soak static clean test-security
 
 install: $(VENV)/.installed static/vendor/.installed
 
@@ -49,3 +49,7 @@ test-soak: install
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
+
+# Headers/CSP, XSS, CSRF, isolation, webhook fuzzing, schemathesis (also part of `make pytest`).
+test-security: install
+	$(BIN)/pytest tests/security
