@@ -66,8 +66,8 @@ class Cook:
                 f"/kitchen/{slug}/orders/{ref}/{action}", data={"reason": "reliability"},
                 headers={"x-csrftoken": self.client.cookies.get("csrftoken") or "",
                          "hx-request": "true"})
-            if response.status_code in (401, 403) or "/login" in response.headers.get(
-                    "location", ""):
+            if response.status_code == 401 or "/login" in response.headers.get(
+                    "location", ""):  # a Redis flush ended the session
                 self.login()
                 continue
             return response.status_code
