@@ -16,6 +16,7 @@ from arq.connections import ArqRedis
 from app.infra.logging import get_logger
 from app.notifications.tables import EmailMessage
 from app.orders.views import load_order_view
+from app.piccolo_conf import DB
 
 log = get_logger("orderpass.email")
 
@@ -98,6 +99,26 @@ async def ensure_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow | N
     return await get_row(key)
 
 
+async def _queue_row(kind: str, order_ref: str, recipient: str, restaurant_id: int) -> str:
+    """Insert the queued row if missing and return the row's status, in one round trip.
+
+    Committed without waiting for the WAL flush (intake's hot path): if a crash lost the
+    row, the send job recreates it (`ensure_row`) before sending."""
+    _check_kind(kind)
+    key = idempotency_key(kind, order_ref)
+    async with DB.transaction() as transaction:
+        connection = transaction.connection
+        await connection.execute("SET LOCAL synchronous_commit TO OFF")
+        status: str = await connection.fetchval(
+            "WITH inserted AS (INSERT INTO email_message (idempotency_key, kind, recipient, "
+            "order_ref, restaurant, status) VALUES ($1, $2, $3, $4, $5, 'queued') "
+            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING status) "
+            "SELECT status FROM inserted UNION ALL "
+            "SELECT status FROM email_message WHERE idempotency_key = $1 LIMIT 1",
+            key, kind, recipient, order_ref, restaurant_id)
+    return status
+
+
 async def new_resend_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow | None:
     """A fresh queued row `<kind>/<ref>/resend-<n>` (n = 1, 2, …); None if the order is
     unknown. Concurrent resends each get their own n (the key is unique)."""
@@ -122,11 +143,15 @@ async def new_resend_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow
 
 
 async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
-                        defer_by: float | None = None, resend: bool = False) -> None:
-    """Enqueue the email's send job; safe to call repeatedly (arq collapses jobs with the
-    same id, and the job sends at most once per idempotency key).
+                        defer_by: float | None = None, resend: bool = False,
+                        recipient: str | None = None, restaurant_id: int | None = None
+                        ) -> None:
+    """Create the queued row (if missing) and enqueue its send job; safe to call repeatedly
+    (the row is unique per idempotency key and arq collapses jobs with the same id).
 
-    `resend=True` is a deliberate second send (admin): a new row and a new Resend key."""
+    `resend=True` is a deliberate second send (admin): a new row and a new Resend key.
+    Callers that know the recipient (intake) pass `recipient` and `restaurant_id`, which
+    saves reading the order back."""
     if resend:
         fresh = await new_resend_row(redis, kind, order_ref)
         if fresh is None:
@@ -137,10 +162,13 @@ async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
         log.info("email resend enqueued", kind=kind, order_id=order_ref,
                  key=fresh.idempotency_key)
         return
-    _check_kind(kind)
-    # Only the job is enqueued here; the job creates the row (`ensure_row`) and skips an
-    # email already sent under its key. Keeping Postgres off this path keeps intake fast:
-    # the job id collapses repeats, and paid-order emails are also backed by the outbox.
+    if recipient is not None and restaurant_id is not None:
+        status: str | None = await _queue_row(kind, order_ref, recipient, restaurant_id)
+    else:
+        row = await ensure_row(redis, kind, order_ref)
+        status = row.status if row is not None else None
+    if status != "queued":
+        return  # unknown order, or already sent (or failed for good): nothing to do
     job = await redis.enqueue_job(SEND_JOB, kind, order_ref, _job_id=job_id(kind, order_ref),
                                   _defer_by=defer_by)
     log.info("email enqueued", kind=kind, order_id=order_ref, duplicate=job is None)

@@ -69,7 +69,8 @@ async def attach_new_payment_link(
     if order.link_attempts == 1:
         # The first link goes out by email. A renewed link is asked for on the status page,
         # which shows it at once, so it needs no second confirmation email.
-        await enqueue_email(redis, "order_confirmation", order.id)
+        await enqueue_email(redis, "order_confirmation", order.id,
+                            recipient=order.customer.email, restaurant_id=order.restaurant_id)
     log.info("payment link created", order_id=order.id, session=session.id,
              expires_at=order.expires_at.isoformat())
     return order
