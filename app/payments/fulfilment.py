@@ -70,9 +70,6 @@ async def _insert_event(connection: asyncpg.Connection, event_id: str, event_typ
 async def _insert_order(connection: asyncpg.Connection, order: TempOrder,
                         session: stripe.checkout.Session, review_reason: str,
                         rebuilt: bool) -> int | None:
-    ticket = await connection.fetchval(
-        "UPDATE restaurant SET last_ticket_number = last_ticket_number % 999 + 1 "
-        "WHERE id = $1 RETURNING last_ticket_number", order.restaurant_id)
     payment_intent = session.payment_intent
     intent_id = payment_intent if isinstance(payment_intent, str) else (
         payment_intent.id if payment_intent is not None else None)
@@ -83,10 +80,10 @@ async def _insert_order(connection: asyncpg.Connection, order: TempOrder,
             fulfillment, delivery_address, table_label, notes, currency, total_amount,
             amount_charged, currency_charged, capture_mode, needs_review, review_reason,
             rebuilt_from_stripe, submitted_at, paid_at, prep_minutes)
-        VALUES ($1, $2, $3, $4, $5, 'paid', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                $16, $17, $18, $19, $20, $21, now(), $22)
+        VALUES ($1, $2, 0, $3, $4, 'paid', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                $15, $16, $17, $18, $19, $20, now(), $21)
         ON CONFLICT DO NOTHING RETURNING id""",
-        order.id, order.restaurant_id, ticket, session.id, intent_id, order.customer.name,
+        order.id, order.restaurant_id, session.id, intent_id, order.customer.name,
         order.customer.email, order.customer.phone, order.fulfillment, order.delivery_address,
         order.table_label, order.notes, order.currency, order.total_amount,
         session.amount_total or 0, (session.currency or order.currency).lower(),
@@ -100,13 +97,20 @@ async def _insert_order(connection: asyncpg.Connection, order: TempOrder,
         [(order_id, line.menu_item_id, line.name, line.unit_amount, line.quantity, line.notes)
          for line in order.lines])
     await outbox.add(connection, outbox_rows(order.id, order.restaurant_id))
+    if review_reason:
+        await _insert_discrepancy(connection, "amount_mismatch", session, order,
+                                  {"reason": review_reason})
+    # The two per-restaurant hot rows (ticket counter, today's funnel) are locked last, so
+    # concurrent payments of one restaurant queue on them only for the commit itself.
+    await connection.execute(
+        "WITH ticket AS (UPDATE restaurant SET last_ticket_number = last_ticket_number % 999 + 1"
+        " WHERE id = $1 RETURNING last_ticket_number) "
+        "UPDATE paid_order SET ticket_number = (SELECT last_ticket_number FROM ticket) "
+        "WHERE id = $2", order.restaurant_id, order_id)
     await connection.execute(
         "INSERT INTO funnel_daily (restaurant, day, paid) VALUES ($1, $2, 1) "
         "ON CONFLICT (restaurant, day) DO UPDATE SET paid = funnel_daily.paid + 1",
         order.restaurant_id, datetime.now(UTC).date())
-    if review_reason:
-        await _insert_discrepancy(connection, "amount_mismatch", session, order,
-                                  {"reason": review_reason})
     return order_id
 
 
