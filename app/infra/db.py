@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 
+import asyncpg
+
 from piccolo.engine.postgres import PostgresEngine
 
 from app.piccolo_conf import DB
@@ -18,8 +20,15 @@ async def open_pool(max_size: int = 20) -> bool:
     """Open the pool unless one is already open (tests share theirs); True if we opened it."""
     if DB.pool is not None:
         return False
-    await DB.start_connection_pool(min_size=1, max_size=max_size)
+    await DB.start_connection_pool(min_size=1, max_size=max_size, reset=_keep_session)
     return True
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Skip asyncpg's per-release `RESET ALL; UNLISTEN *; …` round trip (an eighth of the
+    web process's time at intake): our code never leaves session state behind (settings
+    are `SET LOCAL`, no LISTEN, cursors or advisory locks); an open transaction is still
+    rolled back by the pool itself."""
 
 
 async def close_pool() -> None:
