@@ -86,9 +86,3 @@ class SharedRender(Generic[T]):
         failed = render.task.cancelled() or render.task.exception() is not None
         if failed and self._latest.get(key) is render:
             del self._latest[key]
-
-    def forget(self, key: Hashable) -> None:
-        """Drop the key's last result (e.g. its last stream closed) to free its memory."""
-        latest = self._latest.get(key)
-        if latest is not None and latest.task.done():
-            del self._latest[key]

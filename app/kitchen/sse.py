@@ -58,12 +58,28 @@ async def _pump(subscriber: Subscriber, channel: str, wake: asyncio.Event,
         wake.set()  # bursts coalesce: one re-render covers every event since the last one
 
 
+_membership_locks: dict[int, asyncio.Lock] = {}
+
+
+def _membership_lock() -> asyncio.Lock:
+    """Serialises this process's channel (un)subscriptions. ChannelsPlugin.unsubscribe drops
+    the last subscriber, awaits, then UNSUBSCRIBEs from Redis; a screen reconnecting in that
+    gap SUBSCRIBEs first and is then silently cut off by the late UNSUBSCRIBE (seen as
+    `pubsub_numsub == 0` with a stream open). One at a time, the gap cannot be entered."""
+    key = id(asyncio.get_running_loop())
+    lock = _membership_locks.get(key)
+    if lock is None:
+        lock = _membership_locks[key] = asyncio.Lock()
+    return lock
+
+
 async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snapshot, *,
                          heartbeat_s: float | None = None,
                          label: str = "") -> AsyncIterator[ServerSentEventMessage]:
     heartbeat_s = heartbeat_s or get_settings().sse_heartbeat_seconds
     # Subscribe before the first snapshot so nothing committed in between is missed.
-    subscriber = await channels.subscribe(channel)
+    async with _membership_lock():
+        subscriber = await channels.subscribe(channel)
     subscribed = tick()
     wake, seen = asyncio.Event(), _Seen()
     pump = asyncio.create_task(_pump(subscriber, channel, wake, seen))
@@ -93,5 +109,6 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
         # The client is gone and our scope is cancelled: shield the clean-up so the
         # channel subscription is released rather than leaked.
         with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-            await channels.unsubscribe(subscriber)
+            async with _membership_lock():
+                await channels.unsubscribe(subscriber)
         log.info("sse stream closed", channel=channel, order_id=label or None)

@@ -14,8 +14,8 @@ from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.response import ServerSentEventMessage
 
-from app.kitchen import controller
-from app.kitchen.feed import publish_order_event
+from app.kitchen import controller, services
+from app.kitchen.feed import kitchen_channel, publish_order_event
 from app.kitchen.shared_render import SharedRender, tick
 from app.restaurants.tables import Restaurant
 from tests.helpers.orders import make_paid_order
@@ -105,3 +105,30 @@ async def test_a_failed_render_is_not_reused() -> None:
         await shared.get("r", after, flaky)
     assert await shared.get("r", after, flaky) == "board"
 
+
+
+async def test_a_screen_reconnecting_as_the_last_one_leaves_keeps_its_subscription(
+        running_app: Litestar, redis: ArqRedis) -> None:
+    """The browser of a screen reconnects while its old stream is still being torn down: the
+    old stream's late UNSUBSCRIBE must not cut the new one off from Redis."""
+    channels = running_app.plugins.get(ChannelsPlugin)
+    engine = running_app.template_engine
+    assert engine is not None
+    restaurant = await Restaurant.objects().get(Restaurant.slug == "demo")
+    assert restaurant is not None
+    channel = kitchen_channel(services.row_id(restaurant))
+    old = controller.board_stream(channels, restaurant, engine, csrf="old", heartbeat_s=30)
+    await next_board(old)
+    closing = asyncio.create_task(old.aclose())  # type: ignore[attr-defined]
+    for _ in range(3):
+        await asyncio.sleep(0)  # the old stream is half-way through leaving
+    new = controller.board_stream(channels, restaurant, engine, csrf="new", heartbeat_s=30)
+    try:
+        await next_board(new)
+        await closing
+        assert dict(await redis.pubsub_numsub(channel))[channel.encode()] == 1
+        order = await make_paid_order()
+        await publish_order_event(redis, order.restaurant, order.public_id, "order.paid")
+        assert order.public_id in await next_board(new)
+    finally:
+        await new.aclose()  # type: ignore[attr-defined]
