@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 
 CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "chf": "CHF "}
 ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "huf"}

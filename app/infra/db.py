@@ -6,7 +6,6 @@ import contextlib
 import io
 
 import asyncpg
-
 from piccolo.engine.postgres import PostgresEngine
 
 from app.piccolo_conf import DB
