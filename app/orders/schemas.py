@@ -11,7 +11,9 @@ from app.restaurants.schemas import Money
 
 MAX_LINES = 50
 Quantity = Annotated[int, Meta(ge=1, le=99, description="1 to 99")]
-ShortText = Annotated[str, Meta(max_length=200)]
+# Postgres text cannot hold NUL: an order carrying one could be paid but never stored.
+NO_NUL = r"^[^\x00]*$"
+ShortText = Annotated[str, Meta(max_length=200, pattern=NO_NUL)]
 
 
 class OrderItemIn(msgspec.Struct, forbid_unknown_fields=False):
@@ -21,21 +23,21 @@ class OrderItemIn(msgspec.Struct, forbid_unknown_fields=False):
 
 
 class CustomerIn(msgspec.Struct):
-    name: Annotated[str, Meta(min_length=1, max_length=120)]
-    email: Annotated[str, Meta(min_length=3, max_length=254)]
-    phone: Annotated[str, Meta(max_length=40)] = ""
+    name: Annotated[str, Meta(min_length=1, max_length=120, pattern=NO_NUL)]
+    email: Annotated[str, Meta(min_length=3, max_length=254, pattern=NO_NUL)]
+    phone: Annotated[str, Meta(max_length=40, pattern=NO_NUL)] = ""
 
 
 class OrderIn(msgspec.Struct):
     """A customer's order. Prices are never accepted from the client: the menu decides."""
 
-    restaurant: Annotated[str, Meta(min_length=1, max_length=64)]
+    restaurant: Annotated[str, Meta(min_length=1, max_length=64, pattern=NO_NUL)]
     items: Annotated[list[OrderItemIn], Meta(min_length=1, max_length=MAX_LINES)]
     customer: CustomerIn
     fulfillment: Literal["pickup", "delivery", "dine_in"]
-    notes: Annotated[str, Meta(max_length=500)] = ""
-    delivery_address: Annotated[str, Meta(max_length=300)] = ""
-    table: Annotated[str, Meta(max_length=40)] = ""
+    notes: Annotated[str, Meta(max_length=500, pattern=NO_NUL)] = ""
+    delivery_address: Annotated[str, Meta(max_length=300, pattern=NO_NUL)] = ""
+    table: Annotated[str, Meta(max_length=40, pattern=NO_NUL)] = ""
 
 
 class OrderCreatedOut(msgspec.Struct):
