@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from litestar import Litestar, Request, get
 from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.params import FromPath
 from litestar.testing import TestClient
 
 from app.accounts import security
@@ -22,7 +23,7 @@ from app.settings import Settings
 
 
 @get("/as/{role:str}")
-async def become(request: Request[Any, Any, Any], role: str) -> str:
+async def become(request: Request[Any, Any, Any], role: FromPath[str]) -> str:
     slug = None if role == "admin" else "demo"
     log_in(request, 1, f"{role}@x.test", role, None if slug is None else 1, slug)
     return "ok"
@@ -34,7 +35,7 @@ async def admin() -> str:
 
 
 @get("/kitchen/{slug:str}", guards=[require_staff_for_slug])
-async def kitchen(request: Request[Any, Any, Any], slug: str) -> str:
+async def kitchen(request: Request[Any, Any, Any], slug: FromPath[str]) -> str:
     staff = current_staff(request)
     assert staff is not None
     return staff.actor
