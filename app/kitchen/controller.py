@@ -22,7 +22,7 @@ from app.accounts.guards import require_staff_for_slug, staff_of
 from app.kitchen import services
 from app.kitchen.feed import kitchen_channel, order_channel
 from app.kitchen.shared_render import SharedRender
-from app.kitchen.sse import channel_stream, message
+from app.kitchen.sse import EncodedMessage, channel_stream, message
 from app.orders import lifecycle
 from app.restaurants.tables import Restaurant
 
@@ -32,7 +32,8 @@ ORDER_EVENT = "order-updated"
 # forms: it is rendered once per burst with this slot, filled per connection. Autoescaped
 # user text can never produce it (its `<` would come out as `&lt;`).
 CSRF_SLOT = Markup("<!--csrf-->")
-BOARDS: SharedRender[str] = SharedRender()  # per process, keyed by restaurant id
+CSRF_SLOT_BYTES = str(CSRF_SLOT).encode()
+BOARDS: SharedRender[bytes] = SharedRender()  # per process, keyed by restaurant id
 
 
 def csrf_of(request: Request[Any, Any, Any]) -> str:
@@ -53,16 +54,17 @@ def board_stream(channels: ChannelsPlugin, restaurant: Restaurant,
     every burst of order events, one render shared by all the restaurant's screens in this
     process (see `app.kitchen.shared_render`), with this screen's CSRF token filled in."""
     restaurant_id = services.row_id(restaurant)
-    token = str(escape(csrf))
+    token = str(escape(csrf)).encode()
 
-    async def render() -> str:
+    async def render() -> bytes:
         board = await services.board(restaurant)
-        return str(engine.get_template("kitchen_board.html").render(board=board,
-                                                                     csrf=CSRF_SLOT))
+        html = str(engine.get_template("kitchen_board.html").render(board=board,
+                                                                    csrf=CSRF_SLOT))
+        return message(BOARD_EVENT, html).encode()  # encoded once for every screen
 
     async def snapshot(after: int) -> Message:
-        html = await BOARDS.get(restaurant_id, after, render)
-        return message(BOARD_EVENT, html.replace(CSRF_SLOT, token))
+        encoded = await BOARDS.get(restaurant_id, after, render)
+        return EncodedMessage(encoded=encoded.replace(CSRF_SLOT_BYTES, token))
 
     return channel_stream(channels, kitchen_channel(restaurant_id), snapshot,
                           heartbeat_s=heartbeat_s)

@@ -19,6 +19,7 @@ import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 import anyio
 from litestar.channels import ChannelsPlugin
@@ -40,6 +41,19 @@ _sequence = itertools.count(1)
 EVENTS = EventClock()  # when this process first saw each event, across all its streams
 
 Snapshot = Callable[[int], Awaitable[ServerSentEventMessage | None]]
+
+
+@dataclass
+class EncodedMessage(ServerSentEventMessage):
+    """A message encoded once and sent to many streams as is: Litestar's per-line encoding
+    of a large board, repeated for every screen, was the web process's biggest cost."""
+
+    encoded: bytes = b""
+
+    def encode(self) -> bytes:
+        if self.retry is None:
+            return self.encoded
+        return f"retry: {self.retry}{self.sep}".encode() + self.encoded
 
 
 def message(event: str, data: str) -> ServerSentEventMessage:

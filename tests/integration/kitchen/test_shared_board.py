@@ -32,8 +32,9 @@ async def running_app(app: Litestar) -> AsyncIterator[Litestar]:
 async def next_board(stream: AsyncIterator[ServerSentEventMessage]) -> str:
     while True:
         item = await asyncio.wait_for(anext(stream), 10)
-        if item.event == controller.BOARD_EVENT:
-            return str(item.data)
+        wire = item.encode().decode()  # what the screen receives (boards are pre-encoded)
+        if f"event: {controller.BOARD_EVENT}" in wire:
+            return wire
 
 
 async def test_concurrent_screens_share_one_board_render_per_burst(
