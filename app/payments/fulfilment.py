@@ -33,6 +33,7 @@ class Fulfilment:
     restaurant_id: int | None = None
     order_id: int | None = None
     needs_review: bool = False
+    recipient: str | None = None  # the customer's email, for the after-commit fast path
 
 
 class _RollBack(Exception):
@@ -48,12 +49,14 @@ def _mismatch(order: TempOrder, session: stripe.checkout.Session) -> str:
     return ""
 
 
-def outbox_rows(order_ref: str, restaurant_id: int) -> list[OutboxRow]:
+def outbox_rows(order_ref: str, restaurant_id: int, recipient: str | None = None
+                ) -> list[OutboxRow]:
     """What a new paid order promises: the kitchen is told (`kitchen:<ref>:order.paid`) and
     the customer gets the payment email (`email:payment_received:<ref>`)."""
     return [
         outbox.kitchen_event(restaurant_id, order_ref, "order.paid", tag="paid"),
-        outbox.email("payment_received", order_ref),
+        outbox.email("payment_received", order_ref, recipient=recipient,
+                     restaurant_id=restaurant_id if recipient else None),
     ]
 
 
@@ -96,7 +99,8 @@ async def _insert_order(connection: asyncpg.Connection, order: TempOrder,
         "VALUES ($1, $2, $3, $4, $5, $6)",
         [(order_id, line.menu_item_id, line.name, line.unit_amount, line.quantity, line.notes)
          for line in order.lines])
-    await outbox.add(connection, outbox_rows(order.id, order.restaurant_id))
+    await outbox.add(connection, outbox_rows(order.id, order.restaurant_id,
+                                             order.customer.email))
     if review_reason:
         await _insert_discrepancy(connection, "amount_mismatch", session, order,
                                   {"reason": review_reason})
@@ -177,7 +181,8 @@ async def record_paid_session(redis: ArqRedis, session: stripe.checkout.Session,
                   session=session.id, reason=review_reason)
     log.info("paid order recorded", order_id=order.id, session=session.id,
              stripe_event=event_id, rebuilt=rebuilt)
-    return Fulfilment("created", order.id, order.restaurant_id, order_id, bool(review_reason))
+    return Fulfilment("created", order.id, order.restaurant_id, order_id, bool(review_reason),
+                      order.customer.email)
 
 
 async def _record_without_order(outcome: str, session: stripe.checkout.Session,

@@ -116,7 +116,7 @@ async def after_commit(redis: ArqRedis, fulfilment: Fulfilment, received: float)
     never raised: the outbox relay re-delivers whatever did not get done."""
     assert fulfilment.restaurant_id is not None
     order_ref = fulfilment.order_ref
-    kitchen, email = outbox_rows(order_ref, fulfilment.restaurant_id)
+    kitchen, email = outbox_rows(order_ref, fulfilment.restaurant_id, fulfilment.recipient)
     if await outbox.deliver_now(redis, [kitchen]):
         PAYMENT_TO_KITCHEN.observe(time.perf_counter() - received)
     await outbox.deliver_now(redis, [email])

@@ -30,7 +30,11 @@ async def test_customer_pages_fit_320px(browser: Any, web: RunningProcess) -> No
         await page.goto(web.url + path)
         assert await page.evaluate(OVERFLOW) <= 0, f"{path} scrolls sideways at 320 px"
     # The pay button is big enough to hit with a thumb.
-    box = await page.locator("a.pay-button").bounding_box()
+    # The live stream re-fetches the progress block once on connect; measure after that.
+    await page.wait_for_load_state("networkidle")
+    button = page.locator("a.pay-button")
+    await button.wait_for(state="visible")
+    box = await button.bounding_box()
     assert box is not None and box["height"] >= 44
 
 
