@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from app.payments.tables import Discrepancy
+from tests.helpers.browser import browser, page  # noqa: F401  (fixtures)
 from tests.integration.kitchen.conftest import login
 
 ADMIN = "admin@orderpass.test"

@@ -3,9 +3,7 @@ in, resolves a discrepancy in place (htmx swap, CSRF from the form) under the ap
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,11 +12,6 @@ from app.payments.tables import Discrepancy
 from tests.helpers.server import RunningProcess, start_web
 from tests.integration.admin.conftest import ADMIN, make_discrepancy
 from tests.integration.kitchen.conftest import PASSWORD
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
 
 pytestmark = pytest.mark.browser
 
@@ -29,20 +22,6 @@ def web() -> Iterator[RunningProcess]:
         yield server
 
 
-@pytest.fixture
-async def page() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium to run browser tests)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield await browser.new_page()
-        finally:
-            await browser.close()
 
 
 async def test_admin_resolves_a_discrepancy_from_the_page(page: Any,

@@ -10,6 +10,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from litestar import Litestar
 
+from tests.helpers.browser import browser, page  # noqa: F401  (fixtures)
 from tests.helpers.server import RunningProcess, start_web
 
 PASSWORD = "demo"
@@ -17,8 +18,8 @@ PASSWORD = "demo"
 
 async def login(client: httpx.AsyncClient, email: str) -> str:
     """Log `client` in as `email`; returns the CSRF token to send with forms."""
-    page = await client.get("/login")
-    assert page.status_code == 200, page.text
+    login_page = await client.get("/login")
+    assert login_page.status_code == 200, login_page.text
     token = client.cookies["csrftoken"]
     response = await client.post("/login", data={
         "email": email, "password": PASSWORD, "_csrf_token": token})
