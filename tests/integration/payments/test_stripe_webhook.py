@@ -24,6 +24,15 @@ async def submit(client: httpx.AsyncClient) -> tuple[str, str]:
     return created["id"], created["payment_url"].rsplit("/", 1)[1]
 
 
+async def submit_and_pay(client: httpx.AsyncClient, sandbox: RunningSandbox
+                         ) -> tuple[str, str, dict[str, Any]]:
+    """An order paid in the sandbox: (order id, session id, its completed event)."""
+    order_id, session_id = await submit(client)
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    return order_id, session_id, event
+
+
 async def post_event(client: httpx.AsyncClient, event: dict[str, Any],
                      **sign_options: Any) -> httpx.Response:
     payload, headers = signed_request(event, **sign_options)
@@ -68,9 +77,7 @@ async def email_jobs(redis: ArqRedis, kind: str) -> list[str]:
 async def test_paid_session_becomes_one_order_on_the_kitchen_feed(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
-    order_id, session_id = await submit(client)
-    sandbox.pay(session_id)
-    [event] = paid_events(sandbox, session_id)
+    order_id, session_id, event = await submit_and_pay(client, sandbox)
     async with KitchenListener(redis) as kitchen:
         response = await post_event(client, event)
         assert response.status_code == 200, response.text
@@ -95,9 +102,7 @@ async def test_paid_session_becomes_one_order_on_the_kitchen_feed(
 async def test_three_sequential_duplicates_make_one_order(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
-    _order_id, session_id = await submit(client)
-    sandbox.pay(session_id)
-    [event] = paid_events(sandbox, session_id)
+    _order_id, _session_id, event = await submit_and_pay(client, sandbox)
     async with KitchenListener(redis) as kitchen:
         results = [(await post_event(client, event)).json()["result"] for _ in range(3)]
         assert results == ["created", "duplicate_event", "duplicate_event"]
@@ -110,9 +115,7 @@ async def test_three_sequential_duplicates_make_one_order(
 async def test_ten_concurrent_duplicates_make_one_order(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
-    _order_id, session_id = await submit(client)
-    sandbox.pay(session_id)
-    [event] = paid_events(sandbox, session_id)
+    _order_id, _session_id, event = await submit_and_pay(client, sandbox)
     async with KitchenListener(redis) as kitchen:
         responses = await asyncio.gather(*(post_event(client, event) for _ in range(10)))
         assert all(response.status_code == 200 for response in responses)
@@ -161,9 +164,7 @@ async def test_expired_event_closes_the_temp_order(
 async def test_forged_stale_tampered_and_malformed_deliveries_write_nothing(
     client: httpx.AsyncClient, sandbox: RunningSandbox
 ) -> None:
-    _order_id, session_id = await submit(client)
-    sandbox.pay(session_id)
-    [event] = paid_events(sandbox, session_id)
+    _order_id, _session_id, event = await submit_and_pay(client, sandbox)
     payload, headers = signed_request(event)
     cases = [
         (payload, {}),  # no signature
@@ -245,9 +246,7 @@ async def test_amount_mismatch_is_kept_and_flagged(
 async def test_postgres_down_answers_5xx_and_the_retry_creates_the_order(
     client: httpx.AsyncClient, sandbox: RunningSandbox
 ) -> None:
-    _order_id, session_id = await submit(client)
-    sandbox.pay(session_id)
-    [event] = paid_events(sandbox, session_id)
+    _order_id, _session_id, event = await submit_and_pay(client, sandbox)
     dsn = DB.config["dsn"]
     await DB.close_connection_pool()
     DB.config["dsn"] = "postgresql://postgres@127.0.0.1:1/none"  # nothing listens there
