@@ -14,8 +14,8 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
-from app.kitchen.feed import publish_order_event
 from app.notifications.service import EMAIL_KINDS, enqueue_email
+from app.ops import outbox
 from app.orders.tables import PaidOrder
 from app.payments.fulfilment import record_paid_session
 from app.payments.stripe_gateway import PaymentProviderError, get_gateway
@@ -232,26 +232,26 @@ async def _order_of(item: DiscrepancyView) -> PaidOrder | None:
 
 
 async def mark_refunded(order_ref: str, *, redis: ArqRedis | None) -> None:
-    """Status `refunded` + refunded_at in one transaction (the state machine only refunds
-    rejected orders; an admin refund may come from any status), then tell the kitchen."""
+    """Status `refunded` + refunded_at (the state machine only refunds rejected orders; an
+    admin refund may come from any status), with the kitchen notice written to the outbox
+    in the same transaction and delivered at once (the relay retries it if that fails)."""
     now = datetime.now(UTC)
-    async with DB.transaction():
+    async with DB.transaction() as transaction:
         order = await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
         if order is None or order.status == "refunded":
             return
-        previous, restaurant_id = order.status, order.restaurant
+        previous = order.status
         await PaidOrder.update({
             PaidOrder.status: "refunded", PaidOrder.refunded_at: now,
             PaidOrder.updated_at: now, PaidOrder.version: PaidOrder.version + 1,
         }).where(PaidOrder.id == order.id)
+        rows = [outbox.kitchen_event(order.restaurant, order_ref, "order.updated",
+                                     tag=f"v{order.version + 1}")]
+        await outbox.add(transaction.connection, rows)
     log.info("order marked refunded by admin", order_id=order_ref, from_status=previous)
-    try:
-        from app.orders.lifecycle import _default_redis
+    from app.orders.lifecycle import _default_redis
 
-        client = redis or await _default_redis()
-        await publish_order_event(client, restaurant_id, order_ref, "order.updated")
-    except Exception as error:  # the refund is committed; the kitchen resyncs anyway
-        log.warning("refund publish failed", order_id=order_ref, error=str(error))
+    await outbox.deliver_now(redis or await _default_redis(), rows)
 
 
 async def resend_email(redis: ArqRedis, order_ref: str, kind: str, *, by: str) -> None:
