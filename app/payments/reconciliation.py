@@ -285,7 +285,7 @@ async def _stripe_sessions(gateway: StripeGateway, created_gte: int, report: Rep
     async for session in iter_checkout_sessions(gateway, created_gte):
         report.sessions_seen += 1
         if session_order_ref(session):
-            sessions[session.id] = session
+            sessions[session.id] = slim_session(session)
     async for event in iter_undelivered_events(gateway, created_gte):
         if not event.type.startswith("checkout.session."):
             continue
@@ -300,6 +300,20 @@ async def _stripe_sessions(gateway: StripeGateway, created_gte: int, report: Rep
                            if session_id in sessions else "",
                            f"{event.type} ({event.id}) never delivered", "checked below"))
     return sessions
+
+
+# What reconciliation (and creating an order from a session) reads of a Checkout Session.
+# A window holds thousands of sessions: keeping whole SDK objects grew a worker by 50 MB
+# in the soak test; these fields are a small fraction of each.
+SESSION_FIELDS = ("id", "object", "status", "payment_status", "amount_total", "currency",
+                  "payment_intent", "metadata", "client_reference_id", "created",
+                  "customer_email", "customer_details", "expires_at", "livemode")
+
+
+def slim_session(session: stripe.checkout.Session) -> stripe.checkout.Session:
+    values = session.to_dict()
+    return stripe.checkout.Session.construct_from(
+        {key: values[key] for key in SESSION_FIELDS if key in values}, None)
 
 
 async def _known_sessions(session_ids: list[str]) -> set[str]:
