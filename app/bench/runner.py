@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from app.dev.embedded import EmbeddedServers, _die_with_parent, free_port
+from app.dev.embedded import EmbeddedServers, _die_with_parent, free_port, stop_children
 from app.dev.secrets import dev_secrets
 
 NOFILE_WANTED = 65536
@@ -192,16 +192,7 @@ class BenchSystem:
     # -- stop ---------------------------------------------------------------------------
 
     def stop(self) -> None:
-        for child in reversed(self.children):
-            if child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
-        for child in self.children:
-            try:
-                child.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.process.pid, signal.SIGKILL)
-                child.process.wait()
+        stop_children([child.process for child in self.children], timeout=15)
         self.children.clear()
         if self.servers is not None:
             self.servers.stop()

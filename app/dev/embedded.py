@@ -58,6 +58,23 @@ def _as_user(user: str | None) -> dict[str, Any]:
     return {"user": user, "group": user, "extra_groups": []}
 
 
+def stop_children(processes: list[subprocess.Popen[Any]], *, timeout: float = 20) -> None:
+    """SIGTERM children newest first (web before the servers it uses), wait, then kill
+    whatever is left with its whole process group (they run in sessions of their own)."""
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                process.kill()
+            process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import click
 import httpx
 
-from app.dev.embedded import EmbeddedServers, _die_with_parent, port_is_free
+from app.dev.embedded import EmbeddedServers, _die_with_parent, port_is_free, stop_children
 from app.dev.secrets import dev_secrets
 from app.settings import Settings
 
@@ -164,15 +164,7 @@ class DevSupervisor:
 
     def _stop_all(self) -> None:
         self.stopping = True
-        for child in reversed(self.children):
-            if child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
-        for child in self.children:
-            try:
-                child.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
+        stop_children([child.process for child in self.children], timeout=20)
         if self.servers is not None:
             self.servers.stop()
         click.echo("Stopped.")
