@@ -34,14 +34,9 @@ class OutboxRow:
 
 def kitchen_event(restaurant_id: int, order_ref: str, event: str, *, tag: str) -> OutboxRow:
     """Tell the restaurant's screens (and the order's status page) that the order changed.
-    `tag` makes the dedupe key: one row per (order, tag), e.g. `paid` or `v3`."""
-    return OutboxRow("kitchen.publish", f"kitchen:{order_ref}:{_tag_key(event, tag)}",
+    `tag` makes the dedupe key: one row per (order, tag), e.g. `order.paid` or `v3`."""
+    return OutboxRow("kitchen.publish", f"kitchen:{order_ref}:{tag}",
                      {"restaurant_id": restaurant_id, "order_ref": order_ref, "event": event})
-
-
-def _tag_key(event: str, tag: str) -> str:
-    # Kept from the first version of the outbox: the paid event's key is `…:order.paid`.
-    return event if tag == "paid" and event == "order.paid" else tag
 
 
 def email(kind: str, order_ref: str, *, recipient: str | None = None,

@@ -54,7 +54,7 @@ def outbox_rows(order_ref: str, restaurant_id: int, recipient: str | None = None
     """What a new paid order promises: the kitchen is told (`kitchen:<ref>:order.paid`) and
     the customer gets the payment email (`email:payment_received:<ref>`)."""
     return [
-        outbox.kitchen_event(restaurant_id, order_ref, "order.paid", tag="paid"),
+        outbox.kitchen_event(restaurant_id, order_ref, "order.paid", tag="order.paid"),
         outbox.email("payment_received", order_ref, recipient=recipient,
                      restaurant_id=restaurant_id if recipient else None),
     ]
