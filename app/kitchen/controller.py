@@ -20,20 +20,23 @@ from markupsafe import Markup, escape
 
 from app.accounts.guards import require_staff_for_slug, staff_of
 from app.kitchen import services
-from app.kitchen.feed import kitchen_channel, order_channel
-from app.kitchen.shared_render import SharedRender
-from app.kitchen.sse import EncodedMessage, channel_stream, message
+from app.kitchen.feed import decode_event, kitchen_channel, order_channel
+from app.kitchen.shared_render import SharedRender, tick
+from app.kitchen.sse import EncodedMessage, channel_stream, encoded
 from app.orders import lifecycle
 from app.restaurants.tables import Restaurant
 
-BOARD_EVENT = "board"
+BOARD_EVENT = "board"  # the whole board: on connect and on resync
+TICKETS_EVENT = "tickets"  # the tickets a burst of events changed, plus the side panels
 ORDER_EVENT = "order-updated"
+# More tickets than this in one burst: the whole board is cheaper to send than the changes.
+MAX_CHANGED_TICKETS = 20
 # The board's HTML is the same for every screen of a restaurant but for the CSRF token in its
-# forms: it is rendered once per burst with this slot, filled per connection. Autoescaped
-# user text can never produce it (its `<` would come out as `&lt;`).
+# forms: it is rendered once with this slot, filled per connection. Autoescaped user text can
+# never produce it (its `<` would come out as `&lt;`).
 CSRF_SLOT = Markup("<!--csrf-->")
 CSRF_SLOT_BYTES = str(CSRF_SLOT).encode()
-BOARDS: SharedRender[bytes] = SharedRender()  # per process, keyed by restaurant id
+BOARDS: SharedRender[EncodedMessage] = SharedRender()  # per process, keyed by restaurant id
 
 
 def csrf_of(request: Request[Any, Any, Any]) -> str:
@@ -47,27 +50,53 @@ def render(request: Request[Any, Any, Any], name: str, **context: Any) -> str:
     return str(engine.get_template(name).render(**context))
 
 
+def changed_refs(batch: list[bytes]) -> list[str] | None:
+    """The order refs a burst of channel events names, in order, or None when the burst
+    calls for the whole board (an event without a ref, or too many tickets at once)."""
+    refs: list[str] = []
+    for raw in batch:
+        ref = decode_event(raw).get("order_ref")
+        if not isinstance(ref, str) or not ref:
+            return None
+        if ref not in refs:
+            refs.append(ref)
+    return refs if len(refs) <= MAX_CHANGED_TICKETS else None
+
+
 def board_stream(channels: ChannelsPlugin, restaurant: Restaurant,
                  engine: TemplateEngineProtocol[Any, Any], *, csrf: str,
                  heartbeat_s: float | None = None) -> AsyncIterator[Message]:
-    """A screen's `board` events: the board re-rendered from Postgres on connect and after
-    every burst of order events, one render shared by all the restaurant's screens in this
-    process (see `app.kitchen.shared_render`), with this screen's CSRF token filled in."""
+    """A screen's events: the whole board (`board`) on connect and on resync, then the
+    tickets each burst of order events changed (`tickets`). Both are rendered once per
+    process for all the restaurant's screens; this screen's CSRF token is filled in."""
     restaurant_id = services.row_id(restaurant)
     token = str(escape(csrf)).encode()
 
-    async def render() -> bytes:
-        board = await services.board(restaurant)
-        html = str(engine.get_template("kitchen_board.html").render(board=board,
-                                                                    csrf=CSRF_SLOT))
-        return message(BOARD_EVENT, html).encode()  # encoded once for every screen
+    async def render_board() -> EncodedMessage:
+        fresh = await services.restaurant_by_id(restaurant_id) or restaurant
+        board = await services.board(fresh)
+        return encoded(BOARD_EVENT, engine.get_template("kitchen_board.html").render(
+            board=board, csrf=CSRF_SLOT))
 
-    async def snapshot(after: int) -> Message:
-        encoded = await BOARDS.get(restaurant_id, after, render)
-        return EncodedMessage(encoded=encoded.replace(CSRF_SLOT_BYTES, token))
+    async def snapshot(after: int) -> tuple[int, Message]:
+        return await BOARDS.get(restaurant_id, after, render_board)
 
-    return channel_stream(channels, kitchen_channel(restaurant_id), snapshot,
-                          heartbeat_s=heartbeat_s)
+    async def compose(batch: list[bytes]) -> Message | None:
+        refs = changed_refs(batch)
+        fresh = await services.restaurant_by_id(restaurant_id)
+        if refs is None or fresh is None:
+            return None
+        changes = await services.changes(fresh, refs)
+        return encoded(TICKETS_EVENT, engine.get_template("kitchen_changes.html").render(
+            changes=changes, csrf=CSRF_SLOT))
+
+    def personalise(item: Message) -> bytes:
+        if isinstance(item, EncodedMessage):
+            return item.encoded.replace(CSRF_SLOT_BYTES, token)
+        return item.encode()
+
+    return channel_stream(channels, kitchen_channel(restaurant_id), snapshot, compose,
+                          personalise=personalise, heartbeat_s=heartbeat_s)
 
 
 async def restaurant_or_404(slug: str) -> Restaurant:
@@ -99,8 +128,8 @@ class KitchenController(Controller):
     @get("/events")
     async def events(self, request: Request[Any, Any, Any], slug: FromPath[str],
                      channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
-        """SSE: `board` events whose data is the whole board's HTML, re-rendered from
-        Postgres on connect and after every order event of this restaurant."""
+        """SSE: a `board` event with the whole board's HTML on connect (and on resync), then
+        a `tickets` event with the changed tickets after each burst of order events."""
         restaurant = await restaurant_or_404(slug)
         engine = request.app.template_engine
         assert engine is not None
@@ -162,15 +191,19 @@ class OrderEventsController(Controller):
         redis = request.app.state.redis
         if await services.order_status(ref, redis) is None:
             raise NotFoundException("no such order")
-        last: list[str] = []
 
-        async def snapshot(_after: int) -> Message | None:
+        async def status_message() -> Message | None:
             status = await services.order_status(ref, redis)
-            data = json.dumps(status, separators=(",", ":"))
-            if last and last[-1] == data:
-                return None  # nothing the customer can see changed
-            last[:] = [data]
-            return message(ORDER_EVENT, data)
+            return None if status is None else encoded(
+                ORDER_EVENT, json.dumps(status, separators=(",", ":")))
 
-        return ServerSentEvent(channel_stream(channels, order_channel(ref), snapshot, label=ref),
+        async def snapshot(_after: int) -> tuple[int, Message | None]:
+            started = tick()
+            return started, await status_message()
+
+        async def compose(_batch: list[bytes]) -> Message | None:
+            return await status_message()  # one read for every page open on this order
+
+        return ServerSentEvent(channel_stream(channels, order_channel(ref), snapshot, compose,
+                                              label=ref),
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,5 +1,6 @@
 """Live order events over Redis pub/sub: channel names, publishing from any process, and the
-Litestar `ChannelsPlugin` that fans them out to SSE clients in every web process.
+Litestar `ChannelsPlugin` that brings them into every web process (where `app.kitchen.hub`
+fans them out to SSE clients).
 
 Channels (plain Redis pub/sub channel names; the Litestar Redis *Pub/Sub* backend subscribes
 to channel names verbatim, without its `key_prefix`, which only the streams backend uses):
@@ -24,6 +25,7 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
 
 from app.infra.logging import get_logger
+from app.kitchen.hub import BACKLOG
 
 log = get_logger("orderpass.kitchen.feed")
 
@@ -81,8 +83,9 @@ def channels_plugin(redis: Redis) -> ChannelsPlugin:
     return ChannelsPlugin(
         backend=RedisChannelsPubSubBackend(redis=redis),
         arbitrary_channels_allowed=True,
-        # Every event means "re-read Postgres", so when a slow client falls behind the
-        # newest events are the only ones worth keeping.
-        subscriber_max_backlog=50,
+        # One subscriber per channel and process (app.kitchen.hub), drained after every
+        # render. If it ever fills, the oldest events go and the hub sends every screen a
+        # fresh snapshot, since each event only means "re-read Postgres".
+        subscriber_max_backlog=BACKLOG,
         subscriber_backlog_strategy="dropleft",
     )

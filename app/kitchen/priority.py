@@ -10,6 +10,11 @@ The rule, most important first:
    on the way), then dine-in (the guest is seated and can be told).
 4. **Then by age**, oldest payment first; the ticket number breaks any remaining tie.
 
+Because overdue tickets are exactly those with the earliest due times, rule 1 never reorders
+what rule 2 already gives: the order depends on the tickets alone, not on the clock. That is
+what lets a screen place one updated ticket (`screen_sort_key`, `data-sort` on each card,
+static/js/kitchen.js) among the others without re-sorting the board as time passes.
+
 `timing` grades a ticket against its due time for the colour of its age timer:
 `late` once due, `at_risk` in the last `AT_RISK_FRACTION` of its prep window (at least
 `AT_RISK_MIN_SECONDS`), `on_time` before that. The same thresholds drive static/js/kitchen.js.
@@ -62,6 +67,15 @@ def priority_key(ticket: Ticket, now: datetime,
 def prioritise(tickets: Iterable[T], now: datetime, default_prep_minutes: int = 15) -> list[T]:
     """The tickets in the order the kitchen should work on them (see the module docstring)."""
     return sorted(tickets, key=lambda ticket: priority_key(ticket, now, default_prep_minutes))
+
+
+def screen_sort_key(ticket: Ticket, default_prep_minutes: int) -> str:
+    """`priority_key` without the clock-dependent part, as whole numbers a browser compares
+    left to right: due (ms), fulfilment rank, paid (ms), ticket number."""
+    due = due_at(ticket, default_prep_minutes)
+    rank = FULFILMENT_RANK.get(ticket.fulfillment, len(FULFILMENT_RANK))
+    return (f"{int(due.timestamp() * 1000)} {rank} {int(ticket.paid_at.timestamp() * 1000)} "
+            f"{ticket.ticket_number}")
 
 
 def timing(start: datetime, due: datetime, now: datetime) -> str:

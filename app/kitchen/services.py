@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from piccolo.table import Table
 from redis.asyncio import Redis
 
-from app.kitchen.priority import due_at, prioritise, timing
+from app.kitchen.priority import due_at, prioritise, screen_sort_key, timing
 from app.orders.lifecycle import ACTIVE_STATUSES, ALLOWED, RECALL_WINDOW, STAFF_ACTIONS
 from app.orders.tables import OrderItem, PaidOrder
 from app.orders.temp_store import TempOrderStore, is_temp_id
@@ -51,6 +51,7 @@ class Card:
     due_at: datetime | None = None
     timing: str = "on_time"
     local_due: datetime | None = None
+    sort_key: str = ""  # where a screen places this ticket (priority.screen_sort_key)
 
     @property
     def actions(self) -> list[str]:
@@ -68,6 +69,9 @@ class Card:
         return sum(line.quantity for line in self.lines)
 
 
+TO_COOK = [status for status in ACTIVE_STATUSES if status != "ready"]  # "all day" counts these
+
+
 @dataclass
 class Board:
     restaurant_id: int
@@ -78,10 +82,18 @@ class Board:
     all_day: list[tuple[str, int]]
     recall: Card | None
     generated_at: datetime
+    counted_new: int | None = None  # when `cards` is not the whole board
 
     @property
     def new_count(self) -> int:
+        if self.counted_new is not None:
+            return self.counted_new
         return sum(1 for card in self.cards if card.status == "paid")
+
+
+async def restaurant_by_id(restaurant_id: int) -> Restaurant | None:
+    return await Restaurant.objects().where(
+        Restaurant._meta.primary_key == restaurant_id).first()
 
 
 async def get_restaurant(slug: str) -> Restaurant | None:
@@ -118,6 +130,7 @@ def _finish(cards: list[Card], restaurant: Restaurant, now: datetime) -> None:
     zone = _zone(restaurant.timezone)
     for card in cards:
         card.due_at = due_at(card, restaurant.default_prep_minutes)
+        card.sort_key = screen_sort_key(card, restaurant.default_prep_minutes)
         prep = timedelta(minutes=card.prep_minutes or restaurant.default_prep_minutes)
         start = card.paid_at if card.status == "paid" or card.promised_at is None else (
             card.promised_at - prep)
@@ -136,18 +149,63 @@ async def board(restaurant: Restaurant, now: datetime | None = None) -> Board:
     cards = prioritise(cards, now, restaurant.default_prep_minutes)
     counts: Counter[str] = Counter()
     for card in cards:
-        if card.status != "ready":  # "all day" = what is still to cook
+        if card.status in TO_COOK:
             for line in card.lines:
                 counts[line.name] += line.quantity
+    return Board(restaurant_id=row_id(restaurant), slug=restaurant.slug, name=restaurant.name,
+                 default_prep_minutes=restaurant.default_prep_minutes, cards=cards,
+                 all_day=_sorted_counts(counts), recall=await _recall(restaurant, now),
+                 generated_at=now)
+
+
+@dataclass
+class Changes:
+    """What a burst of order events changed on a board: the tickets named (active ones as
+    cards, the rest as refs that leave the board) and the board-wide panels (all-day counts,
+    recall, how many tickets are new). Small, so it can go to every screen at once."""
+
+    board: Board  # `cards` holds only the changed tickets that are still active
+    gone: list[str]
+
+
+async def changes(restaurant: Restaurant, refs: list[str],
+                  now: datetime | None = None) -> Changes:
+    """The named tickets of this restaurant and the board-wide panels, fresh from Postgres."""
+    now = now or datetime.now(UTC)
+    restaurant_id = row_id(restaurant)
+    orders = await PaidOrder.objects().where(
+        (PaidOrder.restaurant == restaurant_id) & PaidOrder.public_id.is_in(refs)) if refs else []
+    active = [order for order in orders if order.status in ACTIVE_STATUSES]
+    cards = await _cards(active)
+    _finish(cards, restaurant, now)
+    shown = {card.ref for card in cards}
+    open_rows = await OrderItem.raw(
+        "SELECT i.name, sum(i.quantity)::int AS count FROM paid_order o JOIN order_item i "
+        "ON i.paid_order = o.id WHERE o.restaurant = {} AND o.status = ANY({}) "
+        "GROUP BY i.name", restaurant_id, TO_COOK)
+    new_count = await PaidOrder.count().where(
+        (PaidOrder.restaurant == restaurant_id) & (PaidOrder.status == "paid"))
+    board = Board(restaurant_id=restaurant_id, slug=restaurant.slug, name=restaurant.name,
+                  default_prep_minutes=restaurant.default_prep_minutes,
+                  cards=prioritise(cards, now, restaurant.default_prep_minutes),
+                  all_day=_sorted_counts(Counter({row["name"]: row["count"]
+                                                  for row in open_rows})),
+                  recall=await _recall(restaurant, now), generated_at=now,
+                  counted_new=new_count)
+    return Changes(board=board, gone=[ref for ref in refs if ref not in shown])
+
+
+def _sorted_counts(counts: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+async def _recall(restaurant: Restaurant, now: datetime) -> Card | None:
+    """The last ticket completed within the recall window (undo a mistaken bump)."""
     last = await PaidOrder.objects().where(
         (PaidOrder.restaurant == row_id(restaurant)) & (PaidOrder.status == "completed")
         & (PaidOrder.completed_at >= now - RECALL_WINDOW)
     ).order_by(PaidOrder.completed_at, ascending=False).first()
-    recall = (await _cards([last]))[0] if last is not None else None
-    return Board(restaurant_id=row_id(restaurant), slug=restaurant.slug, name=restaurant.name,
-                 default_prep_minutes=restaurant.default_prep_minutes, cards=cards,
-                 all_day=sorted(counts.items(), key=lambda pair: (-pair[1], pair[0])),
-                 recall=recall, generated_at=now)
+    return (await _cards([last]))[0] if last is not None else None
 
 
 async def card(restaurant: Restaurant, order_ref: str) -> Card | None:

@@ -1,52 +1,46 @@
-"""Server-sent event streams fed by a channel: snapshot first, then one fresh snapshot per
-burst of events, heartbeats (`: ping` comments, every SSE_HEARTBEAT_SECONDS) in between.
+"""Server-sent event streams fed by a channel hub (`app.kitchen.hub`): a snapshot first, then
+the hub's shared update per burst of events, heartbeats (`: ping` comments, every
+SSE_HEARTBEAT_SECONDS) in between, and a fresh snapshot at least once a minute.
 
-Every message is rendered from Postgres at send time, so a message never carries stale or
-partial state, duplicates are harmless, and a reconnect (`Last-Event-ID` or not) starts with
-a full snapshot and misses nothing. Each message has an `id` (ms timestamp + sequence) and
-the first one tells the browser to retry after `RETRY_MS`.
+Everything sent is rendered from Postgres after the events it answers, so a message never
+carries stale state and duplicates are harmless. A reconnect (`Last-Event-ID` or not) starts
+with a full snapshot and misses nothing. Each message has an `id` (ms timestamp + sequence),
+and the first one tells the browser to retry after `RETRY_MS`.
 
-`snapshot(after)` is told the moment (`app.kitchen.shared_render.tick`) its render must have
-started after: the subscription for the first message, the newest event this stream has seen
-for the others. That lets streams of one channel share a render (`SharedRender`) without ever
-being served one that started before the event it answers.
+`snapshot(after)` must return `(started, message)` from a render that started after moment
+`after` (`app.kitchen.shared_render.tick`), which lets streams of one channel share one render
+(`SharedRender`); `started` tells the stream which hub updates the snapshot already holds.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-import anyio
 from litestar.channels import ChannelsPlugin
-from litestar.channels.subscriber import Subscriber
 from litestar.response import ServerSentEventMessage
 
 from app.infra.logging import get_logger
-from app.kitchen.shared_render import EventClock, tick
-from app.ops.metrics import SSE_CLIENTS
+from app.kitchen import hub as hubs
+from app.kitchen.shared_render import tick
 from app.settings import get_settings
 
 log = get_logger("orderpass.kitchen.sse")
 
 RETRY_MS = 2000
-# A fresh snapshot at least this often even without events: if this process's pub/sub link
-# ever broke silently, screens would still converge on Postgres within a minute.
-RESYNC_S = 60.0
 _sequence = itertools.count(1)
-EVENTS = EventClock()  # when this process first saw each event, across all its streams
 
-Snapshot = Callable[[int], Awaitable[ServerSentEventMessage | None]]
+Snapshot = Callable[[int], Awaitable[tuple[int, ServerSentEventMessage | None]]]
+# Turns a shared message into this stream's bytes (e.g. fills in its CSRF token).
+Personalise = Callable[[ServerSentEventMessage], bytes]
 
 
 @dataclass
 class EncodedMessage(ServerSentEventMessage):
     """A message encoded once and sent to many streams as is: Litestar's per-line encoding
-    of a large board, repeated for every screen, was the web process's biggest cost."""
+    of the same HTML, repeated for every screen, was the web process's biggest cost."""
 
     encoded: bytes = b""
 
@@ -61,68 +55,51 @@ def message(event: str, data: str) -> ServerSentEventMessage:
                                   id=f"{int(time.time() * 1000)}-{next(_sequence)}")
 
 
-class _Seen:
-    newest = 0  # moment of the newest event this stream has been woken by
+def encoded(event: str, data: str) -> EncodedMessage:
+    """A message encoded now, for many streams; `data` is kept to compare updates."""
+    plain = message(event, data)
+    return EncodedMessage(data=data, event=event, id=plain.id, encoded=plain.encode())
 
 
-async def _pump(subscriber: Subscriber, channel: str, wake: asyncio.Event,
-                seen: _Seen) -> None:
-    async for event in subscriber.iter_events():
-        seen.newest = max(seen.newest, EVENTS.moment_of(channel, event))
-        wake.set()  # bursts coalesce: one re-render covers every event since the last one
+def _as_is(item: ServerSentEventMessage) -> bytes:
+    return item.encode()
 
 
-_membership_locks: dict[int, asyncio.Lock] = {}
-
-
-def _membership_lock() -> asyncio.Lock:
-    """Serialises this process's channel (un)subscriptions. ChannelsPlugin.unsubscribe drops
-    the last subscriber, awaits, then UNSUBSCRIBEs from Redis; a screen reconnecting in that
-    gap SUBSCRIBEs first and is then silently cut off by the late UNSUBSCRIBE (seen as
-    `pubsub_numsub == 0` with a stream open). One at a time, the gap cannot be entered."""
-    key = id(asyncio.get_running_loop())
-    lock = _membership_locks.get(key)
-    if lock is None:
-        lock = _membership_locks[key] = asyncio.Lock()
-    return lock
-
-
-async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snapshot, *,
+async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snapshot,
+                         compose: hubs.Compose, *, personalise: Personalise = _as_is,
                          heartbeat_s: float | None = None,
                          label: str = "") -> AsyncIterator[ServerSentEventMessage]:
     heartbeat_s = heartbeat_s or get_settings().sse_heartbeat_seconds
-    # Subscribe before the first snapshot so nothing committed in between is missed.
-    async with _membership_lock():
-        subscriber = await channels.subscribe(channel)
-    subscribed = tick()
-    wake, seen = asyncio.Event(), _Seen()
-    pump = asyncio.create_task(_pump(subscriber, channel, wake, seen))
+    hub, inbox = await hubs.join(channels, channel, compose, heartbeat_s)
     log.info("sse stream opened", channel=channel, order_id=label or None)
-    SSE_CLIENTS.inc()
+    last_data: str | None = None  # an update showing nothing new is not sent again
     try:
-        first = await snapshot(subscribed)
+        fresh, first = await snapshot(tick())  # after the hub's subscription went live
         if first is not None:
             first.retry = RETRY_MS
-            yield first
-        synced = time.monotonic()
+            last_data = first.data if isinstance(first.data, str) else None
+            yield EncodedMessage(encoded=personalise(first), retry=RETRY_MS)
         while True:
-            try:
-                await asyncio.wait_for(wake.wait(), heartbeat_s)
-            except TimeoutError:
-                if time.monotonic() - synced < RESYNC_S:
-                    yield ServerSentEventMessage(comment="ping")
-                    continue
-                seen.newest = tick()  # the periodic resync wants a render from now on
-            wake.clear()
-            synced = time.monotonic()
-            update = await snapshot(seen.newest)
-            yield update if update is not None else ServerSentEventMessage(comment="ping")
+            await inbox.wait()
+            if inbox.resync_after:
+                after, inbox.resync_after = inbox.resync_after, 0
+                started, full = await snapshot(after)
+                fresh = max(fresh, started)
+                if full is not None:
+                    last_data = full.data if isinstance(full.data, str) else None
+                    yield EncodedMessage(encoded=personalise(full))
+            wire: list[bytes] = []
+            for update in inbox.take():
+                if update.message is None or (update.started and update.started < fresh):
+                    continue  # the snapshot sent already holds it
+                data = update.message.data
+                if update.started and isinstance(data, str):
+                    if data == last_data:
+                        continue
+                    last_data = data
+                wire.append(personalise(update.message))
+            if wire:  # one write for whatever piled up while this stream was busy
+                yield EncodedMessage(encoded=b"".join(wire))
     finally:
-        SSE_CLIENTS.dec()
-        pump.cancel()
-        # The client is gone and our scope is cancelled: shield the clean-up so the
-        # channel subscription is released rather than leaked.
-        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-            async with _membership_lock():
-                await channels.unsubscribe(subscriber)
+        await hubs.leave(hub, inbox)
         log.info("sse stream closed", channel=channel, order_id=label or None)

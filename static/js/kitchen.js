@@ -166,10 +166,71 @@
   if (ackButton) ackButton.addEventListener("click", acknowledge);
 
   // --- after every board swap / action ---------------------------------------------------
-  document.body.addEventListener("htmx:afterSettle", function () {
+  function afterChange() {
     restoreSelection();
     tick();
     if (refreshAlarm()) beep();
+  }
+  document.body.addEventListener("htmx:afterSettle", afterChange);
+
+  // --- `tickets` events: only the changed tickets, placed by their data-sort key ----------
+  // Keys are whole numbers compared left to right (app/kitchen/priority.py screen_sort_key).
+  function sortKey(card) { return (card.dataset.sort || "").split(" ").map(Number); }
+  function before(a, b) {
+    for (var i = 0; i < Math.max(a.length, b.length); i++) {
+      if ((a[i] || 0) !== (b[i] || 0)) return (a[i] || 0) < (b[i] || 0);
+    }
+    return false;
+  }
+  function place(tickets, card) {
+    var key = sortKey(card);
+    var next = cards().filter(function (c) { return before(key, sortKey(c)); })[0] || null;
+    tickets.insertBefore(card, next && next.parentNode === tickets ? next : null);
+    htmx.process(card);
+  }
+  function busyWith(card) {
+    // A cook typing a prep time or a reject reason keeps the card they are typing in.
+    var active = document.activeElement;
+    return active && card.contains(active) && /INPUT|TEXTAREA|SELECT/.test(active.tagName);
+  }
+  function applyChanges(html) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html;
+    var changes = holder.content.querySelector(".board-changes");
+    var tickets = boardHost.querySelector(".tickets");
+    if (!changes || !tickets) return;
+    changes.querySelectorAll("template[data-ticket]").forEach(function (item) {
+      var old = document.getElementById("card-" + item.dataset.ticket);
+      var card = item.content.querySelector(".order-card");
+      if (old && card && busyWith(old) && old.dataset.status === card.dataset.status) return;
+      if (old) old.remove();
+      if (card) place(tickets, document.importNode(card, true));
+    });
+    var empty = tickets.querySelector(".empty");
+    if (cards().length && empty) empty.remove();
+    if (!cards().length && !empty) {
+      empty = document.createElement("p");
+      empty.className = "empty";
+      empty.textContent = "No open orders.";
+      tickets.appendChild(empty);
+    }
+    var side = boardHost.querySelector(".side");
+    var panels = changes.querySelector("template[data-side]");
+    if (side && panels) {
+      side.replaceChildren(document.importNode(panels.content, true));
+      htmx.process(side);
+    }
+    var board = boardHost.querySelector(".board");
+    if (board) {
+      board.dataset.newCount = changes.dataset.newCount;
+      board.dataset.generatedAt = changes.dataset.generatedAt;
+    }
+  }
+  boardHost.addEventListener("htmx:sseBeforeMessage", function (event) {
+    if (!event.detail || event.detail.type !== "tickets") return;
+    event.preventDefault();  // not swapped as a whole: patched in place
+    applyChanges(event.detail.data);
+    afterChange();
   });
 
   // --- errors from actions ---------------------------------------------------------------

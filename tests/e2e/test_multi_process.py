@@ -32,7 +32,7 @@ async def test_webhook_on_one_process_reaches_kitchen_on_the_other(
                                              json=await valid_order(client))).json()
                 session_id = created["payment_url"].rsplit("/", 1)[1]
                 sandbox.pay(session_id)
-                update = await next_event(stream, "board", timeout=15)
+                update = await next_event(stream, "tickets", timeout=15)
                 assert created["id"] in update.data
         finally:
             await cook.aclose()

@@ -4,15 +4,17 @@ kitchen page, board fragment, action answer, ticket, the kitchen's SSE frames, e
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from arq.connections import ArqRedis
 
+from app.kitchen.feed import publish_order_event
 from app.notifications.compose import render_email
 from app.notifications.delivery import _restaurant
 from app.notifications.service import EMAIL_KINDS
@@ -129,7 +131,11 @@ def logged_in(web: RunningProcess) -> Iterator[httpx.Client]:
         yield browser
 
 
-def first_event(browser: httpx.Client, path: str, name: str) -> str:
+def sse_frames(browser: httpx.Client, path: str, names: list[str],
+               on_frame: Callable[[str], None] = lambda _name: None) -> list[str]:
+    """The data of the first event of each name in `names`, in that order; `on_frame` is
+    called after each one (e.g. to cause the next)."""
+    frames: list[str] = []
     data: list[str] = []
     with browser.stream("GET", path, headers={"accept": "text/event-stream"}) as stream:
         assert stream.status_code == 200
@@ -137,15 +143,20 @@ def first_event(browser: httpx.Client, path: str, name: str) -> str:
         for line in stream.iter_lines():
             if line.startswith("event:"):
                 event = line.partition(":")[2].strip()
-            elif line.startswith("data:") and event == name:
+            elif line.startswith("data:") and event == names[len(frames)]:
                 data.append(line.partition(":")[2].removeprefix(" "))
             elif not line and data:
-                return "\n".join(data)
-    raise AssertionError(f"no {name} event")
+                frames.append("\n".join(data))
+                on_frame(event)
+                if len(frames) == len(names):
+                    return frames
+                data = []
+    raise AssertionError(f"no {names[len(frames)]} event")
 
 
 @pytest.mark.parametrize("field", ["customer_name", "notes", "item"])
-async def test_kitchen_sse_frames_carry_escaped_text(web: RunningProcess, field: str) -> None:
+async def test_kitchen_sse_frames_carry_escaped_text(web: RunningProcess, redis: ArqRedis,
+                                                     field: str) -> None:
     payload = NAME
     extra: dict[str, Any] = {}
     items = None
@@ -154,10 +165,19 @@ async def test_kitchen_sse_frames_carry_escaped_text(web: RunningProcess, field:
     else:
         extra[field] = payload
     order = await make_paid_order(items=items, **extra)
+    loop = asyncio.get_running_loop()
+
+    def announce(event: str) -> None:  # after the board: the order changes, a `tickets` frame
+        if event == "board":
+            asyncio.run_coroutine_threadsafe(publish_order_event(
+                redis, order.restaurant, order.public_id, "order.updated"), loop).result(5)
+
     with logged_in(web) as browser:
-        frame = first_event(browser, "/kitchen/demo/events", "board")
-    assert order.public_id in frame
-    assert_inert(frame, f"SSE board frame ({field})")
+        board, tickets = await asyncio.to_thread(
+            sse_frames, browser, "/kitchen/demo/events", ["board", "tickets"], announce)
+    for name, frame in (("board", board), ("tickets", tickets)):
+        assert order.public_id in frame
+        assert_inert(frame, f"SSE {name} frame ({field})")
 
 
 async def test_hostile_webhook_deliveries_and_orders_are_inert_on_admin_pages(

@@ -4,6 +4,7 @@ published order appears without reload, accept works, the keyboard advances a ti
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -73,4 +74,52 @@ async def test_new_order_appears_live_and_can_be_accepted(page: Any, web: Runnin
     await page.keyboard.press("Enter")
     await wait_status(order.public_id, "preparing")
     await page.wait_for_selector(f"#card-{order.public_id}.status-preparing", timeout=10_000)
+    assert errors == []
+
+
+async def burrata_all_day(page: Any) -> str:
+    return str(await page.locator(".all-day li:has-text('Burrata') .count").inner_text()).strip()
+
+
+async def test_changed_tickets_take_their_priority_place_and_leave_when_done(
+        page: Any, web: RunningProcess) -> None:
+    """`tickets` frames patch the board in place: each ticket lands where the priority rule
+    puts it, a finished one disappears, and the all-day counts follow, all without reload."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    now = datetime.now(UTC)
+    later = await make_paid_order(status="accepted", promised_at=now + timedelta(minutes=40),
+                                  items=[("Burrata", 1150, 2, "")])
+    await page.goto(f"{web.url}/login?next=/kitchen/demo")
+    await page.fill("#email", "kitchen@demo.test")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("#connection.is-live", timeout=10_000)
+
+    sooner = await make_paid_order(status="accepted", promised_at=now + timedelta(minutes=5),
+                                   items=[("Burrata", 1150, 1, "")])
+    middle = await make_paid_order(status="accepted", promised_at=now + timedelta(minutes=20),
+                                   fulfillment="delivery", delivery_address="1 Main St")
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        for order in (sooner, middle):
+            await publish_order_event(redis, order.restaurant, order.public_id, "order.paid")
+        expected = [f"card-{o.public_id}" for o in (sooner, middle, later)]
+        await page.wait_for_function(
+            "ids => Array.from(document.querySelectorAll('.order-card')).map(c => c.id)"
+            ".join() === ids.join()", arg=expected, timeout=10_000)
+        assert await burrata_all_day(page) == "3"
+
+        # The sooner ticket is finished elsewhere (another screen, the worker): it leaves.
+        await PaidOrder.update({PaidOrder.status: "completed",
+                                PaidOrder.completed_at: datetime.now(UTC)}).where(
+            PaidOrder.public_id == sooner.public_id)
+        await publish_order_event(redis, sooner.restaurant, sooner.public_id, "order.updated")
+        await page.locator(f"#card-{sooner.public_id}").wait_for(state="detached",
+                                                                timeout=10_000)
+        assert await burrata_all_day(page) == "2"
+        assert await page.locator("#recall-button").is_visible()  # a mistaken bump can be undone
+    finally:
+        await redis.aclose()
+    assert await page.locator(".order-card").count() == 2
     assert errors == []

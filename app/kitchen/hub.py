@@ -1,0 +1,225 @@
+"""Per-process fan-out of one Redis channel to every SSE stream of this process that follows it.
+
+One channels-plugin subscription per channel (not per stream) and one render per burst of
+events (not per stream): the hub drains whatever events have arrived, asks the channel's
+`compose` for ONE message describing them, and hands the same encoded bytes to every stream's
+inbox. A stream's own work per burst is one wake-up and one write; that is what keeps 200
+kitchen screens of one process current at 50 paid orders a second.
+
+Freshness: every update carries the moment (`tick`) its render started, after the events it
+answers arrived (events are published after commit, so the render sees their changes). A
+stream drops updates that started before its own snapshot did: the snapshot already holds
+them, and sending them after it would show an older state.
+
+Heartbeats and the periodic resync come from one ticker per hub rather than a timer per
+stream. An inbox that falls too far behind (a stalled client) is cleared and marked for a
+fresh snapshot, so memory per stream stays bounded and the screen still converges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import anyio
+from litestar.channels import ChannelsPlugin
+from litestar.channels.subscriber import Subscriber
+from litestar.response import ServerSentEventMessage
+
+from app.infra.logging import get_logger
+from app.kitchen.shared_render import tick
+from app.ops.metrics import SSE_CLIENTS
+
+log = get_logger("orderpass.kitchen.hub")
+
+# Events a hub subscription may hold while a render runs; more means "re-read everything".
+BACKLOG = 1000
+INBOX_LIMIT = 32  # updates queued for one stream before it is told to resync instead
+RESYNC_S = 60.0  # a full snapshot at least this often even without events (see sse.py)
+
+# `compose(events)` → one message for all streams, or None for "send everyone a snapshot".
+Compose = Callable[[list[bytes]], Awaitable[ServerSentEventMessage | None]]
+
+
+@dataclass(frozen=True)
+class Update:
+    started: int  # moment the render began; 0 for heartbeats, which carry no state
+    message: ServerSentEventMessage | None  # None: render a fresh snapshot
+
+
+PING = ServerSentEventMessage(comment="ping")
+
+
+class Inbox:
+    """One stream's queue of updates: ordered, bounded, woken without a timer."""
+
+    def __init__(self) -> None:
+        self._items: deque[Update] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self.resync_after = 0  # > 0: a snapshot newer than this moment is due
+
+    def push(self, update: Update) -> None:
+        if update.message is None:
+            self.resync(update.started)
+        elif len(self._items) >= INBOX_LIMIT:
+            self._items.clear()  # a stalled client: one snapshot replaces the backlog
+            self.resync(tick())
+        else:
+            self._items.append(update)
+            self._wake()
+
+    def resync(self, after: int) -> None:
+        self.resync_after = max(self.resync_after, after)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Return once there is something to send (updates or a resync)."""
+        while not self._items and not self.resync_after:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def take(self) -> list[Update]:
+        items = list(self._items)
+        self._items.clear()
+        return items
+
+
+class Hub:
+    """The streams of one channel in this process and the task that feeds them."""
+
+    def __init__(self, channels: ChannelsPlugin, channel: str, compose: Compose,
+                 heartbeat_s: float) -> None:
+        self.channels = channels
+        self.channel = channel
+        self.compose = compose
+        self.heartbeat_s = heartbeat_s
+        self.inboxes: set[Inbox] = set()
+        self.renders = 0
+        self._subscriber: Subscriber | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        # Set once the Redis subscription is live: a stream takes its snapshot only after
+        # that, so nothing committed between the snapshot and the subscription is missed.
+        self.live: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def start(self) -> None:
+        try:
+            async with _membership_lock():
+                self._subscriber = await self.channels.subscribe(self.channel)
+        except BaseException as error:
+            self.live.set_exception(error)
+            self.live.exception()  # retrieved: later joiners re-raise it themselves
+            raise
+        self._tasks = [asyncio.create_task(self._read(self._subscriber)),
+                       asyncio.create_task(self._tick())]
+        self.live.set_result(None)
+        log.info("channel followed", channel=self.channel)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        # Shielded: it runs while a cancelled stream unwinds, and a leaked subscription
+        # would keep this process receiving the channel forever.
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._subscriber is not None:
+                async with _membership_lock():
+                    await self.channels.unsubscribe(self._subscriber)
+        log.info("channel released", channel=self.channel)
+
+    def broadcast(self, update: Update) -> None:
+        for inbox in self.inboxes:
+            inbox.push(update)
+
+    async def _read(self, subscriber: Subscriber) -> None:
+        events = subscriber.iter_events()
+        while True:
+            batch = [await anext(events)]
+            while subscriber.qsize:  # everything already here joins this burst
+                batch.append(await anext(events))
+            started = tick()
+            if len(batch) >= BACKLOG - 1:  # events may have been dropped: re-read it all
+                self.broadcast(Update(started, None))
+                continue
+            try:
+                message = await self.compose(batch)
+            except Exception as error:  # Postgres blip: snapshots retry on their own
+                log.warning("channel update not rendered", channel=self.channel,
+                            error=str(error))
+                message = None
+            self.renders += 1
+            self.broadcast(Update(started, message))
+
+    async def _tick(self) -> None:
+        since_resync = 0.0
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            since_resync += self.heartbeat_s
+            if since_resync >= RESYNC_S:
+                since_resync = 0.0
+                self.broadcast(Update(tick(), None))
+            else:
+                self.broadcast(Update(0, PING))
+
+
+_hubs: dict[tuple[int, str], Hub] = {}
+_membership_locks: dict[int, asyncio.Lock] = {}
+
+
+def _membership_lock() -> asyncio.Lock:
+    """Serialises this process's channel (un)subscriptions. ChannelsPlugin.unsubscribe drops
+    the last subscriber, awaits, then UNSUBSCRIBEs from Redis; a hub started in that gap
+    SUBSCRIBEs first and is then silently cut off by the late UNSUBSCRIBE. One at a time, the
+    gap cannot be entered."""
+    key = id(asyncio.get_running_loop())
+    lock = _membership_locks.get(key)
+    if lock is None:
+        lock = _membership_locks[key] = asyncio.Lock()
+    return lock
+
+
+async def join(channels: ChannelsPlugin, channel: str, compose: Compose,
+               heartbeat_s: float) -> tuple[Hub, Inbox]:
+    """An inbox on the channel's hub, starting the hub if this is its first stream."""
+    key = (id(channels), channel)
+    while True:
+        hub = _hubs.get(key)
+        if hub is None:
+            hub = _hubs[key] = Hub(channels, channel, compose, heartbeat_s)
+            try:
+                await hub.start()
+            except BaseException:
+                _hubs.pop(key, None)
+                raise
+        else:
+            await asyncio.shield(hub.live)
+        if _hubs.get(key) is hub:  # not stopped by its last stream while we waited
+            break
+    inbox = Inbox()
+    hub.inboxes.add(inbox)
+    SSE_CLIENTS.inc()
+    return hub, inbox
+
+
+async def leave(hub: Hub, inbox: Inbox) -> None:
+    """Drop the inbox; the last stream of a channel stops its hub."""
+    SSE_CLIENTS.dec()
+    hub.inboxes.discard(inbox)
+    key = (id(hub.channels), hub.channel)
+    if not hub.inboxes and _hubs.get(key) is hub:
+        del _hubs[key]
+        await hub.stop()
+
+
+def hub_of(channels: ChannelsPlugin, channel: str) -> Hub | None:
+    """The running hub of a channel in this process (tests, metrics)."""
+    return _hubs.get((id(channels), channel))
