@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,8 +44,9 @@ from app.payments.reconciliation_fixes import (
 )
 from app.payments.stripe_gateway import PaymentProviderError, StripeGateway, get_gateway
 from app.payments.stripe_reads import (
-    iter_checkout_sessions,
-    iter_events_of_type,
+    PAGE_SIZE,
+    checkout_session_pages,
+    event_pages_of_type,
     iter_undelivered_events,
     payment_confirmed,
 )
@@ -130,23 +132,54 @@ class Report:
 
 
 # -- the run ------------------------------------------------------------------------------
+#
+# Stripe is read a page at a time and each page is checked before the next is fetched, so
+# a run holds one page of SDK objects however long the window is (a 72 h window of whole
+# sessions stepped the worker's memory up on every run of the soak test). What spans pages
+# is asked of Postgres, the record: whether a session has its order, and who owns an order
+# ref (a second paid session is a duplicate however far apart the two are listed). Only the
+# ids of the orders checked against a listed session are carried (8 bytes each), so that
+# orders the listing did not show can be looked up on their own at the end.
+
+_ORDERS_IN_WINDOW = (
+    "SELECT id, public_id, restaurant, stripe_checkout_session_id AS session_id, status, "
+    "currency, total_amount FROM paid_order WHERE paid_at >= {} "
+    "AND status NOT IN ('rejected', 'refunded') ")  # a voided hold or refund is expected
+# The report lists findings by check, in the order the checks used to run one after another.
+_PHASE = {"undelivered_event": 0, "missing_order": 1, "duplicate_payment": 1,
+          "refund_not_recorded": 3}
+
 
 async def reconcile(redis: ArqRedis, *, since: timedelta, apply: bool,
-                    gateway: StripeGateway | None = None) -> Report:
+                    gateway: StripeGateway | None = None, page_size: int = PAGE_SIZE
+                    ) -> Report:
     """Compare Stripe with our orders over the window. `apply=False` changes nothing;
-    `apply=True` creates missing orders and records discrepancies (nothing destructive)."""
+    `apply=True` creates missing orders and records discrepancies (nothing destructive).
+    `page_size` is the `limit` of each Stripe listing call (100, Stripe's maximum)."""
     gateway = gateway or get_gateway()
     start = datetime.now(UTC) - since
     created_gte = int(start.timestamp())
     report = Report(since=start, applied=apply)
+    checked = array("q")  # paid_order ids checked against a listed session
     try:
-        sessions = await _stripe_sessions(gateway, created_gte, report)
-        await _missing_orders(redis, gateway, sessions, report)
-        await _unconfirmed_orders(gateway, sessions, start, report)
-        await _unrecorded_refunds(gateway, created_gte, report)
+        # Events first: a session they name exists already, so if it was created in the
+        # window the listing below shows it; older ones are fetched on their own.
+        older = await _undelivered_events(gateway, created_gte, report)
+        async for page in checkout_session_pages(gateway, created_gte, limit=page_size):
+            report.sessions_seen += len(page)
+            await _check_sessions(redis, gateway, [s for s in page if session_order_ref(s)],
+                                  start, report, checked)
+            del page  # not alive while the next page is fetched
+        for session_id in older:
+            session = await gateway.retrieve_checkout_session(session_id)
+            if session.created < created_gte and session_order_ref(session):
+                await _check_sessions(redis, gateway, [session], start, report, checked)
+        await _unlisted_orders(gateway, start, checked, report)
+        await _unrecorded_refunds(gateway, created_gte, REFUND_GRACE_S, report, page_size)
     except PaymentProviderError as error:
         report.errors.append(f"Stripe: {error}")
         log.error("reconciliation stopped: Stripe unavailable", error=str(error))
+    report.findings.sort(key=lambda finding: _PHASE.get(finding.kind, 2))
     RECONCILIATION_RUNS.labels(result="error" if report.errors else "ok").inc()
     log.info("reconciliation finished", applied=apply, sessions=report.sessions_seen,
              paid=report.paid_sessions, orders=report.orders_checked,
@@ -154,42 +187,41 @@ async def reconcile(redis: ArqRedis, *, since: timedelta, apply: bool,
     return report
 
 
-async def _stripe_sessions(gateway: StripeGateway, created_gte: int, report: Report
-                           ) -> dict[str, stripe.checkout.Session]:
-    """Our sessions created in the window, plus any named by an undelivered event."""
-    sessions: dict[str, stripe.checkout.Session] = {}
-    async for session in iter_checkout_sessions(gateway, created_gte):
-        report.sessions_seen += 1
-        if session_order_ref(session):
-            sessions[session.id] = slim_session(session)
+async def _undelivered_events(gateway: StripeGateway, created_gte: int, report: Report
+                              ) -> list[str]:
+    """A finding per Checkout Session event Stripe never delivered. Returns the ids of our
+    sessions they name that were created before the window (the listing omits those)."""
+    older: list[str] = []
     async for event in iter_undelivered_events(gateway, created_gte):
         if not event.type.startswith("checkout.session."):
             continue
         report.undelivered_events += 1
-        session_id = str(getattr(event.data.object, "id", "") or "")
-        if session_id and session_id not in sessions:
-            session = await gateway.retrieve_checkout_session(session_id)
-            if session_order_ref(session):
-                sessions[session.id] = session
-        report.add(Finding("undelivered_event", session_id,
-                           session_order_ref(sessions[session_id])
-                           if session_id in sessions else "",
+        session: Any = event.data.object  # the session as it was when the event happened
+        session_id = str(getattr(session, "id", "") or "")
+        order_ref = session_order_ref(session) if session_id else ""
+        if (order_ref and session_id not in older
+                and (getattr(session, "created", None) or 0) < created_gte):
+            older.append(session_id)
+        report.add(Finding("undelivered_event", session_id, order_ref,
                            f"{event.type} ({event.id}) never delivered", "checked below"))
-    return sessions
+    return older
 
 
-# What reconciliation (and creating an order from a session) reads of a Checkout Session.
-# A window holds thousands of sessions: keeping whole SDK objects grew a worker by 50 MB
-# in the soak test; these fields are a small fraction of each.
-SESSION_FIELDS = ("id", "object", "status", "payment_status", "amount_total", "currency",
-                  "payment_intent", "metadata", "client_reference_id", "created",
-                  "customer_email", "customer_details", "expires_at", "livemode")
-
-
-def slim_session(session: stripe.checkout.Session) -> stripe.checkout.Session:
-    values = session.to_dict()
-    return stripe.checkout.Session.construct_from(
-        {key: values[key] for key in SESSION_FIELDS if key in values}, None)
+async def _check_sessions(redis: ArqRedis, gateway: StripeGateway,
+                          sessions: list[stripe.checkout.Session], start: datetime,
+                          report: Report, checked: array[int]) -> None:
+    """Some of our sessions (a page): their missing orders first (apply creates them), then
+    the orders paid in the window for them, against what Stripe says of each session."""
+    if not sessions:
+        return
+    await _missing_orders(redis, gateway, sessions, report)
+    by_id = {session.id: session for session in sessions}
+    rows = await DB.run_querystring(QueryString(
+        _ORDERS_IN_WINDOW + "AND stripe_checkout_session_id = ANY({}) ORDER BY paid_at",
+        start, list(by_id)))
+    for row in rows:
+        checked.append(row["id"])
+        await _check_order(gateway, row, by_id[row["session_id"]], report)
 
 
 async def _known_sessions(session_ids: list[str]) -> set[str]:
@@ -211,8 +243,8 @@ async def _order_owner(order_ref: str) -> str | None:
 
 
 async def _missing_orders(redis: ArqRedis, gateway: StripeGateway,
-                          sessions: dict[str, stripe.checkout.Session], report: Report) -> None:
-    complete = [s for s in sessions.values() if s.status == "complete"]
+                          sessions: list[stripe.checkout.Session], report: Report) -> None:
+    complete = [s for s in sessions if s.status == "complete"]
     known = await _known_sessions([s.id for s in complete])
     for session in complete:
         order_ref = session_order_ref(session)
@@ -268,70 +300,84 @@ async def _discrepancy(report: Report, kind: str, session_id: str, order_ref: st
     report.add(Finding(kind, session_id, order_ref, detail, action))
 
 
-async def _unconfirmed_orders(gateway: StripeGateway,
-                              sessions: dict[str, stripe.checkout.Session], start: datetime,
-                              report: Report) -> None:
-    """Orders paid in the window whose payment Stripe does not confirm, or confirms for a
-    different amount. Refunded/rejected orders are skipped (a voided hold is expected)."""
+async def _unlisted_orders(gateway: StripeGateway, start: datetime, checked: array[int],
+                           report: Report) -> None:
+    """Orders paid in the window that no listed session accounted for (the session is
+    older than the window, was paid during this run, or Stripe does not know it): each
+    session is fetched on its own. A hashed anti-join, not `<> ALL`, for large windows."""
     rows = await DB.run_querystring(QueryString(
-        "SELECT public_id, restaurant, stripe_checkout_session_id AS session_id, status, "
-        "currency, total_amount FROM paid_order WHERE paid_at >= {} "
-        "AND status NOT IN ('rejected', 'refunded') ORDER BY paid_at", start))
+        _ORDERS_IN_WINDOW + "AND id NOT IN (SELECT unnest({}::bigint[])) ORDER BY paid_at",
+        start, checked.tolist()))
     for row in rows:
-        report.orders_checked += 1
-        order_ref, session_id = row["public_id"], row["session_id"]
-        try:
-            session = sessions.get(session_id)
-            if session is None:
-                session = await gateway.retrieve_checkout_session(session_id,
-                                                                  order_ref=order_ref)
-        except PaymentProviderError as error:
-            if error.transient:
-                report.errors.append(f"{order_ref}: Stripe: {error}")
-                continue
-            await _discrepancy(report, "payment_not_found", session_id, order_ref,
-                               row["restaurant"], {"error": str(error)[:300]},
-                               "Stripe does not know this Checkout Session")
-            continue
-        if not await payment_confirmed(gateway, session, order_ref=order_ref):
-            await _discrepancy(report, "payment_not_confirmed", session_id, order_ref,
-                               row["restaurant"],
-                               {"session_status": session.status,
-                                "payment_status": session.payment_status},
-                               f"Stripe says {session.status}/{session.payment_status}")
-            continue
-        currency = (session.currency or "").lower()
-        if session.amount_total != row["total_amount"] or currency != row["currency"].lower():
-            await _discrepancy(report, "amount_mismatch", session_id, order_ref,
-                               row["restaurant"],
-                               {"amount_charged": session.amount_total, "currency": currency,
-                                "order_total": row["total_amount"]},
-                               f"Stripe charged {session.amount_total} {currency}; order "
-                               f"totals {row['total_amount']} {row['currency']}")
+        await _check_order(gateway, row, None, report)
 
 
-async def _unrecorded_refunds(gateway: StripeGateway, created_gte: int,
-                              report: Report) -> None:
-    """Refunds Stripe made (`charge.refunded`) on orders we do not have as refunded."""
-    cutoff = time.time() - REFUND_GRACE_S
-    intents: dict[str, stripe.Charge] = {}
-    async for event in iter_events_of_type(gateway, "charge.refunded", created_gte):
-        charge: Any = event.data.object
-        intent = getattr(charge, "payment_intent", None)
-        if event.created <= cutoff and intent and intent not in intents:
-            intents[str(intent)] = charge
-    if not intents:
+async def _check_order(gateway: StripeGateway, row: dict[str, Any],
+                       session: stripe.checkout.Session | None, report: Report) -> None:
+    """An order whose payment Stripe does not confirm, or confirms for a different amount."""
+    report.orders_checked += 1
+    order_ref, session_id = row["public_id"], row["session_id"]
+    try:
+        if session is None:
+            session = await gateway.retrieve_checkout_session(session_id, order_ref=order_ref)
+    except PaymentProviderError as error:
+        if error.transient:
+            report.errors.append(f"{order_ref}: Stripe: {error}")
+            return
+        await _discrepancy(report, "payment_not_found", session_id, order_ref,
+                           row["restaurant"], {"error": str(error)[:300]},
+                           "Stripe does not know this Checkout Session")
         return
+    if not await payment_confirmed(gateway, session, order_ref=order_ref):
+        await _discrepancy(report, "payment_not_confirmed", session_id, order_ref,
+                           row["restaurant"],
+                           {"session_status": session.status,
+                            "payment_status": session.payment_status},
+                           f"Stripe says {session.status}/{session.payment_status}")
+        return
+    currency = (session.currency or "").lower()
+    if session.amount_total != row["total_amount"] or currency != row["currency"].lower():
+        await _discrepancy(report, "amount_mismatch", session_id, order_ref,
+                           row["restaurant"],
+                           {"amount_charged": session.amount_total, "currency": currency,
+                            "order_total": row["total_amount"]},
+                           f"Stripe charged {session.amount_total} {currency}; order "
+                           f"totals {row['total_amount']} {row['currency']}")
+
+
+async def _unrecorded_refunds(gateway: StripeGateway, created_gte: int, grace_s: float,
+                              report: Report, page_size: int) -> None:
+    """Refunds Stripe made (`charge.refunded`) on orders we do not have as refunded, a page
+    of events at a time. Events come newest first, so an intent's first event past the
+    grace period is the one reported; `reported` keeps an older page from repeating it."""
+    cutoff = time.time() - grace_s
+    reported: set[str] = set()  # intents with a finding: as few as the findings
+    async for page in event_pages_of_type(gateway, "charge.refunded", created_gte,
+                                          limit=page_size):
+        charges: dict[str, tuple[str, int]] = {}  # intent → (charge id, amount refunded)
+        for event in page:
+            charge: Any = event.data.object
+            intent = str(getattr(charge, "payment_intent", None) or "")
+            if (event.created <= cutoff and intent and intent not in charges
+                    and intent not in reported):
+                charges[intent] = (str(charge.id), int(charge.amount_refunded))
+        del page
+        if charges:
+            reported |= await _refunds_not_recorded(charges, report)
+
+
+async def _refunds_not_recorded(charges: dict[str, tuple[str, int]], report: Report
+                                ) -> set[str]:
     rows = await DB.run_querystring(QueryString(
         "SELECT public_id, restaurant, stripe_checkout_session_id AS session_id, status, "
         "stripe_payment_intent_id AS intent FROM paid_order "
-        "WHERE stripe_payment_intent_id = ANY({}) AND status <> 'refunded'", list(intents)))
+        "WHERE stripe_payment_intent_id = ANY({}) AND status <> 'refunded'", list(charges)))
     for row in rows:
-        charge = intents[row["intent"]]
+        charge_id, amount_refunded = charges[row["intent"]]
         await _discrepancy(report, "refund_not_recorded", row["session_id"], row["public_id"],
                            row["restaurant"],
-                           {"charge": charge.id,
-                            "amount_refunded": charge.amount_refunded,
+                           {"charge": charge_id, "amount_refunded": amount_refunded,
                             "order_status": row["status"]},
-                           f"Stripe refunded {charge.amount_refunded} "
-                           f"(charge {charge.id}); order is {row['status']}")
+                           f"Stripe refunded {amount_refunded} "
+                           f"(charge {charge_id}); order is {row['status']}")
+    return {row["intent"] for row in rows}

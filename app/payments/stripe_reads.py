@@ -1,68 +1,72 @@
 """Read-only Stripe calls reconciliation needs beyond the gateway's (charges, events by
 type, paginated session listing), made through the gateway's `_call`: same timeout, bounded
-retries and a log line per call carrying the order id."""
+retries and a log line per call carrying the order id.
+
+Listings come one page at a time (`*_pages`): a caller that finishes with a page before
+asking for the next holds one page of SDK objects, however long the window is."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import stripe
 
 from app.payments.stripe_gateway import StripeGateway
 
-PAGE_SIZE = 100
+PAGE_SIZE = 100  # Stripe's maximum `limit`
 MAX_PAGES = 200  # 20 000 objects: a runaway cursor must not loop forever
+T = TypeVar("T", bound=stripe.StripeObject)
 
 
-async def iter_checkout_sessions(gateway: StripeGateway, created_gte: int
-                                 ) -> AsyncIterator[stripe.checkout.Session]:
-    """Every Checkout Session created at or after `created_gte` (`created[gte]` and
-    `starting_after` pagination, newest first as Stripe lists them)."""
+async def _pages(fetch: Callable[[str | None], Awaitable[stripe.ListObject[T]]]
+                 ) -> AsyncIterator[list[T]]:
+    """Follow Stripe's cursor (`starting_after` = the last id of the previous page)."""
     starting_after: str | None = None
     for _ in range(MAX_PAGES):
-        page = await gateway.list_checkout_sessions(created_gte=created_gte,
-                                                    starting_after=starting_after,
-                                                    limit=PAGE_SIZE)
-        for session in page.data:
-            yield session
-        if not page.has_more or not page.data:
+        page = await fetch(starting_after)
+        data, has_more = list(page.data), page.has_more
+        del page  # the list object keeps the raw response body
+        if not data:
             return
-        starting_after = page.data[-1].id
+        starting_after = str(data[-1]["id"])
+        yield data
+        del data  # not alive while the next page is fetched
+        if not has_more:
+            return
+
+
+def checkout_session_pages(gateway: StripeGateway, created_gte: int, *,
+                           limit: int = PAGE_SIZE
+                           ) -> AsyncIterator[list[stripe.checkout.Session]]:
+    """Checkout Sessions created at or after `created_gte` (`created[gte]`), newest first
+    as Stripe lists them."""
+    return _pages(lambda starting_after: gateway.list_checkout_sessions(
+        created_gte=created_gte, starting_after=starting_after, limit=limit))
 
 
 async def iter_undelivered_events(gateway: StripeGateway, created_gte: int
                                   ) -> AsyncIterator[stripe.Event]:
     """Events Stripe has not managed to deliver to any endpoint (`delivery_success=false`)."""
-    starting_after: str | None = None
-    for _ in range(MAX_PAGES):
-        page = await gateway.list_undelivered_events(created_gte=created_gte,
-                                                     starting_after=starting_after)
-        for event in page.data:
+    async for page in _pages(lambda starting_after: gateway.list_undelivered_events(
+            created_gte=created_gte, starting_after=starting_after)):
+        for event in page:
             yield event
-        if not page.has_more or not page.data:
-            return
-        starting_after = page.data[-1].id
+        del page
 
 
-async def iter_events_of_type(gateway: StripeGateway, event_type: str, created_gte: int
-                              ) -> AsyncIterator[stripe.Event]:
+def event_pages_of_type(gateway: StripeGateway, event_type: str, created_gte: int, *,
+                        limit: int = PAGE_SIZE) -> AsyncIterator[list[stripe.Event]]:
     """Events of one type (e.g. `charge.refunded`) created at or after `created_gte`."""
-    starting_after: str | None = None
-    for _ in range(MAX_PAGES):
-        params: dict[str, Any] = {"limit": PAGE_SIZE, "type": event_type,
+    def fetch(starting_after: str | None) -> Awaitable[stripe.ListObject[stripe.Event]]:
+        params: dict[str, Any] = {"limit": limit, "type": event_type,
                                   "created": {"gte": created_gte}}
         if starting_after:
             params["starting_after"] = starting_after
-        page: stripe.ListObject[stripe.Event] = await gateway._call(
-            "events.list", "",
-            lambda params=params: gateway.client.v1.events.list_async(
-                params=params))  # type: ignore[misc]
-        for event in page.data:
-            yield event
-        if not page.has_more or not page.data:
-            return
-        starting_after = page.data[-1].id
+        return gateway._call("events.list", "",
+                             lambda: gateway.client.v1.events.list_async(
+                                 params=params))  # type: ignore[arg-type]
+    return _pages(fetch)
 
 
 async def retrieve_charge(gateway: StripeGateway, charge_id: str, *,
