@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from typing import Any
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
@@ -28,6 +29,17 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     web process's time at intake): our code never leaves session state behind (settings
     are `SET LOCAL`, no LISTEN, cursors or advisory locks); an open transaction is still
     rolled back by the pool itself."""
+
+
+async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
+    """Raw SQL with `$n` parameters in one round trip, on the same connection Piccolo would
+    use (the caller's transaction, else the pool, else a new connection)."""
+    transaction = DB.current_transaction.get()
+    if transaction is not None:
+        return list(await transaction.connection.fetch(sql, *args))
+    if DB.pool is not None:
+        return list(await DB._run_in_pool(sql, args))
+    return list(await DB._run_in_new_connection(sql, args))
 
 
 async def close_pool() -> None:

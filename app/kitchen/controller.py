@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +17,6 @@ from litestar.response import Redirect, Response, ServerSentEvent, Template
 from litestar.response import ServerSentEventMessage as Message
 from litestar.template import TemplateEngineProtocol
 from litestar.utils.scope.state import ScopeState
-from markupsafe import Markup, escape
 
 from app.accounts.guards import require_staff_for_slug, staff_of
 from app.kitchen import services
@@ -31,12 +31,9 @@ TICKETS_EVENT = "tickets"  # the tickets a burst of events changed, plus the sid
 ORDER_EVENT = "order-updated"
 # More tickets than this in one burst: the whole board is cheaper to send than the changes.
 MAX_CHANGED_TICKETS = 20
-# The board's HTML is the same for every screen of a restaurant but for the CSRF token in its
-# forms: it is rendered once with this slot, filled per connection. Autoescaped user text can
-# never produce it (its `<` would come out as `&lt;`).
-CSRF_SLOT = Markup("<!--csrf-->")
-CSRF_SLOT_BYTES = str(CSRF_SLOT).encode()
 BOARDS: SharedRender[EncodedMessage] = SharedRender()  # per process, keyed by restaurant id
+# How long a restaurant's settings (time zone, default prep) read for live updates are reused.
+RESTAURANT_TTL_S = 30.0
 
 
 def csrf_of(request: Request[Any, Any, Any]) -> str:
@@ -64,39 +61,52 @@ def changed_refs(batch: list[bytes]) -> list[str] | None:
 
 
 def board_stream(channels: ChannelsPlugin, restaurant: Restaurant,
-                 engine: TemplateEngineProtocol[Any, Any], *, csrf: str,
+                 engine: TemplateEngineProtocol[Any, Any], *,
                  heartbeat_s: float | None = None) -> AsyncIterator[Message]:
     """A screen's events: the whole board (`board`) on connect and on resync, then the
     tickets each burst of order events changed (`tickets`). Both are rendered once per
-    process for all the restaurant's screens; this screen's CSRF token is filled in."""
+    process for all the restaurant's screens and sent to each as the same bytes (forms
+    carry no CSRF token: the page's htmx sends it as a header)."""
     restaurant_id = services.row_id(restaurant)
-    token = str(escape(csrf)).encode()
+    settings = _RestaurantSettings(restaurant)
 
     async def render_board() -> EncodedMessage:
-        fresh = await services.restaurant_by_id(restaurant_id) or restaurant
-        board = await services.board(fresh)
+        board = await services.board(await settings.fresh())
         return encoded(BOARD_EVENT, engine.get_template("kitchen_board.html").render(
-            board=board, csrf=CSRF_SLOT))
+            board=board, csrf=""))
 
     async def snapshot(after: int) -> tuple[int, Message]:
         return await BOARDS.get(restaurant_id, after, render_board)
 
     async def compose(batch: list[bytes]) -> Message | None:
         refs = changed_refs(batch)
-        fresh = await services.restaurant_by_id(restaurant_id)
-        if refs is None or fresh is None:
+        if refs is None:
             return None
-        changes = await services.changes(fresh, refs)
+        changes = await services.changes(await settings.recent(), refs)
         return encoded(TICKETS_EVENT, engine.get_template("kitchen_changes.html").render(
-            changes=changes, csrf=CSRF_SLOT))
-
-    def personalise(item: Message) -> bytes:
-        if isinstance(item, EncodedMessage):
-            return item.encoded.replace(CSRF_SLOT_BYTES, token)
-        return item.encode()
+            changes=changes, csrf=""))
 
     return channel_stream(channels, kitchen_channel(restaurant_id), snapshot, compose,
-                          personalise=personalise, heartbeat_s=heartbeat_s)
+                          heartbeat_s=heartbeat_s)
+
+
+class _RestaurantSettings:
+    """The restaurant row behind a board: re-read for every snapshot, and reused for up to
+    RESTAURANT_TTL_S by live updates, which run per burst of orders."""
+
+    def __init__(self, restaurant: Restaurant) -> None:
+        self.row = restaurant
+        self.read_at = time.monotonic()
+
+    async def fresh(self) -> Restaurant:
+        self.row = await services.restaurant_by_id(services.row_id(self.row)) or self.row
+        self.read_at = time.monotonic()
+        return self.row
+
+    async def recent(self) -> Restaurant:
+        if time.monotonic() - self.read_at > RESTAURANT_TTL_S:
+            return await self.fresh()
+        return self.row
 
 
 async def restaurant_or_404(slug: str) -> Restaurant:
@@ -133,7 +143,7 @@ class KitchenController(Controller):
         restaurant = await restaurant_or_404(slug)
         engine = request.app.template_engine
         assert engine is not None
-        return ServerSentEvent(board_stream(channels, restaurant, engine, csrf=csrf_of(request)),
+        return ServerSentEvent(board_stream(channels, restaurant, engine),
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @get("/orders/{ref:str}/ticket")

@@ -3,17 +3,18 @@ counts, the last completed ticket to recall), one ticket, and an order's public 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from piccolo.table import Table
 from redis.asyncio import Redis
 
+from app.kitchen.board_query import Recall, read_board
 from app.kitchen.priority import due_at, prioritise, screen_sort_key, timing
 from app.orders.lifecycle import ACTIVE_STATUSES, ALLOWED, RECALL_WINDOW, STAFF_ACTIONS
-from app.orders.tables import OrderItem, PaidOrder
+from app.orders.tables import PaidOrder
 from app.orders.temp_store import TempOrderStore, is_temp_id
 from app.restaurants.tables import Restaurant
 from app.settings import get_settings
@@ -80,7 +81,7 @@ class Board:
     default_prep_minutes: int
     cards: list[Card]
     all_day: list[tuple[str, int]]
-    recall: Card | None
+    recall: Recall | None
     generated_at: datetime
     counted_new: int | None = None  # when `cards` is not the whole board
 
@@ -102,28 +103,11 @@ async def get_restaurant(slug: str) -> Restaurant | None:
     return await Restaurant.objects().get(Restaurant.slug == slug)
 
 
-def _card(row: PaidOrder, lines: list[Line]) -> Card:
-    return Card(
-        ref=row.public_id, ticket_number=row.ticket_number, status=row.status,
-        fulfillment=row.fulfillment, customer_name=row.customer_name,
-        customer_phone=row.customer_phone, table_label=row.table_label,
-        delivery_address=row.delivery_address, notes=row.notes,
-        total_amount=row.total_amount, currency=row.currency, paid_at=row.paid_at,
-        promised_at=row.promised_at, prep_minutes=row.prep_minutes,
-        needs_review=row.needs_review, review_reason=row.review_reason,
-        reject_reason=row.reject_reason, lines=lines)
-
-
-async def _cards(orders: list[PaidOrder]) -> list[Card]:
-    if not orders:
-        return []
-    items = await OrderItem.objects().where(
-        OrderItem.paid_order.is_in([order.id for order in orders])).order_by(OrderItem.id)
-    by_order: dict[int, list[Line]] = {}
-    for item in items:
-        by_order.setdefault(item.paid_order, []).append(
-            Line(name=item.name, quantity=item.quantity, notes=item.notes))
-    return [_card(order, by_order.get(order.id, [])) for order in orders]
+def _card(row: dict[str, Any]) -> Card:
+    """A ticket from `board_query` columns (plus its `lines`)."""
+    lines = [Line(name=line["name"], quantity=line["quantity"], notes=line["notes"])
+             for line in row.pop("lines")]
+    return Card(ref=row.pop("public_id"), lines=lines, **row)
 
 
 def _finish(cards: list[Card], restaurant: Restaurant, now: datetime) -> None:
@@ -138,24 +122,24 @@ def _finish(cards: list[Card], restaurant: Restaurant, now: datetime) -> None:
         card.local_due = card.due_at.astimezone(zone)
 
 
+async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None = None
+                ) -> tuple[list[Card], Board]:
+    rows = await read_board(row_id(restaurant), statuses=list(ACTIVE_STATUSES), refs=refs,
+                            to_cook=TO_COOK, recall_since=now - RECALL_WINDOW)
+    cards = [_card(ticket) for ticket in rows.tickets]
+    _finish(cards, restaurant, now)
+    active = [card for card in cards if card.status in ACTIVE_STATUSES]
+    board = Board(restaurant_id=row_id(restaurant), slug=restaurant.slug, name=restaurant.name,
+                  default_prep_minutes=restaurant.default_prep_minutes,
+                  cards=prioritise(active, now, restaurant.default_prep_minutes),
+                  all_day=_sorted_counts(rows.all_day), recall=rows.recall,
+                  generated_at=now, counted_new=rows.new_count)
+    return cards, board
+
+
 async def board(restaurant: Restaurant, now: datetime | None = None) -> Board:
     """Everything a kitchen screen shows, read fresh from Postgres."""
-    now = now or datetime.now(UTC)
-    orders = await PaidOrder.objects().where(
-        (PaidOrder.restaurant == row_id(restaurant))
-        & PaidOrder.status.is_in(list(ACTIVE_STATUSES)))
-    cards = await _cards(orders)
-    _finish(cards, restaurant, now)
-    cards = prioritise(cards, now, restaurant.default_prep_minutes)
-    counts: Counter[str] = Counter()
-    for card in cards:
-        if card.status in TO_COOK:
-            for line in card.lines:
-                counts[line.name] += line.quantity
-    return Board(restaurant_id=row_id(restaurant), slug=restaurant.slug, name=restaurant.name,
-                 default_prep_minutes=restaurant.default_prep_minutes, cards=cards,
-                 all_day=_sorted_counts(counts), recall=await _recall(restaurant, now),
-                 generated_at=now)
+    return (await _read(restaurant, now or datetime.now(UTC)))[1]
 
 
 @dataclass
@@ -171,52 +155,21 @@ class Changes:
 async def changes(restaurant: Restaurant, refs: list[str],
                   now: datetime | None = None) -> Changes:
     """The named tickets of this restaurant and the board-wide panels, fresh from Postgres."""
-    now = now or datetime.now(UTC)
-    restaurant_id = row_id(restaurant)
-    orders = await PaidOrder.objects().where(
-        (PaidOrder.restaurant == restaurant_id) & PaidOrder.public_id.is_in(refs)) if refs else []
-    active = [order for order in orders if order.status in ACTIVE_STATUSES]
-    cards = await _cards(active)
-    _finish(cards, restaurant, now)
-    shown = {card.ref for card in cards}
-    open_rows = await OrderItem.raw(
-        "SELECT i.name, sum(i.quantity)::int AS count FROM paid_order o JOIN order_item i "
-        "ON i.paid_order = o.id WHERE o.restaurant = {} AND o.status = ANY({}) "
-        "GROUP BY i.name", restaurant_id, TO_COOK)
-    new_count = await PaidOrder.count().where(
-        (PaidOrder.restaurant == restaurant_id) & (PaidOrder.status == "paid"))
-    board = Board(restaurant_id=restaurant_id, slug=restaurant.slug, name=restaurant.name,
-                  default_prep_minutes=restaurant.default_prep_minutes,
-                  cards=prioritise(cards, now, restaurant.default_prep_minutes),
-                  all_day=_sorted_counts(Counter({row["name"]: row["count"]
-                                                  for row in open_rows})),
-                  recall=await _recall(restaurant, now), generated_at=now,
-                  counted_new=new_count)
+    _cards, board = await _read(restaurant, now or datetime.now(UTC), refs=refs)
+    shown = {card.ref for card in board.cards}
     return Changes(board=board, gone=[ref for ref in refs if ref not in shown])
 
 
-def _sorted_counts(counts: Counter[str]) -> list[tuple[str, int]]:
+def _sorted_counts(counts: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
-
-
-async def _recall(restaurant: Restaurant, now: datetime) -> Card | None:
-    """The last ticket completed within the recall window (undo a mistaken bump)."""
-    last = await PaidOrder.objects().where(
-        (PaidOrder.restaurant == row_id(restaurant)) & (PaidOrder.status == "completed")
-        & (PaidOrder.completed_at >= now - RECALL_WINDOW)
-    ).order_by(PaidOrder.completed_at, ascending=False).first()
-    return (await _cards([last]))[0] if last is not None else None
 
 
 async def card(restaurant: Restaurant, order_ref: str) -> Card | None:
     """One ticket of this restaurant (any status), or None."""
-    order = await PaidOrder.objects().get(
-        (PaidOrder.public_id == order_ref) & (PaidOrder.restaurant == row_id(restaurant)))
-    if order is None:
+    if "\x00" in order_ref:  # Postgres refuses NUL in text: no such ticket, not a 500
         return None
-    result = (await _cards([order]))[0]
-    _finish([result], restaurant, datetime.now(UTC))
-    return result
+    cards, _board = await _read(restaurant, datetime.now(UTC), refs=[order_ref])
+    return cards[0] if cards else None
 
 
 async def order_status(order_ref: str, redis: Redis) -> dict[str, object] | None:

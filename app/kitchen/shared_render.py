@@ -18,7 +18,6 @@ import asyncio
 import functools
 import itertools
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -31,10 +30,21 @@ def tick() -> int:
     return next(_moments)
 
 
-@dataclass
 class _Render(Generic[T]):
-    started: int
-    task: asyncio.Task[T]
+    """One render: `started` is the moment it began reading, None until its task runs (a
+    render not yet begun will begin after any moment taken now, so it is fresh enough for
+    every waiter arriving before it runs: a wave of reconnecting screens shares one)."""
+
+    def __init__(self, render: Callable[[], Awaitable[T]]) -> None:
+        self.started: int | None = None
+        self.task = asyncio.get_running_loop().create_task(self._run(render))
+
+    async def _run(self, render: Callable[[], Awaitable[T]]) -> T:
+        self.started = tick()
+        return await render()
+
+    def fresh_after(self, moment: int) -> bool:
+        return self.started is None or self.started > moment
 
 
 class SharedRender(Generic[T]):
@@ -49,17 +59,15 @@ class SharedRender(Generic[T]):
                   render: Callable[[], Awaitable[T]]) -> tuple[int, T]:
         latest = self._latest.get(key)
         loop = asyncio.get_running_loop()
-        if latest is None or latest.started <= after or latest.task.get_loop() is not loop:
-            latest = _Render(tick(), loop.create_task(self._run(render)))
+        if latest is None or not latest.fresh_after(after) or latest.task.get_loop() is not loop:
+            latest = _Render(render)
             self._latest[key] = latest
             self.renders += 1
             latest.task.add_done_callback(functools.partial(self._forget_failure, key, latest))
         # Shielded: a client that disconnects mid-render must not cancel it for the others.
-        return latest.started, await asyncio.shield(latest.task)
-
-    @staticmethod
-    async def _run(render: Callable[[], Awaitable[T]]) -> T:
-        return await render()
+        value = await asyncio.shield(latest.task)
+        assert latest.started is not None  # it ran
+        return latest.started, value
 
     def _forget_failure(self, key: Hashable, render: _Render[T], _task: object) -> None:
         """A failed (or cancelled) render is not reused: the next waiter tries again."""

@@ -33,8 +33,6 @@ RETRY_MS = 2000
 _sequence = itertools.count(1)
 
 Snapshot = Callable[[int], Awaitable[tuple[int, ServerSentEventMessage | None]]]
-# Turns a shared message into this stream's bytes (e.g. fills in its CSRF token).
-Personalise = Callable[[ServerSentEventMessage], bytes]
 
 
 @dataclass
@@ -61,13 +59,8 @@ def encoded(event: str, data: str) -> EncodedMessage:
     return EncodedMessage(data=data, event=event, id=plain.id, encoded=plain.encode())
 
 
-def _as_is(item: ServerSentEventMessage) -> bytes:
-    return item.encode()
-
-
 async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snapshot,
-                         compose: hubs.Compose, *, personalise: Personalise = _as_is,
-                         heartbeat_s: float | None = None,
+                         compose: hubs.Compose, *, heartbeat_s: float | None = None,
                          label: str = "") -> AsyncIterator[ServerSentEventMessage]:
     heartbeat_s = heartbeat_s or get_settings().sse_heartbeat_seconds
     hub, inbox = await hubs.join(channels, channel, compose, heartbeat_s)
@@ -76,9 +69,8 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
     try:
         fresh, first = await snapshot(tick())  # after the hub's subscription went live
         if first is not None:
-            first.retry = RETRY_MS
             last_data = first.data if isinstance(first.data, str) else None
-            yield EncodedMessage(encoded=personalise(first), retry=RETRY_MS)
+            yield EncodedMessage(encoded=first.encode(), retry=RETRY_MS)
         while True:
             await inbox.wait()
             if inbox.resync_after:
@@ -87,7 +79,7 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
                 fresh = max(fresh, started)
                 if full is not None:
                     last_data = full.data if isinstance(full.data, str) else None
-                    yield EncodedMessage(encoded=personalise(full))
+                    yield full
             wire: list[bytes] = []
             for update in inbox.take():
                 if update.message is None or (update.started and update.started < fresh):
@@ -97,8 +89,10 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
                     if data == last_data:
                         continue
                     last_data = data
-                wire.append(personalise(update.message))
-            if wire:  # one write for whatever piled up while this stream was busy
+                wire.append(update.message.encode())
+            if len(wire) == 1:
+                yield EncodedMessage(encoded=wire[0])
+            elif wire:  # one write for whatever piled up while this stream was busy
                 yield EncodedMessage(encoded=b"".join(wire))
     finally:
         await hubs.leave(hub, inbox)

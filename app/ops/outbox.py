@@ -5,7 +5,7 @@ relay for anything the fast path missed. Every consumer is idempotent."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,22 +62,30 @@ async def add(connection: asyncpg.Connection, rows: Sequence[OutboxRow],
         [(row.kind, row.dedupe_key, json.dumps(row.payload), float(grace_s)) for row in rows])
 
 
-async def deliver_now(redis: ArqRedis, rows: Sequence[OutboxRow]) -> list[str]:
-    """The fast path after commit: deliver each row, mark the delivered ones done and return
-    their dedupe keys. Never raises: whatever is not done here the relay re-delivers."""
+async def deliver_now(redis: ArqRedis, rows: Sequence[OutboxRow],
+                      on_delivered: Callable[[OutboxRow], None] | None = None) -> list[str]:
+    """The fast path after commit: deliver each row, then mark the delivered ones done in one
+    bookkeeping write, and return their dedupe keys. `on_delivered` is called as each row is
+    delivered (e.g. to time the kitchen publish). Never raises: whatever is not done here
+    the relay re-delivers."""
     done: list[str] = []
+    shown: list[str] = []
     for row in rows:
         try:
-            await deliver(redis, row.kind, row.payload)
+            shown_ref = await deliver(redis, row.kind, row.payload)
         except Exception as error:
             log.warning("outbox fast path failed; the relay will retry", kind=row.kind,
                         order_id=row.payload.get("order_ref"), dedupe_key=row.dedupe_key,
                         error=str(error)[:300])
             continue
         done.append(row.dedupe_key)
+        if shown_ref:
+            shown.append(shown_ref)
+        if on_delivered is not None:
+            on_delivered(row)
     if done:
         try:
-            await mark_done(done)
+            await _bookkeeping(MARK_DONE_AND_SHOWN, done, shown)
         except Exception as error:  # delivered twice at worst: every consumer is idempotent
             log.warning("outbox rows not marked done", order_id=rows[0].payload.get("order_ref"),
                         error=str(error)[:300])
@@ -88,23 +96,32 @@ def backoff_seconds(attempts: int) -> int:
     return min(600, 5 * 2 ** max(0, attempts - 1))
 
 
-async def deliver(redis: ArqRedis, kind: str, payload: dict[str, Any]) -> None:
-    """Do what one outbox row promised; raises if it could not be done."""
+async def deliver(redis: ArqRedis, kind: str, payload: dict[str, Any]) -> str | None:
+    """Do what one outbox row promised; raises if it could not be done. Returns the order
+    ref whose `kitchen_shown_at` the caller should now set (a delivered `order.paid`)."""
     if kind == "kitchen.publish":
         delivered = await publish_order_event(redis, int(payload["restaurant_id"]),
                                               str(payload["order_ref"]), str(payload["event"]))
         if not delivered:
             raise RuntimeError("kitchen publish failed")
-        if payload["event"] == "order.paid":
-            await mark_shown(str(payload["order_ref"]))
-    elif kind == "email.send":
+        return str(payload["order_ref"]) if payload["event"] == "order.paid" else None
+    if kind == "email.send":
         from app.notifications.service import enqueue_email
 
         await enqueue_email(redis, str(payload["kind"]), str(payload["order_ref"]),
                             recipient=payload.get("recipient"),
                             restaurant_id=payload.get("restaurant_id"))
-    else:
-        raise ValueError(f"unknown outbox kind {kind!r}")
+        return None
+    raise ValueError(f"unknown outbox kind {kind!r}")
+
+
+# Delivered rows are done, and a paid order whose kitchen publish went out was shown (the
+# first time wins): one statement, so the fast path pays for one bookkeeping write.
+MARK_DONE_AND_SHOWN = (
+    "WITH shown AS (UPDATE paid_order SET kitchen_shown_at = coalesce(kitchen_shown_at, now()) "
+    "WHERE public_id = ANY($2::text[]) RETURNING id) "
+    "UPDATE outbox SET status = 'done', done_at = now(), attempts = attempts + 1 "
+    "WHERE dedupe_key = ANY($1::text[]) AND status = 'pending'")
 
 
 async def _bookkeeping(sql: str, *args: Any) -> None:
@@ -113,19 +130,6 @@ async def _bookkeeping(sql: str, *args: Any) -> None:
     async with DB.transaction() as transaction:
         await transaction.connection.execute("SET LOCAL synchronous_commit TO OFF")
         await transaction.connection.execute(sql, *args)
-
-
-async def mark_shown(order_ref: str) -> None:
-    """The kitchen has been told about this paid order (first time wins)."""
-    await _bookkeeping(
-        "UPDATE paid_order SET kitchen_shown_at = coalesce(kitchen_shown_at, now()) "
-        "WHERE public_id = $1", order_ref)
-
-
-async def mark_done(dedupe_keys: list[str]) -> None:
-    await _bookkeeping(
-        "UPDATE outbox SET status = 'done', done_at = now(), attempts = attempts + 1 "
-        "WHERE dedupe_key = ANY($1) AND status = 'pending'", dedupe_keys)
 
 
 async def relay(redis: ArqRedis) -> dict[str, int]:
@@ -141,7 +145,7 @@ async def relay(redis: ArqRedis) -> dict[str, int]:
             payload = json.loads(row["payload"]) if isinstance(row["payload"], str) \
                 else row["payload"]
             try:
-                await deliver(redis, row["kind"], payload)
+                shown_ref = await deliver(redis, row["kind"], payload)
             except Exception as error:
                 attempts = row["attempts"] + 1
                 dead = attempts >= MAX_ATTEMPTS
@@ -158,6 +162,10 @@ async def relay(redis: ArqRedis) -> dict[str, int]:
             await connection.execute(
                 "UPDATE outbox SET status = 'done', done_at = now(), attempts = attempts + 1 "
                 "WHERE id = $1", row["id"])
+            if shown_ref:
+                await connection.execute(
+                    "UPDATE paid_order SET kitchen_shown_at = coalesce(kitchen_shown_at, now())"
+                    " WHERE public_id = $1", shown_ref)
             counts["done"] += 1
     if rows:
         log.info("outbox relayed", **counts)

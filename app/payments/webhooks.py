@@ -116,10 +116,13 @@ async def after_commit(redis: ArqRedis, fulfilment: Fulfilment, received: float)
     never raised: the outbox relay re-delivers whatever did not get done."""
     assert fulfilment.restaurant_id is not None
     order_ref = fulfilment.order_ref
-    kitchen, email = outbox_rows(order_ref, fulfilment.restaurant_id, fulfilment.recipient)
-    if await outbox.deliver_now(redis, [kitchen]):
-        PAYMENT_TO_KITCHEN.observe(time.perf_counter() - received)
-    await outbox.deliver_now(redis, [email])
+
+    def delivered(row: outbox.OutboxRow) -> None:
+        if row.kind == "kitchen.publish":
+            PAYMENT_TO_KITCHEN.observe(time.perf_counter() - received)
+
+    await outbox.deliver_now(redis, outbox_rows(order_ref, fulfilment.restaurant_id,
+                                                fulfilment.recipient), on_delivered=delivered)
     try:
         await temp_store(redis).delete(order_ref)
     except Exception as error:

@@ -308,3 +308,22 @@ async def test_a_stale_screen_cannot_act_on_a_state_it_never_saw(
     assert "already accepted" in stale.json()["detail"]
     assert (await reload(order.public_id)).status == "accepted"
     assert refunds(sandbox, order) == [] and intent_status(sandbox, order) == "succeeded"
+
+
+async def test_a_live_card_acts_with_the_page_token_in_a_header(
+        client: httpx.AsyncClient) -> None:
+    """Cards that arrive over SSE carry no CSRF field; htmx sends the page's token as the
+    `x-csrftoken` header (kitchen.html `hx-headers`). That works, and a wrong one does not."""
+    order = await make_paid_order()
+    token = await login(client, "kitchen@demo.test")
+    page = await client.get("/kitchen/demo")
+    assert f'"x-csrftoken": "{token}"' in page.text
+    url = f"/kitchen/demo/orders/{order.public_id}/accept"
+    refused = await client.post(url, data={"prep_minutes": "10"},
+                                headers={**HX, "x-csrftoken": "not-the-token"})
+    assert refused.status_code == 403
+    assert (await reload(order.public_id)).status == "paid"
+    accepted = await client.post(url, data={"prep_minutes": "10"},
+                                 headers={**HX, "x-csrftoken": token})
+    assert accepted.status_code == 200, accepted.text
+    assert (await reload(order.public_id)).status == "accepted"

@@ -1,0 +1,89 @@
+"""The kitchen board read in ONE Postgres round trip: the tickets (each with its lines), how
+many are new, the "all day" counts and the ticket to recall.
+
+It runs once per burst of order events for every screen of a restaurant in a web process,
+on the path from payment to screen; as separate ORM queries it was six round trips, each
+waiting its turn on a busy event loop. The SQL is static; only values are parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.infra.db import fetch
+
+_TICKET_COLUMNS = (
+    "o.public_id, o.ticket_number, o.status, o.fulfillment, o.customer_name, "
+    "o.customer_phone, o.table_label, o.delivery_address, o.notes, o.total_amount, "
+    "o.currency, o.paid_at, o.promised_at, o.prep_minutes, o.needs_review, o.review_reason, "
+    "o.reject_reason")
+
+_SQL = """
+WITH tickets AS (
+  SELECT {columns}, coalesce((
+      SELECT json_agg(json_build_object('name', i.name, 'quantity', i.quantity,
+                                        'notes', i.notes) ORDER BY i.id)
+      FROM order_item i WHERE i.paid_order = o.id), '[]'::json) AS lines
+  FROM paid_order o
+  WHERE o.restaurant = $1 AND {which}
+)
+SELECT
+  (SELECT coalesce(json_agg(row_to_json(t)), '[]'::json) FROM tickets t) AS tickets,
+  (SELECT count(*) FROM paid_order
+     WHERE restaurant = $1 AND status = 'paid')::int AS new_count,
+  (SELECT coalesce(json_agg(json_build_array(name, n)), '[]'::json) FROM (
+     SELECT i.name, sum(i.quantity)::int AS n FROM paid_order o
+     JOIN order_item i ON i.paid_order = o.id
+     WHERE o.restaurant = $1 AND o.status = ANY($3::text[]) GROUP BY i.name) counts
+  ) AS all_day,
+  (SELECT row_to_json(r) FROM (
+     SELECT public_id AS ref, ticket_number FROM paid_order
+     WHERE restaurant = $1 AND status = 'completed' AND completed_at >= $4
+     ORDER BY completed_at DESC LIMIT 1) r
+  ) AS recall
+"""
+# Which tickets: the whole board (by status), or the ones a burst of events named (by ref).
+BY_STATUS = _SQL.format(columns=_TICKET_COLUMNS, which="o.status = ANY($2::text[])")
+BY_REF = _SQL.format(columns=_TICKET_COLUMNS, which="o.public_id = ANY($2::text[])")
+
+
+@dataclass(frozen=True)
+class Recall:
+    ref: str
+    ticket_number: int
+
+
+@dataclass(frozen=True)
+class BoardRows:
+    tickets: list[dict[str, Any]]  # column → value, timestamps as datetimes, plus `lines`
+    new_count: int
+    all_day: dict[str, int]
+    recall: Recall | None
+
+
+_TIMES = ("paid_at", "promised_at")
+
+
+def _ticket(raw: dict[str, Any]) -> dict[str, Any]:
+    for name in _TIMES:
+        if raw[name] is not None:
+            raw[name] = datetime.fromisoformat(raw[name])
+    return raw
+
+
+async def read_board(restaurant_id: int, *, statuses: list[str] | None = None,
+                     refs: list[str] | None = None, to_cook: list[str],
+                     recall_since: datetime) -> BoardRows:
+    """Tickets of the restaurant with one of `statuses`, or named in `refs` (any status)."""
+    sql, which = (BY_REF, refs) if refs is not None else (BY_STATUS, statuses or [])
+    rows = await fetch(sql, restaurant_id, which, to_cook, recall_since)
+    row = rows[0]
+    recall = json.loads(row["recall"]) if row["recall"] else None
+    return BoardRows(
+        tickets=[_ticket(raw) for raw in json.loads(row["tickets"])],
+        new_count=row["new_count"],
+        all_day={name: count for name, count in json.loads(row["all_day"])},
+        recall=Recall(recall["ref"], recall["ticket_number"]) if recall else None)
