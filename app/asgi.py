@@ -20,6 +20,7 @@ from app.accounts.controller import AuthController
 from app.admin.controllers import ADMIN_CONTROLLERS
 from app.infra import db
 from app.infra.errors import validation_error_handler
+from app.infra.gc_tuning import freeze_startup_heap
 from app.infra.logging import configure_logging, get_logger
 from app.infra.redis import connect_redis
 from app.infra.request_id import request_id_middleware
@@ -50,6 +51,7 @@ def static_not_found(request: Request[Any, Any, Any], error: ValueError) -> Resp
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     opened_pool = await db.open_pool()
     app.state.redis = await connect_redis()
+    freeze_startup_heap()
     log.info("web app started")
     try:
         yield

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     alert_link_failures_today: int = 5
     temp_order_cleanup_hours: float = Field(default=24.0, gt=0)
     reconcile_window_hours: int = Field(default=72, gt=0)
+    # A paid session this young is the webhook's to record (it usually lands in seconds);
+    # reconciliation creates its order on a later run if it is still missing then.
+    reconcile_grace_seconds: int = Field(default=300, ge=0)
 
     @field_validator("database_url")
     @classmethod

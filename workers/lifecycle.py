@@ -7,6 +7,7 @@ import contextlib
 from typing import Any
 
 from app.infra import db
+from app.infra.gc_tuning import freeze_startup_heap
 from app.infra.logging import configure_logging, get_logger
 from app.ops import heartbeat
 from app.settings import get_settings
@@ -30,6 +31,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["worker_name"] = heartbeat.worker_name()
     ctx["heartbeat_task"] = asyncio.create_task(_beat_forever(ctx))
+    freeze_startup_heap()
     log.info("worker started", worker=ctx["worker_name"])
 
 

@@ -5,7 +5,7 @@ relay for anything the fast path missed. Every consumer is idempotent."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,14 +62,14 @@ async def add(connection: asyncpg.Connection, rows: Sequence[OutboxRow],
         [(row.kind, row.dedupe_key, json.dumps(row.payload), float(grace_s)) for row in rows])
 
 
-async def deliver_now(redis: ArqRedis, rows: Sequence[OutboxRow],
-                      on_delivered: Callable[[OutboxRow], None] | None = None) -> list[str]:
-    """The fast path after commit: deliver each row, then mark the delivered ones done in one
-    bookkeeping write, and return their dedupe keys. `on_delivered` is called as each row is
-    delivered (e.g. to time the kitchen publish). Never raises: whatever is not done here
-    the relay re-delivers."""
-    done: list[str] = []
-    shown: list[str] = []
+async def deliver_now(redis: ArqRedis, rows: Sequence[OutboxRow], *, mark: bool = True,
+                      delivered: Sequence[OutboxRow] = ()) -> list[OutboxRow]:
+    """The fast path after commit: deliver each row, then (unless `mark` is off) mark the
+    delivered ones done, with `delivered` (rows the caller already delivered), in one
+    bookkeeping write. Returns the rows delivered here. Never raises: whatever is not done
+    here the relay re-delivers."""
+    done: list[OutboxRow] = []
+    shown = [str(row.payload["order_ref"]) for row in delivered if _shows_paid(row)]
     for row in rows:
         try:
             shown_ref = await deliver(redis, row.kind, row.payload)
@@ -78,18 +78,21 @@ async def deliver_now(redis: ArqRedis, rows: Sequence[OutboxRow],
                         order_id=row.payload.get("order_ref"), dedupe_key=row.dedupe_key,
                         error=str(error)[:300])
             continue
-        done.append(row.dedupe_key)
+        done.append(row)
         if shown_ref:
             shown.append(shown_ref)
-        if on_delivered is not None:
-            on_delivered(row)
-    if done:
+    keys = [row.dedupe_key for row in [*delivered, *done]]
+    if mark and keys:
         try:
-            await _bookkeeping(MARK_DONE_AND_SHOWN, done, shown)
+            await _bookkeeping(MARK_DONE_AND_SHOWN, keys, shown)
         except Exception as error:  # delivered twice at worst: every consumer is idempotent
             log.warning("outbox rows not marked done", order_id=rows[0].payload.get("order_ref"),
                         error=str(error)[:300])
     return done
+
+
+def _shows_paid(row: OutboxRow) -> bool:
+    return row.kind == "kitchen.publish" and row.payload.get("event") == "order.paid"
 
 
 def backoff_seconds(attempts: int) -> int:

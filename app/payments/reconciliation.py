@@ -51,6 +51,7 @@ from app.payments.stripe_reads import (
     payment_confirmed,
 )
 from app.piccolo_conf import DB
+from app.settings import get_settings
 
 __all__ = [  # the fix helpers live in reconciliation_fixes; callers may import them here
     "RECONCILE_EVENT_TYPE", "DiscrepancyNotFound", "Finding", "NotPaid", "Report",
@@ -92,6 +93,7 @@ class Report:
     paid_sessions: int = 0
     orders_checked: int = 0
     undelivered_events: int = 0
+    left_to_webhook: int = 0  # paid sessions without an order, younger than the grace
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -113,7 +115,8 @@ class Report:
             f"Reconciliation since {self.since.isoformat(timespec='seconds')}  [{mode}]",
             f"sessions seen: {self.sessions_seen}   paid: {self.paid_sessions}   "
             f"orders checked: {self.orders_checked}   "
-            f"undelivered events: {self.undelivered_events}",
+            f"undelivered events: {self.undelivered_events}   "
+            f"left to their webhook (younger than the grace): {self.left_to_webhook}",
             "",
         ]
         header = ("KIND", "ORDER", "SESSION", "ACTION", "DETAIL")
@@ -246,6 +249,7 @@ async def _missing_orders(redis: ArqRedis, gateway: StripeGateway,
                           sessions: list[stripe.checkout.Session], report: Report) -> None:
     complete = [s for s in sessions if s.status == "complete"]
     known = await _known_sessions([s.id for s in complete])
+    webhook_due = time.time() - get_settings().reconcile_grace_seconds
     for session in complete:
         order_ref = session_order_ref(session)
         try:
@@ -253,6 +257,9 @@ async def _missing_orders(redis: ArqRedis, gateway: StripeGateway,
                 continue
             report.paid_sessions += 1
             if session.id in known:
+                continue
+            if session.created > webhook_due:  # its webhook is most likely on the way
+                report.left_to_webhook += 1
                 continue
             await _fix_missing(redis, gateway, session, order_ref, report)
         except Exception as error:  # one bad session must not stop the run

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,8 @@ def _is_event(event: Any) -> bool:
 class Outcome:
     result: str
     order_ref: str = ""
+    # Work to run once the 2xx is sent (the fast path's email and bookkeeping).
+    follow_up: Callable[[], Awaitable[None]] | None = None
 
 
 async def _authorised(session: stripe.checkout.Session) -> bool:
@@ -94,9 +97,10 @@ async def handle_event(redis: ArqRedis, event: stripe.Event, received: float) ->
             return Outcome("awaiting_async_result", temp_id)
         fulfilment = await record_paid_session(redis, session, event_id=event.id,
                                                event_type=kind)
-        if fulfilment.outcome == "created":
-            await after_commit(redis, fulfilment, received)
-        return Outcome(fulfilment.outcome, fulfilment.order_ref)
+        if fulfilment.outcome != "created":
+            return Outcome(fulfilment.outcome, fulfilment.order_ref)
+        finish = await publish_paid(redis, fulfilment, received)
+        return Outcome(fulfilment.outcome, fulfilment.order_ref, follow_up=finish)
     # Closing a temp order is idempotent (its email too), so it runs before the event is
     # recorded: a failure in between is retried by Stripe and completes on the retry.
     if kind == "checkout.session.async_payment_failed":
@@ -112,22 +116,33 @@ async def handle_event(redis: ArqRedis, event: stripe.Event, received: float) ->
 
 async def after_commit(redis: ArqRedis, fulfilment: Fulfilment, received: float) -> None:
     """Fast path after the order committed: deliver its outbox rows now (kitchen publish,
-    which also marks `kitchen_shown_at`, and the payment email). Failures here are logged,
-    never raised: the outbox relay re-delivers whatever did not get done."""
+    then the payment email). Failures here are logged, never raised: the outbox relay
+    re-delivers whatever did not get done."""
+    await (await publish_paid(redis, fulfilment, received))()
+
+
+async def publish_paid(redis: ArqRedis, fulfilment: Fulfilment, received: float
+                       ) -> Callable[[], Awaitable[None]]:
+    """Tell the kitchen now (the latency a cook sees) and return the rest of the fast path
+    (payment email, outbox bookkeeping, temp-order clean-up), which the webhook runs after
+    its 2xx has gone out: Stripe needs only the commit, and the outbox covers a crash."""
     assert fulfilment.restaurant_id is not None
-    order_ref = fulfilment.order_ref
+    kitchen, email = outbox_rows(fulfilment.order_ref, fulfilment.restaurant_id,
+                                 fulfilment.recipient)
+    published = await outbox.deliver_now(redis, [kitchen], mark=False)
+    if published:
+        PAYMENT_TO_KITCHEN.observe(time.perf_counter() - received)
 
-    def delivered(row: outbox.OutboxRow) -> None:
-        if row.kind == "kitchen.publish":
-            PAYMENT_TO_KITCHEN.observe(time.perf_counter() - received)
+    async def finish() -> None:
+        await outbox.deliver_now(redis, [email], delivered=[kitchen] if published else [])
+        try:
+            await temp_store(redis).delete(fulfilment.order_ref)
+        except Exception as error:
+            log.warning("after-commit bookkeeping failed", order_id=fulfilment.order_ref,
+                        error=str(error))
+        ORDERS_PAID.labels(restaurant=str(fulfilment.restaurant_id)).inc()
 
-    await outbox.deliver_now(redis, outbox_rows(order_ref, fulfilment.restaurant_id,
-                                                fulfilment.recipient), on_delivered=delivered)
-    try:
-        await temp_store(redis).delete(order_ref)
-    except Exception as error:
-        log.warning("after-commit bookkeeping failed", order_id=order_ref, error=str(error))
-    ORDERS_PAID.labels(restaurant=str(fulfilment.restaurant_id)).inc()
+    return finish
 
 
 def count(kind: str, result: str) -> None:

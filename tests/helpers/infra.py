@@ -30,6 +30,8 @@ TEST_ENV = {
     "ORDERPASS_DEMO_PASSWORD": "demo",
     "LOG_LEVEL": "WARNING",
     "WEB_GRACEFUL_SHUTDOWN_SECONDS": "1",
+    # Reconciliation tests pay a session and reconcile at once, playing the lost webhook.
+    "RECONCILE_GRACE_SECONDS": "0",
 }
 
 

@@ -20,6 +20,7 @@ from app.payments.reconciliation import parse_window, reconcile
 from app.payments.stripe_gateway import get_gateway
 from app.payments.tables import Discrepancy, StripeEvent
 from app.piccolo_conf import DB
+from app.settings import reset_settings_cache
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import ROOT
 from tests.integration.payments.test_stripe_webhook import (
@@ -83,6 +84,26 @@ async def test_twice_or_with_a_late_webhook_creates_nothing_twice(
     assert second.findings == [] and second.paid_sessions == 1
     assert await PaidOrder.count() == 1
     assert await Discrepancy.count() == 0
+
+
+async def test_a_session_paid_moments_ago_is_left_to_its_webhook(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No false "missing order" while the webhook is still on its way: within the grace
+    the run counts the session and leaves it; after it, the order is created."""
+    order_id, _session_id = await paid_order_without_webhook(client, sandbox)
+    monkeypatch.setenv("RECONCILE_GRACE_SECONDS", "300")
+    reset_settings_cache()
+    early = await reconcile(redis, since=WINDOW, apply=True)
+    assert early.findings == [] and early.left_to_webhook == 1 and early.paid_sessions == 1
+    assert "left to their webhook (younger than the grace): 1" in early.as_table()
+    assert await PaidOrder.count() == 0
+    monkeypatch.setenv("RECONCILE_GRACE_SECONDS", "0")  # the grace has passed
+    reset_settings_cache()
+    later = await reconcile(redis, since=WINDOW, apply=True)
+    assert [(f.kind, f.order_ref) for f in later.findings] == [("missing_order", order_id)]
+    assert await PaidOrder.count() == 1
 
 
 async def test_reconciliation_racing_the_webhook_makes_one_order(
