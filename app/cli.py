@@ -160,7 +160,7 @@ def reconcile(window: str, apply: bool) -> None:
               help="Where to write the results as JSON.")
 @click.option("--duration", type=float, default=8.0, show_default=True,
               help="Seconds of intake load.")
-@click.option("--webhook-seconds", type=float, default=4.0, show_default=True,
+@click.option("--webhook-seconds", type=float, default=10.0, show_default=True,
               help="Seconds of webhooks at --rate (webhook and kitchen sections each).")
 @click.option("--rate", type=float, default=50.0, show_default=True,
               help="Paid-order webhooks per second (webhook and kitchen sections).")

@@ -22,7 +22,7 @@ from app.accounts.guards import require_staff_for_slug, staff_of
 from app.kitchen import services
 from app.kitchen.feed import decode_event, kitchen_channel, order_channel
 from app.kitchen.shared_render import SharedRender, tick
-from app.kitchen.sse import EncodedMessage, channel_stream, encoded
+from app.kitchen.sse import EncodedMessage, channel_stream, compact, encoded
 from app.orders import lifecycle
 from app.restaurants.tables import Restaurant
 
@@ -72,8 +72,8 @@ def board_stream(channels: ChannelsPlugin, restaurant: Restaurant,
 
     async def render_board() -> EncodedMessage:
         board = await services.board(await settings.fresh())
-        return encoded(BOARD_EVENT, engine.get_template("kitchen_board.html").render(
-            board=board, csrf=""))
+        return encoded(BOARD_EVENT, compact(engine.get_template("kitchen_board.html").render(
+            board=board, csrf="")))
 
     async def snapshot(after: int) -> tuple[int, Message]:
         return await BOARDS.get(restaurant_id, after, render_board)
@@ -83,8 +83,8 @@ def board_stream(channels: ChannelsPlugin, restaurant: Restaurant,
         if refs is None:
             return None
         changes = await services.changes(await settings.recent(), refs)
-        return encoded(TICKETS_EVENT, engine.get_template("kitchen_changes.html").render(
-            changes=changes, csrf=""))
+        return encoded(TICKETS_EVENT, compact(engine.get_template(
+            "kitchen_changes.html").render(changes=changes, csrf="")))
 
     return channel_stream(channels, kitchen_channel(restaurant_id), snapshot, compose,
                           heartbeat_s=heartbeat_s)

@@ -53,6 +53,13 @@ def message(event: str, data: str) -> ServerSentEventMessage:
                                   id=f"{int(time.time() * 1000)}-{next(_sequence)}")
 
 
+def compact(html: str) -> str:
+    """Template indentation and blank lines dropped: every line of an SSE message costs a
+    `data: ` prefix and goes to every screen. Line breaks stay (as the spaces HTML makes of
+    them); nothing we stream keeps whitespace literally (no <pre>, no <textarea>)."""
+    return "\n".join(line.strip() for line in html.splitlines() if line.strip())
+
+
 def encoded(event: str, data: str) -> EncodedMessage:
     """A message encoded now, for many streams; `data` is kept to compare updates."""
     plain = message(event, data)

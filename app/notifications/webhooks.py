@@ -106,7 +106,11 @@ async def process_verified(body: bytes, event_id: str) -> WebhookResult:
                       error=f"unreadable event: {error!r}", body=text)
         return WebhookResult(400, "unreadable event")
 
-    async with DB.transaction():
+    async with DB.transaction() as transaction:
+        # Delivery statuses are a record, not money: committed without waiting for the WAL
+        # flush, so a burst of them (two or three per email) holds pool connections briefly.
+        # A Postgres crash can lose the last fraction of a second of them.
+        await transaction.connection.execute("SET LOCAL synchronous_commit TO OFF")
         seen = await WebhookDelivery.exists().where(
             (WebhookDelivery.provider == "resend") & (WebhookDelivery.event_id == event_id)
             & (WebhookDelivery.processed == True)  # noqa: E712 - Piccolo column expression
