@@ -13,10 +13,10 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
+from app.infra import db
 from app.infra.logging import get_logger
 from app.notifications.tables import EmailMessage
 from app.orders.views import load_order_view
-from app.piccolo_conf import DB
 
 log = get_logger("orderpass.email")
 
@@ -106,17 +106,14 @@ async def _queue_row(kind: str, order_ref: str, recipient: str, restaurant_id: i
     row, the send job recreates it (`ensure_row`) before sending."""
     _check_kind(kind)
     key = idempotency_key(kind, order_ref)
-    async with DB.transaction() as transaction:
-        connection = transaction.connection
-        await connection.execute("SET LOCAL synchronous_commit TO OFF")
-        status: str = await connection.fetchval(
-            "WITH inserted AS (INSERT INTO email_message (idempotency_key, kind, recipient, "
-            "order_ref, restaurant, status) VALUES ($1, $2, $3, $4, $5, 'queued') "
-            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING status) "
-            "SELECT status FROM inserted UNION ALL "
-            "SELECT status FROM email_message WHERE idempotency_key = $1 LIMIT 1",
-            key, kind, recipient, order_ref, restaurant_id)
-    return status
+    rows = await db.fetch(
+        "WITH inserted AS (INSERT INTO email_message (idempotency_key, kind, recipient, "  # noqa: S608
+        "order_ref, restaurant, status) SELECT $1, $2, $3, $4, $5, 'queued' "
+        f"FROM {db.ASYNC_COMMIT} ON CONFLICT (idempotency_key) DO NOTHING RETURNING status) "
+        "SELECT status FROM inserted UNION ALL "
+        "SELECT status FROM email_message WHERE idempotency_key = $1 LIMIT 1",
+        key, kind, recipient, order_ref, restaurant_id)
+    return str(rows[0]["status"])
 
 
 async def new_resend_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow | None:

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 from arq.connections import ArqRedis
 
+from app.infra import db
 from app.infra.logging import get_logger
 from app.kitchen.feed import publish_order_event
 from app.piccolo_conf import DB
@@ -84,7 +85,7 @@ async def deliver_now(redis: ArqRedis, rows: Sequence[OutboxRow], *, mark: bool 
     keys = [row.dedupe_key for row in [*delivered, *done]]
     if mark and keys:
         try:
-            await _bookkeeping(MARK_DONE_AND_SHOWN, keys, shown)
+            await db.execute(MARK_DONE_AND_SHOWN, keys, shown)
         except Exception as error:  # delivered twice at worst: every consumer is idempotent
             log.warning("outbox rows not marked done", order_id=rows[0].payload.get("order_ref"),
                         error=str(error)[:300])
@@ -120,19 +121,13 @@ async def deliver(redis: ArqRedis, kind: str, payload: dict[str, Any]) -> str | 
 
 # Delivered rows are done, and a paid order whose kitchen publish went out was shown (the
 # first time wins): one statement, so the fast path pays for one bookkeeping write.
-MARK_DONE_AND_SHOWN = (
-    "WITH shown AS (UPDATE paid_order SET kitchen_shown_at = coalesce(kitchen_shown_at, now()) "
+# Committed without waiting for the WAL flush: if a crash loses it, the relay delivers the
+# rows once more, which every consumer shrugs off.
+MARK_DONE_AND_SHOWN = (  # only constants are interpolated
+    "WITH shown AS (UPDATE paid_order SET kitchen_shown_at = coalesce(kitchen_shown_at, now()) "  # noqa: S608
     "WHERE public_id = ANY($2::text[]) RETURNING id) "
     "UPDATE outbox SET status = 'done', done_at = now(), attempts = attempts + 1 "
-    "WHERE dedupe_key = ANY($1::text[]) AND status = 'pending'")
-
-
-async def _bookkeeping(sql: str, *args: Any) -> None:
-    """A bookkeeping write committed without waiting for the WAL flush: if a crash loses
-    it, the relay delivers the row once more, which every consumer shrugs off."""
-    async with DB.transaction() as transaction:
-        await transaction.connection.execute("SET LOCAL synchronous_commit TO OFF")
-        await transaction.connection.execute(sql, *args)
+    f"FROM {db.ASYNC_COMMIT} WHERE dedupe_key = ANY($1::text[]) AND status = 'pending'")
 
 
 async def relay(redis: ArqRedis) -> dict[str, int]:

@@ -11,7 +11,6 @@ from arq.connections import ArqRedis
 from email_validator import EmailNotValidError, validate_email
 
 from app.infra.logging import get_logger
-from app.ops.funnel import bump
 from app.ops.metrics import ORDERS_SUBMITTED
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder
 from app.orders.payment_links import attach_new_payment_link
@@ -116,8 +115,8 @@ async def submit_order(redis: ArqRedis, data: OrderIn) -> TempOrder:
     # The temp order is written before Stripe is called: if this process dies between the
     # two, the order still exists and the worker's sweep can finish the job.
     await temp_store(redis).put(order)
-    await bump(restaurant.id, "submitted")
     ORDERS_SUBMITTED.labels(restaurant=restaurant.slug).inc()
     log.info("order submitted", order_id=order.id, restaurant=restaurant.slug,
              total=order.total_amount, lines=len(lines))
-    return await attach_new_payment_link(redis, order, on_failure="defer")
+    # The funnel's "submitted" is counted with the link's outcome: one write, not two.
+    return await attach_new_payment_link(redis, order, on_failure="defer", submitted=True)

@@ -30,12 +30,15 @@ def link_retry_delay(attempt: int) -> int:
 
 
 async def attach_new_payment_link(
-    redis: ArqRedis, order: TempOrder, *, on_failure: Literal["defer", "raise"]
+    redis: ArqRedis, order: TempOrder, *, on_failure: Literal["defer", "raise"],
+    submitted: bool = False
 ) -> TempOrder:
     """Create a Checkout Session for the order and queue the confirmation email.
 
     The idempotency key is the temp id plus the link number, so retries (ours, the SDK's or
-    a re-run job) of the same link never create a second session."""
+    a re-run job) of the same link never create a second session. `submitted`: the order is
+    new, count it in the funnel too (with the link's outcome, in one write)."""
+    also = ("submitted",) if submitted else ()
     settings = get_settings()
     expires_at = datetime.now(UTC) + timedelta(minutes=settings.payment_link_minutes)
     key = order.id if order.link_attempts == 0 else f"{order.id}/link-{order.link_attempts}"
@@ -44,7 +47,7 @@ async def attach_new_payment_link(
                                                               idempotency_key=key)
     except PaymentProviderError as error:
         PAYMENT_LINKS.labels(result="failed").inc()
-        await bump(order.restaurant_id, "link_failed")
+        await bump(order.restaurant_id, "link_failed", also=also)
         order.link_error = str(error)[:300]
         await temp_store(redis).put(order)
         log.error("payment link failed", order_id=order.id, error=order.link_error,
@@ -56,7 +59,7 @@ async def attach_new_payment_link(
                                 _defer_by=link_retry_delay(0))
         return order
     PAYMENT_LINKS.labels(result="created").inc()
-    await bump(order.restaurant_id, "link_created")
+    await bump(order.restaurant_id, "link_created", also=also)
     order.checkout_session_id = session.id
     order.payment_url = session.url
     order.expires_at = datetime.fromtimestamp(session.expires_at, UTC)

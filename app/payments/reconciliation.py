@@ -6,9 +6,8 @@ the synthetic event id `reconcile:<session id>`), so a late webhook or a second 
 the order and does nothing. Everything else becomes a `discrepancy` row (unique dedupe key:
 recording twice is a no-op) for a human. A dry run (`apply=False`) reads only.
 
-Entry points: `reconcile` (cron and CLI), and the fix helpers (in `reconciliation_fixes`,
-re-exported here): `create_order_from_session`, `refund_discrepancy`,
-`resolve_discrepancy`, `list_discrepancies`, `open_discrepancy_count`.
+Entry point: `reconcile` (cron and CLI). What it writes and creates lives in
+`reconciliation_fixes`; a human works the queue through `app.ops.discrepancies` (admin).
 """
 
 from __future__ import annotations
@@ -27,19 +26,9 @@ from piccolo.querystring import QueryString
 from app.infra.logging import get_logger
 from app.ops.metrics import RECONCILIATION_FINDINGS, RECONCILIATION_RUNS
 from app.payments.reconciliation_fixes import (
-    RECONCILE_EVENT_TYPE,
-    DiscrepancyNotFound,
-    NotPaid,
     create_missing_order,
-    create_order_from_session,
-    dedupe_key,
     discrepancy_exists,
-    get_discrepancy,
-    list_discrepancies,
-    open_discrepancy_count,
     record_discrepancy,
-    refund_discrepancy,
-    resolve_discrepancy,
     session_order_ref,
 )
 from app.payments.stripe_gateway import PaymentProviderError, StripeGateway, get_gateway
@@ -52,13 +41,6 @@ from app.payments.stripe_reads import (
 )
 from app.piccolo_conf import DB
 from app.settings import get_settings
-
-__all__ = [  # the fix helpers live in reconciliation_fixes; callers may import them here
-    "RECONCILE_EVENT_TYPE", "DiscrepancyNotFound", "Finding", "NotPaid", "Report",
-    "create_order_from_session", "dedupe_key", "discrepancy_exists", "get_discrepancy",
-    "list_discrepancies", "open_discrepancy_count", "parse_window", "reconcile",
-    "record_discrepancy", "refund_discrepancy", "resolve_discrepancy", "session_order_ref",
-]
 
 log = get_logger("orderpass.reconciliation")
 

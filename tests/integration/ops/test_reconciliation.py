@@ -12,9 +12,10 @@ from datetime import timedelta
 import httpx
 import pytest
 from arq.connections import ArqRedis
-from piccolo.querystring import QueryString
 
+from app.ops import discrepancies
 from app.orders.tables import PaidOrder
+from app.orders.views import temp_store
 from app.payments import reconciliation
 from app.payments.reconciliation import parse_window, reconcile
 from app.payments.stripe_gateway import get_gateway
@@ -58,6 +59,7 @@ async def test_dropped_webhook_order_is_created_and_reaches_the_kitchen(
     async with KitchenListener(redis) as kitchen:
         report = await reconcile(redis, since=WINDOW, apply=True)
         assert [e["order_ref"] for e in await kitchen.events()] == [order_id]
+    assert await temp_store(redis).get(order_id) is None  # the fast path cleaned up
     [finding] = report.findings
     assert (finding.kind, finding.order_ref, finding.session_id, finding.action) == (
         "missing_order", order_id, session_id, "order created")
@@ -150,7 +152,7 @@ async def test_an_order_stripe_does_not_know_becomes_one_discrepancy(
     assert [(r["kind"], r["order_ref"], r["stripe_checkout_session_id"]) for r in rows] == [
         ("amount_mismatch", order_id, session_id),
         ("payment_not_found", "TEMP-ghost0000000001", "cs_test_ghost")]
-    assert await reconciliation.open_discrepancy_count() == 2
+    assert await discrepancies.count_open() == 2
 
 
 async def test_refund_made_in_stripe_but_not_here_is_a_discrepancy(
@@ -167,33 +169,6 @@ async def test_refund_made_in_stripe_but_not_here_is_a_discrepancy(
     report = await reconcile(redis, since=WINDOW, apply=True)
     assert [(f.kind, f.order_ref, f.action) for f in report.findings] == [
         ("refund_not_recorded", order_id, "discrepancy recorded")]
-
-
-async def test_discrepancy_fix_helpers(
-    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
-) -> None:
-    """A second paid session for one order: flagged, refunded via the gateway, resolved."""
-    from app.orders.views import temp_store
-
-    order_id, _first = await paid_order_without_webhook(client, sandbox)
-    await reconcile(redis, since=WINDOW, apply=True)
-    assert await temp_store(redis).get(order_id) is None  # the fast path removed it
-    # An operator flags the payment (as `record_paid_session` does for a second payment).
-    discrepancy_id = (await DB.run_querystring(QueryString(
-        "INSERT INTO discrepancy (kind, dedupe_key, stripe_checkout_session_id, order_ref) "
-        "SELECT 'duplicate_payment', 'duplicate_payment:' || stripe_checkout_session_id, "
-        "stripe_checkout_session_id, public_id FROM paid_order LIMIT 1 RETURNING id")))[0]["id"]
-    [row] = await reconciliation.list_discrepancies()
-    assert row["id"] == discrepancy_id and row["status"] == "open"
-    refund_id = await reconciliation.refund_discrepancy(discrepancy_id, actor="admin@test",
-                                                        note="customer paid twice")
-    again = await reconciliation.refund_discrepancy(discrepancy_id, actor="admin@test")
-    assert refund_id.startswith("re_") and again == refund_id  # idempotent at Stripe
-    resolved = await Discrepancy.objects().get(Discrepancy.id == discrepancy_id)
-    assert resolved is not None and resolved.status == "resolved"
-    assert resolved.resolved_by == "admin@test" and refund_id in resolved.resolution_note
-    assert not await reconciliation.resolve_discrepancy(discrepancy_id, actor="x", note="y")
-    assert await reconciliation.list_discrepancies() == []
 
 
 async def test_cli_reconcile_dry_run_then_apply(
