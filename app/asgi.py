@@ -34,6 +34,7 @@ from app.ops.metrics_controller import MetricsController
 from app.ops.request_metrics import request_metrics_middleware
 from app.orders.api_controller import OrdersApiController
 from app.orders.pages import OrderPagesController
+from app.payments.stripe_gateway import close_gateway
 from app.payments.webhook_controller import StripeWebhookController
 from app.restaurants.controllers import MenuApiController, RestaurantPagesController
 from app.settings import get_settings
@@ -56,6 +57,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await close_gateway()
         await app.state.redis.aclose()
         if opened_pool:
             await db.close_pool()

@@ -10,6 +10,7 @@ from app.infra import db
 from app.infra.gc_tuning import freeze_startup_heap
 from app.infra.logging import configure_logging, get_logger
 from app.ops import heartbeat
+from app.payments.stripe_gateway import close_gateway
 from app.settings import get_settings
 
 log = get_logger("orderpass.worker")
@@ -43,5 +44,6 @@ async def shutdown(ctx: dict[str, Any]) -> None:
             await task
     with contextlib.suppress(Exception):
         await heartbeat.forget(ctx["redis"], ctx["worker_name"])
+    await close_gateway()
     await db.close_pool()
     log.info("worker stopped", worker=ctx.get("worker_name"))

@@ -30,6 +30,7 @@ BENCH_ENV = {
     "LOGIN_RATE_LIMIT_PER_MINUTE": "100000",
     "RESEND_REQUESTS_PER_SECOND": "2",  # Resend's default team limit, mirrored by the sandbox
     "ORDERPASS_ENV": "dev",
+    "LOG_JSON": "true",  # as in production: one JSON line per event, no console colours
 }
 
 

@@ -13,7 +13,7 @@ from litestar import Litestar
 
 from app.infra import db
 from app.infra.redis import connect_redis
-from app.payments.stripe_gateway import get_gateway
+from app.payments.stripe_gateway import reset_gateway
 from app.settings import reset_settings_cache
 from tests.helpers.database import reset_state
 from tests.helpers.sandbox import RunningSandbox
@@ -26,7 +26,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
     os.environ["STRIPE_API_BASE"] = running.url
     os.environ["RESEND_API_URL"] = running.url
     reset_settings_cache()
-    get_gateway.cache_clear()
+    reset_gateway()
     yield running
     running.stop()
 
