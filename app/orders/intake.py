@@ -4,12 +4,14 @@ the HTML form. Validation happens before anything is written."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
 from email_validator import EmailNotValidError, validate_email
 
+from app.infra import db
 from app.infra.logging import get_logger
 from app.ops.metrics import ORDERS_SUBMITTED
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder
@@ -17,7 +19,6 @@ from app.orders.payment_links import attach_new_payment_link
 from app.orders.schemas import OrderIn
 from app.orders.temp_store import new_temp_id
 from app.orders.views import temp_store
-from app.restaurants.tables import MenuItem, Restaurant
 
 log = get_logger("orderpass.intake")
 
@@ -58,13 +59,54 @@ def _nul_fields(data: OrderIn) -> dict[str, str]:
             if "\x00" in value}
 
 
-async def price_order(data: OrderIn) -> tuple[Restaurant, list[OrderLine], str]:
+@dataclass(frozen=True)
+class MenuRestaurant:
+    """What intake needs of the restaurant an order is for."""
+
+    id: int
+    slug: str
+    name: str
+    currency: str
+    capture_mode: str
+    default_prep_minutes: int
+    accepting_orders: bool
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    id: int
+    name: str
+    price_amount: int
+    available: bool
+
+
+# The restaurant and the ordered menu items in one round trip (two ORM queries were a tenth
+# of the web process's time per order).
+_MENU_SQL = """
+SELECT r.id, r.slug, r.name, r.currency, r.capture_mode, r.default_prep_minutes,
+       r.accepting_orders,
+       coalesce((SELECT json_agg(json_build_array(m.id, m.name, m.price_amount, m.available))
+                 FROM menu_item m WHERE m.restaurant = r.id AND m.id = ANY($2::bigint[])),
+                '[]'::json) AS items
+FROM restaurant r WHERE r.slug = $1
+"""
+
+
+async def _menu(slug: str, item_ids: list[int]) -> tuple[MenuRestaurant, dict[int, MenuEntry]]:
+    rows = await db.fetch(_MENU_SQL, slug, item_ids)
+    if not rows:
+        raise IntakeError({"restaurant": f"no restaurant called {slug!r}"}, 404)
+    row = dict(rows[0])
+    items = json.loads(row.pop("items"))
+    return MenuRestaurant(**row), {entry[0]: MenuEntry(*entry) for entry in items}
+
+
+async def price_order(data: OrderIn) -> tuple[MenuRestaurant, list[OrderLine], str]:
     """Resolve the restaurant and menu lines; raise IntakeError naming every bad field."""
     if nul := _nul_fields(data):
         raise IntakeError(nul)
-    restaurant = await Restaurant.objects().get(Restaurant.slug == data.restaurant)
-    if restaurant is None:
-        raise IntakeError({"restaurant": f"no restaurant called {data.restaurant!r}"}, 404)
+    restaurant, menu = await _menu(data.restaurant,
+                                   sorted({item.menu_item_id for item in data.items}))
     if not restaurant.accepting_orders:
         raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
                           409)
@@ -77,9 +119,6 @@ async def price_order(data: OrderIn) -> tuple[Restaurant, list[OrderLine], str]:
     if not data.customer.name.strip():
         errors["customer.name"] = "your name is required"
     _check_fulfillment(data, errors)
-    wanted = {item.menu_item_id for item in data.items}
-    menu = {item.id: item for item in await MenuItem.objects().where(
-        (MenuItem.restaurant == restaurant.id) & MenuItem.id.is_in(list(wanted)))}
     lines: list[OrderLine] = []
     for index, item in enumerate(data.items):
         menu_item = menu.get(item.menu_item_id)

@@ -13,11 +13,12 @@ MAX_LINES = 50
 Quantity = Annotated[int, Meta(ge=1, le=99, description="1 to 99")]
 # Postgres text cannot hold NUL: an order carrying one could be paid but never stored.
 NO_NUL = r"^[^\x00]*$"
+MAX_ID = 2**31 - 1  # menu item ids are Postgres `integer` (serial)
 ShortText = Annotated[str, Meta(max_length=200, pattern=NO_NUL)]
 
 
 class OrderItemIn(msgspec.Struct, forbid_unknown_fields=False):
-    menu_item_id: Annotated[int, Meta(ge=1)]
+    menu_item_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
     quantity: Quantity
     notes: ShortText = ""
 
