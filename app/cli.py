@@ -169,7 +169,9 @@ def reconcile(window: str, apply: bool) -> None:
 @click.option("--sse-connections", type=int, default=1000, show_default=True,
               help="Idle SSE connections opened to one web process.")
 @click.option("--intake-concurrency", type=int, default=16, show_default=True,
-              help="Concurrent closed-loop clients posting orders.")
+              help="Concurrent closed-loop clients posting orders (capacity phase).")
+@click.option("--intake-rate", type=float, default=200.0, show_default=True,
+              help="Orders per second offered in the open-loop (latency) phase.")
 @click.option("--emails", type=int, default=200, show_default=True,
               help="Confirmation emails to send in the email section.")
 @click.option("--web-workers", type=int, default=1, show_default=True,
@@ -179,8 +181,8 @@ def reconcile(window: str, apply: bool) -> None:
 @click.option("--keep-data", is_flag=True, help="Keep the temp data dir (logs) afterwards.")
 def bench(sections: tuple[str, ...], only: tuple[str, ...], json_path: Path, duration: float,
           webhook_seconds: float, rate: float, kitchen_clients: int, sse_connections: int,
-          intake_concurrency: int, emails: int, web_workers: int, worker_processes: int,
-          keep_data: bool) -> None:
+          intake_concurrency: int, intake_rate: float, emails: int, web_workers: int,
+          worker_processes: int, keep_data: bool) -> None:
     """Start the whole system locally and measure it: `orderpass bench [SECTION ...]`."""
     from app.bench.main import SECTIONS, BenchOptions, run_bench
     from app.bench.report import flat, table, write_json
@@ -189,7 +191,8 @@ def bench(sections: tuple[str, ...], only: tuple[str, ...], json_path: Path, dur
     options = BenchOptions(
         sections=chosen, duration=duration, webhook_seconds=webhook_seconds, rate=rate,
         kitchen_clients=kitchen_clients,
-        sse_connections=sse_connections, intake_concurrency=intake_concurrency, emails=emails,
+        sse_connections=sse_connections, intake_concurrency=intake_concurrency,
+        intake_rate=intake_rate, emails=emails,
         web_workers=web_workers, worker_processes=worker_processes, keep_data=keep_data)
     try:
         results = run_bench(options, echo=click.echo)

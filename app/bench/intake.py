@@ -1,11 +1,19 @@
-"""Intake: sustained `POST /api/orders` (validation, Redis temp order, sandbox Checkout Session
-through the stripe SDK, email enqueue) from N concurrent closed-loop clients."""
+"""Intake: `POST /api/orders` through the full path (validation, Redis temp order, sandbox
+Checkout Session through the stripe SDK, email enqueue), measured two ways:
+
+- capacity: N concurrent closed-loop clients, each posting its next order as soon as the
+  last one is answered, for `duration` seconds (the most orders/s the system completes);
+- at a fixed rate (open loop): orders leave on schedule, `rate` per second, whether or not
+  earlier ones were answered, for `duration` seconds; the p50/p99 of that phase are the
+  latency a customer sees when that many orders arrive each second.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -15,42 +23,83 @@ from app.bench.client import create_orders, menu_item_ids, order_payload
 from app.bench.stats import Latencies
 
 SLUG = "demo-2"  # the kitchen section uses `demo`: keep its board apart
+MAX_IN_FLIGHT = 512  # the open loop's ceiling on concurrent requests (connections)
+
+Post = Callable[[], Awaitable[None]]
 
 
-async def run_intake(web_url: str, *, concurrency: int, duration: float) -> dict[str, Any]:
+class _Poster:
+    """Posts orders and records latencies and status codes (aiohttp: the client shares the
+    machine with the system under test, and costs it less CPU per request than httpx)."""
+
+    def __init__(self, session: aiohttp.ClientSession, item_ids: list[int]) -> None:
+        self.session = session
+        self.item_ids = item_ids
+        self.latencies = Latencies()
+        self.statuses: Counter[int] = Counter()
+
+    async def post(self) -> None:
+        payload = order_payload(SLUG, self.item_ids)
+        sent = time.perf_counter()
+        try:
+            async with self.session.post("/api/orders", json=payload) as response:
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError):
+            self.latencies.errors += 1
+            return
+        self.statuses[response.status] += 1
+        if response.status == 201:
+            self.latencies.add(time.perf_counter() - sent)
+        else:
+            self.latencies.errors += 1
+
+    def summary(self, elapsed: float) -> dict[str, Any]:
+        return {"orders_per_s": round(len(self.latencies.samples) / elapsed, 1),
+                "duration_s": round(elapsed, 2), "orders": len(self.latencies.samples),
+                "statuses": {str(code): n for code, n in sorted(self.statuses.items())},
+                **self.latencies.summary()}
+
+
+async def _closed_loop(poster: _Poster, concurrency: int, duration: float) -> float:
+    started = time.perf_counter()
+    deadline = started + duration
+
+    async def client() -> None:
+        while time.perf_counter() < deadline:
+            await poster.post()
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+async def _open_loop(poster: _Poster, rate: float, duration: float) -> float:
+    started = time.perf_counter()
+    count = max(1, round(rate * duration))
+
+    async def one(index: int) -> None:
+        await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
+        await poster.post()
+
+    await asyncio.gather(*(one(index) for index in range(count)))
+    return time.perf_counter() - started
+
+
+async def run_intake(web_url: str, *, concurrency: int, duration: float,
+                     rate: float) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=web_url, timeout=30) as setup:
         item_ids = await menu_item_ids(setup, SLUG)
         await create_orders(setup, SLUG, min(40, concurrency * 2), concurrency)  # warm-up
-    # The measured clients use aiohttp: it shares the machine with the system under test,
-    # and costs it less CPU per request than httpx.
-    connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(web_url, connector=connector, timeout=timeout) as client:
-        latencies = Latencies()
-        statuses: Counter[int] = Counter()
-        started = time.perf_counter()
-        deadline = started + duration
-
-        async def loop() -> None:
-            while time.perf_counter() < deadline:
-                payload = order_payload(SLUG, item_ids)
-                sent = time.perf_counter()
-                try:
-                    async with client.post("/api/orders", json=payload) as response:
-                        await response.read()
-                except (aiohttp.ClientError, TimeoutError):
-                    latencies.errors += 1
-                    continue
-                statuses[response.status] += 1
-                if response.status == 201:
-                    latencies.add(time.perf_counter() - sent)
-                else:
-                    latencies.errors += 1
-
-        await asyncio.gather(*(loop() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    ok = len(latencies.samples)
-    return {"orders_per_s": round(ok / elapsed, 1), "concurrency": concurrency,
-            "duration_s": round(elapsed, 2), "orders": ok,
-            "statuses": {str(code): n for code, n in sorted(statuses.items())},
-            **latencies.summary()}
+    async with aiohttp.ClientSession(web_url, timeout=timeout,
+                                     connector=aiohttp.TCPConnector(limit=concurrency)) as s:
+        capacity = _Poster(s, item_ids)
+        capacity_s = await _closed_loop(capacity, concurrency, duration)
+    await asyncio.sleep(1.0)  # let the backlog (emails) settle between the phases
+    async with aiohttp.ClientSession(web_url, timeout=timeout,
+                                     connector=aiohttp.TCPConnector(limit=MAX_IN_FLIGHT)) as s:
+        at_rate = _Poster(s, item_ids)
+        at_rate_s = await _open_loop(at_rate, rate, duration)
+    fixed = at_rate.summary(at_rate_s)
+    return {"max_orders_per_s": capacity.summary(capacity_s)["orders_per_s"],
+            "concurrency": concurrency, "capacity": capacity.summary(capacity_s),
+            "rate_per_s": rate, **fixed}

@@ -32,6 +32,7 @@ class BenchOptions:
     kitchen_clients: int = 200
     sse_connections: int = 1000
     intake_concurrency: int = 16
+    intake_rate: float = 200.0
     emails: int = 200
     web_workers: int = 1
     worker_processes: int = 1
@@ -79,10 +80,11 @@ async def _sections(system: BenchSystem, options: BenchOptions, results: dict[st
                                                options.sse_connections, system.web_rss_mb)
         if "intake" in wanted:
             echo(f"intake: {options.intake_concurrency} concurrent clients for "
+                 f"{options.duration:g}s, then {options.intake_rate:g} orders/s for "
                  f"{options.duration:g}s …")
             results["intake"] = await _probed(system, intake.run_intake(
                 system.web_url, concurrency=options.intake_concurrency,
-                duration=options.duration))
+                duration=options.duration, rate=options.intake_rate))
         count = max(1, round(options.rate * options.webhook_seconds))
         if "webhook" in wanted:
             await _quiet(system, results, "webhook", echo)

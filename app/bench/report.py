@@ -12,9 +12,11 @@ import psutil
 
 # (section, key, label, unit) in table order; absent sections are skipped.
 ROWS: list[tuple[str, str, str, str]] = [
-    ("intake", "orders_per_s", "intake throughput", "orders/s"),
-    ("intake", "p50_ms", "intake latency p50", "ms"),
-    ("intake", "p99_ms", "intake latency p99", "ms"),
+    ("intake", "max_orders_per_s", "intake capacity (closed loop)", "orders/s"),
+    ("intake", "rate_per_s", "intake offered rate (open loop)", "orders/s"),
+    ("intake", "orders_per_s", "intake completed at that rate", "orders/s"),
+    ("intake", "p50_ms", "intake latency p50 at that rate", "ms"),
+    ("intake", "p99_ms", "intake latency p99 at that rate", "ms"),
     ("webhook", "p50_ms", "webhook -> 2xx p50", "ms"),
     ("webhook", "p99_ms", "webhook -> 2xx p99", "ms"),
     ("kitchen", "p50_ms", "webhook -> kitchen frame p50", "ms"),
