@@ -44,6 +44,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     data TEXT NOT NULL
 );
+-- The clock's work (expire open sessions, settle delayed payments) finds what is due through
+-- these instead of decoding every object on every tick.
+CREATE INDEX IF NOT EXISTS objects_expiry ON objects (
+    kind, json_extract(data, '$.status'), json_extract(data, '$.expires_at'));
+CREATE INDEX IF NOT EXISTS objects_settle ON objects (
+    kind, json_extract(data, '$.pending.settle_at'));
 CREATE TABLE IF NOT EXISTS settings (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -97,6 +103,18 @@ class Store:
             "SELECT data FROM objects WHERE kind = ? ORDER BY seq DESC", (kind,)
         ):
             yield json.loads(data)
+
+    def open_expired(self, kind: str, now: float) -> list[dict[str, Any]]:
+        """Open objects of a kind whose `expires_at` has passed, oldest first."""
+        return [json.loads(data) for (data,) in self._rows(
+            "SELECT data FROM objects WHERE kind = ? AND json_extract(data, '$.status') = 'open'"
+            " AND json_extract(data, '$.expires_at') <= ? ORDER BY seq", (kind, now))]
+
+    def settle_due(self, kind: str, now: float) -> list[dict[str, Any]]:
+        """Objects of a kind with a `pending.settle_at` that has come, oldest first."""
+        return [json.loads(data) for (data,) in self._rows(
+            "SELECT data FROM objects WHERE kind = ? "
+            "AND json_extract(data, '$.pending.settle_at') <= ? ORDER BY seq", (kind, now))]
 
     # -- idempotency -----------------------------------------------------------------------
     def idempotent_get(self, service: str, key: str) -> tuple[str, int, str, float] | None:

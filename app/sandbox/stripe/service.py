@@ -352,13 +352,8 @@ class StripeService:
 
     def expire_due(self) -> int:
         """Expire every open Session past `expires_at` on the sandbox clock."""
-        now = self.clock.now_int()
-        due = [
-            s
-            for s in self.store.all("checkout.session")
-            if s["status"] == "open" and s["expires_at"] <= now
-        ]
-        for session in reversed(due):
+        due = self.store.open_expired("checkout.session", self.clock.now_int())
+        for session in due:
             self._expire(session)
         return len(due)
 
@@ -455,10 +450,8 @@ class StripeService:
         """Settle delayed payments whose time has come on the sandbox clock."""
         now = self.clock.now()
         settled = 0
-        for private in list(self.store.all(PRIVATE)):
-            pending = private.get("pending")
-            if not pending or pending["settle_at"] > now:
-                continue
+        for private in self.store.settle_due(PRIVATE, now):
+            pending = private["pending"]
             private["pending"] = None
             self.store.put(PRIVATE, private)
             session = self.get_session(private["id"])
