@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     data TEXT NOT NULL
 );
+-- The webhook senders poll for due jobs every 50 ms: only undelivered ones are indexed.
+CREATE INDEX IF NOT EXISTS webhook_jobs_due ON webhook_jobs (next_at, seq) WHERE done = 0;
 -- The clock's work (expire open sessions, settle delayed payments) finds what is due through
 -- these instead of decoding every object on every tick.
 CREATE INDEX IF NOT EXISTS objects_expiry ON objects (
