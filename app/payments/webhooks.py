@@ -14,6 +14,7 @@ from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
 from app.ops import outbox
+from app.ops.funnel import bump
 from app.ops.metrics import ORDERS_PAID, PAYMENT_TO_KITCHEN, WEBHOOK_EVENTS
 from app.orders import payment_links
 from app.orders.views import temp_store
@@ -135,6 +136,10 @@ async def publish_paid(redis: ArqRedis, fulfilment: Fulfilment, received: float
 
     async def finish() -> None:
         await outbox.deliver_now(redis, [email], delivered=[kitchen] if published else [])
+        try:
+            await bump(fulfilment.restaurant_id or 0, "paid")  # analytics: at most lost
+        except Exception as error:
+            log.warning("funnel not counted", order_id=fulfilment.order_ref, error=str(error))
         try:
             await temp_store(redis).delete(fulfilment.order_ref)
         except Exception as error:
