@@ -49,13 +49,10 @@ def web(host: str, port: int | None, workers: int) -> None:
 @main.command()
 def worker() -> None:
     """Run an arq worker: email, expiry, outbox relay, reconciliation, archiving."""
-    from arq.worker import run_worker
-
-    from app.infra.redis import redis_settings
-    from workers.settings import WorkerSettings
+    from workers.runner import run
 
     _check_infrastructure()
-    run_worker(WorkerSettings, redis_settings=redis_settings())  # type: ignore[arg-type]
+    run()
 
 
 @main.command()

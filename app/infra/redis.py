@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.infra.urls import redis_url
+
+REDIS_COMMAND_RETRIES = 8  # about 4.5 s of backoff in all
 
 
 def redis_settings() -> RedisSettings:
     settings = RedisSettings.from_dsn(redis_url())
     settings.conn_timeout = 2
     settings.conn_retries = 3
+    # A Redis restart or failover (a second or two) is ridden out command by command, in
+    # web and worker alike: without this, arq's poll loop died on the first refused
+    # connection and took the worker (outbox relay, email) down with it.
+    settings.retry_on_error = [RedisConnectionError, RedisTimeoutError]
+    settings.retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), REDIS_COMMAND_RETRIES)
     return settings
 
 

@@ -163,6 +163,15 @@ class Stack:
                                webhook_retry_schedule_s=RETRY_SCHEDULE_S,
                                webhook_timeout_s=5)
         self.start_worker()
+        try:
+            self.worker_ready()
+        except AssertionError:
+            # Seen twice in ~20 runs: the first worker's start-up check found Redis refusing
+            # connections (cause not found; Valkey's log shows it up throughout). One more
+            # start, so the module's tests do not all run without a worker.
+            self.worker = None
+            self.start_worker()
+            self.worker_ready()
         for slug in ("demo", "demo-2"):
             menu = self.http.get(f"{self.web_url}/api/restaurants/{slug}/menu").json()
             self.restaurants[slug] = int(self.value(

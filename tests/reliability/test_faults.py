@@ -135,6 +135,21 @@ def test_redis_restart_under_load(stack: Stack) -> None:
           f"refused={len(refused)}")
 
 
+def test_web_and_worker_ride_out_a_redis_restart(stack: Stack) -> None:
+    """Redis is gone for a second: the worker process stays up (arq's loop used to end on
+    the refused connection and the process with it, leaving the outbox relay and email to
+    nobody), polls again, and intake answers again."""
+    stack.worker_ready()
+    stack.stop_redis()
+    time.sleep(1.0)
+    stack.start_redis()
+    time.sleep(2.0)
+    assert stack.worker is not None and stack.worker.process.poll() is None, \
+        stack.worker.log()[-3000:] if stack.worker else "no worker"
+    stack.worker_ready(20)
+    assert stack.submit("demo", timeout=10)["id"]
+
+
 def test_worker_sigkilled_twenty_times_while_sending_email(stack: Stack) -> None:
     """Resend answers slowly (300 ms) and the worker is SIGKILLed 20 times mid-send. After
     one clean worker run every queued email reaches the mailbox exactly once."""
