@@ -31,6 +31,11 @@ BENCH_ENV = {
     "RESEND_REQUESTS_PER_SECOND": "2",  # Resend's default team limit, mirrored by the sandbox
     "ORDERPASS_ENV": "dev",
     "LOG_JSON": "true",  # as in production: one JSON line per event, no console colours
+    # The bench pays sessions first and posts their webhooks later, on its own schedule; a
+    # reconciliation run in between would record those orders itself (its job for lost
+    # webhooks) and the bench would see no new order reach the screens. Keep the default
+    # grace even where the caller's environment (the test suite) sets it to 0.
+    "RECONCILE_GRACE_SECONDS": "300",
 }
 
 

@@ -45,7 +45,9 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert results["intake"]["samples"] == 10 and results["intake"]["errors"] == 0
     assert 0 < results["intake"]["p50_ms"] <= results["intake"]["p99_ms"]
     assert results["webhook"]["samples"] == 5 and results["webhook"]["errors"] == 0
-    # Every screen saw every order (5 screens x 5 orders).
+    # Every screen saw every order (5 screens x 5 orders). This once failed about one run in
+    # ten: the worker's reconciliation cron (grace 0 in the test environment) recorded the
+    # bench's paid-but-not-yet-posted orders first; the bench now pins the grace to 300 s.
     assert results["kitchen"]["clients_connected"] == 5
     assert results["kitchen"]["samples"] == 25 and results["kitchen"]["frames_missing"] == 0
     assert results["kitchen"]["floor_p50_ms"] > 0
