@@ -155,9 +155,9 @@ def reconcile(window: str, apply: bool) -> None:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("bench-results.json"), show_default=True,
               help="Where to write the results as JSON.")
-@click.option("--duration", type=float, default=8.0, show_default=True,
+@click.option("--duration", type=float, default=6.0, show_default=True,
               help="Seconds of intake load.")
-@click.option("--webhook-seconds", type=float, default=10.0, show_default=True,
+@click.option("--webhook-seconds", type=float, default=6.0, show_default=True,
               help="Seconds of webhooks at --rate (webhook and kitchen sections each).")
 @click.option("--rate", type=float, default=50.0, show_default=True,
               help="Paid-order webhooks per second (webhook and kitchen sections).")

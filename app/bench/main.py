@@ -26,8 +26,8 @@ QUIET_TIMEOUT_S = 20.0
 @dataclass
 class BenchOptions:
     sections: tuple[str, ...] = SECTIONS
-    duration: float = 8.0
-    webhook_seconds: float = 10.0
+    duration: float = 6.0
+    webhook_seconds: float = 6.0
     rate: float = 50.0
     kitchen_clients: int = 200
     sse_connections: int = 1000
