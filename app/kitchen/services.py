@@ -83,13 +83,7 @@ class Board:
     all_day: list[tuple[str, int]]
     recall: Recall | None
     generated_at: datetime
-    counted_new: int | None = None  # when `cards` is not the whole board
-
-    @property
-    def new_count(self) -> int:
-        if self.counted_new is not None:
-            return self.counted_new
-        return sum(1 for card in self.cards if card.status == "paid")
+    new_count: int  # paid, not yet accepted: counted by the query (`cards` may be a part)
 
 
 async def restaurant_by_id(restaurant_id: int) -> Restaurant | None:
@@ -133,7 +127,7 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
                   default_prep_minutes=restaurant.default_prep_minutes,
                   cards=prioritise(active, now, restaurant.default_prep_minutes),
                   all_day=_sorted_counts(rows.all_day), recall=rows.recall,
-                  generated_at=now, counted_new=rows.new_count)
+                  generated_at=now, new_count=rows.new_count)
     return cards, board
 
 

@@ -70,19 +70,18 @@ async def deliver_now(redis: ArqRedis, rows: Sequence[OutboxRow], *, mark: bool 
     bookkeeping write. Returns the rows delivered here. Never raises: whatever is not done
     here the relay re-delivers."""
     done: list[OutboxRow] = []
-    shown = [str(row.payload["order_ref"]) for row in delivered if _shows_paid(row)]
     for row in rows:
         try:
-            shown_ref = await deliver(redis, row.kind, row.payload)
+            await deliver(redis, row.kind, row.payload)
         except Exception as error:
             log.warning("outbox fast path failed; the relay will retry", kind=row.kind,
                         order_id=row.payload.get("order_ref"), dedupe_key=row.dedupe_key,
                         error=str(error)[:300])
             continue
         done.append(row)
-        if shown_ref:
-            shown.append(shown_ref)
-    keys = [row.dedupe_key for row in [*delivered, *done]]
+    finished = [*delivered, *done]
+    keys = [row.dedupe_key for row in finished]
+    shown = [ref for row in finished if (ref := shown_by(row.kind, row.payload))]
     if mark and keys:
         try:
             await db.execute(MARK_DONE_AND_SHOWN, keys, shown)
@@ -92,30 +91,33 @@ async def deliver_now(redis: ArqRedis, rows: Sequence[OutboxRow], *, mark: bool 
     return done
 
 
-def _shows_paid(row: OutboxRow) -> bool:
-    return row.kind == "kitchen.publish" and row.payload.get("event") == "order.paid"
+def shown_by(kind: str, payload: dict[str, Any]) -> str | None:
+    """The paid order whose kitchen screens a delivered row told (its `kitchen_shown_at`
+    is then set), or None."""
+    if kind == "kitchen.publish" and payload.get("event") == "order.paid":
+        return str(payload["order_ref"])
+    return None
 
 
 def backoff_seconds(attempts: int) -> int:
     return min(600, 5 * 2 ** max(0, attempts - 1))
 
 
-async def deliver(redis: ArqRedis, kind: str, payload: dict[str, Any]) -> str | None:
-    """Do what one outbox row promised; raises if it could not be done. Returns the order
-    ref whose `kitchen_shown_at` the caller should now set (a delivered `order.paid`)."""
+async def deliver(redis: ArqRedis, kind: str, payload: dict[str, Any]) -> None:
+    """Do what one outbox row promised; raises if it could not be done."""
     if kind == "kitchen.publish":
         delivered = await publish_order_event(redis, int(payload["restaurant_id"]),
                                               str(payload["order_ref"]), str(payload["event"]))
         if not delivered:
             raise RuntimeError("kitchen publish failed")
-        return str(payload["order_ref"]) if payload["event"] == "order.paid" else None
+        return
     if kind == "email.send":
         from app.notifications.service import enqueue_email
 
         await enqueue_email(redis, str(payload["kind"]), str(payload["order_ref"]),
                             recipient=payload.get("recipient"),
                             restaurant_id=payload.get("restaurant_id"))
-        return None
+        return
     raise ValueError(f"unknown outbox kind {kind!r}")
 
 
@@ -143,7 +145,7 @@ async def relay(redis: ArqRedis) -> dict[str, int]:
             payload = json.loads(row["payload"]) if isinstance(row["payload"], str) \
                 else row["payload"]
             try:
-                shown_ref = await deliver(redis, row["kind"], payload)
+                await deliver(redis, row["kind"], payload)
             except Exception as error:
                 attempts = row["attempts"] + 1
                 dead = attempts >= MAX_ATTEMPTS
@@ -160,7 +162,7 @@ async def relay(redis: ArqRedis) -> dict[str, int]:
             await connection.execute(
                 "UPDATE outbox SET status = 'done', done_at = now(), attempts = attempts + 1 "
                 "WHERE id = $1", row["id"])
-            if shown_ref:
+            if shown_ref := shown_by(row["kind"], payload):
                 await connection.execute(
                     "UPDATE paid_order SET kitchen_shown_at = coalesce(kitchen_shown_at, now())"
                     " WHERE public_id = $1", shown_ref)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.infra import TEST_ENV
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
@@ -48,3 +50,10 @@ async def page(browser: Any) -> AsyncIterator[Any]:
         yield await context.new_page()
     finally:
         await context.close()
+
+
+async def submit_login(page: Any, email: str) -> None:
+    """Fill in and send the login form the page shows (the caller waits for where it leads)."""
+    await page.fill("#email", email)
+    await page.fill("#password", TEST_ENV["ORDERPASS_DEMO_PASSWORD"])
+    await page.click("button[type=submit]")

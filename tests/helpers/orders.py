@@ -79,13 +79,21 @@ async def paid_order_via_sandbox(client: httpx.AsyncClient, sandbox: RunningSand
     })
     assert response.status_code == 201, response.text
     created = response.json()
+    assert await pay_and_post_webhook(client, sandbox, created) == "created"
+    order = await PaidOrder.objects().get(PaidOrder.public_id == created["id"])
+    assert order is not None and order.stripe_payment_intent_id
+    return order
+
+
+async def pay_and_post_webhook(client: httpx.AsyncClient, sandbox: RunningSandbox,
+                               created: dict[str, Any]) -> str:
+    """Pay a submitted order on the sandbox and post its signed `checkout.session.completed`
+    to the app; returns the webhook's result (`created`, `duplicate_order`, …)."""
     session_id = created["payment_url"].rsplit("/", 1)[1]
     sandbox.pay(session_id)
     [event] = sandbox_events(sandbox.url, session_id=session_id,
                              types={"checkout.session.completed"})
     payload, headers = signed_request(event)
-    recorded = await client.post("/webhooks/stripe", content=payload, headers=headers)
-    assert recorded.status_code == 200 and recorded.json()["result"] == "created", recorded.text
-    order = await PaidOrder.objects().get(PaidOrder.public_id == created["id"])
-    assert order is not None and order.stripe_payment_intent_id
-    return order
+    response = await client.post("/webhooks/stripe", content=payload, headers=headers)
+    assert response.status_code == 200, response.text
+    return str(response.json()["result"])

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.helpers.browser import submit_login
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
-from tests.integration.kitchen.conftest import PASSWORD
 from tests.security.payloads import HOSTILE
 from tests.security.routes import ROUTES
 
@@ -94,9 +94,7 @@ async def test_every_page_works_under_the_csp(browser: Any, web: RunningProcess)
     await page.locator(".progress-steps").wait_for()
 
     await page.goto(f"{web.url}/login")
-    await page.fill("#email", "kitchen@demo.test")
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
+    await submit_login(page, "kitchen@demo.test")
     await page.wait_for_url(f"{web.url}/kitchen/demo")
     await page.wait_for_selector("#connection.is-live", timeout=10_000)  # SSE: connect-src
     await page.locator(f"#card-{paid.public_id}").wait_for()
@@ -110,9 +108,7 @@ async def test_hostile_order_is_inert_in_the_browser(browser: Any, web: RunningP
     watched = await new_page(browser)
     page = watched.page
     await page.goto(f"{web.url}/login")
-    await page.fill("#email", "kitchen@demo.test")
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
+    await submit_login(page, "kitchen@demo.test")
     await page.wait_for_url(f"{web.url}/kitchen/demo")
     await page.wait_for_selector("#connection.is-live", timeout=10_000)
     card = page.locator(f"#card-{order.public_id}")
@@ -136,9 +132,7 @@ async def test_admin_pages_work_under_the_csp(browser: Any, web: RunningProcess)
     watched = await new_page(browser)
     page = watched.page
     await page.goto(f"{web.url}/login")
-    await page.fill("#email", "admin@orderpass.test")
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
+    await submit_login(page, "admin@orderpass.test")
     await page.wait_for_url(f"{web.url}/")
     for path in ADMIN_PAGES:
         response = await page.goto(f"{web.url}{path}")

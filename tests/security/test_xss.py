@@ -19,10 +19,9 @@ from app.notifications.compose import render_email
 from app.notifications.delivery import _restaurant
 from app.notifications.service import EMAIL_KINDS
 from app.orders.views import load_order_view
-from tests.helpers.orders import make_paid_order
+from tests.helpers.orders import make_paid_order, pay_and_post_webhook
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import RunningProcess
-from tests.helpers.stripe_events import sandbox_events, signed_request
 from tests.integration.kitchen.conftest import PASSWORD, csrf_from_html, login
 from tests.integration.orders.test_intake import valid_order
 from tests.security.payloads import ESCAPED_MARKERS, HOSTILE, live_problems, svix_signed
@@ -51,16 +50,6 @@ async def hostile_order(client: httpx.AsyncClient) -> dict[str, Any]:
     return created
 
 
-async def pay(client: httpx.AsyncClient, sandbox: RunningSandbox, created: dict[str, Any]) -> None:
-    session_id = created["payment_url"].rsplit("/", 1)[1]
-    sandbox.pay(session_id)
-    [event] = sandbox_events(sandbox.url, session_id=session_id,
-                             types={"checkout.session.completed"})
-    payload, headers = signed_request(event)
-    response = await client.post("/webhooks/stripe", content=payload, headers=headers)
-    assert response.status_code == 200, response.text
-
-
 async def emails_of(redis: ArqRedis, ref: str) -> Iterator[tuple[str, str, str]]:
     view = await load_order_view(redis, ref)
     assert view is not None
@@ -85,7 +74,7 @@ async def test_hostile_text_is_escaped_from_intake_to_kitchen(
         assert_inert(html, f"email {kind} (unpaid)", escaped=False)
         assert "<" not in subject
 
-    await pay(client, sandbox, created)
+    await pay_and_post_webhook(client, sandbox, created)
     for path in (f"/orders/{ref}", f"/orders/{ref}/progress"):
         page = await client.get(path)
         assert page.status_code == 200

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from app.payments.tables import Discrepancy
+from tests.helpers.browser import submit_login
 from tests.helpers.server import RunningProcess, start_web
 from tests.integration.admin.conftest import ADMIN, make_discrepancy
-from tests.integration.kitchen.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -38,9 +38,7 @@ async def test_admin_resolves_a_discrepancy_from_the_page(page: Any,
 
     await page.goto(f"{web.url}/admin/discrepancies")
     assert "/login" in page.url  # anonymous: sent to log in first
-    await page.fill("#email", ADMIN)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
+    await submit_login(page, ADMIN)
     await page.wait_for_url(f"{web.url}/admin/discrepancies")
 
     row = page.locator(f"#discrepancy-{discrepancy}")

@@ -12,9 +12,9 @@ from redis.asyncio import Redis
 
 from app.kitchen.feed import publish_order_event
 from app.orders.tables import PaidOrder
+from tests.helpers.browser import submit_login
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
-from tests.integration.kitchen.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -42,9 +42,7 @@ async def test_new_order_appears_live_and_can_be_accepted(page: Any, web: Runnin
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(f"{web.url}/kitchen/demo")
     assert "/login" in page.url  # anonymous: sent to log in first
-    await page.fill("#email", "kitchen@demo.test")
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
+    await submit_login(page, "kitchen@demo.test")
     await page.wait_for_url(f"{web.url}/kitchen/demo")
     await page.wait_for_selector("#connection.is-live", timeout=10_000)
     assert await page.locator(".order-card").count() == 0
@@ -91,9 +89,7 @@ async def test_changed_tickets_take_their_priority_place_and_leave_when_done(
     later = await make_paid_order(status="accepted", promised_at=now + timedelta(minutes=40),
                                   items=[("Burrata", 1150, 2, "")])
     await page.goto(f"{web.url}/login?next=/kitchen/demo")
-    await page.fill("#email", "kitchen@demo.test")
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
+    await submit_login(page, "kitchen@demo.test")
     await page.wait_for_selector("#connection.is-live", timeout=10_000)
 
     sooner = await make_paid_order(status="accepted", promised_at=now + timedelta(minutes=5),
