@@ -169,7 +169,10 @@ async def test_closed_streams_release_their_channel(web: RunningProcess,
     client = await logged_in(web, "kitchen@demo.test")
     try:
         async with client.stream("GET", "/kitchen/demo/events") as response:
-            await next_event(events(response).__aiter__(), "board")
+            # Held in a variable: a dropped iterator is closed when collected, and closing
+            # it closes the connection, which would end the stream under test early.
+            stream = events(response).__aiter__()
+            await next_event(stream, "board")
             assert dict(await plain_redis.pubsub_numsub(channel))[channel.encode()] == 1
     finally:
         await client.aclose()
