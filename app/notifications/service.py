@@ -14,6 +14,7 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from app.infra import db
+from app.infra.jobs import JobSpec, enqueue_jobs
 from app.infra.logging import get_logger
 from app.notifications.tables import EmailMessage
 from app.orders.views import load_order_view
@@ -147,8 +148,8 @@ async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
     (the row is unique per idempotency key and arq collapses jobs with the same id).
 
     `resend=True` is a deliberate second send (admin): a new row and a new Resend key.
-    Callers that know the recipient (intake) pass `recipient` and `restaurant_id`, which
-    saves reading the order back."""
+    Callers that know the recipient pass `recipient` and `restaurant_id`, which saves
+    reading the order back."""
     if resend:
         fresh = await new_resend_row(redis, kind, order_ref)
         if fresh is None:
@@ -166,9 +167,24 @@ async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
         status = row.status if row is not None else None
     if status != "queued":
         return  # unknown order, or already sent (or failed for good): nothing to do
-    job = await redis.enqueue_job(SEND_JOB, kind, order_ref, _job_id=job_id(kind, order_ref),
-                                  _defer_by=defer_by)
-    log.info("email enqueued", kind=kind, order_id=order_ref, duplicate=job is None)
+    job = send_job(kind, order_ref, defer_by_s=defer_by)
+    enqueued = await enqueue_jobs(redis, [job])
+    log.info("email enqueued", kind=kind, order_id=order_ref, duplicate=not enqueued[0])
+
+
+async def queue_email(kind: str, order_ref: str, *, recipient: str,
+                      restaurant_id: int) -> JobSpec | None:
+    """The queued row for a new order's email, written without reading the order back
+    (the caller knows recipient and restaurant); returns its send job for the caller to
+    enqueue with its own jobs (one Redis round trip), or None if it was sent already."""
+    if await _queue_row(kind, order_ref, recipient, restaurant_id) != "queued":
+        return None
+    return send_job(kind, order_ref)
+
+
+def send_job(kind: str, order_ref: str, *, defer_by_s: float | None = None) -> JobSpec:
+    return JobSpec(SEND_JOB, (kind, order_ref), job_id=job_id(kind, order_ref),
+                   defer_by_s=defer_by_s)
 
 
 async def requeue_stale(redis: ArqRedis, older_than_s: float = 120, limit: int = 500) -> int:
@@ -269,20 +285,3 @@ async def mark_failed(row_id: int, error: str) -> None:
         {EmailMessage.status: "failed", EmailMessage.last_error: error[:MAX_ERROR],
          EmailMessage.updated_at: datetime.now().astimezone()}
     ).where((EmailMessage.id == row_id) & (EmailMessage.status == "queued"))
-
-
-async def advance_status(provider_id: str, status: str, error: str = "") -> str | None:
-    """Move the email sent as `provider_id` forward to `status` (never backwards).
-
-    Returns the row's idempotency key when the email is known (moved or not), else None."""
-    rank = STATUS_RANK[status]
-    earlier = [name for name, value in STATUS_RANK.items() if value < rank]
-    values: dict[Any, Any] = {EmailMessage.status: status,
-                              EmailMessage.updated_at: datetime.now().astimezone()}
-    if error:
-        values[EmailMessage.last_error] = error[:MAX_ERROR]
-    await EmailMessage.update(values).where(
-        (EmailMessage.provider_id == provider_id) & EmailMessage.status.is_in(earlier))
-    row = await EmailMessage.select(EmailMessage.idempotency_key).where(
-        EmailMessage.provider_id == provider_id).first()
-    return str(row["idempotency_key"]) if row else None

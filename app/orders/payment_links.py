@@ -8,8 +8,9 @@ from typing import Literal
 
 from arq.connections import ArqRedis
 
+from app.infra.jobs import JobSpec, enqueue_jobs
 from app.infra.logging import get_logger
-from app.notifications.service import enqueue_email
+from app.notifications.service import enqueue_email, queue_email
 from app.ops.funnel import bump
 from app.ops.metrics import ORDERS_EXPIRED, PAYMENT_LINKS
 from app.orders.models import OrderStatus, TempOrder
@@ -66,14 +67,19 @@ async def attach_new_payment_link(
     order.status = OrderStatus.AWAITING_PAYMENT
     order.link_error = ""
     order.link_attempts += 1
-    await temp_store(redis).put(order)
-    await redis.enqueue_job("expire_payment_link", order.id, session.id,
-                            _job_id=f"expire:{session.id}", _defer_until=order.expires_at)
+    jobs = [JobSpec("expire_payment_link", (order.id, session.id),
+                    job_id=f"expire:{session.id}", defer_until=order.expires_at)]
     if order.link_attempts == 1:
         # The first link goes out by email. A renewed link is asked for on the status page,
         # which shows it at once, so it needs no second confirmation email.
-        await enqueue_email(redis, "order_confirmation", order.id,
-                            recipient=order.customer.email, restaurant_id=order.restaurant_id)
+        email = await queue_email("order_confirmation", order.id,
+                                  recipient=order.customer.email,
+                                  restaurant_id=order.restaurant_id)
+        if email is not None:
+            jobs.append(email)
+    # The order is stored before its jobs exist: the email job reads it.
+    await temp_store(redis).put(order)
+    await enqueue_jobs(redis, jobs)
     log.info("payment link created", order_id=order.id, session=session.id,
              expires_at=order.expires_at.isoformat())
     return order

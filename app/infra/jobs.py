@@ -1,0 +1,81 @@
+"""Enqueueing several arq jobs in one Redis round trip.
+
+`ArqRedis.enqueue_job` spends three round trips per job (WATCH, EXISTS, MULTI/EXEC) to keep
+one rule: a job whose id is already queued, running or holding a result is not enqueued
+again. Intake enqueues two jobs per order; at 200 orders/s those six round trips were a
+tenth of the web process's time. `enqueue_jobs` keeps arq's rule and its wire format (the
+job is arq's own `serialize_job`, the keys and the queue are arq's) and checks and writes
+every job in one Lua script, which Redis runs atomically, as MULTI/EXEC did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.constants import default_queue_name, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms, to_unix_ms
+from redis.commands.core import AsyncScript
+
+# KEYS: job key, result key, queue per job. ARGV: ttl ms, serialized job, score, id per job.
+# Returns one flag per job: 1 enqueued, 0 skipped (the id was queued, running or done).
+_ENQUEUE = """
+local flags = {}
+for i = 0, #KEYS / 3 - 1 do
+    local job_key, result_key, queue = KEYS[i * 3 + 1], KEYS[i * 3 + 2], KEYS[i * 3 + 3]
+    if redis.call('exists', job_key, result_key) == 0 then
+        redis.call('psetex', job_key, ARGV[i * 4 + 1], ARGV[i * 4 + 2])
+        redis.call('zadd', queue, ARGV[i * 4 + 3], ARGV[i * 4 + 4])
+        flags[#flags + 1] = 1
+    else
+        flags[#flags + 1] = 0
+    end
+end
+return flags
+"""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What `ArqRedis.enqueue_job(function, *args, _job_id=…, _defer_until=…)` would enqueue."""
+
+    function: str
+    args: tuple[Any, ...]
+    job_id: str
+    defer_until: datetime | None = None
+    defer_by_s: float | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+async def enqueue_jobs(redis: ArqRedis, jobs: list[JobSpec]) -> list[bool]:
+    """Enqueue `jobs` in one round trip; True for each one enqueued, False for each one
+    skipped because its id is already queued, running or has a result (as arq does)."""
+    if not jobs:
+        return []
+    now = timestamp_ms()
+    keys: list[str] = []
+    argv: list[Any] = []
+    for job in jobs:
+        if job.defer_until is not None:
+            score = to_unix_ms(job.defer_until)
+        elif job.defer_by_s:
+            score = now + int(job.defer_by_s * 1000)
+        else:
+            score = now
+        ttl = score - now + redis.expires_extra_ms  # arq's default expiry
+        keys += [job_key_prefix + job.job_id, result_key_prefix + job.job_id,
+                 default_queue_name]
+        argv += [max(ttl, 1), serialize_job(job.function, job.args, job.kwargs, None, now,
+                                            serializer=redis.job_serializer), score, job.job_id]
+    global _script
+    if _script is None:
+        _script = redis.register_script(_ENQUEUE)
+    # EVALSHA; on a server that lacks the script (a restart), it is loaded and run again.
+    flags = await _script(keys=keys, args=argv, client=redis)
+    return [bool(flag) for flag in flags]
+
+
+_script: AsyncScript | None = None
