@@ -84,7 +84,8 @@ def _state(scope: Scope) -> dict[str, Any]:
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):
-    """Litestar's server-side backend, plus a new session id (old one deleted) at login."""
+    """Litestar's server-side backend, plus a new session id (old one deleted) at login, and
+    no session at all for visitors who never logged in."""
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         fresh = _state(connection.scope).get(_FRESH_ID)
@@ -92,6 +93,12 @@ class RotatingSessionBackend(ServerSideSessionBackend):
 
     async def store_in_message(self, scope_session: Any, message: Message,
                                connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        if (not scope_session and scope_session is not Empty
+                and self.config.key not in connection.cookies):
+            # An anonymous visitor (a diner, an API client): Litestar would store an empty
+            # session and set its cookie on every such response, one junk Redis key per
+            # order placed. Nothing to keep, nothing sent.
+            return
         state = _state(connection.scope)
         if state.pop(_ROTATE, False) and scope_session is not Empty:
             old = connection.cookies.get(self.config.key)

@@ -44,6 +44,26 @@ async def test_login_sets_a_hardened_session_cookie_and_redirects_home(
     assert (await client.get("/kitchen/demo")).status_code == 200
 
 
+async def test_diners_and_api_clients_get_no_session(client: httpx.AsyncClient,
+                                                     redis: object) -> None:
+    from app.bench.client import menu_item_ids, order_payload
+
+    pages = [await client.get("/"), await client.get("/r/demo"),
+             await client.get("/api/restaurants/demo/menu")]
+    order = await client.post("/api/orders",
+                              json=order_payload("demo", await menu_item_ids(client, "demo")))
+    assert order.status_code == 201
+    status = await client.get(order.json()["status_url"])
+    for response in [*pages, order, status]:
+        assert response.status_code in (200, 201), response.url
+        assert "orderpass_session" not in response.headers.get("set-cookie", ""), response.url
+    assert await redis.keys("orderpass:sessions*") == []  # type: ignore[attr-defined]
+    # Logging in still creates one.
+    client.cookies.clear()
+    await login(client, "kitchen@demo.test")
+    assert len(await redis.keys("orderpass:sessions*")) == 1  # type: ignore[attr-defined]
+
+
 async def test_login_keeps_a_safe_next_and_ignores_an_offsite_one(
         client: httpx.AsyncClient) -> None:
     await client.get("/login")
