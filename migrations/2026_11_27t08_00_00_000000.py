@@ -1,7 +1,8 @@
 """Initial schema: restaurants, menus, staff, paid orders, Stripe events, outbox, email, archive."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+
+from app.infra.db import run_script
 
 ID = "2026-11-27T08:00:00:000000"
 VERSION = "1.38.0"
@@ -207,18 +208,6 @@ DROP = """
 DROP TABLE IF EXISTS discrepancy, funnel_daily, email_message, outbox, webhook_delivery,
     stripe_event, archived_order, order_item, paid_order, staff_user, menu_item, restaurant;
 """
-
-
-async def run_script(sql: str) -> None:
-    """Run a multi-statement script atomically (asyncpg's simple-query path)."""
-    engine = engine_finder()
-    assert engine is not None
-    connection = await engine.get_new_connection()
-    try:
-        async with connection.transaction():
-            await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 async def forwards() -> MigrationManager:

@@ -54,6 +54,17 @@ async def execute(sql: str, *args: Any) -> None:
     await fetch(sql, *args)
 
 
+async def run_script(sql: str) -> None:
+    """Run a multi-statement script (migrations) atomically, on a connection of its own
+    (asyncpg's simple-query path)."""
+    connection = await DB.get_new_connection()
+    try:
+        async with connection.transaction():
+            await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
 async def close_pool() -> None:
     with contextlib.suppress(Exception):
         await DB.close_connection_pool()

@@ -11,10 +11,10 @@ from typing import Any
 
 from svix.webhooks import Webhook, WebhookVerificationError
 
+from app.infra import db
 from app.infra.logging import get_logger
 from app.notifications import service
 from app.payments.tables import WebhookDelivery
-from app.piccolo_conf import DB
 
 log = get_logger("orderpass.email.webhook")
 
@@ -75,6 +75,46 @@ def _error_detail(event_type: str, data: dict[str, Any]) -> str:
     return ""
 
 
+# One statement, one round trip (two or three of these arrive per email sent): skip an event
+# already processed, move the email's status forward (never back), and record the delivery
+# with its outcome. Delivery statuses are a record, not money: committed without waiting for
+# the WAL flush (the INSERT's one-row source always evaluates ASYNC_COMMIT); a Postgres crash
+# can lose the last fraction of a second of them. Two copies racing may both advance the
+# status, which is the same forward move.
+_APPLY = f"""
+WITH seen AS (
+    SELECT 1 FROM webhook_delivery
+    WHERE provider = 'resend' AND event_id = $1 AND processed LIMIT 1),
+moved AS (
+    UPDATE email_message SET status = $4, updated_at = now(),
+        last_error = CASE WHEN $5 = '' THEN last_error ELSE $5 END
+    WHERE provider_id = $3 AND status = ANY($6::text[]) AND NOT EXISTS (SELECT 1 FROM seen)
+    RETURNING 1),
+outcome AS (
+    SELECT EXISTS (SELECT 1 FROM seen) AS duplicate,
+        (SELECT idempotency_key FROM email_message WHERE provider_id = $3) AS key),
+recorded AS (
+    INSERT INTO webhook_delivery (provider, event_id, type, signature_valid, processed,
+        error, body)
+    SELECT 'resend', $1, $2, true, duplicate OR key IS NOT NULL,
+        CASE WHEN duplicate THEN 'duplicate' WHEN key IS NULL THEN 'unknown email_id ' || $3
+             ELSE '' END, $7
+    FROM outcome, {db.ASYNC_COMMIT})
+SELECT duplicate, key, (SELECT count(*) FROM moved) AS moved FROM outcome
+"""  # noqa: S608 - only a constant is interpolated
+
+
+async def _apply(event_id: str, event_type: str, email_id: str, status: str, error: str,
+                 body: str) -> tuple[bool, str | None]:
+    """Run `_APPLY`; (duplicate, the email's idempotency key or None if unknown)."""
+    earlier = [name for name, rank in service.STATUS_RANK.items()
+               if rank < service.STATUS_RANK[status]]
+    rows = await db.fetch(_APPLY, _pg_text(event_id[:255]), _pg_text(event_type[:120]),
+                          email_id, status, _pg_text(error[:service.MAX_ERROR]), earlier,
+                          _pg_text(body))
+    return bool(rows[0]["duplicate"]), rows[0]["key"]
+
+
 async def handle_resend_webhook(body: bytes, headers: Mapping[str, str],
                                 secret: str) -> WebhookResult:
     event_id = headers.get("svix-id", "")[:255]
@@ -106,30 +146,19 @@ async def process_verified(body: bytes, event_id: str) -> WebhookResult:
                       error=f"unreadable event: {error!r}", body=text)
         return WebhookResult(400, "unreadable event")
 
-    async with DB.transaction() as transaction:
-        # Delivery statuses are a record, not money: committed without waiting for the WAL
-        # flush, so a burst of them (two or three per email) holds pool connections briefly.
-        # A Postgres crash can lose the last fraction of a second of them.
-        await transaction.connection.execute("SET LOCAL synchronous_commit TO OFF")
-        seen = await WebhookDelivery.exists().where(
-            (WebhookDelivery.provider == "resend") & (WebhookDelivery.event_id == event_id)
-            & (WebhookDelivery.processed == True)  # noqa: E712 - Piccolo column expression
-        )
-        status = EVENT_STATUS.get(event_type)
-        if seen or status is None or not email_id:
-            reason = "duplicate" if seen else f"ignored: {event_type}"
-            await _record(event_id=event_id, event_type=event_type, valid=True,
-                          processed=True, error=reason, body=text)
-            return WebhookResult(200, reason)
-        key = await service.advance_status(email_id, status, _error_detail(event_type, data))
-        if key is None:
-            await _record(event_id=event_id, event_type=event_type, valid=True,
-                          processed=False, error=f"unknown email_id {email_id}", body=text)
-            retry = _recent(event.get("created_at") or data.get("created_at"))
-            log.info("resend webhook for unknown email", email_id=email_id, retry=retry)
-            return WebhookResult(409 if retry else 200, "unknown email")
+    status = EVENT_STATUS.get(event_type)
+    if status is None or not email_id:
         await _record(event_id=event_id, event_type=event_type, valid=True, processed=True,
-                      error="", body=text)
-        log.info("resend webhook processed", type=event_type, email_key=key, status=status,
-                 order_id=key.partition("/")[2])
+                      error=f"ignored: {event_type}", body=text)
+        return WebhookResult(200, f"ignored: {event_type}")
+    duplicate, key = await _apply(event_id, event_type, email_id, status,
+                                  _error_detail(event_type, data), text)
+    if duplicate:
+        return WebhookResult(200, "duplicate")
+    if key is None:
+        retry = _recent(event.get("created_at") or data.get("created_at"))
+        log.info("resend webhook for unknown email", email_id=email_id, retry=retry)
+        return WebhookResult(409 if retry else 200, "unknown email")
+    log.info("resend webhook processed", type=event_type, email_key=key, status=status,
+             order_id=key.partition("/")[2])
     return WebhookResult(200, "processed")
