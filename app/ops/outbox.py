@@ -63,6 +63,30 @@ async def add(connection: asyncpg.Connection, rows: Sequence[OutboxRow],
         [(row.kind, row.dedupe_key, json.dumps(row.payload), float(grace_s)) for row in rows])
 
 
+def insert_after(source: str, first: int) -> str:
+    """A CTE that inserts outbox rows once for each row of CTE `source` (none if it is empty),
+    for composing into a caller's statement; the rows come as parameters `$first` (kinds),
+    `$first+1` (dedupe keys), `$first+2` (JSON payloads), `$first+3` (grace seconds), see
+    `as_parameters`."""
+    if not source.isidentifier():
+        raise ValueError(f"not a CTE name: {source!r}")
+    kinds, keys, payloads, grace = (f"${first + offset}" for offset in range(4))
+    # Only a checked identifier and parameter numbers are interpolated.
+    return (
+        f"outbox_rows AS (INSERT INTO outbox (kind, dedupe_key, payload, next_attempt_at) "  # noqa: S608
+        f"SELECT row.kind, row.dedupe_key, row.payload::jsonb, "
+        f"now() + make_interval(secs => {grace}::float8) FROM {source}, "
+        f"unnest({kinds}::text[], {keys}::text[], {payloads}::text[]) "
+        f"AS row (kind, dedupe_key, payload) ON CONFLICT (dedupe_key) DO NOTHING)")
+
+
+def as_parameters(rows: Sequence[OutboxRow], grace_s: float = OUTBOX_GRACE_S
+                  ) -> tuple[list[str], list[str], list[str], float]:
+    """The parameters of `insert_after` for `rows`."""
+    return ([row.kind for row in rows], [row.dedupe_key for row in rows],
+            [json.dumps(row.payload) for row in rows], float(grace_s))
+
+
 async def deliver_now(redis: ArqRedis, rows: Sequence[OutboxRow], *, mark: bool = True,
                       delivered: Sequence[OutboxRow] = ()) -> list[OutboxRow]:
     """The fast path after commit: deliver each row, then (unless `mark` is off) mark the

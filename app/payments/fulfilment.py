@@ -89,41 +89,67 @@ async def next_ticket_number(restaurant_id: int) -> int:
     return int(rows[0]["last_ticket_number"]) if rows else 0
 
 
-async def _insert_order(connection: asyncpg.Connection, order: TempOrder,
-                        session: stripe.checkout.Session, review_reason: str,
-                        rebuilt: bool, ticket: int) -> int | None:
+# The order transaction's one statement: the event row first, and only if the event is new,
+# the order (if no order has its ref or session yet), its items and its outbox rows. One
+# round trip where it took four; the caller's transaction still rolls everything back when
+# the order turns out to exist already. Every parameter is cast: in INSERT … SELECT they
+# would otherwise be typed as text.
+PAID_ORDER = f"""
+WITH event AS (
+    INSERT INTO stripe_event (event_id, type, checkout_session_id, received_at,
+        processed_at, result)
+    VALUES ($1, $2, $3, now(), now(), 'order_created')
+    ON CONFLICT (event_id) DO NOTHING RETURNING id),
+paid AS (
+    INSERT INTO paid_order (public_id, restaurant, ticket_number, stripe_checkout_session_id,
+        stripe_payment_intent_id, status, customer_name, customer_email, customer_phone,
+        fulfillment, delivery_address, table_label, notes, currency, total_amount,
+        amount_charged, currency_charged, capture_mode, needs_review, review_reason,
+        rebuilt_from_stripe, submitted_at, paid_at, prep_minutes)
+    SELECT $4::text, $5::integer, $6::integer, $3::text, $7::text, 'paid', $8::text,
+        $9::text, $10::text, $11::text, $12::text, $13::text, $14::text, $15::text,
+        $16::integer, $17::integer, $18::text, $19::text, $20::boolean, $21::text,
+        $22::boolean, $23::timestamptz, now(), $24::integer
+    FROM event
+    ON CONFLICT DO NOTHING RETURNING id),
+items AS (
+    INSERT INTO order_item (paid_order, menu_item, name, unit_amount, quantity, notes)
+    SELECT paid.id, item.menu_item, item.name, item.unit_amount, item.quantity, item.notes
+    FROM paid, unnest($25::integer[], $26::text[], $27::integer[], $28::integer[],
+                      $29::text[]) AS item (menu_item, name, unit_amount, quantity, notes)),
+{outbox.insert_after("paid", 30)}
+SELECT EXISTS (SELECT 1 FROM event) AS new_event, (SELECT id FROM paid) AS order_id
+"""  # noqa: S608 - only constants are interpolated
+
+
+async def _insert_order(connection: asyncpg.Connection, event_id: str, event_type: str,
+                        order: TempOrder, session: stripe.checkout.Session,
+                        review_reason: str, rebuilt: bool, ticket: int
+                        ) -> tuple[bool, int | None]:
+    """(the event is new, the new order's id or None when the order exists already)."""
     payment_intent = session.payment_intent
     intent_id = payment_intent if isinstance(payment_intent, str) else (
         payment_intent.id if payment_intent is not None else None)
-    order_id: int | None = await connection.fetchval(
-        """INSERT INTO paid_order (
-            public_id, restaurant, ticket_number, stripe_checkout_session_id,
-            stripe_payment_intent_id, status, customer_name, customer_email, customer_phone,
-            fulfillment, delivery_address, table_label, notes, currency, total_amount,
-            amount_charged, currency_charged, capture_mode, needs_review, review_reason,
-            rebuilt_from_stripe, submitted_at, paid_at, prep_minutes)
-        VALUES ($1, $2, $22, $3, $4, 'paid', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                $15, $16, $17, $18, $19, $20, now(), $21)
-        ON CONFLICT DO NOTHING RETURNING id""",
-        order.id, order.restaurant_id, session.id, intent_id, order.customer.name,
+    lines = order.lines
+    row = await connection.fetchrow(
+        PAID_ORDER, event_id, event_type, session.id,
+        order.id, order.restaurant_id, ticket, intent_id, order.customer.name,
         order.customer.email, order.customer.phone, order.fulfillment, order.delivery_address,
         order.table_label, order.notes, order.currency, order.total_amount,
         session.amount_total or 0, (session.currency or order.currency).lower(),
         order.capture_mode, bool(review_reason), review_reason, rebuilt, order.created_at,
-        order.prep_minutes, ticket)
-    if order_id is None:
-        return None
-    await connection.executemany(
-        "INSERT INTO order_item (paid_order, menu_item, name, unit_amount, quantity, notes) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        [(order_id, line.menu_item_id, line.name, line.unit_amount, line.quantity, line.notes)
-         for line in order.lines])
-    await outbox.add(connection, outbox_rows(order.id, order.restaurant_id,
-                                             order.customer.email))
-    if review_reason:
+        order.prep_minutes,
+        [line.menu_item_id for line in lines], [line.name for line in lines],
+        [line.unit_amount for line in lines], [line.quantity for line in lines],
+        [line.notes for line in lines],
+        *outbox.as_parameters(outbox_rows(order.id, order.restaurant_id,
+                                          order.customer.email)))
+    assert row is not None
+    order_id: int | None = row["order_id"]
+    if order_id is not None and review_reason:
         await _insert_discrepancy(connection, "amount_mismatch", session, order,
                                   {"reason": review_reason})
-    return order_id
+    return bool(row["new_event"]), order_id
 
 
 async def _insert_discrepancy(connection: asyncpg.Connection, kind: str,
@@ -168,11 +194,10 @@ async def record_paid_session(redis: ArqRedis, session: stripe.checkout.Session,
     try:
         async with DB.transaction() as transaction:
             connection = transaction.connection
-            if not await _insert_event(connection, event_id, event_type, session.id,
-                                       "order_created"):
+            new_event, order_id = await _insert_order(connection, event_id, event_type, order,
+                                                      session, review_reason, rebuilt, ticket)
+            if not new_event:
                 raise _RollBack("duplicate_event")
-            order_id = await _insert_order(connection, order, session, review_reason, rebuilt,
-                                           ticket)
             if order_id is None:
                 owner = await connection.fetchval(
                     "SELECT stripe_checkout_session_id FROM paid_order WHERE public_id = $1",
