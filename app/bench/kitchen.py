@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
-import httpx
 
 from app.bench.client import PaidOrder
 from app.bench.floor import Floor
@@ -40,6 +39,10 @@ class Arrivals:
         self.sent_at: dict[str, float] = {}
         self.shown: set[str] = set()  # orders every screen has shown
         self.latencies = Latencies()
+        # Per order, its first and last screen: the pipeline (webhook, commit, publish,
+        # render) apart from the fan-out to every screen.
+        self.first_screen = Latencies()
+        self.last_screen = Latencies()
         self.all_seen = asyncio.Event()
 
     def on_send(self, order: PaidOrder, at: float) -> None:
@@ -51,6 +54,9 @@ class Arrivals:
             return
         for at in arrivals:
             self.latencies.add(at - sent)
+        if arrivals:
+            self.first_screen.add(min(arrivals) - sent)
+            self.last_screen.add(max(arrivals) - sent)
         if len(arrivals) >= self.count:
             self.shown.add(ref)
             if len(self.shown) >= self.expected:
@@ -87,8 +93,7 @@ async def run_kitchen(web_url: str, database_url: str, redis_url: str,
     cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
     screens = ScreensProcess(host, port, cookie, SLUG, clients, [o.ref for o in orders],
                              arrivals.on_seen)
-    async with Floor(database_url, redis_url) as floor, \
-            httpx.AsyncClient(base_url=web_url, timeout=30) as poster:
+    async with Floor(database_url, redis_url) as floor:
         quiet_floor = await floor.measure(200)
         async with screens:
             echo(f"  {screens.connected}/{clients} screens live (own process); "
@@ -97,7 +102,7 @@ async def run_kitchen(web_url: str, database_url: str, redis_url: str,
             stop = asyncio.Event()
             completer = asyncio.create_task(_complete_seen(database_url, arrivals, stop))
             floor_task = asyncio.create_task(floor.measure(10**6, pause=0.1))
-            webhook, elapsed = await post_at_rate(poster, orders, secret, rate,
+            webhook, elapsed = await post_at_rate(web_url, orders, secret, rate,
                                                   on_send=arrivals.on_send)
             echo(f"  webhooks posted in {elapsed:.1f}s; waiting for the last frames …")
             with contextlib.suppress(TimeoutError):
@@ -123,6 +128,10 @@ async def run_kitchen(web_url: str, database_url: str, redis_url: str,
         "floor_under_load_p50_ms": loaded_floor.p(50),
         "floor_under_load_p99_ms": loaded_floor.p(99),
         "ratio_p50": round(kitchen.p(50) / floor_p50, 2) if floor_p50 else 0.0,
+        "first_screen_p50_ms": arrivals.first_screen.p(50),
+        "first_screen_p99_ms": arrivals.first_screen.p(99),
+        "last_screen_p50_ms": arrivals.last_screen.p(50),
+        "last_screen_p99_ms": arrivals.last_screen.p(99),
         "webhook_p50_ms": webhook.p(50), "webhook_p99_ms": webhook.p(99),
         "webhook_errors": webhook.errors,
         "sse_frames_received": screens.stats.get("frames", 0),

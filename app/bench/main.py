@@ -93,7 +93,7 @@ async def _sections(system: BenchSystem, options: BenchOptions, results: dict[st
             await _quiet(system, results, "webhook", echo)
             echo(f"webhook: {count} signed events at {options.rate:g}/s …")
             results["webhook"] = await _probed(system, webhook.run_webhook(
-                web, orders, system.webhook_secret, options.rate))
+                system.web_url, orders, system.webhook_secret, options.rate))
         if "kitchen" in wanted:
             echo(f"kitchen: preparing {count} paid orders …")
             orders = await bench_client.paid_orders(web, sandbox, kitchen.SLUG, count)

@@ -24,6 +24,8 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("kitchen", "floor_p50_ms", "floor (PG commit + pub/sub) p50", "ms"),
     ("kitchen", "ratio_p50", "kitchen p50 / floor p50", "x"),
     ("kitchen", "floor_under_load_p50_ms", "floor under load p50", "ms"),
+    ("kitchen", "first_screen_p50_ms", "first of the screens p50", "ms"),
+    ("kitchen", "last_screen_p50_ms", "last of the screens p50", "ms"),
     ("sse", "idle_connections", "idle SSE connections held", "conns"),
     ("sse", "rss_mb", "web RSS with them open", "MB"),
     ("sse", "kb_per_connection", "memory per SSE connection", "KB"),
