@@ -6,6 +6,8 @@ from datetime import datetime
 
 from litestar.plugins.jinja import JinjaTemplateEngine
 
+from app.settings import get_settings
+
 CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "chf": "CHF "}
 ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "huf"}
 
@@ -27,3 +29,6 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["money"] = format_money
     engine.engine.filters["hhmm"] = format_time
     engine.engine.autoescape = True
+    # Re-reading templates whose file changed is for people editing them (dev); elsewhere it
+    # is a stat() per template per render, kitchen fan-outs included.
+    engine.engine.auto_reload = get_settings().environment == "dev"
