@@ -12,28 +12,39 @@ from typing import Any, TypeVar
 
 import stripe
 
+from app.infra.logging import get_logger
 from app.payments.stripe_gateway import StripeGateway
 
+log = get_logger("orderpass.stripe.reads")
+
 PAGE_SIZE = 100  # Stripe's maximum `limit`
-MAX_PAGES = 200  # 20 000 objects: a runaway cursor must not loop forever
+# A million objects. Pages are streamed, so this is no memory bound: it only stops a listing
+# that never ends, and says so (a silent cap left older sessions unchecked on a busy day).
+MAX_PAGES = 10_000
 T = TypeVar("T", bound=stripe.StripeObject)
 
 
-async def _pages(fetch: Callable[[str | None], Awaitable[stripe.ListObject[T]]]
-                 ) -> AsyncIterator[list[T]]:
+async def _pages(fetch: Callable[[str | None], Awaitable[stripe.ListObject[T]]],
+                 max_pages: int = MAX_PAGES) -> AsyncIterator[list[T]]:
     """Follow Stripe's cursor (`starting_after` = the last id of the previous page)."""
     starting_after: str | None = None
-    for _ in range(MAX_PAGES):
+    for _ in range(max_pages):
         page = await fetch(starting_after)
         data, has_more = list(page.data), page.has_more
         del page  # the list object keeps the raw response body
         if not data:
             return
-        starting_after = str(data[-1]["id"])
+        last = str(data[-1]["id"])
+        if last == starting_after:
+            log.error("stripe listing stopped: its cursor did not advance", cursor=last)
+            return
+        starting_after = last
         yield data
         del data  # not alive while the next page is fetched
         if not has_more:
             return
+    log.error("stripe listing stopped at the page limit; older objects were not read",
+              pages=max_pages, cursor=starting_after)
 
 
 def checkout_session_pages(gateway: StripeGateway, created_gte: int, *,
