@@ -1,5 +1,6 @@
-"""Operations crons: reconciliation with Stripe, abandoned temp-order cleanup, archiving and
-alert evaluation. Jobs only call services (app/payments/reconciliation.py, app/ops/…)."""
+"""Operations crons: reconciliation with Stripe, abandoned temp-order cleanup, archiving,
+retention and alert evaluation. Jobs only call services (app/payments/reconciliation.py,
+app/ops/…)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from app.infra.logging import get_logger
 from app.ops.alerts import evaluate_alerts
 from app.ops.archive import archive_closed_orders
 from app.ops.cleanup import cleanup_abandoned_temp_orders
+from app.ops.retention import prune_old_records
 from app.payments.reconciliation import reconcile
 from app.settings import get_settings
 
@@ -35,6 +37,11 @@ async def cleanup_temp_orders(ctx: dict[str, Any]) -> dict[str, int]:
 
 async def archive_orders(ctx: dict[str, Any]) -> int:
     return await archive_closed_orders()
+
+
+async def prune_records(ctx: dict[str, Any]) -> dict[str, int]:
+    pruned = await prune_old_records()
+    return {"webhook_deliveries": pruned.webhook_deliveries, "outbox_rows": pruned.outbox_rows}
 
 
 async def evaluate_ops_alerts(ctx: dict[str, Any]) -> list[str]:

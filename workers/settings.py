@@ -12,6 +12,7 @@ from workers.ops_jobs import (
     archive_orders,
     cleanup_temp_orders,
     evaluate_ops_alerts,
+    prune_records,
     reconcile_with_stripe,
 )
 from workers.order_jobs import create_payment_link, expire_payment_link, sweep_expired_links
@@ -38,6 +39,7 @@ class WorkerSettings:
         cron(cleanup_temp_orders, minute=set(range(4, 60, 15)), second=47, timeout=120,
              unique=True),  # every 15 minutes
         cron(archive_orders, minute=17, second=13, timeout=600, unique=True),  # hourly
+        cron(prune_records, hour=3, minute=41, second=29, timeout=600, unique=True),  # daily
         cron(evaluate_ops_alerts, second=53, timeout=50, unique=True),  # every minute
     ]
     on_startup = startup
