@@ -12,6 +12,7 @@ Redis/Postgres at scrape time, each with a short timeout; a failed reading is re
 from __future__ import annotations
 
 import asyncio
+import hmac
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -19,6 +20,7 @@ from typing import Any
 
 from litestar import Controller, Request, get
 from litestar.response import Response
+from litestar.status_codes import HTTP_401_UNAUTHORIZED
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -33,6 +35,7 @@ from redis.asyncio import Redis
 from app.infra.logging import get_logger
 from app.ops import system
 from app.ops.heartbeat import HEARTBEAT_KEY, STALE_AFTER_S
+from app.settings import get_settings
 
 log = get_logger("orderpass.metrics")
 SCRAPE_READ_TIMEOUT_S = 1.5
@@ -130,5 +133,13 @@ class MetricsController(Controller):
 
     @get("/metrics", cache_control=None)
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        token = get_settings().metrics_token
+        if token and not hmac.compare_digest(
+                request.headers.get("authorization", "").encode(), f"Bearer {token}".encode()):
+            # Orders per restaurant and queue depths are business data: when a token is
+            # set, only the scraper that has it reads them.
+            return Response(b"metrics need the bearer token (METRICS_TOKEN)\n",
+                            status_code=HTTP_401_UNAUTHORIZED, media_type="text/plain",
+                            headers={"www-authenticate": "Bearer"})
         body = await render_metrics(request.app.state.redis)
         return Response(body, media_type=CONTENT_TYPE_LATEST)

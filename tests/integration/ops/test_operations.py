@@ -196,6 +196,23 @@ async def test_metrics_move_during_an_order(
     assert counts["total"] >= 2 and counts["rejected"] >= 1
 
 
+async def test_metrics_need_the_token_once_one_is_set(
+        client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.settings import reset_settings_cache
+
+    monkeypatch.setenv("METRICS_TOKEN", "scrape-me")
+    reset_settings_cache()
+    try:
+        assert (await client.get("/metrics")).status_code == 401
+        wrong = await client.get("/metrics", headers={"authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and "orderpass_" not in wrong.text
+        right = await client.get("/metrics", headers={"authorization": "Bearer scrape-me"})
+        assert right.status_code == 200 and "orderpass_orders_submitted_total" in right.text
+    finally:
+        monkeypatch.delenv("METRICS_TOKEN")
+        reset_settings_cache()
+
+
 # -- alerts -------------------------------------------------------------------------------
 
 class Receiver:
