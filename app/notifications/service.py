@@ -222,13 +222,13 @@ async def queued_rows(limit: int, exclude_id: int) -> list[EmailRow]:
 async def mark_batch_attempt(row_ids: list[int], batch_key: str) -> None:
     """Count an attempt and remember the batch's Idempotency-Key on each row (in
     `provider_id`, until the real id replaces it): a row whose batch may have gone out must
-    only ever be retried as that same batch, under that key, never alone under its own."""
-    for row_id in row_ids:  # provider_id is unique: `<batch key>#<row id>`
-        await EmailMessage.update(
-            {EmailMessage.attempts: EmailMessage.attempts + 1,
-             EmailMessage.provider_id: f"{batch_key}#{row_id}",
-             EmailMessage.updated_at: datetime.now().astimezone()}
-        ).where(EmailMessage.id == row_id)
+    only ever be retried as that same batch, under that key, never alone under its own.
+    One statement (one WAL flush) for the whole batch; provider_id is unique, hence
+    `<batch key>#<row id>`."""
+    await db.execute(
+        "UPDATE email_message SET attempts = attempts + 1, "
+        "provider_id = $2 || '#' || id::text, updated_at = now() WHERE id = ANY($1::bigint[])",
+        row_ids, batch_key)
 
 
 def batch_of(row: EmailRow) -> str:
@@ -277,6 +277,20 @@ async def mark_sent(row_id: int, provider_id: str | None, transport: str,
     ).where((EmailMessage.id == row_id) & (EmailMessage.status == "queued")).returning(
         EmailMessage.id)
     return bool(moved)
+
+
+async def mark_batch_sent(sent: dict[int, str]) -> set[int]:
+    """queued → sent for a batch's rows (row id → Resend id) in one statement; returns the
+    ids this call moved (so counters bump once)."""
+    if not sent:
+        return set()
+    rows = await db.fetch(
+        "UPDATE email_message AS e SET status = 'sent', provider_id = v.provider_id, "
+        "transport = 'resend', sent_at = now(), last_error = '', updated_at = now() "
+        "FROM unnest($1::bigint[], $2::text[]) AS v (id, provider_id) "
+        "WHERE e.id = v.id AND e.status = 'queued' RETURNING e.id",
+        list(sent), list(sent.values()))
+    return {int(row["id"]) for row in rows}
 
 
 async def mark_failed(row_id: int, error: str) -> None:

@@ -33,7 +33,8 @@ def died_after_sending(monkeypatch: pytest.MonkeyPatch) -> None:
     async def crash(*args: Any, **kwargs: Any) -> bool:
         raise RuntimeError("worker killed after the provider accepted the email")
 
-    monkeypatch.setattr(service, "mark_sent", crash)
+    monkeypatch.setattr(service, "mark_sent", crash)  # one email
+    monkeypatch.setattr(service, "mark_batch_sent", crash)  # a batch
 
 
 def per_email(sandbox: RunningSandbox) -> dict[tuple[str, str], int]:
