@@ -82,9 +82,11 @@ async def _sections(system: BenchSystem, options: BenchOptions, results: dict[st
             echo(f"intake: {options.intake_concurrency} concurrent clients for "
                  f"{options.duration:g}s, then {options.intake_rate:g} orders/s for "
                  f"{options.duration:g}s …")
+            await _quiet(system, results, "intake", echo)
             results["intake"] = await _probed(system, intake.run_intake(
                 system.web_url, concurrency=options.intake_concurrency,
-                duration=options.duration, rate=options.intake_rate))
+                duration=options.duration, rate=options.intake_rate,
+                settle=lambda: email.wait_email_quiet(system.database_url, QUIET_TIMEOUT_S)))
         count = max(1, round(options.rate * options.webhook_seconds))
         if "webhook" in wanted:
             await _quiet(system, results, "webhook", echo)
