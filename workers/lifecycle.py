@@ -9,6 +9,7 @@ from typing import Any
 from app.infra import db
 from app.infra.gc_tuning import freeze_startup_heap
 from app.infra.logging import configure_logging, get_logger
+from app.notifications import gateway as email_gateway
 from app.ops import heartbeat
 from app.payments.stripe_gateway import close_gateway
 from app.settings import get_settings
@@ -45,5 +46,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     with contextlib.suppress(Exception):
         await heartbeat.forget(ctx["redis"], ctx["worker_name"])
     await close_gateway()
+    with contextlib.suppress(Exception):
+        await email_gateway.close()
     await db.close_pool()
     log.info("worker stopped", worker=ctx.get("worker_name"))
