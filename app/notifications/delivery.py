@@ -88,8 +88,11 @@ async def _restaurant(restaurant_id: int) -> RestaurantContact | None:
                              timezone=row["timezone"], capture_mode=row["capture_mode"])
 
 
-async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow) -> Outgoing | Skip | NotReady:
-    """Compose the email for a queued row, or decide it must not (or cannot yet) be sent."""
+async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
+                  restaurants: dict[int, RestaurantContact | None] | None = None
+                  ) -> Outgoing | Skip | NotReady:
+    """Compose the email for a queued row, or decide it must not (or cannot yet) be sent.
+    `restaurants`: contacts already read for this batch (a batch of 100 reads each once)."""
     order = await load_order_view(redis, row.order_ref)
     if order is None:
         await service.mark_failed(row.id, "order not found")
@@ -103,7 +106,12 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow) -> Outgoin
     if row.kind in ("link_expired", "payment_failed") and order.is_paid:
         await service.mark_failed(row.id, "not sent: order was paid")
         return Skip("skipped: order was paid")
-    restaurant = await _restaurant(order.restaurant_id)
+    if restaurants is None:
+        restaurant = await _restaurant(order.restaurant_id)
+    else:
+        if order.restaurant_id not in restaurants:
+            restaurants[order.restaurant_id] = await _restaurant(order.restaurant_id)
+        restaurant = restaurants[order.restaurant_id]
     if restaurant is None:
         await service.mark_failed(row.id, "restaurant not found")
         return Skip("failed: restaurant not found")
@@ -353,6 +361,7 @@ async def _claim_backlog(redis: ArqRedis, settings: Settings,
                          first: Outgoing) -> tuple[list[Outgoing], list[Any]]:
     """Claim up to 99 other queued emails (skipping ones another worker holds) for a batch."""
     items, locks = [first], []
+    restaurants: dict[int, RestaurantContact | None] = {first.restaurant.id: first.restaurant}
     for row in await service.queued_rows(gateway.MAX_BATCH - 1, exclude_id=first.row.id):
         if row.attempts or row.provider_id:
             continue  # tried before (alone or in a batch): retried under its first key
@@ -364,7 +373,7 @@ async def _claim_backlog(redis: ArqRedis, settings: Settings,
         fresh = await service.get_row(row.idempotency_key)
         if fresh is None or fresh.status != "queued" or fresh.attempts or fresh.provider_id:
             continue
-        prepared = await prepare(redis, settings, fresh)
+        prepared = await prepare(redis, settings, fresh, restaurants)
         if isinstance(prepared, Outgoing):
             items.append(prepared)
     return items, locks
