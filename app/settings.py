@@ -59,9 +59,9 @@ class Settings(BaseSettings):
     archive_after_days: int = 30
     # Retention (app/ops/retention.py): the admin inbox's webhook evidence, delivered outbox rows.
     webhook_delivery_retention_days: int = Field(default=30, ge=1)
+    outbox_retention_days: int = Field(default=7, ge=1)
     # When set, GET /metrics answers only `Authorization: Bearer <token>` (the scraper).
     metrics_token: str = ""
-    outbox_retention_days: int = Field(default=7, ge=1)
     order_rate_limit_per_minute: int = 20
     login_rate_limit_per_minute: int = 10
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)  # keeps proxies from idling SSE out

@@ -2,7 +2,7 @@
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from app.infra.db import run_script
+from app.infra.db import script_migration
 
 ID = "2026-11-27T08:00:00:000000"
 VERSION = "1.38.0"
@@ -211,14 +211,4 @@ DROP TABLE IF EXISTS discrepancy, funnel_daily, email_message, outbox, webhook_d
 
 
 async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="orderpass", description=DESCRIPTION)
-
-    async def create_schema() -> None:
-        await run_script(SCHEMA)
-
-    async def drop_schema() -> None:
-        await run_script(DROP)
-
-    manager.add_raw(create_schema)
-    manager.add_raw_backwards(drop_schema)
-    return manager
+    return script_migration(ID, DESCRIPTION, SCHEMA, DROP)

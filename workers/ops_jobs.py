@@ -4,6 +4,7 @@ app/ops/…)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -40,8 +41,7 @@ async def archive_orders(ctx: dict[str, Any]) -> int:
 
 
 async def prune_records(ctx: dict[str, Any]) -> dict[str, int]:
-    pruned = await prune_old_records()
-    return {"webhook_deliveries": pruned.webhook_deliveries, "outbox_rows": pruned.outbox_rows}
+    return asdict(await prune_old_records())
 
 
 async def evaluate_ops_alerts(ctx: dict[str, Any]) -> list[str]:

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 import asyncpg
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine.postgres import PostgresEngine
 
 from app.piccolo_conf import DB
@@ -63,6 +64,23 @@ async def run_script(sql: str) -> None:
             await connection.execute(sql)
     finally:
         await connection.close()
+
+
+def script_migration(migration_id: str, description: str, forwards_sql: str,
+                     backwards_sql: str) -> MigrationManager:
+    """A Piccolo migration that runs one SQL script forwards and another backwards."""
+    manager = MigrationManager(migration_id=migration_id, app_name="orderpass",
+                               description=description)
+
+    async def run_forwards() -> None:
+        await run_script(forwards_sql)
+
+    async def run_backwards() -> None:
+        await run_script(backwards_sql)
+
+    manager.add_raw(run_forwards)
+    manager.add_raw_backwards(run_backwards)
+    return manager
 
 
 async def close_pool() -> None:

@@ -106,12 +106,10 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
     if row.kind in ("link_expired", "payment_failed") and order.is_paid:
         await service.mark_failed(row.id, "not sent: order was paid")
         return Skip("skipped: order was paid")
-    if restaurants is None:
-        restaurant = await _restaurant(order.restaurant_id)
-    else:
-        if order.restaurant_id not in restaurants:
-            restaurants[order.restaurant_id] = await _restaurant(order.restaurant_id)
-        restaurant = restaurants[order.restaurant_id]
+    restaurants = {} if restaurants is None else restaurants
+    if order.restaurant_id not in restaurants:
+        restaurants[order.restaurant_id] = await _restaurant(order.restaurant_id)
+    restaurant = restaurants[order.restaurant_id]
     if restaurant is None:
         await service.mark_failed(row.id, "restaurant not found")
         return Skip("failed: restaurant not found")

@@ -80,7 +80,8 @@ def _error_detail(event_type: str, data: dict[str, Any]) -> str:
 # with its outcome. Delivery statuses are a record, not money: committed without waiting for
 # the WAL flush (the INSERT's one-row source always evaluates ASYNC_COMMIT); a Postgres crash
 # can lose the last fraction of a second of them. Two copies racing may both advance the
-# status, which is the same forward move.
+# status, which is the same forward move. (Postgres runs every data-modifying CTE whether or
+# not the final SELECT reads it.)
 _APPLY = f"""
 WITH seen AS (
     SELECT 1 FROM webhook_delivery
@@ -88,8 +89,7 @@ WITH seen AS (
 moved AS (
     UPDATE email_message SET status = $4, updated_at = now(),
         last_error = CASE WHEN $5 = '' THEN last_error ELSE $5 END
-    WHERE provider_id = $3 AND status = ANY($6::text[]) AND NOT EXISTS (SELECT 1 FROM seen)
-    RETURNING 1),
+    WHERE provider_id = $3 AND status = ANY($6::text[]) AND NOT EXISTS (SELECT 1 FROM seen)),
 outcome AS (
     SELECT EXISTS (SELECT 1 FROM seen) AS duplicate,
         (SELECT idempotency_key FROM email_message WHERE provider_id = $3) AS key),
@@ -100,7 +100,7 @@ recorded AS (
         CASE WHEN duplicate THEN 'duplicate' WHEN key IS NULL THEN 'unknown email_id ' || $3
              ELSE '' END, $7
     FROM outcome, {db.ASYNC_COMMIT})
-SELECT duplicate, key, (SELECT count(*) FROM moved) AS moved FROM outcome
+SELECT duplicate, key FROM outcome
 """  # noqa: S608 - only a constant is interpolated
 
 

@@ -56,11 +56,8 @@ async def add(connection: asyncpg.Connection, rows: Sequence[OutboxRow],
     `DB.transaction()`); a row whose dedupe key exists already is skipped."""
     if not rows:
         return
-    await connection.executemany(
-        "INSERT INTO outbox (kind, dedupe_key, payload, next_attempt_at) "
-        "VALUES ($1, $2, $3::jsonb, now() + make_interval(secs => $4)) "
-        "ON CONFLICT (dedupe_key) DO NOTHING",
-        [(row.kind, row.dedupe_key, json.dumps(row.payload), float(grace_s)) for row in rows])
+    await connection.execute(f"WITH once AS (SELECT 1), {insert_after('once', 1)} SELECT 1",
+                             *as_parameters(rows, grace_s))
 
 
 def insert_after(source: str, first: int) -> str:
