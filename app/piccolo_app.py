@@ -6,9 +6,9 @@ from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import StaffUser
 from app.notifications.tables import EmailMessage
-from app.ops.tables import FunnelDaily, Outbox
 from app.orders.tables import ArchivedOrder, OrderItem, PaidOrder
 from app.payments.tables import Discrepancy, StripeEvent, WebhookDelivery
+from app.platform.tables import FunnelDaily, Outbox
 from app.restaurants.tables import MenuItem, Restaurant
 
 APP_CONFIG = AppConfig(

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     payment_link_ttl_minutes: int = 60
     temp_order_ttl_hours: int = 96  # outlives Stripe's 3-day webhook retry window
     archive_after_days: int = 30
-    # Retention (app/ops/retention.py): the admin inbox's webhook evidence, delivered outbox rows.
+    # Retention (app/platform/retention.py): webhook evidence, delivered outbox rows.
     webhook_delivery_retention_days: int = Field(default=30, ge=1)
     outbox_retention_days: int = Field(default=7, ge=1)
     # When set, GET /metrics answers only `Authorization: Bearer <token>` (the scraper).

@@ -10,10 +10,10 @@ from typing import Any
 
 from app.infra.logging import get_logger
 from app.ops.alerts import evaluate_alerts
-from app.ops.archive import archive_closed_orders
-from app.ops.cleanup import cleanup_abandoned_temp_orders
-from app.ops.retention import prune_old_records
+from app.orders.archive import archive_closed_orders
+from app.orders.cleanup import cleanup_abandoned_temp_orders
 from app.payments.reconciliation import reconcile
+from app.platform.retention import prune_old_records
 from app.settings import get_settings
 
 log = get_logger("orderpass.jobs.ops")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.ops import outbox
+from app.platform import outbox
 
 
 async def relay_outbox(ctx: dict[str, Any]) -> dict[str, int]:

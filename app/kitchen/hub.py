@@ -31,7 +31,7 @@ from litestar.response import ServerSentEventMessage
 
 from app.infra.logging import get_logger
 from app.kitchen.shared_render import tick
-from app.ops.metrics import SSE_CLIENTS
+from app.platform.metrics import SSE_CLIENTS
 
 log = get_logger("orderpass.kitchen.hub")
 

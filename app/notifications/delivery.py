@@ -24,8 +24,8 @@ from app.notifications.gateway import AlreadySentError, PermanentSendError, Tran
 from app.notifications.ratelimit import RateLimited, shared_limiter
 from app.notifications.service import EmailRow
 from app.notifications.smtp import SmtpSendError, build_message, send_smtp
-from app.ops import funnel
 from app.orders.views import load_order_view
+from app.platform import funnel
 from app.restaurants.tables import Restaurant
 from app.settings import Settings
 

@@ -1,1 +1,1 @@
-"""Operations: health, the outbox, funnel counters, admin, metrics and analytics."""
+"""Operations: health, heartbeats, alerts, the on-call readings, metrics and analytics."""

@@ -22,7 +22,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from app.infra.logging import get_logger
 from app.ops import system
 from app.ops.heartbeat import HEARTBEAT_KEY, STALE_AFTER_S
-from app.ops.metrics import ALERTS_FIRED
+from app.platform.metrics import ALERTS_FIRED
 from app.settings import Settings, get_settings
 
 log = get_logger("orderpass.alerts")

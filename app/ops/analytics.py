@@ -18,7 +18,7 @@ from app.piccolo_conf import DB
 MAX_DAYS = 366
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-# Live and archived orders as one relation, used until app.ops.archive provides
+# Live and archived orders as one relation, used until app.orders.archive provides
 # `all_orders_query()` (same columns as far as analytics reads them).
 ALL_ORDERS_FALLBACK = """
     SELECT o.restaurant, o.status, o.paid_at, o.customer_email, o.total_amount, o.currency
@@ -201,7 +201,7 @@ ORDER BY orders DESC, last_order DESC
 def all_orders_sql() -> str:
     """Every paid order, live or archived (the archive's own query when it exists)."""
     try:
-        from app.ops.archive import all_orders_query
+        from app.orders.archive import all_orders_query
     except ImportError:
         return ALL_ORDERS_FALLBACK
     return all_orders_query()

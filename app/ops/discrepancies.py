@@ -15,12 +15,12 @@ from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
 from app.notifications.service import EMAIL_KINDS, enqueue_email
-from app.ops import outbox
 from app.orders.tables import PaidOrder
 from app.payments.fulfilment import record_paid_session
 from app.payments.stripe_gateway import PaymentProviderError, get_gateway
 from app.payments.tables import Discrepancy
 from app.piccolo_conf import DB
+from app.platform import outbox
 
 log = get_logger("orderpass.discrepancies")
 

@@ -11,7 +11,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.asyncio import Redis
 
 from app.infra.logging import get_logger
-from app.ops.metrics import REQUEST_LATENCY
+from app.platform.metrics import REQUEST_LATENCY
 
 log = get_logger("orderpass.request_metrics")
 WEBHOOK_KEY = "orderpass:ops:webhooks:{provider}:{minute}"  # hash: total, rejected, failed

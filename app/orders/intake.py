@@ -13,12 +13,12 @@ from email_validator import EmailNotValidError, validate_email
 
 from app.infra import db
 from app.infra.logging import get_logger
-from app.ops.metrics import ORDERS_SUBMITTED
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder
 from app.orders.payment_links import attach_new_payment_link
 from app.orders.schemas import OrderIn
 from app.orders.temp_store import new_temp_id
 from app.orders.views import temp_store
+from app.platform.metrics import ORDERS_SUBMITTED
 
 log = get_logger("orderpass.intake")
 

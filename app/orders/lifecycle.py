@@ -22,11 +22,11 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
-from app.ops import outbox
-from app.ops.outbox import OutboxRow
 from app.orders.tables import PaidOrder
 from app.payments.stripe_gateway import get_gateway
 from app.piccolo_conf import DB
+from app.platform import outbox
+from app.platform.outbox import OutboxRow
 from app.restaurants.tables import Restaurant
 
 log = get_logger("orderpass.lifecycle")

@@ -11,11 +11,11 @@ from arq.connections import ArqRedis
 from app.infra.jobs import JobSpec, enqueue_jobs
 from app.infra.logging import get_logger
 from app.notifications.service import enqueue_email, queue_email
-from app.ops.funnel import bump
-from app.ops.metrics import ORDERS_EXPIRED, PAYMENT_LINKS
 from app.orders.models import OrderStatus, TempOrder
 from app.orders.views import temp_store
 from app.payments.stripe_gateway import PaymentProviderError, get_gateway
+from app.platform.funnel import bump
+from app.platform.metrics import ORDERS_EXPIRED, PAYMENT_LINKS
 from app.settings import get_settings
 
 log = get_logger("orderpass.payment_links")

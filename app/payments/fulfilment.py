@@ -17,13 +17,13 @@ from arq.connections import ArqRedis
 
 from app.infra import db
 from app.infra.logging import get_logger
-from app.ops import outbox
-from app.ops.outbox import OutboxRow
 from app.orders.models import TempOrder
 from app.orders.views import temp_store
 from app.payments.rebuild import rebuild_temp_order
 from app.payments.stripe_gateway import get_gateway, metadata_of
 from app.piccolo_conf import DB
+from app.platform import outbox
+from app.platform.outbox import OutboxRow
 
 log = get_logger("orderpass.fulfilment")
 

@@ -24,7 +24,6 @@ from arq.connections import ArqRedis
 from piccolo.querystring import QueryString
 
 from app.infra.logging import get_logger
-from app.ops.metrics import RECONCILIATION_FINDINGS, RECONCILIATION_RUNS
 from app.payments.reconciliation_fixes import (
     create_missing_order,
     discrepancy_exists,
@@ -40,6 +39,7 @@ from app.payments.stripe_reads import (
     payment_confirmed,
 )
 from app.piccolo_conf import DB
+from app.platform.metrics import RECONCILIATION_FINDINGS, RECONCILIATION_RUNS
 from app.settings import get_settings
 
 log = get_logger("orderpass.reconciliation")

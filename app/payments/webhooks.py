@@ -13,9 +13,6 @@ import stripe
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
-from app.ops import outbox
-from app.ops.funnel import bump
-from app.ops.metrics import ORDERS_PAID, PAYMENT_TO_KITCHEN, WEBHOOK_EVENTS
 from app.orders import payment_links
 from app.orders.views import temp_store
 from app.payments.fulfilment import (
@@ -25,6 +22,9 @@ from app.payments.fulfilment import (
     record_paid_session,
 )
 from app.payments.stripe_gateway import get_gateway, metadata_of
+from app.platform import outbox
+from app.platform.funnel import bump
+from app.platform.metrics import ORDERS_PAID, PAYMENT_TO_KITCHEN, WEBHOOK_EVENTS
 
 log = get_logger("orderpass.webhooks.stripe")
 TOLERANCE_S = 300

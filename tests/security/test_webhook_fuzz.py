@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.notifications.tables import EmailMessage
-from app.ops.tables import Outbox
 from app.orders.tables import OrderItem, PaidOrder
 from app.payments.tables import StripeEvent, WebhookDelivery
+from app.platform.tables import Outbox
 from tests.helpers.stripe_events import sign
 from tests.security.payloads import svix_signed
 

@@ -13,8 +13,8 @@ from piccolo.querystring import QueryString
 
 from app.notifications.tables import EmailMessage
 from app.ops import analytics
-from app.ops.tables import FunnelDaily
 from app.piccolo_conf import DB
+from app.platform.tables import FunnelDaily
 from app.restaurants.tables import Restaurant
 from tests.helpers.orders import make_paid_order
 from tests.integration.admin.conftest import HTML

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 
-from app.ops.tables import Outbox
 from app.orders import lifecycle
 from app.orders.tables import PaidOrder
 from app.payments.stripe_gateway import get_gateway
+from app.platform.tables import Outbox
 from app.restaurants.tables import Restaurant
 from tests.helpers.orders import make_paid_order, paid_order_via_sandbox
 from tests.helpers.sandbox import RunningSandbox, stripe_client

@@ -12,10 +12,10 @@ import pytest
 from arq.connections import ArqRedis
 
 from app.kitchen.feed import kitchen_channel
-from app.ops import outbox
-from app.ops.tables import Outbox
 from app.orders import lifecycle
 from app.piccolo_conf import DB
+from app.platform import outbox
+from app.platform.tables import Outbox
 from tests.helpers.orders import paid_order_via_sandbox
 from tests.helpers.sandbox import RunningSandbox
 

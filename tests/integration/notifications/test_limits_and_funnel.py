@@ -9,8 +9,8 @@ from arq.connections import ArqRedis
 
 from app.infra.urls import redis_url
 from app.notifications.ratelimit import RateLimited, SharedRateLimiter
-from app.ops import funnel
-from app.ops.tables import FunnelDaily
+from app.platform import funnel
+from app.platform.tables import FunnelDaily
 
 
 async def test_two_processes_share_two_requests_per_second(redis: ArqRedis) -> None:

@@ -10,7 +10,7 @@ from arq.connections import ArqRedis
 
 from app.notifications import service
 from app.notifications.tables import EmailMessage
-from app.ops.tables import FunnelDaily
+from app.platform.tables import FunnelDaily
 from tests.helpers.sandbox import RunningSandbox
 from workers.email_jobs import send_email
 

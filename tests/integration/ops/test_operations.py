@@ -22,15 +22,15 @@ from piccolo.querystring import QueryString
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.ops import alerts, heartbeat
-from app.ops.archive import all_orders_query, archive_closed_orders, load_archived_order
-from app.ops.cleanup import cleanup_abandoned_temp_orders
 from app.ops.request_metrics import webhook_http_counts
 from app.ops.system import system_snapshot
-from app.ops.tables import FunnelDaily
+from app.orders.archive import all_orders_query, archive_closed_orders, load_archived_order
+from app.orders.cleanup import cleanup_abandoned_temp_orders
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder
 from app.orders.tables import PaidOrder
 from app.orders.temp_store import EXPIRY_INDEX, KEY_PREFIX, new_temp_id
 from app.piccolo_conf import DB
+from app.platform.tables import FunnelDaily
 from app.settings import get_settings
 from tests.helpers.sandbox import RunningSandbox, free_port
 from tests.helpers.server import ROOT

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from app.infra import db
-from app.ops.retention import prune_old_records
+from app.platform.retention import prune_old_records
 from workers.settings import WorkerSettings
 
 

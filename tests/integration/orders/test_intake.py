@@ -9,7 +9,7 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 
-from app.ops.tables import FunnelDaily
+from app.platform.tables import FunnelDaily
 from app.restaurants.tables import MenuItem, Restaurant
 from tests.helpers.sandbox import RunningSandbox, stripe_client
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 
-from app.ops.tables import Outbox
 from app.orders.tables import OrderItem, PaidOrder
 from app.payments.tables import Discrepancy, StripeEvent, WebhookDelivery
 from app.piccolo_conf import DB
+from app.platform.tables import Outbox
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.stripe_events import sandbox_events, sign, signed_request
 from tests.integration.orders.test_intake import valid_order
@@ -266,9 +266,9 @@ async def test_outbox_relay_delivers_what_the_fast_path_missed(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
     """The process died right after commit: the relay publishes and queues the email."""
-    from app.ops import outbox
     from app.payments.fulfilment import record_paid_session
     from app.payments.stripe_gateway import get_gateway
+    from app.platform import outbox
 
     order_id, session_id = await submit(client)
     sandbox.pay(session_id)

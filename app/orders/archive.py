@@ -16,8 +16,8 @@ from typing import Any
 from piccolo.querystring import QueryString
 
 from app.infra.logging import get_logger
-from app.ops.metrics import ORDERS_ARCHIVED
 from app.piccolo_conf import DB
+from app.platform.metrics import ORDERS_ARCHIVED
 from app.settings import get_settings
 
 log = get_logger("orderpass.archive")

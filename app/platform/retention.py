@@ -1,5 +1,5 @@
 """Retention of records that only grow: webhook deliveries (the admin inbox's evidence) and
-outbox rows already delivered. Orders are archived, never pruned (app/ops/archive.py); the
+outbox rows already delivered. Orders are archived, never pruned (app/orders/archive.py); the
 Stripe event ids that make webhooks exactly-once are kept; dead-lettered outbox rows wait
 for a human.
 

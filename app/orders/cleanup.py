@@ -15,10 +15,10 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from app.infra.logging import get_logger
-from app.ops.funnel import bump
-from app.ops.metrics import ORDERS_EXPIRED, TEMP_ORDERS_CLEANED
 from app.orders.models import OrderStatus, TempOrder
 from app.orders.temp_store import EXPIRY_INDEX, KEY_PREFIX
+from app.platform.funnel import bump
+from app.platform.metrics import ORDERS_EXPIRED, TEMP_ORDERS_CLEANED
 from app.settings import get_settings
 
 log = get_logger("orderpass.cleanup")
