@@ -14,7 +14,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from redis.asyncio import Redis
 
-from app import paths
+from app import outbox_consumers, paths
 from app.accounts import security
 from app.accounts.controller import AuthController
 from app.admin.controllers import ADMIN_CONTROLLERS
@@ -66,6 +66,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 def create_app() -> Litestar:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    outbox_consumers.load()
     # Sessions, the login rate limit and the live feed share one client (pub/sub opens its
     # own connection from its pool); it is created lazily, closed on shutdown.
     web_redis = Redis.from_url(redis_url(), socket_connect_timeout=2)

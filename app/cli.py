@@ -124,6 +124,7 @@ def reconcile(window: str, apply: bool) -> None:
     _check_infrastructure()
 
     async def run() -> str:
+        from app import outbox_consumers
         from app.infra import db
         from app.infra.logging import configure_logging
         from app.infra.redis import connect_redis
@@ -131,6 +132,7 @@ def reconcile(window: str, apply: bool) -> None:
 
         settings = get_settings()
         configure_logging(settings.log_level, settings.log_json)  # logs to stderr
+        outbox_consumers.load()  # --apply delivers the new orders' outbox rows
         await db.open_pool(max_size=4)
         redis = await connect_redis()
         try:

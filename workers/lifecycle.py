@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from app import outbox_consumers
 from app.infra import db
 from app.infra.gc_tuning import freeze_startup_heap
 from app.infra.logging import configure_logging, get_logger
@@ -29,6 +30,7 @@ async def _beat_forever(ctx: dict[str, Any]) -> None:
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    outbox_consumers.load()  # the relay and every job's fast path deliver outbox rows
     await db.open_pool(max_size=10)
     ctx["settings"] = settings
     ctx["worker_name"] = heartbeat.worker_name()

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 from app.infra.logging import get_logger
 from app.kitchen.hub import BACKLOG
+from app.platform import outbox
 
 log = get_logger("orderpass.kitchen.feed")
 
@@ -89,3 +90,12 @@ def channels_plugin(redis: Redis) -> ChannelsPlugin:
         subscriber_max_backlog=BACKLOG,
         subscriber_backlog_strategy="dropleft",
     )
+
+
+@outbox.consumer("kitchen.publish")
+async def deliver_outbox_row(redis: Redis, payload: dict[str, Any]) -> None:
+    """The outbox's `kitchen.publish` rows (`outbox.kitchen_event`): publish the event."""
+    delivered = await publish_order_event(redis, int(payload["restaurant_id"]),
+                                          str(payload["order_ref"]), str(payload["event"]))
+    if not delivered:
+        raise RuntimeError("kitchen publish failed")

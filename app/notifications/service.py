@@ -18,6 +18,7 @@ from app.infra.jobs import JobSpec, enqueue_jobs
 from app.infra.logging import get_logger
 from app.notifications.tables import EmailMessage
 from app.orders.views import load_order_view
+from app.platform import outbox
 
 log = get_logger("orderpass.email")
 
@@ -299,3 +300,11 @@ async def mark_failed(row_id: int, error: str) -> None:
         {EmailMessage.status: "failed", EmailMessage.last_error: error[:MAX_ERROR],
          EmailMessage.updated_at: datetime.now().astimezone()}
     ).where((EmailMessage.id == row_id) & (EmailMessage.status == "queued"))
+
+
+@outbox.consumer("email.send")
+async def deliver_outbox_row(redis: ArqRedis, payload: dict[str, Any]) -> None:
+    """The outbox's `email.send` rows (`outbox.email`): queue the email."""
+    await enqueue_email(redis, str(payload["kind"]), str(payload["order_ref"]),
+                        recipient=payload.get("recipient"),
+                        restaurant_id=payload.get("restaurant_id"))

@@ -1,11 +1,15 @@
 """The transactional outbox: work promised inside an order transaction (kitchen publish,
 customer email) delivered after commit by the fast path, and re-delivered by the worker's
-relay for anything the fast path missed. Every consumer is idempotent."""
+relay for anything the fast path missed. Every consumer is idempotent.
+
+The outbox knows the kinds of rows, not the code that delivers them: each kind's consumer
+registers itself (`@consumer(kind)`) in the module that owns it, and a process that delivers
+rows loads them all at start-up (`app.outbox_consumers.load`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,13 +18,34 @@ from arq.connections import ArqRedis
 
 from app.infra import db
 from app.infra.logging import get_logger
-from app.kitchen.feed import publish_order_event
 from app.piccolo_conf import DB
 
 log = get_logger("orderpass.outbox")
 MAX_ATTEMPTS = 12  # then the row is dead-lettered for a human (admin page, alert)
 BATCH = 100
 OUTBOX_GRACE_S = 10  # the relay leaves rows alone this long: the fast path usually wins
+KINDS = frozenset({"kitchen.publish", "email.send"})  # see kitchen_event() and email()
+
+# `consumer(redis, payload)` delivers one row of its kind; raising means "not delivered".
+Consumer = Callable[[ArqRedis, dict[str, Any]], Awaitable[None]]
+_consumers: dict[str, Consumer] = {}
+
+
+def consumer(kind: str) -> Callable[[Consumer], Consumer]:
+    """Register the decorated function as the one that delivers rows of `kind`."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+
+    def register(function: Consumer) -> Consumer:
+        _consumers[kind] = function
+        return function
+
+    return register
+
+
+def registered() -> frozenset[str]:
+    """The kinds that have a consumer in this process."""
+    return frozenset(_consumers)
 
 
 @dataclass(frozen=True)
@@ -126,20 +151,11 @@ def backoff_seconds(attempts: int) -> int:
 
 async def deliver(redis: ArqRedis, kind: str, payload: dict[str, Any]) -> None:
     """Do what one outbox row promised; raises if it could not be done."""
-    if kind == "kitchen.publish":
-        delivered = await publish_order_event(redis, int(payload["restaurant_id"]),
-                                              str(payload["order_ref"]), str(payload["event"]))
-        if not delivered:
-            raise RuntimeError("kitchen publish failed")
-        return
-    if kind == "email.send":
-        from app.notifications.service import enqueue_email
-
-        await enqueue_email(redis, str(payload["kind"]), str(payload["order_ref"]),
-                            recipient=payload.get("recipient"),
-                            restaurant_id=payload.get("restaurant_id"))
-        return
-    raise ValueError(f"unknown outbox kind {kind!r}")
+    deliver_row = _consumers.get(kind)
+    if deliver_row is None:
+        raise ValueError(f"unknown outbox kind {kind!r}" if kind not in KINDS else
+                         f"no consumer loaded for outbox kind {kind!r}")
+    await deliver_row(redis, payload)
 
 
 # Delivered rows are done, and a paid order whose kitchen publish went out was shown (the

@@ -11,6 +11,7 @@ from arq.connections import ArqRedis
 from asgi_lifespan import LifespanManager
 from litestar import Litestar
 
+from app import outbox_consumers
 from app.infra import db
 from app.infra.redis import connect_redis
 from app.payments.stripe_gateway import reset_gateway
@@ -33,6 +34,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
 
 @pytest.fixture(scope="session")
 async def migrated() -> AsyncIterator[None]:
+    outbox_consumers.load()  # as every process that delivers outbox rows does at start-up
     await db.migrate()
     await db.open_pool(max_size=10)
     yield
