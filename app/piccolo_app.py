@@ -7,8 +7,8 @@ from piccolo.conf.apps import AppConfig
 from app.accounts.tables import StaffUser
 from app.notifications.tables import EmailMessage
 from app.orders.tables import ArchivedOrder, OrderItem, PaidOrder
-from app.payments.tables import Discrepancy, StripeEvent, WebhookDelivery
-from app.platform.tables import FunnelDaily, Outbox
+from app.payments.tables import Discrepancy, StripeEvent
+from app.platform.tables import FunnelDaily, Outbox, WebhookDelivery
 from app.restaurants.tables import MenuItem, Restaurant
 
 APP_CONFIG = AppConfig(

@@ -12,7 +12,8 @@ from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
 from app.notifications.tables import EmailMessage
-from app.payments.tables import StripeEvent, WebhookDelivery
+from app.payments.tables import StripeEvent
+from app.platform.tables import WebhookDelivery
 
 log = get_logger("orderpass.admin.inbox")
 PAGE = 100

@@ -14,7 +14,7 @@ from svix.webhooks import Webhook, WebhookVerificationError
 from app.infra import db
 from app.infra.logging import get_logger
 from app.notifications import service
-from app.payments.tables import WebhookDelivery
+from app.platform.tables import WebhookDelivery
 
 log = get_logger("orderpass.email.webhook")
 

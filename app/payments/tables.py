@@ -1,6 +1,6 @@
-"""Piccolo tables for processed Stripe events, received webhooks and discrepancies."""
+"""Piccolo tables for processed Stripe events and discrepancies."""
 
-from piccolo.columns import JSONB, BigSerial, Boolean, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigSerial, ForeignKey, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.restaurants.tables import Restaurant
@@ -16,20 +16,6 @@ class StripeEvent(Table):
     received_at = Timestamptz()
     processed_at = Timestamptz(null=True, default=None)
     result = Varchar(length=40, default="processed")
-
-
-class WebhookDelivery(Table):
-    """Every webhook request received (Stripe or Resend), valid or not: the admin inbox."""
-
-    id = BigSerial(primary_key=True)
-    provider = Varchar(length=16)
-    event_id = Varchar(length=255, default="")
-    type = Varchar(length=120, default="")
-    signature_valid = Boolean()
-    processed = Boolean(default=False)
-    error = Varchar(length=1000, default="")
-    body = Text(default="")
-    received_at = Timestamptz()
 
 
 class Discrepancy(Table):

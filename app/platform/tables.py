@@ -1,6 +1,17 @@
-"""Piccolo tables for the transactional outbox and the daily funnel counters."""
+"""Piccolo tables for the transactional outbox, the daily funnel counters and the webhook
+inbox (every webhook received, from any provider)."""
 
-from piccolo.columns import JSONB, BigSerial, Date, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    BigSerial,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.table import Table
 
 from app.restaurants.tables import Restaurant
@@ -30,3 +41,17 @@ class FunnelDaily(Table):
     email_sent = Integer(default=0)
     paid = Integer(default=0)
     expired = Integer(default=0)
+
+
+class WebhookDelivery(Table):
+    """Every webhook request received (Stripe or Resend), valid or not: the admin inbox."""
+
+    id = BigSerial(primary_key=True)
+    provider = Varchar(length=16)
+    event_id = Varchar(length=255, default="")
+    type = Varchar(length=120, default="")
+    signature_valid = Boolean()
+    processed = Boolean(default=False)
+    error = Varchar(length=1000, default="")
+    body = Text(default="")
+    received_at = Timestamptz()

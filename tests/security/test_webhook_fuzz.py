@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from app.notifications.tables import EmailMessage
 from app.orders.tables import OrderItem, PaidOrder
-from app.payments.tables import StripeEvent, WebhookDelivery
-from app.platform.tables import Outbox
+from app.payments.tables import StripeEvent
+from app.platform.tables import Outbox, WebhookDelivery
 from tests.helpers.stripe_events import sign
 from tests.security.payloads import svix_signed
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 
 from app.notifications.tables import EmailMessage
-from app.payments.tables import StripeEvent, WebhookDelivery
+from app.payments.tables import StripeEvent
+from app.platform.tables import WebhookDelivery
 from app.restaurants.tables import MenuItem, Restaurant
 from tests.helpers.orders import make_paid_order
 from tests.integration.admin.conftest import HTML, HTMX, make_discrepancy

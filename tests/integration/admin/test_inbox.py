@@ -8,7 +8,8 @@ from arq.connections import ArqRedis
 
 from app.notifications.tables import EmailMessage
 from app.orders.tables import PaidOrder
-from app.payments.tables import StripeEvent, WebhookDelivery
+from app.payments.tables import StripeEvent
+from app.platform.tables import WebhookDelivery
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.stripe_events import sandbox_events
 from tests.integration.admin.conftest import HTML, HTMX

@@ -12,7 +12,7 @@ from svix.webhooks import Webhook
 
 from app.notifications import service
 from app.notifications.tables import EmailMessage
-from app.payments.tables import WebhookDelivery
+from app.platform.tables import WebhookDelivery
 from app.settings import get_settings
 from tests.helpers.sandbox import RunningSandbox
 from workers.email_jobs import send_email

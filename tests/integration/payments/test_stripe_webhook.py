@@ -11,9 +11,9 @@ import pytest
 from arq.connections import ArqRedis
 
 from app.orders.tables import OrderItem, PaidOrder
-from app.payments.tables import Discrepancy, StripeEvent, WebhookDelivery
+from app.payments.tables import Discrepancy, StripeEvent
 from app.piccolo_conf import DB
-from app.platform.tables import Outbox
+from app.platform.tables import Outbox, WebhookDelivery
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.stripe_events import sandbox_events, sign, signed_request
 from tests.integration.orders.test_intake import valid_order
