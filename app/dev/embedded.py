@@ -2,7 +2,8 @@
 
 Both servers run as child processes of the caller with a parent-death signal, so a
 Ctrl-C, a crash or even a SIGKILL of the supervisor leaves no orphan server behind.
-Their URLs are written to `<data_dir>/servers.json` so other CLI commands can find them.
+Their URLs are written to `<data_dir>/servers.json` so other CLI commands can find them
+(`app.infra.dev_servers`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from app.infra.dev_servers import STATE_FILE
 
 PR_SET_PDEATHSIG = 1
 POSTGRES_OS_USER = "embedded_postgres"  # postgres refuses to run as root
@@ -110,7 +113,7 @@ class EmbeddedServers:
 
     @property
     def state_file(self) -> Path:
-        return self.data_dir / "servers.json"
+        return self.data_dir / STATE_FILE
 
     def start(self) -> EmbeddedServers:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -283,17 +286,3 @@ class EmbeddedServers:
             if process.name() == "postgres":
                 process.send_signal(signal.SIGINT)
                 process.wait(timeout=15)
-
-
-def running_servers(data_dir: Path) -> dict[str, str] | None:
-    """URLs of the embedded servers a live `orderpass dev` is supervising, if any."""
-    state_file = data_dir / "servers.json"
-    if not state_file.exists():
-        return None
-    try:
-        state = json.loads(state_file.read_text())
-    except (ValueError, OSError):
-        return None
-    if not psutil.pid_exists(int(state.get("supervisor_pid", 0))):
-        return None
-    return {"database_url": state["database_url"], "redis_url": state["redis_url"]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.dev.embedded import running_servers
+from app.infra.dev_servers import running_servers
 from app.settings import SettingsError, get_settings
 
 NOT_FOUND = (
