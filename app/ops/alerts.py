@@ -21,12 +21,12 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from app.infra.logging import get_logger
 from app.ops import system
+from app.ops.alert_state import STATE_KEY
 from app.ops.heartbeat import HEARTBEAT_KEY, STALE_AFTER_S
 from app.platform.metrics import ALERTS_FIRED
 from app.settings import Settings, get_settings
 
 log = get_logger("orderpass.alerts")
-STATE_KEY = "orderpass:alerts:{name}"  # JSON {"since", "notified_at", "summary"} while firing
 WEBHOOK_ATTEMPTS = 3
 
 
@@ -217,14 +217,3 @@ async def evaluate_alerts(redis: Redis, settings: Settings | None = None) -> lis
             await notify(notice, settings)
             notices.append(notice)
     return notices
-
-
-async def firing_alerts(redis: Redis) -> dict[str, dict[str, Any]]:
-    """Alerts currently firing (for the admin system page)."""
-    found: dict[str, dict[str, Any]] = {}
-    async for raw_key in redis.scan_iter(match=STATE_KEY.format(name="*")):
-        key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
-        raw = await redis.get(key)
-        if raw:
-            found[key.rsplit(":", 1)[1]] = json.loads(raw)
-    return found

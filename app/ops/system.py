@@ -13,6 +13,7 @@ from piccolo.querystring import QueryString
 from redis.asyncio import Redis
 
 from app.infra.logging import get_logger
+from app.ops.alert_state import firing_alerts
 from app.ops.health import readiness
 from app.piccolo_conf import DB
 from app.settings import get_settings
@@ -165,8 +166,6 @@ async def system_snapshot(redis: Redis) -> dict[str, Any]:
     if "value" in snapshot["discrepancies"]:
         snapshot["discrepancies"]["open"] = snapshot["discrepancies"].pop("value")
     try:
-        from app.ops.alerts import firing_alerts
-
         firing = await timed(firing_alerts(redis))
         snapshot["alerts"] = {"ok": not firing, "firing": sorted(firing)}
     except Exception as error:
