@@ -6,23 +6,20 @@ order, so removing a temp copy never loses one (a paid order is rebuilt from Str
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from app.infra.logging import get_logger
 from app.orders.models import OrderStatus, TempOrder
-from app.orders.temp_store import EXPIRY_INDEX, KEY_PREFIX
+from app.orders.temp_store import TempOrderStore
+from app.orders.views import temp_store
 from app.platform.funnel import bump
 from app.platform.metrics import ORDERS_EXPIRED, TEMP_ORDERS_CLEANED
 from app.settings import get_settings
 
 log = get_logger("orderpass.cleanup")
-_decoder = msgspec.json.Decoder(TempOrder)
 SCAN_COUNT = 500
 
 
@@ -45,27 +42,21 @@ def _abandoned_since(order: TempOrder) -> datetime | None:
     return None
 
 
-async def _remove(redis: Redis, key: str, cutoff: datetime, result: CleanupResult) -> None:
-    temp_id = key.removeprefix(KEY_PREFIX)
-    async with redis.pipeline(transaction=True) as pipe:
-        try:
-            await pipe.watch(key)  # a renewal in between aborts the removal
-            raw = await pipe.get(key)
-            if not raw:
-                return
-            order = _decoder.decode(raw)
-            since = _abandoned_since(order)
-            if since is None or since >= cutoff:
-                return
-            pipe.multi()
-            pipe.delete(key)
-            pipe.zrem(EXPIRY_INDEX, temp_id)
-            await pipe.execute()
-        except WatchError:
-            return
-        except msgspec.DecodeError:
-            log.warning("undecodable temp order left alone", order_id=temp_id)
-            return
+async def _remove(store: TempOrderStore, temp_id: str, cutoff: datetime,
+                  result: CleanupResult) -> None:
+    def abandoned(order: TempOrder) -> bool:
+        since = _abandoned_since(order)
+        return since is not None and since < cutoff
+
+    try:
+        order = await store.delete_if(temp_id, abandoned)
+    except ValueError:
+        log.warning("undecodable temp order left alone", order_id=temp_id)
+        return
+    if order is None:
+        return
+    since = _abandoned_since(order)
+    assert since is not None
     result.removed += 1
     TEMP_ORDERS_CLEANED.inc()
     if order.status != OrderStatus.PAYMENT_EXPIRED:  # mark_link_expired counted those
@@ -76,18 +67,12 @@ async def _remove(redis: Redis, key: str, cutoff: datetime, result: CleanupResul
              abandoned_since=since.isoformat())
 
 
-async def prune_expiry_index(redis: Redis, older_than_s: float = 3600) -> int:
+async def prune_expiry_index(store: TempOrderStore, older_than_s: float = 3600) -> int:
     """Drop index members whose temp order is gone (TTL, flush) or no longer awaiting."""
-    members = await redis.zrangebyscore(EXPIRY_INDEX, "-inf", time.time() - older_than_s)
-    dead = []
-    for member in members:
-        temp_id = member.decode() if isinstance(member, bytes) else str(member)
-        if not await redis.exists(KEY_PREFIX + temp_id):
-            dead.append(temp_id)
+    dead = await store.prune_expiry_index(older_than_s)
     if dead:
-        await redis.zrem(EXPIRY_INDEX, *dead)
-        log.info("pruned dead link-expiry members", count=len(dead))
-    return len(dead)
+        log.info("pruned dead link-expiry members", count=dead)
+    return dead
 
 
 async def cleanup_abandoned_temp_orders(redis: Redis, *, older_than_hours: float | None = None
@@ -98,10 +83,10 @@ async def cleanup_abandoned_temp_orders(redis: Redis, *, older_than_hours: float
         else older_than_hours
     cutoff = datetime.now(UTC) - timedelta(hours=hours)
     result = CleanupResult()
-    async for raw_key in redis.scan_iter(match=KEY_PREFIX + "TEMP-*", count=SCAN_COUNT):
-        key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
-        await _remove(redis, key, cutoff, result)
-    result.index_pruned = await prune_expiry_index(redis)
+    store = temp_store(redis)
+    async for temp_id in store.ids(SCAN_COUNT):
+        await _remove(store, temp_id, cutoff, result)
+    result.index_pruned = await prune_expiry_index(store)
     if result.removed or result.index_pruned:
         log.info("temp order cleanup", removed=result.removed,
                  counted_expired=result.counted_expired, index_pruned=result.index_pruned)

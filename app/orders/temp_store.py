@@ -5,10 +5,13 @@ is rebuilt from the Checkout Session."""
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from app.orders.models import TempOrder
 
@@ -59,3 +62,45 @@ class TempOrderStore:
         ids = await self.redis.zrangebyscore(EXPIRY_INDEX, "-inf", moment.timestamp(),
                                              start=0, num=limit)
         return [value.decode() if isinstance(value, bytes) else value for value in ids]
+
+    async def ids(self, batch: int = 500) -> AsyncIterator[str]:
+        """Every temp order id in Redis (a SCAN: never blocks the server; may repeat an id)."""
+        async for raw_key in self.redis.scan_iter(match=KEY_PREFIX + "TEMP-*", count=batch):
+            key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
+            yield key.removeprefix(KEY_PREFIX)
+
+    async def delete_if(self, temp_id: str, condition: Callable[[TempOrder], bool]
+                        ) -> TempOrder | None:
+        """Delete the temp order if `condition(order)` holds, atomically with the check (a
+        write in between, e.g. a renewal, cancels it); the order deleted, or None. Raises
+        ValueError for a value that is not a temp order."""
+        key = KEY_PREFIX + temp_id
+        async with self.redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(key)
+                raw = await pipe.get(key)
+                if not raw:
+                    return None
+                order = _decoder.decode(raw)
+                if not condition(order):
+                    return None
+                pipe.multi()
+                pipe.delete(key)
+                pipe.zrem(EXPIRY_INDEX, temp_id)
+                await pipe.execute()
+            except WatchError:
+                return None
+        return order
+
+    async def prune_expiry_index(self, older_than_s: float = 3600) -> int:
+        """Drop link-expiry entries older than `older_than_s` whose temp order is gone (a
+        TTL, a flush); how many were dropped."""
+        members = await self.redis.zrangebyscore(EXPIRY_INDEX, "-inf", time.time() - older_than_s)
+        dead = []
+        for member in members:
+            temp_id = member.decode() if isinstance(member, bytes) else str(member)
+            if not await self.redis.exists(KEY_PREFIX + temp_id):
+                dead.append(temp_id)
+        if dead:
+            await self.redis.zrem(EXPIRY_INDEX, *dead)
+        return len(dead)
