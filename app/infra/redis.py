@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -27,3 +29,15 @@ def redis_settings() -> RedisSettings:
 
 async def connect_redis() -> ArqRedis:
     return await create_pool(redis_settings())
+
+
+_shared_by_loop: dict[int, ArqRedis] = {}
+
+
+async def shared_redis() -> ArqRedis:
+    """One client per event loop for code called without one (the CLI, an admin fix)."""
+    key = id(asyncio.get_running_loop())
+    client = _shared_by_loop.get(key)
+    if client is None:
+        client = _shared_by_loop[key] = await connect_redis()
+    return client

@@ -14,6 +14,7 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
+from app.infra.redis import shared_redis
 from app.notifications.service import EMAIL_KINDS, enqueue_email
 from app.orders.tables import PaidOrder
 from app.payments.fulfilment import record_paid_session
@@ -249,9 +250,7 @@ async def mark_refunded(order_ref: str, *, redis: ArqRedis | None) -> None:
                                      tag=f"v{order.version + 1}")]
         await outbox.add(transaction.connection, rows)
     log.info("order marked refunded by admin", order_id=order_ref, from_status=previous)
-    from app.orders.lifecycle import _default_redis
-
-    await outbox.deliver_now(redis or await _default_redis(), rows)
+    await outbox.deliver_now(redis or await shared_redis(), rows)
 
 
 async def resend_email(redis: ArqRedis, order_ref: str, kind: str, *, by: str) -> None:

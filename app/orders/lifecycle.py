@@ -294,15 +294,8 @@ async def retry_failed_refunds(*, older_than: timedelta = timedelta(minutes=1),
 
 # -- collaborators -------------------------------------------------------------------------
 
-_redis_by_loop: dict[int, ArqRedis] = {}
-
-
 async def _default_redis() -> ArqRedis:
-    """A shared client for callers that did not pass one (one per event loop)."""
-    from app.infra.redis import connect_redis
+    """A shared client for callers that did not pass one."""
+    from app.infra.redis import shared_redis
 
-    key = id(asyncio.get_running_loop())
-    client = _redis_by_loop.get(key)
-    if client is None:
-        client = _redis_by_loop[key] = await connect_redis()
-    return client
+    return await shared_redis()
