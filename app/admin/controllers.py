@@ -14,11 +14,11 @@ from litestar.response import Redirect, Response, Template
 
 from app.accounts.guards import require_admin, staff_of
 from app.admin import inbox, system
-from app.admin import restaurants as restaurant_admin
 from app.admin.views import analytics_charts, form_of, fragment, is_htmx, page_context
 from app.notifications.service import EMAIL_KINDS
 from app.ops import analytics, discrepancies
 from app.payments.stripe_gateway import PaymentProviderError
+from app.restaurants import editing as restaurant_admin
 
 FILTERS = ("open", "resolved", "all")
 KINDS = sorted(EMAIL_KINDS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.admin.restaurants import parse_price
+from app.restaurants.editing import parse_price
 from app.restaurants.tables import MenuItem, Restaurant
 from tests.integration.admin.conftest import HTMX
 
