@@ -11,7 +11,10 @@ from litestar.response import Response
 from app.accounts.guards import staff_of
 from app.admin import charts
 from app.kitchen.controller import csrf_of
+from app.notifications.service import EMAIL_KINDS
 from app.ops.analytics import WEEKDAYS, Report
+
+KINDS = sorted(EMAIL_KINDS)  # the email kinds an admin may send again
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
