@@ -26,6 +26,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
 
 from app.accounts.session import StaffSession, current_staff
+from app.infra.html import is_htmx
 
 
 class LoginRequired(NotAuthorizedException):
@@ -68,7 +69,7 @@ def wants_page(request: Request[Any, Any, Any]) -> bool:
     """A browser navigating to a page (not HTMX, not an event stream, not an API call)."""
     accept = request.headers.get("accept", "")
     return (request.method == "GET" and "text/html" in accept
-            and "hx-request" not in request.headers)
+            and not is_htmx(request))
 
 
 def login_required_handler(request: Request[Any, Any, Any],
@@ -76,6 +77,6 @@ def login_required_handler(request: Request[Any, Any, Any],
     if wants_page(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/login?next={quote(target, safe='')}", status_code=303)
-    headers = {"HX-Redirect": "/login"} if "hx-request" in request.headers else {}
+    headers = {"HX-Redirect": "/login"} if is_htmx(request) else {}
     return Response({"status_code": 401, "detail": str(exc.detail)}, status_code=401,
                     headers=headers)

@@ -10,7 +10,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from app.accounts.guards import require_admin, staff_of
-from app.admin.views import KINDS, form_of, fragment, is_htmx, page_context
+from app.admin.views import KINDS, form_of, page_context
+from app.infra.html import is_htmx, render_fragment
 from app.ops import discrepancies
 from app.payments.stripe_gateway import PaymentProviderError
 
@@ -75,8 +76,8 @@ class AdminDiscrepancyController(Controller):
             row = await discrepancies.get_discrepancy(discrepancy_id)
         except discrepancies.NotFound as missing:
             raise NotFoundException(str(missing)) from missing
-        return fragment(request, "admin_discrepancy_row.html", status_code, row=row,
-                        kinds=KINDS, row_message=message, row_error=error)
+        return render_fragment(request, "admin_discrepancy_row.html", status_code, row=row,
+                               kinds=KINDS, row_message=message, row_error=error)
 
     @post("/discrepancies/{discrepancy_id:int}/{action:str}", status_code=200)
     async def fix(self, request: Request[Any, Any, Any], discrepancy_id: FromPath[int],

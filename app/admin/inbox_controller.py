@@ -12,7 +12,8 @@ from litestar.response import Redirect, Response, Template
 
 from app.accounts.guards import require_admin, staff_of
 from app.admin import inbox
-from app.admin.views import KINDS, form_of, fragment, is_htmx, page_context
+from app.admin.views import KINDS, form_of, page_context
+from app.infra.html import is_htmx, render_fragment
 from app.ops import discrepancies
 from app.payments.stripe_gateway import PaymentProviderError
 
@@ -54,7 +55,7 @@ class AdminInboxController(Controller):
                  status_code: int = 200) -> Response[Any]:
         if not is_htmx(request) and status_code < 400:
             return Redirect("/admin/webhooks", status_code=303)
-        return fragment(request, "admin_outcome.html", status_code, ok=ok, detail=detail)
+        return render_fragment(request, "admin_outcome.html", status_code, ok=ok, detail=detail)
 
     @get("/emails")
     async def emails(self, request: Request[Any, Any, Any], q: FromQuery[str] = "") -> Template:
@@ -77,4 +78,4 @@ class AdminInboxController(Controller):
                        status_code: int = 200) -> Response[Any]:
         if not is_htmx(request) and ok:
             return Redirect(f"/admin/emails?q={quote(ref, safe='')}", status_code=303)
-        return fragment(request, "admin_outcome.html", status_code, ok=ok, detail=detail)
+        return render_fragment(request, "admin_outcome.html", status_code, ok=ok, detail=detail)

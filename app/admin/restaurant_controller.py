@@ -10,7 +10,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from app.accounts.guards import require_admin, staff_of
-from app.admin.views import form_of, fragment, is_htmx, page_context
+from app.admin.views import form_of, page_context
+from app.infra.html import is_htmx, render_fragment
 from app.restaurants import editing as restaurant_admin
 
 
@@ -141,6 +142,7 @@ class AdminRestaurantController(Controller):
             raise NotFoundException(str(missing)) from missing
         if not is_htmx(request):
             return Redirect(f"/admin/restaurants/{slug}", status_code=303)
-        return fragment(request, "admin_menu_item_row.html", item=item, restaurant=restaurant,
-                        price=restaurant_admin.format_price(item.price_amount,
-                                                            restaurant.currency))
+        return render_fragment(request, "admin_menu_item_row.html", item=item,
+                               restaurant=restaurant,
+                               price=restaurant_admin.format_price(item.price_amount,
+                                                                   restaurant.currency))

@@ -9,7 +9,8 @@ from litestar.response import Response, Template
 
 from app.accounts.guards import require_admin
 from app.admin import system
-from app.admin.views import fragment, page_context
+from app.admin.views import page_context
+from app.infra.html import render_fragment
 
 
 class AdminSystemController(Controller):
@@ -27,7 +28,8 @@ class AdminSystemController(Controller):
     @get("/system/status")
     async def status(self, request: Request[Any, Any, Any]) -> Response[Any]:
         data = await system.snapshot(request.app.state.redis)
-        response = fragment(request, "admin_system_status.html",
-                            components=system.components(data), checked_at=system.checked_at())
+        response = render_fragment(request, "admin_system_status.html",
+                                   components=system.components(data),
+                                   checked_at=system.checked_at())
         response.headers["Cache-Control"] = "no-store"
         return response

@@ -1,4 +1,4 @@
-"""Shared helpers for admin controllers: page context, HTML fragments, form reading, and the
+"""Shared helpers for admin controllers: page context, form reading, and the
 analytics charts built from a report (rendering only; numbers come from app.ops.analytics)."""
 
 from __future__ import annotations
@@ -6,31 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.response import Response
 
 from app.accounts.guards import staff_of
 from app.admin import charts
-from app.kitchen.controller import csrf_of
+from app.infra.html import csrf_of
 from app.notifications.service import EMAIL_KINDS
 from app.ops.analytics import WEEKDAYS, Report
 
 KINDS = sorted(EMAIL_KINDS)  # the email kinds an admin may send again
 
 
-def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return "hx-request" in request.headers
-
-
 def page_context(request: Request[Any, Any, Any], section: str, **context: Any) -> dict[str, Any]:
     return {"csrf": csrf_of(request), "staff": staff_of(request), "section": section, **context}
-
-
-def fragment(request: Request[Any, Any, Any], name: str, status_code: int = 200,
-             **context: Any) -> Response[str]:
-    engine = request.app.template_engine
-    assert engine is not None
-    html = engine.get_template(name).render(csrf=csrf_of(request), **context)
-    return Response(html, media_type="text/html", status_code=status_code)
 
 
 async def form_of(request: Request[Any, Any, Any]) -> dict[str, str]:

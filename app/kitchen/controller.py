@@ -16,9 +16,9 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, ServerSentEvent, Template
 from litestar.response import ServerSentEventMessage as Message
 from litestar.template import TemplateEngineProtocol
-from litestar.utils.scope.state import ScopeState
 
 from app.accounts.guards import require_staff_for_slug, staff_of
+from app.infra.html import csrf_of, is_htmx, render_fragment
 from app.kitchen import services
 from app.kitchen.feed import decode_event, kitchen_channel, order_channel
 from app.kitchen.shared_render import SharedRender, tick
@@ -34,17 +34,6 @@ MAX_CHANGED_TICKETS = 20
 BOARDS: SharedRender[EncodedMessage] = SharedRender()  # per process, keyed by restaurant id
 # How long a restaurant's settings (time zone, default prep) read for live updates are reused.
 RESTAURANT_TTL_S = 30.0
-
-
-def csrf_of(request: Request[Any, Any, Any]) -> str:
-    token = ScopeState.from_scope(request.scope).csrf_token
-    return token if isinstance(token, str) else ""
-
-
-def render(request: Request[Any, Any, Any], name: str, **context: Any) -> str:
-    engine = request.app.template_engine
-    assert engine is not None
-    return str(engine.get_template(name).render(**context))
 
 
 def changed_refs(batch: list[bytes]) -> list[str] | None:
@@ -178,15 +167,13 @@ class KitchenController(Controller):
             raise HTTPException(status_code=409, detail=str(error)) from error
         except lifecycle.ActionFailed as error:
             raise HTTPException(status_code=502, detail=str(error)) from error
-        if "hx-request" not in request.headers:
+        if not is_htmx(request):
             return Redirect(f"/kitchen/{slug}", status_code=303)
         card = await services.card(restaurant, ref)
         if card is None or card.status not in lifecycle.ACTIVE_STATUSES:
             return Response("", media_type="text/html")  # the ticket leaves the board
-        html = render(request, "order_card.html", card=card, csrf=csrf_of(request),
-                      board=None, slug=slug,
-                      default_prep=restaurant.default_prep_minutes)
-        return Response(html, media_type="text/html")
+        return render_fragment(request, "order_card.html", card=card, board=None, slug=slug,
+                               default_prep=restaurant.default_prep_minutes)
 
 
 class OrderEventsController(Controller):

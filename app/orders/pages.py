@@ -14,6 +14,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 
+from app.infra.html import is_htmx
 from app.orders.cart import CartForm, apply_operation, form_errors, parse_form, to_order
 from app.orders.intake import IntakeError, submit_order
 from app.orders.payment_links import LinkNotRenewable, renew_payment_link
@@ -24,10 +25,6 @@ from app.restaurants import services
 from app.restaurants.tables import Restaurant
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-def _is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str]) -> dict[str, Any]:
@@ -42,7 +39,7 @@ async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str]) -> di
 
 def _render_menu(request: Request[Any, Any, Any], context: dict[str, Any],
                  status_code: int = 200) -> Template:
-    if _is_htmx(request):
+    if is_htmx(request):
         # htmx swaps only 2xx answers by default, so validation errors come back as 200.
         return Template("order_form.html", context=context)
     return Template("menu.html", context=context, status_code=status_code)
@@ -76,7 +73,7 @@ class OrderPagesController(Controller):
                 errors = error.errors
             else:
                 target = f"/orders/{order.id}"
-                if _is_htmx(request):
+                if is_htmx(request):
                     return Response("", headers={"HX-Redirect": target})
                 return Redirect(target, status_code=HTTP_303_SEE_OTHER)
         context = await _menu_context(slug, cart, form_errors(errors))
@@ -104,10 +101,10 @@ class OrderPagesController(Controller):
             problem = str(error)
         except PaymentProviderError:
             problem = "We could not create a new payment link just now. Please try again."
-        if _is_htmx(request) or problem:
+        if is_htmx(request) or problem:
             context = await _status_context(request, order_id)
             context["problem"] = problem
-            name = "order_progress.html" if _is_htmx(request) else "order_status.html"
+            name = "order_progress.html" if is_htmx(request) else "order_status.html"
             return Template(name, context=context)
         return Redirect(f"/orders/{order_id}", status_code=HTTP_303_SEE_OTHER)
 
