@@ -27,7 +27,7 @@ from app.infra.request_id import request_id_middleware
 from app.infra.security_headers import SecurityHeaders
 from app.infra.urls import redis_url
 from app.kitchen.controller import KitchenController, OrderEventsController
-from app.kitchen.feed import channels_plugin
+from app.live.feed import channels_plugin
 from app.notifications.webhook_controller import ResendWebhookController
 from app.ops.health_controller import HealthController
 from app.ops.metrics_controller import MetricsController

@@ -12,7 +12,7 @@ from app.platform import outbox
 
 def load() -> frozenset[str]:
     """Import every consumer; the kinds now registered (all of `outbox.KINDS`, or raise)."""
-    import app.kitchen.feed  # kitchen.publish
+    import app.live.feed  # kitchen.publish
     import app.notifications.service  # noqa: F401  (email.send)
 
     missing = outbox.KINDS - outbox.registered()

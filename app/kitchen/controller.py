@@ -20,9 +20,9 @@ from litestar.template import TemplateEngineProtocol
 from app.accounts.guards import require_staff_for_slug, staff_of
 from app.infra.html import csrf_of, is_htmx, render_fragment
 from app.kitchen import services
-from app.kitchen.feed import decode_event, kitchen_channel, order_channel
-from app.kitchen.shared_render import SharedRender, tick
-from app.kitchen.sse import EncodedMessage, channel_stream, compact, encoded
+from app.live.feed import decode_event, kitchen_channel, order_channel
+from app.live.shared_render import SharedRender, tick
+from app.live.sse import EncodedMessage, channel_stream, compact, encoded
 from app.orders import lifecycle
 from app.restaurants.tables import Restaurant
 

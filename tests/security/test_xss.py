@@ -14,7 +14,7 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 
-from app.kitchen.feed import publish_order_event
+from app.live.feed import publish_order_event
 from app.notifications.compose import render_email
 from app.notifications.delivery import _restaurant
 from app.notifications.service import EMAIL_KINDS

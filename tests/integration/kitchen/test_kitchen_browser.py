@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from app.kitchen.feed import publish_order_event
+from app.live.feed import publish_order_event
 from app.orders.tables import PaidOrder
 from tests.helpers.browser import submit_login
 from tests.helpers.orders import make_paid_order

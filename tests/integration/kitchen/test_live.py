@@ -14,7 +14,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from app.kitchen.feed import publish_order_event
+from app.live.feed import publish_order_event
 from app.orders import lifecycle
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
@@ -162,7 +162,7 @@ async def test_closed_streams_release_their_channel(web: RunningProcess,
                                                    plain_redis: Redis) -> None:
     import asyncio
 
-    from app.kitchen.feed import kitchen_channel
+    from app.live.feed import kitchen_channel
 
     order = await make_paid_order()
     channel = kitchen_channel(order.restaurant)

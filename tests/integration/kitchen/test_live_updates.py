@@ -16,10 +16,11 @@ from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.response import ServerSentEventMessage
 
-from app.kitchen import controller, hub, services
-from app.kitchen.feed import kitchen_channel, publish_order_event
-from app.kitchen.shared_render import SharedRender, tick
-from app.kitchen.sse import channel_stream, encoded
+from app.kitchen import controller, services
+from app.live import hub
+from app.live.feed import kitchen_channel, publish_order_event
+from app.live.shared_render import SharedRender, tick
+from app.live.sse import channel_stream, encoded
 from app.orders.lifecycle import apply_action
 from app.restaurants.tables import Restaurant
 from tests.helpers.orders import make_paid_order

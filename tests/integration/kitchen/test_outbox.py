@@ -11,7 +11,7 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 
-from app.kitchen.feed import kitchen_channel
+from app.live.feed import kitchen_channel
 from app.orders import lifecycle
 from app.piccolo_conf import DB
 from app.platform import outbox

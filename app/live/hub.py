@@ -30,7 +30,7 @@ from litestar.channels.subscriber import Subscriber
 from litestar.response import ServerSentEventMessage
 
 from app.infra.logging import get_logger
-from app.kitchen.shared_render import tick
+from app.live.shared_render import tick
 from app.platform.metrics import SSE_CLIENTS
 
 log = get_logger("orderpass.kitchen.hub")

@@ -1,5 +1,5 @@
 """Live order events over Redis pub/sub: channel names, publishing from any process, and the
-Litestar `ChannelsPlugin` that brings them into every web process (where `app.kitchen.hub`
+Litestar `ChannelsPlugin` that brings them into every web process (where `app.live.hub`
 fans them out to SSE clients).
 
 Channels (plain Redis pub/sub channel names; the Litestar Redis *Pub/Sub* backend subscribes
@@ -25,7 +25,7 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
 
 from app.infra.logging import get_logger
-from app.kitchen.hub import BACKLOG
+from app.live.hub import BACKLOG
 from app.platform import outbox
 
 log = get_logger("orderpass.kitchen.feed")
@@ -84,7 +84,7 @@ def channels_plugin(redis: Redis) -> ChannelsPlugin:
     return ChannelsPlugin(
         backend=RedisChannelsPubSubBackend(redis=redis),
         arbitrary_channels_allowed=True,
-        # One subscriber per channel and process (app.kitchen.hub), drained after every
+        # One subscriber per channel and process (app.live.hub), drained after every
         # render. If it ever fills, the oldest events go and the hub sends every screen a
         # fresh snapshot, since each event only means "re-read Postgres".
         subscriber_max_backlog=BACKLOG,

@@ -1,4 +1,4 @@
-"""Server-sent event streams fed by a channel hub (`app.kitchen.hub`): a snapshot first, then
+"""Server-sent event streams fed by a channel hub (`app.live.hub`): a snapshot first, then
 the hub's shared update per burst of events, heartbeats (`: ping` comments, every
 SSE_HEARTBEAT_SECONDS) in between, and a fresh snapshot at least once a minute.
 
@@ -8,7 +8,7 @@ with a full snapshot and misses nothing. Each message has an `id` (ms timestamp 
 and the first one tells the browser to retry after `RETRY_MS`.
 
 `snapshot(after)` must return `(started, message)` from a render that started after moment
-`after` (`app.kitchen.shared_render.tick`), which lets streams of one channel share one render
+`after` (`app.live.shared_render.tick`), which lets streams of one channel share one render
 (`SharedRender`); `started` tells the stream which hub updates the snapshot already holds.
 """
 
@@ -23,8 +23,8 @@ from litestar.channels import ChannelsPlugin
 from litestar.response import ServerSentEventMessage
 
 from app.infra.logging import get_logger
-from app.kitchen import hub as hubs
-from app.kitchen.shared_render import tick
+from app.live import hub as hubs
+from app.live.shared_render import tick
 from app.settings import get_settings
 
 log = get_logger("orderpass.kitchen.sse")
