@@ -9,7 +9,6 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from redis.asyncio import Redis
@@ -38,7 +37,7 @@ from app.payments.stripe_gateway import close_gateway
 from app.payments.webhook_controller import StripeWebhookController
 from app.restaurants.controllers import MenuApiController, RestaurantPagesController
 from app.settings import get_settings
-from app.templating import configure_jinja
+from app.templating import template_engine
 
 log = get_logger("orderpass.web")
 
@@ -99,11 +98,7 @@ def create_app() -> Litestar:
         csrf_config=security.csrf_config(),
         stores=security.stores(web_redis),
         plugins=[channels_plugin(web_redis)],
-        template_config=TemplateConfig(
-            directory=[paths.TEMPLATES, paths.COMPONENTS],
-            engine=JinjaTemplateEngine,
-            engine_callback=configure_jinja,
-        ),
+        template_config=TemplateConfig(instance=template_engine()),
         openapi_config=OpenAPIConfig(title="Orderpass", version="0.1.0", path="/schema"),
         logging_config=None,  # structlog (app/infra/logging.py) formats every log line
         debug=False,

@@ -1,11 +1,18 @@
-"""Jinja set-up shared by pages, HTMX fragments, SSE messages and emails: filters and globals."""
+"""The one Jinja environment, for pages, htmx fragments, SSE frames and emails alike: where
+templates and components are found, and the money and time formats every one of them uses.
+
+Emails render through the same environment with stricter rules (`email_environment`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 
+from app import paths
 from app.settings import get_settings
 
 CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "chf": "CHF "}
@@ -25,10 +32,58 @@ def format_time(value: datetime | None) -> str:
     return value.strftime("%H:%M") if value else ""
 
 
-def configure_jinja(engine: JinjaTemplateEngine) -> None:
-    engine.engine.filters["money"] = format_money
-    engine.engine.filters["hhmm"] = format_time
-    engine.engine.autoescape = True
-    # Re-reading templates whose file changed is for people editing them (dev); elsewhere it
-    # is a stat() per template per render, kitchen fan-outs included.
-    engine.engine.auto_reload = get_settings().environment == "dev"
+def format_time_utc(value: datetime) -> str:
+    """A UTC moment for a diner: "18:05 UTC"."""
+    return value.strftime("%H:%M UTC")
+
+
+def format_deadline(moment: datetime | None, timezone: str) -> str:
+    """A moment in the restaurant's time zone, with the date and the zone's name, for an
+    email read later and elsewhere: "18:05 on 02 Dec 2026 (CET)"."""
+    if moment is None:
+        return ""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = moment.astimezone(zone)
+    return f"{local:%H:%M} on {local:%d %b %Y} ({local.tzname()})"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """Templates (templates/) and components (components/), every value HTML-escaped."""
+    env = Environment(
+        loader=FileSystemLoader([paths.TEMPLATES, paths.COMPONENTS]),
+        autoescape=True,
+        # Re-reading templates whose file changed is for people editing them (dev); elsewhere
+        # it is a stat() per template per render, kitchen fan-outs included.
+        auto_reload=get_settings().environment == "dev",
+    )
+    env.filters["money"] = format_money
+    env.filters["hhmm"] = format_time
+    env.filters["hhmm_utc"] = format_time_utc
+    env.filters["deadline"] = format_deadline
+    return env
+
+
+@lru_cache(maxsize=1)
+def email_environment() -> Environment:
+    """The same loader, filters and components, with the rules an email needs: a missing
+    value is an error, not a blank (a sent email cannot be corrected); .txt templates are
+    not HTML-escaped (customer-supplied text still is, in .html); block tags leave no stray
+    blank lines in plain text. A cache of its own (an overlay would otherwise start with
+    the pages' compiled templates, which carry the pages' rules)."""
+    return environment().overlay(
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        cache_size=400,
+    )
+
+
+def template_engine() -> JinjaTemplateEngine:
+    """Litestar's engine over the one environment (it adds url_for, csrf_token, …)."""
+    return JinjaTemplateEngine.from_environment(environment())

@@ -7,16 +7,12 @@ the same payload as the first try: Resend rejects a reused Idempotency-Key with 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import css_inline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from app import paths
 from app.orders.models import OrderView
-from app.templating import format_money, format_time
+from app.templating import email_environment, format_deadline
 
 SUBJECTS = {
     "order_confirmation": "Pay to confirm your order at {restaurant}",
@@ -47,37 +43,10 @@ class RenderedEmail:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader([paths.TEMPLATES, paths.COMPONENTS]),
-        # Customer-supplied names and notes end up in HTML: escape everything in .html.
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,
-    )
-    env.filters["money"] = format_money
-    env.filters["hhmm"] = format_time
-    return env
-
-
-@lru_cache(maxsize=1)
 def _inliner() -> css_inline.CSSInliner:
     # keep_at_rules leaves the @media block in <style> (it cannot be inlined); never fetch
     # remote stylesheets while rendering.
     return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
-
-
-def _local_deadline(moment: datetime | None, timezone: str) -> str:
-    if moment is None:
-        return ""
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = moment.astimezone(zone)
-    return f"{local:%H:%M} on {local:%d %b %Y} ({local.tzname()})"
 
 
 def _one_line(value: str) -> str:
@@ -101,7 +70,7 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
         "restaurant": restaurant,
         "status_url": status_url(public_base_url, order.id),
         "payment_url": order.payment_url or "",
-        "deadline": _local_deadline(order.expires_at, restaurant.timezone),
+        "deadline": format_deadline(order.expires_at, restaurant.timezone),
         "prep_minutes": order.prep_minutes,
         "money_back": (
             "Your payment has been refunded in full; it may take a few days to show on "
@@ -109,7 +78,7 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
             "The hold on your card has been released; you were not charged."
         ),
     }
-    env = _environment()
+    env = email_environment()
     html = env.get_template(f"emails/{kind}.html").render(context)
     text = env.get_template(f"emails/{kind}.txt").render(context)
     return RenderedEmail(subject=subject, html=_inliner().inline(html), text=text.strip() + "\n")
