@@ -25,13 +25,14 @@ from app.infra.redis import connect_redis
 from app.infra.request_id import request_id_middleware
 from app.infra.security_headers import SecurityHeaders
 from app.infra.urls import redis_url
-from app.kitchen.controller import KitchenController, OrderEventsController
+from app.kitchen.controller import KitchenController
 from app.live.feed import channels_plugin
 from app.notifications.webhook_controller import ResendWebhookController
 from app.ops.health_controller import HealthController
 from app.ops.metrics_controller import MetricsController
 from app.ops.request_metrics import request_metrics_middleware
 from app.orders.api_controller import OrdersApiController
+from app.orders.events_controller import OrderEventsController
 from app.orders.pages import OrderPagesController
 from app.payments.stripe_gateway import close_gateway
 from app.payments.webhook_controller import StripeWebhookController

@@ -1,5 +1,5 @@
 """Read models for kitchen screens: the board (active tickets in priority order, "all day"
-counts, the last completed ticket to recall), one ticket, and an order's public status."""
+counts, the last completed ticket to recall) and one ticket."""
 
 from __future__ import annotations
 
@@ -9,15 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from piccolo.table import Table
-from redis.asyncio import Redis
 
 from app.kitchen.board_query import Recall, read_board
 from app.kitchen.priority import due_at, prioritise, screen_sort_key, timing
 from app.orders.lifecycle import ACTIVE_STATUSES, ALLOWED, RECALL_WINDOW, STAFF_ACTIONS
-from app.orders.tables import PaidOrder
-from app.orders.temp_store import TempOrderStore, is_temp_id
 from app.restaurants.tables import Restaurant
-from app.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -164,30 +160,6 @@ async def card(restaurant: Restaurant, order_ref: str) -> Card | None:
         return None
     cards, _board = await _read(restaurant, datetime.now(UTC), refs=[order_ref])
     return cards[0] if cards else None
-
-
-async def order_status(order_ref: str, redis: Redis) -> dict[str, object] | None:
-    """What the public status stream may say about an order: status and timing only.
-    Paid orders come from Postgres; an order still awaiting payment from the temp store."""
-    if "\x00" in order_ref:  # Postgres refuses NUL in text: no such order, not a 500
-        return None
-    order = await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
-    if order is None:
-        if not is_temp_id(order_ref):
-            return None
-        temp = await TempOrderStore(redis, get_settings().temp_order_ttl_hours * 3600).get(
-            order_ref)
-        if temp is None:
-            return None
-        return {"id": temp.id, "status": temp.status, "ticket_number": None,
-                "prep_minutes": None, "promised_at": None,
-                "updated_at": temp.updated_at.isoformat() if temp.updated_at else None}
-    return {
-        "id": order.public_id, "status": order.status, "ticket_number": order.ticket_number,
-        "prep_minutes": order.prep_minutes,
-        "promised_at": order.promised_at.isoformat() if order.promised_at else None,
-        "updated_at": order.updated_at.isoformat() if order.updated_at else None,
-    }
 
 
 def row_id(row: Table) -> int:

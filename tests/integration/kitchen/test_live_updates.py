@@ -16,7 +16,7 @@ from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.response import ServerSentEventMessage
 
-from app.kitchen import controller, services
+from app.kitchen import board_feed, services
 from app.live import hub
 from app.live.feed import kitchen_channel, publish_order_event
 from app.live.shared_render import SharedRender, tick
@@ -44,8 +44,7 @@ async def demo() -> Restaurant:
 
 def screen(app: Litestar, restaurant: Restaurant) -> Stream:
     channels = app.plugins.get(ChannelsPlugin)
-    assert app.template_engine is not None
-    return controller.board_stream(channels, restaurant, app.template_engine, heartbeat_s=30)
+    return board_feed.board_stream(channels, restaurant, heartbeat_s=30)
 
 
 async def next_event(stream: Stream, name: str) -> str:
@@ -67,7 +66,7 @@ async def test_screens_share_one_render_per_burst_and_get_only_the_changes(
     first = await make_paid_order()
     streams = [screen(running_app, demo) for _ in range(SCREENS)]
     try:
-        snapshots = await asyncio.gather(*(next_event(s, controller.BOARD_EVENT)
+        snapshots = await asyncio.gather(*(next_event(s, board_feed.BOARD_EVENT)
                                            for s in streams))
         # The first screen starts the channel's hub; the 24 that wait for it share a render.
         assert len(set(snapshots)) <= 2
@@ -80,7 +79,7 @@ async def test_screens_share_one_render_per_burst_and_get_only_the_changes(
             before = feed.renders
             order = await make_paid_order()
             await publish_order_event(redis, order.restaurant, order.public_id, "order.paid")
-            updates = await asyncio.gather(*(next_event(s, controller.TICKETS_EVENT)
+            updates = await asyncio.gather(*(next_event(s, board_feed.TICKETS_EVENT)
                                              for s in streams))
             assert len(set(updates)) == 1
             html = updates[0]
@@ -98,11 +97,11 @@ async def test_a_ticket_that_leaves_the_board_is_sent_as_gone(
     order = await make_paid_order()
     stream = screen(running_app, demo)
     try:
-        await next_event(stream, controller.BOARD_EVENT)
+        await next_event(stream, board_feed.BOARD_EVENT)
         for action in ("accept", "start", "ready", "complete"):
             await apply_action(order.public_id, action, actor="test", prep_minutes=10,
                                restaurant_id=services.row_id(demo), redis=redis)
-            html = await next_event(stream, controller.TICKETS_EVENT)
+            html = await next_event(stream, board_feed.TICKETS_EVENT)
         assert f'data-ticket="{order.public_id}" data-gone' in html
         assert f"Recall #{order.ticket_number}" in html  # the recall panel offers it
     finally:
@@ -203,17 +202,17 @@ async def test_a_screen_reconnecting_as_the_last_one_leaves_keeps_its_subscripti
     old stream's late UNSUBSCRIBE must not cut the new one off from Redis."""
     channel = kitchen_channel(services.row_id(demo))
     old = screen(running_app, demo)
-    await next_event(old, controller.BOARD_EVENT)
+    await next_event(old, board_feed.BOARD_EVENT)
     closing = asyncio.create_task(old.aclose())  # type: ignore[attr-defined]
     for _ in range(3):
         await asyncio.sleep(0)  # the old stream is half-way through leaving
     new = screen(running_app, demo)
     try:
-        await next_event(new, controller.BOARD_EVENT)
+        await next_event(new, board_feed.BOARD_EVENT)
         await closing
         assert dict(await redis.pubsub_numsub(channel))[channel.encode()] == 1
         order = await make_paid_order()
         await publish_order_event(redis, order.restaurant, order.public_id, "order.paid")
-        assert order.public_id in await next_event(new, controller.TICKETS_EVENT)
+        assert order.public_id in await next_event(new, board_feed.TICKETS_EVENT)
     finally:
         await close([new])

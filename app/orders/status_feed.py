@@ -1,0 +1,63 @@
+"""The customer's live status stream (`/orders/{ref}/events`): an `order-updated` event with
+what the status page may show (status and timing only) on connect and whenever the order
+changes, read once per change for every page open on the order (`app.live`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from litestar.channels import ChannelsPlugin
+from litestar.response import ServerSentEventMessage as Message
+from redis.asyncio import Redis
+
+from app.live.feed import order_channel
+from app.live.shared_render import tick
+from app.live.sse import channel_stream, encoded
+from app.orders.tables import PaidOrder
+from app.orders.temp_store import TempOrderStore, is_temp_id
+from app.settings import get_settings
+
+ORDER_EVENT = "order-updated"
+
+
+async def order_status(order_ref: str, redis: Redis) -> dict[str, object] | None:
+    """What the public status stream may say about an order: status and timing only.
+    Paid orders come from Postgres; an order still awaiting payment from the temp store."""
+    if "\x00" in order_ref:  # Postgres refuses NUL in text: no such order, not a 500
+        return None
+    order = await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
+    if order is None:
+        if not is_temp_id(order_ref):
+            return None
+        temp = await TempOrderStore(redis, get_settings().temp_order_ttl_hours * 3600).get(
+            order_ref)
+        if temp is None:
+            return None
+        return {"id": temp.id, "status": temp.status, "ticket_number": None,
+                "prep_minutes": None, "promised_at": None,
+                "updated_at": temp.updated_at.isoformat() if temp.updated_at else None}
+    return {
+        "id": order.public_id, "status": order.status, "ticket_number": order.ticket_number,
+        "prep_minutes": order.prep_minutes,
+        "promised_at": order.promised_at.isoformat() if order.promised_at else None,
+        "updated_at": order.updated_at.isoformat() if order.updated_at else None,
+    }
+
+
+def order_stream(channels: ChannelsPlugin, ref: str, redis: Redis) -> AsyncIterator[Message]:
+    """The order's status now, then again after every change to it."""
+
+    async def status_message() -> Message | None:
+        status = await order_status(ref, redis)
+        return None if status is None else encoded(
+            ORDER_EVENT, json.dumps(status, separators=(",", ":")))
+
+    async def snapshot(_after: int) -> tuple[int, Message | None]:
+        started = tick()
+        return started, await status_message()
+
+    async def compose(_batch: list[bytes]) -> Message | None:
+        return await status_message()  # one read for every page open on this order
+
+    return channel_stream(channels, order_channel(ref), snapshot, compose, label=ref)
