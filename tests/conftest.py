@@ -1,19 +1,25 @@
-"""Session-wide Postgres and Redis, started before any conftest or test imports the app
-(the Piccolo engine reads DATABASE_URL when it is first imported)."""
+"""Settings for every test process. No server starts here: the suites that need Postgres and
+Redis (integration, e2e, security, reliability) start them once per session from their own
+conftest (`tests.helpers.infra.start_servers`); unit, sandbox and load tests run without."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.helpers.infra import TestInfrastructure
+from tests.helpers.infra import (
+    TestInfrastructure,
+    start_servers,
+    stop_servers,
+    use_test_environment,
+)
 
-_infrastructure = TestInfrastructure().start()
+use_test_environment()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    _infrastructure.stop()
+    stop_servers()
 
 
 @pytest.fixture(scope="session")
 def infrastructure() -> TestInfrastructure:
-    return _infrastructure
+    return start_servers()

@@ -8,10 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.helpers.browser import browser  # noqa: F401  (fixture)
-from tests.helpers.infra import TEST_ENV
+from tests.helpers.fixtures import *  # noqa: F403  (shared fixtures)
+from tests.helpers.infra import TEST_ENV, start_servers
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import RunningProcess, start_web, start_worker
-from tests.integration.conftest import *  # noqa: F403  (shared fixtures)
+
+start_servers()
 
 
 @pytest.fixture

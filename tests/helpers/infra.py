@@ -1,4 +1,5 @@
-"""Test infrastructure: one Postgres and one Redis for the whole session.
+"""Test infrastructure: one Postgres and one Redis for the whole session, started only by the
+suites that need them (`start_servers`, from their conftest); unit tests run without.
 
 Embedded servers by default; `TEST_DATABASE_URL` / `TEST_REDIS_URL` point the suite at
 standalone servers instead (CI uses this to prove Postgres 15 / Redis 7 compatibility).
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,45 @@ TEST_ENV = {
     # Reconciliation tests pay a session and reconcile at once, playing the lost webhook.
     "RECONCILE_GRACE_SECONDS": "0",
 }
+
+
+# Until a suite starts the servers, the app's URLs point at a port nothing listens on (9,
+# "discard"): a test that reaches for Postgres or Redis without them fails at once.
+NO_SERVERS = {"DATABASE_URL": "postgresql://no-test-servers@127.0.0.1:9/none",
+              "REDIS_URL": "redis://127.0.0.1:9/0"}
+_running: TestInfrastructure | None = None
+
+
+def use_test_environment() -> None:
+    """The settings every test process runs with (no server is started here)."""
+    os.environ.update(TEST_ENV)
+    os.environ.update(NO_SERVERS)
+
+
+def start_servers() -> TestInfrastructure:
+    """Postgres and Redis for this test session, started on the first call."""
+    global _running
+    if _running is None:
+        _running = TestInfrastructure().start()
+        _point_the_app_at(_running.database_url)
+    return _running
+
+
+def stop_servers() -> None:
+    if _running is not None:
+        _running.stop()
+
+
+def _point_the_app_at(database_url: str) -> None:
+    """The Piccolo engine reads DATABASE_URL when `app.piccolo_conf` is imported, and settings
+    are cached: a module imported before the servers started (a unit test collected first)
+    must not keep the placeholder."""
+    conf = sys.modules.get("app.piccolo_conf")
+    if conf is not None:
+        conf.DB.config["dsn"] = database_url
+    settings = sys.modules.get("app.settings")
+    if settings is not None:
+        settings.reset_settings_cache()
 
 
 def _with_database(url: str, name: str) -> str:

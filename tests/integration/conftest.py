@@ -1,73 +1,9 @@
-"""Integration fixtures: migrated database, open pool, clean seeded state, app test client."""
+"""Integration suite: the shared fixtures (tests/helpers/fixtures.py) on the session's
+Postgres and Redis."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Iterator
+from tests.helpers.fixtures import *  # noqa: F403
+from tests.helpers.infra import start_servers
 
-import httpx
-import pytest
-from arq.connections import ArqRedis
-from asgi_lifespan import LifespanManager
-from litestar import Litestar
-
-from app import outbox_consumers
-from app.infra import db
-from app.infra.redis import connect_redis
-from app.payments.stripe_gateway import reset_gateway
-from app.settings import reset_settings_cache
-from tests.helpers.database import reset_state
-from tests.helpers.sandbox import RunningSandbox
-
-
-@pytest.fixture(scope="session", autouse=True)
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    """One Stripe/Resend sandbox for the session; the app's SDKs point at it."""
-    running = RunningSandbox(tmp_path_factory.mktemp("sandbox")).start()
-    os.environ["STRIPE_API_BASE"] = running.url
-    os.environ["RESEND_API_URL"] = running.url
-    reset_settings_cache()
-    reset_gateway()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="session")
-async def migrated() -> AsyncIterator[None]:
-    outbox_consumers.load()  # as every process that delivers outbox rows does at start-up
-    await db.migrate()
-    await db.open_pool(max_size=10)
-    yield
-    await db.close_pool()
-
-
-@pytest.fixture(scope="session")
-async def redis(migrated: None) -> AsyncIterator[ArqRedis]:
-    client = await connect_redis()
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture(autouse=True)
-async def clean_state(redis: ArqRedis, sandbox: RunningSandbox) -> None:
-    sandbox.reset()
-    await reset_state(redis)
-
-
-@pytest.fixture
-def app() -> Litestar:
-    from app.asgi import create_app
-
-    return create_app()
-
-
-@pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    """The app in the test's own event loop (Litestar's AsyncTestClient runs it in a portal
-    thread, where the shared Postgres pool cannot follow)."""
-    # The raw app, not LifespanManager's wrapper: that one shares one `state` dict between
-    # requests, where Litestar keeps per-request flags.
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as test_client:
-        yield test_client
+start_servers()

@@ -21,10 +21,13 @@ from arq.connections import ArqRedis
 
 from app.notifications import service
 from app.notifications.tables import EmailMessage
+from tests.helpers.fixtures import *  # noqa: F403  (session database, redis, clean state)
+from tests.helpers.fixtures_email import *  # noqa: F403  (sandbox, ctx, make_order)
+from tests.helpers.infra import start_servers
 from tests.helpers.sandbox import RunningSandbox
-from tests.integration.conftest import *  # noqa: F403  (session database, redis, clean state)
-from tests.integration.notifications.conftest import *  # noqa: F403  (sandbox, ctx, make_order)
 from workers.email_jobs import send_email
+
+start_servers()
 
 
 def died_after_sending(monkeypatch: pytest.MonkeyPatch) -> None:

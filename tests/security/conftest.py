@@ -8,8 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.helpers.browser import browser, page  # noqa: F401  (fixtures)
+from tests.helpers.fixtures import *  # noqa: F403  (shared fixtures)
+from tests.helpers.infra import start_servers
 from tests.helpers.server import RunningProcess, start_web
-from tests.integration.conftest import *  # noqa: F403
+
+start_servers()
 
 
 @pytest.fixture(scope="module")
