@@ -10,10 +10,10 @@ import httpx
 
 from app.orders.tables import PaidOrder
 from tests.helpers.infra import TEST_ENV
+from tests.helpers.orders import valid_order
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import start_web, start_worker
-from tests.integration.kitchen.test_live import events, logged_in, next_event
-from tests.integration.orders.test_intake import valid_order
+from tests.helpers.sse import events, logged_in, next_event
 
 
 async def test_webhook_on_one_process_reaches_kitchen_on_the_other(

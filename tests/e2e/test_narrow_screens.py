@@ -12,8 +12,8 @@ import pytest
 from app.notifications.compose import RestaurantContact, render_email
 from app.notifications.service import EMAIL_KINDS
 from app.orders.models import Customer, OrderLine, OrderView
+from tests.helpers.orders import valid_order
 from tests.helpers.server import RunningProcess
-from tests.integration.orders.test_intake import valid_order
 
 pytestmark = pytest.mark.browser
 NARROW = {"width": 320, "height": 640}

@@ -1,5 +1,6 @@
-"""Test factories for paid orders: `make_paid_order` inserts PaidOrder + OrderItems directly
-(no Stripe: for read-side tests); `paid_order_via_sandbox` goes the real way (intake, sandbox
+"""Test orders: through the public API (`valid_order` bodies, `submit`, `submit_and_pay`,
+`pay_without_webhook`), inserted directly (`make_paid_order`: PaidOrder + OrderItems, no
+Stripe, for read-side tests), or the real way (`paid_order_via_sandbox`: intake, sandbox
 payment, signed webhook), for anything that moves money."""
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from arq.connections import ArqRedis
 
 from app.orders.tables import OrderItem, PaidOrder
 from app.restaurants.tables import Restaurant
 from tests.helpers.sandbox import RunningSandbox
-from tests.helpers.stripe_events import sandbox_events, signed_request
+from tests.helpers.stripe_events import paid_events, sandbox_events, signed_request
 
 DEFAULT_ITEMS = [("Margherita pizza", 1100, 2, "no basil"), ("Lemonade", 450, 1, "")]
 
@@ -97,3 +99,51 @@ async def pay_and_post_webhook(client: httpx.AsyncClient, sandbox: RunningSandbo
     response = await client.post("/webhooks/stripe", content=payload, headers=headers)
     assert response.status_code == 200, response.text
     return str(response.json()["result"])
+
+
+async def menu(client: httpx.AsyncClient, slug: str = "demo") -> dict[str, Any]:
+    response = await client.get(f"/api/restaurants/{slug}/menu")
+    assert response.status_code == 200
+    return response.json()
+
+
+async def valid_order(client: httpx.AsyncClient, slug: str = "demo") -> dict[str, Any]:
+    items = (await menu(client, slug))["items"]
+    return {
+        "restaurant": slug,
+        "items": [{"menu_item_id": items[0]["id"], "quantity": 2, "notes": "extra hot"},
+                  {"menu_item_id": items[2]["id"], "quantity": 1}],
+        "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+44 1"},
+        "fulfillment": "pickup",
+        "notes": "ring the bell",
+    }
+
+
+async def temp_keys(redis: ArqRedis) -> list[bytes]:
+    return [key for key in await redis.keys("orderpass:temp:*")
+            if not key.endswith(b"link-expiry")]
+
+
+async def submit(client: httpx.AsyncClient) -> tuple[str, str]:
+    created = (await client.post("/api/orders", json=await valid_order(client))).json()
+    return created["id"], created["payment_url"].rsplit("/", 1)[1]
+
+
+async def submit_and_pay(client: httpx.AsyncClient, sandbox: RunningSandbox
+                         ) -> tuple[str, str, dict[str, Any]]:
+    """An order paid in the sandbox: (order id, session id, its completed event)."""
+    order_id, session_id = await submit(client)
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    return order_id, session_id, event
+
+
+async def pay_without_webhook(client: httpx.AsyncClient, sandbox: RunningSandbox
+                              ) -> tuple[str, str]:
+    """An order through the public API, paid on the sandbox (no webhook reaches the app)."""
+    created = await client.post("/api/orders", json=await valid_order(client))
+    assert created.status_code == 201, created.text
+    body = created.json()
+    session_id = body["payment_url"].rsplit("/", 1)[1]
+    sandbox.pay(session_id)
+    return body["id"], session_id

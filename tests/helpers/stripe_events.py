@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from tests.helpers.infra import TEST_ENV
+from tests.helpers.sandbox import RunningSandbox
 
 
 def sign(payload: bytes, secret: str = TEST_ENV["STRIPE_WEBHOOK_SECRET"],
@@ -38,3 +39,17 @@ def signed_request(event: dict[str, Any], **sign_options: Any) -> tuple[bytes, d
     payload = json.dumps(event).encode()
     return payload, {"stripe-signature": sign(payload, **sign_options),
                      "content-type": "application/json"}
+
+
+async def post_event(client: httpx.AsyncClient, event: dict[str, Any],
+                     **sign_options: Any) -> httpx.Response:
+    payload, headers = signed_request(event, **sign_options)
+    return await client.post("/webhooks/stripe", content=payload, headers=headers)
+
+
+def paid_events(sandbox: RunningSandbox, session_id: str) -> list[dict[str, Any]]:
+    return sandbox_events(sandbox.url, session_id=session_id,
+                          types={"checkout.session.completed",
+                                 "checkout.session.async_payment_succeeded",
+                                 "checkout.session.async_payment_failed",
+                                 "checkout.session.expired"})

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.cook import Cook
 from tests.reliability.conftest import Stack
-from tests.reliability.test_state_machine import Cook
 
 pytestmark = [pytest.mark.soak, pytest.mark.timeout(1200)]
 

@@ -15,7 +15,6 @@ import statistics
 import time
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -28,7 +27,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.reliability.conftest import PASSWORD, Stack, wait_until
+from tests.helpers.cook import Cook
+from tests.reliability.conftest import Stack, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -42,36 +42,6 @@ latencies: list[float] = []
 @pytest.fixture(scope="module")
 def stack_env() -> dict[str, str]:
     return {"PAYMENT_LINK_TTL_MINUTES": str(LINK_TTL_S // 60)}
-
-
-class Cook:
-    """A logged-in kitchen screen (logs in again when a Redis flush ended its session)."""
-
-    def __init__(self, stack: Stack, slug: str) -> None:
-        self.stack, self.slug = stack, slug
-        self.client = httpx.Client(base_url=stack.web_url, timeout=30)
-        self.login()
-
-    def login(self) -> None:
-        self.client.cookies.clear()
-        self.client.get("/login")
-        response = self.client.post("/login", data={
-            "email": f"kitchen@{self.slug}.test", "password": PASSWORD,
-            "_csrf_token": self.client.cookies["csrftoken"]})
-        assert response.status_code == 303, response.text
-
-    def act(self, slug: str, ref: str, action: str) -> int:
-        for _ in range(2):
-            response = self.client.post(
-                f"/kitchen/{slug}/orders/{ref}/{action}", data={"reason": "reliability"},
-                headers={"x-csrftoken": self.client.cookies.get("csrftoken") or "",
-                         "hx-request": "true"})
-            if response.status_code == 401 or "/login" in response.headers.get(
-                    "location", ""):  # a Redis flush ended the session
-                self.login()
-                continue
-            return response.status_code
-        raise AssertionError(f"cook of {self.slug} cannot act: {response.status_code}")
 
 
 class OrderMachine(RuleBasedStateMachine):

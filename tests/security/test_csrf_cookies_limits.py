@@ -15,8 +15,8 @@ from litestar import Litestar
 
 from app.accounts.security import CSRF_EXEMPT
 from app.settings import get_settings, reset_settings_cache
+from tests.helpers.accounts import PASSWORD, login
 from tests.helpers.orders import make_paid_order
-from tests.integration.kitchen.conftest import PASSWORD, login
 from tests.security.routes import ROUTES, app_routes, fill
 
 FORM_ROUTES = sorted((method, path) for (method, path), kind in ROUTES.items()

@@ -11,8 +11,8 @@ import pytest
 from litestar import Litestar
 
 from app.infra.security_headers import CONTENT_SECURITY_POLICY, headers_for
+from tests.helpers.accounts import login
 from tests.helpers.orders import make_paid_order
-from tests.integration.kitchen.conftest import login
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIRS = [ROOT / "templates", ROOT / "components"]

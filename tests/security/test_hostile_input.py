@@ -11,7 +11,7 @@ import pytest
 from arq.connections import ArqRedis
 from litestar import Litestar
 
-from tests.integration.orders.test_intake import temp_keys, valid_order
+from tests.helpers.orders import temp_keys, valid_order
 from tests.security.routes import ROUTES, fill
 
 NUL = "a\x00b"

@@ -11,8 +11,8 @@ from litestar import Litestar
 
 from app.orders.tables import PaidOrder
 from app.restaurants.tables import MenuItem, Restaurant
+from tests.helpers.accounts import login
 from tests.helpers.orders import make_paid_order
-from tests.integration.kitchen.conftest import login
 from tests.security.routes import ROUTES, SCHEMA_PREFIX, app_routes, fill
 
 GUARD_OF = {"staff": ("require_staff_for_slug",), "admin": ("require_admin",),

@@ -19,11 +19,10 @@ from app.notifications.compose import render_email
 from app.notifications.delivery import _restaurant
 from app.notifications.service import EMAIL_KINDS
 from app.orders.views import load_order_view
-from tests.helpers.orders import make_paid_order, pay_and_post_webhook
+from tests.helpers.accounts import PASSWORD, csrf_from_html, login
+from tests.helpers.orders import make_paid_order, pay_and_post_webhook, valid_order
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import RunningProcess
-from tests.integration.kitchen.conftest import PASSWORD, csrf_from_html, login
-from tests.integration.orders.test_intake import valid_order
 from tests.security.payloads import ESCAPED_MARKERS, HOSTILE, live_problems, svix_signed
 from tests.security.routes import ROUTES
 

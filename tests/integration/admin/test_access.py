@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.admin.conftest import ADMIN, HTML
-from tests.integration.kitchen.conftest import login
+from tests.helpers.accounts import login
+from tests.helpers.admin import ADMIN, HTML
 
 PAGES = ["/admin", "/admin/discrepancies?status=all", "/admin/webhooks", "/admin/emails",
          "/admin/restaurants", "/admin/restaurants/new", "/admin/restaurants/demo",

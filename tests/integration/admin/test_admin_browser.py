@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from app.payments.tables import Discrepancy
+from tests.helpers.admin import ADMIN, make_discrepancy
 from tests.helpers.browser import submit_login
 from tests.helpers.server import RunningProcess, start_web
-from tests.integration.admin.conftest import ADMIN, make_discrepancy
 
 pytestmark = pytest.mark.browser
 

@@ -16,8 +16,8 @@ from app.ops import analytics
 from app.piccolo_conf import DB
 from app.platform.tables import FunnelDaily
 from app.restaurants.tables import Restaurant
+from tests.helpers.admin import HTML
 from tests.helpers.orders import make_paid_order
-from tests.integration.admin.conftest import HTML
 
 
 async def demo_id() -> int:

@@ -16,25 +16,15 @@ from app.payments.stripe_gateway import get_gateway
 from app.payments.tables import Discrepancy
 from app.restaurants.tables import Restaurant
 from app.settings import get_settings
+from tests.helpers.admin import ADMIN, HTML, HTMX, make_discrepancy
+from tests.helpers.orders import pay_without_webhook, valid_order
 from tests.helpers.sandbox import RunningSandbox
-from tests.integration.admin.conftest import ADMIN, HTML, HTMX, make_discrepancy
-from tests.integration.orders.test_intake import valid_order
 from workers.email_jobs import send_email
-
-
-async def submit_and_pay(client: httpx.AsyncClient, sandbox: RunningSandbox) -> tuple[str, str]:
-    """An order through the public API, paid on the sandbox (no webhook reaches the app)."""
-    created = await client.post("/api/orders", json=await valid_order(client))
-    assert created.status_code == 201, created.text
-    body = created.json()
-    session_id = body["payment_url"].rsplit("/", 1)[1]
-    sandbox.pay(session_id)
-    return body["id"], session_id
 
 
 async def paid_order(client: httpx.AsyncClient, sandbox: RunningSandbox,
                      redis: ArqRedis) -> tuple[str, str]:
-    ref, session_id = await submit_and_pay(client, sandbox)
+    ref, session_id = await pay_without_webhook(client, sandbox)
     session = await get_gateway().retrieve_checkout_session(session_id)
     result = await record_paid_session(redis, session, event_id=f"evt_test_{session_id}",
                                        event_type="checkout.session.completed")
@@ -104,7 +94,7 @@ async def test_resolve_needs_a_note(admin: tuple[httpx.AsyncClient, str]) -> Non
 async def test_create_order_from_a_paid_session(admin: tuple[httpx.AsyncClient, str],
                                                 sandbox: RunningSandbox) -> None:
     client, token = admin
-    ref, session_id = await submit_and_pay(client, sandbox)
+    ref, session_id = await pay_without_webhook(client, sandbox)
     assert await PaidOrder.objects().get(PaidOrder.public_id == ref) is None
     discrepancy = await make_discrepancy("missing_order", session_id=session_id,
                                          order_ref=ref)
@@ -163,7 +153,7 @@ async def test_refund_a_duplicate_payment_leaves_the_order_alone(
         admin: tuple[httpx.AsyncClient, str], sandbox: RunningSandbox, redis: ArqRedis) -> None:
     client, token = admin
     ref, _ = await paid_order(client, sandbox, redis)
-    _, second_session = await submit_and_pay(client, sandbox)  # a payment with no order row
+    _, second_session = await pay_without_webhook(client, sandbox)  # a payment with no order row
     discrepancy = await make_discrepancy("duplicate_payment", session_id=second_session,
                                          order_ref=ref)
     response = await client.post(f"/admin/discrepancies/{discrepancy}/refund",

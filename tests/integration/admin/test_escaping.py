@@ -9,8 +9,8 @@ from app.notifications.tables import EmailMessage
 from app.payments.tables import StripeEvent
 from app.platform.tables import WebhookDelivery
 from app.restaurants.tables import MenuItem, Restaurant
+from tests.helpers.admin import HTML, HTMX, make_discrepancy
 from tests.helpers.orders import make_paid_order
-from tests.integration.admin.conftest import HTML, HTMX, make_discrepancy
 
 HOSTILE = ('"><script>alert(1)</script><img src=x onerror=alert(2)>'
            '<a hx-get="/admin/evil" hx-trigger="load">x</a>')

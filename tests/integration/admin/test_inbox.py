@@ -10,17 +10,17 @@ from app.notifications.tables import EmailMessage
 from app.orders.tables import PaidOrder
 from app.payments.tables import StripeEvent
 from app.platform.tables import WebhookDelivery
+from tests.helpers.admin import HTML, HTMX
+from tests.helpers.orders import pay_without_webhook
+from tests.helpers.resend_events import signed
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.stripe_events import sandbox_events
-from tests.integration.admin.conftest import HTML, HTMX
-from tests.integration.admin.test_discrepancies import submit_and_pay
-from tests.integration.notifications.test_webhook import signed
 
 
 async def test_stripe_event_replay_creates_a_lost_order_once(
         admin: tuple[httpx.AsyncClient, str], sandbox: RunningSandbox) -> None:
     client, token = admin
-    ref, session_id = await submit_and_pay(client, sandbox)
+    ref, session_id = await pay_without_webhook(client, sandbox)
     [event] = sandbox_events(sandbox.url, session_id=session_id,
                              types={"checkout.session.completed"})
     path = f"/admin/webhooks/stripe/{event['id']}/replay"

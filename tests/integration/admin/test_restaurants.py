@@ -8,7 +8,7 @@ import pytest
 
 from app.restaurants.editing import parse_price
 from app.restaurants.tables import MenuItem, Restaurant
-from tests.integration.admin.conftest import HTMX
+from tests.helpers.admin import HTMX
 
 VALID = {"slug": "new-place", "name": "New Place", "currency": "eur",
          "timezone": "Europe/Paris", "phone": "+33 1", "email": "hi@new.test",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -12,25 +11,6 @@ from litestar import Litestar
 
 from tests.helpers.browser import browser, page  # noqa: F401  (fixtures)
 from tests.helpers.server import RunningProcess, start_web
-
-PASSWORD = "demo"
-
-
-async def login(client: httpx.AsyncClient, email: str) -> str:
-    """Log `client` in as `email`; returns the CSRF token to send with forms."""
-    login_page = await client.get("/login")
-    assert login_page.status_code == 200, login_page.text
-    token = client.cookies["csrftoken"]
-    response = await client.post("/login", data={
-        "email": email, "password": PASSWORD, "_csrf_token": token})
-    assert response.status_code == 303, response.text
-    return token
-
-
-def csrf_from_html(html: str) -> str:
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert match, "no csrf token in page"
-    return match.group(1)
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from app.orders.tables import PaidOrder
 from app.payments.stripe_gateway import get_gateway
 from app.platform.tables import Outbox
 from app.restaurants.tables import Restaurant
+from tests.helpers.accounts import login
 from tests.helpers.orders import make_paid_order, paid_order_via_sandbox
 from tests.helpers.sandbox import RunningSandbox, stripe_client
-from tests.integration.kitchen.conftest import login
 
 HX = {"hx-request": "true"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.helpers.accounts import PASSWORD, login
 from tests.helpers.orders import make_paid_order
-from tests.integration.kitchen.conftest import PASSWORD, login
 
 HTML = {"accept": "text/html"}
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -18,60 +16,7 @@ from app.live.feed import publish_order_event
 from app.orders import lifecycle
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
-from tests.integration.kitchen.conftest import PASSWORD
-
-
-@dataclass
-class Event:
-    event: str = "message"
-    data: str = ""
-    id: str | None = None
-    retry: int | None = None
-    comments: list[str] = field(default_factory=list)
-
-
-async def events(response: httpx.Response) -> AsyncIterator[Event]:
-    """Parse an SSE stream into events (comments are yielded as their own Event)."""
-    current = Event()
-    data: list[str] = []
-    async for line in response.aiter_lines():
-        if line == "":
-            if data or current.comments or current.id:
-                current.data = "\n".join(data)
-                yield current
-            current, data = Event(), []
-        elif line.startswith(":"):
-            current.comments.append(line[1:].strip())
-        else:
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if name == "data":
-                data.append(value)
-            elif name == "event":
-                current.event = value
-            elif name == "id":
-                current.id = value
-            elif name == "retry":
-                current.retry = int(value)
-
-
-async def next_event(stream: AsyncIterator[Event], name: str, timeout: float = 10) -> Event:
-    deadline = time.monotonic() + timeout
-    async for event in stream:
-        if event.event == name:
-            return event
-        if time.monotonic() > deadline:
-            break
-    raise AssertionError(f"no {name!r} event")
-
-
-async def logged_in(web: RunningProcess, email: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=web.url, timeout=httpx.Timeout(10, read=15))
-    await client.get("/login")
-    response = await client.post("/login", data={
-        "email": email, "password": PASSWORD, "_csrf_token": client.cookies["csrftoken"]})
-    assert response.status_code == 303, response.text
-    return client
+from tests.helpers.sse import events, logged_in, next_event
 
 
 @pytest.fixture

@@ -32,9 +32,10 @@ from app.orders.temp_store import EXPIRY_INDEX, KEY_PREFIX, new_temp_id
 from app.piccolo_conf import DB
 from app.platform.tables import FunnelDaily
 from app.settings import get_settings
+from tests.helpers.orders import submit
 from tests.helpers.sandbox import RunningSandbox, free_port
 from tests.helpers.server import ROOT
-from tests.integration.payments.test_stripe_webhook import paid_events, post_event, submit
+from tests.helpers.stripe_events import paid_events, post_event
 
 RULES = ROOT / "deploy" / "prometheus" / "alert-rules.yml"
 

@@ -11,30 +11,8 @@ from arq.connections import ArqRedis
 
 from app.platform.tables import FunnelDaily
 from app.restaurants.tables import MenuItem, Restaurant
+from tests.helpers.orders import menu, temp_keys, valid_order
 from tests.helpers.sandbox import RunningSandbox, stripe_client
-
-
-async def menu(client: httpx.AsyncClient, slug: str = "demo") -> dict[str, Any]:
-    response = await client.get(f"/api/restaurants/{slug}/menu")
-    assert response.status_code == 200
-    return response.json()
-
-
-async def valid_order(client: httpx.AsyncClient, slug: str = "demo") -> dict[str, Any]:
-    items = (await menu(client, slug))["items"]
-    return {
-        "restaurant": slug,
-        "items": [{"menu_item_id": items[0]["id"], "quantity": 2, "notes": "extra hot"},
-                  {"menu_item_id": items[2]["id"], "quantity": 1}],
-        "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+44 1"},
-        "fulfillment": "pickup",
-        "notes": "ring the bell",
-    }
-
-
-async def temp_keys(redis: ArqRedis) -> list[bytes]:
-    return [key for key in await redis.keys("orderpass:temp:*")
-            if not key.endswith(b"link-expiry")]
 
 
 async def test_order_gets_a_payment_link_matching_the_menu(

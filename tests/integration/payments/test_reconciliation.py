@@ -22,14 +22,11 @@ from app.payments.stripe_gateway import get_gateway
 from app.payments.tables import Discrepancy, StripeEvent
 from app.piccolo_conf import DB
 from app.settings import reset_settings_cache
+from tests.helpers.kitchen_listener import KitchenListener
+from tests.helpers.orders import submit
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import ROOT
-from tests.integration.payments.test_stripe_webhook import (
-    KitchenListener,
-    paid_events,
-    post_event,
-    submit,
-)
+from tests.helpers.stripe_events import paid_events, post_event
 
 WINDOW = timedelta(hours=72)
 

@@ -19,8 +19,9 @@ from app.payments import reconciliation
 from app.payments.reconciliation import reconcile
 from app.payments.stripe_gateway import get_gateway
 from app.payments.tables import Discrepancy
+from tests.helpers.orders import submit
 from tests.helpers.sandbox import RunningSandbox
-from tests.integration.payments.test_stripe_webhook import paid_events, post_event, submit
+from tests.helpers.stripe_events import paid_events, post_event
 
 WINDOW = timedelta(hours=72)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import httpx
 import pytest
@@ -14,59 +13,15 @@ from app.orders.tables import OrderItem, PaidOrder
 from app.payments.tables import Discrepancy, StripeEvent
 from app.piccolo_conf import DB
 from app.platform.tables import Outbox, WebhookDelivery
+from tests.helpers.kitchen_listener import KitchenListener
+from tests.helpers.orders import submit, submit_and_pay
 from tests.helpers.sandbox import RunningSandbox
-from tests.helpers.stripe_events import sandbox_events, sign, signed_request
-from tests.integration.orders.test_intake import valid_order
-
-
-async def submit(client: httpx.AsyncClient) -> tuple[str, str]:
-    created = (await client.post("/api/orders", json=await valid_order(client))).json()
-    return created["id"], created["payment_url"].rsplit("/", 1)[1]
-
-
-async def submit_and_pay(client: httpx.AsyncClient, sandbox: RunningSandbox
-                         ) -> tuple[str, str, dict[str, Any]]:
-    """An order paid in the sandbox: (order id, session id, its completed event)."""
-    order_id, session_id = await submit(client)
-    sandbox.pay(session_id)
-    [event] = paid_events(sandbox, session_id)
-    return order_id, session_id, event
-
-
-async def post_event(client: httpx.AsyncClient, event: dict[str, Any],
-                     **sign_options: Any) -> httpx.Response:
-    payload, headers = signed_request(event, **sign_options)
-    return await client.post("/webhooks/stripe", content=payload, headers=headers)
-
-
-def paid_events(sandbox: RunningSandbox, session_id: str) -> list[dict[str, Any]]:
-    return sandbox_events(sandbox.url, session_id=session_id,
-                          types={"checkout.session.completed",
-                                 "checkout.session.async_payment_succeeded",
-                                 "checkout.session.async_payment_failed",
-                                 "checkout.session.expired"})
-
-
-class KitchenListener:
-    """Counts what a kitchen screen of restaurant 1 would have been told."""
-
-    def __init__(self, redis: ArqRedis) -> None:
-        self.pubsub = redis.pubsub()
-
-    async def __aenter__(self) -> KitchenListener:
-        await self.pubsub.subscribe("orderpass:kitchen:1")
-        await self.pubsub.get_message(timeout=1)  # the subscribe confirmation
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.pubsub.aclose()
-
-    async def events(self, wait: float = 0.3) -> list[dict[str, Any]]:
-        found = []
-        while (message := await self.pubsub.get_message(ignore_subscribe_messages=True,
-                                                        timeout=wait)) is not None:
-            found.append(json.loads(message["data"]))
-        return found
+from tests.helpers.stripe_events import (
+    paid_events,
+    post_event,
+    sign,
+    signed_request,
+)
 
 
 async def email_jobs(redis: ArqRedis, kind: str) -> list[str]:

@@ -13,9 +13,10 @@ from arq.connections import ArqRedis
 from app.notifications.delivery import CLAIM_PREFIX
 from app.notifications.tables import EmailMessage
 from app.orders.tables import PaidOrder
+from tests.helpers.orders import submit
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import start_worker
-from tests.integration.payments.test_stripe_webhook import paid_events, post_event, submit
+from tests.helpers.stripe_events import paid_events, post_event
 
 
 async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float,
