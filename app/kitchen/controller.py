@@ -19,12 +19,14 @@ from litestar.template import TemplateEngineProtocol
 from litestar.utils.scope.state import ScopeState
 
 from app.accounts.guards import require_staff_for_slug, staff_of
+from app.accounts.session_versions import until_revoked
 from app.kitchen import services
 from app.kitchen.feed import decode_event, kitchen_channel, order_channel
 from app.kitchen.shared_render import SharedRender, tick
 from app.kitchen.sse import EncodedMessage, channel_stream, compact, encoded
 from app.orders import lifecycle
 from app.restaurants.tables import Restaurant
+from app.settings import get_settings
 
 BOARD_EVENT = "board"  # the whole board: on connect and on resync
 TICKETS_EVENT = "tickets"  # the tickets a burst of events changed, plus the side panels
@@ -143,7 +145,11 @@ class KitchenController(Controller):
         restaurant = await restaurant_or_404(slug)
         engine = request.app.template_engine
         assert engine is not None
-        return ServerSentEvent(board_stream(channels, restaurant, engine),
+        staff = staff_of(request)  # a screen stops when its session ends (removed, re-roled)
+        stream = until_revoked(board_stream(channels, restaurant, engine), request.app.state.redis,
+                               staff.user_id, staff.session_version,
+                               every_s=get_settings().sse_heartbeat_seconds)
+        return ServerSentEvent(stream,
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @get("/orders/{ref:str}/ticket")
