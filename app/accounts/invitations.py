@@ -6,6 +6,7 @@ withdraws its open invitation (its link stops working) and sends a new one."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -185,7 +186,7 @@ async def accept(token: str, form: Mapping[str, Any]) -> Authenticated:
                                  invitation.email)
     if errors:
         raise FormInvalid(errors, {})
-    password_hash = hash_password(password)
+    password_hash = await asyncio.to_thread(hash_password, password)  # Argon2: off the loop
     async with DB.transaction() as transaction:
         connection: asyncpg.Connection = transaction.connection
         row = await connection.fetchrow(  # one acceptance at a time per invitation

@@ -6,6 +6,7 @@ new password, ends every session of the account and voids its other reset links.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -98,7 +99,7 @@ async def complete(redis: ArqRedis, token: str, form: Mapping[str, Any]) -> Auth
                                  reset.email)
     if errors:
         raise FormInvalid(errors, {})
-    password_hash = hash_password(password)
+    password_hash = await asyncio.to_thread(hash_password, password)  # Argon2: off the loop
     async with DB.transaction() as transaction:
         connection: asyncpg.Connection = transaction.connection
         row = await connection.fetchrow(_SELECT + " FOR UPDATE OF p", reset.id)

@@ -28,6 +28,10 @@ async def update(restaurant: Restaurant, form: Mapping[str, Any], *, by: str) ->
     parsed = parse_restaurant({**form, "currency": restaurant.currency}, creating=False)
     values = {name: parsed.values.get(name, "") for name in OWNER_FIELDS}
     errors = {name: error for name, error in parsed.errors.items() if name in OWNER_FIELDS}
+    for name in OWNER_FIELDS:  # Postgres text cannot hold NUL: a field error, not a 500
+        if "\x00" in str(form.get(name) or ""):
+            errors[name] = "Must not contain NUL characters."
+            values[name] = str(form.get(name)).replace("\x00", "")
     if errors:
         raise FormInvalid(errors, values)
     async with DB.transaction():

@@ -55,6 +55,11 @@ async def test_bad_settings_name_every_field_and_save_nothing(
     for field in bad:
         assert f'id="{field}-error"' in response.text, field
     assert 'value="Mars/Olympus"' in response.text  # what was typed is kept for correcting
+    # NUL characters (Postgres text cannot hold them) are a field error, not a 500.
+    nul = await client.post("/manage/demo/settings", data={
+        "_csrf_token": token, **GOOD, "name": "Demo\x00Bistro", "address": "\x00"})
+    assert nul.status_code == 422
+    assert 'id="name-error"' in nul.text and 'id="address-error"' in nul.text
     # One bad field among good ones: still nothing saved.
     one_bad = await client.post("/manage/demo/settings", data={
         "_csrf_token": token, **GOOD, "default_prep_minutes": "999"})
