@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 
 from app.accounts import tokens
-from app.accounts.roles import LABELS, Role
+from app.accounts.roles import AS_PHRASE, Role
 from app.infra import db
 from app.notifications.compose import RenderedEmail, RestaurantContact, render_pair
 from app.ops import outbox
@@ -102,7 +102,7 @@ async def _invitation(invitation_id: int, public_base_url: str) -> AccountEmail 
     subject = _one_line(f"You are invited to {restaurant.name} on Orderpass")
     html, text = render_pair(INVITATION, {
         "subject": subject, "restaurant": restaurant, "email": row["email"],
-        "role": LABELS[Role(row["role"])].lower(), "invited_by": row["invited_by_email"],
+        "role": AS_PHRASE[Role(row["role"])], "invited_by": row["invited_by_email"],
         "url": invitation_url(public_base_url, row["id"], row["nonce"]),
         "expires": _local(row["expires_at"], restaurant.timezone)})
     return AccountEmail(restaurant, RenderedEmail(subject=subject, html=html, text=text))

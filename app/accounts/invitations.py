@@ -55,6 +55,10 @@ class Invitation:
     def role_label(self) -> str:
         return roles.LABELS[roles.Role(self.role)]
 
+    @property
+    def role_phrase(self) -> str:
+        return roles.AS_PHRASE[roles.Role(self.role)]
+
 
 class LinkProblem(Exception):
     """The link cannot be used: `status_code` 404 (not ours) or 410 (used, withdrawn,

@@ -30,6 +30,8 @@ RESTAURANT_ROLES = (Role.OWNER, Role.MANAGER, Role.KITCHEN)  # highest first
 RANK = {Role.KITCHEN: 1, Role.MANAGER: 2, Role.OWNER: 3, Role.ADMIN: 4}
 LABELS = {Role.OWNER: "Owner", Role.MANAGER: "Manager", Role.KITCHEN: "Kitchen",
           Role.ADMIN: "Platform admin"}
+AS_PHRASE = {Role.OWNER: "an owner", Role.MANAGER: "a manager", Role.KITCHEN: "kitchen staff",
+             Role.ADMIN: "the platform admin"}  # "join … as kitchen staff"
 
 
 def parse(value: str) -> Role | None:

@@ -61,7 +61,7 @@ async def test_admin_invites_an_owner_who_accepts_and_is_logged_in(
     assert len(messages) == 1
     message = messages[0]
     assert message["subject"] == "You are invited to Demo Bistro on Orderpass"
-    assert "Accept the invitation" in message["html"] and "as owner" in message["text"]
+    assert "Accept the invitation" in message["html"] and "as an owner" in message["text"]
     sent = await EmailMessage.select().where(EmailMessage.order_ref == ref).first()
     assert sent is not None and sent["provider_id"] == message["id"]
     assert await FunnelDaily.count() == 0  # account emails are not order funnel emails
