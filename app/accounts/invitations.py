@@ -147,6 +147,8 @@ async def get(restaurant_id: int, invitation_id: int) -> Invitation:
 
 async def withdraw(restaurant_id: int, invitation_id: int, actor: StaffSession) -> Invitation:
     invitation = await get(restaurant_id, invitation_id)
+    if invitation.status == "accepted":
+        raise NotFound(f"invitation {invitation_id} was accepted: remove the member instead")
     if not roles.may_manage(actor.role, invitation.role):
         raise NotAllowed(f"a {actor.role} may not withdraw a {invitation.role}'s invitation")
     await db.execute("UPDATE staff_invitation SET revoked_at = now() WHERE id = $1 "

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from app.accounts import emails
+from app.accounts.tables import PasswordReset
+from tests.helpers.accounts import add_invitation, user_id
 from tests.helpers.browser import submit_login
 from tests.helpers.infra import TEST_ENV
 from tests.helpers.sandbox import RunningSandbox
@@ -124,3 +128,29 @@ async def test_admin_invites_owner_who_invites_and_removes_a_cook(
     await cook.click("button[type=submit]")
     assert "Wrong email or password." in await cook.inner_text("main")
     assert errors == []
+
+
+NARROW = {"width": 320, "height": 640}
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+async def test_account_emails_and_pages_fit_320px(browser: Any, web: RunningProcess) -> None:
+    invitation_id, link = await add_invitation("a.rather.long.address@example.test")
+    reset = PasswordReset(staff_user=await user_id("owner@demo.test"), nonce="n",
+                          expires_at=datetime.now(UTC) + timedelta(minutes=30))
+    await reset.save()
+    page = await browser.new_page(viewport=NARROW)
+    for kind, ref in [(emails.INVITATION, emails.invitation_ref(invitation_id)),
+                      (emails.RESET, emails.reset_ref(int(reset.id)))]:
+        composed = await emails.compose(kind, ref, web.url)
+        assert not isinstance(composed, str), composed
+        await page.set_content(composed.rendered.html)
+        assert await page.evaluate(OVERFLOW) <= 0, f"{kind} email scrolls sideways at 320 px"
+    for path in (link, "/password-reset", emails.reset_url("", int(reset.id), "n"), "/login"):
+        await page.goto(web.url + path)
+        assert await page.evaluate(OVERFLOW) <= 0, f"{path} scrolls sideways at 320 px"
+    await submit_login(page, "owner@demo.test")
+    await page.wait_for_url(f"{web.url}/manage/demo")
+    for path in ("/manage/demo", "/manage/demo/staff", "/manage/demo/settings"):
+        await page.goto(web.url + path)
+        assert await page.evaluate(OVERFLOW) <= 0, f"{path} scrolls sideways at 320 px"
