@@ -16,6 +16,8 @@ from redis.asyncio import Redis
 from app import outbox_consumers, paths
 from app.accounts import security
 from app.accounts.controller import AuthController
+from app.accounts.invitation_controller import InvitationController
+from app.accounts.password_reset_controller import PasswordResetController
 from app.admin.controllers import ADMIN_CONTROLLERS
 from app.infra import db
 from app.infra.errors import validation_error_handler
@@ -27,6 +29,9 @@ from app.infra.security_headers import SecurityHeaders
 from app.infra.urls import redis_url
 from app.kitchen.controller import KitchenController
 from app.live.feed import channels_plugin
+from app.manage.home_controller import ManageHomeController
+from app.manage.settings_controller import RestaurantSettingsController
+from app.manage.staff_controller import StaffController
 from app.notifications.webhook_controller import ResendWebhookController
 from app.ops.health_controller import HealthController
 from app.ops.metrics_controller import MetricsController
@@ -84,6 +89,11 @@ def create_app() -> Litestar:
             KitchenController,
             OrderEventsController,
             *ADMIN_CONTROLLERS,
+            InvitationController,
+            PasswordResetController,
+            ManageHomeController,
+            StaffController,
+            RestaurantSettingsController,
             create_static_files_router(path="/static", directories=[paths.STATIC],
                                        include_in_schema=False,
                                        exception_handlers={ValueError: static_not_found}),

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from app.accounts.tables import StaffUser
+from app.accounts.tables import PasswordReset, StaffInvitation, StaffUser
 from app.notifications.tables import EmailMessage
 from app.orders.tables import ArchivedOrder, OrderItem, PaidOrder
 from app.payments.tables import Discrepancy, StripeEvent
@@ -17,5 +17,6 @@ APP_CONFIG = AppConfig(
     table_classes=[
         Restaurant, MenuItem, StaffUser, PaidOrder, OrderItem, ArchivedOrder, StripeEvent,
         WebhookDelivery, Discrepancy, Outbox, EmailMessage, FunnelDaily,
+        StaffInvitation, PasswordReset,
     ],
 )

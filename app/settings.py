@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     # reconciliation creates its order on a later run if it is still missing then.
     reconcile_grace_seconds: int = Field(default=300, ge=0)
 
+    # Staff accounts (app/accounts): invitation and password-reset links, reset requests.
+    invitation_ttl_hours: int = Field(default=72, ge=1, le=30 * 24)
+    password_reset_ttl_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    password_reset_requests_per_minute: int = Field(default=10, ge=1)  # per client address
+    password_reset_emails_per_hour: int = Field(default=3, ge=1)  # per account
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str) -> str:

@@ -49,7 +49,7 @@ class AuthController(Controller):
                 "next": target or "", "error": "Wrong email or password.", "email": email})
         log_out(request)  # drop whatever the browser had before
         staff = log_in(request, user.user_id, user.email, user.role, user.restaurant_id,
-                       user.restaurant_slug)
+                       user.restaurant_slug, session_version=user.session_version)
         log.info("login", email=user.email, role=user.role, restaurant=user.restaurant_slug)
         return Redirect(target or staff.home_url, status_code=303)
 

@@ -1,17 +1,23 @@
 """Route guards for staff pages, streams and actions. Anonymous callers get `LoginRequired`
 (pages: redirect to /login?next=…; streams, HTMX and APIs: 401, HTMX also `HX-Redirect`);
-logged-in staff of another restaurant, or non-admins on admin pages, get 403.
+logged-in staff of another restaurant, staff below the role a route needs, or non-admins on
+admin pages, get 403. Roles and what each may do: app/accounts/roles.py.
 
 The session payload they read (server-side in Redis, under the session key "staff"; see
-app/accounts/session.py, `current_staff(request)` returns it as a `StaffSession`):
+app/accounts/session.py, `current_staff(request)` returns it as a `StaffSession`, already
+checked against the account's session version):
 
-    {"user_id": 3, "email": "kitchen@demo.test", "role": "staff" | "admin",
-     "restaurant_id": 1 | None, "restaurant_slug": "demo" | None, "login_at": "<ISO 8601>"}
+    {"user_id": 3, "email": "kitchen@demo.test",
+     "role": "admin" | "owner" | "manager" | "kitchen",
+     "restaurant_id": 1 | None, "restaurant_slug": "demo" | None, "login_at": "<ISO 8601>",
+     "session_version": 1}
 
-Use on handlers whose path has a `{slug}` parameter:
+Use on handlers whose path has a `{slug}` parameter (the platform admin passes them all):
 
-    @get("/kitchen/{slug:str}", guards=[require_staff_for_slug])
-    @get("/admin", guards=[require_admin])
+    @get("/kitchen/{slug:str}", guards=[require_staff_for_slug])     # any staff there
+    @get("/manage/{slug:str}", guards=[require_manager_for_slug])    # manager or owner there
+    @get("/manage/{slug:str}/settings", guards=[require_owner_for_slug])
+    @get("/admin", guards=[require_admin])                           # the platform admin
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
 
+from app.accounts.roles import Role
 from app.accounts.session import StaffSession, current_staff
 from app.infra.html import is_htmx
 
@@ -38,15 +45,33 @@ def require_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
         raise LoginRequired("log in first")
 
 
-def require_staff_for_slug(connection: ASGIConnection[Any, Any, Any, Any],
-                           _: BaseRouteHandler) -> None:
-    """Staff of the restaurant in the path's `{slug}`, or an admin."""
+def _require_role_for_slug(connection: ASGIConnection[Any, Any, Any, Any], minimum: Role,
+                           refusal: str) -> None:
     staff = current_staff(connection)
     if staff is None:
         raise LoginRequired("log in first")
     slug = str(connection.path_params.get("slug", ""))
-    if not staff.may_see(slug):
-        raise PermissionDeniedException("this is another restaurant's kitchen")
+    if not staff.at_least(slug, minimum):
+        raise PermissionDeniedException(
+            refusal if staff.may_see(slug) else "this page belongs to another restaurant")
+
+
+def require_staff_for_slug(connection: ASGIConnection[Any, Any, Any, Any],
+                           _: BaseRouteHandler) -> None:
+    """Staff of the restaurant in the path's `{slug}` (any role), or an admin."""
+    _require_role_for_slug(connection, Role.KITCHEN, "staff of this restaurant only")
+
+
+def require_manager_for_slug(connection: ASGIConnection[Any, Any, Any, Any],
+                             _: BaseRouteHandler) -> None:
+    """A manager or owner of the restaurant in the path's `{slug}`, or an admin."""
+    _require_role_for_slug(connection, Role.MANAGER, "managers and owners only")
+
+
+def require_owner_for_slug(connection: ASGIConnection[Any, Any, Any, Any],
+                           _: BaseRouteHandler) -> None:
+    """An owner of the restaurant in the path's `{slug}`, or an admin."""
+    _require_role_for_slug(connection, Role.OWNER, "owners only")
 
 
 def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

@@ -25,6 +25,7 @@ class Authenticated:
     role: str
     restaurant_id: int | None
     restaurant_slug: str | None
+    session_version: int = 1
 
 
 async def authenticate(email: str, password: str) -> Authenticated | None:
@@ -43,4 +44,5 @@ async def authenticate(email: str, password: str) -> Authenticated | None:
     if user.role != "admin" and slug is None:
         return None  # a staff login without a restaurant has nothing to see
     return Authenticated(user_id=row_id(user), email=user.email, role=user.role,
-                         restaurant_id=user.restaurant, restaurant_slug=slug)
+                         restaurant_id=user.restaurant, restaurant_slug=slug,
+                         session_version=user.session_version)

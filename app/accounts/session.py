@@ -2,10 +2,14 @@
 
 Session payload (a JSON object in the Litestar server-side session, key `staff`):
 
-    {"user_id": 3, "email": "kitchen@demo.test", "role": "staff" | "admin",
-     "restaurant_id": 1 | None, "restaurant_slug": "demo" | None, "login_at": "<ISO 8601>"}
+    {"user_id": 3, "email": "kitchen@demo.test",
+     "role": "admin" | "owner" | "manager" | "kitchen",
+     "restaurant_id": 1 | None, "restaurant_slug": "demo" | None, "login_at": "<ISO 8601>",
+     "session_version": 1}
 
-`restaurant_*` is None for admins, who may see every restaurant.
+`restaurant_*` is None for admins, who may see every restaurant. A session whose
+`session_version` is no longer its account's (removed, role changed, password reset) is
+dropped when it is loaded (app/accounts/session_versions.py).
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from litestar.middleware.session.server_side import (
 )
 from litestar.types import Empty, Message, Scope
 
+from app.accounts import roles, session_versions
+from app.accounts.roles import Role
+
 SESSION_KEY = "staff"
 _ROTATE = "orderpass_rotate_session"  # scope-state flag: give this session a fresh id
 _FRESH_ID = "orderpass_fresh_session_id"
@@ -34,13 +41,19 @@ class StaffSession:
     restaurant_id: int | None
     restaurant_slug: str | None
     login_at: str = ""
+    session_version: int = 0  # 0: a payload from before versions, never current
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
+
+    def at_least(self, slug: str, minimum: Role) -> bool:
+        """Has this person at least role `minimum` at restaurant `slug`? (Admins: always.)"""
+        return self.is_admin or (self.restaurant_slug == slug
+                                  and roles.at_least(self.role, minimum))
 
     def may_see(self, slug: str) -> bool:
-        return self.is_admin or (self.role == "staff" and self.restaurant_slug == slug)
+        return self.at_least(slug, Role.KITCHEN)
 
     @property
     def actor(self) -> str:
@@ -49,7 +62,11 @@ class StaffSession:
 
     @property
     def home_url(self) -> str:
-        return f"/kitchen/{self.restaurant_slug}" if self.restaurant_slug else "/"
+        if not self.restaurant_slug:
+            return "/"
+        if roles.at_least(self.role, Role.MANAGER):
+            return f"/manage/{self.restaurant_slug}"
+        return f"/kitchen/{self.restaurant_slug}"
 
 
 def current_staff(connection: ASGIConnection[Any, Any, Any, Any]) -> StaffSession | None:
@@ -66,10 +83,12 @@ def current_staff(connection: ASGIConnection[Any, Any, Any, Any]) -> StaffSessio
 
 
 def log_in(connection: ASGIConnection[Any, Any, Any, Any], user_id: int, email: str,
-           role: str, restaurant_id: int | None, restaurant_slug: str | None) -> StaffSession:
+           role: str, restaurant_id: int | None, restaurant_slug: str | None, *,
+           session_version: int) -> StaffSession:
     staff = StaffSession(user_id=user_id, email=email, role=role, restaurant_id=restaurant_id,
                          restaurant_slug=restaurant_slug,
-                         login_at=datetime.now(UTC).isoformat())
+                         login_at=datetime.now(UTC).isoformat(),
+                         session_version=session_version)
     connection.set_session({SESSION_KEY: asdict(staff)})
     _state(connection.scope)[_ROTATE] = True  # a fixated pre-login id must not carry over
     return staff
@@ -79,13 +98,30 @@ def log_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     connection.clear_session()
 
 
+async def _still_current(connection: ASGIConnection[Any, Any, Any, Any],
+                         staff: dict[str, Any]) -> bool:
+    user_id, version = staff.get("user_id"), staff.get("session_version")
+    if not isinstance(user_id, int) or not isinstance(version, int):
+        return False
+    return await session_versions.is_current(connection.app.state.redis, user_id, version)
+
+
 def _state(scope: Scope) -> dict[str, Any]:
     return scope.setdefault("state", {})
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):
-    """Litestar's server-side backend, plus a new session id (old one deleted) at login, and
-    no session at all for visitors who never logged in."""
+    """Litestar's server-side backend, plus a new session id (old one deleted) at login, no
+    session at all for visitors who never logged in, and no staff session whose account
+    version moved on (removed, role changed, password reset)."""
+
+    async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]
+                                   ) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        staff = data.get(SESSION_KEY)
+        if isinstance(staff, dict) and not await _still_current(connection, staff):
+            return {}  # stored back empty with this response: the session is over
+        return data
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         fresh = _state(connection.scope).get(_FRESH_ID)

@@ -138,6 +138,7 @@ class DevSupervisor:
             "",
             "Demo logins (password from ORDERPASS_DEMO_PASSWORD):",
             f"  kitchen@demo.test / {password}     kitchen@demo-2.test / {password}",
+            f"  owner@demo.test / {password}       owner@demo-2.test / {password}",
             f"  admin@orderpass.test / {password}",
             "",
             "Press Ctrl-C to stop everything.",

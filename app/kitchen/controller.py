@@ -13,10 +13,12 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, ServerSentEvent, Template
 
 from app.accounts.guards import require_staff_for_slug, staff_of
+from app.accounts.session_versions import until_revoked
 from app.infra.html import csrf_of, is_htmx, render_fragment
 from app.kitchen import board_feed, services
 from app.orders import lifecycle
 from app.restaurants.tables import Restaurant
+from app.settings import get_settings
 
 
 async def restaurant_or_404(slug: str) -> Restaurant:
@@ -51,7 +53,11 @@ class KitchenController(Controller):
         """SSE: a `board` event with the whole board's HTML on connect (and on resync), then
         a `tickets` event with the changed tickets after each burst of order events."""
         restaurant = await restaurant_or_404(slug)
-        return ServerSentEvent(board_feed.board_stream(channels, restaurant),
+        staff = staff_of(request)  # a screen stops when its session ends (removed, re-roled)
+        stream = until_revoked(board_feed.board_stream(channels, restaurant),
+                               request.app.state.redis, staff.user_id, staff.session_version,
+                               every_s=get_settings().sse_heartbeat_seconds)
+        return ServerSentEvent(stream,
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @get("/orders/{ref:str}/ticket")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import css_inline
 
@@ -82,3 +83,12 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
     html = env.get_template(f"emails/{kind}.html").render(context)
     text = env.get_template(f"emails/{kind}.txt").render(context)
     return RenderedEmail(subject=subject, html=_inliner().inline(html), text=text.strip() + "\n")
+
+
+def render_pair(template: str, context: dict[str, Any]) -> tuple[str, str]:
+    """`emails/<template>.html` (CSS inlined) and `emails/<template>.txt` rendered with
+    `context`, for emails about something other than an order (app/accounts/emails.py)."""
+    env = email_environment()
+    html = env.get_template(f"emails/{template}.html").render(context)
+    text = env.get_template(f"emails/{template}.txt").render(context)
+    return _inliner().inline(html), text.strip() + "\n"

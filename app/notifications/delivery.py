@@ -16,6 +16,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from redis.exceptions import LockError
 
+from app.accounts import emails as account_emails
 from app.infra.logging import get_logger
 from app.infra.urls import redis_url
 from app.notifications import gateway, service
@@ -93,6 +94,8 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
                   ) -> Outgoing | Skip | NotReady:
     """Compose the email for a queued row, or decide it must not (or cannot yet) be sent.
     `restaurants`: contacts already read for this batch (a batch of 100 reads each once)."""
+    if row.kind in service.ACCOUNT_EMAIL_KINDS:
+        return await _prepare_account_email(settings, row)
     order = await load_order_view(redis, row.order_ref)
     if order is None:
         await service.mark_failed(row.id, "order not found")
@@ -125,6 +128,21 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
     return Outgoing(row=row, restaurant=restaurant, rendered=rendered, params=params)
 
 
+async def _prepare_account_email(settings: Settings, row: EmailRow) -> Outgoing | Skip:
+    """An invitation or password reset (app/accounts/emails.py) instead of an order email."""
+    composed = await account_emails.compose(row.kind, row.order_ref, settings.public_base_url)
+    if isinstance(composed, str):
+        await service.mark_failed(row.id, f"not sent: {composed}")
+        return Skip(f"skipped: {composed}")
+    rendered = composed.rendered
+    params: dict[str, Any] = {
+        "from": settings.email_from, "to": [row.recipient], "subject": rendered.subject,
+        "html": rendered.html, "text": rendered.text,
+        "tags": [{"name": "kind", "value": row.kind}, {"name": "ref", "value": row.order_ref}],
+    }
+    return Outgoing(row=row, restaurant=composed.restaurant, rendered=rendered, params=params)
+
+
 # -- the Resend outage breaker (shared by all workers) ------------------------------------
 
 async def _note_outage(redis: ArqRedis) -> int:
@@ -152,7 +170,8 @@ def _fallback_due(settings: Settings, row: EmailRow, streak: int, job_try: int) 
 
 async def _sent(item: Outgoing, provider_id: str | None, transport: str, note: str = "") -> str:
     if await service.mark_sent(item.row.id, provider_id, transport, note):
-        await funnel.bump(item.restaurant.id, "email_sent")
+        if item.row.kind in service.EMAIL_KINDS:  # the order funnel counts order emails
+            await funnel.bump(item.restaurant.id, "email_sent")
         log.info("email sent", kind=item.row.kind, order_id=item.row.order_ref,
                  transport=transport, provider_id=provider_id)
     return f"sent via {transport}"

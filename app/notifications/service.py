@@ -26,6 +26,9 @@ EMAIL_KINDS = frozenset(
     {"order_confirmation", "link_expired", "payment_failed", "payment_received", "order_ready",
      "order_rejected"}
 )
+# Emails about staff accounts (app/accounts/emails.py): same rows, jobs and idempotency keys;
+# their `order_ref` names the invitation (INV-…) or password reset (RST-…) instead.
+ACCOUNT_EMAIL_KINDS = frozenset({"staff_invitation", "password_reset"})
 SEND_JOB = "send_email"
 # Webhook statuses only move forward along this order; terminal outcomes share the top rank.
 STATUS_RANK = {
@@ -74,7 +77,7 @@ class EmailRow:
 
 
 def _check_kind(kind: str) -> None:
-    if kind not in EMAIL_KINDS:
+    if kind not in EMAIL_KINDS and kind not in ACCOUNT_EMAIL_KINDS:
         raise ValueError(f"unknown email kind: {kind!r}")
 
 

@@ -1,4 +1,5 @@
-"""The demo data set: two restaurants with menus and one kitchen login each. Idempotent."""
+"""The demo data set: two restaurants with menus, an owner and a kitchen login each, and the
+platform admin. Idempotent."""
 
 from __future__ import annotations
 
@@ -69,9 +70,10 @@ async def seed_demo(password: str) -> list[DemoLogin]:
                     await MenuItem.insert(MenuItem(
                         restaurant=restaurant.id, category=category, name=name,
                         description=description, price_amount=price, position=position))
-            email = f"kitchen@{spec['slug']}.test"
-            await _ensure_user(email, password, role="staff", restaurant_id=restaurant.id)
-            logins.append(DemoLogin(email=email, restaurant=spec["slug"]))
+            for role in ("owner", "kitchen"):
+                email = f"{role}@{spec['slug']}.test"
+                await _ensure_user(email, password, role=role, restaurant_id=restaurant.id)
+                logins.append(DemoLogin(email=email, restaurant=spec["slug"]))
         await _ensure_user(ADMIN_EMAIL, password, role="admin", restaurant_id=None)
         logins.append(DemoLogin(email=ADMIN_EMAIL, restaurant="(admin)"))
     return logins

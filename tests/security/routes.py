@@ -4,7 +4,12 @@ and CSRF suites then cover it), or tests/security/test_isolation.py fails.
 Classes:
 - public:  anyone (customer pages and API, ops probes, static files, OpenAPI)
 - staff:   `/kitchen/{slug}…`, staff of that restaurant or an admin (require_staff_for_slug)
+- manager: `/manage/{slug}…`, a manager or owner of that restaurant, or an admin
+           (require_manager_for_slug)
+- owner:   `/manage/{slug}…`, an owner of that restaurant, or an admin (require_owner_for_slug)
 - admin:   `/admin…`, admins only (require_admin)
+- link:    opened from an account email, authenticated by the signed token in the path
+           (invitations, password reset); no session needed
 - webhook: provider callbacks, authenticated by signature, CSRF-exempt
 """
 
@@ -65,6 +70,21 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/admin/system/status"): "admin",
     ("GET", "/admin/analytics"): "admin",
     ("GET", "/admin/analytics.csv"): "admin",
+    # Staff accounts (issue #16): the management area, invitations, password reset.
+    ("GET", "/manage/{slug:str}"): "manager",
+    ("GET", "/manage/{slug:str}/staff"): "manager",
+    ("POST", "/manage/{slug:str}/staff/invitations"): "manager",
+    ("POST", "/manage/{slug:str}/staff/invitations/{invitation_id:int}/withdraw"): "manager",
+    ("POST", "/manage/{slug:str}/staff/{member_id:int}/remove"): "manager",
+    ("POST", "/manage/{slug:str}/staff/{member_id:int}/role"): "manager",
+    ("GET", "/manage/{slug:str}/settings"): "owner",
+    ("POST", "/manage/{slug:str}/settings"): "owner",
+    ("GET", "/invitations/{token:str}"): "link",
+    ("POST", "/invitations/{token:str}"): "link",
+    ("GET", "/password-reset"): "public",
+    ("POST", "/password-reset"): "public",
+    ("GET", "/password-reset/{token:str}"): "link",
+    ("POST", "/password-reset/{token:str}"): "link",
 }
 # Litestar's OpenAPI document and UI pages.
 SCHEMA_PREFIX = "/schema"

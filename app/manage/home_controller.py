@@ -1,0 +1,26 @@
+"""`GET /manage/{slug}`: the management area's overview (managers, owners, the admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.params import FromPath
+from litestar.response import Template
+
+from app.accounts import members
+from app.accounts.guards import require_manager_for_slug
+from app.manage.views import page_context, restaurant_or_404
+
+
+class ManageHomeController(Controller):
+    path = "/manage/{slug:str}"
+    guards = [require_manager_for_slug]
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
+        restaurant = await restaurant_or_404(slug)
+        staff_count = len(await members.list_members(int(restaurant.id)))
+        return Template("manage/home.html", context=page_context(
+            request, restaurant, "home", staff_count=staff_count))

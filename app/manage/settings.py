@@ -1,0 +1,42 @@
+"""A restaurant's settings as its owners edit them: the admin form's fields and validation
+(app/restaurants/editing.py) minus the slug and the currency, which only the platform admin
+sets (URLs and every price depend on them). One transaction, or nothing on bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.accounts.forms import FormInvalid
+from app.infra.logging import get_logger
+from app.piccolo_conf import DB
+from app.restaurants.editing import parse_restaurant
+from app.restaurants.tables import Restaurant
+
+log = get_logger("orderpass.manage.settings")
+
+OWNER_FIELDS = ("name", "timezone", "phone", "email", "address", "default_prep_minutes",
+                "auto_reject_minutes", "capture_mode", "accepting_orders")
+
+
+def values_of(restaurant: Restaurant) -> dict[str, Any]:
+    return {name: getattr(restaurant, name) for name in OWNER_FIELDS}
+
+
+async def update(restaurant: Restaurant, form: Mapping[str, Any], *, by: str) -> None:
+    # The currency is not the owner's to change: validated as it stands, never written.
+    parsed = parse_restaurant({**form, "currency": restaurant.currency}, creating=False)
+    values = {name: parsed.values.get(name, "") for name in OWNER_FIELDS}
+    errors = {name: error for name, error in parsed.errors.items() if name in OWNER_FIELDS}
+    for name in OWNER_FIELDS:  # Postgres text cannot hold NUL: a field error, not a 500
+        if "\x00" in str(form.get(name) or ""):
+            errors[name] = "Must not contain NUL characters."
+            values[name] = str(form.get(name)).replace("\x00", "")
+    if errors:
+        raise FormInvalid(errors, values)
+    async with DB.transaction():
+        await Restaurant.update({getattr(Restaurant, name): values[name]
+                                 for name in OWNER_FIELDS}).where(
+            Restaurant.id == restaurant.id)
+    log.info("restaurant settings saved", restaurant=restaurant.slug, by=by,
+             accepting_orders=values["accepting_orders"], capture_mode=values["capture_mode"])
