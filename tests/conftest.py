@@ -15,6 +15,9 @@ from tests.helpers.infra import (
 
 use_test_environment()
 
+# One copy of the shared fixtures for the whole run (see tests/helpers/fixtures.py).
+pytest_plugins = ["tests.helpers.fixtures"]
+
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     stop_servers()

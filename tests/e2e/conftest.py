@@ -8,12 +8,16 @@ from collections.abc import Iterator
 import pytest
 
 from tests.helpers.browser import browser  # noqa: F401  (fixture)
-from tests.helpers.fixtures import *  # noqa: F403  (shared fixtures)
 from tests.helpers.infra import TEST_ENV, start_servers
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import RunningProcess, start_web, start_worker
 
 start_servers()
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_state(clean_state: None) -> None:
+    """Every test starts from the seeded demo state and an empty sandbox."""
 
 
 @pytest.fixture

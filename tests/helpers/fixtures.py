@@ -1,6 +1,9 @@
 """Fixtures shared by the suites that run against Postgres and Redis (integration, e2e,
 security, reliability's regressions): migrated database, open pool, clean seeded state, app
-test client. A suite's conftest star-imports them and starts the servers."""
+test client. Registered once for the whole run by the root conftest (`pytest_plugins`), so a
+session fixture is one object however many suites use it (a copy star-imported into each
+suite's conftest started a second sandbox and pointed the app at whichever came last). Nothing
+here is autouse: a suite that needs the servers starts them and asks for `clean_state`."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from tests.helpers.database import reset_state
 from tests.helpers.sandbox import RunningSandbox
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
     """One Stripe/Resend sandbox for the session; the app's SDKs point at it."""
     running = RunningSandbox(tmp_path_factory.mktemp("sandbox")).start()
@@ -50,7 +53,7 @@ async def redis(migrated: None) -> AsyncIterator[ArqRedis]:
     await client.aclose()
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 async def clean_state(redis: ArqRedis, sandbox: RunningSandbox) -> None:
     sandbox.reset()
     await reset_state(redis)

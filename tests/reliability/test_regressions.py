@@ -21,13 +21,17 @@ from arq.connections import ArqRedis
 
 from app.notifications import service
 from app.notifications.tables import EmailMessage
-from tests.helpers.fixtures import *  # noqa: F403  (session database, redis, clean state)
 from tests.helpers.fixtures_email import *  # noqa: F403  (sandbox, ctx, make_order)
 from tests.helpers.infra import start_servers
 from tests.helpers.sandbox import RunningSandbox
 from workers.email_jobs import send_email
 
 start_servers()
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_state(clean_state: None) -> None:
+    """Every test starts from the seeded demo state and an empty sandbox."""
 
 
 def died_after_sending(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,11 +8,15 @@ from collections.abc import Iterator
 import pytest
 
 from tests.helpers.browser import browser, page  # noqa: F401  (fixtures)
-from tests.helpers.fixtures import *  # noqa: F403  (shared fixtures)
 from tests.helpers.infra import start_servers
 from tests.helpers.server import RunningProcess, start_web
 
 start_servers()
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_state(clean_state: None) -> None:
+    """Every test starts from the seeded demo state and an empty sandbox."""
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
-from app.platform.tables import FunnelDaily, Outbox
 from arq.connections import ArqRedis
 
 from app.accounts import emails, tokens
 from app.accounts.tables import StaffInvitation, StaffUser
 from app.notifications.tables import EmailMessage
+from app.platform.tables import FunnelDaily, Outbox
 from app.settings import get_settings
 from tests.helpers.accounts import Send, add_invitation, link_path, login, members_of
 from tests.helpers.sandbox import RunningSandbox
