@@ -23,7 +23,7 @@ log = get_logger("orderpass.email")
 
 EMAIL_KINDS = frozenset(
     {"order_confirmation", "link_expired", "payment_failed", "payment_received", "order_ready",
-     "order_rejected"}
+     "order_rejected", "link_failed", "order_refunded"}
 )
 SEND_JOB = "send_email"
 # Webhook statuses only move forward along this order; terminal outcomes share the top rank.
