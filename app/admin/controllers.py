@@ -15,6 +15,7 @@ from litestar.response import Redirect, Response, Template
 from app.accounts.guards import require_admin, staff_of
 from app.admin import inbox, system
 from app.admin import restaurants as restaurant_admin
+from app.admin.refunds import AdminOrderMoneyController
 from app.admin.views import analytics_charts, form_of, fragment, is_htmx, page_context
 from app.notifications.service import EMAIL_KINDS
 from app.ops import analytics, discrepancies
@@ -344,4 +345,4 @@ class AdminAnalyticsController(Controller):
 
 ADMIN_CONTROLLERS = [AdminDiscrepancyController, AdminInboxController,
                      AdminRestaurantController, AdminSystemController,
-                     AdminAnalyticsController]
+                     AdminAnalyticsController, AdminOrderMoneyController]

@@ -247,6 +247,13 @@ def test_sessions_below_the_currency_minimum_are_refused(
     assert client.v1.checkout.sessions.create(params=_one_line(currency, minimum)).id
 
 
+def test_sessions_above_eight_digits_are_refused(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        client.v1.checkout.sessions.create(params=_one_line("eur", 100_000_000))
+    assert err.value.code == "amount_too_large"
+    assert client.v1.checkout.sessions.create(params=_one_line("eur", 99_999_999)).id
+
+
 def test_a_capture_below_the_minimum_is_refused(
     sandbox: RunningSandbox, client: stripe.StripeClient
 ) -> None:
