@@ -114,20 +114,16 @@ async def give_back(order: PaidOrder, gateway: StripeGateway | None = None, *,
     or refund what remains ("refunded", or "refunded_outside" when Stripe shows it refunded
     already by someone else: a discrepancy is queued)."""
     gateway = gateway or get_gateway()
-    ref, intent = order.public_id, _intent(order)
-    state = await _read_intent(gateway, intent, ref)
-    if state.status in ("requires_capture", "canceled"):
-        return await _void(order, gateway, state)
+    ref = order.public_id
+    if order.capture_mode == "manual" and order.accepted_at is None:  # never captured
+        return await _void(order, gateway)
     result = await refund(order, key=f"refund/{ref}", source=source, by=by,
                           reason=order.reject_reason, gateway=gateway)
     return "refunded" if result.refund_id else "refunded_outside"
 
 
-async def _void(order: PaidOrder, gateway: StripeGateway,
-                state: stripe.PaymentIntent) -> str:
+async def _void(order: PaidOrder, gateway: StripeGateway) -> str:
     ref, intent = order.public_id, _intent(order)
-    if state.status == "canceled":
-        return "voided"
     key = f"void/{ref}"
     for attempt in range(2):
         try:
