@@ -177,7 +177,7 @@ async def test_a_session_naming_another_restaurants_order_is_a_discrepancy(
 
 async def test_the_menu_editor_refuses_negative_prices(client: httpx.AsyncClient) -> None:
     token = await login(client, "admin@orderpass.test")
-    for price in ("-1", "-0.01", "−2"):
+    for price in ("-1", "-0.01", "\u22122"):  # the last is a Unicode minus sign
         response = await client.post("/admin/restaurants/demo/menu", data={
             "_csrf_token": token, "name": "Free money", "category": "Mains",
             "price": price, "position": "1", "available": "on"})
