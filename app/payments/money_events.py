@@ -40,6 +40,10 @@ async def _order_for(intent: str) -> PaidOrder | None:
 async def handle(redis: ArqRedis, event: stripe.Event) -> Outcome:
     obj: Any = event.data.object
     intent = str(getattr(obj, "payment_intent", None) or "")
+    charge_id = str(getattr(obj, "charge", None) or "")
+    if not intent and charge_id:  # a dispute of an older charge names only the charge
+        charge = await get_gateway().retrieve_charge(charge_id)
+        intent = str(charge.payment_intent or "")
     order = await _order_for(intent)
     if order is None:
         log.info("money event for no order of ours", stripe_event=event.id, type=event.type)

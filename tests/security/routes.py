@@ -65,6 +65,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/admin/system/status"): "admin",
     ("GET", "/admin/analytics"): "admin",
     ("GET", "/admin/analytics.csv"): "admin",
+    ("GET", "/admin/orders/{ref:str}"): "admin",
+    ("POST", "/admin/orders/{ref:str}/refund"): "admin",
 }
 # Litestar's OpenAPI document and UI pages.
 SCHEMA_PREFIX = "/schema"
