@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
-STATUS_WRITE = re.compile(r"PaidOrder\.status\s*:|UPDATE\s+paid_order\s+SET[^;]*\bstatus\s*=",
-                          re.IGNORECASE | re.DOTALL)
+# A Piccolo update of the column, or an SQL `UPDATE paid_order SET … status =` before its
+# WHERE (a status written in the same statement's SET list).
+STATUS_WRITE = re.compile(r"PaidOrder\.status\s*:|UPDATE\s+paid_order\s+SET\s(?:(?!WHERE)[^;])*?"
+                          r"(?<![a-z_.])status\s*=", re.IGNORECASE | re.DOTALL)
 
 
 def sources() -> dict[str, str]:
