@@ -104,6 +104,7 @@ def sandbox(host: str, port: int | None, stripe_webhook_url: str,
         stripe_webhook_secret=settings.stripe_webhook_secret,
         resend_webhook_url=resend_webhook_url,
         resend_webhook_secret=settings.resend_webhook_secret,
+        resend_api_key=settings.resend_api_key,  # the only key its Resend accepts
     )
     run_sandbox(config, host=host, port=port)
 

@@ -6,7 +6,7 @@ from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import PasswordReset, StaffInvitation, StaffUser
 from app.notifications.tables import EmailMessage
-from app.orders.tables import ArchivedOrder, OrderItem, PaidOrder
+from app.orders.tables import ArchivedOrder, OrderItem, OrderRefund, PaidOrder
 from app.payments.tables import Discrepancy, StripeEvent
 from app.platform.tables import FunnelDaily, Outbox, WebhookDelivery
 from app.restaurants.tables import MenuItem, Restaurant
@@ -15,7 +15,8 @@ APP_CONFIG = AppConfig(
     app_name="orderpass",
     migrations_folder_path=str(Path(__file__).resolve().parent.parent / "migrations"),
     table_classes=[
-        Restaurant, MenuItem, StaffUser, PaidOrder, OrderItem, ArchivedOrder, StripeEvent,
+        Restaurant, MenuItem, StaffUser, PaidOrder, OrderItem, OrderRefund, ArchivedOrder,
+        StripeEvent,
         WebhookDelivery, Discrepancy, Outbox, EmailMessage, FunnelDaily,
         StaffInvitation, PasswordReset,
     ],

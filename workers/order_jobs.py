@@ -27,14 +27,16 @@ async def create_payment_link(ctx: dict[str, Any], temp_id: str) -> str:
     if order.checkout_session_id or order.status != OrderStatus.AWAITING_PAYMENT:
         return "already-linked"
     try:
-        await payment_links.attach_new_payment_link(redis, order, on_failure="raise")
+        order = await payment_links.attach_new_payment_link(redis, order, on_failure="raise")
     except PaymentProviderError as error:
         tries = ctx.get("job_try", 1)
         if tries >= MAX_LINK_TRIES:
+            # Never a silent end: the customer is told (page and email), nothing was charged.
             log.error("payment link still failing; giving up", order_id=temp_id, tries=tries)
+            await payment_links.give_up_on_link(redis, order)
             return "failed"
         raise Retry(defer=payment_links.link_retry_delay(tries)) from error
-    return "linked"
+    return "failed" if order.status == OrderStatus.LINK_FAILED else "linked"
 
 
 async def expire_payment_link(ctx: dict[str, Any], temp_id: str, session_id: str) -> str:

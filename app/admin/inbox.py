@@ -66,6 +66,7 @@ async def replay_stripe_event(redis: ArqRedis, event_id: str) -> ReplayResult:
                           "can be fetched again)", 400)
     event = await get_gateway().retrieve_event(event_id)
     outcome = await handle_event(redis, event, time.perf_counter())
+    await outcome.finish()  # nobody is waiting for a 2xx: the follow-up runs now
     count(event.type, outcome.result)
     log.info("admin replayed stripe event", stripe_event=event_id, event_type=event.type,
              result=outcome.result, order_id=outcome.order_ref)

@@ -13,7 +13,7 @@ from typing import Any
 import css_inline
 
 from app.orders.models import OrderView
-from app.templating import email_environment, format_deadline
+from app.templating import email_environment, format_deadline, format_money
 
 SUBJECTS = {
     "order_confirmation": "Pay to confirm your order at {restaurant}",
@@ -22,6 +22,8 @@ SUBJECTS = {
     "payment_received": "Payment received: your order at {restaurant} is with the kitchen",
     "order_ready": "Your order at {restaurant} is ready",
     "order_rejected": "Sorry, {restaurant} could not take your order",
+    "link_failed": "We could not set up payment for your order at {restaurant}",
+    "order_refunded": "{restaurant} has refunded your payment",
 }
 
 
@@ -55,6 +57,18 @@ def _one_line(value: str) -> str:
     return " ".join(value.split())
 
 
+def money_back(order: OrderView) -> str:
+    """What happened to a rejected order's money: never "refunded" for a released hold."""
+    if order.status == "voided":
+        return ("Your card was not charged: the hold on it has been released (your bank may "
+                "take a few days to remove it from your statement).")
+    if order.status == "refunded" or order.amount_refunded >= order.total_amount > 0:
+        return ("Your payment has been refunded in full; it may take a few days to show on "
+                "your statement.")
+    return ("We could not return your payment automatically; the restaurant has been "
+            "alerted and will make sure you get your money back.")
+
+
 def status_url(public_base_url: str, order_ref: str) -> str:
     return f"{public_base_url.rstrip('/')}/orders/{order_ref}"
 
@@ -63,7 +77,6 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
                  public_base_url: str) -> RenderedEmail:
     if kind not in SUBJECTS:
         raise ValueError(f"unknown email kind: {kind!r}")
-    refunded = order.refunded_at is not None or restaurant.capture_mode != "manual"
     subject = _one_line(SUBJECTS[kind].format(restaurant=restaurant.name))
     context = {
         "subject": subject,
@@ -73,11 +86,10 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
         "payment_url": order.payment_url or "",
         "deadline": format_deadline(order.expires_at, restaurant.timezone),
         "prep_minutes": order.prep_minutes,
-        "money_back": (
-            "Your payment has been refunded in full; it may take a few days to show on "
-            "your statement." if refunded else
-            "The hold on your card has been released; you were not charged."
-        ),
+        "money_back": money_back(order),
+        "fully_refunded": order.amount_refunded >= order.total_amount,
+        "refund_line": (f"{format_money(order.amount_refunded, order.currency)} of your "
+                        f"payment has been refunded."),
     }
     env = email_environment()
     html = env.get_template(f"emails/{kind}.html").render(context)

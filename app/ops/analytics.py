@@ -104,7 +104,8 @@ GROUP BY day
 
 TIMING_COLUMNS = """
   count(*)::int AS orders,
-  count(*) FILTER (WHERE status IN ('rejected', 'refunded') AND rejected_at IS NOT NULL)::int
+  count(*) FILTER (WHERE status IN ('rejected', 'refunded', 'voided')
+                   AND rejected_at IS NOT NULL)::int
       AS rejected,
   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM paid_at - submitted_at))
       AS submit_to_pay_p50,
@@ -138,7 +139,7 @@ ORDERS_TOTAL_SQL = f"SELECT {TIMING_COLUMNS} {ORDERS_WHERE}"
 # Archived orders: counted and rejections known, no timings.
 ARCHIVED_BY_DAY_SQL = """
 SELECT (a.paid_at AT TIME ZONE 'UTC')::date AS day, count(*)::int AS orders,
-       count(*) FILTER (WHERE a.status IN ('rejected', 'refunded')
+       count(*) FILTER (WHERE a.status IN ('rejected', 'refunded', 'voided')
                         AND a.document->>'rejected_at' IS NOT NULL)::int AS rejected
 FROM archived_order a
 WHERE a.paid_at >= $1::date::timestamp AT TIME ZONE 'UTC'
@@ -179,7 +180,7 @@ FROM order_item i JOIN paid_order o ON o.id = i.paid_order
 WHERE o.paid_at >= $1::date::timestamp AT TIME ZONE 'UTC'
   AND o.paid_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'
   AND ($3::int IS NULL OR o.restaurant = $3)
-  AND o.status NOT IN ('rejected', 'refunded')
+  AND o.status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')
 GROUP BY i.name, o.currency
 ORDER BY quantity DESC, revenue DESC, i.name
 LIMIT 10

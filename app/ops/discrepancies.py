@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,14 +13,11 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
-from app.infra.redis import shared_redis
 from app.notifications.service import EMAIL_KINDS, enqueue_email
 from app.orders.tables import PaidOrder
-from app.payments.fulfilment import record_paid_session
 from app.payments.stripe_gateway import PaymentProviderError, get_gateway
 from app.payments.tables import Discrepancy
 from app.piccolo_conf import DB
-from app.platform import outbox
 
 log = get_logger("orderpass.discrepancies")
 
@@ -82,7 +78,7 @@ def _actions(kind: str, status: str, order_status: str | None, session_id: str,
     actions: list[str] = []
     if session_id and order_status is None and kind != "duplicate_payment":
         actions.append("create_order")
-    if (session_id or order_ref) and order_status != "refunded":
+    if (session_id or order_ref) and order_status not in ("refunded", "voided"):
         actions.append("refund")
     if order_ref and order_status is not None:
         actions.append("resend_email")
@@ -152,7 +148,7 @@ async def resolve(discrepancy_id: int, *, by: str, note: str) -> DiscrepancyView
 async def create_order_from_session(redis: ArqRedis, discrepancy_id: int, *, by: str
                                     ) -> DiscrepancyView:
     """A paid Checkout Session with no order: record it as Stripe's webhook would have."""
-    from app.payments.webhooks import after_commit
+    from app.payments.confirm import confirm_paid_session
 
     item = await get_discrepancy(discrepancy_id)
     if not item.is_open:
@@ -161,39 +157,52 @@ async def create_order_from_session(redis: ArqRedis, discrepancy_id: int, *, by:
         raise FixError("this discrepancy names no Checkout Session", 400)
     session = await get_gateway().retrieve_checkout_session(item.session_id,
                                                              order_ref=item.order_ref)
-    if session.payment_status != "paid":
-        raise FixError(f"the Checkout Session is {session.payment_status}, not paid")
-    received = time.perf_counter()
-    fulfilment = await record_paid_session(
+    outcome = await confirm_paid_session(
         redis, session, event_id=f"admin:{item.session_id}",
-        event_type="checkout.session.completed")
-    if fulfilment.outcome == "created":
-        await after_commit(redis, fulfilment, received)
-    log.info("admin created order from session", order_id=fulfilment.order_ref,
-             session=item.session_id, outcome=fulfilment.outcome, by=by)
+        event_type="checkout.session.completed", remember_unpaid=False)
+    if outcome.result == "awaiting_async_result":
+        raise FixError(f"the Checkout Session is not paid ({session.status}/"
+                       f"{session.payment_status}): no order was created")
+    await outcome.finish()
+    log.info("admin created order from session", order_id=outcome.order_ref,
+             session=item.session_id, outcome=outcome.result, by=by)
     await _resolve_quietly(discrepancy_id, by,
-                           f"order {fulfilment.order_ref} from {item.session_id}: "
-                           f"{fulfilment.outcome.replace('_', ' ')}")
+                           f"order {outcome.order_ref} from {item.session_id}: "
+                           f"{outcome.result.replace('_', ' ')}")
     return await get_discrepancy(discrepancy_id)
 
 
 async def refund(discrepancy_id: int, *, by: str) -> DiscrepancyView:
-    """Give the money back. The session's own order (if any) is refunded with the key
-    `refund/<order ref>` (the same key the kitchen's reject uses, so never twice), or its
-    uncaptured authorisation voided (`void/<ref>`), and marked `refunded`; a payment with no
-    order of its own (a duplicate) is refunded with the key `refund/<session id>`."""
+    """Give the money back. The session's own order (if any) is settled as a whole
+    (`settlement.give_back`: its uncaptured hold released, else what remains refunded with
+    the key `refund/<order ref>`, the kitchen's key, so never twice) and moved to `voided` or
+    `refunded` by the state machine; a payment with no order of its own (a duplicate) is
+    refunded with the key `refund/<session id>`."""
+    from app.orders import lifecycle
+    from app.payments import settlement
+
     item = await get_discrepancy(discrepancy_id)
     if not item.is_open:
         raise FixError("this discrepancy is already resolved")
     order = await _order_of(item)
     gateway = get_gateway()
     if order is not None:
-        if order.status == "refunded":
-            raise FixError(f"order {order.public_id} is already refunded")
-        if not order.stripe_payment_intent_id:
-            raise FixError(f"order {order.public_id} has no payment to refund")
-        intent, key, ref = order.stripe_payment_intent_id, f"refund/{order.public_id}", \
-            order.public_id
+        if order.status in ("refunded", "voided"):
+            raise FixError(f"order {order.public_id} is already {order.status}")
+        try:
+            outcome = await settlement.give_back(order, source="admin", by=by)
+        except settlement.SettlementFailed as error:
+            raise FixError(f"Stripe: {error}", 502) from error
+        # IllegalTransition: Stripe's webhook recorded it meanwhile.
+        with contextlib.suppress(lifecycle.IllegalTransition):
+            await lifecycle.apply_action(order.public_id,
+                                         "void" if outcome == "voided" else "refund",
+                                         actor=by)
+        refund_id = await settlement.last_refund_id(order.id)
+        note = (f"voided the authorisation {order.stripe_payment_intent_id}"
+                if outcome == "voided" else
+                f"{outcome.replace('_', ' ')} {order.stripe_payment_intent_id} ({refund_id})")
+        ref = order.public_id
     else:
         if not item.session_id:
             raise FixError("nothing to refund: no order and no Checkout Session", 400)
@@ -204,20 +213,11 @@ async def refund(discrepancy_id: int, *, by: str) -> DiscrepancyView:
             payment_intent.id if payment_intent is not None else "")
         if not intent:
             raise FixError("the Checkout Session has no payment to refund")
-        key, ref = f"refund/{item.session_id}", item.order_ref
-    if order is not None and order.capture_mode == "manual" and order.accepted_at is None:
-        # An authorisation never captured: release the hold (Stripe refuses to refund it).
-        await gateway.cancel_payment_intent(intent, idempotency_key=f"void/{ref}",
-                                            order_ref=ref)
-        note = f"voided the authorisation {intent}"
-    else:
-        refund_object = await gateway.refund_payment_intent(intent, idempotency_key=key,
-                                                            order_ref=ref)
+        ref = item.order_ref
+        refund_object = await gateway.refund_payment_intent(
+            intent, idempotency_key=f"refund/{item.session_id}", order_ref=ref)
         note = f"refunded {intent} ({refund_object.id})"
-    log.info("admin refund", order_id=ref, payment_intent=intent, outcome=note,
-             session=item.session_id, by=by)
-    if order is not None:
-        await mark_refunded(order.public_id, redis=None)
+    log.info("admin refund", order_id=ref, outcome=note, session=item.session_id, by=by)
     await _resolve_quietly(discrepancy_id, by, note)
     return await get_discrepancy(discrepancy_id)
 
@@ -230,27 +230,6 @@ async def _order_of(item: DiscrepancyView) -> PaidOrder | None:
     if item.order_ref:
         return await PaidOrder.objects().get(PaidOrder.public_id == item.order_ref)
     return None
-
-
-async def mark_refunded(order_ref: str, *, redis: ArqRedis | None) -> None:
-    """Status `refunded` + refunded_at (the state machine only refunds rejected orders; an
-    admin refund may come from any status), with the kitchen notice written to the outbox
-    in the same transaction and delivered at once (the relay retries it if that fails)."""
-    now = datetime.now(UTC)
-    async with DB.transaction() as transaction:
-        order = await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
-        if order is None or order.status == "refunded":
-            return
-        previous = order.status
-        await PaidOrder.update({
-            PaidOrder.status: "refunded", PaidOrder.refunded_at: now,
-            PaidOrder.updated_at: now, PaidOrder.version: PaidOrder.version + 1,
-        }).where(PaidOrder.id == order.id)
-        rows = [outbox.kitchen_event(order.restaurant, order_ref, "order.updated",
-                                     tag=f"v{order.version + 1}")]
-        await outbox.add(transaction.connection, rows)
-    log.info("order marked refunded by admin", order_id=order_ref, from_status=previous)
-    await outbox.deliver_now(redis or await shared_redis(), rows)
 
 
 async def resend_email(redis: ArqRedis, order_ref: str, kind: str, *, by: str) -> None:
@@ -274,4 +253,4 @@ async def _resolve_quietly(discrepancy_id: int, by: str, note: str) -> None:
 
 __all__ = ["DiscrepancyView", "FixError", "NotFound", "PaymentProviderError", "count_open",
            "create_order_from_session", "get_discrepancy", "list_discrepancies",
-           "mark_refunded", "refund", "resend_email", "resolve"]
+           "refund", "resend_email", "resolve"]

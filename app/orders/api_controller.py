@@ -60,7 +60,7 @@ class OrdersApiController(Controller):
           middleware=[order_rate_limit().middleware],
           responses={202: ResponseSpec(data_container=OrderCreatedOut, generate_examples=False,
                                        description="Accepted; the payment link follows by email"),
-                     **error_responses(400, 404, 409, 413, 429)})
+                     **error_responses(400, 404, 409, 413, 422, 429)})
     async def create_order(self, request: Request[Any, Any, Any],
                            data: JSONBody[OrderIn]) -> Response[OrderCreatedOut]:
         """Submit an order: answers with the payment link (Stripe Checkout) at once.

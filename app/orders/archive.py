@@ -23,7 +23,7 @@ from app.settings import get_settings
 log = get_logger("orderpass.archive")
 
 BATCH = 500
-CLOSED_STATUSES = ("completed", "rejected", "refunded")
+CLOSED_STATUSES = ("completed", "rejected", "refunded", "voided", "charged_back")
 
 # One statement: claim a batch, copy it with its items as documents, delete the originals
 # (order_item rows go with ON DELETE CASCADE). Runs inside the caller's transaction.
@@ -31,7 +31,7 @@ _ARCHIVE_BATCH = """
 WITH claimed AS (
     SELECT id FROM paid_order
     WHERE status = ANY($1::text[])
-      AND coalesce(completed_at, refunded_at, rejected_at, updated_at) < $2
+      AND coalesce(completed_at, refunded_at, voided_at, rejected_at, updated_at) < $2
     ORDER BY id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -39,11 +39,14 @@ WITH claimed AS (
     INSERT INTO archived_order (id, public_id, restaurant, status, currency, total_amount,
                                 paid_at, closed_at, customer_email, document)
     SELECT o.id, o.public_id, o.restaurant, o.status, o.currency, o.total_amount, o.paid_at,
-           coalesce(o.completed_at, o.refunded_at, o.rejected_at),
+           coalesce(o.completed_at, o.refunded_at, o.voided_at, o.rejected_at),
            o.customer_email,
            to_jsonb(o) || jsonb_build_object('items', coalesce((
                SELECT jsonb_agg(to_jsonb(i) - 'paid_order' ORDER BY i.id)
-               FROM order_item i WHERE i.paid_order = o.id), '[]'::jsonb))
+               FROM order_item i WHERE i.paid_order = o.id), '[]'::jsonb),
+               'refunds', coalesce((
+               SELECT jsonb_agg(to_jsonb(r) - 'paid_order' ORDER BY r.id)
+               FROM order_refund r WHERE r.paid_order = o.id), '[]'::jsonb))
     FROM paid_order o JOIN claimed c ON c.id = o.id
     ON CONFLICT (id) DO NOTHING
     RETURNING id

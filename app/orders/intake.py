@@ -18,7 +18,9 @@ from app.orders.payment_links import attach_new_payment_link
 from app.orders.schemas import OrderIn
 from app.orders.temp_store import new_temp_id
 from app.orders.views import temp_store
+from app.payments.charge_limits import minimum_charge
 from app.platform.metrics import ORDERS_SUBMITTED
+from app.templating import format_money
 
 log = get_logger("orderpass.intake")
 
@@ -133,6 +135,12 @@ async def price_order(data: OrderIn) -> tuple[MenuRestaurant, list[OrderLine], s
                                    notes=item.notes.strip()))
     if errors:
         raise IntakeError(errors)
+    total = sum(line.line_total for line in lines)
+    minimum = minimum_charge(restaurant.currency)
+    if total < minimum:
+        raise IntakeError({"total": (
+            f"the order totals {format_money(total, restaurant.currency)}; card payments "
+            f"must be at least {format_money(minimum, restaurant.currency)}")}, 422)
     return restaurant, lines, email
 
 

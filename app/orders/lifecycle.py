@@ -7,6 +7,12 @@ void).
     paid ──accept──▶ accepted ──start──▶ preparing ──ready──▶ ready ──complete──▶ completed
       │                 │ ready────────────────────▲                      ▲           │
       └──reject / auto_reject──▶ rejected ──refund──▶ refunded          recall (10 min)
+                                          └──void───▶ voided (hold released, never charged)
+
+Money moves too (`MONEY_MOVES`, made by the system, never a kitchen button): a full refund
+(admin, or made in Stripe) from any paid status → refunded; a dispute from any paid status →
+disputed, then won (back to where it was) or lost → charged_back. This module is the only
+writer of `paid_order.status`; `app.payments.settlement` moves the money.
 
 Two screens acting at once: both read version N, one UPDATE … WHERE version = N wins, the
 other re-reads and is refused by the table (e.g. "already accepted") with `IllegalTransition`.
@@ -14,7 +20,6 @@ other re-reads and is refused by the table (e.g. "already accepted") with `Illeg
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +28,7 @@ from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
 from app.orders.tables import PaidOrder
-from app.payments.stripe_gateway import get_gateway
+from app.payments import settlement
 from app.piccolo_conf import DB
 from app.platform import outbox
 from app.platform.outbox import OutboxRow
@@ -40,6 +45,17 @@ ALLOWED: Mapping[str, Mapping[str, str]] = {
     "completed": {"recall": "ready"},
     "rejected": {"refund": "refunded"},
 }
+# Moves money makes (refunds, voids, disputes); merged with ALLOWED by `next_status`.
+BEFORE_DISPUTE = "<status before the dispute>"
+_PAID = ("paid", "accepted", "preparing", "ready", "completed")
+MONEY_MOVES: Mapping[str, Mapping[str, str]] = {
+    **{status: {"refund": "refunded", "dispute": "disputed"} for status in _PAID},
+    "paid": {"refund": "refunded", "void": "voided", "dispute": "disputed"},
+    "rejected": {"refund": "refunded", "void": "voided", "dispute": "disputed"},
+    "refunded": {"dispute": "disputed"},
+    "disputed": {"dispute_won": BEFORE_DISPUTE, "dispute_lost": "charged_back",
+                 "refund": "refunded"},
+}
 STAFF_ACTIONS = ("accept", "start", "ready", "complete", "reject", "recall")
 ACTIVE_STATUSES = ("paid", "accepted", "preparing", "ready")
 RECALL_WINDOW = timedelta(minutes=10)
@@ -52,7 +68,7 @@ VERSION_RETRIES = 3
 _STAMPS = {
     "accept": "accepted_at", "start": "preparing_at", "ready": "ready_at",
     "complete": "completed_at", "reject": "rejected_at", "auto_reject": "rejected_at",
-    "refund": "refunded_at",
+    "refund": "refunded_at", "void": "voided_at",
 }
 
 
@@ -74,9 +90,9 @@ class InvalidAction(ValueError):
 
 def next_status(status: str, action: str) -> str:
     """Pure: the status `action` leads to from `status`, or `IllegalTransition`."""
-    target = ALLOWED.get(status, {}).get(action)
+    target = ALLOWED.get(status, {}).get(action) or MONEY_MOVES.get(status, {}).get(action)
     if target is None:
-        if any(action in moves for moves in ALLOWED.values()):
+        if any(action in moves for moves in (*ALLOWED.values(), *MONEY_MOVES.values())):
             raise IllegalTransition(f"cannot {action.replace('_', '-')} an order that is {status}")
         raise IllegalTransition(f"unknown action {action!r}")
     return target
@@ -107,9 +123,11 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
         changes[PaidOrder.reject_reason] = reason[:300]
     elif action == "recall":
         changes[PaidOrder.completed_at] = None
-    elif action == "refund" and order.review_reason.startswith(REFUND_FAILED):
+    elif action in ("refund", "void") and order.review_reason.startswith(REFUND_FAILED):
         changes[PaidOrder.needs_review] = False
         changes[PaidOrder.review_reason] = ""
+    elif action == "dispute":
+        changes[PaidOrder.status_before_dispute] = order.status
     return changes
 
 
@@ -122,7 +140,8 @@ async def get_order(order_ref: str) -> PaidOrder | None:
 async def apply_action(order_ref: str, action: str, *, actor: str,
                        prep_minutes: int | None = None, reason: str = "",
                        restaurant_id: int | None = None, expected_status: str | None = None,
-                       redis: ArqRedis | None = None) -> PaidOrder:
+                       redis: ArqRedis | None = None,
+                       extra: dict[Any, Any] | None = None) -> PaidOrder:
     """Apply `action` to the paid order `order_ref` and return the order as committed.
 
     `restaurant_id`, when given, refuses orders of any other restaurant (as not found).
@@ -142,6 +161,8 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
                                     "another screen); nothing was done")
         now = datetime.now(UTC)
         target = next_status(order.status, action)
+        if target == BEFORE_DISPUTE:
+            target = order.status_before_dispute or "completed"
         if action == "recall":
             check_recall(order.completed_at, now)
         if action == "accept":
@@ -151,7 +172,7 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
         if action in ("reject", "auto_reject") and not reason.strip():
             reason = "Rejected by the kitchen"
         changes = changes_for(order, action, target, now, prep_minutes=prep_minutes,
-                              reason=reason.strip())
+                              reason=reason.strip()) | (extra or {})
         rows = outbox_rows(order, action, target)
         async with DB.transaction() as transaction:
             won = await PaidOrder.update(changes).where(
@@ -185,17 +206,30 @@ def outbox_rows(order: PaidOrder, action: str, target: str) -> list[OutboxRow]:
                                  tag=f"v{order.version + 1}")]
     if target == "ready" and action == "ready":
         rows.append(outbox.email("order_ready", ref))
-    if target == "rejected":
+    # A rejection is told once its money is back, so the email says what happened to it
+    # (refunded, or the hold released): after `refund`/`void`, or when settlement stops.
+    if order.status == "rejected" and action in ("refund", "void"):
         rows.append(outbox.email("order_rejected", ref))
+    elif action == "refund":
+        rows.append(outbox.email("order_refunded", ref))
     return rows
 
 
 async def settle_rejection(order: PaidOrder, *, redis: ArqRedis | None = None) -> PaidOrder:
-    """Give a rejected order's money back: void an uncaptured authorisation, else refund.
-    Idempotent (Stripe idempotency keys `void/<ref>`, `refund/<ref>`), so safe to retry."""
+    """Give a rejected order's money back (`settlement.give_back`: release an uncaptured
+    hold, else refund) and move it to `voided` or `refunded`. Safe to retry (idempotency
+    keys per order). A failure leaves it `rejected` with `needs_review` for the kitchen
+    cron to retry; a refund that can never succeed stops (discrepancy, alert) and the
+    customer is told the restaurant will sort it out."""
     ref = order.public_id
     try:
-        await _give_money_back(order)
+        outcome = await settlement.give_back(order)
+    except settlement.RefundBlocked:
+        rows = [outbox.email("order_rejected", ref)]
+        async with DB.transaction() as transaction:
+            await outbox.add(transaction.connection, rows)
+        await outbox.deliver_now(redis or await _default_redis(), rows)
+        return await get_order(ref) or order
     except Exception as error:
         message = (REFUND_FAILED + str(error))[:500]
         await PaidOrder.update({PaidOrder.needs_review: True, PaidOrder.review_reason: message,
@@ -206,44 +240,23 @@ async def settle_rejection(order: PaidOrder, *, redis: ArqRedis | None = None) -
         refreshed = await get_order(ref)
         return refreshed or order
     try:
-        return await apply_action(ref, "refund", actor="system", redis=redis)
-    except IllegalTransition:  # someone else's retry got there first
+        return await apply_action(ref, "void" if outcome == "voided" else "refund",
+                                  actor="system", redis=redis)
+    except IllegalTransition:  # someone else's retry (or Stripe's webhook) got there first
         refreshed = await get_order(ref)
         return refreshed or order
 
 
-async def _give_money_back(order: PaidOrder) -> None:
-    gateway = get_gateway()
-    ref = order.public_id
-    intent = order.stripe_payment_intent_id
-    if not intent:
-        raise ActionFailed("the order has no PaymentIntent to refund")
-    if order.capture_mode == "manual" and order.accepted_at is None:
-        try:
-            await asyncio.wait_for(gateway.cancel_payment_intent(
-                intent, idempotency_key=f"void/{ref}", order_ref=ref), GATEWAY_TIMEOUT_S)
-            log.info("authorisation voided", order_id=ref)
-            return
-        except Exception as error:  # captured after all (e.g. by Stripe's dashboard): refund
-            log.warning("void failed, refunding instead", order_id=ref, error=str(error)[:300])
-    await asyncio.wait_for(gateway.refund_payment_intent(
-        intent, idempotency_key=f"refund/{ref}", order_ref=ref), GATEWAY_TIMEOUT_S)
-    log.info("payment refunded", order_id=ref)
-
-
 async def _capture(order: PaidOrder) -> None:
-    ref = order.public_id
-    if not order.stripe_payment_intent_id:
-        raise ActionFailed("cannot accept: the order has no payment to capture")
     try:
-        await asyncio.wait_for(get_gateway().capture_payment_intent(
-            order.stripe_payment_intent_id, idempotency_key=f"capture/{ref}", order_ref=ref),
-            GATEWAY_TIMEOUT_S)
-    except Exception as error:
-        log.warning("capture failed; accept refused", order_id=ref, error=str(error)[:300])
-        raise ActionFailed(f"cannot accept: capturing the payment failed ({error}); "
-                           "the order is unchanged, try again or reject it") from error
-    log.info("payment captured", order_id=ref)
+        await settlement.capture(order)
+    except settlement.SettlementFailed as error:
+        log.warning("capture failed; accept refused", order_id=order.public_id,
+                    error=str(error)[:300])
+        advice = ("reject the order" if error.permanent else
+                  "try again or reject the order")
+        raise ActionFailed(f"cannot accept: {error}; the order is unchanged, {advice}"
+                           ) from error
 
 
 async def _prep_minutes(order: PaidOrder, requested: int | None) -> int:
@@ -283,11 +296,12 @@ async def retry_failed_refunds(*, older_than: timedelta = timedelta(minutes=1),
     """Retry the refund of orders left `rejected` (a refund that failed or was cut short)."""
     cutoff = datetime.now(UTC) - older_than
     orders = await PaidOrder.objects().where(
-        (PaidOrder.status == "rejected") & (PaidOrder.rejected_at < cutoff)).limit(100)
+        (PaidOrder.status == "rejected") & (PaidOrder.rejected_at < cutoff)
+        & PaidOrder.settlement_stopped_at.is_null()).limit(100)
     settled: list[str] = []
     for order in orders:
         result = await settle_rejection(order, redis=redis)
-        if result.status == "refunded":
+        if result.status in ("refunded", "voided"):
             settled.append(order.public_id)
     return settled
 

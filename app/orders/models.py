@@ -16,6 +16,7 @@ class OrderStatus(StrEnum):
     AWAITING_PAYMENT = "awaiting_payment"
     PAYMENT_EXPIRED = "payment_expired"
     PAYMENT_FAILED = "payment_failed"
+    LINK_FAILED = "link_failed"  # Stripe refused to create a payment link (nothing charged)
     PAID = "paid"
     ACCEPTED = "accepted"
     PREPARING = "preparing"
@@ -23,6 +24,9 @@ class OrderStatus(StrEnum):
     COMPLETED = "completed"
     REJECTED = "rejected"
     REFUNDED = "refunded"
+    VOIDED = "voided"  # rejected before capture: the hold on the card was released
+    DISPUTED = "disputed"  # the cardholder's bank disputes the payment
+    CHARGED_BACK = "charged_back"  # the dispute was lost: the bank took the money back
 
 
 class Fulfillment(StrEnum):
@@ -71,9 +75,21 @@ class TempOrder(msgspec.Struct):
     checkout_session_id: str | None = None
     payment_url: str | None = None
     expires_at: datetime | None = None  # when the current payment link stops working
-    link_attempts: int = 0
+    link_attempts: int = 0  # payment links created
     link_error: str = ""
     updated_at: datetime | None = None
+    # The Checkout Session request in progress: its idempotency key, the `expires_at` sent with
+    # it (a retry must send the same parameters) and when it began (to find what it created).
+    link_key: str = ""
+    link_expires_at: int = 0
+    link_started_at: int = 0
+    link_keys_used: int = 0
+    review_note: str = ""  # a rebuild from Stripe that is missing something says what
+
+
+class RefundLine(msgspec.Struct, frozen=True):
+    amount: int
+    description: str = ""  # the refunded items, or the reason
 
 
 class OrderView(msgspec.Struct):
@@ -106,6 +122,11 @@ class OrderView(msgspec.Struct):
     promised_at: datetime | None = None
     reject_reason: str = ""
     is_paid: bool = False
+    amount_refunded: int = 0
+    voided_at: datetime | None = None
+    dispute_status: str = ""
+    link_error: str = ""
+    refunds: list[RefundLine] = msgspec.field(default_factory=list)
 
     @property
     def item_count(self) -> int:

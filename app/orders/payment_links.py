@@ -13,13 +13,17 @@ from app.infra.logging import get_logger
 from app.notifications.service import enqueue_email, queue_email
 from app.orders.models import OrderStatus, TempOrder
 from app.orders.views import temp_store
-from app.payments.stripe_gateway import PaymentProviderError, get_gateway
+from app.payments.stripe_gateway import PaymentLink, PaymentProviderError, get_gateway
 from app.platform.funnel import bump
 from app.platform.metrics import ORDERS_EXPIRED, PAYMENT_LINKS
 from app.settings import get_settings
 
 log = get_logger("orderpass.payment_links")
 LINK_RETRY_DELAYS_S = (5, 15, 30, 60, 120, 300, 600)  # deferred link creation backoff
+STRIPE_MIN_EXPIRY_S = 30 * 60  # Stripe: expires_at at least 30 min after the request arrives
+EXPIRY_MARGIN_S = 120  # request latency and clock skew between us and Stripe
+REUSE_MIN_S = STRIPE_MIN_EXPIRY_S + 60  # a request is resent as it was while this remains
+LIST_SLACK_S = 60  # clock skew when listing the sessions an attempt may have created
 
 
 class LinkNotRenewable(Exception):
@@ -30,35 +34,128 @@ def link_retry_delay(attempt: int) -> int:
     return LINK_RETRY_DELAYS_S[min(attempt, len(LINK_RETRY_DELAYS_S) - 1)]
 
 
+def _begin_attempt(order: TempOrder, now: datetime) -> None:
+    """The Checkout Session request to send: the current one again (same idempotency key,
+    same `expires_at`: Stripe refuses a key reused with other parameters) while its expiry
+    is still far enough away for Stripe to accept it, else a new one with a new key."""
+    if order.link_key and order.link_expires_at - now.timestamp() >= REUSE_MIN_S:
+        return
+    minutes = get_settings().payment_link_minutes
+    expires = now + timedelta(minutes=minutes)
+    # Stripe wants expires_at at least 30 min after the request *arrives*: keep a margin.
+    expires = max(expires, now + timedelta(seconds=STRIPE_MIN_EXPIRY_S + EXPIRY_MARGIN_S))
+    n = order.link_keys_used
+    order.link_key = order.id if n == 0 else f"{order.id}/link-{n}"
+    order.link_keys_used = n + 1
+    order.link_expires_at = int(expires.timestamp())
+    order.link_started_at = int(now.timestamp())
+
+
+async def _adopt_open_session(order: TempOrder) -> PaymentLink | None:
+    """The open session an earlier request for this order created although its answer was
+    lost (a timeout, or a 500/429 after Stripe executed it, which Stripe then repeats for
+    that key): found by listing the sessions created since the attempts began. Extra open
+    sessions (never expected) are expired, so the order has exactly one payable link."""
+    since = (order.link_started_at or int(order.created_at.timestamp())) - LIST_SLACK_S
+    try:
+        found = await get_gateway().find_open_sessions(order.id, created_gte=since)
+    except PaymentProviderError as error:
+        log.warning("could not look for an earlier session", order_id=order.id,
+                    error=str(error)[:200])
+        return None
+    if not found:
+        return None
+    keep, *extra = found  # newest first
+    for session in extra:
+        try:
+            await get_gateway().expire_checkout_session(session.id, order_ref=order.id)
+        except PaymentProviderError as error:
+            log.warning("could not expire an extra session", order_id=order.id,
+                        session=session.id, error=str(error)[:200])
+    log.warning("adopted the session an unanswered request created", order_id=order.id,
+                session=keep.id)
+    return keep
+
+
+def _permanent(error: PaymentProviderError) -> bool:
+    """Stripe refuses these parameters for good (retrying cannot help)."""
+    if error.transient or error.param == "expires_at" or error.error_type == "idempotency_error":
+        return False
+    return error.http_status is not None and 400 <= error.http_status < 500
+
+
 async def attach_new_payment_link(
     redis: ArqRedis, order: TempOrder, *, on_failure: Literal["defer", "raise"],
     submitted: bool = False
 ) -> TempOrder:
     """Create a Checkout Session for the order and queue the confirmation email.
 
-    The idempotency key is the temp id plus the link number, so retries (ours, the SDK's or
-    a re-run job) of the same link never create a second session. `submitted`: the order is
-    new, count it in the funnel too (with the link's outcome, in one write)."""
+    Whatever Stripe answers, the end state is one open session per order: a retried request
+    reuses its key and parameters; after a failure, a session an earlier request created is
+    adopted (`_adopt_open_session`) before any new key is used. A permanent refusal closes the
+    order as `link_failed` and tells the customer (page and email); transient failures are
+    deferred to the worker (`on_failure="defer"`) or raised. `submitted`: the order is new,
+    count it in the funnel too (with the link's outcome, in one write)."""
     also = ("submitted",) if submitted else ()
-    settings = get_settings()
-    expires_at = datetime.now(UTC) + timedelta(minutes=settings.payment_link_minutes)
-    key = order.id if order.link_attempts == 0 else f"{order.id}/link-{order.link_attempts}"
+    store = temp_store(redis)
+    now = datetime.now(UTC)
+    if order.link_key and order.link_expires_at - now.timestamp() < REUSE_MIN_S:
+        # The last request's key can no longer be sent as it was: first look for what it
+        # may have created, so a new key never makes a second session.
+        adopted = await _adopt_open_session(order)
+        if adopted is not None:
+            return await _linked(redis, order, adopted, also)
+    _begin_attempt(order, now)
+    await store.put(order)  # the key is kept before it is used: a retry reuses it
+    expires_at = datetime.fromtimestamp(order.link_expires_at, UTC)
     try:
         session = await get_gateway().create_checkout_session(order, expires_at,
-                                                              idempotency_key=key)
+                                                              idempotency_key=order.link_key)
     except PaymentProviderError as error:
-        PAYMENT_LINKS.labels(result="failed").inc()
-        await bump(order.restaurant_id, "link_failed", also=also)
-        order.link_error = str(error)[:300]
-        await temp_store(redis).put(order)
-        log.error("payment link failed", order_id=order.id, error=order.link_error,
-                  transient=error.transient, deferred=on_failure == "defer")
-        if on_failure == "raise":
-            raise
-        await redis.enqueue_job("create_payment_link", order.id,
-                                _job_id=f"link:{order.id}:{order.link_attempts}",
-                                _defer_by=link_retry_delay(0))
+        adopted = None if _permanent(error) else await _adopt_open_session(order)
+        if adopted is not None:
+            return await _linked(redis, order, adopted, also)
+        if error.param == "expires_at":
+            order.link_key = ""  # the next try starts a new request
+        return await _link_failed(redis, order, error, also, on_failure)
+    return await _linked(redis, order, session, also)
+
+
+async def _link_failed(redis: ArqRedis, order: TempOrder, error: PaymentProviderError,
+                       also: tuple[str, ...], on_failure: Literal["defer", "raise"]
+                       ) -> TempOrder:
+    PAYMENT_LINKS.labels(result="failed").inc()
+    await bump(order.restaurant_id, "link_failed", also=also)
+    order.link_error = str(error)[:300]
+    permanent = _permanent(error)
+    log.error("payment link failed", order_id=order.id, error=order.link_error,
+              transient=error.transient, permanent=permanent, deferred=on_failure == "defer")
+    if permanent:
+        await give_up_on_link(redis, order)
         return order
+    await temp_store(redis).put(order)
+    if on_failure == "raise":
+        raise error
+    await redis.enqueue_job("create_payment_link", order.id,
+                            _job_id=f"link:{order.id}:{order.link_attempts}",
+                            _defer_by=link_retry_delay(0))
+    return order
+
+
+async def give_up_on_link(redis: ArqRedis, order: TempOrder) -> None:
+    """No payment link can be made: the order is closed as `link_failed` (its page says so,
+    nothing was charged) and the customer is emailed, once."""
+    order.status = OrderStatus.LINK_FAILED
+    order.checkout_session_id = None
+    order.payment_url = None
+    await temp_store(redis).put(order)
+    await enqueue_email(redis, "link_failed", order.id)
+    log.error("payment link given up; customer told", order_id=order.id,
+              error=order.link_error)
+
+
+async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
+                  also: tuple[str, ...]) -> TempOrder:
     PAYMENT_LINKS.labels(result="created").inc()
     await bump(order.restaurant_id, "link_created", also=also)
     order.checkout_session_id = session.id
@@ -66,6 +163,7 @@ async def attach_new_payment_link(
     order.expires_at = datetime.fromtimestamp(session.expires_at, UTC)
     order.status = OrderStatus.AWAITING_PAYMENT
     order.link_error = ""
+    order.link_key = ""
     order.link_attempts += 1
     jobs = [JobSpec("expire_payment_link", (order.id, session.id),
                     job_id=f"expire:{session.id}", defer_until=order.expires_at)]
@@ -169,6 +267,8 @@ async def renew_payment_link(redis: ArqRedis, temp_id: str) -> TempOrder:
                  and order.expires_at and order.expires_at > datetime.now(UTC))
     if open_link:
         return order
-    if order.status not in (OrderStatus.PAYMENT_EXPIRED, OrderStatus.AWAITING_PAYMENT):
+    renewable = (OrderStatus.PAYMENT_EXPIRED, OrderStatus.AWAITING_PAYMENT,
+                 OrderStatus.PAYMENT_FAILED, OrderStatus.LINK_FAILED)
+    if order.status not in renewable:
         raise LinkNotRenewable(f"this order is {order.status.replace('_', ' ')}")
     return await attach_new_payment_link(redis, order, on_failure="raise")

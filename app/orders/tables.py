@@ -52,6 +52,11 @@ class PaidOrder(Table):
     promised_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()
     version = Integer(default=1)
+    amount_refunded = Integer(default=0)  # every refund so far, ours or made in Stripe
+    voided_at = Timestamptz(null=True, default=None)  # the authorisation was released
+    dispute_status = Varchar(length=24, default="")  # Stripe's dispute status, if any
+    status_before_dispute = Varchar(length=24, default="")
+    settlement_stopped_at = Timestamptz(null=True, default=None)  # refund can never succeed
 
 
 class OrderItem(Table):
@@ -62,6 +67,20 @@ class OrderItem(Table):
     unit_amount = Integer()
     quantity = Integer()
     notes = Varchar(length=200, default="")
+
+
+class OrderRefund(Table):
+    """One Stripe refund of a paid order (whoever made it): full, partial or from Stripe."""
+
+    id = BigSerial(primary_key=True)
+    paid_order = ForeignKey(references=PaidOrder)
+    stripe_refund_id = Varchar(length=255, unique=True)
+    amount = Integer()
+    source = Varchar(length=16)  # kitchen | admin | stripe
+    reason = Varchar(length=300, default="")
+    lines = JSONB(default="[]")  # [{"name", "quantity", "amount"}] for a refund of items
+    created_by = Varchar(length=254, default="")
+    created_at = Timestamptz()
 
 
 class ArchivedOrder(Table):

@@ -3,10 +3,12 @@ the order is still a temp order in Redis or a paid order in Postgres (Postgres w
 
 from __future__ import annotations
 
+import json
+
 from redis.asyncio import Redis
 
-from app.orders.models import Customer, OrderLine, OrderView, TempOrder
-from app.orders.tables import OrderItem, PaidOrder
+from app.orders.models import Customer, OrderLine, OrderView, RefundLine, TempOrder
+from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.orders.temp_store import TempOrderStore, is_temp_id
 from app.restaurants.tables import Restaurant
 from app.settings import get_settings
@@ -24,7 +26,7 @@ def view_of_temp(order: TempOrder) -> OrderView:
         customer=order.customer, fulfillment=order.fulfillment, submitted_at=order.created_at,
         delivery_address=order.delivery_address, table_label=order.table_label,
         notes=order.notes, payment_url=order.payment_url, expires_at=order.expires_at,
-        prep_minutes=order.prep_minutes, is_paid=False)
+        prep_minutes=order.prep_minutes, is_paid=False, link_error=order.link_error)
 
 
 async def view_of_paid(order: PaidOrder) -> OrderView:
@@ -48,7 +50,21 @@ async def view_of_paid(order: PaidOrder) -> OrderView:
         paid_at=order.paid_at, accepted_at=order.accepted_at, ready_at=order.ready_at,
         completed_at=order.completed_at, rejected_at=order.rejected_at,
         refunded_at=order.refunded_at, promised_at=order.promised_at,
-        reject_reason=order.reject_reason, is_paid=True)
+        reject_reason=order.reject_reason, is_paid=True,
+        amount_refunded=order.amount_refunded, voided_at=order.voided_at,
+        dispute_status=order.dispute_status, refunds=await refund_lines(order.id))
+
+
+async def refund_lines(order_id: int) -> list[RefundLine]:
+    rows = await OrderRefund.select(OrderRefund.amount, OrderRefund.lines,
+                                    OrderRefund.reason).where(
+        OrderRefund.paid_order == order_id).order_by(OrderRefund.id)
+    found = []
+    for row in rows:
+        lines = row["lines"] if isinstance(row["lines"], list) else json.loads(row["lines"] or "[]")
+        items = ", ".join(f"{line['quantity']} x {line['name']}" for line in lines)
+        found.append(RefundLine(amount=row["amount"], description=items or row["reason"]))
+    return found
 
 
 async def load_order_view(redis: Redis, order_ref: str) -> OrderView | None:

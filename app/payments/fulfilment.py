@@ -31,6 +31,7 @@ log = get_logger("orderpass.fulfilment")
 @dataclass(frozen=True)
 class Fulfilment:
     outcome: str  # created | duplicate_event | duplicate_order | duplicate_payment
+    #               | restaurant_mismatch
     order_ref: str
     restaurant_id: int | None = None
     order_id: int | None = None
@@ -124,8 +125,8 @@ SELECT EXISTS (SELECT 1 FROM event) AS new_event, (SELECT id FROM paid) AS order
 
 async def _insert_order(connection: asyncpg.Connection, event_id: str, event_type: str,
                         order: TempOrder, session: stripe.checkout.Session,
-                        review_reason: str, rebuilt: bool, ticket: int
-                        ) -> tuple[bool, int | None]:
+                        review_reason: str, rebuilt: bool, ticket: int,
+                        amount_problem: str = "") -> tuple[bool, int | None]:
     """(the event is new, the new order's id or None when the order exists already)."""
     payment_intent = session.payment_intent
     intent_id = payment_intent if isinstance(payment_intent, str) else (
@@ -146,9 +147,9 @@ async def _insert_order(connection: asyncpg.Connection, event_id: str, event_typ
                                           order.customer.email)))
     assert row is not None
     order_id: int | None = row["order_id"]
-    if order_id is not None and review_reason:
+    if order_id is not None and amount_problem:
         await _insert_discrepancy(connection, "amount_mismatch", session, order,
-                                  {"reason": review_reason})
+                                  {"reason": amount_problem})
     return bool(row["new_event"]), order_id
 
 
@@ -185,23 +186,46 @@ async def load_or_rebuild(redis: ArqRedis, session: stripe.checkout.Session
     return await rebuild_temp_order(get_gateway(), session), True
 
 
+def _claimed_restaurant(session: stripe.checkout.Session) -> str:
+    return metadata_of(session).get("restaurant", "")
+
+
+async def _owner(connection: asyncpg.Connection, order_ref: str) -> tuple[str | None, str]:
+    """(the Checkout Session, the restaurant slug) of the paid order `order_ref`."""
+    row = await connection.fetchrow(
+        "SELECT o.stripe_checkout_session_id AS session_id, r.slug FROM paid_order o "
+        "JOIN restaurant r ON r.id = o.restaurant WHERE o.public_id = $1", order_ref)
+    return (row["session_id"], row["slug"]) if row else (None, "")
+
+
 async def record_paid_session(redis: ArqRedis, session: stripe.checkout.Session, *,
                               event_id: str, event_type: str) -> Fulfilment:
-    """Make the paid order durable. Raises on any failure before commit (→ 5xx → retry)."""
+    """Make the paid order durable. Raises on any failure before commit (→ 5xx → retry).
+
+    A session whose metadata names an order of another restaurant than its own creates
+    nothing: it is a discrepancy for a human (never taken for a duplicate)."""
     order, rebuilt = await load_or_rebuild(redis, session)
-    review_reason = _mismatch(order, session)
+    claimed = _claimed_restaurant(session)
+    if claimed and claimed != order.restaurant_slug:
+        await _record_without_order("restaurant_mismatch", session, order, event_id,
+                                    event_type)
+        return Fulfilment("restaurant_mismatch", order.id, order.restaurant_id)
+    amount_problem = _mismatch(order, session)
+    review_reason = "; ".join(reason for reason in (amount_problem, order.review_note)
+                              if reason)[:500]
     ticket = await next_ticket_number(order.restaurant_id)
     try:
         async with DB.transaction() as transaction:
             connection = transaction.connection
             new_event, order_id = await _insert_order(connection, event_id, event_type, order,
-                                                      session, review_reason, rebuilt, ticket)
+                                                      session, review_reason, rebuilt, ticket,
+                                                      amount_problem)
             if not new_event:
                 raise _RollBack("duplicate_event")
             if order_id is None:
-                owner = await connection.fetchval(
-                    "SELECT stripe_checkout_session_id FROM paid_order WHERE public_id = $1",
-                    order.id)
+                owner, owner_restaurant = await _owner(connection, order.id)
+                if owner_restaurant and owner_restaurant != order.restaurant_slug:
+                    raise _RollBack("restaurant_mismatch")
                 raise _RollBack("duplicate_order" if owner in (None, session.id)
                                 else "duplicate_payment")
     except _RollBack as rollback:
@@ -212,7 +236,7 @@ async def record_paid_session(redis: ArqRedis, session: stripe.checkout.Session,
                  outcome=rollback.outcome, stripe_event=event_id)
         return Fulfilment(rollback.outcome, order.id, order.restaurant_id)
     if review_reason:
-        log.error("amount mismatch: order kept and flagged", order_id=order.id,
+        log.error("paid order kept and flagged for review", order_id=order.id,
                   session=session.id, reason=review_reason)
     log.info("paid order recorded", order_id=order.id, session=session.id,
              stripe_event=event_id, rebuilt=rebuilt)
@@ -231,4 +255,13 @@ async def _record_without_order(outcome: str, session: stripe.checkout.Session,
                 connection, "duplicate_payment", session, order,
                 {"reason": "a second Checkout Session for the same order was paid"})
             log.error("second payment for one order: flagged for refund", order_id=order.id,
+                      session=session.id)
+        if outcome == "restaurant_mismatch":
+            await _insert_discrepancy(
+                connection, "restaurant_mismatch", session, order,
+                {"reason": f"the session was paid at {_claimed_restaurant(session) or '?'} but "
+                           f"names order {order.id} of another restaurant; no order was "
+                           "created: refund or create it by hand",
+                 "session_restaurant": _claimed_restaurant(session)})
+            log.error("paid session names another restaurant's order", order_id=order.id,
                       session=session.id)

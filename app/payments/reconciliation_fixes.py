@@ -9,7 +9,6 @@ through Stripe, stays readable on its own."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import stripe
@@ -18,10 +17,8 @@ from piccolo.querystring import QueryString
 
 from app.infra.logging import get_logger
 from app.orders.temp_store import is_temp_id
-from app.payments.fulfilment import Fulfilment, record_paid_session
+from app.payments.confirm import Outcome, confirm_paid_session
 from app.payments.stripe_gateway import StripeGateway, metadata_of
-from app.payments.stripe_reads import payment_confirmed
-from app.payments.webhooks import after_commit
 from app.piccolo_conf import DB
 
 log = get_logger("orderpass.reconciliation")
@@ -52,13 +49,16 @@ async def discrepancy_exists(kind: str, session_id: str) -> bool:
 
 
 async def record_discrepancy(kind: str, session_id: str, order_ref: str,
-                             restaurant_id: int | None, details: dict[str, Any]) -> bool:
-    """Queue a disagreement for a human; False if it was recorded before (idempotent)."""
+                             restaurant_id: int | None, details: dict[str, Any], *,
+                             about: str = "") -> bool:
+    """Queue a disagreement for a human; False if it was recorded before (idempotent: one
+    row per kind and session, or per kind, session and `about`, e.g. a refund or dispute)."""
+    key = dedupe_key(kind, f"{session_id}:{about}" if about else session_id)
     rows = await DB.run_querystring(QueryString(
         "INSERT INTO discrepancy (kind, dedupe_key, stripe_checkout_session_id, order_ref, "
         "restaurant, details) VALUES ({}, {}, {}, {}, {}, {}::jsonb) "
         "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-        kind, dedupe_key(kind, session_id), session_id, order_ref, restaurant_id,
+        kind, key, session_id, order_ref, restaurant_id,
         json.dumps(details, default=str)))
     if rows:
         log.error("discrepancy recorded", kind=kind, order_id=order_ref, session=session_id,
@@ -69,18 +69,18 @@ async def record_discrepancy(kind: str, session_id: str, order_ref: str,
 # -- fixes --------------------------------------------------------------------------------
 
 async def create_missing_order(redis: ArqRedis, gateway: StripeGateway,
-                               session: stripe.checkout.Session, actor: str) -> Fulfilment:
-    order_ref = session_order_ref(session)
-    if not await payment_confirmed(gateway, session, order_ref=order_ref):
+                               session: stripe.checkout.Session, actor: str) -> Outcome:
+    """Record a paid session that has no order, through the webhook's own path."""
+    outcome = await confirm_paid_session(redis, session, event_id=f"reconcile:{session.id}",
+                                         event_type=RECONCILE_EVENT_TYPE,
+                                         remember_unpaid=False)
+    if outcome.result == "awaiting_async_result":
         raise NotPaid(f"session {session.id} is not paid in Stripe")
-    received = time.perf_counter()
-    fulfilment = await record_paid_session(redis, session, event_id=f"reconcile:{session.id}",
-                                           event_type=RECONCILE_EVENT_TYPE)
-    if fulfilment.outcome == "created":
-        await after_commit(redis, fulfilment, received)
-        log.warning("reconciliation created a missing order", order_id=fulfilment.order_ref,
+    await outcome.finish()
+    if outcome.result == "created":
+        log.warning("reconciliation created a missing order", order_id=outcome.order_ref,
                     session=session.id, actor=actor)
     else:
         log.info("reconciliation found the order already recorded",
-                 order_id=fulfilment.order_ref, session=session.id, outcome=fulfilment.outcome)
-    return fulfilment
+                 order_id=outcome.order_ref, session=session.id, outcome=outcome.result)
+    return outcome

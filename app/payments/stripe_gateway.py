@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,19 +22,25 @@ from tenacity import (
 
 from app.infra.logging import get_logger
 from app.orders.models import TempOrder
+from app.payments import snapshot
 from app.settings import Settings, get_settings
 
 log = get_logger("orderpass.stripe")
 T = TypeVar("T")
-SNAPSHOT_LIMIT = 500  # Stripe caps each metadata value at 500 characters
 
 
 class PaymentProviderError(Exception):
-    """Stripe could not do what we asked, after the retries we allow."""
+    """Stripe could not do what we asked, after the retries we allow. `code` and `param` are
+    Stripe's (e.g. `amount_too_small`, `expires_at`); `http_status` None for network errors."""
 
-    def __init__(self, message: str, *, transient: bool) -> None:
+    def __init__(self, message: str, *, transient: bool, code: str = "", param: str = "",
+                 http_status: int | None = None, error_type: str = "") -> None:
         super().__init__(message)
         self.transient = transient
+        self.code = code
+        self.param = param
+        self.http_status = http_status
+        self.error_type = error_type
 
 
 def is_transient(error: BaseException) -> bool:
@@ -47,33 +52,19 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
-def order_snapshot(order: TempOrder) -> str:
-    """What we need to rebuild the order from Stripe if Redis lost it, within 500 chars.
+def provider_error(what: str, error: stripe.StripeError) -> PaymentProviderError:
+    details = error.error
+    return PaymentProviderError(
+        f"{what}: {error.user_message or error}", transient=is_transient(error),
+        code=str(getattr(details, "code", "") or error.code or ""),
+        param=str(getattr(details, "param", "") or ""), http_status=error.http_status,
+        error_type=str(getattr(details, "type", "") or ""))
 
-    Line names, prices and quantities come back from Stripe's line items; the snapshot adds
-    what Stripe does not keep: menu ids, per-line notes and fulfilment details."""
-    snapshot: dict[str, Any] = {
-        "f": order.fulfillment, "n": order.customer.name, "p": order.customer.phone,
-        "a": order.delivery_address, "t": order.table_label, "o": order.notes,
-        "c": int(order.created_at.timestamp()),
-        "i": [[line.menu_item_id, line.quantity, line.notes] for line in order.lines],
-    }
-    encoded = json.dumps(snapshot, separators=(",", ":"), ensure_ascii=False)
-    # Shed free text, longest first, until it fits; prices never depend on it.
-    while len(encoded) > SNAPSHOT_LIMIT:
-        if snapshot["o"]:
-            snapshot["o"] = snapshot["o"][: len(snapshot["o"]) // 2]
-        elif any(item[2] for item in snapshot["i"]):
-            longest = max(snapshot["i"], key=lambda item: len(item[2]))
-            longest[2] = longest[2][: len(longest[2]) // 2]
-        elif snapshot["a"]:
-            snapshot["a"] = snapshot["a"][: len(snapshot["a"]) // 2]
-        else:
-            snapshot["i"] = [[item[0], item[1], ""] for item in snapshot["i"]][:40]
-            encoded = json.dumps(snapshot, separators=(",", ":"), ensure_ascii=False)
-            break
-        encoded = json.dumps(snapshot, separators=(",", ":"), ensure_ascii=False)
-    return encoded
+
+def session_metadata(order: TempOrder) -> dict[str, str]:
+    """The session's metadata: the order's id and restaurant, and its full snapshot."""
+    return {"temp_order_id": order.id, "restaurant": order.restaurant_slug,
+            **snapshot.encode(order)}
 
 
 def metadata_of(obj: Any) -> dict[str, str]:
@@ -127,8 +118,7 @@ class StripeGateway:
         except stripe.StripeError as error:
             log.warning("stripe call failed", call=what, order_id=order_ref, attempt=attempt,
                         status=error.http_status, error=str(error.user_message or error)[:300])
-            raise PaymentProviderError(f"{what}: {error.user_message or error}",
-                                       transient=is_transient(error)) from error
+            raise provider_error(what, error) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- Checkout Sessions (payment links) ----------------------------------------------
@@ -136,6 +126,11 @@ class StripeGateway:
     async def create_checkout_session(self, order: TempOrder, expires_at: datetime,
                                       *, idempotency_key: str) -> PaymentLink:
         status_url = f"{self.public_base_url}/orders/{order.id}"
+        try:
+            metadata = session_metadata(order)
+        except snapshot.SnapshotTooLarge as error:  # what Stripe would refuse: fail as it would
+            raise PaymentProviderError(str(error), transient=False, code="metadata_too_large",
+                                       param="metadata") from error
         params: dict[str, Any] = {
             "mode": "payment",
             "currency": order.currency,
@@ -144,8 +139,7 @@ class StripeGateway:
             "expires_at": int(expires_at.timestamp()),
             "success_url": status_url + "?checkout=success&session_id={CHECKOUT_SESSION_ID}",
             "cancel_url": status_url + "?checkout=cancelled",
-            "metadata": {"temp_order_id": order.id, "restaurant": order.restaurant_slug,
-                         "snapshot": order_snapshot(order)},
+            "metadata": metadata,
             "payment_intent_data": {
                 "capture_method": "manual" if order.capture_mode == "manual" else "automatic",
                 "metadata": {"temp_order_id": order.id, "restaurant": order.restaurant_slug},
@@ -165,6 +159,26 @@ class StripeGateway:
                 "post", "/v1/checkout/sessions", idempotency_key=idempotency_key, **params))
         return PaymentLink(id=response.data["id"], url=response.data["url"],
                            expires_at=int(response.data["expires_at"]))
+
+    async def find_open_sessions(self, order_ref: str, *, created_gte: int
+                                 ) -> list[PaymentLink]:
+        """Open sessions created at or after `created_gte` for the order (newest first):
+        what a request whose answer was lost may have created."""
+        found: list[PaymentLink] = []
+        starting_after: str | None = None
+        while True:
+            page = await self.list_checkout_sessions(created_gte=created_gte,
+                                                     starting_after=starting_after,
+                                                     status="open")
+            for session in page.data:
+                ours = (metadata_of(session).get("temp_order_id")
+                        or session.client_reference_id)
+                if ours == order_ref and session.status == "open" and session.url:
+                    found.append(PaymentLink(id=session.id, url=session.url,
+                                             expires_at=int(session.expires_at)))
+            if not page.has_more or not page.data:
+                return found
+            starting_after = page.data[-1].id
 
     async def retrieve_checkout_session(self, session_id: str, *,
                                         order_ref: str = "") -> stripe.checkout.Session:
@@ -202,9 +216,11 @@ class StripeGateway:
 
     async def list_checkout_sessions(self, *, created_gte: int,
                                      starting_after: str | None = None,
-                                     limit: int = 100) -> stripe.ListObject[
-                                         stripe.checkout.Session]:
+                                     limit: int = 100, status: str | None = None
+                                     ) -> stripe.ListObject[stripe.checkout.Session]:
         params: dict[str, Any] = {"limit": limit, "created": {"gte": created_gte}}
+        if status:
+            params["status"] = status
         if starting_after:
             params["starting_after"] = starting_after
         return await self._call(
@@ -231,13 +247,51 @@ class StripeGateway:
                 payment_intent_id, options={"idempotency_key": idempotency_key}))
 
     async def refund_payment_intent(self, payment_intent_id: str, *,
-                                    idempotency_key: str, order_ref: str = ""
-                                    ) -> stripe.Refund:
+                                    idempotency_key: str, order_ref: str = "",
+                                    amount: int | None = None) -> stripe.Refund:
+        """Refund (all that remains, or `amount`); metadata names the key, so a refund made
+        by a request whose answer was lost can be recognised among the intent's refunds."""
+        params: dict[str, Any] = {"payment_intent": payment_intent_id,
+                                  "metadata": {"orderpass_key": idempotency_key,
+                                               "temp_order_id": order_ref}}
+        if amount is not None:
+            params["amount"] = amount
         return await self._call(
             "refunds.create", order_ref,
             lambda: self.client.v1.refunds.create_async(
-                params={"payment_intent": payment_intent_id},
+                params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": idempotency_key}))
+
+    async def list_refunds(self, payment_intent_id: str, *,
+                           order_ref: str = "") -> list[stripe.Refund]:
+        """Every refund of the intent (newest first; an order has a handful at most)."""
+        refunds: list[stripe.Refund] = []
+        starting_after: str | None = None
+        while True:
+            page = await self._refund_page(payment_intent_id, starting_after, order_ref)
+            refunds.extend(page.data)
+            if not page.has_more or not page.data:
+                return refunds
+            starting_after = page.data[-1].id
+
+    async def _refund_page(self, payment_intent_id: str, starting_after: str | None,
+                           order_ref: str) -> stripe.ListObject[stripe.Refund]:
+        params: dict[str, Any] = {"payment_intent": payment_intent_id, "limit": 100}
+        if starting_after:
+            params["starting_after"] = starting_after
+        return await self._call(
+            "refunds.list", order_ref,
+            lambda: self.client.v1.refunds.list_async(params=params))  # type: ignore[arg-type]
+
+    async def retrieve_dispute(self, dispute_id: str, *, order_ref: str = "") -> stripe.Dispute:
+        return await self._call(
+            "disputes.retrieve", order_ref,
+            lambda: self.client.v1.disputes.retrieve_async(dispute_id))
+
+    async def retrieve_charge(self, charge_id: str, *, order_ref: str = "") -> stripe.Charge:
+        return await self._call(
+            "charges.retrieve", order_ref,
+            lambda: self.client.v1.charges.retrieve_async(charge_id))
 
     async def retrieve_payment_intent(self, payment_intent_id: str, *,
                                       order_ref: str = "") -> stripe.PaymentIntent:

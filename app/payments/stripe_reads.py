@@ -86,16 +86,3 @@ async def retrieve_charge(gateway: StripeGateway, charge_id: str, *,
         "charges.retrieve", order_ref,
         lambda: gateway.client.v1.charges.retrieve_async(charge_id))
 
-
-async def payment_confirmed(gateway: StripeGateway, session: stripe.checkout.Session, *,
-                            order_ref: str = "") -> bool:
-    """Stripe holds the money: the session is `paid`, or (manual capture) its PaymentIntent
-    is authorised (`requires_capture`) or already captured."""
-    if session.payment_status == "paid":
-        return True
-    if session.status != "complete" or not session.payment_intent:
-        return False
-    intent = session.payment_intent
-    intent_id = intent if isinstance(intent, str) else intent.id
-    payment_intent = await gateway.retrieve_payment_intent(intent_id, order_ref=order_ref)
-    return payment_intent.status in ("requires_capture", "succeeded")

@@ -1,12 +1,11 @@
-"""Stripe webhook processing: verify the signature over the raw body, act on the event
-types that matter, and run the after-commit fast path (kitchen publish, email, cleanup)."""
+"""Stripe webhook processing: verify the signature over the raw body and act on the event
+types that matter: paid sessions through `confirm_paid_session` (which returns the fast
+path's follow-up), expired and failed links, and refunds and disputes made in Stripe
+(`money_events`)."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import stripe
@@ -14,17 +13,12 @@ from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
 from app.orders import payment_links
-from app.orders.views import temp_store
+from app.payments import money_events
+from app.payments.confirm import Outcome, confirm_paid_session, order_ref_of
 from app.payments.fulfilment import (
-    Fulfilment,
-    outbox_rows,
     record_event_once,
-    record_paid_session,
 )
-from app.payments.stripe_gateway import get_gateway, metadata_of
-from app.platform import outbox
-from app.platform.funnel import bump
-from app.platform.metrics import ORDERS_PAID, PAYMENT_TO_KITCHEN, WEBHOOK_EVENTS
+from app.platform.metrics import WEBHOOK_EVENTS
 
 log = get_logger("orderpass.webhooks.stripe")
 TOLERANCE_S = 300
@@ -66,42 +60,17 @@ def _is_event(event: Any) -> bool:
             and isinstance(data, dict) and isinstance(data.get("object"), dict))
 
 
-@dataclass(frozen=True)
-class Outcome:
-    result: str
-    order_ref: str = ""
-    # Work to run once the 2xx is sent (the fast path's email and bookkeeping).
-    follow_up: Callable[[], Awaitable[None]] | None = None
-
-
-async def _authorised(session: stripe.checkout.Session) -> bool:
-    """A manual-capture payment can complete as `unpaid` while the card is authorised."""
-    intent = session.payment_intent
-    if not intent:
-        return False
-    intent_id = intent if isinstance(intent, str) else intent.id
-    payment_intent = await get_gateway().retrieve_payment_intent(
-        intent_id, order_ref=session.client_reference_id or "")
-    return payment_intent.status in ("requires_capture", "succeeded")
-
-
 async def handle_event(redis: ArqRedis, event: stripe.Event, received: float) -> Outcome:
     kind = event.type
+    if kind in money_events.HANDLED:
+        return await money_events.handle(redis, event)
     if not kind.startswith("checkout.session."):
         return Outcome("ignored")
     session: stripe.checkout.Session = event.data.object  # type: ignore[assignment]
-    temp_id = metadata_of(session).get("temp_order_id") or session.client_reference_id or ""
+    temp_id = order_ref_of(session)
     if kind in PAID_EVENTS:
-        if session.payment_status != "paid" and not await _authorised(session):
-            # A delayed payment method: the async_payment_* event decides.
-            await record_event_once(event.id, kind, session.id, "awaiting_async_result")
-            return Outcome("awaiting_async_result", temp_id)
-        fulfilment = await record_paid_session(redis, session, event_id=event.id,
-                                               event_type=kind)
-        if fulfilment.outcome != "created":
-            return Outcome(fulfilment.outcome, fulfilment.order_ref)
-        finish = await publish_paid(redis, fulfilment, received)
-        return Outcome(fulfilment.outcome, fulfilment.order_ref, follow_up=finish)
+        return await confirm_paid_session(redis, session, event_id=event.id, event_type=kind,
+                                          received=received)
     # Closing a temp order is idempotent (its email too), so it runs before the event is
     # recorded: a failure in between is retried by Stripe and completes on the retry.
     if kind == "checkout.session.async_payment_failed":
@@ -113,41 +82,6 @@ async def handle_event(redis: ArqRedis, event: stripe.Event, received: float) ->
         await record_event_once(event.id, kind, session.id, "expired")
         return Outcome("expired", temp_id)
     return Outcome("ignored", temp_id)
-
-
-async def after_commit(redis: ArqRedis, fulfilment: Fulfilment, received: float) -> None:
-    """Fast path after the order committed: deliver its outbox rows now (kitchen publish,
-    then the payment email). Failures here are logged, never raised: the outbox relay
-    re-delivers whatever did not get done."""
-    await (await publish_paid(redis, fulfilment, received))()
-
-
-async def publish_paid(redis: ArqRedis, fulfilment: Fulfilment, received: float
-                       ) -> Callable[[], Awaitable[None]]:
-    """Tell the kitchen now (the latency a cook sees) and return the rest of the fast path
-    (payment email, outbox bookkeeping, temp-order clean-up), which the webhook runs after
-    its 2xx has gone out: Stripe needs only the commit, and the outbox covers a crash."""
-    assert fulfilment.restaurant_id is not None
-    kitchen, email = outbox_rows(fulfilment.order_ref, fulfilment.restaurant_id,
-                                 fulfilment.recipient)
-    published = await outbox.deliver_now(redis, [kitchen], mark=False)
-    if published:
-        PAYMENT_TO_KITCHEN.observe(time.perf_counter() - received)
-
-    async def finish() -> None:
-        await outbox.deliver_now(redis, [email], delivered=[kitchen] if published else [])
-        try:
-            await bump(fulfilment.restaurant_id or 0, "paid")  # analytics: at most lost
-        except Exception as error:
-            log.warning("funnel not counted", order_id=fulfilment.order_ref, error=str(error))
-        try:
-            await temp_store(redis).delete(fulfilment.order_ref)
-        except Exception as error:
-            log.warning("after-commit bookkeeping failed", order_id=fulfilment.order_ref,
-                        error=str(error))
-        ORDERS_PAID.labels(restaurant=str(fulfilment.restaurant_id)).inc()
-
-    return finish
 
 
 def count(kind: str, result: str) -> None:

@@ -16,7 +16,10 @@ RUNTIME_FIELDS = (
     "webhook_timeout_s",
     "async_payment_delay_s",
     "resend_rate_limit_per_s",
+    "manual_capture_payment_status",
+    "resend_api_key",
 )
+MANUAL_CAPTURE_READINGS = ("paid", "unpaid")
 
 
 @dataclass
@@ -34,6 +37,11 @@ class SandboxConfig:
     webhook_timeout_s: float = 10.0
     async_payment_delay_s: float = 5.0
     resend_rate_limit_per_s: float = 0.0
+    # A completed manual-capture Session reports `paid` (the card is authorised) or `unpaid`
+    # (its PaymentIntent `requires_capture`): both readings of Stripe's docs, selectable.
+    manual_capture_payment_status: str = "paid"
+    # The only Resend API key accepted (others: 403 invalid_api_key); the app's sandbox default.
+    resend_api_key: str = "re_test_orderpass_sandbox"
 
     def apply(self, changes: dict[str, Any]) -> None:
         """Set runtime-changeable fields; raises ValueError naming an unknown field."""
@@ -45,6 +53,10 @@ class SandboxConfig:
                 value = tuple(float(v) for v in value)
             elif name in ("webhook_timeout_s", "async_payment_delay_s", "resend_rate_limit_per_s"):
                 value = float(value)
+            elif name == "manual_capture_payment_status" and value not in MANUAL_CAPTURE_READINGS:
+                raise ValueError("manual_capture_payment_status must be 'paid' or 'unpaid'")
+            elif name == "resend_api_key" and not str(value).strip():
+                raise ValueError("resend_api_key must not be empty")
             else:
                 value = str(value)
             setattr(self, name, value)

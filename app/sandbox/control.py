@@ -1,12 +1,13 @@
-"""The control API at `/_control/…` (JSON): pay sessions, inject faults, read the delivery log,
-reset, change config at runtime and advance the sandbox clock."""
+"""The control API at `/_control/…` (JSON): pay sessions, open and close disputes, produce
+Resend delivery events, inject faults, read the delivery log, reset, change config at runtime
+and advance the sandbox clock."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.exceptions import ValidationException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath
 
 from app.sandbox.state import sandbox_of
@@ -29,6 +30,35 @@ async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
 async def pay_session(request: Request[Any, Any, Any], session_id: FromPath[str]) -> dict[str, Any]:
     body = await _body(request)
     return sandbox_of(request).stripe.pay(session_id, str(body.get("outcome", "succeeded")))
+
+
+@post("/charges/{charge_id:str}/dispute", status_code=200)
+async def open_dispute(request: Request[Any, Any, Any], charge_id: FromPath[str]) -> dict[str, Any]:
+    """The cardholder's bank disputes a charge (`charge.dispute.created`)."""
+    body = await _body(request)
+    return sandbox_of(request).stripe.open_dispute(charge_id, str(body.get("reason", "fraudulent")))
+
+
+@post("/disputes/{dispute_id:str}/close", status_code=200)
+async def close_dispute(
+    request: Request[Any, Any, Any], dispute_id: FromPath[str]
+) -> dict[str, Any]:
+    """The dispute is decided, `{"status": "won" | "lost"}` (`charge.dispute.closed`)."""
+    body = await _body(request)
+    return sandbox_of(request).stripe.close_dispute(dispute_id, str(body.get("status", "")))
+
+
+@post("/emails/{email_id:str}/events", status_code=200)
+async def email_event(request: Request[Any, Any, Any], email_id: FromPath[str]) -> dict[str, Any]:
+    """Resend reports something about a sent email: `{"type": "email.failed" |
+    "email.suppressed" | "email.delivery_delayed" | "email.bounced" | …}`."""
+    body = await _body(request)
+    try:
+        return sandbox_of(request).resend.report(email_id, str(body.get("type", "")))
+    except LookupError as exc:
+        raise NotFoundException(str(exc)) from exc
+    except ValueError as exc:
+        raise ValidationException(str(exc)) from exc
 
 
 @post("/webhooks/faults", status_code=200)
@@ -124,6 +154,9 @@ control_router = Router(
     path="/_control",
     route_handlers=[
         pay_session,
+        open_dispute,
+        close_dispute,
+        email_event,
         webhook_faults,
         deliveries,
         api_faults,

@@ -11,9 +11,8 @@ from litestar.response import Redirect, Template
 
 from app.sandbox.state import sandbox_of
 from app.sandbox.stripe.errors import StripeError
+from app.sandbox.stripe.minimums import ZERO_DECIMAL
 
-ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx",
-                "vnd", "vuv", "xaf", "xof", "xpf"}  # fmt: skip
 # The mailbox may show only inline styles and images; the message iframe has no scripts.
 MAIL_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data: https: http:; "

@@ -36,7 +36,9 @@ class SandboxState:
                 "stripe", evt["id"], evt["type"], json.dumps(evt, indent=2)
             ),
             async_delay=lambda: self.config.async_payment_delay_s,
+            manual_paid_status=lambda: self.config.manual_capture_payment_status,
         )
+        self.stripe_in_progress: set[str] = set()  # idempotency keys executing right now
         self.resend = ResendService(self.store, self.clock, self.webhooks, lambda: self.config)
         self._loop_task: asyncio.Task[None] | None = None
 

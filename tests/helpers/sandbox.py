@@ -92,6 +92,21 @@ class RunningSandbox:
         result: dict[str, Any] = self._post("/_control/api/faults", faults)
         return result
 
+    def open_dispute(self, charge_id: str, reason: str = "fraudulent") -> dict[str, Any]:
+        result: dict[str, Any] = self._post(f"/_control/charges/{charge_id}/dispute",
+                                            {"reason": reason})
+        return result
+
+    def close_dispute(self, dispute_id: str, status: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._post(f"/_control/disputes/{dispute_id}/close",
+                                            {"status": status})
+        return result
+
+    def email_event(self, email_id: str, event_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._post(f"/_control/emails/{email_id}/events",
+                                            {"type": event_type})
+        return result
+
     def deliveries(self) -> list[dict[str, Any]]:
         response = self.http.get("/_control/webhooks/deliveries")
         response.raise_for_status()

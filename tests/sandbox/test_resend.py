@@ -9,7 +9,7 @@ from resend.exceptions import RateLimitError, ResendError
 from svix.webhooks import Webhook
 
 from app.sandbox.resend import schema
-from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.sandbox import RESEND_TEST_KEY, RunningSandbox
 from tests.sandbox.conftest import RESEND_SECRET, Receiver
 
 FROM = "Orderpass <orders@orderpass.test>"
@@ -84,7 +84,7 @@ def test_rate_limit_carries_retry_after(sandbox: RunningSandbox, resend_sdk: Non
     codes = [
         httpx.post(
             f"{sandbox.url}/emails", json=dict(_email("x@example.com")),
-            headers={"Authorization": "Bearer re_x"},
+            headers={"Authorization": f"Bearer {RESEND_TEST_KEY}"},
         ).status_code
         for _ in range(3)
     ]  # fmt: skip

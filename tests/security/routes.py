@@ -85,6 +85,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/password-reset"): "public",
     ("GET", "/password-reset/{token:str}"): "link",
     ("POST", "/password-reset/{token:str}"): "link",
+    ("GET", "/admin/orders/{ref:str}"): "admin",
+    ("POST", "/admin/orders/{ref:str}/refund"): "admin",
 }
 # Litestar's OpenAPI document and UI pages.
 SCHEMA_PREFIX = "/schema"

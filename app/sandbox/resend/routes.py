@@ -1,4 +1,8 @@
-"""Resend's HTTP surface: `POST /emails`, `POST /emails/batch`, `GET /emails/{id}`."""
+"""Resend's HTTP surface: `POST /emails`, `POST /emails/batch`, `GET /emails/{id}`.
+
+Only the configured API key is accepted (`resend_api_key`; others: 403 `invalid_api_key`, no
+key: 401 `missing_api_key`). A fault set to strike after execution sends the email (its
+idempotency key keeps the result) and then answers with the fault."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 
+from app.sandbox.faults import Fault
 from app.sandbox.resend.service import ResendError, rate_limited
 from app.sandbox.state import sandbox_of
 
@@ -31,21 +36,35 @@ def _json(body: Any) -> Response[bytes]:
     return Response(content=json.dumps(body).encode(), media_type="application/json")
 
 
+def fault_error(status: int) -> ResendError:
+    if status == 429:
+        return rate_limited(2)
+    return ResendError(
+        status,
+        "internal_server_error" if status == 500 else "gateway_timeout",
+        "An unexpected error occurred." if status == 500 else "The request timed out.",
+    )
+
+
+async def _answer(request: Request[Any, Any, Any], body: Any) -> Response[bytes]:
+    fault: Fault | None = getattr(request.state, "after_fault", None)
+    if fault is not None:
+        return error_response(fault_error(await fault.answer_status()))
+    return _json(body)
+
+
 async def guard(request: Request[Any, Any, Any]) -> Response[bytes] | None:
     sandbox = sandbox_of(request)
-    status = await sandbox.api_faults.apply("resend")
-    if status == 429:
-        return error_response(rate_limited(2))
-    if status is not None:
-        return error_response(
-            ResendError(
-                status,
-                "internal_server_error" if status == 500 else "gateway_timeout",
-                "An unexpected error occurred." if status == 500 else "The request timed out.",
-            )
-        )
+    await sandbox.api_faults.delay("resend")
+    fault = sandbox.api_faults.take("resend")
+    request.state.after_fault = None
+    if fault is not None:
+        if not fault.after_execute:
+            return error_response(fault_error(await fault.answer_status()))
+        request.state.after_fault = fault
     auth = request.headers.get("authorization", "")
-    if not auth.removeprefix("Bearer ").strip():
+    key = auth.removeprefix("Bearer ").strip()
+    if not key:
         return error_response(
             ResendError(
                 401,
@@ -54,6 +73,8 @@ async def guard(request: Request[Any, Any, Any]) -> Response[bytes] | None:
                 "in the request: Authorization: Bearer YOUR_API_KEY",
             )
         )
+    if key != sandbox.config.resend_api_key:
+        return error_response(ResendError(403, "invalid_api_key", "API key is invalid"))
     try:
         sandbox.resend.check_rate()
     except ResendError as exc:
@@ -74,7 +95,9 @@ async def send_email(request: Request[Any, Any, Any]) -> Response[bytes]:
     payload = await _body(request)
     service.validate(payload)
     key = request.headers.get("idempotency-key")
-    return _json(service.idempotent(key, "/emails", payload, lambda: service.send(payload)))
+    return await _answer(
+        request, service.idempotent(key, "/emails", payload, lambda: service.send(payload))
+    )
 
 
 @post("/batch", status_code=200)
@@ -106,7 +129,7 @@ async def send_batch(request: Request[Any, Any, Any]) -> Response[bytes]:
         return result
 
     key = request.headers.get("idempotency-key")
-    return _json(service.idempotent(key, "/emails/batch", payload, run))
+    return await _answer(request, service.idempotent(key, "/emails/batch", payload, run))
 
 
 @get("/{email_id:str}")

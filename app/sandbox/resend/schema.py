@@ -25,6 +25,8 @@ ROOTS = (
     "EmailDeliveryDelayedEvent",
     "EmailBouncedEvent",
     "EmailComplainedEvent",
+    "EmailFailedEvent",
+    "EmailSuppressedEvent",
 )
 
 

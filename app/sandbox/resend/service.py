@@ -2,8 +2,10 @@
 
 Test addresses behave as on Resend: `delivered@resend.dev` → sent + delivered,
 `bounced@resend.dev` → sent + bounced, `complained@resend.dev` → sent + delivered +
-complained; sandbox extra: `delayed@resend.dev` → sent + delivery_delayed + delivered.
-Any other address → sent + delivered.
+complained, `suppressed@resend.dev` → suppressed (never sent); sandbox extras:
+`delayed@resend.dev` → sent + delivery_delayed + delivered, `failed@resend.dev` → failed.
+Any other address → sent + delivered. The control API (`report`) produces any delivery event
+for an email already sent.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from app.sandbox.store import Store
 from app.sandbox.webhooks import WebhookDispatcher
 
 IDEMPOTENCY_TTL_S = 24 * 60 * 60
+REPORTABLE = frozenset({"email.sent", "email.delivered", "email.delivery_delayed",
+                        "email.bounced", "email.complained", "email.failed", "email.suppressed"})
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _NAMED = re.compile(r"^[^<>]*<([^<>]+)>$")
 
@@ -180,6 +184,10 @@ class ResendService:
     @staticmethod
     def _lifecycle(message: dict[str, Any]) -> list[str]:
         recipients = {_bare(a) for a in message["to"] + message["cc"] + message["bcc"]}
+        if "suppressed@resend.dev" in recipients:
+            return ["email.suppressed"]
+        if "failed@resend.dev" in recipients:
+            return ["email.failed"]
         if "bounced@resend.dev" in recipients:
             return ["email.sent", "email.bounced"]
         if "delayed@resend.dev" in recipients:
@@ -207,11 +215,30 @@ class ResendService:
                 "subType": "NoEmail",
                 "type": "Permanent",
             }
+        if event_type == "email.failed":
+            data["failed"] = {"reason": "reached_daily_quota"}
+        if event_type == "email.suppressed":
+            data["suppressed"] = {
+                "diagnosticCode": ["smtp; 550 5.1.1 recipient on the suppression list"],
+                "message": "The recipient is on the account's suppression list.",
+                "reason": "previous_bounce",
+                "type": "OnAccountSuppressionList",
+            }
         event = {"type": event_type, "created_at": self.clock.iso(), "data": data}
         message["last_event"] = event_type.removeprefix("email.")
         message["events"].append(event)
         self.store.put("email", message)
         self.webhooks.enqueue("resend", svix_message_id(), event_type, json.dumps(event))
+
+    def report(self, message_id: str, event_type: str) -> dict[str, Any]:
+        """Resend reports a delivery event for a sent email (control API)."""
+        if event_type not in REPORTABLE:
+            raise ValueError(f"type must be one of {sorted(REPORTABLE)}")
+        message = self.store.get("email", message_id)
+        if message is None:
+            raise LookupError(f"no email {message_id}")
+        self._event(message, event_type)
+        return self.wire(message)
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, message_id: str) -> dict[str, Any]:

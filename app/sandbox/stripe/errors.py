@@ -21,6 +21,7 @@ class StripeError(Exception):
         code: str | None = None,
         param: str | None = None,
         extra: dict[str, Any] | None = None,
+        executed: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -29,6 +30,9 @@ class StripeError(Exception):
         self.code = code
         self.param = param
         self.extra = extra or {}
+        # Raised once the request had started executing (a state check, not a parameter
+        # check): Stripe saves such an error under the request's idempotency key.
+        self.executed = executed
 
     def envelope(self, request_id: str) -> dict[str, Any]:
         error: dict[str, Any] = {"message": self.message, "type": self.type}
@@ -40,6 +44,11 @@ class StripeError(Exception):
         error["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}?t=0"
         error.update(self.extra)
         return {"error": error}
+
+
+def state_error(message: str, **kwargs: Any) -> StripeError:
+    """An error found while executing (the object's state refuses the request)."""
+    return StripeError(message, executed=True, **kwargs)
 
 
 def missing(kind: str, obj_id: str, param: str) -> StripeError:

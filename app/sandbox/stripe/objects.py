@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import stripe
+
 from app.sandbox.ids import stripe_id
+
+API_VERSION = stripe.api_version  # the API version the installed SDK pins
 
 _ADDRESS = {
     "city": None,
@@ -149,7 +153,7 @@ def checkout_session(
         "subscription": None,
         "success_url": params.get("success_url"),
         "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        "ui_mode": "hosted",
+        "ui_mode": "hosted_page",
         "url": url,
         "wallet_options": None,
     }
@@ -364,7 +368,7 @@ def event(
     return {
         "id": stripe_id("evt"),
         "object": "event",
-        "api_version": "2025-08-27.basil",
+        "api_version": API_VERSION,
         "created": created,
         "data": data,
         "livemode": False,
@@ -372,3 +376,47 @@ def event(
         "request": {"id": request_id, "idempotency_key": idempotency_key},
         "type": event_type,
     }
+
+
+def dispute(*, created: int, charge_obj: dict[str, Any], reason: str) -> dict[str, Any]:
+    return {
+        "id": stripe_id("dp"),
+        "object": "dispute",
+        "amount": charge_obj["amount_captured"] or charge_obj["amount"],
+        "balance_transactions": [],
+        "charge": charge_obj["id"],
+        "created": created,
+        "currency": charge_obj["currency"],
+        "enhanced_eligibility_types": [],
+        "evidence": {key: None for key in _EVIDENCE} | {"enhanced_evidence": {}},
+        "evidence_details": {
+            "due_by": created + 7 * 86400,
+            "enhanced_eligibility": {},
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+        },
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "payment_intent": charge_obj["payment_intent"],
+        "payment_method_details": {
+            "card": {"brand": "visa", "case_type": "chargeback", "network": "visa",
+                     "network_reason_code": "10.4"},
+            "type": "card",
+        },
+        "reason": reason,
+        "status": "needs_response",
+    }
+
+
+_EVIDENCE = (
+    "access_activity_log", "billing_address", "cancellation_policy",
+    "cancellation_policy_disclosure", "cancellation_rebuttal", "customer_communication",
+    "customer_email_address", "customer_name", "customer_purchase_ip", "customer_signature",
+    "duplicate_charge_documentation", "duplicate_charge_explanation", "duplicate_charge_id",
+    "product_description", "receipt", "refund_policy", "refund_policy_disclosure",
+    "refund_refusal_explanation", "service_date", "service_documentation", "shipping_address",
+    "shipping_carrier", "shipping_date", "shipping_documentation", "shipping_tracking_number",
+    "uncategorized_file", "uncategorized_text",
+)

@@ -1,4 +1,12 @@
-"""Stripe's HTTP surface at `/v1/…`: auth, faults, idempotency, form decoding, error envelopes."""
+"""Stripe's HTTP surface at `/v1/…`: auth, faults, idempotency, form decoding, error envelopes.
+
+Idempotency as Stripe documents it: once a POST has started executing, its response is saved
+under its `Idempotency-Key` for 24 h, errors included (a state error such as
+`payment_intent_unexpected_state` or `charge_already_refunded`, and a 500), and every retry
+with the same key and parameters gets exactly that response with `Idempotent-Replayed: true`.
+A request that fails parameter validation saves nothing; nor does one that arrives while
+another with the same key is still executing (409 `idempotency_error`); the same key with
+other parameters is refused (400 `idempotency_error`)."""
 
 from __future__ import annotations
 
@@ -8,15 +16,23 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+import stripe
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 
+from app.sandbox.faults import Fault
 from app.sandbox.ids import stripe_id
 from app.sandbox.state import SandboxState, sandbox_of
 from app.sandbox.stripe.errors import IDEMPOTENCY_MISMATCH, StripeError
 from app.sandbox.stripe.forms import decode_form, decode_pairs
 
 IDEMPOTENCY_TTL_S = 24 * 60 * 60
+API_VERSION = stripe.api_version  # the version the installed SDK pins: the shapes we speak
+IN_PROGRESS = (
+    "There is currently another in-progress request using this idempotent key (that probably "
+    "means you submitted twice, and the other request is still going through): {key}. Please "
+    "try again later."
+)
 ERROR_BY_STATUS = {
     500: StripeError("An unknown error occurred", status=500, type="api_error"),
     429: StripeError(
@@ -38,7 +54,7 @@ def _json(
         media_type="application/json",
         headers={
             "Request-Id": stripe_id("req"),
-            "Stripe-Version": "2025-08-27.basil",
+            "Stripe-Version": API_VERSION,
             **(headers or {}),
         },
     )
@@ -59,11 +75,18 @@ def stripe_exception_handler(_request: Request[Any, Any, Any], exc: StripeError)
 
 
 async def guard(request: Request[Any, Any, Any]) -> Response[bytes] | None:
-    """Faults first (they stand for the network and Stripe's edge), then the API key."""
+    """Faults first (they stand for the network and Stripe's edge), then the API key. A
+    fault set to strike after execution is kept for the route (`_mutate`, `_read`)."""
     sandbox = sandbox_of(request)
-    status = await sandbox.api_faults.apply("stripe")
-    if status is not None:
-        return error_response(ERROR_BY_STATUS[status])
+    if request.method != "POST":  # a POST is slowed while it executes (see `_mutate`)
+        await sandbox.api_faults.delay("stripe")
+    fault = sandbox.api_faults.take("stripe")
+    request.state.after_fault = None
+    if fault is not None:
+        if fault.after_execute:
+            request.state.after_fault = fault
+        else:
+            return error_response(ERROR_BY_STATUS[await fault.answer_status()])
     auth = request.headers.get("authorization", "")
     if not auth:
         return error_response(
@@ -87,16 +110,51 @@ def _query(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return decode_pairs(parse_qsl(request.url.query, keep_blank_values=True))
 
 
+def _after_fault(request: Request[Any, Any, Any]) -> Fault | None:
+    fault: Fault | None = getattr(request.state, "after_fault", None)
+    return fault
+
+
+async def _read(
+    request: Request[Any, Any, Any], read: Callable[[SandboxState], dict[str, Any]]
+) -> Response[bytes]:
+    """A GET: nothing to save; an after-execution fault only replaces the answer."""
+    response = _json(read(sandbox_of(request)))
+    fault = _after_fault(request)
+    if fault is not None:
+        return error_response(ERROR_BY_STATUS[await fault.answer_status()])
+    return response
+
+
+def _executed(
+    run: Callable[[SandboxState, dict[str, Any]], dict[str, Any]],
+    sandbox: SandboxState,
+    params: dict[str, Any],
+) -> tuple[int, dict[str, Any]]:
+    """(status, body) of a request that started executing; validation errors propagate."""
+    try:
+        return 200, run(sandbox, params)
+    except StripeError as exc:
+        if not exc.executed:
+            raise
+        return exc.status, exc.envelope(stripe_id("req"))
+
+
 async def _mutate(
     request: Request[Any, Any, Any], run: Callable[[SandboxState, dict[str, Any]], dict[str, Any]]
 ) -> Response[bytes]:
-    """Run a POST with Stripe's idempotency semantics (same key + params → replay)."""
+    """Run a POST with Stripe's idempotency semantics (see the module doc)."""
     sandbox = sandbox_of(request)
     params = decode_form(await request.body())
     params.pop("expand", None)
     key = request.headers.get("idempotency-key")
+    fault = _after_fault(request)
     if not key:
-        return _json(run(sandbox, params))
+        await sandbox.api_faults.delay("stripe")
+        status, body = _executed(run, sandbox, params)
+        if fault is not None:
+            return error_response(ERROR_BY_STATUS[await fault.answer_status()])
+        return _json(body, status)
     fingerprint = hashlib.sha256(
         f"{request.method} {request.url.path}\n{json.dumps(params, sort_keys=True)}".encode()
     ).hexdigest()
@@ -107,11 +165,24 @@ async def _mutate(
         return _json(
             json.loads(found[2]), found[1], {"Idempotent-Replayed": "true", "Idempotency-Key": key}
         )
-    result = run(sandbox, params)
-    sandbox.store.idempotent_put(
-        "stripe", key, fingerprint, 200, json.dumps(result), sandbox.clock.now()
-    )
-    return _json(result, headers={"Idempotency-Key": key})
+    if key in sandbox.stripe_in_progress:
+        raise StripeError(IN_PROGRESS.format(key=key), status=409, type="idempotency_error")
+    sandbox.stripe_in_progress.add(key)
+    try:
+        await sandbox.api_faults.delay("stripe")  # Stripe is slow while it executes
+        status, body = _executed(run, sandbox, params)
+        if fault is not None and fault.status != "timeout":
+            # The request committed, then failed: Stripe saves the 500 as the key's result.
+            status = int(fault.status)
+            body = ERROR_BY_STATUS[status].envelope(stripe_id("req"))
+        sandbox.store.idempotent_put(
+            "stripe", key, fingerprint, status, json.dumps(body), sandbox.clock.now()
+        )
+    finally:
+        sandbox.stripe_in_progress.discard(key)
+    if fault is not None:  # the answer is lost (the saved result is what a retry gets)
+        return error_response(ERROR_BY_STATUS[await fault.answer_status()])
+    return _json(body, status, {"Idempotency-Key": key})
 
 
 @post("/checkout/sessions", status_code=200)
@@ -121,21 +192,21 @@ async def create_session(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/checkout/sessions")
 async def list_sessions(request: Request[Any, Any, Any]) -> Response[bytes]:
-    return _json(sandbox_of(request).stripe.list_sessions(_query(request)))
+    return await _read(request, lambda sb: sb.stripe.list_sessions(_query(request)))
 
 
 @get("/checkout/sessions/{session_id:str}")
 async def retrieve_session(
     request: Request[Any, Any, Any], session_id: FromPath[str]
 ) -> Response[bytes]:
-    return _json(sandbox_of(request).stripe.get_session(session_id))
+    return await _read(request, lambda sb: sb.stripe.get_session(session_id))
 
 
 @get("/checkout/sessions/{session_id:str}/line_items")
 async def session_line_items(
     request: Request[Any, Any, Any], session_id: FromPath[str]
 ) -> Response[bytes]:
-    return _json(sandbox_of(request).stripe.list_line_items(session_id, _query(request)))
+    return await _read(request, lambda sb: sb.stripe.list_line_items(session_id, _query(request)))
 
 
 @post("/checkout/sessions/{session_id:str}/expire", status_code=200)
@@ -149,7 +220,7 @@ async def expire_session(
 async def retrieve_intent(
     request: Request[Any, Any, Any], intent_id: FromPath[str]
 ) -> Response[bytes]:
-    return _json(sandbox_of(request).stripe.get_payment_intent(intent_id))
+    return await _read(request, lambda sb: sb.stripe.get_payment_intent(intent_id))
 
 
 @post("/payment_intents/{intent_id:str}/capture", status_code=200)
@@ -175,26 +246,38 @@ async def create_refund(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def retrieve_refund(
     request: Request[Any, Any, Any], refund_id: FromPath[str]
 ) -> Response[bytes]:
-    return _json(sandbox_of(request).stripe.get_refund(refund_id))
+    return await _read(request, lambda sb: sb.stripe.get_refund(refund_id))
+
+
+@get("/refunds")
+async def list_refunds(request: Request[Any, Any, Any]) -> Response[bytes]:
+    return await _read(request, lambda sb: sb.stripe.list_refunds(_query(request)))
+
+
+@get("/disputes/{dispute_id:str}")
+async def retrieve_dispute(
+    request: Request[Any, Any, Any], dispute_id: FromPath[str]
+) -> Response[bytes]:
+    return await _read(request, lambda sb: sb.stripe.get_dispute(dispute_id))
 
 
 @get("/charges/{charge_id:str}")
 async def retrieve_charge(
     request: Request[Any, Any, Any], charge_id: FromPath[str]
 ) -> Response[bytes]:
-    return _json(sandbox_of(request).stripe.get_charge(charge_id))
+    return await _read(request, lambda sb: sb.stripe.get_charge(charge_id))
 
 
 @get("/events")
 async def list_events(request: Request[Any, Any, Any]) -> Response[bytes]:
-    return _json(sandbox_of(request).stripe.list_events(_query(request)))
+    return await _read(request, lambda sb: sb.stripe.list_events(_query(request)))
 
 
 @get("/events/{event_id:str}")
 async def retrieve_event(
     request: Request[Any, Any, Any], event_id: FromPath[str]
 ) -> Response[bytes]:
-    return _json(sandbox_of(request).stripe.get_event(event_id))
+    return await _read(request, lambda sb: sb.stripe.get_event(event_id))
 
 
 def unrecognized_url(method: str, path: str) -> Response[bytes]:
@@ -213,7 +296,9 @@ stripe_router = Router(
         capture_intent,
         cancel_intent,
         create_refund,
+        list_refunds,
         retrieve_refund,
+        retrieve_dispute,
         retrieve_charge,
         list_events,
         retrieve_event,

@@ -4,8 +4,13 @@ Mirrors Stripe's state machine (API version 2022-08-01 and later: a Session's Pa
 is created when the customer confirms payment, not when the Session is created).
 
 Manual capture: paying authorises the card; the PaymentIntent is `requires_capture`, and the
-Session completes with `status="complete"`, `payment_status="paid"` (Checkout treats a
-successful authorisation as paid; there is no later Checkout event when you capture).
+Session completes with `status="complete"` and, by default, `payment_status="paid"` (Checkout
+treats a successful authorisation as paid; there is no later Checkout event when you capture).
+Stripe's documentation can also be read as `"unpaid"` until capture: the config field
+`manual_capture_payment_status` chooses the reading, so clients are tested against both.
+
+Errors raised with `state_error` are found while executing (the object's state refuses the
+request); the routes save those under the idempotency key, parameter errors they do not.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from app.sandbox.clock import SandboxClock
 from app.sandbox.ids import checkout_session_id, stripe_id
 from app.sandbox.store import Store
 from app.sandbox.stripe import objects
-from app.sandbox.stripe.errors import StripeError, missing
+from app.sandbox.stripe.errors import StripeError, missing, state_error
 from app.sandbox.stripe.forms import (
     check_known,
     coerce_bool,
@@ -27,13 +32,14 @@ from app.sandbox.stripe.forms import (
     in_range,
     range_filter,
 )
+from app.sandbox.stripe.minimums import minimum_charge, shown
 
 Outcome = Literal["succeeded", "declined", "async_succeeded", "async_failed"]
 OUTCOMES: tuple[str, ...] = ("succeeded", "declined", "async_succeeded", "async_failed")
 
-MIN_EXPIRY_S = 30 * 60
+MAX_AMOUNT = 99_999_999  # "up to eight digits" (999,999.99 in a two-decimal currency)
+MIN_EXPIRY_S = 30 * 60  # measured from the request's arrival, with no grace (as Stripe)
 MAX_EXPIRY_S = 24 * 60 * 60
-EXPIRY_GRACE_S = 10  # request latency between the client computing expires_at and us
 SESSION_PARAMS = {
     "mode", "line_items", "currency", "customer_email", "client_reference_id", "metadata",
     "expires_at", "success_url", "cancel_url", "payment_intent_data", "payment_method_types",
@@ -54,12 +60,14 @@ class StripeService:
         public_url: str,
         publish: Callable[[dict[str, Any]], bool],
         async_delay: Callable[[], float],
+        manual_paid_status: Callable[[], str] = lambda: "paid",
     ) -> None:
         self.store = store
         self.clock = clock
         self.public_url = public_url.rstrip("/")
         self._publish = publish  # queues an event for delivery; False if no endpoint
         self._async_delay = async_delay
+        self._manual_paid_status = manual_paid_status  # "paid" | "unpaid" (see module doc)
 
     # -- helpers ---------------------------------------------------------------------------
     def _get(self, kind: str, obj_id: str, param: str) -> dict[str, Any]:
@@ -119,8 +127,11 @@ class StripeService:
             raise StripeError("Missing required param: mode.", param="mode")
         if mode != "payment":
             raise StripeError(f"The sandbox supports mode=payment only (got {mode}).", param="mode")
-        if params.get("ui_mode", "hosted") != "hosted":
-            raise StripeError("The sandbox supports ui_mode=hosted only.", param="ui_mode")
+        if params.get("ui_mode", "hosted_page") != "hosted_page":
+            raise StripeError(
+                f"Invalid ui_mode: {params['ui_mode']}. The sandbox supports hosted_page only.",
+                param="ui_mode",
+            )
         if not params.get("success_url"):
             raise StripeError(
                 "You must provide a success_url when ui_mode is hosted.", param="success_url"
@@ -153,7 +164,7 @@ class StripeService:
                     "Session creation.",
                     param="expires_at",
                 )
-            if expires_at - now < MIN_EXPIRY_S - EXPIRY_GRACE_S:
+            if expires_at - self.clock.now() < MIN_EXPIRY_S:
                 raise StripeError(
                     "The `expires_at` timestamp must be at least 30 minutes from Checkout "
                     "Session creation.",
@@ -186,6 +197,20 @@ class StripeService:
         session_id = checkout_session_id()
         line_items = [objects.line_item(item, currency, now) for item in normalized]
         total = sum(li["amount_total"] for li in line_items)
+        if total > MAX_AMOUNT:
+            raise StripeError(
+                "The Checkout Session's total amount due must be no more than "
+                f"{shown(MAX_AMOUNT, currency)}",
+                code="amount_too_large",
+                param="line_items",
+            )
+        if total < minimum_charge(currency):
+            raise StripeError(
+                "The Checkout Session's total amount due must add up to at least "
+                f"{shown(minimum_charge(currency), currency)}",
+                code="amount_too_small",
+                param="line_items",
+            )
         session = objects.checkout_session(
             session_id=session_id,
             created=now,
@@ -326,7 +351,7 @@ class StripeService:
     def expire_session(self, session_id: str) -> dict[str, Any]:
         session = self.get_session(session_id)
         if session["status"] != "open":
-            raise StripeError(
+            raise state_error(
                 f'Only Checkout Sessions with a status in ["open"] can be expired. This '
                 f'Checkout Session has a status of "{session["status"]}".',
                 param="session",
@@ -401,7 +426,7 @@ class StripeService:
                 pi.update(status="requires_capture", amount_capturable=pi["amount"])
             else:
                 pi.update(status="succeeded", amount_received=pi["amount"])
-            session["payment_status"] = "paid"
+            session["payment_status"] = "paid" if not manual else self._manual_paid_status()
             self.store.put("payment_intent", pi)
             self.store.put("checkout.session", session)
             self.emit("charge.succeeded", ch)
@@ -492,7 +517,7 @@ class StripeService:
         check_known(params, {"amount_to_capture", "metadata", "expand", "final_capture"})
         pi = self.get_payment_intent(pi_id)
         if pi["status"] != "requires_capture":
-            raise StripeError(
+            raise state_error(
                 "This PaymentIntent could not be captured because it has a status of "
                 f"{pi['status']}. Only a PaymentIntent with one of the following statuses may "
                 "be captured: requires_capture.",
@@ -504,6 +529,12 @@ class StripeService:
         if not 0 < amount <= pi["amount_capturable"]:
             raise StripeError(
                 "The amount_to_capture must be less than or equal to the amount_capturable.",
+                param="amount_to_capture",
+            )
+        if amount < minimum_charge(pi["currency"]):
+            raise StripeError(
+                f"Amount must be at least {shown(minimum_charge(pi['currency']), pi['currency'])}",
+                code="amount_too_small",
                 param="amount_to_capture",
             )
         ch = self._get("charge", pi["latest_charge"], "charge")
@@ -519,7 +550,7 @@ class StripeService:
         check_known(params, {"cancellation_reason", "expand"})
         pi = self.get_payment_intent(pi_id)
         if pi["status"] in ("succeeded", "canceled"):
-            raise StripeError(
+            raise state_error(
                 "You cannot cancel this PaymentIntent because it has a status of "
                 f"{pi['status']}. Only a PaymentIntent with one of the following statuses may be "
                 "canceled: requires_payment_method, requires_capture, requires_confirmation, "
@@ -555,7 +586,7 @@ class StripeService:
         if "payment_intent" in params:
             pi = self._get("payment_intent", params["payment_intent"], "payment_intent")
             if pi["status"] != "succeeded" or not pi["latest_charge"]:
-                raise StripeError(
+                raise state_error(
                     f"This PaymentIntent ({pi['id']}) does not have a successful charge to refund.",
                     code="charge_not_refundable" if pi["latest_charge"] else None,
                     param="payment_intent",
@@ -569,19 +600,26 @@ class StripeService:
                 "payment_intent or charge.",
             )
         if not ch["captured"]:
-            raise StripeError(
+            raise state_error(
                 f"Charge {ch['id']} has not been captured; cancel the PaymentIntent instead.",
                 code="charge_not_refundable",
             )
         remaining = ch["amount_captured"] - ch["amount_refunded"]
         amount = coerce_int(params.get("amount", remaining), "amount")
         if remaining <= 0:
-            raise StripeError(
+            raise state_error(
                 f"Charge {ch['id']} has already been refunded.",
                 code="charge_already_refunded",
             )
-        if not 0 < amount <= remaining:
-            raise StripeError(
+        if ch["disputed"]:
+            raise state_error(
+                f"Charge {ch['id']} has been charged back; cannot issue a refund.",
+                code="charge_disputed",
+            )
+        if amount <= 0:
+            raise StripeError("Invalid positive integer", param="amount")
+        if amount > remaining:
+            raise state_error(
                 f"Refund amount ({amount}) is greater than unrefunded amount on charge "
                 f"({remaining})",
                 param="amount",
@@ -610,6 +648,42 @@ class StripeService:
         self.emit("refund.created", refund)
         self.emit("charge.refunded", ch, previous)
         return refund
+
+    def list_refunds(self, query: dict[str, Any]) -> dict[str, Any]:
+        check_known(query, {"limit", "starting_after", "ending_before", "charge",
+                            "payment_intent", "created", "expand"})
+        items = list(self.store.all("refund"))
+        for field in ("charge", "payment_intent"):
+            if field in query:
+                items = [r for r in items if r[field] == query[field]]
+        return self.paginate(items, query, "/v1/refunds")
+
+    # -- disputes (opened by the cardholder's bank: control API only) ----------------------
+    def open_dispute(self, charge_id: str, reason: str = "fraudulent") -> dict[str, Any]:
+        ch = self._get("charge", charge_id, "charge")
+        if ch["disputed"]:
+            raise StripeError(f"Charge {charge_id} is already disputed.", param="charge")
+        dispute = objects.dispute(created=self.clock.now_int(), charge_obj=ch, reason=reason)
+        self.store.put("dispute", dispute)
+        ch["disputed"] = True
+        self.store.put("charge", ch)
+        self.emit("charge.dispute.created", dispute)
+        return dispute
+
+    def close_dispute(self, dispute_id: str, status: str) -> dict[str, Any]:
+        if status not in ("won", "lost"):
+            raise StripeError("status must be won or lost", param="status")
+        dispute = self._get("dispute", dispute_id, "dispute")
+        if dispute["status"] in ("won", "lost"):
+            raise StripeError(f"Dispute {dispute_id} is already closed.", param="dispute")
+        previous = {"status": dispute["status"]}
+        dispute.update(status=status, is_charge_refundable=False)
+        self.store.put("dispute", dispute)
+        self.emit("charge.dispute.closed", dispute, previous)
+        return dispute
+
+    def get_dispute(self, dispute_id: str) -> dict[str, Any]:
+        return self._get("dispute", dispute_id, "dispute")
 
     def get_refund(self, refund_id: str) -> dict[str, Any]:
         return self._get("refund", refund_id, "refund")

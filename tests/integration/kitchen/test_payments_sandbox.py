@@ -55,7 +55,7 @@ async def test_manual_capture_reject_voids_the_hold(
     intent, client = paid_intent(sandbox, "manual")
     order = await make_paid_order(capture_mode="manual", stripe_payment_intent_id=intent)
     result = await lifecycle.apply_action(order.public_id, "reject", actor="t", reason="x")
-    assert result.status == "refunded"
+    assert result.status == "voided"
     assert client.v1.payment_intents.retrieve(intent).status == "canceled"
 
 

@@ -65,11 +65,16 @@ def test_confirmation_has_summary_total_link_deadline_and_prep_time() -> None:
 
 
 def test_rejection_says_refunded_or_hold_released() -> None:
-    refunded = render_email("order_rejected", order(status="rejected"), RESTAURANT, "https://x")
-    assert "refunded" in refunded.text and "out of soup" in refunded.text
+    """What the email says follows what happened to the money, not the capture mode."""
+    refunded = render_email("order_rejected", order(status="refunded"), RESTAURANT, "https://x")
+    assert "refunded in full" in refunded.text and "out of soup" in refunded.text
+    assert "hold" not in refunded.text
     manual = RestaurantContact(id=1, name="Demo", capture_mode="manual")
-    released = render_email("order_rejected", order(status="rejected"), manual, "https://x")
-    assert "hold on your card has been released" in released.text
+    released = render_email("order_rejected", order(status="voided"), manual, "https://x")
+    assert "hold on it has been released" in released.text
+    assert "not charged" in released.text and "refunded" not in released.text
+    stuck = render_email("order_rejected", order(status="rejected"), RESTAURANT, "https://x")
+    assert "refunded" not in stuck.text and "alerted" in stuck.text
 
 
 def test_link_expired_points_to_the_status_page() -> None:

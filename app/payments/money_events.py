@@ -1,0 +1,133 @@
+"""Refunds and disputes made outside Orderpass (Stripe's dashboard, the cardholder's bank):
+`charge.refunded`, `charge.dispute.created`, `charge.dispute.closed`.
+
+Each event only says "look": the handler reads the real state from Stripe (the intent's
+refunds, the dispute) and brings the order to it, so duplicates and any arrival order end the
+same. A refund records its row and running total; the whole payment back moves the order to
+`refunded` (state machine), less is a partial refund; either way the kitchen card and the
+customer page change live and the customer gets an email. A refund made outside Orderpass,
+and any dispute, is also queued as a discrepancy for the admin (which raises the alert)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+from arq.connections import ArqRedis
+
+from app.infra.logging import get_logger
+from app.notifications.service import enqueue_email
+from app.orders import lifecycle
+from app.orders.tables import PaidOrder
+from app.payments import settlement
+from app.payments.confirm import Outcome
+from app.payments.reconciliation_fixes import record_discrepancy
+from app.payments.stripe_gateway import get_gateway, metadata_of
+from app.platform import outbox
+
+log = get_logger("orderpass.payments.money_events")
+HANDLED = frozenset({"charge.refunded", "charge.dispute.created", "charge.dispute.closed"})
+OPEN_DISPUTE = ("warning_needs_response", "warning_under_review", "needs_response",
+                "under_review")
+
+
+async def _order_for(intent: str) -> PaidOrder | None:
+    if not intent:
+        return None
+    return await PaidOrder.objects().get(PaidOrder.stripe_payment_intent_id == intent)
+
+
+async def handle(redis: ArqRedis, event: stripe.Event) -> Outcome:
+    obj: Any = event.data.object
+    intent = str(getattr(obj, "payment_intent", None) or "")
+    charge_id = str(getattr(obj, "charge", None) or "")
+    if not intent and charge_id:  # a dispute of an older charge names only the charge
+        charge = await get_gateway().retrieve_charge(charge_id)
+        intent = str(charge.payment_intent or "")
+    order = await _order_for(intent)
+    if order is None:
+        log.info("money event for no order of ours", stripe_event=event.id, type=event.type)
+        return Outcome("no_order")
+    if event.type == "charge.refunded":
+        return await refunds_changed(redis, order)
+    return await dispute_changed(redis, order, str(obj.id))
+
+
+async def refunds_changed(redis: ArqRedis, order: PaidOrder) -> Outcome:
+    """Bring the order to the refunds Stripe has for its payment."""
+    ref = order.public_id
+    refunds = await get_gateway().list_refunds(str(order.stripe_payment_intent_id),
+                                               order_ref=ref)
+    new = await settlement.sync_refunds(order, refunds)
+    outside = [r for r in refunds if str(r.id) in new
+               and not metadata_of(r).get("orderpass_key")]
+    order = await lifecycle.get_order(ref) or order
+    full = order.amount_refunded >= order.amount_charged
+    if outside:
+        total = sum(int(r.amount) for r in outside)
+        await record_discrepancy(
+            "refund_outside", str(order.stripe_checkout_session_id), ref,
+            int(order.restaurant),
+            {"reason": f"refunded {total} {order.currency} in Stripe, outside Orderpass "
+                       f"({'the whole payment' if full else 'part of the payment'})",
+             "refunds": [str(r.id) for r in outside]}, about=str(outside[0].id))
+    if full and order.status not in ("refunded", "voided", "charged_back"):
+        try:
+            await lifecycle.apply_action(ref, "refund", actor="stripe", redis=redis)
+        except lifecycle.IllegalTransition as error:
+            log.warning("full refund not applied to the order", order_id=ref,
+                        error=str(error))
+        return Outcome("refunded", ref)
+    if new and not full:
+        await tell_partial_refund(redis, order)
+        return Outcome("partially_refunded", ref)
+    return Outcome("refund_recorded" if new else "refund_known", ref)
+
+
+async def tell_partial_refund(redis: ArqRedis, order: PaidOrder) -> None:
+    """A partial refund: the kitchen card and status page re-render; the customer is told."""
+    rows = [outbox.kitchen_event(order.restaurant, order.public_id, "order.updated",
+                                 tag=f"refund-{order.amount_refunded}")]
+    await outbox.deliver_now(redis, rows)
+    first = await _first_refund_email(order.public_id)
+    await enqueue_email(redis, "order_refunded", order.public_id, resend=not first)
+
+
+async def _first_refund_email(order_ref: str) -> bool:
+    from app.notifications.tables import EmailMessage
+
+    return not await EmailMessage.exists().where(
+        (EmailMessage.kind == "order_refunded") & (EmailMessage.order_ref == order_ref))
+
+
+async def dispute_changed(redis: ArqRedis, order: PaidOrder, dispute_id: str) -> Outcome:
+    """Bring the order to the dispute's real state (read from Stripe)."""
+    ref = order.public_id
+    dispute = await get_gateway().retrieve_dispute(dispute_id, order_ref=ref)
+    status = str(dispute.status)
+    extra = {PaidOrder.dispute_status: status}
+    if status in OPEN_DISPUTE:
+        action = "dispute" if order.status != "disputed" else ""
+    elif status == "won":
+        action = "dispute_won" if order.status == "disputed" else ""
+    else:  # lost
+        action = ("dispute_lost" if order.status == "disputed" else
+                  "dispute" if order.status != "charged_back" else "")
+    await record_discrepancy(
+        "dispute", str(order.stripe_checkout_session_id), ref, int(order.restaurant),
+        {"reason": f"the customer's bank disputes the payment ({dispute.reason}); "
+                   f"respond in Stripe's dashboard", "dispute": dispute_id,
+         "amount": dispute.amount}, about=dispute_id)
+    if not action:
+        await PaidOrder.update({PaidOrder.dispute_status: status}).where(
+            PaidOrder.id == order.id)
+        return Outcome(f"dispute_{status}", ref)
+    try:
+        await lifecycle.apply_action(ref, action, actor="stripe", redis=redis, extra=extra)
+        if action == "dispute" and status == "lost":  # reordered: created arrives after
+            await lifecycle.apply_action(ref, "dispute_lost", actor="stripe", redis=redis,
+                                         extra=extra)
+    except lifecycle.IllegalTransition as error:
+        log.warning("dispute not applied to the order", order_id=ref, error=str(error))
+    log.error("payment disputed", order_id=ref, dispute=dispute_id, status=status)
+    return Outcome(f"dispute_{status}", ref)

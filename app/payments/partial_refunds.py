@@ -1,0 +1,95 @@
+"""A refund of some of an order's items, asked for by an admin: the amount is the chosen
+items' price (never more than what remains of the payment), made through settlement with a
+key from the form (a double submit makes one refund), recorded with its lines, shown on the
+order and emailed to the customer. Refunding everything that remains moves the order to
+`refunded` (state machine)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+
+from app.infra.logging import get_logger
+from app.orders import lifecycle
+from app.orders.tables import OrderItem, PaidOrder
+from app.payments import money_events, settlement
+
+log = get_logger("orderpass.payments.partial_refunds")
+NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+REFUNDABLE = ("paid", "accepted", "preparing", "ready", "completed")
+
+
+class RefundRefused(Exception):
+    """Bad input or state (HTTP 4xx, `status_code`); nothing was refunded."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class RefundPlan:
+    amount: int
+    lines: list[dict[str, object]]
+
+
+async def plan(order: PaidOrder, form: Mapping[str, str]) -> RefundPlan:
+    """The items chosen in the form (`qty_<item id>` = how many of that line)."""
+    items = await OrderItem.objects().where(OrderItem.paid_order == order.id).order_by(
+        OrderItem.id)
+    lines: list[dict[str, object]] = []
+    errors: list[str] = []
+    for item in items:
+        raw = form.get(f"qty_{item.id}", "").strip() or "0"
+        if not raw.isdigit():
+            errors.append(f"{item.name}: enter a whole number")
+            continue
+        quantity = int(raw)
+        if quantity > item.quantity:
+            errors.append(f"{item.name}: at most {item.quantity}")
+        elif quantity:
+            lines.append({"item": item.id, "name": item.name, "quantity": quantity,
+                          "amount": quantity * item.unit_amount})
+    if errors:
+        raise RefundRefused("; ".join(errors))
+    amount = sum(int(str(line["amount"])) for line in lines)
+    if amount <= 0:
+        raise RefundRefused("choose at least one item to refund")
+    remaining = order.amount_charged - order.amount_refunded
+    if amount > remaining:
+        raise RefundRefused(f"{amount} is more than the {remaining} left of the payment", 409)
+    return RefundPlan(amount, lines)
+
+
+async def refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str], *,
+                       by: str) -> settlement.RefundResult:
+    order = await lifecycle.get_order(order_ref)
+    if order is None:
+        raise RefundRefused(f"no order {order_ref}", 404)
+    if order.status not in REFUNDABLE:
+        raise RefundRefused(f"order {order_ref} is {order.status}: nothing to refund here", 409)
+    if order.capture_mode == "manual" and order.accepted_at is None:
+        raise RefundRefused("the payment is only authorised (not captured): reject the order "
+                            "to release the hold", 409)
+    nonce = form.get("nonce", "")
+    if not NONCE.match(nonce):
+        raise RefundRefused("the form is missing its refund key; reload the page")
+    chosen = await plan(order, form)
+    try:
+        result = await settlement.refund(
+            order, key=f"refund/{order_ref}/{nonce}", source="admin", amount=chosen.amount,
+            reason=form.get("reason", "").strip()[:300], lines=chosen.lines, by=by)
+    except settlement.SettlementFailed as error:
+        raise RefundRefused(f"Stripe: {error}", 409 if error.permanent else 502) from error
+    log.info("admin partial refund", order_id=order_ref, amount=chosen.amount, by=by,
+             refund=result.refund_id, new=result.new)
+    if result.new:
+        refreshed = await lifecycle.get_order(order_ref) or order
+        if result.fully_refunded:
+            await lifecycle.apply_action(order_ref, "refund", actor=by, redis=redis)
+        else:
+            await money_events.tell_partial_refund(redis, refreshed)
+    return result

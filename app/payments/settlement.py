@@ -1,0 +1,288 @@
+"""Settlement: moving a paid order's money after payment (capture, void, refund), the one
+home of those rules. The order's status is the state machine's (`app.orders.lifecycle`);
+this module moves money and records refunds.
+
+Rules (Stripe saves a request's first result under its idempotency key for 24 h, errors
+included, so a retry with the same key can only repeat it):
+- Every call uses a key derived from the order (`capture/<ref>`, `void/<ref>`,
+  `refund/<ref>`, a partial refund `refund/<ref>/<nonce>`), so a retry never doubles money.
+- After ANY failure the real state is read (the PaymentIntent, its charge, its refunds) and
+  decides: the capture or void happened after all; the refund exists (its metadata names our
+  key); or the state refuses for good.
+- A refund that can never succeed (the charge was refunded outside Orderpass, or is
+  disputed) stops: no more retries, a discrepancy for a human (which raises the alert).
+- Capture and void cannot happen twice at Stripe, so when the state still allows them after
+  a saved error, they are tried again once with a fresh key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+
+from app.infra.logging import get_logger
+from app.orders.tables import OrderRefund, PaidOrder
+from app.payments.reconciliation_fixes import record_discrepancy
+from app.payments.stripe_gateway import (
+    PaymentProviderError,
+    StripeGateway,
+    get_gateway,
+    metadata_of,
+)
+from app.piccolo_conf import DB
+
+log = get_logger("orderpass.settlement")
+GATEWAY_TIMEOUT_S = 20.0  # above the gateway's own retry budget (12 s)
+
+
+class SettlementFailed(Exception):
+    """The money could not be moved now; `permanent` when retrying cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class RefundBlocked(SettlementFailed):
+    """A refund that can never succeed: retries stopped, discrepancy queued."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_id: str
+    amount: int
+    new: bool  # recorded now (False: it was recorded already)
+    fully_refunded: bool  # nothing of the payment is left
+
+
+async def _timed(call: Any) -> Any:
+    return await asyncio.wait_for(call, GATEWAY_TIMEOUT_S)
+
+
+def _intent(order: PaidOrder) -> str:
+    if not order.stripe_payment_intent_id:
+        raise SettlementFailed("the order has no PaymentIntent", permanent=True)
+    return str(order.stripe_payment_intent_id)
+
+
+# -- capture and void ---------------------------------------------------------------------
+
+async def capture(order: PaidOrder, gateway: StripeGateway | None = None) -> None:
+    """Capture a manual-capture order's authorisation (on accept)."""
+    gateway = gateway or get_gateway()
+    ref, intent = order.public_id, _intent(order)
+    key = f"capture/{ref}"
+    for attempt in range(2):
+        try:
+            await _timed(gateway.capture_payment_intent(intent, idempotency_key=key,
+                                                        order_ref=ref))
+            log.info("payment captured", order_id=ref)
+            return
+        except (PaymentProviderError, TimeoutError) as error:
+            failure = error
+        try:
+            state = await _read_intent(gateway, intent, ref)
+        except SettlementFailed as unreadable:
+            raise SettlementFailed(f"capturing the payment failed ({failure}); {unreadable}"
+                                   ) from unreadable
+        if state.status == "succeeded":
+            log.info("capture failed but the payment is captured", order_id=ref)
+            return
+        if state.status == "requires_capture" and attempt == 0 \
+                and not getattr(failure, "transient", True):
+            key = f"capture/{ref}/{int(time.time())}"  # the old key repeats its saved error
+            continue
+        permanent = state.status in ("canceled", "requires_payment_method")
+        raise SettlementFailed(
+            f"capturing the payment failed ({failure}); Stripe says the payment is "
+            f"{state.status}", permanent=permanent)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def give_back(order: PaidOrder, gateway: StripeGateway | None = None, *,
+                    source: str = "kitchen", by: str = "") -> str:
+    """Give an order's whole payment back: release an uncaptured authorisation ("voided")
+    or refund what remains ("refunded", or "refunded_outside" when Stripe shows it refunded
+    already by someone else: a discrepancy is queued)."""
+    gateway = gateway or get_gateway()
+    ref = order.public_id
+    if order.capture_mode == "manual" and order.accepted_at is None:  # never captured
+        return await _void(order, gateway)
+    result = await refund(order, key=f"refund/{ref}", source=source, by=by,
+                          reason=order.reject_reason, gateway=gateway)
+    return "refunded" if result.refund_id else "refunded_outside"
+
+
+async def _void(order: PaidOrder, gateway: StripeGateway) -> str:
+    ref, intent = order.public_id, _intent(order)
+    key = f"void/{ref}"
+    for attempt in range(2):
+        try:
+            await _timed(gateway.cancel_payment_intent(intent, idempotency_key=key,
+                                                       order_ref=ref))
+            log.info("authorisation released", order_id=ref)
+            return "voided"
+        except (PaymentProviderError, TimeoutError) as error:
+            failure = error
+        state = await _read_intent(gateway, intent, ref)
+        if state.status == "canceled":
+            return "voided"
+        if state.status == "succeeded":  # captured after all (e.g. in the dashboard)
+            await refund(order, key=f"refund/{ref}", source="kitchen",
+                         reason=order.reject_reason, gateway=gateway)
+            return "refunded"
+        if attempt == 0 and not getattr(failure, "transient", True):
+            key = f"void/{ref}/{int(time.time())}"
+            continue
+        raise SettlementFailed(f"releasing the hold failed ({failure}); Stripe says the "
+                               f"payment is {state.status}")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _read_intent(gateway: StripeGateway, intent: str, ref: str) -> stripe.PaymentIntent:
+    try:
+        return await _timed(gateway.retrieve_payment_intent(intent, order_ref=ref))
+    except (PaymentProviderError, TimeoutError) as error:
+        raise SettlementFailed(f"Stripe cannot be read right now ({error})") from error
+
+
+# -- refunds ------------------------------------------------------------------------------
+
+async def refund(order: PaidOrder, *, key: str, source: str, amount: int | None = None,
+                 reason: str = "", lines: list[dict[str, Any]] | None = None,
+                 by: str = "", gateway: StripeGateway | None = None) -> RefundResult:
+    """Refund `amount` (None: all that remains) with idempotency key `key`, and record it.
+    Raises `SettlementFailed` (try again later) or `RefundBlocked` (never: discrepancy)."""
+    gateway = gateway or get_gateway()
+    ref, intent = order.public_id, _intent(order)
+    try:
+        made = await _timed(gateway.refund_payment_intent(intent, idempotency_key=key,
+                                                          order_ref=ref, amount=amount))
+        new = await record_refund(order, str(made.id), int(made.amount), source=source,
+                                  reason=reason, lines=lines, by=by)
+        log.info("payment refunded", order_id=ref, amount=made.amount, refund=made.id)
+        return RefundResult(str(made.id), int(made.amount), new,
+                            await _fully_refunded(order.id))
+    except (PaymentProviderError, TimeoutError) as error:
+        failure = error
+    # Whatever the error says, the state decides.
+    try:
+        refunds = await _timed(gateway.list_refunds(intent, order_ref=ref))
+        state = await _read_intent(gateway, intent, ref)
+        charge = (await _timed(gateway.retrieve_charge(str(state.latest_charge), order_ref=ref))
+                  if state.latest_charge else None)
+    except (PaymentProviderError, TimeoutError) as error:
+        raise SettlementFailed(f"refund failed ({failure}); Stripe cannot be read ({error})"
+                               ) from error
+    await sync_refunds(order, refunds)
+    ours = next((r for r in refunds if metadata_of(r).get("orderpass_key") == key), None)
+    if ours is not None:
+        log.info("refund failed but exists in Stripe", order_id=ref, refund=ours.id)
+        return RefundResult(str(ours.id), int(ours.amount), True,
+                            await _fully_refunded(order.id))
+    if charge is not None and charge.disputed:
+        raise await _blocked(order, "refund_blocked_by_dispute",
+                             "the payment is disputed by the customer's bank; Stripe refuses "
+                             "refunds while the dispute is open", str(failure))
+    if charge is not None and charge.amount_refunded >= charge.amount_captured > 0:
+        if amount is None:  # the whole payment is back with the customer already
+            await _discrepancy(order, "refunded_outside",
+                               f"refunded outside Orderpass before our refund "
+                               f"({charge.amount_refunded} {charge.currency})", str(failure))
+            return RefundResult("", 0, False, True)
+        raise await _blocked(order, "refund_impossible", "nothing is left to refund: the "
+                             "payment was refunded outside Orderpass", str(failure))
+    if state.status != "succeeded":
+        raise SettlementFailed(f"refund failed ({failure}); the payment is {state.status}",
+                               permanent=state.status == "canceled")
+    remaining = (charge.amount_captured - charge.amount_refunded) if charge else 0
+    if amount is not None and amount > remaining:
+        raise SettlementFailed(f"only {remaining} of the payment is left to refund",
+                               permanent=True)
+    raise SettlementFailed(f"refund failed ({failure}); try again")
+
+
+async def _blocked(order: PaidOrder, kind: str, reason: str, error: str) -> RefundBlocked:
+    """Stop retrying this order's refund for good and queue it for a human."""
+    now = datetime.now(UTC)
+    await PaidOrder.update({
+        PaidOrder.settlement_stopped_at: now, PaidOrder.needs_review: True,
+        PaidOrder.review_reason: f"refund stopped: {reason}"[:500], PaidOrder.updated_at: now,
+    }).where(PaidOrder.id == order.id)
+    await _discrepancy(order, kind, reason, error)
+    log.error("refund can never succeed; retries stopped", order_id=order.public_id,
+              kind=kind, reason=reason)
+    return RefundBlocked(reason)
+
+
+async def _discrepancy(order: PaidOrder, kind: str, reason: str, error: str = "") -> None:
+    await record_discrepancy(kind, str(order.stripe_checkout_session_id), order.public_id,
+                             int(order.restaurant), {"reason": reason, "stripe_error": error[:300],
+                                                     "payment_intent":
+                                                         order.stripe_payment_intent_id})
+
+
+# -- the record of refunds ----------------------------------------------------------------
+
+async def record_refund(order: PaidOrder, refund_id: str, amount: int, *, source: str,
+                        reason: str = "", lines: list[dict[str, Any]] | None = None,
+                        by: str = "") -> bool:
+    """Record one Stripe refund of the order and its running total, once (unique refund id).
+    True if it was new."""
+    async with DB.transaction() as transaction:
+        connection = transaction.connection
+        inserted = await connection.fetchval(
+            "INSERT INTO order_refund (paid_order, stripe_refund_id, amount, source, reason, "
+            "lines, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now()) "
+            "ON CONFLICT (stripe_refund_id) DO NOTHING RETURNING id",
+            order.id, refund_id, amount, source, reason[:300], json.dumps(lines or []), by[:254])
+        if inserted is not None:
+            await connection.execute(
+                "UPDATE paid_order SET amount_refunded = (SELECT coalesce(sum(amount), 0) "
+                "FROM order_refund WHERE paid_order = $1), updated_at = now() WHERE id = $1",
+                order.id)
+    return inserted is not None
+
+
+async def sync_refunds(order: PaidOrder, refunds: list[stripe.Refund]) -> list[str]:
+    """Record every succeeded or pending refund Stripe has for the order that we do not
+    (made in the dashboard, or by a request whose answer was lost). Returns the new ids."""
+    new: list[str] = []
+    for item in refunds:
+        if item.status in ("failed", "canceled"):
+            continue
+        ours = metadata_of(item).get("orderpass_key", "")
+        if await record_refund(order, str(item.id), int(item.amount),
+                               source="stripe" if not ours else "kitchen",
+                               reason=str(item.reason or "")):
+            new.append(str(item.id))
+    return new
+
+
+async def _fully_refunded(order_id: int) -> bool:
+    row = await PaidOrder.select(PaidOrder.amount_refunded, PaidOrder.amount_charged).where(
+        PaidOrder.id == order_id).first()
+    if row is None:
+        return False
+    return bool(row["amount_refunded"] >= row["amount_charged"])
+
+
+async def last_refund_id(order_id: int) -> str:
+    row = await OrderRefund.select(OrderRefund.stripe_refund_id).where(
+        OrderRefund.paid_order == order_id).order_by(OrderRefund.id, ascending=False).first()
+    return str(row["stripe_refund_id"]) if row else ""
+
+
+async def refunds_of(order_id: int) -> list[dict[str, Any]]:
+    rows = await OrderRefund.select().where(OrderRefund.paid_order == order_id).order_by(
+        OrderRefund.id)
+    return list(rows)

@@ -1,0 +1,64 @@
+"""Money test helpers: Stripe's events posted as Stripe signs them, what the sandbox's Stripe
+holds for an order, and what the customer was told."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import stripe
+from arq.connections import ArqRedis
+
+from app.notifications.tables import EmailMessage
+from app.orders.tables import PaidOrder
+from app.payments.tables import Discrepancy
+from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.stripe_events import sandbox_events, signed_request
+
+
+async def post_event(client: httpx.AsyncClient, event: dict[str, Any]) -> str:
+    payload, headers = signed_request(event)
+    response = await client.post("/webhooks/stripe", content=payload, headers=headers)
+    assert response.status_code == 200, response.text
+    return str(response.json()["result"])
+
+
+def events_about(sandbox: RunningSandbox, types: set[str], object_id: str | None = None
+                 ) -> list[dict[str, Any]]:
+    events = sandbox_events(sandbox.url, types=types)
+    if object_id:
+        events = [e for e in events if object_id in (e["data"]["object"].get("id"),
+                                                     e["data"]["object"].get("payment_intent"))]
+    return events
+
+
+def sessions_of(sdk: stripe.StripeClient, order_ref: str) -> list[Any]:
+    every = sdk.v1.checkout.sessions.list(params={"limit": 100}).data
+    return [s for s in every if s.client_reference_id == order_ref]
+
+
+def refunds_in_stripe(sdk: stripe.StripeClient, order: PaidOrder) -> list[Any]:
+    return list(sdk.v1.refunds.list(
+        params={"payment_intent": str(order.stripe_payment_intent_id)}).data)
+
+
+async def reload(ref: str) -> PaidOrder:
+    order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
+    assert order is not None
+    return order
+
+
+async def discrepancy_kinds(order_ref: str) -> list[str]:
+    rows = await Discrepancy.select(Discrepancy.kind).where(Discrepancy.order_ref == order_ref)
+    return sorted(row["kind"] for row in rows)
+
+
+async def emails_of(order_ref: str) -> list[str]:
+    rows = await EmailMessage.select(EmailMessage.idempotency_key).where(
+        EmailMessage.order_ref == order_ref).order_by(EmailMessage.id)
+    return [row["idempotency_key"] for row in rows]
+
+
+async def email_jobs(redis: ArqRedis, order_ref: str) -> list[str]:
+    return sorted(str(job.job_id) for job in await redis.queued_jobs()
+                  if job.job_id and job.job_id.startswith("email:") and order_ref in job.job_id)

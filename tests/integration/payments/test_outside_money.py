@@ -1,0 +1,193 @@
+"""Money moved outside Orderpass reaches the order live: refunds made in Stripe's dashboard
+(`charge.refunded`) and disputes opened and closed by the cardholder's bank
+(`charge.dispute.created`/`closed`) change the order's status, its kitchen card and its
+customer page, email the customer, and show the admin a discrepancy. The admin refunds
+items (no more than remains). A session naming another restaurant's order is a discrepancy."""
+
+from __future__ import annotations
+
+import httpx
+import stripe
+from arq.connections import ArqRedis
+
+from app.orders.tables import PaidOrder
+from app.restaurants.tables import MenuItem, Restaurant
+from tests.helpers.accounts import login
+from tests.helpers.kitchen_listener import KitchenListener
+from tests.helpers.orders import paid_order_via_sandbox
+from tests.helpers.payments import (
+    discrepancy_kinds,
+    email_jobs,
+    emails_of,
+    events_about,
+    post_event,
+    reload,
+)
+from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.stripe_events import sandbox_events
+
+
+async def _refunded_event(sandbox: RunningSandbox, order: PaidOrder) -> dict[str, object]:
+    return events_about(sandbox, {"charge.refunded"}, str(order.stripe_payment_intent_id))[-1]
+
+
+async def test_a_full_refund_in_the_dashboard_refunds_the_order_live(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
+    redis: ArqRedis
+) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
+    sdk.v1.refunds.create(params={"payment_intent": str(order.stripe_payment_intent_id)})
+    event = await _refunded_event(sandbox, order)
+    async with KitchenListener(redis) as kitchen:
+        assert await post_event(client, event) == "refunded"
+        assert [e["order_ref"] for e in await kitchen.events()] == [order.public_id]
+    refunded = await reload(order.public_id)
+    assert refunded.status == "refunded" and refunded.amount_refunded == order.amount_charged
+    assert (await client.get(f"/api/orders/{order.public_id}")).json()["status"] == "refunded"
+    page = await client.get(f"/orders/{order.public_id}")
+    assert "Your payment has been refunded" in page.text
+    assert f"email:order_refunded:{order.public_id}" in await email_jobs(redis,
+                                                                         order.public_id)
+    assert await discrepancy_kinds(order.public_id) == ["refund_outside"]
+    assert await post_event(client, event) == "refund_known"  # a duplicate changes nothing
+    assert (await reload(order.public_id)).version == refunded.version
+
+
+async def test_a_partial_refund_in_the_dashboard_is_shown_and_emailed(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
+    redis: ArqRedis
+) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
+    sdk.v1.refunds.create(params={"payment_intent": str(order.stripe_payment_intent_id),
+                                  "amount": 300})
+    assert await post_event(client, await _refunded_event(sandbox, order)) \
+        == "partially_refunded"
+    after = await reload(order.public_id)
+    assert after.status == "paid" and after.amount_refunded == 300
+    page = await client.get(f"/orders/{order.public_id}")
+    assert "Refunded: €3.00 of" in page.text
+    assert f"order_refunded/{order.public_id}" in await emails_of(order.public_id)
+
+
+async def test_a_dispute_moves_the_order_and_its_outcome_decides(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
+    redis: ArqRedis
+) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
+    charge = str(sdk.v1.payment_intents.retrieve(str(order.stripe_payment_intent_id))
+                 .latest_charge)
+    dispute = sandbox.open_dispute(charge)
+    [created] = events_about(sandbox, {"charge.dispute.created"})
+    async with KitchenListener(redis) as kitchen:
+        assert await post_event(client, created) == "dispute_needs_response"
+        assert [e["order_ref"] for e in await kitchen.events()] == [order.public_id]
+    disputed = await reload(order.public_id)
+    assert disputed.status == "disputed" and disputed.dispute_status == "needs_response"
+    assert "Your bank is disputing this payment" in (
+        await client.get(f"/orders/{order.public_id}")).text
+    assert await discrepancy_kinds(order.public_id) == ["dispute"]
+    sandbox.close_dispute(dispute["id"], "won")
+    [closed] = events_about(sandbox, {"charge.dispute.closed"})
+    assert await post_event(client, closed) == "dispute_won"
+    won = await reload(order.public_id)
+    assert won.status == "paid" and won.dispute_status == "won"
+
+
+async def test_dispute_events_in_any_order_end_in_the_disputes_real_state(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient
+) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
+    charge = str(sdk.v1.payment_intents.retrieve(str(order.stripe_payment_intent_id))
+                 .latest_charge)
+    dispute = sandbox.open_dispute(charge)
+    sandbox.close_dispute(dispute["id"], "lost")
+    [created] = events_about(sandbox, {"charge.dispute.created"})
+    [closed] = events_about(sandbox, {"charge.dispute.closed"})
+    assert await post_event(client, closed) == "dispute_lost"  # the close arrives first
+    assert await post_event(client, created) == "dispute_lost"
+    lost = await reload(order.public_id)
+    assert lost.status == "charged_back" and lost.dispute_status == "lost"
+    assert "Your bank reversed this payment" in (
+        await client.get(f"/orders/{order.public_id}")).text
+
+
+async def test_the_admin_refunds_items_up_to_what_remains(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
+    redis: ArqRedis
+) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
+    token = await login(client, "admin@orderpass.test")
+    page = await client.get(f"/admin/orders/{order.public_id}")
+    assert page.status_code == 200
+    from app.orders.tables import OrderItem
+
+    items = await OrderItem.objects().where(OrderItem.paid_order == order.id).order_by(
+        OrderItem.id)
+    nonce = page.text.split('name="nonce" value="')[1].split('"')[0]
+    too_many = await client.post(f"/admin/orders/{order.public_id}/refund", data={
+        "_csrf_token": token, "nonce": nonce, f"qty_{items[0].id}": str(items[0].quantity + 1)})
+    assert too_many.status_code == 400 and "at most" in too_many.text
+    form = {"_csrf_token": token, "nonce": nonce, f"qty_{items[0].id}": "1",
+            "reason": "one pizza was cold"}
+    done = await client.post(f"/admin/orders/{order.public_id}/refund", data=form,
+                             follow_redirects=False)
+    assert done.status_code == 303, done.text
+    again = await client.post(f"/admin/orders/{order.public_id}/refund", data=form,
+                              follow_redirects=False)  # a double submit: the same key
+    assert again.status_code == 303
+    [refund] = sdk.v1.refunds.list(
+        params={"payment_intent": str(order.stripe_payment_intent_id)}).data
+    assert refund.amount == items[0].unit_amount
+    after = await reload(order.public_id)
+    assert after.status == "paid" and after.amount_refunded == items[0].unit_amount
+    assert "Refunded:" in (await client.get(f"/orders/{order.public_id}")).text
+    assert f"order_refunded/{order.public_id}" in await emails_of(order.public_id)
+    # The rest of the payment, and no more: refunding everything left refunds the order.
+    page = await client.get(f"/admin/orders/{order.public_id}")
+    nonce = page.text.split('name="nonce" value="')[1].split('"')[0]
+    rest = {"_csrf_token": token, "nonce": nonce,
+            **{f"qty_{item.id}": str(item.quantity) for item in items}}
+    over = await client.post(f"/admin/orders/{order.public_id}/refund", data=rest)
+    assert over.status_code == 409 and "more than" in over.text
+    rest[f"qty_{items[0].id}"] = str(items[0].quantity - 1)
+    full = await client.post(f"/admin/orders/{order.public_id}/refund", data=rest,
+                             follow_redirects=False)
+    assert full.status_code == 303, full.text
+    final = await reload(order.public_id)
+    assert final.status == "refunded" and final.amount_refunded == order.amount_charged
+
+
+async def test_a_session_naming_another_restaurants_order_is_a_discrepancy(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient
+) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)  # an order of demo, paid
+    other = sdk.v1.checkout.sessions.create(params={
+        "mode": "payment", "success_url": "http://x/ok", "client_reference_id": order.public_id,
+        "metadata": {"temp_order_id": order.public_id, "restaurant": "demo-2"},
+        "line_items": [{"quantity": 1, "price_data": {
+            "currency": "eur", "unit_amount": 900, "product_data": {"name": "Soup"}}}],
+    })
+    sandbox.pay(other.id)
+    [event] = sandbox_events(sandbox.url, session_id=other.id,
+                             types={"checkout.session.completed"})
+    assert await post_event(client, event) == "restaurant_mismatch"
+    assert await PaidOrder.count() == 1
+    assert "restaurant_mismatch" in await discrepancy_kinds(order.public_id)
+
+
+async def test_the_menu_editor_refuses_negative_prices(client: httpx.AsyncClient) -> None:
+    token = await login(client, "admin@orderpass.test")
+    for price in ("-1", "-0.01", "\u22122"):  # the last is a Unicode minus sign
+        response = await client.post("/admin/restaurants/demo/menu", data={
+            "_csrf_token": token, "name": "Free money", "category": "Mains",
+            "price": price, "position": "1", "available": "on"})
+        assert response.status_code == 422, price
+    restaurant = await Restaurant.objects().get(Restaurant.slug == "demo")
+    assert restaurant is not None
+    assert await MenuItem.count().where(MenuItem.name == "Free money") == 0
+    import asyncpg
+    import pytest
+
+    with pytest.raises(asyncpg.CheckViolationError):  # and the database refuses them too
+        await MenuItem.update({MenuItem.price_amount: -100}).where(
+            MenuItem.restaurant == restaurant.id)

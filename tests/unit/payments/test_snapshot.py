@@ -1,0 +1,72 @@
+"""The snapshot a Checkout Session carries: every order intake accepts fits Stripe's metadata
+limits (50 keys, 40-character keys, 500-character values) and reads back exactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.orders.models import Customer, OrderLine, TempOrder
+from app.orders.schemas import MAX_LINES, CustomerIn, OrderIn, OrderItemIn
+from app.payments import snapshot
+from app.payments.stripe_gateway import session_metadata
+
+WORST = '"\\\x01' * 200  # quotes, backslashes and control characters: JSON's worst case
+
+
+def _limit(struct: type, field: str) -> int:
+    """The intake's max_length for a field (so the test follows the schema)."""
+    import msgspec
+
+    info = msgspec.inspect.type_info(struct)
+    [found] = [f for f in info.fields if f.name == field]  # type: ignore[attr-defined]
+    return int(found.type.max_length)
+
+
+def largest_order() -> TempOrder:
+    note = _limit(OrderItemIn, "notes")
+    return TempOrder(
+        id="TEMP-" + "x" * 22, restaurant_id=1, restaurant_slug="s" * 64, restaurant_name="R",
+        currency="eur", capture_mode="automatic", prep_minutes=15,
+        lines=[OrderLine(menu_item_id=2**31 - 1, name="n" * 120, unit_amount=10_000_000,
+                         quantity=99, notes=WORST[:note]) for _ in range(MAX_LINES)],
+        total_amount=1, customer=Customer(name=WORST[:_limit(CustomerIn, "name")],
+                                          email="a@b.c", phone=WORST[:_limit(CustomerIn,
+                                                                             "phone")]),
+        fulfillment="delivery", created_at=datetime(2026, 12, 1, tzinfo=UTC),
+        delivery_address=WORST[:_limit(OrderIn, "delivery_address")],
+        table_label=WORST[:_limit(OrderIn, "table")], notes=WORST[:_limit(OrderIn, "notes")])
+
+
+def test_the_largest_order_fits_stripes_metadata_limits() -> None:
+    metadata = session_metadata(largest_order())
+    assert len(metadata) <= snapshot.MAX_KEYS
+    assert all(len(key) <= 40 and len(value) <= 500 for key, value in metadata.items())
+
+
+def test_the_snapshot_reads_back_exactly() -> None:
+    order = largest_order()
+    found = snapshot.decode(snapshot.encode(order))
+    assert found == snapshot.snapshot_of(order)
+    assert found["i"][0][2] == order.lines[0].notes  # nothing shortened
+
+
+def test_a_cut_or_missing_snapshot_is_reported_not_guessed() -> None:
+    parts = snapshot.encode(largest_order())
+    del parts[max(parts)]
+    with pytest.raises(snapshot.SnapshotUnreadable):
+        snapshot.decode(parts)
+    with pytest.raises(snapshot.SnapshotUnreadable):
+        snapshot.decode({"temp_order_id": "TEMP-x"})
+
+
+def test_sessions_from_before_the_split_still_read() -> None:
+    assert snapshot.decode({"snapshot": '{"n": "Ada", "i": [[1, 2, "hot"]]}'})["n"] == "Ada"
+
+
+def test_the_app_knows_at_least_the_sandboxs_minimums() -> None:
+    from app.payments.charge_limits import MINIMUM_CHARGE
+    from app.sandbox.stripe.minimums import MINIMUM_CHARGE as STRIPES
+
+    assert MINIMUM_CHARGE == STRIPES
