@@ -86,16 +86,39 @@ async def paid_orders(web: httpx.AsyncClient, sandbox: httpx.AsyncClient, slug: 
     """Create `count` orders, pay each on the sandbox, and fetch the real
     `checkout.session.completed` events the sandbox emitted for them."""
     orders = await create_orders(web, slug, count, concurrency)
+    return await pay(sandbox, orders, concurrency)
+
+
+async def create_orders_for(client: httpx.AsyncClient, wanted: list[tuple[str, list[int]]],
+                            concurrency: int = 16) -> list[dict[str, Any]]:
+    """One order per (restaurant slug, its menu item ids), in that order."""
+    orders: list[dict[str, Any]] = [{} for _ in wanted]
     gate = asyncio.Semaphore(concurrency)
 
-    async def pay(order: dict[str, Any]) -> None:
+    async def one(index: int, slug: str, item_ids: list[int]) -> None:
+        async with gate:
+            response = await client.post("/api/orders", json=order_payload(slug, item_ids))
+            response.raise_for_status()
+            orders[index] = response.json()
+
+    await asyncio.gather(*(one(index, slug, items) for index, (slug, items) in enumerate(wanted)))
+    return orders
+
+
+async def pay(sandbox: httpx.AsyncClient, orders: list[dict[str, Any]],
+              concurrency: int = 16) -> list[PaidOrder]:
+    """Pay each order on the sandbox and fetch the `checkout.session.completed` events it
+    emitted for them (in the orders' order)."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def pay_one(order: dict[str, Any]) -> None:
         async with gate:
             response = await sandbox.post(
                 f"/_control/checkout/sessions/{session_id_of(order)}/pay",
                 json={"outcome": "succeeded"})
             response.raise_for_status()
 
-    await asyncio.gather(*(pay(order) for order in orders))
+    await asyncio.gather(*(pay_one(order) for order in orders))
     wanted = {session_id_of(order): order["id"] for order in orders}
     events: dict[str, dict[str, Any]] = {}
     params: dict[str, Any] = {"limit": 100, "type": "checkout.session.completed"}

@@ -79,9 +79,15 @@ class ResendService:
         self.webhooks = webhooks
         self._config = config
         self._recent: deque[float] = deque()
+        # Requests let through and refused by the rate limit since start (`orderpass bench`
+        # reports the 429s of a run from these: GET /_control/resend/limits).
+        self.accepted = 0
+        self.rate_limited = 0
 
     # -- limits ----------------------------------------------------------------------------
     def check_rate(self) -> None:
+        """Counted on arrival (before the body is read), over the last second, as Resend
+        counts: a client must space its requests for the moment they reach us."""
         limit = self._config().resend_rate_limit_per_s
         if limit <= 0:
             return
@@ -89,8 +95,14 @@ class ResendService:
         while self._recent and now - self._recent[0] >= 1.0:
             self._recent.popleft()
         if len(self._recent) >= limit:
+            self.rate_limited += 1
             raise rate_limited(limit)
         self._recent.append(now)
+        self.accepted += 1
+
+    def limits_view(self) -> dict[str, Any]:
+        return {"limit_per_s": self._config().resend_rate_limit_per_s,
+                "accepted": self.accepted, "rate_limited": self.rate_limited}
 
     # -- validation ------------------------------------------------------------------------
     def validate(self, payload: Any, where: str = "") -> None:
