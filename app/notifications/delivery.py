@@ -400,18 +400,35 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
         # The send slot first, then the backlog: the batch takes everything queued while this
         # job waited for its slot (up to 100), not only what was there when it started;
         # with several jobs waiting, that was a handful each (14 emails/s at 2 requests/s).
-        # It is claimed and prepared just before the slot, so the batch leaves on time.
+        # It is claimed and prepared just before the slot, so the batch leaves on time. This
+        # email is let go meanwhile: a batch leaving earlier takes it, rather than each of
+        # the jobs waiting at the end of a backlog sending its own email alone.
+        with contextlib.suppress(LockError):
+            await claim.release()
         slot = await _reserve_slot(settings)
         loop = asyncio.get_running_loop()
         await asyncio.sleep(max(0.0, slot - PREPARE_LEAD_S - loop.time()))
         items, others = await _claim_backlog(redis, settings, prepared)
+        if not items:
+            return await _sent_elsewhere(key)
         if len(items) == 1:
-            return await _send_single(redis, settings, prepared, job_try, slot=slot)
-        return await _send_batch(redis, settings, items, job_try, slot)
+            outcome = await _send_single(redis, settings, items[0], job_try, slot=slot)
+        else:
+            outcome = await _send_batch(redis, settings, items, job_try, slot)
+        return outcome if items[0] is prepared else await _sent_elsewhere(key)
     finally:
         with contextlib.suppress(LockError):
             await claim.release()
         await others.release()
+
+
+async def _sent_elsewhere(key: str) -> str:
+    """This job's email went in a batch another job claimed it for: done once it is sent,
+    else run again (that batch is in flight, or failed and left the email queued)."""
+    row = await service.get_row(key)
+    if row is None or row.status != "queued":
+        return f"already {row.status if row else 'gone'}"
+    raise RetryLater(backoff(1), "email claimed by another worker's batch")
 
 
 class Claims:
@@ -450,20 +467,26 @@ class Claims:
 
 
 async def _claim_backlog(redis: ArqRedis, settings: Settings,
-                         first: Outgoing) -> tuple[list[Outgoing], Claims]:
-    """Claim up to 99 other queued emails (skipping ones another worker holds) for a batch:
-    the claims in one round trip, the rows read again and their orders read in a few."""
+                         own: Outgoing) -> tuple[list[Outgoing], Claims]:
+    """Claim this job's email (first, unless a batch has taken it) and up to 99 other queued
+    emails (skipping ones another worker holds) for a batch: the claims in one round trip,
+    the rows read again and their orders read in a few."""
     # Twice as many as fit: the oldest may be claimed by a batch about to leave.
-    candidates = await service.queued_rows(2 * (gateway.MAX_BATCH - 1), exclude_id=first.row.id)
+    candidates = [own.row, *await service.queued_rows(2 * (gateway.MAX_BATCH - 1),
+                                                      exclude_id=own.row.id)]
     claims = await Claims.take(redis, [CLAIM_PREFIX + row.idempotency_key
-                                       for row in candidates], keep=gateway.MAX_BATCH - 1)
+                                       for row in candidates], keep=gateway.MAX_BATCH)
     held = [row.id for row in candidates if CLAIM_PREFIX + row.idempotency_key in claims.held]
     fresh = [row for row in await service.rows_by_id(held)
              if row.status == "queued" and not row.attempts and not row.provider_id]
-    views = await load_order_views(redis, [row.order_ref for row in fresh])
-    restaurants: dict[int, RestaurantContact | None] = {first.restaurant.id: first.restaurant}
-    items = [first]
+    views = await load_order_views(redis, [row.order_ref for row in fresh
+                                           if row.id != own.row.id])
+    restaurants: dict[int, RestaurantContact | None] = {own.restaurant.id: own.restaurant}
+    items: list[Outgoing] = []
     for row in fresh:
+        if row.id == own.row.id:  # still queued and ours: prepared already, first in line
+            items.insert(0, own)
+            continue
         prepared = await prepare(redis, settings, row, restaurants, views)
         if isinstance(prepared, Outgoing):
             items.append(prepared)

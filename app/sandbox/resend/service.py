@@ -13,7 +13,7 @@ import json
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.sandbox.clock import SandboxClock
@@ -55,6 +55,14 @@ def rate_limited(limit: float, retry_after: int = 1) -> ResendError:
     )
 
 
+class _NotStored(Exception):
+    """No response saved under the key yet: the request runs."""
+
+
+def _not_stored() -> dict[str, Any]:
+    raise _NotStored
+
+
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -83,6 +91,7 @@ class ResendService:
         # reports the 429s of a run from these: GET /_control/resend/limits).
         self.accepted = 0
         self.rate_limited = 0
+        self._in_flight: set[str] = set()  # idempotency keys of batches being processed
 
     # -- limits ----------------------------------------------------------------------------
     def check_rate(self) -> None:
@@ -162,6 +171,36 @@ class ResendService:
             "resend", key, fingerprint, 200, json.dumps(result), self.clock.now()
         )
         return result
+
+    async def idempotent_async(
+        self,
+        key: str | None,
+        endpoint: str,
+        payload: Any,
+        run: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """`idempotent` for a request that yields to the event loop while it runs (a batch of
+        100: the next request must be counted when it arrives, as Resend counts it, not when
+        this one is done). A request with the same key meanwhile gets 409
+        `concurrent_idempotent_requests`, as on Resend."""
+        if not key:
+            return await run()
+        if key in self._in_flight:
+            raise ResendError(
+                409,
+                "concurrent_idempotent_requests",
+                "Same idempotency key used while original request is still in progress.",
+            )
+        self._in_flight.add(key)
+        try:
+            try:  # a replay (or a 409 for another payload) if the key was used before
+                return self.idempotent(key, endpoint, payload, _not_stored)
+            except _NotStored:
+                pass
+            result = await run()
+            return self.idempotent(key, endpoint, payload, lambda: result)  # stores it
+        finally:
+            self._in_flight.discard(key)
 
     # -- sending ---------------------------------------------------------------------------
     def send(self, payload: dict[str, Any]) -> dict[str, Any]:
