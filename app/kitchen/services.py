@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from piccolo.table import Table
 from redis.asyncio import Redis
 
+from app.infra.db import fetch
 from app.kitchen.board_query import Recall, read_board
 from app.kitchen.priority import due_at, prioritise, screen_sort_key, timing
 from app.orders.lifecycle import ACTIVE_STATUSES, ALLOWED, RECALL_WINDOW, STAFF_ACTIONS
-from app.orders.tables import PaidOrder
 from app.orders.temp_store import TempOrderStore, is_temp_id
 from app.restaurants.tables import Restaurant
 from app.settings import get_settings
@@ -171,7 +171,10 @@ async def order_status(order_ref: str, redis: Redis) -> dict[str, object] | None
     Paid orders come from Postgres; an order still awaiting payment from the temp store."""
     if "\x00" in order_ref:  # Postgres refuses NUL in text: no such order, not a 500
         return None
-    order = await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
+    # Raw SQL: it runs on every change of the order for every page open on it, and the ORM
+    # object cost more than the query.
+    rows = await fetch(ORDER_STATUS, order_ref)
+    order = rows[0] if rows else None
     if order is None:
         if not is_temp_id(order_ref):
             return None
@@ -183,11 +186,15 @@ async def order_status(order_ref: str, redis: Redis) -> dict[str, object] | None
                 "prep_minutes": None, "promised_at": None,
                 "updated_at": temp.updated_at.isoformat() if temp.updated_at else None}
     return {
-        "id": order.public_id, "status": order.status, "ticket_number": order.ticket_number,
-        "prep_minutes": order.prep_minutes,
-        "promised_at": order.promised_at.isoformat() if order.promised_at else None,
-        "updated_at": order.updated_at.isoformat() if order.updated_at else None,
+        "id": order["public_id"], "status": order["status"],
+        "ticket_number": order["ticket_number"], "prep_minutes": order["prep_minutes"],
+        "promised_at": order["promised_at"].isoformat() if order["promised_at"] else None,
+        "updated_at": order["updated_at"].isoformat() if order["updated_at"] else None,
     }
+
+
+ORDER_STATUS = ("SELECT public_id, status, ticket_number, prep_minutes, promised_at, "
+                "updated_at FROM paid_order WHERE public_id = $1")
 
 
 def row_id(row: Table) -> int:
