@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 
 from app.bench import client as bench_client
 from app.bench.live import run_live
-from app.bench.platform_seed import SeededRestaurant, seed_restaurants
+from app.bench.platform_seed import seed_restaurants
 from app.bench.runner import BenchSystem
 from app.bench.screens import Watcher, kitchen_watcher, order_keys, status_watcher
 
@@ -49,21 +49,6 @@ def zipf_choices(count: int, population: int, exponent: float = ZIPF_S,
     draw = random.Random(seed)
     return [bisect.bisect_left(cumulative, draw.random() * cumulative[-1])
             for _ in range(count)]
-
-
-async def _logins(web_url: str, restaurants: list[SeededRestaurant],
-                  password: str) -> dict[str, str]:
-    """slug → the Cookie header of its kitchen login."""
-    gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
-    cookies: dict[str, str] = {}
-
-    async def one(restaurant: SeededRestaurant) -> None:
-        async with gate:
-            jar = await bench_client.login(web_url, restaurant.slug, password)
-        cookies[restaurant.slug] = "; ".join(f"{name}={value}" for name, value in jar.items())
-
-    await asyncio.gather(*(one(restaurant) for restaurant in restaurants))
-    return cookies
 
 
 async def redis_usage(redis_url: str, web_pid: int) -> dict[str, int]:
@@ -112,7 +97,8 @@ async def run_platform(system: BenchSystem, web: httpx.AsyncClient,
     echo(f"  {len(created)} orders created, {len(paid)} paid on the sandbox in "
          f"{time.perf_counter() - started:.1f}s")
     started = time.perf_counter()
-    cookies = await _logins(system.web_url, seeded, password)
+    cookies = await bench_client.login_many(system.web_url, [r.slug for r in seeded],
+                                            password, LOGIN_CONCURRENCY)
     echo(f"  {len(cookies)} kitchen logins in {time.perf_counter() - started:.1f}s")
     settled_s = await settle()  # the confirmation emails of those orders
     watchers: list[Watcher] = [kitchen_watcher(r.slug, cookies[r.slug])
