@@ -11,6 +11,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -72,6 +73,8 @@ async def login_many(base_url: str, slugs: list[str], password: str,
     cookies: dict[str, str] = {}
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        # It keeps no cookies: one login's session must not ride along with another.
+        client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
         async def one(slug: str) -> None:
             async with gate:
@@ -87,7 +90,6 @@ async def login_many(base_url: str, slugs: list[str], password: str,
                     raise RuntimeError(f"login to {slug} failed: {response.status_code}")
                 jar.update(response.cookies.items())
                 cookies[slug] = _cookie_header(jar)
-                client.cookies.clear()  # nothing carried over to the next login
 
         await asyncio.gather(*(one(slug) for slug in slugs))
     return cookies
