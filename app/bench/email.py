@@ -32,20 +32,23 @@ FROM email_message WHERE kind = 'order_confirmation' AND order_ref = ANY($1::tex
 """
 
 
-async def queued_emails(database_url: str) -> int:
+async def unsettled_emails(database_url: str) -> int:
+    """Emails queued, or sent and not yet reported delivered by Resend's webhooks."""
     conn = await asyncpg.connect(database_url)
     try:
         return int(await conn.fetchval(
-            "SELECT count(*) FROM email_message WHERE status = 'queued'"))
+            "SELECT count(*) FROM email_message WHERE status IN ('queued', 'sent')"))
     finally:
         await conn.close()
 
 
 async def wait_email_quiet(database_url: str, limit_s: float) -> float:
-    """Wait (up to `limit_s`) until no email is queued; returns the seconds waited."""
+    """Wait (up to `limit_s`) until no email is queued and the Resend webhooks of those sent
+    have come in (they land in the web process: a measured window must not inherit them);
+    returns the seconds waited."""
     started = time.perf_counter()
     while time.perf_counter() - started < limit_s:
-        if await queued_emails(database_url) == 0:
+        if await unsettled_emails(database_url) == 0:
             break
         await asyncio.sleep(0.5)
     return round(time.perf_counter() - started, 1)
