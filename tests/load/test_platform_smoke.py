@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,8 @@ def test_platform_smoke(tmp_path: Path) -> None:
     assert platform["webhook_errors"] == 0 and platform["stream_errors"] == 0
     assert platform["redis_subscriptions"] >= 20 + 60  # a channel per restaurant and order
     assert "platform frames misdelivered" in result.stdout  # the table
+    data_dir = re.search(r"/\S*orderpass-bench-\w+", result.stdout)  # no orphans of ours
+    assert data_dir is not None
     leftovers = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])
-                 if any("orderpass-bench-" in part for part in (p.info["cmdline"] or []))
-                 and str(out) in " ".join(p.info["cmdline"] or [])]
+                 if any(data_dir.group() in part for part in (p.info["cmdline"] or []))]
     assert leftovers == []
