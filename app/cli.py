@@ -151,9 +151,9 @@ def reconcile(window: str, apply: bool) -> None:
 
 @main.command()
 @click.argument("sections", nargs=-1,
-                type=click.Choice(["intake", "webhook", "kitchen", "sse", "email"]))
+                type=click.Choice(["intake", "webhook", "kitchen", "sse", "email", "platform"]))
 @click.option("--only", "only", multiple=True,
-              type=click.Choice(["intake", "webhook", "kitchen", "sse", "email"]),
+              type=click.Choice(["intake", "webhook", "kitchen", "sse", "email", "platform"]),
               help="Run only this section (repeatable); same as naming sections.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("bench-results.json"), show_default=True,
@@ -163,7 +163,7 @@ def reconcile(window: str, apply: bool) -> None:
 @click.option("--webhook-seconds", type=float, default=6.0, show_default=True,
               help="Seconds of webhooks at --rate (webhook and kitchen sections each).")
 @click.option("--rate", type=float, default=50.0, show_default=True,
-              help="Paid-order webhooks per second (webhook and kitchen sections).")
+              help="Paid-order webhooks per second (webhook, kitchen and platform sections).")
 @click.option("--kitchen-clients", type=int, default=200, show_default=True,
               help="Logged-in kitchen screens holding the SSE stream.")
 @click.option("--sse-connections", type=int, default=1000, show_default=True,
@@ -172,8 +172,16 @@ def reconcile(window: str, apply: bool) -> None:
               help="Concurrent closed-loop clients posting orders (capacity phase).")
 @click.option("--intake-rate", type=float, default=200.0, show_default=True,
               help="Orders per second offered in the open-loop (latency) phase.")
-@click.option("--emails", type=int, default=200, show_default=True,
-              help="Confirmation emails to send in the email section.")
+@click.option("--emails", type=int, default=3000, show_default=True,
+              help="Confirmation emails in the email section's backlog.")
+@click.option("--platform-restaurants", type=int, default=1000, show_default=True,
+              help="Restaurants in the platform section.")
+@click.option("--platform-screens", type=int, default=3, show_default=True,
+              help="Kitchen screens per restaurant in the platform section.")
+@click.option("--platform-customers", type=int, default=2000, show_default=True,
+              help="Customers watching their order's status page in the platform section.")
+@click.option("--platform-seconds", type=float, default=20.0, show_default=True,
+              help="Seconds of paid orders at --rate in the platform section.")
 @click.option("--web-workers", type=int, default=1, show_default=True,
               help="uvicorn worker processes for `orderpass web`.")
 @click.option("--worker-processes", type=int, default=1, show_default=True,
@@ -181,18 +189,24 @@ def reconcile(window: str, apply: bool) -> None:
 @click.option("--keep-data", is_flag=True, help="Keep the temp data dir (logs) afterwards.")
 def bench(sections: tuple[str, ...], only: tuple[str, ...], json_path: Path, duration: float,
           webhook_seconds: float, rate: float, kitchen_clients: int, sse_connections: int,
-          intake_concurrency: int, intake_rate: float, emails: int, web_workers: int,
-          worker_processes: int, keep_data: bool) -> None:
-    """Start the whole system locally and measure it: `orderpass bench [SECTION ...]`."""
-    from app.bench.main import SECTIONS, BenchOptions, run_bench
-    from app.bench.report import flat, table, write_json
+          intake_concurrency: int, intake_rate: float, emails: int, platform_restaurants: int,
+          platform_screens: int, platform_customers: int, platform_seconds: float,
+          web_workers: int, worker_processes: int, keep_data: bool) -> None:
+    """Start the whole system locally and measure it: `orderpass bench [SECTION ...]`
+    (every section but `platform` by default; `orderpass bench platform` for that one)."""
+    from app.bench.main import OPTIONAL_SECTIONS, SECTIONS, BenchOptions, run_bench
+    from app.bench.report import bounds, flat, table, write_json
 
-    chosen = tuple(name for name in SECTIONS if name in (set(sections) | set(only))) or SECTIONS
+    named = set(sections) | set(only)
+    chosen = tuple(name for name in (*SECTIONS, *OPTIONAL_SECTIONS) if name in named) \
+        or SECTIONS
     options = BenchOptions(
         sections=chosen, duration=duration, webhook_seconds=webhook_seconds, rate=rate,
         kitchen_clients=kitchen_clients,
         sse_connections=sse_connections, intake_concurrency=intake_concurrency,
-        intake_rate=intake_rate, emails=emails,
+        intake_rate=intake_rate, emails=emails, platform_restaurants=platform_restaurants,
+        platform_screens=platform_screens, platform_customers=platform_customers,
+        platform_seconds=platform_seconds,
         web_workers=web_workers, worker_processes=worker_processes, keep_data=keep_data)
     try:
         results = run_bench(options, echo=click.echo)
@@ -201,10 +215,12 @@ def bench(sections: tuple[str, ...], only: tuple[str, ...], json_path: Path, dur
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
     results["summary"] = flat(results)
+    results["bounded_by"] = bounds(results)
     write_json(results, json_path)
     click.echo("")
     click.echo(table(results))
     click.echo(f"\nresults written to {json_path}")
+
 
 def _check_infrastructure(redis: bool = True) -> None:
     """Fail with one clear line when Postgres or Redis cannot be reached."""

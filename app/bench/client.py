@@ -11,6 +11,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -64,6 +65,40 @@ async def login(base_url: str, slug: str, password: str) -> dict[str, str]:
         return dict(client.cookies.items())
 
 
+async def login_many(base_url: str, slugs: list[str], password: str,
+                     concurrency: int = 16) -> dict[str, str]:
+    """The demo-style kitchen login of each restaurant (`kitchen@<slug>.test`); returns
+    slug → Cookie header. One HTTP client for all (a client per login spent more of the
+    bench's CPU on TLS contexts than the logins took), cookies carried by hand."""
+    cookies: dict[str, str] = {}
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        # It keeps no cookies: one login's session must not ride along with another.
+        client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+
+        async def one(slug: str) -> None:
+            async with gate:
+                page = await client.get("/login")
+                page.raise_for_status()
+                jar = dict(page.cookies.items())
+                token = jar.get("csrftoken", "")
+                response = await client.post(
+                    "/login", data={"email": f"kitchen@{slug}.test", "password": password,
+                                    "_csrf_token": token},
+                    headers={"x-csrftoken": token, "cookie": _cookie_header(jar)})
+                if response.status_code not in (200, 302, 303):
+                    raise RuntimeError(f"login to {slug} failed: {response.status_code}")
+                jar.update(response.cookies.items())
+                cookies[slug] = _cookie_header(jar)
+
+        await asyncio.gather(*(one(slug) for slug in slugs))
+    return cookies
+
+
+def _cookie_header(jar: dict[str, str]) -> str:
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
+
+
 async def create_orders(client: httpx.AsyncClient, slug: str, count: int,
                         concurrency: int = 16) -> list[dict[str, Any]]:
     """`count` orders through `POST /api/orders` (the full intake path)."""
@@ -86,16 +121,39 @@ async def paid_orders(web: httpx.AsyncClient, sandbox: httpx.AsyncClient, slug: 
     """Create `count` orders, pay each on the sandbox, and fetch the real
     `checkout.session.completed` events the sandbox emitted for them."""
     orders = await create_orders(web, slug, count, concurrency)
+    return await pay(sandbox, orders, concurrency)
+
+
+async def create_orders_for(client: httpx.AsyncClient, wanted: list[tuple[str, list[int]]],
+                            concurrency: int = 16) -> list[dict[str, Any]]:
+    """One order per (restaurant slug, its menu item ids), in that order."""
+    orders: list[dict[str, Any]] = [{} for _ in wanted]
     gate = asyncio.Semaphore(concurrency)
 
-    async def pay(order: dict[str, Any]) -> None:
+    async def one(index: int, slug: str, item_ids: list[int]) -> None:
+        async with gate:
+            response = await client.post("/api/orders", json=order_payload(slug, item_ids))
+            response.raise_for_status()
+            orders[index] = response.json()
+
+    await asyncio.gather(*(one(index, slug, items) for index, (slug, items) in enumerate(wanted)))
+    return orders
+
+
+async def pay(sandbox: httpx.AsyncClient, orders: list[dict[str, Any]],
+              concurrency: int = 16) -> list[PaidOrder]:
+    """Pay each order on the sandbox and fetch the `checkout.session.completed` events it
+    emitted for them (in the orders' order)."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def pay_one(order: dict[str, Any]) -> None:
         async with gate:
             response = await sandbox.post(
                 f"/_control/checkout/sessions/{session_id_of(order)}/pay",
                 json={"outcome": "succeeded"})
             response.raise_for_status()
 
-    await asyncio.gather(*(pay(order) for order in orders))
+    await asyncio.gather(*(pay_one(order) for order in orders))
     wanted = {session_id_of(order): order["id"] for order in orders}
     events: dict[str, dict[str, Any]] = {}
     params: dict[str, Any] = {"limit": 100, "type": "checkout.session.completed"}

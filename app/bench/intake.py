@@ -6,6 +6,10 @@ Checkout Session through the stripe SDK, email enqueue), measured two ways:
 - at a fixed rate (open loop): orders leave on schedule, `rate` per second, whether or not
   earlier ones were answered, for `duration` seconds; the p50/p99 of that phase are the
   latency a customer sees when that many orders arrive each second.
+
+`cpu_ms_per_order` is the web process's CPU over the open loop ÷ orders answered. The worker
+is paused meanwhile: the confirmation emails it would send bring Resend webhooks to the web
+process (their cost is `email.web_cpu_ms_per_email`), and its CPU would share the cores.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import aiohttp
 import httpx
 
 from app.bench.client import create_orders, menu_item_ids, order_payload
+from app.bench.probes import CpuProbe
+from app.bench.runner import BenchSystem
 from app.bench.stats import Latencies
 
 SLUG = "demo-2"  # the kitchen section uses `demo`: keep its board apart
@@ -84,11 +90,12 @@ async def _open_loop(poster: _Poster, rate: float, duration: float) -> float:
     return time.perf_counter() - started
 
 
-async def run_intake(web_url: str, *, concurrency: int, duration: float, rate: float,
+async def run_intake(system: BenchSystem, *, concurrency: int, duration: float, rate: float,
                      settle: Callable[[], Awaitable[float]]) -> dict[str, Any]:
     """`settle` waits (bounded) until the emails queued so far are sent, and returns the
     seconds it waited: the open loop then measures 200 orders/s from a drained start, not the
     capacity phase's backlog of a few thousand emails."""
+    web_url = system.web_url
     async with httpx.AsyncClient(base_url=web_url, timeout=30) as setup:
         item_ids = await menu_item_ids(setup, SLUG)
         await create_orders(setup, SLUG, min(40, concurrency * 2), concurrency)  # warm-up
@@ -96,13 +103,23 @@ async def run_intake(web_url: str, *, concurrency: int, duration: float, rate: f
     async with aiohttp.ClientSession(web_url, timeout=timeout,
                                      connector=aiohttp.TCPConnector(limit=concurrency)) as s:
         capacity = _Poster(s, item_ids)
+        probe = CpuProbe(system.process_pids()).start()
         capacity_s = await _closed_loop(capacity, concurrency, duration)
+        capacity_usage = probe.stop()
     settled_s = await settle()
     async with aiohttp.ClientSession(web_url, timeout=timeout,
                                      connector=aiohttp.TCPConnector(limit=MAX_IN_FLIGHT)) as s:
         at_rate = _Poster(s, item_ids)
-        at_rate_s = await _open_loop(at_rate, rate, duration)
+        with system.workers_paused():
+            probe = CpuProbe(system.process_pids()).start()
+            at_rate_s = await _open_loop(at_rate, rate, duration)
+            usage = probe.stop()
     fixed = at_rate.summary(at_rate_s)
+    answered = len(at_rate.latencies.samples)
     return {"max_orders_per_s": capacity.summary(capacity_s)["orders_per_s"],
             "concurrency": concurrency, "capacity": capacity.summary(capacity_s),
-            "rate_per_s": rate, "settled_s": settled_s, **fixed}
+            "capacity_cpu_pct": capacity_usage.pct(),
+            "capacity_bounded_by": capacity_usage.bound(),
+            "rate_per_s": rate, "settled_s": settled_s, **fixed,
+            "cpu_ms_per_order": usage.per_event_ms("web", answered),
+            "open_loop_cpu_pct": usage.pct(), "open_loop_bounded_by": usage.bound()}

@@ -1,6 +1,7 @@
 """Runs the selected bench sections against a freshly started system, in an order that keeps
 them from disturbing each other (email and idle SSE on a quiet system, then intake, webhooks
-and the kitchen feed), and always stops every child process."""
+and the kitchen feed; the platform section only when named), and always stops every child
+process."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from typing import Any
 import httpx
 
 from app.bench import client as bench_client
-from app.bench import email, intake, kitchen, report, sse, webhook
+from app.bench import email, intake, kitchen, platform, report, sse, webhook
+from app.bench.live import run_live
 from app.bench.probes import CpuProbe, PgWaits
 from app.bench.runner import BenchSystem
+from app.bench.screens import kitchen_watcher, order_keys, status_watcher
 
 SECTIONS = ("email", "sse", "intake", "webhook", "kitchen")
+OPTIONAL_SECTIONS = ("platform",)  # run only when named: `orderpass bench platform`
 QUIET_TIMEOUT_S = 20.0
 
 
@@ -33,7 +37,11 @@ class BenchOptions:
     sse_connections: int = 1000
     intake_concurrency: int = 16
     intake_rate: float = 200.0
-    emails: int = 200
+    emails: int = 3000
+    platform_restaurants: int = 1000
+    platform_screens: int = 3
+    platform_customers: int = 2000
+    platform_seconds: float = 20.0
     web_workers: int = 1
     worker_processes: int = 1
     keep_data: bool = False
@@ -50,6 +58,8 @@ def run_bench(options: BenchOptions, echo: Callable[[str], None] = print) -> dic
                          worker_processes=options.worker_processes,
                          keep_data=options.keep_data, echo=echo)
     results: dict[str, Any] = {"machine": report.machine(), "options": asdict(options)}
+    results["machine"]["placement"] = system.placement.describe()
+    echo(f"cores: {system.placement.describe()}")
     try:
         started = time.perf_counter()
         system.start()
@@ -70,9 +80,10 @@ async def _sections(system: BenchSystem, options: BenchOptions, results: dict[st
     async with httpx.AsyncClient(base_url=system.web_url, timeout=30) as web, \
             httpx.AsyncClient(base_url=system.sandbox_url, timeout=30) as sandbox:
         if "email" in wanted:
-            echo(f"email: {options.emails} confirmation emails under a 2 req/s Resend limit …")
-            results["email"] = await email.run_email(web, sandbox, system.database_url,
-                                                     options.emails)
+            echo(f"email: a backlog of {options.emails} confirmation emails under Resend's "
+                 "limit (2 requests/s, 100 per batch) …")
+            results["email"], results["worker"] = await email.run_email(
+                system, web, sandbox, options.emails)
         if "sse" in wanted:
             echo(f"sse: {options.sse_connections} idle kitchen streams to one web process …")
             cookies = await bench_client.login(system.web_url, kitchen.SLUG, password)
@@ -84,38 +95,82 @@ async def _sections(system: BenchSystem, options: BenchOptions, results: dict[st
                  f"{options.duration:g}s …")
             await _quiet(system, results, "intake", echo)
             results["intake"] = await _probed(system, intake.run_intake(
-                system.web_url, concurrency=options.intake_concurrency,
+                system, concurrency=options.intake_concurrency,
                 duration=options.duration, rate=options.intake_rate,
                 settle=lambda: email.wait_email_quiet(system.database_url, QUIET_TIMEOUT_S)))
         count = max(1, round(options.rate * options.webhook_seconds))
         if "webhook" in wanted:
-            await _quiet(system, results, "webhook", echo)
-            echo(f"webhook: preparing {count} paid orders …")
-            orders = await bench_client.paid_orders(web, sandbox, webhook.SLUG, count)
-            await _quiet(system, results, "webhook", echo)
-            echo(f"webhook: {count} signed events at {options.rate:g}/s …")
-            results["webhook"] = await _probed(system, webhook.run_webhook(
-                system.web_url, orders, system.webhook_secret, options.rate))
+            await _webhook(system, web, sandbox, options, results, count, echo)
         if "kitchen" in wanted:
-            echo(f"kitchen: preparing {count} paid orders …")
+            echo(f"kitchen: preparing {count} + {max(1, count // 2)} paid orders …")
             orders = await bench_client.paid_orders(web, sandbox, kitchen.SLUG, count)
+            baseline = await bench_client.paid_orders(web, sandbox, kitchen.SLUG,
+                                                      max(1, count // 2))
             await _quiet(system, results, "kitchen", echo)
-            echo(f"kitchen: {options.kitchen_clients} screens, {count} webhooks at "
+            echo(f"kitchen: 1 screen, then {options.kitchen_clients} screens, webhooks at "
                  f"{options.rate:g}/s …")
-            cookies = await bench_client.login(system.web_url, kitchen.SLUG, password)
-            results["kitchen"] = await _probed(system, kitchen.run_kitchen(
-                system.web_url, system.database_url, system.redis_url, orders,
-                system.webhook_secret, clients=options.kitchen_clients, rate=options.rate,
-                cookies=cookies, echo=echo))
+            jar = await bench_client.login(system.web_url, kitchen.SLUG, password)
+            results["kitchen"] = await kitchen.run_kitchen(
+                system, baseline, orders, clients=options.kitchen_clients, rate=options.rate,
+                cookie=_cookie(jar), echo=echo)
+        if "platform" in wanted:
+            echo(f"platform: {options.platform_restaurants} restaurants x "
+                 f"{options.platform_screens} screens, {options.platform_customers} status "
+                 f"pages, {options.rate:g} paid orders/s (Zipf) for "
+                 f"{options.platform_seconds:g}s …")
+            results["platform"] = await platform.run_platform(
+                system, web, sandbox, restaurants=options.platform_restaurants,
+                screens=options.platform_screens, customers=options.platform_customers,
+                rate=options.rate, seconds=options.platform_seconds,
+                settle=lambda: _quiet(system, results, "platform", echo), echo=echo)
+
+
+def _cookie(jar: dict[str, str]) -> str:
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
+
+
+async def _webhook(system: BenchSystem, web: httpx.AsyncClient, sandbox: httpx.AsyncClient,
+                   options: BenchOptions, results: dict[str, Any], count: int,
+                   echo: Callable[[str], None]) -> None:
+    """Webhook → 2xx and the paid order's CPU, with the restaurant's screens and every
+    order's status page open (`webhook` and `paid` figures)."""
+    await _quiet(system, results, "webhook", echo)
+    echo(f"webhook: preparing {count} paid orders …")
+    orders = await bench_client.paid_orders(web, sandbox, webhook.SLUG, count)
+    jar = await bench_client.login(system.web_url, webhook.SLUG,
+                                   system.env["ORDERPASS_DEMO_PASSWORD"])
+    await _quiet(system, results, "webhook", echo)
+    watchers = [kitchen_watcher(webhook.SLUG, _cookie(jar))] * webhook.SCREENS
+    watchers += [status_watcher(order.ref) for order in orders]
+    keys = {order.ref: order_keys(webhook.SLUG, order.ref) for order in orders}
+    echo(f"webhook: {count} signed events at {options.rate:g}/s, {webhook.SCREENS} screens "
+         f"and {count} status pages open …")
+    run = await run_live(system, orders, watchers, keys, options.rate, pause_workers=True,
+                         echo=echo)
+    results["webhook"] = {**webhook.webhook_figures(run.webhook, len(orders), run.elapsed_s,
+                                                    options.rate),
+                          "cpu_pct": run.usage.pct(), "pg_waits": run.pg_waits,
+                          "machine_busy_pct": run.usage.machine_busy_pct,
+                          "bounded_by": run.usage.bound()}
+    results["paid"] = {
+        "cpu_ms_per_order": run.usage.per_event_ms("web", len(orders)),
+        "orders": len(orders), "screens": webhook.SCREENS, "status_pages": len(orders),
+        "screen_p50_ms": run.arrivals.screens.p(50), "screen_p99_ms": run.arrivals.screens.p(99),
+        "status_p50_ms": run.arrivals.status.p(50), "status_p99_ms": run.arrivals.status.p(99),
+        "frames_missing": run.frames_missing, "frames_misdelivered": run.misdelivered,
+        "web_cpu_s": run.usage.seconds.get("web", 0.0), "window_s": run.usage.elapsed_s,
+        "machine_busy_pct": run.usage.machine_busy_pct, "bounded_by": run.usage.bound(),
+    }
 
 
 async def _quiet(system: BenchSystem, results: dict[str, Any], section: str,
-                 echo: Callable[[str], None]) -> None:
+                 echo: Callable[[str], None]) -> float:
     """Let the worker drain the email backlog earlier sections queued (bounded wait)."""
     waited = await email.wait_email_quiet(system.database_url, QUIET_TIMEOUT_S)
     if waited >= 1:
         echo(f"  (waited {waited:g}s for the email backlog to drain)")
     results.setdefault("waits_s", {})[section] = waited
+    return waited
 
 
 async def _probed(system: BenchSystem, section: Awaitable[dict[str, Any]]) -> dict[str, Any]:
@@ -127,4 +182,5 @@ async def _probed(system: BenchSystem, section: Awaitable[dict[str, Any]]) -> di
     finally:
         usage = cpu.stop()
         pg = await waits.stop()
-    return {**figures, "cpu_pct": usage, "pg_waits": pg}
+    return {**figures, "cpu_pct": usage.pct(), "pg_waits": pg,
+            "machine_busy_pct": usage.machine_busy_pct, "bounded_by": usage.bound()}

@@ -1,16 +1,24 @@
-"""What bounds a figure: CPU used by each part of the system during a section (psutil), and
+"""What bounds a figure: CPU used by each part of the system during a section (from /proc,
+through psutil), how busy the whole machine was (and how much of that was not ours), and
 what Postgres sessions were waiting on (sampled from pg_stat_activity)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import psutil
+
+# Over this share of all cores busy, a figure measures the machine more than the product.
+BUSY_PCT = 85.0
+# Of that, at least this much not ours (other users of the machine) names the neighbours.
+NEIGHBOURS_PCT = 10.0
 
 
 def _tree(pid: int) -> list[psutil.Process]:
@@ -29,28 +37,82 @@ def _cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
-class CpuProbe:
-    """CPU % (100 = one core) per named process tree between `start()` and `stop()`."""
+def _machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat)."""
+    times = psutil.cpu_times()
+    total = sum(times)
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    return total - idle, total
 
-    def __init__(self, pids: dict[str, int]) -> None:
+
+@dataclass
+class CpuUsage:
+    """CPU of each part over one measured window: seconds, % of one core, and the machine."""
+
+    elapsed_s: float
+    seconds: dict[str, float]  # name → CPU seconds (user + system) of its process tree
+    machine_busy_pct: float  # of all cores, every process of the machine
+    outside_pct: float  # of all cores, used by processes that are not part of the bench
+    cores: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    def pct(self) -> dict[str, float]:
+        """% of one core per part (100 = one core), plus the machine, as `cpu_pct` shows."""
+        usage = {name: round(seconds * 100 / self.elapsed_s, 1)
+                 for name, seconds in self.seconds.items()}
+        usage["machine_busy_pct_of_all_cores"] = self.machine_busy_pct
+        usage["outside_pct_of_all_cores"] = self.outside_pct
+        return usage
+
+    def per_event_ms(self, name: str, events: int) -> float:
+        """CPU milliseconds `name` spent per event over the window (0 without events)."""
+        return round(self.seconds.get(name, 0.0) * 1000 / events, 3) if events else 0.0
+
+    def bound(self) -> str:
+        """What bounded the window: the neighbours, the machine, a saturated process, or
+        nothing in particular (then latency is the pipeline's own)."""
+        if self.machine_busy_pct > BUSY_PCT:
+            if self.outside_pct >= NEIGHBOURS_PCT:
+                return (f"neighbours (machine {self.machine_busy_pct:.0f} % busy, "
+                        f"{self.outside_pct:.0f} % not ours)")
+            return f"the machine's {self.cores} cores ({self.machine_busy_pct:.0f} % busy)"
+        busiest, pct = max(self.pct_of_processes().items(), key=lambda item: item[1],
+                           default=("", 0.0))
+        if pct >= 90:
+            return f"{busiest} CPU ({pct:.0f} % of a core)"
+        return f"not CPU (machine {self.machine_busy_pct:.0f} % busy, {busiest} {pct:.0f} %)"
+
+    def pct_of_processes(self) -> dict[str, float]:
+        return {name: round(seconds * 100 / self.elapsed_s, 1)
+                for name, seconds in self.seconds.items()}
+
+
+class CpuProbe:
+    """CPU per named process tree (and this bench process) between `start()` and `stop()`."""
+
+    def __init__(self, pids: dict[str, int], extra: dict[str, int] | None = None) -> None:
         self.pids = pids
+        self.extra = extra or {}  # load generators outside the system (screens process)
 
     def start(self) -> CpuProbe:
-        self.trees = {name: _tree(pid) for name, pid in self.pids.items()}
+        self.trees = {name: _tree(pid) for name, pid in {**self.pids, **self.extra}.items()}
+        self.trees["bench_client"] = [psutil.Process()]
         self.before = {name: _cpu_seconds(tree) for name, tree in self.trees.items()}
-        self.bench_before = _cpu_seconds([psutil.Process()])
-        psutil.cpu_percent()
+        self.machine_before = _machine_busy_seconds()
         self.started = time.perf_counter()
         return self
 
-    def stop(self) -> dict[str, float]:
+    def stop(self) -> CpuUsage:
         elapsed = max(time.perf_counter() - self.started, 1e-6)
-        usage = {name: round((_cpu_seconds(tree) - self.before[name]) * 100 / elapsed, 1)
-                 for name, tree in self.trees.items()}
-        usage["bench_client"] = round(
-            (_cpu_seconds([psutil.Process()]) - self.bench_before) * 100 / elapsed, 1)
-        usage["machine_busy_pct_of_all_cores"] = psutil.cpu_percent()
-        return usage
+        seconds = {name: round(_cpu_seconds(tree) - self.before[name], 4)
+                   for name, tree in self.trees.items()}
+        busy, total = _machine_busy_seconds()
+        busy_s = busy - self.machine_before[0]
+        total_s = max(total - self.machine_before[1], 1e-6)
+        ours = sum(seconds.values())
+        return CpuUsage(
+            elapsed_s=round(elapsed, 3), seconds=seconds,
+            machine_busy_pct=round(busy_s * 100 / total_s, 1),
+            outside_pct=round(max(0.0, busy_s - ours) * 100 / total_s, 1))
 
 
 class PgWaits:

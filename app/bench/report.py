@@ -1,4 +1,5 @@
-"""The bench's outputs: a plain-text table for the terminal and the JSON file."""
+"""The bench's outputs: a plain-text table for the terminal (each figure with its target and
+what bounded it) and the JSON file."""
 
 from __future__ import annotations
 
@@ -10,27 +11,57 @@ from typing import Any
 
 import psutil
 
-# (section, key, label, unit) in table order; absent sections are skipped.
-ROWS: list[tuple[str, str, str, str]] = [
-    ("intake", "max_orders_per_s", "intake capacity (closed loop)", "orders/s"),
-    ("intake", "rate_per_s", "intake offered rate (open loop)", "orders/s"),
-    ("intake", "orders_per_s", "intake completed at that rate", "orders/s"),
-    ("intake", "p50_ms", "intake latency p50 at that rate", "ms"),
-    ("intake", "p99_ms", "intake latency p99 at that rate", "ms"),
-    ("webhook", "p50_ms", "webhook -> 2xx p50", "ms"),
-    ("webhook", "p99_ms", "webhook -> 2xx p99", "ms"),
-    ("kitchen", "p50_ms", "webhook -> kitchen frame p50", "ms"),
-    ("kitchen", "p99_ms", "webhook -> kitchen frame p99", "ms"),
-    ("kitchen", "floor_p50_ms", "floor (PG commit + pub/sub) p50", "ms"),
-    ("kitchen", "ratio_p50", "kitchen p50 / floor p50", "x"),
-    ("kitchen", "floor_under_load_p50_ms", "floor under load p50", "ms"),
-    ("kitchen", "first_screen_p50_ms", "first of the screens p50", "ms"),
-    ("kitchen", "last_screen_p50_ms", "last of the screens p50", "ms"),
-    ("sse", "idle_connections", "idle SSE connections held", "conns"),
-    ("sse", "rss_mb", "web RSS with them open", "MB"),
-    ("sse", "kb_per_connection", "memory per SSE connection", "KB"),
-    ("email", "per_s", "emails sent", "emails/s"),
+# (section, key, label, unit, target, where the section says what bounded that figure) in
+# table order; absent sections are skipped. The bound is a key of the same section, or a
+# fixed note for figures no CPU bounds.
+ROWS: list[tuple[str, str, str, str, str, str]] = [
+    ("intake", "max_orders_per_s", "intake capacity (closed loop)", "orders/s", ">= 200",
+     "capacity_bounded_by"),
+    ("intake", "rate_per_s", "intake offered rate (open loop)", "orders/s", "",
+     "open_loop_bounded_by"),
+    ("intake", "orders_per_s", "intake completed at that rate", "orders/s", "",
+     "open_loop_bounded_by"),
+    ("intake", "p50_ms", "intake latency p50 at that rate", "ms", "", "open_loop_bounded_by"),
+    ("intake", "p99_ms", "intake latency p99 at that rate", "ms", "<= 100",
+     "open_loop_bounded_by"),
+    ("intake", "cpu_ms_per_order", "intake web CPU per order", "ms", "<= 1.5",
+     "open_loop_bounded_by"),
+    ("webhook", "p50_ms", "webhook -> 2xx p50", "ms", "", "bounded_by"),
+    ("webhook", "p99_ms", "webhook -> 2xx p99", "ms", "<= 50", "bounded_by"),
+    ("paid", "cpu_ms_per_order", "paid order web CPU (3 screens + page)", "ms", "<= 1.5",
+     "bounded_by"),
+    ("kitchen", "p50_ms", "webhook -> kitchen frame p50", "ms", "", "bounded_by"),
+    ("kitchen", "p99_ms", "webhook -> kitchen frame p99", "ms", "<= 50", "bounded_by"),
+    ("kitchen", "floor_p50_ms", "floor (PG commit + pub/sub) p50", "ms", "", "bounded_by"),
+    ("kitchen", "ratio_p50", "kitchen p50 / floor p50", "x", "", "bounded_by"),
+    ("kitchen", "floor_under_load_p50_ms", "floor under load p50", "ms", "", "bounded_by"),
+    ("kitchen", "first_screen_p50_ms", "first of the screens p50", "ms", "", "bounded_by"),
+    ("kitchen", "last_screen_p50_ms", "last of the screens p50", "ms", "", "bounded_by"),
+    ("kitchen", "cpu_us_per_frame", "web CPU per screen-frame", "us", "<= 10", "bounded_by"),
+    ("sse", "idle_connections", "idle SSE connections held", "conns", "", "memory"),
+    ("sse", "rss_mb", "web RSS with them open", "MB", "", "memory"),
+    ("sse", "kb_per_connection", "memory per SSE connection", "KB", "<= 40", "memory"),
+    ("email", "per_s", "emails sent (3,000 backlog)", "emails/s", ">= 150", "bounded_by"),
+    ("email", "rate_limited", "Resend 429s in the run", "429s", "0", "bounded_by"),
+    ("email", "web_cpu_ms_per_email", "web CPU per email (Resend webhooks)", "ms", "",
+     "bounded_by"),
+    ("worker", "cpu_ms_per_email", "worker CPU per email", "ms", "<= 1", "bounded_by"),
+    ("platform", "p50_ms", "platform webhook -> screen p50", "ms", "", "bounded_by"),
+    ("platform", "p99_ms", "platform webhook -> screen p99", "ms", "<= 50", "bounded_by"),
+    ("platform", "status_p99_ms", "platform webhook -> status page p99", "ms", "",
+     "bounded_by"),
+    ("platform", "frames_missing", "platform frames missing", "frames", "0", "bounded_by"),
+    ("platform", "frames_misdelivered", "platform frames misdelivered", "frames", "0",
+     "bounded_by"),
+    ("platform", "connections_live", "platform SSE connections live", "conns", "5000",
+     "memory"),
+    ("platform", "kb_per_connection", "platform RSS per connection", "KB", "<= 40", "memory"),
+    ("platform", "redis_connections", "Redis connections (web process)", "conns", "",
+     "memory"),
+    ("platform", "redis_subscriptions", "Redis subscriptions (web process)", "channels", "",
+     "memory"),
 ]
+FIXED_BOUNDS = {"memory": "memory (idle streams; not a CPU figure)"}
 
 
 def machine() -> dict[str, Any]:
@@ -48,12 +79,26 @@ def flat(results: dict[str, Any]) -> dict[str, Any]:
             for key, value in figures.items() if isinstance(value, int | float)}
 
 
-def table(results: dict[str, Any]) -> str:
-    lines = [f"{'figure':<36} {'value':>12}  unit", "-" * 58]
-    for section, key, label, unit in ROWS:
+def bounds(results: dict[str, Any]) -> dict[str, str]:
+    """`section.key` → what bounded it, for every figure of the table that was measured."""
+    notes: dict[str, str] = {}
+    for section, key, _label, _unit, _target, bound in ROWS:
         figures = results.get(section)
         if isinstance(figures, dict) and key in figures:
-            lines.append(f"{label:<36} {figures[key]:>12}  {unit}")
+            notes[f"{section}.{key}"] = str(FIXED_BOUNDS.get(bound) or figures.get(bound)
+                                            or "not recorded")
+    return notes
+
+
+def table(results: dict[str, Any]) -> str:
+    notes = bounds(results)
+    lines = [f"{'figure':<38} {'value':>10}  {'unit':<9} {'target':<7} bounded by",
+             "-" * 100]
+    for section, key, label, unit, target, _bound in ROWS:
+        figures = results.get(section)
+        if isinstance(figures, dict) and key in figures:
+            lines.append(f"{label:<38} {figures[key]:>10}  {unit:<9} {target:<7} "
+                         f"{notes[f'{section}.{key}']}")
     return "\n".join(lines)
 
 

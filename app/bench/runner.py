@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,16 @@ import psutil
 from app.dev.embedded import EmbeddedServers, _die_with_parent, free_port, stop_children
 from app.dev.secrets import dev_secrets
 
+
+def _tree_of(pid: int) -> list[psutil.Process]:
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    return []
+
+
 NOFILE_WANTED = 65536
+MIN_CORES_TO_PIN = 4
 BENCH_ENV = {
     # The bench is one client address: the per-client limits would throttle it.
     "ORDER_RATE_LIMIT_PER_MINUTE": "100000000",
@@ -53,15 +62,56 @@ def raise_nofile(wanted: int = NOFILE_WANTED) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def _child_setup() -> Callable[[], None]:
-    """In the child before exec: die with the bench, and keep the raised open-file limit."""
+def _child_setup(cores: set[int] | None = None) -> Callable[[], None]:
+    """In the child before exec: die with the bench, keep the raised open-file limit, and
+    run on `cores` when given (its own, on a machine with enough of them)."""
     die = _die_with_parent(signal.SIGTERM)
 
     def setup() -> None:
         die()
         raise_nofile()
+        if cores:
+            os.sched_setaffinity(0, cores)
 
     return setup
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Which cores each part runs on. With at least MIN_CORES_TO_PIN cores the sandbox (a
+    stand-in for Stripe and Resend, which run elsewhere in production) and the load
+    generator (this process and its screens) get a core each, so the product's figures
+    are not shared with them; with fewer, everything shares every core (None)."""
+
+    product: set[int] | None = None
+    sandbox: set[int] | None = None
+    load: set[int] | None = None
+
+    @classmethod
+    def for_machine(cls, cores: set[int] | None = None) -> Placement:
+        available = sorted(cores if cores is not None else os.sched_getaffinity(0))
+        if len(available) < MIN_CORES_TO_PIN:
+            return cls()
+        return cls(product=set(available[:-2]), sandbox={available[-1]},
+                   load={available[-2]})
+
+    def describe(self) -> str:
+        if self.product is None:
+            return "not pinned (fewer than 4 cores: everything shares them)"
+        return (f"product on cores {sorted(self.product)}, sandbox on "
+                f"{sorted(self.sandbox or ())}, load generator on {sorted(self.load or ())}")
+
+
+def pin_tree(pid: int, cores: set[int]) -> None:
+    """Every thread of a process and of its children onto `cores` (children forked later
+    inherit it)."""
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error, OSError):
+                for thread in process.threads():
+                    with contextlib.suppress(OSError):
+                        os.sched_setaffinity(thread.id, cores)
 
 
 @dataclass
@@ -77,6 +127,7 @@ class BenchSystem:
     worker_processes: int = 1
     keep_data: bool = False
     echo: Callable[[str], None] = print
+    placement: Placement = field(default_factory=Placement.for_machine)
     data_dir: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="orderpass-bench-")))
     web_port: int = 0
@@ -105,6 +156,28 @@ class BenchSystem:
     def webhook_secret(self) -> str:
         return self.env["STRIPE_WEBHOOK_SECRET"].split(",")[0].strip()
 
+    def worker_pids(self) -> list[int]:
+        return [child.process.pid for child in self.children
+                if child.name.startswith("worker")]
+
+    @contextlib.contextmanager
+    def workers_paused(self) -> Iterator[None]:
+        """The arq worker(s) stopped (SIGSTOP) for a measured window, then resumed: the
+        emails they would send bring Resend webhooks to the web process, whose CPU would
+        otherwise be counted as the window's orders'. Their cost is the email section's."""
+        stopped: list[psutil.Process] = []
+        try:
+            for pid in self.worker_pids():
+                for process in _tree_of(pid):
+                    with contextlib.suppress(psutil.Error):
+                        process.suspend()
+                        stopped.append(process)
+            yield
+        finally:
+            for process in stopped:
+                with contextlib.suppress(psutil.Error):
+                    process.resume()
+
     def web_pid(self) -> int:
         return next(child.process.pid for child in self.children if child.name == "web")
 
@@ -130,6 +203,8 @@ class BenchSystem:
 
     def start(self) -> BenchSystem:
         raise_nofile()
+        if self.placement.load is not None:
+            os.sched_setaffinity(0, self.placement.load)  # the screens process inherits it
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "logs").mkdir(exist_ok=True)
         self.web_port, self.sandbox_port = free_port(), free_port()
@@ -142,6 +217,9 @@ class BenchSystem:
         if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
             self.echo(f"starting embedded Postgres + Valkey (durable, fsync on) in {self.data_dir}")
             self.servers = EmbeddedServers(self.data_dir / "servers", durable=True).start()
+            if self.placement.product is not None:
+                for process in self.servers.processes:
+                    pin_tree(process.pid, self.placement.product)
             env["DATABASE_URL"] = env.get("DATABASE_URL") or self.servers.database_url
             env["REDIS_URL"] = env.get("REDIS_URL") or self.servers.redis_url
         env["STRIPE_API_BASE"] = self.sandbox_url
@@ -157,20 +235,22 @@ class BenchSystem:
         # The bench signs and posts Stripe events itself (it controls when each one is sent);
         # Resend events are delivered by the sandbox as in dev.
         self._spawn("sandbox", ["sandbox", "--port", str(self.sandbox_port),
-                                "--resend-webhook-url", f"{self.web_url}/webhooks/resend"])
+                                "--resend-webhook-url", f"{self.web_url}/webhooks/resend"],
+                    self.placement.sandbox)
         self._spawn("web", ["web", "--port", str(self.web_port),
-                            "--workers", str(self.web_workers)])
+                            "--workers", str(self.web_workers)], self.placement.product)
         for number in range(self.worker_processes):
-            self._spawn(f"worker-{number + 1}", ["worker"])
+            self._spawn(f"worker-{number + 1}", ["worker"], self.placement.product)
         self._wait_ready()
         return self
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _spawn(self, name: str, args: list[str], cores: set[int] | None = None) -> None:
         log = self.data_dir / "logs" / f"{name}.log"
         with log.open("wb") as handle:
             process = subprocess.Popen(
                 [sys.executable, "-m", "app.cli", *args], env=self.env, stdout=handle,
-                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_child_setup())
+                stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_child_setup(cores))
         self.children.append(Child(name, process, log))
 
     def check_children(self) -> None:

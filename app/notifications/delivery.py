@@ -1,13 +1,20 @@
 """Sending an email: load the order, compose, take a rate-limit slot, send through Resend
 (a batch when the backlog is large), fall back to the SMTP relay when Resend keeps failing,
 and record the outcome on the row. Jobs call `deliver`; `RetryLater` tells them to retry.
+
+A batch is prepared ahead of its slot: the job reserves its send moment on the shared pacer
+(`ratelimit`), sleeps until PREPARE_LEAD_S before it, claims and prepares the backlog (one
+round trip per step for the whole batch, not per email), and sends on the moment. Rows a
+batch sent have their own queued jobs dropped (`drop_queued_jobs`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import random
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,15 +24,17 @@ from arq.connections import ArqRedis
 from redis.exceptions import LockError
 
 from app.accounts import emails as account_emails
+from app.infra.jobs import drop_queued_jobs
 from app.infra.logging import get_logger
 from app.infra.urls import redis_url
 from app.notifications import gateway, service
 from app.notifications.compose import RenderedEmail, RestaurantContact, render_email
 from app.notifications.gateway import AlreadySentError, PermanentSendError, TransientSendError
-from app.notifications.ratelimit import RateLimited, shared_limiter
-from app.notifications.service import EmailRow
+from app.notifications.ratelimit import RateLimited, SharedRateLimiter, shared_limiter
+from app.notifications.service import EmailRow, job_id_of_key
 from app.notifications.smtp import SmtpSendError, build_message, send_smtp
-from app.orders.views import load_order_view
+from app.orders.models import OrderView
+from app.orders.views import load_order_view, load_order_views
 from app.platform import funnel
 from app.restaurants.tables import Restaurant
 from app.settings import Settings
@@ -44,6 +53,9 @@ OUTAGE_KEY = "orderpass:email:resend-outage-streak"
 OUTAGE_TTL_S = 300  # an open breaker half-opens after 5 quiet minutes
 BACKOFF_BASE_S = 5.0
 BACKOFF_CAP_S = 600.0
+# How long before its send slot a batch job claims and prepares the backlog: enough for 100
+# emails on a busy machine, short enough that the batch holds what was queued meanwhile.
+PREPARE_LEAD_S = 0.35
 
 
 class RetryLater(Exception):
@@ -90,13 +102,15 @@ async def _restaurant(restaurant_id: int) -> RestaurantContact | None:
 
 
 async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
-                  restaurants: dict[int, RestaurantContact | None] | None = None
-                  ) -> Outgoing | Skip | NotReady:
+                  restaurants: dict[int, RestaurantContact | None] | None = None,
+                  views: dict[str, OrderView] | None = None) -> Outgoing | Skip | NotReady:
     """Compose the email for a queued row, or decide it must not (or cannot yet) be sent.
-    `restaurants`: contacts already read for this batch (a batch of 100 reads each once)."""
+    `restaurants`: contacts already read for this batch (a batch of 100 reads each once);
+    `views`: the batch's orders read at once (`load_order_views`; a missing one is unknown)."""
     if row.kind in service.ACCOUNT_EMAIL_KINDS:
         return await _prepare_account_email(settings, row)
-    order = await load_order_view(redis, row.order_ref)
+    order = (views.get(row.order_ref) if views is not None
+             else await load_order_view(redis, row.order_ref))
     if order is None:
         await service.mark_failed(row.id, "order not found")
         return Skip("failed: order not found")
@@ -200,6 +214,8 @@ async def _via_smtp(settings: Settings, item: Outgoing, job_try: int, cause: str
 
 async def _transient(redis: ArqRedis, settings: Settings, item: Outgoing, job_try: int,
                      error: TransientSendError) -> str:
+    if not error.outage:  # 429: every worker waits out the retry-after, not only this job
+        await _back_off(settings, error.retry_after)
     streak = await _note_outage(redis) if error.outage else await _outage_streak(redis)
     log.warning("resend send failed, will retry", kind=item.row.kind,
                 order_id=item.row.order_ref, error=str(error), job_try=job_try, streak=streak)
@@ -212,22 +228,50 @@ async def _transient(redis: ArqRedis, settings: Settings, item: Outgoing, job_tr
     raise RetryLater(backoff(job_try, error.retry_after), str(error))
 
 
+def _pacer(settings: Settings) -> SharedRateLimiter:
+    return shared_limiter(redis_url(), settings.resend_requests_per_second)
+
+
 async def _acquire_slot(settings: Settings) -> None:
     try:
-        await shared_limiter(redis_url(), settings.resend_requests_per_second).acquire()
+        await _pacer(settings).acquire()
     except RateLimited as error:
         raise RetryLater(backoff(1, error.retry_after), str(error)) from error
 
 
+async def _reserve_slot(settings: Settings) -> float:
+    """The loop time this job may send at (reserved for it on the shared pacer)."""
+    try:
+        return await _pacer(settings).reserve()
+    except RateLimited as error:
+        raise RetryLater(backoff(1, error.retry_after), str(error)) from error
+
+
+async def _wait_slot(settings: Settings, slot: float) -> None:
+    try:
+        await _pacer(settings).wait_for(slot)
+    except RateLimited as error:
+        raise RetryLater(backoff(1, error.retry_after), str(error)) from error
+
+
+async def _back_off(settings: Settings, retry_after: float | None) -> None:
+    try:
+        await _pacer(settings).back_off(retry_after or 1.0)
+    except Exception as error:  # the job retries after retry-after on its own anyway
+        log.warning("resend pacer not told of a 429", error=str(error))
+
+
 async def _send_single(redis: ArqRedis, settings: Settings, item: Outgoing, job_try: int,
-                       *, slot_held: bool = False) -> str:
+                       *, slot: float | None = None) -> str:
+    """Send one email on `slot` (reserved by the caller) or on one reserved here."""
     streak = await _outage_streak(redis)
     if settings.smtp_relay_url and streak >= settings.email_fallback_after_failures:
         # Breaker open: Resend failed for everyone lately; don't spend this email's time on it.
         return await _via_smtp(settings, item, job_try, f"resend outage ({streak} failures)")
-    if not slot_held:
-        await _acquire_slot(settings)
+    if slot is None:
+        slot = await _reserve_slot(settings)
     await service.record_attempts([item.row.id])
+    await _wait_slot(settings, slot)  # nothing between the slot and the request
     try:
         provider_id = await gateway.send_one(item.params, item.row.idempotency_key, settings)
     except AlreadySentError as error:
@@ -244,14 +288,16 @@ async def _send_single(redis: ArqRedis, settings: Settings, item: Outgoing, job_
 
 
 async def _send_batch(redis: ArqRedis, settings: Settings, items: list[Outgoing],
-                      job_try: int) -> str:
+                      job_try: int, slot: float) -> str:
     """Send `items` (items[0] is this job's own email) in one /emails/batch request, on the
-    send slot the caller holds."""
+    send slot the caller reserved. The attempt is recorded first, so that nothing (another
+    job's work on this event loop) comes between the slot and the request."""
     first = items[0]
     items = sorted(items, key=lambda item: item.row.id)  # the order a retry rebuilds
     keys = "\n".join(sorted(item.row.idempotency_key for item in items))
     batch_key = BATCH_PREFIX + hashlib.sha256(keys.encode()).hexdigest()[:40]
     await service.mark_batch_attempt([item.row.id for item in items], batch_key)
+    await _wait_slot(settings, slot)
     try:
         result = await gateway.send_batch([item.params for item in items], batch_key, settings)
     except PermanentSendError as error:
@@ -269,7 +315,10 @@ async def _send_batch(redis: ArqRedis, settings: Settings, items: list[Outgoing]
     accepted = [(item, result.ids[index]) for index, item in enumerate(items)
                 if index in result.ids and index not in result.errors]
     moved = await service.mark_batch_sent({item.row.id: str(pid) for item, pid in accepted})
-    per_restaurant = Counter(item.restaurant.id for item, _ in accepted if item.row.id in moved)
+    await _drop_jobs(redis, [item.row for item, _ in accepted
+                             if item.row.id in moved and item is not first])
+    per_restaurant = Counter(item.restaurant.id for item, _ in accepted  # order emails only
+                             if item.row.id in moved and item.row.kind in service.EMAIL_KINDS)
     for restaurant_id, count in per_restaurant.items():
         await funnel.bump(restaurant_id, "email_sent", count)
     for item, provider_id in accepted:
@@ -281,6 +330,14 @@ async def _send_batch(redis: ArqRedis, settings: Settings, items: list[Outgoing]
     if any(item is first for item, _ in accepted):
         return f"sent via resend batch of {len(items)}"
     return "failed"
+
+
+async def _drop_jobs(redis: ArqRedis, rows: list[EmailRow]) -> None:
+    """The sent rows' own jobs have nothing left to do: out of the queue (best effort)."""
+    try:
+        await drop_queued_jobs(redis, [job_id_of_key(row.idempotency_key) for row in rows])
+    except Exception as error:  # each job would find its row sent: only time is lost
+        log.warning("sent emails' jobs left queued", error=str(error))
 
 
 async def _resume_batch(redis: ArqRedis, settings: Settings, batch_key: str,
@@ -342,7 +399,7 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
                        blocking_timeout=CLAIM_WAIT_S)
     if not await claim.acquire():
         raise RetryLater(backoff(1), "email claimed by another worker")
-    others: list[Any] = []
+    others = Claims(redis, {})
     try:
         fresh = await service.get_row(key)  # a batch may have sent it while we waited
         if fresh is None or fresh.status != "queued":
@@ -363,34 +420,95 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
         # The send slot first, then the backlog: the batch takes everything queued while this
         # job waited for its slot (up to 100), not only what was there when it started;
         # with several jobs waiting, that was a handful each (14 emails/s at 2 requests/s).
-        await _acquire_slot(settings)
+        # It is claimed and prepared just before the slot, so the batch leaves on time. This
+        # email is let go meanwhile: a batch leaving earlier takes it, rather than each of
+        # the jobs waiting at the end of a backlog sending its own email alone.
+        with contextlib.suppress(LockError):
+            await claim.release()
+        slot = await _reserve_slot(settings)
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(0.0, slot - PREPARE_LEAD_S - loop.time()))
         items, others = await _claim_backlog(redis, settings, prepared)
+        if not items:
+            return await _sent_elsewhere(key)
         if len(items) == 1:
-            return await _send_single(redis, settings, prepared, job_try, slot_held=True)
-        return await _send_batch(redis, settings, items, job_try)
+            outcome = await _send_single(redis, settings, items[0], job_try, slot=slot)
+        else:
+            outcome = await _send_batch(redis, settings, items, job_try, slot)
+        return outcome if items[0] is prepared else await _sent_elsewhere(key)
     finally:
-        for lock in [claim, *others]:
-            with contextlib.suppress(LockError):
-                await lock.release()
+        with contextlib.suppress(LockError):
+            await claim.release()
+        await others.release()
+
+
+async def _sent_elsewhere(key: str) -> str:
+    """This job's email went in a batch another job claimed it for: done once it is sent,
+    else run again (that batch is in flight, or failed and left the email queued)."""
+    row = await service.get_row(key)
+    if row is None or row.status != "queued":
+        return f"already {row.status if row else 'gone'}"
+    raise RetryLater(backoff(1), "email claimed by another worker's batch")
+
+
+class Claims:
+    """Claims on many emails taken and released in one round trip each. A claim is the same
+    Redis key and value a `redis.lock(CLAIM_PREFIX + key)` holds, so a job waiting on its
+    own email's lock waits for the batch that claimed it, as before."""
+
+    _RELEASE = ("local n = 0 for i, key in ipairs(KEYS) do "
+                "if redis.call('get', key) == ARGV[i] then n = n + redis.call('del', key) end "
+                "end return n")
+
+    def __init__(self, redis: ArqRedis, held: dict[str, str]) -> None:
+        self.redis = redis
+        self.held = held  # claim key → token
+
+    @classmethod
+    async def take(cls, redis: ArqRedis, keys: list[str], keep: int) -> Claims:
+        """Claim what it can of `keys`; keep the first `keep` taken, free the others."""
+        tokens = {key: uuid.uuid4().hex for key in keys}
+        if not keys:
+            return cls(redis, {})
+        async with redis.pipeline(transaction=False) as pipe:
+            for key, token in tokens.items():
+                pipe.set(key, token, nx=True, px=CLAIM_TTL_S * 1000)
+            taken = await pipe.execute()
+        won = [key for key, ok in zip(keys, taken, strict=True) if ok]
+        await cls(redis, {key: tokens[key] for key in won[keep:]}).release()
+        return cls(redis, {key: tokens[key] for key in won[:keep]})
+
+    async def release(self) -> None:
+        if not self.held:
+            return
+        held, self.held = self.held, {}
+        with contextlib.suppress(Exception):  # they expire after CLAIM_TTL_S anyway
+            await self.redis.eval(self._RELEASE, len(held), *held, *held.values())  # type: ignore[misc]
 
 
 async def _claim_backlog(redis: ArqRedis, settings: Settings,
-                         first: Outgoing) -> tuple[list[Outgoing], list[Any]]:
-    """Claim up to 99 other queued emails (skipping ones another worker holds) for a batch."""
-    items, locks = [first], []
-    restaurants: dict[int, RestaurantContact | None] = {first.restaurant.id: first.restaurant}
-    for row in await service.queued_rows(gateway.MAX_BATCH - 1, exclude_id=first.row.id):
-        if row.attempts or row.provider_id:
-            continue  # tried before (alone or in a batch): retried under its first key
-        lock = redis.lock(CLAIM_PREFIX + row.idempotency_key, timeout=CLAIM_TTL_S,
-                          blocking=False)
-        if not await lock.acquire():
+                         own: Outgoing) -> tuple[list[Outgoing], Claims]:
+    """Claim this job's email (first, unless a batch has taken it) and up to 99 other queued
+    emails (skipping ones another worker holds) for a batch: the claims in one round trip,
+    the rows read again and their orders read in a few."""
+    # Twice as many as fit: the oldest may be claimed by a batch about to leave.
+    candidates = [own.row, *await service.queued_rows(2 * (gateway.MAX_BATCH - 1),
+                                                      exclude_id=own.row.id)]
+    claims = await Claims.take(redis, [CLAIM_PREFIX + row.idempotency_key
+                                       for row in candidates], keep=gateway.MAX_BATCH)
+    held = [row.id for row in candidates if CLAIM_PREFIX + row.idempotency_key in claims.held]
+    fresh = [row for row in await service.rows_by_id(held)
+             if row.status == "queued" and not row.attempts and not row.provider_id]
+    views = await load_order_views(redis, [row.order_ref for row in fresh
+                                           if row.id != own.row.id])
+    restaurants: dict[int, RestaurantContact | None] = {own.restaurant.id: own.restaurant}
+    items: list[Outgoing] = []
+    for row in fresh:
+        if row.id == own.row.id:  # still queued and ours: prepared already, first in line
+            items.insert(0, own)
             continue
-        locks.append(lock)
-        fresh = await service.get_row(row.idempotency_key)
-        if fresh is None or fresh.status != "queued" or fresh.attempts or fresh.provider_id:
-            continue
-        prepared = await prepare(redis, settings, fresh, restaurants)
+        prepared = await prepare(redis, settings, row, restaurants, views)
         if isinstance(prepared, Outgoing):
             items.append(prepared)
-    return items, locks
+        await asyncio.sleep(0)  # another job's slot may be due: let it send on time
+    return items, claims

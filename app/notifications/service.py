@@ -217,9 +217,21 @@ async def queued_backlog(exclude_id: int) -> int:
 
 
 async def queued_rows(limit: int, exclude_id: int) -> list[EmailRow]:
+    """The oldest queued rows never attempted (a row tried before, alone or in a batch, is
+    retried under its first Idempotency-Key, never in a new batch)."""
     rows = await EmailMessage.select().where(
         (EmailMessage.status == "queued") & (EmailMessage.id != exclude_id)
+        & (EmailMessage.attempts == 0) & EmailMessage.provider_id.is_null()
     ).order_by(EmailMessage.created_at).limit(limit)
+    return [EmailRow.of(row) for row in rows]
+
+
+async def rows_by_id(row_ids: list[int]) -> list[EmailRow]:
+    """The rows with these ids, in id order (one query for a batch)."""
+    if not row_ids:
+        return []
+    rows = await EmailMessage.select().where(EmailMessage.id.is_in(row_ids)).order_by(
+        EmailMessage.id)
     return [EmailRow.of(row) for row in rows]
 
 

@@ -11,10 +11,10 @@ from litestar.channels import ChannelsPlugin
 from litestar.response import ServerSentEventMessage as Message
 from redis.asyncio import Redis
 
+from app.infra.db import fetch
 from app.live.feed import order_channel
 from app.live.shared_render import tick
 from app.live.sse import channel_stream, encoded
-from app.orders.tables import PaidOrder
 from app.orders.temp_store import TempOrderStore, is_temp_id
 from app.settings import get_settings
 
@@ -26,7 +26,10 @@ async def order_status(order_ref: str, redis: Redis) -> dict[str, object] | None
     Paid orders come from Postgres; an order still awaiting payment from the temp store."""
     if "\x00" in order_ref:  # Postgres refuses NUL in text: no such order, not a 500
         return None
-    order = await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
+    # Raw SQL: it runs on every change of the order for every page open on it, and the ORM
+    # object cost more than the query.
+    rows = await fetch(ORDER_STATUS, order_ref)
+    order = rows[0] if rows else None
     if order is None:
         if not is_temp_id(order_ref):
             return None
@@ -38,11 +41,15 @@ async def order_status(order_ref: str, redis: Redis) -> dict[str, object] | None
                 "prep_minutes": None, "promised_at": None,
                 "updated_at": temp.updated_at.isoformat() if temp.updated_at else None}
     return {
-        "id": order.public_id, "status": order.status, "ticket_number": order.ticket_number,
-        "prep_minutes": order.prep_minutes,
-        "promised_at": order.promised_at.isoformat() if order.promised_at else None,
-        "updated_at": order.updated_at.isoformat() if order.updated_at else None,
+        "id": order["public_id"], "status": order["status"],
+        "ticket_number": order["ticket_number"], "prep_minutes": order["prep_minutes"],
+        "promised_at": order["promised_at"].isoformat() if order["promised_at"] else None,
+        "updated_at": order["updated_at"].isoformat() if order["updated_at"] else None,
     }
+
+
+ORDER_STATUS = ("SELECT public_id, status, ticket_number, prep_minutes, promised_at, "
+                "updated_at FROM paid_order WHERE public_id = $1")
 
 
 def order_stream(channels: ChannelsPlugin, ref: str, redis: Redis) -> AsyncIterator[Message]:

@@ -41,6 +41,14 @@ class TempOrderStore:
         raw = await self.redis.get(KEY_PREFIX + temp_id)
         return _decoder.decode(raw) if raw else None
 
+    async def get_many(self, temp_ids: list[str]) -> list[TempOrder | None]:
+        """`get` for many ids in one round trip (an email batch), in the same order."""
+        valid = [temp_id for temp_id in temp_ids if is_temp_id(temp_id)]
+        found = dict(zip(valid, await self.redis.mget([KEY_PREFIX + t for t in valid]),
+                         strict=True)) if valid else {}
+        return [_decoder.decode(raw) if (raw := found.get(temp_id)) else None
+                for temp_id in temp_ids]
+
     async def put(self, order: TempOrder) -> None:
         order.updated_at = datetime.now(UTC)
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -146,6 +146,12 @@ async def advance_clock(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {"now": sandbox.clock.now(), "offset_s": sandbox.clock.offset}
 
 
+@get("/resend/limits")
+async def resend_limits(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Resend's rate limit and how many requests it let through and refused (429)."""
+    return sandbox_of(request).resend.limits_view()
+
+
 def _control_error(request: Request[Any, Any, Any], exc: StripeError) -> Response[bytes]:
     return stripe_exception_handler(request, exc)
 
@@ -165,6 +171,7 @@ control_router = Router(
         write_config,
         read_clock,
         advance_clock,
+        resend_limits,
     ],
     exception_handlers={StripeError: _control_error},
 )

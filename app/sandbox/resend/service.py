@@ -15,7 +15,7 @@ import json
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.sandbox.clock import SandboxClock
@@ -59,6 +59,14 @@ def rate_limited(limit: float, retry_after: int = 1) -> ResendError:
     )
 
 
+class _NotStored(Exception):
+    """No response saved under the key yet: the request runs."""
+
+
+def _not_stored() -> dict[str, Any]:
+    raise _NotStored
+
+
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -83,9 +91,16 @@ class ResendService:
         self.webhooks = webhooks
         self._config = config
         self._recent: deque[float] = deque()
+        # Requests let through and refused by the rate limit since start (`orderpass bench`
+        # reports the 429s of a run from these: GET /_control/resend/limits).
+        self.accepted = 0
+        self.rate_limited = 0
+        self._in_flight: set[str] = set()  # idempotency keys of batches being processed
 
     # -- limits ----------------------------------------------------------------------------
     def check_rate(self) -> None:
+        """Counted on arrival (before the body is read), over the last second, as Resend
+        counts: a client must space its requests for the moment they reach us."""
         limit = self._config().resend_rate_limit_per_s
         if limit <= 0:
             return
@@ -93,8 +108,14 @@ class ResendService:
         while self._recent and now - self._recent[0] >= 1.0:
             self._recent.popleft()
         if len(self._recent) >= limit:
+            self.rate_limited += 1
             raise rate_limited(limit)
         self._recent.append(now)
+        self.accepted += 1
+
+    def limits_view(self) -> dict[str, Any]:
+        return {"limit_per_s": self._config().resend_rate_limit_per_s,
+                "accepted": self.accepted, "rate_limited": self.rate_limited}
 
     # -- validation ------------------------------------------------------------------------
     def validate(self, payload: Any, where: str = "") -> None:
@@ -154,6 +175,36 @@ class ResendService:
             "resend", key, fingerprint, 200, json.dumps(result), self.clock.now()
         )
         return result
+
+    async def idempotent_async(
+        self,
+        key: str | None,
+        endpoint: str,
+        payload: Any,
+        run: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """`idempotent` for a request that yields to the event loop while it runs (a batch of
+        100: the next request must be counted when it arrives, as Resend counts it, not when
+        this one is done). A request with the same key meanwhile gets 409
+        `concurrent_idempotent_requests`, as on Resend."""
+        if not key:
+            return await run()
+        if key in self._in_flight:
+            raise ResendError(
+                409,
+                "concurrent_idempotent_requests",
+                "Same idempotency key used while original request is still in progress.",
+            )
+        self._in_flight.add(key)
+        try:
+            try:  # a replay (or a 409 for another payload) if the key was used before
+                return self.idempotent(key, endpoint, payload, _not_stored)
+            except _NotStored:
+                pass
+            result = await run()
+            return self.idempotent(key, endpoint, payload, lambda: result)  # stores it
+        finally:
+            self._in_flight.discard(key)
 
     # -- sending ---------------------------------------------------------------------------
     def send(self, payload: dict[str, Any]) -> dict[str, Any]:
