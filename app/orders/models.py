@@ -37,6 +37,7 @@ class OrderLine(msgspec.Struct, frozen=True):
     unit_amount: int  # minor units, copied from the menu when the order was submitted
     quantity: int
     notes: str = ""
+    allergy: str = ""  # set only when the diner flagged an allergy for this line
 
     @property
     def line_total(self) -> int:
@@ -74,6 +75,7 @@ class TempOrder(msgspec.Struct):
     link_attempts: int = 0
     link_error: str = ""
     updated_at: datetime | None = None
+    allergy: str = ""  # an allergy flagged for the whole order
 
 
 class OrderView(msgspec.Struct):
@@ -106,6 +108,8 @@ class OrderView(msgspec.Struct):
     promised_at: datetime | None = None
     reject_reason: str = ""
     is_paid: bool = False
+    allergy: str = ""
+    archived: bool = False  # read back from the archive (closed long ago)
 
     @property
     def item_count(self) -> int:

@@ -52,6 +52,9 @@ class PaidOrder(Table):
     promised_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()
     version = Integer(default=1)
+    allergy = Varchar(length=300, default="")  # the diner's allergy flag for the whole order
+    auto_rejected = Boolean(default=False)  # rejected by the timer, not by a cook
+    notice_acknowledged_at = Timestamptz(null=True, default=None)  # the kitchen saw that
 
 
 class OrderItem(Table):
@@ -62,6 +65,7 @@ class OrderItem(Table):
     unit_amount = Integer()
     quantity = Integer()
     notes = Varchar(length=200, default="")
+    allergy = Varchar(length=200, default="")  # the diner's allergy flag for this line
 
 
 class ArchivedOrder(Table):

@@ -37,6 +37,7 @@ async def rebuild_temp_order(gateway: StripeGateway, session: stripe.checkout.Se
     snapshot = _snapshot(metadata)
     items = await gateway.list_line_items(session.id, order_ref=temp_id)
     extras = snapshot.get("i") or []
+    order_allergy, line_allergies = _allergies(snapshot)
     lines = []
     for index, item in enumerate(items):
         menu_item_id, notes = None, ""
@@ -45,7 +46,9 @@ async def rebuild_temp_order(gateway: StripeGateway, session: stripe.checkout.Se
         unit = item.price.unit_amount if item.price and item.price.unit_amount is not None \
             else item.amount_total // max(item.quantity or 1, 1)
         lines.append(OrderLine(menu_item_id=menu_item_id, name=item.description or "Item",
-                               unit_amount=unit, quantity=item.quantity or 1, notes=notes))
+                               unit_amount=unit, quantity=item.quantity or 1, notes=notes,
+                               allergy=line_allergies[index] if index < len(line_allergies)
+                               else ""))
     created = snapshot.get("c") or session.created
     details = session.customer_details
     email = session.customer_email or (details.email if details else None) or ""
@@ -59,5 +62,13 @@ async def rebuild_temp_order(gateway: StripeGateway, session: stripe.checkout.Se
         fulfillment=snapshot.get("f") or "pickup",
         created_at=datetime.fromtimestamp(int(created), UTC),
         delivery_address=snapshot.get("a") or "", table_label=snapshot.get("t") or "",
-        notes=snapshot.get("o") or "", checkout_session_id=session.id,
+        notes=snapshot.get("o") or "", checkout_session_id=session.id, allergy=order_allergy,
     )
+
+
+def _allergies(snapshot: dict[str, Any]) -> tuple[str, list[str]]:
+    """The snapshot's allergy flags (`y`: [order allergy, [line allergies]]), if any."""
+    value = snapshot.get("y")
+    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], list):
+        return "", []
+    return str(value[0] or ""), [str(item or "") for item in value[1]]

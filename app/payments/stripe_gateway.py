@@ -58,6 +58,8 @@ def order_snapshot(order: TempOrder) -> str:
         "c": int(order.created_at.timestamp()),
         "i": [[line.menu_item_id, line.quantity, line.notes] for line in order.lines],
     }
+    if order.allergy or any(line.allergy for line in order.lines):  # never shed below
+        snapshot["y"] = [order.allergy, [line.allergy for line in order.lines]]
     encoded = json.dumps(snapshot, separators=(",", ":"), ensure_ascii=False)
     # Shed free text, longest first, until it fits; prices never depend on it.
     while len(encoded) > SNAPSHOT_LIMIT:
