@@ -18,6 +18,7 @@ from app import paths
 from app.accounts import security
 from app.accounts.controller import AuthController
 from app.admin.controllers import ADMIN_CONTROLLERS
+from app.admin.orders_controller import AdminOrdersController
 from app.infra import db
 from app.infra.errors import validation_error_handler
 from app.infra.gc_tuning import freeze_startup_heap
@@ -28,6 +29,7 @@ from app.infra.security_headers import SecurityHeaders
 from app.infra.urls import redis_url
 from app.kitchen.controller import KitchenController, OrderEventsController
 from app.kitchen.feed import channels_plugin
+from app.kitchen.floor_controller import KitchenFloorController, MenuEventsController
 from app.notifications.webhook_controller import ResendWebhookController
 from app.ops.health_controller import HealthController
 from app.ops.metrics_controller import MetricsController
@@ -83,6 +85,9 @@ def create_app() -> Litestar:
             KitchenController,
             OrderEventsController,
             *ADMIN_CONTROLLERS,
+            KitchenFloorController,
+            MenuEventsController,
+            AdminOrdersController,
             create_static_files_router(path="/static", directories=[paths.STATIC],
                                        include_in_schema=False,
                                        exception_handlers={ValueError: static_not_found}),

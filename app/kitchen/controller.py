@@ -126,7 +126,8 @@ class KitchenController(Controller):
         restaurant = await restaurant_or_404(slug)
         board = await services.board(restaurant)
         return Template("kitchen.html", context={
-            "board": board, "csrf": csrf_of(request), "staff": staff_of(request)})
+            "board": board, "csrf": csrf_of(request), "staff": staff_of(request),
+            "thresholds": json.dumps(board.thresholds)})
 
     @get("/board")
     async def board_fragment(self, request: Request[Any, Any, Any],
@@ -164,7 +165,7 @@ class KitchenController(Controller):
         form = await request.form()
         prep = str(form.get("prep_minutes") or "").strip()
         try:
-            await lifecycle.apply_action(
+            order = await lifecycle.apply_action(
                 ref, action, actor=staff_of(request).actor,
                 prep_minutes=int(prep) if prep else None,
                 reason=str(form.get("reason") or ""),
@@ -180,12 +181,16 @@ class KitchenController(Controller):
             raise HTTPException(status_code=502, detail=str(error)) from error
         if "hx-request" not in request.headers:
             return Redirect(f"/kitchen/{slug}", status_code=303)
+        if action == "reject":  # the ticket leaves; the screen shows what became of the money
+            outcome = json.dumps({"orderpass:rejected": {"message": services.reject_outcome(
+                order), "ok": order.status == "refunded"}})
+            return Response("", media_type="text/html", headers={"HX-Trigger": outcome})
         card = await services.card(restaurant, ref)
         if card is None or card.status not in lifecycle.ACTIVE_STATUSES:
             return Response("", media_type="text/html")  # the ticket leaves the board
         html = render(request, "order_card.html", card=card, csrf=csrf_of(request),
                       board=None, slug=slug,
-                      default_prep=restaurant.default_prep_minutes)
+                      default_prep=restaurant.default_prep_minutes + restaurant.busy_minutes)
         return Response(html, media_type="text/html")
 
 

@@ -105,6 +105,8 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
         changes[PaidOrder.promised_at] = now + timedelta(minutes=prep_minutes)
     elif action in ("reject", "auto_reject"):
         changes[PaidOrder.reject_reason] = reason[:300]
+        # The kitchen never chose this one: its screens show a notice until acknowledged.
+        changes[PaidOrder.auto_rejected] = action == "auto_reject"
     elif action == "recall":
         changes[PaidOrder.completed_at] = None
     elif action == "refund" and order.review_reason.startswith(REFUND_FAILED):
@@ -178,11 +180,13 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
 
 def outbox_rows(order: PaidOrder, action: str, target: str) -> list[OutboxRow]:
     """What the transition of `order` (at its current version) by `action` promises: every
-    change reaches the kitchen (one event per new version); ready and reject email the
-    customer."""
+    change reaches the kitchen (one event per new version); accept (with the promised time),
+    ready and reject email the customer."""
     ref = order.public_id
     rows = [outbox.kitchen_event(order.restaurant, ref, "order.updated",
                                  tag=f"v{order.version + 1}")]
+    if target == "accepted":
+        rows.append(outbox.email("order_accepted", ref))
     if target == "ready" and action == "ready":
         rows.append(outbox.email("order_ready", ref))
     if target == "rejected":
@@ -210,6 +214,13 @@ async def settle_rejection(order: PaidOrder, *, redis: ArqRedis | None = None) -
     except IllegalTransition:  # someone else's retry got there first
         refreshed = await get_order(ref)
         return refreshed or order
+
+
+async def give_money_back(order: PaidOrder) -> None:
+    """The whole payment back: an authorisation never captured is voided, anything else
+    refunded in full; idempotent per order (`void/<ref>`, `refund/<ref>`). Raises on
+    failure. The caller records the order's new status."""
+    await _give_money_back(order)
 
 
 async def _give_money_back(order: PaidOrder) -> None:
@@ -247,10 +258,11 @@ async def _capture(order: PaidOrder) -> None:
 
 
 async def _prep_minutes(order: PaidOrder, requested: int | None) -> int:
-    if requested is None:
-        row = await Restaurant.select(Restaurant.default_prep_minutes).where(
+    if requested is None:  # the usual prep plus whatever busy time the kitchen set
+        row = await Restaurant.select(Restaurant.default_prep_minutes,
+                                      Restaurant.busy_minutes).where(
             Restaurant._meta.primary_key == order.restaurant).first()
-        return int(row["default_prep_minutes"]) if row else 15
+        return int(row["default_prep_minutes"]) + int(row["busy_minutes"]) if row else 15
     low, high = PREP_MINUTES_RANGE
     if not low <= requested <= high:
         raise InvalidAction(f"prep time must be between {low} and {high} minutes")
