@@ -16,13 +16,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from app import paths
 from app.orders.models import OrderView
-from app.templating import format_money, format_time
+from app.templating import format_money, format_time, zone
 
 SUBJECTS = {
     "order_confirmation": "Pay to confirm your order at {restaurant}",
     "link_expired": "Your payment link for {restaurant} has expired",
     "payment_failed": "Your payment for {restaurant} did not go through",
     "payment_received": "Payment received: your order at {restaurant} is with the kitchen",
+    "order_accepted": "Accepted: your order at {restaurant} is being prepared",
     "order_ready": "Your order at {restaurant} is ready",
     "order_rejected": "Sorry, {restaurant} could not take your order",
 }
@@ -80,6 +81,13 @@ def _local_deadline(moment: datetime | None, timezone: str) -> str:
     return f"{local:%H:%M} on {local:%d %b %Y} ({local.tzname()})"
 
 
+def _local_time(moment: datetime | None, timezone: str) -> str:
+    if moment is None:
+        return ""
+    local = moment.astimezone(zone(timezone))
+    return f"{local:%H:%M} ({local.tzname()})"
+
+
 def _one_line(value: str) -> str:
     """Subjects are headers: no line breaks from a restaurant name may reach them."""
     return " ".join(value.split())
@@ -102,6 +110,8 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
         "status_url": status_url(public_base_url, order.id),
         "payment_url": order.payment_url or "",
         "deadline": _local_deadline(order.expires_at, restaurant.timezone),
+        # Every time a diner reads is on the restaurant's clock (its time zone named).
+        "promised": _local_time(order.promised_at, restaurant.timezone),
         "prep_minutes": order.prep_minutes,
         "money_back": (
             "Your payment has been refunded in full; it may take a few days to show on "
