@@ -42,8 +42,9 @@
   });
 
   // The kitchen changed what can be ordered: re-render the form from its own fields.
-  document.body.addEventListener("htmx:sseMessage", function (event) {
+  document.body.addEventListener("htmx:sseBeforeMessage", function (event) {
     if (!event.detail || event.detail.type !== "menu") return;
+    event.preventDefault();  // nothing to swap: the data is the menu's state fingerprint
     var form = document.getElementById("order-form");
     if (!form || form.dataset.menuState === event.detail.data) return;
     htmx.trigger("#menu-refresh", "refresh");
