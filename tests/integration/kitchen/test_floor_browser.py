@@ -174,7 +174,7 @@ async def test_auto_reject_counts_down_escalates_and_leaves_a_notice_until_ackno
     countdown = page.locator(f"#card-{order.public_id} [data-auto-reject]")
     await countdown.wait_for(state="visible", timeout=5_000)
     assert re.match(r"Auto-reject in 1:\d\d", await countdown.inner_text())
-    await page.wait_for_function("document.body.dataset.alarm === 'urgent'")
+    await page.wait_for_function("() => document.body.dataset.alarm === 'urgent'")
     await page.keyboard.press("a")  # acknowledging the new order does not silence this
     await page.wait_for_timeout(300)
     assert await page.evaluate("document.body.dataset.alarm") == "urgent"
@@ -218,8 +218,8 @@ async def test_sound_remembered_start_service_title_wake_lock_and_acknowledge(
     await page.locator("#start-service-button").tap()
     await overlay.wait_for(state="hidden")
     assert await page.evaluate("document.body.dataset.audio") == "running"
-    await page.wait_for_function("document.body.dataset.wakeLock === 'on'")
-    await page.wait_for_function("Number(document.body.dataset.beeps || 0) > 0")
+    await page.wait_for_function("() => document.body.dataset.wakeLock === 'on'")
+    await page.wait_for_function("() => Number(document.body.dataset.beeps || 0) > 0")
 
     card = page.locator(f"#card-{order.public_id}")
     assert "is-alarming" in (await card.get_attribute("class") or "")
@@ -260,7 +260,8 @@ async def test_wall_screen_shows_twelve_tickets_sized_to_content_and_counts_the_
             fields["delivery_address"] = "Torstraße 1"
         await make_paid_order(status=status, items=lines, **fields)
     page = await open_kitchen(browser, web, WALL)
-    await page.wait_for_function("document.querySelectorAll('#board .order-card').length === 20")
+    await page.wait_for_function(
+        "() => document.querySelectorAll('#board .order-card').length === 20")
     await page.wait_for_timeout(300)  # layout settles after the fonts
     visible = await page.evaluate(FULLY_VISIBLE)
     assert visible >= 12, f"only {visible} whole tickets on a 1920x1080 screen"
@@ -319,7 +320,7 @@ async def test_86_pause_and_busy_from_the_kitchen_reach_the_diners_menu_live(
         "width": 390, "height": 844}, has_touch=True, is_mobile=True)
     diner = await diner_context.new_page()
     await diner.goto("/r/demo")
-    await diner.wait_for_function("window.htmx !== undefined")
+    await diner.wait_for_function("() => window.htmx !== undefined")
     await diner.evaluate("window.__sameDocument = true")
     await diner.wait_for_timeout(500)  # the menu's live feed is connected
 
