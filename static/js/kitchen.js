@@ -18,6 +18,9 @@
   var boardHost = document.getElementById("board");
   var page = document.querySelector(".kitchen-page");
   if (!boardHost || !page) return;
+  // Cards carry their masonry span as an inline style set through the CSSOM (allowed by the
+  // CSP); htmx must not copy it over as a style attribute when it settles a swap (blocked).
+  if (window.htmx) htmx.config.attributesToSettle = ["class", "width", "height"];
 
   // Timing rules come from the server (app/kitchen/priority.py screen_thresholds): one source.
   var RULES = JSON.parse(page.dataset.thresholds || "{}");
