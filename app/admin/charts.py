@@ -76,15 +76,14 @@ def _label_every(count: int) -> int:
     return max(1, -(-count // 8))  # at most ~8 axis labels
 
 
-def _nice_top(value: float) -> float:
-    """A round ceiling for the y axis (1, 2, 2.5 or 5 times a power of ten)."""
-    if value <= 0:
-        return 1
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+def _nice_top(value: float, min_step: float = 1) -> float:
+    """A ceiling for the y axis whose TICKS gridlines fall on round values (1, 2, 2.5 or 5
+    times a power of ten, never finer than `min_step`: whole orders, whole seconds)."""
+    wanted = max(value / TICKS, min_step)
+    magnitude = 10 ** math.floor(math.log10(wanted))
+    step = next(factor * magnitude for factor in (1, 2, 2.5, 5, 10)
+                if wanted <= factor * magnitude + 1e-9)
+    return step * TICKS
 
 
 def _ticks(top: float, fmt: Callable[[float], str]) -> list[Tick]:
@@ -96,10 +95,10 @@ def _ticks(top: float, fmt: Callable[[float], str]) -> list[Tick]:
 def bar_chart(chart_id: str, title: str, description: str, labels: Sequence[str],
               values: Sequence[float | None], fmt: Callable[[float], str] = str, *,
               x_label: str = "", y_label: str = "",
-              axis_fmt: Callable[[float], str] | None = None) -> Chart:
+              axis_fmt: Callable[[float], str] | None = None, min_step: float = 1) -> Chart:
     count = max(1, len(values))
     plot_height = HEIGHT - PAD_TOP - PAD_BOTTOM
-    top = _nice_top(max([value for value in values if value is not None] or [0]))
+    top = _nice_top(max([value for value in values if value is not None] or [0]), min_step)
     slot = (WIDTH - PAD_LEFT - PAD_X) / count
     every = _label_every(count)
     bars = []

@@ -51,7 +51,7 @@ def analytics_charts(report: Report) -> list[charts.Chart]:
         "revenue", f"Revenue by day ({currency.upper()})",
         "Paid orders not rejected or refunded, per day (UTC).", labels,
         [day.revenue for day in per_day], money, x_label="day", y_label=currency.upper(),
-        axis_fmt=money_axis)
+        axis_fmt=money_axis, min_step=100)  # gridlines on whole currency units
     rates = _rate_charts(report, labels)
     return [revenue, *rates] if report.currency else rates
 
