@@ -69,8 +69,8 @@ class KitchenFloorController(Controller):
             "controls": await _controls(restaurant), "slug": slug, "csrf": csrf_of(request),
             "error": ""})
 
-    async def _apply(self, request: Request[Any, Any, Any], slug: str, change: Any,
-                     ) -> Response[Any]:
+    async def _apply(self, request: Request[Any, Any, Any], slug: str,
+                     change: Any) -> Response[Any]:
         restaurant = await restaurant_or_404(slug)
         form = await request.form()
         try:

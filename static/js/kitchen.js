@@ -491,9 +491,8 @@
   var controlsDialog = document.getElementById("controls-dialog");
   document.getElementById("controls-open").addEventListener("click", function () {
     controlsDialog.showModal();
-    var host = document.getElementById("controls");
-    htmx.ajax("GET", host.dataset.src || boardHost.dataset.controls ||
-              "/kitchen/" + boardHost.dataset.slug + "/controls", { target: "#controls", swap: "outerHTML" });
+    htmx.ajax("GET", "/kitchen/" + boardHost.dataset.slug + "/controls",
+              { target: "#controls", swap: "outerHTML" });  // fresh every time it opens
   });
   document.getElementById("controls-close").addEventListener("click", function () { controlsDialog.close(); });
 
