@@ -14,7 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 
-# htmx and its SSE extension come from the npm registry (pinned in package-lock.json).
+# htmx and its SSE extension come from the npm registry (pinned in package-lock.json); so does
+# axe-core, which tests/e2e/test_accessibility.py loads from node_modules (never served).
 static/vendor/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p static/vendor

@@ -28,6 +28,7 @@ from app.infra.request_id import request_id_middleware
 from app.infra.security_headers import SecurityHeaders
 from app.infra.urls import redis_url
 from app.kitchen.controller import KitchenController
+from app.kitchen.floor_controller import KitchenFloorController, MenuEventsController
 from app.live.feed import channels_plugin
 from app.manage.home_controller import ManageHomeController
 from app.manage.settings_controller import RestaurantSettingsController
@@ -94,6 +95,8 @@ def create_app() -> Litestar:
             ManageHomeController,
             StaffController,
             RestaurantSettingsController,
+            KitchenFloorController,
+            MenuEventsController,
             create_static_files_router(path="/static", directories=[paths.STATIC],
                                        include_in_schema=False,
                                        exception_handlers={ValueError: static_not_found}),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -32,9 +32,24 @@ def format_time(value: datetime | None) -> str:
     return value.strftime("%H:%M") if value else ""
 
 
-def format_time_utc(value: datetime) -> str:
-    """A UTC moment for a diner: "18:05 UTC"."""
-    return value.strftime("%H:%M UTC")
+def zone(name: str) -> ZoneInfo:
+    """The restaurant's time zone; UTC for a name the tz database does not know."""
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_clock(value: datetime | None, timezone: str) -> str:
+    """A moment as the restaurant's wall clock shows it ("14:40"): every time a diner, a
+    cook or an email sees is in the restaurant's time zone, never UTC."""
+    return value.astimezone(zone(timezone)).strftime("%H:%M") if value else ""
+
+
+def local_datetime(value: datetime | None, timezone: str) -> str:
+    """Date and time in the restaurant's zone, e.g. "2026-12-01 14:40"."""
+    return value.astimezone(zone(timezone)).strftime("%Y-%m-%d %H:%M") if value else ""
+
 
 
 def format_deadline(moment: datetime | None, timezone: str) -> str:
@@ -42,12 +57,16 @@ def format_deadline(moment: datetime | None, timezone: str) -> str:
     email read later and elsewhere: "18:05 on 02 Dec 2026 (CET)"."""
     if moment is None:
         return ""
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = moment.astimezone(zone)
+    local = moment.astimezone(zone(timezone))
     return f"{local:%H:%M} on {local:%d %b %Y} ({local.tzname()})"
+
+
+def local_time_named(moment: datetime | None, timezone: str) -> str:
+    """A time of today in the restaurant's zone, named, for an email: "14:40 (CET)"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(zone(timezone))
+    return f"{local:%H:%M} ({local.tzname()})"
 
 
 @lru_cache(maxsize=1)
@@ -62,8 +81,9 @@ def environment() -> Environment:
     )
     env.filters["money"] = format_money
     env.filters["hhmm"] = format_time
-    env.filters["hhmm_utc"] = format_time_utc
     env.filters["deadline"] = format_deadline
+    env.filters["clock"] = local_clock
+    env.filters["local_datetime"] = local_datetime
     return env
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from app.admin.analytics_controller import AdminAnalyticsController
 from app.admin.discrepancy_controller import AdminDiscrepancyController
 from app.admin.inbox_controller import AdminInboxController
-from app.admin.order_money_controller import AdminOrderMoneyController
+from app.admin.orders_controller import AdminOrdersController
 from app.admin.restaurant_controller import AdminRestaurantController
 from app.admin.system_controller import AdminSystemController
 
 ADMIN_CONTROLLERS = [AdminDiscrepancyController, AdminInboxController,
                      AdminRestaurantController, AdminSystemController,
-                     AdminAnalyticsController, AdminOrderMoneyController]
+                     AdminAnalyticsController, AdminOrdersController]

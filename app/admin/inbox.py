@@ -51,8 +51,26 @@ async def deliveries(provider: str | None = None, limit: int = PAGE) -> list[dic
         replayable = {row["id"] for row in await WebhookDelivery.select(WebhookDelivery.id).where(
             WebhookDelivery.id.is_in(ids) & (WebhookDelivery.signature_valid == True)  # noqa: E712
             & (WebhookDelivery.body != ""))}
-    return [{**row, "replayable": row["provider"] == "resend" and row["id"] in replayable}
-            for row in rows]
+    races = await _races(ids)
+    return [{**row, "replayable": row["provider"] == "resend" and row["id"] in replayable,
+             "race": races.get(row["id"], "")} for row in rows]
+
+
+async def _races(ids: list[int]) -> dict[int, str]:
+    """Resend deliveries that only raced our own "sent" update (an event for an email id we
+    had not stored yet): `settled` once the same event was processed on a later delivery,
+    `waiting` while Resend is still due to send it again. Neither is a failure."""
+    from app.infra import db
+    from app.notifications.webhooks import RACE_ONLY
+
+    if not ids:
+        return {}
+    rows = await db.fetch(
+        "SELECT d.id, EXISTS (SELECT 1 FROM webhook_delivery later WHERE later.provider = "  # noqa: S608
+        "d.provider AND later.event_id = d.event_id AND later.processed) AS settled "
+        f"FROM webhook_delivery d WHERE d.id = ANY($1::bigint[]) AND NOT d.processed "
+        f"AND {RACE_ONLY}", ids)
+    return {row["id"]: "settled" if row["settled"] else "waiting" for row in rows}
 
 
 async def replay_stripe_event(redis: ArqRedis, event_id: str) -> ReplayResult:
@@ -111,9 +129,26 @@ class EmailLogRow:
         return "/resend-" in self.idempotency_key
 
 
-async def email_log(query: str = "", limit: int = PAGE) -> list[EmailLogRow]:
-    """Newest first; `query` matches an order ref exactly or a recipient (substring)."""
+EMAIL_FILTERS = {"failed": ("failed", "bounced", "complained"), "skipped": ("skipped",),
+                 "queued": ("queued",)}
+
+
+async def email_counts() -> dict[str, int]:
+    """Emails per filter (failed, skipped on purpose, queued) for the log's tabs."""
+    from app.infra import db
+
+    rows = await db.fetch("SELECT status, count(*)::int AS n FROM email_message GROUP BY status")
+    by_status = {row["status"]: row["n"] for row in rows}
+    return {name: sum(by_status.get(status, 0) for status in statuses)
+            for name, statuses in EMAIL_FILTERS.items()}
+
+
+async def email_log(query: str = "", limit: int = PAGE, status: str = "") -> list[EmailLogRow]:
+    """Newest first; `query` matches an order ref exactly or a recipient (substring);
+    `status` is one of EMAIL_FILTERS (failed, skipped, queued) or "" for all."""
     select = EmailMessage.select()
+    if status in EMAIL_FILTERS:
+        select = select.where(EmailMessage.status.is_in(list(EMAIL_FILTERS[status])))
     text = query.strip()
     if text:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -58,10 +58,13 @@ class AdminInboxController(Controller):
         return render_fragment(request, "admin_outcome.html", status_code, ok=ok, detail=detail)
 
     @get("/emails")
-    async def emails(self, request: Request[Any, Any, Any], q: FromQuery[str] = "") -> Template:
-        rows = await inbox.email_log(q)
+    async def emails(self, request: Request[Any, Any, Any], q: FromQuery[str] = "",
+                     status: FromQuery[str] = "") -> Template:
+        status = status if status in inbox.EMAIL_FILTERS else ""
+        rows = await inbox.email_log(q, status=status)
         return Template("admin/emails.html", context=page_context(
-            request, "emails", rows=rows, q=q, kinds=KINDS))
+            request, "emails", rows=rows, q=q, kinds=KINDS, status=status,
+            counts=await inbox.email_counts()))
 
     @post("/emails/resend", status_code=200)
     async def resend(self, request: Request[Any, Any, Any]) -> Response[Any]:

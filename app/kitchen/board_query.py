@@ -1,5 +1,6 @@
 """The kitchen board read in ONE Postgres round trip: the tickets (each with its lines), how
-many are new, the "all day" counts and the ticket to recall.
+many are new, the "all day" counts, the ticket to recall, the auto-reject notices not yet
+acknowledged and the items the kitchen has marked sold out.
 
 It runs once per burst of order events for every screen of a restaurant in a web process,
 on the path from payment to screen; as separate ORM queries it was six round trips, each
@@ -19,13 +20,13 @@ _TICKET_COLUMNS = (
     "o.public_id, o.ticket_number, o.status, o.fulfillment, o.customer_name, "
     "o.customer_phone, o.table_label, o.delivery_address, o.notes, o.total_amount, "
     "o.currency, o.paid_at, o.promised_at, o.prep_minutes, o.needs_review, o.review_reason, "
-    "o.reject_reason")
+    "o.reject_reason, o.allergy, o.capture_mode")
 
 _SQL = """
 WITH tickets AS (
   SELECT {columns}, coalesce((
       SELECT json_agg(json_build_object('name', i.name, 'quantity', i.quantity,
-                                        'notes', i.notes) ORDER BY i.id)
+                                        'notes', i.notes, 'allergy', i.allergy) ORDER BY i.id)
       FROM order_item i WHERE i.paid_order = o.id), '[]'::json) AS lines
   FROM paid_order o
   WHERE o.restaurant = $1 AND {which}
@@ -43,7 +44,16 @@ SELECT
      SELECT public_id AS ref, ticket_number FROM paid_order
      WHERE restaurant = $1 AND status = 'completed' AND completed_at >= $4
      ORDER BY completed_at DESC LIMIT 1) r
-  ) AS recall
+  ) AS recall,
+  (SELECT coalesce(json_agg(row_to_json(n) ORDER BY n.rejected_at), '[]'::json) FROM (
+     SELECT public_id AS ref, ticket_number, rejected_at, status, total_amount, currency,
+            status = 'voided' AS voided, needs_review
+     FROM paid_order
+     WHERE restaurant = $1 AND auto_rejected AND notice_acknowledged_at IS NULL
+       AND rejected_at > now() - interval '1 day') n
+  ) AS notices,
+  (SELECT coalesce(json_agg(m.name ORDER BY m.position, m.id), '[]'::json) FROM menu_item m
+     WHERE m.restaurant = $1 AND NOT m.available) AS sold_out
 """
 # Which tickets: the whole board (by status), or the ones a burst of events named (by ref).
 BY_STATUS = _SQL.format(columns=_TICKET_COLUMNS, which="o.status = ANY($2::text[])")
@@ -57,11 +67,27 @@ class Recall:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """An order the timer rejected that no cook has acknowledged yet."""
+
+    ref: str
+    ticket_number: int
+    rejected_at: datetime
+    status: str  # refunded, or still rejected while the refund is retried
+    total_amount: int
+    currency: str
+    voided: bool  # an authorisation released rather than a charge refunded
+    needs_review: bool
+
+
+@dataclass(frozen=True)
 class BoardRows:
     tickets: list[dict[str, Any]]  # column → value, timestamps as datetimes, plus `lines`
     new_count: int
     all_day: dict[str, int]
     recall: Recall | None
+    notices: list[Notice]
+    sold_out: list[str]  # names of the menu items the kitchen has 86'd
 
 
 _TIMES = ("paid_at", "promised_at")
@@ -86,4 +112,7 @@ async def read_board(restaurant_id: int, *, statuses: list[str] | None = None,
         tickets=[_ticket(raw) for raw in json.loads(row["tickets"])],
         new_count=row["new_count"],
         all_day={name: count for name, count in json.loads(row["all_day"])},
-        recall=Recall(recall["ref"], recall["ticket_number"]) if recall else None)
+        recall=Recall(recall["ref"], recall["ticket_number"]) if recall else None,
+        notices=[Notice(**{**raw, "rejected_at": datetime.fromisoformat(raw["rejected_at"])})
+                 for raw in json.loads(row["notices"])],
+        sold_out=list(json.loads(row["sold_out"])))

@@ -3,6 +3,7 @@ live stream's frames come from `app.kitchen.board_feed`."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -38,7 +39,8 @@ class KitchenController(Controller):
         restaurant = await restaurant_or_404(slug)
         board = await services.board(restaurant)
         return Template("kitchen.html", context={
-            "board": board, "csrf": csrf_of(request), "staff": staff_of(request)})
+            "board": board, "csrf": csrf_of(request), "staff": staff_of(request),
+            "thresholds": json.dumps(board.thresholds)})
 
     @get("/board")
     async def board_fragment(self, request: Request[Any, Any, Any],
@@ -78,7 +80,7 @@ class KitchenController(Controller):
         form = await request.form()
         prep = str(form.get("prep_minutes") or "").strip()
         try:
-            await lifecycle.apply_action(
+            order = await lifecycle.apply_action(
                 ref, action, actor=staff_of(request).actor,
                 prep_minutes=int(prep) if prep else None,
                 reason=str(form.get("reason") or ""),
@@ -94,8 +96,13 @@ class KitchenController(Controller):
             raise HTTPException(status_code=502, detail=str(error)) from error
         if not is_htmx(request):
             return Redirect(f"/kitchen/{slug}", status_code=303)
+        if action == "reject":  # the ticket leaves; the screen shows what became of the money
+            outcome = json.dumps({"orderpass:rejected": {"message": services.reject_outcome(
+                order), "ok": order.status in ("refunded", "voided")}})
+            return Response("", media_type="text/html", headers={"HX-Trigger": outcome})
         card = await services.card(restaurant, ref)
         if card is None or card.status not in lifecycle.ACTIVE_STATUSES:
             return Response("", media_type="text/html")  # the ticket leaves the board
         return render_fragment(request, "order_card.html", card=card, board=None, slug=slug,
-                               default_prep=restaurant.default_prep_minutes)
+                               default_prep=restaurant.default_prep_minutes
+                               + restaurant.busy_minutes)

@@ -16,8 +16,10 @@ what lets a screen place one updated ticket (`screen_sort_key`, `data-sort` on e
 static/js/kitchen.js) among the others without re-sorting the board as time passes.
 
 `timing` grades a ticket against its due time for the colour of its age timer:
-`late` once due, `at_risk` in the last `AT_RISK_FRACTION` of its prep window (at least
-`AT_RISK_MIN_SECONDS`), `on_time` before that. The same thresholds drive static/js/kitchen.js.
+`late` once due ("late by N min", `late_minutes`), `at_risk` in the last `AT_RISK_FRACTION`
+of its prep window (at least `AT_RISK_MIN_SECONDS`), `on_time` before that. These numbers
+live here only: the kitchen page hands them to static/js/kitchen.js (`screen_thresholds`),
+which re-grades tickets every second between frames, so server and screen never disagree.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from typing import Protocol, TypeVar
 FULFILMENT_RANK = {"delivery": 0, "pickup": 1, "dine_in": 2}
 AT_RISK_FRACTION = 0.25
 AT_RISK_MIN_SECONDS = 120
+# A new ticket shows its auto-reject countdown in its last minutes, and the alarm escalates.
+AUTO_REJECT_WARN_SECONDS = 180
 
 
 class Ticket(Protocol):
@@ -85,3 +89,16 @@ def timing(start: datetime, due: datetime, now: datetime) -> str:
     window = (due - start).total_seconds()
     margin = max(AT_RISK_MIN_SECONDS, window * AT_RISK_FRACTION)
     return "at_risk" if (due - now).total_seconds() <= margin else "on_time"
+
+
+def late_minutes(due: datetime, now: datetime) -> int:
+    """Minutes past the due time, rounded up (0 until then): "late by N min"."""
+    if now < due:
+        return 0
+    return max(1, -int(-(now - due).total_seconds() // 60))
+
+
+def screen_thresholds() -> dict[str, float]:
+    """The timing rules above as the kitchen screen's script reads them (milliseconds)."""
+    return {"atRiskFraction": AT_RISK_FRACTION, "atRiskMinMs": AT_RISK_MIN_SECONDS * 1000,
+            "autoRejectWarnMs": AUTO_REJECT_WARN_SECONDS * 1000}

@@ -10,10 +10,20 @@ from zoneinfo import ZoneInfo
 
 from piccolo.table import Table
 
-from app.kitchen.board_query import Recall, read_board
-from app.kitchen.priority import due_at, prioritise, screen_sort_key, timing
+from app.kitchen.board_query import Notice, Recall, read_board
+from app.kitchen.priority import (
+    due_at,
+    late_minutes,
+    prioritise,
+    screen_sort_key,
+    screen_thresholds,
+    timing,
+)
 from app.orders.lifecycle import ACTIVE_STATUSES, ALLOWED, RECALL_WINDOW, STAFF_ACTIONS
+from app.orders.tables import PaidOrder
+from app.restaurants.availability import is_paused
 from app.restaurants.tables import Restaurant
+from app.templating import format_money
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,7 @@ class Line:
     name: str
     quantity: int
     notes: str
+    allergy: str = ""
 
 
 @dataclass
@@ -44,11 +55,25 @@ class Card:
     needs_review: bool
     review_reason: str
     reject_reason: str
+    allergy: str = ""  # flagged for the whole order (lines carry their own)
+    capture_mode: str = "automatic"
     lines: list[Line] = field(default_factory=list)
     due_at: datetime | None = None
     timing: str = "on_time"
     local_due: datetime | None = None
     sort_key: str = ""  # where a screen places this ticket (priority.screen_sort_key)
+    late_minutes: int = 0  # whole minutes past the due time, once late
+    auto_reject_at: datetime | None = None  # when the timer rejects it if nobody accepts
+
+    @property
+    def money_back(self) -> str:
+        """What rejecting it now does to the diner's money: `void` (an authorisation never
+        captured is released) or `refund`."""
+        return "void" if self.capture_mode == "manual" and self.status == "paid" else "refund"
+
+    @property
+    def has_allergy(self) -> bool:
+        return bool(self.allergy) or any(line.allergy for line in self.lines)
 
     @property
     def actions(self) -> list[str]:
@@ -80,6 +105,22 @@ class Board:
     recall: Recall | None
     generated_at: datetime
     new_count: int  # paid, not yet accepted: counted by the query (`cards` may be a part)
+    timezone: str = "UTC"
+    notices: list[Notice] = field(default_factory=list)  # auto-rejects not acknowledged
+    sold_out: list[str] = field(default_factory=list)  # 86'd menu items
+    paused_until: datetime | None = None  # set (and in the future) while orders are paused
+    busy_minutes: int = 0
+    auto_reject_minutes: int = 0
+
+    @property
+    def prep_default(self) -> int:
+        """The prep time an Accept offers: the usual one plus the kitchen's busy time."""
+        return self.default_prep_minutes + self.busy_minutes
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """The timing rules the screen's script applies between frames (one source)."""
+        return screen_thresholds()
 
 
 async def restaurant_by_id(restaurant_id: int) -> Restaurant | None:
@@ -95,7 +136,8 @@ async def get_restaurant(slug: str) -> Restaurant | None:
 
 def _card(row: dict[str, Any]) -> Card:
     """A ticket from `board_query` columns (plus its `lines`)."""
-    lines = [Line(name=line["name"], quantity=line["quantity"], notes=line["notes"])
+    lines = [Line(name=line["name"], quantity=line["quantity"], notes=line["notes"],
+                  allergy=line.get("allergy") or "")
              for line in row.pop("lines")]
     return Card(ref=row.pop("public_id"), lines=lines, **row)
 
@@ -109,7 +151,11 @@ def _finish(cards: list[Card], restaurant: Restaurant, now: datetime) -> None:
         start = card.paid_at if card.status == "paid" or card.promised_at is None else (
             card.promised_at - prep)
         card.timing = timing(start, card.due_at, now)
+        card.late_minutes = late_minutes(card.due_at, now)
         card.local_due = card.due_at.astimezone(zone)
+        if card.status == "paid" and restaurant.auto_reject_minutes > 0:
+            card.auto_reject_at = card.paid_at + timedelta(
+                minutes=restaurant.auto_reject_minutes)
 
 
 async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None = None
@@ -123,7 +169,12 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
                   default_prep_minutes=restaurant.default_prep_minutes,
                   cards=prioritise(active, now, restaurant.default_prep_minutes),
                   all_day=_sorted_counts(rows.all_day), recall=rows.recall,
-                  generated_at=now, new_count=rows.new_count)
+                  generated_at=now, new_count=rows.new_count, timezone=restaurant.timezone,
+                  notices=rows.notices, sold_out=rows.sold_out,
+                  paused_until=restaurant.paused_until
+                  if is_paused(restaurant.paused_until, now) else None,
+                  busy_minutes=restaurant.busy_minutes,
+                  auto_reject_minutes=restaurant.auto_reject_minutes)
     return cards, board
 
 
@@ -172,3 +223,18 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (KeyError, ValueError):
         return ZoneInfo("UTC")
+
+
+def reject_outcome(order: PaidOrder) -> str:
+    """What a reject did to the diner's money, for the screen of the cook who rejected."""
+    amount = format_money(order.total_amount, order.currency)
+    head = f"#{order.ticket_number} rejected"
+    if order.status == "voided":
+        return f"{head}: card hold of {amount} released, nothing was charged."
+    if order.status == "refunded":
+        return f"{head}: {amount} refunded to the customer."
+    if order.settlement_stopped_at is not None:
+        return (f"{head}: {amount} cannot be refunded automatically; it is queued in admin "
+                "for a person to settle.")
+    return (f"{head}: the refund of {amount} has not gone through yet; it is retried "
+            "automatically and shows in admin if it keeps failing.")

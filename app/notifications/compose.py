@@ -13,13 +13,14 @@ from typing import Any
 import css_inline
 
 from app.orders.models import OrderView
-from app.templating import email_environment, format_deadline, format_money
+from app.templating import email_environment, format_deadline, format_money, local_time_named
 
 SUBJECTS = {
     "order_confirmation": "Pay to confirm your order at {restaurant}",
     "link_expired": "Your payment link for {restaurant} has expired",
     "payment_failed": "Your payment for {restaurant} did not go through",
     "payment_received": "Payment received: your order at {restaurant} is with the kitchen",
+    "order_accepted": "Accepted: your order at {restaurant} is being prepared",
     "order_ready": "Your order at {restaurant} is ready",
     "order_rejected": "Sorry, {restaurant} could not take your order",
     "link_failed": "We could not set up payment for your order at {restaurant}",
@@ -85,6 +86,8 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
         "status_url": status_url(public_base_url, order.id),
         "payment_url": order.payment_url or "",
         "deadline": format_deadline(order.expires_at, restaurant.timezone),
+        # Every time a diner reads is on the restaurant's clock (its time zone named).
+        "promised": local_time_named(order.promised_at, restaurant.timezone),
         "prep_minutes": order.prep_minutes,
         "money_back": money_back(order),
         "fully_refunded": order.amount_refunded >= order.total_amount,

@@ -23,8 +23,8 @@ from app.platform import outbox
 log = get_logger("orderpass.email")
 
 EMAIL_KINDS = frozenset(
-    {"order_confirmation", "link_expired", "payment_failed", "payment_received", "order_ready",
-     "order_rejected", "link_failed", "order_refunded"}
+    {"order_confirmation", "link_expired", "payment_failed", "payment_received",
+     "order_accepted", "order_ready", "order_rejected", "link_failed", "order_refunded"}
 )
 # Emails about staff accounts (app/accounts/emails.py): same rows, jobs and idempotency keys;
 # their `order_ref` names the invitation (INV-…) or password reset (RST-…) instead.
@@ -33,7 +33,7 @@ SEND_JOB = "send_email"
 # Webhook statuses only move forward along this order; terminal outcomes share the top rank.
 STATUS_RANK = {
     "queued": 0, "sent": 1, "delayed": 2, "delivered": 3,
-    "bounced": 4, "complained": 4, "failed": 4,
+    "bounced": 4, "complained": 4, "failed": 4, "skipped": 4,
 }
 MAX_ERROR = 1000
 
@@ -307,6 +307,15 @@ async def mark_batch_sent(sent: dict[int, str]) -> set[int]:
         "WHERE e.id = v.id AND e.status = 'queued' RETURNING e.id",
         list(sent), list(sent.values()))
     return {int(row["id"]) for row in rows}
+
+
+async def mark_skipped(row_id: int, reason: str) -> None:
+    """queued → skipped: not sent on purpose (a confirmation for an order paid meanwhile),
+    which the email log and the failure alerts keep apart from real failures."""
+    await EmailMessage.update(
+        {EmailMessage.status: "skipped", EmailMessage.last_error: reason[:MAX_ERROR],
+         EmailMessage.updated_at: datetime.now().astimezone()}
+    ).where((EmailMessage.id == row_id) & (EmailMessage.status == "queued"))
 
 
 async def mark_failed(row_id: int, error: str) -> None:

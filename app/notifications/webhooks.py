@@ -24,6 +24,13 @@ MAX_VALID_BODY = 64 * 1024
 # An event for an email we do not know yet is most likely racing our own "sent" update: for
 # this long, answer non-2xx so Svix redelivers it; after that it is noise, acknowledge it.
 UNKNOWN_RETRY_WINDOW = timedelta(minutes=10)
+UNKNOWN_EMAIL = "unknown email_id "
+# SQL: a delivery (alias `d`) that only lost that race, so it is no failure: it is still
+# inside the retry window, or the same event was processed on a later delivery.
+RACE_ONLY = f"""(d.error LIKE '{UNKNOWN_EMAIL}%' AND (
+    d.received_at > now() - interval '{int(UNKNOWN_RETRY_WINDOW.total_seconds())} seconds'
+    OR EXISTS (SELECT 1 FROM webhook_delivery later WHERE later.provider = d.provider
+               AND later.event_id = d.event_id AND later.processed)))"""  # noqa: S608
 EVENT_STATUS = {
     "email.sent": "sent",
     "email.delivered": "delivered",

@@ -41,6 +41,7 @@ class DayStats:
     rejected: int = 0
     emails_sent: int = 0
     emails_delivered: int = 0
+    revenue: int = 0  # minor units: paid orders not rejected or refunded
     submit_to_pay_p50: float | None = None
     submit_to_pay_p95: float | None = None
     pay_to_kitchen_p50: float | None = None
@@ -76,6 +77,7 @@ class Report:
     hours: list[int] = field(default_factory=lambda: [0] * 24)
     weekdays: list[int] = field(default_factory=lambda: [0] * 7)
     popular_items: list[dict[str, Any]] = field(default_factory=list)
+    currency: str = ""  # of the revenue figures; "" when restaurants of several currencies mix
     repeat_customers: list[dict[str, Any]] = field(default_factory=list)
     customers: int = 0
 
@@ -104,6 +106,11 @@ GROUP BY day
 
 TIMING_COLUMNS = """
   count(*)::int AS orders,
+  -- Revenue: what was charged and kept (partial refunds taken off; a released hold, a
+  -- rejection and a lost dispute keep nothing).
+  coalesce(sum(amount_charged - amount_refunded) FILTER (
+      WHERE status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')), 0)::bigint
+      AS revenue,
   count(*) FILTER (WHERE status IN ('rejected', 'refunded', 'voided')
                    AND rejected_at IS NOT NULL)::int
       AS rejected,
@@ -139,6 +146,10 @@ ORDERS_TOTAL_SQL = f"SELECT {TIMING_COLUMNS} {ORDERS_WHERE}"
 # Archived orders: counted and rejections known, no timings.
 ARCHIVED_BY_DAY_SQL = """
 SELECT (a.paid_at AT TIME ZONE 'UTC')::date AS day, count(*)::int AS orders,
+       coalesce(sum(coalesce((a.document->>'amount_charged')::bigint, a.total_amount)
+                    - coalesce((a.document->>'amount_refunded')::bigint, 0)) FILTER (
+           WHERE a.status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')),
+                0)::bigint AS revenue,
        count(*) FILTER (WHERE a.status IN ('rejected', 'refunded', 'voided')
                         AND a.document->>'rejected_at' IS NOT NULL)::int AS rejected
 FROM archived_order a
@@ -199,6 +210,11 @@ ORDER BY orders DESC, last_order DESC
 """
 
 
+CURRENCY_SQL = """
+SELECT DISTINCT currency FROM restaurant WHERE ($1::int IS NULL OR id = $1)
+"""
+
+
 def all_orders_sql() -> str:
     """Every paid order, live or archived (the archive's own query when it exists)."""
     try:
@@ -215,6 +231,7 @@ def _seconds(value: Any) -> float | None:
 def _apply_timings(stats: DayStats, row: Any) -> None:
     stats.orders += row["orders"]
     stats.rejected += row["rejected"]
+    stats.revenue += row["revenue"]
     for name in ("submit_to_pay_p50", "submit_to_pay_p95", "pay_to_kitchen_p50",
                  "pay_to_kitchen_p95", "prep_p50", "prep_p95"):
         setattr(stats, name, _seconds(row[name]))
@@ -250,8 +267,10 @@ async def _collect(connection: Any, start: date, end: date, restaurant_id: int |
     for row in await _fetch(connection, ARCHIVED_BY_DAY_SQL, *args):
         by_day[row["day"]].orders += row["orders"]
         by_day[row["day"]].rejected += row["rejected"]
+        by_day[row["day"]].revenue += row["revenue"]
         total.orders += row["orders"]
         total.rejected += row["rejected"]
+        total.revenue += row["revenue"]
     for row in await _fetch(connection, EMAIL_SQL, *args):
         by_day[row["day"]].emails_sent = row["sent"]
         by_day[row["day"]].emails_delivered = row["delivered"]
@@ -260,6 +279,8 @@ async def _collect(connection: Any, start: date, end: date, restaurant_id: int |
     result = Report(start=start, end=end, restaurant_id=restaurant_id,
                     restaurant_name=restaurant_name or "All restaurants",
                     days=[by_day[day] for day in sorted(by_day)], total=total)
+    currencies = await _fetch(connection, CURRENCY_SQL, restaurant_id)
+    result.currency = currencies[0]["currency"] if len(currencies) == 1 else ""
     for row in await _fetch(connection, PATTERN_SQL.format(all_orders=all_orders_sql()),
                              *args):
         result.hours[row["hour"]] += row["orders"]
@@ -276,7 +297,7 @@ CSV_COLUMNS = ("day", "submitted", "link_created", "paid", "expired", "conversio
                "link_expiry_rate", "orders", "rejected", "rejection_rate",
                "submit_to_pay_p50_s", "submit_to_pay_p95_s", "pay_to_kitchen_p50_s",
                "pay_to_kitchen_p95_s", "prep_p50_s", "prep_p95_s", "emails_sent",
-               "emails_delivered", "email_delivery_rate")
+               "emails_delivered", "email_delivery_rate", "revenue")
 
 
 def _cell(value: Any) -> str:
@@ -292,7 +313,8 @@ def _row(label: str, stats: DayStats) -> list[str]:
               stats.conversion, stats.expiry_rate, stats.orders, stats.rejected,
               stats.rejection_rate, stats.submit_to_pay_p50, stats.submit_to_pay_p95,
               stats.pay_to_kitchen_p50, stats.pay_to_kitchen_p95, stats.prep_p50,
-              stats.prep_p95, stats.emails_sent, stats.emails_delivered, stats.delivery_rate]
+              stats.prep_p95, stats.emails_sent, stats.emails_delivered, stats.delivery_rate,
+              stats.revenue]
     return [_cell(value) for value in values]
 
 

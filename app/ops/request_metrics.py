@@ -34,7 +34,10 @@ def _redis(scope: Scope) -> Redis | None:
 
 async def count_webhook(redis: Redis, provider: str, status: int) -> None:
     key = WEBHOOK_KEY.format(provider=provider, minute=int(time.time() // 60))
-    field = "failed" if status >= 500 else "rejected" if status >= 400 else "ok"
+    # 409 is our "not yet, send it again" (a Resend event racing our own "sent" update,
+    # app/notifications/webhooks.py): a retry asked for, not a delivery refused.
+    field = ("failed" if status >= 500 else "retry" if status == 409
+             else "rejected" if status >= 400 else "ok")
     try:
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hincrby(key, "total", 1)

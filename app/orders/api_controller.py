@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from app.infra.errors import error_responses
+from app.orders import idempotency
 from app.orders.intake import IntakeError, submit_order
 from app.orders.models import OrderView
 from app.orders.rate_limit import order_rate_limit
@@ -41,14 +42,14 @@ def order_out(view: OrderView) -> OrderOut:
         items=[OrderLineOut(menu_item_id=line.menu_item_id, name=line.name,
                             quantity=line.quantity,
                             unit_price=Money(amount=line.unit_amount, currency=view.currency),
-                            notes=line.notes) for line in view.lines],
+                            notes=line.notes, allergy=line.allergy) for line in view.lines],
         fulfillment=view.fulfillment,
         payment_url=view.payment_url if view.status == "awaiting_payment" else None,
         expires_at=view.expires_at.isoformat() if view.expires_at and not view.is_paid else None,
         status_url=status_url(view.id), ticket_number=view.ticket_number,
         prep_minutes=view.prep_minutes if view.is_paid else None,
         promised_at=view.promised_at.isoformat() if view.promised_at else None,
-        reject_reason=view.reject_reason,
+        reject_reason=view.reject_reason, allergy=view.allergy,
     )
 
 
@@ -66,11 +67,26 @@ class OrdersApiController(Controller):
         """Submit an order: answers with the payment link (Stripe Checkout) at once.
 
         202 instead of 201 when Stripe could not be reached: the order is kept and the
-        payment link follows by email."""
+        payment link follows by email. With an `Idempotency-Key` header, a repeat with the
+        same key and body answers the first order and creates nothing (422 if the key was
+        used for a different order)."""
+        redis = request.app.state.redis
+        key = request.headers.get("idempotency-key")
         try:
-            order = await submit_order(request.app.state.redis, data)
+            if key is None:
+                order = await submit_order(redis, data)
+            elif not idempotency.valid_key(key):
+                raise HTTPException(status_code=400, detail="Idempotency-Key must be 1 to 255 "
+                                    "printable ASCII characters")
+            else:
+                order, _created = await idempotency.submit_once(
+                    redis, key, data, lambda: submit_order(redis, data))
         except IntakeError as error:
             raise intake_http_error(error) from None
+        except idempotency.KeyReused as error:
+            raise HTTPException(status_code=422, detail=str(error)) from None
+        except idempotency.StillRunning as error:
+            raise HTTPException(status_code=409, detail=str(error)) from None
         body = OrderCreatedOut(
             id=order.id, status=order.status, payment_url=order.payment_url,
             expires_at=order.expires_at.isoformat() if order.expires_at else None,

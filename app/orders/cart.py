@@ -22,6 +22,7 @@ class CartLine:
     item: MenuItem
     quantity: int
     notes: str
+    allergy: str = ""
 
     @property
     def line_total(self) -> int:
@@ -33,10 +34,17 @@ class CartForm:
     quantities: dict[int, int] = field(default_factory=dict)
     notes: dict[int, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
+    # Allergy per line: the box ticked (item ids) and what the diner wrote.
+    allergic: set[int] = field(default_factory=set)
+    allergies: dict[int, str] = field(default_factory=dict)
 
     def lines(self, menu: list[MenuItem]) -> list[CartLine]:
-        return [CartLine(item, self.quantities[item.id], self.notes.get(item.id, ""))
+        return [CartLine(item, self.quantities[item.id], self.notes.get(item.id, ""),
+                         self.allergy_of(item.id))
                 for item in menu if self.quantities.get(item.id, 0) > 0]
+
+    def allergy_of(self, item_id: int) -> str:
+        return self.allergies.get(item_id, "") if item_id in self.allergic else ""
 
     def total(self, menu: list[MenuItem]) -> int:
         return sum(line.line_total for line in self.lines(menu))
@@ -45,7 +53,8 @@ class CartForm:
         return self.fields.get(name, default)
 
 
-CHECKOUT_FIELDS = ("name", "email", "phone", "fulfillment", "delivery_address", "table", "notes")
+CHECKOUT_FIELDS = ("name", "email", "phone", "fulfillment", "delivery_address", "table", "notes",
+                   "has_allergy", "allergy")
 
 
 def _quantity(raw: str) -> int:
@@ -62,6 +71,10 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
             cart.quantities[int(key[4:])] = _quantity(value)
         elif key.startswith("note-") and key[5:].isdigit():
             cart.notes[int(key[5:])] = value[:200]
+        elif key.startswith("allergic-") and key[9:].isdigit():
+            cart.allergic.add(int(key[9:]))
+        elif key.startswith("allergy-") and key[8:].isdigit():
+            cart.allergies[int(key[8:])] = value[:200]
         elif key in CHECKOUT_FIELDS:
             cart.fields[key] = value
     return cart
@@ -87,7 +100,8 @@ def to_order(cart: CartForm, slug: str) -> tuple[OrderIn | None, dict[str, str]]
     payload = {
         "restaurant": slug,
         "items": [{"menu_item_id": item_id, "quantity": quantity,
-                   "notes": cart.notes.get(item_id, "")}
+                   "notes": cart.notes.get(item_id, ""),
+                   "allergy": cart.allergy_of(item_id).strip()}
                   for item_id, quantity in cart.quantities.items() if quantity > 0],
         "customer": {"name": cart.field("name"), "email": cart.field("email"),
                      "phone": cart.field("phone")},
@@ -95,15 +109,29 @@ def to_order(cart: CartForm, slug: str) -> tuple[OrderIn | None, dict[str, str]]
         "notes": cart.field("notes"),
         "delivery_address": cart.field("delivery_address"),
         "table": cart.field("table"),
+        "allergy": cart.field("allergy").strip() if cart.field("has_allergy") else "",
     }
     if not payload["items"]:
         return None, {"items": "your cart is empty: add something from the menu"}
+    if missing := _unnamed_allergies(cart):
+        return None, missing
     try:
         return msgspec.convert(payload, OrderIn), {}
     except msgspec.ValidationError as error:
         match = _PATH.search(str(error))
         key = match.group(1) if match else "form"
         return None, {key: str(error).split(" - at ")[0]}
+
+
+def _unnamed_allergies(cart: CartForm) -> dict[str, str]:
+    """A ticked allergy box needs words: the kitchen must know what to keep out."""
+    missing = {f"allergy-{item_id}": "say what the allergy is"
+               for item_id in sorted(cart.allergic)
+               if cart.quantities.get(item_id, 0) > 0 and not cart.allergies.get(
+                   item_id, "").strip()}
+    if cart.field("has_allergy") and not cart.field("allergy").strip():
+        missing["allergy"] = "say what the allergy is"
+    return missing
 
 
 FIELD_NAMES = {"customer.name": "name", "customer.email": "email", "customer.phone": "phone"}

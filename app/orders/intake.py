@@ -20,7 +20,8 @@ from app.orders.temp_store import new_temp_id
 from app.orders.views import temp_store
 from app.payments.charge_limits import minimum_charge
 from app.platform.metrics import ORDERS_SUBMITTED
-from app.templating import format_money
+from app.restaurants.availability import is_paused
+from app.templating import format_money, local_clock
 
 log = get_logger("orderpass.intake")
 
@@ -55,8 +56,10 @@ def _nul_fields(data: OrderIn) -> dict[str, str]:
     texts = {"restaurant": data.restaurant, "customer.name": data.customer.name,
              "customer.email": data.customer.email, "customer.phone": data.customer.phone,
              "notes": data.notes, "delivery_address": data.delivery_address,
-             "table": data.table,
-             **{f"items[{index}].notes": item.notes for index, item in enumerate(data.items)}}
+             "table": data.table, "allergy": data.allergy,
+             **{f"items[{index}].notes": item.notes for index, item in enumerate(data.items)},
+             **{f"items[{index}].allergy": item.allergy
+                for index, item in enumerate(data.items)}}
     return {key: "must not contain NUL characters" for key, value in texts.items()
             if "\x00" in value}
 
@@ -72,6 +75,14 @@ class MenuRestaurant:
     capture_mode: str
     default_prep_minutes: int
     accepting_orders: bool
+    paused_until: datetime | None = None
+    busy_minutes: int = 0
+    timezone: str = "UTC"
+
+    @property
+    def prep_estimate(self) -> int:
+        """Minutes the diner is told to expect: the usual prep plus the kitchen's busy time."""
+        return self.default_prep_minutes + self.busy_minutes
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,7 @@ class MenuEntry:
 # of the web process's time per order).
 _MENU_SQL = """
 SELECT r.id, r.slug, r.name, r.currency, r.capture_mode, r.default_prep_minutes,
-       r.accepting_orders,
+       r.accepting_orders, r.paused_until, r.busy_minutes, r.timezone,
        coalesce((SELECT json_agg(json_build_array(m.id, m.name, m.price_amount, m.available))
                  FROM menu_item m WHERE m.restaurant = r.id AND m.id = ANY($2::bigint[])),
                 '[]'::json) AS items
@@ -112,6 +123,10 @@ async def price_order(data: OrderIn) -> tuple[MenuRestaurant, list[OrderLine], s
     if not restaurant.accepting_orders:
         raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
                           409)
+    if is_paused(restaurant.paused_until):
+        until = local_clock(restaurant.paused_until, restaurant.timezone)
+        raise IntakeError({"restaurant": f"{restaurant.name} has paused new orders until "
+                                         f"{until}"}, 409)
     errors: dict[str, str] = {}
     email = ""
     try:
@@ -132,7 +147,7 @@ async def price_order(data: OrderIn) -> tuple[MenuRestaurant, list[OrderLine], s
         else:
             lines.append(OrderLine(menu_item_id=menu_item.id, name=menu_item.name,
                                    unit_amount=menu_item.price_amount, quantity=item.quantity,
-                                   notes=item.notes.strip()))
+                                   notes=item.notes.strip(), allergy=item.allergy.strip()))
     if errors:
         raise IntakeError(errors)
     total = sum(line.line_total for line in lines)
@@ -150,7 +165,7 @@ async def submit_order(redis: ArqRedis, data: OrderIn) -> TempOrder:
     order = TempOrder(
         id=new_temp_id(), restaurant_id=restaurant.id, restaurant_slug=restaurant.slug,
         restaurant_name=restaurant.name, currency=restaurant.currency,
-        capture_mode=restaurant.capture_mode, prep_minutes=restaurant.default_prep_minutes,
+        capture_mode=restaurant.capture_mode, prep_minutes=restaurant.prep_estimate,
         lines=lines, total_amount=sum(line.line_total for line in lines),
         customer=Customer(name=data.customer.name.strip(), email=email,
                           phone=data.customer.phone.strip()),
@@ -158,6 +173,7 @@ async def submit_order(redis: ArqRedis, data: OrderIn) -> TempOrder:
         delivery_address=data.delivery_address.strip() if data.fulfillment == "delivery" else "",
         table_label=data.table.strip() if data.fulfillment == "dine_in" else "",
         notes=data.notes.strip(), status=OrderStatus.AWAITING_PAYMENT,
+        allergy=data.allergy.strip(),
     )
     # The temp order is written before Stripe is called: if this process dies between the
     # two, the order still exists and the worker's sweep can finish the job.

@@ -121,6 +121,8 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
         changes[PaidOrder.promised_at] = now + timedelta(minutes=prep_minutes)
     elif action in ("reject", "auto_reject"):
         changes[PaidOrder.reject_reason] = reason[:300]
+        # The kitchen never chose this one: its screens show a notice until acknowledged.
+        changes[PaidOrder.auto_rejected] = action == "auto_reject"
     elif action == "recall":
         changes[PaidOrder.completed_at] = None
     elif action in ("refund", "void") and order.review_reason.startswith(REFUND_FAILED):
@@ -199,11 +201,13 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
 
 def outbox_rows(order: PaidOrder, action: str, target: str) -> list[OutboxRow]:
     """What the transition of `order` (at its current version) by `action` promises: every
-    change reaches the kitchen (one event per new version); ready and reject email the
-    customer."""
+    change reaches the kitchen (one event per new version); accept (with the promised time),
+    ready and reject email the customer."""
     ref = order.public_id
     rows = [outbox.kitchen_event(order.restaurant, ref, "order.updated",
                                  tag=f"v{order.version + 1}")]
+    if target == "accepted":
+        rows.append(outbox.email("order_accepted", ref))
     if target == "ready" and action == "ready":
         rows.append(outbox.email("order_ready", ref))
     # A rejection is told once its money is back, so the email says what happened to it
@@ -260,10 +264,11 @@ async def _capture(order: PaidOrder) -> None:
 
 
 async def _prep_minutes(order: PaidOrder, requested: int | None) -> int:
-    if requested is None:
-        row = await Restaurant.select(Restaurant.default_prep_minutes).where(
+    if requested is None:  # the usual prep plus whatever busy time the kitchen set
+        row = await Restaurant.select(Restaurant.default_prep_minutes,
+                                      Restaurant.busy_minutes).where(
             Restaurant._meta.primary_key == order.restaurant).first()
-        return int(row["default_prep_minutes"]) if row else 15
+        return int(row["default_prep_minutes"]) + int(row["busy_minutes"]) if row else 15
     low, high = PREP_MINUTES_RANGE
     if not low <= requested <= high:
         raise InvalidAction(f"prep time must be between {low} and {high} minutes")

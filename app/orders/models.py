@@ -41,6 +41,7 @@ class OrderLine(msgspec.Struct, frozen=True):
     unit_amount: int  # minor units, copied from the menu when the order was submitted
     quantity: int
     notes: str = ""
+    allergy: str = ""  # set only when the diner flagged an allergy for this line
 
     @property
     def line_total(self) -> int:
@@ -85,6 +86,7 @@ class TempOrder(msgspec.Struct):
     link_started_at: int = 0
     link_keys_used: int = 0
     review_note: str = ""  # a rebuild from Stripe that is missing something says what
+    allergy: str = ""  # an allergy flagged for the whole order
 
 
 class RefundLine(msgspec.Struct, frozen=True):
@@ -127,6 +129,8 @@ class OrderView(msgspec.Struct):
     dispute_status: str = ""
     link_error: str = ""
     refunds: list[RefundLine] = msgspec.field(default_factory=list)
+    allergy: str = ""
+    archived: bool = False  # read back from the archive (closed long ago)
 
     @property
     def item_count(self) -> int:

@@ -5,6 +5,9 @@ htmx request, from the same component file."""
 
 from __future__ import annotations
 
+import secrets
+from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -15,13 +18,16 @@ from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 
 from app.infra.html import is_htmx
+from app.orders import idempotency
 from app.orders.cart import CartForm, apply_operation, form_errors, parse_form, to_order
+from app.orders.form_messages import plain_errors
 from app.orders.intake import IntakeError, submit_order
 from app.orders.payment_links import LinkNotRenewable, renew_payment_link
 from app.orders.rate_limit import order_rate_limit
 from app.orders.views import load_order_view
 from app.payments.stripe_gateway import PaymentProviderError
 from app.restaurants import services
+from app.restaurants.availability import is_paused, menu_state
 from app.restaurants.tables import Restaurant
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -32,9 +38,17 @@ async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str]) -> di
     if restaurant is None:
         raise NotFoundException(f"no restaurant called {slug!r}")
     items = await services.menu_items(restaurant.id)
+    lines = cart.lines(items)
     return {"restaurant": restaurant, "categories": services.by_category(items),
-            "menu": items, "cart": cart, "cart_lines": cart.lines(items),
-            "cart_total": cart.total(items), "errors": errors}
+            "menu": items, "cart": cart, "cart_lines": lines,
+            "cart_count": sum(line.quantity for line in lines),
+            "cart_total": cart.total(items), "errors": errors,
+            "paused": is_paused(restaurant.paused_until),
+            "prep_estimate": restaurant.default_prep_minutes + restaurant.busy_minutes,
+            "menu_state": menu_state(restaurant, items),
+            # One rendered form, one key: a double tap sends it twice, the server places
+            # one order (app.orders.idempotency).
+            "submit_key": secrets.token_urlsafe(16)}
 
 
 def _render_menu(request: Request[Any, Any, Any], context: dict[str, Any],
@@ -67,16 +81,25 @@ class OrderPagesController(Controller):
         cart = parse_form(data)
         order_in, errors = to_order(cart, slug)
         if order_in is not None:
+            redis = request.app.state.redis
+            key = data.get("submit_key", "")
             try:
-                order = await submit_order(request.app.state.redis, order_in)
+                if idempotency.valid_key(key):
+                    order, _created = await idempotency.submit_once(
+                        redis, key, order_in, partial(submit_order, redis, order_in),
+                        per_order=True)
+                else:
+                    order = await submit_order(redis, order_in)
             except IntakeError as error:
                 errors = error.errors
+            except idempotency.StillRunning as error:
+                errors = {"form": str(error)}
             else:
                 target = f"/orders/{order.id}"
                 if is_htmx(request):
                     return Response("", headers={"HX-Redirect": target})
                 return Redirect(target, status_code=HTTP_303_SEE_OTHER)
-        context = await _menu_context(slug, cart, form_errors(errors))
+        context = await _menu_context(slug, cart, plain_errors(form_errors(errors)))
         return _render_menu(request, context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
 
     @get("/orders/{order_id:str}")
@@ -87,9 +110,11 @@ class OrderPagesController(Controller):
         return Template("order_status.html", context=context)
 
     @get("/orders/{order_id:str}/progress")
-    async def progress(self, request: Request[Any, Any, Any], order_id: FromPath[str]) -> Template:
-        return Template("order_progress.html",
-                        context=await _status_context(request, order_id))
+    async def progress(self, request: Request[Any, Any, Any], order_id: FromPath[str],
+                       checkout: FromQuery[str] = "") -> Template:
+        context = await _status_context(request, order_id)
+        context["checkout"] = checkout
+        return Template("order_progress.html", context=context)
 
     @post("/orders/{order_id:str}/payment-link", status_code=200)
     async def new_payment_link(self, request: Request[Any, Any, Any],
@@ -115,4 +140,5 @@ async def _status_context(request: Request[Any, Any, Any], order_id: str) -> dic
         raise NotFoundException("We could not find that order. Links to an order stop "
                                 "working a few days after it was placed unpaid.")
     restaurant = await Restaurant.objects().get(Restaurant.id == view.restaurant_id)
-    return {"order": view, "restaurant": restaurant, "problem": ""}
+    return {"order": view, "restaurant": restaurant, "problem": "", "checkout": "",
+            "now": datetime.now(UTC)}

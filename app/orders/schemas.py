@@ -15,12 +15,17 @@ Quantity = Annotated[int, Meta(ge=1, le=99, description="1 to 99")]
 NO_NUL = r"^[^\x00]*$"
 MAX_ID = 2**31 - 1  # menu item ids are Postgres `integer` (serial)
 ShortText = Annotated[str, Meta(max_length=200, pattern=NO_NUL)]
+# An allergy the diner flags (e.g. "peanuts, sesame"): the kitchen shows it as a badge no
+# other note uses. Empty means none.
+Allergy = Annotated[str, Meta(max_length=200, pattern=NO_NUL,
+                              description="allergies to flag to the kitchen, e.g. 'peanuts'")]
 
 
 class OrderItemIn(msgspec.Struct, forbid_unknown_fields=False):
     menu_item_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
     quantity: Quantity
     notes: ShortText = ""
+    allergy: Allergy = ""
 
 
 class CustomerIn(msgspec.Struct):
@@ -39,6 +44,7 @@ class OrderIn(msgspec.Struct):
     notes: Annotated[str, Meta(max_length=500, pattern=NO_NUL)] = ""
     delivery_address: Annotated[str, Meta(max_length=300, pattern=NO_NUL)] = ""
     table: Annotated[str, Meta(max_length=40, pattern=NO_NUL)] = ""
+    allergy: Allergy = ""
 
 
 class OrderCreatedOut(msgspec.Struct):
@@ -57,6 +63,7 @@ class OrderLineOut(msgspec.Struct):
     quantity: int
     unit_price: Money
     notes: str
+    allergy: str = ""
 
 
 class OrderOut(msgspec.Struct):
@@ -73,3 +80,4 @@ class OrderOut(msgspec.Struct):
     prep_minutes: int | None = None
     promised_at: str | None = None
     reject_reason: str = ""
+    allergy: str = ""

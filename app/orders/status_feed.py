@@ -16,6 +16,7 @@ from app.live.feed import order_channel
 from app.live.shared_render import tick
 from app.live.sse import channel_stream, encoded
 from app.orders.temp_store import TempOrderStore, is_temp_id
+from app.orders.views import view_of_archived
 from app.settings import get_settings
 
 ORDER_EVENT = "order-updated"
@@ -36,7 +37,14 @@ async def order_status(order_ref: str, redis: Redis) -> dict[str, object] | None
         temp = await TempOrderStore(redis, get_settings().temp_order_ttl_hours * 3600).get(
             order_ref)
         if temp is None:
-            return None
+            archived = await view_of_archived(order_ref)  # closed long ago: still answers
+            if archived is None:
+                return None
+            return {"id": archived.id, "status": archived.status,
+                    "ticket_number": archived.ticket_number,
+                    "prep_minutes": archived.prep_minutes,
+                    "promised_at": archived.promised_at.isoformat()
+                    if archived.promised_at else None, "updated_at": None}
         return {"id": temp.id, "status": temp.status, "ticket_number": None,
                 "prep_minutes": None, "promised_at": None,
                 "updated_at": temp.updated_at.isoformat() if temp.updated_at else None}

@@ -57,6 +57,9 @@ class PaidOrder(Table):
     dispute_status = Varchar(length=24, default="")  # Stripe's dispute status, if any
     status_before_dispute = Varchar(length=24, default="")
     settlement_stopped_at = Timestamptz(null=True, default=None)  # refund can never succeed
+    allergy = Varchar(length=300, default="")  # the diner's allergy flag for the whole order
+    auto_rejected = Boolean(default=False)  # rejected by the timer, not by a cook
+    notice_acknowledged_at = Timestamptz(null=True, default=None)  # the kitchen saw that
 
 
 class OrderItem(Table):
@@ -67,6 +70,7 @@ class OrderItem(Table):
     unit_amount = Integer()
     quantity = Integer()
     notes = Varchar(length=200, default="")
+    allergy = Varchar(length=200, default="")  # the diner's allergy flag for this line
 
 
 class OrderRefund(Table):

@@ -1,9 +1,12 @@
 """Read model for customer-facing pages, the JSON API and emails: one `OrderView` whether
-the order is still a temp order in Redis or a paid order in Postgres (Postgres wins)."""
+the order is still a temp order in Redis, a paid order in Postgres (Postgres wins) or an
+order archived long after it closed (its status link keeps working)."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -26,7 +29,8 @@ def view_of_temp(order: TempOrder) -> OrderView:
         customer=order.customer, fulfillment=order.fulfillment, submitted_at=order.created_at,
         delivery_address=order.delivery_address, table_label=order.table_label,
         notes=order.notes, payment_url=order.payment_url, expires_at=order.expires_at,
-        prep_minutes=order.prep_minutes, is_paid=False, link_error=order.link_error)
+        prep_minutes=order.prep_minutes, is_paid=False, link_error=order.link_error,
+        allergy=order.allergy)
 
 
 async def view_of_paid(order: PaidOrder) -> OrderView:
@@ -39,7 +43,8 @@ async def view_of_paid(order: PaidOrder) -> OrderView:
         restaurant_slug=restaurant.slug, restaurant_name=restaurant.name,
         currency=order.currency,
         lines=[OrderLine(menu_item_id=item.menu_item, name=item.name,
-                         unit_amount=item.unit_amount, quantity=item.quantity, notes=item.notes)
+                         unit_amount=item.unit_amount, quantity=item.quantity, notes=item.notes,
+                         allergy=item.allergy)
                for item in items],
         total_amount=order.total_amount,
         customer=Customer(name=order.customer_name, email=order.customer_email,
@@ -50,7 +55,7 @@ async def view_of_paid(order: PaidOrder) -> OrderView:
         paid_at=order.paid_at, accepted_at=order.accepted_at, ready_at=order.ready_at,
         completed_at=order.completed_at, rejected_at=order.rejected_at,
         refunded_at=order.refunded_at, promised_at=order.promised_at,
-        reject_reason=order.reject_reason, is_paid=True,
+        reject_reason=order.reject_reason, is_paid=True, allergy=order.allergy,
         amount_refunded=order.amount_refunded, voided_at=order.voided_at,
         dispute_status=order.dispute_status, refunds=await refund_lines(order.id))
 
@@ -59,12 +64,62 @@ async def refund_lines(order_id: int) -> list[RefundLine]:
     rows = await OrderRefund.select(OrderRefund.amount, OrderRefund.lines,
                                     OrderRefund.reason).where(
         OrderRefund.paid_order == order_id).order_by(OrderRefund.id)
-    found = []
-    for row in rows:
-        lines = row["lines"] if isinstance(row["lines"], list) else json.loads(row["lines"] or "[]")
-        items = ", ".join(f"{line['quantity']} x {line['name']}" for line in lines)
-        found.append(RefundLine(amount=row["amount"], description=items or row["reason"]))
-    return found
+    return [_refund_line(row) for row in rows]
+
+
+def _refund_line(row: dict[str, Any]) -> RefundLine:
+    """One refund as the customer reads it: the items it gave back, or its reason."""
+    lines = row["lines"] if isinstance(row["lines"], list) else json.loads(row["lines"] or "[]")
+    items = ", ".join(f"{line['quantity']} x {line['name']}" for line in lines)
+    return RefundLine(amount=row["amount"], description=items or row["reason"])
+
+
+def _moment(document: dict[str, Any], name: str) -> datetime | None:
+    value = document.get(name)
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+async def view_of_archived(order_ref: str) -> OrderView | None:
+    """An archived order, from the document the archive kept (`app.ops.archive`)."""
+    from app.orders.archive import load_archived_order
+
+    document = await load_archived_order(order_ref)
+    if document is None:
+        return None
+    restaurant = await Restaurant.objects().get(Restaurant.id == document["restaurant"])
+    if restaurant is None:
+        return None
+    return OrderView(
+        id=order_ref, status=str(document["status"]), restaurant_id=restaurant.id,
+        restaurant_slug=restaurant.slug, restaurant_name=restaurant.name,
+        currency=str(document["currency"]),
+        lines=[OrderLine(menu_item_id=item.get("menu_item"), name=str(item["name"]),
+                         unit_amount=int(item["unit_amount"]), quantity=int(item["quantity"]),
+                         notes=str(item.get("notes") or ""),
+                         allergy=str(item.get("allergy") or ""))
+               for item in document.get("items") or []],
+        total_amount=int(document["total_amount"]),
+        customer=Customer(name=str(document.get("customer_name") or ""),
+                          email=str(document.get("customer_email") or ""),
+                          phone=str(document.get("customer_phone") or "")),
+        fulfillment=str(document.get("fulfillment") or "pickup"),
+        submitted_at=_moment(document, "submitted_at") or _moment(document, "paid_at")
+        or datetime.now().astimezone(),
+        delivery_address=str(document.get("delivery_address") or ""),
+        table_label=str(document.get("table_label") or ""),
+        notes=str(document.get("notes") or ""), prep_minutes=document.get("prep_minutes"),
+        ticket_number=document.get("ticket_number"), paid_at=_moment(document, "paid_at"),
+        accepted_at=_moment(document, "accepted_at"), ready_at=_moment(document, "ready_at"),
+        completed_at=_moment(document, "completed_at"),
+        rejected_at=_moment(document, "rejected_at"),
+        refunded_at=_moment(document, "refunded_at"),
+        promised_at=_moment(document, "promised_at"),
+        reject_reason=str(document.get("reject_reason") or ""), is_paid=True,
+        allergy=str(document.get("allergy") or ""), archived=True,
+        amount_refunded=int(document.get("amount_refunded") or 0),
+        voided_at=_moment(document, "voided_at"),
+        dispute_status=str(document.get("dispute_status") or ""),
+        refunds=[_refund_line(row) for row in document.get("refunds") or []])
 
 
 async def load_order_view(redis: Redis, order_ref: str) -> OrderView | None:
@@ -74,7 +129,9 @@ async def load_order_view(redis: Redis, order_ref: str) -> OrderView | None:
     if paid is not None:
         return await view_of_paid(paid)
     temp = await temp_store(redis).get(order_ref)
-    return view_of_temp(temp) if temp is not None else None
+    if temp is not None:
+        return view_of_temp(temp)
+    return await view_of_archived(order_ref)
 
 
 async def load_order_views(redis: Redis, order_refs: list[str]) -> dict[str, OrderView]:

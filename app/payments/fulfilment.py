@@ -106,18 +106,21 @@ paid AS (
         stripe_payment_intent_id, status, customer_name, customer_email, customer_phone,
         fulfillment, delivery_address, table_label, notes, currency, total_amount,
         amount_charged, currency_charged, capture_mode, needs_review, review_reason,
-        rebuilt_from_stripe, submitted_at, paid_at, prep_minutes)
+        rebuilt_from_stripe, submitted_at, paid_at, prep_minutes, allergy)
     SELECT $4::text, $5::integer, $6::integer, $3::text, $7::text, 'paid', $8::text,
         $9::text, $10::text, $11::text, $12::text, $13::text, $14::text, $15::text,
         $16::integer, $17::integer, $18::text, $19::text, $20::boolean, $21::text,
-        $22::boolean, $23::timestamptz, now(), $24::integer
+        $22::boolean, $23::timestamptz, now(), $24::integer, $34::text
     FROM event
     ON CONFLICT DO NOTHING RETURNING id),
 items AS (
-    INSERT INTO order_item (paid_order, menu_item, name, unit_amount, quantity, notes)
-    SELECT paid.id, item.menu_item, item.name, item.unit_amount, item.quantity, item.notes
+    INSERT INTO order_item (paid_order, menu_item, name, unit_amount, quantity, notes,
+        allergy)
+    SELECT paid.id, item.menu_item, item.name, item.unit_amount, item.quantity, item.notes,
+        item.allergy
     FROM paid, unnest($25::integer[], $26::text[], $27::integer[], $28::integer[],
-                      $29::text[]) AS item (menu_item, name, unit_amount, quantity, notes)),
+                      $29::text[], $35::text[])
+        AS item (menu_item, name, unit_amount, quantity, notes, allergy)),
 {outbox.insert_after("paid", 30)}
 SELECT EXISTS (SELECT 1 FROM event) AS new_event, (SELECT id FROM paid) AS order_id
 """  # noqa: S608 - only constants are interpolated
@@ -144,7 +147,8 @@ async def _insert_order(connection: asyncpg.Connection, event_id: str, event_typ
         [line.unit_amount for line in lines], [line.quantity for line in lines],
         [line.notes for line in lines],
         *outbox.as_parameters(outbox_rows(order.id, order.restaurant_id,
-                                          order.customer.email)))
+                                          order.customer.email)),
+        order.allergy, [line.allergy for line in lines])  # $34, $35: allergy flags
     assert row is not None
     order_id: int | None = row["order_id"]
     if order_id is not None and amount_problem:

@@ -1,11 +1,17 @@
-"""A refund of some of an order's items, asked for by an admin: the amount is the chosen
-items' price (never more than what remains of the payment), made through settlement with a
-key from the form (a double submit makes one refund), recorded with its lines, shown on the
-order and emailed to the customer. Refunding everything that remains moves the order to
-`refunded` (state machine)."""
+"""Refunds an admin asks for from the order's page: some of its items, or the whole order.
+
+Items: the amount is the chosen items' price (never more than what remains of the payment),
+made through settlement with a key from the form (a double submit makes one refund),
+recorded with its lines, shown on the order and emailed to the customer. Refunding
+everything that remains moves the order to `refunded` (state machine).
+
+The whole order: `settlement.give_back` (an uncaptured hold is released instead, with the
+kitchen's keys `void/<ref>` and `refund/<ref>`, so never twice whoever asks), then the state
+machine moves the order to `voided` or `refunded`."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -93,3 +99,33 @@ async def refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str],
         else:
             await money_events.tell_partial_refund(redis, refreshed)
     return result
+
+
+async def refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str = "") -> str:
+    """Give back everything that remains of the order's payment; returns "refunded" or
+    "voided". A rejected order whose refund is still pending is settled the kitchen's way."""
+    order = await lifecycle.get_order(order_ref)
+    if order is None:
+        raise RefundRefused(f"no live order {order_ref} (archived orders are refunded in the "
+                            "Stripe dashboard)", 404)
+    if order.status in ("refunded", "voided", "charged_back"):
+        raise RefundRefused(f"order #{order.ticket_number} is already "
+                            f"{order.status.replace('_', ' ')}", 409)
+    if not order.stripe_payment_intent_id:
+        raise RefundRefused(f"order #{order.ticket_number} has no payment to refund", 409)
+    if order.status == "rejected":
+        settled = await lifecycle.settle_rejection(order, redis=redis)
+        if settled.status not in ("refunded", "voided"):
+            raise RefundRefused(f"Stripe refused the refund: {settled.review_reason}", 502)
+        return settled.status
+    try:
+        outcome = await settlement.give_back(order, source="admin", by=by)
+    except settlement.SettlementFailed as error:
+        raise RefundRefused(f"Stripe: {error}", 409 if error.permanent else 502) from error
+    target = "voided" if outcome == "voided" else "refunded"
+    with contextlib.suppress(lifecycle.IllegalTransition):  # Stripe's webhook came first
+        await lifecycle.apply_action(order_ref, "void" if target == "voided" else "refund",
+                                     actor=by, redis=redis)
+    log.info("admin refunded the whole order", order_id=order_ref, by=by, outcome=outcome,
+             reason=reason[:300], from_status=order.status)
+    return target

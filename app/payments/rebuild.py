@@ -46,6 +46,7 @@ async def rebuild_temp_order(gateway: StripeGateway, session: stripe.checkout.Se
     extras = found.get("i") or []
     if found and len(extras) != len(items):
         gaps.append(f"per-line notes ({len(extras)} recorded for {len(items)} lines)")
+    order_allergy, line_allergies = _allergies(found)
     lines = []
     for index, item in enumerate(items):
         menu_item_id, notes = None, ""
@@ -55,7 +56,9 @@ async def rebuild_temp_order(gateway: StripeGateway, session: stripe.checkout.Se
         unit = item.price.unit_amount if item.price and item.price.unit_amount is not None \
             else item.amount_total // max(item.quantity or 1, 1)
         lines.append(OrderLine(menu_item_id=menu_item_id, name=item.description or "Item",
-                               unit_amount=unit, quantity=item.quantity or 1, notes=notes))
+                               unit_amount=unit, quantity=item.quantity or 1, notes=notes,
+                               allergy=line_allergies[index] if extra is not None
+                               and index < len(line_allergies) else ""))
     created = found.get("c") or session.created
     details = session.customer_details
     email = session.customer_email or (details.email if details else None) or ""
@@ -69,6 +72,14 @@ async def rebuild_temp_order(gateway: StripeGateway, session: stripe.checkout.Se
         fulfillment=found.get("f") or "pickup",
         created_at=datetime.fromtimestamp(int(created), UTC),
         delivery_address=found.get("a") or "", table_label=found.get("t") or "",
-        notes=found.get("o") or "", checkout_session_id=session.id,
+        notes=found.get("o") or "", checkout_session_id=session.id, allergy=order_allergy,
         review_note=("Rebuilt from Stripe; missing: " + "; ".join(gaps)) if gaps else "",
     )
+
+
+def _allergies(snapshot: dict[str, Any]) -> tuple[str, list[str]]:
+    """The snapshot's allergy flags (`y`: [order allergy, [line allergies]]), if any."""
+    value = snapshot.get("y")
+    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], list):
+        return "", []
+    return str(value[0] or ""), [str(item or "") for item in value[1]]

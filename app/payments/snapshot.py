@@ -118,6 +118,9 @@ def snapshot_of(order: TempOrder) -> dict[str, Any]:
         "p": order.customer.phone, "a": order.delivery_address, "t": order.table_label,
         "o": order.notes, "c": int(order.created_at.timestamp()),
         "i": [[line.menu_item_id, line.quantity, line.notes] for line in order.lines],
+        # Allergy flags: the order's and each line's (`y`), only when there are any.
+        **({"y": [order.allergy, [line.allergy for line in order.lines]]}
+           if order.allergy or any(line.allergy for line in order.lines) else {}),
     }
 
 

@@ -19,6 +19,10 @@ class Restaurant(Table):
     address = Varchar(length=300, default="")
     last_ticket_number = Integer(default=0)
     created_at = Timestamptz()
+    # The kitchen's own controls (app/kitchen/floor.py): no new orders until this time, and
+    # minutes added to every prep estimate while the kitchen is slammed.
+    paused_until = Timestamptz(null=True, default=None)
+    busy_minutes = Integer(default=0)
 
 
 class MenuItem(Table):

@@ -1,13 +1,12 @@
-/* Kitchen screen behaviour: age timers, connection indicator, keyboard (bump bar) control,
-   new-order alarm (WebAudio beep, repeats until acknowledged), error toasts, ticket printing.
-   No inline scripts: everything hangs off data attributes and ids in the templates. */
+/* Kitchen screen behaviour: timers (age, "late by", auto-reject countdown), connection
+   indicator, selection = focus and the keyboard (bump bar), the new-order alarm (sound
+   remembered per device, escalating before an auto-reject, "Tap to start service" when the
+   browser blocks audio), the screen kept awake, the tab title, dense mode, a masonry layout
+   with "+N more", reject with a confirmation dialog and a few seconds to undo, the "Menu &
+   pause" dialog, and live patches from SSE. No inline scripts: everything hangs off ids and
+   data attributes in the templates. */
 (function () {
   "use strict";
-
-  // Same thresholds as app/kitchen/priority.py (timing()).
-  var AT_RISK_FRACTION = 0.25;
-  var AT_RISK_MIN_MS = 120000;
-  var ALARM_EVERY_MS = 2500;
 
   // --- ticket page: print on open ------------------------------------------------------
   if (document.body.classList.contains("ticket-page")) {
@@ -17,11 +16,27 @@
     return;
   }
   var boardHost = document.getElementById("board");
-  if (!boardHost) return;
+  var page = document.querySelector(".kitchen-page");
+  if (!boardHost || !page) return;
+  // Cards carry their masonry span as an inline style set through the CSSOM (allowed by the
+  // CSP); htmx must not copy it over as a style attribute when it settles a swap (blocked).
+  if (window.htmx) htmx.config.attributesToSettle = ["class", "width", "height"];
 
-  // --- age timers ------------------------------------------------------------------------
+  // Timing rules come from the server (app/kitchen/priority.py screen_thresholds): one source.
+  var RULES = JSON.parse(page.dataset.thresholds || "{}");
+  var CSRF = page.dataset.csrf || "";
+  var ALARM_EVERY_MS = 2500, URGENT_EVERY_MS = 1000, UNDO_MS = 5000;
+  var SOUND_KEY = "orderpass:kitchen-sound", DENSE_KEY = "orderpass:kitchen-dense";
+  var baseTitle = document.title;
+
+  function cards() { return Array.prototype.slice.call(document.querySelectorAll("#board .order-card")); }
+  function cardOf(ref) { return document.getElementById("card-" + ref); }
+  function stored(key) { try { return window.localStorage.getItem(key); } catch (e) { return null; } }
+  function store(key, value) { try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ } }
+
+  // --- timers ----------------------------------------------------------------------------
   function pad(n) { return n < 10 ? "0" + n : String(n); }
-  function formatAge(ms) {
+  function clock(ms) {
     var s = Math.max(0, Math.floor(ms / 1000));
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
     return (h ? h + ":" + pad(m) : String(m)) + ":" + pad(s % 60);
@@ -32,21 +47,39 @@
     if (now >= due) return "late";
     var prepMs = Number(card.dataset.prepMinutes || 15) * 60000;
     var start = card.dataset.status === "paid" ? Number(card.dataset.paidAt) : due - prepMs;
-    var margin = Math.max(AT_RISK_MIN_MS, (due - start) * AT_RISK_FRACTION);
+    var margin = Math.max(RULES.atRiskMinMs, (due - start) * RULES.atRiskFraction);
     return due - now <= margin ? "at_risk" : "on_time";
+  }
+  function lateMinutes(card, now) {
+    var due = Number(card.dataset.dueAt);
+    return due && now >= due ? Math.max(1, Math.ceil((now - due) / 60000)) : 0;
+  }
+  function autoRejectLeft(card, now) {
+    var at = Number(card.dataset.autoRejectAt);
+    return at && card.dataset.status === "paid" ? at - now : null;
   }
   function tick() {
     var now = Date.now();
-    document.querySelectorAll(".order-card").forEach(function (card) {
+    cards().forEach(function (card) {
       var age = card.querySelector("[data-age]");
-      if (age) age.textContent = formatAge(now - Number(card.dataset.paidAt));
+      if (age) age.textContent = clock(now - Number(card.dataset.paidAt));
       var t = timingFor(card, now);
       ["on_time", "at_risk", "late"].forEach(function (name) {
         card.classList.toggle("timing-" + name, name === t);
       });
+      var late = card.querySelector("[data-late]"), minutes = lateMinutes(card, now);
+      if (late) late.textContent = minutes ? "late by " + minutes + " min" : "";
+      var countdown = card.querySelector("[data-auto-reject]"), left = autoRejectLeft(card, now);
+      if (countdown) {
+        var show = left !== null && left <= RULES.autoRejectWarnMs;
+        countdown.hidden = !show;
+        if (show) countdown.textContent = left > 0 ? "Auto-reject in " + clock(left) + ": accept now"
+                                                    : "Auto-rejecting…";
+        card.classList.toggle("is-expiring", show);
+      }
     });
+    updatePending(now);
   }
-  window.setInterval(tick, 1000);
 
   // --- connection indicator --------------------------------------------------------------
   var indicator = document.getElementById("connection");
@@ -56,87 +89,169 @@
     indicator.textContent = text;
   }
   document.body.addEventListener("htmx:sseOpen", function () { setConnection("live", "Live"); });
-  document.body.addEventListener("htmx:sseError", function () {
-    setConnection("down", "Reconnecting…");
-  });
-  document.body.addEventListener("htmx:sseClose", function () {
-    setConnection("down", "Disconnected");
-  });
+  document.body.addEventListener("htmx:sseError", function () { setConnection("down", "Reconnecting…"); });
+  document.body.addEventListener("htmx:sseClose", function () { setConnection("down", "Disconnected"); });
 
-  // --- selection and keyboard ------------------------------------------------------------
+  // --- selection is focus ----------------------------------------------------------------
+  // One ticket is "where the cook is": it has the keyboard focus (on the card or on one of
+  // its buttons) and the one selection marker. Keys act there.
   var selectedRef = null;
-  function cards() { return Array.prototype.slice.call(document.querySelectorAll(".order-card")); }
-  function select(card) {
+  function selected() { return selectedRef ? cardOf(selectedRef) : null; }
+  function select(card, focus) {
     cards().forEach(function (c) { c.classList.toggle("is-selected", c === card); });
     selectedRef = card ? card.dataset.ref : null;
-    if (card) card.scrollIntoView({ block: "nearest", inline: "nearest" });
+    if (!card) return;
+    if (focus && !card.contains(document.activeElement)) card.focus({ preventScroll: true });
+    if (focus) card.scrollIntoView({ block: "nearest", inline: "nearest" });
   }
-  function selected() {
-    return selectedRef ? document.getElementById("card-" + selectedRef) : null;
+  function focusLost() {
+    var active = document.activeElement;
+    return !active || active === document.body || active.id === "main";
   }
   function restoreSelection() {
     var card = selected() || cards()[0] || null;
-    select(card);
+    select(card, false);
+    if (card && focusLost() && !dialogOpen()) card.focus({ preventScroll: true });
   }
   function move(delta) {
     var list = cards();
     if (!list.length) return;
     var index = list.indexOf(selected());
     index = index < 0 ? 0 : Math.min(list.length - 1, Math.max(0, index + delta));
-    select(list[index]);
+    select(list[index], true);
   }
-  function submitForm(button) {
+  document.addEventListener("focusin", function (event) {
+    var card = event.target.closest && event.target.closest("#board .order-card");
+    if (card && card.dataset.ref !== selectedRef) select(card, false);
+  });
+  document.addEventListener("click", function (event) {
+    var card = event.target.closest && event.target.closest("#board .order-card");
+    if (card && !event.target.closest("button, a, input, label")) select(card, true);
+  });
+
+  // Number keys: the digits typed within a second name a ticket ("1", "2" → #12).
+  var typed = "", typedTimer = null;
+  function jump(digit) {
+    window.clearTimeout(typedTimer);
+    var wanted = typed + digit;
+    var match = cards().filter(function (c) { return c.dataset.number === wanted; })[0];
+    if (!match) {
+      wanted = digit;
+      match = cards().filter(function (c) { return c.dataset.number === wanted; })[0];
+    }
+    typed = wanted;
+    typedTimer = window.setTimeout(function () { typed = ""; }, 1000);
+    if (match) select(match, true);
+  }
+
+  function submitButton(button) {
     var form = button.form;
     if (form && form.requestSubmit) form.requestSubmit(button); else button.click();
   }
+  function dialogOpen() { return !!document.querySelector("dialog[open]"); }
+  function isControl(el) { return !!(el && el.closest && el.closest("button, a, input, select, textarea, summary, label")); }
+
   document.addEventListener("keydown", function (event) {
+    if (!overlay.hidden) {
+      if (event.key === "Enter" || event.key === " ") { startService(); event.preventDefault(); }
+      return;
+    }
+    if (dialogOpen()) return;  // the dialog's own buttons, Escape closes it
     var tag = (event.target && event.target.tagName) || "";
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    var key = event.key;
-    if (key === "ArrowRight" || key === "ArrowDown") { move(1); event.preventDefault(); }
+    var key = event.key, card = selected();
+    if (/^[0-9]$/.test(key)) { jump(key); event.preventDefault(); }
+    else if (key === "ArrowRight" || key === "ArrowDown") { move(1); event.preventDefault(); }
     else if (key === "ArrowLeft" || key === "ArrowUp") { move(-1); event.preventDefault(); }
     else if (key === "Enter" || key === " ") {
-      var card = selected();
+      if (isControl(event.target)) return;  // a focused button does its own job
       var primary = card && card.querySelector("[data-primary]");
-      if (primary) { submitForm(primary); event.preventDefault(); }
+      if (primary) { submitButton(primary); event.preventDefault(); }
+    } else if (key === "x" || key === "X") {
+      var reject = card && card.querySelector(".reject-open");
+      if (reject) { openReject(reject); event.preventDefault(); }
     } else if (key === "r" || key === "R") {
       var recall = document.getElementById("recall-button");
-      if (recall) submitForm(recall);
+      if (recall) submitButton(recall);
     } else if (key === "a" || key === "A") {
       acknowledge();
     } else if (key === "p" || key === "P") {
-      var print = selected() && selected().querySelector("a.print");
+      var print = card && card.querySelector("a.print");
       if (print) window.open(print.href, "_blank", "noopener");
+    } else if (key === "d" || key === "D") {
+      setDense(!document.body.classList.contains("is-dense"));
     }
   });
-  document.addEventListener("click", function (event) {
-    var card = event.target.closest && event.target.closest(".order-card");
-    if (card) select(card);
-  });
 
-  // --- new-order alarm -------------------------------------------------------------------
-  var audio = null;
+  // --- sound and the new-order alarm -----------------------------------------------------
+  var audio = null, lastBeep = 0;
   var acknowledged = {};
-  var soundButton = document.getElementById("sound-enable");
+  var soundToggle = document.getElementById("sound-toggle");
   var ackButton = document.getElementById("alarm-ack");
-  function beep() {
-    if (!audio || audio.state !== "running") return;
-    [0, 0.25].forEach(function (offset) {
-      var osc = audio.createOscillator(), gain = audio.createGain();
-      osc.type = "square";
-      osc.frequency.value = 880;
-      gain.gain.setValueAtTime(0.0001, audio.currentTime + offset);
-      gain.gain.exponentialRampToValueAtTime(0.3, audio.currentTime + offset + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + offset + 0.18);
-      osc.connect(gain).connect(audio.destination);
-      osc.start(audio.currentTime + offset);
-      osc.stop(audio.currentTime + offset + 0.2);
-    });
+  var overlay = document.getElementById("start-service");
+  function soundOn() { return stored(SOUND_KEY) !== "off"; }  // on unless this device muted it
+  function audioReady() { return !!audio && audio.state === "running"; }
+  function makeAudio() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return null;
+    audio = audio || new Ctx();
+    return audio;
   }
+  function beep(urgent) {
+    if (!soundOn() || !audioReady()) return;
+    var offsets = urgent ? [0, 0.18, 0.36] : [0, 0.25];
+    offsets.forEach(function (offset) {
+      var osc = audio.createOscillator(), gain = audio.createGain(), t = audio.currentTime + offset;
+      osc.type = "square";
+      osc.frequency.value = urgent ? 1320 : 880;
+      gain.gain.setValueAtTime(0.0001, t);
+      gain.gain.exponentialRampToValueAtTime(urgent ? 0.6 : 0.3, t + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.15);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(t);
+      osc.stop(t + 0.17);
+    });
+    document.body.dataset.beeps = String(Number(document.body.dataset.beeps || 0) + 1);
+  }
+  function renderSound() {
+    if (!soundToggle) return;
+    soundToggle.textContent = soundOn() ? "Sound on" : "Sound off";
+    soundToggle.setAttribute("aria-pressed", soundOn() ? "true" : "false");
+  }
+  function checkAudio() {
+    // Browsers start audio suspended until the page is touched: then one tap starts service.
+    if (!soundOn()) { overlay.hidden = true; return; }
+    var ctx = makeAudio();
+    if (!ctx) { overlay.hidden = true; return; }
+    overlay.hidden = ctx.state === "running";
+    document.body.dataset.audio = ctx.state;
+  }
+  function startService() {
+    var ctx = makeAudio();
+    var done = function () {
+      document.body.dataset.audio = ctx ? ctx.state : "none";
+      overlay.hidden = true;
+      restoreSelection();
+    };
+    keepAwake();
+    if (ctx) ctx.resume().then(function () { done(); beep(false); }, done); else done();
+  }
+  if (soundToggle) soundToggle.addEventListener("click", function () {
+    store(SOUND_KEY, soundOn() ? "off" : "on");
+    renderSound();
+    if (soundOn()) startService();  // a click is the gesture audio needs
+  });
+  document.getElementById("start-service-button").addEventListener("click", startService);
+
   function unacknowledged() {
+    return cards().filter(function (c) { return c.dataset.status === "paid" && !acknowledged[c.dataset.ref]; });
+  }
+  function expiring() {
+    var now = Date.now();
     return cards().filter(function (c) {
-      return c.dataset.status === "paid" && !acknowledged[c.dataset.ref];
+      var left = autoRejectLeft(c, now);
+      return left !== null && left <= RULES.autoRejectWarnMs;
     });
   }
   function acknowledge() {
@@ -145,31 +260,249 @@
   }
   function refreshAlarm() {
     var pending = unacknowledged();
+    var urgent = expiring().length > 0;
     if (ackButton) ackButton.hidden = pending.length === 0;
     document.body.classList.toggle("has-alarm", pending.length > 0);
-    pending.forEach(function (c) { c.classList.add("is-alarming"); });
-    return pending.length > 0;
+    cards().forEach(function (c) {
+      c.classList.toggle("is-alarming", c.dataset.status === "paid" && !acknowledged[c.dataset.ref]);
+    });
+    var level = urgent ? "urgent" : pending.length ? "new" : "none";
+    document.body.dataset.alarm = level;
+    var newCount = cards().filter(function (c) { return c.dataset.status === "paid"; }).length;
+    document.title = (newCount ? "(" + newCount + " new) " : "") + baseTitle;
+    return level;
   }
-  window.setInterval(function () { if (refreshAlarm()) beep(); }, ALARM_EVERY_MS);
-  if (soundButton) {
-    soundButton.addEventListener("click", function () {
-      var Ctx = window.AudioContext || window.webkitAudioContext;
-      if (!Ctx) { soundButton.textContent = "No sound on this device"; return; }
-      audio = audio || new Ctx();
-      audio.resume().then(function () {
-        soundButton.textContent = "Sound on";
-        soundButton.disabled = true;
-        beep();
+  window.setInterval(function () {
+    var level = refreshAlarm(), now = Date.now();
+    if (level === "urgent" && now - lastBeep >= URGENT_EVERY_MS) { lastBeep = now; beep(true); }
+    else if (level === "new" && now - lastBeep >= ALARM_EVERY_MS) { lastBeep = now; beep(false); }
+  }, 250);
+  if (ackButton) ackButton.addEventListener("click", acknowledge);
+
+  // --- keep the screen awake -------------------------------------------------------------
+  var wakeLock = null;
+  function keepAwake() {
+    if (!("wakeLock" in navigator)) { document.body.dataset.wakeLock = "unsupported"; return; }
+    if (wakeLock || document.visibilityState !== "visible") return;
+    navigator.wakeLock.request("screen").then(function (sentinel) {
+      wakeLock = sentinel;
+      document.body.dataset.wakeLock = "on";
+      sentinel.addEventListener("release", function () {
+        wakeLock = null;
+        document.body.dataset.wakeLock = "off";
       });
+    }, function () { document.body.dataset.wakeLock = "denied"; });
+  }
+  document.addEventListener("visibilitychange", keepAwake);  // the lock ends when hidden
+
+  // --- dense mode and the masonry layout -------------------------------------------------
+  var denseToggle = document.getElementById("dense-toggle");
+  function setDense(on) {
+    document.body.classList.toggle("is-dense", on);
+    store(DENSE_KEY, on ? "on" : "off");
+    if (denseToggle) denseToggle.setAttribute("aria-pressed", on ? "true" : "false");
+    layout();
+  }
+  if (denseToggle) denseToggle.addEventListener("click", function () {
+    setDense(!document.body.classList.contains("is-dense"));
+  });
+  // Cards keep their own height: each spans as many small grid rows as its content needs,
+  // in priority order left to right, so a short ticket never stretches to a tall one.
+  var ROW = 4;
+  var resizer = "ResizeObserver" in window ? new ResizeObserver(function (entries) {
+    entries.forEach(function (entry) { span(entry.target); });
+    countHidden();
+  }) : null;
+  function span(card) {
+    var tickets = card.parentNode;
+    if (!tickets || !tickets.classList || !tickets.classList.contains("tickets")) return;
+    var gap = parseFloat(getComputedStyle(tickets).getPropertyValue("--card-gap")) || 12;
+    card.style.gridRowEnd = "span " + Math.ceil((card.getBoundingClientRect().height + gap) / ROW);
+  }
+  function layout() {
+    var tickets = boardHost.querySelector(".tickets");
+    if (!tickets) return;
+    tickets.classList.add("is-masonry");
+    cards().forEach(function (card) { span(card); if (resizer) resizer.observe(card); });
+    countHidden();
+  }
+  var more = document.getElementById("more-below");
+  function countHidden() {
+    var bottom = window.innerHeight;
+    var below = cards().filter(function (c) { return c.getBoundingClientRect().bottom > bottom + 1; });
+    more.hidden = below.length === 0;
+    more.textContent = "+" + below.length + " more ↓";
+    more.dataset.count = String(below.length);
+    return below;
+  }
+  more.addEventListener("click", function () {
+    var below = countHidden();
+    if (below.length) select(below[0], true);
+  });
+  window.addEventListener("resize", layout);
+  window.addEventListener("scroll", countHidden, { passive: true });
+
+  // --- reject: confirm in a modal, then a few seconds to undo ----------------------------
+  var rejectDialog = document.getElementById("reject-dialog");
+  var rejectForm = document.getElementById("reject-form");
+  var rejectConfirm = document.getElementById("reject-confirm");
+  var rejectOther = document.getElementById("reject-other");
+  var rejecting = null;  // the Reject button whose ticket the dialog is about
+  var pending = {};      // ref → a reject waiting out its undo window
+  function chosenReason() {
+    var choice = rejectForm.querySelector("input[name='reason-choice']:checked");
+    if (!choice) return "";
+    return choice.value === "other" ? rejectOther.value.trim() : choice.value;
+  }
+  function checkReason() { rejectConfirm.disabled = !chosenReason(); }
+  function openReject(button) {
+    rejecting = button;
+    rejectForm.reset();
+    var voiding = button.dataset.moneyBack === "void";
+    document.getElementById("reject-title").textContent = "Reject #" + button.dataset.number + "?";
+    document.getElementById("reject-money").textContent = voiding
+      ? "The hold of " + button.dataset.amount + " on the customer's card is released: nothing is charged."
+      : "The customer gets " + button.dataset.amount + " back (refund).";
+    rejectConfirm.textContent = voiding ? "Reject & release hold" : "Reject & refund";
+    checkReason();
+    rejectDialog.showModal();
+  }
+  rejectForm.addEventListener("change", checkReason);
+  rejectOther.addEventListener("input", function () {
+    var other = rejectForm.querySelector("input[value='other']");
+    if (other && rejectOther.value) other.checked = true;
+    checkReason();
+  });
+  document.getElementById("reject-cancel").addEventListener("click", function () {
+    rejectDialog.close();
+  });
+  rejectDialog.addEventListener("close", function () {
+    var card = rejecting && rejecting.closest(".order-card");
+    if (card) select(card, true);
+  });
+  rejectForm.addEventListener("submit", function () {
+    var reason = chosenReason(), button = rejecting;
+    if (!reason || !button) return;
+    var card = button.closest(".order-card");
+    var ref = card.dataset.ref;
+    pending[ref] = {
+      url: button.dataset.reject, from: button.dataset.from, reason: reason,
+      number: button.dataset.number, deadline: Date.now() + UNDO_MS,
+      timer: window.setTimeout(function () { sendReject(ref); }, UNDO_MS)
+    };
+    showPending();
+  });
+  document.addEventListener("click", function (event) {
+    var open = event.target.closest && event.target.closest(".reject-open");
+    if (open) { openReject(open); return; }
+    var undo = event.target.closest && event.target.closest("[data-undo]");
+    if (undo) undoReject(undo.dataset.undo);
+  });
+  function showPending() {
+    Object.keys(pending).forEach(function (ref) {
+      var card = cardOf(ref);
+      if (!card || card.querySelector(".undo-bar")) return;
+      var bar = document.createElement("div");
+      bar.className = "undo-bar";
+      bar.setAttribute("role", "status");
+      var text = document.createElement("span");
+      text.className = "undo-text";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "undo";
+      button.dataset.undo = ref;
+      button.textContent = "Undo";
+      bar.appendChild(text);
+      bar.appendChild(button);
+      card.appendChild(bar);
+      card.classList.add("is-rejecting");
+      if (card.contains(document.activeElement) || focusLost()) button.focus({ preventScroll: true });
+    });
+    updatePending(Date.now());
+  }
+  function updatePending(now) {
+    Object.keys(pending).forEach(function (ref) {
+      var card = cardOf(ref), text = card && card.querySelector(".undo-text");
+      if (text) text.textContent = "Rejecting #" + pending[ref].number + " in " +
+        Math.max(0, Math.ceil((pending[ref].deadline - now) / 1000)) + " s";
     });
   }
-  if (ackButton) ackButton.addEventListener("click", acknowledge);
+  function clearPending(ref) {
+    var entry = pending[ref];
+    if (entry) window.clearTimeout(entry.timer);
+    delete pending[ref];
+    var card = cardOf(ref);
+    if (card) {
+      card.classList.remove("is-rejecting");
+      var bar = card.querySelector(".undo-bar");
+      if (bar) bar.remove();
+    }
+    return card;
+  }
+  function undoReject(ref) {
+    var card = clearPending(ref);
+    if (card) select(card, true);
+  }
+  function sendReject(ref) {
+    var entry = pending[ref];
+    if (!entry) return;
+    window.clearTimeout(entry.timer);
+    var body = new URLSearchParams({ from: entry.from, reason: entry.reason });
+    var card = cardOf(ref);
+    if (card) card.classList.add("is-sending");
+    window.fetch(entry.url, {
+      method: "POST", body: body, keepalive: true, credentials: "same-origin",
+      headers: { "x-csrftoken": CSRF, "HX-Request": "true" }
+    }).then(function (response) {
+      if (!response.ok) {
+        return response.text().then(function (text) {
+          clearPending(ref);
+          var detail = "Reject failed (" + response.status + ").";
+          try { detail = JSON.parse(text).detail || detail; } catch (e) { /* not JSON */ }
+          showToast(detail);
+        });
+      }
+      delete pending[ref];
+      var outcome = {};
+      try { outcome = JSON.parse(response.headers.get("HX-Trigger") || "{}")["orderpass:rejected"] || {}; } catch (e) { /* none */ }
+      showResult(outcome.message || ("#" + entry.number + " rejected."), outcome.ok !== false);
+      var gone = cardOf(ref);
+      if (gone) gone.remove();
+      afterChange();
+    }, function () {
+      clearPending(ref);
+      showToast("No connection: #" + entry.number + " was not rejected.");
+    });
+  }
+  // Leaving the page inside the undo window still sends the reject the cook confirmed.
+  window.addEventListener("pagehide", function () { Object.keys(pending).forEach(sendReject); });
+
+  var result = document.getElementById("result"), resultTimer = null;
+  function showResult(text, ok) {
+    document.getElementById("result-text").textContent = text;
+    result.classList.toggle("is-problem", !ok);
+    result.hidden = false;
+    window.clearTimeout(resultTimer);
+    resultTimer = window.setTimeout(function () { result.hidden = true; }, 20000);
+  }
+  document.getElementById("result-close").addEventListener("click", function () { result.hidden = true; });
+
+  // --- "Menu & pause": 86, pause new orders, busy time -----------------------------------
+  var controlsDialog = document.getElementById("controls-dialog");
+  document.getElementById("controls-open").addEventListener("click", function () {
+    controlsDialog.showModal();
+    htmx.ajax("GET", "/kitchen/" + boardHost.dataset.slug + "/controls",
+              { target: "#controls", swap: "outerHTML" });  // fresh every time it opens
+  });
+  document.getElementById("controls-close").addEventListener("click", function () { controlsDialog.close(); });
 
   // --- after every board swap / action ---------------------------------------------------
   function afterChange() {
     restoreSelection();
+    showPending();
     tick();
-    if (refreshAlarm()) beep();
+    layout();
+    refreshAlarm();
   }
   document.body.addEventListener("htmx:afterSettle", afterChange);
 
@@ -189,9 +522,16 @@
     htmx.process(card);
   }
   function busyWith(card) {
-    // A cook typing a prep time or a reject reason keeps the card they are typing in.
+    // A cook typing a prep time keeps the card they are typing in.
     var active = document.activeElement;
     return active && card.contains(active) && /INPUT|TEXTAREA|SELECT/.test(active.tagName);
+  }
+  function replacePanel(selector, template) {
+    var panel = boardHost.querySelector(selector);
+    if (!panel || !template) return;
+    panel.replaceWith(document.importNode(template.content, true));
+    var fresh = boardHost.querySelector(selector);
+    if (fresh) htmx.process(fresh);
   }
   function applyChanges(html) {
     var holder = document.createElement("template");
@@ -200,11 +540,16 @@
     var tickets = boardHost.querySelector(".tickets");
     if (!changes || !tickets) return;
     changes.querySelectorAll("template[data-ticket]").forEach(function (item) {
-      var old = document.getElementById("card-" + item.dataset.ticket);
+      var old = cardOf(item.dataset.ticket);
       var card = item.content.querySelector(".order-card");
       if (old && card && busyWith(old) && old.dataset.status === card.dataset.status) return;
+      var hadFocus = old && old.contains(document.activeElement);
       if (old) old.remove();
-      if (card) place(tickets, document.importNode(card, true));
+      if (card) {
+        var fresh = document.importNode(card, true);
+        place(tickets, fresh);
+        if (hadFocus) fresh.focus({ preventScroll: true });
+      }
     });
     var empty = tickets.querySelector(".empty");
     if (cards().length && empty) empty.remove();
@@ -220,6 +565,7 @@
       side.replaceChildren(document.importNode(panels.content, true));
       htmx.process(side);
     }
+    replacePanel(".notices", changes.querySelector("template[data-notices]"));
     var board = boardHost.querySelector(".board");
     if (board) {
       board.dataset.newCount = changes.dataset.newCount;
@@ -253,7 +599,14 @@
     showToast("No connection: the action was not sent.");
   });
 
+  // --- start ------------------------------------------------------------------------------
+  if (stored(DENSE_KEY) === "on") setDense(true);
+  renderSound();
+  checkAudio();
+  keepAwake();
   restoreSelection();
   tick();
+  layout();
   refreshAlarm();
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(layout);
 })();

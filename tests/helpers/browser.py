@@ -57,3 +57,24 @@ async def submit_login(page: Any, email: str) -> None:
     await page.fill("#email", email)
     await page.fill("#password", TEST_ENV["ORDERPASS_DEMO_PASSWORD"])
     await page.click("button[type=submit]")
+
+
+async def logged_in_context(browser: Any, base_url: str, email: str, **options: Any) -> Any:
+    """A new browser context already logged in as `email`, without touching a page: the
+    login goes through the context's own HTTP client (same cookies), so the pages opened
+    afterwards have seen no user gesture (as a screen switched on in the morning)."""
+    context = await browser.new_context(base_url=base_url, **options)
+    await context.request.get("/login")
+    token = next(cookie["value"] for cookie in await context.cookies()
+                 if cookie["name"] == "csrftoken")
+    response = await context.request.post("/login", form={
+        "email": email, "password": TEST_ENV["ORDERPASS_DEMO_PASSWORD"], "_csrf_token": token},
+        max_redirects=0)
+    assert response.status == 303, await response.text()
+    return context
+
+
+def box_inside(inner: dict[str, float], outer: dict[str, float], slack: float = 0.5) -> bool:
+    return (inner["x"] >= outer["x"] - slack and inner["y"] >= outer["y"] - slack
+            and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
+            and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack)

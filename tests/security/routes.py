@@ -85,6 +85,15 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/password-reset"): "public",
     ("GET", "/password-reset/{token:str}"): "link",
     ("POST", "/password-reset/{token:str}"): "link",
+    # floor (#15): the menu's live feed, the kitchen's floor controls, the Orders page
+    ("GET", "/r/{slug:str}/events"): "public",
+    ("GET", "/kitchen/{slug:str}/controls"): "staff",
+    ("POST", "/kitchen/{slug:str}/pause"): "staff",
+    ("POST", "/kitchen/{slug:str}/busy"): "staff",
+    ("POST", "/kitchen/{slug:str}/menu/{item_id:int}/availability"): "staff",
+    ("POST", "/kitchen/{slug:str}/notices/acknowledge"): "staff",
+    ("POST", "/kitchen/{slug:str}/notices/{ref:str}/acknowledge"): "staff",
+    ("GET", "/admin/orders"): "admin",
     ("GET", "/admin/orders/{ref:str}"): "admin",
     ("POST", "/admin/orders/{ref:str}/refund"): "admin",
 }

@@ -30,6 +30,6 @@ def test_emails_escape_html_but_not_plain_text() -> None:
     emails = email_environment()
     assert emails.from_string("{{ v }}").render(v="<b>&") == "&lt;b&gt;&amp;"
     lines = emails.get_template("order_lines.txt")
-    order = {"lines": [{"quantity": 1, "name": "Fish & <Chips>", "notes": "",
+    order = {"lines": [{"quantity": 1, "name": "Fish & <Chips>", "notes": "", "allergy": "",
                         "line_total": 900}], "currency": "eur"}
     assert "1 x Fish & <Chips>  €9.00" in lines.render(lines=order["lines"], currency="eur")

@@ -21,22 +21,27 @@ def _limit(struct: type, field: str) -> int:
 
     info = msgspec.inspect.type_info(struct)
     [found] = [f for f in info.fields if f.name == field]  # type: ignore[attr-defined]
-    return int(found.type.max_length)
+    kind = found.type
+    while isinstance(kind, msgspec.inspect.Metadata):  # a description wraps the type
+        kind = kind.type
+    return int(kind.max_length)
 
 
 def largest_order() -> TempOrder:
-    note = _limit(OrderItemIn, "notes")
+    note, allergy = _limit(OrderItemIn, "notes"), _limit(OrderItemIn, "allergy")
     return TempOrder(
         id="TEMP-" + "x" * 22, restaurant_id=1, restaurant_slug="s" * 64, restaurant_name="R",
         currency="eur", capture_mode="automatic", prep_minutes=15,
         lines=[OrderLine(menu_item_id=2**31 - 1, name="n" * 120, unit_amount=10_000_000,
-                         quantity=99, notes=WORST[:note]) for _ in range(MAX_LINES)],
+                         quantity=99, notes=WORST[:note], allergy=WORST[:allergy])
+               for _ in range(MAX_LINES)],
         total_amount=1, customer=Customer(name=WORST[:_limit(CustomerIn, "name")],
                                           email="a@b.c", phone=WORST[:_limit(CustomerIn,
                                                                              "phone")]),
         fulfillment="delivery", created_at=datetime(2026, 12, 1, tzinfo=UTC),
         delivery_address=WORST[:_limit(OrderIn, "delivery_address")],
-        table_label=WORST[:_limit(OrderIn, "table")], notes=WORST[:_limit(OrderIn, "notes")])
+        table_label=WORST[:_limit(OrderIn, "table")], notes=WORST[:_limit(OrderIn, "notes")],
+        allergy=WORST[:_limit(OrderIn, "allergy")])
 
 
 def test_the_largest_order_fits_stripes_metadata_limits() -> None:
@@ -50,6 +55,7 @@ def test_the_snapshot_reads_back_exactly() -> None:
     found = snapshot.decode(snapshot.encode(order))
     assert found == snapshot.snapshot_of(order)
     assert found["i"][0][2] == order.lines[0].notes  # nothing shortened
+    assert found["y"][1][-1] == order.lines[-1].allergy
 
 
 def test_a_cut_or_missing_snapshot_is_reported_not_guessed() -> None:

@@ -1,0 +1,127 @@
+"""The kitchen's own controls over what diners can order, from the kitchen screen: mark an
+item sold out ("86") and back, pause new orders for a while, add busy minutes to every prep
+estimate; and acknowledging the notice an auto-rejected order leaves on the board.
+
+Each change is written to Postgres, then announced on the restaurant's kitchen channel (every
+screen re-reads the whole board, which shows the state) and on its menu channel (every open
+menu page re-reads availability). Like order events, the messages carry no data: a lost one
+costs freshness until the next change or reconnect, never correctness, because intake checks
+availability, pause and prices against Postgres for every order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from app.infra.logging import get_logger
+from app.live.feed import encode_event, kitchen_channel
+from app.orders.tables import PaidOrder
+from app.restaurants.availability import BUSY_CHOICES, PAUSE_CHOICES
+from app.restaurants.tables import MenuItem, Restaurant
+from app.templating import zone
+
+log = get_logger("orderpass.kitchen.floor")
+
+MENU_EVENT = "menu.changed"
+NOTICE_EVENT = "notice.acknowledged"
+PUBLISH_TIMEOUT_S = 2.0
+
+
+class ControlError(ValueError):
+    """A control the kitchen cannot apply (unknown item, a duration not offered): HTTP 400."""
+
+
+def menu_channel(restaurant_id: int) -> str:
+    return f"orderpass:menu:{restaurant_id}"
+
+
+async def announce(redis: Redis, restaurant_id: int, event: str) -> None:
+    """Tell the restaurant's kitchen screens and menu pages to re-read; best effort."""
+    payload = encode_event(restaurant_id, "", event)  # no ref: screens re-read the board
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.publish(kitchen_channel(restaurant_id), payload)
+            pipe.publish(menu_channel(restaurant_id), payload)
+            await asyncio.wait_for(pipe.execute(), PUBLISH_TIMEOUT_S)
+    except Exception as error:
+        log.warning("floor change not announced", restaurant_id=restaurant_id, event_name=event,
+                    error=str(error)[:200])
+
+
+def _id(restaurant: Restaurant) -> int:
+    return int(restaurant.id)
+
+
+async def set_item_available(redis: Redis, restaurant: Restaurant, item_id: int,
+                             available: bool, *, actor: str) -> MenuItem:
+    changed = await MenuItem.update({MenuItem.available: available}).where(
+        (MenuItem.id == item_id) & (MenuItem.restaurant == _id(restaurant))).returning(
+        MenuItem.id)
+    if not changed:
+        raise ControlError(f"no menu item {item_id} at {restaurant.name}")
+    item = await MenuItem.objects().get(MenuItem.id == item_id)
+    assert item is not None
+    log.info("menu item 86'd" if not available else "menu item back on", actor=actor,
+             restaurant=restaurant.slug, item=item.name)
+    await announce(redis, _id(restaurant), MENU_EVENT)
+    return item
+
+
+def pause_end(choice: str, restaurant: Restaurant, now: datetime) -> datetime | None:
+    """When a pause chosen as `choice` ends: N minutes from now, the end of the restaurant's
+    day ("today"), or None for "resume now"."""
+    if choice in ("", "0", "resume"):
+        return None
+    if choice == "today":
+        local = now.astimezone(zone(restaurant.timezone))
+        midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0,
+                                                       microsecond=0)
+        return midnight.astimezone(UTC)
+    if choice.isdigit() and int(choice) in PAUSE_CHOICES:
+        return now + timedelta(minutes=int(choice))
+    raise ControlError(f"pause for {choice!r}? choose {', '.join(map(str, PAUSE_CHOICES))} "
+                       "minutes, today, or resume")
+
+
+async def pause_orders(redis: Redis, restaurant: Restaurant, choice: str, *,
+                       actor: str) -> datetime | None:
+    until = pause_end(choice, restaurant, datetime.now(UTC))
+    await Restaurant.update({Restaurant.paused_until: until}).where(
+        Restaurant.id == _id(restaurant))
+    log.info("new orders paused" if until else "new orders resumed", actor=actor,
+             restaurant=restaurant.slug, until=until.isoformat() if until else None)
+    await announce(redis, _id(restaurant), MENU_EVENT)
+    return until
+
+
+async def set_busy(redis: Redis, restaurant: Restaurant, minutes: str, *, actor: str) -> int:
+    if not minutes.isdigit() or int(minutes) not in BUSY_CHOICES:
+        raise ControlError(f"busy time {minutes!r}? choose one of "
+                           f"{', '.join(map(str, BUSY_CHOICES))} minutes")
+    value = int(minutes)
+    await Restaurant.update({Restaurant.busy_minutes: value}).where(
+        Restaurant.id == _id(restaurant))
+    log.info("busy prep time set", actor=actor, restaurant=restaurant.slug, minutes=value)
+    await announce(redis, _id(restaurant), MENU_EVENT)
+    return value
+
+
+async def acknowledge_notice(redis: Redis, restaurant: Restaurant, order_ref: str | None, *,
+                             actor: str) -> int:
+    """The kitchen saw that `order_ref` (or, with None, every order) was auto-rejected: the
+    notice leaves every screen. Returns how many notices were acknowledged."""
+    which = (PaidOrder.restaurant == _id(restaurant)) & (
+        PaidOrder.auto_rejected == True  # noqa: E712 - SQL, not Python
+    ) & PaidOrder.notice_acknowledged_at.is_null()
+    if order_ref is not None:
+        which &= PaidOrder.public_id == order_ref
+    done = await PaidOrder.update({PaidOrder.notice_acknowledged_at: datetime.now(UTC)}).where(
+        which).returning(PaidOrder.public_id)
+    for row in done:
+        log.info("auto-reject notice acknowledged", order_id=row["public_id"], actor=actor)
+    if done:
+        await announce(redis, _id(restaurant), NOTICE_EVENT)
+    return len(done)
