@@ -19,8 +19,9 @@ from app.accounts import security
 from app.accounts.controller import AuthController
 from app.admin.controllers import ADMIN_CONTROLLERS
 from app.infra import db
-from app.infra.errors import validation_error_handler
+from app.infra.errors import log_exception, validation_error_handler
 from app.infra.gc_tuning import freeze_startup_heap
+from app.infra.input_guard import input_guard_middleware
 from app.infra.logging import configure_logging, get_logger
 from app.infra.redis import connect_redis
 from app.infra.request_id import request_id_middleware
@@ -69,7 +70,7 @@ def create_app() -> Litestar:
     # Sessions, the login rate limit and the live feed share one client (pub/sub opens its
     # own connection from its pool); it is created lazily, closed on shutdown.
     web_redis = Redis.from_url(redis_url(), socket_connect_timeout=2)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             MetricsController,
@@ -90,11 +91,11 @@ def create_app() -> Litestar:
         lifespan=[lifespan],
         exception_handlers={ValidationException: validation_error_handler,
                             **security.exception_handlers()},
+        after_exception=[log_exception],
         on_shutdown=[web_redis.aclose],
         # CSP and friends on every response, routing errors included (app-level hook).
         before_send=[SecurityHeaders(production=settings.is_production)],
-        middleware=[request_id_middleware, request_metrics_middleware,
-                    security.session_config().middleware],
+        middleware=[security.session_config().middleware],
         csrf_config=security.csrf_config(),
         stores=security.stores(web_redis),
         plugins=[channels_plugin(web_redis)],
@@ -107,3 +108,9 @@ def create_app() -> Litestar:
         logging_config=None,  # structlog (app/infra/logging.py) formats every log line
         debug=False,
     )
+    # Outside Litestar's own exception handling, so these see every answer as it is sent
+    # (routing 404s, CSRF 403s, 413s, 429s, 500s): each gets an x-request-id and a log line
+    # and is counted with its real status; NUL in a URL is refused before any route runs.
+    app.asgi_handler = request_id_middleware(input_guard_middleware(
+        request_metrics_middleware(app.asgi_handler)))
+    return app

@@ -16,6 +16,7 @@ from app.accounts.guards import require_admin, staff_of
 from app.admin import inbox, system
 from app.admin import restaurants as restaurant_admin
 from app.admin.views import analytics_charts, form_of, fragment, is_htmx, page_context
+from app.infra.form_input import RowId
 from app.notifications.service import EMAIL_KINDS
 from app.ops import analytics, discrepancies
 from app.payments.stripe_gateway import PaymentProviderError
@@ -86,7 +87,7 @@ class AdminDiscrepancyController(Controller):
                         kinds=KINDS, row_message=message, row_error=error)
 
     @post("/discrepancies/{discrepancy_id:int}/{action:str}", status_code=200)
-    async def fix(self, request: Request[Any, Any, Any], discrepancy_id: FromPath[int],
+    async def fix(self, request: Request[Any, Any, Any], discrepancy_id: RowId,
                   action: FromPath[str]) -> Response[Any] | Template:
         return await self._fix(request, discrepancy_id, action)
 
@@ -117,7 +118,7 @@ class AdminInboxController(Controller):
 
     @post("/webhooks/resend/{delivery_id:int}/replay", status_code=200)
     async def replay_resend(self, request: Request[Any, Any, Any],
-                            delivery_id: FromPath[int]) -> Response[Any]:
+                            delivery_id: RowId) -> Response[Any]:
         try:
             result = await inbox.replay_resend_delivery(delivery_id)
         except inbox.ReplayError as problem:
@@ -239,7 +240,7 @@ class AdminRestaurantController(Controller):
 
     @get("/{slug:str}/menu/{item_id:int}")
     async def edit_item(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                        item_id: FromPath[int]) -> Template:
+                        item_id: RowId) -> Template:
         try:
             restaurant = await restaurant_admin.get_restaurant(slug)
             item = await restaurant_admin.get_item(restaurant, item_id)
@@ -258,7 +259,7 @@ class AdminRestaurantController(Controller):
 
     @post("/{slug:str}/menu/{item_id:int}", status_code=200)
     async def update_item(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                          item_id: FromPath[int]) -> Template | Redirect:
+                          item_id: RowId) -> Template | Redirect:
         try:
             await restaurant_admin.save_menu_item(slug, await form_of(request),
                                                   by=staff_of(request).email, item_id=item_id)
@@ -272,7 +273,7 @@ class AdminRestaurantController(Controller):
 
     @post("/{slug:str}/menu/{item_id:int}/toggle", status_code=200)
     async def toggle(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                     item_id: FromPath[int]) -> Response[Any]:
+                     item_id: RowId) -> Response[Any]:
         try:
             item = await restaurant_admin.toggle_available(slug, item_id,
                                                            by=staff_of(request).email)

@@ -141,7 +141,7 @@ async def process_verified(body: bytes, event_id: str) -> WebhookResult:
         event_type = str(event["type"])
         data = event.get("data") or {}
         email_id = _pg_text(str(data.get("email_id") or ""))
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         await _record(event_id=event_id, event_type="", valid=True, processed=False,
                       error=f"unreadable event: {error!r}", body=text)
         return WebhookResult(400, "unreadable event")

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from app.infra.errors import error_responses
+from app.infra.json_body import strict_json
 from app.orders.intake import IntakeError, submit_order
 from app.orders.models import OrderView
 from app.orders.rate_limit import order_rate_limit
@@ -57,10 +58,10 @@ class OrdersApiController(Controller):
     tags = ["orders"]
 
     @post("/", request_max_body_size=MAX_ORDER_BODY_BYTES,
-          middleware=[order_rate_limit().middleware],
+          middleware=[order_rate_limit().middleware], before_request=strict_json(OrderIn),
           responses={202: ResponseSpec(data_container=OrderCreatedOut, generate_examples=False,
                                        description="Accepted; the payment link follows by email"),
-                     **error_responses(400, 404, 409, 413, 429)})
+                     **error_responses(400, 404, 409, 413, 415, 429)})
     async def create_order(self, request: Request[Any, Any, Any],
                            data: JSONBody[OrderIn]) -> Response[OrderCreatedOut]:
         """Submit an order: answers with the payment link (Stripe Checkout) at once.

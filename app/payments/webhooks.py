@@ -24,6 +24,7 @@ from app.payments.fulfilment import (
     record_event_once,
     record_paid_session,
 )
+from app.payments.rebuild import CannotRebuild
 from app.payments.stripe_gateway import get_gateway, metadata_of
 
 log = get_logger("orderpass.webhooks.stripe")
@@ -42,20 +43,36 @@ def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> 
         raise InvalidWebhook("missing Stripe-Signature header")
     if not secrets:
         raise InvalidWebhook("STRIPE_WEBHOOK_SECRET is not configured")
+    if _signed_at(signature_header) > time.time() + TOLERANCE_S:
+        # Stripe's SDK checks only the past; a future date would keep a captured request
+        # replayable until then.
+        raise InvalidWebhook("signature timestamp is in the future")
     last_error = "signature does not match"
     for secret in secrets:
         try:
             event = stripe.Webhook.construct_event(payload, signature_header, secret,
                                                    tolerance=TOLERANCE_S)
+            if not _is_event(json.loads(payload)):  # signed, but not an event
+                raise InvalidWebhook("not a Stripe event (needs id, type and data.object)")
         except stripe.SignatureVerificationError as error:
             last_error = str(error.user_message or error)
             continue
+        except RecursionError:
+            raise InvalidWebhook("JSON body nested too deeply") from None
         except (ValueError, TypeError, AttributeError) as error:
             raise InvalidWebhook(f"malformed JSON body: {error}") from None
-        if not _is_event(json.loads(payload)):  # signed, but not an event: handler would crash
-            raise InvalidWebhook("not a Stripe event (needs id, type and data.object)")
         return event
     raise InvalidWebhook(last_error)
+
+
+def _signed_at(signature_header: str) -> int:
+    """The `t=` of a Stripe-Signature header (0 if absent or not a number: the SDK then
+    refuses the header itself)."""
+    for part in signature_header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isascii() and value.isdigit() and len(value) < 12:
+            return int(value)
+    return 0
 
 
 def _is_event(event: Any) -> bool:
@@ -76,7 +93,7 @@ class Outcome:
 
 async def _authorised(session: stripe.checkout.Session) -> bool:
     """A manual-capture payment can complete as `unpaid` while the card is authorised."""
-    intent = session.payment_intent
+    intent = getattr(session, "payment_intent", None)
     if not intent:
         return False
     intent_id = intent if isinstance(intent, str) else intent.id
@@ -90,14 +107,25 @@ async def handle_event(redis: ArqRedis, event: stripe.Event, received: float) ->
     if not kind.startswith("checkout.session."):
         return Outcome("ignored")
     session: stripe.checkout.Session = event.data.object  # type: ignore[assignment]
-    temp_id = metadata_of(session).get("temp_order_id") or session.client_reference_id or ""
+    if not isinstance(getattr(session, "id", None), str):
+        return Outcome("ignored: not a Checkout Session")
+    temp_id = metadata_of(session).get("temp_order_id") or getattr(
+        session, "client_reference_id", None) or ""
     if kind in PAID_EVENTS:
-        if session.payment_status != "paid" and not await _authorised(session):
+        if getattr(session, "payment_status", None) != "paid" and not await _authorised(session):
             # A delayed payment method: the async_payment_* event decides.
             await record_event_once(event.id, kind, session.id, "awaiting_async_result")
             return Outcome("awaiting_async_result", temp_id)
-        fulfilment = await record_paid_session(redis, session, event_id=event.id,
-                                               event_type=kind)
+        try:
+            fulfilment = await record_paid_session(redis, session, event_id=event.id,
+                                                   event_type=kind)
+        except CannotRebuild as error:
+            # No order of ours and no restaurant named: a session made by something else
+            # on the same Stripe account. Retrying cannot change that; acknowledge it.
+            log.warning("paid session is not ours; ignored", stripe_event=event.id,
+                        session=session.id, order_id=temp_id or None, reason=str(error))
+            await record_event_once(event.id, kind, session.id, "ignored_unknown_session")
+            return Outcome("ignored: unknown session", temp_id)
         if fulfilment.outcome != "created":
             return Outcome(fulfilment.outcome, fulfilment.order_ref)
         finish = await publish_paid(redis, fulfilment, received)
