@@ -18,7 +18,7 @@ from app import paths
 from app.accounts import security
 from app.accounts.controller import AuthController
 from app.admin.controllers import ADMIN_CONTROLLERS
-from app.infra import db
+from app.infra import db, unavailable
 from app.infra.errors import log_exception, validation_error_handler
 from app.infra.gc_tuning import freeze_startup_heap
 from app.infra.input_guard import input_guard_middleware
@@ -90,7 +90,7 @@ def create_app() -> Litestar:
         ],
         lifespan=[lifespan],
         exception_handlers={ValidationException: validation_error_handler,
-                            **security.exception_handlers()},
+                            **security.exception_handlers(), **unavailable.exception_handlers()},
         after_exception=[log_exception],
         on_shutdown=[web_redis.aclose],
         # CSP and friends on every response, routing errors included (app-level hook).

@@ -57,9 +57,13 @@ async def log_exception(error: Exception, scope: Scope) -> None:
     the request id (bound by app/infra/request_id.py): a refusal (4xx raised as an exception:
     CSRF, body too large, rate limit, validation) as one line with its real status, anything
     else (a 500) with its traceback."""
+    from app.infra.unavailable import is_dependency_error
+
     status = error.status_code if isinstance(error, HTTPException) else 500
     path = scope.get("path", "")
-    if status < 500:
+    if is_dependency_error(error):  # answered 503 (app/infra/unavailable.py)
+        _log.warning("dependency unavailable", status=503, path=path, error=repr(error)[:300])
+    elif status < 500:
         _log.info("request refused", status=status, path=path,
                   detail=str(getattr(error, "detail", ""))[:300])
     else:

@@ -17,6 +17,7 @@ from arq.connections import ArqRedis
 from redis.exceptions import LockError
 
 from app.infra.logging import get_logger
+from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.infra.urls import redis_url
 from app.notifications import gateway, service
 from app.notifications.compose import RenderedEmail, RestaurantContact, render_email
@@ -323,6 +324,7 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
                        blocking_timeout=CLAIM_WAIT_S)
     if not await claim.acquire():
         raise RetryLater(backoff(1), "email claimed by another worker")
+    _hold(claim)
     others: list[Any] = []
     try:
         fresh = await service.get_row(key)  # a batch may have sent it while we waited
@@ -350,9 +352,42 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
             return await _send_single(redis, settings, prepared, job_try, slot_held=True)
         return await _send_batch(redis, settings, items, job_try)
     finally:
-        for lock in [claim, *others]:
-            with contextlib.suppress(LockError):
-                await lock.release()
+        await _release([claim, *others])
+
+
+# Claims this process holds (lock name → token). A claim whose release failed because Redis
+# went away mid-send stays here; the worker, restarted in-process once Redis answers,
+# releases it (`release_orphaned_claims`), where its email used to wait out CLAIM_TTL_S.
+_held_claims: dict[str, Any] = {}
+
+
+def _hold(lock: Any) -> None:
+    _held_claims[lock.name] = lock.local.token
+
+
+async def _release(locks: list[Any]) -> None:
+    for lock in locks:
+        try:
+            await lock.release()
+        except LockError:
+            pass  # expired, or taken over: not ours any more
+        except DEPENDENCY_ERRORS as error:
+            log.warning("email claim not released", claim=lock.name, error=repr(error)[:200])
+            continue
+        _held_claims.pop(lock.name, None)
+
+
+async def release_orphaned_claims(redis: ArqRedis) -> int:
+    """Release the claims of sends cut short by a lost Redis (see `_held_claims`)."""
+    released = 0
+    for name, token in list(_held_claims.items()):
+        with contextlib.suppress(LockError):
+            await redis.lock(name, timeout=CLAIM_TTL_S).do_release(token)
+            released += 1
+        _held_claims.pop(name, None)
+    if released:
+        log.warning("orphaned email claims released", count=released)
+    return released
 
 
 async def _claim_backlog(redis: ArqRedis, settings: Settings,
@@ -368,6 +403,7 @@ async def _claim_backlog(redis: ArqRedis, settings: Settings,
         if not await lock.acquire():
             continue
         locks.append(lock)
+        _hold(lock)
         fresh = await service.get_row(row.idempotency_key)
         if fresh is None or fresh.status != "queued" or fresh.attempts or fresh.provider_id:
             continue

@@ -13,7 +13,7 @@ from piccolo.querystring import QueryString
 from redis.asyncio import Redis
 
 from app.infra.logging import get_logger
-from app.ops.health import readiness
+from app.ops.health import readiness, worker_heartbeat
 from app.piccolo_conf import DB
 from app.settings import get_settings
 
@@ -159,6 +159,7 @@ async def system_snapshot(redis: Redis) -> dict[str, Any]:
     names = ("queue", "outbox", "webhooks_1h", "email_1h", "payment_links_today",
              "discrepancies", "payment_to_kitchen_1h", "providers")
     snapshot: dict[str, Any] = dict(ready.checks)
+    snapshot["worker"] = await worker_heartbeat(redis)
     snapshot.update(zip(names, readings, strict=True))
     if "value" in snapshot["queue"]:
         snapshot["queue"]["depth"] = snapshot["queue"].pop("value")

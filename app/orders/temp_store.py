@@ -38,10 +38,12 @@ class TempOrderStore:
         raw = await self.redis.get(KEY_PREFIX + temp_id)
         return _decoder.decode(raw) if raw else None
 
-    async def put(self, order: TempOrder) -> None:
+    async def put(self, order: TempOrder, ttl_seconds: int | None = None) -> None:
+        """Store the order for the store's TTL (or `ttl_seconds`)."""
         order.updated_at = datetime.now(UTC)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(KEY_PREFIX + order.id, _encoder.encode(order), ex=self.ttl_seconds)
+            pipe.set(KEY_PREFIX + order.id, _encoder.encode(order),
+                     ex=ttl_seconds or self.ttl_seconds)
             if order.expires_at is not None and order.status == "awaiting_payment":
                 pipe.zadd(EXPIRY_INDEX, {order.id: order.expires_at.timestamp()})
             else:
