@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     order_rate_limit_per_minute: int = 20
     login_rate_limit_per_minute: int = 10
+    # Open unpaid orders (app/orders/unpaid_caps.py); 0 turns a cap off.
+    unpaid_orders_per_ip: int = Field(default=25, ge=0)
+    unpaid_orders_per_email: int = Field(default=5, ge=0)
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)  # keeps proxies from idling SSE out
 
     demo_password: str = Field(default="demo", alias="ORDERPASS_DEMO_PASSWORD")

@@ -27,6 +27,7 @@ NOFILE_WANTED = 65536
 BENCH_ENV = {
     # The bench is one client address: the per-client limits would throttle it.
     "ORDER_RATE_LIMIT_PER_MINUTE": "100000000",
+    "UNPAID_ORDERS_PER_IP": "0",  # one client address places every order
     "LOGIN_RATE_LIMIT_PER_MINUTE": "100000",
     "RESEND_REQUESTS_PER_SECOND": "2",  # Resend's default team limit, mirrored by the sandbox
     "ORDERPASS_ENV": "dev",

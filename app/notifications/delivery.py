@@ -100,12 +100,12 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
         return Skip("failed: order not found")
     if row.kind == "order_confirmation":
         if order.is_paid or order.status != "awaiting_payment":
-            await service.mark_failed(row.id, f"not sent: order is {order.status}")
+            await service.mark_skipped(row.id, f"not sent: order is {order.status}")
             return Skip(f"skipped: order is {order.status}")
         if not order.payment_url:
             return NotReady("order has no payment link yet")
     if row.kind in ("link_expired", "payment_failed") and order.is_paid:
-        await service.mark_failed(row.id, "not sent: order was paid")
+        await service.mark_skipped(row.id, "not sent: order was paid")
         return Skip("skipped: order was paid")
     restaurants = {} if restaurants is None else restaurants
     if order.restaurant_id not in restaurants:

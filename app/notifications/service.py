@@ -29,7 +29,7 @@ SEND_JOB = "send_email"
 # Webhook statuses only move forward along this order; terminal outcomes share the top rank.
 STATUS_RANK = {
     "queued": 0, "sent": 1, "delayed": 2, "delivered": 3,
-    "bounced": 4, "complained": 4, "failed": 4,
+    "bounced": 4, "complained": 4, "failed": 4, "skipped": 4,
 }
 MAX_ERROR = 1000
 
@@ -291,6 +291,15 @@ async def mark_batch_sent(sent: dict[int, str]) -> set[int]:
         "WHERE e.id = v.id AND e.status = 'queued' RETURNING e.id",
         list(sent), list(sent.values()))
     return {int(row["id"]) for row in rows}
+
+
+async def mark_skipped(row_id: int, reason: str) -> None:
+    """queued → skipped: not sent on purpose (the order moved on), which is no failure (the
+    email-failure alert leaves it out)."""
+    await EmailMessage.update(
+        {EmailMessage.status: "skipped", EmailMessage.last_error: reason[:MAX_ERROR],
+         EmailMessage.updated_at: datetime.now().astimezone()}
+    ).where((EmailMessage.id == row_id) & (EmailMessage.status == "queued"))
 
 
 async def mark_failed(row_id: int, error: str) -> None:

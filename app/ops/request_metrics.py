@@ -34,7 +34,10 @@ def _redis(scope: Scope) -> Redis | None:
 
 async def count_webhook(redis: Redis, provider: str, status: int) -> None:
     key = WEBHOOK_KEY.format(provider=provider, minute=int(time.time() // 60))
-    field = "failed" if status >= 500 else "rejected" if status >= 400 else "ok"
+    # A 409 is the Resend webhook's "not yet, send it again" (an event racing our own
+    # record of the email), not a rejection: it must not count towards the alert.
+    field = ("failed" if status >= 500 else "deferred" if status == 409
+             else "rejected" if status >= 400 else "ok")
     try:
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hincrby(key, "total", 1)

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.middleware.rate_limit import get_remote_address
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
@@ -69,7 +70,8 @@ class OrdersApiController(Controller):
         202 instead of 201 when Stripe could not be reached: the order is kept and the
         payment link follows by email."""
         try:
-            order = await submit_order(request.app.state.redis, data)
+            order = await submit_order(request.app.state.redis, data,
+                                       client=get_remote_address(request))
         except IntakeError as error:
             raise intake_http_error(error) from None
         body = OrderCreatedOut(

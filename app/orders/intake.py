@@ -19,8 +19,10 @@ from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder
 from app.orders.payment_links import attach_new_payment_link
 from app.orders.schemas import OrderIn
 from app.orders.temp_store import new_temp_id
+from app.orders.unpaid_caps import TooManyUnpaid, count_unpaid
 from app.orders.views import temp_store
 from app.payments.stripe_gateway import get_gateway
+from app.settings import get_settings
 
 log = get_logger("orderpass.intake")
 UNFINISHED_TTL_S = 15 * 60
@@ -139,7 +141,8 @@ async def price_order(data: OrderIn) -> tuple[MenuRestaurant, list[OrderLine], s
     return restaurant, lines, email
 
 
-async def submit_order(redis: ArqRedis, data: OrderIn) -> TempOrder:
+async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "") -> TempOrder:
+    """`client`: the caller's address, for the cap on open unpaid orders per address."""
     restaurant, lines, email = await price_order(data)
     now = datetime.now(UTC)
     order = TempOrder(
@@ -158,6 +161,15 @@ async def submit_order(redis: ArqRedis, data: OrderIn) -> TempOrder:
     # and the client gets a 503), but only for UNFINISHED_TTL_S: a copy whose payment link
     # was never saved (this process died, Redis went away mid-flight) leaves by itself.
     # Saving the link stores it for the full TTL.
+    settings = get_settings()
+    try:
+        await count_unpaid(redis, temp_store(redis), order.id, client=client or "unknown",
+                           email=email, until=now.timestamp() + settings.payment_link_minutes
+                           * 60, per_client=settings.unpaid_orders_per_ip,
+                           per_email=settings.unpaid_orders_per_email)
+    except TooManyUnpaid as error:
+        log.warning("order refused: unpaid cap", field=error.field, restaurant=restaurant.slug)
+        raise IntakeError({error.field: str(error)}, 429) from None
     await temp_store(redis).put(order, ttl_seconds=UNFINISHED_TTL_S)
     ORDERS_SUBMITTED.labels(restaurant=restaurant.slug).inc()
     log.info("order submitted", order_id=order.id, restaurant=restaurant.slug,

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
+from litestar.middleware.rate_limit import get_remote_address
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
@@ -71,7 +72,8 @@ class OrderPagesController(Controller):
         order_in, errors = to_order(cart, slug)
         if order_in is not None:
             try:
-                order = await submit_order(request.app.state.redis, order_in)
+                order = await submit_order(request.app.state.redis, order_in,
+                                           client=get_remote_address(request))
             except IntakeError as error:
                 errors = error.errors
             else:

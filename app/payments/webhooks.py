@@ -26,6 +26,7 @@ from app.payments.fulfilment import (
 )
 from app.payments.rebuild import CannotRebuild
 from app.payments.stripe_gateway import get_gateway, metadata_of
+from app.restaurants.services import slug_of
 
 log = get_logger("orderpass.webhooks.stripe")
 TOLERANCE_S = 300
@@ -173,7 +174,11 @@ async def publish_paid(redis: ArqRedis, fulfilment: Fulfilment, received: float
         except Exception as error:
             log.warning("after-commit bookkeeping failed", order_id=fulfilment.order_ref,
                         error=str(error))
-        ORDERS_PAID.labels(restaurant=str(fulfilment.restaurant_id)).inc()
+        try:  # labelled by slug, as every metric with a restaurant
+            ORDERS_PAID.labels(restaurant=await slug_of(fulfilment.restaurant_id or 0)).inc()
+        except Exception as error:
+            log.warning("paid order not counted", order_id=fulfilment.order_ref,
+                        error=str(error))
 
     return finish
 

@@ -148,6 +148,8 @@ class Stack:
             "ORDERPASS_DATA_DIR": str(self.root),
             "ORDER_RATE_LIMIT_PER_MINUTE": "1000000",
             "LOGIN_RATE_LIMIT_PER_MINUTE": "1000000",
+            "UNPAID_ORDERS_PER_IP": "0",  # every customer here is the test process
+            "UNPAID_ORDERS_PER_EMAIL": "0",
             "RESEND_REQUESTS_PER_SECOND": "50",
             "LOG_LEVEL": "INFO",
             **self.extra_env,
