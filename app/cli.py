@@ -128,6 +128,7 @@ def reconcile(window: str, apply: bool) -> None:
         from app.infra.logging import configure_logging
         from app.infra.redis import connect_redis
         from app.payments.reconciliation import reconcile as run_reconciliation
+        from app.payments.stripe_gateway import close_gateway
 
         settings = get_settings()
         configure_logging(settings.log_level, settings.log_json)  # logs to stderr
@@ -136,6 +137,7 @@ def reconcile(window: str, apply: bool) -> None:
         try:
             report = await run_reconciliation(redis, since=since, apply=apply)
         finally:
+            await close_gateway()  # the Stripe SDK's HTTP session ("Unclosed client session")
             await redis.aclose()
             await db.close_pool()
         if report.errors:

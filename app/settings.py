@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     redis_url: str = ""
     data_dir: Path = Field(default=Path(".orderpass"), alias="ORDERPASS_DATA_DIR")
 
+    # Unset outside production: shared through the data dir (app/dev/secrets.py).
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     public_base_url: str = "http://127.0.0.1:8000"
     environment: Literal["dev", "test", "production"] = Field(
@@ -145,12 +146,59 @@ def describe_errors(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+# What production must be given, never generate: a generated SECRET_KEY differs per process
+# (with `--workers 2` a session signed by one worker is refused by the other), an open
+# /metrics shows every restaurant's orders, an unset webhook secret refuses every webhook.
+PRODUCTION_REQUIRED = {
+    "SECRET_KEY": ("secret_key", "signs sessions and CSRF tokens; the same in every process"),
+    "METRICS_TOKEN": ("metrics_token", "the bearer token /metrics asks its scraper for"),
+    "STRIPE_WEBHOOK_SECRET": ("stripe_webhook_secret", "verifies Stripe's webhooks"),
+    "RESEND_WEBHOOK_SECRET": ("resend_webhook_secret", "verifies Resend's webhooks"),
+}
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """One line per setting production cannot run without."""
+    return [f"missing setting {name}: required with ORDERPASS_ENV=production ({why})"
+            for name, (field, why) in PRODUCTION_REQUIRED.items()
+            if field not in settings.model_fields_set or not str(getattr(settings, field)).strip()]
+
+
+def _dev_defaults(settings: Settings) -> Settings:
+    """Outside production, what the environment leaves unset comes from the data dir: the
+    secrets every process there shares (generated once), and the sandbox of a running
+    `orderpass dev`, so `orderpass reconcile|web|worker` beside it talk to its sandbox
+    (never to api.stripe.com with the sandbox's key) and verify its webhooks."""
+    from app.dev.secrets import dev_secrets, running_dev
+
+    shared = dev_secrets(settings.data_dir)
+    updates: dict[str, str] = {}
+    for name, field in (("SECRET_KEY", "secret_key"),
+                        ("STRIPE_WEBHOOK_SECRET", "stripe_webhook_secret"),
+                        ("RESEND_WEBHOOK_SECRET", "resend_webhook_secret")):
+        if field not in settings.model_fields_set and shared.get(name):
+            updates[field] = shared[name]
+    sandbox = running_dev(settings.data_dir).get("sandbox_url", "")
+    if sandbox and settings.stripe_secret_key == SANDBOX_STRIPE_KEY \
+            and not settings.stripe_api_base:
+        updates["stripe_api_base"] = sandbox
+    if sandbox and settings.resend_api_key == SANDBOX_RESEND_KEY \
+            and not settings.resend_api_url:
+        updates["resend_api_url"] = sandbox
+    return settings.model_copy(update=updates) if updates else settings
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
         raise SettingsError(describe_errors(error)) from None
+    if settings.is_production:
+        if problems := production_problems(settings):
+            raise SettingsError("\n".join(problems))
+        return settings
+    return _dev_defaults(settings)
 
 
 def reset_settings_cache() -> None:

@@ -31,7 +31,7 @@ def firing(notices: list[Any]) -> set[str]:
 
 
 async def test_emails_skipped_on_purpose_are_not_failures(
-        redis: ArqRedis, make_order: Any, ctx: Any) -> None:
+        redis: ArqRedis, make_order: Any, ctx: Any) -> None:  # noqa: F811
     """Six orders paid (or closed) before their confirmation went out: nothing failed, so
     the email-failure alert (threshold 20 % of at least 5 emails) stays quiet."""
     refs = []
@@ -51,8 +51,8 @@ async def test_emails_skipped_on_purpose_are_not_failures(
 
 
 async def test_resend_409_on_a_retried_send_is_no_webhook_failure(
-        client: httpx.AsyncClient, redis: ArqRedis, make_order: Any, ctx: Any,
-        settings: Any, sandbox: RunningSandbox) -> None:
+        client: httpx.AsyncClient, redis: ArqRedis, make_order: Any, ctx: Any,  # noqa: F811
+        settings: Any, sandbox: RunningSandbox) -> None:  # noqa: F811
     """The first attempt reached Resend (its answer was lost); the retry, with a body that
     differs, gets 409 `invalid_idempotent_request`: the email is sent, once. Resend's events
     about it carry the first attempt's id, which we never heard: they must move the email
