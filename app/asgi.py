@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from app import paths
 from app.accounts import security
 from app.accounts.controller import AuthController
+from app.accounts.form_guard import form_guard_middleware
 from app.admin.controllers import ADMIN_CONTROLLERS
 from app.infra import db, unavailable
 from app.infra.errors import log_exception, validation_error_handler
@@ -95,7 +96,7 @@ def create_app() -> Litestar:
         on_shutdown=[web_redis.aclose],
         # CSP and friends on every response, routing errors included (app-level hook).
         before_send=[SecurityHeaders(production=settings.is_production)],
-        middleware=[security.session_config().middleware],
+        middleware=[security.session_config().middleware, form_guard_middleware],
         csrf_config=security.csrf_config(),
         stores=security.stores(web_redis),
         plugins=[channels_plugin(web_redis)],

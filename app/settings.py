@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     email_fallback_after_minutes: float = 10.0
     smtp_timeout_seconds: float = 10.0
     email_from: str = "Orderpass <orders@orderpass.test>"
+    # Emails one address may get per hour (app/notifications/recipient_cap.py); 0: no cap.
+    emails_per_recipient_per_hour: int = Field(default=20, ge=0)
     smtp_relay_url: str = ""
 
     payment_link_ttl_minutes: int = 60
@@ -65,6 +67,7 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     order_rate_limit_per_minute: int = 20
     login_rate_limit_per_minute: int = 10
+    login_failures_per_account: int = Field(default=10, ge=0)  # per 15 min; 0: no lock
     # Open unpaid orders (app/orders/unpaid_caps.py); 0 turns a cap off.
     unpaid_orders_per_ip: int = Field(default=25, ge=0)
     unpaid_orders_per_email: int = Field(default=5, ge=0)

@@ -74,7 +74,9 @@ def log_in(connection: ASGIConnection[Any, Any, Any, Any], user_id: int, email: 
     staff = StaffSession(user_id=user_id, email=email, role=role, restaurant_id=restaurant_id,
                          restaurant_slug=restaurant_slug,
                          login_at=datetime.now(UTC).isoformat())
-    connection.set_session({SESSION_KEY: asdict(staff)})
+    from app.accounts.form_guard import bind_csrf_to_session
+
+    connection.set_session(bind_csrf_to_session(connection, {SESSION_KEY: asdict(staff)}))
     _state(connection.scope)[_ROTATE] = True  # a fixated pre-login id must not carry over
     return staff
 

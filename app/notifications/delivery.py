@@ -19,7 +19,7 @@ from redis.exceptions import LockError
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.infra.urls import redis_url
-from app.notifications import gateway, service
+from app.notifications import gateway, recipient_cap, service
 from app.notifications.compose import RenderedEmail, RestaurantContact, render_email
 from app.notifications.gateway import AlreadySentError, PermanentSendError, TransientSendError
 from app.notifications.ratelimit import RateLimited, shared_limiter
@@ -107,6 +107,14 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
     if row.kind in ("link_expired", "payment_failed") and order.is_paid:
         await service.mark_skipped(row.id, "not sent: order was paid")
         return Skip("skipped: order was paid")
+    if not await recipient_cap.admit(redis, row.recipient, row.idempotency_key,
+                                     settings.emails_per_recipient_per_hour):
+        reason = (f"not sent: {settings.emails_per_recipient_per_hour} emails to this "
+                  "address in the last hour")
+        await service.mark_skipped(row.id, reason)
+        log.warning("email over the per-recipient cap", kind=row.kind,
+                    order_id=row.order_ref)
+        return Skip("skipped: " + reason)
     restaurants = {} if restaurants is None else restaurants
     if order.restaurant_id not in restaurants:
         restaurants[order.restaurant_id] = await _restaurant(order.restaurant_id)

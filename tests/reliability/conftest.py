@@ -150,6 +150,7 @@ class Stack:
             "LOGIN_RATE_LIMIT_PER_MINUTE": "1000000",
             "UNPAID_ORDERS_PER_IP": "0",  # every customer here is the test process
             "UNPAID_ORDERS_PER_EMAIL": "0",
+            "EMAILS_PER_RECIPIENT_PER_HOUR": "0",
             "RESEND_REQUESTS_PER_SECOND": "50",
             "LOG_LEVEL": "INFO",
             **self.extra_env,
