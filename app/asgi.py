@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,7 +25,7 @@ from app.infra.errors import log_exception, validation_error_handler
 from app.infra.gc_tuning import freeze_startup_heap
 from app.infra.input_guard import input_guard_middleware
 from app.infra.logging import configure_logging, get_logger
-from app.infra.redis import connect_redis
+from app.infra.redis import bounded_pool, connect_redis, shrink_pools_forever
 from app.infra.request_id import request_id_middleware
 from app.infra.security_headers import SecurityHeaders
 from app.infra.urls import redis_url
@@ -54,11 +55,13 @@ def static_not_found(request: Request[Any, Any, Any], error: ValueError) -> Resp
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     opened_pool = await db.open_pool()
     app.state.redis = await connect_redis()
+    shrinking = asyncio.create_task(shrink_pools_forever())
     freeze_startup_heap()
     log.info("web app started")
     try:
         yield
     finally:
+        shrinking.cancel()
         await close_gateway()
         await app.state.redis.aclose()
         if opened_pool:
@@ -70,7 +73,7 @@ def create_app() -> Litestar:
     configure_logging(settings.log_level, settings.log_json)
     # Sessions, the login rate limit and the live feed share one client (pub/sub opens its
     # own connection from its pool); it is created lazily, closed on shutdown.
-    web_redis = Redis.from_url(redis_url(), socket_connect_timeout=2)
+    web_redis = Redis.from_pool(bounded_pool(redis_url(), "web", socket_connect_timeout=2))
     app = Litestar(
         route_handlers=[
             HealthController,

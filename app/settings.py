@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str = ""
     data_dir: Path = Field(default=Path(".orderpass"), alias="ORDERPASS_DATA_DIR")
+    # Per Redis pool and process (app/infra/redis.py): a ceiling, how long a request waits
+    # for a free connection before its 503, and how long an idle one above the floor stays.
+    redis_max_connections: int = Field(default=50, ge=2)
+    redis_pool_timeout_seconds: float = Field(default=1.0, gt=0)
+    redis_pool_idle_seconds: float = Field(default=30.0, gt=0)
 
     # Unset outside production: shared through the data dir (app/dev/secrets.py).
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
