@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Open SSE streams hold a web process this long on shutdown before they are cut.
     web_graceful_shutdown_seconds: int = Field(default=10, ge=0)
+    # Slow clients (app/infra/http_protocol.py): request headers must arrive within this,
+    # this many connections may wait for theirs at once, and a process serves at most
+    # WEB_LIMIT_CONCURRENCY connections (idle SSE streams count; more get a 503).
+    web_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    web_max_pending_headers: int = Field(default=1000, ge=1)
+    web_limit_concurrency: int = Field(default=10000, ge=1)
+    web_keep_alive_seconds: int = Field(default=5, ge=1)
     log_json: bool = False
 
     # Stripe: sk_test_ keys with STRIPE_API_BASE pointing at the sandbox in dev and tests.
