@@ -203,6 +203,8 @@ class BenchSystem:
         self.children.clear()
         if self.servers is not None:
             self.servers.stop()
+            if not self.keep_data:  # its Postgres data may live outside the data dir
+                self.servers.remove_data()
             self.servers = None
         if not self.keep_data:
             shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from app.dev.embedded import free_port
+from app.dev.embedded import EmbeddedServers, free_port
 
 ORDERPASS = [sys.executable, "-m", "app.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,8 +91,17 @@ def _stop(process: subprocess.Popen[str]) -> None:
     process.wait(timeout=40)
 
 
-def test_dev_serves_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
+@pytest.fixture
+def dev_data(tmp_path: Path) -> Iterator[Path]:
+    """A data dir for `orderpass dev`, removed afterwards with its Postgres data (which
+    lives outside it when run as root from a directory only root can enter)."""
     data_dir = tmp_path / "data"
+    yield data_dir
+    EmbeddedServers(data_dir).remove_data()
+
+
+def test_dev_serves_everything_and_ctrl_c_leaves_nothing(dev_data: Path) -> None:
+    data_dir = dev_data
     port, sandbox_port = free_port(), free_port()
     started = time.monotonic()
     process = _start_dev(data_dir, port, sandbox_port)
@@ -130,11 +140,11 @@ def _beside(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProce
                           cwd=ROOT, env={**clean, "ORDERPASS_DATA_DIR": str(data_dir), **env})
 
 
-def test_commands_beside_a_running_dev_use_its_sandbox_and_secrets(tmp_path: Path) -> None:
+def test_commands_beside_a_running_dev_use_its_sandbox_and_secrets(dev_data: Path) -> None:
     """Issue #14 item 18: reconcile reads the dev's sandbox (not api.stripe.com), says
     nothing reassuring when it could not reach Stripe (and exits non-zero), and closes its
     HTTP sessions; a second web process shares the dev's secrets."""
-    data_dir = tmp_path / "data"
+    data_dir = dev_data
     port, sandbox_port = free_port(), free_port()
     process = _start_dev(data_dir, port, sandbox_port)
     try:

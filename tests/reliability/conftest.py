@@ -423,4 +423,5 @@ def stack(stack_env: dict[str, str]) -> Iterator[Stack]:
     finally:
         running.stop()
         if not os.environ.get("ORDERPASS_KEEP_TEST_DATA"):
+            running.servers.remove_data()
             shutil.rmtree(root, ignore_errors=True)
