@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response
-from litestar.exceptions import ValidationException
+from litestar.exceptions import InternalServerException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -46,9 +47,18 @@ from app.templating import configure_jinja
 log = get_logger("orderpass.web")
 
 
-def static_not_found(request: Request[Any, Any, Any], error: ValueError) -> Response[Any]:
-    """A file path the OS refuses (a NUL byte: "embedded null byte") is no file: 404, not 500."""
+def static_not_found(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """A file path the OS refuses (a NUL byte: "embedded null byte"; a name too long, which
+    Litestar wraps in a 500) is no file: 404, not 500."""
+    cause = error.__cause__ or error.__context__
+    if isinstance(error, InternalServerException) and not (
+            isinstance(cause, OSError) and cause.errno in _NO_SUCH_FILE):
+        return Response({"status_code": 500, "detail": "Internal Server Error"},
+                        status_code=500)
     return Response({"status_code": 404, "detail": "Not Found"}, status_code=404)
+
+
+_NO_SUCH_FILE = {errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EINVAL, errno.ELOOP}
 
 
 @asynccontextmanager
@@ -90,7 +100,9 @@ def create_app() -> Litestar:
             *ADMIN_CONTROLLERS,
             create_static_files_router(path="/static", directories=[paths.STATIC],
                                        include_in_schema=False,
-                                       exception_handlers={ValueError: static_not_found}),
+                                       exception_handlers={
+                                           ValueError: static_not_found,
+                                           InternalServerException: static_not_found}),
         ],
         lifespan=[lifespan],
         exception_handlers={ValidationException: validation_error_handler,

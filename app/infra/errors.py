@@ -60,7 +60,7 @@ async def log_exception(error: Exception, scope: Scope) -> None:
     from app.infra.unavailable import is_dependency_error
 
     status = error.status_code if isinstance(error, HTTPException) else 500
-    path = scope.get("path", "")
+    path = scope.get("path", "")[:300]
     if is_dependency_error(error):  # answered 503 (app/infra/unavailable.py)
         _log.warning("dependency unavailable", status=503, path=path, error=repr(error)[:300])
     elif status < 500:
