@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.channels import ChannelsPlugin
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from app.kitchen.feed import LiveFeedPlugin
+from app.kitchen.feed import feed_state
 from app.ops.health import readiness
 
 
@@ -25,8 +26,8 @@ class HealthController(Controller):
         data_container=dict[str, Any], generate_examples=False,
         description="Not ready: Postgres, Redis or the live feed is down")})
     async def readyz(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-        feed = request.app.plugins.get(LiveFeedPlugin)
-        result = await readiness(request.app.state.redis, feed.state())
+        feed = feed_state(request.app.plugins.get(ChannelsPlugin))
+        result = await readiness(request.app.state.redis, feed)
         status = "ok" if result.ok else "unavailable"
         return Response(
             {"status": status, "checks": result.checks},

@@ -57,3 +57,20 @@ async def test_a_token_from_another_session_is_refused(app: Litestar,
                                  data={"_csrf_token": client.cookies["csrftoken"],
                                        "from": "paid"})
     assert accepted.status_code == 303, accepted.text[:200]
+
+
+async def test_a_browser_that_lost_its_csrf_cookie_gets_its_sessions_back(
+        client: httpx.AsyncClient) -> None:
+    """A kitchen tablet's browser restarts: the session cookie (a week) survives, the CSRF
+    cookie (a browser-session cookie) does not. The next page sets the session's token
+    again, so the screen's buttons keep working."""
+    order = await make_paid_order("demo")
+    await login(client, "kitchen@demo.test")
+    token = client.cookies["csrftoken"]
+    client.cookies.delete("csrftoken")
+    page = await client.get("/kitchen/demo")
+    assert page.status_code == 200
+    assert client.cookies["csrftoken"] == token
+    accepted = await client.post(f"/kitchen/demo/orders/{order.public_id}/accept",
+                                 data={"_csrf_token": token, "from": "paid"})
+    assert accepted.status_code == 303, accepted.text[:200]
