@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.settings import get_settings
 from tests.helpers.sandbox import free_port
 from tests.helpers.server import ROOT, wait_healthy
 
@@ -61,13 +62,17 @@ async def test_refusals_raised_as_exceptions_are_counted_with_their_status(
     big = await client.post("/api/orders", content=b"[" + b" " * 40_000 + b"]",
                             headers={"content-type": "application/json"})
     assert big.status_code == 413
+    budget = get_settings().order_rate_limit_per_minute
+    answers = [(await client.post("/api/orders", json={"restaurant": "demo"})).status_code
+               for _ in range(budget)]
+    assert answers[-1] == 429 and set(answers[:-1]) == {400}, answers  # 413 spent one
     after = (await client.get("/metrics")).text
     assert latency_count(after, "POST", "/login", "4xx") - \
         latency_count(before, "POST", "/login", "4xx") == 3
     assert latency_count(after, "POST", "/login", "5xx") == \
         latency_count(before, "POST", "/login", "5xx")
     assert latency_count(after, "POST", "/api/orders", "4xx") - \
-        latency_count(before, "POST", "/api/orders", "4xx") == 1
+        latency_count(before, "POST", "/api/orders", "4xx") == 1 + budget
     assert latency_count(after, "POST", "/api/orders", "5xx") == \
         latency_count(before, "POST", "/api/orders", "5xx")
 
