@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response
-from litestar.exceptions import ValidationException
+from litestar.exceptions import InternalServerException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -16,14 +18,16 @@ from redis.asyncio import Redis
 from app import outbox_consumers, paths
 from app.accounts import security
 from app.accounts.controller import AuthController
+from app.accounts.form_guard import form_guard_middleware
 from app.accounts.invitation_controller import InvitationController
 from app.accounts.password_reset_controller import PasswordResetController
 from app.admin.controllers import ADMIN_CONTROLLERS
-from app.infra import db
-from app.infra.errors import validation_error_handler
+from app.infra import db, unavailable
+from app.infra.errors import log_exception, validation_error_handler
 from app.infra.gc_tuning import freeze_startup_heap
+from app.infra.input_guard import input_guard_middleware
 from app.infra.logging import configure_logging, get_logger
-from app.infra.redis import connect_redis
+from app.infra.redis import bounded_pool, connect_redis, shrink_pools_forever
 from app.infra.request_id import request_id_middleware
 from app.infra.security_headers import SecurityHeaders
 from app.infra.urls import redis_url
@@ -49,20 +53,31 @@ from app.templating import template_engine
 log = get_logger("orderpass.web")
 
 
-def static_not_found(request: Request[Any, Any, Any], error: ValueError) -> Response[Any]:
-    """A file path the OS refuses (a NUL byte: "embedded null byte") is no file: 404, not 500."""
+def static_not_found(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """A file path the OS refuses (a NUL byte: "embedded null byte"; a name too long, which
+    Litestar wraps in a 500) is no file: 404, not 500."""
+    cause = error.__cause__ or error.__context__
+    if isinstance(error, InternalServerException) and not (
+            isinstance(cause, OSError) and cause.errno in _NO_SUCH_FILE):
+        return Response({"status_code": 500, "detail": "Internal Server Error"},
+                        status_code=500)
     return Response({"status_code": 404, "detail": "Not Found"}, status_code=404)
+
+
+_NO_SUCH_FILE = {errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EINVAL, errno.ELOOP}
 
 
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     opened_pool = await db.open_pool()
     app.state.redis = await connect_redis()
+    shrinking = asyncio.create_task(shrink_pools_forever())
     freeze_startup_heap()
     log.info("web app started")
     try:
         yield
     finally:
+        shrinking.cancel()
         await close_gateway()
         await app.state.redis.aclose()
         if opened_pool:
@@ -75,8 +90,8 @@ def create_app() -> Litestar:
     outbox_consumers.load()
     # Sessions, the login rate limit and the live feed share one client (pub/sub opens its
     # own connection from its pool); it is created lazily, closed on shutdown.
-    web_redis = Redis.from_url(redis_url(), socket_connect_timeout=2)
-    return Litestar(
+    web_redis = Redis.from_pool(bounded_pool(redis_url(), "web", socket_connect_timeout=2))
+    app = Litestar(
         route_handlers=[
             HealthController,
             MetricsController,
@@ -99,16 +114,18 @@ def create_app() -> Litestar:
             MenuEventsController,
             create_static_files_router(path="/static", directories=[paths.STATIC],
                                        include_in_schema=False,
-                                       exception_handlers={ValueError: static_not_found}),
+                                       exception_handlers={
+                                           ValueError: static_not_found,
+                                           InternalServerException: static_not_found}),
         ],
         lifespan=[lifespan],
         exception_handlers={ValidationException: validation_error_handler,
-                            **security.exception_handlers()},
+                            **security.exception_handlers(), **unavailable.exception_handlers()},
+        after_exception=[log_exception],
         on_shutdown=[web_redis.aclose],
         # CSP and friends on every response, routing errors included (app-level hook).
         before_send=[SecurityHeaders(production=settings.is_production)],
-        middleware=[request_id_middleware, request_metrics_middleware,
-                    security.session_config().middleware],
+        middleware=[security.session_config().middleware, form_guard_middleware],
         csrf_config=security.csrf_config(),
         stores=security.stores(web_redis),
         plugins=[channels_plugin(web_redis)],
@@ -117,3 +134,9 @@ def create_app() -> Litestar:
         logging_config=None,  # structlog (app/infra/logging.py) formats every log line
         debug=False,
     )
+    # Outside Litestar's own exception handling, so these see every answer as it is sent
+    # (routing 404s, CSRF 403s, 413s, 429s, 500s): each gets an x-request-id and a log line
+    # and is counted with its real status; NUL in a URL is refused before any route runs.
+    app.asgi_handler = request_id_middleware(input_guard_middleware(
+        request_metrics_middleware(app.asgi_handler)))
+    return app

@@ -41,9 +41,15 @@ def web(host: str, port: int | None, workers: int) -> None:
 
     settings = get_settings()
     _check_infrastructure()
+    from app.infra.http_protocol import HeaderDeadlineProtocol
+
     uvicorn.run("app.asgi:create_app", factory=True, host=host, port=port or settings.port,
                 workers=workers, proxy_headers=True, log_config=None, access_log=False,
-                timeout_graceful_shutdown=settings.web_graceful_shutdown_seconds)
+                timeout_graceful_shutdown=settings.web_graceful_shutdown_seconds,
+                # Slow and idle clients: a header deadline, bounded connections.
+                http=HeaderDeadlineProtocol, limit_concurrency=settings.web_limit_concurrency,
+                timeout_keep_alive=settings.web_keep_alive_seconds,
+                h11_max_incomplete_event_size=16 * 1024)
 
 
 @main.command()
@@ -130,6 +136,7 @@ def reconcile(window: str, apply: bool) -> None:
         from app.infra.logging import configure_logging
         from app.infra.redis import connect_redis
         from app.payments.reconciliation import reconcile as run_reconciliation
+        from app.payments.stripe_gateway import close_gateway
 
         settings = get_settings()
         configure_logging(settings.log_level, settings.log_json)  # logs to stderr
@@ -139,6 +146,7 @@ def reconcile(window: str, apply: bool) -> None:
         try:
             report = await run_reconciliation(redis, since=since, apply=apply)
         finally:
+            await close_gateway()  # the Stripe SDK's HTTP session ("Unclosed client session")
             await redis.aclose()
             await db.close_pool()
         if report.errors:

@@ -23,7 +23,13 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str = ""
     data_dir: Path = Field(default=Path(".orderpass"), alias="ORDERPASS_DATA_DIR")
+    # Per Redis pool and process (app/infra/redis.py): a ceiling, how long a request waits
+    # for a free connection before its 503, and how long an idle one above the floor stays.
+    redis_max_connections: int = Field(default=50, ge=2)
+    redis_pool_timeout_seconds: float = Field(default=1.0, gt=0)
+    redis_pool_idle_seconds: float = Field(default=30.0, gt=0)
 
+    # Unset outside production: shared through the data dir (app/infra/dev_secrets.py).
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     public_base_url: str = "http://127.0.0.1:8000"
     environment: Literal["dev", "test", "production"] = Field(
@@ -32,6 +38,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Open SSE streams hold a web process this long on shutdown before they are cut.
     web_graceful_shutdown_seconds: int = Field(default=10, ge=0)
+    # Slow clients (app/infra/http_protocol.py): request headers must arrive within this,
+    # this many connections may wait for theirs at once, and a process serves at most
+    # WEB_LIMIT_CONCURRENCY connections (idle SSE streams count; more get a 503).
+    web_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    web_max_pending_headers: int = Field(default=1000, ge=1)
+    web_limit_concurrency: int = Field(default=10000, ge=1)
+    web_keep_alive_seconds: int = Field(default=5, ge=1)
     log_json: bool = False
 
     # Stripe: sk_test_ keys with STRIPE_API_BASE pointing at the sandbox in dev and tests.
@@ -52,6 +65,8 @@ class Settings(BaseSettings):
     email_fallback_after_minutes: float = 10.0
     smtp_timeout_seconds: float = 10.0
     email_from: str = "Orderpass <orders@orderpass.test>"
+    # Emails one address may get per hour (app/notifications/recipient_cap.py); 0: no cap.
+    emails_per_recipient_per_hour: int = Field(default=20, ge=0)
     smtp_relay_url: str = ""
 
     payment_link_ttl_minutes: int = 60
@@ -64,6 +79,10 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     order_rate_limit_per_minute: int = 20
     login_rate_limit_per_minute: int = 10
+    login_failures_per_account: int = Field(default=10, ge=0)  # per 15 min; 0: no lock
+    # Open unpaid orders (app/orders/unpaid_caps.py); 0 turns a cap off.
+    unpaid_orders_per_ip: int = Field(default=25, ge=0)
+    unpaid_orders_per_email: int = Field(default=5, ge=0)
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)  # keeps proxies from idling SSE out
 
     demo_password: str = Field(default="demo", alias="ORDERPASS_DEMO_PASSWORD")
@@ -148,12 +167,59 @@ def describe_errors(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+# What production must be given, never generate: a generated SECRET_KEY differs per process
+# (with `--workers 2` a session signed by one worker is refused by the other), an open
+# /metrics shows every restaurant's orders, an unset webhook secret refuses every webhook.
+PRODUCTION_REQUIRED = {
+    "SECRET_KEY": ("secret_key", "signs sessions and CSRF tokens; the same in every process"),
+    "METRICS_TOKEN": ("metrics_token", "the bearer token /metrics asks its scraper for"),
+    "STRIPE_WEBHOOK_SECRET": ("stripe_webhook_secret", "verifies Stripe's webhooks"),
+    "RESEND_WEBHOOK_SECRET": ("resend_webhook_secret", "verifies Resend's webhooks"),
+}
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """One line per setting production cannot run without."""
+    return [f"missing setting {name}: required with ORDERPASS_ENV=production ({why})"
+            for name, (field, why) in PRODUCTION_REQUIRED.items()
+            if field not in settings.model_fields_set or not str(getattr(settings, field)).strip()]
+
+
+def _dev_defaults(settings: Settings) -> Settings:
+    """Outside production, what the environment leaves unset comes from the data dir: the
+    secrets every process there shares (generated once), and the sandbox of a running
+    `orderpass dev`, so `orderpass reconcile|web|worker` beside it talk to its sandbox
+    (never to api.stripe.com with the sandbox's key) and verify its webhooks."""
+    from app.infra.dev_secrets import dev_secrets, running_dev
+
+    shared = dev_secrets(settings.data_dir)
+    updates: dict[str, str] = {}
+    for name, field in (("SECRET_KEY", "secret_key"),
+                        ("STRIPE_WEBHOOK_SECRET", "stripe_webhook_secret"),
+                        ("RESEND_WEBHOOK_SECRET", "resend_webhook_secret")):
+        if field not in settings.model_fields_set and shared.get(name):
+            updates[field] = shared[name]
+    sandbox = running_dev(settings.data_dir).get("sandbox_url", "")
+    if sandbox and settings.stripe_secret_key == SANDBOX_STRIPE_KEY \
+            and not settings.stripe_api_base:
+        updates["stripe_api_base"] = sandbox
+    if sandbox and settings.resend_api_key == SANDBOX_RESEND_KEY \
+            and not settings.resend_api_url:
+        updates["resend_api_url"] = sandbox
+    return settings.model_copy(update=updates) if updates else settings
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
         raise SettingsError(describe_errors(error)) from None
+    if settings.is_production:
+        if problems := production_problems(settings):
+            raise SettingsError("\n".join(problems))
+        return settings
+    return _dev_defaults(settings)
 
 
 def reset_settings_cache() -> None:

@@ -1,6 +1,6 @@
 """The floor: allergy flags on orders and lines, the kitchen's pause / busy controls on the
-restaurant, an auto-reject notice the kitchen acknowledges, and emails skipped on purpose
-kept apart from failed ones."""
+restaurant, and an auto-reject notice the kitchen acknowledges. (Emails skipped on purpose
+got their own status in 2026_12_01t11.)"""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
@@ -8,7 +8,7 @@ from app.infra.db import script_migration
 
 ID = "2026-12-01T12:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "allergies, pause and busy, auto-reject notices, skipped emails"
+DESCRIPTION = "allergies, pause and busy, auto-reject notices"
 
 FORWARDS = """
 ALTER TABLE restaurant
@@ -21,16 +21,9 @@ ALTER TABLE paid_order
 CREATE INDEX paid_order_notice_idx ON paid_order (restaurant, rejected_at)
     WHERE auto_rejected AND notice_acknowledged_at IS NULL;
 ALTER TABLE order_item ADD COLUMN allergy varchar(200) NOT NULL DEFAULT '';
-ALTER TABLE email_message DROP CONSTRAINT email_message_status_check;
-ALTER TABLE email_message ADD CONSTRAINT email_message_status_check CHECK (status IN (
-    'queued', 'sent', 'delivered', 'delayed', 'bounced', 'complained', 'failed', 'skipped'));
 """
 
 BACKWARDS = """
-UPDATE email_message SET status = 'failed' WHERE status = 'skipped';
-ALTER TABLE email_message DROP CONSTRAINT email_message_status_check;
-ALTER TABLE email_message ADD CONSTRAINT email_message_status_check CHECK (status IN (
-    'queued', 'sent', 'delivered', 'delayed', 'bounced', 'complained', 'failed'));
 ALTER TABLE order_item DROP COLUMN allergy;
 DROP INDEX IF EXISTS paid_order_notice_idx;
 ALTER TABLE paid_order DROP COLUMN allergy, DROP COLUMN auto_rejected,

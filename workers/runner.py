@@ -13,14 +13,16 @@ import asyncio
 import contextlib
 import time
 
+from arq.constants import in_progress_key_prefix
 from arq.worker import create_worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.infra.checks import check_redis
 from app.infra.logging import get_logger
-from app.infra.redis import redis_settings
+from app.infra.redis import connect_redis, redis_settings
 from app.infra.urls import redis_url
+from app.notifications.delivery import release_orphaned_claims
 from workers.lifecycle import shutdown
 from workers.settings import WorkerSettings
 
@@ -42,7 +44,24 @@ def run() -> None:
                 worker.loop.run_until_complete(shutdown(worker.ctx))
         if not wait_for_redis(worker.loop, REDIS_WAIT_S):
             raise SystemExit(f"Redis did not answer for {REDIS_WAIT_S:g} s; giving up")
+        with contextlib.suppress(Exception):  # else they expire on their own
+            worker.loop.run_until_complete(_release_interrupted(list(worker.tasks)))
         log.warning("Redis answers again; worker restarting")
+
+
+async def _release_interrupted(job_ids: list[str]) -> None:
+    """The jobs this worker was running when Redis went away could not record their end:
+    their arq in-progress keys (job timeout + 10 s) and email claims (a minute) survived
+    the restart and held the retries back. No other worker can have started them (the
+    in-progress key said this one had), so this worker lets them go."""
+    redis = await connect_redis()
+    try:
+        if job_ids:
+            await redis.delete(*(in_progress_key_prefix + job_id for job_id in job_ids))
+            log.warning("interrupted jobs released", jobs=len(job_ids))
+        await release_orphaned_claims(redis)
+    finally:
+        await redis.aclose()
 
 
 def wait_for_redis(loop: asyncio.AbstractEventLoop, limit_s: float) -> bool:

@@ -9,10 +9,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from app.accounts import services
+from app.accounts import services, throttle
 from app.accounts.security import login_rate_limit
 from app.accounts.session import current_staff, log_in, log_out
 from app.infra.logging import get_logger
+from app.settings import get_settings
 
 log = get_logger("orderpass.accounts")
 
@@ -42,11 +43,24 @@ class AuthController(Controller):
     ) -> Template | Redirect:
         email = str(data.get("email", "")).strip()
         target = safe_next(data.get("next"))
+        redis = request.app.state.redis
+        locked_s = await throttle.locked_for(redis, email,
+                                             get_settings().login_failures_per_account)
+        if locked_s:
+            log.warning("login refused: account locked", email=email[:254])
+            minutes = -(-locked_s // 60)
+            return Template("login.html", status_code=429, headers={
+                "Retry-After": str(locked_s)}, context={
+                "next": target or "", "email": email,
+                "error": f"Too many failed logins for this account. Try again in {minutes} "
+                         "minute(s), or ask your manager to reset the password."})
         user = await services.authenticate(email, str(data.get("password", "")))
         if user is None:
+            await throttle.failed(redis, email)
             log.info("login failed", email=email[:254])
             return Template("login.html", status_code=401, context={
                 "next": target or "", "error": "Wrong email or password.", "email": email})
+        await throttle.succeeded(redis, email)
         log_out(request)  # drop whatever the browser had before
         staff = log_in(request, user.user_id, user.email, user.role, user.restaurant_id,
                        user.restaurant_slug, session_version=user.session_version)

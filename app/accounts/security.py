@@ -16,6 +16,7 @@ from app.accounts.session import RotatingSessionConfig
 from app.settings import get_settings
 
 SESSION_COOKIE = "orderpass_session"
+CSRF_COOKIE = "csrftoken"
 SESSION_MAX_AGE_S = 7 * 24 * 3600  # a kitchen tablet stays logged in for a week of shifts
 # Paths that never need a session (no Redis round trip for them).
 NO_SESSION = ["^/static/", "^/healthz", "^/readyz", "^/metrics", "^/webhooks/", "^/schema"]
@@ -41,7 +42,7 @@ def session_config() -> RotatingSessionConfig:
 def csrf_config() -> CSRFConfig:
     settings = get_settings()
     return CSRFConfig(
-        secret=settings.secret_key, cookie_name="csrftoken", header_name="x-csrftoken",
+        secret=settings.secret_key, cookie_name=CSRF_COOKIE, header_name="x-csrftoken",
         cookie_secure=settings.is_production, cookie_samesite="lax", exclude=CSRF_EXEMPT,
     )
 

@@ -27,7 +27,10 @@ from litestar.types import Empty, Message, Scope
 
 from app.accounts import roles, session_versions
 from app.accounts.roles import Role
+from app.infra.logging import get_logger
+from app.infra.unavailable import DEPENDENCY_ERRORS
 
+log = get_logger("orderpass.accounts.session")
 SESSION_KEY = "staff"
 _ROTATE = "orderpass_rotate_session"  # scope-state flag: give this session a fresh id
 _FRESH_ID = "orderpass_fresh_session_id"
@@ -89,7 +92,9 @@ def log_in(connection: ASGIConnection[Any, Any, Any, Any], user_id: int, email: 
                          restaurant_slug=restaurant_slug,
                          login_at=datetime.now(UTC).isoformat(),
                          session_version=session_version)
-    connection.set_session({SESSION_KEY: asdict(staff)})
+    from app.accounts.form_guard import bind_csrf_to_session
+
+    connection.set_session(bind_csrf_to_session(connection, {SESSION_KEY: asdict(staff)}))
     _state(connection.scope)[_ROTATE] = True  # a fixated pre-login id must not carry over
     return staff
 
@@ -142,7 +147,13 @@ class RotatingSessionBackend(ServerSideSessionBackend):
                 await self.delete(old, store=self.config.get_store_from_app(
                     connection.scope["app"]))
             state[_FRESH_ID] = self.generate_session_id()
-        await super().store_in_message(scope_session, message, connection)
+        try:
+            await super().store_in_message(scope_session, message, connection)
+        except DEPENDENCY_ERRORS as error:
+            # This runs as the answer starts, after the handler did its work: failing here
+            # turned a done action into a bare 500. The session in Redis stays as it was
+            # (a renewal is skipped; a login made now does not stick and asks again).
+            log.warning("session not saved; Redis unavailable", error=repr(error)[:200])
 
 
 class RotatingSessionConfig(ServerSideSessionConfig):

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Response, Template
 
 from app.accounts.guards import require_admin, staff_of
 from app.admin.views import KINDS, form_of, page_context
+from app.infra.form_input import RowId
 from app.infra.html import is_htmx, render_fragment
 from app.ops import discrepancies
 from app.payments.stripe_gateway import PaymentProviderError
@@ -80,6 +81,6 @@ class AdminDiscrepancyController(Controller):
                                kinds=KINDS, row_message=message, row_error=error)
 
     @post("/discrepancies/{discrepancy_id:int}/{action:str}", status_code=200)
-    async def fix(self, request: Request[Any, Any, Any], discrepancy_id: FromPath[int],
+    async def fix(self, request: Request[Any, Any, Any], discrepancy_id: RowId,
                   action: FromPath[str]) -> Response[Any] | Template:
         return await self._fix(request, discrepancy_id, action)

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Response, Template
 from app.accounts.guards import require_admin, staff_of
 from app.admin import inbox
 from app.admin.views import KINDS, form_of, page_context
+from app.infra.form_input import RowId
 from app.infra.html import is_htmx, render_fragment
 from app.ops import discrepancies
 from app.payments.stripe_gateway import PaymentProviderError
@@ -44,7 +45,7 @@ class AdminInboxController(Controller):
 
     @post("/webhooks/resend/{delivery_id:int}/replay", status_code=200)
     async def replay_resend(self, request: Request[Any, Any, Any],
-                            delivery_id: FromPath[int]) -> Response[Any]:
+                            delivery_id: RowId) -> Response[Any]:
         try:
             result = await inbox.replay_resend_delivery(delivery_id)
         except inbox.ReplayError as problem:

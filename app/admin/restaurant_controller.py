@@ -11,6 +11,7 @@ from litestar.response import Redirect, Response, Template
 
 from app.accounts.guards import require_admin, staff_of
 from app.admin.views import form_of, page_context
+from app.infra.form_input import RowId
 from app.infra.html import is_htmx, render_fragment
 from app.restaurants import editing as restaurant_admin
 
@@ -100,7 +101,7 @@ class AdminRestaurantController(Controller):
 
     @get("/{slug:str}/menu/{item_id:int}")
     async def edit_item(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                        item_id: FromPath[int]) -> Template:
+                        item_id: RowId) -> Template:
         try:
             restaurant = await restaurant_admin.get_restaurant(slug)
             item = await restaurant_admin.get_item(restaurant, item_id)
@@ -119,7 +120,7 @@ class AdminRestaurantController(Controller):
 
     @post("/{slug:str}/menu/{item_id:int}", status_code=200)
     async def update_item(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                          item_id: FromPath[int]) -> Template | Redirect:
+                          item_id: RowId) -> Template | Redirect:
         try:
             await restaurant_admin.save_menu_item(slug, await form_of(request),
                                                   by=staff_of(request).email, item_id=item_id)
@@ -133,7 +134,7 @@ class AdminRestaurantController(Controller):
 
     @post("/{slug:str}/menu/{item_id:int}/toggle", status_code=200)
     async def toggle(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                     item_id: FromPath[int]) -> Response[Any]:
+                     item_id: RowId) -> Response[Any]:
         try:
             item = await restaurant_admin.toggle_available(slug, item_id,
                                                            by=staff_of(request).email)

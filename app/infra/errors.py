@@ -9,8 +9,13 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import Scope
+
+from app.infra.logging import get_logger
+
+_log = get_logger("orderpass.http")
 
 _MISSING = re.compile(r"Object missing required field `([^`]+)`(?: - at `\$\.?([^`]*)`)?")
 
@@ -45,3 +50,21 @@ def validation_error_handler(request: Request[Any, Any, Any],
                 for problem in extra]
     return Response({"status_code": error.status_code, "detail": error.detail,
                      "extra": problems}, status_code=error.status_code)
+
+
+async def log_exception(error: Exception, scope: Scope) -> None:
+    """`after_exception` hook: every exception Litestar turns into an answer is logged with
+    the request id (bound by app/infra/request_id.py): a refusal (4xx raised as an exception:
+    CSRF, body too large, rate limit, validation) as one line with its real status, anything
+    else (a 500) with its traceback."""
+    from app.infra.unavailable import is_dependency_error
+
+    status = error.status_code if isinstance(error, HTTPException) else 500
+    path = scope.get("path", "")[:300]
+    if is_dependency_error(error):  # answered 503 (app/infra/unavailable.py)
+        _log.warning("dependency unavailable", status=503, path=path, error=repr(error)[:300])
+    elif status < 500:
+        _log.info("request refused", status=status, path=path,
+                  detail=str(getattr(error, "detail", ""))[:300])
+    else:
+        _log.error("request failed", status=status, path=path, exc_info=error)

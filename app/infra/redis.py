@@ -1,18 +1,38 @@
-"""One Redis connection pool per process, shared by arq enqueueing, temp orders and caches."""
+"""Redis connections: one bounded pool per use per process (arq enqueueing, temp orders and
+caches; sessions, rate limits and the live feed), each with a ceiling and a floor.
+
+Ceiling: a burst (3,000 concurrent requests with made-up session cookies) used to open a
+connection per request; redis-py's default pool has no limit and never closes what it
+opened, so 2,797 connections stayed open for good, and beyond what Redis would take the
+requests failed with 500s. Here a request waits up to REDIS_POOL_TIMEOUT_SECONDS for a
+free connection, then gets a 503 with Retry-After (app/infra/unavailable.py).
+Floor: connections idle for REDIS_POOL_IDLE_SECONDS beyond the floor are closed, so after
+the burst the pool goes back to its floor (checked on release and by `shrink_pools`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import time
+import weakref
+from typing import Any
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import BlockingConnectionPool
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.infra.urls import redis_url
+from app.settings import get_settings
 
 REDIS_COMMAND_RETRIES = 8  # about 4.5 s of backoff in all
+POOL_FLOOR = 2  # idle connections a pool keeps after a burst
+_IDLE_SINCE = "_orderpass_idle_since"
 
 
 def redis_settings() -> RedisSettings:
@@ -27,8 +47,76 @@ def redis_settings() -> RedisSettings:
     return settings
 
 
+class ShrinkingPool(BlockingConnectionPool):
+    """redis-py's blocking pool (a ceiling, and a bounded wait for a free connection) that
+    also closes connections idle for `idle_s` above `floor`."""
+
+    def __init__(self, *, floor: int = POOL_FLOOR, idle_s: float = 30.0,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.floor = floor
+        self.idle_s = idle_s
+
+    async def release(self, connection: AbstractConnection) -> None:
+        setattr(connection, _IDLE_SINCE, time.monotonic())
+        await super().release(connection)
+        if len(self._available_connections) > self.floor and self._stale(
+                self._available_connections[0], time.monotonic()):
+            await self.shrink()
+
+    def _stale(self, connection: AbstractConnection, now: float) -> bool:
+        return now - getattr(connection, _IDLE_SINCE, now) >= self.idle_s
+
+    async def shrink(self) -> int:
+        """Close connections idle for `idle_s`, oldest first, down to the floor."""
+        now, stale = time.monotonic(), []
+        async with self._condition:
+            while (len(self._available_connections) > self.floor
+                   and self._stale(self._available_connections[0], now)):
+                stale.append(self._available_connections.pop(0))  # the longest idle
+        for connection in stale:
+            with contextlib.suppress(Exception):
+                await connection.disconnect()
+        return len(stale)
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._available_connections) + len(self._in_use_connections)
+
+
+_pools: weakref.WeakSet[ShrinkingPool] = weakref.WeakSet()
+
+
+def bounded_pool(url: str, name: str, **connection_kwargs: Any) -> ShrinkingPool:
+    """A pool for `url`; its connections carry the client name `orderpass-<name>-<pid>`
+    (CLIENT LIST shows who holds what)."""
+    settings = get_settings()
+    pool = ShrinkingPool.from_url(
+        url, max_connections=settings.redis_max_connections,
+        timeout=settings.redis_pool_timeout_seconds, idle_s=settings.redis_pool_idle_seconds,
+        client_name=f"orderpass-{name}-{os.getpid()}", **connection_kwargs)
+    _pools.add(pool)
+    return pool
+
+
+async def shrink_pools_forever() -> None:
+    """Give back idle connections even when no traffic comes to trigger it (a web task)."""
+    while True:
+        pools = list(_pools)
+        await asyncio.sleep(min((pool.idle_s for pool in pools), default=30.0) / 2 or 1.0)
+        for pool in pools:
+            with contextlib.suppress(Exception):
+                await pool.shrink()
+
+
 async def connect_redis() -> ArqRedis:
-    return await create_pool(redis_settings())
+    settings = redis_settings()
+    pool = bounded_pool(redis_url(), "app", socket_connect_timeout=settings.conn_timeout,
+                        retry=settings.retry, retry_on_error=settings.retry_on_error)
+    client = ArqRedis(pool)
+    client.auto_close_connection_pool = True  # aclose() closes the pool with the client
+    await client.ping()
+    return client
 
 
 _shared_by_loop: dict[int, ArqRedis] = {}

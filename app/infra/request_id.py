@@ -40,7 +40,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             finally:
                 path = scope.get("path", "")
                 if not path.startswith(("/static", "/healthz", "/metrics")):
-                    log.info("request", method=scope.get("method"), path=path, status=status,
+                    log.info("request", method=scope.get("method"), path=path[:300], status=status,
                              ms=round((time.perf_counter() - started) * 1000, 1))
 
     return middleware

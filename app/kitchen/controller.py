@@ -15,6 +15,7 @@ from litestar.response import Redirect, Response, ServerSentEvent, Template
 
 from app.accounts.guards import require_staff_for_slug, staff_of
 from app.accounts.session_versions import until_revoked
+from app.infra.form_input import ascii_int, has_nul
 from app.infra.html import csrf_of, is_htmx, render_fragment
 from app.kitchen import board_feed, services
 from app.orders import lifecycle
@@ -79,14 +80,19 @@ class KitchenController(Controller):
         restaurant = await restaurant_or_404(slug)
         form = await request.form()
         prep = str(form.get("prep_minutes") or "").strip()
+        prep_minutes = ascii_int(prep, low=1) if prep else None
+        if prep and prep_minutes is None:
+            raise HTTPException(status_code=400,
+                                detail="prep time must be a whole number of minutes")
+        reason, expected = str(form.get("reason") or ""), str(form.get("from") or "")
+        if has_nul(reason) or has_nul(expected):
+            raise HTTPException(status_code=400, detail="NUL characters are not allowed")
         try:
             order = await lifecycle.apply_action(
-                ref, action, actor=staff_of(request).actor,
-                prep_minutes=int(prep) if prep else None,
-                reason=str(form.get("reason") or ""),
-                expected_status=str(form.get("from") or "") or None,
+                ref, action, actor=staff_of(request).actor, prep_minutes=prep_minutes,
+                reason=reason, expected_status=expected or None,
                 restaurant_id=services.row_id(restaurant), redis=request.app.state.redis)
-        except ValueError as error:  # InvalidAction, or a prep time that is not a number
+        except lifecycle.InvalidAction as error:  # e.g. a prep time out of range
             raise HTTPException(status_code=400, detail=str(error)) from error
         except lifecycle.OrderNotFound as error:
             raise NotFoundException("no such order") from error

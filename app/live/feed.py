@@ -11,21 +11,35 @@ to channel names verbatim, without its `key_prefix`, which only the streams back
 Message body (UTF-8 JSON): `{"event": "order.paid" | "order.updated" | ..., "order_ref":
 "TEMP-…", "restaurant_id": 1, "at": "<ISO 8601 UTC>"}`. Events carry no order data: a
 subscriber re-reads Postgres, so a lost or duplicated message can never show stale state.
+
+The subscription is supervised (`SupervisedPubSubBackend`): Litestar's Redis backend reads
+on one pub/sub connection and its reader task dies with that connection (a Redis restart,
+a failover), after which no screen of the process heard of a new order until the minute's
+resync. Here a lost connection is noticed by the reader, which opens a new one and
+subscribes every followed channel again, with backoff, for as long as it takes; once it is
+back every open stream is sent a fresh snapshot (whatever was published meanwhile is lost
+to pub/sub, but each event only means "re-read Postgres"). `/readyz` reports the feed down
+while it is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import random
+import time
+from collections.abc import AsyncGenerator, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.channels.backends.base import ChannelsBackend
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 
 from app.infra.logging import get_logger
-from app.live.hub import BACKLOG
+from app.live.hub import BACKLOG, resync_all
 from app.platform import outbox
 
 log = get_logger("orderpass.kitchen.feed")
@@ -79,10 +93,170 @@ async def publish_order_event(redis: Redis, restaurant_id: int, order_ref: str,
     return True
 
 
+# The reader waits this long for a message before it looks again (a message ends the wait at
+# once; Litestar's backend polled every millisecond).
+POLL_S = 1.0
+SUBSCRIBE_TIMEOUT_S = 2.0
+RETRY_MIN_S, RETRY_MAX_S = 0.1, 2.0  # resubscription backoff, doubled per failed attempt
+
+
+class SupervisedPubSubBackend(ChannelsBackend):
+    """Redis pub/sub for Litestar's ChannelsPlugin (channel names verbatim, as
+    `RedisChannelsPubSubBackend`, whose publish and subscribe it mirrors) that survives the
+    loss of its connection: see the module docstring."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self.on_resubscribed: Callable[[], None] = lambda: None
+        self._pubsub: PubSub | None = None
+        self._channels: set[str] = set()  # what this process follows: subscribed when up
+        self._wanted: asyncio.Event | None = None
+        self._lock: asyncio.Lock | None = None
+        self.down_since: float | None = None  # monotonic moment the connection was lost
+        self.last_error = ""
+
+    # -- state ----------------------------------------------------------------------------
+    def _event(self) -> asyncio.Event:
+        if self._wanted is None:  # created in the serving loop, not at import
+            self._wanted = asyncio.Event()
+        return self._wanted
+
+    def _membership(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    def _connection(self) -> PubSub:
+        if self._pubsub is None:
+            self._pubsub = self._redis.pubsub()
+        return self._pubsub
+
+    def _lost(self, error: BaseException) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            log.warning("live feed subscription lost; resubscribing",
+                        channels=len(self._channels), error=repr(error)[:200])
+        self.last_error = repr(error)[:200]
+
+    def state(self) -> dict[str, Any]:
+        """For /readyz: is the subscription live, what does it follow, since when is it down."""
+        if self.down_since is None:
+            return {"ok": True, "channels": len(self._channels)}
+        return {"ok": False, "channels": len(self._channels),
+                "down_s": round(time.monotonic() - self.down_since, 1),
+                "error": self.last_error}
+
+    # -- ChannelsBackend ------------------------------------------------------------------
+    async def on_startup(self) -> None:
+        pass
+
+    async def on_shutdown(self) -> None:
+        await self._close()
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        new = set(channels) - self._channels
+        self._channels |= new
+        async with self._membership():
+            if new and self.down_since is None:
+                try:
+                    await asyncio.wait_for(self._connection().subscribe(*new),
+                                           SUBSCRIBE_TIMEOUT_S)
+                except Exception as error:  # the reader resubscribes everything once back
+                    self._lost(error)
+        if self._channels:
+            self._event().set()  # after SUBSCRIBE: the reader needs the connection it made
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        gone = set(channels) & self._channels
+        self._channels -= gone
+        if not self._channels:
+            self._event().clear()
+        async with self._membership():
+            if gone and self.down_since is None:
+                try:
+                    await asyncio.wait_for(self._connection().unsubscribe(*gone),
+                                           SUBSCRIBE_TIMEOUT_S)
+                except Exception as error:
+                    self._lost(error)
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel in set(channels):
+                pipe.publish(channel, data)
+            await pipe.execute()
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
+        while True:
+            await self._event().wait()
+            if self.down_since is not None:
+                await self._resubscribe()
+                continue
+            try:
+                message = await self._connection().get_message(
+                    ignore_subscribe_messages=True, timeout=POLL_S)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # connection dropped: Redis restarted, failed over…
+                self._lost(error)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            channel = message["channel"]
+            channel = channel.decode() if isinstance(channel, bytes) else str(channel)
+            if channel in self._channels:  # not one being unsubscribed right now
+                yield channel, message["data"]
+
+    async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
+        raise NotImplementedError("pub/sub keeps no history")
+
+    # -- recovery -------------------------------------------------------------------------
+    async def _close(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pubsub.aclose(), SUBSCRIBE_TIMEOUT_S)
+
+    async def _resubscribe(self) -> None:
+        """A new connection subscribed to every followed channel, retried with backoff
+        until Redis answers; then every open stream gets a fresh snapshot."""
+        delay = RETRY_MIN_S
+        while True:
+            await self._close()
+            async with self._membership():
+                try:
+                    connection = self._connection()
+                    if self._channels:
+                        await asyncio.wait_for(connection.subscribe(*self._channels),
+                                               SUBSCRIBE_TIMEOUT_S)
+                except Exception as error:
+                    self.last_error = repr(error)[:200]
+                else:
+                    down_s = time.monotonic() - (self.down_since or time.monotonic())
+                    self.down_since = None
+                    log.warning("live feed resubscribed", channels=len(self._channels),
+                                down_s=round(down_s, 1))
+                    self.on_resubscribed()
+                    return
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(RETRY_MAX_S, delay * 2)
+
+
+def feed_state(channels: ChannelsPlugin) -> dict[str, Any]:
+    """For /readyz: is this process's live feed subscribed (see the module docstring)."""
+    reader = channels._sub_task  # the plugin's reader task: private, but nothing else says
+    if reader is not None and reader.done():  # a bug, not Redis: it must not hide
+        return {"ok": False, "error": "the live feed reader stopped"}
+    backend = channels._backend
+    if isinstance(backend, SupervisedPubSubBackend):
+        return backend.state()
+    return {"ok": True}
+
+
 def channels_plugin(redis: Redis) -> ChannelsPlugin:
     """One Redis pub/sub connection per web process; channels are created on demand."""
-    return ChannelsPlugin(
-        backend=RedisChannelsPubSubBackend(redis=redis),
+    backend = SupervisedPubSubBackend(redis)
+    plugin = ChannelsPlugin(
+        backend=backend,
         arbitrary_channels_allowed=True,
         # One subscriber per channel and process (app.live.hub), drained after every
         # render. If it ever fills, the oldest events go and the hub sends every screen a
@@ -90,6 +264,8 @@ def channels_plugin(redis: Redis) -> ChannelsPlugin:
         subscriber_max_backlog=BACKLOG,
         subscriber_backlog_strategy="dropleft",
     )
+    backend.on_resubscribed = lambda: resync_all(plugin)
+    return plugin
 
 
 @outbox.consumer("kitchen.publish")

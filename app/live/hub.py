@@ -220,6 +220,15 @@ async def leave(hub: Hub, inbox: Inbox) -> None:
         await hub.stop()
 
 
+def resync_all(channels: ChannelsPlugin) -> None:
+    """Every stream of every hub on `channels` gets a fresh snapshot (the live feed came
+    back after Redis was gone: events published meanwhile never arrived)."""
+    moment = tick()
+    for (plugin_id, _), hub in list(_hubs.items()):
+        if plugin_id == id(channels):
+            hub.broadcast(Update(moment, None))
+
+
 def hub_of(channels: ChannelsPlugin, channel: str) -> Hub | None:
     """The running hub of a channel in this process (tests, metrics)."""
     return _hubs.get((id(channels), channel))

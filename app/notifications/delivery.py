@@ -26,8 +26,9 @@ from redis.exceptions import LockError
 from app.accounts import emails as account_emails
 from app.infra.jobs import drop_queued_jobs
 from app.infra.logging import get_logger
+from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.infra.urls import redis_url
-from app.notifications import gateway, service
+from app.notifications import gateway, recipient_cap, service
 from app.notifications.compose import RenderedEmail, RestaurantContact, render_email
 from app.notifications.gateway import AlreadySentError, PermanentSendError, TransientSendError
 from app.notifications.ratelimit import RateLimited, SharedRateLimiter, shared_limiter
@@ -123,6 +124,14 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
     if row.kind in ("link_expired", "payment_failed") and order.is_paid:
         await service.mark_skipped(row.id, "not sent: order was paid")
         return Skip("skipped: order was paid")
+    if not await recipient_cap.admit(redis, row.recipient, row.idempotency_key,
+                                     settings.emails_per_recipient_per_hour):
+        reason = (f"not sent: {settings.emails_per_recipient_per_hour} emails to this "
+                  "address in the last hour")
+        await service.mark_skipped(row.id, reason)
+        log.warning("email over the per-recipient cap", kind=row.kind,
+                    order_id=row.order_ref)
+        return Skip("skipped: " + reason)
     restaurants = {} if restaurants is None else restaurants
     if order.restaurant_id not in restaurants:
         restaurants[order.restaurant_id] = await _restaurant(order.restaurant_id)
@@ -399,6 +408,7 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
                        blocking_timeout=CLAIM_WAIT_S)
     if not await claim.acquire():
         raise RetryLater(backoff(1), "email claimed by another worker")
+    _hold(claim)
     others = Claims(redis, {})
     try:
         fresh = await service.get_row(key)  # a batch may have sent it while we waited
@@ -437,8 +447,7 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
             outcome = await _send_batch(redis, settings, items, job_try, slot)
         return outcome if items[0] is prepared else await _sent_elsewhere(key)
     finally:
-        with contextlib.suppress(LockError):
-            await claim.release()
+        await _release([claim])
         await others.release()
 
 
@@ -475,6 +484,7 @@ class Claims:
                 pipe.set(key, token, nx=True, px=CLAIM_TTL_S * 1000)
             taken = await pipe.execute()
         won = [key for key, ok in zip(keys, taken, strict=True) if ok]
+        _held_claims.update({key: tokens[key] for key in won})
         await cls(redis, {key: tokens[key] for key in won[keep:]}).release()
         return cls(redis, {key: tokens[key] for key in won[:keep]})
 
@@ -482,8 +492,51 @@ class Claims:
         if not self.held:
             return
         held, self.held = self.held, {}
-        with contextlib.suppress(Exception):  # they expire after CLAIM_TTL_S anyway
+        try:
             await self.redis.eval(self._RELEASE, len(held), *held, *held.values())  # type: ignore[misc]
+        except DEPENDENCY_ERRORS as error:  # kept for `release_orphaned_claims`
+            log.warning("email claims not released", claims=len(held), error=repr(error)[:200])
+            return
+        except Exception as error:  # they expire after CLAIM_TTL_S anyway
+            log.warning("email claims not released", claims=len(held), error=repr(error)[:200])
+        for key in held:
+            _held_claims.pop(key, None)
+
+
+# Claims this process holds (claim key → token): a job's own email lock and a batch's
+# `Claims` alike. A claim whose release failed because Redis went away mid-send stays here;
+# the worker, restarted in-process once Redis answers, releases it
+# (`release_orphaned_claims`), where its email used to wait out CLAIM_TTL_S.
+_held_claims: dict[str, Any] = {}
+
+
+def _hold(lock: Any) -> None:
+    _held_claims[lock.name] = lock.local.token
+
+
+async def _release(locks: list[Any]) -> None:
+    for lock in locks:
+        try:
+            await lock.release()
+        except LockError:
+            pass  # expired, or taken over: not ours any more
+        except DEPENDENCY_ERRORS as error:
+            log.warning("email claim not released", claim=lock.name, error=repr(error)[:200])
+            continue
+        _held_claims.pop(lock.name, None)
+
+
+async def release_orphaned_claims(redis: ArqRedis) -> int:
+    """Release the claims of sends cut short by a lost Redis (see `_held_claims`)."""
+    released = 0
+    for name, token in list(_held_claims.items()):
+        with contextlib.suppress(LockError):
+            await redis.lock(name, timeout=CLAIM_TTL_S).do_release(token)
+            released += 1
+        _held_claims.pop(name, None)
+    if released:
+        log.warning("orphaned email claims released", count=released)
+    return released
 
 
 async def _claim_backlog(redis: ArqRedis, settings: Settings,

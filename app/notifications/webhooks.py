@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from svix.webhooks import Webhook, WebhookVerificationError
 
 from app.infra import db
@@ -24,7 +25,7 @@ MAX_VALID_BODY = 64 * 1024
 # An event for an email we do not know yet is most likely racing our own "sent" update: for
 # this long, answer non-2xx so Svix redelivers it; after that it is noise, acknowledge it.
 UNKNOWN_RETRY_WINDOW = timedelta(minutes=10)
-UNKNOWN_EMAIL = "unknown email_id "
+UNKNOWN_EMAIL = "unknown email_id "  # such a delivery asked to be sent again: no failure
 # SQL: a delivery (alias `d`) that only lost that race, so it is no failure: it is still
 # inside the retry window, or the same event was processed on a later delivery.
 RACE_ONLY = f"""(d.error LIKE '{UNKNOWN_EMAIL}%' AND (
@@ -104,7 +105,7 @@ recorded AS (
     INSERT INTO webhook_delivery (provider, event_id, type, signature_valid, processed,
         error, body)
     SELECT 'resend', $1, $2, true, duplicate OR key IS NOT NULL,
-        CASE WHEN duplicate THEN 'duplicate' WHEN key IS NULL THEN 'unknown email_id ' || $3
+        CASE WHEN duplicate THEN 'duplicate' WHEN key IS NULL THEN '{UNKNOWN_EMAIL}' || $3
              ELSE '' END, $7
     FROM outcome, {db.ASYNC_COMMIT})
 SELECT duplicate, key FROM outcome
@@ -120,6 +121,30 @@ async def _apply(event_id: str, event_type: str, email_id: str, status: str, err
                           email_id, status, _pg_text(error[:service.MAX_ERROR]), earlier,
                           _pg_text(body))
     return bool(rows[0]["duplicate"]), rows[0]["key"]
+
+
+async def _adopt(email_id: str, data: dict[str, Any]) -> bool:
+    """An email recorded as sent without Resend's id (its retry met Resend's 409 for a
+    reused idempotency key: the first attempt had gone out, under an id we never heard)
+    learns that id from the first event about it, by the tags every email carries (kind
+    and order). Its events then move it along instead of being refused for days."""
+    tags = data.get("tags")
+    if not isinstance(tags, dict) or not email_id:
+        return False
+    kind, order = tags.get("kind"), tags.get("order")
+    if not isinstance(kind, str) or not isinstance(order, str):
+        return False
+    try:
+        rows = await db.fetch(
+            "UPDATE email_message SET provider_id = $1, updated_at = now() "
+            "WHERE idempotency_key = $2 AND provider_id IS NULL AND status <> 'queued' "
+            "RETURNING id", email_id, _pg_text(service.idempotency_key(kind, order)))
+    except asyncpg.UniqueViolationError:
+        return True  # a concurrent event adopted it first
+    if rows:
+        log.info("email learned its Resend id from a webhook", email_id=email_id,
+                 order_id=order, kind=kind)
+    return bool(rows)
 
 
 async def handle_resend_webhook(body: bytes, headers: Mapping[str, str],
@@ -148,7 +173,7 @@ async def process_verified(body: bytes, event_id: str) -> WebhookResult:
         event_type = str(event["type"])
         data = event.get("data") or {}
         email_id = _pg_text(str(data.get("email_id") or ""))
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         await _record(event_id=event_id, event_type="", valid=True, processed=False,
                       error=f"unreadable event: {error!r}", body=text)
         return WebhookResult(400, "unreadable event")
@@ -162,6 +187,9 @@ async def process_verified(body: bytes, event_id: str) -> WebhookResult:
                                   _error_detail(event_type, data), text)
     if duplicate:
         return WebhookResult(200, "duplicate")
+    if key is None and await _adopt(email_id, data):
+        duplicate, key = await _apply(event_id, event_type, email_id, status,
+                                      _error_detail(event_type, data), text)
     if key is None:
         retry = _recent(event.get("created_at") or data.get("created_at"))
         log.info("resend webhook for unknown email", email_id=email_id, retry=retry)

@@ -1,9 +1,10 @@
 """Operational alerts, evaluated every minute by a worker cron: webhook failures, email
-failure rate, open discrepancies, outbox dead letters, stale worker heartbeats and
-payment-link failures. A firing alert is logged at error level and sent to OPS_ALERT_EMAIL
-(Resend, the customers' gateway; SMTP relay as fallback) and/or OPS_ALERT_WEBHOOK_URL (JSON
-POST, timeout, retries). A Redis key per alert keeps state: an alert is sent when it starts,
-repeated at most once per cool-down while it lasts, and followed by a "resolved" notice."""
+failure rate, open discrepancies, outbox dead letters, stale worker heartbeats,
+payment-link failures and refunds that keep failing. A firing alert is logged at error
+level and sent to OPS_ALERT_EMAIL (Resend, the customers' gateway; SMTP relay as
+fallback) and/or OPS_ALERT_WEBHOOK_URL (JSON POST, timeout, retries). A Redis key per
+alert keeps state: an alert is sent when it starts, repeated at most once per cool-down
+while it lasts, and followed by a "resolved" notice."""
 
 from __future__ import annotations
 
@@ -106,8 +107,16 @@ async def _links(redis: Redis, settings: Settings) -> Check:
                  f"(threshold {settings.alert_link_failures_today})", {"failed_today": failed})
 
 
+async def _refunds(redis: Redis, settings: Settings) -> Check:
+    refunds = await system.refunds_failing()
+    return Check("refunds_failing", refunds["overdue"] > 0,
+                 f"{refunds['overdue']} rejected orders still not refunded 30 minutes on "
+                 f"(refund or void keeps failing; {refunds['failing']} failing in all): "
+                 "see admin → discrepancies and the worker log", refunds)
+
+
 CHECKS: list[Callable[[Redis, Settings], Awaitable[Check]]] = [
-    _webhooks, _email, _discrepancies, _outbox, _heartbeats, _links]
+    _webhooks, _email, _discrepancies, _outbox, _heartbeats, _links, _refunds]
 
 
 # -- delivery -----------------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""Liveness and readiness: is this process up, and can it reach what it needs?"""
+"""Liveness and readiness: is this process up, and can it reach what it needs?
+
+Readiness is about this web process only (Postgres, Redis, its live feed): an orchestrator
+takes a replica that fails it out of rotation, which helps when the replica is the problem
+and hurts when it is not. The worker's heartbeat says nothing about a web replica, so it is
+reported on /admin/system and by the `worker_heartbeat_stale` alert instead (a stopped
+worker used to pull every web replica out of service at once)."""
 
 from __future__ import annotations
 
@@ -50,7 +56,15 @@ async def _workers(redis: Redis) -> dict[str, Any]:
     return {"workers": [{"name": name, "age_s": age} for name, age in workers]}
 
 
-async def readiness(redis: Redis) -> Readiness:
-    postgres, redis_check, workers = await asyncio.gather(
-        _check(_postgres()), _check(_redis(redis)), _check(_workers(redis)))
-    return Readiness(checks={"postgres": postgres, "redis": redis_check, "worker": workers})
+async def worker_heartbeat(redis: Redis) -> dict[str, Any]:
+    """The workers' heartbeats as a check (for /admin/system, not for readiness)."""
+    return await _check(_workers(redis))
+
+
+async def readiness(redis: Redis, live_feed: dict[str, Any] | None = None) -> Readiness:
+    """Postgres and Redis answer, and (given by the web app) its live feed is subscribed."""
+    postgres, redis_check = await asyncio.gather(_check(_postgres()), _check(_redis(redis)))
+    checks = {"postgres": postgres, "redis": redis_check}
+    if live_feed is not None:
+        checks["live_feed"] = live_feed
+    return Readiness(checks=checks)

@@ -1,14 +1,16 @@
-"""GET /healthz (process alive) and GET /readyz (Postgres, Redis, worker heartbeat)."""
+"""GET /healthz (process alive) and GET /readyz (Postgres, Redis, the live feed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.channels import ChannelsPlugin
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from app.live.feed import feed_state
 from app.ops.health import readiness
 
 
@@ -22,9 +24,10 @@ class HealthController(Controller):
 
     @get("/readyz", responses={503: ResponseSpec(
         data_container=dict[str, Any], generate_examples=False,
-        description="Not ready: a dependency (Postgres, Redis, worker heartbeat) is down")})
+        description="Not ready: Postgres, Redis or the live feed is down")})
     async def readyz(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-        result = await readiness(request.app.state.redis)
+        feed = feed_state(request.app.plugins.get(ChannelsPlugin))
+        result = await readiness(request.app.state.redis, feed)
         status = "ok" if result.ok else "unavailable"
         return Response(
             {"status": status, "checks": result.checks},

@@ -84,6 +84,8 @@ async def shared_state_families(redis: Redis) -> list[Metric]:
         "emails": system.email_status_counts,
         "discrepancies": system.open_discrepancies,
         "heartbeats": lambda: _heartbeats(redis),
+        "refunds": system.refunds_failing,
+        "redis_memory": lambda: redis.info("memory"),
     }
     names = list(readings)
     results = await asyncio.gather(
@@ -110,6 +112,16 @@ async def shared_state_families(redis: Redis) -> list[Metric]:
         elif name == "discrepancies":
             families.append(_gauge("orderpass_open_discrepancies",
                                    "Discrepancies with Stripe awaiting a human", result))
+        elif name == "refunds":
+            families.append(_labelled("orderpass_refunds_failing",
+                                      "Rejected orders whose refund keeps failing (overdue: "
+                                      "30 min after the rejection)", "state", result))
+        elif name == "redis_memory":
+            families.append(_gauge("orderpass_redis_memory_used_bytes",
+                                   "Memory Redis uses", int(result.get("used_memory", 0))))
+            families.append(_gauge("orderpass_redis_memory_max_bytes",
+                                   "Redis maxmemory (0: unlimited)",
+                                   int(result.get("maxmemory", 0))))
         elif name == "heartbeats":
             live, age = result
             families.append(_gauge("orderpass_workers_live",

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from app.infra.logging import get_logger
 from app.ops.alert_state import firing_alerts
-from app.ops.health import readiness
+from app.ops.health import readiness, worker_heartbeat
 from app.piccolo_conf import DB
 from app.settings import get_settings
 
@@ -59,11 +59,13 @@ async def email_status_counts(hours: float = 24) -> dict[str, int]:
 
 
 async def email_error_rate(hours: float = 1) -> dict[str, Any]:
-    """Failed/bounced/complained share of emails updated in the last `hours`."""
+    """Failed/bounced/complained share of emails updated in the last `hours` (emails
+    skipped on purpose are neither failures nor part of the volume)."""
     row = await _one(
         "SELECT count(*) AS total, count(*) FILTER (WHERE status IN "
         "('failed', 'bounced', 'complained')) AS failed FROM email_message "
-        "WHERE updated_at > now() - make_interval(secs => {})", hours * 3600)
+        "WHERE updated_at > now() - make_interval(secs => {}) AND status <> 'skipped'",
+        hours * 3600)
     total, failed = int(row.get("total") or 0), int(row.get("failed") or 0)
     return {"total": total, "failed": failed, "rate": round(failed / total, 4) if total else 0.0}
 
@@ -88,6 +90,37 @@ async def webhook_error_rate(redis: Redis | None = None, hours: float = 1) -> di
     failed = max(int(row.get("failed") or 0), http.get("failed", 0))
     return {"total": total, "rejected": rejected, "failed": failed,
             "rate": round((rejected + failed) / total, 4) if total else 0.0}
+
+
+async def refunds_failing(after_minutes: float = 30) -> dict[str, int]:
+    """Rejected orders whose refund (or void) has failed and is still not done
+    `after_minutes` after the rejection: the retries (auto-reject cron) keep failing."""
+    from app.orders.lifecycle import REFUND_FAILED
+
+    row = await _one(
+        "SELECT count(*) AS failing, count(*) FILTER (WHERE rejected_at < now() "
+        "- make_interval(secs => {})) AS overdue FROM paid_order "
+        "WHERE status = 'rejected' AND review_reason LIKE {}",
+        after_minutes * 60, REFUND_FAILED + "%")
+    return {key: int(value or 0) for key, value in row.items()}
+
+
+REDIS_MEMORY_ALARM_RATIO = 0.8
+
+
+async def redis_memory(redis: Redis) -> dict[str, Any]:
+    """Redis's memory against its `maxmemory`. With `noeviction` (temp orders and jobs must
+    not be evicted) a full Redis refuses writes: intake answers 503, the worker stalls.
+    `ok` is None (no verdict) when no maxmemory is set (dev's embedded Valkey)."""
+    info = await redis.info("memory")
+    used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+    facts: dict[str, Any] = {"used_mb": round(used / 2**20, 1),
+                             "max_mb": round(limit / 2**20, 1) if limit else "unlimited",
+                             "policy": info.get("maxmemory_policy", "")}
+    if limit:
+        facts["ok"] = used < REDIS_MEMORY_ALARM_RATIO * limit
+        facts["used_pct"] = round(100 * used / limit, 1)
+    return facts
 
 
 async def link_failures_today() -> int:
@@ -158,12 +191,15 @@ async def system_snapshot(redis: Redis) -> dict[str, Any]:
         _reading("payment_links_today", link_failures_today(),
                  lambda failed: failed < settings.alert_link_failures_today),
         _reading("discrepancies", open_discrepancies(), lambda n: n == 0),
+        _reading("refunds", refunds_failing(), lambda refunds: refunds["overdue"] == 0),
+        _reading("redis_memory", redis_memory(redis)),
         _reading("payment_to_kitchen_1h", payment_to_kitchen_latency()),
         _reading("providers", _providers()),
     )
     names = ("queue", "outbox", "webhooks_1h", "email_1h", "payment_links_today",
-             "discrepancies", "payment_to_kitchen_1h", "providers")
+             "discrepancies", "refunds", "redis_memory", "payment_to_kitchen_1h", "providers")
     snapshot: dict[str, Any] = dict(ready.checks)
+    snapshot["worker"] = await worker_heartbeat(redis)
     snapshot.update(zip(names, readings, strict=True))
     if "value" in snapshot["queue"]:
         snapshot["queue"]["depth"] = snapshot["queue"].pop("value")

@@ -6,11 +6,13 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.middleware.rate_limit import get_remote_address
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from app.infra.errors import error_responses
+from app.infra.json_body import strict_json
 from app.orders import idempotency
 from app.orders.intake import IntakeError, submit_order
 from app.orders.models import OrderView
@@ -58,10 +60,10 @@ class OrdersApiController(Controller):
     tags = ["orders"]
 
     @post("/", request_max_body_size=MAX_ORDER_BODY_BYTES,
-          middleware=[order_rate_limit().middleware],
+          middleware=[order_rate_limit().middleware], before_request=strict_json(OrderIn),
           responses={202: ResponseSpec(data_container=OrderCreatedOut, generate_examples=False,
                                        description="Accepted; the payment link follows by email"),
-                     **error_responses(400, 404, 409, 413, 422, 429)})
+                     **error_responses(400, 404, 409, 413, 415, 422, 429)})
     async def create_order(self, request: Request[Any, Any, Any],
                            data: JSONBody[OrderIn]) -> Response[OrderCreatedOut]:
         """Submit an order: answers with the payment link (Stripe Checkout) at once.
@@ -73,14 +75,15 @@ class OrdersApiController(Controller):
         redis = request.app.state.redis
         key = request.headers.get("idempotency-key")
         try:
+            client = get_remote_address(request)
             if key is None:
-                order = await submit_order(redis, data)
+                order = await submit_order(redis, data, client=client)
             elif not idempotency.valid_key(key):
                 raise HTTPException(status_code=400, detail="Idempotency-Key must be 1 to 255 "
                                     "printable ASCII characters")
             else:
                 order, _created = await idempotency.submit_once(
-                    redis, key, data, lambda: submit_order(redis, data))
+                    redis, key, data, lambda: submit_order(redis, data, client=client))
         except IntakeError as error:
             raise intake_http_error(error) from None
         except idempotency.KeyReused as error:

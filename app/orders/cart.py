@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from app.infra.form_input import MAX_DB_INT, ascii_int
 from app.orders.schemas import OrderIn
 from app.restaurants.tables import MenuItem
 
@@ -58,23 +59,27 @@ CHECKOUT_FIELDS = ("name", "email", "phone", "fulfillment", "delivery_address", 
 
 
 def _quantity(raw: str) -> int:
-    try:
-        return max(0, min(MAX_QUANTITY, int(raw)))
-    except ValueError:
-        return 0
+    value = ascii_int(raw)
+    return 0 if value is None else min(MAX_QUANTITY, value)
+
+
+def _item_id(raw: str) -> int | None:
+    """A menu item id from a field name or button value: plain digits, a Postgres id (a
+    field `qty-²` or `qty-` and 5,000 digits names no item and is ignored)."""
+    return ascii_int(raw, low=1, high=MAX_DB_INT)
 
 
 def parse_form(form: Mapping[str, str]) -> CartForm:
     cart = CartForm()
     for key, value in form.items():
-        if key.startswith("qty-") and key[4:].isdigit():
-            cart.quantities[int(key[4:])] = _quantity(value)
-        elif key.startswith("note-") and key[5:].isdigit():
-            cart.notes[int(key[5:])] = value[:200]
-        elif key.startswith("allergic-") and key[9:].isdigit():
-            cart.allergic.add(int(key[9:]))
-        elif key.startswith("allergy-") and key[8:].isdigit():
-            cart.allergies[int(key[8:])] = value[:200]
+        if key.startswith("qty-") and (item_id := _item_id(key[4:])) is not None:
+            cart.quantities[item_id] = _quantity(value)
+        elif key.startswith("note-") and (item_id := _item_id(key[5:])) is not None:
+            cart.notes[item_id] = value[:200]
+        elif key.startswith("allergic-") and (item_id := _item_id(key[9:])) is not None:
+            cart.allergic.add(item_id)
+        elif key.startswith("allergy-") and (item_id := _item_id(key[8:])) is not None:
+            cart.allergies[item_id] = value[:200]
         elif key in CHECKOUT_FIELDS:
             cart.fields[key] = value
     return cart
@@ -83,9 +88,9 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
 def apply_operation(cart: CartForm, operation: str) -> None:
     """`add:ID`, `inc:ID`, `dec:ID` or `remove:ID`, from the button the customer pressed."""
     verb, _, raw_id = operation.partition(":")
-    if not raw_id.isdigit():
+    item_id = _item_id(raw_id)
+    if item_id is None:
         return
-    item_id = int(raw_id)
     current = cart.quantities.get(item_id, 0)
     if verb in ("add", "inc"):
         cart.quantities[item_id] = min(MAX_QUANTITY, current + 1)

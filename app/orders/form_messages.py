@@ -27,7 +27,8 @@ ITEM_PLAIN = {
 }
 # Messages that already speak to people (intake's own checks) pass through, capitalised.
 _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "not valid",
-               "is not on", "must have", "domain name", "@-sign", "too many")
+               "is not on", "must have", "domain name", "@-sign", "too many",
+               "unpaid orders are already open", "must be at least")
 
 
 def _sentence(message: str) -> str:

@@ -13,17 +13,22 @@ from email_validator import EmailNotValidError, validate_email
 
 from app.infra import db
 from app.infra.logging import get_logger
+from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder
 from app.orders.payment_links import attach_new_payment_link
 from app.orders.schemas import OrderIn
 from app.orders.temp_store import new_temp_id
+from app.orders.unpaid_caps import TooManyUnpaid, count_unpaid
 from app.orders.views import temp_store
 from app.payments.charge_limits import minimum_charge
+from app.payments.stripe_gateway import get_gateway
 from app.platform.metrics import ORDERS_SUBMITTED
 from app.restaurants.availability import is_paused
+from app.settings import get_settings
 from app.templating import format_money, local_clock
 
 log = get_logger("orderpass.intake")
+UNFINISHED_TTL_S = 15 * 60
 
 
 @dataclass
@@ -159,7 +164,8 @@ async def price_order(data: OrderIn) -> tuple[MenuRestaurant, list[OrderLine], s
     return restaurant, lines, email
 
 
-async def submit_order(redis: ArqRedis, data: OrderIn) -> TempOrder:
+async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "") -> TempOrder:
+    """`client`: the caller's address, for the cap on open unpaid orders per address."""
     restaurant, lines, email = await price_order(data)
     now = datetime.now(UTC)
     order = TempOrder(
@@ -175,11 +181,41 @@ async def submit_order(redis: ArqRedis, data: OrderIn) -> TempOrder:
         notes=data.notes.strip(), status=OrderStatus.AWAITING_PAYMENT,
         allergy=data.allergy.strip(),
     )
-    # The temp order is written before Stripe is called: if this process dies between the
-    # two, the order still exists and the worker's sweep can finish the job.
-    await temp_store(redis).put(order)
+    # The temp order is written before Stripe is called (if Redis is down, nothing is made
+    # and the client gets a 503), but only for UNFINISHED_TTL_S: a copy whose payment link
+    # was never saved (this process died, Redis went away mid-flight) leaves by itself.
+    # Saving the link stores it for the full TTL.
+    settings = get_settings()
+    try:
+        await count_unpaid(redis, temp_store(redis), order.id, client=client or "unknown",
+                           email=email, until=now.timestamp() + settings.payment_link_minutes
+                           * 60, per_client=settings.unpaid_orders_per_ip,
+                           per_email=settings.unpaid_orders_per_email)
+    except TooManyUnpaid as error:
+        log.warning("order refused: unpaid cap", field=error.field, restaurant=restaurant.slug)
+        raise IntakeError({error.field: str(error)}, 429) from None
+    await temp_store(redis).put(order, ttl_seconds=UNFINISHED_TTL_S)
     ORDERS_SUBMITTED.labels(restaurant=restaurant.slug).inc()
     log.info("order submitted", order_id=order.id, restaurant=restaurant.slug,
              total=order.total_amount, lines=len(lines))
-    # The funnel's "submitted" is counted with the link's outcome: one write, not two.
-    return await attach_new_payment_link(redis, order, on_failure="defer", submitted=True)
+    try:
+        # The funnel's "submitted" is counted with the link's outcome: one write, not two.
+        return await attach_new_payment_link(redis, order, on_failure="defer", submitted=True)
+    except DEPENDENCY_ERRORS:
+        await _abandon(order)
+        raise  # 503 with Retry-After (app/infra/unavailable.py)
+
+
+async def _abandon(order: TempOrder) -> None:
+    """Redis failed after the Checkout Session was made, before its link was saved: the
+    client is told to retry, so that session must never be paid. Expired at Stripe now;
+    the Redis copy expires on its own (UNFINISHED_TTL_S); no email row was written."""
+    if not order.checkout_session_id:
+        return
+    log.warning("order abandoned: link not saved", order_id=order.id,
+                session=order.checkout_session_id)
+    try:
+        await get_gateway().expire_checkout_session(order.checkout_session_id,
+                                                    order_ref=order.id)
+    except Exception as error:  # it expires at its expires_at anyway; nobody has its URL
+        log.warning("abandoned session not expired", order_id=order.id, error=str(error))

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
+from litestar.middleware.rate_limit import get_remote_address
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
@@ -84,12 +85,14 @@ class OrderPagesController(Controller):
             redis = request.app.state.redis
             key = data.get("submit_key", "")
             try:
+                client = get_remote_address(request)
                 if idempotency.valid_key(key):
                     order, _created = await idempotency.submit_once(
-                        redis, key, order_in, partial(submit_order, redis, order_in),
+                        redis, key, order_in, partial(submit_order, redis, order_in,
+                                                      client=client),
                         per_order=True)
                 else:
-                    order = await submit_order(redis, order_in)
+                    order = await submit_order(redis, order_in, client=client)
             except IntakeError as error:
                 errors = error.errors
             except idempotency.StillRunning as error:

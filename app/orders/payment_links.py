@@ -10,6 +10,7 @@ from arq.connections import ArqRedis
 
 from app.infra.jobs import JobSpec, enqueue_jobs
 from app.infra.logging import get_logger
+from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.notifications.service import enqueue_email, queue_email
 from app.orders.models import OrderStatus, TempOrder
 from app.orders.views import temp_store
@@ -167,6 +168,9 @@ async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
     order.link_attempts += 1
     jobs = [JobSpec("expire_payment_link", (order.id, session.id),
                     job_id=f"expire:{session.id}", defer_until=order.expires_at)]
+    # The order is stored before its email row and jobs exist: the email job reads it, and
+    # if Redis fails here no email is queued for an order that was never saved.
+    await temp_store(redis).put(order)
     if order.link_attempts == 1:
         # The first link goes out by email. A renewed link is asked for on the status page,
         # which shows it at once, so it needs no second confirmation email.
@@ -175,9 +179,13 @@ async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
                                   restaurant_id=order.restaurant_id)
         if email is not None:
             jobs.append(email)
-    # The order is stored before its jobs exist: the email job reads it.
-    await temp_store(redis).put(order)
-    await enqueue_jobs(redis, jobs)
+    try:
+        await enqueue_jobs(redis, jobs)
+    except DEPENDENCY_ERRORS as error:
+        # The order and its link are saved: the worker's sweeps finish it once Redis is
+        # back (queued emails are re-enqueued, expired links found by the expiry index).
+        log.warning("order jobs not enqueued; the sweeps will", order_id=order.id,
+                    error=repr(error)[:200])
     log.info("payment link created", order_id=order.id, session=session.id,
              expires_at=order.expires_at.isoformat())
     return order

@@ -49,10 +49,12 @@ class TempOrderStore:
         return [_decoder.decode(raw) if (raw := found.get(temp_id)) else None
                 for temp_id in temp_ids]
 
-    async def put(self, order: TempOrder) -> None:
+    async def put(self, order: TempOrder, ttl_seconds: int | None = None) -> None:
+        """Store the order for the store's TTL (or `ttl_seconds`)."""
         order.updated_at = datetime.now(UTC)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(KEY_PREFIX + order.id, _encoder.encode(order), ex=self.ttl_seconds)
+            pipe.set(KEY_PREFIX + order.id, _encoder.encode(order),
+                     ex=ttl_seconds or self.ttl_seconds)
             if order.expires_at is not None and order.status == "awaiting_payment":
                 pipe.zadd(EXPIRY_INDEX, {order.id: order.expires_at.timestamp()})
             else:

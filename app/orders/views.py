@@ -80,7 +80,7 @@ def _moment(document: dict[str, Any], name: str) -> datetime | None:
 
 
 async def view_of_archived(order_ref: str) -> OrderView | None:
-    """An archived order, from the document the archive kept (`app.ops.archive`)."""
+    """An archived order, from the document the archive kept (`app.orders.archive`)."""
     from app.orders.archive import load_archived_order
 
     document = await load_archived_order(order_ref)

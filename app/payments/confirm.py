@@ -25,6 +25,7 @@ from app.payments.stripe_gateway import get_gateway, metadata_of
 from app.platform import outbox
 from app.platform.funnel import bump
 from app.platform.metrics import ORDERS_PAID, PAYMENT_TO_KITCHEN
+from app.restaurants.services import slug_of
 
 log = get_logger("orderpass.payments.confirm")
 
@@ -93,6 +94,10 @@ async def publish_paid(redis: ArqRedis, fulfilment: Fulfilment, received: float
         except Exception as error:
             log.warning("after-commit bookkeeping failed", order_id=fulfilment.order_ref,
                         error=str(error))
-        ORDERS_PAID.labels(restaurant=str(fulfilment.restaurant_id)).inc()
+        try:  # labelled by slug, as every metric with a restaurant
+            ORDERS_PAID.labels(restaurant=await slug_of(fulfilment.restaurant_id or 0)).inc()
+        except Exception as error:
+            log.warning("paid order not counted", order_id=fulfilment.order_ref,
+                        error=str(error))
 
     return finish

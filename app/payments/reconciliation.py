@@ -104,7 +104,9 @@ class Report:
         header = ("KIND", "ORDER", "SESSION", "ACTION", "DETAIL")
         rows = [(f.kind, f.order_ref or "-", f.session_id or "-", f.action, f.detail)
                 for f in self.findings]
-        if not rows:
+        if not rows and self.errors:  # not "no findings": the check did not finish
+            lines.append("the check did not finish (errors below): nothing can be said yet")
+        elif not rows:
             lines.append("no findings: Stripe and our orders agree")
         else:
             widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]

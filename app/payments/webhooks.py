@@ -19,6 +19,7 @@ from app.orders import payment_links
 from app.payments import money_events
 from app.payments.confirm import Outcome, confirm_paid_session, order_ref_of
 from app.payments.fulfilment import record_event_once
+from app.payments.rebuild import CannotRebuild
 from app.platform.metrics import WEBHOOK_EVENTS
 
 log = get_logger("orderpass.webhooks.stripe")
@@ -47,6 +48,10 @@ def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> 
         body = payload.decode("utf-8")
     except UnicodeDecodeError as undecodable:
         raise InvalidWebhook(f"malformed JSON body: {undecodable}") from None
+    if _signed_at(signature_header) > time.time() + TOLERANCE_S:
+        # Stripe's SDK checks only the past; a future date would keep a captured request
+        # replayable until then.
+        raise InvalidWebhook("signature timestamp is in the future")
     last_error = "signature does not match"
     header = _signature_header(signature_header)
     for secret in secrets:
@@ -62,6 +67,8 @@ def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> 
             if values.get("object") == "v2.core.event":
                 raise ValueError(THIN_EVENT)
             event = stripe.Event.construct_from(values, stripe.api_key)
+        except RecursionError:
+            raise InvalidWebhook("JSON body nested too deeply") from None
         except (ValueError, TypeError, AttributeError) as failure:
             raise InvalidWebhook(f"malformed JSON body: {failure}") from None
         if not _is_event(values):  # signed, but not an event: handler would crash
@@ -109,6 +116,16 @@ def _signature_error(body: str, header: tuple[int, list[str]] | None, secret: st
     return ""
 
 
+def _signed_at(signature_header: str) -> int:
+    """The `t=` of a Stripe-Signature header (0 if absent or not a number: the check below
+    then refuses the header itself)."""
+    for part in signature_header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isascii() and value.isdigit() and len(value) < 12:
+            return int(value)
+    return 0
+
+
 def _is_event(event: Any) -> bool:
     if not isinstance(event, dict):
         return False
@@ -124,10 +141,20 @@ async def handle_event(redis: ArqRedis, event: stripe.Event, received: float) ->
     if not kind.startswith("checkout.session."):
         return Outcome("ignored")
     session: stripe.checkout.Session = event.data.object  # type: ignore[assignment]
+    if not isinstance(getattr(session, "id", None), str):
+        return Outcome("ignored: not a Checkout Session")
     temp_id = order_ref_of(session)
     if kind in PAID_EVENTS:
-        return await confirm_paid_session(redis, session, event_id=event.id, event_type=kind,
-                                          received=received)
+        try:
+            return await confirm_paid_session(redis, session, event_id=event.id,
+                                              event_type=kind, received=received)
+        except CannotRebuild as error:
+            # No order of ours and no restaurant named: a session made by something else
+            # on the same Stripe account. Retrying cannot change that; acknowledge it.
+            log.warning("paid session is not ours; ignored", stripe_event=event.id,
+                        session=session.id, order_id=temp_id or None, reason=str(error))
+            await record_event_once(event.id, kind, session.id, "ignored_unknown_session")
+            return Outcome("ignored: unknown session", temp_id)
     # Closing a temp order is idempotent (its email too), so it runs before the event is
     # recorded: a failure in between is retried by Stripe and completes on the retry.
     if kind == "checkout.session.async_payment_failed":

@@ -24,6 +24,20 @@ async def get_restaurant(slug: str) -> Restaurant | None:
     return await Restaurant.objects().get(Restaurant.slug == slug)
 
 
+_slugs: dict[int, str] = {}
+
+
+async def slug_of(restaurant_id: int) -> str:
+    """A restaurant's slug, cached per process (a slug never changes once created): the
+    `restaurant` label of every metric is the slug, readable on a dashboard."""
+    slug = _slugs.get(restaurant_id)
+    if slug is None:
+        row = await Restaurant.select(Restaurant.slug).where(
+            Restaurant.id == restaurant_id).first()
+        slug = _slugs[restaurant_id] = str(row["slug"]) if row else str(restaurant_id)
+    return slug
+
+
 async def menu_items(restaurant_id: int) -> list[MenuItem]:
     return await MenuItem.objects().where(MenuItem.restaurant == restaurant_id).order_by(
         MenuItem.position).order_by(MenuItem.id)

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from svix.webhooks import Webhook
 
 from app.settings import get_settings
@@ -21,3 +22,8 @@ def signed(event: dict[str, Any], msg_id: str | None = None,
     signature = Webhook(secret or get_settings().resend_webhook_secret).sign(msg_id, now, body)
     return body.encode(), {"svix-id": msg_id, "svix-timestamp": str(int(now.timestamp())),
                            "svix-signature": signature, "content-type": "application/json"}
+
+
+async def post(client: httpx.AsyncClient, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    """POST a (signed) Resend webhook to the app."""
+    return await client.post("/webhooks/resend", content=body, headers=headers)

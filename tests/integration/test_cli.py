@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from app.dev.embedded import free_port
+from app.dev.embedded import EmbeddedServers, free_port
 
 ORDERPASS = [sys.executable, "-m", "app.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,9 +52,14 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
 
 
 def _start_dev(data_dir: Path, port: int, sandbox_port: int) -> subprocess.Popen[str]:
+    env = {key: value for key, value in _env(ORDERPASS_DATA_DIR=str(data_dir),
+                                             LOG_LEVEL="WARNING").items()
+           # as a newcomer runs it: its own sandbox, its own generated secrets
+           if key not in {"STRIPE_API_BASE", "RESEND_API_URL", "SECRET_KEY",
+                          "STRIPE_WEBHOOK_SECRET", "RESEND_WEBHOOK_SECRET"}}
     return subprocess.Popen(
         [*ORDERPASS, "dev", "--port", str(port), "--sandbox-port", str(sandbox_port)],
-        env=_env(ORDERPASS_DATA_DIR=str(data_dir), LOG_LEVEL="WARNING"), cwd=ROOT,
+        env=env, cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -85,8 +91,17 @@ def _stop(process: subprocess.Popen[str]) -> None:
     process.wait(timeout=40)
 
 
-def test_dev_serves_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
+@pytest.fixture
+def dev_data(tmp_path: Path) -> Iterator[Path]:
+    """A data dir for `orderpass dev`, removed afterwards with its Postgres data (which
+    lives outside it when run as root from a directory only root can enter)."""
     data_dir = tmp_path / "data"
+    yield data_dir
+    EmbeddedServers(data_dir).remove_data()
+
+
+def test_dev_serves_everything_and_ctrl_c_leaves_nothing(dev_data: Path) -> None:
+    data_dir = dev_data
     port, sandbox_port = free_port(), free_port()
     started = time.monotonic()
     process = _start_dev(data_dir, port, sandbox_port)
@@ -114,3 +129,71 @@ def test_dev_serves_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None
     finally:
         _stop(process)
     assert _servers_under(data_dir.resolve()) == []
+
+
+def _beside(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`orderpass <args>` with nothing but the data dir of a running dev to go on."""
+    clean = {key: value for key, value in _env().items()
+             if key not in {"STRIPE_API_BASE", "RESEND_API_URL", "SECRET_KEY",
+                            "STRIPE_WEBHOOK_SECRET", "RESEND_WEBHOOK_SECRET"}}
+    return subprocess.run([*ORDERPASS, *args], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, env={**clean, "ORDERPASS_DATA_DIR": str(data_dir), **env})
+
+
+def test_commands_beside_a_running_dev_use_its_sandbox_and_secrets(dev_data: Path) -> None:
+    """Issue #14 item 18: reconcile reads the dev's sandbox (not api.stripe.com), says
+    nothing reassuring when it could not reach Stripe (and exits non-zero), and closes its
+    HTTP sessions; a second web process shares the dev's secrets."""
+    data_dir = dev_data
+    port, sandbox_port = free_port(), free_port()
+    process = _start_dev(data_dir, port, sandbox_port)
+    try:
+        _wait_for_banner(process)
+        base = f"http://127.0.0.1:{port}"
+        menu = httpx.get(f"{base}/api/restaurants/demo/menu", timeout=10).json()["items"]
+        created = httpx.post(f"{base}/api/orders", timeout=30, json={
+            "restaurant": "demo", "items": [{"menu_item_id": menu[0]["id"], "quantity": 1}],
+            "customer": {"name": "Ada", "email": "ada@example.com"},
+            "fulfillment": "pickup"})
+        assert created.status_code == 201, created.text
+
+        found = _beside(data_dir, "reconcile", "--since", "1h")
+        assert found.returncode == 0, found.stdout + found.stderr
+        assert "sessions seen: 1" in found.stdout, found.stdout
+        assert "Unclosed" not in found.stderr, found.stderr
+
+        dead = _beside(data_dir, "reconcile", "--since", "1h",
+                       STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}",
+                       STRIPE_TIMEOUT_SECONDS="1")
+        assert dead.returncode != 0, dead.stdout
+        assert "no findings" not in dead.stdout + dead.stderr
+        assert "ERROR" in dead.stdout + dead.stderr
+        assert "Unclosed" not in dead.stderr, dead.stderr
+
+        second_port = free_port()
+        web = subprocess.Popen([*ORDERPASS, "web", "--port", str(second_port)], cwd=ROOT,
+                               env={**{k: v for k, v in _env().items() if k not in {
+                                   "SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
+                                   "RESEND_WEBHOOK_SECRET"}},
+                                   "ORDERPASS_DATA_DIR": str(data_dir)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            second = f"http://127.0.0.1:{second_port}"
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(second + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            with httpx.Client(timeout=10) as browser:
+                browser.get(f"{base}/login")  # the token is the dev web's ...
+                token = browser.cookies["csrftoken"]
+                response = browser.post(f"{second}/login", data={  # ... accepted here
+                    "email": "kitchen@demo.test", "password": "demo", "_csrf_token": token})
+                assert response.status_code == 303, response.text[:300]
+        finally:
+            web.terminate()
+            web.wait(15)
+    finally:
+        _stop(process)

@@ -148,6 +148,9 @@ class Stack:
             "ORDERPASS_DATA_DIR": str(self.root),
             "ORDER_RATE_LIMIT_PER_MINUTE": "1000000",
             "LOGIN_RATE_LIMIT_PER_MINUTE": "1000000",
+            "UNPAID_ORDERS_PER_IP": "0",  # every customer here is the test process
+            "UNPAID_ORDERS_PER_EMAIL": "0",
+            "EMAILS_PER_RECIPIENT_PER_HOUR": "0",
             "RESEND_REQUESTS_PER_SECOND": "50",
             "LOG_LEVEL": "INFO",
             **self.extra_env,
@@ -420,4 +423,5 @@ def stack(stack_env: dict[str, str]) -> Iterator[Stack]:
     finally:
         running.stop()
         if not os.environ.get("ORDERPASS_KEEP_TEST_DATA"):
+            running.servers.remove_data()
             shutil.rmtree(root, ignore_errors=True)

@@ -33,7 +33,8 @@ SIGNED = {"/webhooks/stripe", "/webhooks/resend"}
 
 @pytest.fixture(scope="module")
 def api_web() -> Iterator[RunningProcess]:
-    with start_web(env={"ORDER_RATE_LIMIT_PER_MINUTE": "100000"}) as server:
+    with start_web(env={"ORDER_RATE_LIMIT_PER_MINUTE": "100000", "UNPAID_ORDERS_PER_IP": "0",
+                        "UNPAID_ORDERS_PER_EMAIL": "0"}) as server:
         yield server
 
 

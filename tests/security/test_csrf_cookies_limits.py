@@ -101,6 +101,7 @@ async def test_cookie_flags_in_dev(client: httpx.AsyncClient) -> None:
 
 async def test_cookie_flags_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORDERPASS_ENV", "production")
+    monkeypatch.setenv("METRICS_TOKEN", "scraper-token")  # production refuses to start without
     reset_settings_cache()
     try:
         assert get_settings().is_production

@@ -76,6 +76,7 @@ async def test_production_app_sends_hsts(monkeypatch: pytest.MonkeyPatch) -> Non
     from app.settings import reset_settings_cache
 
     monkeypatch.setenv("ORDERPASS_ENV", "production")
+    monkeypatch.setenv("METRICS_TOKEN", "scraper-token")  # production refuses to start without
     reset_settings_cache()
     try:
         from app.asgi import create_app

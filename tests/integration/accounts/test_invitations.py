@@ -190,12 +190,14 @@ async def test_expired_forged_and_foreign_links_are_refused(
         tokens.make("staff-invitation", invitation_id, "guessed-nonce"),  # wrong nonce
         tokens.make("password-reset", invitation_id, "x"),  # another purpose's token
         tokens.make("staff-invitation", 999_999, "x"),  # no such invitation
-        "x" * 5000, "%00", "a.b.c", "WzEsIngiXQ",
+        "x" * 5000, "a.b.c", "WzEsIngiXQ",
     ]
     for bad in forged:
         response = await client.get(f"/invitations/{bad}")
         assert response.status_code in (404, 410), (bad[:40], response.status_code)
         assert (await client.post(f"/invitations/{bad}", data=form)).status_code in (404, 410)
+    # A NUL in a URL is refused at the edge, before any handler (app/infra/input_guard.py).
+    assert (await client.get("/invitations/%00")).status_code == 400
     assert await StaffUser.count().where(StaffUser.email == "cook@example.test") == 0
     assert await StaffUser.count().where(StaffUser.email == "late@example.test") == 0
 

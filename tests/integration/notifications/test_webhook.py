@@ -11,13 +11,9 @@ from arq.connections import ArqRedis
 from app.notifications import service
 from app.notifications.tables import EmailMessage
 from app.platform.tables import WebhookDelivery
-from tests.helpers.resend_events import signed
+from tests.helpers.resend_events import post, signed
 from tests.helpers.sandbox import RunningSandbox
 from workers.email_jobs import send_email
-
-
-async def post(client: httpx.AsyncClient, body: bytes, headers: dict[str, str]) -> httpx.Response:
-    return await client.post("/webhooks/resend", content=body, headers=headers)
 
 
 async def sent_email(redis: ArqRedis, make_order: Any, ctx: Any, sandbox: RunningSandbox,

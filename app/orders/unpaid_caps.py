@@ -1,0 +1,83 @@
+"""Caps on open unpaid orders per client address and per email address.
+
+Every order sends its confirmation email to the address typed in and holds a temp order in
+Redis until its link expires, whether or not anyone ever pays it: without a cap one client
+could fill a stranger's mailbox (our domain's reputation with it) and Redis's memory. An
+order counts from submission until its link expires, unless it is paid or closed sooner
+(checked only when a cap is reached, so the common case is one Redis round trip).
+
+Redis: a sorted set per address, `orderpass:unpaid:{ip|email}:<address>`, member the temp
+id, score the moment the order stops counting (its link's expiry).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from app.orders.models import OrderStatus
+from app.orders.temp_store import TempOrderStore
+
+KEY = "orderpass:unpaid:{kind}:{value}"
+
+# KEYS: per-ip set, per-email set. ARGV: now, until, temp id, ip cap, email cap (0 = none).
+# Returns 0 (counted), 1 (ip cap reached) or 2 (email cap reached).
+_RESERVE = """
+local now, caps = tonumber(ARGV[1]), {tonumber(ARGV[4]), tonumber(ARGV[5])}
+for i = 1, 2 do
+    redis.call('zremrangebyscore', KEYS[i], '-inf', now)
+    if caps[i] > 0 and redis.call('zcard', KEYS[i]) >= caps[i] then
+        return i
+    end
+end
+for i = 1, 2 do
+    redis.call('zadd', KEYS[i], ARGV[2], ARGV[3])
+    redis.call('expireat', KEYS[i], math.ceil(tonumber(ARGV[2])) + 60)
+end
+return 0
+"""
+
+
+class TooManyUnpaid(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+async def _forget_settled(redis: Redis, store: TempOrderStore, key: str) -> None:
+    """Drop the orders of `key` that were paid, closed or have gone."""
+    members = [m.decode() if isinstance(m, bytes) else str(m)
+               for m in await redis.zrange(key, 0, -1)]
+    settled = []
+    for temp_id in members:
+        order = await store.get(temp_id)
+        if order is None or order.status != OrderStatus.AWAITING_PAYMENT:
+            settled.append(temp_id)
+    if settled:
+        await redis.zrem(key, *settled)
+
+
+async def count_unpaid(redis: Redis, store: TempOrderStore, temp_id: str, *, client: str,
+                       email: str, until: float, per_client: int, per_email: int) -> None:
+    """Count the new order `temp_id` against both caps, or raise TooManyUnpaid."""
+    keys = [KEY.format(kind="ip", value=client), KEY.format(kind="email", value=email.lower())]
+    args: list[Any] = [time.time(), until, temp_id, per_client, per_email]
+    global _script
+    if _script is None:
+        _script = redis.register_script(_RESERVE)
+    refused = int(await _script(keys=keys, args=args, client=redis))
+    if refused:
+        await _forget_settled(redis, store, keys[refused - 1])
+        refused = int(await _script(keys=keys, args=args, client=redis))
+    if refused == 1:
+        raise TooManyUnpaid("client", f"{per_client} unpaid orders are already open from "
+                            "your network: pay one or let its link expire, then try again")
+    if refused == 2:
+        raise TooManyUnpaid("customer.email", f"{per_email} unpaid orders are already open "
+                            "for this email address: pay one or let its link expire first")
+
+
+_script: AsyncScript | None = None
