@@ -17,7 +17,7 @@ from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder
 from app.orders.payment_links import attach_new_payment_link
 from app.orders.schemas import OrderIn
-from app.orders.temp_store import new_temp_id
+from app.orders.temp_store import UNFINISHED_TTL_S, new_temp_id
 from app.orders.unpaid_caps import TooManyUnpaid, count_unpaid
 from app.orders.views import temp_store
 from app.payments.charge_limits import minimum_charge
@@ -28,7 +28,6 @@ from app.settings import get_settings
 from app.templating import format_money, local_clock
 
 log = get_logger("orderpass.intake")
-UNFINISHED_TTL_S = 15 * 60
 
 
 @dataclass

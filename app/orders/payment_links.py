@@ -13,6 +13,7 @@ from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.notifications.service import enqueue_email, queue_email
 from app.orders.models import OrderStatus, TempOrder
+from app.orders.temp_store import UNFINISHED_TTL_S
 from app.orders.views import temp_store
 from app.payments.stripe_gateway import PaymentLink, PaymentProviderError, get_gateway
 from app.platform.funnel import bump
@@ -107,7 +108,10 @@ async def attach_new_payment_link(
         if adopted is not None:
             return await _linked(redis, order, adopted, also)
     _begin_attempt(order, now)
-    await store.put(order)  # the key is kept before it is used: a retry reuses it
+    # The key is kept before it is used: a retry reuses it. A new order's first attempt
+    # keeps the short life of an unfinished copy (intake) until its link is saved.
+    first = order.link_attempts == 0 and not order.link_error
+    await store.put(order, ttl_seconds=UNFINISHED_TTL_S if first else None)
     expires_at = datetime.fromtimestamp(order.link_expires_at, UTC)
     try:
         session = await get_gateway().create_checkout_session(order, expires_at,

@@ -16,6 +16,10 @@ from redis.exceptions import WatchError
 from app.orders.models import TempOrder
 
 KEY_PREFIX = "orderpass:temp:"
+# A new order's copy lives this long until its payment link is saved (or its first attempt
+# fails and is deferred): one left by a process that died, or by Redis going away mid-flight,
+# leaves by itself.
+UNFINISHED_TTL_S = 15 * 60
 EXPIRY_INDEX = "orderpass:temp:link-expiry"  # sorted set: temp id → link expiry (unix time)
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(TempOrder)
