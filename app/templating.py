@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from app import paths
+from app.orders.pricing import format_rate
 from app.settings import get_settings
 
 CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "chf": "CHF "}
@@ -84,6 +85,7 @@ def environment() -> Environment:
     env.filters["deadline"] = format_deadline
     env.filters["clock"] = local_clock
     env.filters["local_datetime"] = local_datetime
+    env.filters["vat_rate"] = format_rate  # 700 → "7" (a VAT rate in hundredths of a percent)
     return env
 
 

@@ -20,7 +20,7 @@ _TICKET_COLUMNS = (
     "o.public_id, o.ticket_number, o.status, o.fulfillment, o.customer_name, "
     "o.customer_phone, o.table_label, o.delivery_address, o.notes, o.total_amount, "
     "o.currency, o.paid_at, o.promised_at, o.prep_minutes, o.needs_review, o.review_reason, "
-    "o.reject_reason, o.allergy, o.capture_mode")
+    "o.reject_reason, o.allergy, o.capture_mode, o.tip_amount")
 
 _SQL = """
 WITH tickets AS (

@@ -57,6 +57,7 @@ class Card:
     reject_reason: str
     allergy: str = ""  # flagged for the whole order (lines carry their own)
     capture_mode: str = "automatic"
+    tip_amount: int = 0  # the diner's tip (minor units), shown small on the card
     lines: list[Line] = field(default_factory=list)
     due_at: datetime | None = None
     timing: str = "on_time"

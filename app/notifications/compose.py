@@ -12,7 +12,7 @@ from typing import Any
 
 import css_inline
 
-from app.orders.models import OrderView
+from app.orders.models import OrderView, Seller
 from app.templating import email_environment, format_deadline, format_money, local_time_named
 
 SUBJECTS = {
@@ -74,6 +74,14 @@ def status_url(public_base_url: str, order_ref: str) -> str:
     return f"{public_base_url.rstrip('/')}/orders/{order_ref}"
 
 
+def seller_of(order: OrderView, restaurant: RestaurantContact) -> Seller:
+    """The receipt's seller: the legal details frozen on the paid order (the restaurant's
+    name and address for an order paid before they were kept)."""
+    frozen = order.seller or Seller()
+    return Seller(legal_name=frozen.legal_name or restaurant.name,
+                  address=frozen.address or restaurant.address, tax_id=frozen.tax_id)
+
+
 def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
                  public_base_url: str) -> RenderedEmail:
     if kind not in SUBJECTS:
@@ -93,6 +101,10 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
         "fully_refunded": order.amount_refunded >= order.total_amount,
         "refund_line": (f"{format_money(order.amount_refunded, order.currency)} of your "
                         f"payment has been refunded."),
+        # The receipt (payment_received): when it was paid, on the restaurant's clock, and
+        # who sold it. Both come from the stored order, so a retry renders the same bytes.
+        "paid_on": format_deadline(order.paid_at, restaurant.timezone),
+        "seller": seller_of(order, restaurant),
     }
     env = email_environment()
     html = env.get_template(f"emails/{kind}.html").render(context)

@@ -1,9 +1,9 @@
 """Analytics for the admin: per day (UTC, as funnel_daily counts) payment conversion, link
 expiry, submission→payment, payment→kitchen and prep times (p50/p95), rejection and email
-delivery rates; customer patterns (busiest hours and weekdays in each restaurant's own time
-zone, popular items, repeat customers). Archived orders count where the archive keeps the
-data (status, time, customer); timings and items come from live orders only. SQL here,
-rendering elsewhere."""
+delivery rates, sales (net, VAT, gross) and tips; customer patterns (busiest hours and
+weekdays in each restaurant's own time zone, popular items, repeat customers). Archived
+orders count where the archive keeps the data (status, time, customer, money); timings and
+items come from live orders only. SQL here, rendering elsewhere."""
 
 from __future__ import annotations
 
@@ -42,6 +42,16 @@ class DayStats:
     emails_sent: int = 0
     emails_delivered: int = 0
     revenue: int = 0  # minor units: paid orders not rejected or refunded
+    # Sales of the orders kept (as revenue), minor units: the goods with VAT (gross), its
+    # VAT and net, less the items refunded; tips apart (no VAT). gross + tips = revenue,
+    # except for partial refunds made in the Stripe dashboard, which name no items.
+    gross_sales: int = 0
+    tax: int = 0
+    tips: int = 0
+
+    @property
+    def net_sales(self) -> int:
+        return self.gross_sales - self.tax
     submit_to_pay_p50: float | None = None
     submit_to_pay_p95: float | None = None
     pay_to_kitchen_p50: float | None = None
@@ -114,6 +124,15 @@ TIMING_COLUMNS = """
   count(*) FILTER (WHERE status IN ('rejected', 'refunded', 'voided')
                    AND rejected_at IS NOT NULL)::int
       AS rejected,
+  coalesce(sum(total_amount - tip_amount - item_refunds.gross) FILTER (
+      WHERE status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')), 0)::bigint
+      AS gross_sales,
+  coalesce(sum(tax_amount - item_refunds.tax) FILTER (
+      WHERE status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')), 0)::bigint
+      AS tax,
+  coalesce(sum(tip_amount) FILTER (
+      WHERE status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')), 0)::bigint
+      AS tips,
   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM paid_at - submitted_at))
       AS submit_to_pay_p50,
   percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM paid_at - submitted_at))
@@ -128,8 +147,19 @@ TIMING_COLUMNS = """
       AS prep_p95
 """
 
-ORDERS_WHERE = """
-FROM paid_order
+# What refunds of items gave back of each order (gross, and the VAT in it): the lines an
+# admin refund records (app/payments/partial_refunds.py).
+ITEM_REFUNDS = """
+LEFT JOIN LATERAL (
+    SELECT coalesce(sum((line->>'amount')::bigint), 0) AS gross,
+           coalesce(sum((line->>'tax')::bigint), 0) AS tax
+    FROM order_refund r, jsonb_array_elements(
+        CASE jsonb_typeof(r.lines) WHEN 'array' THEN r.lines ELSE '[]'::jsonb END) line
+    WHERE r.paid_order = paid_order.id) item_refunds ON true
+"""
+
+ORDERS_WHERE = f"""
+FROM paid_order {ITEM_REFUNDS}
 WHERE paid_at >= $1::date::timestamp AT TIME ZONE 'UTC'
   AND paid_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'
   AND ($3::int IS NULL OR restaurant = $3)
@@ -146,6 +176,16 @@ ORDERS_TOTAL_SQL = f"SELECT {TIMING_COLUMNS} {ORDERS_WHERE}"
 # Archived orders: counted and rejections known, no timings.
 ARCHIVED_BY_DAY_SQL = """
 SELECT (a.paid_at AT TIME ZONE 'UTC')::date AS day, count(*)::int AS orders,
+       coalesce(sum(a.total_amount - coalesce((a.document->>'tip_amount')::bigint, 0)
+                    - refunded.gross) FILTER (
+           WHERE a.status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')),
+                0)::bigint AS gross_sales,
+       coalesce(sum(coalesce((a.document->>'tax_amount')::bigint, 0) - refunded.tax) FILTER (
+           WHERE a.status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')),
+                0)::bigint AS tax,
+       coalesce(sum(coalesce((a.document->>'tip_amount')::bigint, 0)) FILTER (
+           WHERE a.status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')),
+                0)::bigint AS tips,
        coalesce(sum(coalesce((a.document->>'amount_charged')::bigint, a.total_amount)
                     - coalesce((a.document->>'amount_refunded')::bigint, 0)) FILTER (
            WHERE a.status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')),
@@ -153,6 +193,14 @@ SELECT (a.paid_at AT TIME ZONE 'UTC')::date AS day, count(*)::int AS orders,
        count(*) FILTER (WHERE a.status IN ('rejected', 'refunded', 'voided')
                         AND a.document->>'rejected_at' IS NOT NULL)::int AS rejected
 FROM archived_order a
+LEFT JOIN LATERAL (
+    SELECT coalesce(sum((line->>'amount')::bigint), 0) AS gross,
+           coalesce(sum((line->>'tax')::bigint), 0) AS tax
+    FROM jsonb_array_elements(CASE jsonb_typeof(a.document->'refunds')
+                              WHEN 'array' THEN a.document->'refunds' ELSE '[]'::jsonb END) r,
+         jsonb_array_elements(CASE jsonb_typeof(r->'lines')
+                              WHEN 'array' THEN r->'lines' ELSE '[]'::jsonb END) line
+    ) refunded ON true
 WHERE a.paid_at >= $1::date::timestamp AT TIME ZONE 'UTC'
   AND a.paid_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'
   AND ($3::int IS NULL OR a.restaurant = $3)
@@ -228,10 +276,19 @@ def _seconds(value: Any) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
+SALES = ("gross_sales", "tax", "tips")
+
+
+def _add_sales(stats: DayStats, row: Any) -> None:
+    for name in SALES:
+        setattr(stats, name, getattr(stats, name) + row[name])
+
+
 def _apply_timings(stats: DayStats, row: Any) -> None:
     stats.orders += row["orders"]
     stats.rejected += row["rejected"]
     stats.revenue += row["revenue"]
+    _add_sales(stats, row)
     for name in ("submit_to_pay_p50", "submit_to_pay_p95", "pay_to_kitchen_p50",
                  "pay_to_kitchen_p95", "prep_p50", "prep_p95"):
         setattr(stats, name, _seconds(row[name]))
@@ -268,9 +325,11 @@ async def _collect(connection: Any, start: date, end: date, restaurant_id: int |
         by_day[row["day"]].orders += row["orders"]
         by_day[row["day"]].rejected += row["rejected"]
         by_day[row["day"]].revenue += row["revenue"]
+        _add_sales(by_day[row["day"]], row)
         total.orders += row["orders"]
         total.rejected += row["rejected"]
         total.revenue += row["revenue"]
+        _add_sales(total, row)
     for row in await _fetch(connection, EMAIL_SQL, *args):
         by_day[row["day"]].emails_sent = row["sent"]
         by_day[row["day"]].emails_delivered = row["delivered"]
@@ -297,7 +356,9 @@ CSV_COLUMNS = ("day", "submitted", "link_created", "paid", "expired", "conversio
                "link_expiry_rate", "orders", "rejected", "rejection_rate",
                "submit_to_pay_p50_s", "submit_to_pay_p95_s", "pay_to_kitchen_p50_s",
                "pay_to_kitchen_p95_s", "prep_p50_s", "prep_p95_s", "emails_sent",
-               "emails_delivered", "email_delivery_rate", "revenue")
+               "emails_delivered", "email_delivery_rate", "revenue",
+               # Sales (minor units): net + tax = gross; tips apart, no VAT on them.
+               "net_sales", "tax", "gross_sales", "tips")
 
 
 def _cell(value: Any) -> str:
@@ -314,7 +375,7 @@ def _row(label: str, stats: DayStats) -> list[str]:
               stats.rejection_rate, stats.submit_to_pay_p50, stats.submit_to_pay_p95,
               stats.pay_to_kitchen_p50, stats.pay_to_kitchen_p95, stats.prep_p50,
               stats.prep_p95, stats.emails_sent, stats.emails_delivered, stats.delivery_rate,
-              stats.revenue]
+              stats.revenue, stats.net_sales, stats.tax, stats.gross_sales, stats.tips]
     return [_cell(value) for value in values]
 
 

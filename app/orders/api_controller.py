@@ -13,11 +13,18 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from app.infra.errors import error_responses
 from app.infra.json_body import strict_json
-from app.orders import idempotency
+from app.orders import idempotency, pricing
 from app.orders.intake import IntakeError, submit_order
 from app.orders.models import OrderView
 from app.orders.rate_limit import order_rate_limit
-from app.orders.schemas import OrderCreatedOut, OrderIn, OrderLineOut, OrderOut
+from app.orders.schemas import (
+    OrderCreatedOut,
+    OrderIn,
+    OrderLineOut,
+    OrderOut,
+    TaxRateOut,
+    TotalsOut,
+)
 from app.orders.views import load_order_view
 from app.restaurants.schemas import Money
 from app.settings import get_settings
@@ -37,6 +44,18 @@ def status_url(order_id: str) -> str:
     return f"{get_settings().public_base_url.rstrip('/')}/orders/{order_id}"
 
 
+def totals_out(totals: pricing.Totals, currency: str) -> TotalsOut:
+    def money(amount: int) -> Money:
+        return Money(amount=amount, currency=currency)
+
+    return TotalsOut(
+        prices_include_tax=not totals.added, net=money(totals.net), tax=money(totals.tax),
+        gross=money(totals.gross),
+        taxes=[TaxRateOut(rate=rate.label, net=money(rate.net), tax=money(rate.tax),
+                          gross=money(rate.gross)) for rate in totals.rates],
+        tip=money(totals.tip), total=money(totals.total))
+
+
 def order_out(view: OrderView) -> OrderOut:
     return OrderOut(
         id=view.id, status=view.status, restaurant=view.restaurant_slug,
@@ -44,7 +63,12 @@ def order_out(view: OrderView) -> OrderOut:
         items=[OrderLineOut(menu_item_id=line.menu_item_id, name=line.name,
                             quantity=line.quantity,
                             unit_price=Money(amount=line.unit_amount, currency=view.currency),
-                            notes=line.notes, allergy=line.allergy) for line in view.lines],
+                            notes=line.notes, allergy=line.allergy,
+                            tax_rate=pricing.format_rate(line.tax_split.rate),
+                            net=Money(amount=line.tax_split.net, currency=view.currency),
+                            tax=Money(amount=line.tax_split.tax, currency=view.currency),
+                            gross=Money(amount=line.tax_split.gross, currency=view.currency))
+               for line in view.lines],
         fulfillment=view.fulfillment,
         payment_url=view.payment_url if view.status == "awaiting_payment" else None,
         expires_at=view.expires_at.isoformat() if view.expires_at and not view.is_paid else None,
@@ -52,6 +76,7 @@ def order_out(view: OrderView) -> OrderOut:
         prep_minutes=view.prep_minutes if view.is_paid else None,
         promised_at=view.promised_at.isoformat() if view.promised_at else None,
         reject_reason=view.reject_reason, allergy=view.allergy,
+        totals=totals_out(view.totals, view.currency),
     )
 
 
@@ -95,7 +120,8 @@ class OrdersApiController(Controller):
             expires_at=order.expires_at.isoformat() if order.expires_at else None,
             status_url=status_url(order.id),
             total=Money(amount=order.total_amount, currency=order.currency),
-            message="" if order.payment_url else LINK_DEFERRED)
+            message="" if order.payment_url else LINK_DEFERRED,
+            totals=totals_out(order.totals, order.currency))
         code = HTTP_201_CREATED if order.payment_url else HTTP_202_ACCEPTED
         return Response(body, status_code=code)
 

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 import msgspec
 
 from app.infra.form_input import MAX_DB_INT, ascii_int
+from app.orders import pricing
 from app.orders.schemas import OrderIn
-from app.restaurants.tables import MenuItem
+from app.restaurants.editing import parse_price
+from app.restaurants.services import tax_rate_of
+from app.restaurants.tables import MenuItem, Restaurant
 
 _PATH = re.compile(r"at `\$\.([^`]+)`")
 MAX_QUANTITY = 99
@@ -55,7 +58,46 @@ class CartForm:
 
 
 CHECKOUT_FIELDS = ("name", "email", "phone", "fulfillment", "delivery_address", "table", "notes",
-                   "has_allergy", "allergy")
+                   "has_allergy", "allergy", "tip", "tip_custom")
+# The tip radio: "" (none), one of pricing.TIP_PERCENTS, or "custom" (then `tip_custom`, an
+# amount as the diner writes it, e.g. "2.50").
+TIP_CUSTOM = "custom"
+
+
+def tip_choice(cart: CartForm, currency: str) -> dict[str, int] | None:
+    """The form's tip as the API's `tip` object (None: no tip). Raises ValueError with a
+    message for the `tip_custom` field."""
+    choice = cart.field("tip").strip()
+    if choice == TIP_CUSTOM:
+        raw = cart.field("tip_custom").strip()
+        if not raw:
+            return None
+        try:
+            return {"amount": parse_price(raw, currency)}
+        except ValueError:
+            raise ValueError("enter an amount like 2.50") from None
+    if choice.isdigit() and int(choice) in pricing.TIP_PERCENTS:
+        return {"percent": int(choice)}
+    return None
+
+
+def cart_totals(cart: CartForm, menu: list[MenuItem], restaurant: Restaurant
+                ) -> tuple[pricing.Totals, str]:
+    """What the cart costs as intake will charge it: VAT per rate (app/orders/pricing.py) and
+    the chosen tip; and a problem with the tip to show ("" when none)."""
+    lines = cart.lines(menu)
+    taxed = pricing.price_lines([line.line_total for line in lines],
+                                [tax_rate_of(line.item, restaurant) for line in lines],
+                                restaurant.tax_mode)
+    totals = pricing.totals_of(taxed, restaurant.tax_mode)
+    problem, tip = "", 0
+    if restaurant.tips_enabled:
+        try:
+            choice = tip_choice(cart, restaurant.currency) or {}
+            tip = pricing.tip_amount(subtotal=totals.subtotal, **choice)
+        except ValueError as error:  # pricing.TipInvalid is one
+            problem = str(error)
+    return pricing.totals_of(taxed, restaurant.tax_mode, tip), problem
 
 
 def _quantity(raw: str) -> int:
@@ -100,8 +142,13 @@ def apply_operation(cart: CartForm, operation: str) -> None:
         cart.quantities[item_id] = 0
 
 
-def to_order(cart: CartForm, slug: str) -> tuple[OrderIn | None, dict[str, str]]:
+def to_order(cart: CartForm, slug: str, currency: str = "eur"
+             ) -> tuple[OrderIn | None, dict[str, str]]:
     """The same `OrderIn` the JSON API takes, or form-field errors."""
+    try:
+        tip = tip_choice(cart, currency)
+    except ValueError as error:
+        return None, {"tip_custom": f"Tip: {error}"}
     payload = {
         "restaurant": slug,
         "items": [{"menu_item_id": item_id, "quantity": quantity,
@@ -115,6 +162,7 @@ def to_order(cart: CartForm, slug: str) -> tuple[OrderIn | None, dict[str, str]]
         "delivery_address": cart.field("delivery_address"),
         "table": cart.field("table"),
         "allergy": cart.field("allergy").strip() if cart.field("has_allergy") else "",
+        "tip": tip,
     }
     if not payload["items"]:
         return None, {"items": "your cart is empty: add something from the menu"}

@@ -25,6 +25,9 @@ ITEM_PLAIN = {
     "allergy": "Please say what the allergy is, so the kitchen can keep it out.",
     "quantity": "You can order between 1 and 99 of one dish.",
 }
+# Fields whose every message is intake's own, written for people: the tip and the total
+# (the card minimum applies to the total with the tip).
+_OWN_WORDS = ("tip", "tip_custom", "total")
 # Messages that already speak to people (intake's own checks) pass through, capitalised.
 _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "not valid",
                "is not on", "must have", "domain name", "@-sign", "too many",
@@ -41,7 +44,7 @@ def plain_errors(errors: dict[str, str]) -> dict[str, str]:
     """`errors` keyed by form field → the same keys with messages a diner understands."""
     result: dict[str, str] = {}
     for key, message in errors.items():
-        if any(phrase in message for phrase in _FOR_PEOPLE):
+        if key in _OWN_WORDS or any(phrase in message for phrase in _FOR_PEOPLE):
             result[key] = _sentence(message)
         elif key.startswith("allergy-"):
             result[key] = PLAIN["allergy"]

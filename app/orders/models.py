@@ -11,6 +11,8 @@ from enum import StrEnum
 
 import msgspec
 
+from app.orders import pricing
+
 
 class OrderStatus(StrEnum):
     AWAITING_PAYMENT = "awaiting_payment"
@@ -42,10 +44,35 @@ class OrderLine(msgspec.Struct, frozen=True):
     quantity: int
     notes: str = ""
     allergy: str = ""  # set only when the diner flagged an allergy for this line
+    # VAT, frozen at submission (app/orders/pricing.py): the rate in hundredths of a percent
+    # and the line's net, tax and gross in minor units. A line from before VAT existed has
+    # all four at 0 and counts as untaxed (`tax_split`).
+    tax_rate: int = 0
+    net_amount: int = 0
+    tax_amount: int = 0
+    gross_amount: int = 0
 
     @property
     def line_total(self) -> int:
+        """The line as priced on the menu (gross when prices include tax, net when added)."""
         return self.unit_amount * self.quantity
+
+    @property
+    def tax_split(self) -> pricing.LineTax:
+        if self.net_amount or self.tax_amount or self.gross_amount:
+            return pricing.LineTax(self.tax_rate, self.net_amount, self.tax_amount,
+                                   self.gross_amount)
+        return pricing.LineTax(0, self.line_total, 0, self.line_total)
+
+
+def with_tax(lines: list[OrderLine], mode: str) -> list[OrderLine]:
+    """The lines with their net, tax and gross (app/orders/pricing.py: VAT per rate on each
+    line's final price, unit price x quantity, whatever the unit price includes)."""
+    taxed = pricing.price_lines([line.line_total for line in lines],
+                                [line.tax_rate for line in lines], mode)
+    return [msgspec.structs.replace(line, net_amount=tax.net, tax_amount=tax.tax,
+                                    gross_amount=tax.gross)
+            for line, tax in zip(lines, taxed, strict=True)]
 
 
 class Customer(msgspec.Struct, frozen=True):
@@ -87,6 +114,21 @@ class TempOrder(msgspec.Struct):
     link_keys_used: int = 0
     review_note: str = ""  # a rebuild from Stripe that is missing something says what
     allergy: str = ""  # an allergy flagged for the whole order
+    tax_mode: str = "included"  # the restaurant's, frozen at submission
+    tip_amount: int = 0  # minor units, no VAT; part of total_amount
+
+    @property
+    def totals(self) -> pricing.Totals:
+        return pricing.totals_of((line.tax_split for line in self.lines), self.tax_mode,
+                                 self.tip_amount)
+
+
+class Seller(msgspec.Struct, frozen=True):
+    """Who sold the order, as a receipt names them."""
+
+    legal_name: str = ""
+    address: str = ""
+    tax_id: str = ""  # VAT ID or tax number
 
 
 class RefundLine(msgspec.Struct, frozen=True):
@@ -131,7 +173,17 @@ class OrderView(msgspec.Struct):
     refunds: list[RefundLine] = msgspec.field(default_factory=list)
     allergy: str = ""
     archived: bool = False  # read back from the archive (closed long ago)
+    tax_mode: str = "included"
+    tip_amount: int = 0
+    # The seller's legal details as they were when the order was paid (the receipt's).
+    seller: Seller | None = None
 
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
+
+    @property
+    def totals(self) -> pricing.Totals:
+        """Net, VAT per rate, gross, tip and total, summed from the frozen lines."""
+        return pricing.totals_of((line.tax_split for line in self.lines), self.tax_mode,
+                                 self.tip_amount)

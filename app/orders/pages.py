@@ -20,10 +20,18 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENT
 
 from app.infra.html import is_htmx
 from app.orders import idempotency
-from app.orders.cart import CartForm, apply_operation, form_errors, parse_form, to_order
+from app.orders.cart import (
+    CartForm,
+    apply_operation,
+    cart_totals,
+    form_errors,
+    parse_form,
+    to_order,
+)
 from app.orders.form_messages import plain_errors
 from app.orders.intake import IntakeError, submit_order
 from app.orders.payment_links import LinkNotRenewable, renew_payment_link
+from app.orders.pricing import TIP_PERCENTS, round_half_up
 from app.orders.rate_limit import order_rate_limit
 from app.orders.views import load_order_view
 from app.payments.stripe_gateway import PaymentProviderError
@@ -40,10 +48,17 @@ async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str]) -> di
         raise NotFoundException(f"no restaurant called {slug!r}")
     items = await services.menu_items(restaurant.id)
     lines = cart.lines(items)
+    totals, tip_problem = cart_totals(cart, items, restaurant)
+    if tip_problem and "tip" not in errors and "tip_custom" not in errors:
+        errors = {**errors, **plain_errors({"tip": tip_problem})}
     return {"restaurant": restaurant, "categories": services.by_category(items),
             "menu": items, "cart": cart, "cart_lines": lines,
             "cart_count": sum(line.quantity for line in lines),
-            "cart_total": cart.total(items), "errors": errors,
+            # What "Place order and pay" will charge: the goods with VAT, and the tip.
+            "cart_total": totals.total, "totals": totals,
+            "tip_options": [(percent, round_half_up(totals.subtotal * percent, 100))
+                            for percent in TIP_PERCENTS],
+            "errors": errors,
             "paused": is_paused(restaurant.paused_until),
             "prep_estimate": restaurant.default_prep_minutes + restaurant.busy_minutes,
             "menu_state": menu_state(restaurant, items),
@@ -80,7 +95,8 @@ class OrderPagesController(Controller):
     async def checkout(self, request: Request[Any, Any, Any], slug: FromPath[str],
                        data: FormData) -> Template | Redirect | Response[str]:
         cart = parse_form(data)
-        order_in, errors = to_order(cart, slug)
+        restaurant = await services.get_restaurant(slug)
+        order_in, errors = to_order(cart, slug, restaurant.currency if restaurant else "eur")
         if order_in is not None:
             redis = request.app.state.redis
             key = data.get("submit_key", "")

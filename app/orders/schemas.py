@@ -34,6 +34,15 @@ class CustomerIn(msgspec.Struct):
     phone: Annotated[str, Meta(max_length=40, pattern=NO_NUL)] = ""
 
 
+class TipIn(msgspec.Struct):
+    """A voluntary tip (no VAT): `{"percent": 10}` of the goods as the menu prices them, or
+    `{"amount": 250}` in minor units; at most 100 % of the goods and 250.00. One of the two."""
+
+    # gt=-1, not ge=0: Litestar's OpenAPI generation drops a bound of 0 (it is falsy).
+    percent: Annotated[int, Meta(gt=-1, le=100, description="0 to 100")] | None = None
+    amount: Annotated[int, Meta(gt=-1, le=10_000_000, description="minor units")] | None = None
+
+
 class OrderIn(msgspec.Struct):
     """A customer's order. Prices are never accepted from the client: the menu decides."""
 
@@ -45,6 +54,29 @@ class OrderIn(msgspec.Struct):
     delivery_address: Annotated[str, Meta(max_length=300, pattern=NO_NUL)] = ""
     table: Annotated[str, Meta(max_length=40, pattern=NO_NUL)] = ""
     allergy: Allergy = ""
+    tip: TipIn | None = None
+
+
+class TaxRateOut(msgspec.Struct):
+    """One VAT rate of an order: its lines' net, tax and gross, summed."""
+
+    rate: str  # percent as written, e.g. "7", "19", "5.5"
+    net: Money
+    tax: Money
+    gross: Money
+
+
+class TotalsOut(msgspec.Struct):
+    """The order's money: goods net + VAT = gross, then the tip; `total` is what is charged.
+    `prices_include_tax`: the menu's prices are gross (EU) or net, tax added (US)."""
+
+    prices_include_tax: bool
+    net: Money
+    tax: Money
+    gross: Money
+    taxes: list[TaxRateOut]
+    tip: Money
+    total: Money
 
 
 class OrderCreatedOut(msgspec.Struct):
@@ -55,6 +87,7 @@ class OrderCreatedOut(msgspec.Struct):
     status_url: str
     total: Money
     message: str = ""
+    totals: TotalsOut | None = None
 
 
 class OrderLineOut(msgspec.Struct):
@@ -64,6 +97,10 @@ class OrderLineOut(msgspec.Struct):
     unit_price: Money
     notes: str
     allergy: str = ""
+    tax_rate: str = "0"  # VAT percent, e.g. "7"
+    net: Money | None = None
+    tax: Money | None = None
+    gross: Money | None = None
 
 
 class OrderOut(msgspec.Struct):
@@ -81,3 +118,4 @@ class OrderOut(msgspec.Struct):
     promised_at: str | None = None
     reject_reason: str = ""
     allergy: str = ""
+    totals: TotalsOut | None = None

@@ -60,6 +60,16 @@ class PaidOrder(Table):
     allergy = Varchar(length=300, default="")  # the diner's allergy flag for the whole order
     auto_rejected = Boolean(default=False)  # rejected by the timer, not by a cook
     notice_acknowledged_at = Timestamptz(null=True, default=None)  # the kitchen saw that
+    # VAT and tip (app/orders/pricing.py), frozen at submission: total_amount is the goods'
+    # net_amount + tax_amount, plus tip_amount (which carries no VAT).
+    tax_mode = Varchar(length=8, default="included")
+    tip_amount = Integer(default=0)
+    net_amount = Integer(default=0)
+    tax_amount = Integer(default=0)
+    # The seller's legal details when the order was paid, as its receipt names them.
+    seller_legal_name = Varchar(length=200, default="")
+    seller_address = Varchar(length=300, default="")
+    seller_tax_id = Varchar(length=40, default="")
 
 
 class OrderItem(Table):
@@ -71,6 +81,10 @@ class OrderItem(Table):
     quantity = Integer()
     notes = Varchar(length=200, default="")
     allergy = Varchar(length=200, default="")  # the diner's allergy flag for this line
+    tax_rate = Integer(default=0)  # hundredths of a percent, frozen at submission
+    net_amount = Integer(default=0)  # the line's net, tax and gross (net + tax = gross)
+    tax_amount = Integer(default=0)
+    gross_amount = Integer(default=0)
 
 
 class OrderRefund(Table):

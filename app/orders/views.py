@@ -10,7 +10,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from app.orders.models import Customer, OrderLine, OrderView, RefundLine, TempOrder
+from app.orders.models import Customer, OrderLine, OrderView, RefundLine, Seller, TempOrder
 from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.orders.temp_store import TempOrderStore, is_temp_id
 from app.restaurants.tables import Restaurant
@@ -30,7 +30,7 @@ def view_of_temp(order: TempOrder) -> OrderView:
         delivery_address=order.delivery_address, table_label=order.table_label,
         notes=order.notes, payment_url=order.payment_url, expires_at=order.expires_at,
         prep_minutes=order.prep_minutes, is_paid=False, link_error=order.link_error,
-        allergy=order.allergy)
+        allergy=order.allergy, tax_mode=order.tax_mode, tip_amount=order.tip_amount)
 
 
 async def view_of_paid(order: PaidOrder) -> OrderView:
@@ -44,7 +44,9 @@ async def view_of_paid(order: PaidOrder) -> OrderView:
         currency=order.currency,
         lines=[OrderLine(menu_item_id=item.menu_item, name=item.name,
                          unit_amount=item.unit_amount, quantity=item.quantity, notes=item.notes,
-                         allergy=item.allergy)
+                         allergy=item.allergy, tax_rate=item.tax_rate,
+                         net_amount=item.net_amount, tax_amount=item.tax_amount,
+                         gross_amount=item.gross_amount)
                for item in items],
         total_amount=order.total_amount,
         customer=Customer(name=order.customer_name, email=order.customer_email,
@@ -57,7 +59,10 @@ async def view_of_paid(order: PaidOrder) -> OrderView:
         refunded_at=order.refunded_at, promised_at=order.promised_at,
         reject_reason=order.reject_reason, is_paid=True, allergy=order.allergy,
         amount_refunded=order.amount_refunded, voided_at=order.voided_at,
-        dispute_status=order.dispute_status, refunds=await refund_lines(order.id))
+        dispute_status=order.dispute_status, refunds=await refund_lines(order.id),
+        tax_mode=order.tax_mode, tip_amount=order.tip_amount,
+        seller=Seller(legal_name=order.seller_legal_name, address=order.seller_address,
+                      tax_id=order.seller_tax_id))
 
 
 async def refund_lines(order_id: int) -> list[RefundLine]:
@@ -96,7 +101,11 @@ async def view_of_archived(order_ref: str) -> OrderView | None:
         lines=[OrderLine(menu_item_id=item.get("menu_item"), name=str(item["name"]),
                          unit_amount=int(item["unit_amount"]), quantity=int(item["quantity"]),
                          notes=str(item.get("notes") or ""),
-                         allergy=str(item.get("allergy") or ""))
+                         allergy=str(item.get("allergy") or ""),
+                         tax_rate=int(item.get("tax_rate") or 0),
+                         net_amount=int(item.get("net_amount") or 0),
+                         tax_amount=int(item.get("tax_amount") or 0),
+                         gross_amount=int(item.get("gross_amount") or 0))
                for item in document.get("items") or []],
         total_amount=int(document["total_amount"]),
         customer=Customer(name=str(document.get("customer_name") or ""),
@@ -119,7 +128,12 @@ async def view_of_archived(order_ref: str) -> OrderView | None:
         amount_refunded=int(document.get("amount_refunded") or 0),
         voided_at=_moment(document, "voided_at"),
         dispute_status=str(document.get("dispute_status") or ""),
-        refunds=[_refund_line(row) for row in document.get("refunds") or []])
+        refunds=[_refund_line(row) for row in document.get("refunds") or []],
+        tax_mode=str(document.get("tax_mode") or "included"),
+        tip_amount=int(document.get("tip_amount") or 0),
+        seller=Seller(legal_name=str(document.get("seller_legal_name") or ""),
+                      address=str(document.get("seller_address") or ""),
+                      tax_id=str(document.get("seller_tax_id") or "")))
 
 
 async def load_order_view(redis: Redis, order_ref: str) -> OrderView | None:

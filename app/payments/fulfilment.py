@@ -106,21 +106,30 @@ paid AS (
         stripe_payment_intent_id, status, customer_name, customer_email, customer_phone,
         fulfillment, delivery_address, table_label, notes, currency, total_amount,
         amount_charged, currency_charged, capture_mode, needs_review, review_reason,
-        rebuilt_from_stripe, submitted_at, paid_at, prep_minutes, allergy)
+        rebuilt_from_stripe, submitted_at, paid_at, prep_minutes, allergy,
+        tax_mode, tip_amount, net_amount, tax_amount,
+        seller_legal_name, seller_address, seller_tax_id)
     SELECT $4::text, $5::integer, $6::integer, $3::text, $7::text, 'paid', $8::text,
         $9::text, $10::text, $11::text, $12::text, $13::text, $14::text, $15::text,
         $16::integer, $17::integer, $18::text, $19::text, $20::boolean, $21::text,
-        $22::boolean, $23::timestamptz, now(), $24::integer, $34::text
-    FROM event
+        $22::boolean, $23::timestamptz, now(), $24::integer, $34::text,
+        $36::text, $37::integer, $38::integer, $39::integer,
+        -- the receipt names the seller as it was when paid (its trading name and address
+        -- where no legal ones are set)
+        coalesce(nullif(r.legal_name, ''), left(r.name, 200)),
+        coalesce(nullif(r.legal_address, ''), r.address), r.tax_id
+    FROM event, restaurant r WHERE r.id = $5::integer
     ON CONFLICT DO NOTHING RETURNING id),
 items AS (
     INSERT INTO order_item (paid_order, menu_item, name, unit_amount, quantity, notes,
-        allergy)
+        allergy, tax_rate, net_amount, tax_amount, gross_amount)
     SELECT paid.id, item.menu_item, item.name, item.unit_amount, item.quantity, item.notes,
-        item.allergy
+        item.allergy, item.tax_rate, item.net_amount, item.tax_amount, item.gross_amount
     FROM paid, unnest($25::integer[], $26::text[], $27::integer[], $28::integer[],
-                      $29::text[], $35::text[])
-        AS item (menu_item, name, unit_amount, quantity, notes, allergy)),
+                      $29::text[], $35::text[], $40::integer[], $41::integer[],
+                      $42::integer[], $43::integer[])
+        AS item (menu_item, name, unit_amount, quantity, notes, allergy, tax_rate,
+                 net_amount, tax_amount, gross_amount)),
 {outbox.insert_after("paid", 30)}
 SELECT EXISTS (SELECT 1 FROM event) AS new_event, (SELECT id FROM paid) AS order_id
 """  # noqa: S608 - only constants are interpolated
@@ -148,13 +157,24 @@ async def _insert_order(connection: asyncpg.Connection, event_id: str, event_typ
         [line.notes for line in lines],
         *outbox.as_parameters(outbox_rows(order.id, order.restaurant_id,
                                           order.customer.email)),
-        order.allergy, [line.allergy for line in lines])  # $34, $35: allergy flags
+        order.allergy, [line.allergy for line in lines],  # $34, $35: allergy flags
+        *_money_parameters(order))  # $36…$43: VAT and tip
     assert row is not None
     order_id: int | None = row["order_id"]
     if order_id is not None and amount_problem:
         await _insert_discrepancy(connection, "amount_mismatch", session, order,
                                   {"reason": amount_problem})
     return bool(row["new_event"]), order_id
+
+
+def _money_parameters(order: TempOrder) -> list[Any]:
+    """$36…$43 of PAID_ORDER: the order's tax mode, tip, goods net and tax; each line's rate,
+    net, tax and gross (as frozen at submission)."""
+    lines = [line.tax_split for line in order.lines]
+    return [order.tax_mode, order.tip_amount, sum(line.net for line in lines),
+            sum(line.tax for line in lines), [line.rate for line in lines],
+            [line.net for line in lines], [line.tax for line in lines],
+            [line.gross for line in lines]]
 
 
 async def _insert_discrepancy(connection: asyncpg.Connection, kind: str,

@@ -1,7 +1,10 @@
 """Refunds an admin asks for from the order's page: some of its items, or the whole order.
 
-Items: the amount is the chosen items' price (never more than what remains of the payment),
-made through settlement with a key from the form (a double submit makes one refund),
+Items: the amount is the chosen items' price as the diner paid it, VAT included (never more
+than what remains of the payment, never a unit refunded before). A line's gross is shared out
+per unit so that refunding all its units, in any steps, gives back exactly its gross; the tip
+is no item, so a refund of items never gives it back (refunding the whole order does). Made
+through settlement with a key from the form (a double submit makes one refund),
 recorded with its lines, shown on the order and emailed to the customer. Refunding
 everything that remains moves the order to `refunded` (state machine).
 
@@ -12,6 +15,7 @@ machine moves the order to `voided` or `refunded`."""
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +24,7 @@ from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
 from app.orders import lifecycle
-from app.orders.tables import OrderItem, PaidOrder
+from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.payments import money_events, settlement
 
 log = get_logger("orderpass.payments.partial_refunds")
@@ -42,10 +46,38 @@ class RefundPlan:
     lines: list[dict[str, object]]
 
 
+def _share(amount: int, units: int, quantity: int) -> int:
+    """The part of a line's `amount` that its first `units` of `quantity` carry (floored; the
+    last unit takes what is left, so the parts of all units add up to `amount`)."""
+    return amount * units // quantity if quantity else 0
+
+
+def _money_of(item: OrderItem) -> tuple[int, int]:
+    """(gross, tax) of an order line; a line stored before VAT is untaxed."""
+    if item.net_amount or item.tax_amount or item.gross_amount:
+        return item.gross_amount, item.tax_amount
+    return item.unit_amount * item.quantity, 0
+
+
+async def refunded_units(order_id: int) -> dict[int, int]:
+    """How many units of each line (by OrderItem id) earlier refunds of items gave back."""
+    rows = await OrderRefund.select(OrderRefund.lines).where(
+        OrderRefund.paid_order == order_id)
+    done: dict[int, int] = {}
+    for row in rows:
+        lines = row["lines"] if isinstance(row["lines"], list) else json.loads(
+            row["lines"] or "[]")
+        for line in lines:
+            if isinstance(line, dict) and isinstance(line.get("item"), int):
+                done[line["item"]] = done.get(line["item"], 0) + int(line.get("quantity", 0))
+    return done
+
+
 async def plan(order: PaidOrder, form: Mapping[str, str]) -> RefundPlan:
     """The items chosen in the form (`qty_<item id>` = how many of that line)."""
     items = await OrderItem.objects().where(OrderItem.paid_order == order.id).order_by(
         OrderItem.id)
+    done = await refunded_units(order.id)
     lines: list[dict[str, object]] = []
     errors: list[str] = []
     for item in items:
@@ -54,11 +86,20 @@ async def plan(order: PaidOrder, form: Mapping[str, str]) -> RefundPlan:
             errors.append(f"{item.name}: enter a whole number")
             continue
         quantity = int(raw)
+        before = done.get(item.id, 0)
+        left = max(0, item.quantity - before)
         if quantity > item.quantity:
             errors.append(f"{item.name}: at most {item.quantity}")
+        elif quantity > left:
+            errors.append(f"{item.name}: at most {left} left to refund")
         elif quantity:
+            gross, tax = _money_of(item)
+            amount = (_share(gross, before + quantity, item.quantity)
+                      - _share(gross, before, item.quantity))
+            vat = _share(tax, before + quantity, item.quantity) - _share(tax, before,
+                                                                         item.quantity)
             lines.append({"item": item.id, "name": item.name, "quantity": quantity,
-                          "amount": quantity * item.unit_amount})
+                          "amount": amount, "tax": vat, "tax_rate": item.tax_rate})
     if errors:
         raise RefundRefused("; ".join(errors))
     amount = sum(int(str(line["amount"])) for line in lines)

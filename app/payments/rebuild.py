@@ -1,7 +1,9 @@
 """Rebuild a temp order from its Checkout Session when Redis no longer has it (expired,
-evicted, flushed): metadata carries the snapshot (`app.payments.snapshot`), line items carry
-names and prices. A rebuild is complete, or says plainly what is missing: `review_note` names
-the gap, and the paid order is flagged for review with it (shown on the kitchen ticket)."""
+evicted, flushed): metadata carries the snapshot (`app.payments.snapshot`, with the VAT rates
+and the tip), line items carry names and prices (the items first, then any VAT and tip lines,
+which must match what the snapshot says). A rebuild is complete, or says plainly what is
+missing: `review_note` names the gap, and the paid order is flagged for review with it
+(shown on the kitchen ticket)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from typing import Any
 
 import stripe
 
-from app.orders.models import Customer, OrderLine, TempOrder
+from app.orders.models import Customer, OrderLine, TempOrder, with_tax
 from app.payments import snapshot
-from app.payments.stripe_gateway import StripeGateway, metadata_of
+from app.payments.stripe_gateway import StripeGateway, line_items, metadata_of
 from app.restaurants.tables import Restaurant
 
 LEGACY_CUT_RISK = 400  # a one-key snapshot this long may have had notes shortened to fit
@@ -27,7 +29,7 @@ def _read_snapshot(metadata: dict[str, str]) -> tuple[dict[str, Any], list[str]]
     try:
         found = snapshot.decode(metadata)
     except snapshot.SnapshotUnreadable as error:
-        return {}, [f"customer details, fulfilment and every note ({error})"]
+        return {}, [f"customer details, fulfilment, every note, VAT rates and tip ({error})"]
     if "v" not in found and len(metadata.get("snapshot", "")) >= LEGACY_CUT_RISK:
         return found, ["notes may have been shortened (order placed before full snapshots)"]
     return found, []
@@ -42,10 +44,18 @@ async def rebuild_temp_order(gateway: StripeGateway, session: stripe.checkout.Se
     if not temp_id or restaurant is None:
         raise CannotRebuild(f"session {session.id} names no known restaurant/order")
     found, gaps = _read_snapshot(metadata)
-    items = await gateway.list_line_items(session.id, order_ref=temp_id)
+    every_line = await gateway.list_line_items(session.id, order_ref=temp_id)
     extras = found.get("i") or []
+    tip, mode, rates = _money(found)
+    # The items come first, then what the order adds (VAT lines, the tip): see line_items().
+    known = bool(found) and (len(extras) == len(every_line)
+                             or ("x" in found and len(extras) < len(every_line)))
+    items = every_line[:len(extras)] if known else every_line
+    added = every_line[len(extras):] if known else []
     if found and len(extras) != len(items):
         gaps.append(f"per-line notes ({len(extras)} recorded for {len(items)} lines)")
+    if len(rates) != len(items):
+        rates = [0] * len(items)
     order_allergy, line_allergies = _allergies(found)
     lines = []
     for index, item in enumerate(items):
@@ -58,23 +68,51 @@ async def rebuild_temp_order(gateway: StripeGateway, session: stripe.checkout.Se
         lines.append(OrderLine(menu_item_id=menu_item_id, name=item.description or "Item",
                                unit_amount=unit, quantity=item.quantity or 1, notes=notes,
                                allergy=line_allergies[index] if extra is not None
-                               and index < len(line_allergies) else ""))
+                               and index < len(line_allergies) else "",
+                               tax_rate=rates[index]))
+    lines = with_tax(lines, mode)
     created = found.get("c") or session.created
     details = session.customer_details
     email = session.customer_email or (details.email if details else None) or ""
-    return TempOrder(
+    order = TempOrder(
         id=temp_id, restaurant_id=restaurant.id, restaurant_slug=restaurant.slug,
         restaurant_name=restaurant.name, currency=(session.currency or restaurant.currency),
         capture_mode=restaurant.capture_mode, prep_minutes=restaurant.default_prep_minutes,
-        lines=lines, total_amount=sum(line.line_total for line in lines),
+        lines=lines, total_amount=sum(line.gross_amount for line in lines) + tip,
+        tax_mode=mode, tip_amount=tip,
         customer=Customer(name=found.get("n") or (details.name if details else "") or email,
                           email=email, phone=found.get("p") or ""),
         fulfillment=found.get("f") or "pickup",
         created_at=datetime.fromtimestamp(int(created), UTC),
         delivery_address=found.get("a") or "", table_label=found.get("t") or "",
         notes=found.get("o") or "", checkout_session_id=session.id, allergy=order_allergy,
-        review_note=("Rebuilt from Stripe; missing: " + "; ".join(gaps)) if gaps else "",
+        review_note="",
     )
+    if known and not _added_lines_match(order, added):
+        gaps.append("the VAT and tip lines Stripe holds differ from the order's snapshot")
+    if gaps:
+        order.review_note = "Rebuilt from Stripe; missing: " + "; ".join(gaps)
+    return order
+
+
+def _money(found: dict[str, Any]) -> tuple[int, str, list[int]]:
+    """(tip, tax mode, each line's VAT rate) from the snapshot's `x`, if any."""
+    value = found.get("x")
+    if not (isinstance(value, list) and len(value) == 3 and isinstance(value[0], int)
+            and value[1] in ("included", "added") and isinstance(value[2], list)
+            and all(isinstance(rate, int) and 0 <= rate <= 10_000 for rate in value[2])):
+        return 0, "included", []
+    return max(0, value[0]), str(value[1]), list(value[2])
+
+
+def _added_lines_match(order: TempOrder, added: list[Any]) -> bool:
+    """The session's lines after the items are exactly the VAT and tip lines the rebuilt
+    order would send (names and amounts)."""
+    expected = [(entry["price_data"]["product_data"]["name"],
+                 entry["price_data"]["unit_amount"] * entry["quantity"])
+                for entry in line_items(order)[len(order.lines):]]
+    found = [(item.description, item.amount_total) for item in added]
+    return found == expected
 
 
 def _allergies(snapshot: dict[str, Any]) -> tuple[str, list[str]]:

@@ -6,8 +6,9 @@ Stripe allows 50 metadata keys of at most 40 characters, each value at most 500 
 The snapshot is written in a length-prefixed form (no escaping, so a note of quotes or
 control characters costs what it is long) and cut into `snapshot_00`, `snapshot_01`, …
 values of 500 characters. The largest order intake accepts (50 lines with 200-character
-notes, every field at its limit) takes about 26 keys; `encode` refuses anything that would not
-fit rather than send Stripe a request it refuses (tests/unit/test_snapshot.py holds the bound).
+notes, every field at its limit, a tip and a VAT rate per line) takes about 28 keys; `encode`
+refuses anything that would not fit rather than send Stripe a request it refuses
+(tests/unit/payments/test_snapshot.py holds the bound).
 
 Format: `s<len>:<text>` a string, `i<digits>;` an integer, `n` null, `l<count>:` a list,
 `d<count>:` a dict (string keys), nested as needed.
@@ -121,6 +122,10 @@ def snapshot_of(order: TempOrder) -> dict[str, Any]:
         # Allergy flags: the order's and each line's (`y`), only when there are any.
         **({"y": [order.allergy, [line.allergy for line in order.lines]]}
            if order.allergy or any(line.allergy for line in order.lines) else {}),
+        # VAT and tip (`x`): [tip, tax mode, [each line's rate]], when there is any.
+        **({"x": [order.tip_amount, order.tax_mode, [line.tax_rate for line in order.lines]]}
+           if order.tip_amount or order.tax_mode != "included"
+           or any(line.tax_rate for line in order.lines) else {}),
     }
 
 

@@ -75,6 +75,34 @@ def metadata_of(obj: Any) -> dict[str, str]:
     return {str(key): str(value) for key, value in metadata.to_dict().items()}
 
 
+TIP_LINE = "Tip"
+
+
+def vat_line_name(rate: str) -> str:
+    return f"VAT {rate}%"
+
+
+def line_items(order: TempOrder) -> list[dict[str, Any]]:
+    """The session's lines: the items at their menu prices; when tax is added at checkout,
+    one "VAT <rate>%" line per rate carrying that rate's tax (computed per rate, so Stripe's
+    total is ours to the cent: a gross unit price per item could not be, as a line's tax
+    need not divide by its quantity); then the tip, a line of its own (no VAT). Rebuild
+    (app/payments/rebuild.py) reads them back in this order."""
+    def line(name: str, unit_amount: int, quantity: int = 1) -> dict[str, Any]:
+        return {"quantity": quantity,
+                "price_data": {"currency": order.currency, "unit_amount": unit_amount,
+                               "product_data": {"name": name}}}
+
+    items = [line(item.name, item.unit_amount, item.quantity) for item in order.lines]
+    totals = order.totals
+    if totals.added:
+        items += [line(vat_line_name(rate.label), rate.tax)
+                  for rate in totals.taxed_rates if rate.tax]
+    if order.tip_amount:
+        items.append(line(TIP_LINE, order.tip_amount))
+    return items
+
+
 @dataclass(frozen=True)
 class PaymentLink:
     """What intake keeps of a new Checkout Session."""
@@ -144,12 +172,7 @@ class StripeGateway:
                 "capture_method": "manual" if order.capture_mode == "manual" else "automatic",
                 "metadata": {"temp_order_id": order.id, "restaurant": order.restaurant_slug},
             },
-            "line_items": [
-                {"quantity": line.quantity,
-                 "price_data": {"currency": order.currency, "unit_amount": line.unit_amount,
-                                "product_data": {"name": line.name}}}
-                for line in order.lines
-            ],
+            "line_items": line_items(order),
         }
         # A raw request (same SDK: auth, idempotency key, error mapping): turning the whole
         # session into StripeObjects cost half of this call's CPU, for three fields we read.

@@ -8,6 +8,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from app.infra.errors import error_responses
+from app.orders.pricing import TIP_PERCENTS, format_rate
 from app.restaurants import services
 from app.restaurants.schemas import MenuItemOut, MenuOut, Money, RestaurantOut
 
@@ -36,10 +37,14 @@ class MenuApiController(Controller):
             restaurant=RestaurantOut(
                 slug=restaurant.slug, name=restaurant.name, currency=restaurant.currency,
                 accepting_orders=restaurant.accepting_orders,
-                default_prep_minutes=restaurant.default_prep_minutes),
+                default_prep_minutes=restaurant.default_prep_minutes,
+                prices_include_tax=restaurant.tax_mode == "included",
+                tips=list(TIP_PERCENTS) if restaurant.tips_enabled else []),
             items=[MenuItemOut(
                 id=item.id, name=item.name, category=item.category,
                 description=item.description,
                 price=Money(amount=item.price_amount, currency=restaurant.currency),
-                available=item.available) for item in items],
+                available=item.available,
+                tax_rate=format_rate(services.tax_rate_of(item, restaurant)))
+            for item in items],
         )

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 
 from app.infra.logging import get_logger
+from app.orders.pricing import TaxMode, format_rate, parse_rate
 from app.piccolo_conf import DB
 from app.restaurants.tables import MenuItem, Restaurant
 from app.templating import ZERO_DECIMAL
@@ -24,9 +25,14 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CURRENCY = re.compile(r"^[a-z]{3}$")
 RESTAURANT_FIELDS = ("slug", "name", "currency", "timezone", "phone", "email", "address",
                      "default_prep_minutes", "auto_reject_minutes", "capture_mode",
-                     "accepting_orders")
+                     "accepting_orders", *("tax_mode", "default_tax_rate", "tips_enabled",
+                                           "legal_name", "legal_address", "tax_id"))
+# VAT IDs and tax numbers ("DE123456789", "12/345/67890", "GB 123 4567 89"): letters, digits
+# and the separators they are written with.
+TAX_ID = re.compile(r"^[A-Za-z0-9 ./-]*$")
 RESERVED_SLUGS = frozenset({"new"})  # /admin/restaurants/new is the creation form
-MENU_FIELDS = ("name", "category", "description", "price", "position", "available")
+MENU_FIELDS = ("name", "category", "description", "price", "position", "available",
+               "tax_rate")
 
 
 class FormInvalid(Exception):
@@ -139,7 +145,45 @@ def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
     if capture not in ("automatic", "manual"):
         parsed.errors["capture_mode"] = "Choose automatic or manual."
     parsed.values["accepting_orders"] = checkbox(form, "accepting_orders")
+    _parse_tax_settings(parsed, form)
     return parsed
+
+
+def _parse_tax_settings(parsed: Parsed, form: Mapping[str, Any]) -> None:
+    """VAT, tips and the legal details a receipt names, when the form has them (its
+    `tax_settings` marker: a form without the fieldset leaves them as they are, where an
+    unticked tips box would otherwise read as "no tips"). `default_tax_rate` stays as typed
+    ("7", "5.5") in `values`; `columns_of` stores it in hundredths of a percent."""
+    if not form.get("tax_settings"):
+        return
+    mode = str(form.get("tax_mode") or "").strip()
+    parsed.values["tax_mode"] = mode
+    if mode not in (TaxMode.INCLUDED, TaxMode.ADDED):
+        parsed.errors["tax_mode"] = "Choose whether menu prices include VAT."
+    rate = parsed.text(form, "default_tax_rate", 12)
+    if "default_tax_rate" not in parsed.errors:
+        try:
+            parse_rate(rate or "0")
+        except ValueError as error:
+            parsed.errors["default_tax_rate"] = str(error)
+    parsed.values["tips_enabled"] = checkbox(form, "tips_enabled")
+    parsed.text(form, "legal_name", 200)
+    parsed.text(form, "legal_address", 300)
+    tax_id = parsed.text(form, "tax_id", 40)
+    if tax_id and "tax_id" not in parsed.errors and not TAX_ID.match(tax_id):
+        parsed.errors["tax_id"] = "Letters, digits, spaces and . / - only."
+
+
+def columns_of(values: Mapping[str, Any], names: tuple[str, ...]) -> dict[Any, Any]:
+    """Restaurant columns for the validated form `values` of `names` (the rate as stored)."""
+    columns: dict[Any, Any] = {}
+    for name in names:
+        if name in values and name != "slug":
+            value = values[name]
+            if name == "default_tax_rate":
+                value = parse_rate(str(value) or "0")
+            columns[getattr(Restaurant, name)] = value
+    return columns
 
 
 def parse_menu_item(form: Mapping[str, Any], currency: str) -> Parsed:
@@ -155,6 +199,13 @@ def parse_menu_item(form: Mapping[str, Any], currency: str) -> Parsed:
         parsed.errors["price"] = str(error)
     parsed.integer(form, "position", 0, 10_000, default=0)
     parsed.values["available"] = checkbox(form, "available")
+    raw_rate = parsed.text(form, "tax_rate", 12)  # blank: the restaurant's default rate
+    parsed.values["tax_rate_value"] = None
+    if raw_rate and "tax_rate" not in parsed.errors:
+        try:
+            parsed.values["tax_rate_value"] = parse_rate(raw_rate)
+        except ValueError as error:
+            parsed.errors["tax_rate"] = str(error)
     return parsed
 
 
@@ -187,8 +238,7 @@ async def get_item(restaurant: Restaurant, item_id: int) -> MenuItem:
 # -- writes (one transaction each) ---------------------------------------------------------
 
 def _restaurant_columns(values: dict[str, Any]) -> dict[Any, Any]:
-    return {getattr(Restaurant, name): values[name] for name in RESTAURANT_FIELDS
-            if name in values and name != "slug"}
+    return columns_of(values, RESTAURANT_FIELDS)
 
 
 async def create_restaurant(form: Mapping[str, Any], *, by: str) -> Restaurant:
@@ -197,7 +247,9 @@ async def create_restaurant(form: Mapping[str, Any], *, by: str) -> Restaurant:
         raise FormInvalid(parsed.errors, parsed.values)
     try:
         async with DB.transaction():
-            restaurant = Restaurant(**{name: parsed.values[name] for name in RESTAURANT_FIELDS})
+            restaurant = Restaurant(slug=parsed.values["slug"], **{
+                column._meta.name: value
+                for column, value in _restaurant_columns(parsed.values).items()})
             await restaurant.save()
     except asyncpg.UniqueViolationError:
         raise FormInvalid({"slug": "That slug is taken."}, parsed.values) from None
@@ -232,7 +284,8 @@ async def save_menu_item(slug: str, form: Mapping[str, Any], *, by: str,
                MenuItem.description: parsed.values["description"],
                MenuItem.price_amount: parsed.values["price_amount"],
                MenuItem.position: parsed.values["position"],
-               MenuItem.available: parsed.values["available"]}
+               MenuItem.available: parsed.values["available"],
+               MenuItem.tax_rate: parsed.values["tax_rate_value"]}
     try:
         async with DB.transaction():
             if item_id is None:
@@ -262,10 +315,13 @@ async def toggle_available(slug: str, item_id: int, *, by: str) -> MenuItem:
 
 
 def restaurant_values(restaurant: Restaurant) -> dict[str, Any]:
-    return {name: getattr(restaurant, name) for name in RESTAURANT_FIELDS}
+    values = {name: getattr(restaurant, name) for name in RESTAURANT_FIELDS}
+    values["default_tax_rate"] = format_rate(restaurant.default_tax_rate)
+    return values
 
 
 def item_values(item: MenuItem, currency: str) -> dict[str, Any]:
     return {"name": item.name, "category": item.category, "description": item.description,
             "price": format_price(item.price_amount, currency), "position": item.position,
-            "available": item.available}
+            "available": item.available,
+            "tax_rate": "" if item.tax_rate is None else format_rate(item.tax_rate)}

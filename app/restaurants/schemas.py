@@ -16,6 +16,8 @@ class RestaurantOut(msgspec.Struct):
     currency: str
     accepting_orders: bool
     default_prep_minutes: int
+    prices_include_tax: bool = True  # menu prices are gross (EU); else VAT is added at checkout
+    tips: list[int] = msgspec.field(default_factory=list)  # tip percentages offered; [] none
 
 
 class MenuItemOut(msgspec.Struct):
@@ -25,6 +27,7 @@ class MenuItemOut(msgspec.Struct):
     description: str
     price: Money
     available: bool
+    tax_rate: str = "0"  # VAT percent, e.g. "7" or "19"
 
 
 class MenuOut(msgspec.Struct):

@@ -1,5 +1,6 @@
 """The demo data set: two restaurants with menus, an owner and a kitchen login each, and the
-platform admin. Idempotent."""
+platform admin. Idempotent. VAT as a German restaurant charges it on takeaway: prices include
+VAT, food at 7 % (the restaurants' default rate), drinks at 19 %; legal details for receipts."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ DEMO_RESTAURANTS: list[dict[str, Any]] = [
         "slug": "demo", "name": "Demo Bistro", "currency": "eur", "timezone": "Europe/Berlin",
         "phone": "+49 30 1234567", "email": "hello@demo.test",
         "address": "Torstraße 1, 10119 Berlin", "default_prep_minutes": 15,
+        "legal_name": "Demo Bistro GmbH", "legal_address": "Torstraße 1, 10119 Berlin, Germany",
+        "tax_id": "DE123456789",
         "menu": [
             ("Starters", "Tomato soup", "Slow-roasted tomatoes, basil oil", 650),
             ("Starters", "Burrata", "With peaches and hazelnuts", 1150),
@@ -34,6 +37,8 @@ DEMO_RESTAURANTS: list[dict[str, Any]] = [
         "slug": "demo-2", "name": "Demo Noodle Bar", "currency": "eur", "timezone": "Europe/Berlin",
         "phone": "+49 30 7654321", "email": "hello@demo-2.test",
         "address": "Kastanienallee 2, 10435 Berlin", "default_prep_minutes": 12,
+        "legal_name": "Demo Noodle Bar UG (haftungsbeschränkt)",
+        "legal_address": "Kastanienallee 2, 10435 Berlin, Germany", "tax_id": "DE987654321",
         "menu": [
             ("Bowls", "Tonkotsu ramen", "Pork broth, chashu, egg", 1450),
             ("Bowls", "Miso ramen", "Vegetarian, corn, tofu", 1300),
@@ -43,6 +48,11 @@ DEMO_RESTAURANTS: list[dict[str, Any]] = [
         ],
     },
 ]
+
+
+FOOD_VAT = 700  # the demo restaurants' default rate (hundredths of a percent)
+DRINKS_VAT = 1900  # items of the "Drinks" category
+VAT_FIELDS = ("legal_name", "legal_address", "tax_id")
 
 
 @dataclass(frozen=True)
@@ -61,15 +71,26 @@ async def seed_demo(password: str) -> list[DemoLogin]:
                 restaurant = Restaurant(
                     slug=spec["slug"], name=spec["name"], currency=spec["currency"],
                     timezone=spec["timezone"], phone=spec["phone"], email=spec["email"],
-                    address=spec["address"], default_prep_minutes=spec["default_prep_minutes"])
+                    address=spec["address"], default_prep_minutes=spec["default_prep_minutes"],
+                    tax_mode="included", default_tax_rate=FOOD_VAT,
+                    **{name: spec[name] for name in VAT_FIELDS})
                 await restaurant.save()
+            elif not restaurant.legal_name:  # a demo from before VAT existed
+                await Restaurant.update({
+                    Restaurant.tax_mode: "included", Restaurant.default_tax_rate: FOOD_VAT,
+                    **{getattr(Restaurant, name): spec[name] for name in VAT_FIELDS}}).where(
+                    Restaurant.id == restaurant.id)
             existing = {row["name"] for row in await MenuItem.select(MenuItem.name).where(
                 MenuItem.restaurant == restaurant.id)}
             for position, (category, name, description, price) in enumerate(spec["menu"]):
                 if name not in existing:
                     await MenuItem.insert(MenuItem(
                         restaurant=restaurant.id, category=category, name=name,
-                        description=description, price_amount=price, position=position))
+                        description=description, price_amount=price, position=position,
+                        tax_rate=DRINKS_VAT if category == "Drinks" else None))
+            await MenuItem.update({MenuItem.tax_rate: DRINKS_VAT}).where(
+                (MenuItem.restaurant == restaurant.id) & (MenuItem.category == "Drinks")
+                & MenuItem.tax_rate.is_null())
             for role in ("owner", "kitchen"):
                 email = f"{role}@{spec['slug']}.test"
                 await _ensure_user(email, password, role=role, restaurant_id=restaurant.id)

@@ -52,3 +52,8 @@ def by_category(items: list[MenuItem]) -> list[MenuCategory]:
     ordered.sort(key=lambda item: (first_seen[item.category], item.position, item.id))
     return [MenuCategory(name=name, items=list(group))
             for name, group in groupby(ordered, key=lambda item: item.category)]
+
+
+def tax_rate_of(item: MenuItem, restaurant: Restaurant) -> int:
+    """The item's VAT rate (hundredths of a percent): its own, or the restaurant's default."""
+    return item.tax_rate if item.tax_rate is not None else restaurant.default_tax_rate

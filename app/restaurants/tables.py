@@ -23,6 +23,16 @@ class Restaurant(Table):
     # minutes added to every prep estimate while the kitchen is slammed.
     paused_until = Timestamptz(null=True, default=None)
     busy_minutes = Integer(default=0)
+    # VAT and tips (app/orders/pricing.py): whether menu prices include tax ("included") or
+    # tax is added at checkout ("added"); the rate of items without their own (hundredths of
+    # a percent: 700 = 7 %); whether the checkout offers a tip; the legal details a receipt
+    # names (the VAT ID or tax number in `tax_id`).
+    tax_mode = Varchar(length=8, default="included")
+    default_tax_rate = Integer(default=0)
+    tips_enabled = Boolean(default=True)
+    legal_name = Varchar(length=200, default="")
+    legal_address = Varchar(length=300, default="")
+    tax_id = Varchar(length=40, default="")
 
 
 class MenuItem(Table):
@@ -34,3 +44,4 @@ class MenuItem(Table):
     price_amount = Integer()  # minor units of the restaurant's currency
     available = Boolean(default=True)
     position = Integer(default=0)
+    tax_rate = Integer(null=True, default=None)  # VAT, hundredths of a percent; None: default

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.orders.models import Customer, OrderLine, TempOrder
+from app.orders.pricing import MAX_RATE, TIP_CAP
 from app.orders.schemas import MAX_LINES, CustomerIn, OrderIn, OrderItemIn
 from app.payments import snapshot
 from app.payments.stripe_gateway import session_metadata
@@ -33,7 +34,8 @@ def largest_order() -> TempOrder:
         id="TEMP-" + "x" * 22, restaurant_id=1, restaurant_slug="s" * 64, restaurant_name="R",
         currency="eur", capture_mode="automatic", prep_minutes=15,
         lines=[OrderLine(menu_item_id=2**31 - 1, name="n" * 120, unit_amount=10_000_000,
-                         quantity=99, notes=WORST[:note], allergy=WORST[:allergy])
+                         quantity=99, notes=WORST[:note], allergy=WORST[:allergy],
+                         tax_rate=MAX_RATE - 1)  # the longest rate: "99.99 %"
                for _ in range(MAX_LINES)],
         total_amount=1, customer=Customer(name=WORST[:_limit(CustomerIn, "name")],
                                           email="a@b.c", phone=WORST[:_limit(CustomerIn,
@@ -41,7 +43,7 @@ def largest_order() -> TempOrder:
         fulfillment="delivery", created_at=datetime(2026, 12, 1, tzinfo=UTC),
         delivery_address=WORST[:_limit(OrderIn, "delivery_address")],
         table_label=WORST[:_limit(OrderIn, "table")], notes=WORST[:_limit(OrderIn, "notes")],
-        allergy=WORST[:_limit(OrderIn, "allergy")])
+        allergy=WORST[:_limit(OrderIn, "allergy")], tax_mode="included", tip_amount=TIP_CAP)
 
 
 def test_the_largest_order_fits_stripes_metadata_limits() -> None:
@@ -56,6 +58,14 @@ def test_the_snapshot_reads_back_exactly() -> None:
     assert found == snapshot.snapshot_of(order)
     assert found["i"][0][2] == order.lines[0].notes  # nothing shortened
     assert found["y"][1][-1] == order.lines[-1].allergy
+    assert found["x"] == [TIP_CAP, "included", [MAX_RATE - 1] * len(order.lines)]
+
+
+def test_an_order_without_tip_or_vat_carries_neither() -> None:
+    order = largest_order()
+    order.tip_amount = 0
+    order.lines = [OrderLine(menu_item_id=1, name="n", unit_amount=1, quantity=1)]
+    assert "x" not in snapshot.snapshot_of(order)
 
 
 def test_a_cut_or_missing_snapshot_is_reported_not_guessed() -> None:

@@ -1,0 +1,88 @@
+"""The menu page's checkout without JavaScript: the cart shows net, VAT per rate, gross, the
+chosen tip and the total the button charges; a custom tip is read as the diner writes it;
+bad tips are field errors and nothing is stored. The kitchen's card shows the tip."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from arq.connections import ArqRedis
+
+from app.restaurants.tables import Restaurant
+from tests.helpers.accounts import login
+from tests.helpers.orders import menu, pay_and_post_webhook, temp_keys
+from tests.helpers.sandbox import RunningSandbox
+
+
+async def basket(client: httpx.AsyncClient) -> dict[str, str]:
+    await client.get("/r/demo")
+    items = {item["name"]: item["id"] for item in (await menu(client))["items"]}
+    return {"_csrf_token": client.cookies["csrftoken"],
+            f"qty-{items['Margherita pizza']}": "2", f"qty-{items['Lemonade']}": "1",
+            "name": "Ada Lovelace", "email": "ada@example.com", "fulfillment": "pickup"}
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+async def test_the_cart_shows_vat_per_rate_and_the_chosen_tip(client: httpx.AsyncClient
+                                                              ) -> None:
+    form = await basket(client)
+    page = await client.get("/r/demo")
+    assert 'id="tip-10"' in page.text and 'id="tip-custom"' in page.text
+    cart = await client.post("/r/demo/cart", data={**form, "tip": "10"})
+    text = text_of(cart.text)
+    for shown in ("Net €24.34", "VAT 7% €1.44", "VAT 19% €0.72", "Items incl. VAT €26.50",
+                  "Tip (no VAT) €2.65", "Total €29.15", "Place order and pay €29.15",
+                  "10% (€2.65)", "15% (€3.98)"):
+        assert shown in text, shown
+    assert re.search(r'id="tip-10"[^>]*value="10"\s+checked', cart.text)
+    # VAT added at checkout: the menu prices are the net, the VAT comes on top.
+    await Restaurant.update({Restaurant.tax_mode: "added"}).where(Restaurant.slug == "demo")
+    text = text_of((await client.post("/r/demo/cart", data=form)).text)
+    assert "Menu prices are before VAT" in text
+    assert "Net €26.50" in text and "VAT 19% €0.86" in text and "Total €28.90" in text
+
+
+async def test_a_custom_tip_from_the_form_is_charged(
+    client: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    form = await basket(client)
+    response = await client.post("/r/demo/checkout", data={
+        **form, "tip": "custom", "tip_custom": "2,50"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    ref = response.headers["location"].rsplit("/", 1)[1]
+    created = (await client.get(f"/api/orders/{ref}")).json()
+    assert created["totals"]["tip"]["amount"] == 250
+    assert created["total"]["amount"] == 2900
+    status = text_of((await client.get(f"/orders/{ref}")).text)
+    assert "VAT 7% €1.44" in status and "Tip (no VAT) €2.50" in status
+    assert "Pay now €29.00" in status
+
+    # Paid, the kitchen's card shows the tip, small, next to the total.
+    assert await pay_and_post_webhook(client, sandbox, created) == "created"
+    await login(client, "kitchen@demo.test")
+    board = await client.get("/kitchen/demo")
+    card = board.text.split(f'id="card-{ref}"')[1].split("</article>")[0]
+    assert 'class="tip" data-tip="250"' in card and "incl. tip €2.50" in text_of(card)
+
+
+async def test_bad_tips_in_the_form_are_field_errors(client: httpx.AsyncClient,
+                                                     redis: ArqRedis) -> None:
+    form = await basket(client)
+    for custom, message in (("abc", "Tip: enter an amount like 2.50."),
+                            ("30", "A tip can be at most the price of the food (100 %)."),
+                            ("-1", "Tip: enter an amount like 2.50.")):
+        response = await client.post("/r/demo/checkout", data={
+            **form, "tip": "custom", "tip_custom": custom})
+        assert response.status_code == 422, custom
+        assert 'id="tip-error"' in response.text and message in response.text, custom
+    assert await temp_keys(redis) == []
+    # A restaurant without tips shows no choice, and a forged one is refused.
+    await Restaurant.update({Restaurant.tips_enabled: False}).where(Restaurant.slug == "demo")
+    assert 'name="tip"' not in (await client.get("/r/demo")).text
+    forged = await client.post("/r/demo/checkout", data={**form, "tip": "10"})
+    assert forged.status_code == 422 and "does not take tips online" in forged.text
+    assert await temp_keys(redis) == []
