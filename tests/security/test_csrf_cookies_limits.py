@@ -13,7 +13,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from litestar import Litestar
 
-from app.accounts.security import CSRF_EXEMPT
+from app.accounts.form_guard import CSRF_EXEMPT
 from app.settings import get_settings, reset_settings_cache
 from tests.helpers.accounts import PASSWORD, login
 from tests.helpers.orders import make_paid_order
