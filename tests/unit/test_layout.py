@@ -34,3 +34,17 @@ def test_htmx_and_csrf_helpers_exist_once() -> None:
              and ('"hx-request"' in (text := path.read_text().lower())
                   or "def is_htmx" in text or "def csrf_of" in text)]
     assert not again, f"use app.infra.html.is_htmx / csrf_of instead of: {again}"
+
+
+def test_tests_share_helpers_only_through_tests_helpers() -> None:
+    """A test module or conftest imported by another couples suites; tests/helpers is the one
+    place for what several tests use."""
+    wrong = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [])
+            wrong += [f"{path.relative_to(ROOT)}:{node.lineno} imports {name}" for name in names
+                      if name.startswith("tests.") and not name.startswith("tests.helpers")]
+    assert not wrong, "\n".join(wrong)
