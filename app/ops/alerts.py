@@ -1,10 +1,10 @@
 """Operational alerts, evaluated every minute by a worker cron: webhook failures, email
 failure rate, open discrepancies, outbox dead letters, stale worker heartbeats,
-payment-link failures and refunds that keep failing. A firing alert is logged at error
-level and sent to OPS_ALERT_EMAIL (Resend, the customers' gateway; SMTP relay as
-fallback) and/or OPS_ALERT_WEBHOOK_URL (JSON POST, timeout, retries). A Redis key per
-alert keeps state: an alert is sent when it starts, repeated at most once per cool-down
-while it lasts, and followed by a "resolved" notice."""
+payment-link failures, refunds that keep failing and Redis near its maxmemory. A firing
+alert is logged at error level and sent to OPS_ALERT_EMAIL (Resend, the customers'
+gateway; SMTP relay as fallback) and/or OPS_ALERT_WEBHOOK_URL (JSON POST, timeout,
+retries). A Redis key per alert keeps state: an alert is sent when it starts, repeated at
+most once per cool-down while it lasts, and followed by a "resolved" notice."""
 
 from __future__ import annotations
 
@@ -115,8 +115,18 @@ async def _refunds(redis: Redis, settings: Settings) -> Check:
                  "see admin → discrepancies and the worker log", refunds)
 
 
+async def _redis_memory(redis: Redis, settings: Settings) -> Check:
+    # Full under noeviction, Redis refuses writes: intake 503s and the worker stalls.
+    memory = await system.redis_memory(redis)
+    return Check("redis_memory_high", memory.get("ok") is False,
+                 f"Redis uses {memory.get('used_pct', '?')}% of its maxmemory "
+                 f"({memory['used_mb']} of {memory['max_mb']} MB, threshold "
+                 f"{system.REDIS_MEMORY_ALARM_RATIO:.0%}): raise maxmemory or find what grew",
+                 memory)
+
+
 CHECKS: list[Callable[[Redis, Settings], Awaitable[Check]]] = [
-    _webhooks, _email, _discrepancies, _outbox, _heartbeats, _links, _refunds]
+    _webhooks, _email, _discrepancies, _outbox, _heartbeats, _links, _refunds, _redis_memory]
 
 
 # -- delivery -----------------------------------------------------------------------------

@@ -29,7 +29,10 @@ from app.orders.views import load_order_view
 from app.restaurants.schemas import Money
 from app.settings import get_settings
 
-MAX_ORDER_BODY_BYTES = 32 * 1024
+# The largest order the schema accepts must fit however a client writes its JSON: ~21,500
+# text characters at their limits, each up to 6 bytes (`\u00e9`, or literal UTF-8), is
+# ~131 KB. The schema's limits decide what is too big; this cap only stops junk (nginx: 256k).
+MAX_ORDER_BODY_BYTES = 160 * 1024
 LINK_DEFERRED = "The payment link will follow by email in a few minutes."
 
 

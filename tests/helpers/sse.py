@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -54,6 +58,39 @@ async def next_event(stream: AsyncIterator[Event], name: str, timeout: float = 1
         if time.monotonic() > deadline:
             break
     raise AssertionError(f"no {name!r} event")
+
+
+@asynccontextmanager
+async def status_stream(base_url: str, ref: str) -> AsyncIterator[AsyncIterator[Event]]:
+    """The customer's status stream (`/orders/{ref}/events`) of a real server, open and past
+    its first `order-updated` (the state when the page was opened)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(10, read=15)) as http, \
+            http.stream("GET", f"/orders/{ref}/events") as response:
+        assert response.status_code == 200
+        stream = events(response).__aiter__()
+        await next_event(stream, "order-updated")
+        yield stream
+
+
+async def status_update(stream: AsyncIterator[Event], status: str, timeout: float = 10
+                        ) -> dict[str, Any]:
+    """The first `order-updated` on an open status stream that shows `status`."""
+    async def wait() -> dict[str, Any]:
+        seen: list[str] = []
+        while True:
+            body: dict[str, Any] = json.loads((await next_event(stream, "order-updated",
+                                                                timeout)).data)
+            if body["status"] == status:
+                return body
+            seen.append(body["status"])
+            if len(seen) > 20:
+                raise AssertionError(f"no {status!r} update; saw {seen}")
+
+    try:
+        return await asyncio.wait_for(wait(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"the status stream showed no {status!r} within {timeout} s"
+                             ) from None
 
 
 async def logged_in(web: RunningProcess, email: str) -> httpx.AsyncClient:

@@ -131,13 +131,24 @@ def test_dev_serves_everything_and_ctrl_c_leaves_nothing(dev_data: Path) -> None
     assert _servers_under(data_dir.resolve()) == []
 
 
-def _beside(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`orderpass <args>` with nothing but the data dir of a running dev to go on."""
+def _beside_env(data_dir: Path, **env: str) -> dict[str, str]:
+    """Nothing but the data dir of a running dev to go on."""
     clean = {key: value for key, value in _env().items()
              if key not in {"STRIPE_API_BASE", "RESEND_API_URL", "SECRET_KEY",
                             "STRIPE_WEBHOOK_SECRET", "RESEND_WEBHOOK_SECRET"}}
+    return {**clean, "ORDERPASS_DATA_DIR": str(data_dir), **env}
+
+
+def _beside(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`orderpass <args>` with nothing but the data dir of a running dev to go on."""
     return subprocess.run([*ORDERPASS, *args], capture_output=True, text=True, timeout=120,
-                          cwd=ROOT, env={**clean, "ORDERPASS_DATA_DIR": str(data_dir), **env})
+                          cwd=ROOT, env=_beside_env(data_dir, **env))
+
+
+def _dev_worker(dev: subprocess.Popen[str]) -> psutil.Process:
+    [worker] = [child for child in psutil.Process(dev.pid).children(recursive=True)
+                if "worker" in (child.cmdline() or [])]
+    return worker
 
 
 def test_commands_beside_a_running_dev_use_its_sandbox_and_secrets(dev_data: Path) -> None:
@@ -195,5 +206,65 @@ def test_commands_beside_a_running_dev_use_its_sandbox_and_secrets(dev_data: Pat
         finally:
             web.terminate()
             web.wait(15)
+    finally:
+        _stop(process)
+
+
+def test_worker_and_migrate_beside_a_running_dev_use_its_servers_and_sandbox(
+        dev_data: Path, tmp_path: Path) -> None:
+    """Issue #14 item 18: `orderpass migrate` and `orderpass worker`, given only the data dir,
+    find the dev's Postgres and Redis and talk to its sandbox (the dev's own worker is
+    paused, so whatever work is done is this worker's)."""
+    data_dir = dev_data
+    port, sandbox_port = free_port(), free_port()
+    process = _start_dev(data_dir, port, sandbox_port)
+    try:
+        _wait_for_banner(process)
+        migrated = _beside(data_dir, "migrate")
+        assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        assert "Traceback" not in migrated.stderr and "Unclosed" not in migrated.stderr
+        alone = _beside(tmp_path / "no-dev-here", "migrate")  # the same, with no dev to find
+        assert alone.returncode != 0 and "no `orderpass dev` is running" in alone.stderr
+
+        base, sandbox = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}"
+        dev_worker = _dev_worker(process)
+        dev_worker.suspend()
+        worker_log = (tmp_path / "worker.log").open("w+")
+        worker = subprocess.Popen([*ORDERPASS, "worker"], cwd=ROOT, env=_beside_env(data_dir),
+                                  stdout=worker_log, stderr=subprocess.STDOUT, text=True)
+        try:
+            # Stripe fails while the order comes in: the link is left to a worker.
+            httpx.post(f"{sandbox}/_control/api/faults", timeout=10,
+                       json={"service": "stripe", "status": 500, "count": 100})
+            menu = httpx.get(f"{base}/api/restaurants/demo/menu", timeout=10).json()["items"]
+            created = httpx.post(f"{base}/api/orders", timeout=60, json={
+                "restaurant": "demo", "items": [{"menu_item_id": menu[0]["id"], "quantity": 1}],
+                "customer": {"name": "Ada", "email": "ada@example.com"},
+                "fulfillment": "pickup"})
+            httpx.post(f"{sandbox}/_control/api/faults", timeout=10,
+                       json={"service": "stripe", "count": 0})
+            assert created.status_code == 202, created.text
+            ref = created.json()["id"]
+            status: dict[str, object] = {}
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and not status.get("payment_url"):
+                time.sleep(0.5)
+                status = httpx.get(f"{base}/api/orders/{ref}", timeout=10).json()
+            assert str(status.get("payment_url", "")).startswith(sandbox), status
+            emails: list[dict[str, object]] = []
+            while time.monotonic() < deadline and not emails:
+                time.sleep(0.5)
+                emails = [d for d in httpx.get(f"{sandbox}/_control/webhooks/deliveries",
+                                               timeout=10).json()["data"]
+                          if str(d["type"]).startswith("email.")]
+            assert emails, "the worker sent no email through the dev's sandbox"
+        finally:
+            worker.terminate()
+            worker.wait(30)
+            dev_worker.resume()
+        worker_log.seek(0)
+        output = worker_log.read()
+        worker_log.close()
+        assert "Traceback" not in output and "Unclosed" not in output, output[-3000:]
     finally:
         _stop(process)

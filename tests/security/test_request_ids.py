@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.orders.api_controller import MAX_ORDER_BODY_BYTES
 from app.settings import get_settings
 from tests.helpers.sandbox import free_port
 from tests.helpers.server import ROOT, wait_healthy
@@ -35,7 +36,7 @@ async def test_every_answer_carries_a_request_id(client: httpx.AsyncClient) -> N
         "routing 404": await client.get("/no/such/page"),
         "405": await client.delete("/api/orders"),
         "CSRF 403": await client.post("/login", data={"email": "x", "password": "y"}),
-        "413": await client.post("/api/orders", content=b"{" + b" " * 40_000 + b"}",
+        "413": await client.post("/api/orders", content=b"{" + b" " * MAX_ORDER_BODY_BYTES + b"}",
                                  headers={"content-type": "application/json"}),
         "NUL 400": await client.get("/r/%00"),
         "validation 400": await client.post("/api/orders", json={"restaurant": "demo"}),
@@ -59,7 +60,7 @@ async def test_refusals_raised_as_exceptions_are_counted_with_their_status(
     before = (await client.get("/metrics")).text
     for _ in range(3):
         assert (await client.post("/login", data={"email": "x"})).status_code == 403
-    big = await client.post("/api/orders", content=b"[" + b" " * 40_000 + b"]",
+    big = await client.post("/api/orders", content=b"[" + b" " * MAX_ORDER_BODY_BYTES + b"]",
                             headers={"content-type": "application/json"})
     assert big.status_code == 413
     budget = get_settings().order_rate_limit_per_minute

@@ -1,22 +1,29 @@
 """Alerts that tell the truth (issue #14 items 11, 15, 16): an email skipped on purpose is
 not a failure; Resend's 409 on a retried send is not a webhook failure; refunds that keep
-failing raise an alert; Redis filling up shows on /admin/system and in /metrics; every
-metric labels a restaurant by its slug."""
+failing raise an alert; Redis filling up shows on /admin/system, in /metrics, among the
+app's own alerts and in the Prometheus rules; every metric labels a restaurant by its slug."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from arq.connections import ArqRedis
 
 from app.notifications import gateway, service
 from app.notifications.tables import EmailMessage
 from app.ops.alerts import evaluate_alerts
-from app.ops.system import email_error_rate, system_snapshot, webhook_error_rate
+from app.ops.system import (
+    REDIS_MEMORY_ALARM_RATIO,
+    email_error_rate,
+    system_snapshot,
+    webhook_error_rate,
+)
 from app.orders.temp_store import TempOrderStore
 from tests.helpers.fixtures_email import ctx, make_order, settings  # noqa: F401
 from tests.helpers.orders import make_paid_order, pay_and_post_webhook, valid_order
@@ -120,9 +127,40 @@ async def test_redis_memory_alarm(small_redis: ArqRedis, client: httpx.AsyncClie
     assert limit > 0 and used / limit > 0.8
 
 
+async def test_redis_memory_raises_our_own_alert_and_resolves(small_redis: ArqRedis) -> None:
+    notices = await evaluate_alerts(small_redis)
+    assert "redis_memory_high" in firing(notices)
+    [notice] = [n for n in notices if n.name == "redis_memory_high"]
+    assert notice.details["used_pct"] >= 80 and notice.details["policy"]
+    await small_redis.config_set("maxmemory", str(int((await small_redis.info("memory"))
+                                                      ["used_memory"]) * 4))
+    after = {(n.name, n.state) for n in await evaluate_alerts(small_redis)}
+    assert ("redis_memory_high", "resolved") in after
+
+
 async def test_redis_memory_without_maxmemory_has_no_verdict(redis: ArqRedis) -> None:
     memory = (await system_snapshot(redis))["redis_memory"]
     assert "ok" not in memory and memory["max_mb"] == "unlimited"
+    assert "redis_memory_high" not in firing(await evaluate_alerts(redis))
+
+
+RULES = Path(__file__).resolve().parents[3] / "deploy" / "prometheus" / "alert-rules.yml"
+
+
+async def test_prometheus_alerts_on_redis_memory_with_our_metrics(
+        small_redis: ArqRedis, client: httpx.AsyncClient) -> None:
+    """The rule reads the two gauges /metrics exposes, at the app's own threshold."""
+    rules = [rule for group in yaml.safe_load(RULES.read_text())["groups"]
+             for rule in group["rules"]]
+    [rule] = [rule for rule in rules if "redis_memory" in rule["expr"]]
+    names = set(re.findall(r"orderpass_[a-z0-9_]+", rule["expr"]))
+    assert names == {"orderpass_redis_memory_used_bytes", "orderpass_redis_memory_max_bytes"}
+    metrics = (await client.get("/metrics")).text
+    for name in names:
+        assert re.search(rf"^{name} [0-9.e+]+$", metrics, re.M), name
+    threshold = float(re.findall(r"> *([0-9.]+)", rule["expr"])[-1])
+    assert threshold == REDIS_MEMORY_ALARM_RATIO
+    assert rule["labels"]["severity"] == "page" and rule["for"]
 
 
 async def test_every_metric_labels_a_restaurant_by_slug(

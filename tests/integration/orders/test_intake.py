@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import httpx
 import pytest
 from arq.connections import ArqRedis
 
+from app.orders.api_controller import MAX_ORDER_BODY_BYTES
 from app.platform.tables import FunnelDaily
 from app.restaurants.tables import MenuItem, Restaurant
 from tests.helpers.orders import menu, temp_keys, valid_order
@@ -156,9 +158,35 @@ async def test_item_from_another_restaurant_is_unknown(client: httpx.AsyncClient
     assert response.json()["extra"][0]["key"] == "items[0].menu_item_id"
 
 
+async def test_the_largest_valid_order_is_not_refused_for_its_size(
+    client: httpx.AsyncClient
+) -> None:
+    """Every text field at its limit, every character escaped as a client may write it
+    (`\\u00e9`, 6 bytes): the schema's limits decide, never the body cap."""
+    items = (await menu(client, "demo"))["items"]
+
+    def text(length: int) -> str:
+        return "é" * length
+
+    body = {
+        "restaurant": "demo",
+        "items": [{"menu_item_id": items[index % len(items)]["id"], "quantity": 99,
+                   "notes": text(200), "allergy": text(200)} for index in range(50)],
+        "customer": {"name": text(120), "phone": "+" + "1" * 39,
+                     "email": "a" * 60 + "@" + "b" * 60 + ".example.com"},
+        "fulfillment": "delivery", "delivery_address": text(300), "table": text(40),
+        "notes": text(500), "allergy": text(200), "tip": {"amount": 25_000},
+    }
+    content = json.dumps(body).encode()  # ensure_ascii: "é" is written \\u00e9
+    assert len(content) > 120_000
+    response = await client.post("/api/orders", content=content,
+                                 headers={"content-type": "application/json"})
+    assert response.status_code in (201, 202), response.text
+
+
 async def test_oversized_body_is_refused(client: httpx.AsyncClient, redis: ArqRedis) -> None:
     body = await valid_order(client)
-    body["padding"] = "x" * 40_000
+    body["padding"] = "x" * MAX_ORDER_BODY_BYTES
     response = await client.post("/api/orders", json=body)
     assert response.status_code == 413
     assert await temp_keys(redis) == []

@@ -6,7 +6,10 @@ items (no more than remains). A session naming another restaurant's order is a d
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
+import pytest
 import stripe
 from arq.connections import ArqRedis
 
@@ -24,7 +27,17 @@ from tests.helpers.payments import (
     reload,
 )
 from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.server import RunningProcess, start_web
+from tests.helpers.sse import status_stream, status_update
 from tests.helpers.stripe_events import sandbox_events
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[RunningProcess]:
+    """The web app as a real server process: the customer's page holds its status stream
+    there while Stripe's events arrive."""
+    with start_web(env={"SSE_HEARTBEAT_SECONDS": "1"}) as server:
+        yield server
 
 
 async def _refunded_event(sandbox: RunningSandbox, order: PaidOrder) -> dict[str, object]:
@@ -33,14 +46,16 @@ async def _refunded_event(sandbox: RunningSandbox, order: PaidOrder) -> dict[str
 
 async def test_a_full_refund_in_the_dashboard_refunds_the_order_live(
     client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
-    redis: ArqRedis
+    redis: ArqRedis, web: RunningProcess
 ) -> None:
     order = await paid_order_via_sandbox(client, sandbox)
     sdk.v1.refunds.create(params={"payment_intent": str(order.stripe_payment_intent_id)})
     event = await _refunded_event(sandbox, order)
-    async with KitchenListener(redis) as kitchen:
+    async with KitchenListener(redis) as kitchen, \
+            status_stream(web.url, order.public_id) as customer_page:
         assert await post_event(client, event) == "refunded"
         assert [e["order_ref"] for e in await kitchen.events()] == [order.public_id]
+        assert (await status_update(customer_page, "refunded"))["id"] == order.public_id
     refunded = await reload(order.public_id)
     assert refunded.status == "refunded" and refunded.amount_refunded == order.amount_charged
     assert (await client.get(f"/api/orders/{order.public_id}")).json()["status"] == "refunded"
@@ -71,16 +86,18 @@ async def test_a_partial_refund_in_the_dashboard_is_shown_and_emailed(
 
 async def test_a_dispute_moves_the_order_and_its_outcome_decides(
     client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
-    redis: ArqRedis
+    redis: ArqRedis, web: RunningProcess
 ) -> None:
     order = await paid_order_via_sandbox(client, sandbox)
     charge = str(sdk.v1.payment_intents.retrieve(str(order.stripe_payment_intent_id))
                  .latest_charge)
     dispute = sandbox.open_dispute(charge)
     [created] = events_about(sandbox, {"charge.dispute.created"})
-    async with KitchenListener(redis) as kitchen:
+    async with KitchenListener(redis) as kitchen, \
+            status_stream(web.url, order.public_id) as customer_page:
         assert await post_event(client, created) == "dispute_needs_response"
         assert [e["order_ref"] for e in await kitchen.events()] == [order.public_id]
+        assert (await status_update(customer_page, "disputed"))["id"] == order.public_id
     disputed = await reload(order.public_id)
     assert disputed.status == "disputed" and disputed.dispute_status == "needs_response"
     assert "Your bank is disputing this payment" in (

@@ -174,9 +174,11 @@ def _text(length: int, seed: str) -> str:
     return (seed + NASTY * 40)[:length - 1] + "!"  # intake strips outer whitespace
 
 
-async def _largest_order(client: httpx.AsyncClient) -> dict[str, Any]:
-    """Every limit of the intake at once: 50 lines, 200-character notes on each, a 120-
-    character name, 40-character phone and table... and 500-character order notes."""
+async def _largest_order(client: httpx.AsyncClient, fulfillment: str) -> dict[str, Any]:
+    """Every limit of the intake at once: 50 lines, 200-character notes and allergies on
+    each, a 120-character name, 40-character phone, a 40-character table (dine-in) or a
+    300-character delivery address, a 200-character order allergy, 500-character order
+    notes, and the largest tip."""
     restaurant = await Restaurant.objects().get(Restaurant.slug == "demo")
     assert restaurant is not None
     ids = []
@@ -186,33 +188,44 @@ async def _largest_order(client: httpx.AsyncClient) -> dict[str, Any]:
                         position=100 + index, available=True)
         await item.save()
         ids.append(item.id)
-    return {
+    body: dict[str, Any] = {
         "restaurant": "demo",
         "items": [{"menu_item_id": item_id, "quantity": 99,
-                   "notes": _text(200, f"line {index} allergy: ")}
+                   "notes": _text(200, f"line {index} note: "),
+                   "allergy": _text(200, f"line {index} allergy: ")}
                   for index, item_id in enumerate(ids)],
         "customer": {"name": _text(120, "Ada "), "phone": "+44 " + "1" * 36,
                      "email": "a" * 60 + "@" + "b" * 60 + ".example.com"},
-        "fulfillment": "dine_in", "table": _text(40, "T"),
+        "fulfillment": fulfillment,
         "notes": _text(500, "Order note: "),
+        "allergy": _text(200, "Order allergy: "),
+        "tip": {"amount": 25_000},  # the largest tip: 250.00
     }
+    if fulfillment == "dine_in":
+        body["table"] = _text(40, "T")
+    else:
+        body["delivery_address"] = _text(300, "1 Long Street, ")
+    return body
 
 
+@pytest.mark.parametrize("fulfillment", ["dine_in", "delivery"])
 @pytest.mark.parametrize("lose_temp_order", [False, True], ids=["kept", "rebuilt"])
 async def test_the_largest_order_intake_accepts_is_paid_whole(
     client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
-    redis: ArqRedis, lose_temp_order: bool
+    redis: ArqRedis, lose_temp_order: bool, fulfillment: str
 ) -> None:
-    body = await _largest_order(client)
+    body = await _largest_order(client, fulfillment)
     response = await client.post("/api/orders", json=body)
     assert response.status_code == 201, response.text  # a link, not a deferral
     created = response.json()
+    assert created["totals"]["tip"]["amount"] == 25_000
     session_id = created["payment_url"].rsplit("/", 1)[1]
     metadata = sdk.v1.checkout.sessions.retrieve(session_id).metadata.to_dict()
     assert len(metadata) <= 50 and all(len(k) <= 40 and len(v) <= 500
                                        for k, v in metadata.items())
     if lose_temp_order:
         await temp_store(redis).delete(created["id"])
+        assert await temp_store(redis).get(created["id"]) is None
     sandbox.pay(session_id)
     [event] = sandbox_events(sandbox.url, session_id=session_id,
                              types={"checkout.session.completed"})
@@ -222,12 +235,16 @@ async def test_the_largest_order_intake_accepts_is_paid_whole(
     assert order.rebuilt_from_stripe is lose_temp_order
     assert not order.needs_review, order.review_reason
     assert order.amount_charged == order.total_amount == created["total"]["amount"]
-    assert (order.customer_name, order.customer_phone, order.table_label, order.notes) == (
-        body["customer"]["name"], body["customer"]["phone"], body["table"], body["notes"])
+    assert order.tip_amount == 25_000
+    assert (order.customer_name, order.customer_phone, order.customer_email) == (
+        body["customer"]["name"], body["customer"]["phone"], body["customer"]["email"])
+    assert (order.fulfillment, order.table_label, order.delivery_address) == (
+        fulfillment, body.get("table", ""), body.get("delivery_address", ""))
+    assert (order.notes, order.allergy) == (body["notes"], body["allergy"])
     items = await OrderItem.objects().where(OrderItem.paid_order == order.id).order_by(
         OrderItem.id)
-    assert [(i.menu_item, i.quantity, i.notes) for i in items] == [
-        (line["menu_item_id"], 99, line["notes"]) for line in body["items"]]
+    assert [(i.menu_item, i.quantity, i.notes, i.allergy) for i in items] == [
+        (line["menu_item_id"], 99, line["notes"], line["allergy"]) for line in body["items"]]
     assert len({i.name for i in items}) == 50
 
 
