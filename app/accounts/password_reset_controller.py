@@ -20,6 +20,7 @@ from app.accounts.password_reset import Reset
 from app.accounts.passwords import MIN_LENGTH
 from app.accounts.session import log_in, log_out
 from app.infra.logging import get_logger
+from app.infra.rate_limit import CountingRateLimitMiddleware
 from app.settings import get_settings
 
 log = get_logger("orderpass.accounts.password_reset")
@@ -33,7 +34,8 @@ def _client(request: Request[Any, Any, Any]) -> str:
 def reset_rate_limit() -> RateLimitConfig:
     return RateLimitConfig(
         rate_limit=("minute", get_settings().password_reset_requests_per_minute),
-        store="rate_limit", identifier_for_request=_client)
+        store="rate_limit", identifier_for_request=_client,
+        middleware_class=CountingRateLimitMiddleware)
 
 
 async def _request_quietly(redis: ArqRedis, address: str) -> None:

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from app.accounts.form_guard import CSRF_COOKIE, CSRF_EXEMPT
 from app.accounts.guards import LoginRequired, login_required_handler
 from app.accounts.session import RotatingSessionConfig
+from app.infra.rate_limit import CountingRateLimitMiddleware
 from app.settings import get_settings
 
 SESSION_COOKIE = "orderpass_session"
@@ -48,7 +49,7 @@ def csrf_config() -> CSRFConfig:
 def login_rate_limit() -> RateLimitConfig:
     """Per client address, shared by all web processes through the `rate_limit` store."""
     return RateLimitConfig(rate_limit=("minute", get_settings().login_rate_limit_per_minute),
-                           store="rate_limit")
+                           store="rate_limit", middleware_class=CountingRateLimitMiddleware)
 
 
 def exception_handlers() -> ExceptionHandlersMap:

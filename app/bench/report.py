@@ -41,7 +41,7 @@ ROWS: list[tuple[str, str, str, str, str, str]] = [
     ("sse", "idle_connections", "idle SSE connections held", "conns", "", "memory"),
     ("sse", "rss_mb", "web RSS with them open", "MB", "", "memory"),
     ("sse", "kb_per_connection", "memory per SSE connection", "KB", "<= 40", "memory"),
-    ("email", "per_s", "emails sent (3,000 backlog)", "emails/s", ">= 150", "bounded_by"),
+    ("email", "per_s", "emails sent (backlog drained)", "emails/s", ">= 150", "bounded_by"),
     ("email", "rate_limited", "Resend 429s in the run", "429s", "0", "bounded_by"),
     ("email", "web_cpu_ms_per_email", "web CPU per email (Resend webhooks)", "ms", "",
      "bounded_by"),

@@ -88,7 +88,8 @@ async def publish_order_event(redis: Redis, restaurant_id: int, order_ref: str,
         log.warning("order event not published", order_id=order_ref, event_name=event,
                     restaurant_id=restaurant_id, error=str(error))
         return False  # the outbox relay tries again
-    log.info("order event published", order_id=order_ref, event_name=event,
+    # debug: the webhook's and the action's own lines already say the order changed
+    log.debug("order event published", order_id=order_ref, event_name=event,
              restaurant_id=restaurant_id)
     return True
 

@@ -104,10 +104,13 @@ async def _restaurant(restaurant_id: int) -> RestaurantContact | None:
 
 async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
                   restaurants: dict[int, RestaurantContact | None] | None = None,
-                  views: dict[str, OrderView] | None = None) -> Outgoing | Skip | NotReady:
+                  views: dict[str, OrderView] | None = None, *, check_cap: bool = True
+                  ) -> Outgoing | Skip | NotReady:
     """Compose the email for a queued row, or decide it must not (or cannot yet) be sent.
     `restaurants`: contacts already read for this batch (a batch of 100 reads each once);
-    `views`: the batch's orders read at once (`load_order_views`; a missing one is unknown)."""
+    `views`: the batch's orders read at once (`load_order_views`; a missing one is unknown);
+    `check_cap=False`: the caller counts the batch against the per-recipient cap itself, in
+    one round trip (`_admit_batch`)."""
     if row.kind in service.ACCOUNT_EMAIL_KINDS:
         return await _prepare_account_email(settings, row)
     order = (views.get(row.order_ref) if views is not None
@@ -124,14 +127,9 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
     if row.kind in ("link_expired", "payment_failed") and order.is_paid:
         await service.mark_skipped(row.id, "not sent: order was paid")
         return Skip("skipped: order was paid")
-    if not await recipient_cap.admit(redis, row.recipient, row.idempotency_key,
-                                     settings.emails_per_recipient_per_hour):
-        reason = (f"not sent: {settings.emails_per_recipient_per_hour} emails to this "
-                  "address in the last hour")
-        await service.mark_skipped(row.id, reason)
-        log.warning("email over the per-recipient cap", kind=row.kind,
-                    order_id=row.order_ref)
-        return Skip("skipped: " + reason)
+    if check_cap and not await recipient_cap.admit(redis, row.recipient, row.idempotency_key,
+                                                   settings.emails_per_recipient_per_hour):
+        return await _over_cap(settings, row)
     restaurants = {} if restaurants is None else restaurants
     if order.restaurant_id not in restaurants:
         restaurants[order.restaurant_id] = await _restaurant(order.restaurant_id)
@@ -149,6 +147,29 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
     if restaurant.email:
         params["reply_to"] = restaurant.email  # customers' replies reach the restaurant
     return Outgoing(row=row, restaurant=restaurant, rendered=rendered, params=params)
+
+
+async def _over_cap(settings: Settings, row: EmailRow) -> Skip:
+    reason = (f"not sent: {settings.emails_per_recipient_per_hour} emails to this "
+              "address in the last hour")
+    await service.mark_skipped(row.id, reason)
+    log.warning("email over the per-recipient cap", kind=row.kind, order_id=row.order_ref)
+    return Skip("skipped: " + reason)
+
+
+async def _admit_batch(redis: ArqRedis, settings: Settings, items: list[Outgoing]
+                       ) -> list[Outgoing]:
+    """The order emails of a batch counted against the per-recipient cap in one round trip
+    (account emails are not capped); those over it are recorded skipped, as `prepare` does."""
+    capped = [item for item in items if item.row.kind not in service.ACCOUNT_EMAIL_KINDS]
+    allowed = await recipient_cap.admit_many(
+        redis, [(item.row.recipient, item.row.idempotency_key) for item in capped],
+        settings.emails_per_recipient_per_hour)
+    refused = {id(item) for item, ok in zip(capped, allowed, strict=True) if not ok}
+    for item in items:
+        if id(item) in refused:
+            await _over_cap(settings, item.row)
+    return [item for item in items if id(item) not in refused]
 
 
 async def _prepare_account_email(settings: Settings, row: EmailRow) -> Outgoing | Skip:
@@ -560,8 +581,9 @@ async def _claim_backlog(redis: ArqRedis, settings: Settings,
         if row.id == own.row.id:  # still queued and ours: prepared already, first in line
             items.insert(0, own)
             continue
-        prepared = await prepare(redis, settings, row, restaurants, views)
+        prepared = await prepare(redis, settings, row, restaurants, views, check_cap=False)
         if isinstance(prepared, Outgoing):
             items.append(prepared)
         await asyncio.sleep(0)  # another job's slot may be due: let it send on time
-    return items, claims
+    others = await _admit_batch(redis, settings, [item for item in items if item is not own])
+    return [item for item in items if item is own] + others, claims

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -34,14 +35,36 @@ return 1
 _script: AsyncScript | None = None
 
 
+def _registered(redis: Redis) -> AsyncScript:
+    global _script
+    if _script is None:
+        _script = redis.register_script(_ADMIT)
+    return _script
+
+
+def _key(recipient: str) -> str:
+    return KEY.format(address=hashlib.sha256(recipient.strip().lower().encode()).hexdigest()[:32])
+
+
 async def admit(redis: Redis, recipient: str, email_key: str, cap: int) -> bool:
     """True if the email `email_key` may go to `recipient` (and it is counted)."""
     if cap <= 0:
         return True
-    global _script
-    if _script is None:
-        _script = redis.register_script(_ADMIT)
-    address = hashlib.sha256(recipient.strip().lower().encode()).hexdigest()[:32]
-    allowed = await _script(keys=[KEY.format(address=address)],
-                            args=[time.time(), WINDOW_S, cap, email_key], client=redis)
+    allowed = await _registered(redis)(keys=[_key(recipient)],
+                                       args=[time.time(), WINDOW_S, cap, email_key],
+                                       client=redis)
     return bool(allowed)
+
+
+async def admit_many(redis: Redis, emails: Sequence[tuple[str, str]], cap: int) -> list[bool]:
+    """`admit` for a batch's (recipient, email key) pairs in one round trip: Redis runs them
+    in order, so two emails to one address count as they would one after the other. One
+    script call per email was a sixth of the worker's time draining a backlog."""
+    if cap <= 0 or not emails:
+        return [True] * len(emails)
+    script, now = _registered(redis), time.time()
+    async with redis.pipeline(transaction=False) as pipe:
+        for recipient, email_key in emails:
+            await script(keys=[_key(recipient)], args=[now, WINDOW_S, cap, email_key],
+                         client=pipe)
+        return [bool(allowed) for allowed in await pipe.execute()]

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 
+from app.infra.rate_limit import CountingRateLimitMiddleware
 from app.settings import get_settings
 
 
@@ -18,4 +19,5 @@ def _client(request: Request[Any, Any, Any]) -> str:
 def order_rate_limit() -> RateLimitConfig:
     return RateLimitConfig(
         rate_limit=("minute", get_settings().order_rate_limit_per_minute),
-        store="rate_limit", identifier_for_request=_client)
+        store="rate_limit", identifier_for_request=_client,
+        middleware_class=CountingRateLimitMiddleware)

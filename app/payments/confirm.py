@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import stripe
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
@@ -21,6 +20,7 @@ from app.payments.fulfilment import (
     record_paid_session,
 )
 from app.payments.session_state import paid_or_authorised
+from app.payments.stripe_data import CheckoutSession
 from app.payments.stripe_gateway import get_gateway, metadata_of
 from app.platform import outbox
 from app.platform.funnel import bump
@@ -43,11 +43,11 @@ class Outcome:
             await self.follow_up()
 
 
-def order_ref_of(session: stripe.checkout.Session) -> str:
+def order_ref_of(session: CheckoutSession) -> str:
     return metadata_of(session).get("temp_order_id") or session.client_reference_id or ""
 
 
-async def confirm_paid_session(redis: ArqRedis, session: stripe.checkout.Session, *,
+async def confirm_paid_session(redis: ArqRedis, session: CheckoutSession, *,
                                event_id: str, event_type: str,
                                received: float | None = None,
                                remember_unpaid: bool = True) -> Outcome:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import stripe
 from arq.connections import ArqRedis
 
 from app.infra import db
@@ -20,6 +19,7 @@ from app.infra.logging import get_logger
 from app.orders.models import TempOrder
 from app.orders.views import temp_store
 from app.payments.rebuild import rebuild_temp_order
+from app.payments.stripe_data import CheckoutSession
 from app.payments.stripe_gateway import get_gateway, metadata_of
 from app.piccolo_conf import DB
 from app.platform import outbox
@@ -44,7 +44,7 @@ class _RollBack(Exception):
         self.outcome = outcome
 
 
-def _mismatch(order: TempOrder, session: stripe.checkout.Session) -> str:
+def _mismatch(order: TempOrder, session: CheckoutSession) -> str:
     charged, currency = session.amount_total, (session.currency or "").lower()
     if charged != order.total_amount or currency != order.currency.lower():
         return (f"Stripe charged {charged} {currency}; the order totals "
@@ -136,7 +136,7 @@ SELECT EXISTS (SELECT 1 FROM event) AS new_event, (SELECT id FROM paid) AS order
 
 
 async def _insert_order(connection: asyncpg.Connection, event_id: str, event_type: str,
-                        order: TempOrder, session: stripe.checkout.Session,
+                        order: TempOrder, session: CheckoutSession,
                         review_reason: str, rebuilt: bool, ticket: int,
                         amount_problem: str = "") -> tuple[bool, int | None]:
     """(the event is new, the new order's id or None when the order exists already)."""
@@ -178,7 +178,7 @@ def _money_parameters(order: TempOrder) -> list[Any]:
 
 
 async def _insert_discrepancy(connection: asyncpg.Connection, kind: str,
-                              session: stripe.checkout.Session, order: TempOrder,
+                              session: CheckoutSession, order: TempOrder,
                               details: dict[str, Any]) -> None:
     await connection.execute(
         "INSERT INTO discrepancy (kind, dedupe_key, stripe_checkout_session_id, order_ref, "
@@ -198,7 +198,7 @@ async def record_event_once(event_id: str, event_type: str, session_id: str,
     return inserted
 
 
-async def load_or_rebuild(redis: ArqRedis, session: stripe.checkout.Session
+async def load_or_rebuild(redis: ArqRedis, session: CheckoutSession
                           ) -> tuple[TempOrder, bool]:
     temp_id = metadata_of(session).get("temp_order_id") or session.client_reference_id
     if temp_id:
@@ -210,7 +210,7 @@ async def load_or_rebuild(redis: ArqRedis, session: stripe.checkout.Session
     return await rebuild_temp_order(get_gateway(), session), True
 
 
-def _claimed_restaurant(session: stripe.checkout.Session) -> str:
+def _claimed_restaurant(session: CheckoutSession) -> str:
     return metadata_of(session).get("restaurant", "")
 
 
@@ -222,7 +222,7 @@ async def _owner(connection: asyncpg.Connection, order_ref: str) -> tuple[str | 
     return (row["session_id"], row["slug"]) if row else (None, "")
 
 
-async def record_paid_session(redis: ArqRedis, session: stripe.checkout.Session, *,
+async def record_paid_session(redis: ArqRedis, session: CheckoutSession, *,
                               event_id: str, event_type: str) -> Fulfilment:
     """Make the paid order durable. Raises on any failure before commit (→ 5xx → retry).
 
@@ -268,7 +268,7 @@ async def record_paid_session(redis: ArqRedis, session: stripe.checkout.Session,
                       order.customer.email)
 
 
-async def _record_without_order(outcome: str, session: stripe.checkout.Session,
+async def _record_without_order(outcome: str, session: CheckoutSession,
                                 order: TempOrder, event_id: str, event_type: str) -> None:
     """The order exists already: remember the event; a second payment is a discrepancy."""
     async with DB.transaction() as transaction:

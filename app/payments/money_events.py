@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import stripe
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
@@ -22,6 +21,7 @@ from app.orders.tables import PaidOrder
 from app.payments import settlement
 from app.payments.confirm import Outcome
 from app.payments.reconciliation_fixes import record_discrepancy
+from app.payments.stripe_data import Event
 from app.payments.stripe_gateway import get_gateway, metadata_of
 from app.platform import outbox
 
@@ -37,7 +37,7 @@ async def _order_for(intent: str) -> PaidOrder | None:
     return await PaidOrder.objects().get(PaidOrder.stripe_payment_intent_id == intent)
 
 
-async def handle(redis: ArqRedis, event: stripe.Event) -> Outcome:
+async def handle(redis: ArqRedis, event: Event) -> Outcome:
     obj: Any = event.data.object
     intent = str(getattr(obj, "payment_intent", None) or "")
     charge_id = str(getattr(obj, "charge", None) or "")

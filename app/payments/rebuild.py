@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import stripe
-
 from app.orders.models import Customer, OrderLine, TempOrder, with_tax
 from app.payments import snapshot
+from app.payments.stripe_data import CheckoutSession
 from app.payments.stripe_gateway import StripeGateway, line_items, metadata_of
 from app.restaurants.tables import Restaurant
 
@@ -35,7 +34,7 @@ def _read_snapshot(metadata: dict[str, str]) -> tuple[dict[str, Any], list[str]]
     return found, []
 
 
-async def rebuild_temp_order(gateway: StripeGateway, session: stripe.checkout.Session
+async def rebuild_temp_order(gateway: StripeGateway, session: CheckoutSession
                              ) -> TempOrder:
     metadata = metadata_of(session)
     temp_id = metadata.get("temp_order_id") or session.client_reference_id or ""

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import stripe
 from arq.connections import ArqRedis
 from piccolo.querystring import QueryString
 
 from app.infra.logging import get_logger
 from app.orders.temp_store import is_temp_id
 from app.payments.confirm import Outcome, confirm_paid_session
+from app.payments.stripe_data import CheckoutSession
 from app.payments.stripe_gateway import StripeGateway, metadata_of
 from app.piccolo_conf import DB
 
@@ -30,7 +30,7 @@ class NotPaid(Exception):
     """Stripe does not hold money for this Checkout Session: no order may be created."""
 
 
-def session_order_ref(session: stripe.checkout.Session) -> str:
+def session_order_ref(session: CheckoutSession) -> str:
     """The temp order id a session was created for ('' for sessions that are not ours)."""
     ref = metadata_of(session).get("temp_order_id") or session.client_reference_id or ""
     return ref if is_temp_id(ref) else ""
@@ -69,7 +69,7 @@ async def record_discrepancy(kind: str, session_id: str, order_ref: str,
 # -- fixes --------------------------------------------------------------------------------
 
 async def create_missing_order(redis: ArqRedis, gateway: StripeGateway,
-                               session: stripe.checkout.Session, actor: str) -> Outcome:
+                               session: CheckoutSession, actor: str) -> Outcome:
     """Record a paid session that has no order, through the webhook's own path."""
     outcome = await confirm_paid_session(redis, session, event_id=f"reconcile:{session.id}",
                                          event_type=RECONCILE_EVENT_TYPE,

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import stripe
-
+from app.payments.stripe_data import CheckoutSession
 from app.payments.stripe_gateway import StripeGateway
 
 HOLDING_MONEY = ("requires_capture", "succeeded")
@@ -22,7 +21,7 @@ def intent_id_of(session: Any) -> str:
     return intent if isinstance(intent, str) else str(intent.id)
 
 
-async def paid_or_authorised(gateway: StripeGateway, session: stripe.checkout.Session, *,
+async def paid_or_authorised(gateway: StripeGateway, session: CheckoutSession, *,
                              order_ref: str = "") -> bool:
     if session.payment_status == "paid":
         return True

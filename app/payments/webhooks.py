@@ -11,7 +11,6 @@ import json
 import time
 from typing import Any
 
-import stripe
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
@@ -20,6 +19,7 @@ from app.payments import money_events
 from app.payments.confirm import Outcome, confirm_paid_session, order_ref_of
 from app.payments.fulfilment import record_event_once
 from app.payments.rebuild import CannotRebuild
+from app.payments.stripe_data import CheckoutSession, Event, StripeData
 from app.platform.metrics import WEBHOOK_EVENTS
 
 log = get_logger("orderpass.webhooks.stripe")
@@ -31,7 +31,7 @@ class InvalidWebhook(Exception):
     pass
 
 
-def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> stripe.Event:
+def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> StripeData:
     """The event if any configured secret signed it within the tolerance (several secrets
     allow rotation; Stripe itself may send several v1 signatures during a roll).
 
@@ -39,7 +39,8 @@ def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> 
     `Webhook.construct_event` (tests compare both): HMAC-SHA256 of `<t>.<body>` against
     every `v1` signature, then the timestamp against the tolerance. The body is parsed once,
     where the SDK parsed it twice (once into OrderedDicts), and the header once per request
-    rather than once per secret."""
+    rather than once per secret. The event is a view of the parsed body (`StripeData`), not
+    the SDK's tree of StripeObjects."""
     if not signature_header:
         raise InvalidWebhook("missing Stripe-Signature header")
     if not secrets:
@@ -66,14 +67,13 @@ def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> 
             values = json.loads(payload)
             if values.get("object") == "v2.core.event":
                 raise ValueError(THIN_EVENT)
-            event = stripe.Event.construct_from(values, stripe.api_key)
         except RecursionError:
             raise InvalidWebhook("JSON body nested too deeply") from None
         except (ValueError, TypeError, AttributeError) as failure:
             raise InvalidWebhook(f"malformed JSON body: {failure}") from None
         if not _is_event(values):  # signed, but not an event: handler would crash
             raise InvalidWebhook("not a Stripe event (needs id, type and data.object)")
-        return event
+        return StripeData(values)
     raise InvalidWebhook(last_error)
 
 
@@ -134,13 +134,13 @@ def _is_event(event: Any) -> bool:
             and isinstance(data, dict) and isinstance(data.get("object"), dict))
 
 
-async def handle_event(redis: ArqRedis, event: stripe.Event, received: float) -> Outcome:
+async def handle_event(redis: ArqRedis, event: Event, received: float) -> Outcome:
     kind = event.type
     if kind in money_events.HANDLED:
         return await money_events.handle(redis, event)
     if not kind.startswith("checkout.session."):
         return Outcome("ignored")
-    session: stripe.checkout.Session = event.data.object  # type: ignore[assignment]
+    session: CheckoutSession = event.data.object  # type: ignore[assignment]
     if not isinstance(getattr(session, "id", None), str):
         return Outcome("ignored: not a Checkout Session")
     temp_id = order_ref_of(session)

@@ -35,3 +35,25 @@ async def test_an_address_gets_at_most_the_hourly_cap(
     await service.enqueue_email(redis, "order_confirmation", other.id)
     assert await send_email(ctx(emails_per_recipient_per_hour=cap), "order_confirmation",
                             other.id) == "sent via resend"
+
+
+async def test_a_batch_keeps_the_cap(redis: ArqRedis, make_order: Any, ctx: Any,
+                                     sandbox: RunningSandbox) -> None:
+    """A backlog goes out as one batch whose emails are counted in one round trip: still at
+    most the cap to one address, the rest of the batch unaffected."""
+    cap = 3
+    flooded = [await make_order(email_address="flooded@example.com") for _ in range(5)]
+    others = [await make_order(email_address=f"guest{i}@example.com") for i in range(10)]
+    first = await make_order(email_address="first@example.com")
+    for order in [first, *flooded, *others]:
+        await service.enqueue_email(redis, "payment_received", order.id)
+    outcome = await send_email(ctx(emails_per_recipient_per_hour=cap), "payment_received",
+                               first.id)
+    assert outcome == "sent via resend batch of 14", outcome
+    assert len(sandbox.messages(to="flooded@example.com")) == cap
+    assert len(sandbox.messages()) == 1 + cap + len(others)
+    rows = await EmailMessage.select(EmailMessage.status, EmailMessage.last_error).where(
+        EmailMessage.order_ref.is_in([order.id for order in flooded]))
+    assert sorted(row["status"] for row in rows) == ["sent"] * cap + ["skipped"] * 2
+    assert all(row["last_error"].startswith("not sent: 3 emails") for row in rows
+               if row["status"] == "skipped")

@@ -273,3 +273,21 @@ async def test_order_submission_is_rate_limited_per_client(
     assert int(limited.headers["ratelimit-reset"]) > 0
     # The counter lives in Redis, so every web process sees the same budget.
     assert any(b"orders:" in key for key in await redis.keys("orderpass:ratelimit*"))
+
+
+async def test_the_rate_limit_keeps_a_count_not_every_request(
+    client: httpx.AsyncClient, redis: ArqRedis
+) -> None:
+    """What the limit stores for a client stays the same size however many requests it has
+    counted (the stock middleware kept each request's timestamp, so every request read and
+    wrote more than the last); the remaining-requests header still counts down."""
+    body = await valid_order(client)
+    body["items"][0]["quantity"] = 0
+    remaining, sizes = [], []
+    for _ in range(12):
+        response = await client.post("/api/orders", json=body)
+        remaining.append(int(response.headers["ratelimit-remaining"]))
+        keys = [key async for key in redis.scan_iter(match="*orders:*")]
+        sizes.append(max([len(await redis.get(key) or b"") for key in keys], default=0))
+    assert remaining == sorted(remaining, reverse=True) and remaining[0] - remaining[-1] == 11
+    assert min(sizes) > 0 and max(sizes) < 64 and max(sizes) - min(sizes) <= 1, sizes

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import stripe
 
+from app.payments.stripe_data import StripeData
 from app.payments.webhooks import TOLERANCE_S, InvalidWebhook, verify
 
 SECRET, OTHER = "whsec_current", "whsec_previous"
@@ -102,9 +103,30 @@ def test_verify_matches_the_sdk(name: str, payload: bytes, header: str,
         assert str(raised.value) == str(expected)
     else:
         event = verify(payload, header, secrets)
-        assert isinstance(event, stripe.Event)
+        assert isinstance(event, StripeData)  # a view of the body, no StripeObject tree
         assert event.to_dict() == expected.to_dict()
         assert event.data.object.metadata.to_dict() == {"temp_order_id": "TEMP-x"}
+
+
+def test_the_view_reads_as_the_sdks_objects() -> None:
+    """What the handlers read from an event gives the same values from the view as from the
+    SDK's objects: fields, nested objects, lists, missing fields and `getattr` defaults."""
+    values = {**EVENT, "data": {"object": {
+        **EVENT["data"]["object"], "payment_intent": None, "customer_details": {
+            "email": "a@b.test", "name": "Ann"}, "discounts": [{"coupon": "c1"}]}}}
+    ours, theirs = StripeData(values), stripe.Event.construct_from(values, "sk_test")
+    for event in (ours, theirs):
+        session = event.data.object
+        assert (event.id, event.type, session.id, session.amount_total) == (
+            "evt_1", "checkout.session.completed", "cs_1", 1300)
+        assert session.payment_intent is None
+        assert session.customer_details.email == "a@b.test"
+        assert session.discounts[0].coupon == "c1"
+        assert getattr(session, "charge", None) is None
+        assert session.metadata.to_dict() == {"temp_order_id": "TEMP-x"}
+        with pytest.raises(AttributeError):
+            _ = session.nothing_like_this
+    assert ours.to_dict() == theirs.to_dict()
 
 
 def test_missing_header_and_secret() -> None:
