@@ -17,7 +17,7 @@ from app.orders.tables import PaidOrder
 from app.restaurants.tables import Restaurant
 from app.settings import get_settings
 from tests.helpers.orders import menu, pay_and_post_webhook
-from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.sandbox import RunningSandbox, stripe_client
 from workers.email_jobs import send_email
 
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
@@ -128,6 +128,9 @@ async def test_an_order_placed_in_german_gets_german_emails(
                                  "bestätigen"], timeout=10)
     assert "Dieser Zahlungslink gilt bis" in confirmation[0]["text"]
     created = (await client.get(f"/api/orders/{ref}")).json()
+    session = stripe_client(sandbox.url).v1.checkout.sessions.retrieve(
+        created["payment_url"].rsplit("/", 1)[1])
+    assert session.locale == "de"  # Stripe's hosted page speaks German too
     assert await pay_and_post_webhook(client, sandbox, created) == "created"
     order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
     assert order is not None and order.language == "de"
