@@ -139,5 +139,6 @@ def create_app() -> Litestar:
     # (routing 404s, CSRF 403s, 413s, 429s, 500s): each gets an x-request-id and a log line
     # and is counted with its real status; NUL in a URL is refused before any route runs.
     app.asgi_handler = request_id_middleware(input_guard_middleware(
-        request_metrics_middleware(language_middleware(app.asgi_handler))))
+        request_metrics_middleware(language_middleware(
+            app.asgi_handler, secure=settings.is_production))))
     return app

@@ -169,10 +169,11 @@ def _preference_of(scope: Scope) -> tuple[Preference, str | None]:
     return Preference(switch=switched or remembered, accepted=accepted), switched
 
 
-def language_middleware(app: ASGIApp) -> ASGIApp:
+def language_middleware(app: ASGIApp, *, secure: bool = False) -> ASGIApp:
     """Notes each request's language preference; a `?lang=` switch is remembered in a
-    cookie. Pages that depend on it say so (`Vary`), so no cache hands one language to
-    another reader."""
+    cookie (`secure`: HTTPS only, as the session's in production). Pages that depend on it
+    say so (`Vary`), so no cache hands one language to another reader."""
+    flags = "Path=/; SameSite=Lax; HttpOnly" + ("; Secure" if secure else "")
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -184,8 +185,8 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
                 if switched:
-                    headers.add("set-cookie", f"{COOKIE}={switched}; Max-Age={COOKIE_MAX_AGE}; "
-                                              "Path=/; SameSite=Lax; HttpOnly")
+                    headers.add("set-cookie",
+                                f"{COOKIE}={switched}; Max-Age={COOKIE_MAX_AGE}; {flags}")
                 if headers.get("content-type", "").startswith("text/html"):
                     headers.add("vary", "Accept-Language, Cookie")
             await send(message)
