@@ -31,9 +31,11 @@ def format_money(amount: int, currency: str) -> str:
     return format_currency(value, code, locale=i18n.locale())
 
 
-def format_number(value: int | float | Decimal) -> str:
-    """A number as the active language writes it ("1,234.5" / "1.234,5")."""
-    return format_decimal(value, locale=i18n.locale())
+def format_number(value: int | float | Decimal | str) -> str:
+    """A number as the active language writes it ("1,234.5" / "1.234,5"); a string is read
+    as a decimal written with a point (a VAT rate's label, "5.5")."""
+    return format_decimal(Decimal(value) if isinstance(value, str) else value,
+                          locale=i18n.locale())
 
 
 def format_time(value: datetime | None) -> str:

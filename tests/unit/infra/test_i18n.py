@@ -10,7 +10,14 @@ import pytest
 
 from app.infra import i18n
 from app.infra.i18n import Preference, choose, from_accept_language
-from app.templating import format_deadline, format_money, format_number, local_clock
+from app.orders import pricing
+from app.templating import (
+    email_environment,
+    format_deadline,
+    format_money,
+    format_number,
+    local_clock,
+)
 
 
 @pytest.mark.parametrize(("header", "expected"), [
@@ -56,7 +63,9 @@ def test_money_in_english_and_german() -> None:
         assert format_money(123456, "eur") == "1.234,56\xa0€"
         assert format_money(1250, "usd") == "12,50\xa0$"
         assert format_number(1234.5) == "1.234,5"
+        assert format_number("5.5") == "5,5"  # a VAT rate's label
     assert format_number(1234.5) == "1,234.5"
+    assert format_number("5.5") == "5.5"
 
 
 def test_times_and_dates_on_the_restaurants_clock_per_language() -> None:
@@ -66,3 +75,17 @@ def test_times_and_dates_on_the_restaurants_clock_per_language() -> None:
     with i18n.use("de"):
         assert local_clock(moment, "Europe/Berlin") == "18:05"
         assert format_deadline(moment, "Europe/Berlin") == "18:05 Uhr am 02.12.2026 (CET)"
+
+
+def test_the_breakdown_and_vat_table_in_german() -> None:
+    """VAT rates are numbers too ("5,5 %"), while the markup keeps the rate as data."""
+    lines = pricing.price_lines([1000, 300], [550, 1900], "included")
+    totals = pricing.totals_of(lines, "included", tip=100)
+    env = email_environment()
+    with i18n.use("de"):
+        text = env.get_template("price_breakdown.txt").render(totals=totals, currency="eur")
+        table = env.get_template("vat_table.html").render(totals=totals, currency="eur",
+                                                          table_class="t")
+    assert "MwSt. 5,5 %: 0,52\xa0€" in text and "Trinkgeld (ohne MwSt.): 1,00\xa0€" in text
+    assert "Gesamt: 14,00\xa0€" in text
+    assert '<tr data-vat-rate="5.5"><td>5,5 %</td>' in table and "MwSt.-Satz" in table
