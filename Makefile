@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install dev test lint typecheck pytest test-standalone test-soak static clean test-security
+.PHONY: install dev test lint typecheck pytest test-standalone test-soak static clean test-security translations
 
 install: $(VENV)/.installed static/vendor/.installed
 
@@ -23,6 +23,17 @@ static/vendor/.installed: package.json package-lock.json
 	touch $@
 
 static: static/vendor/.installed
+
+# Diner pages and emails in English and German (app/infra/i18n.py): extract every marked string
+# (babel.cfg) into a template, merge it into each catalog (app/locale/<lang>/LC_MESSAGES/
+# messages.po: translate what is new or marked fuzzy), compile the .mo files. Without a .mo
+# the app compiles the .po in memory, so a fresh clone needs no build step.
+POT := $(VENV)/messages.pot
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 -k pgettext:1c,2 \
+		--no-location --sort-output -w 100 --project Orderpass -o $(POT) .
+	$(BIN)/pybabel update -i $(POT) -d app/locale -w 100 --ignore-obsolete
+	$(BIN)/pybabel compile -d app/locale --statistics
 
 dev: install
 	$(BIN)/orderpass dev

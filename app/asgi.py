@@ -25,6 +25,7 @@ from app.admin.controllers import ADMIN_CONTROLLERS
 from app.infra import db, unavailable
 from app.infra.errors import log_exception, validation_error_handler
 from app.infra.gc_tuning import freeze_startup_heap
+from app.infra.i18n import language_middleware
 from app.infra.input_guard import input_guard_middleware
 from app.infra.logging import configure_logging, get_logger
 from app.infra.redis import bounded_pool, connect_redis, shrink_pools_forever
@@ -138,5 +139,6 @@ def create_app() -> Litestar:
     # (routing 404s, CSRF 403s, 413s, 429s, 500s): each gets an x-request-id and a log line
     # and is counted with its real status; NUL in a URL is refused before any route runs.
     app.asgi_handler = request_id_middleware(input_guard_middleware(
-        request_metrics_middleware(app.asgi_handler)))
+        request_metrics_middleware(language_middleware(
+            app.asgi_handler, secure=settings.is_production))))
     return app

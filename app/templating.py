@@ -6,27 +6,36 @@ Emails render through the same environment with stricter rules (`email_environme
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from app import paths
+from app.infra import i18n
 from app.orders.pricing import format_rate
 from app.settings import get_settings
 
-CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "chf": "CHF "}
 ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "huf"}
 
 
 def format_money(amount: int, currency: str) -> str:
-    """Minor units to a display string: 1150, "eur" → "€11.50"."""
-    currency = currency.lower()
-    symbol = CURRENCY_SYMBOLS.get(currency, currency.upper() + " ")
-    if currency in ZERO_DECIMAL:
-        return f"{symbol}{amount:,}"
-    return f"{symbol}{amount // 100:,}.{amount % 100:02d}"
+    """Minor units to a display string in the active language, through Babel: 1150, "eur" →
+    "€11.50" in English, "11,50 €" in German (a no-break space before the symbol)."""
+    code = currency.upper()
+    value = Decimal(amount) if currency.lower() in ZERO_DECIMAL else Decimal(amount) / 100
+    return format_currency(value, code, locale=i18n.locale())
+
+
+def format_number(value: int | float | Decimal | str) -> str:
+    """A number as the active language writes it ("1,234.5" / "1.234,5"); a string is read
+    as a decimal written with a point (a VAT rate's label, "5.5")."""
+    return format_decimal(Decimal(value) if isinstance(value, str) else value,
+                          locale=i18n.locale())
 
 
 def format_time(value: datetime | None) -> str:
@@ -41,16 +50,25 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def _clock(local: datetime) -> str:
+    # The 24-hour clock in every language a restaurant in Orderpass speaks ("14:40").
+    return babel_dates.format_time(local, "HH:mm", locale=i18n.locale())
+
+
 def local_clock(value: datetime | None, timezone: str) -> str:
     """A moment as the restaurant's wall clock shows it ("14:40"): every time a diner, a
     cook or an email sees is in the restaurant's time zone, never UTC."""
-    return value.astimezone(zone(timezone)).strftime("%H:%M") if value else ""
+    return _clock(value.astimezone(zone(timezone))) if value else ""
 
 
 def local_datetime(value: datetime | None, timezone: str) -> str:
     """Date and time in the restaurant's zone, e.g. "2026-12-01 14:40"."""
     return value.astimezone(zone(timezone)).strftime("%Y-%m-%d %H:%M") if value else ""
 
+
+def _date(local: datetime) -> str:
+    # Translators: a Babel (CLDR) date pattern for a deadline or payment date in an email.
+    return babel_dates.format_date(local, i18n.gettext("dd MMM y"), locale=i18n.locale())
 
 
 def format_deadline(moment: datetime | None, timezone: str) -> str:
@@ -59,7 +77,8 @@ def format_deadline(moment: datetime | None, timezone: str) -> str:
     if moment is None:
         return ""
     local = moment.astimezone(zone(timezone))
-    return f"{local:%H:%M} on {local:%d %b %Y} ({local.tzname()})"
+    return i18n.gettext("%(time)s on %(date)s (%(zone)s)") % {
+        "time": _clock(local), "date": _date(local), "zone": local.tzname()}
 
 
 def local_time_named(moment: datetime | None, timezone: str) -> str:
@@ -67,7 +86,7 @@ def local_time_named(moment: datetime | None, timezone: str) -> str:
     if moment is None:
         return ""
     local = moment.astimezone(zone(timezone))
-    return f"{local:%H:%M} ({local.tzname()})"
+    return f"{_clock(local)} ({local.tzname()})"
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +98,18 @@ def environment() -> Environment:
         # Re-reading templates whose file changed is for people editing them (dev); elsewhere
         # it is a stat() per template per render, kitchen fan-outs included.
         auto_reload=get_settings().environment == "dev",
+        # {% trans %} and _() (Babel extracts them: babel.cfg); whitespace inside a trans
+        # block is collapsed, so a msgid does not depend on how a template is wrapped.
+        extensions=["jinja2.ext.i18n"],
     )
+    env.policies["ext.i18n.trimmed"] = True
+    # Newstyle: _("… %(name)s", name=x) escapes x in HTML; the language is the request's
+    # (app.infra.i18n.settle) or the order's for an email (i18n.use).
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext)
+    env.globals["current_language"] = i18n.current
+    env.globals["language_names"] = i18n.NAMES
+    env.filters["number"] = format_number
     env.filters["money"] = format_money
     env.filters["hhmm"] = format_time
     env.filters["deadline"] = format_deadline

@@ -19,7 +19,7 @@ log = get_logger("orderpass.manage.settings")
 OWNER_FIELDS = ("name", "timezone", "phone", "email", "address", "default_prep_minutes",
                 "auto_reject_minutes", "capture_mode", "accepting_orders",
                 *("tax_mode", "default_tax_rate", "tips_enabled", "legal_name", "legal_address",
-                  "tax_id"))
+                  "tax_id"), "default_language")
 
 
 def values_of(restaurant: Restaurant) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 Rendering is deterministic for a given order (no "now"), because a retried send must carry
 the same payload as the first try: Resend rejects a reused Idempotency-Key with a new body.
+Every email of an order is written in the order's language (the diner's at checkout),
+whichever process sends it.
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ from typing import Any
 
 import css_inline
 
+from app.infra import i18n
+from app.infra.i18n import N_
 from app.orders.models import OrderView, Seller
 from app.templating import email_environment, format_deadline, format_money, local_time_named
 
 SUBJECTS = {
-    "order_confirmation": "Pay to confirm your order at {restaurant}",
-    "link_expired": "Your payment link for {restaurant} has expired",
-    "payment_failed": "Your payment for {restaurant} did not go through",
-    "payment_received": "Payment received: your order at {restaurant} is with the kitchen",
-    "order_accepted": "Accepted: your order at {restaurant} is being prepared",
-    "order_ready": "Your order at {restaurant} is ready",
-    "order_rejected": "Sorry, {restaurant} could not take your order",
-    "link_failed": "We could not set up payment for your order at {restaurant}",
-    "order_refunded": "{restaurant} has refunded your payment",
+    "order_confirmation": N_("Pay to confirm your order at %(restaurant)s"),
+    "link_expired": N_("Your payment link for %(restaurant)s has expired"),
+    "payment_failed": N_("Your payment for %(restaurant)s did not go through"),
+    "payment_received": N_("Payment received: your order at %(restaurant)s is with the "
+                           "kitchen"),
+    "order_accepted": N_("Accepted: your order at %(restaurant)s is being prepared"),
+    "order_ready": N_("Your order at %(restaurant)s is ready"),
+    "order_rejected": N_("Sorry, %(restaurant)s could not take your order"),
+    "link_failed": N_("We could not set up payment for your order at %(restaurant)s"),
+    "order_refunded": N_("%(restaurant)s has refunded your payment"),
 }
 
 
@@ -60,14 +65,15 @@ def _one_line(value: str) -> str:
 
 def money_back(order: OrderView) -> str:
     """What happened to a rejected order's money: never "refunded" for a released hold."""
+    _ = i18n.gettext
     if order.status == "voided":
-        return ("Your card was not charged: the hold on it has been released (your bank may "
-                "take a few days to remove it from your statement).")
+        return _("Your card was not charged: the hold on it has been released (your bank may "
+                 "take a few days to remove it from your statement).")
     if order.status == "refunded" or order.amount_refunded >= order.total_amount > 0:
-        return ("Your payment has been refunded in full; it may take a few days to show on "
-                "your statement.")
-    return ("We could not return your payment automatically; the restaurant has been "
-            "alerted and will make sure you get your money back.")
+        return _("Your payment has been refunded in full; it may take a few days to show on "
+                 "your statement.")
+    return _("We could not return your payment automatically; the restaurant has been "
+             "alerted and will make sure you get your money back.")
 
 
 def status_url(public_base_url: str, order_ref: str) -> str:
@@ -86,7 +92,13 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
                  public_base_url: str) -> RenderedEmail:
     if kind not in SUBJECTS:
         raise ValueError(f"unknown email kind: {kind!r}")
-    subject = _one_line(SUBJECTS[kind].format(restaurant=restaurant.name))
+    with i18n.use(order.language):
+        return _render(kind, order, restaurant, public_base_url)
+
+
+def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
+            public_base_url: str) -> RenderedEmail:
+    subject = _one_line(i18n.gettext(SUBJECTS[kind]) % {"restaurant": restaurant.name})
     context = {
         "subject": subject,
         "order": order,
@@ -99,8 +111,8 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
         "prep_minutes": order.prep_minutes,
         "money_back": money_back(order),
         "fully_refunded": order.amount_refunded >= order.total_amount,
-        "refund_line": (f"{format_money(order.amount_refunded, order.currency)} of your "
-                        f"payment has been refunded."),
+        "refund_line": i18n.gettext("%(amount)s of your payment has been refunded.") % {
+            "amount": format_money(order.amount_refunded, order.currency)},
         # The receipt (payment_received): when it was paid, on the restaurant's clock, and
         # who sold it. Both come from the stored order, so a retry renders the same bytes.
         "paid_on": format_deadline(order.paid_at, restaurant.timezone),

@@ -1,30 +1,43 @@
 """Checkout errors in plain words. The API's messages are written for developers ("Expected
 `str` of length >= 1 - at `$.customer.name`"); a diner on a phone gets a sentence that says
-what to do, next to the field it is about."""
+what to do, next to the field it is about, in the diner's language (app/infra/i18n.py).
+
+The API's own sentences stay English; the ones a diner may meet are recognised here and said
+again from the catalog. Anything else a non-English diner would get in English is replaced by
+the field's plain message."""
 
 from __future__ import annotations
 
 import re
 
+from app.infra import i18n
+from app.infra.i18n import N_
+
 _ITEM = re.compile(r"^items\[\d+\]\.(\w+)$")
 
 # Form field → what to say when the API's message is not already meant for people.
 PLAIN = {
-    "name": "Please enter your name.",
-    "email": "Please enter your email address, like name@example.com.",
-    "phone": "That phone number is too long (40 characters at most).",
-    "delivery_address": "Please enter the address we should deliver to.",
-    "table": "Please enter your table number.",
-    "notes": "Notes for the kitchen can be 500 characters at most.",
-    "allergy": "Please say what the allergy is, so the kitchen can keep it out.",
-    "fulfillment": "Please choose pickup, delivery or dine-in.",
-    "items": "Your basket is empty: add something from the menu first.",
+    "name": N_("Please enter your name."),
+    "email": N_("Please enter your email address, like name@example.com."),
+    "phone": N_("That phone number is too long (40 characters at most)."),
+    "delivery_address": N_("Please enter the address we should deliver to."),
+    "table": N_("Please enter your table number."),
+    "notes": N_("Notes for the kitchen can be 500 characters at most."),
+    "allergy": N_("Please say what the allergy is, so the kitchen can keep it out."),
+    "fulfillment": N_("Please choose pickup, delivery or dine-in."),
+    "items": N_("Your basket is empty: add something from the menu first."),
+    # Said only where intake's own English words would not be understood:
+    "tip": N_("Please check the tip."),
+    "tip_custom": N_("Please enter the tip as an amount, like 2.50."),
+    "total": N_("The order is below the smallest amount a card can pay."),
 }
 ITEM_PLAIN = {
-    "notes": "A note for one dish can be 200 characters at most.",
-    "allergy": "Please say what the allergy is, so the kitchen can keep it out.",
-    "quantity": "You can order between 1 and 99 of one dish.",
+    "notes": N_("A note for one dish can be 200 characters at most."),
+    "allergy": N_("Please say what the allergy is, so the kitchen can keep it out."),
+    "quantity": N_("You can order between 1 and 99 of one dish."),
 }
+CHECK_DISHES = N_("Please check the dishes in your basket.")
+CHECK_FIELD = N_("Please check this field.")
 # Fields whose every message is intake's own, written for people: the tip and the total
 # (the card minimum applies to the total with the tip).
 _OWN_WORDS = ("tip", "tip_custom", "total")
@@ -32,6 +45,48 @@ _OWN_WORDS = ("tip", "tip_custom", "total")
 _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "not valid",
                "is not on", "must have", "domain name", "@-sign", "too many",
                "unpaid orders are already open", "must be at least")
+
+
+# Intake's sentences for people, recognised (anchored, after capitalisation), and said again
+# in the diner's language with what they name.
+_KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
+    (r"^(?P<name>.+) is sold out\.$", N_("%(name)s is sold out.")),
+    (r"^(?P<restaurant>.+) is not taking orders right now\.$",
+     N_("%(restaurant)s is not taking orders right now.")),
+    (r"^(?P<restaurant>.+) has paused new orders until (?P<time>\S+)\.$",
+     N_("%(restaurant)s has paused new orders until %(time)s.")),
+    (r"^The order totals (?P<total>.+); card payments must be at least (?P<minimum>.+)\.$",
+     N_("The order totals %(total)s; card payments must be at least %(minimum)s.")),
+    (r"^(?P<restaurant>.+) does not take tips online\.$",
+     N_("%(restaurant)s does not take tips online.")),
+    (r"^A tip can be at most the price of the food \(100 %\)\.$",
+     N_("A tip can be at most the price of the food (100 %%).")),
+    (r"^That tip is more than we can take online\.$",
+     N_("That tip is more than we can take online.")),
+    (r"^A tip cannot be negative\.$", N_("A tip cannot be negative.")),
+    (r"^(?P<count>\d+) unpaid orders are already open from your network",
+     N_("%(count)s unpaid orders are already open from your network: pay one or let its link "
+        "expire, then try again.")),
+    (r"^(?P<count>\d+) unpaid orders are already open for this email address",
+     N_("%(count)s unpaid orders are already open for this email address: pay one or let its "
+        "link expire first.")),
+    (r"^This order is no longer available; please order again\.$",
+     N_("This order is no longer available; please order again.")),
+    (r"^We could not create a new payment link just now\. Please try again\.$",
+     N_("We could not create a new payment link just now. Please try again.")),
+)]
+
+
+def translated(message: str, fallback: str) -> str:
+    """A sentence for people (capitalised, with its full stop) in the diner's language:
+    recognised ones from the catalog; others as they are in English, else `fallback`."""
+    sentence = _sentence(message)
+    for pattern, msgid in _KNOWN:
+        if match := pattern.match(sentence):
+            return i18n.gettext(msgid) % match.groupdict()
+    if i18n.current() == i18n.DEFAULT:
+        return sentence
+    return i18n.gettext(fallback)
 
 
 def _sentence(message: str) -> str:
@@ -42,15 +97,15 @@ def _sentence(message: str) -> str:
 
 def plain_errors(errors: dict[str, str]) -> dict[str, str]:
     """`errors` keyed by form field → the same keys with messages a diner understands."""
+    _ = i18n.gettext
     result: dict[str, str] = {}
     for key, message in errors.items():
+        item = _ITEM.match(key)
+        plain = (PLAIN["allergy"] if key.startswith("allergy-")
+                 else ITEM_PLAIN.get(item.group(1), CHECK_DISHES) if item
+                 else PLAIN.get(key, CHECK_FIELD))
         if key in _OWN_WORDS or any(phrase in message for phrase in _FOR_PEOPLE):
-            result[key] = _sentence(message)
-        elif key.startswith("allergy-"):
-            result[key] = PLAIN["allergy"]
-        elif match := _ITEM.match(key):
-            result[key] = ITEM_PLAIN.get(match.group(1), "Please check the dishes in your "
-                                                         "basket.")
+            result[key] = translated(message, plain)
         else:
-            result[key] = PLAIN.get(key, "Please check this field.")
+            result[key] = _(plain)
     return result

@@ -85,6 +85,7 @@ class MenuRestaurant:
     timezone: str = "UTC"
     tax_mode: str = pricing.TaxMode.INCLUDED
     tips_enabled: bool = True
+    default_language: str = "en"
 
     @property
     def prep_estimate(self) -> int:
@@ -106,7 +107,7 @@ class MenuEntry:
 _MENU_SQL = """
 SELECT r.id, r.slug, r.name, r.currency, r.capture_mode, r.default_prep_minutes,
        r.accepting_orders, r.paused_until, r.busy_minutes, r.timezone, r.tax_mode,
-       r.tips_enabled,
+       r.tips_enabled, r.default_language,
        coalesce((SELECT json_agg(json_build_array(m.id, m.name, m.price_amount, m.available,
                                                   coalesce(m.tax_rate, r.default_tax_rate)))
                  FROM menu_item m WHERE m.restaurant = r.id AND m.id = ANY($2::bigint[])),
@@ -199,8 +200,11 @@ async def price_order(data: OrderIn) -> tuple[MenuRestaurant, Priced, str]:
     return restaurant, priced, email
 
 
-async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "") -> TempOrder:
-    """`client`: the caller's address, for the cap on open unpaid orders per address."""
+async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
+                       language: str | None = None) -> TempOrder:
+    """`client`: the caller's address, for the cap on open unpaid orders per address.
+    `language`: the diner's (the checkout page's); the API's orders take the restaurant's
+    default unless they name one."""
     restaurant, priced, email = await price_order(data)
     lines = priced.lines
     now = datetime.now(UTC)
@@ -217,6 +221,7 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "") -> Temp
         table_label=data.table.strip() if data.fulfillment == "dine_in" else "",
         notes=data.notes.strip(), status=OrderStatus.AWAITING_PAYMENT,
         allergy=data.allergy.strip(),
+        language=language or data.language or restaurant.default_language or "en",
     )
     # The temp order is written before Stripe is called (if Redis is down, nothing is made
     # and the client gets a 503), but only for UNFINISHED_TTL_S: a copy whose payment link

@@ -116,6 +116,7 @@ class TempOrder(msgspec.Struct):
     allergy: str = ""  # an allergy flagged for the whole order
     tax_mode: str = "included"  # the restaurant's, frozen at submission
     tip_amount: int = 0  # minor units, no VAT; part of total_amount
+    language: str = "en"  # the diner's at checkout (app/infra/i18n.py): every email's
 
     @property
     def totals(self) -> pricing.Totals:
@@ -177,6 +178,7 @@ class OrderView(msgspec.Struct):
     tip_amount: int = 0
     # The seller's legal details as they were when the order was paid (the receipt's).
     seller: Seller | None = None
+    language: str = "en"  # the order's emails are written in it
 
     @property
     def item_count(self) -> int:

@@ -18,7 +18,9 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 
+from app.infra import i18n
 from app.infra.html import is_htmx
+from app.infra.i18n import N_
 from app.orders import idempotency
 from app.orders.cart import (
     CartForm,
@@ -28,7 +30,7 @@ from app.orders.cart import (
     parse_form,
     to_order,
 )
-from app.orders.form_messages import plain_errors
+from app.orders.form_messages import plain_errors, translated
 from app.orders.intake import IntakeError, submit_order
 from app.orders.payment_links import LinkNotRenewable, renew_payment_link
 from app.orders.pricing import TIP_PERCENTS, round_half_up
@@ -46,6 +48,7 @@ async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str]) -> di
     restaurant = await services.get_restaurant(slug)
     if restaurant is None:
         raise NotFoundException(f"no restaurant called {slug!r}")
+    i18n.settle(restaurant.default_language)
     items = await services.menu_items(restaurant.id)
     lines = cart.lines(items)
     totals, tip_problem = cart_totals(cart, items, restaurant)
@@ -96,6 +99,7 @@ class OrderPagesController(Controller):
                        data: FormData) -> Template | Redirect | Response[str]:
         cart = parse_form(data)
         restaurant = await services.get_restaurant(slug)
+        language = i18n.settle(restaurant.default_language if restaurant else None)
         order_in, errors = to_order(cart, slug, restaurant.currency if restaurant else "eur")
         if order_in is not None:
             redis = request.app.state.redis
@@ -105,10 +109,11 @@ class OrderPagesController(Controller):
                 if idempotency.valid_key(key):
                     order, _created = await idempotency.submit_once(
                         redis, key, order_in, partial(submit_order, redis, order_in,
-                                                      client=client),
+                                                      client=client, language=language),
                         per_order=True)
                 else:
-                    order = await submit_order(redis, order_in, client=client)
+                    order = await submit_order(redis, order_in, client=client,
+                                               language=language)
             except IntakeError as error:
                 errors = error.errors
             except idempotency.StillRunning as error:
@@ -144,10 +149,11 @@ class OrderPagesController(Controller):
         except LinkNotRenewable as error:
             problem = str(error)
         except PaymentProviderError:
-            problem = "We could not create a new payment link just now. Please try again."
+            problem = N_("We could not create a new payment link just now. Please try again.")
         if is_htmx(request) or problem:
-            context = await _status_context(request, order_id)
-            context["problem"] = problem
+            context = await _status_context(request, order_id)  # settles the language
+            context["problem"] = problem and translated(
+                problem, N_("This order cannot get a new payment link."))
             name = "order_progress.html" if is_htmx(request) else "order_status.html"
             return Template(name, context=context)
         return Redirect(f"/orders/{order_id}", status_code=HTTP_303_SEE_OTHER)
@@ -159,5 +165,7 @@ async def _status_context(request: Request[Any, Any, Any], order_id: str) -> dic
         raise NotFoundException("We could not find that order. Links to an order stop "
                                 "working a few days after it was placed unpaid.")
     restaurant = await Restaurant.objects().get(Restaurant.id == view.restaurant_id)
+    # The diner's switch or browser first; else the language they ordered in.
+    i18n.settle(view.language)
     return {"order": view, "restaurant": restaurant, "problem": "", "checkout": "",
             "now": datetime.now(UTC)}

@@ -55,6 +55,8 @@ class OrderIn(msgspec.Struct):
     table: Annotated[str, Meta(max_length=40, pattern=NO_NUL)] = ""
     allergy: Allergy = ""
     tip: TipIn | None = None
+    # The language of the order's emails; the restaurant's default when left out.
+    language: Literal["en", "de"] | None = None
 
 
 class TaxRateOut(msgspec.Struct):

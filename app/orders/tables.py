@@ -70,6 +70,7 @@ class PaidOrder(Table):
     seller_legal_name = Varchar(length=200, default="")
     seller_address = Varchar(length=300, default="")
     seller_tax_id = Varchar(length=40, default="")
+    language = Varchar(length=8, default="en")  # the diner's, at checkout: every email's
 
 
 class OrderItem(Table):

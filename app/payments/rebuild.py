@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from app.infra import i18n
 from app.orders.models import Customer, OrderLine, TempOrder, with_tax
 from app.payments import snapshot
 from app.payments.stripe_data import CheckoutSession
@@ -85,13 +86,22 @@ async def rebuild_temp_order(gateway: StripeGateway, session: CheckoutSession
         created_at=datetime.fromtimestamp(int(created), UTC),
         delivery_address=found.get("a") or "", table_label=found.get("t") or "",
         notes=found.get("o") or "", checkout_session_id=session.id, allergy=order_allergy,
-        review_note="",
+        review_note="", language=_language(found, restaurant.default_language),
     )
     if known and not _added_lines_match(order, added):
         gaps.append("the VAT and tip lines Stripe holds differ from the order's snapshot")
     if gaps:
         order.review_note = "Rebuilt from Stripe; missing: " + "; ".join(gaps)
     return order
+
+
+def _language(found: dict[str, Any], default: str) -> str:
+    """The snapshot's `l` (a non-English order), else English; the restaurant's default only
+    when the snapshot could not be read at all."""
+    value = found.get("l")
+    if isinstance(value, str) and value in i18n.SUPPORTED:
+        return value
+    return "en" if found else (default if default in i18n.SUPPORTED else "en")
 
 
 def _money(found: dict[str, Any]) -> tuple[int, str, list[int]]:

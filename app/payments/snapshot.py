@@ -126,6 +126,8 @@ def snapshot_of(order: TempOrder) -> dict[str, Any]:
         **({"x": [order.tip_amount, order.tax_mode, [line.tax_rate for line in order.lines]]}
            if order.tip_amount or order.tax_mode != "included"
            or any(line.tax_rate for line in order.lines) else {}),
+        # The language of the order's emails (`l`), when it is not English.
+        **({"l": order.language} if order.language != "en" else {}),
     }
 
 

@@ -173,6 +173,9 @@ class StripeGateway:
                 "metadata": {"temp_order_id": order.id, "restaurant": order.restaurant_slug},
             },
             "line_items": line_items(order),
+            # Stripe's hosted page in the diner's language (the line names stay as the
+            # order's snapshot and a rebuild compare them).
+            "locale": order.language,
         }
         # A raw request (same SDK: auth, idempotency key, error mapping): turning the whole
         # session into StripeObjects cost half of this call's CPU, for three fields we read.

@@ -7,6 +7,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
+from app.infra import i18n
 from app.infra.errors import error_responses
 from app.orders.pricing import TIP_PERCENTS, format_rate
 from app.restaurants import services
@@ -19,6 +20,7 @@ class RestaurantPagesController(Controller):
     @get("/")
     async def home(self) -> Template:
         restaurants = await services.list_restaurants()
+        i18n.settle()  # no restaurant yet: the diner's switch or browser, else English
         return Template("home.html", context={"restaurants": restaurants})
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
+from app.infra import i18n
 from app.infra.logging import get_logger
 from app.orders.pricing import TaxMode, format_rate, parse_rate
 from app.piccolo_conf import DB
@@ -26,7 +27,8 @@ CURRENCY = re.compile(r"^[a-z]{3}$")
 RESTAURANT_FIELDS = ("slug", "name", "currency", "timezone", "phone", "email", "address",
                      "default_prep_minutes", "auto_reject_minutes", "capture_mode",
                      "accepting_orders", *("tax_mode", "default_tax_rate", "tips_enabled",
-                                           "legal_name", "legal_address", "tax_id"))
+                                           "legal_name", "legal_address", "tax_id"),
+                     "default_language")
 # VAT IDs and tax numbers ("DE123456789", "12/345/67890", "GB 123 4567 89"): letters, digits
 # and the separators they are written with.
 TAX_ID = re.compile(r"^[A-Za-z0-9 ./-]*$")
@@ -145,6 +147,11 @@ def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
     if capture not in ("automatic", "manual"):
         parsed.errors["capture_mode"] = "Choose automatic or manual."
     parsed.values["accepting_orders"] = checkbox(form, "accepting_orders")
+    if "default_language" in form:  # a form without the field leaves the language as it is
+        language = str(form.get("default_language") or "").strip()
+        parsed.values["default_language"] = language
+        if language not in i18n.SUPPORTED:
+            parsed.errors["default_language"] = "Choose English or German."
     _parse_tax_settings(parsed, form)
     return parsed
 

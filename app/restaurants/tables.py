@@ -30,6 +30,9 @@ class Restaurant(Table):
     tax_mode = Varchar(length=8, default="included")
     default_tax_rate = Integer(default=0)
     tips_enabled = Boolean(default=True)
+    # The language diners read when neither a switch nor their browser names one we speak
+    # (app/infra/i18n.py): "en" or "de".
+    default_language = Varchar(length=8, default="en")
     legal_name = Varchar(length=200, default="")
     legal_address = Varchar(length=300, default="")
     tax_id = Varchar(length=40, default="")

@@ -43,7 +43,8 @@ def largest_order() -> TempOrder:
         fulfillment="delivery", created_at=datetime(2026, 12, 1, tzinfo=UTC),
         delivery_address=WORST[:_limit(OrderIn, "delivery_address")],
         table_label=WORST[:_limit(OrderIn, "table")], notes=WORST[:_limit(OrderIn, "notes")],
-        allergy=WORST[:_limit(OrderIn, "allergy")], tax_mode="included", tip_amount=TIP_CAP)
+        allergy=WORST[:_limit(OrderIn, "allergy")], tax_mode="included", tip_amount=TIP_CAP,
+        language="de")  # a non-English order carries its language too
 
 
 def test_the_largest_order_fits_stripes_metadata_limits() -> None:
@@ -59,6 +60,13 @@ def test_the_snapshot_reads_back_exactly() -> None:
     assert found["i"][0][2] == order.lines[0].notes  # nothing shortened
     assert found["y"][1][-1] == order.lines[-1].allergy
     assert found["x"] == [TIP_CAP, "included", [MAX_RATE - 1] * len(order.lines)]
+    assert found["l"] == "de"
+
+
+def test_an_english_order_spends_no_key_on_its_language() -> None:
+    order = largest_order()
+    order.language = "en"
+    assert "l" not in snapshot.snapshot_of(order)
 
 
 def test_an_order_without_tip_or_vat_carries_neither() -> None:

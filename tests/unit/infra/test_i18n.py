@@ -1,0 +1,91 @@
+"""Which language a diner reads: a switch beats the browser, the browser beats the
+restaurant's default, English is the last resort; money, numbers and dates follow the
+language through Babel."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.infra import i18n
+from app.infra.i18n import Preference, choose, from_accept_language
+from app.orders import pricing
+from app.templating import (
+    email_environment,
+    format_deadline,
+    format_money,
+    format_number,
+    local_clock,
+)
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("de-DE,de;q=0.9,en;q=0.8", "de"),
+    ("en-US,en;q=0.9,de;q=0.8", "en"),
+    ("fr-FR,de;q=0.5", "de"),          # French is not spoken here: the next one is
+    ("fr-FR,fr;q=0.9", None),          # nothing we speak: the restaurant decides
+    ("en;q=0.2,de;q=0.7", "de"),       # q-values, not order, rank
+    ("de-AT", "de"),
+    ("*", None),
+    ("", None),
+    ("de;q=0", None),                  # q=0 means "not this one"
+    ("de;q=nonsense", None),
+])
+def test_accept_language_is_negotiated(header: str, expected: str | None) -> None:
+    assert from_accept_language(header) == expected
+
+
+def test_switch_then_browser_then_restaurant_then_english() -> None:
+    assert choose(Preference(switch="de", accepted="en"), "en") == "de"
+    assert choose(Preference(switch=None, accepted="en"), "de") == "en"
+    assert choose(Preference(switch=None, accepted=None), "de") == "de"
+    assert choose(Preference(), None) == "en"
+    assert choose(Preference(), "fr") == "en"  # a default we do not speak is no default
+
+
+def test_a_language_is_used_only_inside_its_block() -> None:
+    assert i18n.current() == "en"
+    with i18n.use("de"):
+        assert i18n.gettext("Total") == "Gesamt"
+    assert i18n.current() == "en" and i18n.gettext("Total") == "Total"
+    with i18n.use("xx"):  # unknown: English
+        assert i18n.gettext("Total") == "Total"
+
+
+def test_money_in_english_and_german() -> None:
+    assert format_money(1250, "eur") == "€12.50"
+    assert format_money(123456, "eur") == "€1,234.56"
+    assert format_money(1250, "usd") == "$12.50"
+    assert format_money(1250, "jpy") == "¥1,250"  # zero-decimal: minor units are yen
+    with i18n.use("de"):
+        assert format_money(1250, "eur") == "12,50\xa0€"  # no-break space before the sign
+        assert format_money(123456, "eur") == "1.234,56\xa0€"
+        assert format_money(1250, "usd") == "12,50\xa0$"
+        assert format_number(1234.5) == "1.234,5"
+        assert format_number("5.5") == "5,5"  # a VAT rate's label
+    assert format_number(1234.5) == "1,234.5"
+    assert format_number("5.5") == "5.5"
+
+
+def test_times_and_dates_on_the_restaurants_clock_per_language() -> None:
+    moment = datetime(2026, 12, 2, 17, 5, tzinfo=UTC)
+    assert local_clock(moment, "Europe/Berlin") == "18:05"
+    assert format_deadline(moment, "Europe/Berlin") == "18:05 on 02 Dec 2026 (CET)"
+    with i18n.use("de"):
+        assert local_clock(moment, "Europe/Berlin") == "18:05"
+        assert format_deadline(moment, "Europe/Berlin") == "18:05 Uhr am 02.12.2026 (CET)"
+
+
+def test_the_breakdown_and_vat_table_in_german() -> None:
+    """VAT rates are numbers too ("5,5 %"), while the markup keeps the rate as data."""
+    lines = pricing.price_lines([1000, 300], [550, 1900], "included")
+    totals = pricing.totals_of(lines, "included", tip=100)
+    env = email_environment()
+    with i18n.use("de"):
+        text = env.get_template("price_breakdown.txt").render(totals=totals, currency="eur")
+        table = env.get_template("vat_table.html").render(totals=totals, currency="eur",
+                                                          table_class="t")
+    assert "MwSt. 5,5 %: 0,52\xa0€" in text and "Trinkgeld (ohne MwSt.): 1,00\xa0€" in text
+    assert "Gesamt: 14,00\xa0€" in text
+    assert '<tr data-vat-rate="5.5"><td>5,5 %</td>' in table and "MwSt.-Satz" in table

@@ -1,0 +1,44 @@
+"""Checkout errors in the diner's language: intake's sentences for people are recognised and
+said again from the catalog with what they name; an English sentence no German diner would be
+shown is replaced by the field's plain message; English stays as intake wrote it."""
+
+from __future__ import annotations
+
+from app.infra import i18n
+from app.orders.form_messages import plain_errors
+
+FROM_INTAKE = {
+    "items[0].menu_item_id": "Lemonade is sold out",
+    "restaurant": "Demo Bistro has paused new orders until 14:30",
+    "total": "the order totals €0.30; card payments must be at least €0.50",
+    "email": "The email address is not valid. It must have exactly one @-sign.",
+    "name": "Expected `str` of length >= 1",
+    "items[1].quantity": "Expected `int` <= 99",
+    "tip_custom": "Tip: something only English explains",
+}
+
+
+def test_english_keeps_intakes_words_and_plain_ones() -> None:
+    shown = plain_errors(FROM_INTAKE)
+    assert shown["items[0].menu_item_id"] == "Lemonade is sold out."
+    assert shown["restaurant"] == "Demo Bistro has paused new orders until 14:30."
+    assert shown["total"] == ("The order totals €0.30; card payments must be at least "
+                              "€0.50.")
+    assert shown["email"].startswith("The email address is not valid.")
+    assert shown["name"] == "Please enter your name."
+    assert shown["tip_custom"] == "Tip: something only English explains."
+
+
+def test_german_says_every_one_in_german() -> None:
+    with i18n.use("de"):
+        shown = plain_errors(FROM_INTAKE)
+    assert shown == {
+        "items[0].menu_item_id": "Lemonade ist ausverkauft.",
+        "restaurant": "Demo Bistro nimmt bis 14:30 Uhr keine neuen Bestellungen an.",
+        "total": ("Die Bestellung beträgt €0.30; Kartenzahlungen müssen mindestens €0.50 "
+                  "betragen."),
+        "email": "Bitte geben Sie Ihre E-Mail-Adresse ein, z. B. name@example.com.",
+        "name": "Bitte geben Sie Ihren Namen ein.",
+        "items[1].quantity": "Sie können von einem Gericht 1 bis 99 Stück bestellen.",
+        "tip_custom": "Bitte geben Sie das Trinkgeld als Betrag ein, z. B. 2.50.",
+    }
