@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -55,6 +56,12 @@ class OrderIn(msgspec.Struct):
     table: Annotated[str, Meta(max_length=40, pattern=NO_NUL)] = ""
     allergy: Allergy = ""
     tip: TipIn | None = None
+    # A scheduled order: the slot's start, ISO 8601 with its offset, on the restaurant's
+    # 15-minute grid inside its hours (app/restaurants/hours.py). Absent or null: as soon as
+    # possible, which only an open restaurant takes.
+    scheduled_for: Annotated[datetime, Meta(
+        description="pickup/delivery slot, ISO 8601 with offset; null: as soon as possible")
+    ] | None = None
 
 
 class TaxRateOut(msgspec.Struct):
@@ -88,6 +95,7 @@ class OrderCreatedOut(msgspec.Struct):
     total: Money
     message: str = ""
     totals: TotalsOut | None = None
+    scheduled_for: str | None = None
 
 
 class OrderLineOut(msgspec.Struct):
@@ -119,3 +127,4 @@ class OrderOut(msgspec.Struct):
     reject_reason: str = ""
     allergy: str = ""
     totals: TotalsOut | None = None
+    scheduled_for: str | None = None  # the slot (ISO 8601, UTC); null: as soon as possible

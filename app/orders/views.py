@@ -30,7 +30,8 @@ def view_of_temp(order: TempOrder) -> OrderView:
         delivery_address=order.delivery_address, table_label=order.table_label,
         notes=order.notes, payment_url=order.payment_url, expires_at=order.expires_at,
         prep_minutes=order.prep_minutes, is_paid=False, link_error=order.link_error,
-        allergy=order.allergy, tax_mode=order.tax_mode, tip_amount=order.tip_amount)
+        allergy=order.allergy, tax_mode=order.tax_mode, tip_amount=order.tip_amount,
+        scheduled_for=order.scheduled_for)
 
 
 async def view_of_paid(order: PaidOrder) -> OrderView:
@@ -62,7 +63,8 @@ async def view_of_paid(order: PaidOrder) -> OrderView:
         dispute_status=order.dispute_status, refunds=await refund_lines(order.id),
         tax_mode=order.tax_mode, tip_amount=order.tip_amount,
         seller=Seller(legal_name=order.seller_legal_name, address=order.seller_address,
-                      tax_id=order.seller_tax_id))
+                      tax_id=order.seller_tax_id),
+        scheduled_for=order.scheduled_for, timezone=restaurant.timezone)
 
 
 async def refund_lines(order_id: int) -> list[RefundLine]:
@@ -133,7 +135,8 @@ async def view_of_archived(order_ref: str) -> OrderView | None:
         tip_amount=int(document.get("tip_amount") or 0),
         seller=Seller(legal_name=str(document.get("seller_legal_name") or ""),
                       address=str(document.get("seller_address") or ""),
-                      tax_id=str(document.get("seller_tax_id") or "")))
+                      tax_id=str(document.get("seller_tax_id") or "")),
+        scheduled_for=_moment(document, "scheduled_for"), timezone=restaurant.timezone)
 
 
 async def load_order_view(redis: Redis, order_ref: str) -> OrderView | None:

@@ -126,6 +126,9 @@ def snapshot_of(order: TempOrder) -> dict[str, Any]:
         **({"x": [order.tip_amount, order.tax_mode, [line.tax_rate for line in order.lines]]}
            if order.tip_amount or order.tax_mode != "included"
            or any(line.tax_rate for line in order.lines) else {}),
+        # A scheduled order (`w`): [the slot, epoch seconds; the prep minutes it was given].
+        **({"w": [int(order.scheduled_for.timestamp()), order.prep_minutes]}
+           if order.scheduled_for is not None else {}),
     }
 
 
