@@ -70,6 +70,19 @@ def local_time_named(moment: datetime | None, timezone: str) -> str:
     return f"{local:%H:%M} ({local.tzname()})"
 
 
+SCHEDULED_VERBS = {"pickup": "Pickup", "delivery": "Delivery", "dine_in": "At your table"}
+
+
+def scheduled_text(moment: datetime | None, fulfillment: str, timezone: str) -> str:
+    """A scheduled order's slot as the diner reads it: "Pickup at 19:30 on Wed 02 Dec (CET)"
+    ("" for an order as soon as possible)."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(zone(timezone))
+    verb = SCHEDULED_VERBS.get(fulfillment, "Ready")
+    return f"{verb} at {local:%H:%M} on {local:%a %d %b} ({local.tzname()})"
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """Templates (templates/) and components (components/), every value HTML-escaped."""
@@ -85,6 +98,7 @@ def environment() -> Environment:
     env.filters["deadline"] = format_deadline
     env.filters["clock"] = local_clock
     env.filters["local_datetime"] = local_datetime
+    env.globals["scheduled_text"] = scheduled_text
     env.filters["vat_rate"] = format_rate  # 700 → "7" (a VAT rate in hundredths of a percent)
     return env
 

@@ -19,6 +19,7 @@ PLAIN = {
     "allergy": "Please say what the allergy is, so the kitchen can keep it out.",
     "fulfillment": "Please choose pickup, delivery or dine-in.",
     "items": "Your basket is empty: add something from the menu first.",
+    "scheduled_for": "Please choose a time from the list.",
 }
 ITEM_PLAIN = {
     "notes": "A note for one dish can be 200 characters at most.",
@@ -31,7 +32,10 @@ _OWN_WORDS = ("tip", "tip_custom", "total")
 # Messages that already speak to people (intake's own checks) pass through, capitalised.
 _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "not valid",
                "is not on", "must have", "domain name", "@-sign", "too many",
-               "unpaid orders are already open", "must be at least")
+               "unpaid orders are already open", "must be at least",
+               # the time of a scheduled order (app/restaurants/hours.py, intake)
+               "is closed now", "choose a time", "fully booked", "for later",
+               "the restaurant is closed")
 
 
 def _sentence(message: str) -> str:
