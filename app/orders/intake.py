@@ -231,7 +231,11 @@ def _when(data: OrderIn, restaurant: MenuRestaurant) -> datetime | None:
     if slot.tzinfo is None:
         raise IntakeError({"scheduled_for": "give the time with its offset, e.g. "
                                             "2026-12-02T19:30:00+01:00"}, 422)
-    slot = slot.astimezone(UTC)
+    try:
+        slot = slot.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset: no such moment in UTC
+        raise IntakeError({"scheduled_for": "choose a time from the restaurant's slots"},
+                          422) from None
     problem = hours.slot_problem(
         schedule, slot, now, lead_minutes=lead_minutes(restaurant),
         days_ahead=restaurant.schedule_days,

@@ -43,6 +43,10 @@ async def test_asap_at_a_closed_restaurant_is_refused_with_when_it_opens(
     client: httpx.AsyncClient, redis: ArqRedis
 ) -> None:
     opening = await close_now("demo")
+    restaurant = (await client.get("/api/restaurants/demo/menu")).json()["restaurant"]
+    assert restaurant["open_now"] is False
+    assert f"at {opening.astimezone(BERLIN):%H:%M}" in restaurant["notice"]
+    assert restaurant["next_slots"][0] == opening.isoformat()
     response = await client.post("/api/orders", json=await order_for(client, None))
     assert response.status_code == 409, response.text
     message = error_keys(response)["scheduled_for"]
@@ -85,6 +89,9 @@ async def test_a_slot_outside_hours_and_a_time_without_offset_are_refused(
     assert "offset" in error_keys(response)["scheduled_for"]
     response = await client.post("/api/orders", json=await order_for(client, "tomorrow"))
     assert response.status_code == 400  # not a time at all
+    for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):  # not in UTC
+        response = await client.post("/api/orders", json=await order_for(client, edge))
+        assert response.status_code == 422, response.text
 
 
 async def test_the_per_slot_cap_counts_paid_and_pending_orders(
