@@ -26,6 +26,7 @@ from litestar.middleware.session.server_side import (
 from litestar.types import Empty, Message, Scope
 
 from app.accounts import roles, session_versions
+from app.accounts.form_guard import bind_csrf_to_session
 from app.accounts.roles import Role
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
@@ -92,8 +93,6 @@ def log_in(connection: ASGIConnection[Any, Any, Any, Any], user_id: int, email: 
                          restaurant_slug=restaurant_slug,
                          login_at=datetime.now(UTC).isoformat(),
                          session_version=session_version)
-    from app.accounts.form_guard import bind_csrf_to_session
-
     connection.set_session(bind_csrf_to_session(connection, {SESSION_KEY: asdict(staff)}))
     _state(connection.scope)[_ROTATE] = True  # a fixated pre-login id must not carry over
     return staff

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Response, ServerSentEvent, Template
 from litestar.response import ServerSentEventMessage as Message
 
 from app.accounts.guards import require_staff_for_slug, staff_of
-from app.infra.html import csrf_of
+from app.infra.html import csrf_of, is_htmx
 from app.kitchen import floor
 from app.kitchen.controller import restaurant_or_404
 from app.live.shared_render import tick
@@ -57,7 +57,7 @@ class KitchenFloorController(Controller):
 
     async def _render(self, request: Request[Any, Any, Any], slug: str, restaurant: Restaurant,
                       error: str = "", status_code: int = 200) -> Response[Any]:
-        if "hx-request" not in request.headers and not error:
+        if not is_htmx(request) and not error:
             return Redirect(f"/kitchen/{slug}", status_code=303)
         return Template("kitchen_controls.html", status_code=status_code, context={
             "controls": await _controls(restaurant), "slug": slug, "csrf": csrf_of(request),
@@ -112,7 +112,7 @@ class KitchenFloorController(Controller):
         restaurant = await restaurant_or_404(slug)
         await floor.acknowledge_notice(request.app.state.redis, restaurant, None,
                                        actor=staff_of(request).actor)
-        if "hx-request" not in request.headers:
+        if not is_htmx(request):
             return Redirect(f"/kitchen/{slug}", status_code=303)
         return Response("", media_type="text/html")  # every screen re-reads the board
 
@@ -124,7 +124,7 @@ class KitchenFloorController(Controller):
             raise HTTPException(status_code=404, detail="no such notice")
         await floor.acknowledge_notice(request.app.state.redis, restaurant, ref,
                                        actor=staff_of(request).actor)
-        if "hx-request" not in request.headers:
+        if not is_htmx(request):
             return Redirect(f"/kitchen/{slug}", status_code=303)
         return Response("", media_type="text/html")  # the notice leaves (hx-swap=delete)
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from app.orders.tables import PaidOrder
+from tests.helpers.accounts import add_invitation, add_password_reset
 from tests.helpers.browser import logged_in_context
 from tests.helpers.orders import make_paid_order, valid_order
 from tests.helpers.server import ROOT, RunningProcess
@@ -119,6 +120,38 @@ async def test_admin_pages(browser: Any, web: RunningProcess) -> None:
                  "/admin/emails", "/admin/emails?status=skipped", "/admin/restaurants",
                  "/admin/restaurants/new", "/admin/restaurants/demo",
                  "/admin/restaurants/demo/menu/1", "/admin/system", "/admin/analytics"):
+        response = await page.goto(path)
+        assert response is not None and response.status == 200, path
+        await audit(page, path, found)
+    await context.close()
+    assert found == {}
+
+
+# Every page an owner or manager uses to run the restaurant, and the pages an account email
+# opens (no session): the forms with their errors shown where a mistake is easy.
+OWNER_PAGES = ("/manage/demo", "/manage/demo/settings", "/manage/demo/staff")
+
+
+async def test_owner_and_account_pages(browser: Any, web: RunningProcess) -> None:
+    found: dict[str, list[str]] = {}
+    _, invitation = await add_invitation("new-cook@demo.test")
+    reset = await add_password_reset("kitchen@demo.test")
+    anonymous = await browser.new_context(base_url=web.url, viewport={"width": 390, "height": 844})
+    page = await anonymous.new_page()
+    for path in (invitation, "/password-reset/", reset):
+        response = await page.goto(path)
+        assert response is not None and response.status == 200, path
+        await audit(page, path, found)
+    await page.goto(invitation)
+    await page.evaluate("for (const f of document.forms) f.noValidate = true")
+    await page.locator("form button[type=submit]").last.click()
+    await page.wait_for_load_state()
+    await audit(page, "invitation with errors", found)
+    await anonymous.close()
+    context = await logged_in_context(browser, web.url, "owner@demo.test",
+                                      viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    for path in OWNER_PAGES:
         response = await page.goto(path)
         assert response is not None and response.status == 200, path
         await audit(page, path, found)

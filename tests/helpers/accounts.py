@@ -1,6 +1,6 @@
 """Staff accounts for tests: logging a client in (the CSRF token returned), reading a
-form's CSRF token, members with the demo password, invitations straight in the table (with
-the link the email would carry), and the version of an account."""
+form's CSRF token, members with the demo password, invitations and password resets straight
+in the table (with the link the email would carry), and the version of an account."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import httpx
 
 from app.accounts import emails, tokens
 from app.accounts.passwords import hash_password
-from app.accounts.tables import StaffInvitation, StaffUser
+from app.accounts.tables import PasswordReset, StaffInvitation, StaffUser
 from app.restaurants.tables import Restaurant
 from tests.helpers.infra import TEST_ENV
 
@@ -82,6 +82,16 @@ async def add_invitation(email: str, role: str = "kitchen", slug: str = "demo", 
     await invitation.save()
     url = emails.invitation_url("", int(invitation.id), nonce)
     return int(invitation.id), url
+
+
+async def add_password_reset(email: str) -> str:
+    """An open password reset written directly (no email); returns the link's path."""
+    nonce = tokens.new_nonce()
+    now = datetime.now(UTC)
+    reset = PasswordReset(staff_user=await user_id(email), nonce=nonce, created_at=now,
+                          expires_at=now + timedelta(minutes=30))
+    await reset.save()
+    return emails.reset_url("", int(reset.id), nonce)
 
 
 async def members_of(slug: str) -> dict[str, str]:

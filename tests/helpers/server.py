@@ -62,7 +62,7 @@ def _spawn(name: str, args: list[str], env: dict[str, str] | None, log_dir: Path
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path,
-                 timeout: float = 30) -> None:
+                 timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

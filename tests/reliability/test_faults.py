@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.conftest import Stack, wait_until
+from tests.helpers.stack import Stack, all_emails_out_once, session_of, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -25,30 +25,6 @@ POSTGRES_RECOVERY_S = 20  # from Postgres back to every paid order recorded and 
 REDIS_RECOVERY_S = 20  # from Redis back to every paid order recorded and shown
 EMAIL_RECOVERY_S = 60  # from the last fault to every email delivered exactly once
 STRIPE_SLOW_RECOVERY_S = 30  # from latency off to every order holding a payment link
-
-
-def session_of(created: dict[str, Any]) -> str:
-    assert created["payment_url"], created
-    return str(created["payment_url"]).rsplit("/", 1)[1]
-
-
-def expected_emails(stack: Stack, refs: list[str]) -> set[tuple[str, str]]:
-    rows = stack.sql("SELECT kind, order_ref FROM email_message WHERE order_ref = ANY($1) "
-                     "AND status NOT IN ('failed', 'skipped')", refs)  # not sent on purpose
-    return {(row["kind"], row["order_ref"]) for row in rows}
-
-
-def all_emails_out_once(stack: Stack, refs: list[str]) -> str:
-    """'' when every email the product queued for `refs` reached the mailbox exactly once."""
-    queued = stack.value("SELECT count(*) FROM email_message WHERE order_ref = ANY($1) "
-                         "AND status = 'queued'", refs)
-    counts = stack.mail_counts()
-    wanted = expected_emails(stack, refs)
-    missing = sorted(key for key in wanted if counts[key] == 0)
-    twice = {key: n for key, n in counts.items() if n > 1}
-    if queued or missing or twice:
-        return f"queued={queued} missing={missing[:5]} twice={twice}"
-    return ""
 
 
 def forget_dead_worker_claims(stack: Stack) -> None:

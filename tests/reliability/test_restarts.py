@@ -23,8 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.reliability.conftest import PASSWORD, Stack, wait_until
-from tests.reliability.test_faults import all_emails_out_once, session_of
+from tests.helpers.stack import PASSWORD, Stack, all_emails_out_once, session_of, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.cook import Cook
-from tests.reliability.conftest import Stack
+from tests.helpers.stack import Stack
 
 pytestmark = [pytest.mark.soak, pytest.mark.timeout(1200)]
 

@@ -28,7 +28,7 @@ from hypothesis.stateful import (
 )
 
 from tests.helpers.cook import Cook
-from tests.reliability.conftest import Stack, wait_until
+from tests.helpers.stack import Stack, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 

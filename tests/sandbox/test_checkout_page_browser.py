@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from tests.helpers.sandbox import RunningSandbox
-from tests.sandbox.conftest import Receiver, session_params, verify_stripe
+from tests.helpers.webhook_receiver import Receiver, session_params, verify_stripe
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -21,7 +21,7 @@ import yaml
 
 from app.sandbox.resend.schema import VENDORED_PATH, extract_components
 from tests.helpers.sandbox import RunningSandbox
-from tests.sandbox.conftest import REFERENCE, session_params
+from tests.helpers.webhook_receiver import REFERENCE, session_params
 
 FIXTURES = REFERENCE / "stripe-fixtures3.json"
 OPENAPI = REFERENCE / "resend-openapi.yaml"

@@ -16,7 +16,7 @@ import resend
 import stripe
 
 from tests.helpers.sandbox import RESEND_TEST_KEY, RunningSandbox, stripe_client
-from tests.sandbox.conftest import Receiver, session_params
+from tests.helpers.webhook_receiver import Receiver, session_params
 
 AUTH = {"Authorization": "Bearer sk_test_x"}
 

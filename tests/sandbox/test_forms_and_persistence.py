@@ -9,7 +9,7 @@ import pytest
 from app.sandbox.stripe.errors import StripeError
 from app.sandbox.stripe.forms import decode_form
 from tests.helpers.sandbox import start_sandbox, stripe_client
-from tests.sandbox.conftest import session_params
+from tests.helpers.webhook_receiver import session_params
 
 
 def test_decodes_nested_keys() -> None:

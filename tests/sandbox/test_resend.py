@@ -10,7 +10,7 @@ from svix.webhooks import Webhook
 
 from app.sandbox.resend import schema
 from tests.helpers.sandbox import RESEND_TEST_KEY, RunningSandbox
-from tests.sandbox.conftest import RESEND_SECRET, Receiver
+from tests.helpers.webhook_receiver import RESEND_SECRET, Receiver
 
 FROM = "Orderpass <orders@orderpass.test>"
 

@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from tests.helpers.sandbox import RunningSandbox, stripe_client
-from tests.sandbox.conftest import Receiver, session_params, verify_stripe
+from tests.helpers.webhook_receiver import Receiver, session_params, verify_stripe
 
 
 def test_session_paid_via_control_api_emits_signed_completed_event(

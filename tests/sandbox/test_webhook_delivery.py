@@ -5,7 +5,7 @@ from __future__ import annotations
 import stripe
 
 from tests.helpers.sandbox import RunningSandbox
-from tests.sandbox.conftest import Receiver, session_params, verify_stripe
+from tests.helpers.webhook_receiver import Receiver, session_params, verify_stripe
 
 
 def _paid_session(sandbox: RunningSandbox, client: stripe.StripeClient) -> str:

@@ -11,9 +11,9 @@ import pytest
 
 from tests.helpers.browser import submit_login
 from tests.helpers.orders import make_paid_order
+from tests.helpers.payloads import HOSTILE
+from tests.helpers.routes import ROUTES
 from tests.helpers.server import RunningProcess
-from tests.security.payloads import HOSTILE
-from tests.security.routes import ROUTES
 
 pytestmark = pytest.mark.browser
 

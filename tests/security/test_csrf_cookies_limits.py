@@ -13,11 +13,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 from litestar import Litestar
 
-from app.accounts.security import CSRF_EXEMPT
+from app.accounts.form_guard import CSRF_EXEMPT
 from app.settings import get_settings, reset_settings_cache
 from tests.helpers.accounts import PASSWORD, login
 from tests.helpers.orders import make_paid_order
-from tests.security.routes import ROUTES, app_routes, fill
+from tests.helpers.routes import ROUTES, app_routes, fill
 
 FORM_ROUTES = sorted((method, path) for (method, path), kind in ROUTES.items()
                      if method != "GET" and kind != "webhook" and path != "/api/orders")

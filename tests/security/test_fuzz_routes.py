@@ -26,7 +26,7 @@ from litestar import Litestar
 
 from app.settings import reset_settings_cache
 from tests.helpers.accounts import login
-from tests.security.routes import app_routes
+from tests.helpers.routes import app_routes
 
 # Per route and role; FUZZ_EXAMPLES=80 for a deeper run (3 minutes; found nothing more).
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))

@@ -1,5 +1,5 @@
 """Restaurant isolation on every route: the app's routes are enumerated and each must be
-classified in tests/security/routes.py; staff of `demo`, whatever their role (kitchen,
+classified in tests/helpers/routes.py; staff of `demo`, whatever their role (kitchen,
 manager, owner), get 403/404 on everything of `demo-2` (pages, board, SSE stream, ticket,
 actions, management area, admin), and cannot reach a `demo-2` order, member or invitation
 through a `demo` URL. Within their own restaurant each role reaches only what its role
@@ -17,7 +17,7 @@ from app.orders.tables import PaidOrder
 from app.restaurants.tables import MenuItem, Restaurant, RestaurantClosure
 from tests.helpers.accounts import add_invitation, add_member, login, members_of, user_id
 from tests.helpers.orders import make_paid_order
-from tests.security.routes import ROUTES, SCHEMA_PREFIX, app_routes, fill
+from tests.helpers.routes import ROUTES, SCHEMA_PREFIX, app_routes, fill
 
 GUARD_OF = {"staff": ("require_staff_for_slug",), "admin": ("require_admin",),
             "manager": ("require_manager_for_slug",), "owner": ("require_owner_for_slug",),
@@ -34,7 +34,7 @@ def test_every_route_is_classified_and_guarded_as_classified(app: Litestar) -> N
     routes = [route for route in app_routes(app) if not route.path.startswith(SCHEMA_PREFIX)]
     unclassified = [f"{r.method} {r.path}" for r in routes if (r.method, r.path) not in ROUTES]
     assert not unclassified, (
-        "new routes: classify them in tests/security/routes.py (public / staff / admin / "
+        "new routes: classify them in tests/helpers/routes.py (public / staff / admin / "
         f"webhook) so the isolation and CSRF tests cover them: {unclassified}")
     stale = set(ROUTES) - {(r.method, r.path) for r in routes}
     assert not stale, f"routes gone from the app, drop them from routes.py: {stale}"

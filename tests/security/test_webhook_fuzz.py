@@ -18,8 +18,8 @@ from app.notifications.tables import EmailMessage
 from app.orders.tables import OrderItem, PaidOrder
 from app.payments.tables import StripeEvent
 from app.platform.tables import Outbox, WebhookDelivery
+from tests.helpers.payloads import svix_signed
 from tests.helpers.stripe_events import sign
-from tests.security.payloads import svix_signed
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -16,9 +16,8 @@ import pytest
 
 from app.orders.tables import PaidOrder
 from app.payments.tables import StripeEvent
+from tests.helpers.payloads import plain_4xx, svix_signed
 from tests.helpers.stripe_events import sign
-from tests.security.payloads import svix_signed
-from tests.security.test_hostile_input import plain_4xx
 
 
 def stripe_post(client: httpx.AsyncClient, body: bytes, **sign_options: Any

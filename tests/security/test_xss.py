@@ -21,10 +21,10 @@ from app.notifications.service import EMAIL_KINDS
 from app.orders.views import load_order_view
 from tests.helpers.accounts import PASSWORD, csrf_from_html, login
 from tests.helpers.orders import make_paid_order, pay_and_post_webhook, valid_order
+from tests.helpers.payloads import ESCAPED_MARKERS, HOSTILE, live_problems, svix_signed
+from tests.helpers.routes import ROUTES
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import RunningProcess
-from tests.security.payloads import ESCAPED_MARKERS, HOSTILE, live_problems, svix_signed
-from tests.security.routes import ROUTES
 
 NAME = " ".join(HOSTILE)  # 101 characters: fits the 120 allowed
 assert len(NAME) <= 120

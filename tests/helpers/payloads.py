@@ -1,11 +1,13 @@
 """Hostile strings a customer can type into a name or a note, a structural check that
-HTML built from them holds no live element or attribute, and Svix (Resend) signing."""
+HTML built from them holds no live element or attribute, Svix (Resend) signing, and the check
+that an error answer names no Python internals."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
+import httpx
 from svix.webhooks import Webhook
 
 from app.settings import get_settings
@@ -54,3 +56,17 @@ def svix_signed(body: bytes, msg_id: str) -> dict[str, str]:
     return {"svix-id": msg_id, "svix-timestamp": str(int(now.timestamp())),
             "svix-signature": Webhook(secret).sign(msg_id, now, body.decode("utf-8", "replace")),
             "content-type": "application/json"}
+
+
+# What a Python error message looks like; none may reach a client.
+INTERNALS = ("Traceback", "invalid literal", "Exceeds the limit", "digits", "recursion",
+             "Error(", "object has no attribute", "NoneType", "asyncpg", "msgspec")
+
+
+def plain_4xx(response: httpx.Response, *allowed: int) -> None:
+    """A 4xx (one of `allowed` if given) whose body names no Python internals."""
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
+    if allowed:
+        assert response.status_code in allowed, (response.status_code, response.text[:300])
+    for marker in INTERNALS:
+        assert marker.lower() not in response.text.lower(), (marker, response.text[:300])
