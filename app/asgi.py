@@ -36,6 +36,7 @@ from app.kitchen.controller import KitchenController
 from app.kitchen.floor_controller import KitchenFloorController, MenuEventsController
 from app.live.feed import channels_plugin
 from app.manage.home_controller import ManageHomeController
+from app.manage.hours_controller import HoursController
 from app.manage.settings_controller import RestaurantSettingsController
 from app.manage.staff_controller import StaffController
 from app.notifications.webhook_controller import ResendWebhookController
@@ -111,6 +112,7 @@ def create_app() -> Litestar:
             ManageHomeController,
             StaffController,
             RestaurantSettingsController,
+            HoursController,
             KitchenFloorController,
             MenuEventsController,
             create_static_files_router(path="/static", directories=[paths.STATIC],

@@ -89,6 +89,27 @@ def local_time_named(moment: datetime | None, timezone: str) -> str:
     return f"{_clock(local)} ({local.tzname()})"
 
 
+# "Pickup at 19:30 on Wed 02 Dec (CET)", one sentence per fulfilment so a translation can
+# order its words freely.
+SCHEDULED_SENTENCES = {
+    "pickup": i18n.N_("Pickup at %(time)s on %(date)s (%(zone)s)"),
+    "delivery": i18n.N_("Delivery at %(time)s on %(date)s (%(zone)s)"),
+    "dine_in": i18n.N_("At your table at %(time)s on %(date)s (%(zone)s)"),
+}
+
+
+def scheduled_text(moment: datetime | None, fulfillment: str, timezone: str) -> str:
+    """A scheduled order's slot as the diner reads it, in the current language: "Pickup at
+    19:30 on Wed 02 Dec (CET)" ("" for an order as soon as possible)."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(zone(timezone))
+    sentence = SCHEDULED_SENTENCES.get(fulfillment, SCHEDULED_SENTENCES["pickup"])
+    # Translators: a Babel (CLDR) date pattern for a scheduled order's day, e.g. "Wed 02 Dec".
+    day = babel_dates.format_date(local, i18n.gettext("EEE dd MMM"), locale=i18n.locale())
+    return i18n.gettext(sentence) % {"time": _clock(local), "date": day, "zone": local.tzname()}
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """Templates (templates/) and components (components/), every value HTML-escaped."""
@@ -115,6 +136,7 @@ def environment() -> Environment:
     env.filters["deadline"] = format_deadline
     env.filters["clock"] = local_clock
     env.filters["local_datetime"] = local_datetime
+    env.globals["scheduled_text"] = scheduled_text
     env.filters["vat_rate"] = format_rate  # 700 → "7" (a VAT rate in hundredths of a percent)
     return env
 

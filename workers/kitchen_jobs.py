@@ -1,12 +1,13 @@
-"""Kitchen cron job: auto-reject (and refund or void) paid orders nobody accepted in time,
-and retry refunds that failed. Calls the lifecycle service; safe to run twice."""
+"""Kitchen cron jobs: auto-reject (and refund or void) paid orders nobody accepted in time,
+and retry refunds that failed; put scheduled orders on the board when their time comes.
+Call the lifecycle and release services; safe to run twice."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from app.infra.logging import get_logger
-from app.orders import lifecycle
+from app.orders import lifecycle, release
 
 log = get_logger("orderpass.worker.kitchen")
 
@@ -18,3 +19,7 @@ async def auto_reject_unaccepted(ctx: dict[str, Any]) -> dict[str, list[str]]:
     if rejected or refunded:
         log.info("kitchen sweep", auto_rejected=rejected, refunds_retried=refunded)
     return {"auto_rejected": rejected, "refunds_retried": refunded}
+
+
+async def release_scheduled_orders(ctx: dict[str, Any]) -> list[str]:
+    return await release.release_due(ctx["redis"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from arq import cron, func
 
 from workers.email_jobs import requeue_stale_emails, send_email_function
-from workers.kitchen_jobs import auto_reject_unaccepted
+from workers.kitchen_jobs import auto_reject_unaccepted, release_scheduled_orders
 from workers.lifecycle import shutdown, startup
 from workers.maintenance import prune_heartbeats
 from workers.ops_jobs import (
@@ -33,6 +33,8 @@ class WorkerSettings:
         cron(requeue_stale_emails, minute=set(range(0, 60, 5)), second=23, timeout=60),
         # every 30 s; unique: never two sweeps at once across workers
         cron(auto_reject_unaccepted, second={11, 41}, timeout=120, unique=True),
+        # every 15 s: scheduled orders reach the board at their slot minus prep
+        cron(release_scheduled_orders, second={1, 16, 31, 46}, timeout=60, unique=True),
         # operations (app/ops, app/payments/reconciliation.py); unique: one run at a time
         cron(reconcile_with_stripe, minute=set(range(2, 60, 5)), second=31, timeout=240,
              unique=True),  # every 5 minutes

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.infra.db import fetch
@@ -20,7 +20,9 @@ _TICKET_COLUMNS = (
     "o.public_id, o.ticket_number, o.status, o.fulfillment, o.customer_name, "
     "o.customer_phone, o.table_label, o.delivery_address, o.notes, o.total_amount, "
     "o.currency, o.paid_at, o.promised_at, o.prep_minutes, o.needs_review, o.review_reason, "
-    "o.reject_reason, o.allergy, o.capture_mode, o.tip_amount")
+    "o.reject_reason, o.allergy, o.capture_mode, o.tip_amount, o.scheduled_for, o.released_at")
+# A scheduled order is not on the board (nor counted as new or to cook) until released.
+_ON_BOARD = "(o.scheduled_for IS NULL OR o.released_at IS NOT NULL)"
 
 _SQL = """
 WITH tickets AS (
@@ -33,13 +35,22 @@ WITH tickets AS (
 )
 SELECT
   (SELECT coalesce(json_agg(row_to_json(t)), '[]'::json) FROM tickets t) AS tickets,
-  (SELECT count(*) FROM paid_order
-     WHERE restaurant = $1 AND status = 'paid')::int AS new_count,
+  (SELECT count(*) FROM paid_order o
+     WHERE o.restaurant = $1 AND o.status = 'paid' AND {on_board})::int AS new_count,
   (SELECT coalesce(json_agg(json_build_array(name, n)), '[]'::json) FROM (
      SELECT i.name, sum(i.quantity)::int AS n FROM paid_order o
      JOIN order_item i ON i.paid_order = o.id
-     WHERE o.restaurant = $1 AND o.status = ANY($3::text[]) GROUP BY i.name) counts
+     WHERE o.restaurant = $1 AND o.status = ANY($3::text[]) AND {on_board}
+     GROUP BY i.name) counts
   ) AS all_day,
+  (SELECT coalesce(json_agg(row_to_json(s) ORDER BY s.scheduled_for, s.ticket_number),
+                   '[]'::json) FROM (
+     SELECT public_id AS ref, ticket_number, scheduled_for, fulfillment, customer_name,
+            prep_minutes
+     FROM paid_order o
+     WHERE o.restaurant = $1 AND o.scheduled_for IS NOT NULL AND o.released_at IS NULL
+       AND o.status = 'paid') s
+  ) AS scheduled,
   (SELECT row_to_json(r) FROM (
      SELECT public_id AS ref, ticket_number FROM paid_order
      WHERE restaurant = $1 AND status = 'completed' AND completed_at >= $4
@@ -56,8 +67,10 @@ SELECT
      WHERE m.restaurant = $1 AND NOT m.available) AS sold_out
 """
 # Which tickets: the whole board (by status), or the ones a burst of events named (by ref).
-BY_STATUS = _SQL.format(columns=_TICKET_COLUMNS, which="o.status = ANY($2::text[])")
-BY_REF = _SQL.format(columns=_TICKET_COLUMNS, which="o.public_id = ANY($2::text[])")
+BY_STATUS = _SQL.format(columns=_TICKET_COLUMNS, on_board=_ON_BOARD,
+                        which=f"o.status = ANY($2::text[]) AND {_ON_BOARD}")
+BY_REF = _SQL.format(columns=_TICKET_COLUMNS, on_board=_ON_BOARD,
+                     which="o.public_id = ANY($2::text[])")
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,22 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Upcoming:
+    """A paid scheduled order not on the board yet ("Scheduled" on the kitchen screen)."""
+
+    ref: str
+    ticket_number: int
+    scheduled_for: datetime
+    fulfillment: str
+    customer_name: str
+    prep_minutes: int | None
+
+    @property
+    def release_at(self) -> datetime:
+        return self.scheduled_for - timedelta(minutes=self.prep_minutes or 0)
+
+
+@dataclass(frozen=True)
 class BoardRows:
     tickets: list[dict[str, Any]]  # column → value, timestamps as datetimes, plus `lines`
     new_count: int
@@ -88,9 +117,10 @@ class BoardRows:
     recall: Recall | None
     notices: list[Notice]
     sold_out: list[str]  # names of the menu items the kitchen has 86'd
+    scheduled: list[Upcoming]
 
 
-_TIMES = ("paid_at", "promised_at")
+_TIMES = ("paid_at", "promised_at", "scheduled_for", "released_at")
 
 
 def _ticket(raw: dict[str, Any]) -> dict[str, Any]:
@@ -115,4 +145,6 @@ async def read_board(restaurant_id: int, *, statuses: list[str] | None = None,
         recall=Recall(recall["ref"], recall["ticket_number"]) if recall else None,
         notices=[Notice(**{**raw, "rejected_at": datetime.fromisoformat(raw["rejected_at"])})
                  for raw in json.loads(row["notices"])],
-        sold_out=list(json.loads(row["sold_out"])))
+        sold_out=list(json.loads(row["sold_out"])),
+        scheduled=[Upcoming(**{**raw, "scheduled_for": datetime.fromisoformat(
+            raw["scheduled_for"])}) for raw in json.loads(row["scheduled"])])

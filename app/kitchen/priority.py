@@ -3,8 +3,9 @@
 The rule, most important first:
 
 1. **Overdue first.** An order is overdue once its due time has passed. The due time is the
-   time promised to the customer (`promised_at`, set on accept); before accept it is
-   `paid_at + default prep minutes`, so an order nobody has accepted yet becomes urgent too.
+   time promised to the customer (`promised_at`, set on accept); before accept it is a
+   scheduled order's slot (`scheduled_for`), else `paid_at + default prep minutes`, so an
+   order nobody has accepted yet becomes urgent too.
 2. **Then by due time**, earliest first (among overdue orders: the most overdue first).
 3. **Then by fulfilment type**: delivery (a driver has a slot), then pickup (a customer is
    on the way), then dine-in (the guest is seated and can be told).
@@ -50,9 +51,13 @@ T = TypeVar("T", bound=Ticket)
 
 
 def due_at(ticket: Ticket, default_prep_minutes: int) -> datetime:
-    """When the ticket has to be ready: the promise made, else payment + default prep."""
+    """When the ticket has to be ready: the promise made, else a scheduled order's slot,
+    else payment + default prep."""
     if ticket.promised_at is not None:
         return ticket.promised_at
+    scheduled: datetime | None = getattr(ticket, "scheduled_for", None)
+    if scheduled is not None:
+        return scheduled
     return ticket.paid_at + timedelta(minutes=default_prep_minutes)
 
 

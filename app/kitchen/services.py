@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from piccolo.table import Table
 
-from app.kitchen.board_query import Notice, Recall, read_board
+from app.kitchen.board_query import Notice, Recall, Upcoming, read_board
 from app.kitchen.priority import (
     due_at,
     late_minutes,
@@ -58,13 +58,26 @@ class Card:
     allergy: str = ""  # flagged for the whole order (lines carry their own)
     capture_mode: str = "automatic"
     tip_amount: int = 0  # the diner's tip (minor units), shown small on the card
+    scheduled_for: datetime | None = None  # the diner's slot; None: as soon as possible
+    released_at: datetime | None = None  # when a scheduled order reached the board
     lines: list[Line] = field(default_factory=list)
     due_at: datetime | None = None
     timing: str = "on_time"
     local_due: datetime | None = None
+    local_slot: datetime | None = None  # a scheduled order's slot on the restaurant's clock
     sort_key: str = ""  # where a screen places this ticket (priority.screen_sort_key)
     late_minutes: int = 0  # whole minutes past the due time, once late
     auto_reject_at: datetime | None = None  # when the timer rejects it if nobody accepts
+
+    @property
+    def on_board(self) -> bool:
+        """A scheduled order waits under "Scheduled" until its release."""
+        return self.scheduled_for is None or self.released_at is not None
+
+    @property
+    def started_at(self) -> datetime:
+        """When the kitchen's clock started for it: release, or payment."""
+        return self.released_at or self.paid_at
 
     @property
     def money_back(self) -> str:
@@ -112,6 +125,7 @@ class Board:
     paused_until: datetime | None = None  # set (and in the future) while orders are paused
     busy_minutes: int = 0
     auto_reject_minutes: int = 0
+    scheduled: list[Upcoming] = field(default_factory=list)  # paid, not on the board yet
 
     @property
     def prep_default(self) -> int:
@@ -149,13 +163,14 @@ def _finish(cards: list[Card], restaurant: Restaurant, now: datetime) -> None:
         card.due_at = due_at(card, restaurant.default_prep_minutes)
         card.sort_key = screen_sort_key(card, restaurant.default_prep_minutes)
         prep = timedelta(minutes=card.prep_minutes or restaurant.default_prep_minutes)
-        start = card.paid_at if card.status == "paid" or card.promised_at is None else (
+        start = card.started_at if card.status == "paid" or card.promised_at is None else (
             card.promised_at - prep)
         card.timing = timing(start, card.due_at, now)
         card.late_minutes = late_minutes(card.due_at, now)
         card.local_due = card.due_at.astimezone(zone)
+        card.local_slot = card.scheduled_for.astimezone(zone) if card.scheduled_for else None
         if card.status == "paid" and restaurant.auto_reject_minutes > 0:
-            card.auto_reject_at = card.paid_at + timedelta(
+            card.auto_reject_at = card.started_at + timedelta(
                 minutes=restaurant.auto_reject_minutes)
 
 
@@ -165,7 +180,7 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
                             to_cook=TO_COOK, recall_since=now - RECALL_WINDOW)
     cards = [_card(ticket) for ticket in rows.tickets]
     _finish(cards, restaurant, now)
-    active = [card for card in cards if card.status in ACTIVE_STATUSES]
+    active = [card for card in cards if card.status in ACTIVE_STATUSES and card.on_board]
     board = Board(restaurant_id=row_id(restaurant), slug=restaurant.slug, name=restaurant.name,
                   default_prep_minutes=restaurant.default_prep_minutes,
                   cards=prioritise(active, now, restaurant.default_prep_minutes),
@@ -175,7 +190,8 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
                   paused_until=restaurant.paused_until
                   if is_paused(restaurant.paused_until, now) else None,
                   busy_minutes=restaurant.busy_minutes,
-                  auto_reject_minutes=restaurant.auto_reject_minutes)
+                  auto_reject_minutes=restaurant.auto_reject_minutes,
+                  scheduled=rows.scheduled)
     return cards, board
 
 

@@ -31,6 +31,7 @@ class Section:
 SECTIONS = (
     Section("home", "Overview", "", Role.MANAGER),
     Section("staff", "Staff", "/staff", Role.MANAGER),
+    Section("hours", "Hours", "/hours", Role.MANAGER),
     Section("settings", "Settings", "/settings", Role.OWNER),
 )
 

@@ -17,7 +17,13 @@ import css_inline
 from app.infra import i18n
 from app.infra.i18n import N_
 from app.orders.models import OrderView, Seller
-from app.templating import email_environment, format_deadline, format_money, local_time_named
+from app.templating import (
+    email_environment,
+    format_deadline,
+    format_money,
+    local_time_named,
+    scheduled_text,
+)
 
 SUBJECTS = {
     "order_confirmation": N_("Pay to confirm your order at %(restaurant)s"),
@@ -109,6 +115,9 @@ def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
         # Every time a diner reads is on the restaurant's clock (its time zone named).
         "promised": local_time_named(order.promised_at, restaurant.timezone),
         "prep_minutes": order.prep_minutes,
+        # A scheduled order's slot: "Pickup at 19:30 on Wed 02 Dec (CET)" ("" when ASAP).
+        "scheduled": scheduled_text(order.scheduled_for, order.fulfillment,
+                                    restaurant.timezone),
         "money_back": money_back(order),
         "fully_refunded": order.amount_refunded >= order.total_amount,
         "refund_line": i18n.gettext("%(amount)s of your payment has been refunded.") % {

@@ -80,6 +80,7 @@ def order_out(view: OrderView) -> OrderOut:
         promised_at=view.promised_at.isoformat() if view.promised_at else None,
         reject_reason=view.reject_reason, allergy=view.allergy,
         totals=totals_out(view.totals, view.currency),
+        scheduled_for=view.scheduled_for.isoformat() if view.scheduled_for else None,
     )
 
 
@@ -124,7 +125,8 @@ class OrdersApiController(Controller):
             status_url=status_url(order.id),
             total=Money(amount=order.total_amount, currency=order.currency),
             message="" if order.payment_url else LINK_DEFERRED,
-            totals=totals_out(order.totals, order.currency))
+            totals=totals_out(order.totals, order.currency),
+            scheduled_for=order.scheduled_for.isoformat() if order.scheduled_for else None)
         code = HTTP_201_CREATED if order.payment_url else HTTP_202_ACCEPTED
         return Response(body, status_code=code)
 

@@ -58,7 +58,7 @@ class CartForm:
 
 
 CHECKOUT_FIELDS = ("name", "email", "phone", "fulfillment", "delivery_address", "table", "notes",
-                   "has_allergy", "allergy", "tip", "tip_custom")
+                   "has_allergy", "allergy", "tip", "tip_custom", "scheduled_for")
 # The tip radio: "" (none), one of pricing.TIP_PERCENTS, or "custom" (then `tip_custom`, an
 # amount as the diner writes it, e.g. "2.50").
 TIP_CUSTOM = "custom"
@@ -163,6 +163,8 @@ def to_order(cart: CartForm, slug: str, currency: str = "eur"
         "table": cart.field("table"),
         "allergy": cart.field("allergy").strip() if cart.field("has_allergy") else "",
         "tip": tip,
+        # "" is as soon as possible; a slot is the ISO time the server put in the select.
+        "scheduled_for": cart.field("scheduled_for").strip() or None,
     }
     if not payload["items"]:
         return None, {"items": "your cart is empty: add something from the menu"}

@@ -30,6 +30,7 @@ PLAIN = {
     "tip": N_("Please check the tip."),
     "tip_custom": N_("Please enter the tip as an amount, like 2.50."),
     "total": N_("The order is below the smallest amount a card can pay."),
+    "scheduled_for": N_("Please choose a time from the list."),
 }
 ITEM_PLAIN = {
     "notes": N_("A note for one dish can be 200 characters at most."),
@@ -44,7 +45,10 @@ _OWN_WORDS = ("tip", "tip_custom", "total")
 # Messages that already speak to people (intake's own checks) pass through, capitalised.
 _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "not valid",
                "is not on", "must have", "domain name", "@-sign", "too many",
-               "unpaid orders are already open", "must be at least")
+               "unpaid orders are already open", "must be at least",
+               # the time of a scheduled order (app/restaurants/hours.py, intake)
+               "is closed now", "choose a time", "fully booked", "for later",
+               "the restaurant is closed")
 
 
 # Intake's sentences for people, recognised (anchored, after capitalisation), and said again

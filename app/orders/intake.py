@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from arq.connections import ArqRedis
 from email_validator import EmailNotValidError, validate_email
@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from app.infra import db
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
-from app.orders import pricing
+from app.orders import pricing, slot_cap
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder, with_tax
 from app.orders.payment_links import attach_new_payment_link
 from app.orders.schemas import OrderIn
@@ -24,7 +24,9 @@ from app.orders.views import temp_store
 from app.payments.charge_limits import minimum_charge
 from app.payments.stripe_gateway import get_gateway
 from app.platform.metrics import ORDERS_SUBMITTED
+from app.restaurants import hours
 from app.restaurants.availability import is_paused
+from app.restaurants.opening import lead_minutes, opening_text, schedule_of
 from app.settings import get_settings
 from app.templating import format_money, local_clock
 
@@ -86,6 +88,10 @@ class MenuRestaurant:
     tax_mode: str = pricing.TaxMode.INCLUDED
     tips_enabled: bool = True
     default_language: str = "en"
+    weekly_hours: str = "[]"
+    slot_capacity: int = 0
+    schedule_days: int = 0
+    closures: str = "[]"
 
     @property
     def prep_estimate(self) -> int:
@@ -107,7 +113,11 @@ class MenuEntry:
 _MENU_SQL = """
 SELECT r.id, r.slug, r.name, r.currency, r.capture_mode, r.default_prep_minutes,
        r.accepting_orders, r.paused_until, r.busy_minutes, r.timezone, r.tax_mode,
-       r.tips_enabled, r.default_language,
+       r.tips_enabled, r.default_language, r.weekly_hours::text, r.slot_capacity, r.schedule_days,
+       coalesce((SELECT json_agg(json_build_array(c.starts_on, c.ends_on, c.reason))
+                 FROM restaurant_closure c
+                 WHERE c.restaurant = r.id AND c.ends_on >= current_date - 1),
+                '[]'::json)::text AS closures,
        coalesce((SELECT json_agg(json_build_array(m.id, m.name, m.price_amount, m.available,
                                                   coalesce(m.tax_rate, r.default_tax_rate)))
                  FROM menu_item m WHERE m.restaurant = r.id AND m.id = ANY($2::bigint[])),
@@ -153,7 +163,8 @@ def _tip(data: OrderIn, restaurant: MenuRestaurant, lines: list[OrderLine]) -> i
     return tip
 
 
-async def price_order(data: OrderIn) -> tuple[MenuRestaurant, Priced, str]:
+async def price_order(data: OrderIn
+                      ) -> tuple[MenuRestaurant, Priced, str, datetime | None]:
     """Resolve the restaurant and menu lines; raise IntakeError naming every bad field."""
     if nul := _nul_fields(data):
         raise IntakeError(nul)
@@ -162,10 +173,7 @@ async def price_order(data: OrderIn) -> tuple[MenuRestaurant, Priced, str]:
     if not restaurant.accepting_orders:
         raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
                           409)
-    if is_paused(restaurant.paused_until):
-        until = local_clock(restaurant.paused_until, restaurant.timezone)
-        raise IntakeError({"restaurant": f"{restaurant.name} has paused new orders until "
-                                         f"{until}"}, 409)
+    scheduled_for = _when(data, restaurant)
     errors: dict[str, str] = {}
     email = ""
     try:
@@ -197,7 +205,45 @@ async def price_order(data: OrderIn) -> tuple[MenuRestaurant, Priced, str]:
         raise IntakeError({"total": (
             f"the order totals {format_money(total, restaurant.currency)}; card payments "
             f"must be at least {format_money(minimum, restaurant.currency)}")}, 422)
-    return restaurant, priced, email
+    return restaurant, priced, email, scheduled_for
+
+
+def _closures(restaurant: MenuRestaurant) -> list[hours.Closure]:
+    return [hours.Closure(date.fromisoformat(start), date.fromisoformat(end), str(reason))
+            for start, end, reason in json.loads(restaurant.closures)]
+
+
+def _when(data: OrderIn, restaurant: MenuRestaurant) -> datetime | None:
+    """The slot the order is for (UTC), or None for as soon as possible; IntakeError naming
+    `scheduled_for` (or `restaurant` while paused) when that cannot be taken now."""
+    now = datetime.now(UTC)
+    schedule = schedule_of(restaurant, _closures(restaurant))
+    if data.scheduled_for is None:
+        if is_paused(restaurant.paused_until, now):
+            until = local_clock(restaurant.paused_until, restaurant.timezone)
+            raise IntakeError({"restaurant": f"{restaurant.name} has paused new orders until "
+                                             f"{until}"}, 409)
+        if not hours.is_open(schedule, now):
+            later = " Choose a time to order for later." if restaurant.schedule_days else ""
+            raise IntakeError({"scheduled_for": f"{restaurant.name} is closed now: "
+                                                f"{opening_text(schedule, now)}.{later}"}, 409)
+        return None
+    slot = data.scheduled_for
+    if slot.tzinfo is None:
+        raise IntakeError({"scheduled_for": "give the time with its offset, e.g. "
+                                            "2026-12-02T19:30:00+01:00"}, 422)
+    try:
+        slot = slot.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset: no such moment in UTC
+        raise IntakeError({"scheduled_for": "choose a time from the restaurant's slots"},
+                          422) from None
+    problem = hours.slot_problem(
+        schedule, slot, now, lead_minutes=lead_minutes(restaurant),
+        days_ahead=restaurant.schedule_days,
+        not_before=restaurant.paused_until if is_paused(restaurant.paused_until, now) else None)
+    if problem:
+        raise IntakeError({"scheduled_for": problem}, 422)
+    return slot
 
 
 async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
@@ -205,7 +251,7 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
     """`client`: the caller's address, for the cap on open unpaid orders per address.
     `language`: the diner's (the checkout page's); the API's orders take the restaurant's
     default unless they name one."""
-    restaurant, priced, email = await price_order(data)
+    restaurant, priced, email, scheduled_for = await price_order(data)
     lines = priced.lines
     now = datetime.now(UTC)
     order = TempOrder(
@@ -220,7 +266,7 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
         delivery_address=data.delivery_address.strip() if data.fulfillment == "delivery" else "",
         table_label=data.table.strip() if data.fulfillment == "dine_in" else "",
         notes=data.notes.strip(), status=OrderStatus.AWAITING_PAYMENT,
-        allergy=data.allergy.strip(),
+        allergy=data.allergy.strip(), scheduled_for=scheduled_for,
         language=language or data.language or restaurant.default_language or "en",
     )
     # The temp order is written before Stripe is called (if Redis is down, nothing is made
@@ -236,6 +282,15 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
     except TooManyUnpaid as error:
         log.warning("order refused: unpaid cap", field=error.field, restaurant=restaurant.slug)
         raise IntakeError({error.field: str(error)}, 429) from None
+    if scheduled_for is not None and restaurant.slot_capacity:
+        taken = await slot_cap.reserve(redis, restaurant.id, scheduled_for, order.id,
+                                       hold_until=order.pay_by or scheduled_for,
+                                       capacity=restaurant.slot_capacity)
+        if not taken:
+            log.info("order refused: slot full", restaurant=restaurant.slug,
+                     slot=scheduled_for.isoformat())
+            raise IntakeError({"scheduled_for": "that time is fully booked; please choose "
+                                                "another"}, 409)
     await temp_store(redis).put(order, ttl_seconds=UNFINISHED_TTL_S)
     ORDERS_SUBMITTED.labels(restaurant=restaurant.slug).inc()
     log.info("order submitted", order_id=order.id, restaurant=restaurant.slug,

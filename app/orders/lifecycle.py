@@ -118,7 +118,10 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
     if action == "accept":
         assert prep_minutes is not None
         changes[PaidOrder.prep_minutes] = prep_minutes
-        changes[PaidOrder.promised_at] = now + timedelta(minutes=prep_minutes)
+        promised = now + timedelta(minutes=prep_minutes)
+        # A scheduled order is promised for its slot (or later, when accepted too late).
+        scheduled = getattr(order, "scheduled_for", None)
+        changes[PaidOrder.promised_at] = max(promised, scheduled) if scheduled else promised
     elif action in ("reject", "auto_reject"):
         changes[PaidOrder.reject_reason] = reason[:300]
         # The kitchen never chose this one: its screens show a notice until acknowledged.
@@ -282,7 +285,10 @@ async def auto_reject_overdue(*, redis: ArqRedis | None = None) -> list[str]:
         "SELECT o.public_id, r.auto_reject_minutes FROM paid_order o "
         "JOIN restaurant r ON r.id = o.restaurant "
         "WHERE o.status = 'paid' AND r.auto_reject_minutes > 0 "
-        "AND o.paid_at < now() - make_interval(mins => r.auto_reject_minutes) "
+        # A scheduled order's clock starts when it reaches the board, not at payment.
+        "AND (o.scheduled_for IS NULL OR o.released_at IS NOT NULL) "
+        "AND coalesce(o.released_at, o.paid_at) "
+        "< now() - make_interval(mins => r.auto_reject_minutes) "
         "ORDER BY o.paid_at LIMIT 200")
     rejected: list[str] = []
     for row in rows:

@@ -6,7 +6,7 @@ JSON API and emails use for both temporary and paid orders.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import msgspec
@@ -117,11 +117,19 @@ class TempOrder(msgspec.Struct):
     tax_mode: str = "included"  # the restaurant's, frozen at submission
     tip_amount: int = 0  # minor units, no VAT; part of total_amount
     language: str = "en"  # the diner's at checkout (app/infra/i18n.py): every email's
+    scheduled_for: datetime | None = None  # the chosen slot (UTC); None: as soon as possible
 
     @property
     def totals(self) -> pricing.Totals:
         return pricing.totals_of((line.tax_split for line in self.lines), self.tax_mode,
                                  self.tip_amount)
+
+    @property
+    def pay_by(self) -> datetime | None:
+        """A scheduled order must be paid before the kitchen would start it (slot - prep)."""
+        if self.scheduled_for is None:
+            return None
+        return self.scheduled_for - timedelta(minutes=self.prep_minutes)
 
 
 class Seller(msgspec.Struct, frozen=True):
@@ -179,6 +187,8 @@ class OrderView(msgspec.Struct):
     # The seller's legal details as they were when the order was paid (the receipt's).
     seller: Seller | None = None
     language: str = "en"  # the order's emails are written in it
+    scheduled_for: datetime | None = None  # the slot chosen; None: as soon as possible
+    timezone: str = "UTC"  # the restaurant's, for "Pickup at 19:30"
 
     @property
     def item_count(self) -> int:

@@ -39,8 +39,12 @@ from app.orders.views import load_order_view
 from app.payments.stripe_gateway import PaymentProviderError
 from app.restaurants import services
 from app.restaurants.availability import is_paused, menu_state
+from app.restaurants.opening import closures_of, order_window, schedule_of, slots_by_day
 from app.restaurants.tables import Restaurant
 
+# The checkout's time select lists this many slots at most (two whole days of a restaurant
+# open round the clock); the API takes any valid slot.
+MAX_SLOT_OPTIONS = 192
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -50,6 +54,9 @@ async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str]) -> di
         raise NotFoundException(f"no restaurant called {slug!r}")
     i18n.settle(restaurant.default_language)
     items = await services.menu_items(restaurant.id)
+    now = datetime.now(UTC)
+    window = order_window(restaurant, schedule_of(restaurant, await closures_of(restaurant.id)),
+                          now)
     lines = cart.lines(items)
     totals, tip_problem = cart_totals(cart, items, restaurant)
     if tip_problem and "tip" not in errors and "tip_custom" not in errors:
@@ -63,6 +70,10 @@ async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str]) -> di
                             for percent in TIP_PERCENTS],
             "errors": errors,
             "paused": is_paused(restaurant.paused_until),
+            # ASAP or a slot: what the checkout offers now (app/restaurants/opening.py).
+            "window": window,
+            "slot_groups": slots_by_day(window.slots[:MAX_SLOT_OPTIONS], restaurant.timezone,
+                                        now),
             "prep_estimate": restaurant.default_prep_minutes + restaurant.busy_minutes,
             "menu_state": menu_state(restaurant, items),
             # One rendered form, one key: a double tap sends it twice, the server places

@@ -24,6 +24,7 @@ log = get_logger("orderpass.payment_links")
 LINK_RETRY_DELAYS_S = (5, 15, 30, 60, 120, 300, 600)  # deferred link creation backoff
 STRIPE_MIN_EXPIRY_S = 30 * 60  # Stripe: expires_at at least 30 min after the request arrives
 EXPIRY_MARGIN_S = 120  # request latency and clock skew between us and Stripe
+STRIPE_MAX_EXPIRY_S = 24 * 3600  # Stripe: expires_at at most 24 h after the session's creation
 REUSE_MIN_S = STRIPE_MIN_EXPIRY_S + 60  # a request is resent as it was while this remains
 LIST_SLACK_S = 60  # clock skew when listing the sessions an attempt may have created
 
@@ -42,15 +43,24 @@ def _begin_attempt(order: TempOrder, now: datetime) -> None:
     is still far enough away for Stripe to accept it, else a new one with a new key."""
     if order.link_key and order.link_expires_at - now.timestamp() >= REUSE_MIN_S:
         return
-    minutes = get_settings().payment_link_minutes
-    expires = now + timedelta(minutes=minutes)
-    # Stripe wants expires_at at least 30 min after the request *arrives*: keep a margin.
-    expires = max(expires, now + timedelta(seconds=STRIPE_MIN_EXPIRY_S + EXPIRY_MARGIN_S))
+    expires = link_expiry(order, now)
     n = order.link_keys_used
     order.link_key = order.id if n == 0 else f"{order.id}/link-{n}"
     order.link_keys_used = n + 1
     order.link_expires_at = int(expires.timestamp())
     order.link_started_at = int(now.timestamp())
+
+
+def link_expiry(order: TempOrder, now: datetime) -> datetime:
+    """The `expires_at` sent to Stripe: the link TTL, never past when a scheduled order must
+    be paid (`pay_by`, slot - prep), within Stripe's 30 min - 24 h. A scheduled order whose
+    `pay_by` is nearer than Stripe's minimum is expired by us at `pay_by` (`_linked`)."""
+    expires = now + timedelta(minutes=get_settings().payment_link_minutes)
+    if order.pay_by is not None:
+        expires = min(expires, order.pay_by)
+    # Stripe wants expires_at at least 30 min after the request *arrives*: keep a margin.
+    expires = max(expires, now + timedelta(seconds=STRIPE_MIN_EXPIRY_S + EXPIRY_MARGIN_S))
+    return min(expires, now + timedelta(seconds=STRIPE_MAX_EXPIRY_S - EXPIRY_MARGIN_S))
 
 
 async def _adopt_open_session(order: TempOrder) -> PaymentLink | None:
@@ -166,6 +176,8 @@ async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
     order.checkout_session_id = session.id
     order.payment_url = session.url
     order.expires_at = datetime.fromtimestamp(session.expires_at, UTC)
+    if order.pay_by is not None and order.pay_by < order.expires_at:
+        order.expires_at = order.pay_by  # the expiry job closes it then, at Stripe too
     order.status = OrderStatus.AWAITING_PAYMENT
     order.link_error = ""
     order.link_key = ""
@@ -283,4 +295,7 @@ async def renew_payment_link(redis: ArqRedis, temp_id: str) -> TempOrder:
                  OrderStatus.PAYMENT_FAILED, OrderStatus.LINK_FAILED)
     if order.status not in renewable:
         raise LinkNotRenewable(f"this order is {order.status.replace('_', ' ')}")
+    if order.pay_by is not None and order.pay_by <= datetime.now(UTC) + timedelta(minutes=1):
+        raise LinkNotRenewable("the time you chose is too close now for the kitchen to make "
+                               "it; please order again")
     return await attach_new_payment_link(redis, order, on_failure="raise")

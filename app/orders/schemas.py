@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -57,6 +58,12 @@ class OrderIn(msgspec.Struct):
     tip: TipIn | None = None
     # The language of the order's emails; the restaurant's default when left out.
     language: Literal["en", "de"] | None = None
+    # A scheduled order: the slot's start, ISO 8601 with its offset, on the restaurant's
+    # 15-minute grid inside its hours (app/restaurants/hours.py). Absent or null: as soon as
+    # possible, which only an open restaurant takes.
+    scheduled_for: Annotated[datetime, Meta(
+        description="pickup/delivery slot, ISO 8601 with offset; null: as soon as possible")
+    ] | None = None
 
 
 class TaxRateOut(msgspec.Struct):
@@ -90,6 +97,7 @@ class OrderCreatedOut(msgspec.Struct):
     total: Money
     message: str = ""
     totals: TotalsOut | None = None
+    scheduled_for: str | None = None
 
 
 class OrderLineOut(msgspec.Struct):
@@ -121,3 +129,4 @@ class OrderOut(msgspec.Struct):
     reject_reason: str = ""
     allergy: str = ""
     totals: TotalsOut | None = None
+    scheduled_for: str | None = None  # the slot (ISO 8601, UTC); null: as soon as possible

@@ -71,6 +71,10 @@ class PaidOrder(Table):
     seller_address = Varchar(length=300, default="")
     seller_tax_id = Varchar(length=40, default="")
     language = Varchar(length=8, default="en")  # the diner's, at checkout: every email's
+    # A scheduled order (None: as soon as possible): the slot the diner chose, and when it
+    # reached the kitchen board (`scheduled_for` - prep, app/orders/release.py).
+    scheduled_for = Timestamptz(null=True, default=None)
+    released_at = Timestamptz(null=True, default=None)
 
 
 class OrderItem(Table):

@@ -31,7 +31,7 @@ def view_of_temp(order: TempOrder) -> OrderView:
         notes=order.notes, payment_url=order.payment_url, expires_at=order.expires_at,
         prep_minutes=order.prep_minutes, is_paid=False, link_error=order.link_error,
         allergy=order.allergy, tax_mode=order.tax_mode, tip_amount=order.tip_amount,
-        language=order.language)
+        language=order.language, scheduled_for=order.scheduled_for)
 
 
 async def view_of_paid(order: PaidOrder) -> OrderView:
@@ -64,7 +64,8 @@ async def view_of_paid(order: PaidOrder) -> OrderView:
         tax_mode=order.tax_mode, tip_amount=order.tip_amount,
         seller=Seller(legal_name=order.seller_legal_name, address=order.seller_address,
                       tax_id=order.seller_tax_id),
-        language=order.language)
+        language=order.language, scheduled_for=order.scheduled_for,
+        timezone=restaurant.timezone)
 
 
 async def refund_lines(order_id: int) -> list[RefundLine]:
@@ -136,7 +137,8 @@ async def view_of_archived(order_ref: str) -> OrderView | None:
         seller=Seller(legal_name=str(document.get("seller_legal_name") or ""),
                       address=str(document.get("seller_address") or ""),
                       tax_id=str(document.get("seller_tax_id") or "")),
-        language=str(document.get("language") or "en"))
+        language=str(document.get("language") or "en"),
+        scheduled_for=_moment(document, "scheduled_for"), timezone=restaurant.timezone)
 
 
 async def load_order_view(redis: Redis, order_ref: str) -> OrderView | None:

@@ -108,7 +108,7 @@ paid AS (
         amount_charged, currency_charged, capture_mode, needs_review, review_reason,
         rebuilt_from_stripe, submitted_at, paid_at, prep_minutes, allergy,
         tax_mode, tip_amount, net_amount, tax_amount,
-        seller_legal_name, seller_address, seller_tax_id, language)
+        seller_legal_name, seller_address, seller_tax_id, language, scheduled_for)
     SELECT $4::text, $5::integer, $6::integer, $3::text, $7::text, 'paid', $8::text,
         $9::text, $10::text, $11::text, $12::text, $13::text, $14::text, $15::text,
         $16::integer, $17::integer, $18::text, $19::text, $20::boolean, $21::text,
@@ -117,7 +117,8 @@ paid AS (
         -- the receipt names the seller as it was when paid (its trading name and address
         -- where no legal ones are set)
         coalesce(nullif(r.legal_name, ''), left(r.name, 200)),
-        coalesce(nullif(r.legal_address, ''), r.address), r.tax_id, $44::text
+        coalesce(nullif(r.legal_address, ''), r.address), r.tax_id, $44::text,
+        $45::timestamptz
     FROM event, restaurant r WHERE r.id = $5::integer
     ON CONFLICT DO NOTHING RETURNING id),
 items AS (
@@ -159,7 +160,8 @@ async def _insert_order(connection: asyncpg.Connection, event_id: str, event_typ
                                           order.customer.email)),
         order.allergy, [line.allergy for line in lines],  # $34, $35: allergy flags
         *_money_parameters(order),  # $36…$43: VAT and tip
-        order.language)  # $44: the language of the order's emails
+        order.language,  # $44: the language of the order's emails
+        order.scheduled_for)  # $45: the slot of a scheduled order (NULL: as soon as possible)
     assert row is not None
     order_id: int | None = row["order_id"]
     if order_id is not None and amount_problem:

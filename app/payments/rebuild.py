@@ -72,12 +72,13 @@ async def rebuild_temp_order(gateway: StripeGateway, session: CheckoutSession
                                tax_rate=rates[index]))
     lines = with_tax(lines, mode)
     created = found.get("c") or session.created
+    scheduled_for, prep = _scheduled(found, restaurant.default_prep_minutes)
     details = session.customer_details
     email = session.customer_email or (details.email if details else None) or ""
     order = TempOrder(
         id=temp_id, restaurant_id=restaurant.id, restaurant_slug=restaurant.slug,
         restaurant_name=restaurant.name, currency=(session.currency or restaurant.currency),
-        capture_mode=restaurant.capture_mode, prep_minutes=restaurant.default_prep_minutes,
+        capture_mode=restaurant.capture_mode, prep_minutes=prep,
         lines=lines, total_amount=sum(line.gross_amount for line in lines) + tip,
         tax_mode=mode, tip_amount=tip,
         customer=Customer(name=found.get("n") or (details.name if details else "") or email,
@@ -87,6 +88,7 @@ async def rebuild_temp_order(gateway: StripeGateway, session: CheckoutSession
         delivery_address=found.get("a") or "", table_label=found.get("t") or "",
         notes=found.get("o") or "", checkout_session_id=session.id, allergy=order_allergy,
         review_note="", language=_language(found, restaurant.default_language),
+        scheduled_for=scheduled_for,
     )
     if known and not _added_lines_match(order, added):
         gaps.append("the VAT and tip lines Stripe holds differ from the order's snapshot")
@@ -102,6 +104,15 @@ def _language(found: dict[str, Any], default: str) -> str:
     if isinstance(value, str) and value in i18n.SUPPORTED:
         return value
     return "en" if found else (default if default in i18n.SUPPORTED else "en")
+
+
+def _scheduled(found: dict[str, Any], default_prep: int) -> tuple[datetime | None, int]:
+    """(the slot, the prep minutes) from the snapshot's `w`; (None, the default) for ASAP."""
+    value = found.get("w")
+    if not (isinstance(value, list) and len(value) == 2
+            and all(isinstance(part, int) and part >= 0 for part in value)):
+        return None, default_prep
+    return datetime.fromtimestamp(value[0], UTC), value[1]
 
 
 def _money(found: dict[str, Any]) -> tuple[int, str, list[int]]:

@@ -128,6 +128,9 @@ def snapshot_of(order: TempOrder) -> dict[str, Any]:
            or any(line.tax_rate for line in order.lines) else {}),
         # The language of the order's emails (`l`), when it is not English.
         **({"l": order.language} if order.language != "en" else {}),
+        # A scheduled order (`w`): [the slot, epoch seconds; the prep minutes it was given].
+        **({"w": [int(order.scheduled_for.timestamp()), order.prep_minutes]}
+           if order.scheduled_for is not None else {}),
     }
 
 

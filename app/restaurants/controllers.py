@@ -11,7 +11,10 @@ from app.infra import i18n
 from app.infra.errors import error_responses
 from app.orders.pricing import TIP_PERCENTS, format_rate
 from app.restaurants import services
+from app.restaurants.opening import closures_of, order_window, schedule_of
 from app.restaurants.schemas import MenuItemOut, MenuOut, Money, RestaurantOut
+
+MENU_SLOTS = 8  # the first slots the menu API lists (any valid slot is taken)
 
 
 class RestaurantPagesController(Controller):
@@ -35,13 +38,18 @@ class MenuApiController(Controller):
         if restaurant is None:
             raise NotFoundException(f"no restaurant called {slug!r}")
         items = await services.menu_items(restaurant.id)
+        window = order_window(restaurant, schedule_of(restaurant,
+                                                      await closures_of(restaurant.id)))
         return MenuOut(
             restaurant=RestaurantOut(
                 slug=restaurant.slug, name=restaurant.name, currency=restaurant.currency,
                 accepting_orders=restaurant.accepting_orders,
                 default_prep_minutes=restaurant.default_prep_minutes,
                 prices_include_tax=restaurant.tax_mode == "included",
-                tips=list(TIP_PERCENTS) if restaurant.tips_enabled else []),
+                tips=list(TIP_PERCENTS) if restaurant.tips_enabled else [],
+                open_now=window.asap, notice=window.notice,
+                schedule_days=restaurant.schedule_days,
+                next_slots=[slot.isoformat() for slot in window.slots[:MENU_SLOTS]]),
             items=[MenuItemOut(
                 id=item.id, name=item.name, category=item.category,
                 description=item.description,

@@ -18,6 +18,13 @@ class RestaurantOut(msgspec.Struct):
     default_prep_minutes: int
     prices_include_tax: bool = True  # menu prices are gross (EU); else VAT is added at checkout
     tips: list[int] = msgspec.field(default_factory=list)  # tip percentages offered; [] none
+    # Opening hours (app/restaurants/opening.py): whether an order for as soon as possible is
+    # taken now, what the menu says otherwise ("Opens today at 17:30."), how many days ahead
+    # orders may be scheduled, and the first slots that may be chosen now (ISO 8601, UTC).
+    open_now: bool = True
+    notice: str = ""
+    schedule_days: int = 0
+    next_slots: list[str] = msgspec.field(default_factory=list)
 
 
 class MenuItemOut(msgspec.Struct):

@@ -1,17 +1,25 @@
 """The demo data set: two restaurants with menus, an owner and a kitchen login each, and the
 platform admin. Idempotent. VAT as a German restaurant charges it on takeaway: prices include
-VAT, food at 7 % (the restaurants' default rate), drinks at 19 %; legal details for receipts."""
+VAT, food at 7 % (the restaurants' default rate), drinks at 19 %; legal details for receipts.
+Hours: open every day all day on the restaurant's clock (so tests that order now always can),
+scheduling up to 7 days ahead, DEMO_SLOT_CAPACITY orders per slot, and one closure a month
+ahead (beyond the scheduling window, so it never gets in a test's way). Set once: an owner's
+changes survive re-seeding."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from app.accounts.passwords import hash_password, verify_password
 from app.accounts.tables import StaffUser
+from app.infra import db
 from app.piccolo_conf import DB
-from app.restaurants.tables import MenuItem, Restaurant
+from app.restaurants import hours
+from app.restaurants.tables import MenuItem, Restaurant, RestaurantClosure
 
 ADMIN_EMAIL = "admin@orderpass.test"
 
@@ -50,6 +58,8 @@ DEMO_RESTAURANTS: list[dict[str, Any]] = [
 ]
 
 
+DEMO_SLOT_CAPACITY = 4
+DEMO_CLOSURE_IN_DAYS = 30  # one day's closure this far ahead, "Staff holiday"
 FOOD_VAT = 700  # the demo restaurants' default rate (hundredths of a percent)
 DRINKS_VAT = 1900  # items of the "Drinks" category
 VAT_FIELDS = ("legal_name", "legal_address", "tax_id")
@@ -80,6 +90,7 @@ async def seed_demo(password: str) -> list[DemoLogin]:
                     Restaurant.tax_mode: "included", Restaurant.default_tax_rate: FOOD_VAT,
                     **{getattr(Restaurant, name): spec[name] for name in VAT_FIELDS}}).where(
                     Restaurant.id == restaurant.id)
+            await _ensure_hours(int(restaurant.id))
             existing = {row["name"] for row in await MenuItem.select(MenuItem.name).where(
                 MenuItem.restaurant == restaurant.id)}
             for position, (category, name, description, price) in enumerate(spec["menu"]):
@@ -98,6 +109,20 @@ async def seed_demo(password: str) -> list[DemoLogin]:
         await _ensure_user(ADMIN_EMAIL, password, role="admin", restaurant_id=None)
         logins.append(DemoLogin(email=ADMIN_EMAIL, restaurant="(admin)"))
     return logins
+
+
+async def _ensure_hours(restaurant_id: int) -> None:
+    """Demo hours and a closure, unless the restaurant has hours (or a closure) already."""
+    await db.execute(
+        "UPDATE restaurant SET weekly_hours = $2::jsonb, slot_capacity = $3, schedule_days = 7 "
+        "WHERE id = $1 AND weekly_hours = '[]'::jsonb",
+        restaurant_id, json.dumps(hours.to_rows(hours.Interval(*row) for row in hours.ALL_WEEK)),
+        DEMO_SLOT_CAPACITY)
+    if not await RestaurantClosure.exists().where(RestaurantClosure.restaurant == restaurant_id):
+        day = datetime.now(UTC).date() + timedelta(days=DEMO_CLOSURE_IN_DAYS)
+        await RestaurantClosure.insert(RestaurantClosure(
+            restaurant=restaurant_id, starts_on=day, ends_on=day, reason="Staff holiday",
+            created_at=datetime.now(UTC)))
 
 
 @lru_cache(maxsize=4)

@@ -1,6 +1,15 @@
 """Piccolo tables for restaurants and menu items (schema lives in migrations/)."""
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Serial,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.table import Table
 
 
@@ -36,6 +45,13 @@ class Restaurant(Table):
     legal_name = Varchar(length=200, default="")
     legal_address = Varchar(length=300, default="")
     tax_id = Varchar(length=40, default="")
+    # Opening hours and scheduled orders (app/restaurants/hours.py): weekly intervals
+    # `[[weekday, opens, closes], …]` in minutes on the local clock (empty: always open); how
+    # many orders one 15-minute slot takes (0: no limit); how many days ahead diners may
+    # schedule (0: ASAP only).
+    weekly_hours = JSONB(default="[]")
+    slot_capacity = Integer(default=0)
+    schedule_days = Integer(default=7)
 
 
 class MenuItem(Table):
@@ -48,3 +64,14 @@ class MenuItem(Table):
     available = Boolean(default=True)
     position = Integer(default=0)
     tax_rate = Integer(null=True, default=None)  # VAT, hundredths of a percent; None: default
+
+
+class RestaurantClosure(Table):
+    """An exceptional closure: whole days on the restaurant's clock, both ends included."""
+
+    id = Serial(primary_key=True)
+    restaurant = ForeignKey(references=Restaurant)
+    starts_on = Date()
+    ends_on = Date()
+    reason = Varchar(length=120, default="")
+    created_at = Timestamptz()

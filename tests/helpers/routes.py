@@ -96,6 +96,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/admin/orders"): "admin",
     ("GET", "/admin/orders/{ref:str}"): "admin",
     ("POST", "/admin/orders/{ref:str}/refund"): "admin",
+    # hours (#16 items 3, 4): opening hours, closures, pause and busy from the management area
+    ("GET", "/manage/{slug:str}/hours"): "manager",
+    ("POST", "/manage/{slug:str}/hours"): "manager",
+    ("POST", "/manage/{slug:str}/hours/closures"): "manager",
+    ("POST", "/manage/{slug:str}/hours/closures/{closure_id:int}/remove"): "manager",
+    ("POST", "/manage/{slug:str}/hours/floor"): "manager",
 }
 # Litestar's OpenAPI document and UI pages.
 SCHEMA_PREFIX = "/schema"

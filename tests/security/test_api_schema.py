@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import CheckFunction, GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -29,6 +30,12 @@ EXPECTED_5XX = {"/readyz"}
 # Webhooks must refuse anything not signed by the provider, which OpenAPI cannot express:
 # their 400s are declared, but "schema-valid request rejected" does not apply.
 SIGNED = {"/webhooks/stripe", "/webhooks/resend"}
+# Invalid data may be refused for its size before its shape is read: a body over the limit
+# (more than 50 order lines of junk) is a 413, declared in the schema, and a rejection too.
+REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428",
+              "429", "5xx"]
+CONFIG = SchemathesisConfig.from_dict(
+    {"checks": {"negative_data_rejection": {"expected-statuses": REJECTIONS}}})
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +47,7 @@ def api_web() -> Iterator[RunningProcess]:
 
 @pytest.fixture(scope="module")
 def api_schema(api_web: RunningProcess) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(f"{api_web.url}/schema/openapi.json")
+    return schemathesis.openapi.from_url(f"{api_web.url}/schema/openapi.json", config=CONFIG)
 
 
 def operations(schema: schemathesis.BaseSchema) -> list[schemathesis.APIOperation]:

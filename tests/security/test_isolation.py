@@ -14,7 +14,7 @@ from litestar import Litestar
 
 from app.accounts.tables import StaffInvitation, StaffUser
 from app.orders.tables import PaidOrder
-from app.restaurants.tables import MenuItem, Restaurant
+from app.restaurants.tables import MenuItem, Restaurant, RestaurantClosure
 from tests.helpers.accounts import add_invitation, add_member, login, members_of, user_id
 from tests.helpers.orders import make_paid_order
 from tests.helpers.routes import ROUTES, SCHEMA_PREFIX, app_routes, fill
@@ -60,11 +60,13 @@ async def _values() -> dict[str, object]:
     item = await MenuItem.objects().get(MenuItem.restaurant == restaurant.id)
     assert item is not None
     invitation_id, _ = await add_invitation("new-cook@demo-2.test", slug="demo-2")
+    closure = await RestaurantClosure.objects().get(RestaurantClosure.restaurant == restaurant.id)
+    assert closure is not None  # the seed gives each demo restaurant one
     return {"slug": "demo-2", "ref": other.public_id, "order_id": other.public_id,
             "action": "accept", "discrepancy_id": 1, "delivery_id": 1, "event_id": "evt_1",
             "item_id": item.id, "file_path": "css/app.css",
             "member_id": await user_id("kitchen@demo-2.test"),
-            "invitation_id": invitation_id, "token": "x"}
+            "invitation_id": invitation_id, "closure_id": closure.id, "token": "x"}
 
 
 async def _demo_2_state() -> tuple[object, ...]:
@@ -72,7 +74,8 @@ async def _demo_2_state() -> tuple[object, ...]:
     invitations = await StaffInvitation.select(
         StaffInvitation.email, StaffInvitation.role, StaffInvitation.revoked_at).order_by(
         StaffInvitation.id)
-    return restaurant, await members_of("demo-2"), invitations
+    closures = await RestaurantClosure.select().order_by(RestaurantClosure.id)
+    return restaurant, await members_of("demo-2"), invitations, closures
 
 
 def _guarded(app: Litestar, kind: str) -> list[tuple[str, str]]:
@@ -245,7 +248,8 @@ async def test_demo_2_members_and_invitations_cannot_be_reached_through_demo_url
     for url, data in [
             (f"/manage/demo/staff/{values['member_id']}/remove", {}),
             (f"/manage/demo/staff/{values['member_id']}/role", {"role": "manager"}),
-            (f"/manage/demo/staff/invitations/{values['invitation_id']}/withdraw", {})]:
+            (f"/manage/demo/staff/invitations/{values['invitation_id']}/withdraw", {}),
+            (f"/manage/demo/hours/closures/{values['closure_id']}/remove", {})]:
         response = await client.post(url, data={"_csrf_token": token, **data})
         assert response.status_code == 404, (url, response.status_code)
     page = await client.get("/manage/demo/staff")

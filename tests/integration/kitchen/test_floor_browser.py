@@ -334,7 +334,10 @@ async def test_86_pause_and_busy_from_the_kitchen_reach_the_diners_menu_live(
 
     await kitchen.locator("#controls button", has_text="Pause 15 min").click()
     await diner.locator("#paused-notice").wait_for(timeout=10_000)
-    assert await diner.locator("button.primary-action").is_disabled()
+    # Paused: no "as soon as possible"; the diner may only pick a later time (hours #16).
+    assert await diner.locator("#scheduled_for option[value='']").get_attribute(
+        "disabled") is not None
+    assert "order now for a later time" in await diner.inner_text("#paused-notice")
     await kitchen.locator(".chip-paused").wait_for()
     async with httpx.AsyncClient(base_url=web.url) as api:
         menu = (await api.get("/api/restaurants/demo/menu")).json()["items"]

@@ -89,3 +89,18 @@ def test_rendering_is_deterministic() -> None:
     """A retry must send the same payload under the same Idempotency-Key."""
     first = render_email("payment_received", order(), RESTAURANT, "https://x")
     assert render_email("payment_received", order(), RESTAURANT, "https://x") == first
+
+
+@pytest.mark.parametrize("kind", ["order_confirmation", "payment_received"])
+def test_a_scheduled_order_says_when_on_the_restaurants_clock(kind: str) -> None:
+    slot = datetime(2026, 12, 2, 18, 30, tzinfo=UTC)  # 19:30 in Berlin (CET)
+    email = render_email(kind, order(scheduled_for=slot, status="paid",
+                                     paid_at=slot - timedelta(hours=2)),
+                         RESTAURANT, "https://orderpass.example")
+    assert "Pickup at 19:30 on Wed 02 Dec (CET)" in email.text
+    assert "Pickup at 19:30 on Wed 02 Dec (CET)" in email.html
+    assert "Estimated preparation time" not in email.text
+    delivery = render_email(kind, order(scheduled_for=slot, fulfillment="delivery",
+                                        delivery_address="Torstraße 2"),
+                            RESTAURANT, "https://orderpass.example")
+    assert "Delivery at 19:30" in delivery.text

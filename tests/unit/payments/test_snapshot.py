@@ -32,7 +32,7 @@ def largest_order() -> TempOrder:
     note, allergy = _limit(OrderItemIn, "notes"), _limit(OrderItemIn, "allergy")
     return TempOrder(
         id="TEMP-" + "x" * 22, restaurant_id=1, restaurant_slug="s" * 64, restaurant_name="R",
-        currency="eur", capture_mode="automatic", prep_minutes=15,
+        currency="eur", capture_mode="automatic",
         lines=[OrderLine(menu_item_id=2**31 - 1, name="n" * 120, unit_amount=10_000_000,
                          quantity=99, notes=WORST[:note], allergy=WORST[:allergy],
                          tax_rate=MAX_RATE - 1)  # the longest rate: "99.99 %"
@@ -44,7 +44,8 @@ def largest_order() -> TempOrder:
         delivery_address=WORST[:_limit(OrderIn, "delivery_address")],
         table_label=WORST[:_limit(OrderIn, "table")], notes=WORST[:_limit(OrderIn, "notes")],
         allergy=WORST[:_limit(OrderIn, "allergy")], tax_mode="included", tip_amount=TIP_CAP,
-        language="de")  # a non-English order carries its language too
+        language="de",  # a non-English order carries its language too
+        scheduled_for=datetime(2026, 12, 24, 18, 45, tzinfo=UTC), prep_minutes=1440)
 
 
 def test_the_largest_order_fits_stripes_metadata_limits() -> None:
@@ -61,6 +62,7 @@ def test_the_snapshot_reads_back_exactly() -> None:
     assert found["y"][1][-1] == order.lines[-1].allergy
     assert found["x"] == [TIP_CAP, "included", [MAX_RATE - 1] * len(order.lines)]
     assert found["l"] == "de"
+    assert found["w"] == [int(datetime(2026, 12, 24, 18, 45, tzinfo=UTC).timestamp()), 1440]
 
 
 def test_an_english_order_spends_no_key_on_its_language() -> None:

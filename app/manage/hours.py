@@ -1,0 +1,125 @@
+"""A restaurant's opening hours as its managers edit them: the weekly hours (one field per
+weekday, "11:30-14:30, 17:30-22:00"), how many orders a slot takes and how far ahead diners
+may schedule, in one form saved in one statement or not at all; exceptional closures added
+and removed one at a time. Read by app/restaurants/opening.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from app.accounts.forms import FormInvalid, NotFound
+from app.infra.form_input import ascii_int
+from app.infra.logging import get_logger
+from app.restaurants import hours
+from app.restaurants.opening import schedule_of
+from app.restaurants.tables import Restaurant, RestaurantClosure
+
+log = get_logger("orderpass.manage.hours")
+
+DAY_FIELDS = tuple(f"day_{index}" for index in range(7))
+MAX_SLOT_CAPACITY = 1000
+MAX_SCHEDULE_DAYS = 60
+MAX_REASON = 120
+MAX_CLOSURE_DAYS = 366
+
+
+def values_of(restaurant: Restaurant) -> dict[str, Any]:
+    schedule = schedule_of(restaurant, [])
+    return {**{field: hours.day_text(schedule.intervals, index)
+               for index, field in enumerate(DAY_FIELDS)},
+            "slot_capacity": restaurant.slot_capacity,
+            "schedule_days": restaurant.schedule_days}
+
+
+def _number(form: Mapping[str, str], name: str, high: int, errors: dict[str, str]) -> int:
+    value = ascii_int(str(form.get(name, "")), low=0, high=high)
+    if value is None:
+        errors[name] = f"Enter a whole number from 0 to {high}."
+        return 0
+    return value
+
+
+async def update(restaurant: Restaurant, form: Mapping[str, str], *, by: str) -> None:
+    """Save the weekly hours and slot settings, or raise FormInvalid naming each bad field."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {name: str(form.get(name, ""))[:300] for name in
+                              (*DAY_FIELDS, "slot_capacity", "schedule_days")}
+    intervals: list[hours.Interval] = []
+    for index, name in enumerate(DAY_FIELDS):
+        text = values[name]
+        if "\x00" in text:
+            errors[name] = "Must not contain NUL characters."
+            values[name] = text.replace("\x00", "")
+            continue
+        try:
+            intervals += hours.parse_day(index, text)
+        except hours.HoursInvalid as error:
+            errors[name] = f"{hours.WEEKDAYS[index]}: {error}."
+    capacity = _number(form, "slot_capacity", MAX_SLOT_CAPACITY, errors)
+    days = _number(form, "schedule_days", MAX_SCHEDULE_DAYS, errors)
+    if errors:
+        raise FormInvalid(errors, values)
+    await Restaurant.update({Restaurant.weekly_hours: json.dumps(hours.to_rows(intervals)),
+                             Restaurant.slot_capacity: capacity,
+                             Restaurant.schedule_days: days}).where(
+        Restaurant.id == restaurant.id)
+    log.info("opening hours saved", restaurant=restaurant.slug, by=by,
+             intervals=len(intervals), slot_capacity=capacity, schedule_days=days)
+
+
+async def closures(restaurant_id: int) -> list[RestaurantClosure]:
+    today = datetime.now(UTC).date()
+    return await RestaurantClosure.objects().where(
+        (RestaurantClosure.restaurant == restaurant_id)
+        & (RestaurantClosure.ends_on >= today)).order_by(RestaurantClosure.starts_on)
+
+
+def _day(form: Mapping[str, str], name: str, errors: dict[str, str]) -> date | None:
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        errors[name] = "Choose a date."
+        return None
+    try:
+        if raw.isascii() and len(raw) == 10:
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    errors[name] = "Enter a date like 2026-12-24."
+    return None
+
+
+async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: str) -> None:
+    errors: dict[str, str] = {}
+    starts_on = _day(form, "starts_on", errors)
+    ends_on = _day(form, "ends_on", errors) if str(form.get("ends_on", "")).strip() else starts_on
+    reason = str(form.get("reason", "")).strip()
+    if len(reason) > MAX_REASON or "\x00" in reason:
+        errors["reason"] = f"At most {MAX_REASON} characters, no NUL characters."
+    if starts_on and ends_on:
+        if ends_on < starts_on:
+            errors["ends_on"] = "The last day cannot be before the first."
+        elif (ends_on - starts_on).days >= MAX_CLOSURE_DAYS:
+            errors["ends_on"] = "A closure can last a year at most."
+        elif ends_on < datetime.now(UTC).date():
+            errors["ends_on"] = "That closure is over already."
+    if errors:
+        raise FormInvalid(errors, {name: str(form.get(name, "")).replace("\x00", "")[:200]
+                                   for name in ("starts_on", "ends_on", "reason")})
+    assert starts_on is not None and ends_on is not None
+    await RestaurantClosure.insert(RestaurantClosure(
+        restaurant=restaurant.id, starts_on=starts_on, ends_on=ends_on, reason=reason,
+        created_at=datetime.now(UTC)))
+    log.info("closure added", restaurant=restaurant.slug, by=by, starts_on=str(starts_on),
+             ends_on=str(ends_on))
+
+
+async def remove_closure(restaurant: Restaurant, closure_id: int, *, by: str) -> None:
+    removed = await RestaurantClosure.delete().where(
+        (RestaurantClosure.id == closure_id)
+        & (RestaurantClosure.restaurant == restaurant.id)).returning(RestaurantClosure.id)
+    if not removed:
+        raise NotFound(f"no closure {closure_id} at {restaurant.name}")
+    log.info("closure removed", restaurant=restaurant.slug, by=by, closure=closure_id)

@@ -1,0 +1,122 @@
+"""When a diner can order: the restaurant's hours and closures (app/restaurants/hours.py)
+with its own switches (accepting orders, the kitchen's pause and busy time), as the menu, the
+checkout and intake all read them. `OrderWindow` says whether "as soon as possible" is open
+now, what the menu should say when it is not, and which slots can be scheduled."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from babel import dates as babel_dates
+
+from app.infra import i18n
+from app.infra.i18n import N_
+from app.restaurants import hours
+from app.restaurants.availability import is_paused
+from app.restaurants.tables import RestaurantClosure
+from app.templating import local_clock, zone
+
+# A scheduled order must be paid before the kitchen starts it (slot - prep), so the first
+# slot leaves the diner this long to pay on top of the prep (and busy) time.
+PAY_WINDOW_MINUTES = 10
+
+
+def lead_minutes(restaurant: Any) -> int:
+    """How far ahead the first slot is: prep + the kitchen's busy time + time to pay."""
+    return int(restaurant.default_prep_minutes + restaurant.busy_minutes + PAY_WINDOW_MINUTES)
+
+
+@dataclass(frozen=True)
+class OrderWindow:
+    asap: bool  # an order for as soon as possible is taken now
+    notice: str  # why not, for the diner: "Opens today at 17:30" ("" when open)
+    slots: list[datetime] = field(default_factory=list)  # UTC, choosable now
+
+    @property
+    def can_schedule(self) -> bool:
+        return bool(self.slots)
+
+
+def schedule_of(restaurant: Any, closures: list[hours.Closure]) -> hours.Schedule:
+    """`restaurant`: anything with `timezone` and `weekly_hours` (a row or intake's view)."""
+    raw = restaurant.weekly_hours
+    if isinstance(raw, str):  # Piccolo and asyncpg hand JSONB back as text
+        raw = json.loads(raw or "[]")
+    return hours.Schedule(restaurant.timezone, hours.from_rows(raw), tuple(closures))
+
+
+async def closures_of(restaurant_id: int, *, today: date | None = None) -> list[hours.Closure]:
+    """The closures that have not ended (yesterday's kept: a zone ahead of UTC is there)."""
+    since = (today or datetime.now(UTC).date()) - timedelta(days=1)
+    rows = await RestaurantClosure.select(
+        RestaurantClosure.starts_on, RestaurantClosure.ends_on, RestaurantClosure.reason
+    ).where((RestaurantClosure.restaurant == restaurant_id)
+            & (RestaurantClosure.ends_on >= since)).order_by(RestaurantClosure.starts_on)
+    return [hours.Closure(row["starts_on"], row["ends_on"], row["reason"]) for row in rows]
+
+
+def _weekday(local: datetime) -> str:
+    # Translators: a Babel (CLDR) pattern for the weekday a closed restaurant opens, "Mon".
+    return babel_dates.format_date(local, i18n.gettext("EEE"), locale=i18n.locale())
+
+
+def opening_text(schedule: hours.Schedule, now: datetime) -> str:
+    """"Opens today at 17:30", "Opens tomorrow at 11:30", "Closed until Mon 11:30 (holiday)",
+    in the current language (a diner's page settles it; the API's stays English)."""
+    closure = hours.closure_at(schedule, now)
+    reason = f" ({closure.reason})" if closure and closure.reason else ""
+    opening = hours.next_opening(schedule, now)
+    if opening is None:
+        return i18n.gettext(N_("Closed for now")) + reason
+    local, today = opening.astimezone(schedule.zone), now.astimezone(schedule.zone).date()
+    clock = local_clock(opening, schedule.timezone)
+    if local.date() == today and not reason:
+        return i18n.gettext(N_("Opens today at %(time)s")) % {"time": clock}
+    if local.date() == today + timedelta(days=1) and not reason:
+        return i18n.gettext(N_("Opens tomorrow at %(time)s")) % {"time": clock}
+    return i18n.gettext(N_("Closed until %(day)s %(time)s")) % {
+        "day": _weekday(local), "time": clock} + reason
+
+
+def order_window(restaurant: Any, schedule: hours.Schedule, now: datetime | None = None
+                 ) -> OrderWindow:
+    """`restaurant`: accepting_orders, paused_until, busy_minutes, default_prep_minutes,
+    schedule_days, timezone (a row or intake's view of one)."""
+    now = now or datetime.now(UTC)
+    lead = lead_minutes(restaurant)
+    if not restaurant.accepting_orders:
+        return OrderWindow(False, i18n.gettext(N_("%(restaurant)s is not taking orders right "
+                                                  "now.")) % {"restaurant": restaurant.name})
+    paused = is_paused(restaurant.paused_until, now)
+    slots = hours.slots(schedule, now, lead_minutes=lead, days_ahead=restaurant.schedule_days,
+                        not_before=restaurant.paused_until if paused else None)
+    if paused:
+        until = local_clock(restaurant.paused_until, restaurant.timezone)
+        return OrderWindow(False, i18n.gettext(N_("%(restaurant)s has paused new orders until "
+                                                  "%(time)s.")) % {
+            "restaurant": restaurant.name, "time": until}, slots)
+    if not hours.is_open(schedule, now):
+        return OrderWindow(False, f"{opening_text(schedule, now)}.", slots)
+    return OrderWindow(True, "", slots)
+
+
+def slots_by_day(slots: list[datetime], timezone: str, now: datetime | None = None
+                 ) -> list[tuple[str, list[datetime]]]:
+    """The slots grouped by local day, labelled "Today", "Tomorrow" or "Sat 6 Dec"."""
+    tz = zone(timezone)
+    today = (now or datetime.now(UTC)).astimezone(tz).date()
+    groups: dict[date, list[datetime]] = {}
+    for slot in slots:
+        groups.setdefault(slot.astimezone(tz).date(), []).append(slot)
+    named = []
+    for day, members in groups.items():
+        # Translators: a Babel (CLDR) pattern for a day of slots further ahead, "Sat 6 Dec".
+        label = (i18n.gettext(N_("Today")) if day == today
+                 else i18n.gettext(N_("Tomorrow")) if day == today + timedelta(days=1)
+                 else babel_dates.format_date(day, i18n.gettext("EEE d MMM"),
+                                              locale=i18n.locale()))
+        named.append((label, members))
+    return named

@@ -1,0 +1,106 @@
+"""Managers and owners edit opening hours, closures, pause and busy at /manage/{slug}/hours:
+saved in one go, or every bad field named and nothing saved; kitchen staff may not."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from app.restaurants.tables import Restaurant, RestaurantClosure
+from tests.helpers.accounts import add_member, login
+
+WEEK = {f"day_{index}": "11:30-14:30, 17:30-22:00" for index in range(5)} | {
+    "day_5": "18:00-02:00", "day_6": "", "slot_capacity": "3", "schedule_days": "5"}
+
+
+async def _row() -> dict[str, object]:
+    row = await Restaurant.select(Restaurant.weekly_hours, Restaurant.slot_capacity,
+                                  Restaurant.schedule_days, Restaurant.paused_until,
+                                  Restaurant.busy_minutes).where(
+        Restaurant.slug == "demo").first()
+    assert row is not None
+    return row
+
+
+async def test_a_manager_saves_weekly_hours(client: httpx.AsyncClient) -> None:
+    await add_member("manager@demo.test", "manager")
+    token = await login(client, "manager@demo.test")
+    page = await client.get("/manage/demo/hours")
+    assert page.status_code == 200 and 'value="00:00-24:00"' in page.text  # the demo's
+    saved = await client.post("/manage/demo/hours", data={"_csrf_token": token, **WEEK})
+    assert saved.status_code == 303, saved.text
+    row = await _row()
+    stored = row["weekly_hours"]
+    rows = json.loads(stored) if isinstance(stored, str) else stored
+    assert [0, 690, 870] in rows and [5, 1080, 120] in rows  # Saturday passes midnight
+    assert not any(entry[0] == 6 for entry in rows)  # closed on Sundays
+    assert (row["slot_capacity"], row["schedule_days"]) == (3, 5)
+    again = (await client.get("/manage/demo/hours")).text
+    assert 'value="11:30-14:30, 17:30-22:00"' in again and 'value="18:00-02:00"' in again
+
+
+async def test_bad_hours_name_each_field_and_save_nothing(client: httpx.AsyncClient) -> None:
+    token = await login(client, "owner@demo.test")
+    before = await _row()
+    bad = {**WEEK, "day_1": "11:30-", "day_3": "10:00-14:00, 13:00-15:00",
+           "day_4": "x\x00", "slot_capacity": "-1", "schedule_days": "999"}
+    response = await client.post("/manage/demo/hours", data={"_csrf_token": token, **bad})
+    assert response.status_code == 422
+    assert "Nothing was saved." in response.text
+    for field in ("day_1", "day_3", "day_4", "slot_capacity", "schedule_days"):
+        assert f'id="{field}-error"' in response.text, field
+    assert 'id="day_0-error"' not in response.text
+    assert await _row() == before
+
+
+async def test_closures_are_added_and_removed(client: httpx.AsyncClient) -> None:
+    token = await login(client, "owner@demo.test")
+    start = datetime.now(UTC).date() + timedelta(days=3)
+    added = await client.post("/manage/demo/hours/closures", data={
+        "_csrf_token": token, "starts_on": start.isoformat(),
+        "ends_on": (start + timedelta(days=2)).isoformat(), "reason": "Inventory"})
+    assert added.status_code == 303
+    page = (await client.get("/manage/demo/hours")).text
+    assert "Inventory" in page
+    closure = await RestaurantClosure.objects().get(RestaurantClosure.reason == "Inventory")
+    assert closure is not None and closure.ends_on == start + timedelta(days=2)
+    bad = await client.post("/manage/demo/hours/closures", data={
+        "_csrf_token": token, "starts_on": start.isoformat(),
+        "ends_on": (start - timedelta(days=1)).isoformat(), "reason": "x"})
+    assert bad.status_code == 422 and 'id="ends_on-error"' in bad.text
+    bad = await client.post("/manage/demo/hours/closures", data={
+        "_csrf_token": token, "starts_on": "soon"})
+    assert bad.status_code == 422 and 'id="starts_on-error"' in bad.text
+    removed = await client.post(f"/manage/demo/hours/closures/{closure.id}/remove",
+                                data={"_csrf_token": token})
+    assert removed.status_code == 303
+    assert await RestaurantClosure.count().where(RestaurantClosure.reason == "Inventory") == 0
+    gone = await client.post(f"/manage/demo/hours/closures/{closure.id}/remove",
+                             data={"_csrf_token": token})
+    assert gone.status_code == 404
+
+
+async def test_pause_and_busy_from_the_management_area(client: httpx.AsyncClient) -> None:
+    token = await login(client, "owner@demo.test")
+    paused = await client.post("/manage/demo/hours/floor", data={"_csrf_token": token,
+                                                                 "pause": "30"})
+    assert paused.status_code == 303
+    until = (await _row())["paused_until"]
+    assert isinstance(until, datetime) and until > datetime.now(UTC) + timedelta(minutes=29)
+    menu = (await client.get("/r/demo")).text
+    assert 'id="paused-notice"' in menu and "order now for a later time" in menu
+    busy = await client.post("/manage/demo/hours/floor", data={"_csrf_token": token,
+                                                               "busy": "20"})
+    assert busy.status_code == 303 and (await _row())["busy_minutes"] == 20
+    wrong = await client.post("/manage/demo/hours/floor", data={"_csrf_token": token,
+                                                                "busy": "7"})
+    assert wrong.status_code == 422 and (await _row())["busy_minutes"] == 20
+
+
+async def test_kitchen_staff_may_not_edit_hours(client: httpx.AsyncClient) -> None:
+    token = await login(client, "kitchen@demo.test")
+    assert (await client.get("/manage/demo/hours")).status_code == 403
+    refused = await client.post("/manage/demo/hours", data={"_csrf_token": token, **WEEK})
+    assert refused.status_code == 403
