@@ -13,7 +13,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from app import paths
+from app.orders.choices import label as modifiers_label
 from app.orders.pricing import format_rate
+from app.restaurants.allergens import labels as allergen_labels
 from app.settings import get_settings
 
 CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "chf": "CHF "}
@@ -86,6 +88,8 @@ def environment() -> Environment:
     env.filters["clock"] = local_clock
     env.filters["local_datetime"] = local_datetime
     env.filters["vat_rate"] = format_rate  # 700 → "7" (a VAT rate in hundredths of a percent)
+    env.filters["modifiers_label"] = modifiers_label  # "Size: L; Extras: Cheese, Olives"
+    env.filters["allergen_labels"] = allergen_labels  # ["gluten"] → ["Gluten"]
     return env
 
 

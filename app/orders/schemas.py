@@ -21,11 +21,19 @@ Allergy = Annotated[str, Meta(max_length=200, pattern=NO_NUL,
                               description="allergies to flag to the kitchen, e.g. 'peanuts'")]
 
 
+MAX_MODIFIERS = 10  # options on one line (app/restaurants/modifiers.py bounds the menu too)
+OptionId = Annotated[int, Meta(ge=1, le=MAX_ID)]
+
+
 class OrderItemIn(msgspec.Struct, forbid_unknown_fields=False):
     menu_item_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
     quantity: Quantity
     notes: ShortText = ""
     allergy: Allergy = ""
+    # The options chosen from the item's modifier groups (ids from the menu API); the server
+    # checks them against the groups and prices them.
+    modifiers: Annotated[list[OptionId], Meta(max_length=MAX_MODIFIERS)] = msgspec.field(
+        default_factory=list)
 
 
 class CustomerIn(msgspec.Struct):
