@@ -35,6 +35,8 @@ from app.kitchen.controller import KitchenController
 from app.kitchen.floor_controller import KitchenFloorController, MenuEventsController
 from app.live.feed import channels_plugin
 from app.manage.home_controller import ManageHomeController
+from app.manage.menu_categories_controller import ManageMenuCategoriesController
+from app.manage.menu_controller import ManageMenuController
 from app.manage.settings_controller import RestaurantSettingsController
 from app.manage.staff_controller import StaffController
 from app.notifications.webhook_controller import ResendWebhookController
@@ -47,6 +49,7 @@ from app.orders.pages import OrderPagesController
 from app.payments.stripe_gateway import close_gateway
 from app.payments.webhook_controller import StripeWebhookController
 from app.restaurants.controllers import MenuApiController, RestaurantPagesController
+from app.restaurants.photo_controller import MenuPhotoController
 from app.settings import get_settings
 from app.templating import template_engine
 
@@ -110,6 +113,9 @@ def create_app() -> Litestar:
             ManageHomeController,
             StaffController,
             RestaurantSettingsController,
+            ManageMenuController,
+            ManageMenuCategoriesController,
+            MenuPhotoController,
             KitchenFloorController,
             MenuEventsController,
             create_static_files_router(path="/static", directories=[paths.STATIC],

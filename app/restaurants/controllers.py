@@ -10,7 +10,15 @@ from litestar.response import Template
 from app.infra.errors import error_responses
 from app.orders.pricing import TIP_PERCENTS, format_rate
 from app.restaurants import services
-from app.restaurants.schemas import MenuItemOut, MenuOut, Money, RestaurantOut
+from app.restaurants.allergens import known
+from app.restaurants.schemas import (
+    MenuItemOut,
+    MenuOut,
+    ModifierGroupOut,
+    ModifierOptionOut,
+    Money,
+    RestaurantOut,
+)
 
 
 class RestaurantPagesController(Controller):
@@ -33,6 +41,8 @@ class MenuApiController(Controller):
         if restaurant is None:
             raise NotFoundException(f"no restaurant called {slug!r}")
         items = await services.menu_items(restaurant.id)
+        groups = await services.modifier_groups(restaurant.id)
+        currency = restaurant.currency
         return MenuOut(
             restaurant=RestaurantOut(
                 slug=restaurant.slug, name=restaurant.name, currency=restaurant.currency,
@@ -45,6 +55,16 @@ class MenuApiController(Controller):
                 description=item.description,
                 price=Money(amount=item.price_amount, currency=restaurant.currency),
                 available=item.available,
-                tax_rate=format_rate(services.tax_rate_of(item, restaurant)))
+                tax_rate=format_rate(services.tax_rate_of(item, restaurant)),
+                allergens=known(item.allergens or []),
+                groups=[ModifierGroupOut(
+                    id=group.id, name=group.name, required=group.required,
+                    min_choices=group.min_choices, max_choices=group.max_choices,
+                    options=[ModifierOptionOut(
+                        id=option.id, name=option.name,
+                        price_delta=Money(amount=option.price_delta, currency=currency),
+                        available=option.available) for option in group.options])
+                    for group in groups.get(item.id, [])],
+                photo_url=services.photo_url(item))
             for item in items],
         )
