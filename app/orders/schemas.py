@@ -98,6 +98,15 @@ class OrderCreatedOut(msgspec.Struct):
     totals: TotalsOut | None = None
 
 
+class ModifierOut(msgspec.Struct):
+    """An option chosen on a line, as it was when the order was placed."""
+
+    group: str
+    name: str
+    price_delta: Money  # included in the line's unit_price
+    option_id: int | None = None
+
+
 class OrderLineOut(msgspec.Struct):
     menu_item_id: int | None
     name: str
@@ -109,6 +118,7 @@ class OrderLineOut(msgspec.Struct):
     net: Money | None = None
     tax: Money | None = None
     gross: Money | None = None
+    modifiers: list[ModifierOut] = msgspec.field(default_factory=list)
 
 
 class OrderOut(msgspec.Struct):
