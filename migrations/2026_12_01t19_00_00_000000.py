@@ -41,7 +41,7 @@ CREATE TABLE menu_photo (
 
 ALTER TABLE menu_item
     ADD CONSTRAINT menu_item_category_row FOREIGN KEY (restaurant, category)
-        REFERENCES menu_category (restaurant, name) ON UPDATE CASCADE ON DELETE RESTRICT,
+        REFERENCES menu_category (restaurant, name) ON UPDATE CASCADE ON DELETE NO ACTION,
     ADD COLUMN allergens varchar(16)[] NOT NULL DEFAULT '{}',
     ADD COLUMN photo_id integer REFERENCES menu_photo (id) ON DELETE SET NULL;
 CREATE FUNCTION menu_item_category_row() RETURNS trigger LANGUAGE plpgsql AS $$
