@@ -194,7 +194,8 @@ def add_with_options(cart: CartForm, item_id: int, options: Choices, item_name: 
     try:
         choose(item_name, groups, known, chosen)
     except ChoiceInvalid as error:
-        return str(error).capitalize()
+        message = str(error)
+        return message[:1].upper() + message[1:]
     key = choice_key(item_id, chosen)
     cart.choices[key] = min(MAX_QUANTITY, cart.choices.get(key, 0) + 1)
     return ""
