@@ -22,7 +22,6 @@ Allergy = Annotated[str, Meta(max_length=200, pattern=NO_NUL,
 
 
 MAX_MODIFIERS = 10  # options on one line (app/restaurants/modifiers.py bounds the menu too)
-OptionId = Annotated[int, Meta(ge=1, le=MAX_ID)]
 
 
 class OrderItemIn(msgspec.Struct, forbid_unknown_fields=False):
@@ -32,7 +31,9 @@ class OrderItemIn(msgspec.Struct, forbid_unknown_fields=False):
     allergy: Allergy = ""
     # The options chosen from the item's modifier groups (ids from the menu API); the server
     # checks them against the groups and prices them.
-    modifiers: Annotated[list[OptionId], Meta(max_length=MAX_MODIFIERS)] = msgspec.field(
+    # Any integer decodes (the OpenAPI schema cannot bound a list's items): an id that is not
+    # one of the dish's options is intake's field error `items[N].modifiers`.
+    modifiers: Annotated[list[int], Meta(max_length=MAX_MODIFIERS)] = msgspec.field(
         default_factory=list)
 
 
