@@ -207,3 +207,26 @@ async def test_the_kitchen_card_ticket_and_every_email_show_the_options(
     assert order is not None
     ticket = await client.get(f"/kitchen/demo/orders/{created['id']}/ticket")
     assert ticket.status_code == 200 and "Size: M; Extras: Olives" in ticket.text
+
+
+async def test_an_order_too_large_to_rebuild_from_stripe_is_refused_at_intake(
+        client: httpx.AsyncClient, redis: ArqRedis) -> None:
+    """Every note and allergy at its limit on 50 lines, each with four options: the snapshot
+    would not fit Stripe's metadata, so intake refuses it (422) and stores nothing."""
+    item = await pizza(client)
+    ids = option_ids(item)
+    chosen = [ids["L"], ids["Cheese"], ids["Olives"], ids["Chili"]]
+    body = order_of(item)
+    body["items"] = [{"menu_item_id": item["id"], "quantity": 1, "modifiers": chosen,
+                      "notes": "n" * 200, "allergy": "a" * 200} for _ in range(50)]
+    body.update(fulfillment="delivery", delivery_address="d" * 300, notes="o" * 500,
+                allergy="y" * 200, customer={"name": "c" * 120, "email": "ada@example.com",
+                                             "phone": "1" * 40})
+    response = await client.post("/api/orders", json=body)
+    assert response.status_code == 422, response.text
+    assert "split it into two orders" in problems(response)["items"]
+    assert await temp_keys(redis) == []
+    # Without the options the same order fits, and is taken.
+    for line in body["items"]:
+        line["modifiers"] = [ids["S"]]
+    assert (await client.post("/api/orders", json=body)).status_code == 201
