@@ -17,6 +17,9 @@ MAX_PIXELS = 40_000_000  # a 50-megapixel phone photo is refused; 8000 x 5000 pa
 MAX_SIDE = 1200  # the served image's longest side
 FORMATS = ("JPEG", "PNG", "WEBP")
 CONTENT_TYPE = "image/webp"
+# Pillow refuses images over twice this (DecompressionBombError) and warns over it; `process`
+# turns the warning into a refusal too. Set for the process: no image we open may be larger.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class PhotoInvalid(ValueError):
@@ -36,7 +39,6 @@ def process(data: bytes) -> Photo:
         raise PhotoInvalid(f"The photo is larger than {MAX_BYTES // (1024 * 1024)} MB.")
     if not data:
         raise PhotoInvalid("The file is empty.")
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
