@@ -37,6 +37,8 @@ from app.kitchen.floor_controller import KitchenFloorController, MenuEventsContr
 from app.live.feed import channels_plugin
 from app.manage.home_controller import ManageHomeController
 from app.manage.hours_controller import HoursController
+from app.manage.menu_categories_controller import ManageMenuCategoriesController
+from app.manage.menu_controller import ManageMenuController
 from app.manage.settings_controller import RestaurantSettingsController
 from app.manage.staff_controller import StaffController
 from app.notifications.webhook_controller import ResendWebhookController
@@ -49,6 +51,7 @@ from app.orders.pages import OrderPagesController
 from app.payments.stripe_gateway import close_gateway
 from app.payments.webhook_controller import StripeWebhookController
 from app.restaurants.controllers import MenuApiController, RestaurantPagesController
+from app.restaurants.photo_controller import MenuPhotoController
 from app.settings import get_settings
 from app.templating import template_engine
 
@@ -113,6 +116,9 @@ def create_app() -> Litestar:
             StaffController,
             RestaurantSettingsController,
             HoursController,
+            ManageMenuController,
+            ManageMenuCategoriesController,
+            MenuPhotoController,
             KitchenFloorController,
             MenuEventsController,
             create_static_files_router(path="/static", directories=[paths.STATIC],

@@ -9,7 +9,15 @@ from app.notifications.tables import EmailMessage
 from app.orders.tables import ArchivedOrder, OrderItem, OrderRefund, PaidOrder
 from app.payments.tables import Discrepancy, StripeEvent
 from app.platform.tables import FunnelDaily, Outbox, WebhookDelivery
-from app.restaurants.tables import MenuItem, Restaurant, RestaurantClosure
+from app.restaurants.tables import (
+    MenuCategory,
+    MenuItem,
+    MenuPhoto,
+    ModifierGroup,
+    ModifierOption,
+    Restaurant,
+    RestaurantClosure,
+)
 
 APP_CONFIG = AppConfig(
     app_name="orderpass",
@@ -18,6 +26,7 @@ APP_CONFIG = AppConfig(
         Restaurant, MenuItem, StaffUser, PaidOrder, OrderItem, OrderRefund, ArchivedOrder,
         StripeEvent,
         WebhookDelivery, Discrepancy, Outbox, EmailMessage, FunnelDaily,
-        StaffInvitation, PasswordReset, RestaurantClosure,
+        StaffInvitation, PasswordReset, RestaurantClosure, MenuCategory, MenuPhoto,
+        ModifierGroup, ModifierOption,
     ],
 )

@@ -17,7 +17,9 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from app import paths
 from app.infra import i18n
+from app.orders.choices import label as modifiers_label
 from app.orders.pricing import format_rate
+from app.restaurants.allergens import labels as allergen_labels
 from app.settings import get_settings
 
 ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "huf"}
@@ -138,6 +140,8 @@ def environment() -> Environment:
     env.filters["local_datetime"] = local_datetime
     env.globals["scheduled_text"] = scheduled_text
     env.filters["vat_rate"] = format_rate  # 700 → "7" (a VAT rate in hundredths of a percent)
+    env.filters["modifiers_label"] = modifiers_label  # "Size: L; Extras: Cheese, Olives"
+    env.filters["allergen_labels"] = allergen_labels  # ["gluten"] → ["Gluten"]
     return env
 
 

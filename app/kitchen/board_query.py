@@ -28,7 +28,8 @@ _SQL = """
 WITH tickets AS (
   SELECT {columns}, coalesce((
       SELECT json_agg(json_build_object('name', i.name, 'quantity', i.quantity,
-                                        'notes', i.notes, 'allergy', i.allergy) ORDER BY i.id)
+                                        'notes', i.notes, 'allergy', i.allergy,
+                                        'modifiers', i.modifiers) ORDER BY i.id)
       FROM order_item i WHERE i.paid_order = o.id), '[]'::json) AS lines
   FROM paid_order o
   WHERE o.restaurant = $1 AND {which}

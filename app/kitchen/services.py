@@ -20,7 +20,9 @@ from app.kitchen.priority import (
     timing,
 )
 from app.orders.lifecycle import ACTIVE_STATUSES, ALLOWED, RECALL_WINDOW, STAFF_ACTIONS
+from app.orders.models import LineModifier
 from app.orders.tables import PaidOrder
+from app.orders.views import modifiers_of
 from app.restaurants.availability import is_paused
 from app.restaurants.tables import Restaurant
 from app.templating import format_money
@@ -32,6 +34,7 @@ class Line:
     quantity: int
     notes: str
     allergy: str = ""
+    modifiers: tuple[LineModifier, ...] = ()  # the options chosen, frozen at submission
 
 
 @dataclass
@@ -152,7 +155,8 @@ async def get_restaurant(slug: str) -> Restaurant | None:
 def _card(row: dict[str, Any]) -> Card:
     """A ticket from `board_query` columns (plus its `lines`)."""
     lines = [Line(name=line["name"], quantity=line["quantity"], notes=line["notes"],
-                  allergy=line.get("allergy") or "")
+                  allergy=line.get("allergy") or "",
+                  modifiers=tuple(modifiers_of(line.get("modifiers"))))
              for line in row.pop("lines")]
     return Card(ref=row.pop("public_id"), lines=lines, **row)
 

@@ -26,10 +26,10 @@ class Section:
 
 
 # The management area's pages, in navigation order, each with the least role that opens
-# it (its controller's guard says the same). The menu editor joins here next as
-# Section("menu", "Menu", "/menu", Role.MANAGER), with its controller in app/manage/.
+# it (its controller's guard says the same).
 SECTIONS = (
     Section("home", "Overview", "", Role.MANAGER),
+    Section("menu", "Menu", "/menu", Role.MANAGER),
     Section("staff", "Staff", "/staff", Role.MANAGER),
     Section("hours", "Hours", "/hours", Role.MANAGER),
     Section("settings", "Settings", "/settings", Role.OWNER),

@@ -18,6 +18,7 @@ from app.orders.intake import IntakeError, submit_order
 from app.orders.models import OrderView
 from app.orders.rate_limit import order_rate_limit
 from app.orders.schemas import (
+    ModifierOut,
     OrderCreatedOut,
     OrderIn,
     OrderLineOut,
@@ -70,7 +71,12 @@ def order_out(view: OrderView) -> OrderOut:
                             tax_rate=pricing.format_rate(line.tax_split.rate),
                             net=Money(amount=line.tax_split.net, currency=view.currency),
                             tax=Money(amount=line.tax_split.tax, currency=view.currency),
-                            gross=Money(amount=line.tax_split.gross, currency=view.currency))
+                            gross=Money(amount=line.tax_split.gross, currency=view.currency),
+                            modifiers=[ModifierOut(
+                                group=modifier.group, name=modifier.name,
+                                price_delta=Money(amount=modifier.delta,
+                                                  currency=view.currency),
+                                option_id=modifier.option) for modifier in line.modifiers])
                for line in view.lines],
         fulfillment=view.fulfillment,
         payment_url=view.payment_url if view.status == "awaiting_payment" else None,

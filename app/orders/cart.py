@@ -12,6 +12,8 @@ import msgspec
 
 from app.infra.form_input import MAX_DB_INT, ascii_int
 from app.orders import pricing
+from app.orders.choices import ChoiceInvalid, Group, Option, choose
+from app.orders.models import LineModifier
 from app.orders.schemas import OrderIn
 from app.restaurants.editing import parse_price
 from app.restaurants.services import tax_rate_of
@@ -27,10 +29,37 @@ class CartLine:
     quantity: int
     notes: str
     allergy: str = ""
+    modifiers: list[LineModifier] = field(default_factory=list)
+    key: str = ""  # a line with options: its choice key (`qty-<key>`), "" for a plain line
+
+    @property
+    def unit_amount(self) -> int:
+        return self.item.price_amount + sum(modifier.delta for modifier in self.modifiers)
 
     @property
     def line_total(self) -> int:
-        return self.item.price_amount * self.quantity
+        return self.unit_amount * self.quantity
+
+
+# What the cart needs of an item's modifier groups: its groups and options (menu order).
+Choices = dict[int, tuple[list[Group], list[Option]]]
+
+
+def choice_key(item_id: int, option_ids: set[int] | list[int]) -> str:
+    """A line of an item with options: "12-" (none chosen) or "12-3.7" (sorted option ids).
+    The same item with other options is another line."""
+    return f"{item_id}-" + ".".join(str(option) for option in sorted(set(option_ids)))
+
+
+def parse_choice_key(raw: str) -> tuple[int, list[int]] | None:
+    head, dash, tail = raw.partition("-")
+    item_id = _item_id(head) if dash else None
+    if item_id is None:
+        return None
+    options = [_item_id(part) for part in tail.split(".")] if tail else []
+    if any(option is None for option in options) or len(options) > 10:
+        return None
+    return item_id, [option for option in options if option is not None]
 
 
 @dataclass
@@ -41,17 +70,34 @@ class CartForm:
     # Allergy per line: the box ticked (item ids) and what the diner wrote.
     allergic: set[int] = field(default_factory=set)
     allergies: dict[int, str] = field(default_factory=dict)
+    # Lines of items with options, by choice key, and the options ticked on the menu per item
+    # (`opt-<item>-<option>` boxes and `opt-<item>-g<group>` radios) for its next Add.
+    choices: dict[str, int] = field(default_factory=dict)
+    selected: dict[int, set[int]] = field(default_factory=dict)
 
-    def lines(self, menu: list[MenuItem]) -> list[CartLine]:
-        return [CartLine(item, self.quantities[item.id], self.notes.get(item.id, ""),
-                         self.allergy_of(item.id))
-                for item in menu if self.quantities.get(item.id, 0) > 0]
+    def lines(self, menu: list[MenuItem], options: Choices | None = None) -> list[CartLine]:
+        plain = [CartLine(item, self.quantities[item.id], self.notes.get(item.id, ""),
+                          self.allergy_of(item.id))
+                 for item in menu if self.quantities.get(item.id, 0) > 0]
+        by_id = {item.id: item for item in menu}
+        chosen = []
+        for key, quantity in self.choices.items():
+            parsed = parse_choice_key(key)
+            if quantity <= 0 or parsed is None or parsed[0] not in by_id:
+                continue
+            groups, known = (options or {}).get(parsed[0], ([], []))
+            names = {group.id: group.name for group in groups}
+            chosen.append(CartLine(by_id[parsed[0]], quantity, "", "", [
+                LineModifier(group=names.get(option.group, ""), name=option.name,
+                             delta=option.delta, option=option.id)
+                for option in known if option.id in parsed[1]], key))
+        return plain + chosen
 
     def allergy_of(self, item_id: int) -> str:
         return self.allergies.get(item_id, "") if item_id in self.allergic else ""
 
-    def total(self, menu: list[MenuItem]) -> int:
-        return sum(line.line_total for line in self.lines(menu))
+    def total(self, menu: list[MenuItem], options: Choices | None = None) -> int:
+        return sum(line.line_total for line in self.lines(menu, options))
 
     def field(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default)
@@ -81,11 +127,11 @@ def tip_choice(cart: CartForm, currency: str) -> dict[str, int] | None:
     return None
 
 
-def cart_totals(cart: CartForm, menu: list[MenuItem], restaurant: Restaurant
-                ) -> tuple[pricing.Totals, str]:
+def cart_totals(cart: CartForm, menu: list[MenuItem], restaurant: Restaurant,
+                options: Choices | None = None) -> tuple[pricing.Totals, str]:
     """What the cart costs as intake will charge it: VAT per rate (app/orders/pricing.py) and
     the chosen tip; and a problem with the tip to show ("" when none)."""
-    lines = cart.lines(menu)
+    lines = cart.lines(menu, options)
     taxed = pricing.price_lines([line.line_total for line in lines],
                                 [tax_rate_of(line.item, restaurant) for line in lines],
                                 restaurant.tax_mode)
@@ -116,6 +162,10 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
     for key, value in form.items():
         if key.startswith("qty-") and (item_id := _item_id(key[4:])) is not None:
             cart.quantities[item_id] = _quantity(value)
+        elif key.startswith("qty-") and (choice := parse_choice_key(key[4:])) is not None:
+            cart.choices[choice_key(*choice)] = _quantity(value)
+        elif key.startswith("opt-"):
+            _select(cart, key[4:], value)
         elif key.startswith("note-") and (item_id := _item_id(key[5:])) is not None:
             cart.notes[item_id] = value[:200]
         elif key.startswith("allergic-") and (item_id := _item_id(key[9:])) is not None:
@@ -127,11 +177,41 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
     return cart
 
 
+def _select(cart: CartForm, name: str, value: str) -> None:
+    """`opt-<item>-<option>` (a ticked box) or `opt-<item>-g<group>` = option (a radio)."""
+    head, _, tail = name.partition("-")
+    item_id = _item_id(head)
+    option = _item_id(value) if tail.startswith("g") else _item_id(tail)
+    if item_id is not None and option is not None:
+        cart.selected.setdefault(item_id, set()).add(option)
+
+
+def add_with_options(cart: CartForm, item_id: int, options: Choices, item_name: str) -> str:
+    """Add one of an item with the options ticked for it; the problem with the choice for
+    the diner ("" when added)."""
+    groups, known = options[item_id]
+    chosen = sorted(cart.selected.get(item_id, set()))
+    try:
+        choose(item_name, groups, known, chosen)
+    except ChoiceInvalid as error:
+        message = str(error)
+        return message[:1].upper() + message[1:]
+    key = choice_key(item_id, chosen)
+    cart.choices[key] = min(MAX_QUANTITY, cart.choices.get(key, 0) + 1)
+    return ""
+
+
 def apply_operation(cart: CartForm, operation: str) -> None:
-    """`add:ID`, `inc:ID`, `dec:ID` or `remove:ID`, from the button the customer pressed."""
+    """`add:ID`, `inc:ID`, `dec:ID` or `remove:ID`, from the button the customer pressed (ID
+    a menu item, or the choice key of a line with options)."""
     verb, _, raw_id = operation.partition(":")
     item_id = _item_id(raw_id)
     if item_id is None:
+        if (choice := parse_choice_key(raw_id)) is not None:
+            key = choice_key(*choice)
+            current = cart.choices.get(key, 0)
+            cart.choices[key] = {"inc": min(MAX_QUANTITY, current + 1),
+                                 "dec": max(0, current - 1), "remove": 0}.get(verb, current)
         return
     current = cart.quantities.get(item_id, 0)
     if verb in ("add", "inc"):
@@ -154,7 +234,10 @@ def to_order(cart: CartForm, slug: str, currency: str = "eur"
         "items": [{"menu_item_id": item_id, "quantity": quantity,
                    "notes": cart.notes.get(item_id, ""),
                    "allergy": cart.allergy_of(item_id).strip()}
-                  for item_id, quantity in cart.quantities.items() if quantity > 0],
+                  for item_id, quantity in cart.quantities.items() if quantity > 0]
+        + [{"menu_item_id": choice[0], "quantity": quantity, "modifiers": choice[1]}
+           for key, quantity in cart.choices.items()
+           if quantity > 0 and (choice := parse_choice_key(key)) is not None],
         "customer": {"name": cart.field("name"), "email": cart.field("email"),
                      "phone": cart.field("phone")},
         "fulfillment": cart.field("fulfillment", "pickup"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 from email_validator import EmailNotValidError, validate_email
@@ -15,12 +16,14 @@ from app.infra import db
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders import pricing, slot_cap
+from app.orders.choices import ChoiceInvalid, Group, Option, choose
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder, with_tax
 from app.orders.payment_links import attach_new_payment_link
 from app.orders.schemas import OrderIn
 from app.orders.temp_store import UNFINISHED_TTL_S, new_temp_id
 from app.orders.unpaid_caps import TooManyUnpaid, count_unpaid
 from app.orders.views import temp_store
+from app.payments import snapshot
 from app.payments.charge_limits import minimum_charge
 from app.payments.stripe_gateway import get_gateway
 from app.platform.metrics import ORDERS_SUBMITTED
@@ -106,6 +109,14 @@ class MenuEntry:
     price_amount: int
     available: bool
     tax_rate: int = 0  # the item's VAT rate, or the restaurant's default
+    groups: list[Group] = field(default_factory=list)
+    options: list[Option] = field(default_factory=list)  # in menu order
+
+
+def _entry(row: list[Any]) -> MenuEntry:
+    item_id, name, price, available, rate, groups, options = row
+    return MenuEntry(item_id, name, price, available, rate,
+                     [Group(*group) for group in groups], [Option(*option) for option in options])
 
 
 # The restaurant and the ordered menu items in one round trip (two ORM queries were a tenth
@@ -119,7 +130,16 @@ SELECT r.id, r.slug, r.name, r.currency, r.capture_mode, r.default_prep_minutes,
                  WHERE c.restaurant = r.id AND c.ends_on >= current_date - 1),
                 '[]'::json)::text AS closures,
        coalesce((SELECT json_agg(json_build_array(m.id, m.name, m.price_amount, m.available,
-                                                  coalesce(m.tax_rate, r.default_tax_rate)))
+                                                  coalesce(m.tax_rate, r.default_tax_rate),
+            coalesce((SELECT json_agg(json_build_array(g.id, g.name, g.min_choices,
+                                                       g.max_choices, g.required)
+                                      ORDER BY g.position, g.id)
+                      FROM modifier_group g WHERE g.menu_item = m.id), '[]'::json),
+            coalesce((SELECT json_agg(json_build_array(o.id, o.modifier_group, o.name,
+                                                       o.price_delta, o.available)
+                                      ORDER BY g.position, g.id, o.position, o.id)
+                      FROM modifier_option o JOIN modifier_group g ON g.id = o.modifier_group
+                      WHERE g.menu_item = m.id), '[]'::json)))
                  FROM menu_item m WHERE m.restaurant = r.id AND m.id = ANY($2::bigint[])),
                 '[]'::json) AS items
 FROM restaurant r WHERE r.slug = $1
@@ -132,7 +152,7 @@ async def _menu(slug: str, item_ids: list[int]) -> tuple[MenuRestaurant, dict[in
         raise IntakeError({"restaurant": f"no restaurant called {slug!r}"}, 404)
     row = dict(rows[0])
     items = json.loads(row.pop("items"))
-    return MenuRestaurant(**row), {entry[0]: MenuEntry(*entry) for entry in items}
+    return MenuRestaurant(**row), {entry[0]: _entry(entry) for entry in items}
 
 
 @dataclass(frozen=True)
@@ -192,10 +212,18 @@ async def price_order(data: OrderIn
         elif not menu_item.available:
             errors[f"items[{index}].menu_item_id"] = f"{menu_item.name} is sold out"
         else:
+            try:
+                modifiers = choose(menu_item.name, menu_item.groups, menu_item.options,
+                                   item.modifiers)
+            except ChoiceInvalid as error:
+                errors[f"items[{index}].modifiers"] = str(error)
+                continue
             lines.append(OrderLine(menu_item_id=menu_item.id, name=menu_item.name,
-                                   unit_amount=menu_item.price_amount, quantity=item.quantity,
-                                   notes=item.notes.strip(), allergy=item.allergy.strip(),
-                                   tax_rate=menu_item.tax_rate))
+                                   unit_amount=menu_item.price_amount
+                                   + sum(modifier.delta for modifier in modifiers),
+                                   quantity=item.quantity, notes=item.notes.strip(),
+                                   allergy=item.allergy.strip(), tax_rate=menu_item.tax_rate,
+                                   modifiers=modifiers))
     if errors:
         raise IntakeError(errors)
     priced = Priced(with_tax(lines, restaurant.tax_mode), _tip(data, restaurant, lines))
@@ -269,6 +297,11 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
         allergy=data.allergy.strip(), scheduled_for=scheduled_for,
         language=language or data.language or restaurant.default_language or "en",
     )
+    try:  # a paid order must be rebuildable from its Checkout Session: it must fit
+        snapshot.encode(order)
+    except snapshot.SnapshotTooLarge:
+        raise IntakeError({"items": "this order has too many notes and options to pay in one "
+                                    "go: please split it into two orders"}, 422) from None
     # The temp order is written before Stripe is called (if Redis is down, nothing is made
     # and the client gets a 503), but only for UNFINISHED_TTL_S: a copy whose payment link
     # was never saved (this process died, Redis went away mid-flight) leaves by itself.

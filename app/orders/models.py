@@ -37,6 +37,15 @@ class Fulfillment(StrEnum):
     DINE_IN = "dine_in"
 
 
+class LineModifier(msgspec.Struct, frozen=True):
+    """A chosen option, frozen at submission: deleting or repricing it later changes nothing."""
+
+    group: str  # "Size"
+    name: str  # "L"
+    delta: int = 0  # minor units, already part of the line's unit_amount
+    option: int | None = None  # the modifier_option id it was (None once rebuilt without)
+
+
 class OrderLine(msgspec.Struct, frozen=True):
     menu_item_id: int | None
     name: str
@@ -51,6 +60,8 @@ class OrderLine(msgspec.Struct, frozen=True):
     net_amount: int = 0
     tax_amount: int = 0
     gross_amount: int = 0
+    # The options chosen (unit_amount = the item's price + their deltas).
+    modifiers: list[LineModifier] = msgspec.field(default_factory=list)
 
     @property
     def line_total(self) -> int:

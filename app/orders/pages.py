@@ -24,12 +24,15 @@ from app.infra.i18n import N_
 from app.orders import idempotency
 from app.orders.cart import (
     CartForm,
+    Choices,
+    add_with_options,
     apply_operation,
     cart_totals,
     form_errors,
     parse_form,
     to_order,
 )
+from app.orders.choices import Group, Option
 from app.orders.form_messages import plain_errors, translated
 from app.orders.intake import IntakeError, submit_order
 from app.orders.payment_links import LinkNotRenewable, renew_payment_link
@@ -48,20 +51,44 @@ MAX_SLOT_OPTIONS = 192
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str]) -> dict[str, Any]:
+def _choices(groups: dict[int, list[services.GroupView]]) -> Choices:
+    """The items' groups as the cart and app.orders.choices read them."""
+    return {item_id: ([Group(group.id, group.name, group.min_choices, group.max_choices,
+                             group.required) for group in item_groups],
+                      [Option(option.id, group.id, option.name, option.price_delta,
+                              option.available)
+                       for group in item_groups for option in group.options])
+            for item_id, item_groups in groups.items()}
+
+
+async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str],
+                        operation: str = "") -> dict[str, Any]:
     restaurant = await services.get_restaurant(slug)
     if restaurant is None:
         raise NotFoundException(f"no restaurant called {slug!r}")
     i18n.settle(restaurant.default_language)
     items = await services.menu_items(restaurant.id)
+    groups = await services.modifier_groups(restaurant.id)
+    options = _choices(groups)
+    verb, _, raw_id = operation.partition(":")
+    adding = int(raw_id) if verb == "add" and raw_id.isascii() and raw_id.isdigit() \
+        and len(raw_id) < 10 else None
+    if adding is not None and adding in options:  # an item with options: a line per choice
+        named = next((item.name for item in items if item.id == adding), "this dish")
+        if problem := add_with_options(cart, adding, options, named):
+            errors = {**errors, f"options-{adding}": problem}
+    else:
+        apply_operation(cart, operation)
     now = datetime.now(UTC)
     window = order_window(restaurant, schedule_of(restaurant, await closures_of(restaurant.id)),
                           now)
-    lines = cart.lines(items)
-    totals, tip_problem = cart_totals(cart, items, restaurant)
+    lines = cart.lines(items, options)
+    totals, tip_problem = cart_totals(cart, items, restaurant, options)
     if tip_problem and "tip" not in errors and "tip_custom" not in errors:
         errors = {**errors, **plain_errors({"tip": tip_problem})}
-    return {"restaurant": restaurant, "categories": services.by_category(items),
+    return {"restaurant": restaurant, "groups": groups,
+            "categories": services.by_category(items,
+                                               await services.category_order(restaurant.id)),
             "menu": items, "cart": cart, "cart_lines": lines,
             "cart_count": sum(line.quantity for line in lines),
             # What "Place order and pay" will charge: the goods with VAT, and the tip.
@@ -101,8 +128,7 @@ class OrderPagesController(Controller):
                           data: FormData) -> Template:
         """Apply a +/-/remove button (or just recompute after a quantity change)."""
         cart = parse_form(data)
-        apply_operation(cart, data.get("op", ""))
-        return _render_menu(request, await _menu_context(slug, cart, {}))
+        return _render_menu(request, await _menu_context(slug, cart, {}, data.get("op", "")))
 
     @post("/r/{slug:str}/checkout", status_code=200, request_max_body_size=64 * 1024,
           middleware=[order_rate_limit().middleware])

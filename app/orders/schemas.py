@@ -22,11 +22,20 @@ Allergy = Annotated[str, Meta(max_length=200, pattern=NO_NUL,
                               description="allergies to flag to the kitchen, e.g. 'peanuts'")]
 
 
+MAX_MODIFIERS = 10  # options on one line (app/restaurants/modifiers.py bounds the menu too)
+
+
 class OrderItemIn(msgspec.Struct, forbid_unknown_fields=False):
     menu_item_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
     quantity: Quantity
     notes: ShortText = ""
     allergy: Allergy = ""
+    # The options chosen from the item's modifier groups (ids from the menu API); the server
+    # checks them against the groups and prices them.
+    # Any integer decodes (the OpenAPI schema cannot bound a list's items): an id that is not
+    # one of the dish's options is intake's field error `items[N].modifiers`.
+    modifiers: Annotated[list[int], Meta(max_length=MAX_MODIFIERS)] = msgspec.field(
+        default_factory=list)
 
 
 class CustomerIn(msgspec.Struct):
@@ -100,6 +109,15 @@ class OrderCreatedOut(msgspec.Struct):
     scheduled_for: str | None = None
 
 
+class ModifierOut(msgspec.Struct):
+    """An option chosen on a line, as it was when the order was placed."""
+
+    group: str
+    name: str
+    price_delta: Money  # included in the line's unit_price
+    option_id: int | None = None
+
+
 class OrderLineOut(msgspec.Struct):
     menu_item_id: int | None
     name: str
@@ -111,6 +129,7 @@ class OrderLineOut(msgspec.Struct):
     net: Money | None = None
     tax: Money | None = None
     gross: Money | None = None
+    modifiers: list[ModifierOut] = msgspec.field(default_factory=list)
 
 
 class OrderOut(msgspec.Struct):

@@ -90,6 +90,9 @@ class OrderItem(Table):
     net_amount = Integer(default=0)  # the line's net, tax and gross (net + tax = gross)
     tax_amount = Integer(default=0)
     gross_amount = Integer(default=0)
+    # The chosen options as they were at submission: [{"group", "name", "delta", "option"}]
+    # (unit_amount already includes the deltas). Menu changes later change no order.
+    modifiers = JSONB(default="[]")
 
 
 class OrderRefund(Table):

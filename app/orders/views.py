@@ -8,9 +8,18 @@ import json
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 
-from app.orders.models import Customer, OrderLine, OrderView, RefundLine, Seller, TempOrder
+from app.orders.models import (
+    Customer,
+    LineModifier,
+    OrderLine,
+    OrderView,
+    RefundLine,
+    Seller,
+    TempOrder,
+)
 from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.orders.temp_store import TempOrderStore, is_temp_id
 from app.restaurants.tables import Restaurant
@@ -47,7 +56,8 @@ async def view_of_paid(order: PaidOrder) -> OrderView:
                          unit_amount=item.unit_amount, quantity=item.quantity, notes=item.notes,
                          allergy=item.allergy, tax_rate=item.tax_rate,
                          net_amount=item.net_amount, tax_amount=item.tax_amount,
-                         gross_amount=item.gross_amount)
+                         gross_amount=item.gross_amount,
+                         modifiers=modifiers_of(item.modifiers))
                for item in items],
         total_amount=order.total_amount,
         customer=Customer(name=order.customer_name, email=order.customer_email,
@@ -66,6 +76,14 @@ async def view_of_paid(order: PaidOrder) -> OrderView:
                       tax_id=order.seller_tax_id),
         language=order.language, scheduled_for=order.scheduled_for,
         timezone=restaurant.timezone)
+
+
+def modifiers_of(stored: Any) -> list[LineModifier]:
+    """An order line's frozen options from its jsonb column (text or already decoded)."""
+    if not stored:
+        return []
+    raw = stored.encode() if isinstance(stored, str) else msgspec.json.encode(stored)
+    return msgspec.json.decode(raw, type=list[LineModifier])
 
 
 async def refund_lines(order_id: int) -> list[RefundLine]:
@@ -108,7 +126,8 @@ async def view_of_archived(order_ref: str) -> OrderView | None:
                          tax_rate=int(item.get("tax_rate") or 0),
                          net_amount=int(item.get("net_amount") or 0),
                          tax_amount=int(item.get("tax_amount") or 0),
-                         gross_amount=int(item.get("gross_amount") or 0))
+                         gross_amount=int(item.get("gross_amount") or 0),
+                         modifiers=modifiers_of(item.get("modifiers")))
                for item in document.get("items") or []],
         total_amount=int(document["total_amount"]),
         customer=Customer(name=str(document.get("customer_name") or ""),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import msgspec
 from arq.connections import ArqRedis
 
 from app.infra import db
@@ -123,14 +124,15 @@ paid AS (
     ON CONFLICT DO NOTHING RETURNING id),
 items AS (
     INSERT INTO order_item (paid_order, menu_item, name, unit_amount, quantity, notes,
-        allergy, tax_rate, net_amount, tax_amount, gross_amount)
+        allergy, tax_rate, net_amount, tax_amount, gross_amount, modifiers)
     SELECT paid.id, item.menu_item, item.name, item.unit_amount, item.quantity, item.notes,
-        item.allergy, item.tax_rate, item.net_amount, item.tax_amount, item.gross_amount
+        item.allergy, item.tax_rate, item.net_amount, item.tax_amount, item.gross_amount,
+        item.modifiers::jsonb
     FROM paid, unnest($25::integer[], $26::text[], $27::integer[], $28::integer[],
                       $29::text[], $35::text[], $40::integer[], $41::integer[],
-                      $42::integer[], $43::integer[])
+                      $42::integer[], $43::integer[], $46::text[])
         AS item (menu_item, name, unit_amount, quantity, notes, allergy, tax_rate,
-                 net_amount, tax_amount, gross_amount)),
+                 net_amount, tax_amount, gross_amount, modifiers)),
 {outbox.insert_after("paid", 30)}
 SELECT EXISTS (SELECT 1 FROM event) AS new_event, (SELECT id FROM paid) AS order_id
 """  # noqa: S608 - only constants are interpolated
@@ -161,7 +163,8 @@ async def _insert_order(connection: asyncpg.Connection, event_id: str, event_typ
         order.allergy, [line.allergy for line in lines],  # $34, $35: allergy flags
         *_money_parameters(order),  # $36…$43: VAT and tip
         order.language,  # $44: the language of the order's emails
-        order.scheduled_for)  # $45: the slot of a scheduled order (NULL: as soon as possible)
+        order.scheduled_for,  # $45: the slot of a scheduled order (NULL: as soon as possible)
+        [msgspec.json.encode(line.modifiers).decode() for line in lines])  # $46: options
     assert row is not None
     order_id: int | None = row["order_id"]
     if order_id is not None and amount_problem:

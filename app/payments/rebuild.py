@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.infra import i18n
-from app.orders.models import Customer, OrderLine, TempOrder, with_tax
+from app.orders.models import Customer, LineModifier, OrderLine, TempOrder, with_tax
 from app.payments import snapshot
 from app.payments.stripe_data import CheckoutSession
 from app.payments.stripe_gateway import StripeGateway, line_items, metadata_of
@@ -57,6 +57,10 @@ async def rebuild_temp_order(gateway: StripeGateway, session: CheckoutSession
     if len(rates) != len(items):
         rates = [0] * len(items)
     order_allergy, line_allergies = _allergies(found)
+    shapes = found.get("m") if isinstance(found.get("m"), list) else []
+    if shapes and len(shapes) != len(items):
+        gaps.append("the options chosen (recorded for another number of lines)")
+        shapes = []
     lines = []
     for index, item in enumerate(items):
         menu_item_id, notes = None, ""
@@ -65,7 +69,14 @@ async def rebuild_temp_order(gateway: StripeGateway, session: CheckoutSession
             menu_item_id, notes = extra[0], str(extra[2] or "")
         unit = item.price.unit_amount if item.price and item.price.unit_amount is not None \
             else item.amount_total // max(item.quantity or 1, 1)
-        lines.append(OrderLine(menu_item_id=menu_item_id, name=item.description or "Item",
+        name, modifiers = item.description or "Item", list[LineModifier]()
+        if shapes and shapes[index]:
+            split = snapshot.split_line_name(name, shapes[index])
+            if split is None:
+                gaps.append(f"the options of line {index + 1} (kept in its name)")
+            else:
+                name, modifiers = split
+        lines.append(OrderLine(menu_item_id=menu_item_id, name=name, modifiers=modifiers,
                                unit_amount=unit, quantity=item.quantity or 1, notes=notes,
                                allergy=line_allergies[index] if extra is not None
                                and index < len(line_allergies) else "",

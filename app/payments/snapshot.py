@@ -10,6 +10,12 @@ notes, every field at its limit, a tip and a VAT rate per line) takes about 28 k
 refuses anything that would not fit rather than send Stripe a request it refuses
 (tests/unit/payments/test_snapshot.py holds the bound).
 
+Options chosen on a line (`m`, only when any line has some): per line a list of integers,
+[len(item name), then per option: id, delta, len(group), len(name)]; the names are read back
+out of the line item's name, which shows them to the diner on Stripe's page (`line_name`), so
+they cost the snapshot a few digits each. An order whose snapshot would still not fit is refused at
+intake (422), never paid unrebuildable.
+
 Format: `s<len>:<text>` a string, `i<digits>;` an integer, `n` null, `l<count>:` a list,
 `d<count>:` a dict (string keys), nested as needed.
 """
@@ -19,7 +25,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.orders.models import TempOrder
+from app.orders.choices import label
+from app.orders.models import LineModifier, OrderLine, TempOrder
 
 MAX_KEYS = 50
 MAX_KEY_CHARS = 40
@@ -131,7 +138,53 @@ def snapshot_of(order: TempOrder) -> dict[str, Any]:
         # A scheduled order (`w`): [the slot, epoch seconds; the prep minutes it was given].
         **({"w": [int(order.scheduled_for.timestamp()), order.prep_minutes]}
            if order.scheduled_for is not None else {}),
+        # Options (`m`): per line [] or [len(item name), then per option its id, delta,
+        # len(group) and len(name)]; the names are in the line item's name.
+        **({"m": [_shape(line) for line in order.lines]}
+           if any(line.modifiers for line in order.lines) else {}),
     }
+
+
+def _shape(line: OrderLine) -> list[int]:
+    if not line.modifiers:
+        return []
+    shape = [len(line.name)]
+    for modifier in line.modifiers:
+        shape += [modifier.option or 0, modifier.delta, len(modifier.group), len(modifier.name)]
+    return shape
+
+
+def line_name(line: OrderLine) -> str:
+    """The line item's name at Stripe: "Pizza (Size: L; Extras: Cheese, Olives)"."""
+    return f"{line.name} ({label(line.modifiers)})" if line.modifiers else line.name
+
+
+def split_line_name(name: str, shape: Any) -> tuple[str, list[LineModifier]] | None:
+    """(the item's name, its options) out of a line item's name and the snapshot's shape of
+    that line (`m`: [len(item name), then per option: id, delta, len(group), len(name)]), or
+    None when they do not describe that name exactly."""
+    if not isinstance(shape, list) or len(shape) < 5 or (len(shape) - 1) % 4:
+        return None
+    try:
+        numbers = [int(value) for value in shape]
+        at = numbers[0]
+        base, options = name[:at], list[LineModifier]()
+        for index in range(1, len(numbers), 4):
+            option, delta, group_len, name_len = numbers[index:index + 4]
+            previous = options[-1].group if options else None
+            if previous is not None and name[at:at + 2] == ", " and group_len == len(previous):
+                group, at = previous, at + 2  # a further option of the same group
+            else:
+                group = name[at + 2:at + 2 + group_len]
+                at += 2 + group_len + 2  # " (" or "; ", the group, ": "
+            options.append(LineModifier(group=group, name=name[at:at + name_len], delta=delta,
+                                        option=option if option > 0 else None))
+            at += name_len
+    except (TypeError, ValueError):
+        return None
+    candidate = OrderLine(menu_item_id=None, name=base, unit_amount=0, quantity=1,
+                          modifiers=options)
+    return (base, options) if line_name(candidate) == name else None
 
 
 def encode(order: TempOrder) -> dict[str, str]:

@@ -93,7 +93,8 @@ def line_items(order: TempOrder) -> list[dict[str, Any]]:
                 "price_data": {"currency": order.currency, "unit_amount": unit_amount,
                                "product_data": {"name": name}}}
 
-    items = [line(item.name, item.unit_amount, item.quantity) for item in order.lines]
+    items = [line(snapshot.line_name(item), item.unit_amount, item.quantity)
+             for item in order.lines]
     totals = order.totals
     if totals.added:
         items += [line(vat_line_name(rate.label), rate.tax)

@@ -11,8 +11,16 @@ from app.infra import i18n
 from app.infra.errors import error_responses
 from app.orders.pricing import TIP_PERCENTS, format_rate
 from app.restaurants import services
+from app.restaurants.allergens import known
 from app.restaurants.opening import closures_of, order_window, schedule_of
-from app.restaurants.schemas import MenuItemOut, MenuOut, Money, RestaurantOut
+from app.restaurants.schemas import (
+    MenuItemOut,
+    MenuOut,
+    ModifierGroupOut,
+    ModifierOptionOut,
+    Money,
+    RestaurantOut,
+)
 
 MENU_SLOTS = 8  # the first slots the menu API lists (any valid slot is taken)
 
@@ -40,6 +48,8 @@ class MenuApiController(Controller):
         items = await services.menu_items(restaurant.id)
         window = order_window(restaurant, schedule_of(restaurant,
                                                       await closures_of(restaurant.id)))
+        groups = await services.modifier_groups(restaurant.id)
+        currency = restaurant.currency
         return MenuOut(
             restaurant=RestaurantOut(
                 slug=restaurant.slug, name=restaurant.name, currency=restaurant.currency,
@@ -55,6 +65,16 @@ class MenuApiController(Controller):
                 description=item.description,
                 price=Money(amount=item.price_amount, currency=restaurant.currency),
                 available=item.available,
-                tax_rate=format_rate(services.tax_rate_of(item, restaurant)))
+                tax_rate=format_rate(services.tax_rate_of(item, restaurant)),
+                allergens=known(item.allergens or []),
+                groups=[ModifierGroupOut(
+                    id=group.id, name=group.name, required=group.required,
+                    min_choices=group.min_choices, max_choices=group.max_choices,
+                    options=[ModifierOptionOut(
+                        id=option.id, name=option.name,
+                        price_delta=Money(amount=option.price_delta, currency=currency),
+                        available=option.available) for option in group.options])
+                    for group in groups.get(item.id, [])],
+                photo_url=services.photo_url(item))
             for item in items],
         )

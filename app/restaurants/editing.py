@@ -1,11 +1,14 @@
-"""Admin editing of restaurants and their menus: parse and validate form input field by
-field (errors name the field), then write in one transaction or not at all."""
+"""Editing restaurants and their menus, for the admin's pages and the owner's menu editor
+(app/manage/menu_controller.py) alike: parse and validate form input field by field (errors
+name the field), then write in one transaction or not at all: a menu item with an invalid
+modifier group or photo saves nothing."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,7 +19,10 @@ from app.infra import i18n
 from app.infra.logging import get_logger
 from app.orders.pricing import TaxMode, format_rate, parse_rate
 from app.piccolo_conf import DB
-from app.restaurants.tables import MenuItem, Restaurant
+from app.restaurants import allergens, modifiers
+from app.restaurants.menu_groups import groups_of, write_groups
+from app.restaurants.photos import Photo
+from app.restaurants.tables import MenuItem, MenuPhoto, Restaurant
 from app.templating import ZERO_DECIMAL
 
 log = get_logger("orderpass.admin.restaurants")
@@ -213,6 +219,17 @@ def parse_menu_item(form: Mapping[str, Any], currency: str) -> Parsed:
             parsed.values["tax_rate_value"] = parse_rate(raw_rate)
         except ValueError as error:
             parsed.errors["tax_rate"] = str(error)
+    # The owner's form has allergen boxes (`allergen-<code>`) and modifier groups; a form
+    # without them (their markers) leaves them as they are.
+    if form.get("allergens_shown"):
+        parsed.values["allergens"] = allergens.known(
+            code for code in allergens.ALLERGENS if checkbox(form, f"allergen-{code}"))
+    if form.get("groups_shown"):
+        groups, errors, values = modifiers.parse_groups(
+            form, lambda raw: parse_price(raw, currency))
+        parsed.values.update(values)
+        parsed.values["groups"] = groups
+        parsed.errors.update(errors)
     return parsed
 
 
@@ -278,12 +295,18 @@ async def update_restaurant(slug: str, form: Mapping[str, Any], *, by: str) -> R
 
 
 async def save_menu_item(slug: str, form: Mapping[str, Any], *, by: str,
-                         item_id: int | None = None) -> MenuItem:
-    """Create (item_id None) or edit a menu item; the name is unique per restaurant."""
+                         item_id: int | None = None, photo: Photo | None = None,
+                         photo_error: str = "", remove_photo: bool = False) -> MenuItem:
+    """Create (item_id None) or edit a menu item, with its allergens, modifier groups and
+    photo when the form has them; the name is unique per restaurant. `photo_error`: why the
+    upload was refused (reported with the other fields; nothing is saved)."""
     restaurant = await get_restaurant(slug)
+    old_photo = None
     if item_id is not None:
-        await get_item(restaurant, item_id)
+        old_photo = (await get_item(restaurant, item_id)).photo_id
     parsed = parse_menu_item(form, restaurant.currency)
+    if photo_error:
+        parsed.errors["photo"] = photo_error
     if parsed.errors:
         raise FormInvalid(parsed.errors, parsed.values)
     columns: dict[Any, Any] = {
@@ -293,8 +316,18 @@ async def save_menu_item(slug: str, form: Mapping[str, Any], *, by: str,
                MenuItem.position: parsed.values["position"],
                MenuItem.available: parsed.values["available"],
                MenuItem.tax_rate: parsed.values["tax_rate_value"]}
+    if "allergens" in parsed.values:
+        columns[MenuItem.allergens] = parsed.values["allergens"]
     try:
         async with DB.transaction():
+            if photo is not None:
+                stored = MenuPhoto(restaurant=restaurant.id, content=photo.content,
+                                   content_type=photo.content_type, width=photo.width,
+                                   height=photo.height, created_at=datetime.now(UTC))
+                await stored.save()
+                columns[MenuItem.photo_id] = int(stored.id)
+            elif remove_photo:
+                columns[MenuItem.photo_id] = None
             if item_id is None:
                 item = MenuItem(restaurant=restaurant.id,
                                 **{column._meta.name: value for column, value in columns.items()})
@@ -302,6 +335,10 @@ async def save_menu_item(slug: str, form: Mapping[str, Any], *, by: str,
                 item_id = int(item.id)
             else:
                 await MenuItem.update(columns).where(MenuItem.id == item_id)
+            if "groups" in parsed.values:
+                await write_groups(item_id, parsed.values["groups"])
+            if old_photo and (photo is not None or remove_photo):
+                await MenuPhoto.delete().where(MenuPhoto.id == old_photo)
     except asyncpg.UniqueViolationError:
         raise FormInvalid({"name": "This menu already has an item with that name."},
                           parsed.values) from None
@@ -331,4 +368,22 @@ def item_values(item: MenuItem, currency: str) -> dict[str, Any]:
     return {"name": item.name, "category": item.category, "description": item.description,
             "price": format_price(item.price_amount, currency), "position": item.position,
             "available": item.available,
-            "tax_rate": "" if item.tax_rate is None else format_rate(item.tax_rate)}
+            "tax_rate": "" if item.tax_rate is None else format_rate(item.tax_rate),
+            "allergens": allergens.known(item.allergens or []), "photo_id": item.photo_id}
+
+
+async def item_form_values(item: MenuItem, currency: str) -> dict[str, Any]:
+    """`item_values` and its modifier groups as the owner's form shows them."""
+    return {**item_values(item, currency), **modifiers.group_values(
+        await groups_of(int(item.id)), lambda amount: format_price(amount, currency))}
+
+
+async def delete_menu_item(slug: str, item_id: int, *, by: str) -> None:
+    """Removes the item, its groups and options (orders keep their frozen copies)."""
+    restaurant = await get_restaurant(slug)
+    async with DB.transaction():
+        item = await get_item(restaurant, item_id)
+        await MenuItem.delete().where(MenuItem.id == item_id)
+        if item.photo_id:
+            await MenuPhoto.delete().where(MenuPhoto.id == item.photo_id)
+    log.info("menu item deleted", restaurant=slug, item=item_id, by=by)

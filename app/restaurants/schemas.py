@@ -27,6 +27,22 @@ class RestaurantOut(msgspec.Struct):
     next_slots: list[str] = msgspec.field(default_factory=list)
 
 
+class ModifierOptionOut(msgspec.Struct):
+    id: int  # what `POST /api/orders` items list in `modifiers`
+    name: str
+    price_delta: Money  # added to the item's price (0 or more)
+    available: bool
+
+
+class ModifierGroupOut(msgspec.Struct):
+    id: int
+    name: str
+    required: bool
+    min_choices: int  # choose at least this many options of the group …
+    max_choices: int  # … and at most this many (1: one of them)
+    options: list[ModifierOptionOut]
+
+
 class MenuItemOut(msgspec.Struct):
     id: int
     name: str
@@ -35,6 +51,10 @@ class MenuItemOut(msgspec.Struct):
     price: Money
     available: bool
     tax_rate: str = "0"  # VAT percent, e.g. "7" or "19"
+    # The 14 EU allergens it contains (codes: "gluten", "milk", …; app/restaurants/allergens.py)
+    allergens: list[str] = msgspec.field(default_factory=list)
+    groups: list[ModifierGroupOut] = msgspec.field(default_factory=list)
+    photo_url: str | None = None
 
 
 class MenuOut(msgspec.Struct):

@@ -4,7 +4,10 @@ VAT, food at 7 % (the restaurants' default rate), drinks at 19 %; legal details 
 Hours: open every day all day on the restaurant's clock (so tests that order now always can),
 scheduling up to 7 days ahead, DEMO_SLOT_CAPACITY orders per slot, and one closure a month
 ahead (beyond the scheduling window, so it never gets in a test's way). Set once: an owner's
-changes survive re-seeding."""
+changes survive re-seeding.
+
+Each dish declares its EU allergens; one dish of each restaurant is built to order with a
+required group and an optional one ("Pizza your way": Size S/M/L, Extras up to 3)."""
 
 from __future__ import annotations
 
@@ -19,7 +22,13 @@ from app.accounts.tables import StaffUser
 from app.infra import db
 from app.piccolo_conf import DB
 from app.restaurants import hours
-from app.restaurants.tables import MenuItem, Restaurant, RestaurantClosure
+from app.restaurants.tables import (
+    MenuItem,
+    ModifierGroup,
+    ModifierOption,
+    Restaurant,
+    RestaurantClosure,
+)
 
 ADMIN_EMAIL = "admin@orderpass.test"
 
@@ -39,7 +48,18 @@ DEMO_RESTAURANTS: list[dict[str, Any]] = [
             ("Desserts", "Tiramisu", "Mascarpone, espresso, cocoa", 700),
             ("Drinks", "Sparkling water", "0.5 l", 350),
             ("Drinks", "Lemonade", "House-made, 0.4 l", 450),
+            ("Mains", "Pizza your way", "Tomato and mozzarella; choose a size and extras",
+             900),
         ],
+        "allergens": {"Tomato soup": ["celery"], "Burrata": ["milk", "nuts"],
+                      "Margherita pizza": ["gluten", "milk"],
+                      "Mushroom risotto": ["milk", "sulphites"],
+                      "Steak frites": ["mustard"], "Tiramisu": ["gluten", "eggs", "milk"],
+                      "Pizza your way": ["gluten", "milk"]},
+        "groups": {"Pizza your way": [
+            ("Size", True, 1, 1, [("S", 0), ("M", 200), ("L", 400)]),
+            ("Extras", False, 0, 3, [("Cheese", 100), ("Olives", 80), ("Chili", 50),
+                                     ("Basil", 0)])]},
     },
     {
         "slug": "demo-2", "name": "Demo Noodle Bar", "currency": "eur", "timezone": "Europe/Berlin",
@@ -53,7 +73,16 @@ DEMO_RESTAURANTS: list[dict[str, Any]] = [
             ("Small plates", "Gyoza", "Six pork dumplings", 650),
             ("Small plates", "Edamame", "Sea salt", 450),
             ("Drinks", "Iced green tea", "0.4 l", 400),
+            ("Bowls", "Ramen your way", "Wheat noodles; choose a broth and toppings", 1200),
         ],
+        "allergens": {"Tonkotsu ramen": ["gluten", "eggs", "soybeans", "sesame"],
+                      "Miso ramen": ["gluten", "soybeans", "sesame"],
+                      "Gyoza": ["gluten", "soybeans"], "Edamame": ["soybeans"],
+                      "Ramen your way": ["gluten", "soybeans"]},
+        "groups": {"Ramen your way": [
+            ("Broth", True, 1, 1, [("Shoyu", 0), ("Miso", 0), ("Spicy miso", 100)]),
+            ("Toppings", False, 0, 3, [("Egg", 150), ("Chashu", 250), ("Corn", 50),
+                                       ("Nori", 50)])]},
     },
 ]
 
@@ -99,6 +128,7 @@ async def seed_demo(password: str) -> list[DemoLogin]:
                         restaurant=restaurant.id, category=category, name=name,
                         description=description, price_amount=price, position=position,
                         tax_rate=DRINKS_VAT if category == "Drinks" else None))
+            await _allergens_and_groups(restaurant.id, spec)
             await MenuItem.update({MenuItem.tax_rate: DRINKS_VAT}).where(
                 (MenuItem.restaurant == restaurant.id) & (MenuItem.category == "Drinks")
                 & MenuItem.tax_rate.is_null())
@@ -123,6 +153,29 @@ async def _ensure_hours(restaurant_id: int) -> None:
         await RestaurantClosure.insert(RestaurantClosure(
             restaurant=restaurant_id, starts_on=day, ends_on=day, reason="Staff holiday",
             created_at=datetime.now(UTC)))
+
+
+async def _allergens_and_groups(restaurant_id: int, spec: dict[str, Any]) -> None:
+    """The dishes' allergens, and the modifier groups of a dish that has none yet."""
+    items = {row["name"]: row for row in await MenuItem.select(
+        MenuItem.id, MenuItem.name, MenuItem.allergens).where(
+        MenuItem.restaurant == restaurant_id)}
+    for name, codes in spec["allergens"].items():
+        if name in items and not items[name]["allergens"]:
+            await MenuItem.update({MenuItem.allergens: codes}).where(
+                MenuItem.id == items[name]["id"])
+    for name, groups in spec["groups"].items():
+        item_id = items[name]["id"] if name in items else None
+        if item_id is None or await ModifierGroup.exists().where(
+                ModifierGroup.menu_item == item_id):
+            continue
+        for position, (group, required, low, high, options) in enumerate(groups):
+            row = ModifierGroup(menu_item=item_id, name=group, required=required,
+                                min_choices=low, max_choices=high, position=position)
+            await row.save()
+            for index, (option, delta) in enumerate(options):
+                await ModifierOption(modifier_group=row.id, name=option, price_delta=delta,
+                                     position=index).save()
 
 
 @lru_cache(maxsize=4)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from itertools import groupby
 
-from app.restaurants.tables import MenuItem, Restaurant
+from app.infra.db import fetch
+from app.restaurants.tables import MenuCategory, MenuItem, MenuPhoto, Restaurant
 
 
 @dataclass(frozen=True)
-class MenuCategory:
+class MenuSection:
+    """A category of the menu with its items, as pages show it."""
+
     name: str
     items: list[MenuItem]
 
@@ -43,17 +47,86 @@ async def menu_items(restaurant_id: int) -> list[MenuItem]:
         MenuItem.position).order_by(MenuItem.id)
 
 
-def by_category(items: list[MenuItem]) -> list[MenuCategory]:
-    """Categories in menu order (the first item's position decides a category's place)."""
+async def category_order(restaurant_id: int) -> list[str]:
+    """The restaurant's category names in the order the menu shows them."""
+    rows = await MenuCategory.select(MenuCategory.name).where(
+        MenuCategory.restaurant == restaurant_id).order_by(MenuCategory.position).order_by(
+        MenuCategory.id)
+    return [str(row["name"]) for row in rows]
+
+
+def by_category(items: list[MenuItem], order: list[str] | None = None) -> list[MenuSection]:
+    """Categories in menu order: `order` (the category rows' positions) when given, else the
+    first item's position decides a category's place."""
     ordered = sorted(items, key=lambda item: (item.position, item.id))
-    first_seen: dict[str, int] = {}
+    first_seen: dict[str, int] = {name: index for index, name in enumerate(order or [])}
     for index, item in enumerate(ordered):
-        first_seen.setdefault(item.category, index)
+        first_seen.setdefault(item.category, len(first_seen) + index)
     ordered.sort(key=lambda item: (first_seen[item.category], item.position, item.id))
-    return [MenuCategory(name=name, items=list(group))
+    return [MenuSection(name=name, items=list(group))
             for name, group in groupby(ordered, key=lambda item: item.category)]
+
+
+@dataclass(frozen=True)
+class OptionView:
+    id: int
+    name: str
+    price_delta: int
+    available: bool
+
+
+@dataclass(frozen=True)
+class GroupView:
+    id: int
+    name: str
+    required: bool
+    min_choices: int
+    max_choices: int
+    options: list[OptionView]
+
+    @property
+    def single(self) -> bool:
+        """One choice at most: radio buttons; else checkboxes."""
+        return self.max_choices == 1
+
+
+_GROUPS_SQL = """
+SELECT g.menu_item, g.id, g.name, g.required, g.min_choices, g.max_choices,
+       coalesce(json_agg(json_build_array(o.id, o.name, o.price_delta, o.available)
+                         ORDER BY o.position, o.id) FILTER (WHERE o.id IS NOT NULL),
+                '[]'::json) AS options
+FROM modifier_group g JOIN menu_item m ON m.id = g.menu_item
+LEFT JOIN modifier_option o ON o.modifier_group = g.id
+WHERE m.restaurant = $1
+GROUP BY g.id ORDER BY g.menu_item, g.position, g.id
+"""
+
+
+async def modifier_groups(restaurant_id: int) -> dict[int, list[GroupView]]:
+    """Every item's modifier groups with their options, in menu order, by item id."""
+    found: dict[int, list[GroupView]] = {}
+    for row in await fetch(_GROUPS_SQL, restaurant_id):
+        options = row["options"]
+        options = json.loads(options) if isinstance(options, str) else options
+        found.setdefault(int(row["menu_item"]), []).append(GroupView(
+            id=row["id"], name=row["name"], required=row["required"],
+            min_choices=row["min_choices"], max_choices=row["max_choices"],
+            options=[OptionView(*option) for option in options]))
+    return found
 
 
 def tax_rate_of(item: MenuItem, restaurant: Restaurant) -> int:
     """The item's VAT rate (hundredths of a percent): its own, or the restaurant's default."""
     return item.tax_rate if item.tax_rate is not None else restaurant.default_tax_rate
+
+
+def photo_url(item: MenuItem) -> str | None:
+    """Where the item's photo is served (a new upload is a new id: cached for good)."""
+    return f"/menu-photos/{item.photo_id}" if item.photo_id else None
+
+
+async def photo(photo_id: int) -> tuple[bytes, str] | None:
+    """(the re-encoded image, its content type) of a menu photo."""
+    row = await MenuPhoto.select(MenuPhoto.content, MenuPhoto.content_type).where(
+        MenuPhoto.id == photo_id).first()
+    return (bytes(row["content"]), str(row["content_type"])) if row else None

@@ -2,7 +2,9 @@
 
 from piccolo.columns import (
     JSONB,
+    Array,
     Boolean,
+    Bytea,
     Date,
     ForeignKey,
     Integer,
@@ -64,6 +66,55 @@ class MenuItem(Table):
     available = Boolean(default=True)
     position = Integer(default=0)
     tax_rate = Integer(null=True, default=None)  # VAT, hundredths of a percent; None: default
+    # The menu editor (#16 item 2): `category` names a MenuCategory row of the restaurant
+    # (a foreign key on both columns: a rename cascades); allergen codes of
+    # app.restaurants.allergens; the photo, if any.
+    allergens = Array(base_column=Varchar(length=16), default=list)
+    photo_id = Integer(null=True, default=None)
+
+
+class MenuCategory(Table):
+    """A menu section, ordered by `position` (a trigger makes the row an item names)."""
+
+    id = Serial(primary_key=True)
+    restaurant = ForeignKey(references=Restaurant)
+    name = Varchar(length=80)
+    position = Integer(default=0)
+
+
+class MenuPhoto(Table):
+    """A menu item's photo as served: re-encoded by app.restaurants.photos (no metadata)."""
+
+    id = Serial(primary_key=True)
+    restaurant = ForeignKey(references=Restaurant)
+    content = Bytea()
+    content_type = Varchar(length=32)
+    width = Integer()
+    height = Integer()
+    created_at = Timestamptz()
+
+
+class ModifierGroup(Table):
+    """Choices on one menu item ("Size", "Extras"): between min and max options of it."""
+
+    id = Serial(primary_key=True)
+    menu_item = ForeignKey(references=MenuItem)
+    name = Varchar(length=40)
+    required = Boolean(default=False)
+    min_choices = Integer(default=0)
+    max_choices = Integer(default=1)
+    position = Integer(default=0)
+
+
+class ModifierOption(Table):
+    """One choice of a group; its price delta (minor units, 0 or more) adds to the item's."""
+
+    id = Serial(primary_key=True)
+    modifier_group = ForeignKey(references=ModifierGroup)
+    name = Varchar(length=40)
+    price_delta = Integer(default=0)
+    available = Boolean(default=True)
+    position = Integer(default=0)
 
 
 class RestaurantClosure(Table):

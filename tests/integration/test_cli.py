@@ -125,7 +125,7 @@ def test_dev_serves_everything_and_ctrl_c_leaves_nothing(dev_data: Path) -> None
         _wait_for_banner(process)
         menu = httpx.get(f"http://127.0.0.1:{port}/api/restaurants/demo-2/menu", timeout=10)
         assert menu.status_code == 200
-        assert len(menu.json()["items"]) == 5
+        assert len(menu.json()["items"]) == 6  # the seed's five dishes and "Ramen your way"
     finally:
         _stop(process)
     assert _servers_under(data_dir.resolve()) == []

@@ -55,7 +55,7 @@ async def test_nul_in_the_checkout_form_is_refused(client: httpx.AsyncClient,
 
 async def test_nul_in_path_parameters_is_never_a_server_error(
         client: httpx.AsyncClient, app: Litestar) -> None:
-    values = {"slug": NUL, "order_id": NUL, "ref": NUL, "file_path": NUL}
+    values = {"slug": NUL, "order_id": NUL, "ref": NUL, "file_path": NUL, "photo_id": NUL}
     for (method, path), kind in sorted(ROUTES.items()):
         if method != "GET" or kind != "public" or "{" not in path:
             continue

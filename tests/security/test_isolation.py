@@ -14,7 +14,7 @@ from litestar import Litestar
 
 from app.accounts.tables import StaffInvitation, StaffUser
 from app.orders.tables import PaidOrder
-from app.restaurants.tables import MenuItem, Restaurant, RestaurantClosure
+from app.restaurants.tables import MenuCategory, MenuItem, Restaurant, RestaurantClosure
 from tests.helpers.accounts import add_invitation, add_member, login, members_of, user_id
 from tests.helpers.orders import make_paid_order
 from tests.helpers.routes import ROUTES, SCHEMA_PREFIX, app_routes, fill
@@ -66,7 +66,10 @@ async def _values() -> dict[str, object]:
             "action": "accept", "discrepancy_id": 1, "delivery_id": 1, "event_id": "evt_1",
             "item_id": item.id, "file_path": "css/app.css",
             "member_id": await user_id("kitchen@demo-2.test"),
-            "invitation_id": invitation_id, "closure_id": closure.id, "token": "x"}
+            "invitation_id": invitation_id, "closure_id": closure.id, "token": "x",
+            "photo_id": 1,
+            "category_id": (await MenuCategory.select(MenuCategory.id).where(
+                MenuCategory.restaurant == restaurant.id).first() or {"id": 1})["id"]}
 
 
 async def _demo_2_state() -> tuple[object, ...]:
@@ -75,7 +78,12 @@ async def _demo_2_state() -> tuple[object, ...]:
         StaffInvitation.email, StaffInvitation.role, StaffInvitation.revoked_at).order_by(
         StaffInvitation.id)
     closures = await RestaurantClosure.select().order_by(RestaurantClosure.id)
-    return restaurant, await members_of("demo-2"), invitations, closures
+    menu = await MenuItem.select().where(MenuItem.restaurant == restaurant["id"]).order_by(
+        MenuItem.id) if restaurant else []
+    categories = await MenuCategory.select().where(
+        MenuCategory.restaurant == restaurant["id"]).order_by(MenuCategory.id) if restaurant \
+        else []
+    return restaurant, await members_of("demo-2"), invitations, closures, menu, categories
 
 
 def _guarded(app: Litestar, kind: str) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from jinja2 import UndefinedError
 
+from app.orders.models import LineModifier
 from app.templating import email_environment, environment
 
 
@@ -31,5 +32,9 @@ def test_emails_escape_html_but_not_plain_text() -> None:
     assert emails.from_string("{{ v }}").render(v="<b>&") == "&lt;b&gt;&amp;"
     lines = emails.get_template("order_lines.txt")
     order = {"lines": [{"quantity": 1, "name": "Fish & <Chips>", "notes": "", "allergy": "",
-                        "line_total": 900}], "currency": "eur"}
-    assert "1 x Fish & <Chips>  €9.00" in lines.render(lines=order["lines"], currency="eur")
+                        "line_total": 900, "modifiers": [
+                            LineModifier(group="Sauce", name="<Tartar> & lemon")]}],
+             "currency": "eur"}
+    text = lines.render(lines=order["lines"], currency="eur")
+    assert "1 x Fish & <Chips>  €9.00" in text
+    assert "Sauce: <Tartar> & lemon" in text  # the options, unescaped in plain text

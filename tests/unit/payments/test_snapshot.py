@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from app.orders.models import Customer, OrderLine, TempOrder
@@ -96,3 +97,61 @@ def test_the_app_knows_at_least_the_sandboxs_minimums() -> None:
     from app.sandbox.stripe.minimums import MINIMUM_CHARGE as STRIPES
 
     assert MINIMUM_CHARGE == STRIPES
+
+
+# -- options (modifiers) -----------------------------------------------------------------
+
+def _with_options(order: TempOrder, per_line: int, name_length: int = 40) -> TempOrder:
+    from app.orders.models import LineModifier
+
+    group = ["G" * name_length, "H" * (name_length - 1)]
+    order.lines = [msgspec.structs.replace(line, modifiers=[
+        LineModifier(group=group[index % 2], name=f"{index}" + "o" * (name_length - 2),
+                     delta=1_000_000, option=2**31 - 1 - index) for index in range(per_line)])
+        for line in order.lines]
+    return order
+
+
+def test_options_read_back_from_the_line_name_and_the_snapshot() -> None:
+    from app.orders.models import LineModifier
+
+    mods = [LineModifier("Size", "L", 400, 12), LineModifier("Extras", "Cheese, extra", 100, 20),
+            LineModifier("Extras", "Olives; (black)", 80, 21), LineModifier("Note", ": )", 0, 30)]
+    line = OrderLine(menu_item_id=1, name="Pizza (big)", unit_amount=1480, quantity=1,
+                     modifiers=mods)
+    name = snapshot.line_name(line)
+    assert name == "Pizza (big) (Size: L; Extras: Cheese, extra, Olives; (black); Note: : ))"
+    order = largest_order()
+    order.lines = [line, OrderLine(menu_item_id=2, name="Soup", unit_amount=500, quantity=1)]
+    found = snapshot.decode(snapshot.encode(order))
+    assert found["m"][1] == []
+    assert snapshot.split_line_name(name, found["m"][0]) == ("Pizza (big)", mods)
+    assert snapshot.split_line_name(name.replace("Cheese", "Chees"), found["m"][0]) is None
+    assert snapshot.split_line_name(name, ["x"]) is None
+
+
+def test_an_order_without_options_carries_none() -> None:
+    assert "m" not in snapshot.snapshot_of(largest_order())
+
+
+def test_a_full_order_of_dishes_with_options_fits() -> None:
+    """50 lines, each with 10 options of 40-character names and the largest deltas, a tip,
+    VAT rates and a short note: within Stripe's limits, names in the line items."""
+    order = _with_options(largest_order(), per_line=10)
+    order.lines = [msgspec.structs.replace(line, notes="no onions", allergy="")
+                   for line in order.lines]
+    order.customer = Customer(name="Ada", email="a@b.c")
+    order.delivery_address = order.table_label = order.notes = order.allergy = ""
+    metadata = session_metadata(order)
+    assert len(metadata) <= snapshot.MAX_KEYS
+    found = snapshot.decode(snapshot.encode(order))
+    name = snapshot.line_name(order.lines[-1])
+    assert snapshot.split_line_name(name, found["m"][-1]) == (order.lines[-1].name,
+                                                              order.lines[-1].modifiers)
+
+
+def test_the_worst_order_with_options_is_refused_rather_than_sent() -> None:
+    """Every note and allergy at its limit AND ten options a line cannot fit: encode refuses
+    it (intake answers 422 before anything is stored, tests/integration/orders)."""
+    with pytest.raises(snapshot.SnapshotTooLarge):
+        snapshot.encode(_with_options(largest_order(), per_line=10))

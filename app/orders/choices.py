@@ -1,0 +1,78 @@
+"""A diner's choice of options for one menu item, checked against its modifier groups: every
+option belongs to the item and is available, each group gets between its minimum and maximum
+(a required group at least one). Pure: intake and the cart call it with the menu they read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from app.orders.models import LineModifier
+
+
+@dataclass(frozen=True)
+class Group:
+    id: int
+    name: str
+    min_choices: int
+    max_choices: int
+    required: bool
+
+
+@dataclass(frozen=True)
+class Option:
+    id: int
+    group: int
+    name: str
+    delta: int
+    available: bool = True
+
+
+class ChoiceInvalid(ValueError):
+    """What is wrong with the choice, in words for the diner."""
+
+
+def choose(item_name: str, groups: list[Group], options: list[Option], chosen: list[int]
+           ) -> list[LineModifier]:
+    """The chosen options as frozen modifiers, in the menu's order; ChoiceInvalid if the
+    choice breaks a rule."""
+    by_id = {option.id: option for option in options}
+    if len(set(chosen)) != len(chosen):
+        raise ChoiceInvalid("an option is chosen twice")
+    for option_id in chosen:
+        option = by_id.get(option_id)
+        if option is None:
+            raise ChoiceInvalid(f"option {option_id} is not an option of {item_name}")
+        if not option.available:
+            raise ChoiceInvalid(f"{option.name} is sold out")
+    counts = Counter(by_id[option_id].group for option_id in chosen)
+    for group in groups:
+        count = counts.get(group.id, 0)
+        low = max(group.min_choices, 1 if group.required else 0)
+        if count < low:
+            raise ChoiceInvalid(f"choose {_how_many(low, group.max_choices)} "
+                                f"{group.name} for {item_name}")
+        if count > group.max_choices:
+            raise ChoiceInvalid(f"choose at most {group.max_choices} {group.name} "
+                                f"for {item_name}")
+    picked = set(chosen)
+    names = {group.id: group.name for group in groups}
+    return [LineModifier(group=names[option.group], name=option.name, delta=option.delta,
+                         option=option.id)
+            for option in options if option.id in picked]
+
+
+def _how_many(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low} to {high}"
+
+
+def label(modifiers: list[LineModifier]) -> str:
+    """"Size: L; Extras: Cheese, Olives": how a line's options read on one line."""
+    text, group = "", None
+    for modifier in modifiers:
+        if modifier.group == group:
+            text += f", {modifier.name}"
+        else:
+            text += ("; " if text else "") + f"{modifier.group}: {modifier.name}"
+            group = modifier.group
+    return text

@@ -1,0 +1,28 @@
+"""The 14 allergens EU law (Regulation 1169/2011, Annex II) requires a menu to declare: the
+codes stored on a menu item, in the order the regulation lists them, and their labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from app.infra import i18n
+from app.infra.i18n import N_
+
+ALLERGENS: dict[str, str] = {
+    "gluten": N_("Gluten"), "crustaceans": N_("Crustaceans"), "eggs": N_("Eggs"),
+    "fish": N_("Fish"), "peanuts": N_("Peanuts"), "soybeans": N_("Soybeans"),
+    "milk": N_("Milk"), "nuts": N_("Nuts"), "celery": N_("Celery"), "mustard": N_("Mustard"),
+    "sesame": N_("Sesame"), "sulphites": N_("Sulphites"), "lupin": N_("Lupin"),
+    "molluscs": N_("Molluscs"),
+}
+
+
+def known(codes: Iterable[str]) -> list[str]:
+    """The known codes among `codes`, once each, in the regulation's order."""
+    wanted = set(codes)
+    return [code for code in ALLERGENS if code in wanted]
+
+
+def labels(codes: Iterable[str]) -> list[str]:
+    """Their names in the current language (a diner's page settles it)."""
+    return [i18n.gettext(ALLERGENS[code]) for code in known(codes)]

@@ -1,0 +1,98 @@
+"""Menu categories of a restaurant: add, rename (its items follow: the foreign key cascades),
+move up or down, delete when empty. Each write is one transaction; problems name the field."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from app.infra.logging import get_logger
+from app.piccolo_conf import DB
+from app.restaurants.editing import FormInvalid, NotFound
+from app.restaurants.tables import MenuCategory, MenuItem, Restaurant
+
+log = get_logger("orderpass.menu.categories")
+MAX_NAME = 80
+
+
+async def list_categories(restaurant: Restaurant) -> list[MenuCategory]:
+    return await MenuCategory.objects().where(
+        MenuCategory.restaurant == restaurant.id).order_by(MenuCategory.position).order_by(
+        MenuCategory.id)
+
+
+async def get_category(restaurant: Restaurant, category_id: int) -> MenuCategory:
+    found = await MenuCategory.objects().get((MenuCategory.id == category_id)
+                                             & (MenuCategory.restaurant == restaurant.id))
+    if found is None:
+        raise NotFound(f"no category {category_id}")
+    return found
+
+
+def _name(raw: str) -> str:
+    name = raw.strip()
+    if not name:
+        raise FormInvalid({"name": "Required."}, {"name": name})
+    if len(name) > MAX_NAME or "\x00" in name:
+        raise FormInvalid({"name": f"At most {MAX_NAME} characters."}, {"name": name[:200]})
+    return name
+
+
+async def add_category(restaurant: Restaurant, raw_name: str, *, by: str) -> MenuCategory:
+    name = _name(raw_name)
+    try:
+        async with DB.transaction():
+            last = await MenuCategory.select(MenuCategory.position).where(
+                MenuCategory.restaurant == restaurant.id).order_by(
+                MenuCategory.position, ascending=False).first()
+            category = MenuCategory(restaurant=restaurant.id, name=name,
+                                    position=(last["position"] + 1) if last else 0)
+            await category.save()
+    except asyncpg.UniqueViolationError:
+        raise FormInvalid({"name": "There is a category with that name."}, {"name": name}) \
+            from None
+    log.info("category added", restaurant=restaurant.slug, category=name, by=by)
+    return category
+
+
+async def rename_category(restaurant: Restaurant, category_id: int, raw_name: str, *,
+                          by: str) -> None:
+    name = _name(raw_name)
+    category = await get_category(restaurant, category_id)
+    try:
+        async with DB.transaction():
+            await MenuCategory.update({MenuCategory.name: name}).where(
+                MenuCategory.id == category.id)
+    except asyncpg.UniqueViolationError:
+        raise FormInvalid({"name": "There is a category with that name."}, {"name": name}) \
+            from None
+    log.info("category renamed", restaurant=restaurant.slug, category=name, by=by)
+
+
+async def move_category(restaurant: Restaurant, category_id: int, direction: str, *,
+                        by: str) -> None:
+    """Swap with the neighbour above ("up") or below ("down"); positions become 0…n-1."""
+    async with DB.transaction():
+        ordered = await list_categories(restaurant)
+        ids = [int(category.id) for category in ordered]
+        if category_id not in ids:
+            raise NotFound(f"no category {category_id}")
+        at = ids.index(category_id)
+        to = at - 1 if direction == "up" else at + 1
+        if 0 <= to < len(ids):
+            ids[at], ids[to] = ids[to], ids[at]
+        for position, row_id in enumerate(ids):
+            await MenuCategory.update({MenuCategory.position: position}).where(
+                MenuCategory.id == row_id)
+    log.info("category moved", restaurant=restaurant.slug, category=category_id,
+             direction=direction, by=by)
+
+
+async def delete_category(restaurant: Restaurant, category_id: int, *, by: str) -> None:
+    category = await get_category(restaurant, category_id)
+    async with DB.transaction():
+        if await MenuItem.exists().where((MenuItem.restaurant == restaurant.id)
+                                         & (MenuItem.category == category.name)):
+            raise FormInvalid({"category": f"{category.name} still has dishes: move or "
+                                           "delete them first."}, {})
+        await MenuCategory.delete().where(MenuCategory.id == category.id)
+    log.info("category deleted", restaurant=restaurant.slug, category=category.name, by=by)

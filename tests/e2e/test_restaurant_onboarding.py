@@ -1,0 +1,147 @@
+"""A new restaurant from nothing to its first paid order, through web pages only (#16 item 8):
+the platform admin creates it and invites its owner (the email read from the sandbox mailbox);
+the owner accepts, sets VAT, builds the menu (a category, a dish with a required size and
+extras, another at its own VAT rate); a diner orders and pays in the sandbox; the order reaches
+the restaurant's kitchen screen with its options."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.helpers.browser import submit_login
+from tests.helpers.infra import TEST_ENV
+from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.server import RunningProcess, start_web, start_worker
+
+pytestmark = pytest.mark.browser
+PASSWORD = "a fine long password"
+
+
+@pytest.fixture
+def web(sandbox: RunningSandbox) -> Iterator[RunningProcess]:
+    with start_web() as server:
+        sandbox.configure(
+            stripe_webhook_url=f"{server.url}/webhooks/stripe",
+            stripe_webhook_secret=TEST_ENV["STRIPE_WEBHOOK_SECRET"],
+            resend_webhook_url=f"{server.url}/webhooks/resend",
+            resend_webhook_secret=TEST_ENV["RESEND_WEBHOOK_SECRET"],
+            webhook_retry_schedule_s=[0.2, 0.5, 1, 2])
+        try:
+            yield server
+        finally:
+            sandbox.configure(stripe_webhook_url="", resend_webhook_url="")
+
+
+@pytest.fixture
+def worker(web: RunningProcess) -> Iterator[RunningProcess]:
+    """The worker sends the invitation; its link points at the web process under test."""
+    with start_worker(env={"PUBLIC_BASE_URL": web.url}) as running:
+        yield running
+
+
+async def new_page(browser: Any, errors: list[str]) -> Any:
+    page = await (await browser.new_context()).new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page
+
+
+async def test_admin_creates_owner_builds_menu_first_paid_order_reaches_the_kitchen(
+        browser: Any, web: RunningProcess, worker: RunningProcess,
+        sandbox: RunningSandbox) -> None:
+    errors: list[str] = []
+    admin = await new_page(browser, errors)
+    await admin.goto(f"{web.url}/admin/restaurants/new")
+    await submit_login(admin, "admin@orderpass.test")
+    await admin.wait_for_url(f"{web.url}/admin/restaurants/new")
+    await admin.fill("#slug", "osteria")
+    await admin.fill("#name", "Osteria Nuova")
+    await admin.click("text=Create restaurant")
+    await admin.wait_for_url(f"{web.url}/admin/restaurants/osteria")
+    await admin.click("text=Staff and invitations")
+    await admin.wait_for_url(f"{web.url}/manage/osteria/staff")
+    await admin.fill("#email", "owner@osteria.test")
+    await admin.select_option("#role", "owner")
+    await admin.click("text=Send the invitation")
+    await admin.wait_for_selector("text=Invitation sent.")
+
+    owner = await new_page(browser, errors)
+    message = sandbox.wait_for(lambda: sandbox.messages(to="owner@osteria.test"), timeout=20)[0]
+    link = re.search(r"https?://\S+/invitations/\S+", message["text"])
+    assert link, message["text"]
+    await owner.goto(link.group(0))
+    await owner.fill("#password", PASSWORD)
+    await owner.fill("#password_confirmation", PASSWORD)
+    await owner.click("text=Accept and log in")
+    await owner.wait_for_url(f"{web.url}/manage/osteria")
+
+    # VAT: prices include it, 7 % by default.
+    await owner.click("nav >> text=Settings")
+    await owner.wait_for_url(f"{web.url}/manage/osteria/settings")
+    await owner.select_option("#tax_mode", "included")
+    await owner.fill("#default_tax_rate", "7")
+    await owner.click("text=Save settings")
+    await owner.wait_for_selector("text=Saved.")
+
+    # The menu: a category, a pizza with a required size and extras, a drink at 19 %.
+    await owner.click("nav >> text=Menu")
+    await owner.wait_for_url(f"{web.url}/manage/osteria/menu")
+    await owner.fill("#new-category", "Pizze")
+    await owner.click("text=Add category")
+    await owner.wait_for_selector("text=Categories saved.")
+    await owner.click("text=Add a dish")
+    await owner.fill("#name", "Diavola")
+    await owner.fill("#category", "Pizze")
+    await owner.fill("#price", "11.00")
+    await owner.fill("#group-0-name", "Size")
+    await owner.check("#group-0-required")
+    await owner.fill("#group-0-min", "1")
+    await owner.fill("#group-0-max", "1")
+    await owner.fill("#group-0-options", "Normal\nLarge | 3.50")
+    await owner.fill("#group-1-name", "Extras")
+    await owner.fill("#group-1-max", "2")
+    await owner.fill("#group-1-options", "Burrata | 2.00\nChili")
+    await owner.click("text=Save dish")
+    await owner.wait_for_selector("text=Dish saved.")
+    await owner.click("text=Add a dish")
+    await owner.fill("#name", "Chinotto")
+    await owner.fill("#category", "Bevande")  # a new category, made with the dish
+    await owner.fill("#price", "3.50")
+    await owner.fill("#tax_rate", "19")
+    await owner.click("text=Save dish")
+    await owner.wait_for_selector("text=Dish saved.")
+    assert "Bevande" in await owner.inner_text("main")
+
+    kitchen = await owner.context.new_page()  # the owner opens the kitchen screen too
+    await kitchen.goto(f"{web.url}/kitchen/osteria")
+    await kitchen.wait_for_selector("#connection.is-live", timeout=10_000)
+
+    diner = await new_page(browser, errors)
+    await diner.goto(f"{web.url}/r/osteria")
+    pizza = diner.locator(".menu-item", has_text="Diavola")
+    await pizza.get_by_label("Large").check()
+    await pizza.get_by_label("Burrata").check()
+    await pizza.locator(".add-button").click()
+    await diner.wait_for_selector("text=Size: Large; Extras: Burrata")
+    await diner.locator(".menu-item", has_text="Chinotto").locator(".add-button").click()
+    await diner.wait_for_selector("[data-testid=cart-total]:has-text('€20.00')")
+    text = await diner.inner_text(".cart")
+    assert "VAT 7%" in text and "VAT 19%" in text
+    await diner.fill("#name", "Ada Lovelace")
+    await diner.fill("#email", "ada@example.com")
+    await diner.click("button.primary-action")
+    await diner.wait_for_url(re.compile(r".*/orders/TEMP-[A-Za-z0-9]+$"))
+    order_ref = diner.url.rsplit("/", 1)[1]
+    await diner.locator("a.pay-button").click()
+    await diner.wait_for_url(re.compile(r".*/pay/cs_test_.*"))
+    await diner.click("button[value=succeeded]")
+    await diner.wait_for_url(re.compile(rf".*/orders/{order_ref}\?checkout=success.*"))
+
+    card = kitchen.locator(f"#card-{order_ref}")
+    await card.wait_for(timeout=15_000)
+    text = await card.inner_text()
+    assert "Diavola" in text and "Size: Large; Extras: Burrata" in text and "Chinotto" in text
+    assert errors == []

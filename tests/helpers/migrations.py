@@ -1,0 +1,60 @@
+"""Running migrations to a given id on a scratch database of its own (a subprocess each, as
+`orderpass migrate` runs them), for the forwards/backwards/forwards tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parents[2]
+STEP = """
+import asyncio, sys
+from piccolo.apps.migrations.commands.backwards import run_backwards
+from piccolo.apps.migrations.commands.forwards import run_forwards
+
+async def main(direction, target):
+    if direction == "forwards":
+        result = await run_forwards(app_name="orderpass", migration_id=target)
+    else:
+        result = await run_backwards(app_name="orderpass", migration_id=target,
+                                     auto_agree=True)
+    if not result.success:
+        sys.exit(result.message)
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+@asynccontextmanager
+async def scratch_database() -> AsyncIterator[str]:
+    """The URL of a new empty database beside the test one, dropped afterwards."""
+    url = os.environ["DATABASE_URL"]
+    name = f"orderpass_migration_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield urlunsplit(urlsplit(url)._replace(path="/" + name))
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def migrate(url: str, direction: str, target: str) -> None:
+    result = subprocess.run([sys.executable, "-c", STEP, direction, target], cwd=ROOT,
+                            env={**os.environ, "DATABASE_URL": url}, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def columns_of(connection: asyncpg.Connection, table: str) -> set[str]:
+    rows = await connection.fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = $1", table)
+    return {row["column_name"] for row in rows}

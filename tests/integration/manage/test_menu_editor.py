@@ -1,0 +1,202 @@
+"""The owner's menu editor, through its HTML forms: managers and owners build categories and
+dishes with allergens, modifier groups and a photo; bad input names its field and saves
+nothing (an invalid group saves nothing of the dish); the kitchen role may not; the diner's
+menu shows the result."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from app.restaurants.tables import (
+    MenuCategory,
+    MenuItem,
+    MenuPhoto,
+    ModifierGroup,
+    ModifierOption,
+    Restaurant,
+)
+from tests.helpers.accounts import add_member, login
+
+PIZZA = {"name": "Calzone", "category": "Pizzas", "description": "Folded", "price": "10.50",
+         "tax_rate": "", "position": "0", "available": "on", "allergens_shown": "1",
+         "allergen-gluten": "on", "allergen-milk": "on", "groups_shown": "1",
+         "group-0-name": "Size", "group-0-required": "on", "group-0-min": "1",
+         "group-0-max": "1", "group-0-options": "S\nM | 1.50\nL | 3.00",
+         "group-1-name": "Extras", "group-1-min": "0", "group-1-max": "3",
+         "group-1-options": "Cheese | 1.00\nOlives | 0.80\nBasil"}
+
+
+async def _menu_state() -> tuple[Any, ...]:
+    return (await MenuItem.select().order_by(MenuItem.id),
+            await ModifierGroup.select().order_by(ModifierGroup.id),
+            await ModifierOption.select().order_by(ModifierOption.id),
+            await MenuCategory.select().order_by(MenuCategory.id),
+            await MenuPhoto.count())
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"
+    Image.new("RGB", (2400, 1600), (10, 120, 10)).save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+async def test_an_owner_builds_a_dish_with_options_allergens_and_a_photo(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, "owner@demo.test")
+    page = await client.get("/manage/demo/menu")
+    assert page.status_code == 200 and "Starters" in page.text
+    added = await client.post("/manage/demo/menu/categories",
+                              data={"_csrf_token": token, "name": "Pizzas"})
+    assert added.status_code == 303
+    saved = await client.post("/manage/demo/menu/items", data={"_csrf_token": token, **PIZZA},
+                              files={"photo": ("p.jpg", _jpeg(), "image/jpeg")})
+    assert saved.status_code == 303, saved.text
+    item = await MenuItem.objects().get(MenuItem.name == "Calzone")
+    assert item is not None
+    assert (item.category, item.price_amount, item.allergens) == ("Pizzas", 1050,
+                                                                   ["gluten", "milk"])
+    groups = await ModifierGroup.select().where(ModifierGroup.menu_item == item.id).order_by(
+        ModifierGroup.position)
+    assert [(g["name"], g["required"], g["min_choices"], g["max_choices"]) for g in groups] == [
+        ("Size", True, 1, 1), ("Extras", False, 0, 3)]
+    photo = await client.get(f"/menu-photos/{item.photo_id}")
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/webp"
+    assert "immutable" in photo.headers["cache-control"]
+    assert b"SecretCam" not in photo.content
+    # The diner sees it: photo (lazy, with alt text), allergens, the choices.
+    menu = await client.get("/r/demo")
+    assert f'src="/menu-photos/{item.photo_id}" alt="Calzone" loading="lazy"' in menu.text
+    assert "Contains: Gluten, Milk" in menu.text
+    assert 'type="radio" name="opt-' in menu.text and "+€1.50" in menu.text
+    api = {i["name"]: i for i in (await client.get("/api/restaurants/demo/menu")).json()[
+        "items"]}["Calzone"]
+    assert api["photo_url"] == f"/menu-photos/{item.photo_id}"
+    # Editing keeps option ids of options kept; a removed one goes.
+    ids = {o["name"]: o["id"] for g in api["groups"] for o in g["options"]}
+    edit = await client.get(f"/manage/demo/menu/items/{item.id}")
+    assert "M | 1.50" in edit.text
+    again = await client.post(f"/manage/demo/menu/items/{item.id}", data={
+        "_csrf_token": token, **PIZZA, "group-1-max": "2",
+        "group-1-options": "Cheese | 1.20\nBasil"})
+    assert again.status_code == 303
+    options = {row["name"]: row for row in await ModifierOption.select()}
+    assert options["Cheese"]["id"] == ids["Cheese"] and options["Cheese"]["price_delta"] == 120
+    assert "Olives" not in options or options["Olives"]["modifier_group"] not in [
+        g["id"] for g in groups]
+    assert (await MenuItem.objects().get(MenuItem.id == item.id)).photo_id == item.photo_id
+
+
+async def test_an_invalid_group_or_photo_saves_nothing_of_the_dish(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, "owner@demo.test")
+    before = await _menu_state()
+    cases = [
+        ({"group-0-min": "2"}, None, "group-0-min-error"),
+        ({"group-1-max": "9"}, None, "group-1-max-error"),
+        ({"group-0-required": ""}, None, "group-0-min-error"),  # optional with a minimum
+        ({"group-1-name": "Size"}, None, "group-1-name-error"),
+        ({"group-1-options": "Cheese | lots"}, None, "group-1-options-error"),
+        ({"price": "-1", "name": ""}, None, "price-error"),
+        ({}, ("x.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"),
+         "photo-error"),
+        ({}, ("big.jpg", b"\xff" * (5 * 1024 * 1024 + 1), "image/jpeg"), "photo-error"),
+    ]
+    for change, upload, error_id in cases:
+        response = await client.post(
+            "/manage/demo/menu/items", data={"_csrf_token": token, **PIZZA, **change},
+            files={"photo": upload} if upload else {"photo": ("", b"", "application/x")})
+        assert response.status_code == 422, (change, response.text[:300])
+        assert f'id="{error_id}"' in response.text, change
+        assert "Nothing was saved." in response.text
+        assert 'value="Calzone"' in response.text or change.get("name") == ""
+    assert await _menu_state() == before
+    # An existing dish edited with a bad group keeps everything it had.
+    item = await MenuItem.objects().get(MenuItem.name == "Pizza your way")
+    assert item is not None
+    before = await _menu_state()
+    response = await client.post(f"/manage/demo/menu/items/{item.id}", data={
+        "_csrf_token": token, **PIZZA, "name": "Renamed", "group-0-max": "0"})
+    assert response.status_code == 422
+    assert await _menu_state() == before
+
+
+async def test_categories_are_ordered_renamed_and_deleted_only_when_empty(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, "owner@demo.test")
+    restaurant = await Restaurant.objects().get(Restaurant.slug == "demo")
+    assert restaurant is not None
+
+    async def names() -> list[str]:
+        rows = await MenuCategory.select(MenuCategory.name).where(
+            MenuCategory.restaurant == restaurant.id).order_by(MenuCategory.position)
+        return [row["name"] for row in rows]
+
+    assert await names() == ["Starters", "Mains", "Desserts", "Drinks"]
+    drinks = await MenuCategory.objects().get(MenuCategory.name == "Drinks")
+    assert drinks is not None
+    moved = await client.post(f"/manage/demo/menu/categories/{drinks.id}/move",
+                              data={"_csrf_token": token, "direction": "up"})
+    assert moved.status_code == 303
+    assert await names() == ["Starters", "Mains", "Drinks", "Desserts"]
+    menu = (await client.get("/r/demo")).text
+    assert menu.index(">Drinks<") < menu.index(">Desserts<")
+    renamed = await client.post(f"/manage/demo/menu/categories/{drinks.id}/rename",
+                                data={"_csrf_token": token, "name": "Beverages"})
+    assert renamed.status_code == 303
+    assert {row["category"] for row in await MenuItem.select(MenuItem.category).where(
+        MenuItem.name == "Lemonade")} == {"Beverages"}  # its dishes follow
+    taken = await client.post(f"/manage/demo/menu/categories/{drinks.id}/rename",
+                              data={"_csrf_token": token, "name": "Mains"})
+    assert taken.status_code == 422 and "There is a category with that name." in taken.text
+    full = await client.post(f"/manage/demo/menu/categories/{drinks.id}/delete",
+                             data={"_csrf_token": token})
+    assert full.status_code == 422 and "still has dishes" in full.text
+    await client.post("/manage/demo/menu/categories", data={"_csrf_token": token,
+                                                            "name": "Specials"})
+    empty = await MenuCategory.objects().get(MenuCategory.name == "Specials")
+    assert empty is not None
+    gone = await client.post(f"/manage/demo/menu/categories/{empty.id}/delete",
+                             data={"_csrf_token": token})
+    assert gone.status_code == 303 and "Specials" not in await names()
+    blank = await client.post("/manage/demo/menu/categories",
+                              data={"_csrf_token": token, "name": " "})
+    assert blank.status_code == 422 and 'id="new-category-error"' in blank.text
+
+
+async def test_managers_may_the_kitchen_may_not(client: httpx.AsyncClient) -> None:
+    await add_member("manager@demo.test", "manager")
+    token = await login(client, "manager@demo.test")
+    assert (await client.get("/manage/demo/menu")).status_code == 200
+    assert (await client.post("/manage/demo/menu/categories", data={
+        "_csrf_token": token, "name": "Brunch"})).status_code == 303
+    await client.post("/logout", data={"_csrf_token": token})
+    token = await login(client, "kitchen@demo.test")
+    before = await _menu_state()
+    assert (await client.get("/manage/demo/menu")).status_code == 403
+    response = await client.post("/manage/demo/menu/items", data={"_csrf_token": token,
+                                                                  **PIZZA})
+    assert response.status_code == 403
+    assert await _menu_state() == before
+
+
+async def test_the_admin_form_keeps_groups_and_allergens_it_does_not_show(
+        client: httpx.AsyncClient) -> None:
+    item = await MenuItem.objects().get(MenuItem.name == "Pizza your way")
+    assert item is not None
+    groups_before = await ModifierGroup.select().where(ModifierGroup.menu_item == item.id)
+    token = await login(client, "admin@orderpass.test")
+    response = await client.post(f"/admin/restaurants/demo/menu/{item.id}", data={
+        "_csrf_token": token, "name": "Pizza your way", "category": "Mains",
+        "price": "9.50", "position": "8", "available": "on"})
+    assert response.status_code == 303
+    after = await MenuItem.objects().get(MenuItem.id == item.id)
+    assert after is not None and after.price_amount == 950
+    assert after.allergens == ["gluten", "milk"]
+    assert await ModifierGroup.select().where(ModifierGroup.menu_item == item.id) == \
+        groups_before

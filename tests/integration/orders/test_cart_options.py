@@ -1,0 +1,72 @@
+"""The menu page's cart with options, without JavaScript: the diner ticks a size and extras and
+presses Add; each choice is its own line priced by the server; a required group left out is
+a field error next to the dish; the checkout places the order with the options frozen."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from arq.connections import ArqRedis
+
+from app.orders.tables import OrderItem, PaidOrder
+from tests.helpers.orders import menu, pay_and_post_webhook, temp_keys
+from tests.helpers.sandbox import RunningSandbox
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+async def test_a_diner_adds_a_pizza_twice_with_other_options_and_pays(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    page = await client.get("/r/demo")
+    item = {i["name"]: i for i in (await menu(client))["items"]}["Pizza your way"]
+    groups = {g["name"]: g for g in item["groups"]}
+    size = {o["name"]: o["id"] for o in groups["Size"]["options"]}
+    extra = {o["name"]: o["id"] for o in groups["Extras"]["options"]}
+    assert f'name="opt-{item["id"]}-g{groups["Size"]["id"]}"' in page.text  # radios
+    assert f'name="opt-{item["id"]}-{extra["Cheese"]}"' in page.text  # boxes
+    form = {"_csrf_token": client.cookies["csrftoken"], "name": "Ada",
+            "email": "ada@example.com", "fulfillment": "pickup"}
+    # Add without a size: the dish says what is missing, nothing is added.
+    missing = await client.post("/r/demo/cart", data={**form, "op": f"add:{item['id']}"})
+    assert f'id="options-{item["id"]}-error"' in missing.text
+    assert "Choose 1 Size for Pizza your way" in missing.text
+    assert "Nothing here yet" in missing.text
+    large = {**form, f"opt-{item['id']}-g{groups['Size']['id']}": str(size["L"]),
+             f"opt-{item['id']}-{extra['Cheese']}": "1", "op": f"add:{item['id']}"}
+    cart = await client.post("/r/demo/cart", data=large)
+    key = f"{item['id']}-" + ".".join(str(i) for i in sorted([size["L"], extra["Cheese"]]))
+    assert f'name="qty-{key}" value="1"' in cart.text
+    assert "Size: L; Extras: Cheese" in cart.text
+    # Once more with the same options: the same line, two of them; then a small one.
+    fields = {**large, f"qty-{key}": "1"}
+    cart = await client.post("/r/demo/cart", data=fields)
+    assert f'name="qty-{key}" value="2"' in cart.text
+    small = {**form, f"qty-{key}": "2", f"opt-{item['id']}-g{groups['Size']['id']}":
+             str(size["S"]), "op": f"add:{item['id']}"}
+    cart = await client.post("/r/demo/cart", data=small)
+    text = text_of(cart.text)
+    assert "€28.00" in text and "€9.00" in text  # 2 x (9.00 + 4.00 + 1.00); 9.00
+    assert "Place order and pay €37.00" in text
+    # A client-side price or a forged key cannot change what is charged.
+    checkout = {**form, f"qty-{key}": "2", f"qty-{item['id']}-{size['S']}": "1",
+                "price": "1", f"qty-{item['id']}-{size['S']}.999999": "1"}
+    placed = await client.post("/r/demo/checkout", data=checkout)
+    assert placed.status_code == 422  # option 999999 is not the pizza's
+    assert await temp_keys(redis) == []
+    del checkout[f"qty-{item['id']}-{size['S']}.999999"]
+    placed = await client.post("/r/demo/checkout", data=checkout)
+    assert placed.status_code == 303, text_of(placed.text)[:500]
+    ref = placed.headers["location"].rsplit("/", 1)[1]
+    created = (await client.get(f"/api/orders/{ref}")).json()
+    assert created["total"]["amount"] == 3700
+    assert await pay_and_post_webhook(client, sandbox, created) == "created"
+    order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
+    assert order is not None
+    lines = await OrderItem.select(OrderItem.unit_amount, OrderItem.quantity,
+                                   OrderItem.modifiers).where(
+        OrderItem.paid_order == order.id).order_by(OrderItem.id)
+    assert sorted((row["unit_amount"], row["quantity"]) for row in lines) == [(900, 1),
+                                                                              (1400, 2)]
