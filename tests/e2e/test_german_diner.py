@@ -65,7 +65,8 @@ async def test_a_diner_switches_to_german_orders_pays_and_gets_a_german_receipt(
     assert "Wir warten auf Ihre Zahlung" in await diner.inner_text("#order-progress")
     # The link's countdown ticks in German too ("noch 29 min 59 s").
     await diner.wait_for_function(
-        "/^noch \\d+ min \\d+ s$/.test(document.querySelector('[data-countdown]').textContent)")
+        "() => /^noch \\d+ min \\d+ s$/.test("
+        "document.querySelector('[data-countdown]').textContent)")
     await diner.click("a.pay-button")
     await diner.wait_for_url(re.compile(r".*/pay/cs_test_.*"))
     await diner.click("button[value=succeeded]")
