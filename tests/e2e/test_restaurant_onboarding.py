@@ -1,8 +1,8 @@
 """A new restaurant from nothing to its first paid order, through web pages only (#16 item 8):
 the platform admin creates it and invites its owner (the email read from the sandbox mailbox);
-the owner accepts, sets VAT, builds the menu (a category, a dish with a required size and
-extras, another at its own VAT rate); a diner orders and pays in the sandbox; the order reaches
-the restaurant's kitchen screen with its options."""
+the owner accepts, sets VAT and opening hours, builds the menu (a category, a dish with a
+required size and extras, another at its own VAT rate); a diner orders and pays in the sandbox;
+the order reaches the restaurant's kitchen screen with its options."""
 
 from __future__ import annotations
 
@@ -85,6 +85,16 @@ async def test_admin_creates_owner_builds_menu_first_paid_order_reaches_the_kitc
     await owner.fill("#default_tax_rate", "7")
     await owner.click("text=Save settings")
     await owner.wait_for_selector("text=Saved.")
+
+    # Hours: open all day every day, up to 4 orders per 15-minute slot.
+    await owner.click("nav >> text=Hours")
+    await owner.wait_for_url(f"{web.url}/manage/osteria/hours")
+    for day in range(7):
+        await owner.fill(f"#day_{day}", "00:00-24:00")
+    await owner.fill("#slot_capacity", "4")
+    await owner.click("text=Save hours")
+    await owner.wait_for_selector("text=Hours saved.")
+    assert "Open now" in await owner.inner_text("#hours-now")
 
     # The menu: a category, a pizza with a required size and extras, a drink at 19 %.
     await owner.click("nav >> text=Menu")
