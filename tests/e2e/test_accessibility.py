@@ -130,7 +130,8 @@ async def test_admin_pages(browser: Any, web: RunningProcess) -> None:
 # Every page an owner or manager uses to run the restaurant, and the pages an account email
 # opens (no session): the forms with their errors shown where a mistake is easy.
 OWNER_PAGES = ("/manage/demo", "/manage/demo/settings", "/manage/demo/staff",
-               "/manage/demo/hours")
+               "/manage/demo/hours", "/manage/demo/menu", "/manage/demo/menu/items/new",
+               "/manage/demo/menu/items/1")
 
 
 async def test_owner_and_account_pages(browser: Any, web: RunningProcess) -> None:
