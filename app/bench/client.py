@@ -33,7 +33,9 @@ class PaidOrder:
 async def menu_item_ids(client: httpx.AsyncClient, slug: str) -> list[int]:
     response = await client.get(f"/api/restaurants/{slug}/menu")
     response.raise_for_status()
-    return [item["id"] for item in response.json()["items"] if item.get("available", True)]
+    # Dishes an order can name without choosing options (a required size needs a choice).
+    return [item["id"] for item in response.json()["items"] if item.get("available", True)
+            and not any(group.get("required") for group in item.get("groups", []))]
 
 
 def order_payload(slug: str, item_ids: list[int]) -> dict[str, Any]:
