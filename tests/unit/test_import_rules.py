@@ -2,7 +2,7 @@
 
 - the plumbing (`app.infra`, `app.platform`, `app.live`) sits below every domain and imports
   none (the tenant table `app.restaurants.tables` aside, which foreign keys point at);
-- no domain (orders, payments, kitchen, notifications, restaurants, accounts) imports the
+- no domain (orders, payments, kitchen, notifications, restaurants, accounts, manage) imports the
   operator side (`app.ops`, `app.admin`) or the dev tooling (`app.dev`, `app.sandbox`,
   `app.bench`);
 - production code never imports `app.dev` or `app.sandbox`; only the CLI's commands may,
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAINS = ("orders", "payments", "kitchen", "notifications", "restaurants", "accounts")
+DOMAINS = ("orders", "payments", "kitchen", "notifications", "restaurants", "accounts", "manage")
 OPERATOR = ("app.ops", "app.admin")
 DEV_ONLY = ("app.dev", "app.sandbox")  # never in a production process
 TOOLING = ("app.dev", "app.sandbox", "app.bench")  # `orderpass dev`, the sandbox, the bench
