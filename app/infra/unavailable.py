@@ -24,6 +24,9 @@ DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # Postgres shutting down or starting up
     asyncpg.TooManyConnectionsError,
     asyncpg.InterfaceError,  # e.g. a pooled connection closed under us
+    # A connection that broke mid-query as Postgres shut down ("cannot switch to state …;
+    # another operation is in progress"): the server went away, not a bug of the request.
+    asyncpg.InternalClientError,
     OSError,  # connection refused/reset while a pool opens a connection
     TimeoutError,
 )

@@ -537,6 +537,7 @@ def _hold(lock: Any) -> None:
 
 async def _release(locks: list[Any]) -> None:
     for lock in locks:
+        token = lock.local.token
         try:
             await lock.release()
         except LockError:
@@ -544,7 +545,10 @@ async def _release(locks: list[Any]) -> None:
         except DEPENDENCY_ERRORS as error:
             log.warning("email claim not released", claim=lock.name, error=repr(error)[:200])
             continue
-        _held_claims.pop(lock.name, None)
+        # Only this lock's own entry: a batch may hold the same key under its token now, and
+        # forgetting that one left its claim to wait out CLAIM_TTL_S after a Redis restart.
+        if _held_claims.get(lock.name) == token:
+            _held_claims.pop(lock.name, None)
 
 
 async def release_orphaned_claims(redis: ArqRedis) -> int:
