@@ -58,3 +58,9 @@ async def columns_of(connection: asyncpg.Connection, table: str) -> set[str]:
     rows = await connection.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_name = $1", table)
     return {row["column_name"] for row in rows}
+
+
+async def tables_of(connection: asyncpg.Connection) -> set[str]:
+    rows = await connection.fetch(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+    return {row["table_name"] for row in rows}

@@ -5,36 +5,15 @@ it starts and hours that are not a list are refused; backwards drops the table a
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.helpers.migrations import columns_of, migrate, scratch_database, tables_of
+
 BEFORE = "2026-12-01T17:00:00:000000"
 THIS = "2026-12-01T20:00:00:000000"
-STEP = """
-import asyncio, sys
-from piccolo.apps.migrations.commands.backwards import run_backwards
-from piccolo.apps.migrations.commands.forwards import run_forwards
-
-async def main(direction, target):
-    if direction == "forwards":
-        result = await run_forwards(app_name="orderpass", migration_id=target)
-    else:
-        result = await run_backwards(app_name="orderpass", migration_id=target,
-                                     auto_agree=True)
-    if not result.success:
-        sys.exit(result.message)
-
-asyncio.run(main(sys.argv[1], sys.argv[2]))
-"""
 NEW_COLUMNS = {
     "restaurant": {"weekly_hours", "slot_capacity", "schedule_days"},
     "paid_order": {"scheduled_for", "released_at"},
@@ -43,38 +22,12 @@ NEW_COLUMNS = {
 
 @pytest.fixture
 async def scratch() -> AsyncIterator[str]:
-    url = os.environ["DATABASE_URL"]
-    name = f"orderpass_migration_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield urlunsplit(urlsplit(url)._replace(path="/" + name))
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-def _migrate(url: str, direction: str, target: str) -> None:
-    result = subprocess.run([sys.executable, "-c", STEP, direction, target], cwd=ROOT,
-                            env={**os.environ, "DATABASE_URL": url}, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-async def _columns(connection: asyncpg.Connection, table: str) -> set[str]:
-    rows = await connection.fetch(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = $1", table)
-    return {row["column_name"] for row in rows}
-
-
-async def _tables(connection: asyncpg.Connection) -> set[str]:
-    rows = await connection.fetch(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
-    return {row["table_name"] for row in rows}
+    async with scratch_database() as url:
+        yield url
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    _migrate(scratch, "forwards", BEFORE)
+    migrate(scratch, "forwards", BEFORE)
     connection = await asyncpg.connect(scratch)
     try:
         restaurant = await connection.fetchval(
@@ -86,10 +39,10 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
             "VALUES ('TEMP-old', $1, 1, 'cs_old', 'paid', 'Ada', 'a@b.c', 'pickup', 'eur', "
             "1300, 1300, 'eur', now(), now())", restaurant)
 
-        _migrate(scratch, "forwards", THIS)
+        migrate(scratch, "forwards", THIS)
         for table, columns in NEW_COLUMNS.items():
-            assert columns <= await _columns(connection, table), table
-        assert "restaurant_closure" in await _tables(connection)
+            assert columns <= await columns_of(connection, table), table
+        assert "restaurant_closure" in await tables_of(connection)
         assert tuple(await connection.fetchrow(
             "SELECT weekly_hours::text, slot_capacity, schedule_days FROM restaurant")) == (
             "[]", 0, 7)
@@ -110,13 +63,13 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
         await connection.execute(
             "UPDATE paid_order SET scheduled_for = now() + interval '1 hour'")
 
-        _migrate(scratch, "backwards", THIS)
+        migrate(scratch, "backwards", THIS)
         for table, columns in NEW_COLUMNS.items():
-            assert not columns & await _columns(connection, table), table
-        assert "restaurant_closure" not in await _tables(connection)
+            assert not columns & await columns_of(connection, table), table
+        assert "restaurant_closure" not in await tables_of(connection)
         assert await connection.fetchval("SELECT count(*) FROM paid_order") == 1
 
-        _migrate(scratch, "forwards", THIS)
+        migrate(scratch, "forwards", THIS)
         assert await connection.fetchval("SELECT schedule_days FROM restaurant") == 7
     finally:
         await connection.close()

@@ -4,66 +4,25 @@ speaks are stored, backwards drops both columns."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.helpers.migrations import columns_of, migrate, scratch_database
+
 BEFORE = "2026-12-01T17:00:00:000000"
 THIS = "2026-12-01T21:00:00:000000"
-STEP = """
-import asyncio, sys
-from piccolo.apps.migrations.commands.backwards import run_backwards
-from piccolo.apps.migrations.commands.forwards import run_forwards
-
-async def main(direction, target):
-    if direction == "forwards":
-        result = await run_forwards(app_name="orderpass", migration_id=target)
-    else:
-        result = await run_backwards(app_name="orderpass", migration_id=target,
-                                     auto_agree=True)
-    if not result.success:
-        sys.exit(result.message)
-
-asyncio.run(main(sys.argv[1], sys.argv[2]))
-"""
 
 
 @pytest.fixture
 async def scratch() -> AsyncIterator[str]:
-    url = os.environ["DATABASE_URL"]
-    name = f"orderpass_migration_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield urlunsplit(urlsplit(url)._replace(path="/" + name))
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-def _migrate(url: str, direction: str, target: str) -> None:
-    result = subprocess.run([sys.executable, "-c", STEP, direction, target], cwd=ROOT,
-                            env={**os.environ, "DATABASE_URL": url}, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-async def _columns(connection: asyncpg.Connection, table: str) -> set[str]:
-    rows = await connection.fetch(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = $1", table)
-    return {row["column_name"] for row in rows}
+    async with scratch_database() as url:
+        yield url
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    _migrate(scratch, "forwards", BEFORE)
+    migrate(scratch, "forwards", BEFORE)
     connection = await asyncpg.connect(scratch)
     try:
         restaurant = await connection.fetchval(
@@ -75,9 +34,9 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
             "VALUES ('TEMP-old', $1, 1, 'cs_old', 'paid', 'Ada', 'a@b.c', 'pickup', 'eur', "
             "1300, 1300, 'eur', now(), now())", restaurant)
 
-        _migrate(scratch, "forwards", THIS)
-        assert "default_language" in await _columns(connection, "restaurant")
-        assert "language" in await _columns(connection, "paid_order")
+        migrate(scratch, "forwards", THIS)
+        assert "default_language" in await columns_of(connection, "restaurant")
+        assert "language" in await columns_of(connection, "paid_order")
         assert await connection.fetchval("SELECT default_language FROM restaurant") == "en"
         assert await connection.fetchval("SELECT language FROM paid_order") == "en"
         for statement in ("UPDATE restaurant SET default_language = 'fr'",
@@ -87,12 +46,12 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
         await connection.execute("UPDATE restaurant SET default_language = 'de'")
         await connection.execute("UPDATE paid_order SET language = 'de'")
 
-        _migrate(scratch, "backwards", THIS)
-        assert "default_language" not in await _columns(connection, "restaurant")
-        assert "language" not in await _columns(connection, "paid_order")
+        migrate(scratch, "backwards", THIS)
+        assert "default_language" not in await columns_of(connection, "restaurant")
+        assert "language" not in await columns_of(connection, "paid_order")
         assert await connection.fetchval("SELECT count(*) FROM paid_order") == 1
 
-        _migrate(scratch, "forwards", THIS)
+        migrate(scratch, "forwards", THIS)
         assert await connection.fetchval("SELECT language FROM paid_order") == "en"
     finally:
         await connection.close()
