@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.browser import open_kitchen
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import RunningProcess
 
@@ -23,14 +24,7 @@ async def test_order_pay_kitchen_accept_eta(browser: Any, web: RunningProcess,
     customer.on("pageerror", lambda error: errors.append(str(error)))
 
     # The kitchen is open and connected before the order exists.
-    kitchen = await (await browser.new_context()).new_page()
-    kitchen.on("pageerror", lambda error: errors.append(str(error)))
-    await kitchen.goto(f"{web.url}/kitchen/demo")
-    await kitchen.fill("#email", "kitchen@demo.test")
-    await kitchen.fill("#password", "demo")
-    await kitchen.click("button[type=submit]")
-    await kitchen.wait_for_url(f"{web.url}/kitchen/demo")
-    await kitchen.wait_for_selector("#connection.is-live", timeout=10_000)
+    kitchen = await open_kitchen(browser, web.url, errors)
 
     # Customer: menu → cart → checkout.
     await customer.goto(f"{web.url}/r/demo")

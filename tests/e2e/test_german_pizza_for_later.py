@@ -17,6 +17,7 @@ from arq.connections import ArqRedis
 
 from app import outbox_consumers
 from app.orders.release import release_due
+from tests.helpers.browser import open_kitchen
 from tests.helpers.hours import BERLIN
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import RunningProcess
@@ -41,14 +42,7 @@ async def test_a_german_diner_orders_a_pizza_with_options_for_later(
     errors: list[str] = []
     pizza, size_l, cheese = _pizza(httpx.get(f"{web.url}/api/restaurants/demo/menu").json())
 
-    kitchen = await (await browser.new_context()).new_page()
-    kitchen.on("pageerror", lambda error: errors.append(str(error)))
-    await kitchen.goto(f"{web.url}/kitchen/demo")
-    await kitchen.fill("#email", "kitchen@demo.test")
-    await kitchen.fill("#password", "demo")
-    await kitchen.click("button[type=submit]")
-    await kitchen.wait_for_url(f"{web.url}/kitchen/demo")
-    await kitchen.wait_for_selector("#connection.is-live", timeout=10_000)
+    kitchen = await open_kitchen(browser, web.url, errors)
 
     diner = await (await browser.new_context(locale="de-DE")).new_page()
     diner.on("pageerror", lambda error: errors.append(str(error)))

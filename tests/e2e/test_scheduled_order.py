@@ -15,6 +15,7 @@ from arq.connections import ArqRedis
 
 from app import outbox_consumers
 from app.orders.release import release_due
+from tests.helpers.browser import open_kitchen
 from tests.helpers.hours import BERLIN, close_now
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import RunningProcess
@@ -34,14 +35,7 @@ async def test_closed_restaurant_scheduled_order_reaches_the_board_at_release(
     tiramisu = items["Tiramisu"]
     errors: list[str] = []
 
-    kitchen = await (await browser.new_context()).new_page()
-    kitchen.on("pageerror", lambda error: errors.append(str(error)))
-    await kitchen.goto(f"{web.url}/kitchen/demo")
-    await kitchen.fill("#email", "kitchen@demo.test")
-    await kitchen.fill("#password", "demo")
-    await kitchen.click("button[type=submit]")
-    await kitchen.wait_for_url(f"{web.url}/kitchen/demo")
-    await kitchen.wait_for_selector("#connection.is-live", timeout=10_000)
+    kitchen = await open_kitchen(browser, web.url, errors)
 
     customer = await (await browser.new_context()).new_page()
     customer.on("pageerror", lambda error: errors.append(str(error)))

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.helpers.browser import open_kitchen
 from tests.helpers.sandbox import RunningSandbox, stripe_client
 from tests.helpers.server import RunningProcess
 
@@ -26,14 +27,7 @@ async def test_a_tipped_order_its_vat_and_its_receipt(browser: Any, web: Running
         f"{web.url}/api/restaurants/demo/menu").json()["items"]}
     pizza, lemonade = items["Margherita pizza"], items["Lemonade"]
 
-    kitchen = await (await browser.new_context()).new_page()
-    kitchen.on("pageerror", lambda error: errors.append(str(error)))
-    await kitchen.goto(f"{web.url}/kitchen/demo")
-    await kitchen.fill("#email", "kitchen@demo.test")
-    await kitchen.fill("#password", "demo")
-    await kitchen.click("button[type=submit]")
-    await kitchen.wait_for_url(f"{web.url}/kitchen/demo")
-    await kitchen.wait_for_selector("#connection.is-live", timeout=10_000)
+    kitchen = await open_kitchen(browser, web.url, errors)
 
     diner = await (await browser.new_context()).new_page()
     diner.on("pageerror", lambda error: errors.append(str(error)))

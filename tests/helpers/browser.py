@@ -74,6 +74,19 @@ async def logged_in_context(browser: Any, base_url: str, email: str, **options: 
     return context
 
 
+async def open_kitchen(browser: Any, base_url: str, errors: list[str],
+                       slug: str = "demo") -> Any:
+    """A kitchen screen a cook opened through the login form, connected to its live feed;
+    script errors on it land in `errors`."""
+    kitchen = await (await browser.new_context()).new_page()
+    kitchen.on("pageerror", lambda error: errors.append(str(error)))
+    await kitchen.goto(f"{base_url}/kitchen/{slug}")
+    await submit_login(kitchen, f"kitchen@{slug}.test")
+    await kitchen.wait_for_url(f"{base_url}/kitchen/{slug}")
+    await kitchen.wait_for_selector("#connection.is-live", timeout=10_000)
+    return kitchen
+
+
 def box_inside(inner: dict[str, float], outer: dict[str, float], slack: float = 0.5) -> bool:
     return (inner["x"] >= outer["x"] - slack and inner["y"] >= outer["y"] - slack
             and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
