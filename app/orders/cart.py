@@ -103,6 +103,12 @@ class CartForm:
         return self.fields.get(name, default)
 
 
+# The largest cart the menu form can carry to a valid order: schemas.MAX_LINES dishes, each with a
+# note and an allergy of 200 characters, plus the order's own texts (~1,200 characters), every
+# character percent-encoded from 4 bytes of UTF-8 (12 bytes): ~255 KB. The cart's limits
+# decide what is too big; this cap only stops junk before the form is parsed.
+MAX_CART_FORM_BYTES = 320 * 1024
+
 CHECKOUT_FIELDS = ("name", "email", "phone", "fulfillment", "delivery_address", "table", "notes",
                    "has_allergy", "allergy", "tip", "tip_custom", "scheduled_for")
 # The tip radio: "" (none), one of pricing.TIP_PERCENTS, or "custom" (then `tip_custom`, an

@@ -23,6 +23,7 @@ from app.infra.html import is_htmx
 from app.infra.i18n import N_
 from app.orders import idempotency
 from app.orders.cart import (
+    MAX_CART_FORM_BYTES,
     CartForm,
     Choices,
     add_with_options,
@@ -123,14 +124,14 @@ class OrderPagesController(Controller):
     async def menu_page(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
         return _render_menu(request, await _menu_context(slug, CartForm(), {}))
 
-    @post("/r/{slug:str}/cart", status_code=200)
+    @post("/r/{slug:str}/cart", status_code=200, request_max_body_size=MAX_CART_FORM_BYTES)
     async def update_cart(self, request: Request[Any, Any, Any], slug: FromPath[str],
                           data: FormData) -> Template:
         """Apply a +/-/remove button (or just recompute after a quantity change)."""
         cart = parse_form(data)
         return _render_menu(request, await _menu_context(slug, cart, {}, data.get("op", "")))
 
-    @post("/r/{slug:str}/checkout", status_code=200, request_max_body_size=64 * 1024,
+    @post("/r/{slug:str}/checkout", status_code=200, request_max_body_size=MAX_CART_FORM_BYTES,
           middleware=[order_rate_limit().middleware])
     async def checkout(self, request: Request[Any, Any, Any], slug: FromPath[str],
                        data: FormData) -> Template | Redirect | Response[str]:
