@@ -13,6 +13,7 @@ import msgspec
 from app.infra.form_input import MAX_DB_INT, ascii_int
 from app.orders import pricing
 from app.orders.choices import ChoiceInvalid, Group, Option, choose
+from app.orders.form_messages import CHECK_DISHES, translated
 from app.orders.models import LineModifier
 from app.orders.schemas import OrderIn
 from app.restaurants.editing import parse_price
@@ -200,8 +201,7 @@ def add_with_options(cart: CartForm, item_id: int, options: Choices, item_name: 
     try:
         choose(item_name, groups, known, chosen)
     except ChoiceInvalid as error:
-        message = str(error)
-        return message[:1].upper() + message[1:]
+        return translated(str(error), CHECK_DISHES)
     key = choice_key(item_id, chosen)
     cart.choices[key] = min(MAX_QUANTITY, cart.choices.get(key, 0) + 1)
     return ""
