@@ -95,3 +95,38 @@ async def test_a_german_diner_is_told_in_german_what_the_dish_needs(
             "customer": {"name": "Ada", "email": "ada@example.com"}, "fulfillment": "pickup"}
     api = await client.post("/api/orders", json=body, headers=german)
     assert api.status_code == 400 and "choose 1 Size for Pizza your way" in api.text
+
+
+async def test_a_dish_with_options_takes_its_own_note_and_allergy(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    await client.get("/r/demo")
+    item = {i["name"]: i for i in (await menu(client))["items"]}["Pizza your way"]
+    groups = {g["name"]: g for g in item["groups"]}
+    size = {o["name"]: o["id"] for o in groups["Size"]["options"]}
+    form = {"_csrf_token": client.cookies["csrftoken"], "name": "Ada",
+            "email": "ada@example.com", "fulfillment": "pickup"}
+    cart = await client.post("/r/demo/cart", data={
+        **form, f"opt-{item['id']}-g{groups['Size']['id']}": str(size["L"]),
+        "op": f"add:{item['id']}"})
+    key = f"{item['id']}-{size['L']}"
+    assert f'name="note-{key}"' in cart.text and f'name="allergic-{key}"' in cart.text
+    # The box ticked without words: the line says so, nothing is placed.
+    lines = {**form, f"qty-{key}": "1", f"note-{key}": "well done, cut in 8",
+             f"allergic-{key}": "1", f"allergy-{key}": ""}
+    unnamed = await client.post("/r/demo/checkout", data=lines)
+    assert unnamed.status_code == 422
+    assert f'id="allergy-{key}-error"' in unnamed.text
+    assert 'value="well done, cut in 8"' in unnamed.text  # what the diner wrote stays
+    placed = await client.post("/r/demo/checkout", data={**lines, f"allergy-{key}": "sesame"},
+                               follow_redirects=False)
+    assert placed.status_code == 303, text_of(placed.text)[:500]
+    ref = placed.headers["location"].rsplit("/", 1)[1]
+    [line] = (await client.get(f"/api/orders/{ref}")).json()["items"]
+    assert line["notes"] == "well done, cut in 8" and line["allergy"] == "sesame"
+    created = (await client.get(f"/api/orders/{ref}")).json()
+    assert await pay_and_post_webhook(client, sandbox, created) == "created"
+    order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
+    assert order is not None
+    [row] = await OrderItem.select(OrderItem.notes, OrderItem.allergy).where(
+        OrderItem.paid_order == order.id)
+    assert row == {"notes": "well done, cut in 8", "allergy": "sesame"}
