@@ -187,12 +187,12 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
             cart.allergic.add(item_id)
         elif key.startswith("allergy-") and (item_id := _item_id(key[8:])) is not None:
             cart.allergies[item_id] = value[:200]
-        elif key.startswith("note-") and (choice := _line_key(key[5:])):
-            cart.choice_notes[choice] = value[:200]
-        elif key.startswith("allergic-") and (choice := _line_key(key[9:])):
-            cart.choice_allergic.add(choice)
-        elif key.startswith("allergy-") and (choice := _line_key(key[8:])):
-            cart.choice_allergies[choice] = value[:200]
+        elif key.startswith("note-") and (line_key := _line_key(key[5:])):
+            cart.choice_notes[line_key] = value[:200]
+        elif key.startswith("allergic-") and (line_key := _line_key(key[9:])):
+            cart.choice_allergic.add(line_key)
+        elif key.startswith("allergy-") and (line_key := _line_key(key[8:])):
+            cart.choice_allergies[line_key] = value[:200]
         elif key in CHECKOUT_FIELDS:
             cart.fields[key] = value
     return cart
