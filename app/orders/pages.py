@@ -103,7 +103,7 @@ async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str],
             "slot_groups": slots_by_day(window.slots[:MAX_SLOT_OPTIONS], restaurant.timezone,
                                         now),
             "prep_estimate": restaurant.default_prep_minutes + restaurant.busy_minutes,
-            "menu_state": menu_state(restaurant, items),
+            "menu_state": menu_state(restaurant, items, groups),
             # One rendered form, one key: a double tap sends it twice, the server places
             # one order (app.orders.idempotency).
             "submit_key": secrets.token_urlsafe(16)}
