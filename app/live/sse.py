@@ -18,11 +18,15 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from litestar.channels import ChannelsPlugin
-from litestar.response import ServerSentEventMessage
+from litestar.response import ServerSentEventMessage, Stream
+from litestar.response.streaming import ASGIStreamingResponse
+from litestar.types import HTTPResponseBodyEvent, Receive, Scope, Send
 
 from app.infra.logging import get_logger
+from app.infra.security_headers import SERVER_SEND
 from app.live import hub as hubs
 from app.live.shared_render import tick
 from app.settings import get_settings
@@ -66,6 +70,54 @@ def encoded(event: str, data: str) -> EncodedMessage:
     return EncodedMessage(data=data, event=event, id=plain.id, encoded=plain.encode())
 
 
+class LiveEvents(Stream):
+    """The response of a live SSE stream (kitchen screen, status page, menu page): the same
+    as Litestar's `ServerSentEvent` of the same messages, but each message is written to the
+    server as one body chunk straight from this loop, without Litestar's per-message
+    wrapping and without passing the body through the middlewares (see
+    `app.infra.security_headers.SERVER_SEND`). The response start still goes through every
+    one of them: status, security headers, cookies, request id, metrics are as before."""
+
+    def __init__(self, messages: AsyncIterator[ServerSentEventMessage], *,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__((), media_type="text/event-stream", headers={
+            "Cache-Control": "no-cache", **(headers or {}),
+            "Connection": "keep-alive", "X-Accel-Buffering": "no"})
+        self.messages = messages
+
+    def to_asgi_response(self, app: Any, request: Any, *, background: Any = None,
+                         cookies: Any = None, encoded_headers: Any = None,
+                         headers: dict[str, str] | None = None, is_head_response: bool = False,
+                         media_type: Any = None, status_code: int | None = None,
+                         type_encoders: Any = None) -> ASGIStreamingResponse:
+        # As `Stream.to_asgi_response`, with our ASGI response.
+        cookies = [*self.cookies, *(cookies or [])]
+        return _LiveASGIResponse(
+            background=self.background or background, content_length=0, cookies=cookies,
+            encoded_headers=encoded_headers, encoding=self.encoding,
+            headers={**(headers or {}), **self.headers}, is_head_response=is_head_response,
+            iterator=self.messages, media_type="text/event-stream",
+            status_code=self.status_code or status_code)
+
+
+class _LiveASGIResponse(ASGIStreamingResponse):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.start_response(send=send)
+        if self.is_head_response:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:
+            await self.send_body(cast(Send, scope.get(SERVER_SEND, send)), receive)
+        await self.after_response()
+
+    async def _stream(self, send: Send) -> None:
+        async for message in self.iterator:
+            assert isinstance(message, ServerSentEventMessage)
+            event: HTTPResponseBodyEvent = {
+                "type": "http.response.body", "body": message.encode(), "more_body": True}
+            await send(event)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snapshot,
                          compose: hubs.Compose, *, heartbeat_s: float | None = None,
                          label: str = "") -> AsyncIterator[ServerSentEventMessage]:
@@ -87,7 +139,7 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
                 if full is not None:
                     last_data = full.data if isinstance(full.data, str) else None
                     yield full
-            wire: list[bytes] = []
+            due: list[ServerSentEventMessage] = []
             for update in inbox.take():
                 if update.message is None or (update.started and update.started < fresh):
                     continue  # the snapshot sent already holds it
@@ -96,11 +148,11 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
                     if data == last_data:
                         continue
                     last_data = data
-                wire.append(update.message.encode())
-            if len(wire) == 1:
-                yield EncodedMessage(encoded=wire[0])
-            elif wire:  # one write for whatever piled up while this stream was busy
-                yield EncodedMessage(encoded=b"".join(wire))
+                due.append(update.message)
+            if len(due) == 1:
+                yield due[0]  # the hub's message, encoded once for every stream
+            elif due:  # one write for whatever piled up while this stream was busy
+                yield EncodedMessage(encoded=b"".join(message.encode() for message in due))
     finally:
         await hubs.leave(hub, inbox)
         log.info("sse stream closed", channel=channel, order_id=label or None)
