@@ -14,6 +14,7 @@ and the first one tells the browser to retry after `RETRY_MS`.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -108,6 +109,32 @@ class _LiveASGIResponse(ASGIStreamingResponse):
         else:
             await self.send_body(cast(Send, scope.get(SERVER_SEND, send)), receive)
         await self.after_response()
+
+    async def send_body(self, send: Send, receive: Receive) -> None:
+        """The stream runs in the request's own task, and one small task waits for the
+        client to leave and cancels it then. (Litestar's version runs an anyio task group
+        with a second task for the stream: more objects held per open stream.)"""
+        stream_task = asyncio.current_task()
+        assert stream_task is not None
+        client_left = False
+
+        async def cancel_on_disconnect() -> None:
+            nonlocal client_left
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            client_left = True
+            stream_task.cancel()
+
+        listener = asyncio.get_running_loop().create_task(cancel_on_disconnect())
+        try:
+            await self._stream(send)
+        except asyncio.CancelledError:
+            if not client_left:  # the server is shutting down, or our caller was cancelled
+                raise
+            stream_task.uncancel()
+        finally:
+            # Before any await: a disconnect noticed now cannot cancel what follows.
+            listener.cancel()
 
     async def _stream(self, send: Send) -> None:
         async for message in self.iterator:
