@@ -137,12 +137,20 @@ class _LiveASGIResponse(ASGIStreamingResponse):
             listener.cancel()
 
     async def _stream(self, send: Send) -> None:
-        async for message in self.iterator:
-            assert isinstance(message, ServerSentEventMessage)
-            event: HTTPResponseBodyEvent = {
-                "type": "http.response.body", "body": message.encode(), "more_body": True}
-            await send(event)
+        # Nothing of a message is kept in a local between frames: an idle stream would hold
+        # its last frame (its first is the whole board) for as long as it stays open.
+        messages = cast(AsyncIterator[ServerSentEventMessage], self.iterator)
+        while True:
+            try:
+                await send(HTTPResponseBodyEvent(type="http.response.body", more_body=True,
+                                                 body=(await anext(messages)).encode()))
+            except StopAsyncIteration:
+                break
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _fingerprint(data: object) -> tuple[int, int] | None:
+    return (len(data), hash(data)) if isinstance(data, str) else None
 
 
 async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snapshot,
@@ -151,12 +159,18 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
     heartbeat_s = heartbeat_s or get_settings().sse_heartbeat_seconds
     hub, inbox = await hubs.join(channels, channel, compose, heartbeat_s)
     log.info("sse stream opened", channel=channel, order_id=label or None)
-    last_data: str | None = None  # an update showing nothing new is not sent again
+    # An update showing nothing new is not sent again. Only a fingerprint of the last data
+    # sent is kept: the data itself would keep a board's HTML alive per idle stream. (A
+    # str's hash is computed once per string, so 200 screens sharing it pay it once; two
+    # different strings of one length with the same 64-bit hash would skip one update,
+    # which the next resync repairs.)
+    last_sent: tuple[int, int] | None = None
     try:
         fresh, first = await snapshot(tick())  # after the hub's subscription went live
         if first is not None:
-            last_data = first.data if isinstance(first.data, str) else None
+            last_sent = _fingerprint(first.data)
             yield EncodedMessage(encoded=first.encode(), retry=RETRY_MS)
+        del first  # as all below: nothing of a frame stays referenced while the stream idles
         while True:
             await inbox.wait()
             if inbox.resync_after:
@@ -164,22 +178,24 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
                 started, full = await snapshot(after)
                 fresh = max(fresh, started)
                 if full is not None:
-                    last_data = full.data if isinstance(full.data, str) else None
+                    last_sent = _fingerprint(full.data)
                     yield full
+                del full
             due: list[ServerSentEventMessage] = []
             for update in inbox.take():
                 if update.message is None or (update.started and update.started < fresh):
                     continue  # the snapshot sent already holds it
-                data = update.message.data
-                if update.started and isinstance(data, str):
-                    if data == last_data:
+                if update.started and isinstance(update.message.data, str):
+                    sent = _fingerprint(update.message.data)
+                    if sent == last_sent:
                         continue
-                    last_data = data
+                    last_sent = sent
                 due.append(update.message)
             if len(due) == 1:
-                yield due[0]  # the hub's message, encoded once for every stream
+                yield due.pop()  # the hub's message, encoded once for every stream
             elif due:  # one write for whatever piled up while this stream was busy
                 yield EncodedMessage(encoded=b"".join(message.encode() for message in due))
+            del due
     finally:
         await hubs.leave(hub, inbox)
         log.info("sse stream closed", channel=channel, order_id=label or None)
