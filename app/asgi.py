@@ -32,6 +32,7 @@ from app.infra.redis import bounded_pool, connect_redis, shrink_pools_forever
 from app.infra.request_id import request_id_middleware
 from app.infra.security_headers import security_headers_middleware
 from app.infra.urls import redis_url
+from app.kitchen import board_feed
 from app.kitchen.controller import KitchenController
 from app.kitchen.floor_controller import KitchenFloorController, MenuEventsController
 from app.live.feed import channels_plugin
@@ -53,7 +54,7 @@ from app.payments.webhook_controller import StripeWebhookController
 from app.restaurants.controllers import MenuApiController, RestaurantPagesController
 from app.restaurants.photo_controller import MenuPhotoController
 from app.settings import get_settings
-from app.templating import template_engine
+from app.templating import precompile, template_engine
 
 log = get_logger("orderpass.web")
 
@@ -77,6 +78,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     opened_pool = await db.open_pool()
     app.state.redis = await connect_redis()
     shrinking = asyncio.create_task(shrink_pools_forever())
+    # The live frames' templates, compiled before the first order's fan-out needs them.
+    precompile(board_feed.BOARD_TEMPLATE, board_feed.TICKETS_TEMPLATE)
     freeze_startup_heap()
     log.info("web app started")
     try:
