@@ -14,7 +14,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
-from litestar.response import Redirect, Response, ServerSentEvent, Template
+from litestar.response import Redirect, Response, Template
 from litestar.response import ServerSentEventMessage as Message
 
 from app.accounts.guards import require_staff_for_slug, staff_of
@@ -22,7 +22,7 @@ from app.infra.html import csrf_of, is_htmx
 from app.kitchen import floor
 from app.kitchen.controller import restaurant_or_404
 from app.live.shared_render import tick
-from app.live.sse import channel_stream, encoded
+from app.live.sse import LiveEvents, channel_stream, encoded
 from app.restaurants import services as menus
 from app.restaurants.availability import BUSY_CHOICES, PAUSE_CHOICES, is_paused, menu_state
 from app.restaurants.services import GroupView
@@ -150,7 +150,7 @@ class MenuEventsController(Controller):
 
     @get("/events")
     async def events(self, slug: FromPath[str],
-                     channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+                     channels: NamedDependency[ChannelsPlugin]) -> LiveEvents:
         """Public SSE for open menu pages: a `menu` event carrying the menu's state
         fingerprint on connect and whenever the kitchen pauses, sets a busy time or 86s an
         item; the page refreshes its form when the fingerprint differs from its own."""
@@ -169,6 +169,6 @@ class MenuEventsController(Controller):
         async def compose(_batch: list[bytes]) -> Message | None:
             return await state()
 
-        return ServerSentEvent(channel_stream(channels, floor.menu_channel(int(restaurant.id)),
+        return LiveEvents(channel_stream(channels, floor.menu_channel(int(restaurant.id)),
                                               snapshot, compose, label=slug),
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
