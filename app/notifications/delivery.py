@@ -25,7 +25,7 @@ from arq.connections import ArqRedis
 from redis.exceptions import LockError
 
 from app.accounts import emails as account_emails
-from app.infra.jobs import drop_queued_jobs
+from app.infra.jobs import drop_queued_jobs, reschedule_queued_jobs
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.infra.urls import redis_url
@@ -323,14 +323,17 @@ async def _send_single(redis: ArqRedis, settings: Settings, item: Outgoing, job_
     return await _sent(item, provider_id, "resend")
 
 
-async def _begin_batch(items: list[Outgoing]) -> tuple[list[Outgoing], str]:
+async def _begin_batch(redis: ArqRedis, items: list[Outgoing]) -> tuple[list[Outgoing], str]:
     """Record the attempt on the batch's rows (under its Idempotency-Key) before the slot,
     so that nothing (another job's work on this event loop) comes between the slot and the
-    request; returns the items in the order a retry rebuilds, and the key."""
+    request, and hold their queued jobs back while it is in flight (`_send_batch` drops
+    them, or makes them due again if the batch fails); returns the items in the order a
+    retry rebuilds, and the key."""
     items = sorted(items, key=lambda item: item.row.id)
     keys = "\n".join(sorted(item.row.idempotency_key for item in items))
     batch_key = BATCH_PREFIX + hashlib.sha256(keys.encode()).hexdigest()[:40]
     await service.mark_batch_attempt([item.row.id for item in items], batch_key)
+    await _reschedule_jobs(redis, [item.row for item in items], CLAIM_TTL_S)
     return items, batch_key
 
 
@@ -339,27 +342,33 @@ async def _send_batch(redis: ArqRedis, settings: Settings, first: Outgoing,
                       slot: float) -> str:
     """Send `items` (begun by `_begin_batch`; `first` is the email whose job answers for a
     failed batch) in one /emails/batch request, on the send slot the caller reserved."""
-    await _wait_slot(settings, slot)
     try:
+        await _wait_slot(settings, slot)
         result = await gateway.send_batch([item.params for item in items], batch_key, settings)
     except PermanentSendError as error:
         log.warning("batch rejected, sending alone", order_id=first.row.order_ref,
                     error=str(error))
         await service.clear_batch(batch_key)
+        await _reschedule_jobs(redis, [item.row for item in items], 0)  # sent alone
         return await _send_single(redis, settings, first, job_try)
     except TransientSendError as error:
         for item in items:  # their own jobs retry them
             if item is not first:
                 await service.record_error(item.row.id, str(error))
+        await _reschedule_jobs(redis, [item.row for item in items], 0)
         return await _transient(redis, settings, first, job_try, error)
+    except BaseException:  # no slot, a cancelled job: their own jobs resume the batch
+        await _reschedule_jobs(redis, [item.row for item in items], 0)
+        raise
     await redis.delete(OUTAGE_KEY)
     for index, reason in result.errors.items():
         await service.mark_failed(items[index].row.id, reason)
     accepted = [(item, result.ids[index]) for index, item in enumerate(items)
                 if index in result.ids and index not in result.errors]
     moved = await service.mark_batch_sent({item.row.id: str(pid) for item, pid in accepted})
-    await _drop_jobs(redis, [item.row for item, _ in accepted
-                             if item.row.id in moved and item is not first])
+    # Every row of the batch is sent or failed now (or was moved by someone else): their
+    # jobs have nothing left to do (but the one answering for `first`, this job).
+    await _drop_jobs(redis, [item.row for item in items if item is not first])
     per_restaurant = Counter(item.restaurant.id for item, _ in accepted  # order emails only
                              if item.row.id in moved and item.row.kind in service.EMAIL_KINDS)
     for restaurant_id, count in per_restaurant.items():
@@ -372,7 +381,18 @@ async def _send_batch(redis: ArqRedis, settings: Settings, first: Outgoing,
              rejected=len(result.errors))
     if any(item is first for item, _ in accepted):
         return f"sent via resend batch of {len(items)}"
-    return "failed" if any(item is first for item in items) else "sent others"
+    return "failed"
+
+
+async def _reschedule_jobs(redis: ArqRedis, rows: list[EmailRow], delay_s: float) -> None:
+    """The rows' queued jobs held back `delay_s` (their batch is in flight), or due now
+    (0: it failed). Best effort: held back, a job runs after CLAIM_TTL_S anyway, when the
+    batch's claims have expired, and finds its row sent or resumes the batch."""
+    try:
+        await reschedule_queued_jobs(redis, [job_id_of_key(row.idempotency_key)
+                                             for row in rows], delay_s)
+    except Exception as error:
+        log.warning("email jobs not rescheduled", error=str(error)[:200])
 
 
 async def _drop_jobs(redis: ArqRedis, rows: list[EmailRow]) -> None:
@@ -473,7 +493,7 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
             async with _preparing():
                 items, others, own = await _claim_backlog(redis, settings, fresh)
                 if len(items) > 1:
-                    items, batch_key = await _begin_batch(items)
+                    items, batch_key = await _begin_batch(redis, items)
             lead = own if isinstance(own, Outgoing) else (items[0] if items else None)
             if lead is not None and len(items) == 1:
                 outcome = await _send_single(redis, settings, lead, job_try, slot=slot)

@@ -10,7 +10,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 
-from app.infra.jobs import JobSpec, drop_queued_jobs, enqueue_jobs
+from app.infra.jobs import JobSpec, drop_queued_jobs, enqueue_jobs, reschedule_queued_jobs
 from app.infra.urls import redis_url
 from app.notifications import service
 from app.notifications.ratelimit import MARGIN, SharedRateLimiter
@@ -86,3 +86,20 @@ async def test_dropping_jobs_spares_running_ones(redis: ArqRedis) -> None:
     await redis.set(in_progress_key_prefix + "j:b", b"1")  # a worker has started it
     assert await drop_queued_jobs(redis, ["j:a", "j:b", "j:missing"]) == 1
     assert [job.job_id for job in await redis.queued_jobs()] == ["j:b"]
+
+
+async def test_rescheduling_jobs_spares_running_ones(redis: ArqRedis) -> None:
+    """A batch in flight holds its rows' queued jobs back, and makes them due again if it
+    fails; a running job (its own) is left alone, and a job not queued is not created."""
+    await enqueue_jobs(redis, [JobSpec("send_email", ("order_ready", ref), job_id=f"j:{ref}")
+                               for ref in ("a", "b")])
+    await redis.set(in_progress_key_prefix + "j:b", b"1")  # a worker has started it
+    before = {job.job_id: job.score for job in await redis.queued_jobs()}
+    assert await reschedule_queued_jobs(redis, ["j:a", "j:b", "j:missing"], 60) == 1
+    after = {job.job_id: job.score for job in await redis.queued_jobs()}
+    assert set(after) == {"j:a", "j:b"}
+    assert after["j:b"] == before["j:b"]
+    assert after["j:a"] >= before["j:a"] + 59_000  # not due for a minute
+    assert await reschedule_queued_jobs(redis, ["j:a"], 0) == 1
+    assert {job.job_id for job in await redis.queued_jobs()
+            if job.score <= before["j:a"] + 5_000} == {"j:a", "j:b"}
