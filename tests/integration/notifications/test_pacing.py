@@ -53,6 +53,16 @@ async def test_a_late_sender_takes_a_new_slot(redis: ArqRedis) -> None:
     assert sent > first  # sending now would crowd the slot reserved after it
 
 
+async def test_a_batch_slot_leaves_time_to_prepare_the_batch(redis: ArqRedis) -> None:
+    """An idle pacer would give its slot *now*; a sender that first prepares a batch would
+    miss it. With a lead, the slot is that far ahead, and the next one an interval on."""
+    pacer = SharedRateLimiter(redis_url(), 2.0)
+    now = asyncio.get_running_loop().time()
+    first = await pacer.reserve(lead_s=0.35)
+    assert first - now >= 0.3
+    assert await pacer.reserve() - first >= (1 + MARGIN) / 2 - 0.01
+
+
 async def test_backlog_drains_in_paced_batches_without_429(
     redis: ArqRedis, make_order: Any, ctx: Any, sandbox: RunningSandbox
 ) -> None:
