@@ -55,6 +55,18 @@ end
 return dropped
 """
 
+# KEYS: the in-progress key per job. ARGV: the queue, the new score (ms), then the job ids.
+# Moves each job that is queued and not running to the new score; returns how many it moved.
+_RESCHEDULE = """
+local moved = 0
+for i = 1, #KEYS do
+    if redis.call('exists', KEYS[i]) == 0 and redis.call('zscore', ARGV[1], ARGV[i + 2]) then
+        moved = moved + redis.call('zadd', ARGV[1], 'XX', 'CH', ARGV[2], ARGV[i + 2])
+    end
+end
+return moved
+"""
+
 
 @dataclass(frozen=True)
 class JobSpec:
@@ -113,5 +125,23 @@ async def drop_queued_jobs(redis: ArqRedis, job_ids: list[str]) -> int:
                                   client=redis))
 
 
+async def reschedule_queued_jobs(redis: ArqRedis, job_ids: list[str], delay_s: float) -> int:
+    """Move queued (not running) jobs to run `delay_s` from now, in one round trip: the email
+    jobs of rows a batch has claimed and is about to send. Started meanwhile, each would only
+    wait on its email's claim and find it sent (a tenth of the jobs arq ran while draining a
+    backlog, a few Redis and Postgres round trips apiece). `delay_s=0` makes them due now
+    again (the batch failed: they retry their emails)."""
+    if not job_ids:
+        return 0
+    global _reschedule_script
+    if _reschedule_script is None:
+        _reschedule_script = redis.register_script(_RESCHEDULE)
+    keys = [in_progress_key_prefix + job_id for job_id in job_ids]
+    score = timestamp_ms() + int(delay_s * 1000)
+    return int(await _reschedule_script(keys=keys, args=[default_queue_name, score, *job_ids],
+                                        client=redis))
+
+
 _script: AsyncScript | None = None
 _drop_script: AsyncScript | None = None
+_reschedule_script: AsyncScript | None = None

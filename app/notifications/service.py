@@ -76,6 +76,11 @@ class EmailRow:
         )
 
 
+# What `EmailRow.of` reads, for raw statements.
+_ROW_COLUMNS = ("id, idempotency_key, kind, recipient, order_ref, restaurant, status, "
+                "attempts, transport, provider_id, created_at")
+
+
 def _check_kind(kind: str) -> None:
     if kind not in EMAIL_KINDS and kind not in ACCOUNT_EMAIL_KINDS:
         raise ValueError(f"unknown email kind: {kind!r}")
@@ -219,10 +224,11 @@ async def queued_backlog(exclude_id: int) -> int:
 async def queued_rows(limit: int, exclude_id: int) -> list[EmailRow]:
     """The oldest queued rows never attempted (a row tried before, alone or in a batch, is
     retried under its first Idempotency-Key, never in a new batch)."""
-    rows = await EmailMessage.select().where(
-        (EmailMessage.status == "queued") & (EmailMessage.id != exclude_id)
-        & (EmailMessage.attempts == 0) & EmailMessage.provider_id.is_null()
-    ).order_by(EmailMessage.created_at).limit(limit)
+    # Raw SQL: Piccolo built these two statements at a tenth of a batch's claiming time.
+    rows = await db.fetch(
+        f"SELECT {_ROW_COLUMNS} FROM email_message WHERE status = 'queued' AND id <> $1 "  # noqa: S608
+        "AND attempts = 0 AND provider_id IS NULL ORDER BY created_at LIMIT $2",
+        exclude_id, limit)
     return [EmailRow.of(row) for row in rows]
 
 
@@ -230,8 +236,9 @@ async def rows_by_id(row_ids: list[int]) -> list[EmailRow]:
     """The rows with these ids, in id order (one query for a batch)."""
     if not row_ids:
         return []
-    rows = await EmailMessage.select().where(EmailMessage.id.is_in(row_ids)).order_by(
-        EmailMessage.id)
+    rows = await db.fetch(
+        f"SELECT {_ROW_COLUMNS} FROM email_message WHERE id = ANY($1::bigint[]) ORDER BY id",  # noqa: S608
+        row_ids)
     return [EmailRow.of(row) for row in rows]
 
 
