@@ -342,7 +342,7 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
         raise  # 503 with Retry-After (app/infra/unavailable.py)
     log.info("order submitted", order_id=order.id, restaurant=restaurant.slug,
              total=order.total_amount, tip=order.tip_amount, lines=len(lines),
-             session=linked.checkout_session_id, deferred=not linked.payment_url)
+             session=linked.checkout_session_id, status=linked.status)
     return linked
 
 

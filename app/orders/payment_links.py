@@ -213,8 +213,9 @@ async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
     except DEPENDENCY_ERRORS as error:
         log.warning("email row or funnel not written; the email job writes its row",
                     order_id=order.id, error=repr(error)[:200])
-    log.info("payment link created", order_id=order.id, session=session.id,
-             expires_at=order.expires_at.isoformat())
+    if "submitted" not in also:  # a new order's one line is intake's, naming the session
+        log.info("payment link created", order_id=order.id, session=session.id,
+                 expires_at=order.expires_at.isoformat())
     return order
 
 
