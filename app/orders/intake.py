@@ -4,9 +4,11 @@ the HTML form. Validation happens before anything is written."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -236,16 +238,22 @@ async def price_order(data: OrderIn
     return restaurant, priced, email, scheduled_for
 
 
-def _closures(restaurant: MenuRestaurant) -> list[hours.Closure]:
-    return [hours.Closure(date.fromisoformat(start), date.fromisoformat(end), str(reason))
-            for start, end, reason in json.loads(restaurant.closures)]
+@functools.lru_cache(maxsize=1024)
+def _schedule(timezone: str, weekly_hours: str, closures: str) -> hours.Schedule:
+    """A restaurant's schedule from the text its row holds. Cached by that text: the same
+    hours are parsed once, not per order, and an owner's edit is new text, so it is never
+    served stale (a `Schedule` is immutable)."""
+    return schedule_of(
+        SimpleNamespace(timezone=timezone, weekly_hours=weekly_hours),
+        [hours.Closure(date.fromisoformat(start), date.fromisoformat(end), str(reason))
+         for start, end, reason in json.loads(closures)])
 
 
 def _when(data: OrderIn, restaurant: MenuRestaurant) -> datetime | None:
     """The slot the order is for (UTC), or None for as soon as possible; IntakeError naming
     `scheduled_for` (or `restaurant` while paused) when that cannot be taken now."""
     now = datetime.now(UTC)
-    schedule = schedule_of(restaurant, _closures(restaurant))
+    schedule = _schedule(restaurant.timezone, restaurant.weekly_hours, restaurant.closures)
     if data.scheduled_for is None:
         if is_paused(restaurant.paused_until, now):
             until = local_clock(restaurant.paused_until, restaurant.timezone)
