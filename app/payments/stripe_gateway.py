@@ -30,8 +30,14 @@ def _skip_unlogged_sdk_lines() -> None:
     whole response body for its debug line) before its logger decides to drop them, and we
     keep the `stripe` logger at WARNING (app/infra/logging.py): 2-3 % of the web's CPU at
     intake for lines nobody sees. Its request module's two log functions now ask first;
-    with the logger (or STRIPE_LOG / `stripe.log`) at that level, they log as before."""
+    with the logger (or STRIPE_LOG / `stripe.log`) at that level, they log as before. These
+    are the SDK's internals: a version without them keeps its own behaviour."""
     from stripe import _api_requestor, _util
+
+    if not (all(hasattr(_api_requestor, name) for name in ("log_debug", "log_info"))
+            and all(hasattr(_util, name) for name in ("log_debug", "log_info", "logger",
+                                                      "_console_log_level"))):
+        return
 
     def guarded(original: Callable[..., None], level: int) -> Callable[..., None]:
         def log_line(message: str, **params: Any) -> None:
