@@ -23,6 +23,7 @@ from arq.constants import (
 )
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_unix_ms
+from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
 # KEYS: job key, result key, queue per job. ARGV: ttl ms, serialized job, score, id per job.
@@ -80,11 +81,8 @@ class JobSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-async def enqueue_jobs(redis: ArqRedis, jobs: list[JobSpec]) -> list[bool]:
-    """Enqueue `jobs` in one round trip; True for each one enqueued, False for each one
-    skipped because its id is already queued, running or has a result (as arq does)."""
-    if not jobs:
-        return []
+def _script_args(redis: ArqRedis, jobs: list[JobSpec]) -> tuple[list[str], list[Any]]:
+    """`_ENQUEUE`'s keys and arguments for `jobs`, serialized as arq would."""
     now = timestamp_ms()
     keys: list[str] = []
     argv: list[Any] = []
@@ -100,12 +98,32 @@ async def enqueue_jobs(redis: ArqRedis, jobs: list[JobSpec]) -> list[bool]:
                  default_queue_name]
         argv += [max(ttl, 1), serialize_job(job.function, job.args, job.kwargs, None, now,
                                             serializer=redis.job_serializer), score, job.job_id]
+    return keys, argv
+
+
+async def enqueue_jobs(redis: ArqRedis, jobs: list[JobSpec]) -> list[bool]:
+    """Enqueue `jobs` in one round trip; True for each one enqueued, False for each one
+    skipped because its id is already queued, running or has a result (as arq does)."""
+    if not jobs:
+        return []
+    keys, argv = _script_args(redis, jobs)
     global _script
     if _script is None:
         _script = redis.register_script(_ENQUEUE)
     # EVALSHA; on a server that lacks the script (a restart), it is loaded and run again.
     flags = await _script(keys=keys, args=argv, client=redis)
     return [bool(flag) for flag in flags]
+
+
+def enqueue_jobs_in(transaction: Pipeline, redis: ArqRedis, jobs: list[JobSpec]) -> None:
+    """Add the enqueueing of `jobs` to a MULTI/EXEC transaction being built, so they are
+    written with its other writes, atomically and in its one round trip (intake saves an
+    order with its link and its jobs together). Its result in `execute()` is `enqueue_jobs`'s
+    flags (as 1/0). EVAL with the script's text, not EVALSHA: a NOSCRIPT error inside EXEC
+    would leave the jobs out while the transaction's other writes are made."""
+    if jobs:
+        keys, argv = _script_args(redis, jobs)
+        transaction.eval(_ENQUEUE, len(keys), *keys, *argv)
 
 
 async def drop_queued_jobs(redis: ArqRedis, job_ids: list[str]) -> int:
