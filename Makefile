@@ -51,7 +51,7 @@ typecheck: install
 # reliability suite starts a stack per module. `PYTEST_WORKERS=0` runs in one process;
 # `.venv/bin/pytest tests/…` alone runs without xdist as before.
 PYTEST_WORKERS ?= 3
-XDIST := -n $(PYTEST_WORKERS) --dist loadfile
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 
 pytest: install
 	$(BIN)/pytest $(XDIST)
