@@ -44,8 +44,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# pytest-xdist: the suite spreads over PYTEST_WORKERS processes, each a session of its own
+# (its own embedded servers, or its own database, Redis db and channel prefix on standalone
+# ones: tests/helpers/infra.py). Many tests wait on processes, sockets and timeouts, so 3
+# workers beat 2 even on 2 cores. Whole files go to one worker (--dist loadfile): the
+# reliability suite starts a stack per module. `PYTEST_WORKERS=0` runs in one process;
+# `.venv/bin/pytest tests/…` alone runs without xdist as before.
+PYTEST_WORKERS ?= 3
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile --durations=25
+
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 test: lint typecheck pytest
 
@@ -53,7 +62,7 @@ test: lint typecheck pytest
 test-standalone: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
 	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} \
-	$(BIN)/pytest tests/integration -m "not browser"
+	$(BIN)/pytest $(XDIST) tests/integration -m "not browser"
 
 # Opt-in soak: 10 minutes of mixed traffic with RSS / connection bounds (SOAK_SECONDS=…).
 test-soak: install

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     redis_max_connections: int = Field(default=50, ge=2)
     redis_pool_timeout_seconds: float = Field(default=1.0, gt=0)
     redis_pool_idle_seconds: float = Field(default=30.0, gt=0)
+    # First part of every live-feed pub/sub channel name (app/live/feed.py). Redis pub/sub
+    # ignores the database number in REDIS_URL, so two deployments sharing one Redis server
+    # (or the test suite's parallel workers on a standalone one) need prefixes of their own.
+    redis_channel_prefix: str = Field(default="orderpass", pattern=r"^[A-Za-z0-9_.-]+$")
 
     # Unset outside production: shared through the data dir (app/infra/dev_secrets.py).
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))

@@ -356,8 +356,16 @@ class EmbeddedServers:
         try:
             pwd.getpwnam(POSTGRES_OS_USER)
         except KeyError:
-            subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                            "/usr/sbin/nologin", POSTGRES_OS_USER], check=True)
+            made = subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                                   "/usr/sbin/nologin", POSTGRES_OS_USER],
+                                  check=False, capture_output=True, text=True)
+            # Parallel test workers on a new machine race to create it: the loser finds
+            # it made by the winner.
+            try:
+                pwd.getpwnam(POSTGRES_OS_USER)
+            except KeyError:
+                raise EmbeddedServerError(
+                    f"could not create the user {POSTGRES_OS_USER}: {made.stderr}") from None
         return POSTGRES_OS_USER
 
     @staticmethod

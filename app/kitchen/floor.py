@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from app.infra.db import fetch
 from app.infra.logging import get_logger
-from app.live.feed import encode_event, kitchen_channel
+from app.live.feed import channel_name, encode_event, kitchen_channel
 from app.orders.tables import PaidOrder
 from app.restaurants.availability import BUSY_CHOICES, PAUSE_CHOICES
 from app.restaurants.tables import MenuItem, Restaurant
@@ -36,7 +36,7 @@ class ControlError(ValueError):
 
 
 def menu_channel(restaurant_id: int) -> str:
-    return f"orderpass:menu:{restaurant_id}"
+    return channel_name("menu", restaurant_id)
 
 
 async def announce(redis: Redis, restaurant_id: int, event: str) -> None:

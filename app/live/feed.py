@@ -8,6 +8,9 @@ to channel names verbatim, without its `key_prefix`, which only the streams back
 - `orderpass:kitchen:<restaurant id>`: every change to any order of that restaurant
 - `orderpass:order:<order ref>`: every change to one order (the customer status page)
 
+(`orderpass` is REDIS_CHANNEL_PREFIX: pub/sub ignores the Redis database number, so
+deployments sharing one Redis server set prefixes of their own.)
+
 Message body (UTF-8 JSON): `{"event": "order.paid" | "order.updated" | ..., "order_ref":
 "TEMP-…", "restaurant_id": 1, "at": "<ISO 8601 UTC>"}`. Events carry no order data: a
 subscriber re-reads Postgres, so a lost or duplicated message can never show stale state.
@@ -41,18 +44,24 @@ from redis.asyncio.client import PubSub
 from app.infra.logging import get_logger
 from app.live.hub import BACKLOG, resync_all
 from app.platform import outbox
+from app.settings import get_settings
 
 log = get_logger("orderpass.kitchen.feed")
 
 PUBLISH_TIMEOUT_S = 2.0
 
 
+def channel_name(kind: str, key: object) -> str:
+    """`<REDIS_CHANNEL_PREFIX>:<kind>:<key>`; the prefix is `orderpass` unless configured."""
+    return f"{get_settings().redis_channel_prefix}:{kind}:{key}"
+
+
 def kitchen_channel(restaurant_id: int) -> str:
-    return f"orderpass:kitchen:{restaurant_id}"
+    return channel_name("kitchen", restaurant_id)
 
 
 def order_channel(order_ref: str) -> str:
-    return f"orderpass:order:{order_ref}"
+    return channel_name("order", order_ref)
 
 
 def encode_event(restaurant_id: int, order_ref: str, event: str) -> bytes:

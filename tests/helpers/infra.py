@@ -4,6 +4,11 @@ suites that need them (`start_servers`, from their conftest); unit tests run wit
 Embedded servers by default; `TEST_DATABASE_URL` / `TEST_REDIS_URL` point the suite at
 standalone servers instead (CI uses this to prove Postgres 15 / Redis 7 compatibility).
 On a standalone Postgres the suite creates its own database and drops it afterwards.
+
+Under pytest-xdist (`make pytest`) every worker process is a test session of its own: it starts
+its own embedded servers, or on standalone servers creates its own database and takes its own
+Redis database number (`worker_redis_url`) and pub/sub channel prefix, so one worker's
+FLUSHDB, SCAN or PUBLISH never meets another's keys or screens.
 """
 
 from __future__ import annotations
@@ -76,6 +81,20 @@ def _point_the_app_at(database_url: str) -> None:
         settings.reset_settings_cache()
 
 
+def xdist_worker_index() -> int:
+    """0 outside pytest-xdist and on its first worker (gw0), 1 on gw1, and so on."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker.removeprefix("gw")) if worker.startswith("gw") else 0
+
+
+def worker_redis_url(url: str) -> str:
+    """The standalone Redis URL this process uses: the given database number plus the xdist
+    worker's index (redis://…/9 → /9 on gw0, /10 on gw1…). Redis has 16 databases by default."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{base + xdist_worker_index()}"))
+
+
 def _with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
@@ -112,13 +131,18 @@ class TestInfrastructure:
             assert self.servers is not None
             self.database_url = self.servers.database_url
         if external_redis:
-            self.redis_url = external_redis
+            self.redis_url = worker_redis_url(external_redis)
         else:
             assert self.servers is not None
             self.redis_url = self.servers.redis_url
         os.environ.update(TEST_ENV)
         os.environ["DATABASE_URL"] = self.database_url
         os.environ["REDIS_URL"] = self.redis_url
+        if external_redis and os.environ.get("PYTEST_XDIST_WORKER"):
+            # Pub/sub ignores the database number: without a prefix of its own a worker's
+            # kitchen screens would hear the other workers' restaurant 1 (every worker seeds
+            # the same demo restaurants).
+            os.environ["REDIS_CHANNEL_PREFIX"] = f"orderpass-{os.environ['PYTEST_XDIST_WORKER']}"
         os.environ["ORDERPASS_DATA_DIR"] = str(self.data_dir)
         return self
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
+from app.live.feed import kitchen_channel
+
 
 class KitchenListener:
     """Counts what a kitchen screen of restaurant 1 would have been told."""
@@ -16,7 +18,7 @@ class KitchenListener:
         self.pubsub = redis.pubsub()
 
     async def __aenter__(self) -> KitchenListener:
-        await self.pubsub.subscribe("orderpass:kitchen:1")
+        await self.pubsub.subscribe(kitchen_channel(1))
         await self.pubsub.get_message(timeout=1)  # the subscribe confirmation
         return self
 
