@@ -19,6 +19,7 @@ from arq.constants import in_progress_key_prefix
 from arq.worker import create_worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 from app.infra.checks import check_redis
 from app.infra.logging import get_logger
@@ -42,7 +43,9 @@ def run() -> None:
         try:
             worker.run()
             return  # stopped by a signal
-        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+        # WatchError: redis-py's word for a connection lost mid-WATCH, which arq's job start
+        # (a WATCHed in-progress key, then EXISTS) does not catch; it ended the process.
+        except (RedisConnectionError, RedisTimeoutError, WatchError, OSError) as error:
             if not stop.is_set():
                 log.error("worker lost Redis; restarting once it answers", error=str(error)[:300])
             with contextlib.suppress(Exception):  # the heartbeat task, the Postgres pool
