@@ -23,6 +23,7 @@ from arq.constants import (
 )
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_unix_ms
+from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
 # KEYS: job key, result key, queue per job. ARGV: ttl ms, serialized job, score, id per job.
@@ -73,6 +74,27 @@ async def enqueue_jobs(redis: ArqRedis, jobs: list[JobSpec]) -> list[bool]:
     skipped because its id is already queued, running or has a result (as arq does)."""
     if not jobs:
         return []
+    keys, argv = _script_arguments(redis, jobs)
+    global _script
+    if _script is None:
+        _script = redis.register_script(_ENQUEUE)
+    # EVALSHA; on a server that lacks the script (a restart), it is loaded and run again.
+    flags = await _script(keys=keys, args=argv, client=redis)
+    return [bool(flag) for flag in flags]
+
+
+def queue_jobs(pipe: Pipeline, redis: ArqRedis, jobs: list[JobSpec]) -> None:
+    """`enqueue_jobs` as one command of the caller's pipeline, so that it shares the
+    pipeline's round trip (a paid order's email job and its temp order's removal); the
+    command's result is the same flags (`[1]`: enqueued). Sent as EVAL with the script's
+    text: Redis caches it by its hash, and a pipeline holding a registered script would
+    first ask the server whether it has it (a round trip of its own)."""
+    if jobs:
+        keys, argv = _script_arguments(redis, jobs)
+        pipe.eval(_ENQUEUE, len(keys), *keys, *argv)
+
+
+def _script_arguments(redis: ArqRedis, jobs: list[JobSpec]) -> tuple[list[str], list[Any]]:
     now = timestamp_ms()
     keys: list[str] = []
     argv: list[Any] = []
@@ -88,12 +110,7 @@ async def enqueue_jobs(redis: ArqRedis, jobs: list[JobSpec]) -> list[bool]:
                  default_queue_name]
         argv += [max(ttl, 1), serialize_job(job.function, job.args, job.kwargs, None, now,
                                             serializer=redis.job_serializer), score, job.job_id]
-    global _script
-    if _script is None:
-        _script = redis.register_script(_ENQUEUE)
-    # EVALSHA; on a server that lacks the script (a restart), it is loaded and run again.
-    flags = await _script(keys=keys, args=argv, client=redis)
-    return [bool(flag) for flag in flags]
+    return keys, argv
 
 
 async def drop_queued_jobs(redis: ArqRedis, job_ids: list[str]) -> int:

@@ -17,6 +17,7 @@ from arq.connections import ArqRedis
 
 from app.infra import db
 from app.infra.logging import get_logger
+from app.notifications import service as notifications
 from app.orders.models import TempOrder
 from app.orders.views import temp_store
 from app.payments.rebuild import rebuild_temp_order
@@ -53,13 +54,16 @@ def _mismatch(order: TempOrder, session: CheckoutSession) -> str:
     return ""
 
 
+PAYMENT_EMAIL = "payment_received"
+
+
 def outbox_rows(order_ref: str, restaurant_id: int, recipient: str | None = None
                 ) -> list[OutboxRow]:
     """What a new paid order promises: the kitchen is told (`kitchen:<ref>:order.paid`) and
     the customer gets the payment email (`email:payment_received:<ref>`)."""
     return [
         outbox.kitchen_event(restaurant_id, order_ref, "order.paid", tag="order.paid"),
-        outbox.email("payment_received", order_ref, recipient=recipient,
+        outbox.email(PAYMENT_EMAIL, order_ref, recipient=recipient,
                      restaurant_id=restaurant_id if recipient else None),
     ]
 
@@ -92,7 +96,8 @@ async def next_ticket_number(restaurant_id: int) -> int:
 
 
 # The order transaction's one statement: the event row first, and only if the event is new,
-# the order (if no order has its ref or session yet), its items and its outbox rows. One
+# the order (if no order has its ref or session yet), its items, its outbox rows and its
+# payment email's queued row (so the fast path after commit only enqueues the send job). One
 # round trip where it took four; the caller's transaction still rolls everything back when
 # the order turns out to exist already. Every parameter is cast: in INSERT … SELECT they
 # would otherwise be typed as text.
@@ -133,7 +138,8 @@ items AS (
                       $42::integer[], $43::integer[], $46::text[])
         AS item (menu_item, name, unit_amount, quantity, notes, allergy, tax_rate,
                  net_amount, tax_amount, gross_amount, modifiers)),
-{outbox.insert_after("paid", 30)}
+{outbox.insert_after("paid", 30)},
+{notifications.queue_after("paid", 47)}
 SELECT EXISTS (SELECT 1 FROM event) AS new_event, (SELECT id FROM paid) AS order_id
 """  # noqa: S608 - only constants are interpolated
 
@@ -164,7 +170,9 @@ async def _insert_order(connection: asyncpg.Connection, event_id: str, event_typ
         *_money_parameters(order),  # $36…$43: VAT and tip
         order.language,  # $44: the language of the order's emails
         order.scheduled_for,  # $45: the slot of a scheduled order (NULL: as soon as possible)
-        [msgspec.json.encode(line.modifiers).decode() for line in lines])  # $46: options
+        [msgspec.json.encode(line.modifiers).decode() for line in lines],  # $46: options
+        *notifications.queue_parameters(PAYMENT_EMAIL, order.id, order.customer.email,
+                                        order.restaurant_id))  # $47…$51: the email's row
     assert row is not None
     order_id: int | None = row["order_id"]
     if order_id is not None and amount_problem:
