@@ -30,8 +30,9 @@ from app.infra.input_guard import input_guard_middleware
 from app.infra.logging import configure_logging, get_logger
 from app.infra.redis import bounded_pool, connect_redis, shrink_pools_forever
 from app.infra.request_id import request_id_middleware
-from app.infra.security_headers import SecurityHeaders
+from app.infra.security_headers import security_headers_middleware
 from app.infra.urls import redis_url
+from app.kitchen import board_feed
 from app.kitchen.controller import KitchenController
 from app.kitchen.floor_controller import KitchenFloorController, MenuEventsController
 from app.live.feed import channels_plugin
@@ -53,7 +54,7 @@ from app.payments.webhook_controller import StripeWebhookController
 from app.restaurants.controllers import MenuApiController, RestaurantPagesController
 from app.restaurants.photo_controller import MenuPhotoController
 from app.settings import get_settings
-from app.templating import template_engine
+from app.templating import precompile, template_engine
 
 log = get_logger("orderpass.web")
 
@@ -77,6 +78,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     opened_pool = await db.open_pool()
     app.state.redis = await connect_redis()
     shrinking = asyncio.create_task(shrink_pools_forever())
+    # The live frames' templates, compiled before the first order's fan-out needs them.
+    precompile(board_feed.BOARD_TEMPLATE, board_feed.TICKETS_TEMPLATE)
     freeze_startup_heap()
     log.info("web app started")
     try:
@@ -132,8 +135,6 @@ def create_app() -> Litestar:
                             **security.exception_handlers(), **unavailable.exception_handlers()},
         after_exception=[log_exception],
         on_shutdown=[web_redis.aclose],
-        # CSP and friends on every response, routing errors included (app-level hook).
-        before_send=[SecurityHeaders(production=settings.is_production)],
         middleware=[security.session_config().middleware, form_guard_middleware],
         csrf_config=security.csrf_config(),
         stores=security.stores(web_redis),
@@ -146,7 +147,9 @@ def create_app() -> Litestar:
     # Outside Litestar's own exception handling, so these see every answer as it is sent
     # (routing 404s, CSRF 403s, 413s, 429s, 500s): each gets an x-request-id and a log line
     # and is counted with its real status; NUL in a URL is refused before any route runs.
-    app.asgi_handler = request_id_middleware(input_guard_middleware(
-        request_metrics_middleware(language_middleware(
-            app.asgi_handler, secure=settings.is_production))))
+    # Outermost, CSP and friends on every response (routing errors included), and the
+    # server's own send kept for the live streams' body writes (app.live.sse).
+    handler = request_id_middleware(input_guard_middleware(request_metrics_middleware(
+        language_middleware(app.asgi_handler, secure=settings.is_production))))
+    app.asgi_handler = security_headers_middleware(handler, production=settings.is_production)
     return app

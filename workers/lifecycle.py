@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from typing import Any
 
 from app import outbox_consumers
 from app.infra import db
 from app.infra.gc_tuning import freeze_startup_heap
 from app.infra.logging import configure_logging, get_logger
+from app.notifications import compose
 from app.notifications import gateway as email_gateway
 from app.ops import heartbeat
 from app.payments.stripe_gateway import close_gateway
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 
 log = get_logger("orderpass.worker")
 
@@ -27,6 +29,15 @@ async def _beat_forever(ctx: dict[str, Any]) -> None:
         await asyncio.sleep(heartbeat.HEARTBEAT_INTERVAL_S)
 
 
+def _warm_up(settings: Settings) -> None:
+    """Do once at start what the first email batch and the first ops-alert run did inside
+    the drain of a backlog (its first send was later by that much): compile the email
+    templates, open Resend's client, import the modules the crons import lazily."""
+    compose.warm_up()
+    email_gateway.warm_up(settings)
+    importlib.import_module("app.notifications.webhooks")  # ops alerts (webhook error rate)
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -35,6 +46,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["worker_name"] = heartbeat.worker_name()
     ctx["heartbeat_task"] = asyncio.create_task(_beat_forever(ctx))
+    _warm_up(settings)
     freeze_startup_heap()
     log.info("worker started", worker=ctx["worker_name"])
 

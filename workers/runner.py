@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import threading
 import time
 
 from arq.constants import in_progress_key_prefix
@@ -33,16 +35,24 @@ REDIS_POLL_S = 0.5
 
 
 def run() -> None:
+    stop = threading.Event()  # set by SIGTERM/SIGINT, whoever's handler receives it
     while True:
         worker = create_worker(WorkerSettings, redis_settings=redis_settings())  # type: ignore[arg-type]
+        worker.on_stop = lambda _signal: stop.set()  # called from arq's signal handler
         try:
             worker.run()
             return  # stopped by a signal
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-            log.error("worker lost Redis; restarting once it answers", error=str(error)[:300])
+            if not stop.is_set():
+                log.error("worker lost Redis; restarting once it answers", error=str(error)[:300])
             with contextlib.suppress(Exception):  # the heartbeat task, the Postgres pool
                 worker.loop.run_until_complete(shutdown(worker.ctx))
-        if not wait_for_redis(worker.loop, REDIS_WAIT_S):
+        # A stop asked for now, or during arq's shutdown that met the missing Redis, is
+        # honoured: the supervisor would otherwise kill the process after its grace period.
+        if not wait_for_redis(worker.loop, REDIS_WAIT_S, stop):
+            if stop.is_set():
+                log.warning("worker stopped while waiting for Redis")
+                return
             raise SystemExit(f"Redis did not answer for {REDIS_WAIT_S:g} s; giving up")
         with contextlib.suppress(Exception):  # else they expire on their own
             worker.loop.run_until_complete(_release_interrupted(list(worker.tasks)))
@@ -64,10 +74,18 @@ async def _release_interrupted(job_ids: list[str]) -> None:
         await redis.aclose()
 
 
-def wait_for_redis(loop: asyncio.AbstractEventLoop, limit_s: float) -> bool:
+def wait_for_redis(loop: asyncio.AbstractEventLoop, limit_s: float,
+                   stop: threading.Event) -> bool:
+    """True once Redis answers; False after `limit_s` or as soon as `stop` is set.
+
+    arq's signal handlers run only while the event loop does, which here is just for the
+    brief checks: plain handlers set `stop` at once (the loop's wake-up still runs arq's
+    handler later, which sets it too)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop.is_set():
         if not loop.run_until_complete(check_redis(redis_url())):
-            return True
-        time.sleep(REDIS_POLL_S)
+            return not stop.is_set()
+        stop.wait(REDIS_POLL_S)
     return False

@@ -56,6 +56,18 @@ end
 return dropped
 """
 
+# KEYS: the in-progress key per job. ARGV: the queue, the new score (ms), then the job ids.
+# Moves each job that is queued and not running to the new score; returns how many it moved.
+_RESCHEDULE = """
+local moved = 0
+for i = 1, #KEYS do
+    if redis.call('exists', KEYS[i]) == 0 and redis.call('zscore', ARGV[1], ARGV[i + 2]) then
+        moved = moved + redis.call('zadd', ARGV[1], 'XX', 'CH', ARGV[2], ARGV[i + 2])
+    end
+end
+return moved
+"""
+
 
 @dataclass(frozen=True)
 class JobSpec:
@@ -69,32 +81,8 @@ class JobSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-async def enqueue_jobs(redis: ArqRedis, jobs: list[JobSpec]) -> list[bool]:
-    """Enqueue `jobs` in one round trip; True for each one enqueued, False for each one
-    skipped because its id is already queued, running or has a result (as arq does)."""
-    if not jobs:
-        return []
-    keys, argv = _script_arguments(redis, jobs)
-    global _script
-    if _script is None:
-        _script = redis.register_script(_ENQUEUE)
-    # EVALSHA; on a server that lacks the script (a restart), it is loaded and run again.
-    flags = await _script(keys=keys, args=argv, client=redis)
-    return [bool(flag) for flag in flags]
-
-
-def queue_jobs(pipe: Pipeline, redis: ArqRedis, jobs: list[JobSpec]) -> None:
-    """`enqueue_jobs` as one command of the caller's pipeline, so that it shares the
-    pipeline's round trip (a paid order's email job and its temp order's removal); the
-    command's result is the same flags (`[1]`: enqueued). Sent as EVAL with the script's
-    text: Redis caches it by its hash, and a pipeline holding a registered script would
-    first ask the server whether it has it (a round trip of its own)."""
-    if jobs:
-        keys, argv = _script_arguments(redis, jobs)
-        pipe.eval(_ENQUEUE, len(keys), *keys, *argv)
-
-
-def _script_arguments(redis: ArqRedis, jobs: list[JobSpec]) -> tuple[list[str], list[Any]]:
+def _script_args(redis: ArqRedis, jobs: list[JobSpec]) -> tuple[list[str], list[Any]]:
+    """`_ENQUEUE`'s keys and arguments for `jobs`, serialized as arq would."""
     now = timestamp_ms()
     keys: list[str] = []
     argv: list[Any] = []
@@ -111,6 +99,31 @@ def _script_arguments(redis: ArqRedis, jobs: list[JobSpec]) -> tuple[list[str], 
         argv += [max(ttl, 1), serialize_job(job.function, job.args, job.kwargs, None, now,
                                             serializer=redis.job_serializer), score, job.job_id]
     return keys, argv
+
+
+async def enqueue_jobs(redis: ArqRedis, jobs: list[JobSpec]) -> list[bool]:
+    """Enqueue `jobs` in one round trip; True for each one enqueued, False for each one
+    skipped because its id is already queued, running or has a result (as arq does)."""
+    if not jobs:
+        return []
+    keys, argv = _script_args(redis, jobs)
+    global _script
+    if _script is None:
+        _script = redis.register_script(_ENQUEUE)
+    # EVALSHA; on a server that lacks the script (a restart), it is loaded and run again.
+    flags = await _script(keys=keys, args=argv, client=redis)
+    return [bool(flag) for flag in flags]
+
+
+def enqueue_jobs_in(transaction: Pipeline, redis: ArqRedis, jobs: list[JobSpec]) -> None:
+    """Add the enqueueing of `jobs` to a MULTI/EXEC transaction being built, so they are
+    written with its other writes, atomically and in its one round trip (intake saves an
+    order with its link and its jobs together). Its result in `execute()` is `enqueue_jobs`'s
+    flags (as 1/0). EVAL with the script's text, not EVALSHA: a NOSCRIPT error inside EXEC
+    would leave the jobs out while the transaction's other writes are made."""
+    if jobs:
+        keys, argv = _script_args(redis, jobs)
+        transaction.eval(_ENQUEUE, len(keys), *keys, *argv)
 
 
 async def drop_queued_jobs(redis: ArqRedis, job_ids: list[str]) -> int:
@@ -130,5 +143,23 @@ async def drop_queued_jobs(redis: ArqRedis, job_ids: list[str]) -> int:
                                   client=redis))
 
 
+async def reschedule_queued_jobs(redis: ArqRedis, job_ids: list[str], delay_s: float) -> int:
+    """Move queued (not running) jobs to run `delay_s` from now, in one round trip: the email
+    jobs of rows a batch has claimed and is about to send. Started meanwhile, each would only
+    wait on its email's claim and find it sent (a tenth of the jobs arq ran while draining a
+    backlog, a few Redis and Postgres round trips apiece). `delay_s=0` makes them due now
+    again (the batch failed: they retry their emails)."""
+    if not job_ids:
+        return 0
+    global _reschedule_script
+    if _reschedule_script is None:
+        _reschedule_script = redis.register_script(_RESCHEDULE)
+    keys = [in_progress_key_prefix + job_id for job_id in job_ids]
+    score = timestamp_ms() + int(delay_s * 1000)
+    return int(await _reschedule_script(keys=keys, args=[default_queue_name, score, *job_ids],
+                                        client=redis))
+
+
 _script: AsyncScript | None = None
 _drop_script: AsyncScript | None = None
+_reschedule_script: AsyncScript | None = None

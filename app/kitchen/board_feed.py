@@ -18,6 +18,7 @@ from app.live.sse import EncodedMessage, channel_stream, compact, encoded
 from app.restaurants.tables import Restaurant
 from app.templating import environment
 
+BOARD_TEMPLATE, TICKETS_TEMPLATE = "kitchen_board.html", "kitchen_changes.html"
 BOARD_EVENT = "board"  # the whole board: on connect and on resync
 TICKETS_EVENT = "tickets"  # the tickets a burst of events changed, plus the side panels
 # More tickets than this in one burst: the whole board is cheaper to send than the changes.
@@ -43,14 +44,14 @@ def changed_refs(batch: list[bytes]) -> list[str] | None:
 async def board_frame(restaurant: Restaurant) -> EncodedMessage:
     """The `board` event: the whole board, read fresh."""
     board = await services.board(restaurant)
-    html = environment().get_template("kitchen_board.html").render(board=board, csrf="")
+    html = environment().get_template(BOARD_TEMPLATE).render(board=board, csrf="")
     return encoded(BOARD_EVENT, compact(html))
 
 
 async def tickets_frame(restaurant: Restaurant, refs: list[str]) -> EncodedMessage:
     """The `tickets` event: the named tickets (or their leaving) and the side panels."""
     changes = await services.changes(restaurant, refs)
-    html = environment().get_template("kitchen_changes.html").render(changes=changes, csrf="")
+    html = environment().get_template(TICKETS_TEMPLATE).render(changes=changes, csrf="")
     return encoded(TICKETS_EVENT, compact(html))
 
 

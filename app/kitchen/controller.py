@@ -11,13 +11,14 @@ from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath
-from litestar.response import Redirect, Response, ServerSentEvent, Template
+from litestar.response import Redirect, Response, Template
 
 from app.accounts.guards import require_staff_for_slug, staff_of
 from app.accounts.session_versions import until_revoked
 from app.infra.form_input import ascii_int, has_nul
 from app.infra.html import csrf_of, is_htmx, render_fragment
 from app.kitchen import board_feed, services
+from app.live.sse import LiveEvents
 from app.orders import lifecycle
 from app.restaurants.tables import Restaurant
 from app.settings import get_settings
@@ -52,7 +53,7 @@ class KitchenController(Controller):
 
     @get("/events")
     async def events(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                     channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+                     channels: NamedDependency[ChannelsPlugin]) -> LiveEvents:
         """SSE: a `board` event with the whole board's HTML on connect (and on resync), then
         a `tickets` event with the changed tickets after each burst of order events."""
         restaurant = await restaurant_or_404(slug)
@@ -60,7 +61,7 @@ class KitchenController(Controller):
         stream = until_revoked(board_feed.board_stream(channels, restaurant),
                                request.app.state.redis, staff.user_id, staff.session_version,
                                every_s=get_settings().sse_heartbeat_seconds)
-        return ServerSentEvent(stream,
+        return LiveEvents(stream,
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @get("/orders/{ref:str}/ticket")

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
+from app.infra.db import fetch
 from app.infra.logging import get_logger
 from app.live.feed import encode_event, kitchen_channel
 from app.orders.tables import PaidOrder
@@ -68,6 +69,27 @@ async def set_item_available(redis: Redis, restaurant: Restaurant, item_id: int,
              restaurant=restaurant.slug, item=item.name)
     await announce(redis, _id(restaurant), MENU_EVENT)
     return item
+
+
+# The option must belong to a dish of this restaurant: the join is the isolation check.
+_SET_OPTION_AVAILABLE = """
+UPDATE modifier_option o SET available = $3
+FROM modifier_group g JOIN menu_item m ON m.id = g.menu_item
+WHERE o.id = $1 AND o.modifier_group = g.id AND m.restaurant = $2
+RETURNING o.name AS option, m.name AS item
+"""
+
+
+async def set_option_available(redis: Redis, restaurant: Restaurant, option_id: int,
+                               available: bool, *, actor: str) -> str:
+    """86 one option of a dish (out of olives, not of pizza) or bring it back; its name."""
+    rows = await fetch(_SET_OPTION_AVAILABLE, option_id, _id(restaurant), available)
+    if not rows:
+        raise ControlError(f"no option {option_id} at {restaurant.name}")
+    log.info("menu option 86'd" if not available else "menu option back on", actor=actor,
+             restaurant=restaurant.slug, item=rows[0]["item"], option=rows[0]["option"])
+    await announce(redis, _id(restaurant), MENU_EVENT)
+    return str(rows[0]["option"])
 
 
 def pause_end(choice: str, restaurant: Restaurant, now: datetime) -> datetime | None:

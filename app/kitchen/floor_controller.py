@@ -14,7 +14,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
-from litestar.response import Redirect, Response, ServerSentEvent, Template
+from litestar.response import Redirect, Response, Template
 from litestar.response import ServerSentEventMessage as Message
 
 from app.accounts.guards import require_staff_for_slug, staff_of
@@ -22,9 +22,10 @@ from app.infra.html import csrf_of, is_htmx
 from app.kitchen import floor
 from app.kitchen.controller import restaurant_or_404
 from app.live.shared_render import tick
-from app.live.sse import channel_stream, encoded
+from app.live.sse import LiveEvents, channel_stream, encoded
 from app.restaurants import services as menus
 from app.restaurants.availability import BUSY_CHOICES, PAUSE_CHOICES, is_paused, menu_state
+from app.restaurants.services import GroupView
 from app.restaurants.tables import MenuItem, Restaurant
 
 MENU_EVENT = "menu"  # SSE event on /r/{slug}/events; data: the menu's state fingerprint
@@ -38,6 +39,7 @@ class Controls:
     paused_until: datetime | None
     busy_minutes: int
     items: list[MenuItem]
+    groups: dict[int, list[GroupView]]  # each item's options, for their own 86 switches
     pause_choices: tuple[int, ...] = PAUSE_CHOICES
     busy_choices: tuple[int, ...] = BUSY_CHOICES
 
@@ -47,7 +49,15 @@ async def _controls(restaurant: Restaurant) -> Controls:
     return Controls(timezone=fresh.timezone,
                     paused_until=fresh.paused_until if is_paused(fresh.paused_until) else None,
                     busy_minutes=fresh.busy_minutes,
-                    items=await menus.menu_items(int(fresh.id)))
+                    items=await menus.menu_items(int(fresh.id)),
+                    groups=await menus.modifier_groups(int(fresh.id)))
+
+
+def _available(form: dict[str, str]) -> bool:
+    value = form.get("available", "")
+    if value not in ("0", "1"):
+        raise floor.ControlError("available must be 0 (86) or 1 (back on)")
+    return value == "1"
 
 
 class KitchenFloorController(Controller):
@@ -99,11 +109,16 @@ class KitchenFloorController(Controller):
     async def availability(self, request: Request[Any, Any, Any], slug: FromPath[str],
                            item_id: FromPath[int]) -> Response[Any]:
         async def change(restaurant: Restaurant, form: dict[str, str]) -> None:
-            value = form.get("available", "")
-            if value not in ("0", "1"):
-                raise floor.ControlError("available must be 0 (86) or 1 (back on)")
             await floor.set_item_available(request.app.state.redis, restaurant, item_id,
-                                           value == "1", actor=staff_of(request).actor)
+                                           _available(form), actor=staff_of(request).actor)
+        return await self._apply(request, slug, change)
+
+    @post("/menu/options/{option_id:int}/availability", status_code=200)
+    async def option_availability(self, request: Request[Any, Any, Any], slug: FromPath[str],
+                                  option_id: FromPath[int]) -> Response[Any]:
+        async def change(restaurant: Restaurant, form: dict[str, str]) -> None:
+            await floor.set_option_available(request.app.state.redis, restaurant, option_id,
+                                             _available(form), actor=staff_of(request).actor)
         return await self._apply(request, slug, change)
 
     @post("/notices/acknowledge", status_code=200)
@@ -135,7 +150,7 @@ class MenuEventsController(Controller):
 
     @get("/events")
     async def events(self, slug: FromPath[str],
-                     channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+                     channels: NamedDependency[ChannelsPlugin]) -> LiveEvents:
         """Public SSE for open menu pages: a `menu` event carrying the menu's state
         fingerprint on connect and whenever the kitchen pauses, sets a busy time or 86s an
         item; the page refreshes its form when the fingerprint differs from its own."""
@@ -144,7 +159,8 @@ class MenuEventsController(Controller):
         async def state() -> Message:
             fresh = await menus.get_restaurant(slug) or restaurant
             items = await menus.menu_items(int(fresh.id))
-            return encoded(MENU_EVENT, menu_state(fresh, items))
+            groups = await menus.modifier_groups(int(fresh.id))
+            return encoded(MENU_EVENT, menu_state(fresh, items, groups))
 
         async def snapshot(_after: int) -> tuple[int, Message | None]:
             started = tick()
@@ -153,6 +169,6 @@ class MenuEventsController(Controller):
         async def compose(_batch: list[bytes]) -> Message | None:
             return await state()
 
-        return ServerSentEvent(channel_stream(channels, floor.menu_channel(int(restaurant.id)),
-                                              snapshot, compose, label=slug),
-                               headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return LiveEvents(channel_stream(channels, floor.menu_channel(int(restaurant.id)),
+                                         snapshot, compose, label=slug),
+                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -57,7 +56,8 @@ class Inbox:
     """One stream's queue of updates: ordered, bounded, woken without a timer."""
 
     def __init__(self) -> None:
-        self._items: deque[Update] = deque()
+        # A list, not a deque: an empty deque is 600 bytes per idle stream, a list 56.
+        self._items: list[Update] = []
         self._waiter: asyncio.Future[None] | None = None
         self.resync_after = 0  # > 0: a snapshot newer than this moment is due
 
@@ -89,8 +89,7 @@ class Inbox:
                 self._waiter = None
 
     def take(self) -> list[Update]:
-        items = list(self._items)
-        self._items.clear()
+        items, self._items = self._items, []
         return items
 
 

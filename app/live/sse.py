@@ -14,15 +14,20 @@ and the first one tells the browser to retry after `RETRY_MS`.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from litestar.channels import ChannelsPlugin
-from litestar.response import ServerSentEventMessage
+from litestar.response import ServerSentEventMessage, Stream
+from litestar.response.streaming import ASGIStreamingResponse
+from litestar.types import HTTPResponseBodyEvent, Receive, Scope, Send
 
 from app.infra.logging import get_logger
+from app.infra.security_headers import SERVER_SEND
 from app.live import hub as hubs
 from app.live.shared_render import tick
 from app.settings import get_settings
@@ -66,18 +71,106 @@ def encoded(event: str, data: str) -> EncodedMessage:
     return EncodedMessage(data=data, event=event, id=plain.id, encoded=plain.encode())
 
 
+class LiveEvents(Stream):
+    """The response of a live SSE stream (kitchen screen, status page, menu page): the same
+    as Litestar's `ServerSentEvent` of the same messages, but each message is written to the
+    server as one body chunk straight from this loop, without Litestar's per-message
+    wrapping and without passing the body through the middlewares (see
+    `app.infra.security_headers.SERVER_SEND`). The response start still goes through every
+    one of them: status, security headers, cookies, request id, metrics are as before."""
+
+    def __init__(self, messages: AsyncIterator[ServerSentEventMessage], *,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__((), media_type="text/event-stream", headers={
+            "Cache-Control": "no-cache", **(headers or {}),
+            "Connection": "keep-alive", "X-Accel-Buffering": "no"})
+        self.messages = messages
+
+    def to_asgi_response(self, app: Any, request: Any, *, background: Any = None,
+                         cookies: Any = None, encoded_headers: Any = None,
+                         headers: dict[str, str] | None = None, is_head_response: bool = False,
+                         media_type: Any = None, status_code: int | None = None,
+                         type_encoders: Any = None) -> ASGIStreamingResponse:
+        # As `Stream.to_asgi_response`, with our ASGI response.
+        cookies = [*self.cookies, *(cookies or [])]
+        return _LiveASGIResponse(
+            background=self.background or background, content_length=0, cookies=cookies,
+            encoded_headers=encoded_headers, encoding=self.encoding,
+            headers={**(headers or {}), **self.headers}, is_head_response=is_head_response,
+            iterator=self.messages, media_type="text/event-stream",
+            status_code=self.status_code or status_code)
+
+
+class _LiveASGIResponse(ASGIStreamingResponse):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.start_response(send=send)
+        if self.is_head_response:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:
+            await self.send_body(cast(Send, scope.get(SERVER_SEND, send)), receive)
+        await self.after_response()
+
+    async def send_body(self, send: Send, receive: Receive) -> None:
+        """The stream runs in the request's own task, and one small task waits for the
+        client to leave and cancels it then. (Litestar's version runs an anyio task group
+        with a second task for the stream: more objects held per open stream.)"""
+        stream_task = asyncio.current_task()
+        assert stream_task is not None
+        client_left = False
+
+        async def cancel_on_disconnect() -> None:
+            nonlocal client_left
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            client_left = True
+            stream_task.cancel()
+
+        listener = asyncio.get_running_loop().create_task(cancel_on_disconnect())
+        try:
+            await self._stream(send)
+        except asyncio.CancelledError:
+            if not client_left:  # the server is shutting down, or our caller was cancelled
+                raise
+            stream_task.uncancel()
+        finally:
+            # Before any await: a disconnect noticed now cannot cancel what follows.
+            listener.cancel()
+
+    async def _stream(self, send: Send) -> None:
+        # Nothing of a message is kept in a local between frames: an idle stream would hold
+        # its last frame (its first is the whole board) for as long as it stays open.
+        messages = cast(AsyncIterator[ServerSentEventMessage], self.iterator)
+        while True:
+            try:
+                await send(HTTPResponseBodyEvent(type="http.response.body", more_body=True,
+                                                 body=(await anext(messages)).encode()))
+            except StopAsyncIteration:
+                break
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _fingerprint(data: object) -> tuple[int, int] | None:
+    return (len(data), hash(data)) if isinstance(data, str) else None
+
+
 async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snapshot,
                          compose: hubs.Compose, *, heartbeat_s: float | None = None,
                          label: str = "") -> AsyncIterator[ServerSentEventMessage]:
     heartbeat_s = heartbeat_s or get_settings().sse_heartbeat_seconds
     hub, inbox = await hubs.join(channels, channel, compose, heartbeat_s)
     log.info("sse stream opened", channel=channel, order_id=label or None)
-    last_data: str | None = None  # an update showing nothing new is not sent again
+    # An update showing nothing new is not sent again. Only a fingerprint of the last data
+    # sent is kept: the data itself would keep a board's HTML alive per idle stream. (A
+    # str's hash is computed once per string, so 200 screens sharing it pay it once; two
+    # different strings of one length with the same 64-bit hash would skip one update,
+    # which the next resync repairs.)
+    last_sent: tuple[int, int] | None = None
     try:
         fresh, first = await snapshot(tick())  # after the hub's subscription went live
         if first is not None:
-            last_data = first.data if isinstance(first.data, str) else None
+            last_sent = _fingerprint(first.data)
             yield EncodedMessage(encoded=first.encode(), retry=RETRY_MS)
+        del first  # as all below: nothing of a frame stays referenced while the stream idles
         while True:
             await inbox.wait()
             if inbox.resync_after:
@@ -85,22 +178,24 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
                 started, full = await snapshot(after)
                 fresh = max(fresh, started)
                 if full is not None:
-                    last_data = full.data if isinstance(full.data, str) else None
+                    last_sent = _fingerprint(full.data)
                     yield full
-            wire: list[bytes] = []
+                del full
+            due: list[ServerSentEventMessage] = []
             for update in inbox.take():
                 if update.message is None or (update.started and update.started < fresh):
                     continue  # the snapshot sent already holds it
-                data = update.message.data
-                if update.started and isinstance(data, str):
-                    if data == last_data:
+                if update.started and isinstance(update.message.data, str):
+                    sent = _fingerprint(update.message.data)
+                    if sent == last_sent:
                         continue
-                    last_data = data
-                wire.append(update.message.encode())
-            if len(wire) == 1:
-                yield EncodedMessage(encoded=wire[0])
-            elif wire:  # one write for whatever piled up while this stream was busy
-                yield EncodedMessage(encoded=b"".join(wire))
+                    last_sent = sent
+                due.append(update.message)
+            if len(due) == 1:
+                yield due.pop()  # the hub's message, encoded once for every stream
+            elif due:  # one write for whatever piled up while this stream was busy
+                yield EncodedMessage(encoded=b"".join(message.encode() for message in due))
+            del due
     finally:
         await hubs.leave(hub, inbox)
         log.info("sse stream closed", channel=channel, order_id=label or None)

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 import css_inline
+from jinja2 import meta
 
 from app.infra import i18n
 from app.infra.i18n import N_
@@ -131,6 +132,27 @@ def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
     html = env.get_template(f"emails/{kind}.html").render(context)
     text = env.get_template(f"emails/{kind}.txt").render(context)
     return RenderedEmail(subject=subject, html=_inliner().inline(html), text=text.strip() + "\n")
+
+
+def warm_up() -> int:
+    """Compile every email template (and the components they include) now, once per process:
+    a worker's first batch otherwise compiled a dozen templates between its claim and its
+    send slot. Returns how many templates were loaded."""
+    env = email_environment()
+    todo = env.list_templates(filter_func=lambda name: name.startswith("emails/"))
+    loaded: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in loaded:
+            continue
+        loaded.add(name)
+        env.get_template(name)
+        source = env.loader.get_source(env, name)[0] if env.loader else ""
+        # the components it includes or extends (only literal names: all ours are)
+        todo += [found for found in meta.find_referenced_templates(env.parse(source))
+                 if found is not None]
+    _inliner()
+    return len(loaded)
 
 
 def render_pair(template: str, context: dict[str, Any]) -> tuple[str, str]:

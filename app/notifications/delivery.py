@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import random
 import uuid
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from arq.connections import ArqRedis
 from redis.exceptions import LockError
 
 from app.accounts import emails as account_emails
-from app.infra.jobs import drop_queued_jobs
+from app.infra.jobs import drop_queued_jobs, reschedule_queued_jobs
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.infra.urls import redis_url
@@ -149,9 +150,13 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
     return Outgoing(row=row, restaurant=restaurant, rendered=rendered, params=params)
 
 
+def _over_cap_reason(settings: Settings) -> str:
+    return (f"not sent: {settings.emails_per_recipient_per_hour} emails to this "
+            "address in the last hour")
+
+
 async def _over_cap(settings: Settings, row: EmailRow) -> Skip:
-    reason = (f"not sent: {settings.emails_per_recipient_per_hour} emails to this "
-              "address in the last hour")
+    reason = _over_cap_reason(settings)
     await service.mark_skipped(row.id, reason)
     log.warning("email over the per-recipient cap", kind=row.kind, order_id=row.order_ref)
     return Skip("skipped: " + reason)
@@ -269,10 +274,11 @@ async def _acquire_slot(settings: Settings) -> None:
         raise RetryLater(backoff(1, error.retry_after), str(error)) from error
 
 
-async def _reserve_slot(settings: Settings) -> float:
-    """The loop time this job may send at (reserved for it on the shared pacer)."""
+async def _reserve_slot(settings: Settings, lead_s: float = 0.0) -> float:
+    """The loop time this job may send at (reserved for it on the shared pacer), at least
+    `lead_s` from now."""
     try:
-        return await _pacer(settings).reserve()
+        return await _pacer(settings).reserve(lead_s=lead_s)
     except RateLimited as error:
         raise RetryLater(backoff(1, error.retry_after), str(error)) from error
 
@@ -317,36 +323,52 @@ async def _send_single(redis: ArqRedis, settings: Settings, item: Outgoing, job_
     return await _sent(item, provider_id, "resend")
 
 
-async def _send_batch(redis: ArqRedis, settings: Settings, items: list[Outgoing],
-                      job_try: int, slot: float) -> str:
-    """Send `items` (items[0] is this job's own email) in one /emails/batch request, on the
-    send slot the caller reserved. The attempt is recorded first, so that nothing (another
-    job's work on this event loop) comes between the slot and the request."""
-    first = items[0]
-    items = sorted(items, key=lambda item: item.row.id)  # the order a retry rebuilds
+async def _begin_batch(redis: ArqRedis, items: list[Outgoing]) -> tuple[list[Outgoing], str]:
+    """Record the attempt on the batch's rows (under its Idempotency-Key) before the slot,
+    so that nothing (another job's work on this event loop) comes between the slot and the
+    request, and hold their queued jobs back while it is in flight (`_send_batch` drops
+    them, or makes them due again if the batch fails); returns the items in the order a
+    retry rebuilds, and the key."""
+    items = sorted(items, key=lambda item: item.row.id)
     keys = "\n".join(sorted(item.row.idempotency_key for item in items))
     batch_key = BATCH_PREFIX + hashlib.sha256(keys.encode()).hexdigest()[:40]
     await service.mark_batch_attempt([item.row.id for item in items], batch_key)
-    await _wait_slot(settings, slot)
+    await _reschedule_jobs(redis, [item.row for item in items], CLAIM_TTL_S)
+    return items, batch_key
+
+
+async def _send_batch(redis: ArqRedis, settings: Settings, first: Outgoing,
+                      items: list[Outgoing], batch_key: str, job_try: int,
+                      slot: float) -> str:
+    """Send `items` (begun by `_begin_batch`; `first` is the email whose job answers for a
+    failed batch) in one /emails/batch request, on the send slot the caller reserved."""
     try:
+        await _wait_slot(settings, slot)
         result = await gateway.send_batch([item.params for item in items], batch_key, settings)
     except PermanentSendError as error:
         log.warning("batch rejected, sending alone", order_id=first.row.order_ref,
                     error=str(error))
         await service.clear_batch(batch_key)
+        await _reschedule_jobs(redis, [item.row for item in items], 0)  # sent alone
         return await _send_single(redis, settings, first, job_try)
     except TransientSendError as error:
-        for item in items[1:]:  # their own jobs retry them
-            await service.record_error(item.row.id, str(error))
+        for item in items:  # their own jobs retry them
+            if item is not first:
+                await service.record_error(item.row.id, str(error))
+        await _reschedule_jobs(redis, [item.row for item in items], 0)
         return await _transient(redis, settings, first, job_try, error)
+    except BaseException:  # no slot, a cancelled job: their own jobs resume the batch
+        await _reschedule_jobs(redis, [item.row for item in items], 0)
+        raise
     await redis.delete(OUTAGE_KEY)
     for index, reason in result.errors.items():
         await service.mark_failed(items[index].row.id, reason)
     accepted = [(item, result.ids[index]) for index, item in enumerate(items)
                 if index in result.ids and index not in result.errors]
     moved = await service.mark_batch_sent({item.row.id: str(pid) for item, pid in accepted})
-    await _drop_jobs(redis, [item.row for item, _ in accepted
-                             if item.row.id in moved and item is not first])
+    # Every row of the batch is sent or failed now (or was moved by someone else): their
+    # jobs have nothing left to do (but the one answering for `first`, this job).
+    await _drop_jobs(redis, [item.row for item in items if item is not first])
     per_restaurant = Counter(item.restaurant.id for item, _ in accepted  # order emails only
                              if item.row.id in moved and item.row.kind in service.EMAIL_KINDS)
     for restaurant_id, count in per_restaurant.items():
@@ -360,6 +382,17 @@ async def _send_batch(redis: ArqRedis, settings: Settings, items: list[Outgoing]
     if any(item is first for item, _ in accepted):
         return f"sent via resend batch of {len(items)}"
     return "failed"
+
+
+async def _reschedule_jobs(redis: ArqRedis, rows: list[EmailRow], delay_s: float) -> None:
+    """The rows' queued jobs held back `delay_s` (their batch is in flight), or due now
+    (0: it failed). Best effort: held back, a job runs after CLAIM_TTL_S anyway, when the
+    batch's claims have expired, and finds its row sent or resumes the batch."""
+    try:
+        await reschedule_queued_jobs(redis, [job_id_of_key(row.idempotency_key)
+                                             for row in rows], delay_s)
+    except Exception as error:
+        log.warning("email jobs not rescheduled", error=str(error)[:200])
 
 
 async def _drop_jobs(redis: ArqRedis, rows: list[EmailRow]) -> None:
@@ -437,39 +470,73 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
             return f"already {fresh.status if fresh else 'gone'}"
         if service.batch_of(fresh):
             return await _resume_batch(redis, settings, service.batch_of(fresh), job_try)
+        # An email attempted alone before keeps its own Idempotency-Key: never batched.
+        if not fresh.attempts and await service.queued_backlog(fresh.id) >= BATCH_BACKLOG:
+            # The send slot first, then the backlog: the batch takes everything queued while
+            # this job waited for its slot (up to 100), not only what was there when it
+            # started; with several jobs waiting, that was a handful each (14 emails/s at 2
+            # requests/s). It is claimed and prepared just before the slot, so the batch
+            # leaves on time. This email is let go meanwhile and prepared with the batch
+            # (not before: most such jobs see their email go out in an earlier batch): a
+            # batch leaving earlier takes it, rather than each of the jobs waiting at the end
+            # of a backlog sending its own email alone.
+            with contextlib.suppress(LockError):
+                await claim.release()
+            # At least PREPARE_LEAD_S ahead: a slot free *now* is missed by the time the
+            # batch is prepared, and a missed slot costs a new one (0.6 s) or the job.
+            slot = await _reserve_slot(settings, lead_s=PREPARE_LEAD_S)
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(max(0.0, slot - PREPARE_LEAD_S - loop.time()))
+            # One batch prepared at a time in a process, its attempt recorded before the next
+            # is claimed: two batches claiming the oldest rows at once split them (a batch
+            # of 5 next to one of 95, and a slot lost).
+            async with _preparing():
+                items, others, own = await _claim_backlog(redis, settings, fresh)
+                if len(items) > 1:
+                    items, batch_key = await _begin_batch(redis, items)
+            lead = own if isinstance(own, Outgoing) else (items[0] if items else None)
+            if lead is not None and len(items) == 1:
+                outcome = await _send_single(redis, settings, lead, job_try, slot=slot)
+            elif lead is not None:
+                outcome = await _send_batch(redis, settings, lead, items, batch_key, job_try,
+                                            slot)
+            if isinstance(own, Outgoing):
+                return outcome
+            if isinstance(own, Skip):
+                return own.outcome
+            if isinstance(own, NotReady):
+                return await _not_ready(fresh, own, job_try)
+            return await _sent_elsewhere(key)
         prepared = await prepare(redis, settings, fresh)
         if isinstance(prepared, Skip):
             return prepared.outcome
         if isinstance(prepared, NotReady):
-            if job_try >= NOT_READY_TRIES:
-                await service.mark_failed(fresh.id, f"not sent: {prepared.reason}")
-                return f"skipped: {prepared.reason}"
-            raise RetryLater(backoff(job_try), prepared.reason)
-        # An email attempted alone before keeps its own Idempotency-Key: never batched.
-        if fresh.attempts or await service.queued_backlog(fresh.id) < BATCH_BACKLOG:
-            return await _send_single(redis, settings, prepared, job_try)
-        # The send slot first, then the backlog: the batch takes everything queued while this
-        # job waited for its slot (up to 100), not only what was there when it started;
-        # with several jobs waiting, that was a handful each (14 emails/s at 2 requests/s).
-        # It is claimed and prepared just before the slot, so the batch leaves on time. This
-        # email is let go meanwhile: a batch leaving earlier takes it, rather than each of
-        # the jobs waiting at the end of a backlog sending its own email alone.
-        with contextlib.suppress(LockError):
-            await claim.release()
-        slot = await _reserve_slot(settings)
-        loop = asyncio.get_running_loop()
-        await asyncio.sleep(max(0.0, slot - PREPARE_LEAD_S - loop.time()))
-        items, others = await _claim_backlog(redis, settings, prepared)
-        if not items:
-            return await _sent_elsewhere(key)
-        if len(items) == 1:
-            outcome = await _send_single(redis, settings, items[0], job_try, slot=slot)
-        else:
-            outcome = await _send_batch(redis, settings, items, job_try, slot)
-        return outcome if items[0] is prepared else await _sent_elsewhere(key)
+            return await _not_ready(fresh, prepared, job_try)
+        return await _send_single(redis, settings, prepared, job_try)
     finally:
         await _release([claim])
         await others.release()
+
+
+async def _not_ready(row: EmailRow, not_ready: NotReady, job_try: int) -> str:
+    """A confirmation whose payment link is not there yet: wait a few tries, then fail."""
+    if job_try >= NOT_READY_TRIES:
+        await service.mark_failed(row.id, f"not sent: {not_ready.reason}")
+        return f"skipped: {not_ready.reason}"
+    raise RetryLater(backoff(job_try), not_ready.reason)
+
+
+_preparing_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary())
+
+
+def _preparing() -> asyncio.Lock:
+    """This process's lock on preparing a batch (one per event loop)."""
+    loop = asyncio.get_running_loop()
+    lock = _preparing_locks.get(loop)
+    if lock is None:
+        lock = _preparing_locks[loop] = asyncio.Lock()
+    return lock
 
 
 async def _sent_elsewhere(key: str) -> str:
@@ -564,30 +631,33 @@ async def release_orphaned_claims(redis: ArqRedis) -> int:
     return released
 
 
-async def _claim_backlog(redis: ArqRedis, settings: Settings,
-                         own: Outgoing) -> tuple[list[Outgoing], Claims]:
+async def _claim_backlog(redis: ArqRedis, settings: Settings, own: EmailRow
+                         ) -> tuple[list[Outgoing], Claims, Outgoing | Skip | NotReady | None]:
     """Claim this job's email (first, unless a batch has taken it) and up to 99 other queued
     emails (skipping ones another worker holds) for a batch: the claims in one round trip,
-    the rows read again and their orders read in a few."""
+    the rows read again and their orders read in a few. Returns the batch (this job's email
+    first when it is in it), the claims, and what became of this job's email (None: another
+    batch has it)."""
     # Twice as many as fit: the oldest may be claimed by a batch about to leave.
-    candidates = [own.row, *await service.queued_rows(2 * (gateway.MAX_BATCH - 1),
-                                                      exclude_id=own.row.id)]
+    candidates = [own, *await service.queued_rows(2 * (gateway.MAX_BATCH - 1),
+                                                  exclude_id=own.id)]
     claims = await Claims.take(redis, [CLAIM_PREFIX + row.idempotency_key
                                        for row in candidates], keep=gateway.MAX_BATCH)
     held = [row.id for row in candidates if CLAIM_PREFIX + row.idempotency_key in claims.held]
     fresh = [row for row in await service.rows_by_id(held)
              if row.status == "queued" and not row.attempts and not row.provider_id]
-    views = await load_order_views(redis, [row.order_ref for row in fresh
-                                           if row.id != own.row.id])
-    restaurants: dict[int, RestaurantContact | None] = {own.restaurant.id: own.restaurant}
+    views = await load_order_views(redis, [row.order_ref for row in fresh])
+    restaurants: dict[int, RestaurantContact | None] = {}
     items: list[Outgoing] = []
+    own_result: Outgoing | Skip | NotReady | None = None
     for row in fresh:
-        if row.id == own.row.id:  # still queued and ours: prepared already, first in line
-            items.insert(0, own)
-            continue
         prepared = await prepare(redis, settings, row, restaurants, views, check_cap=False)
+        if row.id == own.id:
+            own_result = prepared
         if isinstance(prepared, Outgoing):
-            items.append(prepared)
+            items.insert(0 if row.id == own.id else len(items), prepared)
         await asyncio.sleep(0)  # another job's slot may be due: let it send on time
-    others = await _admit_batch(redis, settings, [item for item in items if item is not own])
-    return [item for item in items if item is own] + others, claims
+    admitted = await _admit_batch(redis, settings, items)
+    if isinstance(own_result, Outgoing) and not any(item is own_result for item in admitted):
+        own_result = Skip("skipped: " + _over_cap_reason(settings))
+    return admitted, claims, own_result

@@ -57,6 +57,10 @@ class PooledHTTPClient(AsyncHTTPClient):
             self._client = (loop, httpx.AsyncClient(timeout=self.timeout))
         return self._client[1]
 
+    def open(self) -> None:
+        """Create the client for the running event loop ahead of the first request."""
+        self._session()
+
     async def request(self, method: str, url: str, headers: Mapping[str, str],
                       json: dict[str, object] | list[object] | None = None,
                       files: dict[str, Any] | None = None, data: dict[str, str] | None = None,
@@ -91,6 +95,17 @@ def configure(settings: Settings) -> None:
     # The SDK's default async client waits 30 s; ours gives up sooner and lets arq retry.
     resend.default_async_http_client = PooledHTTPClient(timeout=wanted[2])
     _configured = wanted
+
+
+def warm_up(settings: Settings) -> None:
+    """Configure the SDK and open its HTTP client now (worker start-up), not on the first
+    send: httpx imports its transport's modules on first use."""
+    if not settings.resend_api_key:
+        return
+    configure(settings)
+    client = resend.default_async_http_client
+    if isinstance(client, PooledHTTPClient):
+        client.open()
 
 
 async def close() -> None:

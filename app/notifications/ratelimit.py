@@ -30,14 +30,14 @@ MARGIN = 0.2  # 0.6 s between requests at 2/s: 167 emails/s in batches of 100
 LATE_S = 0.05  # a sender this late for its slot takes a new one
 IDLE_TTL_S = 60  # the key expires once nobody has sent for a while
 
-# KEYS[1]: the next free moment (µs, Redis clock). ARGV: interval µs, max wait µs, ttl ms.
-# Returns {1, wait µs} with the slot reserved, or {0, wait µs} when it is further than the
-# caller may wait (nothing reserved).
+# KEYS[1]: the next free moment (µs, Redis clock). ARGV: interval µs, max wait µs, ttl ms,
+# lead µs (the slot is at least this far from now). Returns {1, wait µs} with the slot
+# reserved, or {0, wait µs} when it is further than the caller may wait (nothing reserved).
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local free = tonumber(redis.call('GET', KEYS[1]) or '0')
-local slot = math.max(now, free)
+local slot = math.max(now + tonumber(ARGV[4]), free)
 local wait = slot - now
 if wait > tonumber(ARGV[2]) then
     return {0, wait}
@@ -80,11 +80,14 @@ class SharedRateLimiter:
         self._reserve: AsyncScript = self.redis.register_script(_RESERVE)
         self._defer: AsyncScript = self.redis.register_script(_DEFER)
 
-    async def reserve(self, max_wait_s: float = 5.0) -> float:
-        """Reserve the next send slot; returns the event loop time (`loop.time()`) it
-        starts at. Raises RateLimited when it is more than `max_wait_s` away."""
+    async def reserve(self, max_wait_s: float = 5.0, lead_s: float = 0.0) -> float:
+        """Reserve the next send slot, at least `lead_s` from now (time to prepare what it
+        sends: a free slot *now* would be missed by a sender that first prepares a batch);
+        returns the event loop time (`loop.time()`) it starts at. Raises RateLimited when
+        it is more than `max_wait_s` away."""
         args: list[Any] = [int(self.interval * 1e6), int(max_wait_s * 1e6),
-                           int((max_wait_s + self.interval + IDLE_TTL_S) * 1000)]
+                           int((max_wait_s + self.interval + IDLE_TTL_S) * 1000),
+                           int(lead_s * 1e6)]
         reserved, wait_us = await self._reserve(keys=[KEY], args=args)
         now = asyncio.get_running_loop().time()
         wait = int(wait_us) / 1e6

@@ -15,7 +15,7 @@ from arq.connections import ArqRedis
 from redis.asyncio.client import Pipeline
 
 from app.infra import db
-from app.infra.jobs import JobSpec, enqueue_jobs, queue_jobs
+from app.infra.jobs import JobSpec, enqueue_jobs, enqueue_jobs_in
 from app.infra.logging import get_logger
 from app.notifications.tables import EmailMessage
 from app.orders.views import load_order_view
@@ -75,6 +75,11 @@ class EmailRow:
             transport=row["transport"], provider_id=row["provider_id"],
             created_at=row["created_at"],
         )
+
+
+# What `EmailRow.of` reads, for raw statements.
+_ROW_COLUMNS = ("id, idempotency_key, kind, recipient, order_ref, restaurant, status, "
+                "attempts, transport, provider_id, created_at")
 
 
 def _check_kind(kind: str) -> None:
@@ -214,7 +219,7 @@ def queue_send(pipe: Pipeline, redis: ArqRedis, kind: str, order_ref: str) -> No
     """Enqueue the send job of an email whose row is queued already (`queue_after`, written
     with its order) as one command of the caller's pipeline; its result is `[1]` when
     enqueued, `[0]` when arq has that job id already (queued, running or done)."""
-    queue_jobs(pipe, redis, [send_job(kind, order_ref)])
+    enqueue_jobs_in(pipe, redis, [send_job(kind, order_ref)])
 
 
 def send_job(kind: str, order_ref: str, *, defer_by_s: float | None = None) -> JobSpec:
@@ -250,10 +255,11 @@ async def queued_backlog(exclude_id: int) -> int:
 async def queued_rows(limit: int, exclude_id: int) -> list[EmailRow]:
     """The oldest queued rows never attempted (a row tried before, alone or in a batch, is
     retried under its first Idempotency-Key, never in a new batch)."""
-    rows = await EmailMessage.select().where(
-        (EmailMessage.status == "queued") & (EmailMessage.id != exclude_id)
-        & (EmailMessage.attempts == 0) & EmailMessage.provider_id.is_null()
-    ).order_by(EmailMessage.created_at).limit(limit)
+    # Raw SQL: Piccolo built these two statements at a tenth of a batch's claiming time.
+    rows = await db.fetch(
+        f"SELECT {_ROW_COLUMNS} FROM email_message WHERE status = 'queued' AND id <> $1 "  # noqa: S608
+        "AND attempts = 0 AND provider_id IS NULL ORDER BY created_at LIMIT $2",
+        exclude_id, limit)
     return [EmailRow.of(row) for row in rows]
 
 
@@ -261,8 +267,9 @@ async def rows_by_id(row_ids: list[int]) -> list[EmailRow]:
     """The rows with these ids, in id order (one query for a batch)."""
     if not row_ids:
         return []
-    rows = await EmailMessage.select().where(EmailMessage.id.is_in(row_ids)).order_by(
-        EmailMessage.id)
+    rows = await db.fetch(
+        f"SELECT {_ROW_COLUMNS} FROM email_message WHERE id = ANY($1::bigint[]) ORDER BY id",  # noqa: S608
+        row_ids)
     return [EmailRow.of(row) for row in rows]
 
 

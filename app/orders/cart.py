@@ -13,6 +13,7 @@ import msgspec
 from app.infra.form_input import MAX_DB_INT, ascii_int
 from app.orders import pricing
 from app.orders.choices import ChoiceInvalid, Group, Option, choose
+from app.orders.form_messages import CHECK_DISHES, translated
 from app.orders.models import LineModifier
 from app.orders.schemas import OrderIn
 from app.restaurants.editing import parse_price
@@ -74,6 +75,10 @@ class CartForm:
     # (`opt-<item>-<option>` boxes and `opt-<item>-g<group>` radios) for its next Add.
     choices: dict[str, int] = field(default_factory=dict)
     selected: dict[int, set[int]] = field(default_factory=dict)
+    # Their note and allergy, by choice key, as `notes`/`allergic`/`allergies` for plain lines.
+    choice_notes: dict[str, str] = field(default_factory=dict)
+    choice_allergic: set[str] = field(default_factory=set)
+    choice_allergies: dict[str, str] = field(default_factory=dict)
 
     def lines(self, menu: list[MenuItem], options: Choices | None = None) -> list[CartLine]:
         plain = [CartLine(item, self.quantities[item.id], self.notes.get(item.id, ""),
@@ -87,7 +92,8 @@ class CartForm:
                 continue
             groups, known = (options or {}).get(parsed[0], ([], []))
             names = {group.id: group.name for group in groups}
-            chosen.append(CartLine(by_id[parsed[0]], quantity, "", "", [
+            chosen.append(CartLine(by_id[parsed[0]], quantity, self.choice_notes.get(key, ""),
+                                   self.choice_allergy_of(key), [
                 LineModifier(group=names.get(option.group, ""), name=option.name,
                              delta=option.delta, option=option.id)
                 for option in known if option.id in parsed[1]], key))
@@ -96,12 +102,21 @@ class CartForm:
     def allergy_of(self, item_id: int) -> str:
         return self.allergies.get(item_id, "") if item_id in self.allergic else ""
 
+    def choice_allergy_of(self, key: str) -> str:
+        return self.choice_allergies.get(key, "") if key in self.choice_allergic else ""
+
     def total(self, menu: list[MenuItem], options: Choices | None = None) -> int:
         return sum(line.line_total for line in self.lines(menu, options))
 
     def field(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default)
 
+
+# The largest cart the menu form can carry to a valid order: schemas.MAX_LINES dishes, each with a
+# note and an allergy of 200 characters, plus the order's own texts (~1,200 characters), every
+# character percent-encoded from 4 bytes of UTF-8 (12 bytes): ~255 KB. The cart's limits
+# decide what is too big; this cap only stops junk before the form is parsed.
+MAX_CART_FORM_BYTES = 320 * 1024
 
 CHECKOUT_FIELDS = ("name", "email", "phone", "fulfillment", "delivery_address", "table", "notes",
                    "has_allergy", "allergy", "tip", "tip_custom", "scheduled_for")
@@ -172,9 +187,21 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
             cart.allergic.add(item_id)
         elif key.startswith("allergy-") and (item_id := _item_id(key[8:])) is not None:
             cart.allergies[item_id] = value[:200]
+        elif key.startswith("note-") and (line_key := _line_key(key[5:])):
+            cart.choice_notes[line_key] = value[:200]
+        elif key.startswith("allergic-") and (line_key := _line_key(key[9:])):
+            cart.choice_allergic.add(line_key)
+        elif key.startswith("allergy-") and (line_key := _line_key(key[8:])):
+            cart.choice_allergies[line_key] = value[:200]
         elif key in CHECKOUT_FIELDS:
             cart.fields[key] = value
     return cart
+
+
+def _line_key(raw: str) -> str:
+    """The choice key of a line with options, normalised ("" when `raw` is none)."""
+    parsed = parse_choice_key(raw)
+    return choice_key(*parsed) if parsed is not None else ""
 
 
 def _select(cart: CartForm, name: str, value: str) -> None:
@@ -194,8 +221,7 @@ def add_with_options(cart: CartForm, item_id: int, options: Choices, item_name: 
     try:
         choose(item_name, groups, known, chosen)
     except ChoiceInvalid as error:
-        message = str(error)
-        return message[:1].upper() + message[1:]
+        return translated(str(error), CHECK_DISHES)
     key = choice_key(item_id, chosen)
     cart.choices[key] = min(MAX_QUANTITY, cart.choices.get(key, 0) + 1)
     return ""
@@ -235,7 +261,9 @@ def to_order(cart: CartForm, slug: str, currency: str = "eur"
                    "notes": cart.notes.get(item_id, ""),
                    "allergy": cart.allergy_of(item_id).strip()}
                   for item_id, quantity in cart.quantities.items() if quantity > 0]
-        + [{"menu_item_id": choice[0], "quantity": quantity, "modifiers": choice[1]}
+        + [{"menu_item_id": choice[0], "quantity": quantity, "modifiers": choice[1],
+            "notes": cart.choice_notes.get(key, ""),
+            "allergy": cart.choice_allergy_of(key).strip()}
            for key, quantity in cart.choices.items()
            if quantity > 0 and (choice := parse_choice_key(key)) is not None],
         "customer": {"name": cart.field("name"), "email": cart.field("email"),
@@ -267,6 +295,9 @@ def _unnamed_allergies(cart: CartForm) -> dict[str, str]:
                for item_id in sorted(cart.allergic)
                if cart.quantities.get(item_id, 0) > 0 and not cart.allergies.get(
                    item_id, "").strip()}
+    missing |= {f"allergy-{key}": "say what the allergy is"
+                for key in sorted(cart.choice_allergic)
+                if cart.choices.get(key, 0) > 0 and not cart.choice_allergies.get(key, "").strip()}
     if cart.field("has_allergy") and not cart.field("allergy").strip():
         missing["allergy"] = "say what the allergy is"
     return missing

@@ -10,8 +10,8 @@ from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import ServerSentEvent
 
+from app.live.sse import LiveEvents
 from app.orders import status_feed
 
 
@@ -21,11 +21,11 @@ class OrderEventsController(Controller):
 
     @get("/{ref:str}/events")
     async def order_events(self, request: Request[Any, Any, Any], ref: FromPath[str],
-                           channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+                           channels: NamedDependency[ChannelsPlugin]) -> LiveEvents:
         """Public SSE for the status page: `order-updated` with the order's status JSON on
         connect and whenever it changes. The id is unguessable; only status info is sent."""
         redis = request.app.state.redis
         if await status_feed.order_status(ref, redis) is None:
             raise NotFoundException("no such order")
-        return ServerSentEvent(status_feed.order_stream(channels, ref, redis),
+        return LiveEvents(status_feed.order_stream(channels, ref, redis),
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -48,13 +48,24 @@ _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "
                "unpaid orders are already open", "must be at least",
                # the time of a scheduled order (app/restaurants/hours.py, intake)
                "is closed now", "choose a time", "fully booked", "for later",
-               "the restaurant is closed")
+               "the restaurant is closed",
+               # the options of a dish
+               "choose ", "is chosen twice")
 
 
 # Intake's sentences for people, recognised (anchored, after capitalisation), and said again
 # in the diner's language with what they name.
 _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
     (r"^(?P<name>.+) is sold out\.$", N_("%(name)s is sold out.")),
+    # The options of a dish (app/orders/choices.py): the range before the single count,
+    # which would otherwise read "1 to 3" as the group's name.
+    (r"^Choose (?P<low>\d+) to (?P<high>\d+) (?P<group>.+) for (?P<item>.+)\.$",
+     N_("Choose %(low)s to %(high)s %(group)s for %(item)s.")),
+    (r"^Choose at most (?P<count>\d+) (?P<group>.+) for (?P<item>.+)\.$",
+     N_("Choose at most %(count)s %(group)s for %(item)s.")),
+    (r"^Choose (?P<count>\d+) (?P<group>.+) for (?P<item>.+)\.$",
+     N_("Choose %(count)s %(group)s for %(item)s.")),
+    (r"^An option is chosen twice\.$", N_("An option is chosen twice.")),
     (r"^(?P<restaurant>.+) is not taking orders right now\.$",
      N_("%(restaurant)s is not taking orders right now.")),
     (r"^(?P<restaurant>.+) has paused new orders until (?P<time>\S+)\.$",

@@ -4,9 +4,11 @@ the HTML form. Validation happens before anything is written."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -18,10 +20,10 @@ from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders import pricing, slot_cap
 from app.orders.choices import ChoiceInvalid, Group, Option, choose
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder, with_tax
-from app.orders.payment_links import attach_new_payment_link
+from app.orders.payment_links import attach_new_payment_link, begin_first_attempt
 from app.orders.schemas import OrderIn
 from app.orders.temp_store import UNFINISHED_TTL_S, new_temp_id
-from app.orders.unpaid_caps import TooManyUnpaid, count_unpaid
+from app.orders.unpaid_caps import TooManyUnpaid, count_unpaid, uncount
 from app.orders.views import temp_store
 from app.payments import snapshot
 from app.payments.charge_limits import minimum_charge
@@ -236,16 +238,22 @@ async def price_order(data: OrderIn
     return restaurant, priced, email, scheduled_for
 
 
-def _closures(restaurant: MenuRestaurant) -> list[hours.Closure]:
-    return [hours.Closure(date.fromisoformat(start), date.fromisoformat(end), str(reason))
-            for start, end, reason in json.loads(restaurant.closures)]
+@functools.lru_cache(maxsize=1024)
+def _schedule(timezone: str, weekly_hours: str, closures: str) -> hours.Schedule:
+    """A restaurant's schedule from the text its row holds. Cached by that text: the same
+    hours are parsed once, not per order, and an owner's edit is new text, so it is never
+    served stale (a `Schedule` is immutable)."""
+    return schedule_of(
+        SimpleNamespace(timezone=timezone, weekly_hours=weekly_hours),
+        [hours.Closure(date.fromisoformat(start), date.fromisoformat(end), str(reason))
+         for start, end, reason in json.loads(closures)])
 
 
 def _when(data: OrderIn, restaurant: MenuRestaurant) -> datetime | None:
     """The slot the order is for (UTC), or None for as soon as possible; IntakeError naming
     `scheduled_for` (or `restaurant` while paused) when that cannot be taken now."""
     now = datetime.now(UTC)
-    schedule = schedule_of(restaurant, _closures(restaurant))
+    schedule = _schedule(restaurant.timezone, restaurant.weekly_hours, restaurant.closures)
     if data.scheduled_for is None:
         if is_paused(restaurant.paused_until, now):
             until = local_clock(restaurant.paused_until, restaurant.timezone)
@@ -305,13 +313,20 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
     # The temp order is written before Stripe is called (if Redis is down, nothing is made
     # and the client gets a 503), but only for UNFINISHED_TTL_S: a copy whose payment link
     # was never saved (this process died, Redis went away mid-flight) leaves by itself.
-    # Saving the link stores it for the full TTL.
+    # Saving the link stores it for the full TTL. It is written with its first Checkout
+    # Session request (its idempotency key) and in the same Redis call as its count against
+    # the unpaid caps: one round trip, and a refused order writes nothing.
     settings = get_settings()
+    begin_first_attempt(order, now)
+    store = temp_store(redis)
+    key, value = store.stored_form(order)
+    client = client or "unknown"
     try:
-        await count_unpaid(redis, temp_store(redis), order.id, client=client or "unknown",
-                           email=email, until=now.timestamp() + settings.payment_link_minutes
-                           * 60, per_client=settings.unpaid_orders_per_ip,
-                           per_email=settings.unpaid_orders_per_email)
+        await count_unpaid(redis, store, order.id, client=client, email=email,
+                           until=now.timestamp() + settings.payment_link_minutes * 60,
+                           per_client=settings.unpaid_orders_per_ip,
+                           per_email=settings.unpaid_orders_per_email,
+                           write=(key, value, UNFINISHED_TTL_S))
     except TooManyUnpaid as error:
         log.warning("order refused: unpaid cap", field=error.field, restaurant=restaurant.slug)
         raise IntakeError({error.field: str(error)}, 429) from None
@@ -320,20 +335,23 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
                                        hold_until=order.pay_by or scheduled_for,
                                        capacity=restaurant.slot_capacity)
         if not taken:
+            await uncount(redis, order.id, client=client, email=email, delete=key)
             log.info("order refused: slot full", restaurant=restaurant.slug,
                      slot=scheduled_for.isoformat())
             raise IntakeError({"scheduled_for": "that time is fully booked; please choose "
                                                 "another"}, 409)
-    await temp_store(redis).put(order, ttl_seconds=UNFINISHED_TTL_S)
     ORDERS_SUBMITTED.labels(restaurant=restaurant.slug).inc()
-    log.info("order submitted", order_id=order.id, restaurant=restaurant.slug,
-             total=order.total_amount, tip=order.tip_amount, lines=len(lines))
     try:
         # The funnel's "submitted" is counted with the link's outcome: one write, not two.
-        return await attach_new_payment_link(redis, order, on_failure="defer", submitted=True)
+        linked = await attach_new_payment_link(redis, order, on_failure="defer",
+                                               submitted=True, stored=True)
     except DEPENDENCY_ERRORS:
         await _abandon(order)
         raise  # 503 with Retry-After (app/infra/unavailable.py)
+    log.info("order submitted", order_id=order.id, restaurant=restaurant.slug,
+             total=order.total_amount, tip=order.tip_amount, lines=len(lines),
+             session=linked.checkout_session_id, status=linked.status)
+    return linked
 
 
 async def _abandon(order: TempOrder) -> None:

@@ -23,6 +23,7 @@ from app.infra.html import is_htmx
 from app.infra.i18n import N_
 from app.orders import idempotency
 from app.orders.cart import (
+    MAX_CART_FORM_BYTES,
     CartForm,
     Choices,
     add_with_options,
@@ -102,7 +103,7 @@ async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str],
             "slot_groups": slots_by_day(window.slots[:MAX_SLOT_OPTIONS], restaurant.timezone,
                                         now),
             "prep_estimate": restaurant.default_prep_minutes + restaurant.busy_minutes,
-            "menu_state": menu_state(restaurant, items),
+            "menu_state": menu_state(restaurant, items, groups),
             # One rendered form, one key: a double tap sends it twice, the server places
             # one order (app.orders.idempotency).
             "submit_key": secrets.token_urlsafe(16)}
@@ -123,14 +124,14 @@ class OrderPagesController(Controller):
     async def menu_page(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
         return _render_menu(request, await _menu_context(slug, CartForm(), {}))
 
-    @post("/r/{slug:str}/cart", status_code=200)
+    @post("/r/{slug:str}/cart", status_code=200, request_max_body_size=MAX_CART_FORM_BYTES)
     async def update_cart(self, request: Request[Any, Any, Any], slug: FromPath[str],
                           data: FormData) -> Template:
         """Apply a +/-/remove button (or just recompute after a quantity change)."""
         cart = parse_form(data)
         return _render_menu(request, await _menu_context(slug, cart, {}, data.get("op", "")))
 
-    @post("/r/{slug:str}/checkout", status_code=200, request_max_body_size=64 * 1024,
+    @post("/r/{slug:str}/checkout", status_code=200, request_max_body_size=MAX_CART_FORM_BYTES,
           middleware=[order_rate_limit().middleware])
     async def checkout(self, request: Request[Any, Any, Any], slug: FromPath[str],
                        data: FormData) -> Template | Redirect | Response[str]:

@@ -8,10 +8,10 @@ from typing import Literal
 
 from arq.connections import ArqRedis
 
-from app.infra.jobs import JobSpec, enqueue_jobs
+from app.infra.jobs import JobSpec
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
-from app.notifications.service import enqueue_email, queue_email
+from app.notifications.service import enqueue_email, queue_email, send_job
 from app.orders.models import OrderStatus, TempOrder
 from app.orders.temp_store import UNFINISHED_TTL_S
 from app.orders.views import temp_store
@@ -49,6 +49,13 @@ def _begin_attempt(order: TempOrder, now: datetime) -> None:
     order.link_keys_used = n + 1
     order.link_expires_at = int(expires.timestamp())
     order.link_started_at = int(now.timestamp())
+
+
+def begin_first_attempt(order: TempOrder, now: datetime) -> None:
+    """Give a new order its first Checkout Session request (idempotency key, expiry) before
+    it is first stored: intake stores it once, with its caps, then calls
+    `attach_new_payment_link(..., stored=True)`."""
+    _begin_attempt(order, now)
 
 
 def link_expiry(order: TempOrder, now: datetime) -> datetime:
@@ -98,7 +105,7 @@ def _permanent(error: PaymentProviderError) -> bool:
 
 async def attach_new_payment_link(
     redis: ArqRedis, order: TempOrder, *, on_failure: Literal["defer", "raise"],
-    submitted: bool = False
+    submitted: bool = False, stored: bool = False
 ) -> TempOrder:
     """Create a Checkout Session for the order and queue the confirmation email.
 
@@ -107,21 +114,23 @@ async def attach_new_payment_link(
     adopted (`_adopt_open_session`) before any new key is used. A permanent refusal closes the
     order as `link_failed` and tells the customer (page and email); transient failures are
     deferred to the worker (`on_failure="defer"`) or raised. `submitted`: the order is new,
-    count it in the funnel too (with the link's outcome, in one write)."""
+    count it in the funnel too (with the link's outcome, in one write). `stored`: the new
+    order was stored as it is now, with `begin_first_attempt` (intake), so it is not again."""
     also = ("submitted",) if submitted else ()
     store = temp_store(redis)
     now = datetime.now(UTC)
-    if order.link_key and order.link_expires_at - now.timestamp() < REUSE_MIN_S:
-        # The last request's key can no longer be sent as it was: first look for what it
-        # may have created, so a new key never makes a second session.
-        adopted = await _adopt_open_session(order)
-        if adopted is not None:
-            return await _linked(redis, order, adopted, also)
-    _begin_attempt(order, now)
-    # The key is kept before it is used: a retry reuses it. A new order's first attempt
-    # keeps the short life of an unfinished copy (intake) until its link is saved.
-    first = order.link_attempts == 0 and not order.link_error
-    await store.put(order, ttl_seconds=UNFINISHED_TTL_S if first else None)
+    if not stored:
+        if order.link_key and order.link_expires_at - now.timestamp() < REUSE_MIN_S:
+            # The last request's key can no longer be sent as it was: first look for what
+            # it may have created, so a new key never makes a second session.
+            adopted = await _adopt_open_session(order)
+            if adopted is not None:
+                return await _linked(redis, order, adopted, also)
+        _begin_attempt(order, now)
+        # The key is kept before it is used: a retry reuses it. A new order's first attempt
+        # keeps the short life of an unfinished copy (intake) until its link is saved.
+        first = order.link_attempts == 0 and not order.link_error
+        await store.put(order, ttl_seconds=UNFINISHED_TTL_S if first else None)
     expires_at = datetime.fromtimestamp(order.link_expires_at, UTC)
     try:
         session = await get_gateway().create_checkout_session(order, expires_at,
@@ -172,7 +181,6 @@ async def give_up_on_link(redis: ArqRedis, order: TempOrder) -> None:
 async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
                   also: tuple[str, ...]) -> TempOrder:
     PAYMENT_LINKS.labels(result="created").inc()
-    await bump(order.restaurant_id, "link_created", also=also)
     order.checkout_session_id = session.id
     order.payment_url = session.url
     order.expires_at = datetime.fromtimestamp(session.expires_at, UTC)
@@ -184,26 +192,30 @@ async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
     order.link_attempts += 1
     jobs = [JobSpec("expire_payment_link", (order.id, session.id),
                     job_id=f"expire:{session.id}", defer_until=order.expires_at)]
-    # The order is stored before its email row and jobs exist: the email job reads it, and
-    # if Redis fails here no email is queued for an order that was never saved.
-    await temp_store(redis).put(order)
-    if order.link_attempts == 1:
-        # The first link goes out by email. A renewed link is asked for on the status page,
-        # which shows it at once, so it needs no second confirmation email.
-        email = await queue_email("order_confirmation", order.id,
-                                  recipient=order.customer.email,
-                                  restaurant_id=order.restaurant_id)
-        if email is not None:
-            jobs.append(email)
+    # The first link goes out by email. A renewed link is asked for on the status page,
+    # which shows it at once, so it needs no second confirmation email.
+    confirm = order.link_attempts == 1
+    if confirm:
+        jobs.append(send_job("order_confirmation", order.id))
+    # The order with its link and its jobs in one Redis transaction (one round trip): if
+    # Redis fails here nothing of it was saved and the caller abandons the session (intake
+    # expires it and answers 503), so no job or email exists for a link never saved.
+    await temp_store(redis).put(order, jobs=jobs)
+    # Then Postgres: the email's row (its job, if it runs first, creates it from the order
+    # just saved: `ensure_row`) and the funnel. The order is complete without them: if
+    # Postgres fails here the diner still gets the link; the row comes with the job, only
+    # the funnel's count is lost.
     try:
-        await enqueue_jobs(redis, jobs)
+        await bump(order.restaurant_id, "link_created", also=also)
+        if confirm:
+            await queue_email("order_confirmation", order.id, recipient=order.customer.email,
+                              restaurant_id=order.restaurant_id)
     except DEPENDENCY_ERRORS as error:
-        # The order and its link are saved: the worker's sweeps finish it once Redis is
-        # back (queued emails are re-enqueued, expired links found by the expiry index).
-        log.warning("order jobs not enqueued; the sweeps will", order_id=order.id,
-                    error=repr(error)[:200])
-    log.info("payment link created", order_id=order.id, session=session.id,
-             expires_at=order.expires_at.isoformat())
+        log.warning("email row or funnel not written; the email job writes its row",
+                    order_id=order.id, error=repr(error)[:200])
+    if "submitted" not in also:  # a new order's one line is intake's, naming the session
+        log.info("payment link created", order_id=order.id, session=session.id,
+                 expires_at=order.expires_at.isoformat())
     return order
 
 

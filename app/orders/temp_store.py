@@ -8,12 +8,15 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import cast
 
 import msgspec
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from app.infra.jobs import JobSpec, enqueue_jobs_in
 from app.orders.models import TempOrder
 
 KEY_PREFIX = "orderpass:temp:"
@@ -54,16 +57,25 @@ class TempOrderStore:
         return [_decoder.decode(raw) if (raw := found.get(temp_id)) else None
                 for temp_id in temp_ids]
 
-    async def put(self, order: TempOrder, ttl_seconds: int | None = None) -> None:
-        """Store the order for the store's TTL (or `ttl_seconds`)."""
+    def stored_form(self, order: TempOrder) -> tuple[str, bytes]:
+        """A new order's key and value as `put` would write them (for a caller that writes
+        it within a script of its own: intake, with its caps)."""
         order.updated_at = datetime.now(UTC)
+        return KEY_PREFIX + order.id, _encoder.encode(order)
+
+    async def put(self, order: TempOrder, ttl_seconds: int | None = None, *,
+                  jobs: list[JobSpec] | None = None) -> None:
+        """Store the order for the store's TTL (or `ttl_seconds`); with `jobs` (the store's
+        client must be arq's), enqueue them in the same transaction and round trip."""
+        key, value = self.stored_form(order)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(KEY_PREFIX + order.id, _encoder.encode(order),
-                     ex=ttl_seconds or self.ttl_seconds)
+            pipe.set(key, value, ex=ttl_seconds or self.ttl_seconds)
             if order.expires_at is not None and order.status == "awaiting_payment":
                 pipe.zadd(EXPIRY_INDEX, {order.id: order.expires_at.timestamp()})
             else:
                 pipe.zrem(EXPIRY_INDEX, order.id)
+            if jobs:
+                enqueue_jobs_in(pipe, cast(ArqRedis, self.redis), jobs)
             await pipe.execute()
 
     async def delete(self, temp_id: str) -> None:

@@ -23,8 +23,9 @@ from app.orders.temp_store import TempOrderStore
 
 KEY = "orderpass:unpaid:{kind}:{value}"
 
-# KEYS: per-ip set, per-email set. ARGV: now, until, temp id, ip cap, email cap (0 = none).
-# Returns 0 (counted), 1 (ip cap reached) or 2 (email cap reached).
+# KEYS: per-ip set, per-email set[, a key to store]. ARGV: now, until, temp id, ip cap, email
+# cap (0 = none)[, the value to store, its TTL in seconds]. Returns 0 (counted, and the value
+# stored), 1 (ip cap reached) or 2 (email cap reached): a refused order writes nothing.
 _RESERVE = """
 local now, caps = tonumber(ARGV[1]), {tonumber(ARGV[4]), tonumber(ARGV[5])}
 for i = 1, 2 do
@@ -36,6 +37,9 @@ end
 for i = 1, 2 do
     redis.call('zadd', KEYS[i], ARGV[2], ARGV[3])
     redis.call('expireat', KEYS[i], math.ceil(tonumber(ARGV[2])) + 60)
+end
+if KEYS[3] then
+    redis.call('set', KEYS[3], ARGV[6], 'EX', ARGV[7])
 end
 return 0
 """
@@ -60,11 +64,22 @@ async def _forget_settled(redis: Redis, store: TempOrderStore, key: str) -> None
         await redis.zrem(key, *settled)
 
 
+def _keys(client: str, email: str) -> list[str]:
+    return [KEY.format(kind="ip", value=client), KEY.format(kind="email", value=email.lower())]
+
+
 async def count_unpaid(redis: Redis, store: TempOrderStore, temp_id: str, *, client: str,
-                       email: str, until: float, per_client: int, per_email: int) -> None:
-    """Count the new order `temp_id` against both caps, or raise TooManyUnpaid."""
-    keys = [KEY.format(kind="ip", value=client), KEY.format(kind="email", value=email.lower())]
+                       email: str, until: float, per_client: int, per_email: int,
+                       write: tuple[str, bytes, int] | None = None) -> None:
+    """Count the new order `temp_id` against both caps, or raise TooManyUnpaid.
+
+    `write` (key, value, TTL in seconds): set that key too, in the same call, only if the
+    order is counted (intake stores the new order with its count: one round trip)."""
+    keys = _keys(client, email)
     args: list[Any] = [time.time(), until, temp_id, per_client, per_email]
+    if write is not None:
+        keys.append(write[0])
+        args += [write[1], write[2]]
     global _script
     if _script is None:
         _script = redis.register_script(_RESERVE)
@@ -78,6 +93,18 @@ async def count_unpaid(redis: Redis, store: TempOrderStore, temp_id: str, *, cli
     if refused == 2:
         raise TooManyUnpaid("customer.email", f"{per_email} unpaid orders are already open "
                             "for this email address: pay one or let its link expire first")
+
+
+async def uncount(redis: Redis, temp_id: str, *, client: str, email: str,
+                  delete: str | None = None) -> None:
+    """Undo `count_unpaid` for an order refused after it was counted (a full slot): its
+    entries, and the key stored with it (`delete`), in one round trip."""
+    async with redis.pipeline(transaction=True) as pipe:
+        for key in _keys(client, email):
+            pipe.zrem(key, temp_id)
+        if delete is not None:
+            pipe.delete(delete)
+        await pipe.execute()
 
 
 _script: AsyncScript | None = None

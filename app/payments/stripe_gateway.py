@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 import stripe
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_random_exponential,
-)
 
 from app.infra.logging import get_logger
 from app.orders.models import TempOrder
@@ -27,6 +23,33 @@ from app.settings import Settings, get_settings
 
 log = get_logger("orderpass.stripe")
 T = TypeVar("T")
+
+
+def _skip_unlogged_sdk_lines() -> None:
+    """The SDK formats its log lines for every request (logfmt, a regex per field, over the
+    whole response body for its debug line) before its logger decides to drop them, and we
+    keep the `stripe` logger at WARNING (app/infra/logging.py): 2-3 % of the web's CPU at
+    intake for lines nobody sees. Its request module's two log functions now ask first;
+    with the logger (or STRIPE_LOG / `stripe.log`) at that level, they log as before. These
+    are the SDK's internals: a version without them keeps its own behaviour."""
+    from stripe import _api_requestor, _util
+
+    if not (all(hasattr(_api_requestor, name) for name in ("log_debug", "log_info"))
+            and all(hasattr(_util, name) for name in ("log_debug", "log_info", "logger",
+                                                      "_console_log_level"))):
+        return
+
+    def guarded(original: Callable[..., None], level: int) -> Callable[..., None]:
+        def log_line(message: str, **params: Any) -> None:
+            if _util.logger.isEnabledFor(level) or _util._console_log_level() is not None:
+                original(message, **params)
+        return log_line
+
+    _api_requestor.log_debug = guarded(_util.log_debug, logging.DEBUG)
+    _api_requestor.log_info = guarded(_util.log_info, logging.INFO)
+
+
+_skip_unlogged_sdk_lines()
 
 
 class PaymentProviderError(Exception):
@@ -130,25 +153,29 @@ class StripeGateway:
         self.max_seconds = max_seconds
 
     async def _call(self, what: str, order_ref: str, call: Callable[[], Awaitable[T]]) -> T:
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(is_transient),
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_seconds),
-            wait=wait_random_exponential(multiplier=0.2, max=2.0),
-            reraise=True,
-        )
+        """`call()`, retried with the same request (so the same idempotency key) while Stripe's
+        answer is transient, up to `attempts` tries and `max_seconds`, with full-jitter
+        exponential backoff (0.2 s, 0.4 s, … at most 2 s). A plain loop: tenacity's machinery
+        cost more than the rest of this wrapper on every call, and nearly every call succeeds
+        at its first try."""
+        started = time.monotonic()
         attempt = 0
-        try:
-            async for attempt_state in retrying:
-                with attempt_state:
-                    attempt = attempt_state.retry_state.attempt_number
-                    result = await call()
-                    log.info("stripe call", call=what, order_id=order_ref, attempt=attempt)
-                    return result
-        except stripe.StripeError as error:
-            log.warning("stripe call failed", call=what, order_id=order_ref, attempt=attempt,
-                        status=error.http_status, error=str(error.user_message or error)[:300])
-            raise provider_error(what, error) from error
-        raise AssertionError("unreachable")  # pragma: no cover
+        while True:
+            attempt += 1
+            try:
+                result = await call()
+            except stripe.StripeError as error:
+                if (is_transient(error) and attempt < self.attempts
+                        and time.monotonic() - started < self.max_seconds):
+                    backoff = min(2.0, 0.2 * 2 ** (attempt - 1))
+                    await asyncio.sleep(random.uniform(0, backoff))
+                    continue
+                log.warning("stripe call failed", call=what, order_id=order_ref,
+                            attempt=attempt, status=error.http_status,
+                            error=str(error.user_message or error)[:300])
+                raise provider_error(what, error) from error
+            log.info("stripe call", call=what, order_id=order_ref, attempt=attempt)
+            return result
 
     # -- Checkout Sessions (payment links) ----------------------------------------------
 

@@ -10,6 +10,7 @@ tests delete them instead of waiting.
 from __future__ import annotations
 
 import random
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -134,6 +135,32 @@ def test_web_and_worker_ride_out_a_redis_restart(stack: Stack) -> None:
         stack.worker.log()[-3000:] if stack.worker else "no worker"
     stack.worker_ready(20)
     assert stack.submit("demo", timeout=10)["id"]
+
+
+def test_worker_stops_at_once_while_it_waits_for_redis(stack: Stack) -> None:
+    """An operator stopping everything while Redis is away (Ctrl-C on `orderpass dev`, a
+    deploy) gets the worker back at once: it used to ignore SIGTERM while polling for Redis
+    and was killed after the supervisor's 20 s."""
+    stack.worker_ready()
+    worker = stack.worker
+    assert worker is not None
+    stack.stop_redis()
+    try:
+        wait_until(lambda: "worker lost Redis" in worker.log(), 15, "the worker noticing")
+        time.sleep(1.0)  # into its polling for Redis
+        stopped_at = time.monotonic()
+        worker.process.send_signal(signal.SIGTERM)
+        returncode = worker.process.wait(10)
+        took = time.monotonic() - stopped_at
+        stack.worker = None
+        assert took < 3, f"the worker took {took:.1f}s to stop"
+        assert returncode == 0, worker.log()[-2000:]
+        assert "stopped while waiting for Redis" in worker.log()
+    finally:
+        stack.start_redis()
+        if stack.worker is None:
+            stack.start_worker()
+    stack.worker_ready(20)
 
 
 def test_worker_sigkilled_twenty_times_while_sending_email(stack: Stack) -> None:

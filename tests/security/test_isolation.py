@@ -14,7 +14,13 @@ from litestar import Litestar
 
 from app.accounts.tables import StaffInvitation, StaffUser
 from app.orders.tables import PaidOrder
-from app.restaurants.tables import MenuCategory, MenuItem, Restaurant, RestaurantClosure
+from app.restaurants.tables import (
+    MenuCategory,
+    MenuItem,
+    ModifierOption,
+    Restaurant,
+    RestaurantClosure,
+)
 from tests.helpers.accounts import add_invitation, add_member, login, members_of, user_id
 from tests.helpers.orders import make_paid_order
 from tests.helpers.routes import ROUTES, SCHEMA_PREFIX, app_routes, fill
@@ -68,8 +74,15 @@ async def _values() -> dict[str, object]:
             "member_id": await user_id("kitchen@demo-2.test"),
             "invitation_id": invitation_id, "closure_id": closure.id, "token": "x",
             "photo_id": 1,
+            "option_id": (await _demo_2_options())[0]["id"],
             "category_id": (await MenuCategory.select(MenuCategory.id).where(
                 MenuCategory.restaurant == restaurant.id).first() or {"id": 1})["id"]}
+
+
+async def _demo_2_options() -> list[dict[str, object]]:
+    return await ModifierOption.select(ModifierOption.id, ModifierOption.available).where(
+        ModifierOption.modifier_group.menu_item.restaurant.slug == "demo-2").order_by(
+        ModifierOption.id)
 
 
 async def _demo_2_state() -> tuple[object, ...]:
@@ -83,7 +96,8 @@ async def _demo_2_state() -> tuple[object, ...]:
     categories = await MenuCategory.select().where(
         MenuCategory.restaurant == restaurant["id"]).order_by(MenuCategory.id) if restaurant \
         else []
-    return restaurant, await members_of("demo-2"), invitations, closures, menu, categories
+    return (restaurant, await members_of("demo-2"), invitations, closures, menu, categories,
+            await _demo_2_options())
 
 
 def _guarded(app: Litestar, kind: str) -> list[tuple[str, str]]:

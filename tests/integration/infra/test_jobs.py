@@ -1,5 +1,6 @@
 """`enqueue_jobs` enqueues what arq itself would, in one round trip, and keeps arq's rule
-that a job id already queued, running or finished is not enqueued twice."""
+that a job id already queued, running or finished is not enqueued twice; `enqueue_jobs_in`
+does the same within a transaction's round trip."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 from arq.jobs import Job, JobStatus
 
-from app.infra.jobs import JobSpec, enqueue_jobs
+from app.infra.jobs import JobSpec, enqueue_jobs, enqueue_jobs_in
 
 
 async def test_jobs_are_queued_as_arq_would_queue_them(redis: ArqRedis) -> None:
@@ -65,3 +66,18 @@ async def test_the_script_is_loaded_again_after_redis_forgets_it(redis: ArqRedis
     await redis.script_flush()  # what a Redis restart does to loaded scripts
     assert await enqueue_jobs(redis, [JobSpec("f", (), job_id="two")]) == [True]
     assert await Job("two", redis).status() == JobStatus.queued
+
+
+async def test_jobs_are_enqueued_with_a_transactions_other_writes(redis: ArqRedis) -> None:
+    await redis.script_flush()  # EVAL inside the transaction: no NOSCRIPT to lose the jobs
+    queued = JobSpec("send_email", ("order_confirmation", "TEMP-c"), job_id="email:x:TEMP-c")
+    assert await enqueue_jobs(redis, [queued]) == [True]
+    fresh = JobSpec("expire_payment_link", ("TEMP-c", "cs_3"), job_id="expire:cs_3",
+                    defer_by_s=60)
+    async with redis.pipeline(transaction=True) as transaction:
+        transaction.set("orderpass:test:written", b"1")
+        enqueue_jobs_in(transaction, redis, [queued, fresh])
+        written, flags = await transaction.execute()
+    assert written is True and flags == [0, 1]  # the queued one is not enqueued twice
+    assert await redis.get("orderpass:test:written") == b"1"
+    assert await Job("expire:cs_3", redis).status() == JobStatus.deferred

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from app.infra.security_headers import CONTENT_SECURITY_POLICY
 from app.live.feed import publish_order_event
 from app.orders import lifecycle
 from tests.helpers.orders import make_paid_order
@@ -35,6 +36,13 @@ async def test_kitchen_stream_snapshot_then_events_from_another_process(
                                  headers={"accept": "text/event-stream"}) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
+            # The start went through every middleware, though frames go straight to the
+            # server (app.live.sse.LiveEvents).
+            assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["cache-control"] == "no-store"
+            assert response.headers["x-accel-buffering"] == "no"
+            assert response.headers["x-request-id"]
             stream = events(response).__aiter__()
             snapshot = await next_event(stream, "board")
             assert snapshot.id and snapshot.retry
@@ -90,6 +98,8 @@ async def test_customer_stream_sends_order_updated(web: RunningProcess, redis: o
         assert (await client.get("/orders/TEMP-doesnotexist0/events")).status_code == 404
         async with client.stream("GET", f"/orders/{order.public_id}/events") as response:
             assert response.status_code == 200
+            assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+            assert response.headers["referrer-policy"] == "same-origin"  # the ref is secret
             stream = events(response).__aiter__()
             first = await next_event(stream, "order-updated")
             assert json.loads(first.data)["status"] == "paid"

@@ -10,7 +10,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 
-from app.infra.jobs import JobSpec, drop_queued_jobs, enqueue_jobs
+from app.infra.jobs import JobSpec, drop_queued_jobs, enqueue_jobs, reschedule_queued_jobs
 from app.infra.urls import redis_url
 from app.notifications import service
 from app.notifications.ratelimit import MARGIN, SharedRateLimiter
@@ -53,6 +53,16 @@ async def test_a_late_sender_takes_a_new_slot(redis: ArqRedis) -> None:
     assert sent > first  # sending now would crowd the slot reserved after it
 
 
+async def test_a_batch_slot_leaves_time_to_prepare_the_batch(redis: ArqRedis) -> None:
+    """An idle pacer would give its slot *now*; a sender that first prepares a batch would
+    miss it. With a lead, the slot is that far ahead, and the next one an interval on."""
+    pacer = SharedRateLimiter(redis_url(), 2.0)
+    now = asyncio.get_running_loop().time()
+    first = await pacer.reserve(lead_s=0.35)
+    assert first - now >= 0.3
+    assert await pacer.reserve() - first >= (1 + MARGIN) / 2 - 0.01
+
+
 async def test_backlog_drains_in_paced_batches_without_429(
     redis: ArqRedis, make_order: Any, ctx: Any, sandbox: RunningSandbox
 ) -> None:
@@ -86,3 +96,20 @@ async def test_dropping_jobs_spares_running_ones(redis: ArqRedis) -> None:
     await redis.set(in_progress_key_prefix + "j:b", b"1")  # a worker has started it
     assert await drop_queued_jobs(redis, ["j:a", "j:b", "j:missing"]) == 1
     assert [job.job_id for job in await redis.queued_jobs()] == ["j:b"]
+
+
+async def test_rescheduling_jobs_spares_running_ones(redis: ArqRedis) -> None:
+    """A batch in flight holds its rows' queued jobs back, and makes them due again if it
+    fails; a running job (its own) is left alone, and a job not queued is not created."""
+    await enqueue_jobs(redis, [JobSpec("send_email", ("order_ready", ref), job_id=f"j:{ref}")
+                               for ref in ("a", "b")])
+    await redis.set(in_progress_key_prefix + "j:b", b"1")  # a worker has started it
+    before = {job.job_id: job.score for job in await redis.queued_jobs()}
+    assert await reschedule_queued_jobs(redis, ["j:a", "j:b", "j:missing"], 60) == 1
+    after = {job.job_id: job.score for job in await redis.queued_jobs()}
+    assert set(after) == {"j:a", "j:b"}
+    assert after["j:b"] == before["j:b"]
+    assert after["j:a"] >= before["j:a"] + 59_000  # not due for a minute
+    assert await reschedule_queued_jobs(redis, ["j:a"], 0) == 1
+    assert {job.job_id for job in await redis.queued_jobs()
+            if job.score <= before["j:a"] + 5_000} == {"j:a", "j:b"}

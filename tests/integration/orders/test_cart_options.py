@@ -70,3 +70,63 @@ async def test_a_diner_adds_a_pizza_twice_with_other_options_and_pays(
         OrderItem.paid_order == order.id).order_by(OrderItem.id)
     assert sorted((row["unit_amount"], row["quantity"]) for row in lines) == [(900, 1),
                                                                               (1400, 2)]
+
+
+async def test_a_german_diner_is_told_in_german_what_the_dish_needs(
+        client: httpx.AsyncClient) -> None:
+    german = {"Accept-Language": "de-DE,de;q=0.9"}
+    await client.get("/r/demo", headers=german)
+    item = {i["name"]: i for i in (await menu(client))["items"]}["Pizza your way"]
+    groups = {g["name"]: g for g in item["groups"]}
+    extras = [o["id"] for o in groups["Extras"]["options"]]
+    form = {"_csrf_token": client.cookies["csrftoken"], "op": f"add:{item['id']}"}
+    missing = await client.post("/r/demo/cart", data=form, headers=german)
+    assert "Für Pizza your way bitte 1 Size wählen." in text_of(missing.text)
+    assert "Choose" not in text_of(missing.text)
+    size = groups["Size"]["options"][0]["id"]
+    too_many = {**form, f"opt-{item['id']}-g{groups['Size']['id']}": str(size),
+                **{f"opt-{item['id']}-{extra}": "1" for extra in extras}}
+    assert len(extras) > groups["Extras"]["max_choices"]  # the demo's 4 extras, 3 at most
+    crowded = await client.post("/r/demo/cart", data=too_many, headers=german)
+    assert (f"Für Pizza your way höchstens {groups['Extras']['max_choices']} Extras wählen."
+            in text_of(crowded.text))
+    # The API keeps its English for developers.
+    body = {"restaurant": "demo", "items": [{"menu_item_id": item["id"], "quantity": 1}],
+            "customer": {"name": "Ada", "email": "ada@example.com"}, "fulfillment": "pickup"}
+    api = await client.post("/api/orders", json=body, headers=german)
+    assert api.status_code == 400 and "choose 1 Size for Pizza your way" in api.text
+
+
+async def test_a_dish_with_options_takes_its_own_note_and_allergy(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    await client.get("/r/demo")
+    item = {i["name"]: i for i in (await menu(client))["items"]}["Pizza your way"]
+    groups = {g["name"]: g for g in item["groups"]}
+    size = {o["name"]: o["id"] for o in groups["Size"]["options"]}
+    form = {"_csrf_token": client.cookies["csrftoken"], "name": "Ada",
+            "email": "ada@example.com", "fulfillment": "pickup"}
+    cart = await client.post("/r/demo/cart", data={
+        **form, f"opt-{item['id']}-g{groups['Size']['id']}": str(size["L"]),
+        "op": f"add:{item['id']}"})
+    key = f"{item['id']}-{size['L']}"
+    assert f'name="note-{key}"' in cart.text and f'name="allergic-{key}"' in cart.text
+    # The box ticked without words: the line says so, nothing is placed.
+    lines = {**form, f"qty-{key}": "1", f"note-{key}": "well done, cut in 8",
+             f"allergic-{key}": "1", f"allergy-{key}": ""}
+    unnamed = await client.post("/r/demo/checkout", data=lines)
+    assert unnamed.status_code == 422
+    assert f'id="allergy-{key}-error"' in unnamed.text
+    assert 'value="well done, cut in 8"' in unnamed.text  # what the diner wrote stays
+    placed = await client.post("/r/demo/checkout", data={**lines, f"allergy-{key}": "sesame"},
+                               follow_redirects=False)
+    assert placed.status_code == 303, text_of(placed.text)[:500]
+    ref = placed.headers["location"].rsplit("/", 1)[1]
+    [line] = (await client.get(f"/api/orders/{ref}")).json()["items"]
+    assert line["notes"] == "well done, cut in 8" and line["allergy"] == "sesame"
+    created = (await client.get(f"/api/orders/{ref}")).json()
+    assert await pay_and_post_webhook(client, sandbox, created) == "created"
+    order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
+    assert order is not None
+    [row] = await OrderItem.select(OrderItem.notes, OrderItem.allergy).where(
+        OrderItem.paid_order == order.id)
+    assert row == {"notes": "well done, cut in 8", "allergy": "sesame"}

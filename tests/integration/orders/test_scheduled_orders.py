@@ -95,7 +95,7 @@ async def test_a_slot_outside_hours_and_a_time_without_offset_are_refused(
 
 
 async def test_the_per_slot_cap_counts_paid_and_pending_orders(
-    client: httpx.AsyncClient, sandbox: RunningSandbox
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
     await Restaurant.update({Restaurant.slot_capacity: 2}).where(Restaurant.slug == "demo")
     slot = earliest_slot() + timedelta(hours=1)
@@ -106,6 +106,11 @@ async def test_the_per_slot_cap_counts_paid_and_pending_orders(
     full = await client.post("/api/orders", json=await order_for(client, slot))
     assert full.status_code == 409, full.text
     assert "fully booked" in error_keys(full)["scheduled_for"]
+    # The refused order left nothing: no temp order, no count against the unpaid caps.
+    assert await temp_keys(redis) == [f"orderpass:temp:{pending.json()['id']}".encode()]
+    for key in await redis.keys("orderpass:unpaid:*"):
+        assert set(await redis.zrange(key, 0, -1)) <= {paid["id"].encode(),
+                                                      pending.json()["id"].encode()}, key
     later = await client.post("/api/orders",
                               json=await order_for(client, slot + timedelta(minutes=15)))
     assert later.status_code == 201, later.text
