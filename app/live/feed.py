@@ -39,7 +39,7 @@ from typing import Any
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
+from redis.asyncio.client import Pipeline, PubSub
 
 from app.infra.logging import get_logger
 from app.live.hub import BACKLOG, resync_all
@@ -87,11 +87,9 @@ async def publish_order_event(redis: Redis, restaurant_id: int, order_ref: str,
     what `RedisChannelsPubSubBackend.publish` does. Best effort: the record is Postgres and
     every screen re-reads it on (re)connect, so a failure here is logged, never raised.
     """
-    payload = encode_event(restaurant_id, order_ref, event)
     try:
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.publish(kitchen_channel(restaurant_id), payload)
-            pipe.publish(order_channel(order_ref), payload)
+            queue_order_event(pipe, restaurant_id, order_ref, event)
             await asyncio.wait_for(pipe.execute(), PUBLISH_TIMEOUT_S)
     except Exception as error:
         log.warning("order event not published", order_id=order_ref, event_name=event,
@@ -101,6 +99,15 @@ async def publish_order_event(redis: Redis, restaurant_id: int, order_ref: str,
     log.debug("order event published", order_id=order_ref, event_name=event,
              restaurant_id=restaurant_id)
     return True
+
+
+def queue_order_event(pipe: Pipeline, restaurant_id: int, order_ref: str, event: str) -> None:
+    """`publish_order_event`'s commands (two PUBLISHes) on the caller's pipeline, so that they
+    share its round trip (a new paid order's: the publish, its email job, its temp order's
+    removal); its first two results are the PUBLISHes'."""
+    payload = encode_event(restaurant_id, order_ref, event)
+    pipe.publish(kitchen_channel(restaurant_id), payload)
+    pipe.publish(order_channel(order_ref), payload)
 
 
 # The reader waits this long for a message before it looks again (a message ends the wait at

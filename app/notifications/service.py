@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
+from redis.asyncio.client import Pipeline
 
 from app.infra import db
-from app.infra.jobs import JobSpec, enqueue_jobs
+from app.infra.jobs import JobSpec, enqueue_jobs, enqueue_jobs_in
 from app.infra.logging import get_logger
 from app.notifications.tables import EmailMessage
 from app.orders.views import load_order_view
@@ -126,6 +127,29 @@ async def _queue_row(kind: str, order_ref: str, recipient: str, restaurant_id: i
     return str(rows[0]["status"])
 
 
+def queue_after(source: str, first: int) -> str:
+    """A CTE that inserts an email's queued row once for each row of CTE `source` (none if it
+    is empty), for composing into the caller's statement: a new paid order writes its
+    payment email's row with the order, so the fast path after commit only enqueues the
+    send job. Parameters `$first`… are `queue_parameters`; a row that exists is kept."""
+    if not source.isidentifier():
+        raise ValueError(f"not a CTE name: {source!r}")
+    key, kind, recipient, order_ref, restaurant = (f"${first + offset}" for offset in range(5))
+    # Only a checked identifier and parameter numbers are interpolated.
+    return (
+        f"email_row AS (INSERT INTO email_message (idempotency_key, kind, recipient, "  # noqa: S608
+        f"order_ref, restaurant, status) SELECT {key}::text, {kind}::text, {recipient}::text, "
+        f"{order_ref}::text, {restaurant}::integer, 'queued' FROM {source} "
+        f"ON CONFLICT (idempotency_key) DO NOTHING)")
+
+
+def queue_parameters(kind: str, order_ref: str, recipient: str, restaurant_id: int
+                     ) -> list[Any]:
+    """The parameters of `queue_after` for the `kind` email about `order_ref`."""
+    _check_kind(kind)
+    return [idempotency_key(kind, order_ref), kind, recipient, order_ref, restaurant_id]
+
+
 async def new_resend_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow | None:
     """A fresh queued row `<kind>/<ref>/resend-<n>` (n = 1, 2, …); None if the order is
     unknown. Concurrent resends each get their own n (the key is unique)."""
@@ -189,6 +213,13 @@ async def queue_email(kind: str, order_ref: str, *, recipient: str,
     if await _queue_row(kind, order_ref, recipient, restaurant_id) != "queued":
         return None
     return send_job(kind, order_ref)
+
+
+def queue_send(pipe: Pipeline, redis: ArqRedis, kind: str, order_ref: str) -> None:
+    """Enqueue the send job of an email whose row is queued already (`queue_after`, written
+    with its order) as one command of the caller's pipeline; its result is `[1]` when
+    enqueued, `[0]` when arq has that job id already (queued, running or done)."""
+    enqueue_jobs_in(pipe, redis, [send_job(kind, order_ref)])
 
 
 def send_job(kind: str, order_ref: str, *, defer_by_s: float | None = None) -> JobSpec:

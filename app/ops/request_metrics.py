@@ -43,7 +43,9 @@ async def count_webhook(redis: Redis, provider: str, status: int) -> None:
             pipe.hincrby(key, "total", 1)
             pipe.hincrby(key, field, 1)
             pipe.expire(key, WEBHOOK_KEY_TTL_S)
-            await asyncio.wait_for(pipe.execute(), REDIS_TIMEOUT_S)
+            # a timeout around the await, not wait_for: that ran it as a task of its own
+            async with asyncio.timeout(REDIS_TIMEOUT_S):
+                await pipe.execute()
     except Exception as error:  # metrics never break a webhook
         log.warning("webhook count not recorded", provider=provider, error=str(error)[:200])
 

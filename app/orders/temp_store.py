@@ -13,6 +13,7 @@ from typing import cast
 import msgspec
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from app.infra.jobs import JobSpec, enqueue_jobs_in
@@ -79,9 +80,14 @@ class TempOrderStore:
 
     async def delete(self, temp_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(KEY_PREFIX + temp_id)
-            pipe.zrem(EXPIRY_INDEX, temp_id)
+            self.queue_delete(pipe, temp_id)
             await pipe.execute()
+
+    @staticmethod
+    def queue_delete(pipe: Pipeline, temp_id: str) -> None:
+        """`delete` as commands of the caller's pipeline (one round trip with its others)."""
+        pipe.delete(KEY_PREFIX + temp_id)
+        pipe.zrem(EXPIRY_INDEX, temp_id)
 
     async def links_expired_before(self, moment: datetime, limit: int = 500) -> list[str]:
         """Temp ids whose payment link expired before `moment` (for the expiry sweep)."""

@@ -1,7 +1,8 @@
-"""Payment confirmed → the durable order. One Postgres transaction writes the processed
-Stripe event, the order, its items and the outbox rows (kitchen publish, customer email);
-the caller answers 2xx only after it commits. The ticket number is taken just before, and
-the funnel's "paid" is counted just after (both hot per-restaurant rows, kept out of it).
+"""Payment confirmed → the durable order. One Postgres statement (its own transaction)
+writes the processed Stripe event, the order, its items, the outbox rows (kitchen publish,
+customer email) and the email's queued row; the caller answers 2xx only after it commits.
+The ticket number is taken just before, and the funnel's "paid" is counted just after (both
+hot per-restaurant rows, kept out of it).
 Duplicate events, the completed/async-succeeded pair, and concurrent deliveries all end in
 exactly one order."""
 
@@ -17,6 +18,7 @@ from arq.connections import ArqRedis
 
 from app.infra import db
 from app.infra.logging import get_logger
+from app.notifications import service as notifications
 from app.orders.models import TempOrder
 from app.orders.views import temp_store
 from app.payments.rebuild import rebuild_temp_order
@@ -40,11 +42,6 @@ class Fulfilment:
     recipient: str | None = None  # the customer's email, for the after-commit fast path
 
 
-class _RollBack(Exception):
-    def __init__(self, outcome: str) -> None:
-        self.outcome = outcome
-
-
 def _mismatch(order: TempOrder, session: CheckoutSession) -> str:
     charged, currency = session.amount_total, (session.currency or "").lower()
     if charged != order.total_amount or currency != order.currency.lower():
@@ -53,13 +50,16 @@ def _mismatch(order: TempOrder, session: CheckoutSession) -> str:
     return ""
 
 
+PAYMENT_EMAIL = "payment_received"
+
+
 def outbox_rows(order_ref: str, restaurant_id: int, recipient: str | None = None
                 ) -> list[OutboxRow]:
     """What a new paid order promises: the kitchen is told (`kitchen:<ref>:order.paid`) and
     the customer gets the payment email (`email:payment_received:<ref>`)."""
     return [
         outbox.kitchen_event(restaurant_id, order_ref, "order.paid", tag="order.paid"),
-        outbox.email("payment_received", order_ref, recipient=recipient,
+        outbox.email(PAYMENT_EMAIL, order_ref, recipient=recipient,
                      restaurant_id=restaurant_id if recipient else None),
     ]
 
@@ -91,18 +91,17 @@ async def next_ticket_number(restaurant_id: int) -> int:
     return int(rows[0]["last_ticket_number"]) if rows else 0
 
 
-# The order transaction's one statement: the event row first, and only if the event is new,
-# the order (if no order has its ref or session yet), its items and its outbox rows. One
-# round trip where it took four; the caller's transaction still rolls everything back when
-# the order turns out to exist already. Every parameter is cast: in INSERT … SELECT they
-# would otherwise be typed as text.
+# The paid order in one statement, which is its own transaction (committed, with the WAL
+# flush, when it returns): the order (unless its event was seen before, or an order has its
+# ref or session already), its items, its outbox rows, its payment email's queued row (so
+# the fast path after commit only enqueues the send job), the event row, and the amount
+# discrepancy if there is one. Everything hangs off the order's row, so either all of it is
+# written or none: an explicit transaction (BEGIN and COMMIT, two more round trips) used to
+# roll the event row back when the order turned out to exist already; now it is not written
+# then, and `_record_without_order` records the event with what happened. Every parameter
+# is cast: in INSERT … SELECT they would otherwise be typed as text.
 PAID_ORDER = f"""
-WITH event AS (
-    INSERT INTO stripe_event (event_id, type, checkout_session_id, received_at,
-        processed_at, result)
-    VALUES ($1, $2, $3, now(), now(), 'order_created')
-    ON CONFLICT (event_id) DO NOTHING RETURNING id),
-paid AS (
+WITH paid AS (
     INSERT INTO paid_order (public_id, restaurant, ticket_number, stripe_checkout_session_id,
         stripe_payment_intent_id, status, customer_name, customer_email, customer_phone,
         fulfillment, delivery_address, table_label, notes, currency, total_amount,
@@ -120,8 +119,15 @@ paid AS (
         coalesce(nullif(r.legal_name, ''), left(r.name, 200)),
         coalesce(nullif(r.legal_address, ''), r.address), r.tax_id, $44::text,
         $45::timestamptz
-    FROM event, restaurant r WHERE r.id = $5::integer
+    FROM restaurant r
+    WHERE r.id = $5::integer
+        AND NOT EXISTS (SELECT 1 FROM stripe_event WHERE event_id = $1::text)
     ON CONFLICT DO NOTHING RETURNING id),
+event AS (
+    INSERT INTO stripe_event (event_id, type, checkout_session_id, received_at,
+        processed_at, result)
+    SELECT $1::text, $2::text, $3::text, now(), now(), 'order_created' FROM paid
+    ON CONFLICT (event_id) DO NOTHING RETURNING id),
 items AS (
     INSERT INTO order_item (paid_order, menu_item, name, unit_amount, quantity, notes,
         allergy, tax_rate, net_amount, tax_amount, gross_amount, modifiers)
@@ -133,21 +139,35 @@ items AS (
                       $42::integer[], $43::integer[], $46::text[])
         AS item (menu_item, name, unit_amount, quantity, notes, allergy, tax_rate,
                  net_amount, tax_amount, gross_amount, modifiers)),
-{outbox.insert_after("paid", 30)}
-SELECT EXISTS (SELECT 1 FROM event) AS new_event, (SELECT id FROM paid) AS order_id
-"""  # noqa: S608 - only constants are interpolated
+amount_mismatch AS (
+    INSERT INTO discrepancy (kind, dedupe_key, stripe_checkout_session_id, order_ref,
+        restaurant, details)
+    SELECT 'amount_mismatch', 'amount_mismatch:' || $3::text, $3::text, $4::text,
+        $5::integer, $52::text::jsonb
+    FROM paid WHERE $52::text IS NOT NULL
+    ON CONFLICT (dedupe_key) DO NOTHING),
+{outbox.insert_after("paid", 30)},
+{notifications.queue_after("paid", 47)}
+SELECT (SELECT id FROM paid) AS order_id, EXISTS (SELECT 1 FROM event) AS event_recorded,
+    EXISTS (SELECT 1 FROM stripe_event WHERE event_id = $1::text) AS seen_before
+"""  # noqa: S608 - only constants are interpolated  # noqa: S608 - only constants are interpolated
 
 
-async def _insert_order(connection: asyncpg.Connection, event_id: str, event_type: str,
-                        order: TempOrder, session: CheckoutSession,
-                        review_reason: str, rebuilt: bool, ticket: int,
-                        amount_problem: str = "") -> tuple[bool, int | None]:
-    """(the event is new, the new order's id or None when the order exists already)."""
+@dataclass(frozen=True)
+class _Written:
+    order_id: int | None  # the new order's id; None: no order written (see `seen_before`)
+    event_recorded: bool  # False with an order: the event was recorded meanwhile elsewhere
+    seen_before: bool  # the event was recorded before this statement began
+
+
+async def _insert_order(event_id: str, event_type: str, order: TempOrder,
+                        session: CheckoutSession, review_reason: str, rebuilt: bool,
+                        ticket: int, amount_problem: str = "") -> _Written:
     payment_intent = session.payment_intent
     intent_id = payment_intent if isinstance(payment_intent, str) else (
         payment_intent.id if payment_intent is not None else None)
     lines = order.lines
-    row = await connection.fetchrow(
+    rows = await db.fetch(
         PAID_ORDER, event_id, event_type, session.id,
         order.id, order.restaurant_id, ticket, intent_id, order.customer.name,
         order.customer.email, order.customer.phone, order.fulfillment, order.delivery_address,
@@ -164,13 +184,13 @@ async def _insert_order(connection: asyncpg.Connection, event_id: str, event_typ
         *_money_parameters(order),  # $36…$43: VAT and tip
         order.language,  # $44: the language of the order's emails
         order.scheduled_for,  # $45: the slot of a scheduled order (NULL: as soon as possible)
-        [msgspec.json.encode(line.modifiers).decode() for line in lines])  # $46: options
-    assert row is not None
-    order_id: int | None = row["order_id"]
-    if order_id is not None and amount_problem:
-        await _insert_discrepancy(connection, "amount_mismatch", session, order,
-                                  {"reason": amount_problem})
-    return bool(row["new_event"]), order_id
+        [msgspec.json.encode(line.modifiers).decode() for line in lines],  # $46: options
+        *notifications.queue_parameters(PAYMENT_EMAIL, order.id, order.customer.email,
+                                        order.restaurant_id),  # $47…$51: the email's row
+        # $52: the amount discrepancy's details (NULL: Stripe charged what we asked)
+        _discrepancy_details(session, {"reason": amount_problem}) if amount_problem else None)
+    row = rows[0]
+    return _Written(row["order_id"], bool(row["event_recorded"]), bool(row["seen_before"]))
 
 
 def _money_parameters(order: TempOrder) -> list[Any]:
@@ -191,8 +211,12 @@ async def _insert_discrepancy(connection: asyncpg.Connection, kind: str,
         "restaurant, details) VALUES ($1, $2, $3, $4, $5, $6::jsonb) "
         "ON CONFLICT (dedupe_key) DO NOTHING",
         kind, f"{kind}:{session.id}", session.id, order.id, order.restaurant_id,
-        json.dumps({**details, "amount_charged": session.amount_total,
-                    "currency": session.currency}))
+        _discrepancy_details(session, details))
+
+
+def _discrepancy_details(session: CheckoutSession, details: dict[str, Any]) -> str:
+    return json.dumps({**details, "amount_charged": session.amount_total,
+                       "currency": session.currency})
 
 
 async def record_event_once(event_id: str, event_type: str, session_id: str,
@@ -228,6 +252,16 @@ async def _owner(connection: asyncpg.Connection, order_ref: str) -> tuple[str | 
     return (row["session_id"], row["slug"]) if row else (None, "")
 
 
+async def _existing_outcome(connection: asyncpg.Connection, session: CheckoutSession,
+                            order: TempOrder) -> str:
+    """What a paid session is when its order exists already: the same session's order again,
+    a second payment for it, or another restaurant's order."""
+    owner, owner_restaurant = await _owner(connection, order.id)
+    if owner_restaurant and owner_restaurant != order.restaurant_slug:
+        return "restaurant_mismatch"
+    return "duplicate_order" if owner in (None, session.id) else "duplicate_payment"
+
+
 async def record_paid_session(redis: ArqRedis, session: CheckoutSession, *,
                               event_id: str, event_type: str) -> Fulfilment:
     """Make the paid order durable. Raises on any failure before commit (→ 5xx → retry).
@@ -244,49 +278,52 @@ async def record_paid_session(redis: ArqRedis, session: CheckoutSession, *,
     review_reason = "; ".join(reason for reason in (amount_problem, order.review_note)
                               if reason)[:500]
     ticket = await next_ticket_number(order.restaurant_id)
-    try:
-        async with DB.transaction() as transaction:
-            connection = transaction.connection
-            new_event, order_id = await _insert_order(connection, event_id, event_type, order,
-                                                      session, review_reason, rebuilt, ticket,
-                                                      amount_problem)
-            if not new_event:
-                raise _RollBack("duplicate_event")
-            if order_id is None:
-                owner, owner_restaurant = await _owner(connection, order.id)
-                if owner_restaurant and owner_restaurant != order.restaurant_slug:
-                    raise _RollBack("restaurant_mismatch")
-                raise _RollBack("duplicate_order" if owner in (None, session.id)
-                                else "duplicate_payment")
-    except _RollBack as rollback:
-        if rollback.outcome != "duplicate_event":
-            await _record_without_order(rollback.outcome, session, order, event_id,
-                                        event_type)
+    written = await _insert_order(event_id, event_type, order, session, review_reason, rebuilt,
+                                  ticket, amount_problem)
+    if written.order_id is None:
+        outcome = "duplicate_event"
+        if not written.seen_before:  # an order exists already (or a twin delivery won)
+            outcome = await _record_without_order(None, session, order, event_id, event_type)
         log.info("paid session already recorded", order_id=order.id, session=session.id,
-                 outcome=rollback.outcome, stripe_event=event_id)
-        return Fulfilment(rollback.outcome, order.id, order.restaurant_id)
+                 outcome=outcome, stripe_event=event_id)
+        return Fulfilment(outcome, order.id, order.restaurant_id)
+    if not written.event_recorded:
+        # Another delivery of this event recorded it, without an order, after this statement
+        # began (a manual-capture session read before its authorisation, say). The order is
+        # paid (checked before) and exists once: it stands.
+        log.warning("paid order recorded; its event was recorded meanwhile without it",
+                    order_id=order.id, session=session.id, stripe_event=event_id)
     if review_reason:
         log.error("paid order kept and flagged for review", order_id=order.id,
                   session=session.id, reason=review_reason)
-    log.info("paid order recorded", order_id=order.id, session=session.id,
-             stripe_event=event_id, rebuilt=rebuilt)
-    return Fulfilment("created", order.id, order.restaurant_id, order_id, bool(review_reason),
+    # debug: every caller logs the outcome itself (the webhook's line names the order and
+    # the event); a line is a write to stderr, which the webhook pays for before its 2xx
+    log.debug("paid order recorded", order_id=order.id, session=session.id,
+              stripe_event=event_id, rebuilt=rebuilt)
+    return Fulfilment("created", order.id, order.restaurant_id, written.order_id,
+                      bool(review_reason),
                       order.customer.email)
 
 
-async def _record_without_order(outcome: str, session: CheckoutSession,
-                                order: TempOrder, event_id: str, event_type: str) -> None:
-    """The order exists already: remember the event; a second payment is a discrepancy."""
+async def _record_without_order(outcome: str | None, session: CheckoutSession,
+                                order: TempOrder, event_id: str, event_type: str) -> str:
+    """The order exists already: remember the event; a second payment is a discrepancy.
+    `outcome` None: find it from the order that exists (a duplicate of this session's order,
+    a second payment for it, another restaurant's order). Returns the outcome, which is
+    `duplicate_event` if the event was recorded meanwhile (a twin delivery)."""
     async with DB.transaction() as transaction:
         connection = transaction.connection
-        await _insert_event(connection, event_id, event_type, session.id, outcome)
-        if outcome == "duplicate_payment":
+        result: str = outcome or await _existing_outcome(connection, session, order)
+        new_event = await _insert_event(connection, event_id, event_type, session.id, result)
+        if outcome is None and not new_event:
+            return "duplicate_event"
+        if result == "duplicate_payment":
             await _insert_discrepancy(
                 connection, "duplicate_payment", session, order,
                 {"reason": "a second Checkout Session for the same order was paid"})
             log.error("second payment for one order: flagged for refund", order_id=order.id,
                       session=session.id)
-        if outcome == "restaurant_mismatch":
+        if result == "restaurant_mismatch":
             await _insert_discrepancy(
                 connection, "restaurant_mismatch", session, order,
                 {"reason": f"the session was paid at {_claimed_restaurant(session) or '?'} but "
@@ -295,3 +332,4 @@ async def _record_without_order(outcome: str, session: CheckoutSession,
                  "session_restaurant": _claimed_restaurant(session)})
             log.error("paid session names another restaurant's order", order_id=order.id,
                       session=session.id)
+    return result

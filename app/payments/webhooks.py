@@ -5,12 +5,12 @@ path's follow-up), expired and failed links, and refunds and disputes made in St
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import time
 from typing import Any
 
+import msgspec
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
@@ -64,7 +64,7 @@ def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> 
             last_error = mismatch
             continue
         try:
-            values = json.loads(payload)
+            values = _parse(payload)
             if values.get("object") == "v2.core.event":
                 raise ValueError(THIN_EVENT)
         except RecursionError:
@@ -107,13 +107,27 @@ def _signature_error(body: str, header: tuple[int, list[str]] | None, secret: st
     timestamp, signatures = header
     if not signatures:
         return NO_V1
-    expected = hmac.new(secret.encode("utf-8"), f"{timestamp}.{body}".encode(),
-                        hashlib.sha256).hexdigest()
+    # the one-shot digest: the same HMAC-SHA256 as hmac.new(…).hexdigest(), in C throughout
+    expected = hmac.digest(secret.encode("utf-8"), f"{timestamp}.{body}".encode(),
+                           "sha256").hex()
     if not any(hmac.compare_digest(expected, signature) for signature in signatures):
         return NO_MATCH
     if TOLERANCE_S and timestamp < time.time() - TOLERANCE_S:
         return f"Timestamp outside the tolerance zone ({timestamp})"
     return ""
+
+
+def _parse(payload: bytes) -> Any:
+    """The body as json.loads reads it. msgspec parses a valid event in a fraction of the
+    time; anything it refuses (a BOM, NaN, nesting past its limit, malformed JSON) goes to
+    json.loads, whose reading and error messages are the SDK's."""
+    try:
+        return _decoder.decode(payload)
+    except msgspec.DecodeError:
+        return json.loads(payload)
+
+
+_decoder = msgspec.json.Decoder()
 
 
 def _signed_at(signature_header: str) -> int:

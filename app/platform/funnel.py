@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from app.infra import db
 
@@ -18,16 +19,32 @@ async def bump(restaurant_id: int, counter: str, by: int = 1, *, day: date | Non
     are analytics counters on the hot intake path, where an fsync per bump (with every order
     of the restaurant queueing on the same row lock meanwhile) would cap throughput. A crash
     can lose the last few increments; it cannot corrupt or double them."""
-    counters = (counter, *also)
+    when = day or datetime.now(UTC).date()
+    await db.execute(_upsert((counter, *also), "$1", "$2", "$3", f" FROM {db.ASYNC_COMMIT}"),
+                     restaurant_id, when, by)
+
+
+def bump_cte(counter: str, first: int) -> str:
+    """`bump` as a CTE (`funnel_bump`) of the caller's statement, which then shares its round
+    trip (the paid order's follow-up: the outbox marked done and "paid" counted in one
+    statement); the caller's statement should commit without waiting for the flush, as
+    `bump` does. Parameters `$first`… are `bump_parameters`."""
+    restaurant, day, by = (f"${first + offset}" for offset in range(3))
+    upsert = _upsert((counter,), f"{restaurant}::integer", f"{day}::date", f"{by}::integer", "")
+    return f"funnel_bump AS ({upsert})"
+
+
+def bump_parameters(restaurant_id: int, by: int = 1, *, day: date | None = None) -> list[Any]:
+    return [restaurant_id, day or datetime.now(UTC).date(), by]
+
+
+def _upsert(counters: tuple[str, ...], restaurant: str, day: str, by: str, source: str) -> str:
     unknown = [name for name in counters if name not in COUNTERS]
     if unknown:  # names are interpolated into SQL: only known columns pass
         raise ValueError(f"unknown funnel counter: {unknown[0]!r}")
-    when = day or datetime.now(UTC).date()
     columns = ", ".join(counters)
-    values = ", ".join("$3" for _ in counters)
+    values = ", ".join(by for _ in counters)
     updates = ", ".join(f"{name} = funnel_daily.{name} + EXCLUDED.{name}" for name in counters)
-    await db.execute(
-        f"INSERT INTO funnel_daily (restaurant, day, {columns}) "  # noqa: S608
-        f"SELECT $1, $2, {values} FROM {db.ASYNC_COMMIT} "
-        f"ON CONFLICT (restaurant, day) DO UPDATE SET {updates}",
-        restaurant_id, when, by)
+    return (f"INSERT INTO funnel_daily (restaurant, day, {columns}) "
+            f"SELECT {restaurant}, {day}, {values}{source} "
+            f"ON CONFLICT (restaurant, day) DO UPDATE SET {updates}")

@@ -125,16 +125,28 @@ async def deliver_now(redis: ArqRedis, rows: Sequence[OutboxRow], *, mark: bool 
                         error=str(error)[:300])
             continue
         done.append(row)
-    finished = [*delivered, *done]
-    keys = [row.dedupe_key for row in finished]
-    shown = [ref for row in finished if (ref := shown_by(row.kind, row.payload))]
-    if mark and keys:
-        try:
-            await db.execute(MARK_DONE_AND_SHOWN, keys, shown)
-        except Exception as error:  # delivered twice at worst: every consumer is idempotent
-            log.warning("outbox rows not marked done", order_id=rows[0].payload.get("order_ref"),
-                        error=str(error)[:300])
+    if mark:
+        await mark_done([*delivered, *done])
     return done
+
+
+async def mark_done(rows: Sequence[OutboxRow], *, also: str = "",
+                    also_args: Sequence[Any] = ()) -> None:
+    """Mark delivered `rows` done (and a paid order whose kitchen publish went out shown) in
+    one statement committed without waiting for the flush. `also`: CTEs of the caller's
+    bookkeeping to run in the same statement, with parameters from `$3` (`also_args`): the
+    paid order's funnel count. Never raises: a row left pending is delivered again by the
+    relay, which every consumer shrugs off."""
+    keys = [row.dedupe_key for row in rows]
+    if not keys and not also:
+        return
+    shown = [ref for row in rows if (ref := shown_by(row.kind, row.payload))]
+    try:
+        await db.execute(_mark_done_sql(also), keys, shown, *also_args)
+    except Exception as error:  # delivered twice at worst: every consumer is idempotent
+        log.warning("outbox rows not marked done",
+                    order_id=rows[0].payload.get("order_ref") if rows else None,
+                    error=str(error)[:300])
 
 
 def shown_by(kind: str, payload: dict[str, Any]) -> str | None:
@@ -162,11 +174,13 @@ async def deliver(redis: ArqRedis, kind: str, payload: dict[str, Any]) -> None:
 # first time wins): one statement, so the fast path pays for one bookkeeping write.
 # Committed without waiting for the WAL flush: if a crash loses it, the relay delivers the
 # rows once more, which every consumer shrugs off.
-MARK_DONE_AND_SHOWN = (  # only constants are interpolated
-    "WITH shown AS (UPDATE paid_order SET kitchen_shown_at = coalesce(kitchen_shown_at, now()) "  # noqa: S608
-    "WHERE public_id = ANY($2::text[]) RETURNING id) "
-    "UPDATE outbox SET status = 'done', done_at = now(), attempts = attempts + 1 "
-    f"FROM {db.ASYNC_COMMIT} WHERE dedupe_key = ANY($1::text[]) AND status = 'pending'")
+def _mark_done_sql(also: str = "") -> str:
+    return (  # only constants and the caller's CTEs are interpolated
+        "WITH shown AS (UPDATE paid_order SET kitchen_shown_at = "  # noqa: S608
+        "coalesce(kitchen_shown_at, now()) WHERE public_id = ANY($2::text[]) RETURNING id)"
+        f"{', ' + also if also else ''} "
+        "UPDATE outbox SET status = 'done', done_at = now(), attempts = attempts + 1 "
+        f"FROM {db.ASYNC_COMMIT} WHERE dedupe_key = ANY($1::text[]) AND status = 'pending'")
 
 
 async def relay(redis: ArqRedis) -> dict[str, int]:

@@ -9,10 +9,11 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 
+from app.notifications.tables import EmailMessage
 from app.orders.tables import OrderItem, PaidOrder
 from app.payments.tables import Discrepancy, StripeEvent
 from app.piccolo_conf import DB
-from app.platform.tables import Outbox, WebhookDelivery
+from app.platform.tables import FunnelDaily, Outbox, WebhookDelivery
 from tests.helpers.kitchen_listener import KitchenListener
 from tests.helpers.orders import submit, submit_and_pay
 from tests.helpers.sandbox import RunningSandbox
@@ -49,7 +50,14 @@ async def test_paid_session_becomes_one_order_on_the_kitchen_feed(
     assert sorted((item.quantity, item.notes) for item in items) == [(1, ""), (2, "extra hot")]
     assert await Outbox.count().where(Outbox.status == "pending") == 0
     assert await redis.get(f"orderpass:temp:{order_id}") is None
+    assert await redis.zscore("orderpass:temp:link-expiry", order_id) is None
     assert await email_jobs(redis, "payment_received") == [f"email:payment_received:{order_id}"]
+    # The payment email's row is written with the order; the follow-up counts "paid" once.
+    email = await EmailMessage.objects().get(
+        EmailMessage.idempotency_key == f"payment_received/{order_id}")
+    assert email is not None and (email.status, email.recipient, email.restaurant) == (
+        "queued", "ada@example.com", order.restaurant)
+    assert [row["paid"] for row in await FunnelDaily.select(FunnelDaily.paid)] == [1]
     status = (await client.get(f"/api/orders/{order_id}")).json()
     assert status["status"] == "paid" and status["ticket_number"] == 1
 
