@@ -53,20 +53,24 @@ typecheck: install
 # The reliability suite runs after, alone: each test holds a recovery budget (a stack back
 # within 20 s of a restart, every email out once within 60 s), which measures the product
 # only when two other workers are not starting servers and browsers beside it.
+# The email pacing tests too: they count Resend's 429s against a limit measured on arrival.
 PYTEST_WORKERS ?= 3
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile --durations=25
+TIMED := tests/reliability tests/integration/notifications/test_pacing.py
 
 pytest: install
-	$(BIN)/pytest $(XDIST) --ignore=tests/reliability
-	$(BIN)/pytest tests/reliability --durations=10
+	$(BIN)/pytest $(XDIST) $(addprefix --ignore=,$(TIMED))
+	$(BIN)/pytest $(TIMED) --durations=10
 
 test: lint typecheck pytest
 
 # The integration suite again, against the machine's own Postgres and Redis.
+STANDALONE := TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
+	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
 test-standalone: install
-	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
-	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} \
-	$(BIN)/pytest $(XDIST) tests/integration -m "not browser"
+	$(STANDALONE) $(BIN)/pytest $(XDIST) tests/integration -m "not browser" \
+		$(addprefix --ignore=,$(TIMED))
+	$(STANDALONE) $(BIN)/pytest tests/integration/notifications/test_pacing.py
 
 # Opt-in soak: 10 minutes of mixed traffic with RSS / connection bounds (SOAK_SECONDS=…).
 test-soak: install

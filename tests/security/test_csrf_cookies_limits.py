@@ -34,8 +34,8 @@ async def _values() -> dict[str, object]:
     order = await make_paid_order("demo")
     return {"slug": "demo", "ref": order.public_id, "order_id": order.public_id,
             "action": "accept", "discrepancy_id": 1, "delivery_id": 1, "event_id": "evt_1",
-            "item_id": 1, "member_id": 1, "invitation_id": 1, "closure_id": 1, "token": "x",
-            "category_id": 1, "photo_id": 1}
+            "item_id": 1, "option_id": 1, "member_id": 1, "invitation_id": 1, "closure_id": 1,
+            "token": "x", "category_id": 1, "photo_id": 1}
 
 
 @pytest.fixture
