@@ -190,13 +190,14 @@ def email_environment() -> Environment:
     )
 
 
-def precompile(*names: str) -> int:
+def precompile(*names: str, env: Environment | None = None) -> int:
     """Compiles `names` and every template they include, import or extend, into the
-    environment's cache; returns how many. A template is otherwise compiled at its first
-    render: for the live frames that is in the middle of the first fan-out after a start
+    cache of `env` (the pages' environment by default); returns how many. A template is
+    otherwise compiled at its first render: for the live frames that is in the middle of the
+    first fan-out after a start
     (py-spy, first 8 s of a platform run: a fifth of the web's samples compiling
     kitchen_changes.html, order_card.html and their includes)."""
-    env = environment()
+    env = env or environment()
     done: set[str] = set()
     todo = list(names)
     while todo:

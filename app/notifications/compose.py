@@ -13,7 +13,6 @@ from functools import lru_cache
 from typing import Any
 
 import css_inline
-from jinja2 import meta
 
 from app.infra import i18n
 from app.infra.i18n import N_
@@ -23,6 +22,7 @@ from app.templating import (
     format_deadline,
     format_money,
     local_time_named,
+    precompile,
     scheduled_text,
 )
 
@@ -139,20 +139,10 @@ def warm_up() -> int:
     a worker's first batch otherwise compiled a dozen templates between its claim and its
     send slot. Returns how many templates were loaded."""
     env = email_environment()
-    todo = env.list_templates(filter_func=lambda name: name.startswith("emails/"))
-    loaded: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name in loaded:
-            continue
-        loaded.add(name)
-        env.get_template(name)
-        source = env.loader.get_source(env, name)[0] if env.loader else ""
-        # the components it includes or extends (only literal names: all ours are)
-        todo += [found for found in meta.find_referenced_templates(env.parse(source))
-                 if found is not None]
+    loaded = precompile(*env.list_templates(filter_func=lambda name: name.startswith("emails/")),
+                        env=env)
     _inliner()
-    return len(loaded)
+    return loaded
 
 
 def render_pair(template: str, context: dict[str, Any]) -> tuple[str, str]:
