@@ -24,7 +24,7 @@ from app.accounts.password_reset_controller import PasswordResetController
 from app.admin.controllers import ADMIN_CONTROLLERS
 from app.infra import db, unavailable
 from app.infra.errors import log_exception, validation_error_handler
-from app.infra.gc_tuning import freeze_startup_heap
+from app.infra.gc_tuning import freeze_startup_heap, paced_full_collections
 from app.infra.i18n import language_middleware
 from app.infra.input_guard import input_guard_middleware
 from app.infra.logging import configure_logging, get_logger
@@ -83,7 +83,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     freeze_startup_heap()
     log.info("web app started")
     try:
-        yield
+        async with paced_full_collections(get_settings().gc_thaw_minutes * 60):
+            yield
     finally:
         shrinking.cancel()
         await close_gateway()

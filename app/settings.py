@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     unpaid_orders_per_ip: int = Field(default=25, ge=0)
     unpaid_orders_per_email: int = Field(default=5, ge=0)
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)  # keeps proxies from idling SSE out
+    # How often the web process lets a full collection examine its whole heap, reclaiming
+    # frozen objects that died in cycles (app/infra/gc_tuning.py): one longer pause then.
+    gc_thaw_minutes: float = Field(default=15.0, gt=0)
 
     demo_password: str = Field(default="demo", alias="ORDERPASS_DEMO_PASSWORD")
     port: int = Field(default=8000, alias="ORDERPASS_PORT", ge=1, le=65535)

@@ -28,6 +28,10 @@ REQUEST_LATENCY = Histogram(
     "orderpass_http_request_duration_seconds", "HTTP request latency by route and status class",
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+GC_FULL_PAUSE = Histogram(
+    "orderpass_gc_full_collection_seconds",
+    "Full (generation 2) garbage collections: the event loop stands still meanwhile",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 SSE_CLIENTS = Gauge("orderpass_sse_clients", "Open server-sent event streams",
                     multiprocess_mode="livesum")
 RECONCILIATION_FINDINGS = Counter(
