@@ -52,8 +52,8 @@ class FullCollectionPacer:
         self.thaw_every_s = thaw_every_s
         self.last_thaw = time.monotonic()
         self._started = 0.0
-        # (seconds, objects collected, objects frozen after it, thawed?) per full collection
-        self.pauses: collections.deque[tuple[float, int, int, bool]] = collections.deque(
+        # (seconds, objects collected, thawed?) per full collection
+        self.pauses: collections.deque[tuple[float, int, bool]] = collections.deque(
             maxlen=1000)
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
@@ -71,15 +71,16 @@ class FullCollectionPacer:
             self.last_thaw = time.monotonic()
         else:
             gc.freeze()
-        self.pauses.append((pause, int(info.get("collected", 0)), gc.get_freeze_count(), thaw))
+        # (Not gc.get_freeze_count() here: it walks the whole frozen list.)
+        self.pauses.append((pause, int(info.get("collected", 0)), thaw))
 
     def report(self) -> None:
         while self.pauses:
-            pause, collected, frozen, thawed = self.pauses.popleft()
+            pause, collected, thawed = self.pauses.popleft()
             GC_FULL_PAUSE.observe(pause)
             if pause >= SLOW_PAUSE_S or thawed:
                 log.info("gc full collection", pause_ms=round(pause * 1000, 1),
-                         collected=collected, frozen_objects=frozen, thawed=thawed)
+                         collected=collected, thawed=thawed)
 
     async def report_forever(self) -> None:
         while True:

@@ -49,7 +49,7 @@ def test_survivors_of_a_full_collection_are_frozen_and_later_ones_skip_them(
         gc.collect()  # a second full collection walks only what is new
         assert gc.get_freeze_count() >= frozen
         assert len(pacer.pauses) == 2
-        assert all(pause >= 0 and not thawed for pause, _, _, thawed in pacer.pauses)
+        assert all(pause >= 0 and not thawed for pause, _, thawed in pacer.pauses)
     finally:
         gc.callbacks.remove(pacer)
 
