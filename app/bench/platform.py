@@ -33,6 +33,7 @@ from redis.asyncio import Redis
 from app.bench import client as bench_client
 from app.bench.live import run_live
 from app.bench.platform_seed import seed_restaurants
+from app.bench.probes import GcPauses, gc_pauses
 from app.bench.runner import BenchSystem
 from app.bench.screens import Watcher, kitchen_watcher, order_keys, status_watcher
 
@@ -108,17 +109,23 @@ async def run_platform(system: BenchSystem, web: httpx.AsyncClient,
     keys = {order.ref: order_keys(slug_of[order.ref], order.ref) for order in paid}
     rss_before = system.web_rss_mb()
     memory: dict[str, Any] = {}
+    gc_before = GcPauses()
 
     async def on_connected(connected: int) -> None:
+        nonlocal gc_before
         await asyncio.sleep(1.0)  # every snapshot written, the streams idle
         memory["rss_mb"] = system.web_rss_mb()
         memory.update(await redis_usage(system.redis_url, system.web_pid()))
         memory["connected"] = connected
+        gc_before = await gc_pauses(web)
 
     echo(f"  {len(watchers)} streams ({screens} screens x {len(seeded)} restaurants, "
          f"{len(watched)} status pages); {len(paid)} paid orders at {rate:g}/s …")
     run = await run_live(system, paid, watchers, keys, rate, pause_workers=False, echo=echo,
                          on_connected=on_connected)
+    # The pacer reports every second: wait for the last collections to land.
+    await asyncio.sleep(1.5)
+    gc_window = (await gc_pauses(web)).since(gc_before)
     grown_mb = max(0.0, memory.get("rss_mb", rss_before) - rss_before)
     per_restaurant = Counter(slug_of[order.ref] for order in paid)
     screens_latency = run.arrivals.screens
@@ -149,6 +156,9 @@ async def run_platform(system: BenchSystem, web: httpx.AsyncClient,
         "redis_subscriptions": memory.get("redis_subscriptions", 0),
         "redis_channels_total": memory.get("redis_channels_total", 0),
         "web_cpu_ms_per_order": run.usage.per_event_ms("web", len(paid)),
+        # Full garbage collections in the web process from the streams being live to the
+        # end of the section (each one stops every stream; app/infra/gc_tuning.py).
+        **gc_window,
         "cpu_pct": run.usage.pct(), "pg_waits": run.pg_waits,
         "machine_busy_pct": run.usage.machine_busy_pct, "bounded_by": run.usage.bound(),
     }

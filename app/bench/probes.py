@@ -151,3 +151,46 @@ class PgWaits:
         return {"samples": self.samples,
                 "top": [{"what": what, "avg_sessions": round(count / max(self.samples, 1), 2)}
                         for what, count in self.counts.most_common(top)]}
+
+
+GC_METRIC = "orderpass_gc_full_collection_seconds"
+
+
+@dataclass
+class GcPauses:
+    """The web process's full garbage collections so far (its `/metrics` histogram)."""
+
+    count: float = 0.0
+    seconds: float = 0.0
+    buckets: dict[float, float] = field(default_factory=dict)  # upper bound (s) -> count
+
+    def since(self, before: GcPauses) -> dict[str, Any]:
+        """The collections between two readings: how many, their total, and the smallest
+        histogram bound the longest of them stayed under."""
+        longest = next((bound for bound, count in sorted(self.buckets.items())
+                        if count - before.buckets.get(bound, 0.0) >= self.count - before.count),
+                       None)
+        return {"gc_full_collections": int(self.count - before.count),
+                "gc_pause_ms_total": round((self.seconds - before.seconds) * 1000, 1),
+                "gc_pause_ms_max_under": (round(longest * 1000, 1) if longest is not None
+                                          and longest != float("inf") else None)}
+
+
+async def gc_pauses(web: Any) -> GcPauses:
+    """Read from the web's `/metrics` (an httpx client on it); zeros if it cannot be read."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    reading = GcPauses()
+    with contextlib.suppress(Exception):
+        response = await web.get("/metrics")
+        for family in text_string_to_metric_families(response.text):
+            if family.name != GC_METRIC:
+                continue
+            for sample in family.samples:
+                if sample.name.endswith("_count"):
+                    reading.count = sample.value
+                elif sample.name.endswith("_sum"):
+                    reading.seconds = sample.value
+                elif sample.name.endswith("_bucket"):
+                    reading.buckets[float(sample.labels["le"])] = sample.value
+    return reading

@@ -50,6 +50,11 @@ ROWS: list[tuple[str, str, str, str, str, str]] = [
     ("platform", "p99_ms", "platform webhook -> screen p99", "ms", "<= 50", "bounded_by"),
     ("platform", "status_p99_ms", "platform webhook -> status page p99", "ms", "",
      "bounded_by"),
+    ("platform", "web_cpu_ms_per_order", "platform web CPU per paid order", "ms", "",
+     "bounded_by"),
+    ("platform", "gc_full_collections", "platform web full GCs (live..end)", "GCs", "",
+     "gc"),
+    ("platform", "gc_pause_ms_max_under", "platform longest full GC under", "ms", "", "gc"),
     ("platform", "frames_missing", "platform frames missing", "frames", "0", "bounded_by"),
     ("platform", "frames_misdelivered", "platform frames misdelivered", "frames", "0",
      "bounded_by"),
@@ -61,7 +66,8 @@ ROWS: list[tuple[str, str, str, str, str, str]] = [
     ("platform", "redis_subscriptions", "Redis subscriptions (web process)", "channels", "",
      "memory"),
 ]
-FIXED_BOUNDS = {"memory": "memory (idle streams; not a CPU figure)"}
+FIXED_BOUNDS = {"memory": "memory (idle streams; not a CPU figure)",
+                "gc": "objects born since the last full GC (survivors are frozen)"}
 
 
 def machine() -> dict[str, Any]:

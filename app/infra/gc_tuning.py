@@ -33,7 +33,7 @@ from app.platform.metrics import GC_FULL_PAUSE
 log = get_logger("orderpass.gc")
 
 SLOW_PAUSE_S = 0.05  # a full collection longer than this is logged
-REPORT_EVERY_S = 5.0
+REPORT_EVERY_S = 1.0
 
 
 def freeze_startup_heap() -> None:

@@ -42,6 +42,10 @@ def test_platform_smoke(tmp_path: Path) -> None:
     assert platform["webhook_errors"] == 0 and platform["stream_errors"] == 0
     assert platform["redis_subscriptions"] >= 20 + 60  # a channel per restaurant and order
     assert "platform frames misdelivered" in result.stdout  # the table
+    # The web's full collections in the window, read from its /metrics (the pacer's
+    # histogram); at this scale there may be none, but the reading must be there.
+    assert isinstance(platform["gc_full_collections"], int)
+    assert platform["gc_full_collections"] >= 0 and platform["gc_pause_ms_total"] >= 0
     data_dir = re.search(r"/\S*orderpass-bench-\w+", result.stdout)  # no orphans of ours
     assert data_dir is not None
     leftovers = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])

@@ -86,3 +86,14 @@ def test_the_lifespan_hook_reports_pauses_and_unhooks(pristine_gc: None) -> None
     pacer = asyncio.run(run())
     assert pacer not in gc.callbacks
     assert not pacer.pauses  # reported (metric, and a log line for a slow one) on the way out
+
+
+def test_the_bench_reads_the_window_s_collections_from_the_histogram() -> None:
+    from app.bench.probes import GcPauses
+
+    before = GcPauses(count=3, seconds=0.2, buckets={0.05: 2, 0.1: 3, float("inf"): 3})
+    after = GcPauses(count=5, seconds=0.5, buckets={0.05: 2, 0.1: 4, float("inf"): 5})
+    assert after.since(before) == {"gc_full_collections": 2, "gc_pause_ms_total": 300.0,
+                                   "gc_pause_ms_max_under": None}  # one went past 100 ms
+    quiet = GcPauses(count=4, seconds=0.25, buckets={0.05: 3, 0.1: 4, float("inf"): 4})
+    assert quiet.since(before)["gc_pause_ms_max_under"] == 50.0
