@@ -99,4 +99,5 @@ async def paced_full_collections(thaw_every_s: float) -> Any:
     finally:
         reporting.cancel()
         gc.callbacks.remove(pacer)
+        gc.unfreeze()  # what it froze is the collector's again (an app torn down in tests)
         pacer.report()
