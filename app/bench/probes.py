@@ -28,12 +28,13 @@ def _tree(pid: int) -> list[psutil.Process]:
     return []
 
 
-def _cpu_seconds(processes: list[psutil.Process]) -> float:
+def _cpu_seconds(processes: list[psutil.Process], *, kernel_only: bool = False) -> float:
+    """User + system CPU seconds of the processes (system alone with `kernel_only`)."""
     total = 0.0
     for process in processes:
         with contextlib.suppress(psutil.Error):
             times = process.cpu_times()
-            total += times.user + times.system
+            total += times.system if kernel_only else times.user + times.system
     return total
 
 
@@ -54,6 +55,9 @@ class CpuUsage:
     machine_busy_pct: float  # of all cores, every process of the machine
     outside_pct: float  # of all cores, used by processes that are not part of the bench
     cores: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # name → of `seconds`, those spent in the kernel (socket writes: on loopback the sender
+    # also pays for the receiving end's TCP processing)
+    kernel_seconds: dict[str, float] = field(default_factory=dict)
 
     def pct(self) -> dict[str, float]:
         """% of one core per part (100 = one core), plus the machine, as `cpu_pct` shows."""
@@ -97,6 +101,8 @@ class CpuProbe:
         self.trees = {name: _tree(pid) for name, pid in {**self.pids, **self.extra}.items()}
         self.trees["bench_client"] = [psutil.Process()]
         self.before = {name: _cpu_seconds(tree) for name, tree in self.trees.items()}
+        self.kernel_before = {name: _cpu_seconds(tree, kernel_only=True)
+                              for name, tree in self.trees.items()}
         self.machine_before = _machine_busy_seconds()
         self.started = time.perf_counter()
         return self
@@ -105,6 +111,8 @@ class CpuProbe:
         elapsed = max(time.perf_counter() - self.started, 1e-6)
         seconds = {name: round(_cpu_seconds(tree) - self.before[name], 4)
                    for name, tree in self.trees.items()}
+        kernel = {name: round(_cpu_seconds(tree, kernel_only=True) - self.kernel_before[name], 4)
+                  for name, tree in self.trees.items()}
         busy, total = _machine_busy_seconds()
         busy_s = busy - self.machine_before[0]
         total_s = max(total - self.machine_before[1], 1e-6)
@@ -112,7 +120,8 @@ class CpuProbe:
         return CpuUsage(
             elapsed_s=round(elapsed, 3), seconds=seconds,
             machine_busy_pct=round(busy_s * 100 / total_s, 1),
-            outside_pct=round(max(0.0, busy_s - ours) * 100 / total_s, 1))
+            outside_pct=round(max(0.0, busy_s - ours) * 100 / total_s, 1),
+            kernel_seconds=kernel)
 
 
 class PgWaits:

@@ -38,6 +38,8 @@ ROWS: list[tuple[str, str, str, str, str, str]] = [
     ("kitchen", "first_screen_p50_ms", "first of the screens p50", "ms", "", "bounded_by"),
     ("kitchen", "last_screen_p50_ms", "last of the screens p50", "ms", "", "bounded_by"),
     ("kitchen", "cpu_us_per_frame", "web CPU per screen-frame", "us", "<= 10", "bounded_by"),
+    ("kitchen", "cpu_us_per_frame_kernel", "  of it in the kernel (socket writes)", "us", "",
+     "bounded_by"),
     ("sse", "idle_connections", "idle SSE connections held", "conns", "", "memory"),
     ("sse", "rss_mb", "web RSS with them open", "MB", "", "memory"),
     ("sse", "kb_per_connection", "memory per SSE connection", "KB", "<= 40", "memory"),
