@@ -28,14 +28,15 @@ def _tree(pid: int) -> list[psutil.Process]:
     return []
 
 
-def _cpu_seconds(processes: list[psutil.Process], *, kernel_only: bool = False) -> float:
-    """User + system CPU seconds of the processes (system alone with `kernel_only`)."""
-    total = 0.0
+def _cpu_seconds(processes: list[psutil.Process]) -> tuple[float, float]:
+    """(user + system, system) CPU seconds of the processes, from one read of each."""
+    total = kernel = 0.0
     for process in processes:
         with contextlib.suppress(psutil.Error):
             times = process.cpu_times()
-            total += times.system if kernel_only else times.user + times.system
-    return total
+            total += times.user + times.system
+            kernel += times.system
+    return total, kernel
 
 
 def _machine_busy_seconds() -> tuple[float, float]:
@@ -101,18 +102,15 @@ class CpuProbe:
         self.trees = {name: _tree(pid) for name, pid in {**self.pids, **self.extra}.items()}
         self.trees["bench_client"] = [psutil.Process()]
         self.before = {name: _cpu_seconds(tree) for name, tree in self.trees.items()}
-        self.kernel_before = {name: _cpu_seconds(tree, kernel_only=True)
-                              for name, tree in self.trees.items()}
         self.machine_before = _machine_busy_seconds()
         self.started = time.perf_counter()
         return self
 
     def stop(self) -> CpuUsage:
         elapsed = max(time.perf_counter() - self.started, 1e-6)
-        seconds = {name: round(_cpu_seconds(tree) - self.before[name], 4)
-                   for name, tree in self.trees.items()}
-        kernel = {name: round(_cpu_seconds(tree, kernel_only=True) - self.kernel_before[name], 4)
-                  for name, tree in self.trees.items()}
+        now = {name: _cpu_seconds(tree) for name, tree in self.trees.items()}
+        seconds = {name: round(now[name][0] - self.before[name][0], 4) for name in now}
+        kernel = {name: round(now[name][1] - self.before[name][1], 4) for name in now}
         busy, total = _machine_busy_seconds()
         busy_s = busy - self.machine_before[0]
         total_s = max(total - self.machine_before[1], 1e-6)

@@ -25,6 +25,7 @@ import collections
 import contextlib
 import gc
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from app.infra.logging import get_logger
@@ -89,7 +90,7 @@ class FullCollectionPacer:
 
 
 @contextlib.asynccontextmanager
-async def paced_full_collections(thaw_every_s: float) -> Any:
+async def paced_full_collections(thaw_every_s: float) -> AsyncIterator[FullCollectionPacer]:
     """For the web process's lifespan: the pacer hooked in, its reports running."""
     pacer = FullCollectionPacer(thaw_every_s)
     gc.callbacks.append(pacer)
