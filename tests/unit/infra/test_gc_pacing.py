@@ -46,9 +46,11 @@ def test_survivors_of_a_full_collection_are_frozen_and_later_ones_skip_them(
         watched = {id(node) for node in long_lived}
         assert not any(id(seen) in watched for seen in gc.get_objects(2))
 
-        gc.collect()  # a second full collection walks only what is new
-        assert gc.get_freeze_count() >= frozen
-        assert len(pacer.pauses) == 2
+        gc.collect()  # a second full collection walks only what is new: the nodes stay out
+        # (the frozen count itself may shrink: a frozen object freed by refcount leaves it)
+        assert not any(id(seen) in watched for seen in gc.get_objects(2))
+        assert gc.get_freeze_count() >= len(long_lived)
+        assert len(pacer.pauses) >= 2  # ours, and any the allocations above triggered
         assert all(pause >= 0 and not thawed for pause, _, thawed in pacer.pauses)
     finally:
         gc.callbacks.remove(pacer)
