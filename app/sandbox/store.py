@@ -44,8 +44,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     data TEXT NOT NULL
 );
--- The webhook senders poll for due jobs every 50 ms: only undelivered ones are indexed.
-CREATE INDEX IF NOT EXISTS webhook_jobs_due ON webhook_jobs (next_at, seq) WHERE done = 0;
+-- Each service's webhook sender polls for its due jobs every 50 ms: only undelivered ones
+-- are indexed, by service first. Indexed by time alone, the Stripe sender walked every due
+-- Resend job (thousands during an email backlog) on each poll to find none of its own.
+DROP INDEX IF EXISTS webhook_jobs_due;
+CREATE INDEX IF NOT EXISTS webhook_jobs_due_by_service
+    ON webhook_jobs (service, next_at, seq) WHERE done = 0;
 -- The clock's work (expire open sessions, settle delayed payments) finds what is due through
 -- these instead of decoding every object on every tick.
 CREATE INDEX IF NOT EXISTS objects_expiry ON objects (
@@ -154,12 +158,15 @@ class Store:
         service's sender polls every 50 ms: reading (and decoding) every due job of both
         services, while thousands of Resend events waited, was an eighth of the sandbox's
         time during an email backlog."""
-        rows = self._rows(
-            "SELECT seq, service, event_id, event_type, body, attempt FROM webhook_jobs "
-            "WHERE done = 0 AND next_at <= ? AND (? IS NULL OR service = ?) "
-            "ORDER BY next_at, seq LIMIT ?",
-            (now, service, service, limit),
-        )
+        columns = "seq, service, event_id, event_type, body, attempt"
+        if service is None:
+            rows = self._rows(
+                f"SELECT {columns} FROM webhook_jobs WHERE done = 0 AND next_at <= ? "  # noqa: S608 - fixed columns
+                "ORDER BY next_at, seq LIMIT ?", (now, limit))
+        else:  # the sender's query: served by webhook_jobs_due_by_service alone
+            rows = self._rows(
+                f"SELECT {columns} FROM webhook_jobs WHERE done = 0 AND service = ? "  # noqa: S608 - fixed columns
+                "AND next_at <= ? ORDER BY next_at, seq LIMIT ?", (service, now, limit))
         keys = ("seq", "service", "event_id", "event_type", "body", "attempt")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
