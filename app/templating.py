@@ -12,8 +12,17 @@ from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from babel.numbers import format_currency, format_decimal
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    meta,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
+from markupsafe import Markup
 
 from app import paths
 from app.infra import i18n
@@ -137,6 +146,35 @@ def scheduled_text(moment: datetime | None, fulfillment: str, timezone: str) -> 
     return i18n.gettext(sentence) % {"time": _clock(local), "date": day, "zone": local.tzname()}
 
 
+def _formatted(context: Context, text: str, variables: dict[str, object]) -> str:
+    """Jinja's newstyle rules: Markup where the template autoescapes (so the variables are
+    escaped, the message is not), and always a format string (`100 %%` shows `100 %`)."""
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - our own catalog's message, as Jinja does
+    return text % variables if variables or "%" in text else text
+
+
+# Newstyle gettext as Jinja's i18n extension installs it, in one call instead of three:
+# `_` resolved `gettext` and called it through the context, which called ours through the
+# context again. An email (HTML, text, CSS inlined) now takes 18 % fewer instructions
+# (callgrind); every board and status frame calls `_` too.
+@pass_context
+def _gettext(context: Context, message: str, /, **variables: object) -> str:
+    return _formatted(context, i18n.gettext(message), variables)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, num: int, /,
+              **variables: object) -> str:
+    variables.setdefault("num", num)
+    return _formatted(context, i18n.ngettext(singular, plural, num), variables)
+
+
+@pass_context
+def _pgettext(context: Context, msgctxt: str, message: str, /, **variables: object) -> str:
+    return _formatted(context, i18n.pgettext(msgctxt, message), variables)
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """Templates (templates/) and components (components/), every value HTML-escaped."""
@@ -155,6 +193,7 @@ def environment() -> Environment:
     # (app.infra.i18n.settle) or the order's for an email (i18n.use).
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext)
+    env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext)
     env.globals["current_language"] = i18n.current
     env.globals["language_names"] = i18n.NAMES
     env.filters["number"] = format_number
