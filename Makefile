@@ -64,11 +64,12 @@ pytest: install
 
 test: lint typecheck pytest
 
-# The integration suite again, against the machine's own Postgres and Redis.
+# The integration suite again, against the machine's own Postgres and Redis; tests that start
+# their own embedded servers (`own_servers`: `orderpass dev`) would only repeat themselves.
 STANDALONE := TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
 	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
 test-standalone: install
-	$(STANDALONE) $(BIN)/pytest $(XDIST) tests/integration -m "not browser" \
+	$(STANDALONE) $(BIN)/pytest $(XDIST) tests/integration -m "not browser and not own_servers" \
 		$(addprefix --ignore=,$(TIMED))
 	$(STANDALONE) $(BIN)/pytest tests/integration/notifications/test_pacing.py
 

@@ -100,6 +100,7 @@ def dev_data(tmp_path: Path) -> Iterator[Path]:
     EmbeddedServers(data_dir).remove_data()
 
 
+@pytest.mark.own_servers
 def test_dev_serves_everything_and_ctrl_c_leaves_nothing(dev_data: Path) -> None:
     data_dir = dev_data
     port, sandbox_port = free_port(), free_port()
@@ -151,6 +152,7 @@ def _dev_worker(dev: subprocess.Popen[str]) -> psutil.Process:
     return worker
 
 
+@pytest.mark.own_servers
 def test_commands_beside_a_running_dev_use_its_sandbox_and_secrets(dev_data: Path) -> None:
     """Issue #14 item 18: reconcile reads the dev's sandbox (not api.stripe.com), says
     nothing reassuring when it could not reach Stripe (and exits non-zero), and closes its
@@ -210,6 +212,7 @@ def test_commands_beside_a_running_dev_use_its_sandbox_and_secrets(dev_data: Pat
         _stop(process)
 
 
+@pytest.mark.own_servers
 def test_worker_and_migrate_beside_a_running_dev_use_its_servers_and_sandbox(
         dev_data: Path, tmp_path: Path) -> None:
     """Issue #14 item 18: `orderpass migrate` and `orderpass worker`, given only the data dir,

@@ -23,7 +23,8 @@ import pytest
 
 from tests.helpers.server import ROOT
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the unprivileged-user path is root's")
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="the unprivileged-user path is root's"),
+              pytest.mark.own_servers]
 
 SCRIPT = textwrap.dedent("""
     import asyncio, sys
