@@ -7,6 +7,7 @@ resend (admin) is a new row keyed `<kind>/<order ref>/resend-<n>`, so Resend sen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -110,20 +111,24 @@ async def ensure_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow | N
     return await get_row(key)
 
 
-async def _queue_row(kind: str, order_ref: str, recipient: str, restaurant_id: int) -> str:
+async def _queue_row(kind: str, order_ref: str, recipient: str, restaurant_id: int, *,
+                     also: str = "", also_args: Sequence[Any] = ()) -> str:
     """Insert the queued row if missing and return the row's status, in one round trip.
+    `also`: a CTE of the caller's bookkeeping run in the same statement, with parameters
+    from `$6` (`also_args`): intake's funnel count.
 
     Committed without waiting for the WAL flush (intake's hot path): if a crash lost the
     row, the send job recreates it (`ensure_row`) before sending."""
     _check_kind(kind)
     key = idempotency_key(kind, order_ref)
     rows = await db.fetch(
-        "WITH inserted AS (INSERT INTO email_message (idempotency_key, kind, recipient, "  # noqa: S608
+        f"WITH {also + ', ' if also else ''}"  # noqa: S608 - the caller's CTE, no input
+        "inserted AS (INSERT INTO email_message (idempotency_key, kind, recipient, "
         "order_ref, restaurant, status) SELECT $1, $2, $3, $4, $5, 'queued' "
         f"FROM {db.ASYNC_COMMIT} ON CONFLICT (idempotency_key) DO NOTHING RETURNING status) "
         "SELECT status FROM inserted UNION ALL "
         "SELECT status FROM email_message WHERE idempotency_key = $1 LIMIT 1",
-        key, kind, recipient, order_ref, restaurant_id)
+        key, kind, recipient, order_ref, restaurant_id, *also_args)
     return str(rows[0]["status"])
 
 
@@ -205,12 +210,14 @@ async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
     log.info("email enqueued", kind=kind, order_id=order_ref, duplicate=not enqueued[0])
 
 
-async def queue_email(kind: str, order_ref: str, *, recipient: str,
-                      restaurant_id: int) -> JobSpec | None:
+async def queue_email(kind: str, order_ref: str, *, recipient: str, restaurant_id: int,
+                      also: str = "", also_args: Sequence[Any] = ()) -> JobSpec | None:
     """The queued row for a new order's email, written without reading the order back
     (the caller knows recipient and restaurant); returns its send job for the caller to
-    enqueue with its own jobs (one Redis round trip), or None if it was sent already."""
-    if await _queue_row(kind, order_ref, recipient, restaurant_id) != "queued":
+    enqueue with its own jobs (one Redis round trip), or None if it was sent already.
+    `also`/`also_args`: see `_queue_row`."""
+    if await _queue_row(kind, order_ref, recipient, restaurant_id, also=also,
+                        also_args=also_args) != "queued":
         return None
     return send_job(kind, order_ref)
 

@@ -16,7 +16,7 @@ from app.orders.models import OrderStatus, TempOrder
 from app.orders.temp_store import UNFINISHED_TTL_S
 from app.orders.views import temp_store
 from app.payments.stripe_gateway import PaymentLink, PaymentProviderError, get_gateway
-from app.platform.funnel import bump
+from app.platform import funnel
 from app.platform.metrics import ORDERS_EXPIRED, PAYMENT_LINKS
 from app.settings import get_settings
 
@@ -149,7 +149,7 @@ async def _link_failed(redis: ArqRedis, order: TempOrder, error: PaymentProvider
                        also: tuple[str, ...], on_failure: Literal["defer", "raise"]
                        ) -> TempOrder:
     PAYMENT_LINKS.labels(result="failed").inc()
-    await bump(order.restaurant_id, "link_failed", also=also)
+    await funnel.bump(order.restaurant_id, "link_failed", also=also)
     order.link_error = str(error)[:300]
     permanent = _permanent(error)
     log.error("payment link failed", order_id=order.id, error=order.link_error,
@@ -202,14 +202,17 @@ async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
     # expires it and answers 503), so no job or email exists for a link never saved.
     await temp_store(redis).put(order, jobs=jobs)
     # Then Postgres: the email's row (its job, if it runs first, creates it from the order
-    # just saved: `ensure_row`) and the funnel. The order is complete without them: if
-    # Postgres fails here the diner still gets the link; the row comes with the job, only
-    # the funnel's count is lost.
+    # just saved: `ensure_row`) and the funnel, in one statement. The order is complete
+    # without them: if Postgres fails here the diner still gets the link; the row comes with
+    # the job, only the funnel's count is lost.
     try:
-        await bump(order.restaurant_id, "link_created", also=also)
         if confirm:
             await queue_email("order_confirmation", order.id, recipient=order.customer.email,
-                              restaurant_id=order.restaurant_id)
+                              restaurant_id=order.restaurant_id,
+                              also=funnel.bump_cte("link_created", 6, also=also),
+                              also_args=funnel.bump_parameters(order.restaurant_id))
+        else:
+            await funnel.bump(order.restaurant_id, "link_created", also=also)
     except DEPENDENCY_ERRORS as error:
         log.warning("email row or funnel not written; the email job writes its row",
                     order_id=order.id, error=repr(error)[:200])
@@ -248,7 +251,7 @@ async def mark_link_expired(redis: ArqRedis, temp_id: str, session_id: str) -> b
     if order is None:
         return False
     ORDERS_EXPIRED.labels(restaurant=order.restaurant_slug).inc()
-    await bump(order.restaurant_id, "expired")
+    await funnel.bump(order.restaurant_id, "expired")
     log.info("payment link expired", order_id=order.id, session=session_id)
     return True
 

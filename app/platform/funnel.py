@@ -24,13 +24,15 @@ async def bump(restaurant_id: int, counter: str, by: int = 1, *, day: date | Non
                      restaurant_id, when, by)
 
 
-def bump_cte(counter: str, first: int) -> str:
+def bump_cte(counter: str, first: int, *, also: tuple[str, ...] = ()) -> str:
     """`bump` as a CTE (`funnel_bump`) of the caller's statement, which then shares its round
     trip (the paid order's follow-up: the outbox marked done and "paid" counted in one
-    statement); the caller's statement should commit without waiting for the flush, as
-    `bump` does. Parameters `$first`… are `bump_parameters`."""
+    statement; a new order's email row with "link_created" and "submitted"); the caller's
+    statement should commit without waiting for the flush, as `bump` does. Parameters
+    `$first`… are `bump_parameters`."""
     restaurant, day, by = (f"${first + offset}" for offset in range(3))
-    upsert = _upsert((counter,), f"{restaurant}::integer", f"{day}::date", f"{by}::integer", "")
+    upsert = _upsert((counter, *also), f"{restaurant}::integer", f"{day}::date",
+                     f"{by}::integer", "")
     return f"funnel_bump AS ({upsert})"
 
 
