@@ -46,15 +46,16 @@ typecheck: install
 
 # pytest-xdist: the suite spreads over PYTEST_WORKERS processes, each a session of its own
 # (its own embedded servers, or its own database, Redis db and channel prefix on standalone
-# ones: tests/helpers/infra.py). Many tests wait on processes, sockets and timeouts, so 3
-# workers beat 2 even on 2 cores. Whole files go to one worker (--dist loadfile): the
+# ones: tests/helpers/infra.py). Many tests wait on processes, sockets and timeouts, so 4
+# workers beat 3 even on 2 cores (fresh-clone CI, 2 vCPUs: the parallel run 10:08 against
+# 12:10, one run each; the whole of .ci/run 18:18 against 21:05). Whole files go to one worker (--dist loadfile): the
 # reliability suite starts a stack per module. `PYTEST_WORKERS=0` runs in one process;
 # `.venv/bin/pytest tests/…` alone runs without xdist as before.
 # The reliability suite runs after, alone: each test holds a recovery budget (a stack back
 # within 20 s of a restart, every email out once within 60 s), which measures the product
 # only when two other workers are not starting servers and browsers beside it.
 # The email pacing tests too: they count Resend's 429s against a limit measured on arrival.
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 4
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 TIMED := tests/reliability tests/integration/notifications/test_pacing.py
 
