@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -159,15 +160,22 @@ class Hub:
             self.broadcast(Update(started, message))
 
     async def _tick(self) -> None:
+        # Each hub's ticker starts at a random phase of its period. Hubs started together (a
+        # restarted web process: every screen and status page reconnects within seconds)
+        # otherwise pinged all their streams in the same instant every period, and sent them
+        # all a fresh snapshot in the same instant every minute: at 1,000 restaurants and
+        # 2,000 status pages, 3,000 snapshot renders in one burst. The first ping comes no
+        # later than before, and a snapshot still at least every RESYNC_S.
         since_resync = 0.0
+        await asyncio.sleep(random.uniform(0, self.heartbeat_s))
         while True:
-            await asyncio.sleep(self.heartbeat_s)
             since_resync += self.heartbeat_s
             if since_resync >= RESYNC_S:
                 since_resync = 0.0
                 self.broadcast(Update(tick(), None))
             else:
                 self.broadcast(Update(0, PING))
+            await asyncio.sleep(self.heartbeat_s)
 
 
 _hubs: dict[tuple[int, str], Hub] = {}
