@@ -53,7 +53,7 @@ typecheck: install
 # `.venv/bin/pytest tests/…` alone runs without xdist as before.
 # The reliability suite runs after, alone: each test holds a recovery budget (a stack back
 # within 20 s of a restart, every email out once within 60 s), which measures the product
-# only when two other workers are not starting servers and browsers beside it.
+# only when the other workers are not starting servers and browsers beside it.
 # The email pacing tests too: they count Resend's 429s against a limit measured on arrival.
 PYTEST_WORKERS ?= 4
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile --durations=25
