@@ -48,8 +48,8 @@ typecheck: install
 # (its own embedded servers, or its own database, Redis db and channel prefix on standalone
 # ones: tests/helpers/infra.py). Many tests wait on processes, sockets and timeouts, so 4
 # workers beat 3 even on 2 cores (fresh-clone CI, 2 vCPUs: the parallel run 10:08 against
-# 12:10, one run each; the whole of .ci/run 18:18 against 21:05). Whole files go to one worker (--dist loadfile): the
-# reliability suite starts a stack per module. `PYTEST_WORKERS=0` runs in one process;
+# 12:10, one run each; the whole of .ci/run 18:18 against 21:05). Whole files go to one
+# worker (--dist loadfile): the reliability suite starts a stack per module. `PYTEST_WORKERS=0` runs in one process;
 # `.venv/bin/pytest tests/…` alone runs without xdist as before.
 # The reliability suite runs after, alone: each test holds a recovery budget (a stack back
 # within 20 s of a restart, every email out once within 60 s), which measures the product

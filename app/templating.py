@@ -193,6 +193,7 @@ def environment() -> Environment:
     # (app.infra.i18n.settle) or the order's for an email (i18n.use).
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext)
+    # The extension's compile-time newstyle switch stays on; its callables give way to ours.
     env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext)
     env.globals["current_language"] = i18n.current
     env.globals["language_names"] = i18n.NAMES

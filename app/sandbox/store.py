@@ -152,21 +152,16 @@ class Store:
             (service, event_id, event_type, body, next_at),
         )
 
-    def due_jobs(self, now: float, service: str | None = None,
-                 limit: int = -1) -> list[dict[str, Any]]:
-        """Undelivered jobs due by `now`, in order; only `service`'s, at most `limit`. Each
-        service's sender polls every 50 ms: reading (and decoding) every due job of both
-        services, while thousands of Resend events waited, was an eighth of the sandbox's
-        time during an email backlog."""
-        columns = "seq, service, event_id, event_type, body, attempt"
-        if service is None:
-            rows = self._rows(
-                f"SELECT {columns} FROM webhook_jobs WHERE done = 0 AND next_at <= ? "  # noqa: S608 - fixed columns
-                "ORDER BY next_at, seq LIMIT ?", (now, limit))
-        else:  # the sender's query: served by webhook_jobs_due_by_service alone
-            rows = self._rows(
-                f"SELECT {columns} FROM webhook_jobs WHERE done = 0 AND service = ? "  # noqa: S608 - fixed columns
-                "AND next_at <= ? ORDER BY next_at, seq LIMIT ?", (service, now, limit))
+    def due_jobs(self, now: float, service: str, limit: int = -1) -> list[dict[str, Any]]:
+        """`service`'s undelivered jobs due by `now`, in order, at most `limit` (served by
+        webhook_jobs_due_by_service alone). Each service's sender polls every 50 ms: reading
+        (and decoding) every due job of both services, while thousands of Resend events
+        waited, was an eighth of the sandbox's time during an email backlog."""
+        rows = self._rows(
+            "SELECT seq, service, event_id, event_type, body, attempt FROM webhook_jobs "
+            "WHERE done = 0 AND service = ? AND next_at <= ? ORDER BY next_at, seq LIMIT ?",
+            (service, now, limit),
+        )
         keys = ("seq", "service", "event_id", "event_type", "body", "attempt")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
