@@ -417,6 +417,18 @@ def expected_emails(stack: Stack, refs: list[str]) -> set[tuple[str, str]]:
     return {(row["kind"], row["order_ref"]) for row in rows}
 
 
+def wait_emails_out_once(stack: Stack, refs: list[str], timeout: float) -> None:
+    """Every email the product queued for `refs` reaches the mailbox exactly once within
+    `timeout`; else the failure says what was left at the end (queued, missing, twice) and
+    the web's and worker's last log lines (the stack's files go with it)."""
+    try:
+        wait_until(lambda: not all_emails_out_once(stack, refs), timeout,
+                   "every email exactly once", interval=0.5)
+    except AssertionError as error:
+        raise AssertionError(f"{error}: {all_emails_out_once(stack, refs)}\n"
+                             f"{stack.log_tail()}") from None
+
+
 def all_emails_out_once(stack: Stack, refs: list[str]) -> str:
     """'' when every email the product queued for `refs` reached the mailbox exactly once."""
     queued = stack.value("SELECT count(*) FROM email_message WHERE order_ref = ANY($1) "

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers.stack import PASSWORD, Stack, all_emails_out_once, session_of, wait_until
+from tests.helpers.stack import PASSWORD, Stack, session_of, wait_emails_out_once, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -209,8 +209,7 @@ def test_redis_restart_while_webhooks_arrive(stack: Stack) -> None:
     recorded = {o["public_id"] for o in stack.paid_orders()}
     assert set(refs) <= recorded
     assert stack.value("SELECT count(*) FROM paid_order WHERE public_id = ANY($1)", refs) == 8
-    wait_until(lambda: not all_emails_out_once(stack, refs), EMAIL_RECOVERY_S,
-               "every email exactly once", interval=0.5)
+    wait_emails_out_once(stack, refs, EMAIL_RECOVERY_S)
     counts = stack.mail_counts()
     assert sum(counts[("payment_received", ref)] for ref in refs) == 8, counts
     print(f"webhooks across a redis restart: {time.monotonic() - back:.1f}s")
@@ -287,8 +286,7 @@ def test_redis_restart_while_the_kitchen_works(stack: Stack) -> None:
 
     answers = _work_through(stack, refs, restart)
     assert _statuses(stack, refs) == {"ready": 6}, (_statuses(stack, refs), answers)
-    wait_until(lambda: not all_emails_out_once(stack, refs), EMAIL_RECOVERY_S,
-               f"every email exactly once ({all_emails_out_once(stack, refs)})", interval=0.5)
+    wait_emails_out_once(stack, refs, EMAIL_RECOVERY_S)
     counts = stack.mail_counts()
     assert [counts[("order_ready", ref)] for ref in refs] == [1] * 6, counts
     wait_until(lambda: stack.value("SELECT count(*) FROM outbox WHERE status <> 'done'") == 0,
@@ -308,8 +306,7 @@ def test_redis_restart_while_email_is_being_sent(stack: Stack) -> None:
         back = restart_redis(stack, 2.0)
     finally:
         stack.sandbox.api_faults(service="resend", latency_ms=0)
-    wait_until(lambda: not all_emails_out_once(stack, refs), EMAIL_RECOVERY_S,
-               f"every email exactly once ({all_emails_out_once(stack, refs)})", interval=0.5)
+    wait_emails_out_once(stack, refs, EMAIL_RECOVERY_S)
     counts = stack.mail_counts()
     assert [counts[("order_confirmation", ref)] for ref in refs] == [1] * 12, counts
     assert stack.value("SELECT count(*) FROM email_message WHERE order_ref = ANY($1) "
@@ -356,7 +353,6 @@ def test_postgres_restart_while_orders_are_taken_and_worked(stack: Stack) -> Non
     assert set(answers) <= {201, 202, 503}, answers
     assert _statuses(stack, worked) == {"ready": 4}, kitchen
     stack.assert_consistent(RECOVERY_S)
-    wait_until(lambda: not all_emails_out_once(stack, [*worked, *submitted]),
-               EMAIL_RECOVERY_S, "every email exactly once", interval=0.5)
+    wait_emails_out_once(stack, [*worked, *submitted], EMAIL_RECOVERY_S)
     print(f"postgres restart: answers {dict(answers)}, kitchen {dict(kitchen)}, "
           f"settled {time.monotonic() - back:.1f}s")
