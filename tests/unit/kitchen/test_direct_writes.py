@@ -1,0 +1,136 @@
+"""The hub writes an update straight to an idle stream's connection, and queues it for the
+stream's own loop whenever that could reorder or lose a frame (the stream busy, the client
+not reading). Through a real uvicorn server, the frames written both ways arrive whole and
+in order."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+import uvicorn
+from litestar import Litestar, get
+from litestar.response import ServerSentEventMessage
+
+from app.infra.security_headers import security_headers_middleware
+from app.live import hub
+from app.live.sse import EncodedMessage, LiveEvents, _connection_writer, encoded
+
+
+class Connection:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.accepting = True
+
+    def write(self, body: bytes) -> bool:
+        if self.accepting:
+            self.written.append(body)
+        return self.accepting
+
+
+def update(started: int, data: str) -> hub.Update:
+    return hub.Update(started, encoded("board", data))
+
+
+async def waiting(inbox: hub.Inbox) -> asyncio.Task[None]:
+    task = asyncio.create_task(inbox.wait())
+    await asyncio.sleep(0)  # the stream's loop now waits in it
+    return task
+
+
+async def test_an_idle_stream_is_written_at_once_and_a_busy_one_keeps_its_order() -> None:
+    inbox, connection = hub.Inbox(), Connection()
+    inbox.writer = connection.write
+    waiter = await waiting(inbox)
+
+    inbox.push(update(5, "A"))
+    assert [body.endswith(b"data: A\r\n\r\n") for body in connection.written] == [True]
+    assert not waiter.done() and inbox.take() == []  # the stream's task was never woken
+
+    connection.accepting = False  # the client stopped reading: the transport paused us
+    inbox.push(update(6, "B"))
+    connection.accepting = True
+    inbox.push(update(7, "C"))  # behind B, which the stream's loop has not sent yet
+    await waiter
+    queued = inbox.take()
+    assert [item.message.data for item in queued if item.message] == ["B", "C"]
+    assert len(connection.written) == 1
+
+
+async def test_the_hub_skips_what_the_stream_shows_already() -> None:
+    inbox, connection = hub.Inbox(), Connection()
+    inbox.writer = connection.write
+    inbox.fresh = 10  # the stream's snapshot was rendered at moment 10
+    waiter = await waiting(inbox)
+
+    inbox.push(update(9, "older than the snapshot"))
+    inbox.push(update(11, "new"))
+    inbox.push(update(12, "new"))  # a later render showing the same
+    inbox.push(hub.Update(0, hub.PING))
+    inbox.push(update(13, "newer"))
+    new, ping, newer = connection.written
+    assert new.endswith(b"data: new\r\n\r\n") and newer.endswith(b"data: newer\r\n\r\n")
+    assert ping == hub.PING.encode()
+    assert not waiter.done()
+    waiter.cancel()
+
+
+async def test_a_resync_or_a_stream_not_waiting_gets_no_direct_write() -> None:
+    inbox, connection = hub.Inbox(), Connection()
+    inbox.writer = connection.write
+    inbox.push(update(1, "before the stream waits"))  # its snapshot is still being sent
+    assert connection.written == [] and len(inbox.take()) == 1
+
+    waiter = await waiting(inbox)
+    inbox.push(hub.Update(2, None))  # a snapshot is due: later updates go after it
+    inbox.push(update(3, "after the snapshot"))
+    await waiter
+    assert connection.written == [] and inbox.resync_after == 2 and len(inbox.take()) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_frames_written_by_the_hub_and_by_the_stream_arrive_in_order_through_uvicorn(
+) -> None:
+    """uvicorn's chunked framing, reproduced by `connection_writer`, interleaved with
+    uvicorn's own sends on one connection: what a browser's EventSource reads."""
+    seen_writer: list[bool] = []
+
+    async def messages() -> AsyncIterator[ServerSentEventMessage]:
+        yield encoded("board", "first, sent by the stream")
+        write = _connection_writer.get()
+        seen_writer.append(write is not None)
+        assert write is not None
+        assert write(encoded("board", "second, written by the hub").encode())
+        yield EncodedMessage(encoded=encoded("board", "third, sent by the stream").encode())
+
+    @get("/events")
+    async def events() -> LiveEvents:
+        return LiveEvents(messages())
+
+    app = Litestar([events])
+    # as `create_app` does: the outermost middleware keeps the server's own send
+    app.asgi_handler = security_headers_middleware(app.asgi_handler, production=False)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           http="httptools", log_config=None, lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"http://127.0.0.1:{port}/events", timeout=10)
+        data = [line.removeprefix("data: ") for line in response.text.splitlines()
+                if line.startswith("data: ")]
+        assert data == ["first, sent by the stream", "second, written by the hub",
+                        "third, sent by the stream"]
+        assert seen_writer == [True]
+    finally:
+        server.should_exit = True
+        await serving
