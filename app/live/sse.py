@@ -175,9 +175,13 @@ def connection_writer(send: Send) -> Writer | None:
     transport, flow = cycle.transport, cycle.flow
 
     def write(body: bytes) -> bool:
-        if flow.write_paused or cycle.disconnected or cycle.response_complete:
+        if (flow.write_paused or cycle.disconnected or cycle.response_complete
+                or transport.is_closing()):
             return False
-        transport.write(b"%x\r\n%b\r\n" % (len(body), body))
+        try:  # never raise into the hub: its other streams would stop with it
+            transport.write(b"%x\r\n%b\r\n" % (len(body), body))
+        except (RuntimeError, OSError):  # uvloop: a handle closed before connection_lost
+            return False
         return True
 
     return write

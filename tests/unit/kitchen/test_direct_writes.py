@@ -13,10 +13,17 @@ import httpx
 import uvicorn
 from litestar import Litestar, get
 from litestar.response import ServerSentEventMessage
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from app.infra.security_headers import security_headers_middleware
 from app.live import hub
-from app.live.sse import EncodedMessage, LiveEvents, _connection_writer, encoded
+from app.live.sse import (
+    EncodedMessage,
+    LiveEvents,
+    _connection_writer,
+    connection_writer,
+    encoded,
+)
 
 
 class Connection:
@@ -134,3 +141,36 @@ async def test_frames_written_by_the_hub_and_by_the_stream_arrive_in_order_throu
     finally:
         server.should_exit = True
         await serving
+
+
+class _ClosedHandle:
+    """A uvloop transport whose handle closed before the protocol heard of it."""
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, _data: bytes) -> None:
+        raise RuntimeError("unable to perform operation on <TCPTransport closed=True>")
+
+
+class _Flow:
+    def __init__(self) -> None:
+        self.write_paused = False
+
+
+def test_a_write_that_fails_or_would_wait_is_left_to_the_streams_own_loop() -> None:
+    """The hub calls the writer for all its streams in one loop: one dead connection must
+    answer False (the stream's own send then ends that stream), never raise into the hub."""
+    cycle = RequestResponseCycle.__new__(RequestResponseCycle)
+    flow = _Flow()
+    cycle.transport, cycle.flow = _ClosedHandle(), flow  # type: ignore[assignment]
+    cycle.disconnected = cycle.response_complete = False
+    cycle.chunked_encoding = True
+    write = connection_writer(cycle.send)
+    assert write is not None
+    assert write(b"data: x\r\n\r\n") is False
+    flow.write_paused = True  # the client stopped reading
+    cycle.transport = asyncio.Transport()  # would raise NotImplementedError if written to
+    assert connection_writer(cycle.send)(b"data: x\r\n\r\n") is False  # type: ignore[misc]
+    cycle.chunked_encoding = False  # HTTP/1.0: no direct writes at all
+    assert connection_writer(cycle.send) is None
