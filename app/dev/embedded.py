@@ -147,7 +147,11 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on `port` now. With SO_REUSEADDR, as servers bind:
+    a port whose server just died still has its clients' connections in TIME_WAIT, and a
+    plain bind would call it taken."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -212,6 +216,27 @@ class EmbeddedServers:
             with contextlib.suppress(ValueError, OSError):
                 if json.loads(self.state_file.read_text()).get("supervisor_pid") == os.getpid():
                     self.state_file.unlink()
+
+    def revive(self) -> list[str]:
+        """Start again, on its port and data, a server that exited (killed by hand, by the
+        OOM killer): the web and the worker reconnect by themselves, so a dev stack recovers
+        as production does when its managed Postgres or Redis comes back. Returns a line for
+        each server restarted."""
+        said = []
+        for process in [process for process in self.processes if process.poll() is not None]:
+            self.processes.remove(process)
+            if "postgres" in str(process.args):
+                name, url = "Postgres", self._start_postgres(self._port(self.database_url))
+                moved = url != self.database_url
+            else:
+                name, url = "Valkey", self._start_valkey(self._port(self.redis_url))
+                moved = url != self.redis_url
+            if moved:  # its port was taken meanwhile: the children cannot follow it there
+                raise EmbeddedServerError(f"embedded {name} restarted at {url}, not on its "
+                                          "port: restart `orderpass dev`")
+            said.append(f"embedded {name} exited (code {process.returncode}); "
+                        f"restarted at {url}")
+        return said
 
     def remove_data(self) -> None:
         """Delete the servers' data (after `stop`), the Postgres data directory included

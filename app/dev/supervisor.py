@@ -1,5 +1,6 @@
 """`orderpass dev`: embedded servers, migrations, demo seed, then web, worker and sandbox as
-child processes. Ctrl-C (or any child dying) stops everything, servers last."""
+child processes. Ctrl-C (or any child dying) stops everything, servers last; an embedded
+server that dies is started again on its port and data."""
 
 from __future__ import annotations
 
@@ -157,6 +158,9 @@ class DevSupervisor:
     def _watch(self) -> int:
         while not self.stopping:
             self._check_children()
+            if self.servers is not None:
+                for line in self.servers.revive():
+                    click.echo(line)
             time.sleep(0.5)
         return 0
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,6 +131,68 @@ def test_dev_serves_everything_and_ctrl_c_leaves_nothing(dev_data: Path) -> None
     finally:
         _stop(process)
     assert _servers_under(data_dir.resolve()) == []
+
+
+def _order(base: str) -> httpx.Response:
+    menu = httpx.get(f"{base}/api/restaurants/demo/menu", timeout=10)
+    if menu.status_code != 200:
+        return menu
+    return httpx.post(f"{base}/api/orders", timeout=30, json={
+        "restaurant": "demo",
+        "items": [{"menu_item_id": menu.json()["items"][0]["id"], "quantity": 1}],
+        "customer": {"name": "Ada", "email": "ada@example.com"}, "fulfillment": "pickup"})
+
+
+def _embedded(dev: subprocess.Popen[str], name: str) -> psutil.Process:
+    [server] = [child for child in psutil.Process(dev.pid).children(recursive=True)
+                if child.name().startswith(name)
+                and (name != "postgres" or child.ppid() == dev.pid)]  # the postmaster
+    return server
+
+
+def _until_ordering_works(base: str, timeout: float) -> None:
+    deadline, last = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline:
+        try:
+            answer = _order(base)
+            if answer.status_code == 201:
+                return
+            last = f"{answer.status_code} {answer.text[:200]}"
+        except httpx.HTTPError as error:
+            last = repr(error)
+        time.sleep(0.5)
+    raise AssertionError(f"no order taken within {timeout}s of the restart; last: {last}")
+
+
+@pytest.mark.own_servers
+def test_dev_restarts_an_embedded_server_that_died(dev_data: Path) -> None:
+    """Valkey, then Postgres, killed under a running `orderpass dev`: each is started again
+    on its port and data, the web and worker reconnect, and orders are taken again without
+    restarting anything by hand."""
+    port, sandbox_port = free_port(), free_port()
+    process = _start_dev(dev_data, port, sandbox_port)
+    try:
+        _wait_for_banner(process)
+        base = f"http://127.0.0.1:{port}"
+        assert _order(base).status_code == 201
+        output: list[str] = []  # the supervisor's lines and the children's warnings
+        assert process.stdout is not None
+        threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")),
+                         daemon=True).start()
+        for name, said in (("valkey", "embedded Valkey exited"),
+                           ("postgres", "embedded Postgres exited")):
+            _embedded(process, name).kill()
+            try:
+                _until_ordering_works(base, 60)
+            except AssertionError as failed:
+                raise AssertionError(f"{failed}\n{''.join(output)}") from None
+            assert any(said in line and "restarted at" in line for line in output), output
+            assert process.poll() is None
+    finally:
+        _stop(process)
+    assert process.returncode == 0
+    time.sleep(0.5)
+    assert _servers_under(dev_data.resolve()) == []
 
 
 def _beside_env(data_dir: Path, **env: str) -> dict[str, str]:
