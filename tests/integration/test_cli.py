@@ -186,7 +186,10 @@ def test_dev_restarts_an_embedded_server_that_died(dev_data: Path) -> None:
                 _until_ordering_works(base, 60)
             except AssertionError as failed:
                 raise AssertionError(f"{failed}\n{''.join(output)}") from None
-            assert any(said in line and "restarted at" in line for line in output), output
+            deadline = time.monotonic() + 10  # the line may still be on its way
+            while not any(said in line and "restarted at" in line for line in output):
+                assert time.monotonic() < deadline, output
+                time.sleep(0.1)
             assert process.poll() is None
     finally:
         _stop(process)
