@@ -79,7 +79,10 @@ class Inbox:
     def push(self, update: Update) -> None:
         if update.message is None:
             self.resync(update.started)
-        elif self.writer is not None and self._idle() and self._write(update):
+        elif update.started and self.writer is not None and self._idle() and self._write(update):
+            # Only frames with state: heartbeats still pass through the stream's loop, where
+            # what wraps a stream acts as messages pass (a kitchen screen ends there once
+            # its session is revoked: `app.accounts.session_versions.until_revoked`).
             return
         elif len(self._items) >= INBOX_LIMIT:
             self._items.clear()  # a stalled client: one snapshot replaces the backlog

@@ -75,13 +75,24 @@ async def test_the_hub_skips_what_the_stream_shows_already() -> None:
     inbox.push(update(9, "older than the snapshot"))
     inbox.push(update(11, "new"))
     inbox.push(update(12, "new"))  # a later render showing the same
-    inbox.push(hub.Update(0, hub.PING))
     inbox.push(update(13, "newer"))
-    new, ping, newer = connection.written
+    new, newer = connection.written
     assert new.endswith(b"data: new\r\n\r\n") and newer.endswith(b"data: newer\r\n\r\n")
-    assert ping == hub.PING.encode()
     assert not waiter.done()
     waiter.cancel()
+
+
+async def test_heartbeats_pass_through_the_streams_own_loop() -> None:
+    """What wraps a stream acts as its messages pass: a kitchen screen's `until_revoked`
+    ends it at a heartbeat once its session is revoked. A heartbeat written by the hub
+    would never reach it."""
+    inbox, connection = hub.Inbox(), Connection()
+    inbox.writer = connection.write
+    waiter = await waiting(inbox)
+    inbox.push(hub.Update(0, hub.PING))
+    await waiter
+    assert connection.written == []
+    assert [item.message for item in inbox.take()] == [hub.PING]
 
 
 async def test_a_resync_or_a_stream_not_waiting_gets_no_direct_write() -> None:
