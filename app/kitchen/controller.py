@@ -42,7 +42,8 @@ class KitchenController(Controller):
         board = await services.board(restaurant)
         return Template("kitchen.html", context={
             "board": board, "csrf": csrf_of(request), "staff": staff_of(request),
-            "thresholds": json.dumps(board.thresholds)})
+            "thresholds": json.dumps(board.thresholds),
+            "heartbeat_s": get_settings().sse_heartbeat_seconds})
 
     @get("/board")
     async def board_fragment(self, request: Request[Any, Any, Any],

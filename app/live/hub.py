@@ -52,7 +52,9 @@ class Update:
     message: ServerSentEventMessage | None  # None: render a fresh snapshot
 
 
-PING = ServerSentEventMessage(comment="ping")
+# A heartbeat is an event, not a comment: pages cannot see comments, and a kitchen screen
+# tells a silent stall from a quiet kitchen by hearing one at least every heartbeat.
+PING = ServerSentEventMessage(event="ping", data="ping")
 
 
 class Inbox:

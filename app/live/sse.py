@@ -1,5 +1,5 @@
 """Server-sent event streams fed by a channel hub (`app.live.hub`): a snapshot first, then
-the hub's shared update per burst of events, heartbeats (`: ping` comments, every
+the hub's shared update per burst of events, heartbeats (`ping` events, every
 SSE_HEARTBEAT_SECONDS) in between, and a fresh snapshot at least once a minute.
 
 Everything sent is rendered from Postgres after the events it answers, so a message never
