@@ -104,7 +104,7 @@
   // STALL_BEATS heartbeats of silence the screen says so and reconnects, which brings a
   // fresh board.
   var STALL_BEATS = 2.5;
-  var heartbeatMs = (parseFloat(boardHost && boardHost.dataset.heartbeatS) || 15) * 1000;
+  var heartbeatMs = (parseFloat(boardHost.dataset.heartbeatS) || 15) * 1000;
   var liveSource = null, lastHeard = Date.now();
   function heard() { lastHeard = Date.now(); }
   function listen(source) {
@@ -126,16 +126,17 @@
   // A stream refused because the session ended (the cook was removed, the role changed)
   // looks like any broken connection to the page; ask the server, and go to the login
   // rather than "Reconnecting…" forever.
+  function toLogin() {
+    window.location.href = "/login?next=" + encodeURIComponent(location.pathname);
+  }
   var checking = false;
   function checkSession() {
-    if (checking || !window.fetch || !boardHost) return;
+    if (checking || !window.fetch) return;
     checking = true;
     fetch("/kitchen/" + boardHost.dataset.slug + "/board",
           {headers: {"HX-Request": "true"}, credentials: "same-origin", cache: "no-store"})
       .then(function (response) {
-        if (response.status === 401) {
-          window.location.href = "/login?next=" + encodeURIComponent(location.pathname);
-        }
+        if (response.status === 401) toLogin();
       })
       .catch(function () { /* offline: the stream keeps retrying */ })
       .then(function () { checking = false; });
@@ -641,7 +642,7 @@
   document.body.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr, text = "The action failed (" + xhr.status + ").";
     try { text = JSON.parse(xhr.responseText).detail || text; } catch (e) { /* not JSON */ }
-    if (xhr.status === 401) { window.location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
+    if (xhr.status === 401) { toLogin(); return; }
     showToast(text);
   });
   document.body.addEventListener("htmx:sendError", function () {

@@ -229,11 +229,7 @@ def test_commands_beside_a_running_dev_use_its_sandbox_and_secrets(dev_data: Pat
     try:
         _wait_for_banner(process)
         base = f"http://127.0.0.1:{port}"
-        menu = httpx.get(f"{base}/api/restaurants/demo/menu", timeout=10).json()["items"]
-        created = httpx.post(f"{base}/api/orders", timeout=30, json={
-            "restaurant": "demo", "items": [{"menu_item_id": menu[0]["id"], "quantity": 1}],
-            "customer": {"name": "Ada", "email": "ada@example.com"},
-            "fulfillment": "pickup"})
+        created = _order(base)
         assert created.status_code == 201, created.text
 
         found = _beside(data_dir, "reconcile", "--since", "1h")
