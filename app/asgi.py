@@ -51,6 +51,7 @@ from app.orders.events_controller import OrderEventsController
 from app.orders.pages import OrderPagesController
 from app.payments.stripe_gateway import close_gateway
 from app.payments.webhook_controller import StripeWebhookController
+from app.payments.webhook_route import stripe_webhook_route
 from app.restaurants.controllers import MenuApiController, RestaurantPagesController
 from app.restaurants.photo_controller import MenuPhotoController
 from app.settings import get_settings
@@ -150,7 +151,9 @@ def create_app() -> Litestar:
     # and is counted with its real status; NUL in a URL is refused before any route runs.
     # Outermost, CSP and friends on every response (routing errors included), and the
     # server's own send kept for the live streams' body writes (app.live.sse).
+    # Stripe's webhooks are answered inside those, ahead of Litestar (app/payments/webhook_route).
     handler = request_id_middleware(input_guard_middleware(request_metrics_middleware(
-        language_middleware(app.asgi_handler, secure=settings.is_production))))
+        stripe_webhook_route(language_middleware(app.asgi_handler,
+                                                 secure=settings.is_production), app))))
     app.asgi_handler = security_headers_middleware(handler, production=settings.is_production)
     return app

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hmac
 import json
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -21,6 +23,7 @@ from app.payments.fulfilment import record_event_once
 from app.payments.rebuild import CannotRebuild
 from app.payments.stripe_data import CheckoutSession, Event, StripeData
 from app.platform.metrics import WEBHOOK_EVENTS
+from app.settings import get_settings
 
 log = get_logger("orderpass.webhooks.stripe")
 TOLERANCE_S = 300
@@ -29,6 +32,45 @@ PAID_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_suc
 
 class InvalidWebhook(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What `POST /webhooks/stripe` answers, and what runs once that answer is sent."""
+
+    status: int
+    body: dict[str, Any]
+    follow_up: Callable[[], Awaitable[None]] | None = None
+
+
+async def answer(redis: ArqRedis, payload: bytes, signature_header: str | None,
+                 received: float) -> Reply:
+    """The webhook's whole answer: 400 for anything that is not a genuine Stripe event
+    (nothing written), 503 when processing failed (Stripe retries), else 200 once the order
+    is committed and the kitchen told. `received`: when the request arrived (for the
+    payment-to-kitchen metric)."""
+    secrets = [secret.strip() for secret in get_settings().stripe_webhook_secret.split(",")
+               if secret.strip()]
+    try:
+        event = verify(payload, signature_header, secrets)
+    except InvalidWebhook as error:
+        count("unknown", "rejected")
+        log.warning("stripe webhook rejected", reason=str(error)[:200])
+        return Reply(400, {"error": str(error)[:200]})
+    try:
+        outcome = await handle_event(redis, event, received)
+    except Exception as error:
+        count(event.type, "error")
+        log.exception("stripe webhook failed; Stripe will retry", stripe_event=event.id,
+                      event_type=event.type)
+        return Reply(503, {"error": f"processing failed: {type(error).__name__}"})
+    count(event.type, outcome.result)
+    log.info("stripe webhook", stripe_event=event.id, event_type=event.type,
+             result=outcome.result, order_id=outcome.order_ref,
+             ms=round((time.perf_counter() - received) * 1000, 1))
+    # The order is committed and the kitchen told; the email and bookkeeping of the fast
+    # path run once the 2xx is on its way (the outbox relay covers a crash meanwhile).
+    return Reply(200, {"result": outcome.result}, outcome.follow_up)
 
 
 def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> StripeData:

@@ -1,0 +1,102 @@
+"""`POST /webhooks/stripe` served ahead of Litestar's router, as plain ASGI.
+
+Every paid order arrives here, and at the platform's rate the framework around the handler
+cost more CPU than the handler's own Python: Litestar's routing, its request and response
+objects, and four middlewares a webhook has no use for (sessions, CSRF, the form guard,
+the language). py-spy over `orderpass bench webhook` had them at about a tenth of the web
+process's samples. Our edge middlewares (request id, NUL guard, metrics and webhook counts,
+security headers) still wrap this route, and the answer is `answer`'s, as in the
+controller that declares the endpoint in the OpenAPI schema."""
+
+from __future__ import annotations
+
+import time
+from typing import cast
+
+import msgspec
+from litestar import Litestar
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.infra.logging import get_logger
+from app.payments.webhook_controller import MAX_WEBHOOK_BYTES, StripeWebhookController
+from app.payments.webhooks import Reply, answer
+
+log = get_logger("orderpass.webhooks.stripe")
+PATH = str(StripeWebhookController.path)
+PATHS = {PATH, PATH + "/"}  # Litestar answers both
+TOO_LARGE = Reply(413, {"status_code": 413, "detail": "Request Entity Too Large"})
+FAILED = Reply(500, {"status_code": 500, "detail": "Internal Server Error"})
+
+
+class _Disconnected(Exception):
+    pass
+
+
+def stripe_webhook_route(app: ASGIApp, litestar: Litestar) -> ASGIApp:
+    """`app` with Stripe's webhook POSTs answered here; everything else passes through."""
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["path"] not in PATHS
+                or scope.get("method") != "POST"):
+            await app(scope, receive, send)
+            return
+        received = time.perf_counter()
+        # what Litestar's router would have set: request metrics label the route and find
+        # the app's Redis for the webhook counts through them
+        scope["app"] = litestar
+        scope["path_template"] = PATH
+        headers = dict(scope["headers"])
+        try:
+            payload = await _body(headers, receive)
+        except _Disconnected:
+            return  # nobody to answer; nothing was read or written
+        if payload is None:
+            log.info("request refused", status=413, path=PATH, detail="body too large")
+            await _send(send, TOO_LARGE)
+            return
+        signature = headers.get(b"stripe-signature")
+        try:
+            reply = await answer(litestar.state.redis, payload,
+                                 signature.decode("latin-1") if signature else None,
+                                 received)
+        except Exception:
+            log.exception("request failed", status=500, path=PATH)
+            await _send(send, FAILED)
+            return
+        await _send(send, reply)
+        if reply.follow_up is not None:
+            try:  # after the answer, as Litestar runs a response's background task
+                await reply.follow_up()
+            except Exception:
+                log.exception("stripe webhook follow-up failed; the outbox relay retries")
+
+    return route
+
+
+async def _body(headers: dict[bytes, bytes], receive: Receive) -> bytes | None:
+    """The request body, or None past MAX_WEBHOOK_BYTES (by its declared length, or as it
+    streams in). Raises _Disconnected if the client left first."""
+    declared = headers.get(b"content-length", b"")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = cast(bytes, message.get("body", b""))
+        size += len(chunk)
+        if size > MAX_WEBHOOK_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send(send: Send, reply: Reply) -> None:
+    body = msgspec.json.encode(reply.body)
+    await send({"type": "http.response.start", "status": reply.status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
