@@ -157,11 +157,12 @@ def reconcile(window: str, apply: bool) -> None:
     click.echo(asyncio.run(run()))
 
 
+BENCH_SECTIONS = ["empty", "intake", "webhook", "kitchen", "sse", "email", "platform"]
+
+
 @main.command()
-@click.argument("sections", nargs=-1,
-                type=click.Choice(["intake", "webhook", "kitchen", "sse", "email", "platform"]))
-@click.option("--only", "only", multiple=True,
-              type=click.Choice(["intake", "webhook", "kitchen", "sse", "email", "platform"]),
+@click.argument("sections", nargs=-1, type=click.Choice(BENCH_SECTIONS))
+@click.option("--only", "only", multiple=True, type=click.Choice(BENCH_SECTIONS),
               help="Run only this section (repeatable); same as naming sections.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("bench-results.json"), show_default=True,

@@ -122,4 +122,5 @@ async def run_intake(system: BenchSystem, *, concurrency: int, duration: float, 
             "capacity_bounded_by": capacity_usage.bound(),
             "rate_per_s": rate, "settled_s": settled_s, **fixed,
             "cpu_ms_per_order": usage.per_event_ms("web", answered),
+            "kernel_ms_per_order": usage.per_event_ms("web", answered, kernel=True),
             "open_loop_cpu_pct": usage.pct(), "open_loop_bounded_by": usage.bound()}

@@ -16,15 +16,16 @@ from typing import Any
 import httpx
 
 from app.bench import client as bench_client
-from app.bench import email, intake, kitchen, platform, report, sse, webhook
+from app.bench import email, empty_server, intake, kitchen, platform, report, sse, webhook
 from app.bench.live import run_live
 from app.bench.probes import CpuProbe, PgWaits
 from app.bench.runner import BenchSystem
 from app.bench.screens import kitchen_watcher, order_keys, status_watcher
 
-SECTIONS = ("email", "sse", "intake", "webhook", "kitchen")
+SECTIONS = ("empty", "email", "sse", "intake", "webhook", "kitchen")
 OPTIONAL_SECTIONS = ("platform",)  # run only when named: `orderpass bench platform`
 QUIET_TIMEOUT_S = 20.0
+EMPTY_SECONDS = (2.0, 4.0)  # the empty server's window per rate: webhook seconds, within these
 
 
 @dataclass
@@ -79,6 +80,12 @@ async def _sections(system: BenchSystem, options: BenchOptions, results: dict[st
     password = system.env["ORDERPASS_DEMO_PASSWORD"]
     async with httpx.AsyncClient(base_url=system.web_url, timeout=30) as web, \
             httpx.AsyncClient(base_url=system.sandbox_url, timeout=30) as sandbox:
+        if "empty" in wanted:  # first: the machine is quiet
+            rates = {"paid": options.rate, "intake": options.intake_rate}
+            echo(f"empty: an empty server's CPU per request at {options.rate:g}/s and "
+                 f"{options.intake_rate:g}/s …")
+            seconds = min(max(options.webhook_seconds, EMPTY_SECONDS[0]), EMPTY_SECONDS[1])
+            results["empty_request"] = await empty_server.run_empty_requests(rates, seconds)
         if "email" in wanted:
             echo(f"email: a backlog of {options.emails} confirmation emails under Resend's "
                  "limit (2 requests/s, 100 per batch) …")
@@ -123,6 +130,20 @@ async def _sections(system: BenchSystem, options: BenchOptions, results: dict[st
                 screens=options.platform_screens, customers=options.platform_customers,
                 rate=options.rate, seconds=options.platform_seconds,
                 settle=lambda: _quiet(system, results, "platform", echo), echo=echo)
+    _in_empty_requests(results)
+
+
+def _in_empty_requests(results: dict[str, Any]) -> None:
+    """Each section's CPU per event in empty requests at its own rate (a ratio from one run
+    that machines of the kind share better than milliseconds)."""
+    empty = results.get("empty_request")
+    if not empty:
+        return
+    for section in ("paid", "intake"):
+        figures = results.get(section)
+        if figures and figures.get("cpu_ms_per_order"):
+            figures["empty_requests"] = empty_server.multiple(figures["cpu_ms_per_order"],
+                                                              empty, section)
 
 
 def _cookie(jar: dict[str, str]) -> str:
@@ -154,6 +175,7 @@ async def _webhook(system: BenchSystem, web: httpx.AsyncClient, sandbox: httpx.A
                           "bounded_by": run.usage.bound()}
     results["paid"] = {
         "cpu_ms_per_order": run.usage.per_event_ms("web", len(orders)),
+        "kernel_ms_per_order": run.usage.per_event_ms("web", len(orders), kernel=True),
         "orders": len(orders), "screens": webhook.SCREENS, "status_pages": len(orders),
         "screen_p50_ms": run.arrivals.screens.p(50), "screen_p99_ms": run.arrivals.screens.p(99),
         "status_p50_ms": run.arrivals.status.p(50), "status_p99_ms": run.arrivals.status.p(99),

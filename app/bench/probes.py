@@ -68,9 +68,11 @@ class CpuUsage:
         usage["outside_pct_of_all_cores"] = self.outside_pct
         return usage
 
-    def per_event_ms(self, name: str, events: int) -> float:
-        """CPU milliseconds `name` spent per event over the window (0 without events)."""
-        return round(self.seconds.get(name, 0.0) * 1000 / events, 3) if events else 0.0
+    def per_event_ms(self, name: str, events: int, *, kernel: bool = False) -> float:
+        """CPU milliseconds `name` spent per event over the window (0 without events);
+        `kernel`: only those spent in the kernel."""
+        seconds = (self.kernel_seconds if kernel else self.seconds).get(name, 0.0)
+        return round(seconds * 1000 / events, 3) if events else 0.0
 
     def bound(self) -> str:
         """What bounded the window: the neighbours, the machine, a saturated process, or

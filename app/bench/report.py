@@ -15,6 +15,12 @@ import psutil
 # table order; absent sections are skipped. The bound is a key of the same section, or a
 # fixed note for figures no CPU bounds.
 ROWS: list[tuple[str, str, str, str, str, str]] = [
+    ("empty_request", "asgi_cpu_ms_at_paid_rate", "empty request CPU at the paid rate", "ms",
+     "", "empty"),
+    ("empty_request", "litestar_cpu_ms_at_paid_rate", "  with Litestar (one route)", "ms", "",
+     "empty"),
+    ("empty_request", "asgi_cpu_ms_at_intake_rate", "empty request CPU at the intake rate",
+     "ms", "", "empty"),
     ("intake", "max_orders_per_s", "intake capacity (closed loop)", "orders/s", ">= 200",
      "capacity_bounded_by"),
     ("intake", "rate_per_s", "intake offered rate (open loop)", "orders/s", "",
@@ -26,10 +32,15 @@ ROWS: list[tuple[str, str, str, str, str, str]] = [
      "open_loop_bounded_by"),
     ("intake", "cpu_ms_per_order", "intake web CPU per order", "ms", "<= 1.5",
      "open_loop_bounded_by"),
+    ("intake", "kernel_ms_per_order", "  of it in the kernel", "ms", "",
+     "open_loop_bounded_by"),
+    ("intake", "empty_requests", "  in empty requests at that rate", "x", "", "empty"),
     ("webhook", "p50_ms", "webhook -> 2xx p50", "ms", "", "bounded_by"),
     ("webhook", "p99_ms", "webhook -> 2xx p99", "ms", "<= 50", "bounded_by"),
     ("paid", "cpu_ms_per_order", "paid order web CPU (3 screens + page)", "ms", "<= 1.5",
      "bounded_by"),
+    ("paid", "kernel_ms_per_order", "  of it in the kernel", "ms", "", "bounded_by"),
+    ("paid", "empty_requests", "  in empty requests at that rate", "x", "", "empty"),
     ("kitchen", "p50_ms", "webhook -> kitchen frame p50", "ms", "", "bounded_by"),
     ("kitchen", "p99_ms", "webhook -> kitchen frame p99", "ms", "<= 50", "bounded_by"),
     ("kitchen", "floor_p50_ms", "floor (PG commit + pub/sub) p50", "ms", "", "bounded_by"),
@@ -69,6 +80,7 @@ ROWS: list[tuple[str, str, str, str, str, str]] = [
      "memory"),
 ]
 FIXED_BOUNDS = {"memory": "memory (idle streams; not a CPU figure)",
+                "empty": "this machine's cost of an HTTP request to uvicorn (a unit, not a goal)",
                 "gc": "objects born since the last full GC (survivors are frozen)"}
 
 

@@ -39,7 +39,9 @@ BENCH_ENV = {
     "UNPAID_ORDERS_PER_IP": "0",  # one client address places every order
     "LOGIN_RATE_LIMIT_PER_MINUTE": "100000",
     "RESEND_REQUESTS_PER_SECOND": "2",  # Resend's default team limit, mirrored by the sandbox
-    "ORDERPASS_ENV": "dev",
+    # Not `dev`, whose templates are checked on disk at every render (a stat per template per
+    # frame); `test` renders as production does. Production itself needs real keys and TLS.
+    "ORDERPASS_ENV": "test",
     "LOG_JSON": "true",  # as in production: one JSON line per event, no console colours
     # The bench pays sessions first and posts their webhooks later, on its own schedule; a
     # reconciliation run in between would record those orders itself (its job for lost

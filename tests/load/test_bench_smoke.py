@@ -15,9 +15,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {
-    "intake": ["max_orders_per_s", "orders_per_s", "p50_ms", "p99_ms", "cpu_ms_per_order"],
+    "empty_request": ["asgi_cpu_ms_at_paid_rate", "litestar_cpu_ms_at_paid_rate",
+                      "asgi_cpu_ms_at_intake_rate"],
+    "intake": ["max_orders_per_s", "orders_per_s", "p50_ms", "p99_ms", "cpu_ms_per_order",
+               "kernel_ms_per_order", "empty_requests"],
     "webhook": ["p50_ms", "p99_ms"],
-    "paid": ["cpu_ms_per_order"],
+    "paid": ["cpu_ms_per_order", "kernel_ms_per_order", "empty_requests"],
     "kitchen": ["p50_ms", "p99_ms", "floor_p50_ms", "ratio_p50", "cpu_us_per_frame",
                 "cpu_us_per_frame_kernel"],
     "sse": ["idle_connections", "rss_mb", "kb_per_connection"],
