@@ -45,6 +45,7 @@ from app.restaurants import services
 from app.restaurants.availability import is_paused, menu_state
 from app.restaurants.opening import closures_of, order_window, schedule_of, slots_by_day
 from app.restaurants.tables import Restaurant
+from app.settings import get_settings
 
 # The checkout's time select lists this many slots at most (two whole days of a restaurant
 # open round the clock); the API takes any valid slot.
@@ -206,4 +207,6 @@ async def _status_context(request: Request[Any, Any, Any], order_id: str) -> dic
     # The diner's switch or browser first; else the language they ordered in.
     i18n.settle(view.language)
     return {"order": view, "restaurant": restaurant, "problem": "", "checkout": "",
-            "now": datetime.now(UTC)}
+            "now": datetime.now(UTC),
+            # the page reconnects after a few silent heartbeats (static/js/live-watch.js)
+            "heartbeat_s": get_settings().sse_heartbeat_seconds}

@@ -88,40 +88,14 @@
     indicator.className = "connection is-" + state;
     indicator.textContent = text;
   }
-  document.body.addEventListener("htmx:sseOpen", function (event) {
-    setConnection("live", "Live");
-    listen(event.detail && event.detail.source);
-  });
+  document.body.addEventListener("htmx:sseOpen", function () { setConnection("live", "Live"); });
   document.body.addEventListener("htmx:sseError", function () {
     setConnection("down", "Reconnecting…");
     checkSession();
   });
   document.body.addEventListener("htmx:sseClose", function () { setConnection("down", "Disconnected"); });
-
-  // A stream that stalls without breaking (Wi-Fi gone quiet, a proxy holding the connection)
-  // raises no error: the screen would say "Live" while orders go missing. The server sends
-  // something at least every heartbeat (a `ping` event when the kitchen is quiet), so after
-  // STALL_BEATS heartbeats of silence the screen says so and reconnects, which brings a
-  // fresh board.
-  var STALL_BEATS = 2.5;
-  var heartbeatMs = (parseFloat(boardHost.dataset.heartbeatS) || 15) * 1000;
-  var liveSource = null, lastHeard = Date.now();
-  function heard() { lastHeard = Date.now(); }
-  function listen(source) {
-    if (!source) return;
-    liveSource = source;
-    heard();
-    ["board", "tickets", "ping"].forEach(function (name) { source.addEventListener(name, heard); });
-  }
-  window.setInterval(function () {
-    if (!liveSource || liveSource.readyState !== EventSource.OPEN) return;
-    if (Date.now() - lastHeard < heartbeatMs * STALL_BEATS) return;
-    var stalled = liveSource;
-    liveSource = null;
-    stalled.close();
-    // The sse extension's own error path: "Reconnecting…", then a new connection.
-    if (stalled.onerror) stalled.onerror(new Event("error"));
-  }, 1000);
+  // A stream that stalls without breaking is closed by live-watch.js after a few silent
+  // heartbeats, through the error path above: "Reconnecting…", then a fresh board.
 
   // A stream refused because the session ended (the cook was removed, the role changed)
   // looks like any broken connection to the page; ask the server, and go to the login

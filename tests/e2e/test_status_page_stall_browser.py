@@ -1,0 +1,60 @@
+"""A diner's status page that stops hearing from the server catches up by itself (real
+Chromium, real `orderpass web`, a proxy that freezes the page's connection without closing
+it, as a phone's Wi-Fi going quiet does): within a few heartbeats it reconnects and shows
+where the order is now, where it used to wait for news that never came."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from app.live.feed import publish_order_event
+from app.orders.tables import PaidOrder
+from tests.helpers.freezing_proxy import FreezingProxy
+from tests.helpers.orders import make_paid_order
+from tests.helpers.server import RunningProcess, start_web
+
+pytestmark = pytest.mark.browser
+HEARTBEAT_S = 1.0
+
+
+@pytest.fixture
+def own_web() -> Iterator[RunningProcess]:
+    with start_web(env={"SSE_HEARTBEAT_SECONDS": str(HEARTBEAT_S)}) as server:
+        yield server
+
+
+async def test_a_frozen_status_page_reconnects_and_shows_the_order_as_it_is(
+        browser: Any, own_web: RunningProcess) -> None:
+    order = await make_paid_order(items=[("Burrata", 1150, 1, "")])
+    with FreezingProxy(own_web.port or 0).running() as proxy:
+        context = await browser.new_context(base_url=proxy.url)
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await page.goto(f"/orders/{order.public_id}")
+        await page.wait_for_selector("#order-progress.status-paid", timeout=10_000)
+        await page.wait_for_function("document.body.dataset.liveReconnects === undefined")
+
+        proxy.freeze()  # the page's stream (and anything else open) hears nothing from now
+        await PaidOrder.update({PaidOrder.status: "accepted"}).where(
+            PaidOrder.id == order.id)
+        redis = Redis.from_url(os.environ["REDIS_URL"])
+        try:
+            await publish_order_event(redis, order.restaurant, order.public_id,
+                                      "order.accepted")
+        finally:
+            await redis.aclose()
+        frozen = time.monotonic()
+        await page.wait_for_selector("#order-progress.status-accepted", timeout=15_000)
+        caught_up_s = time.monotonic() - frozen
+        # 2.5 silent heartbeats, the 1 s check, a new connection and the progress fetch
+        assert caught_up_s < HEARTBEAT_S * 2.5 + 4, caught_up_s
+        assert await page.evaluate("document.body.dataset.liveReconnects") == "1"
+        assert errors == []
+        await context.close()
