@@ -45,7 +45,7 @@ from app.manage.staff_controller import StaffController
 from app.notifications.webhook_controller import ResendWebhookController
 from app.ops.health_controller import HealthController
 from app.ops.metrics_controller import MetricsController
-from app.ops.request_metrics import request_metrics_middleware
+from app.ops.request_metrics import flush_webhook_counts, request_metrics_middleware
 from app.orders.api_controller import OrdersApiController
 from app.orders.events_controller import OrderEventsController
 from app.orders.pages import OrderPagesController
@@ -89,6 +89,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     finally:
         shrinking.cancel()
         await close_gateway()
+        await flush_webhook_counts()  # counted, not yet written
         await app.state.redis.aclose()
         if opened_pool:
             await db.close_pool()
