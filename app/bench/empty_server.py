@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -116,14 +118,22 @@ async def _until_up(session: aiohttp.ClientSession) -> None:
             await asyncio.sleep(0.05)
 
 
-async def run_empty_requests(rates: dict[str, float], seconds: float) -> dict[str, Any]:
+async def run_empty_requests(rates: dict[str, float], seconds: float, database_url: str,
+                             redis_url: str) -> dict[str, Any]:
     """`rates`: section → the rate it posts at. Returns each empty server's CPU per request
-    at each section's rate (`asgi_cpu_ms_at_paid_rate`, `litestar_cpu_ms_at_paid_rate`, …)."""
+    at each section's rate (`asgi_cpu_ms_at_paid_rate`, `litestar_cpu_ms_at_paid_rate`, …),
+    and one more Postgres or Redis round trip's inside an event at the paid rate."""
     figures: dict[str, Any] = {f"{name}_rate_per_s": rate for name, rate in rates.items()}
     for name, rate in rates.items():
         for kind in KINDS:
             figures[f"{kind}_cpu_ms_at_{name}_rate"] = await request_cpu_ms(
                 kind, rate, max(1, round(rate * seconds)))
+    paid_rate = rates.get("paid")
+    if paid_rate:
+        trips = await round_trip_cpu_ms(database_url, redis_url, paid_rate,
+                                        max(1, round(paid_rate * seconds)))
+        for name, cpu_ms in trips.items():
+            figures[f"{name}_round_trip_cpu_ms"] = cpu_ms
     return figures
 
 
@@ -132,5 +142,72 @@ def multiple(cpu_ms: float, empty: dict[str, Any], section: str) -> float | None
     unit = empty.get(f"asgi_cpu_ms_at_{section}_rate")
     return round(cpu_ms / unit, 1) if unit else None
 
+# The marginal CPU of one round trip inside an event, as the web makes them: events at the
+# paid rate, each a chain of CHAIN_SHORT, then CHAIN_LONG round trips to Postgres (through
+# an asyncpg pool as the app's, `SELECT $1`) or Redis (a GET); the difference per extra round
+# trip. Run as `python -m app.bench.empty_server round-trips DATABASE_URL REDIS_URL RATE N`.
+CHAIN_SHORT, CHAIN_LONG = 1, 5
+
+
+async def round_trip_cpu_ms(database_url: str, redis_url: str, rate: float,
+                            events: int) -> dict[str, float]:
+    """{"postgres": ms, "redis": ms}: one more round trip's CPU in an event, measured in
+    a process of its own (the web's side of it: send, wake up, read)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.bench.empty_server", "round-trips", database_url,
+        redis_url, str(rate), str(events), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL)
+    output, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"round-trip probe failed ({process.returncode})")
+    return {name: float(value) for name, value in json.loads(output).items()}
+
+
+async def _chains(operation: Callable[[], Awaitable[Any]], rate: float, events: int,
+                  length: int) -> float:
+    """CPU seconds of this process over `events` events at `rate`, each `length` calls."""
+    started, cpu = time.perf_counter(), time.process_time()
+    for index in range(events):
+        await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
+        for _ in range(length):
+            await operation()
+    return time.process_time() - cpu
+
+
+async def _probe_round_trips(database_url: str, redis_url: str, rate: float,
+                             events: int) -> dict[str, float]:
+    import asyncpg
+    from redis.asyncio import Redis
+
+    async def keep_session(_connection: asyncpg.Connection) -> None:
+        """As the app's pool: no reset query per release (app/infra/db.py)."""
+
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=20,
+                                     reset=keep_session)
+    redis = Redis.from_url(redis_url)
+    operations: dict[str, Callable[[], Awaitable[Any]]] = {
+        "postgres": lambda: pool.fetch("SELECT $1::int", 1),
+        "redis": lambda: redis.get("orderpass:bench:absent")}
+    figures: dict[str, float] = {}
+    try:
+        for name, operation in operations.items():
+            for _ in range(WARM_UP):
+                await operation()
+            short = await _chains(operation, rate, events, CHAIN_SHORT)
+            long = await _chains(operation, rate, events, CHAIN_LONG)
+            figures[name] = round(max(0.0, long - short) * 1000
+                                  / (events * (CHAIN_LONG - CHAIN_SHORT)), 3)
+    finally:
+        await pool.close()
+        await redis.aclose()
+    return figures
+
+
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]))
+    if sys.argv[1] == "round-trips":
+        import uvloop
+
+        print(json.dumps(uvloop.run(_probe_round_trips(
+            sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])))))
+    else:
+        serve(sys.argv[1], int(sys.argv[2]))

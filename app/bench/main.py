@@ -85,7 +85,8 @@ async def _sections(system: BenchSystem, options: BenchOptions, results: dict[st
             echo(f"empty: an empty server's CPU per request at {options.rate:g}/s and "
                  f"{options.intake_rate:g}/s …")
             seconds = min(max(options.webhook_seconds, EMPTY_SECONDS[0]), EMPTY_SECONDS[1])
-            results["empty_request"] = await empty_server.run_empty_requests(rates, seconds)
+            results["empty_request"] = await empty_server.run_empty_requests(
+                rates, seconds, system.database_url, system.redis_url)
         if "email" in wanted:
             echo(f"email: a backlog of {options.emails} confirmation emails under Resend's "
                  "limit (2 requests/s, 100 per batch) …")

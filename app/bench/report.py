@@ -21,6 +21,10 @@ ROWS: list[tuple[str, str, str, str, str, str]] = [
      "empty"),
     ("empty_request", "asgi_cpu_ms_at_intake_rate", "empty request CPU at the intake rate",
      "ms", "", "empty"),
+    ("empty_request", "postgres_round_trip_cpu_ms", "one more Postgres round trip", "ms", "",
+     "empty"),
+    ("empty_request", "redis_round_trip_cpu_ms", "one more Redis round trip", "ms", "",
+     "empty"),
     ("intake", "max_orders_per_s", "intake capacity (closed loop)", "orders/s", ">= 200",
      "capacity_bounded_by"),
     ("intake", "rate_per_s", "intake offered rate (open loop)", "orders/s", "",
@@ -80,7 +84,7 @@ ROWS: list[tuple[str, str, str, str, str, str]] = [
      "memory"),
 ]
 FIXED_BOUNDS = {"memory": "memory (idle streams; not a CPU figure)",
-                "empty": "this machine's cost of an HTTP request to uvicorn (a unit, not a goal)",
+                "empty": "this machine's cost of an empty request or round trip (a unit)",
                 "gc": "objects born since the last full GC (survivors are frozen)"}
 
 

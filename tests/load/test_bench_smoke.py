@@ -16,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {
     "empty_request": ["asgi_cpu_ms_at_paid_rate", "litestar_cpu_ms_at_paid_rate",
-                      "asgi_cpu_ms_at_intake_rate"],
+                      "asgi_cpu_ms_at_intake_rate", "postgres_round_trip_cpu_ms",
+                      "redis_round_trip_cpu_ms"],
     "intake": ["max_orders_per_s", "orders_per_s", "p50_ms", "p99_ms", "cpu_ms_per_order",
                "kernel_ms_per_order", "empty_requests"],
     "webhook": ["p50_ms", "p99_ms"],
