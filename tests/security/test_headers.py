@@ -13,25 +13,11 @@ from litestar import Litestar
 from app.infra.security_headers import CONTENT_SECURITY_POLICY, headers_for
 from tests.helpers.accounts import login
 from tests.helpers.orders import make_paid_order
+from tests.helpers.security_headers import assert_secure_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIRS = [ROOT / "templates", ROOT / "components"]
 EMAILS = ROOT / "templates" / "emails"  # mail clients, not browsers: inline CSS is the norm
-
-EXPECTED = {
-    "content-security-policy": CONTENT_SECURITY_POLICY,
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",
-    "x-frame-options": "DENY",
-}
-
-
-def assert_secure_headers(response: httpx.Response) -> None:
-    for name, value in EXPECTED.items():
-        assert response.headers.get(name) == value, (response.request.url, name)
-    assert "camera=()" in response.headers["permissions-policy"]
-    assert "strict-transport-security" not in response.headers  # not in test/dev
-
 
 def test_the_policy_allows_only_our_own_origin() -> None:
     directives = dict(part.strip().split(" ", 1) for part in CONTENT_SECURITY_POLICY.split(";"))

@@ -21,8 +21,8 @@ from app.payments.webhook_controller import MAX_WEBHOOK_BYTES
 from app.payments.webhook_route import stripe_webhook_route
 from tests.helpers.orders import submit_and_pay
 from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.security_headers import assert_secure_headers
 from tests.helpers.stripe_events import signed_request
-from tests.security.test_headers import assert_secure_headers
 
 TOO_LARGE = {"status_code": 413, "detail": "Request Entity Too Large"}
 
