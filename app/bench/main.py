@@ -143,8 +143,9 @@ def _in_empty_requests(results: dict[str, Any]) -> None:
     for section in ("paid", "intake"):
         figures = results.get(section)
         if figures and figures.get("cpu_ms_per_order"):
-            figures["empty_requests"] = empty_server.multiple(figures["cpu_ms_per_order"],
-                                                              empty, section)
+            worth = empty_server.multiple(figures["cpu_ms_per_order"], empty, section)
+            if worth is not None:
+                figures["empty_requests"] = worth
 
 
 def _cookie(jar: dict[str, str]) -> str:

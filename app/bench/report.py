@@ -120,7 +120,7 @@ def table(results: dict[str, Any]) -> str:
              "-" * 100]
     for section, key, label, unit, target, _bound in ROWS:
         figures = results.get(section)
-        if isinstance(figures, dict) and key in figures:
+        if isinstance(figures, dict) and figures.get(key) is not None:
             lines.append(f"{label:<38} {figures[key]:>10}  {unit:<9} {target:<7} "
                          f"{notes[f'{section}.{key}']}")
     return "\n".join(lines)

@@ -1,6 +1,9 @@
-"""A TCP proxy that can freeze the connections open at a moment: their bytes stop flowing
-both ways while nothing is closed, as when a phone's Wi-Fi goes quiet or a proxy holds a
-connection; connections opened afterwards flow normally."""
+"""A TCP proxy that can freeze connections open at a moment: their bytes stop flowing both
+ways while nothing is closed, as when a phone's Wi-Fi goes quiet or a proxy holds a
+connection; connections opened afterwards flow normally. `freeze(path)` picks them by the
+path of the last request they carried: a browser reuses idle keep-alive connections for its
+next requests, and a test freezing those too would measure the browser's retry, not the
+page."""
 
 from __future__ import annotations
 
@@ -10,29 +13,37 @@ import socket
 import threading
 from collections.abc import Iterator
 
+METHODS = {b"GET", b"POST", b"HEAD", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"}
+
 
 class FreezingProxy:
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.loop = asyncio.new_event_loop()
-        self.open: list[asyncio.Event] = []  # one "may flow" flag per open connection
+        # per open connection: the path of the last request it carried, its "may flow" flag
+        self.open: list[tuple[list[bytes], asyncio.Event]] = []
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
-    def freeze(self) -> None:
-        """Stop the bytes of every connection open now (for good)."""
-        def stop() -> None:
-            for flowing in self.open:
+    def freeze(self, path: str) -> int:
+        """Stop the bytes (for good) of the connections open now whose last request was for
+        `path`; returns how many."""
+        async def stop() -> int:
+            frozen = [flowing for last, flowing in self.open if last == [path.encode()]]
+            for flowing in frozen:
                 flowing.clear()
-        self.loop.call_soon_threadsafe(stop)
+            return len(frozen)
+        return asyncio.run_coroutine_threadsafe(stop(), self.loop).result(5)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                    flowing: asyncio.Event) -> None:
+                    flowing: asyncio.Event, last: list[bytes] | None = None) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await reader.read(65536):
+                if last is not None and data[:8].split(b" ")[0] in METHODS:
+                    last[:] = data.split(b"\r\n", 1)[0].split(b" ")[1:2]
                 await flowing.wait()
                 writer.write(data)
                 await writer.drain()
@@ -43,8 +54,9 @@ class FreezingProxy:
         server_reader, server_writer = await asyncio.open_connection(*self.target)
         flowing = asyncio.Event()
         flowing.set()
-        self.open.append(flowing)
-        await asyncio.gather(self._pipe(client_reader, server_writer, flowing),
+        last: list[bytes] = []
+        self.open.append((last, flowing))
+        await asyncio.gather(self._pipe(client_reader, server_writer, flowing, last),
                              self._pipe(server_reader, client_writer, flowing))
 
     @contextlib.contextmanager
