@@ -5,6 +5,7 @@ never outlives the slot's start minus prep; the slot survives a rebuild from Str
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,16 +61,23 @@ async def test_asap_at_a_closed_restaurant_is_refused_with_when_it_opens(
     assert response.json()["scheduled_for"] == opening.isoformat()
 
 
-@pytest.mark.parametrize(("shift", "fragment"), [
-    (timedelta(minutes=5), "grid"),  # 19:05 is not a slot
-    (-timedelta(minutes=15), "at least"),  # inside the lead time
-    (timedelta(days=8), "at most 7 days"),
+def too_soon() -> datetime:
+    """The grid slot just before the earliest the server can take: inside the lead time
+    whenever the order arrives after this reading (earliest_slot() - 15 min is not, within
+    a minute before a grid boundary, where its margin moves it one slot later)."""
+    return next_slot(datetime.now(UTC) + timedelta(minutes=PREP + PAY_WINDOW_MINUTES)) \
+        - timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(("slot", "fragment"), [
+    (lambda: earliest_slot() + timedelta(minutes=5), "grid"),  # 19:05 is not a slot
+    (too_soon, "at least"),  # inside the lead time
+    (lambda: earliest_slot() + timedelta(days=8), "at most 7 days"),
 ])
 async def test_a_slot_off_the_grid_too_soon_or_too_far_is_refused(
-    client: httpx.AsyncClient, redis: ArqRedis, shift: timedelta, fragment: str
+    client: httpx.AsyncClient, redis: ArqRedis, slot: Callable[[], datetime], fragment: str
 ) -> None:
-    response = await client.post("/api/orders",
-                                 json=await order_for(client, earliest_slot() + shift))
+    response = await client.post("/api/orders", json=await order_for(client, slot()))
     assert response.status_code == 422, response.text
     assert fragment in error_keys(response)["scheduled_for"]
     assert await temp_keys(redis) == []
