@@ -14,6 +14,7 @@ STRIPE_MIN_LINK_MINUTES = 30  # Stripe refuses expires_at sooner than 30 min ...
 STRIPE_MAX_LINK_MINUTES = 24 * 60  # ... or later than 24 h after creation.
 SANDBOX_STRIPE_KEY = "sk_test_orderpass_sandbox"
 SANDBOX_RESEND_KEY = "re_test_orderpass_sandbox"
+KITCHEN_HEARTBEAT_DEFAULT_S = 5.0
 
 
 class Settings(BaseSettings):
@@ -88,6 +89,10 @@ class Settings(BaseSettings):
     unpaid_orders_per_ip: int = Field(default=25, ge=0)
     unpaid_orders_per_email: int = Field(default=5, ge=0)
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)  # keeps proxies from idling SSE out
+    # A kitchen screen's heartbeat (unset: 5 s, or SSE_HEARTBEAT_SECONDS if shorter). The
+    # screen calls itself down after 2.5 silent heartbeats; at 15 s a stalled tablet showed
+    # a green "Live" for up to 37 s while a new order was missing (an outside try).
+    kitchen_heartbeat_seconds: float | None = Field(default=None, gt=0)
     # How often the web process lets a full collection examine its whole heap, reclaiming
     # frozen objects that died in cycles (app/infra/gc_tuning.py): one longer pause then.
     gc_thaw_minutes: float = Field(default=15.0, gt=0)
@@ -156,6 +161,11 @@ class Settings(BaseSettings):
         """The configured link lifetime, clamped to what Stripe accepts."""
         return max(STRIPE_MIN_LINK_MINUTES, min(STRIPE_MAX_LINK_MINUTES,
                                                 self.payment_link_ttl_minutes))
+
+    @property
+    def kitchen_heartbeat_s(self) -> float:
+        return self.kitchen_heartbeat_seconds or min(self.sse_heartbeat_seconds,
+                                                     KITCHEN_HEARTBEAT_DEFAULT_S)
 
     @property
     def is_production(self) -> bool:

@@ -43,7 +43,7 @@ class KitchenController(Controller):
         return Template("kitchen.html", context={
             "board": board, "csrf": csrf_of(request), "staff": staff_of(request),
             "thresholds": json.dumps(board.thresholds),
-            "heartbeat_s": get_settings().sse_heartbeat_seconds})
+            "heartbeat_s": get_settings().kitchen_heartbeat_s})
 
     @get("/board")
     async def board_fragment(self, request: Request[Any, Any, Any],
@@ -59,9 +59,13 @@ class KitchenController(Controller):
         a `tickets` event with the changed tickets after each burst of order events."""
         restaurant = await restaurant_or_404(slug)
         staff = staff_of(request)  # a screen stops when its session ends (removed, re-roled)
-        stream = until_revoked(board_feed.board_stream(channels, restaurant),
-                               request.app.state.redis, staff.user_id, staff.session_version,
-                               every_s=get_settings().sse_heartbeat_seconds)
+        settings = get_settings()
+        # the session is checked at the slower, general period (a Redis read per screen)
+        stream = until_revoked(
+            board_feed.board_stream(channels, restaurant,
+                                    heartbeat_s=settings.kitchen_heartbeat_s),
+            request.app.state.redis, staff.user_id, staff.session_version,
+            every_s=settings.sse_heartbeat_seconds)
         return LiveEvents(stream,
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,7 +17,7 @@ from app.infra.security_headers import CONTENT_SECURITY_POLICY
 from app.live.feed import publish_order_event
 from app.orders import lifecycle
 from tests.helpers.orders import make_paid_order
-from tests.helpers.server import RunningProcess
+from tests.helpers.server import RunningProcess, start_web
 from tests.helpers.sse import events, logged_in, next_event
 
 
@@ -148,3 +149,26 @@ async def test_publish_reports_failure_instead_of_raising() -> None:
 
 async def test_publish_reports_success(plain_redis: Redis) -> None:
     assert await publish_order_event(plain_redis, 1, "TEMP-x", "order.paid") is True
+
+
+async def test_a_kitchen_stream_pings_every_5_s_where_other_streams_wait_15() -> None:
+    """The default periods on a real server: a stalled screen notices within ~12 s."""
+    order = await make_paid_order()
+    with start_web(env={"SSE_HEARTBEAT_SECONDS": "15"}) as server:  # the default
+        client = await logged_in(server, "kitchen@demo.test")
+        try:
+            page = await client.get("/kitchen/demo")
+            assert 'data-heartbeat-s="5.0"' in page.text
+            status = await client.get(f"/orders/{order.public_id}")
+            assert 'data-heartbeat-s="15.0"' in status.text
+            async with client.stream("GET", "/kitchen/demo/events") as response:
+                stream = events(response).__aiter__()
+                await next_event(stream, "board")
+                started = time.monotonic()
+                pings = [await next_event(stream, "ping") for _ in range(2)]
+                assert len(pings) == 2
+                # the first ping comes at a random phase of the period, the second a
+                # period later: two within 5 s + 5 s (and well under 15 s)
+                assert time.monotonic() - started < 11
+        finally:
+            await client.aclose()
