@@ -53,7 +53,11 @@ class RunningSandbox:
             )
         )
         self._thread = threading.Thread(target=self._serve, daemon=True, name="sandbox")
-        self.http = httpx.Client(base_url=self.url, timeout=10)
+        # Idle connections dropped well before the server's keep-alive (uvicorn: 5 s, as
+        # httpx's default): at equal timeouts a request could leave on a connection the
+        # server was closing, and fail with a reset (CI: a fixture's teardown).
+        self.http = httpx.Client(base_url=self.url, timeout=10,
+                                 limits=httpx.Limits(keepalive_expiry=1.0))
 
     def _serve(self) -> None:
         asyncio.run(self._server.serve())
