@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,16 +16,10 @@ from app.live.feed import publish_order_event
 from app.orders.tables import PaidOrder
 from tests.helpers.freezing_proxy import FreezingProxy
 from tests.helpers.orders import make_paid_order
-from tests.helpers.server import RunningProcess, start_web
+from tests.helpers.server import FAST_HEARTBEAT_S, RunningProcess
 
 pytestmark = pytest.mark.browser
-HEARTBEAT_S = 1.0
 
-
-@pytest.fixture
-def own_web() -> Iterator[RunningProcess]:
-    with start_web(env={"SSE_HEARTBEAT_SECONDS": str(HEARTBEAT_S)}) as server:
-        yield server
 
 
 async def test_a_frozen_status_page_reconnects_and_shows_the_order_as_it_is(
@@ -57,6 +50,6 @@ async def test_a_frozen_status_page_reconnects_and_shows_the_order_as_it_is(
         await page.wait_for_selector("#order-progress.status-accepted", timeout=10_000)
         caught_up_s = time.monotonic() - frozen
         # 2.5 silent heartbeats, the 1 s check, a new connection and the progress fetch
-        assert caught_up_s < HEARTBEAT_S * 2.5 + 4, caught_up_s
+        assert caught_up_s < FAST_HEARTBEAT_S * 2.5 + 4, caught_up_s
         assert errors == []
         await context.close()

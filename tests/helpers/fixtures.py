@@ -23,6 +23,7 @@ from app.payments.stripe_gateway import reset_gateway
 from app.settings import reset_settings_cache
 from tests.helpers.database import reset_state
 from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.server import FAST_HEARTBEAT_S, RunningProcess, start_web
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +77,12 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=app), base_url="http://testserver"
     ) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def own_web() -> Iterator[RunningProcess]:
+    """A web process of the test's own (one it may freeze with SIGSTOP or put behind a
+    proxy), its live streams beating every FAST_HEARTBEAT_S."""
+    with start_web(env={"SSE_HEARTBEAT_SECONDS": str(FAST_HEARTBEAT_S)}) as server:
+        yield server
+

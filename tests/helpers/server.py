@@ -76,6 +76,9 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path,
                        + log_path.read_text(errors="replace")[-4000:])
 
 
+FAST_HEARTBEAT_S = 1.0  # live streams of a test's own web process (`own_web`)
+
+
 @contextlib.contextmanager
 def start_web(env: dict[str, str] | None = None, log_dir: Path | None = None
               ) -> Iterator[RunningProcess]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,17 +20,10 @@ from app.live.feed import publish_order_event
 from tests.helpers.accounts import add_member, login
 from tests.helpers.browser import logged_in_context
 from tests.helpers.orders import make_paid_order
-from tests.helpers.server import RunningProcess, start_web
+from tests.helpers.server import FAST_HEARTBEAT_S, RunningProcess
 
 pytestmark = pytest.mark.browser
-HEARTBEAT_S = 1.0
 
-
-@pytest.fixture
-def own_web() -> Iterator[RunningProcess]:
-    """A web process of this test's own: it is frozen with SIGSTOP."""
-    with start_web(env={"SSE_HEARTBEAT_SECONDS": str(HEARTBEAT_S)}) as server:
-        yield server
 
 
 async def _publish(order: Any) -> None:
@@ -58,7 +50,7 @@ async def test_a_stalled_stream_is_shown_as_down_then_reconnected_and_caught_up(
         stalled = time.monotonic()
         await page.wait_for_selector("#connection.is-down", timeout=10_000)
         noticed_s = time.monotonic() - stalled
-        assert noticed_s < HEARTBEAT_S * 2.5 + 3, noticed_s  # a few heartbeats, not forever
+        assert noticed_s < FAST_HEARTBEAT_S * 2.5 + 3, noticed_s  # a few heartbeats, not forever
         order = await make_paid_order(items=[("Burrata", 1150, 1, "while frozen")])
         await _publish(order)  # announced while the screen could not hear it
     finally:
