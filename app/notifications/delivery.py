@@ -365,7 +365,14 @@ async def _send_batch(redis: ArqRedis, settings: Settings, first: Outgoing,
         await service.mark_failed(items[index].row.id, reason)
     accepted = [(item, result.ids[index]) for index, item in enumerate(items)
                 if index in result.ids and index not in result.errors]
-    moved = await service.mark_batch_sent({item.row.id: str(pid) for item, pid in accepted})
+    try:
+        moved = await service.mark_batch_sent({item.row.id: str(pid) for item, pid in accepted})
+    except BaseException:
+        # Sent, not recorded (Postgres restarting): the rows' own jobs, held back for the
+        # flight, resume the batch now rather than after CLAIM_TTL_S; this job may not
+        # (its own email need not be in the batch: a skipped confirmation).
+        await _reschedule_jobs(redis, [item.row for item in items], 0)
+        raise
     # Every row of the batch is sent or failed now (or was moved by someone else): their
     # jobs have nothing left to do (but the one answering for `first`, this job).
     await _drop_jobs(redis, [item.row for item in items if item is not first])
@@ -407,7 +414,22 @@ async def _resume_batch(redis: ArqRedis, settings: Settings, batch_key: str,
                         job_try: int) -> str:
     """Retry a batch attempt whose outcome is unknown (worker died, timeout) as the same
     batch under the same key: Resend replays it if it went out, or reports the key used
-    with a different payload (then it went out too); only if it never arrived is it sent."""
+    with a different payload (then it went out too); only if it never arrived is it sent.
+    One job at a time per batch: the rest of its rows' jobs, due together, then find their
+    rows sent instead of spending a send slot each on the same replay."""
+    lock = redis.lock(CLAIM_PREFIX + batch_key, timeout=CLAIM_TTL_S, blocking=True,
+                      blocking_timeout=CLAIM_WAIT_S)
+    if not await lock.acquire():
+        raise RetryLater(backoff(1), "batch being resumed by another worker")
+    _hold(lock)
+    try:
+        return await _replay_batch(redis, settings, batch_key, job_try)
+    finally:
+        await _release([lock])
+
+
+async def _replay_batch(redis: ArqRedis, settings: Settings, batch_key: str,
+                        job_try: int) -> str:
     rows = await service.batch_rows(batch_key)
     if any(row.status not in ("queued", "failed") for row in rows):
         for row in rows:  # part of the batch is recorded as sent: all of it went out
@@ -643,6 +665,18 @@ async def _claim_backlog(redis: ArqRedis, settings: Settings, own: EmailRow
                                                   exclude_id=own.id)]
     claims = await Claims.take(redis, [CLAIM_PREFIX + row.idempotency_key
                                        for row in candidates], keep=gateway.MAX_BATCH)
+    try:
+        return await _prepare_claimed(redis, settings, own, candidates, claims)
+    except BaseException:
+        # Not the caller's to release yet: a failed read here (Postgres restarting) left
+        # up to 100 other jobs' emails claimed for CLAIM_TTL_S (a minute) of nothing.
+        await claims.release()
+        raise
+
+
+async def _prepare_claimed(redis: ArqRedis, settings: Settings, own: EmailRow,
+                           candidates: list[EmailRow], claims: Claims
+                           ) -> tuple[list[Outgoing], Claims, Outgoing | Skip | NotReady | None]:
     held = [row.id for row in candidates if CLAIM_PREFIX + row.idempotency_key in claims.held]
     fresh = [row for row in await service.rows_by_id(held)
              if row.status == "queued" and not row.attempts and not row.provider_id]

@@ -32,6 +32,9 @@ from app.platform.outbox import OutboxRow
 from app.restaurants.services import slug_of
 
 log = get_logger("orderpass.payments.confirm")
+# The bookkeeping after a paid order's answer rides out a Postgres restart this long: the
+# cook saw the order either way, but the relay's "shown" mark would come 10 to 20 s later.
+FOLLOW_UP_RETRY_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ async def publish_paid(redis: ArqRedis, fulfilment: Fulfilment, received: float
     async def finish() -> None:
         # "paid" is counted with the bookkeeping (analytics: at most lost with it)
         await outbox.mark_done(delivered, also=funnel.bump_cte("paid", 3),
-                               also_args=funnel.bump_parameters(restaurant_id))
+                               also_args=funnel.bump_parameters(restaurant_id),
+                               retry_s=FOLLOW_UP_RETRY_S)
         try:  # labelled by slug, as every metric with a restaurant
             ORDERS_PAID.labels(restaurant=await slug_of(restaurant_id)).inc()
         except Exception as error:

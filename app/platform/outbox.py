@@ -15,9 +15,11 @@ from typing import Any
 
 import asyncpg
 from arq.connections import ArqRedis
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from app.infra import db
 from app.infra.logging import get_logger
+from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.piccolo_conf import DB
 
 log = get_logger("orderpass.outbox")
@@ -131,18 +133,24 @@ async def deliver_now(redis: ArqRedis, rows: Sequence[OutboxRow], *, mark: bool 
 
 
 async def mark_done(rows: Sequence[OutboxRow], *, also: str = "",
-                    also_args: Sequence[Any] = ()) -> None:
+                    also_args: Sequence[Any] = (), retry_s: float = 0.0) -> None:
     """Mark delivered `rows` done (and a paid order whose kitchen publish went out shown) in
     one statement committed without waiting for the flush. `also`: CTEs of the caller's
     bookkeeping to run in the same statement, with parameters from `$3` (`also_args`): the
-    paid order's funnel count. Never raises: a row left pending is delivered again by the
-    relay, which every consumer shrugs off."""
+    paid order's funnel count. `retry_s`: for callers past their answer (the webhook's
+    follow-up), how long to keep trying while Postgres is unreachable (a restart takes a
+    few seconds; the relay would take up to OUTBOX_GRACE_S plus its period). Never raises:
+    a row left pending is delivered again by the relay, which every consumer shrugs off."""
     keys = [row.dedupe_key for row in rows]
     if not keys and not also:
         return
     shown = [ref for row in rows if (ref := shown_by(row.kind, row.payload))]
     try:
-        await db.execute(_mark_done_sql(also), keys, shown, *also_args)
+        async for attempt in AsyncRetrying(
+                stop=stop_after_delay(retry_s), wait=wait_exponential(multiplier=0.2, max=1),
+                retry=retry_if_exception_type(DEPENDENCY_ERRORS), reraise=True):
+            with attempt:
+                await db.execute(_mark_done_sql(also), keys, shown, *also_args)
     except Exception as error:  # delivered twice at worst: every consumer is idempotent
         log.warning("outbox rows not marked done",
                     order_id=rows[0].payload.get("order_ref") if rows else None,

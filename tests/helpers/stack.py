@@ -431,12 +431,15 @@ def wait_emails_out_once(stack: Stack, refs: list[str], timeout: float) -> None:
 
 def all_emails_out_once(stack: Stack, refs: list[str]) -> str:
     """'' when every email the product queued for `refs` reached the mailbox exactly once."""
-    queued = stack.value("SELECT count(*) FROM email_message WHERE order_ref = ANY($1) "
-                         "AND status = 'queued'", refs)
+    queued = stack.sql("SELECT kind, order_ref, attempts, provider_id, last_error, "
+                       "created_at FROM email_message WHERE order_ref = ANY($1) "
+                       "AND status = 'queued' ORDER BY created_at", refs)
     counts = stack.mail_counts()
     wanted = expected_emails(stack, refs)
     missing = sorted(key for key in wanted if counts[key] == 0)
     twice = {key: n for key, n in counts.items() if n > 1}
     if queued or missing or twice:
-        return f"queued={queued} missing={missing[:5]} twice={twice}"
+        oldest = [dict(row) for row in queued[:3]]
+        return (f"queued={len(queued)} (oldest {oldest}) missing={missing[:5]} "
+                f"twice={twice}")
     return ""

@@ -31,6 +31,9 @@ LIVE_BUDGET_S = 2.0  # an order paid after Redis is back reaches open streams wi
 REDIS_DOWN_S = 4.0  # how long Valkey stays down in the restarts below
 RECOVERY_S = 20  # from the server back to every paid order recorded and shown
 EMAIL_RECOVERY_S = 60  # from the server back to every email out exactly once
+# A 2 s Postgres restart delays no email much: a batch that failed to read its rows once
+# left up to 100 other emails claimed for a minute (55 s here, 1 run in 3).
+POSTGRES_EMAIL_RECOVERY_S = 30
 
 
 class StreamTap:
@@ -353,6 +356,7 @@ def test_postgres_restart_while_orders_are_taken_and_worked(stack: Stack) -> Non
     assert set(answers) <= {201, 202, 503}, answers
     assert _statuses(stack, worked) == {"ready": 4}, kitchen
     stack.assert_consistent(RECOVERY_S)
-    wait_emails_out_once(stack, [*worked, *submitted], EMAIL_RECOVERY_S)
+    consistent = time.monotonic() - back
+    wait_emails_out_once(stack, [*worked, *submitted], POSTGRES_EMAIL_RECOVERY_S)
     print(f"postgres restart: answers {dict(answers)}, kitchen {dict(kitchen)}, "
-          f"settled {time.monotonic() - back:.1f}s")
+          f"consistent {consistent:.1f}s, emails out {time.monotonic() - back:.1f}s")
