@@ -57,8 +57,9 @@ async def execute(sql: str, *args: Any) -> None:
 
 async def run_script(sql: str) -> None:
     """Run a multi-statement script (migrations) atomically, on a connection of its own
-    (asyncpg's simple-query path)."""
-    connection = await DB.get_new_connection()
+    (asyncpg's simple-query path), without the statement limit: an index built on a large
+    table may rightly take minutes."""
+    connection = await asyncpg.connect(**{**DB.config, "command_timeout": None})
     try:
         async with connection.transaction():
             await connection.execute(sql)

@@ -251,6 +251,15 @@ class Stack:
         process.wait(30)
         self.servers.processes.remove(process)
 
+    def freeze_postgres(self, frozen: bool = True) -> None:
+        """Stop (or resume) every Postgres process at once, as a frozen VM or a lost network
+        path looks to its clients: connections stay open, nothing answers, even connects
+        (the kernel still completes the TCP handshake)."""
+        postmaster = psutil.Process(self._server("postgres").pid)
+        for process in [postmaster, *postmaster.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
+
     def start_postgres(self) -> None:
         port = self.servers._port(self.servers.database_url)
         url = self.servers._start_postgres(port)
