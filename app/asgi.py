@@ -22,7 +22,7 @@ from app.accounts.form_guard import form_guard_middleware
 from app.accounts.invitation_controller import InvitationController
 from app.accounts.password_reset_controller import PasswordResetController
 from app.admin.controllers import ADMIN_CONTROLLERS
-from app.infra import db, unavailable
+from app.infra import db, i18n, unavailable
 from app.infra.errors import log_exception, validation_error_handler
 from app.infra.gc_tuning import freeze_startup_heap, paced_full_collections
 from app.infra.i18n import language_middleware
@@ -81,6 +81,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     shrinking = asyncio.create_task(shrink_pools_forever())
     # The live frames' templates, compiled before the first order's fan-out needs them.
     precompile(board_feed.BOARD_TEMPLATE, board_feed.TICKETS_TEMPLATE)
+    i18n.warm_up()  # and the prices on them
     freeze_startup_heap()
     log.info("web app started")
     try:

@@ -8,7 +8,7 @@ import importlib
 from typing import Any
 
 from app import outbox_consumers
-from app.infra import db
+from app.infra import db, i18n
 from app.infra.gc_tuning import freeze_startup_heap
 from app.infra.logging import configure_logging, get_logger
 from app.notifications import compose
@@ -34,6 +34,7 @@ def _warm_up(settings: Settings) -> None:
     the drain of a backlog (its first send was later by that much): compile the email
     templates, open Resend's client, import the modules the crons import lazily."""
     compose.warm_up()
+    i18n.warm_up()  # the prices and dates in every email
     email_gateway.warm_up(settings)
     importlib.import_module("app.notifications.webhooks")  # ops alerts (webhook error rate)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from babel import localedata
 
 from app.infra import i18n
 from app.infra.i18n import Preference, choose, from_accept_language
@@ -89,3 +90,12 @@ def test_the_breakdown_and_vat_table_in_german() -> None:
     assert "MwSt. 5,5 %: 0,52\xa0€" in text and "Trinkgeld (ohne MwSt.): 1,00\xa0€" in text
     assert "Gesamt: 14,00\xa0€" in text
     assert '<tr data-vat-rate="5.5"><td>5,5 %</td>' in table and "MwSt.-Satz" in table
+
+
+def test_warm_up_loads_every_supported_language_before_the_first_price() -> None:
+    """A process warms Babel at start: the first paid order's ticket otherwise read the
+    locale data (unpickled and merged) in the middle of its fan-out."""
+    localedata.clear_caches()
+    i18n._locale.cache_clear()
+    i18n.warm_up()
+    assert set(i18n.SUPPORTED) <= set(localedata._cache)
