@@ -40,6 +40,25 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     # 2-3 % of the web's CPU at intake); our gateway logs each call itself, with the order.
     stripe_level = max(logging.WARNING, logging.getLevelName(level.upper()))
     logging.getLogger("stripe").setLevel(stripe_level)
+    pool_logger = logging.getLogger("asyncpg.pool")
+    if not any(isinstance(f, OneLineTraceback) for f in pool_logger.filters):
+        pool_logger.addFilter(OneLineTraceback())
+
+
+class OneLineTraceback(logging.Filter):
+    """asyncpg's pool logs a full traceback each time it fails to reopen its floor of
+    connections (1, 2, 4 … 60 s apart while Postgres is down): forty lines per retry that
+    say "connection refused", burying the request lines that name the orders affected.
+    Keeps the warning, with the error on its line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {error.__class__.__name__}: {error}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 def _json_line(event: dict[str, Any], default: Callable[[Any], Any] | None = None,
