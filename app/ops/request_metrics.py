@@ -44,9 +44,11 @@ FLUSH_S = 1.0
 
 def _field(status: int) -> str:
     # 409 is our "not yet, send it again" (a Resend event racing our own "sent" update,
-    # app/notifications/webhooks.py): a retry asked for, not a delivery refused.
+    # app/notifications/webhooks.py): a retry asked for, not a delivery refused. 405 is
+    # a GET or HEAD on a webhook's path: a probe, never a provider (both only POST), and
+    # not worth the on-call page's "rejected" or the webhook_failures alert.
     return ("failed" if status >= 500 else "retry" if status == 409
-            else "rejected" if status >= 400 else "ok")
+            else "probe" if status == 405 else "rejected" if status >= 400 else "ok")
 
 
 class _WebhookCounts:
@@ -58,8 +60,10 @@ class _WebhookCounts:
 
     def add(self, redis: Redis, provider: str, status: int) -> None:
         key = WEBHOOK_KEY.format(provider=provider, minute=int(time.time() // 60))
-        self.pending[(key, "total")] += 1
-        self.pending[(key, _field(status))] += 1
+        field = _field(status)
+        if field != "probe":  # not a delivery: out of the rate's denominator too
+            self.pending[(key, "total")] += 1
+        self.pending[(key, field)] += 1
         self.redis = redis
         loop = asyncio.get_running_loop()
         if self.timer is None or self.timer[0] is not loop or self.timer[1].cancelled():

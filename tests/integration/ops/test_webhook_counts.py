@@ -56,3 +56,19 @@ async def test_counts_lost_to_a_redis_failure_never_break_an_answer(
     assert response.status_code == 400
     assert (await webhook_http_counts(redis))["failed"] == 0
     await broken.aclose()
+
+
+async def test_a_probe_of_a_webhook_path_is_labelled_and_not_counted_as_a_refusal(
+        client: httpx.AsyncClient, redis: ArqRedis) -> None:
+    """A GET or HEAD on /webhooks/stripe (a scanner; providers only POST): a 405 labelled
+    with the webhook's route in the metrics, outside the on-call page's "rejected" and the
+    webhook_failures alert."""
+    for _ in range(3):
+        assert (await client.get("/webhooks/stripe")).status_code == 405
+    await client.post("/webhooks/stripe", content=b"{}",
+                      headers={"stripe-signature": "t=1,v1=forged"})
+    counts = await webhook_http_counts(redis)
+    assert (counts["total"], counts["rejected"]) == (1, 1)
+    assert (await stored(redis, "stripe")).get("probe") == 3
+    scraped = (await client.get("/metrics")).text
+    assert 'method="GET",route="/webhooks/stripe",status="4xx"' in scraped
