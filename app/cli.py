@@ -67,8 +67,7 @@ def migrate() -> None:
     from app.infra import db
 
     _check_infrastructure(redis=False)
-    output = asyncio.run(db.migrate())
-    click.echo(output.strip() or "migrations applied")
+    click.echo(asyncio.run(db.migrate()))
 
 
 @main.command("seed-demo")

@@ -90,15 +90,31 @@ async def close_pool() -> None:
 
 
 async def migrate() -> str:
-    """Apply pending migrations; returns Piccolo's progress output for the caller to log."""
+    """Apply pending migrations; returns one line saying what was done, for the caller to
+    print. Piccolo's own progress output is kept for a failure only: it counts every
+    migration "already complete" before it lists the same ones "not yet run"."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
+    from piccolo.apps.migrations.tables import Migration
 
+    async def recorded() -> int:  # migrations already run (no table yet on a new database)
+        return await Migration.count() if await Migration.table_exists() else 0
+
+    before = await recorded()
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         result = await run_forwards(app_name="all")
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")
-    return output.getvalue()
+    applied = await recorded() - before
+    if not applied:
+        return f"database up to date: {_migrations(before)} already applied"
+    if not before:
+        return f"database ready: {_migrations(applied)} applied"
+    return f"database ready: {_migrations(applied)} applied, {before} already in place"
+
+
+def _migrations(count: int) -> str:
+    return f"{count} migration{'' if count == 1 else 's'}"
 
 
 async def ping() -> None:

@@ -177,6 +177,7 @@ class OrderPagesController(Controller):
                        checkout: FromQuery[str] = "") -> Template:
         context = await _status_context(request, order_id)
         context["checkout"] = checkout
+        context["with_title"] = True  # paid meanwhile: the tab says the kitchen's number too
         return Template("order_progress.html", context=context)
 
     @post("/orders/{order_id:str}/payment-link", status_code=200)
@@ -193,6 +194,7 @@ class OrderPagesController(Controller):
             context = await _status_context(request, order_id)  # settles the language
             context["problem"] = problem and translated(
                 problem, N_("This order cannot get a new payment link."))
+            context["with_title"] = is_htmx(request)
             name = "order_progress.html" if is_htmx(request) else "order_status.html"
             return Template(name, context=context)
         return Redirect(f"/orders/{order_id}", status_code=HTTP_303_SEE_OTHER)
@@ -207,6 +209,6 @@ async def _status_context(request: Request[Any, Any, Any], order_id: str) -> dic
     # The diner's switch or browser first; else the language they ordered in.
     i18n.settle(view.language)
     return {"order": view, "restaurant": restaurant, "problem": "", "checkout": "",
-            "now": datetime.now(UTC),
+            "now": datetime.now(UTC), "with_title": False,
             # the page reconnects after a few silent heartbeats (static/js/live-watch.js)
             "heartbeat_s": get_settings().sse_heartbeat_seconds}

@@ -171,6 +171,9 @@ async def test_after_paying_one_state_at_a_time_and_the_kitchen_number_first(
     small = await page.locator(".order-ref").evaluate(
         "el => parseFloat(getComputedStyle(el).fontSize)")
     assert big >= 2 * small  # the TEMP- reference is secondary
+    # The live update renamed the order everywhere on the page, as the kitchen names it.
+    assert await page.title() == f"Order #{order.ticket_number} · Demo Bistro"
+    assert f"(quote #{order.ticket_number} if you contact" in await page.inner_text(".order-ref")
 
     for action in ("accept", "ready", "complete"):
         await lifecycle.apply_action(created["id"], action, actor="test", redis=redis)

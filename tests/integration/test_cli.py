@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from app.dev.embedded import EmbeddedServers, free_port
+from tests.helpers.migrations import migrate, scratch_database
 
 ORDERPASS = [sys.executable, "-m", "app.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +51,28 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "cannot reach Postgres" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _migrate(database_url: str) -> list[str]:
+    result = subprocess.run([*ORDERPASS, "migrate"], env=_env(DATABASE_URL=database_url),
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr == ""
+    return result.stdout.splitlines()
+
+
+async def test_migrate_says_in_one_true_line_what_it_did() -> None:
+    """`orderpass dev` migrates at every start. Piccolo's own output said "10 migrations
+    already complete" and then "10 migrations not yet run" of a new database."""
+    ids = sorted(path.stem for path in (ROOT / "migrations").glob("2*.py"))
+    async with scratch_database() as url:
+        assert _migrate(url) == [f"database ready: {len(ids)} migrations applied"]
+        assert _migrate(url) == [
+            f"database up to date: {len(ids)} migrations already applied"]
+    async with scratch_database() as url:  # one migration run before, by hand
+        migrate(url, "forwards", "1")
+        assert _migrate(url) == [
+            f"database ready: {len(ids) - 1} migrations applied, 1 already in place"]
 
 
 def _start_dev(data_dir: Path, port: int, sandbox_port: int) -> subprocess.Popen[str]:

@@ -1,0 +1,87 @@
+"""The diner's status page names the order as the rest of the product does. Before payment
+only the reference the diner was given. Once paid, the kitchen's number: on the page, in its
+title, and in the reference line, which the live update that brings the number replaces too
+(the line sat outside it, so an open page showed "#4" beside "Reference TEMP-… (quote it if you
+contact …)", a reference no kitchen screen shows); the receipt email reads the same."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import httpx
+from arq.connections import ArqRedis
+
+from app.notifications import delivery, service
+from app.orders.tables import PaidOrder
+from app.settings import get_settings
+from tests.helpers.accounts import login
+from tests.helpers.orders import pay_and_post_webhook, valid_order
+from tests.helpers.sandbox import RunningSandbox
+
+LIVE = {"HX-Request": "true"}  # what the open page's htmx sends for a live update
+
+
+def text_of(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def title_of(page: str) -> str:
+    match = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert match, page[:300]
+    return text_of(match.group(1))
+
+
+def reference_line(page: str) -> str:
+    match = re.search(r'<p class="fine-print order-ref">(.*?)</p>', page, re.S)
+    assert match, page[-2000:]
+    return text_of(match.group(1))
+
+
+def order_number(page: str) -> str:
+    match = re.search(r'<p class="order-number"[^>]*>(.*?)</p>', page, re.S)
+    return text_of(match.group(1)) if match else ""
+
+
+async def test_unpaid_the_reference_paid_the_kitchens_number_everywhere(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    created = (await client.post("/api/orders", json=await valid_order(client))).json()
+    ref = created["id"]
+    page = (await client.get(f"/orders/{ref}")).text
+    assert title_of(page) == f"Order {ref} · Demo Bistro"
+    assert order_number(page) == ""
+    assert reference_line(page) == f"Reference {ref} (quote it if you contact Demo Bistro)"
+
+    # Back from Stripe before the webhook: the page is open, waiting for the payment.
+    waiting = (await client.get(f"/orders/{ref}/progress?checkout=success", headers=LIVE)).text
+    assert "Confirming your payment" in waiting and order_number(waiting) == ""
+    assert title_of(waiting) == f"Order {ref} · Demo Bistro"
+
+    assert await pay_and_post_webhook(client, sandbox, created) == "created"
+    order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
+    assert order is not None
+    number = f"#{order.ticket_number}"
+    said = f"Order {number} · reference {ref} (quote {number} if you contact Demo Bistro)"
+
+    # The live update the open page swaps in brings the number, the line and the title at once.
+    live = (await client.get(f"/orders/{ref}/progress?checkout=success", headers=LIVE)).text
+    assert order_number(live) == number
+    assert reference_line(live) == said
+    assert title_of(live) == f"Order {number} · Demo Bistro"
+    # The page loaded afresh says the same, once.
+    page = (await client.get(f"/orders/{ref}")).text
+    assert (order_number(page), reference_line(page)) == (number, said)
+    assert title_of(page) == f"Order {number} · Demo Bistro"
+    assert page.count('class="fine-print order-ref"') == 1
+
+    # The receipt email and the cook's screen name the order by that number too.
+    row = await service.ensure_row(redis, "payment_received", ref)
+    assert row is not None
+    receipt = await delivery.prepare(redis, get_settings(), row)
+    assert isinstance(receipt, delivery.Outgoing), receipt
+    assert f"Order {number} · reference {ref}" in receipt.rendered.text
+    await login(client, "kitchen@demo.test")
+    board = (await client.get("/kitchen/demo")).text
+    card = re.search(rf'id="card-{re.escape(ref)}".*?<span class="ticket-no">([^<]+)</span>',
+                     board, re.S)
+    assert card and card.group(1) == number
