@@ -75,8 +75,14 @@ async def refunds_changed(redis: ArqRedis, order: PaidOrder) -> Outcome:
         try:
             await lifecycle.apply_action(ref, "refund", actor="stripe", redis=redis)
         except lifecycle.IllegalTransition as error:
-            log.warning("full refund not applied to the order", order_id=ref,
-                        error=str(error))
+            now = await lifecycle.get_order(ref)
+            if now is not None and now.status in ("refunded", "voided", "charged_back"):
+                # a rejection's own refund moved it meanwhile (Stripe's event raced it)
+                log.info("full refund already applied to the order", order_id=ref,
+                         status=now.status)
+            else:
+                log.warning("full refund not applied to the order", order_id=ref,
+                            error=str(error))
         return Outcome("refunded", ref)
     if new and not full:
         await tell_partial_refund(redis, order)

@@ -11,9 +11,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import stripe
+import structlog
 from arq.connections import ArqRedis
 
+from app.orders import lifecycle
 from app.orders.tables import PaidOrder
+from app.payments import money_events
 from app.restaurants.tables import MenuItem, Restaurant
 from tests.helpers.accounts import login
 from tests.helpers.kitchen_listener import KitchenListener
@@ -209,3 +212,24 @@ async def test_the_menu_editor_refuses_negative_prices(client: httpx.AsyncClient
     with pytest.raises(asyncpg.CheckViolationError):  # and the database refuses them too
         await MenuItem.update({MenuItem.price_amount: -100}).where(
             MenuItem.restaurant == restaurant.id)
+
+
+async def test_stripes_refund_event_after_a_rejections_own_refund_raises_no_alarm(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    """The kitchen rejects an order and its refund moves it to `refunded`; Stripe's
+    `charge.refunded` for that refund, handled from a read taken before the rejection (the
+    webhook and the rejection side by side), leaves it refunded once and logs no warning
+    for the on-call engineer (a warning "full refund not applied" was seen in an outside
+    try of the auto-reject)."""
+    order = await paid_order_via_sandbox(client, sandbox)
+    before_rejection = await reload(order.public_id)  # what the racing webhook had read
+    rejected = await lifecycle.apply_action(order.public_id, "reject", actor="kitchen:test",
+                                            redis=redis)
+    assert rejected.status == "refunded"
+    with structlog.testing.capture_logs() as logs:
+        outcome = await money_events.refunds_changed(redis, before_rejection)
+    assert outcome.result == "refund_known"
+    assert not [line for line in logs if line["log_level"] == "warning"], logs
+    after = await reload(order.public_id)
+    assert (after.status, after.amount_refunded) == ("refunded", order.amount_charged)
