@@ -8,8 +8,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
+from typing import IO
 
 import click
 import httpx
@@ -23,6 +25,26 @@ from app.settings import Settings
 class Child:
     name: str
     process: subprocess.Popen[bytes]
+    relay: threading.Thread  # its output, line by line, under its name
+
+
+PREFIX_WIDTH = len("sandbox")
+_stdout_lock = threading.Lock()
+
+
+def _relay_lines(name: str, stream: IO[bytes] | None) -> None:
+    """Copy a child's output to ours, each line behind the child's name (`web     | …`),
+    as foreman and honcho do: three processes writing one terminal were hard to tell apart
+    (an outside try read a worker's email lines as the web's)."""
+    if stream is None:
+        return
+    prefix = f"{name:<{PREFIX_WIDTH}} | ".encode()
+    out = sys.stdout.buffer
+    for line in iter(stream.readline, b""):
+        with _stdout_lock:
+            out.write(prefix + line if line.endswith(b"\n") else prefix + line + b"\n")
+            out.flush()
+    stream.close()
 
 
 @dataclass
@@ -95,10 +117,16 @@ class DevSupervisor:
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", *args], env=env, start_new_session=True,
-            preexec_fn=_die_with_parent(signal.SIGTERM))
-        self.children.append(Child(name, process))
+            preexec_fn=_die_with_parent(signal.SIGTERM),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        relay = threading.Thread(target=_relay_lines, args=(name, process.stdout),
+                                 name=f"relay-{name}", daemon=True)
+        relay.start()
+        self.children.append(Child(name, process, relay))
 
     def _start_children(self, env: dict[str, str]) -> None:
+        if sys.stdout.isatty():  # their lines come through a pipe to this terminal
+            env = {**env, "FORCE_COLOR": "1"}
         if self.settings.wants_sandbox:
             self._spawn("sandbox", [
                 "sandbox", "--port", str(self.sandbox_port),
@@ -173,6 +201,8 @@ class DevSupervisor:
     def _stop_all(self) -> None:
         self.stopping = True
         stop_children([child.process for child in self.children], timeout=20)
+        for child in self.children:  # their last lines before ours
+            child.relay.join(timeout=2)
         if self.servers is not None:
             self.servers.stop()
         clear_dev_state(self.settings.data_dir)

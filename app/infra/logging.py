@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,7 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(serializer=_json_line) if json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=_colors())
     )
     structlog.configure(
         processors=[*shared, renderer],
@@ -59,6 +60,12 @@ class OneLineTraceback(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+def _colors() -> bool:
+    # FORCE_COLOR (the common convention): `orderpass dev` relays its children's output
+    # through a pipe to a terminal, each line behind the child's name.
+    return sys.stderr.isatty() or os.environ.get("FORCE_COLOR", "") not in ("", "0")
 
 
 def _json_line(event: dict[str, Any], default: Callable[[Any], Any] | None = None,

@@ -75,9 +75,10 @@ async def test_migrate_says_in_one_true_line_what_it_did() -> None:
             f"database ready: {len(ids) - 1} migrations applied, 1 already in place"]
 
 
-def _start_dev(data_dir: Path, port: int, sandbox_port: int) -> subprocess.Popen[str]:
+def _start_dev(data_dir: Path, port: int, sandbox_port: int, log_level: str = "WARNING"
+               ) -> subprocess.Popen[str]:
     env = {key: value for key, value in _env(ORDERPASS_DATA_DIR=str(data_dir),
-                                             LOG_LEVEL="WARNING").items()
+                                             LOG_LEVEL=log_level).items()
            # as a newcomer runs it: its own sandbox, its own generated secrets
            if key not in {"STRIPE_API_BASE", "RESEND_API_URL", "SECRET_KEY",
                           "STRIPE_WEBHOOK_SECRET", "RESEND_WEBHOOK_SECRET"}}
@@ -129,7 +130,7 @@ def test_dev_serves_everything_and_ctrl_c_leaves_nothing(dev_data: Path) -> None
     data_dir = dev_data
     port, sandbox_port = free_port(), free_port()
     started = time.monotonic()
-    process = _start_dev(data_dir, port, sandbox_port)
+    process = _start_dev(data_dir, port, sandbox_port, log_level="INFO")
     try:
         banner = _wait_for_banner(process)
         base = f"http://127.0.0.1:{port}"
@@ -141,6 +142,14 @@ def test_dev_serves_everything_and_ctrl_c_leaves_nothing(dev_data: Path) -> None
     finally:
         _stop(process)
     assert process.returncode == 0
+    # Each child's lines behind its name, whole; the supervisor's own last.
+    assert process.stdout is not None
+    lines = (banner + process.stdout.read()).splitlines()
+    by_child = {name: [line for line in lines if line.startswith(f"{name:<7} | ")]
+                for name in ("web", "worker")}
+    assert any("web app started" in line for line in by_child["web"]), lines[-40:]
+    assert any("worker started" in line for line in by_child["worker"]), lines[-40:]
+    assert lines[-1] == "Stopped."
     time.sleep(0.5)
     assert _servers_under(data_dir.resolve()) == []
 
