@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     redis_max_connections: int = Field(default=50, ge=2)
     redis_pool_timeout_seconds: float = Field(default=1.0, gt=0)
     redis_pool_idle_seconds: float = Field(default=30.0, gt=0)
+    # A Redis that hangs (frozen, its network path lost) is bounded like Postgres: every
+    # command of the web's and the CLI's clients has this long to be answered, then the
+    # request gets its 503. Refused or reset connections (a restart) are still retried for
+    # a few seconds; a timeout is not (app/infra/redis.py).
+    redis_command_timeout_seconds: float = Field(default=3.0, gt=0)
     # First part of every live-feed pub/sub channel name (app/live/feed.py). Redis pub/sub
     # ignores the database number in REDIS_URL, so two deployments sharing one Redis server
     # (or the test suite's parallel workers on a standalone one) need prefixes of their own.

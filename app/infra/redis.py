@@ -8,6 +8,11 @@ requests failed with 500s. Here a request waits up to REDIS_POOL_TIMEOUT_SECONDS
 free connection, then gets a 503 with Retry-After (app/infra/unavailable.py).
 Floor: connections idle for REDIS_POOL_IDLE_SECONDS beyond the floor are closed, so after
 the burst the pool goes back to its floor (checked on release and by `shrink_pools`).
+Time: a Redis that hangs (a frozen VM, a lost network path: connections stay open, nothing
+answers) held a request forever, as no command had a read timeout, and the app client
+retried timeouts 8 times. Every command on these pools now has REDIS_COMMAND_TIMEOUT_SECONDS
+to be answered, and the app client retries only what a restart looks like (refused, reset,
+LOADING), so a hung Redis is a 503 with Retry-After after about that long.
 """
 
 from __future__ import annotations
@@ -25,23 +30,31 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.infra.urls import redis_url
 from app.settings import get_settings
 
 REDIS_COMMAND_RETRIES = 8  # about 4.5 s of backoff in all
+# What the app client's commands ride out by retrying: a restart or failover (a refused,
+# reset or closed connection; BusyLoadingError is a ConnectionError too). Never a timeout:
+# each retry of a Redis that does not answer would hold the request one more command timeout.
+RIDE_OUT: tuple[type[RedisError], ...] = (RedisConnectionError,)
 POOL_FLOOR = 2  # idle connections a pool keeps after a burst
 _IDLE_SINCE = "_orderpass_idle_since"
 
 
 def redis_settings() -> RedisSettings:
+    """arq's own pool (the worker's poll loop and its jobs' `ctx["redis"]`). arq gives it no
+    read timeout (its RedisSettings has none): a worker waits out a Redis that hangs and
+    carries on when it answers; no request waits on it. Connects time out after 2 s."""
     settings = RedisSettings.from_dsn(redis_url())
     settings.conn_timeout = 2
     settings.conn_retries = 3
-    # A Redis restart or failover (a second or two) is ridden out command by command, in
-    # web and worker alike: without this, arq's poll loop died on the first refused
-    # connection and took the worker (outbox relay, email) down with it.
+    # A Redis restart or failover (a second or two) is ridden out command by command (the
+    # app client does the same with `command_retry`): without this, arq's poll loop died on
+    # the first refused connection and took the worker (outbox relay, email) down with it.
     settings.retry_on_error = [RedisConnectionError, RedisTimeoutError]
     settings.retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), REDIS_COMMAND_RETRIES)
     return settings
@@ -89,8 +102,13 @@ _pools: weakref.WeakSet[ShrinkingPool] = weakref.WeakSet()
 
 def bounded_pool(url: str, name: str, **connection_kwargs: Any) -> ShrinkingPool:
     """A pool for `url`; its connections carry the client name `orderpass-<name>-<pid>`
-    (CLIENT LIST shows who holds what)."""
+    (CLIENT LIST shows who holds what), and every command on them (a new connection's
+    handshake included) has REDIS_COMMAND_TIMEOUT_SECONDS to be answered: its
+    `socket_timeout`, unless the caller passes its own. A pub/sub read passes its own wait
+    (`get_message(timeout=…)`, app/live/feed.py), which takes the place of this one: an
+    idle subscription does not time out."""
     settings = get_settings()
+    connection_kwargs.setdefault("socket_timeout", settings.redis_command_timeout_seconds)
     pool = ShrinkingPool.from_url(
         url, max_connections=settings.redis_max_connections,
         timeout=settings.redis_pool_timeout_seconds, idle_s=settings.redis_pool_idle_seconds,
@@ -109,10 +127,19 @@ async def shrink_pools_forever() -> None:
                 await pool.shrink()
 
 
+def command_retry() -> Retry:
+    """The app client's retries: connection errors (RIDE_OUT) with backoff, about 4.5 s in
+    all, which rides out a restart; a timeout never, not even a connect's (redis-py's
+    `Retry` would retry timeouts unless told which errors it supports)."""
+    return Retry(ExponentialBackoff(cap=1.0, base=0.05), REDIS_COMMAND_RETRIES,
+                 supported_errors=RIDE_OUT)
+
+
 async def connect_redis() -> ArqRedis:
+    """The app client (intake, temp orders, caches, enqueueing; app.state.redis, the CLI)."""
     settings = redis_settings()
     pool = bounded_pool(redis_url(), "app", socket_connect_timeout=settings.conn_timeout,
-                        retry=settings.retry, retry_on_error=settings.retry_on_error)
+                        retry=command_retry(), retry_on_error=list(RIDE_OUT))
     client = ArqRedis(pool)
     client.auto_close_connection_pool = True  # aclose() closes the pool with the client
     await client.ping()

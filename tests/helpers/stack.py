@@ -271,6 +271,15 @@ class Stack:
         process.wait(30)
         self.servers.processes.remove(process)
 
+    def freeze_redis(self, frozen: bool = True) -> None:
+        """Stop (or resume) the Valkey process, as a frozen VM or a lost network path looks
+        to its clients: connections stay open, nothing answers, even connects (the kernel
+        still completes the TCP handshake). Its children (an AOF rewrite) stop with it."""
+        server = psutil.Process(self._server("valkey").pid)
+        for process in [server, *server.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
+
     def start_redis(self) -> None:
         port = self.servers._port(self.servers.redis_url)
         url = self.servers._start_valkey(port)

@@ -15,7 +15,6 @@ with a recovery budget and exact end-state counts.
 from __future__ import annotations
 
 import collections
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,7 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers.stack import PASSWORD, Stack, session_of, wait_emails_out_once, wait_until
+from tests.helpers.stack import Stack, session_of, wait_emails_out_once, wait_until
+from tests.helpers.stack_clients import StreamTap, logged_in
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -34,53 +34,6 @@ EMAIL_RECOVERY_S = 60  # from the server back to every email out exactly once
 # A 2 s Postgres restart delays no email much: a batch that failed to read its rows once
 # left up to 100 other emails claimed for a minute (55 s here, 1 run in 3).
 POSTGRES_EMAIL_RECOVERY_S = 30
-
-
-class StreamTap:
-    """Holds one SSE stream open in a thread and records every line with its arrival time
-    (monotonic), as a kitchen tablet or a customer's phone would hold it."""
-
-    def __init__(self, url: str, cookies: httpx.Cookies | None = None) -> None:
-        self.url = url
-        self.cookies = cookies
-        self.lines: list[tuple[float, str]] = []
-        self.status = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="sse-tap")
-
-    def start(self, first: str, timeout: float = 10) -> StreamTap:
-        self._thread.start()
-        wait_until(lambda: self.seen(first), timeout, f"{first!r} on {self.url}")
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        with httpx.Client(cookies=self.cookies, timeout=httpx.Timeout(5, read=None)) as client, \
-                client.stream("GET", self.url) as response:
-            self.status = response.status_code
-            for line in response.iter_lines():
-                self.lines.append((time.monotonic(), line))
-                if self._stop.is_set():
-                    return
-
-    def seen(self, text: str, after: float = 0.0) -> float | None:
-        """When a line containing `text` first arrived after `after`, if one did."""
-        for at, line in list(self.lines):
-            if at >= after and text in line:
-                return at
-        return None
-
-
-def logged_in(stack: Stack, email: str) -> tuple[httpx.Client, str]:
-    client = httpx.Client(base_url=stack.web_url, timeout=30)
-    client.get("/login")
-    token = client.cookies["csrftoken"]
-    response = client.post("/login", data={"email": email, "password": PASSWORD,
-                                           "_csrf_token": token})
-    assert response.status_code == 303, response.text
-    return client, token
 
 
 def readyz(stack: Stack) -> dict[str, Any]:
