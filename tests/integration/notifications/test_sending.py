@@ -8,7 +8,7 @@ import pytest
 from arq import Retry
 from arq.connections import ArqRedis
 
-from app.notifications import service
+from app.notifications import delivery, service
 from app.notifications.tables import EmailMessage
 from app.platform.tables import FunnelDaily
 from tests.helpers.sandbox import RunningSandbox
@@ -214,3 +214,26 @@ async def test_a_real_arq_worker_runs_the_job_once(
     await worker.main()
     assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)
     assert len(sandbox.messages()) == 1
+
+
+async def test_a_claim_left_by_a_lost_redis_goes_with_the_next_job(
+    redis: ArqRedis, make_order: Any, ctx: Any, sandbox: RunningSandbox
+) -> None:
+    """Redis went away as a job finished, so its claim on the email could not be released
+    (the worker rode the restart out, it did not restart). Once Redis answers, the next
+    email job releases it: the email goes out at once, where it was deferred as "claimed by
+    another worker" until the claim expired (a minute)."""
+    order = await make_order()
+    await service.enqueue_email(redis, "order_confirmation", order.id)
+    key = delivery.CLAIM_PREFIX + service.idempotency_key("order_confirmation", order.id)
+    claim = redis.lock(key, timeout=delivery.CLAIM_TTL_S)
+    assert await claim.acquire(blocking=False)
+    delivery._hold(claim)
+    gone = ArqRedis(host="127.0.0.1", port=9, socket_connect_timeout=0.2)
+    claim.redis = gone  # its release meets a Redis that is not there
+    await delivery._release([claim])
+    await gone.aclose()
+    assert await redis.exists(key)
+    assert await send_email(ctx(), "order_confirmation", order.id) == "sent via resend"
+    assert not await redis.exists(key)
+    assert len(sandbox.messages(to="ann@example.com")) == 1
