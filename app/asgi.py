@@ -22,7 +22,7 @@ from app.accounts.form_guard import form_guard_middleware
 from app.accounts.invitation_controller import InvitationController
 from app.accounts.password_reset_controller import PasswordResetController
 from app.admin.controllers import ADMIN_CONTROLLERS
-from app.infra import db, i18n, unavailable
+from app.infra import db, error_pages, i18n, unavailable
 from app.infra.errors import log_exception, validation_error_handler
 from app.infra.gc_tuning import freeze_startup_heap, paced_full_collections
 from app.infra.i18n import language_middleware
@@ -136,6 +136,7 @@ def create_app() -> Litestar:
         ],
         lifespan=[lifespan],
         exception_handlers={ValidationException: validation_error_handler,
+                            **error_pages.exception_handlers(),
                             **security.exception_handlers(), **unavailable.exception_handlers()},
         after_exception=[log_exception],
         on_shutdown=[web_redis.aclose],

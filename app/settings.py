@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     # Every Postgres statement and connect is bounded (app/piccolo_conf.py): a Postgres that
     # hangs (a frozen VM, a lost network path) is a 503 after about twice the statement
     # limit (the statement, then the wait for its cancellation), not a request held forever.
-    db_command_timeout_seconds: float = Field(default=15.0, gt=0)
+    db_command_timeout_seconds: float = Field(default=10.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     redis_max_connections: int = Field(default=50, ge=2)
     redis_pool_timeout_seconds: float = Field(default=1.0, gt=0)

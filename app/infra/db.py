@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 from typing import Any
@@ -84,9 +85,21 @@ def script_migration(migration_id: str, description: str, forwards_sql: str,
     return manager
 
 
+CLOSE_POOL_S = 5.0
+
+
 async def close_pool() -> None:
-    with contextlib.suppress(Exception):
-        await DB.close_connection_pool()
+    """Close the pool gracefully, or cut its connections after CLOSE_POOL_S: a connection
+    still waiting on a statement Postgres never answered (a freeze earlier) held a worker's
+    shutdown until its supervisor's kill, 20 s later (an outside try)."""
+    pool = DB.pool
+    if pool is None:
+        return
+    try:
+        await asyncio.wait_for(pool.close(), CLOSE_POOL_S)
+    except Exception:  # timed out, or the server is gone: nothing left to wait for
+        pool.terminate()
+    DB.pool = None
 
 
 async def migrate() -> str:

@@ -14,6 +14,8 @@ from redis.exceptions import BusyLoadingError, OutOfMemoryError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from app.infra import error_pages
+
 RETRY_AFTER_S = 5
 DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
     RedisConnectionError,  # refused, reset, or no pooled connection free in time
@@ -32,7 +34,7 @@ DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def _what(error: BaseException) -> str:
+def dependency_name(error: BaseException) -> str:
     module = type(error).__module__
     return "Redis" if module.startswith("redis") else "Postgres" if module.startswith(
         "asyncpg") else "A service we depend on"
@@ -43,10 +45,12 @@ def is_dependency_error(error: BaseException) -> bool:
 
 
 def dependency_unavailable(request: Request[Any, Any, Any],
-                           error: Exception) -> Response[dict[str, Any]]:
-    return Response({"status_code": 503,
-                     "detail": f"{_what(error)} is unavailable right now; try again shortly"},
-                    status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
+                           error: Exception) -> Response[Any]:
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if error_pages.wants_page(request):  # a person in a browser: a page saying so
+        return error_pages.error_page(request, 503, "", headers)
+    detail = f"{dependency_name(error)} is unavailable right now; try again shortly"
+    return Response({"status_code": 503, "detail": detail}, status_code=503, headers=headers)
 
 
 def exception_handlers() -> ExceptionHandlersMap:

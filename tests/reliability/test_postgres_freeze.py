@@ -21,6 +21,7 @@ COMMAND_TIMEOUT_S = 2.0  # DB_COMMAND_TIMEOUT_SECONDS for this module's web and 
 # limit here), then the answer: a bound the diner or Stripe can live with.
 ANSWER_BOUND_S = 2 * COMMAND_TIMEOUT_S + 2.0
 FROZEN_S = 8.0
+READYZ_BOUND_S = 3.0  # its checks' own limit (2 s) and the answer
 RECOVERY_S = 20  # from Postgres answering again to every paid order recorded and shown
 EMAIL_RECOVERY_S = 60
 
@@ -47,7 +48,7 @@ def test_a_frozen_postgres_is_a_prompt_503_and_nothing_is_lost(stack: Stack) -> 
     try:
         for created in waiting:  # Stripe delivers while nothing answers in Postgres
             stack.sandbox.pay(session_of(created))
-        with ThreadPoolExecutor(4) as pool:  # a diner's page, a new order, the probe, at once
+        with ThreadPoolExecutor(5) as pool:  # a diner's page, a new order, the probe, at once
             calls = {
                 "status page": pool.submit(timed, stack.http.get, status_url, timeout=30),
                 "submit": pool.submit(timed, stack.http.post, f"{stack.web_url}/api/orders",
@@ -56,6 +57,9 @@ def test_a_frozen_postgres_is_a_prompt_503_and_nothing_is_lost(stack: Stack) -> 
                                       timeout=30),
                 "status page again": pool.submit(timed, stack.http.get, status_url,
                                                  timeout=30),
+                "status page in a browser": pool.submit(
+                    timed, stack.http.get, status_url, timeout=30,
+                    headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}),
             }
             for name, future in calls.items():
                 status, elapsed, response = future.result(60)
@@ -65,9 +69,17 @@ def test_a_frozen_postgres_is_a_prompt_503_and_nothing_is_lost(stack: Stack) -> 
                     assert name == "readyz" or int(response.headers["retry-after"]) > 0, \
                         (name, response.headers)
                     assert "Traceback" not in response.text
+                if name == "status page in a browser":  # a page saying so, not JSON
+                    assert response.headers["content-type"].startswith("text/html")
+                    assert "Back in a moment" in response.text
         statuses = {name: status for name, status, _ in answers}
         assert statuses["status page"] == statuses["status page again"] == 503, answers
+        assert statuses["status page in a browser"] == 503, answers
         assert statuses["readyz"] == 503, answers
+        # the probe within its own limit, not the hung statement's (an orchestrator's
+        # probe gives up after a second or two)
+        readyz_s = next(seconds for name, _, seconds in answers if name == "readyz")
+        assert readyz_s < READYZ_BOUND_S, answers
         assert statuses["submit"] in (201, 202, 503), answers  # the temp order is Redis's
         wait_until(lambda: [d for d in stack.sandbox.deliveries()  # type: ignore[union-attr]
                             if d["type"] == "checkout.session.completed"

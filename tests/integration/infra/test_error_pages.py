@@ -1,0 +1,51 @@
+"""A person in a browser meets an error as a page in the site's layout, in their language,
+saying what happened and what to do (an outside try saw raw JSON on a phone: an old order
+link, a cook on another restaurant's screen). Machines keep their JSON: the API, htmx
+fragments, streams."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.helpers.accounts import login
+from tests.helpers.security_headers import assert_secure_headers
+
+BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+async def test_an_unknown_restaurant_or_order_is_a_page_saying_so(
+        client: httpx.AsyncClient) -> None:
+    for path, detail in [("/r/nope", "no restaurant called"),
+                         ("/orders/TEMP-bogus", "We could not find that order")]:
+        page = await client.get(path, headers=BROWSER)
+        assert page.status_code == 404, path
+        assert page.headers["content-type"].startswith("text/html"), path
+        assert "<h1 id=\"error-title\">We could not find that page</h1>" in page.text, path
+        assert detail in page.text, path
+        assert '"status_code"' not in page.text
+        assert f'href="{path}"' in page.text  # try again: the same page
+        assert_secure_headers(page)
+
+
+async def test_a_cook_on_another_restaurants_screen_gets_a_page(
+        client: httpx.AsyncClient) -> None:
+    await login(client, "kitchen@demo.test")
+    page = await client.get("/kitchen/demo-2", headers=BROWSER)
+    assert page.status_code == 403
+    assert "Not allowed here" in page.text and "another restaurant" in page.text
+
+
+async def test_the_page_speaks_the_diners_language(client: httpx.AsyncClient) -> None:
+    page = await client.get("/r/nope", headers={**BROWSER, "accept-language": "de"})
+    assert page.status_code == 404
+    assert '<html lang="de">' in page.text
+    assert "We could not find that page" not in page.text
+
+
+async def test_machines_keep_their_json(client: httpx.AsyncClient) -> None:
+    api = await client.get("/api/restaurants/nope/menu", headers=BROWSER)
+    assert api.status_code == 404 and api.json()["status_code"] == 404
+    fragment = await client.get("/r/nope", headers={**BROWSER, "hx-request": "true"})
+    assert fragment.status_code == 404 and fragment.json()["status_code"] == 404
+    plain = await client.get("/r/nope")  # no Accept: text/html (curl, scripts)
+    assert plain.status_code == 404 and "no restaurant called" in plain.json()["detail"]
