@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from arq import cron, func
+from arq import func
 
 from workers.email_jobs import requeue_stale_emails, send_email_function
 from workers.kitchen_jobs import auto_reject_unaccepted, release_scheduled_orders
@@ -17,6 +17,7 @@ from workers.ops_jobs import (
 )
 from workers.order_jobs import create_payment_link, expire_payment_link, sweep_expired_links
 from workers.outbox_jobs import relay_outbox
+from workers.periodic import periodic
 
 
 class WorkerSettings:
@@ -27,22 +28,22 @@ class WorkerSettings:
         func(expire_payment_link, max_tries=10, timeout=30),
     ]
     cron_jobs = [
-        cron(prune_heartbeats, minute=0, second=0, timeout=30),
-        cron(sweep_expired_links, second={7}, timeout=120),  # every minute
-        cron(relay_outbox, second=set(range(3, 60, 10)), timeout=60),  # every 10 s
-        cron(requeue_stale_emails, minute=set(range(0, 60, 5)), second=23, timeout=60),
+        periodic(prune_heartbeats, minute=0, second=0, timeout=30),
+        periodic(sweep_expired_links, second={7}, timeout=120),  # every minute
+        periodic(relay_outbox, second=set(range(3, 60, 10)), timeout=60),  # every 10 s
+        periodic(requeue_stale_emails, minute=set(range(0, 60, 5)), second=23, timeout=60),
         # every 30 s; unique: never two sweeps at once across workers
-        cron(auto_reject_unaccepted, second={11, 41}, timeout=120, unique=True),
+        periodic(auto_reject_unaccepted, second={11, 41}, timeout=120, unique=True),
         # every 15 s: scheduled orders reach the board at their slot minus prep
-        cron(release_scheduled_orders, second={1, 16, 31, 46}, timeout=60, unique=True),
+        periodic(release_scheduled_orders, second={1, 16, 31, 46}, timeout=60, unique=True),
         # operations (app/ops, app/payments/reconciliation.py); unique: one run at a time
-        cron(reconcile_with_stripe, minute=set(range(2, 60, 5)), second=31, timeout=240,
-             unique=True),  # every 5 minutes
-        cron(cleanup_temp_orders, minute=set(range(4, 60, 15)), second=47, timeout=120,
-             unique=True),  # every 15 minutes
-        cron(archive_orders, minute=17, second=13, timeout=600, unique=True),  # hourly
-        cron(prune_records, hour=3, minute=41, second=29, timeout=600, unique=True),  # daily
-        cron(evaluate_ops_alerts, second=53, timeout=50, unique=True),  # every minute
+        periodic(reconcile_with_stripe, minute=set(range(2, 60, 5)), second=31, timeout=240,
+                 unique=True),  # every 5 minutes
+        periodic(cleanup_temp_orders, minute=set(range(4, 60, 15)), second=47, timeout=120,
+                 unique=True),  # every 15 minutes
+        periodic(archive_orders, minute=17, second=13, timeout=600, unique=True),  # hourly
+        periodic(prune_records, hour=3, minute=41, second=29, timeout=600, unique=True),  # daily
+        periodic(evaluate_ops_alerts, second=53, timeout=50, unique=True),  # every minute
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -42,5 +42,5 @@ def test_other_libraries_keep_their_tracebacks(capsys: pytest.CaptureFixture[str
     try:
         raise ValueError("a bug")
     except ValueError:
-        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+        logging.getLogger("orderpass.tests.a_library").exception("a failure")
     assert "Traceback" in capsys.readouterr().err
