@@ -21,10 +21,18 @@ REDIS_TIMEOUT_S = 0.5
 SKIP = ("/metrics", "/static")
 
 
+WEBHOOK_PATHS = frozenset({"/webhooks/stripe", "/webhooks/resend"})
+
+
 def _route(scope: Scope) -> str:
-    """The route template (`/orders/{ref:str}`), never the raw path: bounded label values."""
+    """The route template (`/orders/{ref:str}`), never the raw path: bounded label values.
+    A webhook's own path keeps its name when the router refused the method (a probe's 405,
+    which the router answers before naming the route)."""
     template = scope.get("path_template")
-    return str(template) if template else "unmatched"
+    if template:
+        return str(template)
+    path = scope.get("path", "").rstrip("/")
+    return path if path in WEBHOOK_PATHS else "unmatched"
 
 
 def _redis(scope: Scope) -> Redis | None:

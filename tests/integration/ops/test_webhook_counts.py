@@ -70,5 +70,7 @@ async def test_a_probe_of_a_webhook_path_is_labelled_and_not_counted_as_a_refusa
     counts = await webhook_http_counts(redis)
     assert (counts["total"], counts["rejected"]) == (1, 1)
     assert (await stored(redis, "stripe")).get("probe") == 3
+    assert (await client.get("/webhooks/resend")).status_code == 405
     scraped = (await client.get("/metrics")).text
     assert 'method="GET",route="/webhooks/stripe",status="4xx"' in scraped
+    assert 'method="GET",route="/webhooks/resend",status="4xx"' in scraped
