@@ -81,7 +81,8 @@ def board_stream(channels: ChannelsPlugin, restaurant: Restaurant, *,
     """A screen's events: `board` on connect and on resync, then `tickets` per burst."""
     feed = BoardFeed(restaurant)
     return channel_stream(channels, kitchen_channel(feed.restaurant_id), feed.snapshot,
-                          feed.compose, heartbeat_s=heartbeat_s)
+                          feed.compose, heartbeat_s=heartbeat_s,
+                          about={"restaurant": str(restaurant.slug)})
 
 
 class _RestaurantSettings:

@@ -170,5 +170,5 @@ class MenuEventsController(Controller):
             return await state()
 
         return LiveEvents(channel_stream(channels, floor.menu_channel(int(restaurant.id)),
-                                         snapshot, compose, label=slug),
+                                         snapshot, compose, about={"restaurant": slug}),
                           headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -189,10 +189,14 @@ def connection_writer(send: Send) -> Writer | None:
 
 async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snapshot,
                          compose: hubs.Compose, *, heartbeat_s: float | None = None,
-                         label: str = "") -> AsyncIterator[ServerSentEventMessage]:
+                         about: dict[str, str] | None = None
+                         ) -> AsyncIterator[ServerSentEventMessage]:
+    """`about`: what the stream follows, for its log lines (`order_id=…` for a customer's
+    page, `restaurant=…` for a screen; a slug logged as an order id misled an outside try)."""
     heartbeat_s = heartbeat_s or get_settings().sse_heartbeat_seconds
     hub, inbox = await hubs.join(channels, channel, compose, heartbeat_s)
-    log.info("sse stream opened", channel=channel, order_id=label or None)
+    about = about or {}
+    log.info("sse stream opened", channel=channel, **about)
     # An update showing nothing new is not sent again (`Inbox.shown`). Once the snapshot is
     # out, the hub writes updates to this stream itself while it idles (`Inbox.writer`).
     try:
@@ -227,4 +231,4 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
     finally:
         inbox.writer = None
         await hubs.leave(hub, inbox)
-        log.info("sse stream closed", channel=channel, order_id=label or None)
+        log.info("sse stream closed", channel=channel, **about)

@@ -75,4 +75,5 @@ def order_stream(channels: ChannelsPlugin, ref: str, redis: Redis) -> AsyncItera
     async def compose(_batch: list[bytes]) -> Message | None:
         return await status_message()  # one read for every page open on this order
 
-    return channel_stream(channels, order_channel(ref), snapshot, compose, label=ref)
+    return channel_stream(channels, order_channel(ref), snapshot, compose,
+                          about={"order_id": ref})
