@@ -285,16 +285,12 @@ async def test_closed_orders_are_not_on_the_board(client: httpx.AsyncClient,
 
 async def test_worker_cron_job_auto_rejects(
         client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
-    from arq.cron import CronJob
-
-    from workers.kitchen_jobs import auto_reject_unaccepted
     from workers.settings import WorkerSettings
 
-    job = next(c for c in WorkerSettings.cron_jobs
-               if isinstance(c, CronJob) and c.coroutine is auto_reject_unaccepted)
+    job = next(c for c in WorkerSettings.cron_jobs if c.name == "cron:auto_reject_unaccepted")
     assert job.unique and job.second == {11, 41}
     stale = await overdue(await paid_order_via_sandbox(client, sandbox), 20)
-    result = await auto_reject_unaccepted({"redis": redis})
+    result = await job.coroutine({"redis": redis})  # as the worker runs it
     assert result["auto_rejected"] == [stale.public_id]
     assert refunds(sandbox, stale) == [(stale.amount_charged, "succeeded")]
 
