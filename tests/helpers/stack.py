@@ -340,6 +340,23 @@ class Stack:
                 return sessions
             params["starting_after"] = page["data"][-1]["id"]
 
+    def wait_stripe_answered_5xx(self, timeout: float, while_what: str) -> None:
+        """Wait until Stripe's sandbox recorded a 5xx answer to a paid-session delivery (it
+        retries those later): the web answered, it did not hang."""
+        assert self.sandbox is not None
+        sandbox = self.sandbox
+        wait_until(lambda: [d for d in sandbox.deliveries()
+                            if d["type"] == "checkout.session.completed"
+                            and d["status_code"] and d["status_code"] >= 500],
+                   timeout, f"a 5xx answer to Stripe {while_what}")
+
+    def deliveries_left_to_time_out(self, within_s: float = 60) -> list[dict[str, Any]]:
+        """Stripe deliveries of the last `within_s` the web never answered (Stripe's own
+        timeout ended them): a request held by a dependency that hangs."""
+        assert self.sandbox is not None
+        return [d for d in self.sandbox.deliveries()
+                if d["error"] == "timeout" and d["started_at"] >= time.time() - within_s]
+
     def paid_session_refs(self) -> dict[str, str]:
         """session id → temp order ref, for every session Stripe says was paid."""
         return {s["id"]: s["client_reference_id"] for s in self.stripe_sessions()

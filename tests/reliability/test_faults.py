@@ -52,10 +52,7 @@ def test_postgres_down_while_webhooks_arrive(stack: Stack) -> None:
     try:
         for created in orders:
             stack.sandbox.pay(session_of(created))
-        wait_until(lambda: [d for d in stack.sandbox.deliveries()  # type: ignore[union-attr]
-                            if d["type"] == "checkout.session.completed"
-                            and d["status_code"] and d["status_code"] >= 500],
-                   10, "a 5xx answer to Stripe while Postgres is down")
+        stack.wait_stripe_answered_5xx(10, "while Postgres is down")
         assert stack.value is not None
     finally:
         stack.start_postgres()

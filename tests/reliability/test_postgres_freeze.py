@@ -81,16 +81,12 @@ def test_a_frozen_postgres_is_a_prompt_503_and_nothing_is_lost(stack: Stack) -> 
         readyz_s = next(seconds for name, _, seconds in answers if name == "readyz")
         assert readyz_s < READYZ_BOUND_S, answers
         assert statuses["submit"] in (201, 202, 503), answers  # the temp order is Redis's
-        wait_until(lambda: [d for d in stack.sandbox.deliveries()  # type: ignore[union-attr]
-                            if d["type"] == "checkout.session.completed"
-                            and d["status_code"] and d["status_code"] >= 500],
-                   ANSWER_BOUND_S + 5, "a 5xx answer to Stripe while Postgres hangs")
+        stack.wait_stripe_answered_5xx(ANSWER_BOUND_S + 5, "while Postgres hangs")
         time.sleep(max(0.0, FROZEN_S - (time.monotonic() - frozen_at)))
     finally:
         stack.freeze_postgres(False)
     back = time.monotonic()
-    hung = [d for d in stack.sandbox.deliveries()
-            if d["error"] == "timeout" and d["started_at"] >= time.time() - 60]
+    hung = stack.deliveries_left_to_time_out()
     assert not hung, hung  # every delivery was answered, none left to Stripe's own timeout
     stack.assert_consistent(RECOVERY_S)
     consistent = time.monotonic() - back
