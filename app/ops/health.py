@@ -37,8 +37,8 @@ class Readiness:
 _unfinished: dict[str, asyncio.Future[Any]] = {}
 
 
-async def _check(coro: Any, name: str = "") -> dict[str, Any]:
-    name = name or getattr(coro, "__name__", "check")
+async def _check(coro: Any) -> dict[str, Any]:
+    name = getattr(coro, "__name__", "check")
     stuck = _unfinished.get(name)
     if stuck is not None and not stuck.done():
         coro.close()
