@@ -7,10 +7,13 @@ import contextlib
 import importlib
 from typing import Any
 
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
 from app import outbox_consumers
 from app.infra import db, i18n
 from app.infra.gc_tuning import freeze_startup_heap
 from app.infra.logging import configure_logging, get_logger
+from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.notifications import compose
 from app.notifications import gateway as email_gateway
 from app.ops import heartbeat
@@ -18,6 +21,10 @@ from app.payments.stripe_gateway import close_gateway
 from app.settings import Settings, get_settings
 
 log = get_logger("orderpass.worker")
+# A worker starting (or restarting in-process after Redis came back) while Postgres restarts
+# waits for it this long instead of exiting: `orderpass dev` stops everything when a child
+# exits, and CI saw exactly that when an embedded Postgres died under a worker's restart.
+POSTGRES_START_WAIT_S = 60
 
 
 async def _beat_forever(ctx: dict[str, Any]) -> None:
@@ -43,7 +50,14 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     outbox_consumers.load()  # the relay and every job's fast path deliver outbox rows
-    await db.open_pool(max_size=10)
+    async for attempt in AsyncRetrying(
+            stop=stop_after_delay(POSTGRES_START_WAIT_S), wait=wait_exponential(0.2, max=2),
+            retry=retry_if_exception_type(DEPENDENCY_ERRORS), reraise=True,
+            before_sleep=lambda state: log.warning(
+                "worker waits for Postgres", attempt=state.attempt_number,
+                error=repr(state.outcome.exception() if state.outcome else None)[:200])):
+        with attempt:
+            await db.open_pool(max_size=10)
     ctx["settings"] = settings
     ctx["worker_name"] = heartbeat.worker_name()
     ctx["heartbeat_task"] = asyncio.create_task(_beat_forever(ctx))
