@@ -47,7 +47,10 @@ class Interval:
 
     @property
     def label(self) -> str:
-        return f"{clock_text(self.opens)}-{clock_text(self.closes)}"
+        # Midnight as a closing time reads as the owner wrote it ("18:00-00:00"); only the
+        # whole day keeps 24:00, since "00:00-00:00" would read as opening and closing at once.
+        closes = self.closes if self.opens == 0 else self.closes % DAY_MINUTES
+        return f"{clock_text(self.opens)}-{clock_text(closes)}"
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,9 @@ def parse_day(weekday: int, text: str) -> list[Interval]:
         if opens == closes:
             raise HoursInvalid(f"{part!r}: opens and closes at the same time "
                                "(00:00-24:00 is the whole day)")
-        found.append(Interval(weekday, opens, closes))
+        # Closing at 00:00 is closing at midnight, the end of the day it opens on: stored as
+        # 1440, like every other closing time that is not a time of the next day.
+        found.append(Interval(weekday, opens, closes or DAY_MINUTES))
     spans = sorted((item.opens, item.opens + _length(item)) for item in found)
     for (_, end), (start, _) in pairwise(spans):
         if start < end:
@@ -128,15 +133,16 @@ def to_rows(intervals: Iterable[Interval]) -> list[list[int]]:
 
 
 def from_rows(rows: object) -> tuple[Interval, ...]:
-    """Intervals from the stored form; anything malformed is skipped (never a 500)."""
+    """Intervals from the stored form; anything malformed is skipped (never a 500). A closing
+    time of 0 (midnight, as saved before it was stored as 1440) is read as 1440."""
     found: list[Interval] = []
     if not isinstance(rows, list):
         return ()
     for row in rows:
         if (isinstance(row, list) and len(row) == 3 and all(isinstance(v, int) for v in row)
                 and 0 <= row[0] <= 6 and 0 <= row[1] < DAY_MINUTES
-                and 0 < row[2] <= DAY_MINUTES and row[1] != row[2]):
-            found.append(Interval(row[0], row[1], row[2]))
+                and 0 <= row[2] <= DAY_MINUTES and row[1] != row[2]):
+            found.append(Interval(row[0], row[1], row[2] or DAY_MINUTES))
     return tuple(found)
 
 

@@ -38,6 +38,21 @@ def test_a_day_reads_as_written_and_refuses_what_it_cannot_read() -> None:
             hours.parse_day(0, bad)
 
 
+def test_a_range_that_closes_at_midnight_stays_closed_outside_it() -> None:
+    # "23:00-00:00" once saved a closing time of 0 that reading back skipped: the restaurant
+    # had no hours left and was open around the clock (CI caught it at 19:00 UTC).
+    evening = hours.parse_day(2, "23:00-00:00")
+    assert [(item.opens, item.closes) for item in evening] == [(1380, hours.DAY_MINUTES)]
+    assert hours.day_text(evening, 2) == "23:00-00:00"
+    assert hours.day_text(hours.parse_day(2, "00:00-24:00"), 2) == "00:00-24:00"
+    for rows in (hours.to_rows(evening), [[2, 1380, 0]]):  # as stored now, and before
+        late = hours.Schedule("Europe/Berlin", hours.from_rows(rows))
+        assert not hours.is_open(late, berlin(2026, 12, 2, 22, 59))
+        assert hours.is_open(late, berlin(2026, 12, 2, 23, 30))
+        assert not hours.is_open(late, berlin(2026, 12, 3, 0, 0))
+        assert hours.next_opening(late, berlin(2026, 12, 2, 12, 0)) == berlin(2026, 12, 2, 23, 0)
+
+
 def test_stored_rows_round_trip_and_junk_is_skipped() -> None:
     intervals = week("11:30-14:30, 17:30-22:00")
     assert hours.from_rows(hours.to_rows(intervals)) == tuple(
