@@ -458,6 +458,7 @@
     var card = cardOf(ref);
     if (card) {
       card.classList.remove("is-rejecting");
+      card.removeAttribute("aria-busy");
       var bar = card.querySelector(".undo-bar");
       if (bar) bar.remove();
     }
@@ -473,7 +474,7 @@
     window.clearTimeout(entry.timer);
     var body = new URLSearchParams({ from: entry.from, reason: entry.reason });
     var card = cardOf(ref);
-    if (card) card.classList.add("is-sending");
+    if (card) card.setAttribute("aria-busy", "true");
     window.fetch(entry.url, {
       method: "POST", body: body, keepalive: true, credentials: "same-origin",
       headers: { "x-csrftoken": CSRF, "HX-Request": "true" }
@@ -601,6 +602,17 @@
     event.preventDefault();  // not swapped as a whole: patched in place
     applyChanges(event.detail.data);
     afterChange();
+  });
+
+  // --- a press on its way: its form is busy until the answer (hx-disabled-elt disables the
+  // button, so a second tap sends nothing) ---------------------------------------------------
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.tagName === "FORM") form.setAttribute("aria-busy", "true");
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.tagName === "FORM") form.removeAttribute("aria-busy");
   });
 
   // --- errors from actions ---------------------------------------------------------------

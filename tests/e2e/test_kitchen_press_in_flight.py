@@ -1,0 +1,59 @@
+"""A cook's press that takes its time (a slow network, a server riding out a Postgres
+hiccup) shows that it is on its way, and a second tap sends nothing: real Chromium, a real
+`orderpass web`, the press's request held in the browser until the test lets it go."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from app.orders.tables import PaidOrder
+from tests.helpers.browser import open_kitchen
+from tests.helpers.orders import make_paid_order
+from tests.helpers.server import RunningProcess
+
+pytestmark = pytest.mark.browser
+
+
+async def test_an_accept_on_its_way_shows_it_and_a_second_tap_sends_nothing(
+        browser: Any, web: RunningProcess) -> None:
+    order = await make_paid_order()
+    errors: list[str] = []
+    kitchen = await open_kitchen(browser, web.url, errors)
+    if await kitchen.locator("#start-service").is_visible():
+        await kitchen.click("#start-service-button")
+    card = kitchen.locator(f"#card-{order.public_id}")
+    accept = card.locator(".act-accept button[type=submit]")
+    await accept.wait_for()
+
+    presses: list[str] = []
+    sent, answer = asyncio.Event(), asyncio.Event()
+
+    async def hold(route: Any) -> None:
+        presses.append(route.request.url)
+        sent.set()
+        await answer.wait()
+        await route.continue_()
+
+    await kitchen.route(f"**/orders/{order.public_id}/accept", hold)
+    await accept.click()
+    await asyncio.wait_for(sent.wait(), 10)
+    # on its way: the button is disabled and its form busy (dimmed, "Accept…")
+    assert await accept.is_disabled()
+    assert await card.locator(".act-accept").get_attribute("aria-busy") == "true"
+    assert (await accept.evaluate(
+        "b => getComputedStyle(b, '::after').content")) == '"\u2026"'
+    await accept.click(force=True)  # the double tap: a disabled button sends nothing
+    await asyncio.sleep(0.3)
+    assert len(presses) == 1
+
+    answer.set()
+    await kitchen.wait_for_selector(f"#card-{order.public_id}[data-status=accepted]",
+                                    timeout=10_000)
+    assert not await kitchen.locator("#toast").is_visible()  # no "already accepted" error
+    saved = await PaidOrder.select(PaidOrder.status).where(PaidOrder.id == order.id).first()
+    assert saved is not None and saved["status"] == "accepted"
+    assert len(presses) == 1
+    assert errors == []
