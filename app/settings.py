@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     # request gets its 503. Refused or reset connections (a restart) are still retried for
     # a few seconds; a timeout is not (app/infra/redis.py).
     redis_command_timeout_seconds: float = Field(default=3.0, gt=0)
+    # The worker's own limit (arq's poll loop, its jobs, its heartbeat): longer, since no one
+    # waits on a page for it; without one a connection whose network path was lost without a
+    # reset held the worker until TCP gave up (many minutes). A timed-out command is retried
+    # on a new connection (app/infra/redis.py `redis_settings`).
+    redis_worker_command_timeout_seconds: float = Field(default=10.0, gt=0)
     # First part of every live-feed pub/sub channel name (app/live/feed.py). Redis pub/sub
     # ignores the database number in REDIS_URL, so two deployments sharing one Redis server
     # (or the test suite's parallel workers on a standalone one) need prefixes of their own.

@@ -13,6 +13,7 @@ from app import outbox_consumers
 from app.infra import db, i18n
 from app.infra.gc_tuning import freeze_startup_heap
 from app.infra.logging import configure_logging, get_logger
+from app.infra.redis import limit_worker_reads
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.notifications import compose
 from app.notifications import gateway as email_gateway
@@ -49,6 +50,7 @@ def _warm_up(settings: Settings) -> None:
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    await limit_worker_reads(ctx["redis"])
     outbox_consumers.load()  # the relay and every job's fast path deliver outbox rows
     async for attempt in AsyncRetrying(
             stop=stop_after_delay(POSTGRES_START_WAIT_S), wait=wait_exponential(0.2, max=2),

@@ -25,7 +25,7 @@ import weakref
 from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings
-from redis.asyncio import BlockingConnectionPool
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -46,9 +46,9 @@ _IDLE_SINCE = "_orderpass_idle_since"
 
 
 def redis_settings() -> RedisSettings:
-    """arq's own pool (the worker's poll loop and its jobs' `ctx["redis"]`). arq gives it no
-    read timeout (its RedisSettings has none): a worker waits out a Redis that hangs and
-    carries on when it answers; no request waits on it. Connects time out after 2 s."""
+    """arq's own pool (the worker's poll loop and its jobs' `ctx["redis"]`). Connects time
+    out after 2 s; reads get their limit from `limit_worker_reads` (arq's RedisSettings has
+    no field for one)."""
     settings = RedisSettings.from_dsn(redis_url())
     settings.conn_timeout = 2
     settings.conn_retries = 3
@@ -58,6 +58,19 @@ def redis_settings() -> RedisSettings:
     settings.retry_on_error = [RedisConnectionError, RedisTimeoutError]
     settings.retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), REDIS_COMMAND_RETRIES)
     return settings
+
+
+async def limit_worker_reads(client: Redis) -> None:
+    """Give arq's pool a read timeout, REDIS_WORKER_COMMAND_TIMEOUT_SECONDS: a command whose
+    connection went silent (a network path lost without a reset, a frozen Redis) fails
+    after it and is retried on a new connection (`retry_on_error` above), where it hung
+    until TCP gave up. The connections arq opened before (its start-up ping) are closed and
+    forgotten, so every connection has it (a connection keeps the settings it was made
+    with, also when it reconnects). Call before the pool is shared (the worker's start-up)."""
+    pool = client.connection_pool
+    pool.connection_kwargs["socket_timeout"] = get_settings().redis_worker_command_timeout_seconds
+    await pool.disconnect()
+    pool.reset()
 
 
 class ShrinkingPool(BlockingConnectionPool):

@@ -1,9 +1,9 @@
 """A TCP proxy that can freeze connections open at a moment: their bytes stop flowing both
-ways while nothing is closed, as when a phone's Wi-Fi goes quiet or a proxy holds a
-connection; connections opened afterwards flow normally. `freeze(path)` picks them by the
-path of the last request they carried: a browser reuses idle keep-alive connections for its
-next requests, and a test freezing those too would measure the browser's retry, not the
-page."""
+ways while nothing is closed, as when a phone's Wi-Fi goes quiet, a proxy holds a connection
+or a network path is lost without a reset; connections opened afterwards flow normally.
+`freeze(path)` picks them by the path of the last request they carried: a browser reuses
+idle keep-alive connections for its next requests, and a test freezing those too would
+measure the browser's retry, not the page. `freeze_all()` takes every one."""
 
 from __future__ import annotations
 
@@ -38,6 +38,15 @@ class FreezingProxy:
             return len(frozen)
         return asyncio.run_coroutine_threadsafe(stop(), self.loop).result(5)
 
+    def freeze_all(self) -> int:
+        """Stop the bytes (for good) of every connection open now, whatever it carries (a
+        Redis client's: its network path lost without a reset); returns how many."""
+        async def stop() -> int:
+            for _last, flowing in self.open:
+                flowing.clear()
+            return len(self.open)
+        return asyncio.run_coroutine_threadsafe(stop(), self.loop).result(5)
+
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                     flowing: asyncio.Event, last: list[bytes] | None = None) -> None:
         with contextlib.suppress(ConnectionError, OSError):
@@ -56,8 +65,9 @@ class FreezingProxy:
         flowing.set()
         last: list[bytes] = []
         self.open.append((last, flowing))
-        await asyncio.gather(self._pipe(client_reader, server_writer, flowing, last),
-                             self._pipe(server_reader, client_writer, flowing))
+        with contextlib.suppress(asyncio.CancelledError):  # the proxy closing: not an error
+            await asyncio.gather(self._pipe(client_reader, server_writer, flowing, last),
+                                 self._pipe(server_reader, client_writer, flowing))
 
     @contextlib.contextmanager
     def running(self) -> Iterator[FreezingProxy]:
