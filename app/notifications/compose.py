@@ -38,6 +38,16 @@ SUBJECTS = {
     "link_failed": N_("We could not set up payment for your order at %(restaurant)s"),
     "order_refunded": N_("%(restaurant)s has refunded your payment"),
 }
+# Once paid an order has the number the kitchen and the status page call it by: a diner who
+# ordered twice tells the emails apart (and a mail client threads each order on its own).
+NUMBERED_SUBJECTS = {
+    "payment_received": N_("Payment received: order #%(number)s at %(restaurant)s is with the "
+                           "kitchen"),
+    "order_accepted": N_("Accepted: order #%(number)s at %(restaurant)s is being prepared"),
+    "order_ready": N_("Your order #%(number)s at %(restaurant)s is ready"),
+    "order_rejected": N_("Sorry, %(restaurant)s could not take your order #%(number)s"),
+    "order_refunded": N_("%(restaurant)s has refunded your payment for order #%(number)s"),
+}
 
 
 @dataclass(frozen=True)
@@ -103,9 +113,16 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
         return _render(kind, order, restaurant, public_base_url)
 
 
+def _subject(kind: str, order: OrderView, restaurant: RestaurantContact) -> str:
+    if order.ticket_number is not None and kind in NUMBERED_SUBJECTS:
+        return i18n.gettext(NUMBERED_SUBJECTS[kind]) % {
+            "number": order.ticket_number, "restaurant": restaurant.name}
+    return i18n.gettext(SUBJECTS[kind]) % {"restaurant": restaurant.name}
+
+
 def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
             public_base_url: str) -> RenderedEmail:
-    subject = _one_line(i18n.gettext(SUBJECTS[kind]) % {"restaurant": restaurant.name})
+    subject = _one_line(_subject(kind, order, restaurant))
     context = {
         "subject": subject,
         "order": order,

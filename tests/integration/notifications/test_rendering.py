@@ -104,3 +104,19 @@ def test_a_scheduled_order_says_when_on_the_restaurants_clock(kind: str) -> None
                                         delivery_address="Torstraße 2"),
                             RESTAURANT, "https://orderpass.example")
     assert "Delivery at 19:30" in delivery.text
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_paid_orders_emails_name_its_number_in_the_subject(language: str) -> None:
+    """A diner who ordered twice tells the emails apart by the number the kitchen and the
+    status page use (before payment there is none yet)."""
+    paid = order(status="paid", ticket_number=42, language=language)
+    for kind in ("payment_received", "order_accepted", "order_ready", "order_rejected",
+                 "order_refunded"):
+        subject = render_email(kind, paid, RESTAURANT, "https://x").subject
+        assert "#42" in subject and "Demo Bistro" in subject, (kind, subject)
+        assert ("Bestellung" in subject) == (language == "de"), subject
+        assert ("order" in subject) == (language == "en"), subject
+    unpaid = render_email("order_confirmation", order(language=language), RESTAURANT,
+                          "https://x").subject
+    assert "#" not in unpaid and "Demo Bistro" in unpaid

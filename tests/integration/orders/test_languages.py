@@ -144,7 +144,8 @@ async def test_an_order_placed_in_german_gets_german_emails(
     # … then the receipt, from the paid order in Postgres.
     await send_email(ctx, "payment_received", ref)
     emails = await _emails(sandbox, "ada.de@example.com")
-    receipt = emails["Zahlung erhalten: Ihre Bestellung bei Demo Bistro ist in der Küche"]
+    receipt = emails[f"Zahlung erhalten: Bestellung #{order.ticket_number} bei Demo Bistro ist "
+                     "in der Küche"]
     text = receipt["text"]
     for needed in ("QUITTUNG", f"Bestellung #{order.ticket_number}", ref,
                    "2 x Margherita pizza  22,00\xa0€", "Netto: 24,34\xa0€",

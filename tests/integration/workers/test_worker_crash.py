@@ -4,8 +4,6 @@ restart the email is sent, and the customer's mailbox holds exactly one copy."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 
 import httpx
 from arq.connections import ArqRedis
@@ -17,16 +15,7 @@ from tests.helpers.orders import submit
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import start_worker
 from tests.helpers.stripe_events import paid_events, post_event
-
-
-async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float,
-                     interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
+from tests.helpers.waiting import wait_until
 
 
 async def test_worker_killed_mid_send_sends_the_email_exactly_once(

@@ -21,7 +21,7 @@ from tests.helpers.orders import submit
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import start_worker
 from tests.helpers.stripe_events import paid_events, post_event
-from tests.integration.workers.test_worker_crash import wait_until
+from tests.helpers.waiting import wait_until
 
 COMMAND_LIMIT_S = 1.0  # REDIS_WORKER_COMMAND_TIMEOUT_SECONDS for this worker
 # the limit, a reconnect, arq's poll (0.5 s) and the send, with room for a busy machine
