@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     # Per Redis pool and process (app/infra/redis.py): a ceiling, how long a request waits
     # for a free connection before its 503, and how long an idle one above the floor stays.
     # Every Postgres statement and connect is bounded (app/piccolo_conf.py): a Postgres that
-    # hangs (a frozen VM, a lost network path) is a 503 after about twice the statement
-    # limit (the statement, then the wait for its cancellation), not a request held forever.
+    # hangs (a frozen VM, a lost network path) is a 503 after about the statement limit (the
+    # timed-out statement's connection is cut, not released), not a request held forever.
     db_command_timeout_seconds: float = Field(default=10.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     redis_max_connections: int = Field(default=50, ge=2)

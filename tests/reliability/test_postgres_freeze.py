@@ -1,6 +1,6 @@
 """Postgres hangs rather than goes away (a frozen VM, a lost network path): connections stay
 open and nothing answers. Every request that needs Postgres must still answer, with a 503
-and Retry-After, within about twice the statement limit; none may hang with the database;
+and Retry-After, within about the statement limit; none may hang with the database;
 Stripe's deliveries meanwhile get 5xx answers and are retried; and once Postgres answers
 again the usual promise holds (every paid order exactly once, shown, emails once)."""
 
@@ -17,9 +17,9 @@ from tests.helpers.stack_clients import timed
 pytestmark = pytest.mark.timeout(180)
 
 COMMAND_TIMEOUT_S = 2.0  # DB_COMMAND_TIMEOUT_SECONDS for this module's web and worker
-# A statement, then asyncpg's wait for its cancellation (a connect has its own, shorter
-# limit here), then the answer: a bound the diner or Stripe can live with.
-ANSWER_BOUND_S = 2 * COMMAND_TIMEOUT_S + 2.0
+# A statement, then the answer (its connection is cut, not released: asyncpg's wait for the
+# cancellation doubled it; a connect has its own, shorter limit here).
+ANSWER_BOUND_S = COMMAND_TIMEOUT_S + 2.0
 FROZEN_S = 8.0
 READYZ_BOUND_S = 3.0  # its checks' own limit (2 s) and the answer
 RECOVERY_S = 20  # from Postgres answering again to every paid order recorded and shown
