@@ -44,6 +44,18 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     pool_logger = logging.getLogger("asyncpg.pool")
     if not any(isinstance(f, OneLineTraceback) for f in pool_logger.filters):
         pool_logger.addFilter(OneLineTraceback())
+    arq_logger = logging.getLogger("arq.worker")
+    if not any(isinstance(f, QuietPeriodicRuns) for f in arq_logger.filters):
+        arq_logger.addFilter(QuietPeriodicRuns())
+
+
+class QuietPeriodicRuns(logging.Filter):
+    """Drops arq's start and finish lines of periodic jobs (`cron:<name>`) below WARNING:
+    an idle worker wrote 26 a minute. `workers/periodic.py` logs a run that did something,
+    and a failure keeps arq's own line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or " cron:" not in record.getMessage()
 
 
 class OneLineTraceback(logging.Filter):

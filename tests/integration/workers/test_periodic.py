@@ -1,13 +1,17 @@
 """A periodic job that meets Postgres or Redis away is one warning line and the next run
-tries again; a bug still fails loudly."""
+tries again; a bug still fails loudly; a run that did something is one line, an idle one
+none."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 import structlog
 
+from app.infra.logging import configure_logging
+from app.settings import get_settings
 from workers.periodic import retried_next_period
 from workers.settings import WorkerSettings
 
@@ -34,3 +38,35 @@ async def test_a_bug_still_raises() -> None:
 def test_every_cron_keeps_its_name() -> None:
     names = {job.name for job in WorkerSettings.cron_jobs}
     assert {"cron:relay_outbox", "cron:evaluate_ops_alerts", "cron:archive_orders"} <= names
+
+
+async def test_a_run_that_did_something_is_one_line_and_an_idle_run_none() -> None:
+    async def relay_outbox(ctx: dict[str, Any]) -> dict[str, int]:
+        return ctx["result"]
+
+    with structlog.testing.capture_logs() as logs:
+        await retried_next_period(relay_outbox)({"result": {"done": 0, "retry": 0}})
+        await retried_next_period(relay_outbox)({"result": {"done": 2, "retry": 0}})
+    [line] = logs
+    assert line["event"] == "periodic job done" and line["job"] == "relay_outbox"
+    assert line["result"] == {"done": 2, "retry": 0} and line["ms"] >= 0
+
+
+def test_arqs_lines_for_periodic_runs_are_dropped_and_its_failures_kept(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    try:
+        arq = logging.getLogger("arq.worker")
+        arq.info("%6.2fs → %s(%s)%s", 0.5, "cron:relay_outbox", "", "")
+        arq.info("%6.2fs ← %s ● %s", 0.0, "cron:relay_outbox", "{'done': 0}")
+        arq.info("%6.2fs → %s(%s)%s", 0.4, "email:payment_received:TEMP-x:send_email", "",
+                 "")
+        arq.error("%6.2fs ! %s failed, %s: %s", 0.1, "cron:relay_outbox", "ValueError",
+                  "a bug")
+        printed = capsys.readouterr().err
+    finally:  # the suite's own level again
+        settings = get_settings()
+        configure_logging(settings.log_level, settings.log_json)
+    assert "cron:relay_outbox()" not in printed and "●" not in printed
+    assert "email:payment_received:TEMP-x:send_email" in printed  # a job about an order
+    assert "cron:relay_outbox failed" in printed
