@@ -177,7 +177,9 @@ class Hub:
         self._tasks = [asyncio.create_task(self._read(self._subscriber)),
                        asyncio.create_task(self._tick())]
         self.live.set_result(None)
-        log.info("channel followed", channel=self.channel)
+        # debug: each stream logs its opening and its request line (four lines a stream
+        # in the dev console was noise)
+        log.debug("channel followed", channel=self.channel)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -189,7 +191,7 @@ class Hub:
             if self._subscriber is not None:
                 async with _membership_lock():
                     await self.channels.unsubscribe(self._subscriber)
-        log.info("channel released", channel=self.channel)
+        log.debug("channel released", channel=self.channel)
 
     def broadcast(self, update: Update) -> None:
         for inbox in self.inboxes:

@@ -231,4 +231,5 @@ async def channel_stream(channels: ChannelsPlugin, channel: str, snapshot: Snaps
     finally:
         inbox.writer = None
         await hubs.leave(hub, inbox)
-        log.info("sse stream closed", channel=channel, **about)
+        # debug: the request's own line follows, with how long the stream was open
+        log.debug("sse stream closed", channel=channel, **about)
