@@ -604,15 +604,20 @@
     afterChange();
   });
 
-  // --- a press on its way: its form is busy until the answer (hx-disabled-elt disables the
-  // button, so a second tap sends nothing) ---------------------------------------------------
+  // --- a press on its way: its form is busy until the answer (hx-disabled-elt disables its
+  // buttons, so a second tap sends nothing) --------------------------------------------------
   document.body.addEventListener("htmx:beforeRequest", function (event) {
-    var form = event.detail.elt;
-    if (form && form.tagName === "FORM") form.setAttribute("aria-busy", "true");
+    var form = event.detail.elt, config = event.detail.requestConfig || {};
+    if (!form || form.tagName !== "FORM") return;
+    form.setAttribute("aria-busy", "true");
+    var pressed = config.triggeringEvent && config.triggeringEvent.submitter;
+    if (pressed) pressed.setAttribute("data-pressed", "");  // the one that says "…"
   });
   document.body.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;
-    if (form && form.tagName === "FORM") form.removeAttribute("aria-busy");
+    if (!form || form.tagName !== "FORM") return;
+    form.removeAttribute("aria-busy");
+    form.querySelectorAll("[data-pressed]").forEach(function (b) { b.removeAttribute("data-pressed"); });
   });
 
   // --- errors from actions ---------------------------------------------------------------

@@ -57,3 +57,33 @@ async def test_an_accept_on_its_way_shows_it_and_a_second_tap_sends_nothing(
     assert saved is not None and saved["status"] == "accepted"
     assert len(presses) == 1
     assert errors == []
+
+
+async def test_a_busy_time_on_its_way_holds_every_control_and_marks_the_one_pressed(
+        browser: Any, web: RunningProcess) -> None:
+    errors: list[str] = []
+    kitchen = await open_kitchen(browser, web.url, errors)
+    if await kitchen.locator("#start-service").is_visible():
+        await kitchen.click("#start-service-button")
+    await kitchen.click("#controls-open")
+    plus = kitchen.locator("#controls button[name=minutes]:not([value='0'])").first
+    await plus.wait_for()
+    sent, answer = asyncio.Event(), asyncio.Event()
+
+    async def hold(route: Any) -> None:
+        sent.set()
+        await answer.wait()
+        await route.continue_()
+
+    await kitchen.route("**/kitchen/demo/busy", hold)
+    await plus.click()
+    await asyncio.wait_for(sent.wait(), 10)
+    enabled = await kitchen.locator("#controls button:enabled").count()
+    assert enabled == 0  # pause, busy and 86 wait for the answer that replaces them
+    assert await plus.get_attribute("data-pressed") == ""
+    assert await kitchen.locator("#controls [data-pressed]").count() == 1
+    answer.set()
+    await kitchen.wait_for_selector("#controls button[aria-pressed=true]:not([value='0'])",
+                                    timeout=10_000)
+    assert await kitchen.locator("#controls button:enabled").count() > 0
+    assert errors == []
