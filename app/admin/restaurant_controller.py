@@ -78,7 +78,8 @@ class AdminRestaurantController(Controller):
     async def update(self, request: Request[Any, Any, Any],
                      slug: FromPath[str]) -> Template | Redirect:
         try:
-            await restaurant_admin.update_restaurant(slug, await form_of(request),
+            await restaurant_admin.update_restaurant(request.app.state.redis, slug,
+                                                     await form_of(request),
                                                      by=staff_of(request).email)
         except restaurant_admin.NotFound as missing:
             raise NotFoundException(str(missing)) from missing
@@ -91,7 +92,8 @@ class AdminRestaurantController(Controller):
     async def add_item(self, request: Request[Any, Any, Any],
                        slug: FromPath[str]) -> Template | Redirect:
         try:
-            await restaurant_admin.save_menu_item(slug, await form_of(request),
+            await restaurant_admin.save_menu_item(request.app.state.redis, slug,
+                                                  await form_of(request),
                                                   by=staff_of(request).email)
         except restaurant_admin.NotFound as missing:
             raise NotFoundException(str(missing)) from missing
@@ -123,7 +125,8 @@ class AdminRestaurantController(Controller):
     async def update_item(self, request: Request[Any, Any, Any], slug: FromPath[str],
                           item_id: RowId) -> Template | Redirect:
         try:
-            await restaurant_admin.save_menu_item(slug, await form_of(request),
+            await restaurant_admin.save_menu_item(request.app.state.redis, slug,
+                                                  await form_of(request),
                                                   by=staff_of(request).email, item_id=item_id)
         except restaurant_admin.NotFound as missing:
             raise NotFoundException(str(missing)) from missing
@@ -137,7 +140,7 @@ class AdminRestaurantController(Controller):
     async def toggle(self, request: Request[Any, Any, Any], slug: FromPath[str],
                      item_id: RowId) -> Response[Any]:
         try:
-            item = await restaurant_admin.toggle_available(slug, item_id,
+            item = await restaurant_admin.toggle_available(request.app.state.redis, slug, item_id,
                                                            by=staff_of(request).email)
             restaurant = await restaurant_admin.get_restaurant(slug)
         except restaurant_admin.NotFound as missing:

@@ -83,7 +83,8 @@ class ManageMenuController(Controller):
                           item_id: RowId) -> Redirect:
         await restaurant_or_404(slug)
         try:
-            await editing.delete_menu_item(slug, item_id, by=staff_of(request).email)
+            await editing.delete_menu_item(request.app.state.redis, slug, item_id,
+                                          by=staff_of(request).email)
         except editing.NotFound as missing:
             raise NotFoundException(str(missing)) from missing
         return Redirect(f"/manage/{slug}/menu?saved=deleted", status_code=303)
@@ -95,8 +96,9 @@ async def _save(request: Request[Any, Any, Any], slug: str,
     fields, photo, problem = await _form_and_photo(request)
     try:
         item = await editing.save_menu_item(
-            slug, fields, by=staff_of(request).email, item_id=item_id, photo=photo,
-            photo_error=problem, remove_photo=bool(fields.get("remove_photo")))
+            request.app.state.redis, slug, fields, by=staff_of(request).email,
+            item_id=item_id, photo=photo, photo_error=problem,
+            remove_photo=bool(fields.get("remove_photo")))
     except editing.NotFound as missing:
         raise NotFoundException(str(missing)) from missing
     except editing.FormInvalid as invalid:

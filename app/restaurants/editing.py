@@ -14,9 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
+from redis.asyncio import Redis
 
 from app.infra import i18n
 from app.infra.logging import get_logger
+from app.kitchen.floor import MENU_EVENT, announce
 from app.orders.pricing import TaxMode, format_rate, parse_rate
 from app.piccolo_conf import DB
 from app.restaurants import allergens, modifiers
@@ -281,7 +283,8 @@ async def create_restaurant(form: Mapping[str, Any], *, by: str) -> Restaurant:
     return restaurant
 
 
-async def update_restaurant(slug: str, form: Mapping[str, Any], *, by: str) -> Restaurant:
+async def update_restaurant(redis: Redis, slug: str, form: Mapping[str, Any], *, by: str
+                            ) -> Restaurant:
     restaurant = await get_restaurant(slug)
     parsed = parse_restaurant(form, creating=False)
     if parsed.errors:
@@ -291,15 +294,18 @@ async def update_restaurant(slug: str, form: Mapping[str, Any], *, by: str) -> R
             Restaurant.id == restaurant.id)
     log.info("restaurant updated", restaurant=slug, by=by,
              accepting_orders=parsed.values["accepting_orders"])
+    await announce(redis, int(restaurant.id), MENU_EVENT)  # open menus re-read at once
     return await get_restaurant(slug)
 
 
-async def save_menu_item(slug: str, form: Mapping[str, Any], *, by: str,
+async def save_menu_item(redis: Redis, slug: str, form: Mapping[str, Any], *, by: str,
                          item_id: int | None = None, photo: Photo | None = None,
                          photo_error: str = "", remove_photo: bool = False) -> MenuItem:
     """Create (item_id None) or edit a menu item, with its allergens, modifier groups and
     photo when the form has them; the name is unique per restaurant. `photo_error`: why the
-    upload was refused (reported with the other fields; nothing is saved)."""
+    upload was refused (reported with the other fields; nothing is saved). Open menu pages
+    and kitchen screens are told to re-read (a dish made unavailable is greyed out at once,
+    as the kitchen's 86 does)."""
     restaurant = await get_restaurant(slug)
     old_photo = None
     if item_id is not None:
@@ -343,11 +349,12 @@ async def save_menu_item(slug: str, form: Mapping[str, Any], *, by: str,
         raise FormInvalid({"name": "This menu already has an item with that name."},
                           parsed.values) from None
     log.info("menu item saved", restaurant=slug, item=item_id, by=by)
+    await announce(redis, int(restaurant.id), MENU_EVENT)
     assert item_id is not None
     return await get_item(restaurant, item_id)
 
 
-async def toggle_available(slug: str, item_id: int, *, by: str) -> MenuItem:
+async def toggle_available(redis: Redis, slug: str, item_id: int, *, by: str) -> MenuItem:
     restaurant = await get_restaurant(slug)
     async with DB.transaction():
         item = await get_item(restaurant, item_id)
@@ -355,6 +362,7 @@ async def toggle_available(slug: str, item_id: int, *, by: str) -> MenuItem:
             MenuItem.id == item_id)
     log.info("menu item availability", restaurant=slug, item=item_id,
              available=not item.available, by=by)
+    await announce(redis, int(restaurant.id), MENU_EVENT)
     return await get_item(restaurant, item_id)
 
 
@@ -378,7 +386,7 @@ async def item_form_values(item: MenuItem, currency: str) -> dict[str, Any]:
         await groups_of(int(item.id)), lambda amount: format_price(amount, currency))}
 
 
-async def delete_menu_item(slug: str, item_id: int, *, by: str) -> None:
+async def delete_menu_item(redis: Redis, slug: str, item_id: int, *, by: str) -> None:
     """Removes the item, its groups and options (orders keep their frozen copies)."""
     restaurant = await get_restaurant(slug)
     async with DB.transaction():
@@ -387,3 +395,4 @@ async def delete_menu_item(slug: str, item_id: int, *, by: str) -> None:
         if item.photo_id:
             await MenuPhoto.delete().where(MenuPhoto.id == item.photo_id)
     log.info("menu item deleted", restaurant=slug, item=item_id, by=by)
+    await announce(redis, int(restaurant.id), MENU_EVENT)
