@@ -137,9 +137,11 @@ def tip_choice(cart: CartForm, currency: str) -> dict[str, int] | None:
             return {"amount": parse_price(raw, currency)}
         except ValueError:
             raise ValueError("enter an amount like 2.50") from None
+    if not choice:
+        return None
     if choice.isdigit() and int(choice) in pricing.TIP_PERCENTS:
         return {"percent": int(choice)}
-    return None
+    raise ValueError("choose one of the tips offered")  # not a choice the form has
 
 
 def cart_totals(cart: CartForm, menu: list[MenuItem], restaurant: Restaurant,
@@ -162,8 +164,13 @@ def cart_totals(cart: CartForm, menu: list[MenuItem], restaurant: Restaurant,
 
 
 def _quantity(raw: str) -> int:
-    value = ascii_int(raw)
-    return 0 if value is None else min(MAX_QUANTITY, value)
+    """The quantity asked for. More than MAX_QUANTITY stays more, so the checkout refuses it
+    and says the limit (it became 99 without a word); what is not a number is 0."""
+    text = raw.strip()
+    value = ascii_int(text)
+    if value is None and text.isascii() and text.isdigit():  # too many digits for an int
+        return MAX_QUANTITY + 1
+    return value or 0
 
 
 def _item_id(raw: str) -> int | None:
@@ -182,17 +189,17 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
         elif key.startswith("opt-"):
             _select(cart, key[4:], value)
         elif key.startswith("note-") and (item_id := _item_id(key[5:])) is not None:
-            cart.notes[item_id] = value[:200]
+            cart.notes[item_id] = value  # the checkout refuses one too long, saying so
         elif key.startswith("allergic-") and (item_id := _item_id(key[9:])) is not None:
             cart.allergic.add(item_id)
         elif key.startswith("allergy-") and (item_id := _item_id(key[8:])) is not None:
-            cart.allergies[item_id] = value[:200]
+            cart.allergies[item_id] = value
         elif key.startswith("note-") and (line_key := _line_key(key[5:])):
-            cart.choice_notes[line_key] = value[:200]
+            cart.choice_notes[line_key] = value
         elif key.startswith("allergic-") and (line_key := _line_key(key[9:])):
             cart.choice_allergic.add(line_key)
         elif key.startswith("allergy-") and (line_key := _line_key(key[8:])):
-            cart.choice_allergies[line_key] = value[:200]
+            cart.choice_allergies[line_key] = value
         elif key in CHECKOUT_FIELDS:
             cart.fields[key] = value
     return cart
@@ -254,7 +261,8 @@ def to_order(cart: CartForm, slug: str, currency: str = "eur"
     try:
         tip = tip_choice(cart, currency)
     except ValueError as error:
-        return None, {"tip_custom": f"Tip: {error}"}
+        field = "tip_custom" if cart.field("tip").strip() == TIP_CUSTOM else "tip"
+        return None, {field: f"Tip: {error}"}
     payload = {
         "restaurant": slug,
         "items": [{"menu_item_id": item_id, "quantity": quantity,

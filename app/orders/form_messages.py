@@ -19,7 +19,7 @@ _ITEM = re.compile(r"^items\[\d+\]\.(\w+)$")
 PLAIN = {
     "name": N_("Please enter your name."),
     "email": N_("Please enter your email address, like name@example.com."),
-    "phone": N_("That phone number is too long (40 characters at most)."),
+    "phone": N_("Please enter the phone number on one line, 40 characters at most."),
     "delivery_address": N_("Please enter the address we should deliver to."),
     "table": N_("Please enter your table number."),
     "notes": N_("Notes for the kitchen can be 500 characters at most."),
@@ -31,6 +31,11 @@ PLAIN = {
     "tip_custom": N_("Please enter the tip as an amount, like 2.50."),
     "total": N_("The order is below the smallest amount a card can pay."),
     "scheduled_for": N_("Please choose a time from the list."),
+}
+# A field that was not left empty but is too long or holds what cannot be shown (a line
+# break, a control character, text that reverses its direction).
+PLAIN_FILLED = {
+    "name": N_("Please enter your name on one line, 120 characters at most."),
 }
 ITEM_PLAIN = {
     "notes": N_("A note for one dish can be 200 characters at most."),
@@ -118,6 +123,7 @@ def plain_errors(errors: dict[str, str]) -> dict[str, str]:
         item = _ITEM.match(key)
         plain = (PLAIN["allergy"] if key.startswith("allergy-")
                  else ITEM_PLAIN.get(item.group(1), CHECK_DISHES) if item
+                 else PLAIN_FILLED[key] if key in PLAIN_FILLED and "length >= 1" not in message
                  else PLAIN.get(key, CHECK_FIELD))
         if key in _OWN_WORDS or any(phrase in message for phrase in _FOR_PEOPLE):
             result[key] = translated(message, plain)

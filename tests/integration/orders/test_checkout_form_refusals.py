@@ -1,0 +1,53 @@
+"""The menu page's checkout refuses what it cannot take as it was sent, saying what is
+wrong, and keeps nothing: a quantity over the limit (it became 99 without a word), a note
+over its length (it was cut to 200 characters), a tip the form does not offer (it became no
+tip), a name with a line break or a direction override. The JSON API refuses the same."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from arq.connections import ArqRedis
+
+from app.orders.temp_store import KEY_PREFIX
+from tests.helpers.orders import menu
+
+
+async def _form(client: httpx.AsyncClient, **fields: str) -> dict[str, str]:
+    await client.get("/r/demo")
+    soup = next(item for item in (await menu(client))["items"] if not item["groups"])
+    return {"_csrf_token": client.cookies["csrftoken"], f"qty-{soup['id']}": "1",
+            "name": "Ada Lovelace", "email": "ada@example.com", "fulfillment": "pickup",
+            **{key.replace("ITEM", str(soup["id"])): value for key, value in fields.items()}}
+
+
+@pytest.mark.parametrize(("fields", "field", "says"), [
+    ({"qty-ITEM": "1000000"}, "", "between 1 and 99"),
+    ({"qty-ITEM": "99999999999999999999"}, "", "between 1 and 99"),
+    ({"note-ITEM": "x" * 201}, "", "200 characters at most"),
+    ({"tip": "999"}, "tip", "choose one of the tips offered"),
+    ({"name": "x\r\nBcc: evil@example.com"}, "name", "on one line"),
+    ({"name": "Ada \u202egninnur"}, "name", "on one line"),
+    ({"name": "x" * 121}, "name", "120 characters at most"),
+    ({"phone": "+49\n30"}, "phone", "on one line"),
+])
+async def test_the_form_refuses_and_says_why(client: httpx.AsyncClient, redis: ArqRedis,
+                                             fields: dict[str, str], field: str,
+                                             says: str) -> None:
+    form = await _form(client, **fields)
+    response = await client.post("/r/demo/checkout", data=form, follow_redirects=False)
+    assert response.status_code == 422, response.text[:500]
+    assert says in response.text, response.text[:3000]
+    if field:
+        assert f'id="{field}"' in response.text  # the form is shown again, with the field
+    assert await redis.keys(f"{KEY_PREFIX}*") == []  # nothing kept
+
+
+async def test_the_api_refuses_a_name_that_is_not_one_line(client: httpx.AsyncClient) -> None:
+    soup = next(item for item in (await menu(client))["items"] if not item["groups"])
+    for name in ("x\r\nBcc: evil@example.com", "Ada \u202egninnur"):
+        response = await client.post("/api/orders", json={
+            "restaurant": "demo", "items": [{"menu_item_id": soup["id"], "quantity": 1}],
+            "customer": {"name": name, "email": "ada@example.com"}, "fulfillment": "pickup"})
+        assert response.status_code == 400, response.text
+        assert "customer.name" in response.text
