@@ -56,3 +56,29 @@ async def test_basket_buttons_log_no_error_and_place_order_waits(
     answer.set()
     await page.wait_for_url(re.compile(r".*/orders/TEMP-[A-Za-z0-9]+$"))
     assert errors == []
+
+
+async def test_on_a_phone_the_basket_buttons_keep_the_diner_where_they_were(
+        browser: Any, web: RunningProcess) -> None:
+    """Each basket change swaps the whole form; Chrome's scroll anchoring moved a phone's
+    page down by the form's height (1,130 → 2,670 px at 390 wide): the diner tapped "+" on
+    a dish and landed at the bottom of the checkout."""
+    context = await browser.new_context(viewport={"width": 390, "height": 844},
+                                        has_touch=True, is_mobile=True)
+    page = await context.new_page()
+    await page.goto(f"{web.url}/r/demo")
+    dish = await page.evaluate("""() => [...document.querySelectorAll('.menu-item')]
+        .filter(item => item.querySelector('.add-button[value^="add:"]')).pop().id""")
+    item = dish.rsplit("-", 1)[1]
+    await page.locator(f"#add-{item}").scroll_into_view_if_needed()
+    await page.tap(f"#add-{item}")
+    await page.wait_for_selector(f"#qty-{item}[value='1']")
+    for button, quantity in ((f"#inc-{item}", "2"), (f"#inc-{item}", "3"),
+                             (f"#dec-{item}", "2")):
+        before = await page.evaluate("window.scrollY")
+        await page.tap(button)
+        await page.wait_for_selector(f"#qty-{item}[value='{quantity}']")
+        await page.wait_for_timeout(200)  # the focus is put back after the swap settles
+        assert abs(await page.evaluate("window.scrollY") - before) <= 2, (button, before)
+        assert await page.evaluate("document.activeElement.id") == button[1:]
+    await context.close()
