@@ -53,7 +53,9 @@ def _require_role_for_slug(connection: ASGIConnection[Any, Any, Any, Any], minim
     slug = str(connection.path_params.get("slug", ""))
     if not staff.at_least(slug, minimum):
         raise PermissionDeniedException(
-            refusal if staff.may_see(slug) else "this page belongs to another restaurant")
+            # true whether the slug is another restaurant's or none at all (the guard reads
+            # no database; /kitchen/nope said "another restaurant" in an outside try)
+            refusal if staff.may_see(slug) else "this page is not one of your restaurant's")
 
 
 def require_staff_for_slug(connection: ASGIConnection[Any, Any, Any, Any],

@@ -41,6 +41,9 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     # 2-3 % of the web's CPU at intake); our gateway logs each call itself, with the order.
     stripe_level = max(logging.WARNING, logging.getLevelName(level.upper()))
     logging.getLogger("stripe").setLevel(stripe_level)
+    # httpx logs every request at INFO (the worker's Resend calls, the sandbox's webhook
+    # deliveries): the email's own line already says it was sent, with the order.
+    logging.getLogger("httpx").setLevel(stripe_level)
     pool_logger = logging.getLogger("asyncpg.pool")
     if not any(isinstance(f, OneLineTraceback) for f in pool_logger.filters):
         pool_logger.addFilter(OneLineTraceback())

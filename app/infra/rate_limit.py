@@ -72,9 +72,12 @@ class CountingRateLimitMiddleware(RateLimitMiddleware):
             cache_object = CacheObject(history=cast(list[int], range(int(count))),
                                        reset=int(time()) + max(0, -(-int(left_ms) // 1000)))
             if not counted:
-                raise TooManyRequestsException(
-                    headers=self.create_response_headers(cache_object=cache_object)
-                    if self.config.set_rate_limit_headers else None)
+                # Retry-After as well: HTTP's own word for when to come back, which clients
+                # and proxies read (RateLimit-Reset is a draft header few of them know).
+                headers = (self.create_response_headers(cache_object=cache_object)
+                           if self.config.set_rate_limit_headers else {})
+                headers["Retry-After"] = str(max(1, cache_object.reset - int(time())))
+                raise TooManyRequestsException(headers=headers)
             if self.config.set_rate_limit_headers:
                 send = self.create_send_wrapper(send=send, cache_object=cache_object)
         await self.app(scope, receive, send)

@@ -86,10 +86,11 @@ class KitchenController(Controller):
         restaurant = await restaurant_or_404(slug)
         form = await request.form()
         prep = str(form.get("prep_minutes") or "").strip()
-        prep_minutes = ascii_int(prep, low=1) if prep else None
-        if prep and prep_minutes is None:
-            raise HTTPException(status_code=400,
-                                detail="prep time must be a whole number of minutes")
+        prep_minutes = ascii_int(prep, low=0) if prep else None
+        if prep and prep_minutes is None:  # -5 is a whole number too: say what is allowed
+            low, high = lifecycle.PREP_MINUTES_RANGE
+            raise HTTPException(status_code=400, detail="prep time must be a whole number of "
+                                f"minutes from {low} to {high}")
         reason, expected = str(form.get("reason") or ""), str(form.get("from") or "")
         if has_nul(reason) or has_nul(expected):
             raise HTTPException(status_code=400, detail="NUL characters are not allowed")

@@ -23,7 +23,8 @@ async def test_an_unknown_restaurant_or_order_is_a_page_saying_so(
         assert "<h1 id=\"error-title\">We could not find that page</h1>" in page.text, path
         assert detail in page.text, path
         assert '"status_code"' not in page.text
-        assert f'href="{path}"' in page.text  # try again: the same page
+        assert f'href="{path}"' not in page.text  # no "Try again": it would not be there
+        assert 'href="/"' in page.text
         assert_secure_headers(page)
 
 
@@ -32,7 +33,8 @@ async def test_a_cook_on_another_restaurants_screen_gets_a_page(
     await login(client, "kitchen@demo.test")
     page = await client.get("/kitchen/demo-2", headers=BROWSER)
     assert page.status_code == 403
-    assert "Not allowed here" in page.text and "another restaurant" in page.text
+    assert "Not allowed here" in page.text and "not one of your restaurant" in page.text
+    assert "Try again" not in page.text  # a no stays a no: only Home
 
 
 async def test_the_page_speaks_the_diners_language(client: httpx.AsyncClient) -> None:

@@ -325,3 +325,19 @@ async def test_a_live_card_acts_with_the_page_token_in_a_header(
                                  headers={**HX, "x-csrftoken": token})
     assert accepted.status_code == 200, accepted.text
     assert (await reload(order.public_id)).status == "accepted"
+
+
+async def test_a_prep_time_out_of_range_is_refused_saying_the_range(
+        client: httpx.AsyncClient) -> None:
+    """-5 and 0 are whole numbers: the cook is told what is allowed, not that they typed
+    something else (an outside try), and the order stays as it was."""
+    order = await make_paid_order()
+    token = await login(client, "kitchen@demo.test")
+    url = f"/kitchen/demo/orders/{order.public_id}/accept"
+    for prep in ("-5", "0", "100000", "ten"):
+        refused = await client.post(url, data={"prep_minutes": prep, "from": "paid"},
+                                    headers={**HX, "x-csrftoken": token})
+        assert refused.status_code in (400, 422), (prep, refused.status_code)
+        detail = refused.json()["detail"]
+        assert "1" in detail and "240" in detail, (prep, detail)
+    assert (await reload(order.public_id)).status == "paid"

@@ -273,6 +273,8 @@ async def test_order_submission_is_rate_limited_per_client(
     assert limited.headers["ratelimit-limit"] == "20"
     assert limited.headers["ratelimit-remaining"] == "0"
     assert int(limited.headers["ratelimit-reset"]) > 0
+    # HTTP's own header too: clients and proxies know when to come back
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
     # The counter lives in Redis, so every web process sees the same budget.
     assert any(b"orders:" in key for key in await redis.keys("orderpass:ratelimit*"))
 
