@@ -170,8 +170,12 @@ async def test_intake_refuses_a_total_below_the_currency_minimum(
 NASTY = 'a "quoted" \\ back\tslash\x01\x02 nut-free ñ 🥜 '  # escapes badly in JSON
 
 
-def _text(length: int, seed: str) -> str:
-    return (seed + NASTY * 40)[:length - 1] + "!"  # intake strips outer whitespace
+# A name is one line without control characters (intake refuses them): the rest of NASTY.
+NASTY_NAME = 'a "quoted" \\ back slash nut-free ñ 🥜 '
+
+
+def _text(length: int, seed: str, nasty: str = NASTY) -> str:
+    return (seed + nasty * 40)[:length - 1] + "!"  # intake strips outer whitespace
 
 
 async def _largest_order(client: httpx.AsyncClient, fulfillment: str) -> dict[str, Any]:
@@ -194,7 +198,7 @@ async def _largest_order(client: httpx.AsyncClient, fulfillment: str) -> dict[st
                    "notes": _text(200, f"line {index} note: "),
                    "allergy": _text(200, f"line {index} allergy: ")}
                   for index, item_id in enumerate(ids)],
-        "customer": {"name": _text(120, "Ada "), "phone": "+44 " + "1" * 36,
+        "customer": {"name": _text(120, "Ada ", NASTY_NAME), "phone": "+44 " + "1" * 36,
                      "email": "a" * 60 + "@" + "b" * 60 + ".example.com"},
         "fulfillment": fulfillment,
         "notes": _text(500, "Order note: "),

@@ -12,6 +12,7 @@ import structlog
 
 from app.infra.logging import configure_logging
 from app.settings import get_settings
+from workers import periodic
 from workers.periodic import retried_next_period
 from workers.settings import WorkerSettings
 
@@ -40,14 +41,20 @@ def test_every_cron_keeps_its_name() -> None:
     assert {"cron:relay_outbox", "cron:evaluate_ops_alerts", "cron:archive_orders"} <= names
 
 
-async def test_a_run_that_did_something_is_one_line_and_an_idle_run_none() -> None:
+async def test_a_run_that_did_something_is_one_line_and_an_idle_run_none(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     async def relay_outbox(ctx: dict[str, Any]) -> dict[str, int]:
         return ctx["result"]
 
-    with structlog.testing.capture_logs() as logs:
-        await retried_next_period(relay_outbox)({"result": {"done": 0, "retry": 0}})
-        await retried_next_period(relay_outbox)({"result": {"done": 2, "retry": 0}})
-    [line] = logs
+    # A logger of its own at INFO: the suite's configuration (WARNING, loggers cached on
+    # first use) would drop the line before any capture saw it.
+    capture = structlog.testing.LogCapture()
+    monkeypatch.setattr(periodic, "log", structlog.wrap_logger(
+        None, processors=[capture], wrapper_class=structlog.make_filtering_bound_logger(
+            logging.INFO)))
+    await retried_next_period(relay_outbox)({"result": {"done": 0, "retry": 0}})
+    await retried_next_period(relay_outbox)({"result": {"done": 2, "retry": 0}})
+    [line] = capture.entries
     assert line["event"] == "periodic job done" and line["job"] == "relay_outbox"
     assert line["result"] == {"done": 2, "retry": 0} and line["ms"] >= 0
 
