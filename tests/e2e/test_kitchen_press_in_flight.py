@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.orders.tables import PaidOrder
-from tests.helpers.browser import open_kitchen
+from tests.helpers.browser import hold_requests, open_kitchen
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
 
@@ -28,18 +28,10 @@ async def test_an_accept_on_its_way_shows_it_and_a_second_tap_sends_nothing(
     accept = card.locator(".act-accept button[type=submit]")
     await accept.wait_for()
 
-    presses: list[str] = []
-    sent, answer = asyncio.Event(), asyncio.Event()
-
-    async def hold(route: Any) -> None:
-        presses.append(route.request.url)
-        sent.set()
-        await answer.wait()
-        await route.continue_()
-
-    await kitchen.route(f"**/orders/{order.public_id}/accept", hold)
+    held = await hold_requests(kitchen, f"**/orders/{order.public_id}/accept")
+    presses = held.urls
     await accept.click()
-    await asyncio.wait_for(sent.wait(), 10)
+    await held.first_sent()
     # on its way: the button is disabled and its form busy (dimmed, "Accept…")
     assert await accept.is_disabled()
     assert await card.locator(".act-accept").get_attribute("aria-busy") == "true"
@@ -49,7 +41,7 @@ async def test_an_accept_on_its_way_shows_it_and_a_second_tap_sends_nothing(
     await asyncio.sleep(0.3)
     assert len(presses) == 1
 
-    answer.set()
+    held.release()
     await kitchen.wait_for_selector(f"#card-{order.public_id}[data-status=accepted]",
                                     timeout=10_000)
     assert not await kitchen.locator("#toast").is_visible()  # no "already accepted" error
@@ -68,21 +60,14 @@ async def test_a_busy_time_on_its_way_holds_every_control_and_marks_the_one_pres
     await kitchen.click("#controls-open")
     plus = kitchen.locator("#controls button[name=minutes]:not([value='0'])").first
     await plus.wait_for()
-    sent, answer = asyncio.Event(), asyncio.Event()
-
-    async def hold(route: Any) -> None:
-        sent.set()
-        await answer.wait()
-        await route.continue_()
-
-    await kitchen.route("**/kitchen/demo/busy", hold)
+    held = await hold_requests(kitchen, "**/kitchen/demo/busy")
     await plus.click()
-    await asyncio.wait_for(sent.wait(), 10)
+    await held.first_sent()
     enabled = await kitchen.locator("#controls button:enabled").count()
     assert enabled == 0  # pause, busy and 86 wait for the answer that replaces them
     assert await plus.get_attribute("data-pressed") == ""
     assert await kitchen.locator("#controls [data-pressed]").count() == 1
-    answer.set()
+    held.release()
     await kitchen.wait_for_selector("#controls button[aria-pressed=true]:not([value='0'])",
                                     timeout=10_000)
     assert await kitchen.locator("#controls button:enabled").count() > 0

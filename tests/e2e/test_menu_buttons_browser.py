@@ -5,12 +5,12 @@ the order is on its way."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
 import pytest
 
+from tests.helpers.browser import hold_requests
 from tests.helpers.server import RunningProcess
 
 pytestmark = pytest.mark.browser
@@ -40,20 +40,13 @@ async def test_basket_buttons_log_no_error_and_place_order_waits(
     assert await place_order.is_enabled()
 
     # The order is held on its way: its button stays disabled until the answer comes.
-    sent, answer = asyncio.Event(), asyncio.Event()
-
-    async def hold(route: Any) -> None:
-        sent.set()
-        await answer.wait()
-        await route.continue_()
-
-    await page.route("**/r/demo/checkout", hold)
+    held = await hold_requests(page, "**/r/demo/checkout")
     await page.fill("#name", "Grace Hopper")
     await page.fill("#email", "grace@example.com")
     await place_order.click()
-    await asyncio.wait_for(sent.wait(), 10)
+    await held.first_sent()
     assert await place_order.is_disabled()
-    answer.set()
+    held.release()
     await page.wait_for_url(re.compile(r".*/orders/TEMP-[A-Za-z0-9]+$"))
     assert errors == []
 

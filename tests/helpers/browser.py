@@ -5,8 +5,10 @@ browser is installed by `.ci/run`."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,33 @@ def box_inside(inner: dict[str, float], outer: dict[str, float], slack: float = 
     return (inner["x"] >= outer["x"] - slack and inner["y"] >= outer["y"] - slack
             and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
             and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack)
+
+
+@dataclass
+class HeldRequests:
+    """Requests the browser sends to a route, held until `release()`: what a page shows
+    while its request is on its way (a slow network, a server riding out a hiccup)."""
+
+    urls: list[str] = field(default_factory=list)
+    sent: asyncio.Event = field(default_factory=asyncio.Event)
+    answer: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def first_sent(self, timeout: float = 10) -> None:
+        await asyncio.wait_for(self.sent.wait(), timeout)
+
+    def release(self) -> None:
+        self.answer.set()
+
+
+async def hold_requests(page: Any, pattern: str) -> HeldRequests:
+    """Hold `page`'s requests to URLs matching `pattern` (Playwright's glob)."""
+    held = HeldRequests()
+
+    async def hold(route: Any) -> None:
+        held.urls.append(route.request.url)
+        held.sent.set()
+        await held.answer.wait()
+        await route.continue_()
+
+    await page.route(pattern, hold)
+    return held
