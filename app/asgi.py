@@ -25,6 +25,7 @@ from app.admin.controllers import ADMIN_CONTROLLERS
 from app.infra import db, error_pages, i18n, unavailable
 from app.infra.errors import log_exception, validation_error_handler
 from app.infra.gc_tuning import freeze_startup_heap, paced_full_collections
+from app.infra.http_head import head_as_get
 from app.infra.i18n import language_middleware
 from app.infra.input_guard import input_guard_middleware
 from app.infra.logging import configure_logging, get_logger
@@ -156,7 +157,7 @@ def create_app() -> Litestar:
     # server's own send kept for the live streams' body writes (app.live.sse).
     # Stripe's webhooks are answered inside those, ahead of Litestar (app/payments/webhook_route).
     handler = request_id_middleware(input_guard_middleware(request_metrics_middleware(
-        stripe_webhook_route(language_middleware(app.asgi_handler,
-                                                 secure=settings.is_production), app))))
+        stripe_webhook_route(head_as_get(language_middleware(
+            app.asgi_handler, secure=settings.is_production)), app))))
     app.asgi_handler = security_headers_middleware(handler, production=settings.is_production)
     return app
