@@ -70,8 +70,27 @@ def _again(request: Request[Any, Any, Any]) -> str:
     return referer[len(origin) - 1:] if referer.startswith(origin) else "/"
 
 
+def _too_large(request: Request[Any, Any, Any], error: Exception) -> Exception:
+    """A 413 that says the route's limit: Litestar's says only "Request Entity Too Large",
+    which leaves an API client (or a diner) guessing how much smaller to send."""
+    if not (isinstance(error, HTTPException) and error.status_code == 413):
+        return error
+    try:
+        limit = request.route_handler.resolve_request_max_body_size()
+    except Exception:  # refused before routing: no handler to ask
+        limit = None
+    return HTTPException(status_code=413, detail=too_large_detail(limit)) if limit else error
+
+
+def too_large_detail(limit: int) -> str:
+    size = f"{limit // 1024} KB" if limit < 1024 * 1024 else f"{limit // (1024 * 1024)} MB"
+    return gettext("The request is larger than this address accepts ({size} at most)."
+                   ).format(size=size)
+
+
 def http_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     """Litestar's own JSON answer, or the page for a browser."""
+    error = _too_large(request, error)
     response = create_exception_response(request, error)
     if not wants_page(request):
         return response

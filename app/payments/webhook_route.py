@@ -17,6 +17,7 @@ import msgspec
 from litestar import Litestar
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from app.infra.error_pages import too_large_detail
 from app.infra.logging import get_logger
 from app.payments.webhook_controller import MAX_WEBHOOK_BYTES, StripeWebhookController
 from app.payments.webhooks import Reply, answer
@@ -24,7 +25,6 @@ from app.payments.webhooks import Reply, answer
 log = get_logger("orderpass.webhooks.stripe")
 PATH = str(StripeWebhookController.path)
 PATHS = {PATH, PATH + "/"}  # Litestar answers both
-TOO_LARGE = Reply(413, {"status_code": 413, "detail": "Request Entity Too Large"})
 FAILED = Reply(500, {"status_code": 500, "detail": "Internal Server Error"})
 
 
@@ -52,7 +52,8 @@ def stripe_webhook_route(app: ASGIApp, litestar: Litestar) -> ASGIApp:
             return  # nobody to answer; nothing was read or written
         if payload is None:
             log.info("request refused", status=413, path=PATH, detail="body too large")
-            await _send(send, TOO_LARGE)
+            await _send(send, Reply(413, {"status_code": 413,
+                                        "detail": too_large_detail(MAX_WEBHOOK_BYTES)}))
             return
         signature = headers.get(b"stripe-signature")
         try:

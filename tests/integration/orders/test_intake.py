@@ -191,6 +191,9 @@ async def test_oversized_body_is_refused(client: httpx.AsyncClient, redis: ArqRe
     body["padding"] = "x" * MAX_ORDER_BODY_BYTES
     response = await client.post("/api/orders", json=body)
     assert response.status_code == 413
+    assert response.json()["detail"] == (
+        f"The request is larger than this address accepts ({MAX_ORDER_BODY_BYTES // 1024} KB "
+        "at most).")  # the limit, not only "Request Entity Too Large"
     assert await temp_keys(redis) == []
 
 

@@ -24,7 +24,8 @@ from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.security_headers import assert_secure_headers
 from tests.helpers.stripe_events import signed_request
 
-TOO_LARGE = {"status_code": 413, "detail": "Request Entity Too Large"}
+TOO_LARGE = {"status_code": 413,
+             "detail": "The request is larger than this address accepts (256 KB at most)."}
 
 
 def requests_counted(status: str) -> float:
