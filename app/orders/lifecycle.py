@@ -191,8 +191,9 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
     else:
         raise IllegalTransition("the order keeps changing on another screen; try again")
 
-    log.info("order transition", order_id=order_ref, action=action, actor=actor,
-             from_status=order.status, to_status=target)
+    # the ticket is what the cook and the diner call the order: on-call finds "#42" by it
+    log.info("order transition", order_id=order_ref, ticket=order.ticket_number,
+             action=action, actor=actor, from_status=order.status, to_status=target)
     updated = await get_order(order_ref)
     assert updated is not None
     redis = redis or await _default_redis()

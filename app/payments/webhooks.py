@@ -65,9 +65,11 @@ async def answer(redis: ArqRedis, payload: bytes, signature_header: str | None,
                       event_type=event.type)
         return Reply(503, {"error": f"processing failed: {type(error).__name__}"})
     count(event.type, outcome.result)
+    # an event about no order of ours (a payout, a customer…) names none, not `order_id=`
+    order = {"order_id": outcome.order_ref} if outcome.order_ref else {}
     log.info("stripe webhook", stripe_event=event.id, event_type=event.type,
-             result=outcome.result, order_id=outcome.order_ref,
-             ms=round((time.perf_counter() - received) * 1000, 1))
+             result=outcome.result, ms=round((time.perf_counter() - received) * 1000, 1),
+             **order)
     # The order is committed and the kitchen told; the email and bookkeeping of the fast
     # path run once the 2xx is on its way (the outbox relay covers a crash meanwhile).
     return Reply(200, {"result": outcome.result}, outcome.follow_up)

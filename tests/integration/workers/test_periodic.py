@@ -12,6 +12,7 @@ import structlog
 
 from app.infra.logging import configure_logging
 from app.settings import get_settings
+from tests.helpers.logs import capture_info
 from workers import periodic
 from workers.periodic import retried_next_period
 from workers.settings import WorkerSettings
@@ -46,12 +47,7 @@ async def test_a_run_that_did_something_is_one_line_and_an_idle_run_none(
     async def relay_outbox(ctx: dict[str, Any]) -> dict[str, int]:
         return ctx["result"]
 
-    # A logger of its own at INFO: the suite's configuration (WARNING, loggers cached on
-    # first use) would drop the line before any capture saw it.
-    capture = structlog.testing.LogCapture()
-    monkeypatch.setattr(periodic, "log", structlog.wrap_logger(
-        None, processors=[capture], wrapper_class=structlog.make_filtering_bound_logger(
-            logging.INFO)))
+    capture = capture_info(monkeypatch, periodic)
     await retried_next_period(relay_outbox)({"result": {"done": 0, "retry": 0}})
     await retried_next_period(relay_outbox)({"result": {"done": 2, "retry": 0}})
     [line] = capture.entries
