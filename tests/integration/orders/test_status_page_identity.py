@@ -85,3 +85,17 @@ async def test_unpaid_the_reference_paid_the_kitchens_number_everywhere(
     card = re.search(rf'id="card-{re.escape(ref)}".*?<span class="ticket-no">([^<]+)</span>',
                      board, re.S)
     assert card and card.group(1) == number
+
+
+async def test_the_diners_note_is_read_back_before_and_after_payment(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """The note the diner typed for the whole order ("no cutlery, ring the bell") is on the
+    status page, as in the emails: the diner checks what the kitchen was told."""
+    body = await valid_order(client)
+    body["notes"] = "No cutlery <please>, ring the bell"
+    created = (await client.post("/api/orders", json=body)).json()
+    unpaid = (await client.get(f"/orders/{created['id']}")).text
+    assert await pay_and_post_webhook(client, sandbox, created) == "created"
+    paid = (await client.get(f"/orders/{created['id']}")).text
+    for page in (unpaid, paid):
+        assert "Your note: No cutlery &lt;please&gt;, ring the bell" in page
