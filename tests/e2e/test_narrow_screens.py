@@ -58,3 +58,27 @@ async def test_every_email_fits_320px(browser: Any) -> None:
         email = render_email(kind, order, contact, "http://127.0.0.1:8000")
         await page.set_content(email.html)
         assert await page.evaluate(OVERFLOW) <= 0, f"{kind} email scrolls sideways at 320 px"
+
+
+async def test_on_a_phone_the_checkout_controls_are_thumb_sized(browser: Any,
+                                                                web: RunningProcess) -> None:
+    """The allergy box is a box beside its words (the text inputs' full-width rule made it a
+    328 px square with the words pushed aside), and "When?" is a full-width control as tall
+    as the others, not the browser's default 18 px select."""
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    await page.goto(web.url + "/r/demo")
+    await page.click("#menu-item-1 .add-button")
+    checkbox = page.locator("#has_allergy")
+    await checkbox.wait_for(state="visible")
+    box = await checkbox.bounding_box()
+    label = await page.locator("label[for=has_allergy]").bounding_box()
+    name = await page.locator("#name").bounding_box()
+    assert box and label and name
+    assert box["width"] <= 30 and box["height"] <= 30, box
+    assert box["x"] - label["x"] <= 4, (box, label)  # the box starts the line, words after it
+    when = await page.locator("#scheduled_for").bounding_box()
+    assert when is not None
+    assert when["height"] >= 44, when
+    assert abs(when["width"] - name["width"]) <= 2, (when, name)
+    await checkbox.check()
+    await page.locator("#allergy").wait_for(state="visible")
