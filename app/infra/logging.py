@@ -55,10 +55,15 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
 class QuietPeriodicRuns(logging.Filter):
     """Drops arq's start and finish lines of periodic jobs (`cron:<name>`) below WARNING:
     an idle worker wrote 26 a minute. `workers/periodic.py` logs a run that did something,
-    and a failure keeps arq's own line."""
+    and a failure keeps arq's own line. Also its "recording health" line, written every
+    health check (10 s) since every cron run moves its job counts: the worker's own
+    heartbeat (`/admin/system`, the `worker_heartbeat_stale` alert) says it is alive."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING or " cron:" not in record.getMessage()
+        if record.levelno >= logging.WARNING:
+            return True
+        message = record.getMessage()
+        return " cron:" not in message and not message.startswith("recording health:")
 
 
 class OneLineTraceback(logging.Filter):

@@ -55,7 +55,7 @@ async def test_a_run_that_did_something_is_one_line_and_an_idle_run_none(
     assert line["result"] == {"done": 2, "retry": 0} and line["ms"] >= 0
 
 
-def test_arqs_lines_for_periodic_runs_are_dropped_and_its_failures_kept(
+def test_arqs_lines_for_periodic_runs_and_health_are_dropped_and_its_failures_kept(
         capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO")
     try:
@@ -66,10 +66,13 @@ def test_arqs_lines_for_periodic_runs_are_dropped_and_its_failures_kept(
                  "")
         arq.error("%6.2fs ! %s failed, %s: %s", 0.1, "cron:relay_outbox", "ValueError",
                   "a bug")
+        arq.info("recording health: %s", "Dec-03 02:10:00 j_complete=12 j_failed=0 "
+                 "j_retried=0 j_ongoing=0 queued=0")
         printed = capsys.readouterr().err
     finally:  # the suite's own level again
         settings = get_settings()
         configure_logging(settings.log_level, settings.log_json)
     assert "cron:relay_outbox()" not in printed and "●" not in printed
+    assert "recording health" not in printed
     assert "email:payment_received:TEMP-x:send_email" in printed  # a job about an order
     assert "cron:relay_outbox failed" in printed
