@@ -19,12 +19,34 @@ from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 JSON = "application/json"
 _AT = re.compile(r" - at `\$\.?([^`]*)`$")
 
+# Text patterns of the request schemas, and what to say when one is not met (msgspec's
+# message quotes the regex, which tells an API client's developer little).
+# Postgres text cannot hold NUL: an order carrying one could be paid but never stored.
+NO_NUL = r"^[^\x00]*$"
+# A name or phone number is one line of text: no control characters (a line break in a name
+# went into the email's text as "Thanks, x\r\nBcc: …") and no bidirectional overrides
+# (U+202A-U+202E, U+2066-U+2069: a name that reads backwards on the ticket).
+ONE_LINE = r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$"
+PLAIN = {
+    NO_NUL: "must not contain NUL characters",
+    ONE_LINE: "must be one line of text: no line breaks, tabs or other control characters, "
+              "and no text-direction overrides",
+}
+
+
+def _plain(message: str) -> str:
+    for pattern, plain in PLAIN.items():
+        if message == f"Expected `str` matching regex {pattern!r}":
+            return plain
+    return message
+
 
 def _problem(error: msgspec.ValidationError) -> dict[str, Any]:
     message = str(error)
     at = _AT.search(message)
     key = at.group(1) if at else None
-    return {"key": key, "message": message[:at.start()] if at else message, "source": "body"}
+    return {"key": key, "message": _plain(message[:at.start()] if at else message),
+            "source": "body"}
 
 
 def _integral_floats_as_ints(value: Any) -> Any:

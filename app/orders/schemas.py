@@ -8,16 +8,11 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from app.infra.json_body import NO_NUL, ONE_LINE
 from app.restaurants.schemas import Money
 
 MAX_LINES = 50
 Quantity = Annotated[int, Meta(ge=1, le=99, description="1 to 99")]
-# Postgres text cannot hold NUL: an order carrying one could be paid but never stored.
-NO_NUL = r"^[^\x00]*$"
-# A name or phone number is one line of text: no control characters (a line break in a name
-# went into the email's text as "Thanks, x\r\nBcc: …") and no bidirectional overrides
-# (U+202A-U+202E, U+2066-U+2069: a name that reads backwards on the ticket).
-ONE_LINE = r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$"
 MAX_ID = 2**31 - 1  # menu item ids are Postgres `integer` (serial)
 ShortText = Annotated[str, Meta(max_length=200, pattern=NO_NUL)]
 # An allergy the diner flags (e.g. "peanuts, sesame"): the kitchen shows it as a badge no
