@@ -640,6 +640,11 @@
     showToast("No connection: the action was not sent.");
   });
 
+  // Ages, "late by", the timing colours and the auto-reject countdown move with the clock,
+  // not only when a frame redraws the board (a quiet board, or one whose stream is down,
+  // showed a countdown up to a minute behind).
+  window.setInterval(tick, 1000);
+
   // --- start ------------------------------------------------------------------------------
   if (stored(DENSE_KEY) === "on") setDense(true);
   renderSound();
