@@ -70,6 +70,7 @@ async def test_on_a_phone_the_checkout_controls_are_thumb_sized(browser: Any,
     await page.click("#menu-item-1 .add-button")
     checkbox = page.locator("#has_allergy")
     await checkbox.wait_for(state="visible")
+    await page.wait_for_load_state("networkidle")  # the basket's swap has settled
     box = await checkbox.bounding_box()
     label = await page.locator("label[for=has_allergy]").bounding_box()
     name = await page.locator("#name").bounding_box()

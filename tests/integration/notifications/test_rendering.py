@@ -120,3 +120,19 @@ def test_a_paid_orders_emails_name_its_number_in_the_subject(language: str) -> N
     unpaid = render_email("order_confirmation", order(language=language), RESTAURANT,
                           "https://x").subject
     assert "#" not in unpaid and "Demo Bistro" in unpaid
+
+
+@pytest.mark.parametrize("kind", ["order_confirmation", "payment_received"])
+def test_the_summary_names_the_orders_allergy_and_where_it_goes(kind: str) -> None:
+    """The email is the diner's lasting record of what the kitchen was told: the allergy
+    flagged for the whole order and the delivery address, escaped in HTML, as typed in text."""
+    email = render_email(kind, order(allergy=f"sesame {EVIL}", fulfillment="delivery",
+                                     delivery_address=f"Hauptstr. 1 {EVIL}"),
+                         RESTAURANT, "https://x.example")
+    assert "Allergy: sesame &lt;script&gt;" in email.html
+    assert "Delivery to Hauptstr. 1 &lt;script&gt;" in email.html
+    assert f"Allergy: sesame {EVIL}" in email.text
+    assert f"Delivery to Hauptstr. 1 {EVIL}" in email.text
+    table = render_email(kind, order(fulfillment="dine_in", table_label="7"), RESTAURANT,
+                         "https://x.example")
+    assert "Table 7" in table.html and "Table 7" in table.text
