@@ -49,3 +49,37 @@ async def test_a_dish_the_owner_makes_unavailable_is_sold_out_on_open_menus(
     assert errors == []
     await owner_context.close()
     await diner_context.close()
+
+
+async def test_a_price_the_owner_changes_reaches_an_open_basket(
+        browser: Any, web: RunningProcess) -> None:
+    """The basket's total and the pay button follow the owner's new price without a reload
+    (the diner used to press "pay €6.50" and be asked for €7.20); a menu nobody edits is
+    not refreshed by its own live feed (the page's fingerprint and the feed's agree)."""
+    soup = await MenuItem.objects().get(MenuItem.name == "Tomato soup")
+    assert soup is not None
+    diner_context = await browser.new_context(base_url=web.url, viewport=PHONE)
+    diner = await diner_context.new_page()
+    refreshes: list[str] = []
+    diner.on("request", lambda request: refreshes.append(request.url)
+             if request.url.endswith("/r/demo/cart") else None)
+    await diner.goto("/r/demo")
+    await diner.click(f"#menu-item-{soup.id} .add-button")
+    button = diner.locator("button.primary-action")
+    await diner.wait_for_function(
+        "() => document.querySelector('button.primary-action')?.textContent.includes('6.50')")
+    await diner.wait_for_timeout(800)  # the live feed's first state has arrived
+    assert len(refreshes) == 1, refreshes  # the Add only: no refresh of an unchanged menu
+
+    owner_context = await logged_in_context(browser, web.url, "owner@demo.test")
+    owner = await owner_context.new_page()
+    await owner.goto(f"/manage/demo/menu/items/{soup.id}")
+    await owner.fill("#price", "7.20")
+    await owner.click("button:has-text('Save dish')")
+    await owner.wait_for_url("**/manage/demo/menu?saved=item*")
+    await diner.wait_for_function(
+        "() => document.querySelector('button.primary-action')?.textContent.includes('7.20')",
+        timeout=10_000)
+    assert "7.20" in (await button.text_content() or "")
+    await owner_context.close()
+    await diner_context.close()
