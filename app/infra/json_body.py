@@ -27,14 +27,19 @@ NO_NUL = r"^[^\x00]*$"
 # went into the email's text as "Thanks, x\r\nBcc: …") and no bidirectional overrides
 # (U+202A-U+202E, U+2066-U+2069: a name that reads backwards on the ticket).
 ONE_LINE = r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$"
+# Free text a kitchen reads (notes, allergies, an address): line breaks are fine, but not
+# a direction override, which shows "\u202estunaep" as "peanuts" on a ticket.
+NO_OVERRIDE = r"^[^\x00\u202a-\u202e\u2066-\u2069]*$"
 PLAIN = {
     NO_NUL: "must not contain NUL characters",
+    NO_OVERRIDE: "must not contain NUL characters or text-direction overrides",
     ONE_LINE: "must be one line of text: no line breaks, tabs or other control characters, "
               "and no text-direction overrides",
 }
 
 
-def _plain(message: str) -> str:
+def plain_message(message: str) -> str:
+    """msgspec's message for a broken pattern in words (others as they are)."""
     for pattern, plain in PLAIN.items():
         if message == f"Expected `str` matching regex {pattern!r}":
             return plain
@@ -45,7 +50,7 @@ def _problem(error: msgspec.ValidationError) -> dict[str, Any]:
     message = str(error)
     at = _AT.search(message)
     key = at.group(1) if at else None
-    return {"key": key, "message": _plain(message[:at.start()] if at else message),
+    return {"key": key, "message": plain_message(message[:at.start()] if at else message),
             "source": "body"}
 
 

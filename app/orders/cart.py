@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from app.infra.form_input import MAX_DB_INT, ascii_int
+from app.infra.json_body import plain_message
 from app.orders import pricing
 from app.orders.choices import ChoiceInvalid, Group, Option, choose
 from app.orders.form_messages import CHECK_DISHES, translated
@@ -294,7 +295,7 @@ def to_order(cart: CartForm, slug: str, currency: str = "eur"
     except msgspec.ValidationError as error:
         match = _PATH.search(str(error))
         key = match.group(1) if match else "form"
-        return None, {key: str(error).split(" - at ")[0]}
+        return None, {key: plain_message(str(error).split(" - at ")[0])}
 
 
 def _unnamed_allergies(cart: CartForm) -> dict[str, str]:

@@ -12,6 +12,8 @@ import re
 
 from app.infra import i18n
 from app.infra.i18n import N_
+from app.infra.json_body import NO_OVERRIDE
+from app.infra.json_body import PLAIN as PLAIN_PATTERNS
 
 _ITEM = re.compile(r"^items\[\d+\]\.(\w+)$")
 
@@ -37,6 +39,9 @@ PLAIN = {
 PLAIN_FILLED = {
     "name": N_("Please enter your name on one line, 120 characters at most."),
 }
+# Text the kitchen reads that holds a direction override (it can show "peanuts" for what
+# was typed backwards): one sentence for every such field.
+OVERRIDE = N_("Please type this without text-direction control characters.")
 ITEM_PLAIN = {
     "notes": N_("A note for one dish can be 200 characters at most."),
     "allergy": N_("Please say what the allergy is, so the kitchen can keep it out."),
@@ -121,7 +126,8 @@ def plain_errors(errors: dict[str, str]) -> dict[str, str]:
     result: dict[str, str] = {}
     for key, message in errors.items():
         item = _ITEM.match(key)
-        plain = (PLAIN["allergy"] if key.startswith("allergy-")
+        plain = (OVERRIDE if message == PLAIN_PATTERNS[NO_OVERRIDE]
+                 else PLAIN["allergy"] if key.startswith("allergy-")
                  else ITEM_PLAIN.get(item.group(1), CHECK_DISHES) if item
                  else PLAIN_FILLED[key] if key in PLAIN_FILLED and "length >= 1" not in message
                  else PLAIN.get(key, CHECK_FIELD))

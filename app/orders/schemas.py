@@ -8,16 +8,16 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from app.infra.json_body import NO_NUL, ONE_LINE
+from app.infra.json_body import NO_NUL, NO_OVERRIDE, ONE_LINE
 from app.restaurants.schemas import Money
 
 MAX_LINES = 50
 Quantity = Annotated[int, Meta(ge=1, le=99, description="1 to 99")]
 MAX_ID = 2**31 - 1  # menu item ids are Postgres `integer` (serial)
-ShortText = Annotated[str, Meta(max_length=200, pattern=NO_NUL)]
+ShortText = Annotated[str, Meta(max_length=200, pattern=NO_OVERRIDE)]
 # An allergy the diner flags (e.g. "peanuts, sesame"): the kitchen shows it as a badge no
 # other note uses. Empty means none.
-Allergy = Annotated[str, Meta(max_length=200, pattern=NO_NUL,
+Allergy = Annotated[str, Meta(max_length=200, pattern=NO_OVERRIDE,
                               description="allergies to flag to the kitchen, e.g. 'peanuts'")]
 
 
@@ -59,9 +59,9 @@ class OrderIn(msgspec.Struct):
     items: Annotated[list[OrderItemIn], Meta(min_length=1, max_length=MAX_LINES)]
     customer: CustomerIn
     fulfillment: Literal["pickup", "delivery", "dine_in"]
-    notes: Annotated[str, Meta(max_length=500, pattern=NO_NUL)] = ""
-    delivery_address: Annotated[str, Meta(max_length=300, pattern=NO_NUL)] = ""
-    table: Annotated[str, Meta(max_length=40, pattern=NO_NUL)] = ""
+    notes: Annotated[str, Meta(max_length=500, pattern=NO_OVERRIDE)] = ""
+    delivery_address: Annotated[str, Meta(max_length=300, pattern=NO_OVERRIDE)] = ""
+    table: Annotated[str, Meta(max_length=40, pattern=NO_OVERRIDE)] = ""
     allergy: Allergy = ""
     tip: TipIn | None = None
     # The language of the order's emails; the restaurant's default when left out.

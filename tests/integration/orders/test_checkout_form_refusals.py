@@ -30,6 +30,10 @@ async def _form(client: httpx.AsyncClient, **fields: str) -> dict[str, str]:
     ({"name": "Ada \u202egninnur"}, "name", "on one line"),
     ({"name": "x" * 121}, "name", "120 characters at most"),
     ({"phone": "+49\n30"}, "phone", "on one line"),
+    # text the kitchen reads, typed backwards: "\u202estunaep" shows as "peanuts"
+    ({"has_allergy": "1", "allergy": "\u202estunaep"}, "allergy", "text-direction"),
+    ({"notes": "\u202eno nuts"}, "notes", "text-direction"),
+    ({"note-ITEM": "\u2067extra hot"}, "", "text-direction"),
 ])
 async def test_the_form_refuses_and_says_why(client: httpx.AsyncClient, redis: ArqRedis,
                                              fields: dict[str, str], field: str,
@@ -41,6 +45,29 @@ async def test_the_form_refuses_and_says_why(client: httpx.AsyncClient, redis: A
     if field:
         assert f'id="{field}"' in response.text  # the form is shown again, with the field
     assert await redis.keys(f"{KEY_PREFIX}*") == []  # nothing kept
+
+
+async def test_the_api_refuses_a_direction_override_in_what_the_kitchen_reads(
+        client: httpx.AsyncClient) -> None:
+    soup = next(item for item in (await menu(client))["items"] if not item["groups"])
+    line = {"menu_item_id": soup["id"], "quantity": 1}
+    for order, key in (({"allergy": "\u202estunaep"}, "allergy"),
+                       ({"notes": "\u202eno nuts"}, "notes"),
+                       ({"items": [{**line, "allergy": "\u202estunaep"}]}, "items[0].allergy"),
+                       ({"items": [{**line, "notes": "\u2066x"}]}, "items[0].notes")):
+        response = await client.post("/api/orders", json={
+            "restaurant": "demo", "items": [line], "fulfillment": "pickup",
+            "customer": {"name": "Ada", "email": "ada@example.com"}, **order})
+        assert response.status_code == 400, response.text
+        [problem] = response.json()["extra"]
+        assert problem["key"] == key
+        assert problem["message"] == ("must not contain NUL characters or text-direction "
+                                      "overrides")
+    ok = await client.post("/api/orders", json={
+        "restaurant": "demo", "items": [line], "fulfillment": "pickup",
+        "customer": {"name": "Ada", "email": "ada@example.com"},
+        "notes": "first line\nsecond line: شكرا"})  # line breaks and Arabic are fine
+    assert ok.status_code in (201, 202), ok.text
 
 
 async def test_the_api_refuses_a_name_that_is_not_one_line(client: httpx.AsyncClient) -> None:
