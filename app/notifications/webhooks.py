@@ -192,7 +192,12 @@ async def process_verified(body: bytes, event_id: str) -> WebhookResult:
                                       _error_detail(event_type, data), text)
     if key is None:
         retry = _recent(event.get("created_at") or data.get("created_at"))
-        log.info("resend webhook for unknown email", email_id=email_id, retry=retry)
+        tags = data.get("tags")
+        named = tags.get("order") if isinstance(tags, dict) else None
+        order = {"order_id": named} if isinstance(named, str) else {}
+        # usually the send's own record racing its first event: Resend retries, it lands
+        log.info("resend webhook for unknown email", email_id=email_id, retry=retry,
+                 type=event_type, **order)
         return WebhookResult(409 if retry else 200, "unknown email")
     log.info("resend webhook processed", type=event_type, email_key=key, status=status,
              order_id=key.partition("/")[2])

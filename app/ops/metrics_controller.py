@@ -154,4 +154,5 @@ class MetricsController(Controller):
                             status_code=HTTP_401_UNAUTHORIZED, media_type="text/plain",
                             headers={"www-authenticate": "Bearer"})
         body = await render_metrics(request.app.state.redis)
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
+        # Litestar appends the charset to a text/ type itself (it named it twice)
+        return Response(body, media_type=CONTENT_TYPE_LATEST.removesuffix("; charset=utf-8"))

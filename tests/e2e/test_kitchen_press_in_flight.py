@@ -71,4 +71,10 @@ async def test_a_busy_time_on_its_way_holds_every_control_and_marks_the_one_pres
     await kitchen.wait_for_selector("#controls button[aria-pressed=true]:not([value='0'])",
                                     timeout=10_000)
     assert await kitchen.locator("#controls button:enabled").count() > 0
+    # the level now on looks on: filled, where the others stay outlined
+    background = "b => getComputedStyle(b).backgroundColor"
+    on = await kitchen.locator("#controls button[aria-pressed=true]").evaluate(background)
+    off = await kitchen.locator("#controls button[name=minutes][aria-pressed=false]").first \
+        .evaluate(background)
+    assert on != off, (on, off)
     assert errors == []

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from arq.connections import ArqRedis
 from piccolo.querystring import QueryString
+from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.ops import alerts, heartbeat
@@ -172,7 +173,8 @@ async def test_metrics_move_during_an_order(
     assert bad.status_code == 400
     response = await client.get("/metrics")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
+    # Prometheus's own type, the charset once (Litestar had appended a second)
+    assert response.headers["content-type"] == CONTENT_TYPE_LATEST
     after = samples(response.text)
 
     def moved(name: str, **labels: str) -> float:
