@@ -239,14 +239,21 @@ def _ceil_slot(moment: datetime) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+# A slot is offered only while it stays choosable this long: `slot_problem` accepts a slot
+# `lead_minutes` ahead, so the first slot offered right before a quarter hour was refused
+# ("at least 15 minutes from now") to a diner who took a minute to fill in the form.
+OFFER_MARGIN_MINUTES = 5
+
+
 def slots(schedule: Schedule, now: datetime, *, lead_minutes: int, days_ahead: int,
           not_before: datetime | None = None) -> list[datetime]:
-    """Every slot (UTC) a diner may choose now: on the 15-minute grid, inside an open span,
-    at least `lead_minutes` after `now` (or after `not_before`, the end of a pause), at most
-    `days_ahead` days after `now`."""
+    """Every slot (UTC) a diner may choose now and for the next OFFER_MARGIN_MINUTES: on the
+    15-minute grid, inside an open span, at least `lead_minutes` + that margin after `now`
+    (or after `not_before`, the end of a pause), at most `days_ahead` days after `now`."""
     if days_ahead <= 0:
         return []
-    earliest = max(now, not_before or now) + timedelta(minutes=lead_minutes)
+    earliest = max(now, not_before or now) + timedelta(
+        minutes=lead_minutes + OFFER_MARGIN_MINUTES)
     latest = now + timedelta(days=days_ahead)
     found: list[datetime] = []
     step = timedelta(minutes=SLOT_MINUTES)

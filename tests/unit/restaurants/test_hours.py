@@ -146,3 +146,17 @@ def test_dst_fall_back_slots_are_not_doubled() -> None:
     assert len(found) == 25 * 4  # 25 hours that day
     assert len(set(found)) == len(found)
     assert found == sorted(found)
+
+
+def test_the_first_slot_offered_stays_choosable_while_a_diner_fills_in_the_form() -> None:
+    """Whenever the page is rendered, the first slot it offers is still accepted five
+    minutes later (it was refused within seconds when rendered just before a quarter hour,
+    and a diner who took a minute got "at least 15 minutes from now")."""
+    always = hours.Schedule("Europe/Berlin", week("00:00-24:00"))
+    start = berlin(2026, 12, 2, 12, 0)
+    for second in range(0, 15 * 60, 7):
+        now = start + timedelta(seconds=second)
+        first = hours.slots(always, now, lead_minutes=15, days_ahead=2)[0]
+        later = now + timedelta(minutes=5)  # a diner filling in the form
+        assert hours.slot_problem(always, first, later, lead_minutes=15, days_ahead=2) == "", (
+            now, first)
