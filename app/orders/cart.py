@@ -120,7 +120,8 @@ class CartForm:
 MAX_CART_FORM_BYTES = 320 * 1024
 
 CHECKOUT_FIELDS = ("name", "email", "phone", "fulfillment", "delivery_address", "table", "notes",
-                   "has_allergy", "allergy", "tip", "tip_custom", "scheduled_for")
+                   "has_allergy", "allergy", "tip", "tip_custom", "scheduled_for",
+                   "schedule_day")  # the day whose times the form lists (app/orders/time_choice)
 # The tip radio: "" (none), one of pricing.TIP_PERCENTS, or "custom" (then `tip_custom`, an
 # amount as the diner writes it, e.g. "2.50").
 TIP_CUSTOM = "custom"

@@ -39,17 +39,15 @@ from app.orders.intake import IntakeError, submit_order
 from app.orders.payment_links import LinkNotRenewable, renew_payment_link
 from app.orders.pricing import TIP_PERCENTS, round_half_up
 from app.orders.rate_limit import order_rate_limit
+from app.orders.time_choice import time_choice, unchosen_time
 from app.orders.views import load_order_view
 from app.payments.stripe_gateway import PaymentProviderError
 from app.restaurants import services
 from app.restaurants.availability import is_paused, menu_state
-from app.restaurants.opening import closures_of, order_window, schedule_of, slots_by_day
+from app.restaurants.opening import closures_of, order_window, schedule_of
 from app.restaurants.tables import Restaurant
 from app.settings import get_settings
 
-# The checkout's time select lists this many slots at most (two whole days of a restaurant
-# open round the clock); the API takes any valid slot.
-MAX_SLOT_OPTIONS = 192
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -101,8 +99,7 @@ async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str],
             "paused": is_paused(restaurant.paused_until),
             # ASAP or a slot: what the checkout offers now (app/restaurants/opening.py).
             "window": window,
-            "slot_groups": slots_by_day(window.slots[:MAX_SLOT_OPTIONS], restaurant.timezone,
-                                        now),
+            "time_choice": time_choice(window, cart, restaurant.timezone, now),
             "prep_estimate": restaurant.default_prep_minutes + restaurant.busy_minutes,
             "menu_state": menu_state(restaurant, items, groups),
             # One rendered form, one key: a double tap sends it twice, the server places
@@ -140,7 +137,9 @@ class OrderPagesController(Controller):
         restaurant = await services.get_restaurant(slug)
         language = i18n.settle(restaurant.default_language if restaurant else None)
         order_in, errors = to_order(cart, slug, restaurant.currency if restaurant else "eur")
-        if order_in is not None:
+        # a day picked without one of its times is not "as soon as possible"
+        time_problem = unchosen_time(cart, restaurant.timezone) if restaurant else ""
+        if order_in is not None and not time_problem:
             redis = request.app.state.redis
             key = data.get("submit_key", "")
             try:
@@ -162,7 +161,10 @@ class OrderPagesController(Controller):
                 if is_htmx(request):
                     return Response("", headers={"HX-Redirect": target})
                 return Redirect(target, status_code=HTTP_303_SEE_OTHER)
-        context = await _menu_context(slug, cart, plain_errors(form_errors(errors)))
+        shown = plain_errors(form_errors(errors))
+        if time_problem:
+            shown["scheduled_for"] = time_problem
+        context = await _menu_context(slug, cart, shown)
         return _render_menu(request, context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
 
     @get("/orders/{order_id:str}")

@@ -103,8 +103,16 @@ def order_window(restaurant: Any, schedule: hours.Schedule, now: datetime | None
     return OrderWindow(True, "", slots)
 
 
+@dataclass(frozen=True)
+class SlotDay:
+    """One local day of slots, as the checkout's day select offers it."""
+    day: date
+    label: str  # "Today", "Tomorrow" or "Sat 6 Dec", in the current language
+    slots: list[datetime]
+
+
 def slots_by_day(slots: list[datetime], timezone: str, now: datetime | None = None
-                 ) -> list[tuple[str, list[datetime]]]:
+                 ) -> list[SlotDay]:
     """The slots grouped by local day, labelled "Today", "Tomorrow" or "Sat 6 Dec"."""
     tz = zone(timezone)
     today = (now or datetime.now(UTC)).astimezone(tz).date()
@@ -118,5 +126,5 @@ def slots_by_day(slots: list[datetime], timezone: str, now: datetime | None = No
                  else i18n.gettext(N_("Tomorrow")) if day == today + timedelta(days=1)
                  else babel_dates.format_date(day, i18n.gettext("EEE d MMM"),
                                               locale=i18n.locale()))
-        named.append((label, members))
+        named.append(SlotDay(day, label, members))
     return named

@@ -60,9 +60,17 @@ async def test_a_german_diner_orders_a_pizza_with_options_for_later(
         "#order-form [data-testid=price-breakdown]")).split())
     assert "Trinkgeld (ohne MwSt.)" in breakdown and "MwSt. 7 %" in breakdown, breakdown
 
-    # The first slot after "as soon as possible": a time later today or tomorrow.
+    # The first day after "as soon as possible", then its first time: the time select
+    # comes with the day (the form re-rendered by htmx, the basket and tip kept).
     assert "Wann?" in await diner.inner_text("#order-time")
+    assert await diner.locator("#scheduled_for").count() == 0
+    day = await diner.eval_on_selector("#schedule_day", "s => s.options[1].value")
+    await diner.select_option("#schedule_day", day)
+    await diner.wait_for_selector("#scheduled_for")
+    assert await diner.locator("label[for=scheduled_for]").inner_text() == "Uhrzeit"
+    assert await diner.is_checked("#tip-10")
     slot_value = await diner.eval_on_selector("#scheduled_for", "s => s.options[1].value")
+    assert datetime.fromisoformat(slot_value).astimezone(BERLIN).date().isoformat() == day
     slot = datetime.fromisoformat(slot_value)
     clock = f"{slot.astimezone(BERLIN):%H:%M}"
     await diner.select_option("#scheduled_for", slot_value)

@@ -77,7 +77,7 @@ async def test_on_a_phone_the_checkout_controls_are_thumb_sized(browser: Any,
     assert box and label and name
     assert box["width"] <= 30 and box["height"] <= 30, box
     assert box["x"] - label["x"] <= 4, (box, label)  # the box starts the line, words after it
-    when = await page.locator("#scheduled_for").bounding_box()
+    when = await page.locator("#schedule_day").bounding_box()
     assert when is not None
     assert when["height"] >= 44, when
     assert abs(when["width"] - name["width"]) <= 2, (when, name)

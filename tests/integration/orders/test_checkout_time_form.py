@@ -5,12 +5,13 @@ while closed, the menu says when it opens, the select offers only slots, and ord
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from arq.connections import ArqRedis
 
 from app.restaurants.tables import Restaurant
-from tests.helpers.hours import BERLIN, close_now
+from tests.helpers.hours import BERLIN, close_now, set_hours
 from tests.helpers.orders import menu, temp_keys
 
 
@@ -27,8 +28,71 @@ def text_of(html: str) -> str:
 
 async def test_an_open_restaurant_offers_asap_and_slots(client: httpx.AsyncClient) -> None:
     page = (await client.get("/r/demo")).text
-    assert '<option value="">As soon as possible (about 15 min)</option>' in page
-    assert page.count('<optgroup label="') >= 1 and 'id="closed-notice"' not in page
+    assert re.search(r'<option value=""\s+selected>As soon as possible \(about 15 min\)</option>',
+                     page)
+    assert DAY_OPTION.search(page) and 'id="closed-notice"' not in page
+    assert 'name="scheduled_for"' not in page  # as soon as possible: no time to choose
+
+
+def local_day(slot: str) -> str:
+    return datetime.fromisoformat(slot).astimezone(BERLIN).date().isoformat()
+
+
+DAY_OPTION = re.compile(r'<option value="(\d{4}-\d\d-\d\d)"')
+TIME_OPTION = re.compile(r'<option value="(\d{4}-\d\d-\d\dT[^"]+)"')
+
+
+async def test_every_day_the_owner_offers_can_be_chosen(
+    client: httpx.AsyncClient, redis: ArqRedis
+) -> None:
+    """Open round the clock, orders taken 7 days ahead: 672 slots. The form offers all 8 days
+    (today's rest and 7 more; one select of every slot stopped after two days) and lists
+    the times of the chosen day only."""
+    await set_hours("demo", "00:00-24:00")
+    page = (await client.get("/r/demo")).text
+    days = [date.fromisoformat(day) for day in DAY_OPTION.findall(page)]
+    now = datetime.now(UTC)
+    # today's rest (none in its last half hour) and each day up to a week from now
+    assert days[0] - now.astimezone(BERLIN).date() <= timedelta(days=1)
+    assert days[-1] == (now + timedelta(days=7)).astimezone(BERLIN).date()
+    assert days == [days[0] + timedelta(days=n) for n in range(len(days))], days
+    assert len(days) >= 7
+
+    form = await basket(client)
+    last = days[-1].isoformat()
+    page = (await client.post("/r/demo/cart", data={**form, "schedule_day": last})).text
+    assert re.search(rf'<option value="{last}"\s+selected>', page)
+    times = TIME_OPTION.findall(page)
+    assert times and {local_day(t) for t in times} == {last}
+
+    taken = await client.post("/r/demo/checkout", data={
+        **form, "schedule_day": last, "scheduled_for": times[-1]}, follow_redirects=False)
+    assert taken.status_code == 303, text_of(taken.text)
+    clock = f"{datetime.fromisoformat(times[-1]).astimezone(BERLIN):%H:%M}"
+    assert f"Pickup at {clock}" in text_of((await client.get(taken.headers["location"])).text)
+
+
+async def test_a_day_without_a_time_is_not_taken_for_as_soon_as_possible(
+    client: httpx.AsyncClient, redis: ArqRedis
+) -> None:
+    """A diner who picks tomorrow and no time, or changes the day without JavaScript and
+    places the order before the times follow, gets a field error, not an order for now or
+    for the day before."""
+    form = await basket(client)
+    page = (await client.get("/r/demo")).text
+    tomorrow = DAY_OPTION.findall(page)[1]
+    no_time = await client.post("/r/demo/checkout", data={**form, "schedule_day": tomorrow},
+                                follow_redirects=False)
+    assert no_time.status_code == 422
+    assert "Please choose a time on the day you picked." in text_of(no_time.text)
+    shown = TIME_OPTION.findall(no_time.text)  # tomorrow's times, to choose from
+    assert shown and {local_day(t) for t in shown} == {tomorrow}
+
+    other = await client.post("/r/demo/checkout", data={
+        **form, "schedule_day": "", "scheduled_for": shown[0]}, follow_redirects=False)
+    assert other.status_code == 422
+    assert "is not on the day you picked" in text_of(other.text)
+    assert await temp_keys(redis) == []
 
 
 async def test_a_closed_restaurant_says_when_it_opens_and_takes_a_slot(
