@@ -1,6 +1,7 @@
 /* The menu page: the focus stays where the diner was after +, − or Add (the form is
    re-rendered by the server), the form refreshes itself when the kitchen 86s an item,
-   pauses or sets a busy time, and "Place order and pay" cannot be sent twice. */
+   pauses or sets a busy time, "Place order and pay" cannot be sent twice, and the basket
+   survives a reload. */
 (function () {
   "use strict";
   var intent = null;  // where the focus goes after the form is swapped
@@ -64,5 +65,51 @@
   document.body.addEventListener("htmx:afterRequest", function (event) {
     var form = document.getElementById("order-form");
     if (form && !event.detail.successful) form.dataset.submitting = "";  // let them try again
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("HX-Redirect")) forget();  // placed: on to paying
   });
+
+  // The basket survives a reload (a phone's pull-to-refresh, a tab the browser put to
+  // sleep): this tab keeps the form's fields (sessionStorage: gone with the tab), and a
+  // fresh page with an empty basket posts them back once, as the +/- buttons do. The
+  // server prices them again, so a dish sold out meanwhile says so.
+  var refresher = document.getElementById("menu-refresh");
+  var KEY = refresher ? "orderpass:basket:" + refresher.getAttribute("hx-post") : "";
+  var FRESH = { _csrf_token: 1, submit_key: 1, op: 1 };  // this page's own, never kept
+  function keep() {
+    var form = document.getElementById("order-form");
+    if (!form || !KEY) return;
+    var pairs = [];
+    new FormData(form).forEach(function (value, name) {
+      if (!FRESH[name] && typeof value === "string") pairs.push([name, value]);
+    });
+    try { sessionStorage.setItem(KEY, JSON.stringify(pairs)); } catch (e) { /* off or full */ }
+  }
+  function forget() {
+    try { sessionStorage.removeItem(KEY); } catch (e) { /* off */ }
+  }
+  function restore() {
+    var form = document.getElementById("order-form");
+    var saved = null;
+    try { saved = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (e) { saved = null; }
+    if (!form || !Array.isArray(saved) || !saved.length || form.querySelector(".cart-line")) return;
+    var values = {};
+    saved.forEach(function (pair) {
+      if (Array.isArray(pair) && pair.length === 2 && !FRESH[pair[0]]) {
+        (values[pair[0]] = values[pair[0]] || []).push(String(pair[1]));
+      }
+    });
+    ["_csrf_token", "submit_key"].forEach(function (name) {
+      var input = form.querySelector("[name=" + name + "]");
+      if (input) values[name] = input.value;
+    });
+    htmx.ajax("POST", refresher.getAttribute("hx-post"),
+              { target: "#order-form", swap: "outerHTML", values: values });
+  }
+  if (KEY) {
+    document.addEventListener("DOMContentLoaded", restore);  // after htmx's own start
+    document.body.addEventListener("htmx:afterSettle", keep);
+    document.addEventListener("change", keep);
+    document.addEventListener("input", keep);
+  }
 })();
