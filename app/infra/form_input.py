@@ -9,6 +9,8 @@ from typing import Annotated
 
 from litestar.params import PathParameter
 
+from app.infra.json_body import NO_OVERRIDE, ONE_LINE, text_problem
+
 MAX_DB_INT = 2**31 - 1  # Postgres `integer` (serial ids, minutes, quantities)
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
@@ -24,6 +26,15 @@ def ascii_int(raw: str, *, low: int = 0, high: int = MAX_DB_INT) -> int | None:
 
 def has_nul(text: str) -> bool:
     return "\x00" in text
+
+
+def text_error(text: str, *, lines: bool = False) -> str:
+    """Why typed text that diners or cooks will read cannot be kept, as a sentence for its
+    form field, or "": one line (a name, a phone number, an address) or, with `lines`,
+    several (a description); never NUL or a text-direction override, which shows
+    "\\u202estunaep" as "peanuts". The API's patterns (app/infra/json_body.py), in its words."""
+    problem = text_problem(text, NO_OVERRIDE if lines else ONE_LINE)
+    return f"{problem[:1].upper()}{problem[1:]}." if problem else ""
 
 
 # A path parameter naming a row (`/menu/{item_id:int}`): Litestar refuses anything outside a

@@ -38,6 +38,16 @@ PLAIN = {
 }
 
 
+_COMPILED = {pattern: re.compile(pattern) for pattern in PLAIN}
+
+
+def text_problem(text: str, pattern: str) -> str:
+    """For text read by hand (HTML forms): PLAIN's words if `text` breaks `pattern` (one of
+    the three above), else "". The whole text must match: `$` alone also matches before a
+    final line break, so "Ada\\n" would pass."""
+    return "" if _COMPILED[pattern].fullmatch(text) else PLAIN[pattern]
+
+
 def plain_message(message: str) -> str:
     """msgspec's message for a broken pattern in words (others as they are)."""
     for pattern, plain in PLAIN.items():

@@ -17,6 +17,7 @@ from app.accounts.guards import require_staff_for_slug, staff_of
 from app.accounts.session_versions import until_revoked
 from app.infra.form_input import ascii_int, has_nul
 from app.infra.html import csrf_of, is_htmx, render_fragment
+from app.infra.json_body import NO_OVERRIDE, text_problem
 from app.kitchen import board_feed, services
 from app.live.sse import LiveEvents
 from app.orders import lifecycle
@@ -94,6 +95,9 @@ class KitchenController(Controller):
         reason, expected = str(form.get("reason") or ""), str(form.get("from") or "")
         if has_nul(reason) or has_nul(expected):
             raise HTTPException(status_code=400, detail="NUL characters are not allowed")
+        if text_problem(reason, NO_OVERRIDE):  # the diner's email and status page quote it
+            raise HTTPException(status_code=400, detail="text-direction overrides are not "
+                                "allowed in the reason")
         try:
             order = await lifecycle.apply_action(
                 ref, action, actor=staff_of(request).actor, prep_minutes=prep_minutes,

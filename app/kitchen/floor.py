@@ -17,10 +17,12 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from app.infra.db import fetch
+from app.infra.form_input import ascii_int
 from app.infra.logging import get_logger
 from app.live.feed import channel_name, encode_event, kitchen_channel
 from app.orders.tables import PaidOrder
 from app.restaurants.availability import BUSY_CHOICES, PAUSE_CHOICES
+from app.restaurants.hours import quoted
 from app.restaurants.tables import MenuItem, Restaurant
 from app.templating import zone
 
@@ -102,10 +104,12 @@ def pause_end(choice: str, restaurant: Restaurant, now: datetime) -> datetime | 
         midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0,
                                                        microsecond=0)
         return midnight.astimezone(UTC)
-    if choice.isdigit() and int(choice) in PAUSE_CHOICES:
-        return now + timedelta(minutes=int(choice))
-    raise ControlError(f"pause for {choice!r}? choose {', '.join(map(str, PAUSE_CHOICES))} "
-                       "minutes, today, or resume")
+    # ASCII digits only: "²" and 5,000 digits passed isdigit() and failed int() (a 500)
+    minutes = ascii_int(choice)
+    if minutes is not None and minutes in PAUSE_CHOICES:
+        return now + timedelta(minutes=minutes)
+    raise ControlError(f"pause for {quoted(choice)}? choose "
+                       f"{', '.join(map(str, PAUSE_CHOICES))} minutes, today, or resume")
 
 
 async def pause_orders(redis: Redis, restaurant: Restaurant, choice: str, *,
@@ -120,10 +124,10 @@ async def pause_orders(redis: Redis, restaurant: Restaurant, choice: str, *,
 
 
 async def set_busy(redis: Redis, restaurant: Restaurant, minutes: str, *, actor: str) -> int:
-    if not minutes.isdigit() or int(minutes) not in BUSY_CHOICES:
-        raise ControlError(f"busy time {minutes!r}? choose one of "
+    value = ascii_int(minutes)
+    if value is None or value not in BUSY_CHOICES:
+        raise ControlError(f"busy time {quoted(minutes)}? choose one of "
                            f"{', '.join(map(str, BUSY_CHOICES))} minutes")
-    value = int(minutes)
     await Restaurant.update({Restaurant.busy_minutes: value}).where(
         Restaurant.id == _id(restaurant))
     log.info("busy prep time set", actor=actor, restaurant=restaurant.slug, minutes=value)

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from app.accounts.forms import FormInvalid, NotFound
-from app.infra.form_input import ascii_int
+from app.infra.form_input import ascii_int, text_error
 from app.infra.logging import get_logger
 from app.restaurants import hours
 from app.restaurants.opening import schedule_of
@@ -23,6 +23,7 @@ DAY_FIELDS = tuple(f"day_{index}" for index in range(7))
 MAX_SLOT_CAPACITY = 1000
 MAX_SCHEDULE_DAYS = 60
 MAX_REASON = 120
+MAX_DAY_TEXT = 300  # a weekday's hours as written (the field's maxlength)
 MAX_CLOSURE_DAYS = 366
 
 
@@ -45,11 +46,17 @@ def _number(form: Mapping[str, str], name: str, high: int, errors: dict[str, str
 async def update(restaurant: Restaurant, form: Mapping[str, str], *, by: str) -> None:
     """Save the weekly hours and slot settings, or raise FormInvalid naming each bad field."""
     errors: dict[str, str] = {}
-    values: dict[str, Any] = {name: str(form.get(name, ""))[:300] for name in
+    # What is shown again is cut to the field's length; what is read is the whole value (a
+    # cut one could save other hours than were written).
+    values: dict[str, Any] = {name: str(form.get(name, ""))[:MAX_DAY_TEXT] for name in
                               (*DAY_FIELDS, "slot_capacity", "schedule_days")}
     intervals: list[hours.Interval] = []
     for index, name in enumerate(DAY_FIELDS):
-        text = values[name]
+        text = str(form.get(name, ""))
+        if len(text) > MAX_DAY_TEXT:
+            errors[name] = (f"{hours.WEEKDAYS[index]}: at most {MAX_DAY_TEXT} characters, "
+                            "like 11:30-14:30, 17:30-22:00.")
+            continue
         if "\x00" in text:
             errors[name] = "Must not contain NUL characters."
             values[name] = text.replace("\x00", "")
@@ -96,8 +103,10 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
     starts_on = _day(form, "starts_on", errors)
     ends_on = _day(form, "ends_on", errors) if str(form.get("ends_on", "")).strip() else starts_on
     reason = str(form.get("reason", "")).strip()
-    if len(reason) > MAX_REASON or "\x00" in reason:
-        errors["reason"] = f"At most {MAX_REASON} characters, no NUL characters."
+    if len(reason) > MAX_REASON:
+        errors["reason"] = f"At most {MAX_REASON} characters."
+    elif problem := text_error(reason):  # diners read it: "Closed for now (holiday)"
+        errors["reason"] = problem
     if starts_on and ends_on:
         if ends_on < starts_on:
             errors["ends_on"] = "The last day cannot be before the first."

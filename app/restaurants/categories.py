@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from app.infra.form_input import text_error
 from app.infra.logging import get_logger
 from app.piccolo_conf import DB
 from app.restaurants.editing import FormInvalid, NotFound
@@ -32,8 +33,10 @@ def _name(raw: str) -> str:
     name = raw.strip()
     if not name:
         raise FormInvalid({"name": "Required."}, {"name": name})
-    if len(name) > MAX_NAME or "\x00" in name:
+    if len(name) > MAX_NAME:
         raise FormInvalid({"name": f"At most {MAX_NAME} characters."}, {"name": name[:200]})
+    if problem := text_error(name):  # a heading diners read on the menu
+        raise FormInvalid({"name": problem}, {"name": name.replace("\x00", "")})
     return name
 
 

@@ -17,6 +17,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from app.infra import i18n
+from app.infra.form_input import text_error
 from app.infra.logging import get_logger
 from app.kitchen.floor import MENU_EVENT, announce
 from app.orders.pricing import TaxMode, format_rate, parse_rate
@@ -40,6 +41,11 @@ RESTAURANT_FIELDS = ("slug", "name", "currency", "timezone", "phone", "email", "
 # VAT IDs and tax numbers ("DE123456789", "12/345/67890", "GB 123 4567 89"): letters, digits
 # and the separators they are written with.
 TAX_ID = re.compile(r"^[A-Za-z0-9 ./-]*$")
+# A phone number as diners dial it ("+49 30 1234567", "(030) 123-45/67"): digits, with a +
+# only at the start and spaces, dashes, brackets and slashes between them.
+PHONE = re.compile(r"\+?[0-9 ()/-]*[0-9][0-9 ()/-]*")
+PHONE_ERROR = ("Enter a phone number like +49 30 1234567: digits, spaces and - ( ) / only, "
+               "with a + only at the start.")
 RESERVED_SLUGS = frozenset({"new"})  # /admin/restaurants/new is the creation form
 MENU_FIELDS = ("name", "category", "description", "price", "position", "available",
                "tax_rate")
@@ -64,12 +70,16 @@ class Parsed:
     errors: dict[str, str] = field(default_factory=dict)
 
     def text(self, form: Mapping[str, Any], name: str, max_length: int, *,
-             required: bool = False) -> str:
+             required: bool = False, lines: bool = False) -> str:
+        """A text field, one line unless `lines` (a description); diners and cooks read
+        these, so never NUL or a text-direction override either way."""
         value = str(form.get(name) or "").strip()
         if required and not value:
             self.errors[name] = "Required."
         elif len(value) > max_length:
             self.errors[name] = f"At most {max_length} characters."
+        elif problem := text_error(value, lines=lines):
+            self.errors[name] = problem
         self.values[name] = value
         return value
 
@@ -143,7 +153,9 @@ def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             parsed.errors["timezone"] = "Unknown time zone (e.g. Europe/Berlin)."
-    parsed.text(form, "phone", 40)
+    phone = parsed.text(form, "phone", 40)
+    if phone and "phone" not in parsed.errors and not PHONE.fullmatch(phone):
+        parsed.errors["phone"] = PHONE_ERROR
     email = parsed.text(form, "email", 254)
     if email and "email" not in parsed.errors and not EMAIL.match(email):
         parsed.errors["email"] = "Enter a valid email address."
@@ -205,7 +217,7 @@ def parse_menu_item(form: Mapping[str, Any], currency: str) -> Parsed:
     parsed = Parsed()
     parsed.text(form, "name", 120, required=True)
     parsed.text(form, "category", 80, required=True)
-    parsed.text(form, "description", 500)
+    parsed.text(form, "description", 500, lines=True)
     raw_price = str(form.get("price") or "")
     parsed.values["price"] = raw_price.strip()
     try:

@@ -39,6 +39,16 @@ class HoursInvalid(ValueError):
     """A written interval that cannot be read; the message is for the form field."""
 
 
+QUOTE_MAX = 24  # characters of what was written that an error message quotes
+
+
+def quoted(text: str) -> str:
+    """What was written, for an error message: a short excerpt (a 5,000-character value is
+    not said back whole), control characters and direction overrides escaped by repr."""
+    text = text.strip()
+    return repr(text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX] + "…")
+
+
 @dataclass(frozen=True)
 class Interval:
     weekday: int  # 0 = Monday, the day it opens on
@@ -89,7 +99,7 @@ def parse_clock(text: str) -> int:
     """Minutes after midnight from "17:30", "1730", "9:00" or "24:00"."""
     match = _CLOCK.match(text.strip())
     if not match:
-        raise HoursInvalid(f"{text.strip()!r} is not a time like 17:30")
+        raise HoursInvalid(f"{quoted(text)} is not a time like 17:30")
     minutes = int(match.group(1)) * 60 + int(match.group(2))
     if minutes > DAY_MINUTES:
         raise HoursInvalid(f"{text.strip()} is past 24:00")
@@ -104,12 +114,12 @@ def parse_day(weekday: int, text: str) -> list[Interval]:
     for part in filter(None, (piece.strip() for piece in re.split(r"[,;]", text))):
         bounds = re.split(r"\s*(?:-|\u2013|\u2014|to)\s*", part)  # hyphen, en/em dash
         if len(bounds) != 2:
-            raise HoursInvalid(f"{part!r}: write each range as 11:30-14:30")
+            raise HoursInvalid(f"{quoted(part)}: write each range as 11:30-14:30")
         opens, closes = parse_clock(bounds[0]), parse_clock(bounds[1])
         if opens == DAY_MINUTES:
-            raise HoursInvalid(f"{part!r}: a range cannot open at 24:00")
+            raise HoursInvalid(f"{quoted(part)}: a range cannot open at 24:00")
         if opens == closes:
-            raise HoursInvalid(f"{part!r}: opens and closes at the same time "
+            raise HoursInvalid(f"{quoted(part)}: opens and closes at the same time "
                                "(00:00-24:00 is the whole day)")
         # Closing at 00:00 is closing at midnight, the end of the day it opens on: stored as
         # 1440, like every other closing time that is not a time of the next day.

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.infra.form_input import ascii_int
+from app.infra.form_input import ascii_int, text_error
 
 MAX_GROUPS = 6
 MAX_OPTIONS = 12
@@ -55,6 +55,8 @@ def _options(raw: str, parse_price: Callable[[str], int]) -> tuple[list[OptionIn
             return options, f"Line {number}: a name before the |."
         if len(name) > MAX_NAME:
             return options, f"Line {number}: at most {MAX_NAME} characters for a name."
+        if problem := text_error(name):
+            return options, f"Line {number}: the name {problem[:1].lower()}{problem[1:]}"
         if name.lower() in seen:
             return options, f"Line {number}: {name!r} is listed twice."
         seen.add(name.lower())
@@ -95,6 +97,8 @@ def parse_groups(form: Mapping[str, Any], parse_price: Callable[[str], int]
             problems[_field(index, "name")] = "Name the group (e.g. Size)."
         elif len(name) > MAX_NAME:
             problems[_field(index, "name")] = f"At most {MAX_NAME} characters."
+        elif problem := text_error(name):
+            problems[_field(index, "name")] = problem
         elif name.lower() in names:
             problems[_field(index, "name")] = "Another group of this item has that name."
         names.add(name.lower())

@@ -341,3 +341,22 @@ async def test_a_prep_time_out_of_range_is_refused_saying_the_range(
         detail = refused.json()["detail"]
         assert "1" in detail and "240" in detail, (prep, detail)
     assert (await reload(order.public_id)).status == "paid"
+
+
+async def test_a_reject_reason_refuses_text_direction_overrides_as_it_refuses_nul(
+        client: httpx.AsyncClient, redis: ArqRedis) -> None:
+    """The "Other" reason is free text the diner's email and status page quote: what the cook
+    typed must read as typed ("\\u202ehguod" shows as "dough")."""
+    order = await make_paid_order()
+    token = await login(client, "kitchen@demo.test")
+    for reason, says in (("Out of \u202ehguod", "text-direction overrides are not allowed in "
+                                               "the reason"),
+                         ("\u2066closing\u2069", "text-direction overrides are not allowed in "
+                                                 "the reason"),
+                         ("closing\x00", "NUL characters are not allowed")):
+        response = await act(client, token, order.public_id, "reject", reason=reason)
+        assert response.status_code == 400, response.text
+        assert response.json()["detail"] == says
+    unchanged = await reload(order.public_id)
+    assert (unchanged.status, unchanged.reject_reason) == ("paid", "")
+    assert await lifecycle_emails(redis) == []

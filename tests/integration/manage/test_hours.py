@@ -4,6 +4,7 @@ saved in one go, or every bad field named and nothing saved; kitchen staff may n
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -104,3 +105,50 @@ async def test_kitchen_staff_may_not_edit_hours(client: httpx.AsyncClient) -> No
     assert (await client.get("/manage/demo/hours")).status_code == 403
     refused = await client.post("/manage/demo/hours", data={"_csrf_token": token, **WEEK})
     assert refused.status_code == 403
+
+
+def _error_text(html: str, field: str) -> str:
+    match = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', html)
+    assert match, html[-3000:]
+    return match.group(1)
+
+
+async def test_oversized_hours_are_refused_and_errors_quote_only_an_excerpt(
+        client: httpx.AsyncClient) -> None:
+    """A 5,000-character value was cut to 300 characters, read as cut (what followed was
+    dropped without a word: the second range below was never saved) and quoted back whole in
+    its error; the pause and busy controls on the same page quoted 5,000 characters too, and
+    answered 500 to 5,000 digits or "²"."""
+    token = await login(client, "owner@demo.test")
+    before = await _row()
+    for day_0, says in (("x" * 5000, "at most 300 characters"),
+                        ("11:30-14:30" + " " * 4990 + ", 17:00-22:00", "at most 300 characters"),
+                        ("x" * 299, "write each range as 11:30-14:30")):
+        response = await client.post("/manage/demo/hours", data={
+            "_csrf_token": token, **WEEK, "day_0": day_0})
+        assert response.status_code == 422, response.text[-2000:]
+        error = _error_text(response.text, "day_0")
+        assert says in error and len(error) < 120, error
+        assert "x" * 25 not in error
+        assert await _row() == before
+    for control in ({"busy": "9" * 5000}, {"busy": "x" * 5000}, {"pause": "²"},
+                    {"pause": "y" * 5000}):
+        refused = await client.post("/manage/demo/hours/floor",
+                                    data={"_csrf_token": token, **control})
+        assert refused.status_code == 422, (control, refused.status_code)
+        message = re.search(r'<p class="form-errors" role="alert">([^<]*)<', refused.text)
+        assert message and len(message.group(1)) < 150, control
+        assert await _row() == before
+
+
+async def test_a_closure_reason_refuses_text_direction_overrides(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, "owner@demo.test")
+    start = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    before = await RestaurantClosure.count()
+    for reason in ("\u202eyadiloh", "holi\nday", "holi\x00day"):
+        response = await client.post("/manage/demo/hours/closures", data={
+            "_csrf_token": token, "starts_on": start, "reason": reason})
+        assert response.status_code == 422
+        assert "text-direction overrides" in _error_text(response.text, "reason")
+    assert await RestaurantClosure.count() == before
