@@ -2,7 +2,14 @@
 staff, managers invite kitchen staff (app/accounts/roles.py). An invitation is a row and an
 email with a signed, single-use link that expires after INVITATION_TTL_HOURS; accepting it
 creates the account with the password the invitee chooses. Inviting an address again
-withdraws its open invitation (its link stops working) and sends a new one."""
+withdraws its open invitation (its link stops working) and sends a new one.
+
+An account belongs to one restaurant (or to the platform). Whether an address has one
+elsewhere is not the inviting restaurant's to know: inviting it goes exactly as inviting an
+unknown address (recorded, emailed, "Invitation sent."), and only the invitee, opening the
+link, is told that their address cannot join with it; the invitation stays open until it
+expires, like one nobody answered. Only a member of this same restaurant is refused up front.
+"""
 
 from __future__ import annotations
 
@@ -113,12 +120,10 @@ async def invite(redis: ArqRedis, restaurant_id: int, form: Mapping[str, Any],
     expires_at = datetime.now(UTC) + timedelta(hours=get_settings().invitation_ttl_hours)
     async with DB.transaction() as transaction:
         connection: asyncpg.Connection = transaction.connection
-        existing = await connection.fetchrow(
-            "SELECT restaurant FROM staff_user WHERE email = $1", address)
-        if existing is not None:
-            same = existing["restaurant"] == restaurant_id
-            raise FormInvalid({"email": "Already a member of this restaurant." if same else
-                               "This address already has an Orderpass account."}, values)
+        # An account at another restaurant (or the platform's) is not said here: see above.
+        if await connection.fetchval("SELECT 1 FROM staff_user WHERE email = $1 "
+                                     "AND restaurant = $2", address, restaurant_id):
+            raise FormInvalid({"email": "Already a member of this restaurant."}, values)
         await connection.execute(
             "UPDATE staff_invitation SET revoked_at = now() WHERE restaurant = $1 "
             "AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -170,7 +175,23 @@ async def from_link(token: str) -> Invitation:
         raise LinkProblem("This invitation link is not valid.", 404)
     invitation = _of(rows[0])
     _check_open(invitation)
+    account = await db.fetch("SELECT restaurant FROM staff_user WHERE email = $1",
+                             invitation.email)
+    if account:
+        raise _has_account(invitation, account[0]["restaurant"])
     return invitation
+
+
+def _has_account(invitation: Invitation, restaurant_id: int | None) -> LinkProblem:
+    """For the invitee alone (the link's holder): their address has an account already."""
+    name = invitation.restaurant_name
+    if restaurant_id == invitation.restaurant_id:
+        return LinkProblem(f"You already have an account at {name}. Log in instead (or "
+                           "reset your password).", 410)
+    return LinkProblem(f"This address already has an Orderpass account, and an account "
+                       f"belongs to one restaurant: it cannot join {name} as well. Ask "
+                       f"{name} to invite another address of yours ({name} has not been "
+                       "told that this one has an account).", 410)
 
 
 def _check_open(invitation: Invitation) -> None:
@@ -199,10 +220,10 @@ async def accept(token: str, form: Mapping[str, Any]) -> Authenticated:
             _SELECT + "WHERE i.id = $1 FOR UPDATE OF i", invitation.id)
         assert row is not None  # restaurants cascade to invitations; from_link just read it
         _check_open(_of(row))
-        if await connection.fetchval("SELECT 1 FROM staff_user WHERE email = $1",
-                                     invitation.email):
-            raise LinkProblem("This address already has an Orderpass account. Log in "
-                              "instead (or reset your password).", 410)
+        account = await connection.fetchrow(
+            "SELECT restaurant FROM staff_user WHERE email = $1", invitation.email)
+        if account is not None:
+            raise _has_account(invitation, account["restaurant"])
         user_id = await connection.fetchval(
             "INSERT INTO staff_user (email, password_hash, role, restaurant) "
             "VALUES ($1, $2, $3, $4) RETURNING id",
