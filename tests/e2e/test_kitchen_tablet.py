@@ -1,0 +1,91 @@
+"""A kitchen tablet in landscape (1024x768): the "+N more" control never lies over a ticket's
+buttons (it sat on top of an Accept button, so a cook tapped "more" instead of Accept), and
+the header stays on one line when "Acknowledge new order" appears (it wrapped to two)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.helpers.browser import open_kitchen
+from tests.helpers.orders import make_paid_order
+from tests.helpers.server import RunningProcess
+
+pytestmark = pytest.mark.browser
+TABLET_LANDSCAPE = {"width": 1024, "height": 768}
+
+# At one scroll position: every ticket button on screen is clear of "+N more" and is itself
+# what a tap at its centre reaches.
+COVERED_BUTTONS = """async (y) => {
+  window.scrollTo(0, y);
+  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const more = document.getElementById('more-below');
+  if (more.hidden) return {more: false, problems: []};
+  const m = more.getBoundingClientRect();
+  const problems = [];
+  for (const el of document.querySelectorAll('#board .order-card .actions button')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.bottom <= 0 || r.top >= window.innerHeight) continue;
+    const name = el.closest('.order-card').dataset.number + ' ' + el.textContent.trim();
+    if (r.left < m.right && m.left < r.right && r.top < m.bottom && m.top < r.bottom)
+      problems.push(name + ' under "+N more" at scroll ' + window.scrollY);
+    if (r.top < 0 || r.bottom > window.innerHeight) continue;
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    if (!(hit === el || el.contains(hit)))
+      problems.push(name + ' covered by ' + (hit ? hit.outerHTML.slice(0, 60) : 'nothing'));
+  }
+  return {more: true, problems: problems};
+}"""
+# How far apart the middles of the header's items are: 0 on one line.
+HEADER_SPREAD = """() => {
+  const middles = Array.from(document.querySelectorAll('.site-header > *, .kitchen-bar > *'))
+    .filter(el => el.offsetParent !== null)
+    .map(el => { const r = el.getBoundingClientRect(); return r.top + r.height / 2; });
+  return Math.max(...middles) - Math.min(...middles);
+}"""
+
+
+async def test_more_below_never_covers_a_ticket_button_at_1024(browser: Any,
+                                                              web: RunningProcess) -> None:
+    one_line = [("Margherita pizza", 1100, 1, "")]
+    for index in range(12):  # new tickets (Accept, Reject) of different heights
+        await make_paid_order(items=None if index % 3 else one_line)
+    errors: list[str] = []
+    kitchen = await open_kitchen(browser, web.url, errors)
+    await kitchen.set_viewport_size(TABLET_LANDSCAPE)
+    await kitchen.wait_for_function(
+        "() => document.querySelectorAll('#board .order-card').length === 12")
+    await kitchen.locator("#more-below").wait_for(state="visible")
+    end = await kitchen.evaluate(
+        "document.documentElement.scrollHeight - window.innerHeight")
+    assert end > 0
+    seen_more = 0
+    for y in range(0, end + 1, 24):  # every ticket passes the bottom of the screen
+        at = await kitchen.evaluate(COVERED_BUTTONS, y)
+        assert at["problems"] == [], at["problems"]
+        seen_more += at["more"]
+    assert seen_more > 5  # the control was on screen while the tickets moved under it
+    assert errors == []
+
+
+async def test_the_header_stays_one_line_with_acknowledge_at_1024(browser: Any,
+                                                                  web: RunningProcess) -> None:
+    await make_paid_order()
+    errors: list[str] = []
+    kitchen = await open_kitchen(browser, web.url, errors)
+    await kitchen.set_viewport_size(TABLET_LANDSCAPE)
+    ack = kitchen.locator("#alarm-ack")
+    await ack.wait_for(state="visible")  # a new order asks for attention
+    header = kitchen.locator(".site-header")
+    with_ack = await header.bounding_box()
+    assert with_ack is not None
+    assert await kitchen.evaluate(HEADER_SPREAD) <= 2
+    await ack.click()
+    await ack.wait_for(state="hidden")
+    without_ack = await header.bounding_box()
+    assert without_ack is not None
+    assert with_ack["height"] <= without_ack["height"] + 0.5, (with_ack, without_ack)
+    assert await kitchen.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    assert errors == []
