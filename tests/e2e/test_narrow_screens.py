@@ -12,12 +12,15 @@ import pytest
 from app.notifications.compose import RestaurantContact, render_email
 from app.notifications.service import EMAIL_KINDS
 from app.orders.models import Customer, OrderLine, OrderView
+from tests.helpers.browser import box_inside
 from tests.helpers.orders import valid_order
 from tests.helpers.server import RunningProcess
 
 pytestmark = pytest.mark.browser
 NARROW = {"width": 320, "height": 640}
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+HIT_AT_CENTRE = """el => { const r = el.getBoundingClientRect();
+  return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === el; }"""
 
 
 async def test_customer_pages_fit_320px(browser: Any, web: RunningProcess) -> None:
@@ -83,3 +86,36 @@ async def test_on_a_phone_the_checkout_controls_are_thumb_sized(browser: Any,
     assert abs(when["width"] - name["width"]) <= 2, (when, name)
     await checkbox.check()
     await page.locator("#allergy").wait_for(state="visible")
+
+
+async def test_on_a_phone_the_basket_minus_and_plus_are_thumb_sized(browser: Any,
+                                                                     web: RunningProcess) -> None:
+    """A dish with options changes its quantity on its basket line: its minus and plus were
+    squeezed into the line's 2.5rem quantity column (18 px wide each); WCAG 2.5.5 asks for
+    44x44 px."""
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    await page.goto(web.url + "/r/demo")
+    dish = page.locator(".menu-item", has_text="Pizza your way")
+    await dish.locator("input[type=radio]").first.check()
+    await dish.locator(".add-button").click()
+    await page.locator(".cart .quantity-controls button").first.wait_for(state="visible")
+    await page.wait_for_load_state("networkidle")  # the basket's swap has settled
+    line = page.locator(".cart .cart-line")
+    await line.evaluate("el => el.scrollIntoView({block: 'center'})")
+    line_box = await line.bounding_box()
+    assert line_box is not None
+    boxes = {}
+    for button in await line.locator("button").all():
+        box = await button.bounding_box()
+        assert box is not None
+        kind = (await button.get_attribute("id") or "").split("-")[0]  # dec, inc, remove
+        boxes[kind] = box
+        assert box_inside(box, line_box), (kind, box, line_box)  # the line holds its controls
+        # nothing lies over it: a tap at its centre reaches the button itself
+        assert await button.evaluate(HIT_AT_CENTRE), kind
+    assert set(boxes) == {"dec", "inc", "remove"}, boxes
+    for kind in ("dec", "inc"):
+        assert boxes[kind]["width"] >= 44 and boxes[kind]["height"] >= 44, (kind, boxes[kind])
+    assert await page.evaluate(OVERFLOW) <= 0
+    await line.locator("[id^=inc-]").click()  # and they still work
+    await page.locator(".cart input[name^=qty-][value='2']").wait_for(state="attached")
