@@ -19,8 +19,8 @@
   var page = document.querySelector(".kitchen-page");
   if (!boardHost || !page) return;
   // Cards carry their masonry span as an inline style set through the CSSOM (allowed by the
-  // CSP); htmx must not copy it over as a style attribute when it settles a swap (blocked).
-  if (window.htmx) htmx.config.attributesToSettle = ["class", "width", "height"];
+  // CSP); htmx does not copy style attributes when it settles a swap (blocked): the
+  // htmx-config of templates/base.html, for every page.
 
   // Timing rules come from the server (app/kitchen/priority.py screen_thresholds): one source.
   var RULES = JSON.parse(page.dataset.thresholds || "{}");
