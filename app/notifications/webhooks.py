@@ -3,6 +3,7 @@ and move the matching email's status forward (duplicates and stale events change
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ RACE_ONLY = f"""(d.error LIKE '{UNKNOWN_EMAIL}%' AND (
     d.received_at > now() - interval '{int(UNKNOWN_RETRY_WINDOW.total_seconds())} seconds'
     OR EXISTS (SELECT 1 FROM webhook_delivery later WHERE later.provider = d.provider
                AND later.event_id = d.event_id AND later.processed)))"""  # noqa: S608
+# A send's first event can arrive before the worker has recorded Resend's answer (the
+# sandbox queues it at once; Resend within seconds). When the event's tags name an email
+# still on its way out, its record is waited for this long (~1.5 s, a few indexed reads),
+# rather than a 409 that waits for Svix's redelivery (seconds, then minutes) and logs a race.
+IN_FLIGHT_WAITS_S = (0.05, 0.1, 0.2, 0.4, 0.8)
 EVENT_STATUS = {
     "email.sent": "sent",
     "email.delivered": "delivered",
@@ -147,6 +153,35 @@ async def _adopt(email_id: str, data: dict[str, Any]) -> bool:
     return bool(rows)
 
 
+def _tagged_key(data: dict[str, Any]) -> str | None:
+    """The idempotency key of the email an event's tags name (kind, and the order or, for
+    an account email, its reference), or None."""
+    tags = data.get("tags")
+    if not isinstance(tags, dict):
+        return None
+    kind, ref = tags.get("kind"), tags.get("order") or tags.get("ref")
+    if not isinstance(kind, str) or not isinstance(ref, str):
+        return None
+    return _pg_text(service.idempotency_key(kind, ref))
+
+
+async def _recorded_soon(email_id: str, data: dict[str, Any]) -> bool:
+    """True once the email the tags name is recorded under `email_id`, waiting while it is
+    still queued (its send on the way); False at once for any other email or none."""
+    key = _tagged_key(data)
+    if key is None:
+        return False
+    for delay in (0.0, *IN_FLIGHT_WAITS_S):
+        await asyncio.sleep(delay)
+        rows = await db.fetch("SELECT provider_id = $1 AS known, status = 'queued' AS queued "
+                              "FROM email_message WHERE idempotency_key = $2", email_id, key)
+        if not rows or rows[0]["known"]:
+            return bool(rows)
+        if not rows[0]["queued"]:
+            return False  # sent under another id: not this one's to wait for
+    return False
+
+
 async def handle_resend_webhook(body: bytes, headers: Mapping[str, str],
                                 secret: str) -> WebhookResult:
     event_id = headers.get("svix-id", "")[:255]
@@ -187,7 +222,8 @@ async def process_verified(body: bytes, event_id: str) -> WebhookResult:
                                   _error_detail(event_type, data), text)
     if duplicate:
         return WebhookResult(200, "duplicate")
-    if key is None and await _adopt(email_id, data):
+    if key is None and (await _adopt(email_id, data)
+                        or await _recorded_soon(email_id, data)):
         duplicate, key = await _apply(event_id, event_type, email_id, status,
                                       _error_detail(event_type, data), text)
     if key is None:

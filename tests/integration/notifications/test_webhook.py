@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,3 +96,29 @@ async def test_unknown_email_is_retried_while_recent(client: httpx.AsyncClient) 
     assert (await post(client, *signed(event))).status_code == 200
     rows = await WebhookDelivery.select().order_by(WebhookDelivery.id)
     assert [row["processed"] for row in rows] == [False, False]
+
+
+async def test_a_first_event_that_outruns_the_sends_record_waits_for_it(
+    client: httpx.AsyncClient, redis: ArqRedis, make_order: Any,
+) -> None:
+    """Resend's "delivered" for an email whose send is still being recorded (the worker has
+    Resend's answer, not yet its commit) is applied once the record lands, within the same
+    delivery: no 409, no redelivery a few seconds later, no race in the log."""
+    order = await make_order(email_address="race@example.com")
+    await service.enqueue_email(redis, "payment_received", order.id)
+    row = await EmailMessage.objects().get(EmailMessage.order_ref == order.id)
+    assert row.status == "queued"
+    email_id = "4ef9a417-02e9-4d39-ad75-9611e0fcc33c"
+    event = {"type": "email.delivered", "created_at": datetime.now(UTC).isoformat(),
+             "data": {"email_id": email_id, "to": ["race@example.com"],
+                      "tags": {"kind": "payment_received", "order": order.id}}}
+
+    async def record_later() -> None:
+        await asyncio.sleep(0.3)
+        assert await service.mark_sent(row.id, email_id, "resend")
+
+    answered, _ = await asyncio.gather(post(client, *signed(event)), record_later())
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["detail"] == "processed"
+    assert await status_of(order.id) == "delivered"
+
