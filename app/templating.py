@@ -5,7 +5,7 @@ Emails render through the same environment with stricter rules (`email_environme
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from app import paths
 from app.infra import i18n
+from app.infra.i18n import N_
 from app.orders.choices import label as modifiers_label
 from app.orders.pricing import format_rate
 from app.restaurants.allergens import labels as allergen_labels
@@ -89,6 +90,27 @@ def local_clock(value: datetime | None, timezone: str) -> str:
     """A moment as the restaurant's wall clock shows it ("14:40"): every time a diner, a
     cook or an email sees is in the restaurant's time zone, never UTC."""
     return _clock(value.astimezone(zone(timezone))) if value else ""
+
+
+def day_label(day: date, today: date) -> str:
+    """"Today", "Tomorrow" or "Sat 6 Dec", in the current language."""
+    if day == today:
+        return i18n.gettext(N_("Today"))
+    if day == today + timedelta(days=1):
+        return i18n.gettext(N_("Tomorrow"))
+    # Translators: a Babel (CLDR) pattern for a day further ahead, "Sat 6 Dec".
+    return babel_dates.format_date(day, i18n.gettext("EEE d MMM"), locale=i18n.locale())
+
+
+def day_clock(value: datetime | None, timezone: str, now: datetime | None = None) -> str:
+    """A moment on the restaurant's clock, with its day unless it is today: "12:00",
+    "Tomorrow 12:00", "Sat 5 Dec 12:00" (a list of orders for later read at a glance)."""
+    if value is None:
+        return ""
+    tz = zone(timezone)
+    local, today = value.astimezone(tz), (now or datetime.now(UTC)).astimezone(tz).date()
+    clock = _clock(local)
+    return clock if local.date() == today else f"{day_label(local.date(), today)} {clock}"
 
 
 def local_datetime(value: datetime | None, timezone: str) -> str:
@@ -202,6 +224,7 @@ def environment() -> Environment:
     env.filters["hhmm"] = format_time
     env.filters["deadline"] = format_deadline
     env.filters["clock"] = local_clock
+    env.filters["day_clock"] = day_clock
     env.filters["local_datetime"] = local_datetime
     env.globals["scheduled_text"] = scheduled_text
     env.filters["vat_rate"] = format_rate  # 700 → "7" (a VAT rate in hundredths of a percent)

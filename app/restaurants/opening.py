@@ -17,7 +17,7 @@ from app.infra.i18n import N_
 from app.restaurants import hours
 from app.restaurants.availability import is_paused
 from app.restaurants.tables import RestaurantClosure
-from app.templating import local_clock, zone
+from app.templating import day_label, local_clock, zone
 
 # A scheduled order must be paid before the kitchen starts it (slot - prep), so the first
 # slot leaves the diner this long to pay on top of the prep (and busy) time.
@@ -119,12 +119,4 @@ def slots_by_day(slots: list[datetime], timezone: str, now: datetime | None = No
     groups: dict[date, list[datetime]] = {}
     for slot in slots:
         groups.setdefault(slot.astimezone(tz).date(), []).append(slot)
-    named = []
-    for day, members in groups.items():
-        # Translators: a Babel (CLDR) pattern for a day of slots further ahead, "Sat 6 Dec".
-        label = (i18n.gettext(N_("Today")) if day == today
-                 else i18n.gettext(N_("Tomorrow")) if day == today + timedelta(days=1)
-                 else babel_dates.format_date(day, i18n.gettext("EEE d MMM"),
-                                              locale=i18n.locale()))
-        named.append(SlotDay(day, label, members))
-    return named
+    return [SlotDay(day, day_label(day, today), members) for day, members in groups.items()]

@@ -6,6 +6,7 @@ the board it sorts and is late by its slot; auto-reject counts from its release.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +19,7 @@ from app.orders import lifecycle
 from app.orders.release import release_due
 from app.orders.tables import PaidOrder
 from app.restaurants.tables import Restaurant
-from tests.helpers.hours import next_slot
+from tests.helpers.hours import BERLIN, next_slot
 from tests.helpers.orders import make_paid_order
 from tests.helpers.payments import reload
 from tests.helpers.server import RunningProcess
@@ -96,3 +97,31 @@ async def test_scheduled_order_waits_then_reaches_an_open_screen_at_slot_minus_p
 async def make_released_long_ago(ref: str) -> None:
     await PaidOrder.update({PaidOrder.released_at: datetime.now(UTC) - timedelta(minutes=11)}
                            ).where(PaidOrder.public_id == ref)
+
+
+async def test_scheduled_orders_on_another_day_name_their_day(web: RunningProcess) -> None:
+    """Orders can be scheduled up to 60 days ahead: "pickup at 12:00" for today, tomorrow
+    and Saturday read as three pickups today. A slot on another day names it."""
+    now = datetime.now(UTC)
+    soon = next_slot(now + timedelta(minutes=45))
+    later = next_slot(now + timedelta(days=3))
+    today = await make_paid_order(scheduled_for=soon, prep_minutes=15)
+    ahead = await make_paid_order(scheduled_for=later, prep_minutes=15)
+    client = await logged_in(web, "kitchen@demo.test")
+    try:
+        page = (await client.get("/kitchen/demo")).text
+    finally:
+        await client.aclose()
+
+    def entry(ref: str) -> str:
+        found = re.search(rf'data-scheduled="{ref}">(.*?)</li>', page, re.S)
+        assert found, ref
+        return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split())
+
+    far = later.astimezone(BERLIN)
+    assert f"at {far:%a} {far.day} {far:%b} {far:%H:%M}" in entry(ahead.public_id)
+    near = soon.astimezone(BERLIN)
+    if near.date() == now.astimezone(BERLIN).date():
+        assert re.search(rf"at {near:%H:%M} \(", entry(today.public_id)), entry(today.public_id)
+    else:  # run in the last 45 minutes of the day
+        assert f"at Tomorrow {near:%H:%M}" in entry(today.public_id)
