@@ -136,3 +136,16 @@ def test_the_summary_names_the_orders_allergy_and_where_it_goes(kind: str) -> No
     table = render_email(kind, order(fulfillment="dine_in", table_label="7"), RESTAURANT,
                          "https://x.example")
     assert "Table 7" in table.html and "Table 7" in table.text
+
+
+@pytest.mark.parametrize("kind", ["order_confirmation", "payment_received"])
+@pytest.mark.parametrize("extra", [{}, {"notes": "ring twice"}, {"allergy": "sesame"}])
+def test_in_plain_text_the_summary_keeps_one_fact_per_line(kind: str,
+                                                           extra: dict[str, str]) -> None:
+    """Without a note or an allergy the text ran the total into the fulfilment line:
+    "Total: €13.00Pickup"."""
+    text = render_email(kind, order(**{"notes": "", **extra}), RESTAURANT,
+                        "https://x.example").text
+    lines = text.splitlines()
+    assert "Total: €13.00" in lines and "Pickup" in lines, text
+    assert "" not in lines[lines.index("Total: €13.00"):lines.index("Pickup")]
