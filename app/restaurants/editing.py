@@ -46,6 +46,8 @@ TAX_ID = re.compile(r"^[A-Za-z0-9 ./-]*$")
 PHONE = re.compile(r"\+?[0-9 ()/-]*[0-9][0-9 ()/-]*")
 PHONE_ERROR = ("Enter a phone number like +49 30 1234567: digits, spaces and - ( ) / only, "
                "with a + only at the start.")
+# A price as written on a menu: digits, and a decimal point (a comma is read as one).
+PRICE = re.compile(r"[0-9]{1,12}(?:\.[0-9]*)?|\.[0-9]+")
 RESERVED_SLUGS = frozenset({"new"})  # /admin/restaurants/new is the creation form
 MENU_FIELDS = ("name", "category", "description", "price", "position", "available",
                "tax_rate")
@@ -111,6 +113,9 @@ def parse_price(raw: str, currency: str) -> int:
     text = raw.strip().replace(",", ".").lstrip("€$£")
     if not text:
         raise ValueError("Required.")
+    if not PRICE.fullmatch(text):  # Decimal reads "1e3" and "1_000" as 1000: an owner's typo
+        raise ValueError("Enter a price like 11.50." if not text.startswith("-") else
+                         "Enter a price of 0 or more.")
     try:
         amount = Decimal(text)
     except InvalidOperation:
