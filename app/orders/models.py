@@ -205,6 +205,12 @@ class OrderView(msgspec.Struct):
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
 
+    def booked_ahead(self, now: datetime) -> bool:
+        """A paid order for later that the kitchen does not see yet (it reaches the board
+        at its slot minus prep, app/orders/release.py): nobody is to accept it now."""
+        return (self.status == "paid" and self.scheduled_for is not None
+                and now < self.scheduled_for - timedelta(minutes=self.prep_minutes or 0))
+
     @property
     def totals(self) -> pricing.Totals:
         """Net, VAT per rate, gross, tip and total, summed from the frozen lines."""

@@ -11,8 +11,8 @@ import httpx
 from arq.connections import ArqRedis
 
 from app.restaurants.tables import Restaurant
-from tests.helpers.hours import BERLIN, close_now, set_hours
-from tests.helpers.orders import menu, temp_keys
+from tests.helpers.hours import BERLIN, close_now, next_slot, set_hours
+from tests.helpers.orders import make_paid_order, menu, temp_keys
 
 
 async def basket(client: httpx.AsyncClient) -> dict[str, str]:
@@ -128,3 +128,22 @@ async def test_a_restaurant_without_scheduling_that_is_closed_cannot_take_orders
     page = (await client.get("/r/demo")).text
     assert 'name="scheduled_for"' not in page
     assert re.search(r'<button type="submit" class="primary-action"\s+disabled', page)
+
+
+async def test_a_paid_order_for_later_reads_booked_not_waiting_for_the_kitchen(
+    client: httpx.AsyncClient,
+) -> None:
+    """Paid days ahead, the kitchen does not see it until its slot minus prep: "waiting
+    for the kitchen to accept" told the diner someone should be acting on it now."""
+    ahead = await make_paid_order(scheduled_for=next_slot(datetime.now(UTC) + timedelta(days=2)),
+                                  prep_minutes=15)
+    page = text_of((await client.get(f"/orders/{ahead.public_id}")).text)
+    assert "Payment received: your order is booked" in page
+    assert "waiting for the kitchen" not in page
+    released = await make_paid_order(
+        scheduled_for=next_slot(datetime.now(UTC) + timedelta(minutes=15)), prep_minutes=45)
+    page = text_of((await client.get(f"/orders/{released.public_id}")).text)
+    assert "Payment received: waiting for the kitchen to accept" in page
+    asap = await make_paid_order()
+    page = text_of((await client.get(f"/orders/{asap.public_id}")).text)
+    assert "Payment received: waiting for the kitchen to accept" in page
