@@ -149,8 +149,10 @@ def tip_choice(cart: CartForm, currency: str) -> dict[str, int] | None:
 def cart_totals(cart: CartForm, menu: list[MenuItem], restaurant: Restaurant,
                 options: Choices | None = None) -> tuple[pricing.Totals, str]:
     """What the cart costs as intake will charge it: VAT per rate (app/orders/pricing.py) and
-    the chosen tip; and a problem with the tip to show ("" when none)."""
-    lines = cart.lines(menu, options)
+    the chosen tip; and a problem with the tip to show ("" when none). A dish sold out
+    meanwhile stays listed, marked, but is not counted: intake would refuse it, and the pay
+    button should not promise a total that cannot be paid."""
+    lines = [line for line in cart.lines(menu, options) if line.item.available]
     taxed = pricing.price_lines([line.line_total for line in lines],
                                 [tax_rate_of(line.item, restaurant) for line in lines],
                                 restaurant.tax_mode)

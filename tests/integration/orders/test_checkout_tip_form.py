@@ -9,7 +9,7 @@ import re
 import httpx
 from arq.connections import ArqRedis
 
-from app.restaurants.tables import Restaurant
+from app.restaurants.tables import MenuItem, Restaurant
 from tests.helpers.accounts import login
 from tests.helpers.orders import menu, pay_and_post_webhook, temp_keys
 from tests.helpers.sandbox import RunningSandbox
@@ -85,4 +85,21 @@ async def test_bad_tips_in_the_form_are_field_errors(client: httpx.AsyncClient,
     assert 'name="tip"' not in (await client.get("/r/demo")).text
     forged = await client.post("/r/demo/checkout", data={**form, "tip": "10"})
     assert forged.status_code == 422 and "does not take tips online" in forged.text
+    assert await temp_keys(redis) == []
+
+
+async def test_a_dish_sold_out_meanwhile_is_listed_but_not_counted(
+    client: httpx.AsyncClient, redis: ArqRedis
+) -> None:
+    """A basket kept over a reload, or open while the kitchen 86es a dish, still lists it
+    (marked sold out) but the total and the pay button leave it out: intake refuses it, and
+    the button promised €30.20 for an order that could not be paid."""
+    form = await basket(client)  # 2 × Margherita €22.00, 1 × Lemonade €4.50
+    await MenuItem.update({MenuItem.available: False}).where(MenuItem.name == "Lemonade")
+    text = text_of((await client.post("/r/demo/cart", data={**form, "tip": "10"})).text)
+    assert "Lemonade (sold out)" in text
+    assert "Items incl. VAT €22.00" in text and "Tip (no VAT) €2.20" in text
+    assert "Place order and pay €24.20" in text
+    refused = await client.post("/r/demo/checkout", data=form, follow_redirects=False)
+    assert refused.status_code == 422 and "Lemonade is sold out." in text_of(refused.text)
     assert await temp_keys(redis) == []
