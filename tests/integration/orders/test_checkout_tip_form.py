@@ -94,7 +94,7 @@ async def test_a_dish_sold_out_meanwhile_is_listed_but_not_counted(
     """A basket kept over a reload, or open while the kitchen 86es a dish, still lists it
     (marked sold out) but the total and the pay button leave it out: intake refuses it, and
     the button promised €30.20 for an order that could not be paid."""
-    form = await basket(client)  # 2 × Margherita €22.00, 1 × Lemonade €4.50
+    form = await basket(client)  # 2 Margherita €22.00, 1 Lemonade €4.50
     await MenuItem.update({MenuItem.available: False}).where(MenuItem.name == "Lemonade")
     text = text_of((await client.post("/r/demo/cart", data={**form, "tip": "10"})).text)
     assert "Lemonade (sold out)" in text
