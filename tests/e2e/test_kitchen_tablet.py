@@ -1,14 +1,17 @@
 """A kitchen tablet in landscape (1024x768): the "+N more" control never lies over a ticket's
 buttons (it sat on top of an Accept button, so a cook tapped "more" instead of Accept), and
-the header stays on one line when "Acknowledge new order" appears (it wrapped to two)."""
+the header stays on one line when "Acknowledge new order" appears (it wrapped to two), and
+the side column's last entry can be read clear of it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.helpers.browser import open_kitchen
+from tests.helpers.hours import next_slot
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
 
@@ -88,4 +91,34 @@ async def test_the_header_stays_one_line_with_acknowledge_at_1024(browser: Any,
     assert with_ack["height"] <= without_ack["height"] + 0.5, (with_ack, without_ack)
     assert await kitchen.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    assert errors == []
+
+
+async def test_the_last_scheduled_order_can_be_read_clear_of_more_below(
+        browser: Any, web: RunningProcess) -> None:
+    """"+N more" sits over the side column's foot: with a long "Scheduled" list its last
+    entry lay under the button. The column scrolls on its own and ends with room for it."""
+    for index in range(10):
+        await make_paid_order()
+        await make_paid_order(scheduled_for=next_slot(
+            datetime.now(UTC) + timedelta(days=1, hours=index)), prep_minutes=15)
+    errors: list[str] = []
+    kitchen = await open_kitchen(browser, web.url, errors)
+    await kitchen.set_viewport_size(TABLET_LANDSCAPE)
+    await kitchen.wait_for_function(
+        "() => document.querySelectorAll('#scheduled-orders li').length === 10")
+    await kitchen.locator("#more-below").wait_for(state="visible")
+    clear = await kitchen.evaluate("""async () => {
+      window.scrollTo(0, 120);  // the cook has scrolled the board a little: the side sticks
+      const side = document.querySelector('.side');
+      side.scrollTop = side.scrollHeight;
+      await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+      const more = document.getElementById('more-below');
+      const entries = document.querySelectorAll('#scheduled-orders li');
+      const r = entries[entries.length - 1].getBoundingClientRect();
+      const m = more.getBoundingClientRect();
+      return !more.hidden && r.bottom <= window.innerHeight
+        && (r.bottom <= m.top || r.top >= m.bottom);
+    }""")
+    assert clear
     assert errors == []
