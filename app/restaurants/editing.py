@@ -44,6 +44,7 @@ TAX_ID = re.compile(r"^[A-Za-z0-9 ./-]*$")
 # A phone number as diners dial it ("+49 30 1234567", "(030) 123-45/67"): digits, with a +
 # only at the start and spaces, dashes, brackets and slashes between them.
 PHONE = re.compile(r"\+?[0-9 ()/-]*[0-9][0-9 ()/-]*")
+MIN_PHONE_DIGITS = 5  # the shortest a diner could dial (a local number without its area code)
 PHONE_ERROR = ("Enter a phone number like +49 30 1234567: digits, spaces and - ( ) / only, "
                "with a + only at the start.")
 # A price as written on a menu: digits, and a decimal point (a comma is read as one).
@@ -159,7 +160,9 @@ def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
         except (ZoneInfoNotFoundError, ValueError):
             parsed.errors["timezone"] = "Unknown time zone (e.g. Europe/Berlin)."
     phone = parsed.text(form, "phone", 40)
-    if phone and "phone" not in parsed.errors and not PHONE.fullmatch(phone):
+    if phone and "phone" not in parsed.errors and (
+            not PHONE.fullmatch(phone)
+            or sum(char.isdigit() for char in phone) < MIN_PHONE_DIGITS):
         parsed.errors["phone"] = PHONE_ERROR
     email = parsed.text(form, "email", 254)
     if email and "email" not in parsed.errors and not EMAIL.match(email):

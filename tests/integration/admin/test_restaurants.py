@@ -11,7 +11,7 @@ from app.restaurants.tables import MenuItem, Restaurant
 from tests.helpers.admin import HTMX
 
 VALID = {"slug": "new-place", "name": "New Place", "currency": "eur",
-         "timezone": "Europe/Paris", "phone": "+33 1", "email": "hi@new.test",
+         "timezone": "Europe/Paris", "phone": "+33 1 23 45 67 89", "email": "hi@new.test",
          "address": "1 Rue", "default_prep_minutes": "20", "auto_reject_minutes": "5",
          "capture_mode": "manual", "accepting_orders": "on"}
 

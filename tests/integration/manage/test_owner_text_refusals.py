@@ -137,6 +137,8 @@ async def test_category_names_refuse_them(client: httpx.AsyncClient, name: str) 
     ({"phone": "+49 30 \u202e7654321"}, "phone", ONE_LINE),
     ({"phone": "030+1234567"}, "phone", PHONE),
     ({"phone": "+"}, "phone", PHONE),
+    ({"phone": "1"}, "phone", PHONE),  # no one can call it
+    ({"phone": "(0) 12"}, "phone", PHONE),
     ({"phone": "1" * 41}, "phone", "At most 40 characters."),
 ])
 async def test_restaurant_settings_refuse_them_and_the_phone_must_be_one(
