@@ -3,10 +3,12 @@ never ends stops with an error in the log instead of looping or being cut off si
 
 from __future__ import annotations
 
+import pytest
 import stripe
-from structlog.testing import capture_logs
 
+from app.payments import stripe_reads
 from app.payments.stripe_reads import _pages
+from tests.helpers.logs import capture_info
 
 
 def _page(ids: list[str], has_more: bool) -> stripe.ListObject[stripe.StripeObject]:
@@ -33,21 +35,22 @@ async def test_a_long_listing_is_read_to_its_end_following_the_cursor() -> None:
     assert asked[:3] == [None, "cs_00099", "cs_00199"]
 
 
-async def test_a_cursor_that_does_not_move_stops_with_an_error() -> None:
+async def test_a_cursor_that_does_not_move_stops_with_an_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     async def fetch(starting_after: str | None) -> stripe.ListObject[stripe.StripeObject]:
         return _page(["cs_a", "cs_b"], True)  # always the same page, "more" forever
 
-    with capture_logs() as logs:
-        assert await _read(fetch) == ["cs_a", "cs_b"]
+    logs = capture_info(monkeypatch, stripe_reads).entries  # not capture_logs: see helper
+    assert await _read(fetch) == ["cs_a", "cs_b"]
     assert [entry["log_level"] for entry in logs] == ["error"]
     assert "did not advance" in logs[0]["event"]
 
 
-async def test_the_page_limit_stops_loudly() -> None:
+async def test_the_page_limit_stops_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     async def fetch(starting_after: str | None) -> stripe.ListObject[stripe.StripeObject]:
         number = 0 if starting_after is None else int(starting_after[3:]) + 1
         return _page([f"cs_{number}"], True)
 
-    with capture_logs() as logs:
-        assert await _read(fetch, max_pages=3) == ["cs_0", "cs_1", "cs_2"]
+    logs = capture_info(monkeypatch, stripe_reads).entries
+    assert await _read(fetch, max_pages=3) == ["cs_0", "cs_1", "cs_2"]
     assert "page limit" in logs[-1]["event"] and logs[-1]["log_level"] == "error"
