@@ -92,14 +92,21 @@ def local_clock(value: datetime | None, timezone: str) -> str:
     return _clock(value.astimezone(zone(timezone))) if value else ""
 
 
+def weekday_date(day: date) -> str:
+    """A day as a diner reads it everywhere (the checkout's day select, the status page, the
+    emails, the kitchen's list of orders for later), in the current language: "Sat 6 Dec"."""
+    # Translators: a Babel (CLDR) pattern for a day, "Sat 6 Dec" (the day without a leading
+    # zero).
+    return babel_dates.format_date(day, i18n.gettext("EEE d MMM"), locale=i18n.locale())
+
+
 def day_label(day: date, today: date) -> str:
     """"Today", "Tomorrow" or "Sat 6 Dec", in the current language."""
     if day == today:
         return i18n.gettext(N_("Today"))
     if day == today + timedelta(days=1):
         return i18n.gettext(N_("Tomorrow"))
-    # Translators: a Babel (CLDR) pattern for a day further ahead, "Sat 6 Dec".
-    return babel_dates.format_date(day, i18n.gettext("EEE d MMM"), locale=i18n.locale())
+    return weekday_date(day)
 
 
 def day_clock(value: datetime | None, timezone: str, now: datetime | None = None) -> str:
@@ -125,13 +132,14 @@ def _date(local: datetime) -> str:
 @lru_cache(maxsize=1024)
 def _date_of(day: date, language: str) -> str:
     # Called in `language` (the current one), so gettext answers in it too.
-    # Translators: a Babel (CLDR) date pattern for a deadline or payment date in an email.
-    return babel_dates.format_date(day, i18n.gettext("dd MMM y"), locale=i18n._locale(language))
+    # Translators: a Babel (CLDR) date pattern for a deadline or payment date in an email,
+    # "2 Dec 2026" (the day without a leading zero, as in "Wed 2 Dec").
+    return babel_dates.format_date(day, i18n.gettext("d MMM y"), locale=i18n._locale(language))
 
 
 def format_deadline(moment: datetime | None, timezone: str) -> str:
     """A moment in the restaurant's time zone, with the date and the zone's name, for an
-    email read later and elsewhere: "18:05 on 02 Dec 2026 (CET)"."""
+    email read later and elsewhere: "18:05 on 2 Dec 2026 (CET)"."""
     if moment is None:
         return ""
     local = moment.astimezone(zone(timezone))
@@ -147,7 +155,7 @@ def local_time_named(moment: datetime | None, timezone: str) -> str:
     return f"{_clock(local)} ({local.tzname()})"
 
 
-# "Pickup at 19:30 on Wed 02 Dec (CET)", one sentence per fulfilment so a translation can
+# "Pickup at 19:30 on Wed 2 Dec (CET)", one sentence per fulfilment so a translation can
 # order its words freely.
 SCHEDULED_SENTENCES = {
     "pickup": i18n.N_("Pickup at %(time)s on %(date)s (%(zone)s)"),
@@ -158,14 +166,13 @@ SCHEDULED_SENTENCES = {
 
 def scheduled_text(moment: datetime | None, fulfillment: str, timezone: str) -> str:
     """A scheduled order's slot as the diner reads it, in the current language: "Pickup at
-    19:30 on Wed 02 Dec (CET)" ("" for an order as soon as possible)."""
+    19:30 on Wed 2 Dec (CET)" ("" for an order as soon as possible)."""
     if moment is None:
         return ""
     local = moment.astimezone(zone(timezone))
     sentence = SCHEDULED_SENTENCES.get(fulfillment, SCHEDULED_SENTENCES["pickup"])
-    # Translators: a Babel (CLDR) date pattern for a scheduled order's day, e.g. "Wed 02 Dec".
-    day = babel_dates.format_date(local, i18n.gettext("EEE dd MMM"), locale=i18n.locale())
-    return i18n.gettext(sentence) % {"time": _clock(local), "date": day, "zone": local.tzname()}
+    return i18n.gettext(sentence) % {"time": _clock(local), "date": weekday_date(local.date()),
+                                     "zone": local.tzname()}
 
 
 def _formatted(context: Context, text: str, variables: dict[str, object]) -> str:

@@ -26,7 +26,10 @@ NO_NUL = r"^[^\x00]*$"
 # A name or phone number is one line of text: no control characters (a line break in a name
 # went into the email's text as "Thanks, x\r\nBcc: …") and no bidirectional overrides
 # (U+202A-U+202E, U+2066-U+2069: a name that reads backwards on the ticket).
-ONE_LINE = r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$"
+# msgspec applies a pattern with `re.search`, where `$` also matches before a final "\n"
+# ("Ada\n" passed); `(?!\n)` closes that. Not `\Z`: the pattern is also the OpenAPI
+# schema's, an ECMA-262 regex, which has no `\Z` (there `$` is the end, `(?!\n)` a no-op).
+ONE_LINE = r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$(?!\n)"
 # Free text a kitchen reads (notes, allergies, an address): line breaks are fine, but not
 # a direction override, which shows "\u202estunaep" as "peanuts" on a ticket.
 NO_OVERRIDE = r"^[^\x00\u202a-\u202e\u2066-\u2069]*$"

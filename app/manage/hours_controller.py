@@ -45,6 +45,7 @@ class HoursController(Controller):
             request, restaurant, "hours",
             values=values or hours_service.values_of(restaurant), errors=errors or {},
             weekdays=list(zip(hours_service.DAY_FIELDS, hours.WEEKDAYS, strict=True)),
+            night_ends=hours.clock_text(hours.LATEST_NIGHT_CLOSE),
             closures=await hours_service.closures(int(restaurant.id)),
             closure_values=closure_values or {}, closure_errors=closure_errors or {},
             floor_error=floor_error, window=window,

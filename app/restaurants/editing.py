@@ -23,6 +23,7 @@ from app.kitchen.floor import MENU_EVENT, announce
 from app.orders.pricing import TaxMode, format_rate, parse_rate
 from app.piccolo_conf import DB
 from app.restaurants import allergens, modifiers
+from app.restaurants.hours import quoted
 from app.restaurants.menu_groups import groups_of, write_groups
 from app.restaurants.photos import Photo
 from app.restaurants.tables import MenuItem, MenuPhoto, Restaurant
@@ -45,6 +46,9 @@ TAX_ID = re.compile(r"^[A-Za-z0-9 ./-]*$")
 # only at the start and spaces, dashes, brackets and slashes between them.
 PHONE = re.compile(r"\+?[0-9 ()/-]*[0-9][0-9 ()/-]*")
 MIN_PHONE_DIGITS = 5  # the shortest a diner could dial (a local number without its area code)
+# The longest: E.164 numbers have at most 15 digits after the international prefix, which is
+# written "+" or dialled "00" (two digits more).
+MAX_PHONE_DIGITS = 15
 PHONE_ERROR = ("Enter a phone number like +49 30 1234567: digits, spaces and - ( ) / only, "
                "with a + only at the start.")
 # A price as written on a menu: digits, and a decimal point (a comma is read as one).
@@ -139,6 +143,21 @@ def format_price(amount: int, currency: str) -> str:
     return f"{amount // 100}.{amount % 100:02d}"
 
 
+def phone_problem(phone: str) -> str:
+    """Why diners could not call `phone`, for its form field ("" if they could)."""
+    digits = "".join(char for char in phone if char.isdigit())
+    if not PHONE.fullmatch(phone) or len(digits) < MIN_PHONE_DIGITS:
+        return PHONE_ERROR
+    longest = MAX_PHONE_DIGITS + (2 if digits.startswith("00") else 0)
+    if len(digits) > longest:
+        return (f"Enter a phone number like +49 30 1234567: {quoted(phone)} has {len(digits)} "
+                f"digits, more than a phone number has (at most {MAX_PHONE_DIGITS}, not "
+                "counting a leading 00).")
+    if not digits.strip("0"):
+        return f"Enter a phone number like +49 30 1234567: {quoted(phone)} is only zeros."
+    return ""
+
+
 def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
     parsed = Parsed()
     if creating:
@@ -160,10 +179,8 @@ def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
         except (ZoneInfoNotFoundError, ValueError):
             parsed.errors["timezone"] = "Unknown time zone (e.g. Europe/Berlin)."
     phone = parsed.text(form, "phone", 40)
-    if phone and "phone" not in parsed.errors and (
-            not PHONE.fullmatch(phone)
-            or sum(char.isdigit() for char in phone) < MIN_PHONE_DIGITS):
-        parsed.errors["phone"] = PHONE_ERROR
+    if phone and "phone" not in parsed.errors and (problem := phone_problem(phone)):
+        parsed.errors["phone"] = problem
     email = parsed.text(form, "email", 254)
     if email and "email" not in parsed.errors and not EMAIL.match(email):
         parsed.errors["email"] = "Enter a valid email address."

@@ -14,8 +14,8 @@ restaurant's clock (zoneinfo, so DST-correct), turned into spans of UTC time; fr
 
 Slots are every SLOT_MINUTES on the local clock (every real zone's offset is a multiple of 15
 minutes, so they are whole multiples of 15 minutes since the epoch too), inside an open span
-(a slot at closing time is not one), at least the lead time ahead, at most a number of days
-ahead."""
+(a slot at closing time is not one), at least the lead time ahead, and on at most a number of
+whole local days after today (the last one up to its midnight)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,12 @@ SLOT_MINUTES = 15
 DAY_MINUTES = 24 * 60
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ALL_WEEK = tuple((day, 0, DAY_MINUTES) for day in range(7))
-_CLOCK = re.compile(r"^([01]?\d|2[0-4])[:.h]?([0-5]\d)$")
+# "17:30", "17.30", "17h30", "1730", "9:00", and a whole hour alone ("9", "17").
+_CLOCK = re.compile(r"^([01]?\d|2[0-4])(?:[:.h]?([0-5]\d))?$")
+# The latest a range passing midnight may close: a bar's "18:00-02:00" is a night, but
+# "14:30-11:30" (21 hours) is a lunch typed backwards. A place open later than this the next
+# morning writes that morning on the next day ("00:00-08:00").
+LATEST_NIGHT_CLOSE = 6 * 60
 
 Span = tuple[datetime, datetime]  # [start, end) in UTC
 
@@ -96,11 +101,11 @@ def clock_text(minutes: int) -> str:
 
 
 def parse_clock(text: str) -> int:
-    """Minutes after midnight from "17:30", "1730", "9:00" or "24:00"."""
+    """Minutes after midnight from "17:30", "1730", "9:00", "9" or "24:00"."""
     match = _CLOCK.match(text.strip())
     if not match:
         raise HoursInvalid(f"{quoted(text)} is not a time like 17:30")
-    minutes = int(match.group(1)) * 60 + int(match.group(2))
+    minutes = int(match.group(1)) * 60 + int(match.group(2) or 0)
     if minutes > DAY_MINUTES:
         raise HoursInvalid(f"{text.strip()} is past 24:00")
     return minutes
@@ -121,6 +126,11 @@ def parse_day(weekday: int, text: str) -> list[Interval]:
         if opens == closes:
             raise HoursInvalid(f"{quoted(part)}: opens and closes at the same time "
                                "(00:00-24:00 is the whole day)")
+        if LATEST_NIGHT_CLOSE < closes < opens:
+            raise HoursInvalid(
+                f"{quoted(part)} would close at {clock_text(closes)} the next day, and a night "
+                f"ends by {clock_text(LATEST_NIGHT_CLOSE)}: did you mean "
+                f"{clock_text(closes)}-{clock_text(opens)}?")
         # Closing at 00:00 is closing at midnight, the end of the day it opens on: stored as
         # 1440, like every other closing time that is not a time of the next day.
         found.append(Interval(weekday, opens, closes or DAY_MINUTES))
@@ -255,21 +265,28 @@ def _ceil_slot(moment: datetime) -> datetime:
 OFFER_MARGIN_MINUTES = 5
 
 
+def horizon(schedule: Schedule, now: datetime, days_ahead: int) -> datetime:
+    """The end (exclusive, UTC) of the last day a diner may order for: the restaurant's
+    midnight after the local day `days_ahead` days after today. Whole days, so the last one
+    is not cut at the time of day the diner happens to look."""
+    last_day = now.astimezone(schedule.zone).date() + timedelta(days=days_ahead)
+    return _local(schedule.zone, last_day + timedelta(days=1), 0)
+
+
 def slots(schedule: Schedule, now: datetime, *, lead_minutes: int, days_ahead: int,
           not_before: datetime | None = None) -> list[datetime]:
     """Every slot (UTC) a diner may choose now and for the next OFFER_MARGIN_MINUTES: on the
     15-minute grid, inside an open span, at least `lead_minutes` + that margin after `now`
-    (or after `not_before`, the end of a pause), at most `days_ahead` days after `now`."""
+    (or after `not_before`, the end of a pause), before the `horizon`."""
     if days_ahead <= 0:
         return []
     earliest = max(now, not_before or now) + timedelta(
         minutes=lead_minutes + OFFER_MARGIN_MINUTES)
-    latest = now + timedelta(days=days_ahead)
     found: list[datetime] = []
     step = timedelta(minutes=SLOT_MINUTES)
-    for start, end in open_spans(schedule, earliest, latest + timedelta(seconds=1)):
+    for start, end in open_spans(schedule, earliest, horizon(schedule, now, days_ahead)):
         slot = _ceil_slot(start)
-        while slot < end and slot <= latest:
+        while slot < end:
             found.append(slot)
             slot += step
     return found
@@ -285,7 +302,7 @@ def slot_problem(schedule: Schedule, slot: datetime, now: datetime, *, lead_minu
     earliest = max(now, not_before or now) + timedelta(minutes=lead_minutes)
     if slot < earliest:
         return f"choose a time at least {lead_minutes} minutes from now"
-    if slot > now + timedelta(days=days_ahead):
+    if slot >= horizon(schedule, now, days_ahead):
         return f"choose a time at most {days_ahead} days ahead"
     if not open_spans(schedule, slot, slot + timedelta(seconds=1)):
         closure = closure_at(schedule, slot)

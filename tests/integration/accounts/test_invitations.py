@@ -6,6 +6,7 @@ input that writes nothing."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 from arq.connections import ArqRedis
@@ -14,6 +15,7 @@ from app.accounts import emails, tokens
 from app.accounts.tables import StaffInvitation, StaffUser
 from app.notifications.tables import EmailMessage
 from app.platform.tables import FunnelDaily, Outbox
+from app.restaurants.tables import Restaurant
 from app.settings import get_settings
 from tests.helpers.accounts import Send, add_invitation, link_path, login, members_of
 from tests.helpers.sandbox import RunningSandbox
@@ -273,6 +275,24 @@ async def test_an_account_elsewhere_is_not_revealed_to_the_inviting_owner(
     # A member of this restaurant may still be told so.
     member = await _invite(client, token, "kitchen@demo.test", "kitchen")
     assert member.status_code == 422 and "Already a member of this restaurant." in member.text
+
+
+async def test_the_staff_page_shows_an_invitation_expiry_on_the_restaurants_clock(
+        client: httpx.AsyncClient) -> None:
+    """It said "open until 05 Dec 2026 14:40 UTC" to an owner in Tokyo."""
+    await Restaurant.update({Restaurant.timezone: "Asia/Tokyo"}).where(
+        Restaurant.slug == "demo")
+    token = await login(client, "owner@demo.test")
+    assert (await _invite(client, token, "cook@example.test", "kitchen")).status_code == 303
+    invitation = await StaffInvitation.objects().get(
+        StaffInvitation.email == "cook@example.test")
+    assert invitation is not None
+    local = invitation.expires_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    page = (await client.get("/manage/demo/staff")).text
+    shown = page.split('data-email="cook@example.test"')[1][:600]
+    assert "open until" in shown
+    assert f">{local:%H:%M} on {local.day} {local:%b %Y} (JST)</time>" in shown, shown
+    assert "UTC" not in shown
 
 
 async def _invitation_id(address: str) -> int:

@@ -3,6 +3,7 @@ saved in one go, or every bad field named and nothing saved; kitchen staff may n
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,31 @@ async def test_bad_hours_name_each_field_and_save_nothing(client: httpx.AsyncCli
         assert f'id="{field}-error"' in response.text, field
     assert 'id="day_0-error"' not in response.text
     assert await _row() == before
+
+
+async def test_a_lunch_typed_backwards_is_refused_with_the_range_it_meant(
+        client: httpx.AsyncClient) -> None:
+    """"14:30-11:30" saved as 21 hours overnight; a bar's "18:00-02:00" still saves."""
+    token = await login(client, "owner@demo.test")
+    before = await _row()
+    response = await client.post("/manage/demo/hours", data={
+        "_csrf_token": token, **WEEK, "day_2": "14:30-11:30, 17:30-22:00"})
+    assert response.status_code == 422
+    error = html.unescape(_error_text(response.text, "day_2"))
+    assert error.startswith("Wednesday: '14:30-11:30'"), error
+    assert "did you mean 11:30-14:30?" in error, error
+    assert "?." not in error
+    assert 'value="14:30-11:30, 17:30-22:00"' in response.text  # shown again as written
+    assert await _row() == before
+
+
+async def test_whole_hours_are_read_without_minutes(client: httpx.AsyncClient) -> None:
+    token = await login(client, "owner@demo.test")
+    saved = await client.post("/manage/demo/hours", data={
+        "_csrf_token": token, **WEEK, "day_0": "9-17", "day_1": "9:30-14, 18-2"})
+    assert saved.status_code == 303, saved.text[-2000:]
+    page = (await client.get("/manage/demo/hours")).text
+    assert 'value="09:00-17:00"' in page and 'value="09:30-14:00, 18:00-02:00"' in page
 
 
 async def test_closures_are_added_and_removed(client: httpx.AsyncClient) -> None:

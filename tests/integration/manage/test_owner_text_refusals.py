@@ -139,6 +139,11 @@ async def test_category_names_refuse_them(client: httpx.AsyncClient, name: str) 
     ({"phone": "+"}, "phone", PHONE),
     ({"phone": "1"}, "phone", PHONE),  # no one can call it
     ({"phone": "(0) 12"}, "phone", PHONE),
+    # More digits than any number has (E.164: 15, after + or 00), or no number at all.
+    ({"phone": "0" * 40}, "phone", "has 40 digits, more than a phone number has"),
+    ({"phone": "+49 30 123456789012"}, "phone", "has 16 digits"),
+    ({"phone": "0049 30 1234567890123"}, "phone", "has 19 digits"),
+    ({"phone": "000 000"}, "phone", "'000 000' is only zeros"),
     ({"phone": "1" * 41}, "phone", "At most 40 characters."),
 ])
 async def test_restaurant_settings_refuse_them_and_the_phone_must_be_one(
@@ -162,7 +167,8 @@ async def test_restaurant_settings_refuse_them_and_the_phone_must_be_one(
 
 async def test_phone_numbers_as_people_write_them_are_kept(client: httpx.AsyncClient) -> None:
     token = await login(client, "owner@demo.test")
-    for phone in ("+49 30 1234567", "(030) 123-45/67", ""):
+    for phone in ("+49 30 1234567", "(030) 123-45/67", "030 / 123 45 67", "(555) 123-4567",
+                  "+49 30 12345678901", "0049 30 12345678901", ""):
         saved = await client.post("/manage/demo/settings",
                                   data={"_csrf_token": token, **SETTINGS, "phone": phone})
         assert saved.status_code == 303, (phone, saved.text[-2000:])

@@ -97,8 +97,8 @@ def test_a_scheduled_order_says_when_on_the_restaurants_clock(kind: str) -> None
     email = render_email(kind, order(scheduled_for=slot, status="paid",
                                      paid_at=slot - timedelta(hours=2)),
                          RESTAURANT, "https://orderpass.example")
-    assert "Pickup at 19:30 on Wed 02 Dec (CET)" in email.text
-    assert "Pickup at 19:30 on Wed 02 Dec (CET)" in email.html
+    assert "Pickup at 19:30 on Wed 2 Dec (CET)" in email.text
+    assert "Pickup at 19:30 on Wed 2 Dec (CET)" in email.html
     assert "Estimated preparation time" not in email.text
     delivery = render_email(kind, order(scheduled_for=slot, fulfillment="delivery",
                                         delivery_address="Torstraße 2"),

@@ -80,3 +80,24 @@ async def test_the_api_refuses_a_name_that_is_not_one_line(client: httpx.AsyncCl
         [problem] = response.json()["extra"]
         assert problem["key"] == "customer.name"
         assert problem["message"].startswith("must be one line of text"), problem  # no regex
+
+
+@pytest.mark.parametrize(("customer", "key"), [
+    ({"name": "Ada\n"}, "customer.name"),
+    ({"name": "Ada\r\n"}, "customer.name"),
+    ({"phone": "+49 30 1234567\n"}, "customer.phone"),
+])
+async def test_the_api_refuses_a_trailing_line_break_as_the_form_does(
+        client: httpx.AsyncClient, redis: ArqRedis, customer: dict[str, str],
+        key: str) -> None:
+    # Python's `$` also matches before a final "\n": "Ada\n" passed the API's pattern.
+    soup = next(item for item in (await menu(client))["items"] if not item["groups"])
+    response = await client.post("/api/orders", json={
+        "restaurant": "demo", "items": [{"menu_item_id": soup["id"], "quantity": 1}],
+        "customer": {"name": "Ada", "email": "ada@example.com", **customer},
+        "fulfillment": "pickup"})
+    assert response.status_code == 400, response.text
+    [problem] = response.json()["extra"]
+    assert problem["key"] == key
+    assert problem["message"].startswith("must be one line of text"), problem
+    assert await redis.keys(f"{KEY_PREFIX}*") == []  # nothing kept

@@ -45,7 +45,8 @@ async def test_the_payment_email_is_a_receipt(
     order = await paid_with_tip(client, sandbox)
     first = (await receipt(redis, order.public_id)).rendered
     text, html = first.text, first.html
-    paid = order.paid_at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M on %d %b %Y")
+    local = order.paid_at.astimezone(ZoneInfo("Europe/Berlin"))
+    paid = f"{local:%H:%M} on {local.day} {local:%b %Y}"  # "18:05 on 2 Dec 2026"
     for needed in ("RECEIPT", f"Order #{order.ticket_number}", order.public_id,
                    "2 x Margherita pizza  €22.00", "1 x Lemonade  €4.50",
                    "Net: €24.34", "VAT 7%: €1.44", "VAT 19%: €0.72", "Items incl. VAT: €26.50",

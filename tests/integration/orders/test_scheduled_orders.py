@@ -6,7 +6,7 @@ never outlives the slot's start minus prep; the slot survives a rebuild from Str
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -81,6 +81,22 @@ async def test_a_slot_off_the_grid_too_soon_or_too_far_is_refused(
     assert response.status_code == 422, response.text
     assert fragment in error_keys(response)["scheduled_for"]
     assert await temp_keys(redis) == []
+
+
+async def test_the_last_day_ahead_is_a_whole_day_on_the_restaurants_clock(
+    client: httpx.AsyncClient, redis: ArqRedis
+) -> None:
+    """Seven days ahead ended at this minute a week from now: later that evening was refused
+    (and not offered). It ends at the restaurant's midnight after the seventh day."""
+    last_day = datetime.now(UTC).astimezone(BERLIN).date() + timedelta(days=7)
+    late = datetime.combine(last_day, time(23, 45), tzinfo=BERLIN)
+    response = await client.post("/api/orders", json=await order_for(client, late))
+    assert response.status_code == 201, response.text
+    assert response.json()["scheduled_for"] == late.astimezone(UTC).isoformat()
+    beyond = await client.post("/api/orders",
+                               json=await order_for(client, late + timedelta(minutes=15)))
+    assert beyond.status_code == 422, beyond.text
+    assert "at most 7 days" in error_keys(beyond)["scheduled_for"]
 
 
 async def test_a_slot_outside_hours_and_a_time_without_offset_are_refused(

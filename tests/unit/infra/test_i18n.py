@@ -4,7 +4,7 @@ language through Babel."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from babel import localedata
@@ -13,11 +13,14 @@ from app.infra import i18n
 from app.infra.i18n import Preference, choose, from_accept_language
 from app.orders import pricing
 from app.templating import (
+    day_clock,
+    day_label,
     email_environment,
     format_deadline,
     format_money,
     format_number,
     local_clock,
+    scheduled_text,
 )
 
 
@@ -72,10 +75,24 @@ def test_money_in_english_and_german() -> None:
 def test_times_and_dates_on_the_restaurants_clock_per_language() -> None:
     moment = datetime(2026, 12, 2, 17, 5, tzinfo=UTC)
     assert local_clock(moment, "Europe/Berlin") == "18:05"
-    assert format_deadline(moment, "Europe/Berlin") == "18:05 on 02 Dec 2026 (CET)"
+    assert format_deadline(moment, "Europe/Berlin") == "18:05 on 2 Dec 2026 (CET)"
     with i18n.use("de"):
         assert local_clock(moment, "Europe/Berlin") == "18:05"
-        assert format_deadline(moment, "Europe/Berlin") == "18:05 Uhr am 02.12.2026 (CET)"
+        assert format_deadline(moment, "Europe/Berlin") == "18:05 Uhr am 2. Dez. 2026 (CET)"
+
+
+def test_a_day_reads_the_same_in_the_day_select_emails_and_the_status_page() -> None:
+    """The checkout's day select said "Sat 5 Dec", the emails and status page "Sat 05 Dec"."""
+    slot = datetime(2026, 12, 5, 11, 0, tzinfo=UTC)  # 12:00 in Berlin, a Saturday
+    today = date(2026, 12, 1)
+    assert day_label(slot.date(), today) == "Sat 5 Dec"
+    assert scheduled_text(slot, "pickup", "Europe/Berlin") == "Pickup at 12:00 on Sat 5 Dec (CET)"
+    assert day_clock(slot, "Europe/Berlin", now=datetime(2026, 12, 1, tzinfo=UTC)) == \
+        "Sat 5 Dec 12:00"
+    with i18n.use("de"):
+        assert day_label(slot.date(), today) == "Sa. 5. Dez."
+        assert scheduled_text(slot, "pickup", "Europe/Berlin") == \
+            "Abholung um 12:00 Uhr am Sa. 5. Dez. (CET)"
 
 
 def test_the_breakdown_and_vat_table_in_german() -> None:

@@ -38,6 +38,36 @@ def test_a_day_reads_as_written_and_refuses_what_it_cannot_read() -> None:
             hours.parse_day(0, bad)
 
 
+@pytest.mark.parametrize(("text", "read"), [
+    ("9-17", "09:00-17:00"),
+    ("9:30-17", "09:30-17:00"),
+    ("9 - 17:30, 18-23", "09:00-17:30, 18:00-23:00"),
+    ("0-24", "00:00-24:00"),
+    ("18-2", "18:00-02:00"),
+])
+def test_whole_hours_may_be_written_without_minutes(text: str, read: str) -> None:
+    assert hours.day_text(hours.parse_day(0, text), 0) == read
+
+
+@pytest.mark.parametrize("bad", ["9-", "9h-17", "999-17", "25-26", "17.5-20", "9:3-17", "-9"])
+def test_junk_is_still_not_a_time(bad: str) -> None:
+    with pytest.raises(hours.HoursInvalid):
+        hours.parse_day(0, bad)
+
+
+def test_a_night_keeps_past_midnight_but_not_past_the_morning() -> None:
+    """"14:30-11:30" was saved as 21 hours from 14:30 to 11:30 the next day: a lunch typed
+    backwards. A bar's night (until 06:00 at the latest) still passes midnight."""
+    for night in ("18:00-02:00", "22:00-06:00", "20:00-00:00"):
+        assert hours.day_text(hours.parse_day(4, night), 4) == night
+    for typo, swapped in (("14:30-11:30", "11:30-14:30"), ("17-9", "09:00-17:00"),
+                          ("22:00-06:15", "06:15-22:00")):
+        with pytest.raises(hours.HoursInvalid) as refused:
+            hours.parse_day(4, f"08:00-09:00, {typo}")
+        assert repr(typo) in str(refused.value)
+        assert f"did you mean {swapped}?" in str(refused.value)
+
+
 def test_a_range_that_closes_at_midnight_stays_closed_outside_it() -> None:
     # "23:00-00:00" once saved a closing time of 0 that reading back skipped: the restaurant
     # had no hours left and was open around the clock (CI caught it at 19:00 UTC).
@@ -105,7 +135,7 @@ def test_slots_are_on_the_grid_inside_hours_after_the_lead_time() -> None:
     local = [slot.astimezone(BERLIN).strftime("%d %H:%M") for slot in found]
     assert local[0] == "02 17:30"  # 14:18 is the earliest; 14:30 is closing time, not a slot
     assert "02 21:45" in local and "02 22:00" not in local
-    assert local[-1] == "03 13:45"  # at most one day ahead (14:30 is the close)
+    assert local[-1] == "03 21:45"  # tomorrow, the whole day (22:00 is the close)
     assert all(slot.minute % 15 == 0 and slot.second == 0 for slot in found)
     assert hours.slots(LUNCH_DINNER, now, lead_minutes=20, days_ahead=0) == []
 
@@ -124,6 +154,18 @@ def test_a_slot_is_checked_with_a_reason() -> None:
     assert "7 days" in problem(berlin(2026, 12, 10, 12, 0))
     assert "at least" in problem(berlin(2026, 12, 2, 17, 30),
                                  not_before=berlin(2026, 12, 2, 17, 30))
+
+
+def test_the_last_day_ahead_is_whole_on_the_local_clock_offered_and_accepted() -> None:
+    """`days_ahead` is whole local days after today: the last one was cut at the time of day
+    it was asked (a week ahead at 12:00 offered and accepted nothing after 12:00)."""
+    always = hours.Schedule("Europe/Berlin", week("00:00-24:00"))
+    for now in (berlin(2026, 12, 2, 12, 0), berlin(2026, 12, 2, 0, 30)):  # 23:30 UTC the day before
+        found = hours.slots(always, now, lead_minutes=15, days_ahead=7)
+        assert found[-1] == berlin(2026, 12, 9, 23, 45), now
+        assert hours.slot_problem(always, found[-1], now, lead_minutes=15, days_ahead=7) == ""
+        assert "at most 7 days" in hours.slot_problem(
+            always, berlin(2026, 12, 10, 0, 0), now, lead_minutes=15, days_ahead=7)
 
 
 def test_dst_spring_forward_keeps_the_local_clock() -> None:
