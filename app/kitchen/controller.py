@@ -24,6 +24,30 @@ from app.orders import lifecycle
 from app.restaurants.tables import Restaurant
 from app.settings import get_settings
 
+# What the reject dialog refuses before its undo countdown starts, read from here into its
+# "Other" field (templates/kitchen.html: data-max-chars, data-pattern and their messages, for
+# static/js/kitchen.js), so the screen and this route (`act`, the backstop) keep one rule: at
+# most REJECT_REASON_MAX characters, no NUL and no text-direction override, the pattern of
+# free text a kitchen or a diner reads (an ECMAScript regex too, as it is the API schema's).
+REJECT_REASON_RULES = {
+    "max_chars": lifecycle.REJECT_REASON_MAX,
+    "pattern": NO_OVERRIDE,
+    "too_long": f"Too long: {lifecycle.REJECT_REASON_MAX} characters at most.",
+    "bad_text": "A hidden text-direction character would scramble it for the customer: "
+                "type it again.",
+}
+
+
+def reject_reason_problem(reason: str) -> str:
+    """Why the route refuses a reject reason (its detail), or "" (see REJECT_REASON_RULES)."""
+    if has_nul(reason):
+        return "NUL characters are not allowed"
+    if text_problem(reason, NO_OVERRIDE):  # the diner's email and status page quote it
+        return "text-direction overrides are not allowed in the reason"
+    if len(reason.strip()) > lifecycle.REJECT_REASON_MAX:  # was cut there without a word
+        return f"the reason is too long: {lifecycle.REJECT_REASON_MAX} characters at most"
+    return ""
+
 
 async def restaurant_or_404(slug: str) -> Restaurant:
     restaurant = await services.get_restaurant(slug)
@@ -44,7 +68,8 @@ class KitchenController(Controller):
         return Template("kitchen.html", context={
             "board": board, "csrf": csrf_of(request), "staff": staff_of(request),
             "thresholds": json.dumps(board.thresholds),
-            "heartbeat_s": get_settings().kitchen_heartbeat_s})
+            "heartbeat_s": get_settings().kitchen_heartbeat_s,
+            "reason_rules": REJECT_REASON_RULES})
 
     @get("/board")
     async def board_fragment(self, request: Request[Any, Any, Any],
@@ -93,11 +118,10 @@ class KitchenController(Controller):
             raise HTTPException(status_code=400, detail="prep time must be a whole number of "
                                 f"minutes from {low} to {high}")
         reason, expected = str(form.get("reason") or ""), str(form.get("from") or "")
-        if has_nul(reason) or has_nul(expected):
-            raise HTTPException(status_code=400, detail="NUL characters are not allowed")
-        if text_problem(reason, NO_OVERRIDE):  # the diner's email and status page quote it
-            raise HTTPException(status_code=400, detail="text-direction overrides are not "
-                                "allowed in the reason")
+        problem = "NUL characters are not allowed" if has_nul(expected) \
+            else reject_reason_problem(reason)
+        if problem:
+            raise HTTPException(status_code=400, detail=problem)
         try:
             order = await lifecycle.apply_action(
                 ref, action, actor=staff_of(request).actor, prep_minutes=prep_minutes,

@@ -60,6 +60,9 @@ STAFF_ACTIONS = ("accept", "start", "ready", "complete", "reject", "recall")
 ACTIVE_STATUSES = ("paid", "accepted", "preparing", "ready")
 RECALL_WINDOW = timedelta(minutes=10)
 PREP_MINUTES_RANGE = (1, 240)
+# A reject reason is quoted to the diner (status page, email): the kitchen screen's dialog
+# and its route refuse a longer one (app/kitchen/controller.py), the rest cut it here.
+REJECT_REASON_MAX = 300
 GATEWAY_TIMEOUT_S = 20.0  # above the gateway's own retry budget (12 s)
 REFUND_FAILED = "refund failed: "
 VERSION_RETRIES = 3
@@ -123,7 +126,7 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
         scheduled = getattr(order, "scheduled_for", None)
         changes[PaidOrder.promised_at] = max(promised, scheduled) if scheduled else promised
     elif action in ("reject", "auto_reject"):
-        changes[PaidOrder.reject_reason] = reason[:300]
+        changes[PaidOrder.reject_reason] = reason[:REJECT_REASON_MAX]
         # The kitchen never chose this one: its screens show a notice until acknowledged.
         changes[PaidOrder.auto_rejected] = action == "auto_reject"
     elif action == "recall":

@@ -200,16 +200,20 @@ class OrderView(msgspec.Struct):
     language: str = "en"  # the order's emails are written in it
     scheduled_for: datetime | None = None  # the slot chosen; None: as soon as possible
     timezone: str = "UTC"  # the restaurant's, for "Pickup at 19:30"
+    released_at: datetime | None = None  # a scheduled order reached the kitchen's board
 
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
 
-    def booked_ahead(self, now: datetime) -> bool:
-        """A paid order for later that the kitchen does not see yet (it reaches the board
-        at its slot minus prep, app/orders/release.py): nobody is to accept it now."""
+    def booked_ahead(self) -> bool:
+        """A paid order for later that the kitchen does not see yet: nobody is to accept it
+        now. The release decides (app/orders/release.py stamps `released_at` at its slot
+        minus prep and tells the board and this order's status stream), not the clock: the
+        page says "waiting for the kitchen" exactly when the kitchen has it, and switches
+        when the release's frame arrives (`booked` in app/orders/status_feed.py)."""
         return (self.status == "paid" and self.scheduled_for is not None
-                and now < self.scheduled_for - timedelta(minutes=self.prep_minutes or 0))
+                and self.released_at is None)
 
     @property
     def totals(self) -> pricing.Totals:

@@ -1,6 +1,11 @@
 """The customer's live status stream (`/orders/{ref}/events`): an `order-updated` event with
 what the status page may show (status and timing only) on connect and whenever the order
-changes, read once per change for every page open on the order (`app.live`)."""
+changes, read once per change for every page open on the order (`app.live`).
+
+`booked` is true while a paid order for later waits for its release to the kitchen (the
+page's "your order is booked"); the release (app/orders/release.py) publishes on this order's
+channel too, through its outbox row, so an open page switches to "waiting for the kitchen to
+accept" when the kitchen gets the ticket."""
 
 from __future__ import annotations
 
@@ -40,24 +45,26 @@ async def order_status(order_ref: str, redis: Redis) -> dict[str, object] | None
             archived = await view_of_archived(order_ref)  # closed long ago: still answers
             if archived is None:
                 return None
-            return {"id": archived.id, "status": archived.status,
+            return {"id": archived.id, "status": archived.status, "booked": False,
                     "ticket_number": archived.ticket_number,
                     "prep_minutes": archived.prep_minutes,
                     "promised_at": archived.promised_at.isoformat()
                     if archived.promised_at else None, "updated_at": None}
-        return {"id": temp.id, "status": temp.status, "ticket_number": None,
+        return {"id": temp.id, "status": temp.status, "booked": False, "ticket_number": None,
                 "prep_minutes": None, "promised_at": None,
                 "updated_at": temp.updated_at.isoformat() if temp.updated_at else None}
     return {
-        "id": order["public_id"], "status": order["status"],
+        "id": order["public_id"], "status": order["status"], "booked": order["booked"],
         "ticket_number": order["ticket_number"], "prep_minutes": order["prep_minutes"],
         "promised_at": order["promised_at"].isoformat() if order["promised_at"] else None,
         "updated_at": order["updated_at"].isoformat() if order["updated_at"] else None,
     }
 
 
+# `booked`: as OrderView.booked_ahead (app/orders/models.py), the page's own test.
 ORDER_STATUS = ("SELECT public_id, status, ticket_number, prep_minutes, promised_at, "
-                "updated_at FROM paid_order WHERE public_id = $1")
+                "updated_at, (status = 'paid' AND scheduled_for IS NOT NULL "
+                "AND released_at IS NULL) AS booked FROM paid_order WHERE public_id = $1")
 
 
 def order_stream(channels: ChannelsPlugin, ref: str, redis: Redis) -> AsyncIterator[Message]:

@@ -101,7 +101,7 @@ def view_of_paid(order: Any) -> OrderView:
         seller=Seller(legal_name=order["seller_legal_name"], address=order["seller_address"],
                       tax_id=order["seller_tax_id"]),
         language=order["language"], scheduled_for=order["scheduled_for"],
-        timezone=order["restaurant_timezone"])
+        timezone=order["restaurant_timezone"], released_at=order["released_at"])
 
 
 async def paid_views(order_refs: list[str]) -> dict[str, OrderView]:

@@ -371,17 +371,44 @@
   var rejectForm = document.getElementById("reject-form");
   var rejectConfirm = document.getElementById("reject-confirm");
   var rejectOther = document.getElementById("reject-other");
+  var rejectError = document.getElementById("reject-error");
   var rejecting = null;  // the Reject button whose ticket the dialog is about
   var pending = {};      // ref → a reject waiting out its undo window
+  var problems = {};     // ref → {text, status}: a reject the server refused, shown on its card
   function chosenReason() {
     var choice = rejectForm.querySelector("input[name='reason-choice']:checked");
     if (!choice) return "";
     return choice.value === "other" ? rejectOther.value.trim() : choice.value;
   }
   function checkReason() { rejectConfirm.disabled = !chosenReason(); }
+  // Why the server would refuse the reason typed under "Other", or "": its rules come with the
+  // field (data-pattern, data-max-chars and their messages, rendered from
+  // app/kitchen/controller.py REJECT_REASON_RULES), in the order the server checks them. The
+  // preset reasons are the server's own text. Length counts characters as Python does
+  // (code points), not UTF-16 units.
+  function reasonProblem() {
+    var choice = rejectForm.querySelector("input[name='reason-choice']:checked");
+    if (!choice || choice.value !== "other") return "";
+    var text = rejectOther.value.trim(), rules = rejectOther.dataset, pattern = null;
+    try { pattern = rules.pattern ? new RegExp(rules.pattern, "u") : null; } catch (e) { /* the server still checks */ }
+    if (pattern && !pattern.test(text)) return rules.badText || "This reason cannot be sent.";
+    var max = Number(rules.maxChars || 0);
+    if (max && Array.from(text).length > max) return rules.tooLong || "This reason is too long.";
+    return "";
+  }
+  function showReasonProblem(text) {
+    rejectError.textContent = text;
+    rejectError.hidden = !text;
+    if (text) rejectOther.setAttribute("aria-invalid", "true");
+    else rejectOther.removeAttribute("aria-invalid");
+  }
+  function recheckReason() { if (!rejectError.hidden) showReasonProblem(reasonProblem()); }
   function openReject(button) {
     rejecting = button;
     rejectForm.reset();
+    showReasonProblem("");
+    var opened = button.closest(".order-card");
+    if (opened) clearProblem(opened.dataset.ref);  // trying again: the last refusal is past
     var voiding = button.dataset.moneyBack === "void";
     document.getElementById("reject-title").textContent = "Reject #" + button.dataset.number + "?";
     document.getElementById("reject-money").textContent = voiding
@@ -391,11 +418,12 @@
     checkReason();
     rejectDialog.showModal();
   }
-  rejectForm.addEventListener("change", checkReason);
+  rejectForm.addEventListener("change", function () { checkReason(); recheckReason(); });
   rejectOther.addEventListener("input", function () {
     var other = rejectForm.querySelector("input[value='other']");
     if (other && rejectOther.value) other.checked = true;
     checkReason();
+    recheckReason();  // a message already shown follows the typing (gone once fixed)
   });
   document.getElementById("reject-cancel").addEventListener("click", function () {
     rejectDialog.close();
@@ -404,9 +432,16 @@
     var card = rejecting && rejecting.closest(".order-card");
     if (card) select(card, true);
   });
-  rejectForm.addEventListener("submit", function () {
+  rejectForm.addEventListener("submit", function (event) {
     var reason = chosenReason(), button = rejecting;
     if (!reason || !button) return;
+    var problem = reasonProblem();
+    if (problem) {  // refused here, before any countdown: the dialog stays open with the text
+      event.preventDefault();
+      showReasonProblem(problem);
+      rejectOther.focus();
+      return;
+    }
     var card = button.closest(".order-card");
     var ref = card.dataset.ref;
     pending[ref] = {
@@ -481,10 +516,9 @@
     }).then(function (response) {
       if (!response.ok) {
         return response.text().then(function (text) {
-          clearPending(ref);
-          var detail = "Reject failed (" + response.status + ").";
-          try { detail = JSON.parse(text).detail || detail; } catch (e) { /* not JSON */ }
-          showToast(detail);
+          if (response.status === 401) { clearPending(ref); toLogin(); return; }
+          notRejected(ref, "#" + entry.number + " was not rejected: " +
+                      refusal(response.status, text));
         });
       }
       delete pending[ref];
@@ -495,8 +529,46 @@
       if (gone) gone.remove();
       afterChange();
     }, function () {
-      clearPending(ref);
-      showToast("No connection: #" + entry.number + " was not rejected.");
+      notRejected(ref, "#" + entry.number + " was not rejected: no connection. Try again.");
+    });
+  }
+  // What the server said, as a sentence for the cook: its `detail` when it is one (the route
+  // words its refusals for people), never a raw JSON or HTML body.
+  function refusal(status, body) {
+    var detail = "";
+    try { detail = JSON.parse(body).detail; } catch (e) { /* not JSON: an error page */ }
+    if (typeof detail === "string" && detail && detail.length <= 200 && !/[{}<>]/.test(detail)) {
+      return /[.!?]$/.test(detail) ? detail : detail + ".";
+    }
+    if (status === 409) return "the order changed on another screen.";
+    if (status >= 500) return "the server could not do it just now. Try again.";
+    return "the server refused it (error " + status + "). Try again.";
+  }
+  // The reject did not happen: the ticket is back as it was (no undo bar, not dimmed) and says
+  // why on the card, until the cook tries again or the order moves on.
+  function notRejected(ref, text) {
+    var card = clearPending(ref);
+    if (!card) { showToast(text); return; }
+    problems[ref] = { text: text, status: card.dataset.status };
+    showProblems();
+  }
+  function clearProblem(ref) {
+    delete problems[ref];
+    var card = cardOf(ref), shown = card && card.querySelector(".card-problem");
+    if (shown) shown.remove();
+  }
+  function showProblems() {  // again after a frame replaced the card
+    Object.keys(problems).forEach(function (ref) {
+      var card = cardOf(ref);
+      if (!card || card.dataset.status !== problems[ref].status) { clearProblem(ref); return; }
+      var shown = card.querySelector(".card-problem");
+      if (!shown) {
+        shown = document.createElement("p");
+        shown.className = "card-problem";
+        shown.setAttribute("role", "alert");
+        card.insertBefore(shown, card.querySelector(".actions"));
+      }
+      if (shown.textContent !== problems[ref].text) shown.textContent = problems[ref].text;
     });
   }
   // Leaving the page inside the undo window still sends the reject the cook confirmed.
@@ -525,6 +597,7 @@
   function afterChange() {
     restoreSelection();
     showPending();
+    showProblems();
     tick();
     layout();
     refreshAlarm();

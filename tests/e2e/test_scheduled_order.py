@@ -1,7 +1,8 @@
 """A diner at a closed restaurant, in a real browser: the menu says when it opens, the diner
 chooses a time, pays on the (sandbox) Stripe page and reads "Pickup at …"; the kitchen screen
 lists the order under "Scheduled" and, at its slot minus prep (the release sweep run with
-that clock, as the worker's cron runs it), the ticket moves onto the board without a reload."""
+that clock, as the worker's cron runs it), the ticket moves onto the board and the diner's
+page from "booked" to "waiting for the kitchen to accept", both without a reload."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ async def test_closed_restaurant_scheduled_order_reaches_the_board_at_release(
     await customer.click("button[value=succeeded]")
     await customer.wait_for_selector("#order-progress[data-status=paid]", timeout=15_000)
     assert f"Pickup at {clock}" in await customer.inner_text("#scheduled-for")
+    assert "your order is booked" in await customer.inner_text("#order-progress h2")
 
     # Paid: listed under "Scheduled", live, and not a ticket yet.
     await kitchen.locator(f"[data-scheduled='{ref}']").wait_for(timeout=15_000)
@@ -70,4 +72,9 @@ async def test_closed_restaurant_scheduled_order_reaches_the_board_at_release(
     assert f"for {clock}" in await card.inner_text()
     await kitchen.locator(f"[data-scheduled='{ref}']").wait_for(state="detached",
                                                                timeout=15_000)
+    # ... and the diner's open status page, booked until then, hears of it too: the kitchen
+    # is to accept it now (no reload; the release's own frame on the order's stream).
+    await customer.locator("#order-progress h2", has_text="waiting for the kitchen to accept"
+                           ).wait_for(timeout=15_000)
+    assert await customer.locator("#booked-note").count() == 0
     assert errors == []

@@ -360,3 +360,22 @@ async def test_a_reject_reason_refuses_text_direction_overrides_as_it_refuses_nu
     unchanged = await reload(order.public_id)
     assert (unchanged.status, unchanged.reject_reason) == ("paid", "")
     assert await lifecycle_emails(redis) == []
+
+
+async def test_a_reject_reason_longer_than_the_limit_is_refused_not_cut(
+        client: httpx.AsyncClient, redis: ArqRedis) -> None:
+    """The diner reads the reason: one the kitchen screen's dialog would refuse (it checks the
+    same limit first, tests/e2e/test_kitchen_reject_reason.py) is refused here too, where it
+    used to be cut at the limit without a word."""
+    order = await make_paid_order()
+    token = await login(client, "kitchen@demo.test")
+    page = (await client.get("/kitchen/demo")).text
+    assert f'data-max-chars="{lifecycle.REJECT_REASON_MAX}"' in page  # the dialog's limit
+    response = await act(client, token, order.public_id, "reject",
+                         reason="x" * (lifecycle.REJECT_REASON_MAX + 1))
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == (
+        f"the reason is too long: {lifecycle.REJECT_REASON_MAX} characters at most")
+    unchanged = await reload(order.public_id)
+    assert (unchanged.status, unchanged.reject_reason) == ("paid", "")
+    assert await lifecycle_emails(redis) == []

@@ -110,7 +110,8 @@ async def test_customer_stream_sends_order_updated(web: RunningProcess, redis: o
             body = json.loads(update.data)
             assert body["status"] == "accepted" and body["prep_minutes"] == 12
             assert body["promised_at"]
-            assert set(body) <= {"id", "status", "ticket_number", "prep_minutes",
+            assert body["booked"] is False  # not an order for later waiting to be released
+            assert set(body) <= {"id", "status", "booked", "ticket_number", "prep_minutes",
                                  "promised_at", "updated_at"}  # status info only
 
 

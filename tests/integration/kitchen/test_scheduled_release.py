@@ -5,11 +5,17 @@ the board it sorts and is late by its slot; auto-reject counts from its release.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -18,6 +24,9 @@ from app.kitchen import services
 from app.orders import lifecycle
 from app.orders.release import release_due
 from app.orders.tables import PaidOrder
+from app.piccolo_conf import DB
+from app.platform import outbox
+from app.platform.tables import Outbox
 from app.restaurants.tables import Restaurant
 from tests.helpers.hours import BERLIN, next_slot
 from tests.helpers.orders import make_paid_order
@@ -31,6 +40,14 @@ async def plain_redis() -> AsyncIterator[Redis]:
     client = Redis.from_url(os.environ["REDIS_URL"])
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def unreachable_redis() -> AsyncIterator[Redis]:
+    """A Redis client for a port nobody listens on: the process "dies" right after commit."""
+    broken = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    yield broken
+    await broken.aclose()
 
 
 async def demo() -> Restaurant:
@@ -125,3 +142,103 @@ async def test_scheduled_orders_on_another_day_name_their_day(web: RunningProces
         assert re.search(rf"at {near:%H:%M} \(", entry(today.public_id)), entry(today.public_id)
     else:  # run in the last 45 minutes of the day
         assert f"at Tomorrow {near:%H:%M}" in entry(today.public_id)
+
+
+BOOKED = "Payment received: your order is booked"
+WAITING = "Payment received: waiting for the kitchen to accept"
+
+
+@asynccontextmanager
+async def status_frames(http: httpx.AsyncClient, ref: str
+                        ) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+    """The order's status stream as the diner's page reads it (`/orders/{ref}/events`): its
+    `order-updated` frames, decoded, in a queue (waiting on it with a timeout leaves the
+    stream open)."""
+    frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def read() -> None:
+        async with http.stream("GET", f"/orders/{ref}/events") as response:
+            assert response.status_code == 200
+            async for event in events(response):
+                if event.event == "order-updated":
+                    frames.put_nowait(json.loads(event.data))
+
+    reader = asyncio.create_task(read())
+    try:
+        yield frames
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+
+
+async def next_frame(frames: asyncio.Queue[dict[str, Any]], timeout: float = 10
+                     ) -> dict[str, Any]:
+    return await asyncio.wait_for(frames.get(), timeout)
+
+
+async def progress_of(http: httpx.AsyncClient, ref: str) -> str:
+    """What the status page swaps in on each frame (`hx-get` on `sse:order-updated`)."""
+    response = await http.get(f"/orders/{ref}/progress", headers={"hx-request": "true"})
+    assert response.status_code == 200
+    return " ".join(re.sub(r"<[^>]+>", " ", response.text).split())
+
+
+async def test_the_release_reaches_the_diners_open_status_page_live(
+        web: RunningProcess, plain_redis: Redis) -> None:
+    """Booked, then released: the diner's open status stream hears of it at once and the page
+    it re-renders says the kitchen is to accept it, without a reload, whatever the clock (the
+    release decides, not the time of day: the sweep runs here with a chosen clock)."""
+    outbox_consumers.load()
+    slot = next_slot(datetime.now(UTC) + timedelta(hours=2))
+    later = await make_paid_order(scheduled_for=slot, prep_minutes=20)
+    release_at = slot - timedelta(minutes=20)
+    async with httpx.AsyncClient(base_url=web.url, timeout=httpx.Timeout(10, read=15)) as http:
+        assert BOOKED in await progress_of(http, later.public_id)
+        async with status_frames(http, later.public_id) as frames:
+            first = await next_frame(frames)
+            assert await release_due(plain_redis, now=release_at) == [later.public_id]
+            update = await next_frame(frames)  # the release's own frame, not a resync
+            # what the page swaps in on that frame: the kitchen has it now
+            page = await progress_of(http, later.public_id)
+            assert WAITING in page and BOOKED not in page, page
+            # and the frame itself says so (a page or client reading the stream's JSON)
+            assert (first["status"], first.get("booked")) == ("paid", True), first
+            assert (update["status"], update.get("booked")) == ("paid", False), update
+            assert set(update) <= {"id", "status", "booked", "ticket_number", "prep_minutes",
+                                   "promised_at", "updated_at"}  # status info only
+        reloaded = " ".join(re.sub(
+            r"<[^>]+>", " ", (await http.get(f"/orders/{later.public_id}")).text).split())
+        assert WAITING in reloaded and BOOKED not in reloaded
+
+
+async def test_a_release_whose_delivery_died_after_commit_reaches_the_page_by_the_relay(
+        web: RunningProcess, plain_redis: Redis, unreachable_redis: Redis) -> None:
+    """The sweep commits the release and its outbox row together; its process dies before
+    delivering it (here: Redis unreachable right after commit). The row waits for the relay,
+    which tells the diner's open page as the fast path would have."""
+    outbox_consumers.load()
+    slot = next_slot(datetime.now(UTC) + timedelta(hours=2))
+    later = await make_paid_order(scheduled_for=slot, prep_minutes=20)
+    key = f"kitchen:{later.public_id}:released"
+    async with httpx.AsyncClient(base_url=web.url, timeout=httpx.Timeout(10, read=15)) as http, \
+            status_frames(http, later.public_id) as frames:
+        assert (await next_frame(frames)).get("booked") is True
+        assert await release_due(unreachable_redis, now=slot - timedelta(minutes=20)) == [
+            later.public_id]
+        row = await Outbox.select(Outbox.status, Outbox.kind).where(
+            Outbox.dedupe_key == key).first()
+        assert row == {"status": "pending", "kind": "kitchen.publish"}
+        with pytest.raises(TimeoutError):  # nobody told the page
+            await next_frame(frames, timeout=1.5)
+        assert BOOKED not in await progress_of(http, later.public_id)  # it is released
+
+        # The relay leaves fresh rows to the fast path for OUTBOX_GRACE_S; that passed.
+        await DB.run_ddl("UPDATE outbox SET next_attempt_at = now() - interval '1 second' "
+                         f"WHERE dedupe_key = '{key}'")
+        counts = await outbox.relay(plain_redis)
+        assert counts["done"] >= 1, counts
+        update = await next_frame(frames)
+        assert (update["status"], update.get("booked")) == ("paid", False), update
+    done = await Outbox.select(Outbox.status).where(Outbox.dedupe_key == key).first()
+    assert done == {"status": "done"}
