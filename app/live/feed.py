@@ -23,6 +23,13 @@ subscribes every followed channel again, with backoff, for as long as it takes; 
 back every open stream is sent a fresh snapshot (whatever was published meanwhile is lost
 to pub/sub, but each event only means "re-read Postgres"). `/readyz` reports the feed down
 while it is.
+
+A subscription can also vanish while its connection stays up (a proxy or a failover that
+moves the connection to a server that never heard the SUBSCRIBE; an outside try saw screens
+stay "Live" and hear nothing after a Valkey restart): no read ever fails, so the reader
+checks the feed end to end. While it follows channels it publishes a token on a channel of
+its own every CHECK_EVERY_S; a token not heard back within CHECK_TIMEOUT_S counts as a lost
+connection (resubscribe everything, snapshots to every stream), and `/readyz` says so.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import contextlib
 import json
 import random
 import time
+import uuid
 from collections.abc import AsyncGenerator, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -115,6 +123,13 @@ def queue_order_event(pipe: Pipeline, restaurant_id: int, order_ref: str, event:
 POLL_S = 1.0
 SUBSCRIBE_TIMEOUT_S = 2.0
 RETRY_MIN_S, RETRY_MAX_S = 0.1, 2.0  # resubscription backoff, doubled per failed attempt
+# The end-to-end check (module docstring): a token every CHECK_EVERY_S on the process's own
+# channel, lost if not back within CHECK_TIMEOUT_S, so a screen is silent at most about their
+# sum plus the resubscription. One PUBLISH per process every few seconds. The timeout is
+# generous: a false alarm (an event loop that lags that long) resubscribes and sends every
+# stream a snapshot, which a process that far behind can least afford.
+CHECK_EVERY_S = 5.0
+CHECK_TIMEOUT_S = 5.0
 
 
 class SupervisedPubSubBackend(ChannelsBackend):
@@ -131,6 +146,13 @@ class SupervisedPubSubBackend(ChannelsBackend):
         self._lock: asyncio.Lock | None = None
         self.down_since: float | None = None  # monotonic moment the connection was lost
         self.last_error = ""
+        # The end-to-end check: this process's own channel, whether the current connection
+        # follows it, the token in flight (and when it left), when one last came back.
+        self._check_channel = channel_name("feed-check", uuid.uuid4().hex)
+        self._check_followed = False
+        self._check_token = b""
+        self._check_sent = 0.0
+        self.checked_at: float | None = None
 
     # -- state ----------------------------------------------------------------------------
     def _event(self) -> asyncio.Event:
@@ -156,9 +178,12 @@ class SupervisedPubSubBackend(ChannelsBackend):
         self.last_error = repr(error)[:200]
 
     def state(self) -> dict[str, Any]:
-        """For /readyz: is the subscription live, what does it follow, since when is it down."""
+        """For /readyz: is the subscription live, what does it follow, since when is it down,
+        and how long ago a check token came back through it (None: none checked yet)."""
         if self.down_since is None:
-            return {"ok": True, "channels": len(self._channels)}
+            checked = (round(time.monotonic() - self.checked_at, 1)
+                       if self.checked_at is not None else None)
+            return {"ok": True, "channels": len(self._channels), "checked_s_ago": checked}
         return {"ok": False, "channels": len(self._channels),
                 "down_s": round(time.monotonic() - self.down_since, 1),
                 "error": self.last_error}
@@ -176,8 +201,9 @@ class SupervisedPubSubBackend(ChannelsBackend):
         async with self._membership():
             if new and self.down_since is None:
                 try:
-                    await asyncio.wait_for(self._connection().subscribe(*new),
-                                           SUBSCRIBE_TIMEOUT_S)
+                    await asyncio.wait_for(
+                        self._connection().subscribe(*new, *self._unchecked()),
+                        SUBSCRIBE_TIMEOUT_S)
                 except Exception as error:  # the reader resubscribes everything once back
                     self._lost(error)
         if self._channels:
@@ -208,6 +234,9 @@ class SupervisedPubSubBackend(ChannelsBackend):
             if self.down_since is not None:
                 await self._resubscribe()
                 continue
+            await self._check()
+            if self.down_since is not None:
+                continue
             try:
                 message = await self._connection().get_message(
                     ignore_subscribe_messages=True, timeout=POLL_S)
@@ -220,14 +249,52 @@ class SupervisedPubSubBackend(ChannelsBackend):
                 continue
             channel = message["channel"]
             channel = channel.decode() if isinstance(channel, bytes) else str(channel)
-            if channel in self._channels:  # not one being unsubscribed right now
+            if channel == self._check_channel:
+                self._checked(message["data"])
+            elif channel in self._channels:  # not one being unsubscribed right now
                 yield channel, message["data"]
 
     async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
         raise NotImplementedError("pub/sub keeps no history")
 
+    # -- the end-to-end check ---------------------------------------------------------------
+    def _unchecked(self) -> tuple[str, ...]:
+        """The check channel, to subscribe with the next SUBSCRIBE on a connection that does
+        not follow it yet (then marked followed)."""
+        if self._check_followed:
+            return ()
+        self._check_followed = True
+        return (self._check_channel,)
+
+    async def _check(self) -> None:
+        """Send a token when one is due; count the connection lost when the last one sent is
+        overdue (see the module docstring)."""
+        now = time.monotonic()
+        if self._check_token:
+            if now - self._check_sent > CHECK_TIMEOUT_S:
+                self._check_token = b""
+                self._lost(TimeoutError(f"a check published on the live feed was not heard "
+                                        f"back within {CHECK_TIMEOUT_S:g} s"))
+            return
+        if now - self._check_sent < CHECK_EVERY_S:
+            return
+        self._check_token, self._check_sent = uuid.uuid4().hex.encode(), now
+        try:
+            await asyncio.wait_for(self._redis.publish(self._check_channel, self._check_token),
+                                   SUBSCRIBE_TIMEOUT_S)
+        except Exception as error:  # Redis unreachable: the subscription with it
+            self._check_token = b""
+            self._lost(error)
+
+    def _checked(self, token: bytes | str) -> None:
+        token = token.encode() if isinstance(token, str) else token
+        if token and token == self._check_token:
+            self._check_token = b""
+            self.checked_at = time.monotonic()
+
     # -- recovery -------------------------------------------------------------------------
     async def _close(self) -> None:
+        self._check_followed, self._check_token = False, b""
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             with contextlib.suppress(Exception):
@@ -243,8 +310,9 @@ class SupervisedPubSubBackend(ChannelsBackend):
                 try:
                     connection = self._connection()
                     if self._channels:
-                        await asyncio.wait_for(connection.subscribe(*self._channels),
-                                               SUBSCRIBE_TIMEOUT_S)
+                        await asyncio.wait_for(
+                            connection.subscribe(*self._channels, *self._unchecked()),
+                            SUBSCRIBE_TIMEOUT_S)
                 except Exception as error:
                     self.last_error = repr(error)[:200]
                 else:

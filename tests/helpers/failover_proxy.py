@@ -1,0 +1,119 @@
+"""A TCP proxy that moves every client connection to a fresh connection to its target on
+demand, without the clients noticing: as a failover proxy in front of Redis does when the
+primary changes. Whatever lived on the old server connection (a pub/sub subscription) is
+gone, and no read or write of the client ever fails. The connection's set-up (redis-py's
+CLIENT SETNAME and SELECT) is replayed on the new one, as such a proxy keeps the client's
+database; nothing else is."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+ERRORS = (ConnectionError, OSError)
+SET_UP = {b"CLIENT", b"SELECT", b"AUTH", b"HELLO"}  # commands a client connects with
+
+
+def _command(data: bytes) -> bytes:
+    """The name of the first RESP command in `data` (b"" if it is not one)."""
+    parts = data.split(b"\r\n", 3)
+    return parts[2].upper() if len(parts) > 2 and data.startswith(b"*") else b""
+
+
+@dataclass
+class _Link:
+    client: asyncio.StreamWriter
+    server: asyncio.StreamWriter | None = None
+    downstream: asyncio.Task[None] | None = None
+    set_up: list[bytes] = field(default_factory=list)  # the client's set-up commands
+    set_up_done: bool = False  # a command other than set-up went by: nothing more is kept
+
+
+class FailoverProxy:
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        self.target = (target_host, target_port)
+        self.loop = asyncio.new_event_loop()
+        self.links: list[_Link] = []
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def fail_over(self) -> int:
+        """Every open client connection now talks to a new server connection; returns how
+        many were moved."""
+        async def move() -> int:
+            for link in list(self.links):
+                await self._connect(link)
+            return len(self.links)
+        return asyncio.run_coroutine_threadsafe(move(), self.loop).result(10)
+
+    async def _connect(self, link: _Link) -> None:
+        """A new server connection for `link`; the old one (if any) is dropped."""
+        old, old_downstream = link.server, link.downstream
+        reader, server = await asyncio.open_connection(*self.target)
+        if old is not None:  # the client set this connection up already: do it again
+            for command in link.set_up:
+                server.write(command)
+                await server.drain()
+                await reader.readline()  # +OK (the client has had its answer)
+        link.server = server
+        link.downstream = asyncio.create_task(self._down(reader, link))
+        if old_downstream is not None:
+            old_downstream.cancel()
+        if old is not None:
+            old.close()
+
+    async def _down(self, reader: asyncio.StreamReader, link: _Link) -> None:
+        with contextlib.suppress(*ERRORS):
+            while data := await reader.read(65536):
+                link.client.write(data)
+                await link.client.drain()
+        if link.downstream is asyncio.current_task():  # the server closed, not a move
+            link.client.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        link = _Link(writer)
+        self.links.append(link)
+        try:
+            await self._connect(link)
+            with contextlib.suppress(*ERRORS):
+                while data := await reader.read(65536):
+                    assert link.server is not None
+                    if not link.set_up_done:
+                        if _command(data) in SET_UP:
+                            link.set_up.append(data)
+                        else:
+                            link.set_up_done = True
+                    link.server.write(data)
+                    await link.server.drain()
+        finally:
+            self.links.remove(link)
+            if link.downstream is not None:
+                link.downstream.cancel()
+            if link.server is not None:
+                link.server.close()
+            writer.close()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[FailoverProxy]:
+        self._thread.start()
+        server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._serve, "127.0.0.1", self.port), self.loop).result(10)
+        try:
+            yield self
+        finally:
+            asyncio.run_coroutine_threadsafe(self._close(server), self.loop).result(10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(5)
+
+    async def _close(self, server: asyncio.Server) -> None:
+        server.close()
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
