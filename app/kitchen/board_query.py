@@ -1,6 +1,6 @@
 """The kitchen board read in ONE Postgres round trip: the tickets (each with its lines), how
-many are new, the "all day" counts, the ticket to recall, the auto-reject notices not yet
-acknowledged and the items the kitchen has marked sold out.
+many are new, the "all day" counts, the ticket to recall, the notices (auto-rejects, whole
+refunds of tickets on the board) not yet acknowledged and the items the kitchen has marked sold out.
 
 It runs once per burst of order events for every screen of a restaurant in a web process,
 on the path from payment to screen; as separate ORM queries it was six round trips, each
@@ -20,17 +20,22 @@ _TICKET_COLUMNS = (
     "o.public_id, o.ticket_number, o.status, o.fulfillment, o.customer_name, "
     "o.customer_phone, o.table_label, o.delivery_address, o.notes, o.total_amount, "
     "o.currency, o.paid_at, o.promised_at, o.prep_minutes, o.needs_review, o.review_reason, "
-    "o.reject_reason, o.allergy, o.capture_mode, o.tip_amount, o.scheduled_for, o.released_at")
+    "o.reject_reason, o.allergy, o.capture_mode, o.tip_amount, o.scheduled_for, o.released_at, "
+    "o.amount_refunded")
 # A scheduled order is not on the board (nor counted as new or to cook) until released.
 _ON_BOARD = "(o.scheduled_for IS NULL OR o.released_at IS NOT NULL)"
 
 _SQL = """
 WITH tickets AS (
   SELECT {columns}, coalesce((
-      SELECT json_agg(json_build_object('name', i.name, 'quantity', i.quantity,
+      SELECT json_agg(json_build_object('id', i.id, 'name', i.name, 'quantity', i.quantity,
                                         'notes', i.notes, 'allergy', i.allergy,
                                         'modifiers', i.modifiers) ORDER BY i.id)
-      FROM order_item i WHERE i.paid_order = o.id), '[]'::json) AS lines
+      FROM order_item i WHERE i.paid_order = o.id), '[]'::json) AS lines,
+    -- refunds only where there are any: most tickets skip the lookup
+    CASE WHEN o.amount_refunded > 0 THEN (
+      SELECT json_agg(f.lines ORDER BY f.id) FROM order_refund f WHERE f.paid_order = o.id)
+    END AS refunds
   FROM paid_order o
   WHERE o.restaurant = $1 AND {which}
 )
@@ -57,12 +62,16 @@ SELECT
      WHERE restaurant = $1 AND status = 'completed' AND completed_at >= $4
      ORDER BY completed_at DESC LIMIT 1) r
   ) AS recall,
-  (SELECT coalesce(json_agg(row_to_json(n) ORDER BY n.rejected_at), '[]'::json) FROM (
-     SELECT public_id AS ref, ticket_number, rejected_at, status, total_amount, currency,
-            status = 'voided' AS voided, needs_review
+  (SELECT coalesce(json_agg(row_to_json(n) ORDER BY n.at), '[]'::json) FROM (
+     SELECT public_id AS ref, ticket_number,
+            CASE WHEN auto_rejected THEN rejected_at ELSE coalesce(refunded_at, voided_at)
+            END AS at, status, total_amount, currency, status = 'voided' AS voided,
+            needs_review, NOT auto_rejected AS refunded
      FROM paid_order
-     WHERE restaurant = $1 AND auto_rejected AND notice_acknowledged_at IS NULL
-       AND rejected_at > now() - interval '1 day') n
+     WHERE restaurant = $1 AND notice_acknowledged_at IS NULL
+       AND ((auto_rejected AND rejected_at > now() - interval '1 day')
+            OR (refund_notice AND coalesce(refunded_at, voided_at) > now() - interval '1 day'))
+     ) n
   ) AS notices,
   (SELECT coalesce(json_agg(m.name ORDER BY m.position, m.id), '[]'::json) FROM menu_item m
      WHERE m.restaurant = $1 AND NOT m.available) AS sold_out
@@ -82,16 +91,18 @@ class Recall:
 
 @dataclass(frozen=True)
 class Notice:
-    """An order the timer rejected that no cook has acknowledged yet."""
+    """An order the timer rejected, or one refunded in full while on the board (admin,
+    Stripe's dashboard), that no cook has acknowledged yet."""
 
     ref: str
     ticket_number: int
-    rejected_at: datetime
+    at: datetime  # when it was rejected (or, for `refunded`, refunded)
     status: str  # refunded, or still rejected while the refund is retried
     total_amount: int
     currency: str
     voided: bool  # an authorisation released rather than a charge refunded
     needs_review: bool
+    refunded: bool = False  # refunded by the restaurant, not rejected by the timer
 
 
 @dataclass(frozen=True)
@@ -144,7 +155,7 @@ async def read_board(restaurant_id: int, *, statuses: list[str] | None = None,
         new_count=row["new_count"],
         all_day={name: count for name, count in json.loads(row["all_day"])},
         recall=Recall(recall["ref"], recall["ticket_number"]) if recall else None,
-        notices=[Notice(**{**raw, "rejected_at": datetime.fromisoformat(raw["rejected_at"])})
+        notices=[Notice(**{**raw, "at": datetime.fromisoformat(raw["at"])})
                  for raw in json.loads(row["notices"])],
         sold_out=list(json.loads(row["sold_out"])),
         scheduled=[Upcoming(**{**raw, "scheduled_for": datetime.fromisoformat(

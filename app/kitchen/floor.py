@@ -137,17 +137,19 @@ async def set_busy(redis: Redis, restaurant: Restaurant, minutes: str, *, actor:
 
 async def acknowledge_notice(redis: Redis, restaurant: Restaurant, order_ref: str | None, *,
                              actor: str) -> int:
-    """The kitchen saw that `order_ref` (or, with None, every order) was auto-rejected: the
-    notice leaves every screen. Returns how many notices were acknowledged."""
+    """The kitchen saw that `order_ref` (or, with None, every order) was auto-rejected, or
+    refunded in full while on the board: the notice leaves every screen. Returns how many
+    notices were acknowledged."""
     which = (PaidOrder.restaurant == _id(restaurant)) & (
-        PaidOrder.auto_rejected == True  # noqa: E712 - SQL, not Python
+        (PaidOrder.auto_rejected == True)  # noqa: E712 - SQL, not Python
+        | (PaidOrder.refund_notice == True)  # noqa: E712
     ) & PaidOrder.notice_acknowledged_at.is_null()
     if order_ref is not None:
         which &= PaidOrder.public_id == order_ref
     done = await PaidOrder.update({PaidOrder.notice_acknowledged_at: datetime.now(UTC)}).where(
         which).returning(PaidOrder.public_id)
     for row in done:
-        log.info("auto-reject notice acknowledged", order_id=row["public_id"], actor=actor)
+        log.info("kitchen notice acknowledged", order_id=row["public_id"], actor=actor)
     if done:
         await announce(redis, _id(restaurant), NOTICE_EVENT)
     return len(done)

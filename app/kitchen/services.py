@@ -3,6 +3,7 @@ counts, the last completed ticket to recall) and one ticket."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +36,12 @@ class Line:
     notes: str
     allergy: str = ""
     modifiers: tuple[LineModifier, ...] = ()  # the options chosen, frozen at submission
+    refunded: int = 0  # units the admin refunded: not to be made
+
+    @property
+    def left(self) -> int:
+        """Units still to make."""
+        return max(0, self.quantity - self.refunded)
 
 
 @dataclass
@@ -64,6 +71,7 @@ class Card:
     scheduled_for: datetime | None = None  # the diner's slot; None: as soon as possible
     released_at: datetime | None = None  # when a scheduled order reached the board
     lines: list[Line] = field(default_factory=list)
+    amount_refunded: int = 0  # refunded so far (a partial refund: the ticket stays)
     due_at: datetime | None = None
     timing: str = "on_time"
     local_due: datetime | None = None
@@ -106,6 +114,14 @@ class Card:
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
+
+    @property
+    def refunded_items(self) -> str:
+        """"1x Burger, 1x Sparkling water" (with the multiplication sign): the units refunded,
+        which the cook must not make ("" for a refund of an amount rather than items, e.g.
+        one made in Stripe)."""
+        return ", ".join(f"{line.refunded}\N{MULTIPLICATION SIGN} {line.name}"
+                         for line in self.lines if line.refunded)
 
 
 TO_COOK = [status for status in ACTIVE_STATUSES if status != "ready"]  # "all day" counts these
@@ -152,11 +168,23 @@ async def get_restaurant(slug: str) -> Restaurant | None:
     return await Restaurant.objects().get(Restaurant.slug == slug)
 
 
+def _refunded_units(refunds: list[Any] | None) -> dict[int, int]:
+    """Units refunded per order line (by its id) from the refunds' recorded lines."""
+    done: dict[int, int] = {}
+    for lines in refunds or []:
+        for line in json.loads(lines) if isinstance(lines, str) else lines or []:
+            if isinstance(line, dict) and isinstance(line.get("item"), int):
+                done[line["item"]] = done.get(line["item"], 0) + int(line.get("quantity", 0))
+    return done
+
+
 def _card(row: dict[str, Any]) -> Card:
-    """A ticket from `board_query` columns (plus its `lines`)."""
+    """A ticket from `board_query` columns (plus its `lines` and `refunds`)."""
+    refunded = _refunded_units(row.pop("refunds", None))
     lines = [Line(name=line["name"], quantity=line["quantity"], notes=line["notes"],
                   allergy=line.get("allergy") or "",
-                  modifiers=tuple(modifiers_of(line.get("modifiers"))))
+                  modifiers=tuple(modifiers_of(line.get("modifiers"))),
+                  refunded=min(line["quantity"], refunded.get(line.get("id") or 0, 0)))
              for line in row.pop("lines")]
     return Card(ref=row.pop("public_id"), lines=lines, **row)
 

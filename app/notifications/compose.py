@@ -138,6 +138,9 @@ def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
                                     restaurant.timezone),
         "money_back": money_back(order),
         "fully_refunded": order.amount_refunded >= order.total_amount,
+        # The whole payment back after an earlier partial refund: the email says what the
+        # last refund gave back (the rest), not the total as if it were all new.
+        "rest_refunded": order.refunds[-1].amount if len(order.refunds) > 1 else 0,
         "refund_line": i18n.gettext("%(amount)s of your payment has been refunded.") % {
             "amount": format_money(order.amount_refunded, order.currency)},
         # The receipt (payment_received): when it was paid, on the restaurant's clock, and

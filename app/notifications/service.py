@@ -93,10 +93,12 @@ async def get_row(key: str) -> EmailRow | None:
     return EmailRow.of(row) if row else None
 
 
-async def ensure_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow | None:
-    """The email's row, created in status `queued` if missing; None if the order is unknown."""
+async def ensure_row(redis: ArqRedis, kind: str, order_ref: str, *, suffix: str = ""
+                     ) -> EmailRow | None:
+    """The email's row, created in status `queued` if missing; None if the order is unknown.
+    `suffix`: a later email of the same kind, keyed `<kind>/<order ref>/<suffix>`."""
     _check_kind(kind)
-    key = idempotency_key(kind, order_ref)
+    key = idempotency_key(kind, order_ref) + (f"/{suffix}" if suffix else "")
     existing = await get_row(key)
     if existing is not None:
         return existing
@@ -180,14 +182,25 @@ async def new_resend_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow
 
 async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
                         defer_by: float | None = None, resend: bool = False,
-                        recipient: str | None = None, restaurant_id: int | None = None
-                        ) -> None:
+                        recipient: str | None = None, restaurant_id: int | None = None,
+                        suffix: str = "") -> None:
     """Create the queued row (if missing) and enqueue its send job; safe to call repeatedly
     (the row is unique per idempotency key and arq collapses jobs with the same id).
 
     `resend=True` is a deliberate second send (admin): a new row and a new Resend key.
+    `suffix` names a later email of the kind about something new, sent once like a first
+    one under its own key (`<kind>/<ref>/<suffix>`): a repeat finds its row and sends nothing.
     Callers that know the recipient pass `recipient` and `restaurant_id`, which saves
     reading the order back."""
+    if suffix:
+        row = await ensure_row(redis, kind, order_ref, suffix=suffix)
+        if row is None or row.status != "queued":
+            return
+        await redis.enqueue_job(SEND_JOB, kind, order_ref, row.idempotency_key,
+                                _job_id=job_id_of_key(row.idempotency_key),
+                                _defer_by=defer_by)
+        log.info("email enqueued", kind=kind, order_id=order_ref, key=row.idempotency_key)
+        return
     if resend:
         fresh = await new_resend_row(redis, kind, order_ref)
         if fresh is None:
@@ -376,4 +389,5 @@ async def deliver_outbox_row(redis: ArqRedis, payload: dict[str, Any]) -> None:
     """The outbox's `email.send` rows (`outbox.email`): queue the email."""
     await enqueue_email(redis, str(payload["kind"]), str(payload["order_ref"]),
                         recipient=payload.get("recipient"),
-                        restaurant_id=payload.get("restaurant_id"))
+                        restaurant_id=payload.get("restaurant_id"),
+                        suffix=str(payload.get("suffix") or ""))

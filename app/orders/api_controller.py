@@ -87,6 +87,7 @@ def order_out(view: OrderView) -> OrderOut:
         reject_reason=view.reject_reason, allergy=view.allergy,
         totals=totals_out(view.totals, view.currency),
         scheduled_for=view.scheduled_for.isoformat() if view.scheduled_for else None,
+        refunded_amount=view.amount_refunded,
     )
 
 

@@ -60,7 +60,9 @@ _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "
                "is closed now", "choose a time", "fully booked", "for later",
                "the restaurant is closed",
                # the options of a dish
-               "choose ", "is chosen twice")
+               "choose ", "is chosen twice",
+               # the phone number (app/restaurants/editing.py `phone_problem`)
+               "Enter a phone number like")
 
 
 # Intake's sentences for people, recognised (anchored, after capitalisation), and said again
@@ -76,6 +78,17 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
     (r"^Choose (?P<count>\d+) (?P<group>.+) for (?P<item>.+)\.$",
      N_("Choose %(count)s %(group)s for %(item)s.")),
     (r"^An option is chosen twice\.$", N_("An option is chosen twice.")),
+    # A phone number nobody can dial (app/restaurants/editing.py `phone_problem`).
+    (r"^Enter a phone number like \+49 30 1234567: digits, spaces and - \( \) / only, with "
+     r"a \+ only at the start\.$",
+     N_("Enter a phone number like +49 30 1234567: digits, spaces and - ( ) / only, with a + "
+        "only at the start.")),
+    (r"^Enter a phone number like \+49 30 1234567: (?P<phone>.+) has (?P<count>\d+) digits, "
+     r"more than a phone number has \(at most (?P<most>\d+), not counting a leading 00\)\.$",
+     N_("Enter a phone number like +49 30 1234567: %(phone)s has %(count)s digits, more than a "
+        "phone number has (at most %(most)s, not counting a leading 00).")),
+    (r"^Enter a phone number like \+49 30 1234567: (?P<phone>.+) is only zeros\.$",
+     N_("Enter a phone number like +49 30 1234567: %(phone)s is only zeros.")),
     (r"^(?P<restaurant>.+) is not taking orders right now\.$",
      N_("%(restaurant)s is not taking orders right now.")),
     (r"^(?P<restaurant>.+) has paused new orders until (?P<time>\S+)\.$",

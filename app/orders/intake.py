@@ -31,6 +31,7 @@ from app.payments.stripe_gateway import get_gateway
 from app.platform.metrics import ORDERS_SUBMITTED
 from app.restaurants import hours
 from app.restaurants.availability import is_paused
+from app.restaurants.editing import phone_problem
 from app.restaurants.opening import lead_minutes, opening_text, schedule_of
 from app.settings import get_settings
 from app.templating import format_money, local_clock
@@ -204,6 +205,10 @@ async def price_order(data: OrderIn
         errors.update(error.errors)
     if not data.customer.name.strip():
         errors["customer.name"] = "your name is required"
+    # Optional, but when given it must be one a phone can dial: the rule the owner's own
+    # number meets in the settings (app/restaurants/editing.py).
+    if (phone := data.customer.phone.strip()) and (problem := phone_problem(phone)):
+        errors["customer.phone"] = problem
     _check_fulfillment(data, errors)
     lines: list[OrderLine] = []
     for index, item in enumerate(data.items):
@@ -252,9 +257,13 @@ def _schedule(timezone: str, weekly_hours: str, closures: str) -> hours.Schedule
 def _when(data: OrderIn, restaurant: MenuRestaurant) -> datetime | None:
     """The slot the order is for (UTC), or None for as soon as possible; IntakeError naming
     `scheduled_for` (or `restaurant` while paused) when that cannot be taken now."""
+    return _slot_now(data.scheduled_for, restaurant)
+
+
+def _slot_now(slot: datetime | None, restaurant: MenuRestaurant) -> datetime | None:
     now = datetime.now(UTC)
     schedule = _schedule(restaurant.timezone, restaurant.weekly_hours, restaurant.closures)
-    if data.scheduled_for is None:
+    if slot is None:
         if is_paused(restaurant.paused_until, now):
             until = local_clock(restaurant.paused_until, restaurant.timezone)
             raise IntakeError({"restaurant": f"{restaurant.name} has paused new orders until "
@@ -264,7 +273,6 @@ def _when(data: OrderIn, restaurant: MenuRestaurant) -> datetime | None:
             raise IntakeError({"scheduled_for": f"{restaurant.name} is closed now: "
                                                 f"{opening_text(schedule, now)}.{later}"}, 409)
         return None
-    slot = data.scheduled_for
     if slot.tzinfo is None:
         raise IntakeError({"scheduled_for": "give the time with its offset, e.g. "
                                             "2026-12-02T19:30:00+01:00"}, 422)
@@ -280,6 +288,39 @@ def _when(data: OrderIn, restaurant: MenuRestaurant) -> datetime | None:
     if problem:
         raise IntakeError({"scheduled_for": problem}, 422)
     return slot
+
+
+async def recheck(order: TempOrder) -> None:
+    """An unpaid order as the menu takes it now, before a new payment link is made for it:
+    the restaurant still takes orders (not paused, open, or the slot still offered) and
+    every dish and option is still on the menu and not sold out. IntakeError (409) naming
+    each problem in intake's words; the order's prices are kept (what the diner agreed)."""
+    restaurant, menu = await _menu(order.restaurant_slug,
+                                   sorted({line.menu_item_id for line in order.lines
+                                           if line.menu_item_id is not None}))
+    if not restaurant.accepting_orders:
+        raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
+                          409)
+    try:
+        _slot_now(order.scheduled_for, restaurant)
+    except IntakeError as error:
+        raise IntakeError(error.errors, 409) from None
+    errors: dict[str, str] = {}
+    for index, line in enumerate(order.lines):
+        entry = menu.get(line.menu_item_id) if line.menu_item_id is not None else None
+        if entry is None:
+            errors[f"items[{index}].menu_item_id"] = (
+                f"{line.name} is not on {restaurant.name}'s menu any more")
+        elif not entry.available:
+            errors[f"items[{index}].menu_item_id"] = f"{entry.name} is sold out"
+        else:
+            options = {option.id: option for option in entry.options}
+            gone = [modifier.name for modifier in line.modifiers if modifier.option is not None
+                    and not getattr(options.get(modifier.option), "available", False)]
+            if gone:
+                errors[f"items[{index}].modifiers"] = f"{gone[0]} is sold out"
+    if errors:
+        raise IntakeError(errors, 409)
 
 
 async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",

@@ -27,6 +27,7 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
+from app.notifications.tables import EmailMessage
 from app.orders.tables import PaidOrder
 from app.payments import settlement
 from app.piccolo_conf import DB
@@ -131,9 +132,16 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
         changes[PaidOrder.auto_rejected] = action == "auto_reject"
     elif action == "recall":
         changes[PaidOrder.completed_at] = None
-    elif action in ("refund", "void") and order.review_reason.startswith(REFUND_FAILED):
-        changes[PaidOrder.needs_review] = False
-        changes[PaidOrder.review_reason] = ""
+    elif action in ("refund", "void"):
+        if order.review_reason.startswith(REFUND_FAILED):
+            changes[PaidOrder.needs_review] = False
+            changes[PaidOrder.review_reason] = ""
+        # A ticket on the board leaves it: its screens say why until acknowledged, so
+        # nobody keeps cooking an order the diner no longer pays for.
+        on_board = getattr(order, "scheduled_for", None) is None or getattr(
+            order, "released_at", None) is not None
+        if order.status in ACTIVE_STATUSES and on_board:
+            changes[PaidOrder.refund_notice] = True
     elif action == "dispute":
         changes[PaidOrder.status_before_dispute] = order.status
     return changes
@@ -181,7 +189,9 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
             reason = "Rejected by the kitchen"
         changes = changes_for(order, action, target, now, prep_minutes=prep_minutes,
                               reason=reason.strip()) | (extra or {})
-        rows = outbox_rows(order, action, target)
+        rows = outbox_rows(order, action, target,
+                           refund_told=action == "refund" and order.status != "rejected"
+                           and await _refund_emailed(order_ref))
         async with DB.transaction() as transaction:
             won = await PaidOrder.update(changes).where(
                 (PaidOrder.id == order.id) & (PaidOrder.version == order.version)
@@ -206,10 +216,12 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
     return updated
 
 
-def outbox_rows(order: PaidOrder, action: str, target: str) -> list[OutboxRow]:
+def outbox_rows(order: PaidOrder, action: str, target: str, *,
+                refund_told: bool = False) -> list[OutboxRow]:
     """What the transition of `order` (at its current version) by `action` promises: every
     change reaches the kitchen (one event per new version); accept (with the promised time),
-    ready and reject email the customer."""
+    ready and reject email the customer. `refund_told`: the customer was emailed about an
+    earlier refund of part of the order, so the refund of the rest is an email of its own."""
     ref = order.public_id
     rows = [outbox.kitchen_event(order.restaurant, ref, "order.updated",
                                  tag=f"v{order.version + 1}")]
@@ -222,8 +234,15 @@ def outbox_rows(order: PaidOrder, action: str, target: str) -> list[OutboxRow]:
     if order.status == "rejected" and action in ("refund", "void"):
         rows.append(outbox.email("order_rejected", ref))
     elif action == "refund":
-        rows.append(outbox.email("order_refunded", ref))
+        # After a partial refund's email the first key is taken: the rest gets its own,
+        # fixed key, so a redelivered row or a replayed event still sends it once.
+        rows.append(outbox.email("order_refunded", ref, suffix="rest" if refund_told else ""))
     return rows
+
+
+async def _refund_emailed(order_ref: str) -> bool:
+    return bool(await EmailMessage.exists().where(
+        (EmailMessage.kind == "order_refunded") & (EmailMessage.order_ref == order_ref)))
 
 
 async def settle_rejection(order: PaidOrder, *, redis: ArqRedis | None = None) -> PaidOrder:

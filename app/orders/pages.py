@@ -16,7 +16,11 @@ from litestar.exceptions import NotFoundException
 from litestar.middleware.rate_limit import get_remote_address
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import (
+    HTTP_303_SEE_OTHER,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
 
 from app.infra import i18n
 from app.infra.html import is_htmx
@@ -34,9 +38,10 @@ from app.orders.cart import (
     to_order,
 )
 from app.orders.choices import Group, Option
-from app.orders.form_messages import plain_errors, translated
+from app.orders.form_messages import CHECK_DISHES, plain_errors, translated
 from app.orders.intake import IntakeError, submit_order
-from app.orders.payment_links import LinkNotRenewable, renew_payment_link
+from app.orders.link_renewal import renew_payment_link
+from app.orders.payment_links import LinkNotRenewable, MenuChanged
 from app.orders.pricing import TIP_PERCENTS, round_half_up
 from app.orders.rate_limit import order_rate_limit
 from app.orders.time_choice import time_choice, unchosen_time
@@ -185,20 +190,30 @@ class OrderPagesController(Controller):
     @post("/orders/{order_id:str}/payment-link", status_code=200)
     async def new_payment_link(self, request: Request[Any, Any, Any],
                                order_id: FromPath[str]) -> Template | Redirect:
-        problem = ""
+        problem, changed = "", None
         try:
             await renew_payment_link(request.app.state.redis, order_id)
+        except MenuChanged as error:
+            changed = error
         except LinkNotRenewable as error:
             problem = str(error)
         except PaymentProviderError:
             problem = N_("We could not create a new payment link just now. Please try again.")
-        if is_htmx(request) or problem:
+        if is_htmx(request) or problem or changed:
             context = await _status_context(request, order_id)  # settles the language
             context["problem"] = problem and translated(
                 problem, N_("This order cannot get a new payment link."))
+            if changed is not None:  # what is wrong, then the way out: order again
+                context["problem"] = " ".join(
+                    [translated(message, CHECK_DISHES) for message in changed.errors.values()]
+                    + [i18n.gettext("This order cannot be paid as it is; nothing was charged. "
+                                    "Please order again from the menu.")])
+                context["menu_url"] = f"/r/{changed.restaurant_slug}"
             context["with_title"] = is_htmx(request)
             name = "order_progress.html" if is_htmx(request) else "order_status.html"
-            return Template(name, context=context)
+            # 409 for the form's page; htmx swaps only a 2xx, so its fragment comes with 200.
+            code = HTTP_409_CONFLICT if changed is not None and not is_htmx(request) else 200
+            return Template(name, context=context, status_code=code)
         return Redirect(f"/orders/{order_id}", status_code=HTTP_303_SEE_OTHER)
 
 

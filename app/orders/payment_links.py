@@ -33,6 +33,16 @@ class LinkNotRenewable(Exception):
     pass
 
 
+class MenuChanged(LinkNotRenewable):
+    """The order is no longer what the menu takes (a dish sold out, the restaurant not
+    taking orders): `errors` in intake's words, field → message."""
+
+    def __init__(self, errors: dict[str, str], restaurant_slug: str) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+        self.restaurant_slug = restaurant_slug
+
+
 def link_retry_delay(attempt: int) -> int:
     return LINK_RETRY_DELAYS_S[min(attempt, len(LINK_RETRY_DELAYS_S) - 1)]
 
@@ -294,23 +304,3 @@ async def expire_link_now(redis: ArqRedis, temp_id: str, session_id: str) -> str
             raise
     await mark_link_expired(redis, temp_id, session_id)
     return "expired"
-
-
-async def renew_payment_link(redis: ArqRedis, temp_id: str) -> TempOrder:
-    """A fresh link for an unpaid order whose link expired (or never got created)."""
-    store = temp_store(redis)
-    order = await store.get(temp_id)
-    if order is None:
-        raise LinkNotRenewable("this order is no longer available; please order again")
-    open_link = (order.status == OrderStatus.AWAITING_PAYMENT and order.payment_url
-                 and order.expires_at and order.expires_at > datetime.now(UTC))
-    if open_link:
-        return order
-    renewable = (OrderStatus.PAYMENT_EXPIRED, OrderStatus.AWAITING_PAYMENT,
-                 OrderStatus.PAYMENT_FAILED, OrderStatus.LINK_FAILED)
-    if order.status not in renewable:
-        raise LinkNotRenewable(f"this order is {order.status.replace('_', ' ')}")
-    if order.pay_by is not None and order.pay_by <= datetime.now(UTC) + timedelta(minutes=1):
-        raise LinkNotRenewable("the time you chose is too close now for the kitchen to make "
-                               "it; please order again")
-    return await attach_new_payment_link(redis, order, on_failure="raise")

@@ -148,3 +148,6 @@ class OrderOut(msgspec.Struct):
     allergy: str = ""
     totals: TotalsOut | None = None
     scheduled_for: str | None = None  # the slot (ISO 8601, UTC); null: as soon as possible
+    # What was refunded so far (minor units, the order's currency; 0 when nothing): a partial
+    # refund leaves the status as it was, so this is where a client reads it.
+    refunded_amount: int = 0

@@ -59,6 +59,9 @@ class PaidOrder(Table):
     settlement_stopped_at = Timestamptz(null=True, default=None)  # refund can never succeed
     allergy = Varchar(length=300, default="")  # the diner's allergy flag for the whole order
     auto_rejected = Boolean(default=False)  # rejected by the timer, not by a cook
+    # Refunded in full (or its hold released) while on the kitchen's board: like an
+    # auto-reject, its screens show a notice until someone acknowledges it.
+    refund_notice = Boolean(default=False)
     notice_acknowledged_at = Timestamptz(null=True, default=None)  # the kitchen saw that
     # VAT and tip (app/orders/pricing.py), frozen at submission: total_amount is the goods'
     # net_amount + tax_amount, plus tip_amount (which carries no VAT).

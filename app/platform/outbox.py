@@ -68,13 +68,18 @@ def kitchen_event(restaurant_id: int, order_ref: str, event: str, *, tag: str) -
 
 
 def email(kind: str, order_ref: str, *, recipient: str | None = None,
-          restaurant_id: int | None = None) -> OutboxRow:
+          restaurant_id: int | None = None, suffix: str = "") -> OutboxRow:
     """Send the customer the `kind` email about the order (once: Resend idempotency key).
-    Knowing the recipient here saves the fast path from reading the order back."""
+    Knowing the recipient here saves the fast path from reading the order back. `suffix`
+    names a later email of the same kind about something new (the rest of a payment
+    refunded after a part was): its own row and key, still sent once."""
     payload: dict[str, Any] = {"kind": kind, "order_ref": order_ref}
     if recipient is not None and restaurant_id is not None:
         payload |= {"recipient": recipient, "restaurant_id": restaurant_id}
-    return OutboxRow("email.send", f"email:{kind}:{order_ref}", payload)
+    if suffix:
+        payload["suffix"] = suffix
+    return OutboxRow("email.send", f"email:{kind}:{order_ref}" + (f":{suffix}" if suffix else ""),
+                     payload)
 
 
 async def add(connection: asyncpg.Connection, rows: Sequence[OutboxRow],

@@ -17,6 +17,9 @@ from app.restaurants.tables import Restaurant
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.stripe_events import paid_events, sandbox_events, signed_request
 
+# The longest phone a diner may give (40 characters, the column's length), with no more
+# digits than a phone number has (app/restaurants/editing.py `phone_problem`).
+LONGEST_PHONE = "+49 (30) - 1234 - 5678 - 90 / (1) / (  )"
 DEFAULT_ITEMS = [("Margherita pizza", 1100, 2, "no basil"), ("Lemonade", 450, 1, "")]
 
 
@@ -113,7 +116,8 @@ async def valid_order(client: httpx.AsyncClient, slug: str = "demo") -> dict[str
         "restaurant": slug,
         "items": [{"menu_item_id": items[0]["id"], "quantity": 2, "notes": "extra hot"},
                   {"menu_item_id": items[2]["id"], "quantity": 1}],
-        "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+44 1"},
+        "customer": {"name": "Ada Lovelace", "email": "ada@example.com",
+                     "phone": "+44 20 7946 0000"},
         "fulfillment": "pickup",
         "notes": "ring the bell",
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from app.restaurants.tables import MenuItem, Restaurant
-from tests.helpers.orders import menu
+from tests.helpers.orders import LONGEST_PHONE, menu
 
 EMOJI = "\N{GRINNING FACE}"  # 4 bytes of UTF-8, %F0%9F%98%80 in a form body
 
@@ -23,7 +23,7 @@ async def test_the_largest_cart_checks_out_through_the_form(client: httpx.AsyncC
               if not any(group["required"] for group in item["groups"])]
     form = {"_csrf_token": client.cookies["csrftoken"],
             "name": EMOJI * 120, "email": "a" * 60 + "@" + "b" * 60 + ".example.com",
-            "phone": "+" + "1" * 39, "fulfillment": "delivery",
+            "phone": LONGEST_PHONE, "fulfillment": "delivery",
             "delivery_address": EMOJI * 300, "notes": EMOJI * 500,
             "has_allergy": "on", "allergy": EMOJI * 200}
     for dish in dishes:

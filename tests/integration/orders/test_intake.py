@@ -13,7 +13,7 @@ from arq.connections import ArqRedis
 from app.orders.api_controller import MAX_ORDER_BODY_BYTES
 from app.platform.tables import FunnelDaily
 from app.restaurants.tables import MenuItem, Restaurant
-from tests.helpers.orders import menu, temp_keys, valid_order
+from tests.helpers.orders import LONGEST_PHONE, menu, temp_keys, valid_order
 from tests.helpers.sandbox import RunningSandbox, stripe_client
 
 
@@ -174,7 +174,7 @@ async def test_the_largest_valid_order_is_not_refused_for_its_size(
         "restaurant": "demo",
         "items": [{"menu_item_id": items[index % len(items)]["id"], "quantity": 99,
                    "notes": text(200), "allergy": text(200)} for index in range(50)],
-        "customer": {"name": text(120), "phone": "+" + "1" * 39,
+        "customer": {"name": text(120), "phone": LONGEST_PHONE,
                      "email": "a" * 60 + "@" + "b" * 60 + ".example.com"},
         "fulfillment": "delivery", "delivery_address": text(300), "table": text(40),
         "notes": text(500), "allergy": text(200), "tip": {"amount": 25_000},

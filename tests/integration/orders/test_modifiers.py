@@ -16,7 +16,7 @@ from app.orders.tables import OrderItem, PaidOrder
 from app.orders.views import load_order_view
 from app.restaurants.tables import ModifierGroup, ModifierOption
 from tests.helpers.accounts import login
-from tests.helpers.orders import menu, pay_and_post_webhook, temp_keys
+from tests.helpers.orders import LONGEST_PHONE, menu, pay_and_post_webhook, temp_keys
 from tests.helpers.sandbox import RunningSandbox, stripe_client
 from tests.helpers.stripe_events import paid_events, post_event
 
@@ -221,7 +221,7 @@ async def test_an_order_too_large_to_rebuild_from_stripe_is_refused_at_intake(
                       "notes": "n" * 200, "allergy": "a" * 200} for _ in range(50)]
     body.update(fulfillment="delivery", delivery_address="d" * 300, notes="o" * 500,
                 allergy="y" * 200, customer={"name": "c" * 120, "email": "ada@example.com",
-                                             "phone": "1" * 40})
+                                             "phone": LONGEST_PHONE})
     response = await client.post("/api/orders", json=body)
     assert response.status_code == 422, response.text
     assert "split it into two orders" in problems(response)["items"]

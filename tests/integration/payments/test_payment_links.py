@@ -16,7 +16,7 @@ from app.orders.tables import OrderItem, PaidOrder
 from app.orders.views import temp_store
 from app.payments.stripe_gateway import get_gateway
 from app.restaurants.tables import MenuItem, Restaurant
-from tests.helpers.orders import valid_order
+from tests.helpers.orders import LONGEST_PHONE, valid_order
 from tests.helpers.payments import (
     email_jobs,
     emails_of,
@@ -198,7 +198,7 @@ async def _largest_order(client: httpx.AsyncClient, fulfillment: str) -> dict[st
                    "notes": _text(200, f"line {index} note: "),
                    "allergy": _text(200, f"line {index} allergy: ")}
                   for index, item_id in enumerate(ids)],
-        "customer": {"name": _text(120, "Ada ", NASTY_NAME), "phone": "+44 " + "1" * 36,
+        "customer": {"name": _text(120, "Ada ", NASTY_NAME), "phone": LONGEST_PHONE,
                      "email": "a" * 60 + "@" + "b" * 60 + ".example.com"},
         "fulfillment": fulfillment,
         "notes": _text(500, "Order note: "),

@@ -1,0 +1,173 @@
+"""After a refund of some items, everyone who acts on the order learns of it: the diner is
+emailed again when the rest follows (once, whatever is repeated), the kitchen's ticket shows
+what was refunded (live) and a whole refund of a ticket being cooked leaves a notice until
+acknowledged, and `GET /api/orders/{id}` says how much was refunded."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from arq.connections import ArqRedis
+from litestar import Litestar
+
+from app.orders import lifecycle
+from app.orders.tables import OrderItem, OrderRefund, PaidOrder
+from app.settings import get_settings
+from app.templating import format_money
+from tests.helpers.accounts import login
+from tests.helpers.kitchen_listener import KitchenListener
+from tests.helpers.orders import paid_order_via_sandbox
+from tests.helpers.payments import emails_of, events_about, post_event, reload
+from tests.helpers.sandbox import RunningSandbox
+from workers.email_jobs import send_email
+
+ADMIN = "admin@orderpass.test"
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+@pytest.fixture
+async def kitchen(app: Litestar, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """A kitchen screen's own session, next to the admin's (`client` runs the app)."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://testserver") as screen:
+        await login(screen, "kitchen@demo.test")
+        yield screen
+
+
+def _nonce(html: str) -> str:
+    match = re.search(r'name="nonce" value="([^"]+)"', html)
+    assert match, "no refund form"
+    return match.group(1)
+
+
+async def _accepted_order(client: httpx.AsyncClient, sandbox: RunningSandbox,
+                          redis: ArqRedis) -> tuple[PaidOrder, list[OrderItem]]:
+    """Paid (2 x the first dish, 1 x the third) and accepted by the kitchen."""
+    order = await paid_order_via_sandbox(client, sandbox)
+    await lifecycle.apply_action(order.public_id, "accept", actor="kitchen@demo.test",
+                                 redis=redis)
+    items = await OrderItem.objects().where(OrderItem.paid_order == order.id).order_by(
+        OrderItem.id)
+    return await reload(order.public_id), list(items)
+
+
+async def _refund_items(client: httpx.AsyncClient, token: str, ref: str,
+                        quantities: dict[int, int]) -> int:
+    """The admin refunds `quantities` (item id → how many); returns the refunded amount."""
+    page = await client.get(f"/admin/orders/{ref}")
+    form = {"_csrf_token": token, "nonce": _nonce(page.text),
+            **{f"qty_{item}": str(n) for item, n in quantities.items()}}
+    done = await client.post(f"/admin/orders/{ref}/refund", data=form, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    row = await OrderRefund.select(OrderRefund.amount).order_by(
+        OrderRefund.id, ascending=False).first()
+    assert row is not None
+    return int(row["amount"])
+
+
+async def _send(redis: ArqRedis, sandbox: RunningSandbox, ref: str, key: str) -> dict[str, Any]:
+    """Send the email row `key` through the sandbox's Resend; returns the message sent."""
+    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
+    extra = [] if key == f"order_refunded/{ref}" else [key]
+    seen = {message["id"] for message in sandbox.messages(to="ada@example.com")}
+    await send_email({"redis": redis, "settings": settings, "job_try": 1}, "order_refunded",
+                     ref, *extra)
+    return sandbox.wait_for(lambda: [message for message in sandbox.messages(
+        to="ada@example.com") if message["id"] not in seen])[0]
+
+
+def _money(amount: int) -> str:
+    return format_money(amount, "EUR")
+
+
+async def test_the_rest_refunded_after_a_partial_refund_is_emailed_once(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    order, items = await _accepted_order(client, sandbox, redis)
+    ref, total = order.public_id, order.amount_charged
+    token = await login(client, ADMIN)
+    part = await _refund_items(client, token, ref, {items[0].id: 1})
+    refund_keys = [key for key in await emails_of(ref) if key.startswith("order_refunded/")]
+    assert refund_keys == [f"order_refunded/{ref}"]
+    first = await _send(redis, sandbox, ref, refund_keys[0])
+    assert _money(part) in first["text"]
+    assert f"({_money(total - part)} stays charged)" in first["text"]
+
+    whole = await client.post(f"/admin/orders/{ref}/refund",
+                              data={"_csrf_token": token, "reason": "kitchen closed"},
+                              follow_redirects=False)
+    assert whole.status_code == 303, whole.text
+    assert (await reload(ref)).status == "refunded"
+    # A double submit and Stripe's events (and their replays) tell nobody twice.
+    again = await client.post(f"/admin/orders/{ref}/refund",
+                              data={"_csrf_token": token, "reason": "kitchen closed"})
+    assert again.status_code == 409
+    for event in events_about(sandbox, {"charge.refunded"}, str(order.stripe_payment_intent_id)):
+        for _ in range(2):
+            await post_event(client, event)
+    refund_keys = [key for key in await emails_of(ref) if key.startswith("order_refunded/")]
+    assert refund_keys == [f"order_refunded/{ref}", f"order_refunded/{ref}/rest"]
+    second = await _send(redis, sandbox, ref, refund_keys[1])
+    assert second["id"] != first["id"]
+    text = " ".join(second["text"].split())
+    assert f"the remaining {_money(total - part)}" in text, text
+    assert "nothing stays charged" in text and f"{_money(total)} in all" in text, text
+
+
+async def test_the_kitchen_ticket_shows_what_was_refunded_live(
+    client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
+    redis: ArqRedis
+) -> None:
+    order, items = await _accepted_order(client, sandbox, redis)
+    ref = order.public_id
+    token = await login(client, ADMIN)
+    async with KitchenListener(redis) as screens:
+        part = await _refund_items(client, token, ref, {items[0].id: 1, items[1].id: 1})
+        assert ref in [event["order_ref"] for event in await screens.events()]
+    board = (await kitchen.get("/kitchen/demo/board")).text
+    card = board.split(f'id="card-{ref}"')[1].split("</article>")[0]
+    assert (f"Refunded {_money(part)}: 1{TIMES} {items[0].name}, 1{TIMES} {items[1].name}"
+            in card), card
+    # What is left to cook: one of the two, none of the other, each line marked.
+    assert re.search(rf'data-left="1">\s*<span class="qty">1{TIMES}</span>', card), card
+    assert re.search(rf'data-left="0">\s*<s><span class="qty">0{TIMES}</span>', card), card
+    assert card.count("1 refunded") == 2, card
+
+
+async def test_a_whole_refund_of_a_ticket_being_cooked_leaves_a_notice(
+    client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
+    redis: ArqRedis
+) -> None:
+    order, _items = await _accepted_order(client, sandbox, redis)
+    ref, number = order.public_id, order.ticket_number
+    await lifecycle.apply_action(ref, "start", actor="kitchen@demo.test", redis=redis)
+    token = await login(client, ADMIN)
+    whole = await client.post(f"/admin/orders/{ref}/refund", data={"_csrf_token": token},
+                              follow_redirects=False)
+    assert whole.status_code == 303, whole.text
+    board = (await kitchen.get("/kitchen/demo/board")).text
+    assert f'id="card-{ref}"' not in board
+    assert f"#{number} refunded by the restaurant" in board, board
+    assert f"{_money(order.amount_charged)} back to the customer: stop preparing it" in board
+    csrf = kitchen.cookies["csrftoken"]
+    done = await kitchen.post(f"/kitchen/demo/notices/{ref}/acknowledge",
+                              data={"_csrf_token": csrf}, headers={"hx-request": "true"})
+    assert done.status_code == 200, done.text
+    assert f"#{number} refunded by the restaurant" not in (
+        await kitchen.get("/kitchen/demo/board")).text
+
+
+async def test_the_api_says_how_much_was_refunded(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    order, items = await _accepted_order(client, sandbox, redis)
+    ref = order.public_id
+    assert (await client.get(f"/api/orders/{ref}")).json()["refunded_amount"] == 0
+    token = await login(client, ADMIN)
+    part = await _refund_items(client, token, ref, {items[0].id: 1})
+    body = (await client.get(f"/api/orders/{ref}")).json()
+    assert (body["status"], body["refunded_amount"]) == ("accepted", part)
