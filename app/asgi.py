@@ -41,6 +41,7 @@ from app.manage.home_controller import ManageHomeController
 from app.manage.hours_controller import HoursController
 from app.manage.menu_categories_controller import ManageMenuCategoriesController
 from app.manage.menu_controller import ManageMenuController
+from app.manage.orders_controller import ManageOrdersController
 from app.manage.settings_controller import RestaurantSettingsController
 from app.manage.staff_controller import StaffController
 from app.notifications.webhook_controller import ResendWebhookController
@@ -126,6 +127,7 @@ def create_app() -> Litestar:
             HoursController,
             ManageMenuController,
             ManageMenuCategoriesController,
+            ManageOrdersController,
             MenuPhotoController,
             KitchenFloorController,
             MenuEventsController,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -11,6 +12,7 @@ from litestar.response import Template
 from app.accounts import members
 from app.accounts.guards import require_manager_for_slug
 from app.manage.views import page_context, restaurant_or_404
+from app.restaurants.availability import is_paused
 
 
 class ManageHomeController(Controller):
@@ -23,4 +25,6 @@ class ManageHomeController(Controller):
         restaurant = await restaurant_or_404(slug)
         staff_count = len(await members.list_members(int(restaurant.id)))
         return Template("manage/home.html", context=page_context(
-            request, restaurant, "home", staff_count=staff_count))
+            request, restaurant, "home", staff_count=staff_count,
+            # as the hours page says it: paused until when, busy by how much
+            paused=is_paused(restaurant.paused_until, datetime.now(UTC))))

@@ -13,6 +13,7 @@ from typing import Any
 from app.accounts.forms import FormInvalid, NotFound
 from app.infra.form_input import ascii_int, text_error
 from app.infra.logging import get_logger
+from app.piccolo_conf import DB
 from app.restaurants import hours
 from app.restaurants.opening import schedule_of
 from app.restaurants.tables import Restaurant, RestaurantClosure
@@ -119,15 +120,43 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
             errors["ends_on"] = "A closure can last a year at most."
         elif ends_on < datetime.now(UTC).date():
             errors["ends_on"] = "That closure is over already."
+    values = {name: str(form.get(name, "")).replace("\x00", "")[:200]
+              for name in ("starts_on", "ends_on", "reason")}
     if errors:
-        raise FormInvalid(errors, {name: str(form.get(name, "")).replace("\x00", "")[:200]
-                                   for name in ("starts_on", "ends_on", "reason")})
+        raise FormInvalid(errors, values)
     assert starts_on is not None and ends_on is not None
-    await RestaurantClosure.insert(RestaurantClosure(
-        restaurant=restaurant.id, starts_on=starts_on, ends_on=ends_on, reason=reason,
-        created_at=datetime.now(UTC)))
+    async with DB.transaction():
+        # One closure per day: the restaurant's row is locked so two forms sent together
+        # cannot both find the days free.
+        await Restaurant.raw("SELECT id FROM restaurant WHERE id = {} FOR UPDATE",
+                             restaurant.id)
+        if clash := await _overlapping(int(restaurant.id), starts_on, ends_on):
+            raise FormInvalid({"starts_on": _clash_message(clash)}, values)
+        await RestaurantClosure.insert(RestaurantClosure(
+            restaurant=restaurant.id, starts_on=starts_on, ends_on=ends_on, reason=reason,
+            created_at=datetime.now(UTC)))
     log.info("closure added", restaurant=restaurant.slug, by=by, starts_on=str(starts_on),
              ends_on=str(ends_on))
+
+
+async def _overlapping(restaurant_id: int, starts_on: date,
+                       ends_on: date) -> RestaurantClosure | None:
+    """The restaurant's first closure sharing a day with `starts_on`…`ends_on`."""
+    return await RestaurantClosure.objects().where(
+        (RestaurantClosure.restaurant == restaurant_id)
+        & (RestaurantClosure.starts_on <= ends_on)
+        & (RestaurantClosure.ends_on >= starts_on)).order_by(
+        RestaurantClosure.starts_on).first()
+
+
+def _clash_message(closure: RestaurantClosure) -> str:
+    """Refused rather than merged: the closure there has its own reason, which diners read;
+    the owner removes it first, or picks other days."""
+    days = (closure.starts_on.isoformat() if closure.starts_on == closure.ends_on
+            else f"{closure.starts_on.isoformat()} to {closure.ends_on.isoformat()}")
+    reason = f" ({closure.reason})" if closure.reason else ""
+    return (f"These days overlap the closure already there, {days}{reason}: remove it "
+            "first, or choose other days.")
 
 
 async def remove_closure(restaurant: Restaurant, closure_id: int, *, by: str) -> None:

@@ -1,6 +1,8 @@
-"""The owner's view of orders: search live and archived orders by reference, kitchen number,
-customer email or name and day (in the restaurant's time zone), and one order with its
-emails, items and refunds (refunds themselves: `app.payments.partial_refunds`)."""
+"""Orders as the admin (every restaurant) and a restaurant's owners and managers (theirs
+only: `restaurant_id`) see them: search live and archived orders by reference, kitchen
+number, customer email or name, day or range of days (in the restaurant's time zone) and
+status, and one order with its emails, items (options and what was refunded of each) and
+refunds (refunds themselves: `app.payments.partial_refunds`)."""
 
 from __future__ import annotations
 
@@ -13,18 +15,21 @@ from arq.connections import ArqRedis
 
 from app.infra import db
 from app.infra.logging import get_logger
+from app.notifications.compose import RenderedEmail, RestaurantContact, render_email
 from app.notifications.tables import EmailMessage
+from app.orders.choices import label as modifiers_label
 from app.orders.models import OrderView
 from app.orders.tables import OrderItem, PaidOrder
-from app.orders.views import load_order_view
-from app.payments.partial_refunds import REFUNDABLE
+from app.orders.views import load_order_view, modifiers_of
+from app.payments.partial_refunds import REFUNDABLE, refunded_units
 
 log = get_logger("orderpass.admin.orders")
 PAGE = 100
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
 
 # Live and archived orders with what the list shows; the archive keeps the rest in its
-# document. Filters are parameters ($1 restaurant slug, $2 ref, $3 number, $4 text, $5 day).
+# document. Filters are parameters ($1 restaurant slug, $2 ref, $3 number, $4 text, $5 first
+# and $6 last local day, $7 status, $8 restaurant id: a restaurant's own pages).
 _SEARCH = """
 SELECT o.public_id, o.ticket_number, o.status, o.customer_name, o.customer_email,
        o.fulfillment, o.total_amount, o.currency, o.paid_at, o.archived,
@@ -45,31 +50,66 @@ WHERE ($1::text = '' OR r.slug = $1)
   AND ($2::text = '' OR o.public_id = $2)
   AND ($3::int IS NULL OR o.ticket_number = $3)
   AND ($4::text = '' OR o.customer_email ILIKE $4 OR o.customer_name ILIKE $4)
-  AND ($5::date IS NULL OR (o.paid_at AT TIME ZONE r.timezone)::date = $5)
+  AND ($5::date IS NULL OR (o.paid_at AT TIME ZONE r.timezone)::date >= $5)
+  AND ($6::date IS NULL OR (o.paid_at AT TIME ZONE r.timezone)::date <= $6)
+  AND ($7::text = '' OR o.status = $7)
+  AND ($8::bigint IS NULL OR o.restaurant = $8)
 ORDER BY o.paid_at DESC
-LIMIT $6
+LIMIT $9
 """
+
+
+# Every status a paid order can have, for the search's status filter.
+STATUSES = ("paid", "accepted", "preparing", "ready", "completed", "rejected", "refunded",
+            "voided", "disputed", "charged_back")
 
 
 @dataclass(frozen=True)
 class Query:
-    """What the search form asked for, read leniently (a page, not an API)."""
+    """What the search form asked for, read leniently (a page, not an API). `day` is one
+    day (both ends of the range); `restaurant_id` keeps a restaurant's pages to its own
+    orders whatever else the query says."""
 
     text: str = ""
     day: date | None = None
     restaurant: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    status: str = ""
+    restaurant_id: int | None = None
 
     @classmethod
-    def parse(cls, text: str, day: str, restaurant: str) -> tuple[Query, str]:
+    def parse(cls, text: str, day: str, restaurant: str, *, date_from: str = "",
+              date_to: str = "", status: str = "", restaurant_id: int | None = None
+              ) -> tuple[Query, str]:
         """The query and a problem to show ("" when there is none)."""
-        problem, parsed = "", None
-        if day.strip():
+        problems: list[str] = []
+
+        def read(value: str) -> date | None:
+            if not value.strip():
+                return None
             try:
-                parsed = date.fromisoformat(day.strip())
+                return date.fromisoformat(value.strip())
             except ValueError:
-                problem = f"{day!r} is not a date (use YYYY-MM-DD)"
-        return cls(text=text.strip()[:254], day=parsed, restaurant=restaurant.strip()[:64]), \
-            problem
+                problems.append(f"{value[:40]!r} is not a date (use YYYY-MM-DD)")
+                return None
+
+        parsed, first, last = read(day), read(date_from), read(date_to)
+        if status and status not in STATUSES:
+            problems.append(f"{status[:40]!r} is not an order status")
+        return cls(text=text.strip()[:254], day=parsed, restaurant=restaurant.strip()[:64],
+                   date_from=first, date_to=last, status=status if not problems else "",
+                   restaurant_id=restaurant_id), "; ".join(problems)
+
+    @property
+    def first_day(self) -> date | None:
+        days = [day for day in (self.day, self.date_from) if day is not None]
+        return max(days) if days else None
+
+    @property
+    def last_day(self) -> date | None:
+        days = [day for day in (self.day, self.date_to) if day is not None]
+        return min(days) if days else None
 
 
 def _escape_like(text: str) -> str:
@@ -86,8 +126,32 @@ async def search(query: Query, limit: int = PAGE) -> list[dict[str, Any]]:
         number = int(match.group(1))
     elif query.text:
         like = f"%{_escape_like(query.text)}%"
-    rows = await db.fetch(_SEARCH, query.restaurant, ref, number, like, query.day, limit)
+    rows = await db.fetch(_SEARCH, query.restaurant, ref, number, like, query.first_day,
+                          query.last_day, query.status, query.restaurant_id, limit)
     return [dict(row) for row in rows]
+
+
+async def belongs(order_ref: str, restaurant_id: int) -> bool:
+    """Is `order_ref` a paid (live or archived) order of that restaurant?"""
+    rows = await db.fetch(
+        "SELECT 1 FROM paid_order WHERE public_id = $1 AND restaurant = $2 UNION ALL "
+        "SELECT 1 FROM archived_order WHERE public_id = $1 AND restaurant = $2 LIMIT 1",
+        order_ref, restaurant_id)
+    return bool(rows)
+
+
+@dataclass(frozen=True)
+class RefundRow:
+    """One line of the "Refund items" form: its options as the kitchen reads them, and how
+    many of its units are left to refund."""
+
+    item: OrderItem
+    options: str  # "Doneness: Medium; Extras: Bacon, Cheese" ("" without options)
+    refunded: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.item.quantity - self.refunded)
 
 
 @dataclass(frozen=True)
@@ -101,6 +165,13 @@ class OrderDetail:
     items: list[OrderItem]  # the live order's rows (ids for a refund of items)
     amount_charged: int
     remaining: int  # what is left of the payment to refund
+    contact: RestaurantContact  # the restaurant as the order's emails name it
+    refunded: dict[int, int]  # units of each item (OrderItem id) refunded already
+
+    @property
+    def refund_rows(self) -> list[RefundRow]:
+        return [RefundRow(item, modifiers_label(modifiers_of(item.modifiers)),
+                          self.refunded.get(int(item.id), 0)) for item in self.items]
 
     @property
     def refundable(self) -> bool:
@@ -114,12 +185,26 @@ class OrderDetail:
                 and not (self.capture_mode == "manual" and self.view.accepted_at is None))
 
 
-async def detail(redis: ArqRedis, order_ref: str) -> OrderDetail | None:
+async def detail(redis: ArqRedis, order_ref: str,
+                 restaurant_id: int | None = None) -> OrderDetail | None:
+    """The paid order `order_ref`; None when there is none, or (with `restaurant_id`) when it
+    is another restaurant's."""
     view = await load_order_view(redis, order_ref)
     if view is None or not view.is_paid:
         return None
+    if restaurant_id is not None and view.restaurant_id != restaurant_id:
+        return None
     order = await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
-    rows = await db.fetch("SELECT timezone FROM restaurant WHERE id = $1", view.restaurant_id)
+    rows = await db.fetch("SELECT name, phone, email, address, timezone, capture_mode "
+                          "FROM restaurant WHERE id = $1", view.restaurant_id)
+    restaurant = rows[0] if rows else None
+    contact = RestaurantContact(
+        id=view.restaurant_id, name=restaurant["name"] if restaurant else "",
+        phone=restaurant["phone"] if restaurant else "",
+        email=restaurant["email"] if restaurant else "",
+        address=restaurant["address"] if restaurant else "",
+        timezone=restaurant["timezone"] if restaurant else "UTC",
+        capture_mode=restaurant["capture_mode"] if restaurant else "automatic")
     emails = await EmailMessage.select(
         EmailMessage.kind, EmailMessage.status, EmailMessage.recipient, EmailMessage.created_at,
         EmailMessage.last_error).where(EmailMessage.order_ref == order_ref).order_by(
@@ -127,10 +212,17 @@ async def detail(redis: ArqRedis, order_ref: str) -> OrderDetail | None:
     items = [] if order is None else await OrderItem.objects().where(
         OrderItem.paid_order == order.id).order_by(OrderItem.id)
     return OrderDetail(
-        view=view, restaurant_timezone=rows[0]["timezone"] if rows else "UTC",
+        view=view, restaurant_timezone=contact.timezone, contact=contact,
+        refunded=await refunded_units(order.id) if order is not None else {},
         payment_intent=(order.stripe_payment_intent_id or "") if order else "",
         checkout_session=order.stripe_checkout_session_id if order else "",
         capture_mode=order.capture_mode if order else "", emails=list(emails), items=items,
         amount_charged=order.amount_charged if order else 0,
         remaining=(order.amount_charged - order.amount_refunded) if order else 0)
 
+
+
+def receipt(found: OrderDetail, public_base_url: str) -> RenderedEmail:
+    """The order's receipt as the customer got it (the `payment_received` email), rendered
+    again from the stored order (the same bytes as a retried send)."""
+    return render_email("payment_received", found.view, found.contact, public_base_url)

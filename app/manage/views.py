@@ -29,6 +29,7 @@ class Section:
 # it (its controller's guard says the same).
 SECTIONS = (
     Section("home", "Overview", "", Role.MANAGER),
+    Section("orders", "Orders", "/orders", Role.MANAGER),
     Section("menu", "Menu", "/menu", Role.MANAGER),
     Section("staff", "Staff", "/staff", Role.MANAGER),
     Section("hours", "Hours", "/hours", Role.MANAGER),

@@ -108,12 +108,18 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/admin/orders"): "admin",
     ("GET", "/admin/orders/{ref:str}"): "admin",
     ("POST", "/admin/orders/{ref:str}/refund"): "admin",
+    ("GET", "/admin/orders/{ref:str}/receipt"): "admin",
     # hours (#16 items 3, 4): opening hours, closures, pause and busy from the management area
     ("GET", "/manage/{slug:str}/hours"): "manager",
     ("POST", "/manage/{slug:str}/hours"): "manager",
     ("POST", "/manage/{slug:str}/hours/closures"): "manager",
     ("POST", "/manage/{slug:str}/hours/closures/{closure_id:int}/remove"): "manager",
     ("POST", "/manage/{slug:str}/hours/floor"): "manager",
+    # the restaurant's own orders: search, one order, its receipt, refunds
+    ("GET", "/manage/{slug:str}/orders"): "manager",
+    ("GET", "/manage/{slug:str}/orders/{ref:str}"): "manager",
+    ("GET", "/manage/{slug:str}/orders/{ref:str}/receipt"): "manager",
+    ("POST", "/manage/{slug:str}/orders/{ref:str}/refund"): "manager",
 }
 # Litestar's OpenAPI document and UI pages.
 SCHEMA_PREFIX = "/schema"

@@ -178,3 +178,28 @@ async def test_a_closure_reason_refuses_text_direction_overrides(
         assert response.status_code == 422
         assert "text-direction overrides" in _error_text(response.text, "reason")
     assert await RestaurantClosure.count() == before
+
+
+async def test_a_closure_on_days_already_closed_is_refused_naming_the_one_there(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, "owner@demo.test")
+    first = datetime.now(UTC).date() + timedelta(days=10)
+    last = first + timedelta(days=2)
+
+    async def add(starts: int, ends: int, reason: str, slug: str = "demo") -> httpx.Response:
+        return await client.post(f"/manage/{slug}/hours/closures", data={
+            "_csrf_token": token, "starts_on": (first + timedelta(days=starts)).isoformat(),
+            "ends_on": (first + timedelta(days=ends)).isoformat(), "reason": reason})
+
+    assert (await add(0, 2, "Christmas")).status_code == 303
+    for starts, ends in ((0, 2), (2, 4), (-3, 0), (1, 1), (-1, 5)):  # same, overlapping
+        refused = await add(starts, ends, "Again")
+        assert refused.status_code == 422, (starts, ends)
+        message = html.unescape(refused.text)
+        assert 'id="starts_on-error"' in refused.text
+        assert f"{first.isoformat()} to {last.isoformat()} (Christmas)" in message, message
+    rows = await RestaurantClosure.objects().where(RestaurantClosure.reason != "Staff holiday")
+    assert [(row.starts_on, row.ends_on, row.reason) for row in rows] == [
+        (first, last, "Christmas")]
+    # The days right after it are no overlap.
+    assert (await add(3, 4, "Inventory")).status_code == 303

@@ -1,0 +1,120 @@
+"""The order pages the admin (`/admin/orders…`, every restaurant) and a restaurant's owners
+and managers (`/manage/{slug}/orders…`, their restaurant only) share: search, one order, its
+receipt, and refunds of items or of the whole order. A `Scope` says where the pages live,
+which layout they use and which restaurant they are limited to; the controllers only build
+one and call these. Another restaurant's order is 404 on every route of a scoped page, as if
+it did not exist (never 403)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Response, Template
+
+from app.accounts.forms import form_of
+from app.accounts.guards import staff_of
+from app.manage import order_search
+from app.payments import partial_refunds
+from app.payments.stripe_gateway import PaymentProviderError
+from app.restaurants import editing as restaurant_admin
+from app.settings import get_settings
+
+DONE = {"refund": "Refund made; the customer has been emailed.",
+        "refunded": "Refunded in full.", "voided": "The card hold was released in full."}
+
+
+@dataclass(frozen=True)
+class Scope:
+    base: str  # the pages' path: "/admin/orders", "/manage/demo/orders"
+    layout: str  # the template the pages extend
+    context: Callable[..., dict[str, Any]]  # (request, **context) -> the page's context
+    restaurant_id: int | None = None  # None: every restaurant (the admin)
+
+    def url(self, ref: str, tail: str = "") -> str:
+        return f"{self.base}/{quote(ref, safe='')}{tail}"
+
+
+def _not_found(ref: str) -> NotFoundException:
+    return NotFoundException(f"no paid order {ref!r}")
+
+
+async def index(request: Request[Any, Any, Any], scope: Scope, *, q: str = "", day: str = "",
+                date_from: str = "", date_to: str = "", status: str = "",
+                restaurant: str = "") -> Template:
+    scoped = scope.restaurant_id is not None
+    query, problem = order_search.Query.parse(
+        q, day, "" if scoped else restaurant, date_from=date_from, date_to=date_to,
+        status=status, restaurant_id=scope.restaurant_id)
+    rows = [] if problem else await order_search.search(query)
+    return Template("admin/orders.html", status_code=400 if problem else 200,
+                    context=scope.context(
+                        request, rows=rows, q=q, day=day, date_from=date_from, date_to=date_to,
+                        status=status, statuses=order_search.STATUSES,
+                        slug=query.restaurant, problem=problem, base=scope.base,
+                        layout=scope.layout, scoped=scoped,
+                        restaurants=[] if scoped else await restaurant_admin.list_restaurants()))
+
+
+async def _found(request: Request[Any, Any, Any], scope: Scope,
+                 ref: str) -> order_search.OrderDetail:
+    found = await order_search.detail(request.app.state.redis, ref, scope.restaurant_id)
+    if found is None:
+        raise _not_found(ref)
+    return found
+
+
+async def detail(request: Request[Any, Any, Any], scope: Scope, ref: str, *, message: str = "",
+                 error: str = "", status_code: int = 200) -> Template:
+    found = await _found(request, scope, ref)
+    return Template("admin/order_detail.html", status_code=status_code,
+                    context=scope.context(request, detail=found, order=found.view,
+                                          refunds=found.view.refunds,
+                                          nonce=secrets.token_urlsafe(12), message=message,
+                                          error=error, base=scope.base, layout=scope.layout,
+                                          scoped=scope.restaurant_id is not None))
+
+
+async def show(request: Request[Any, Any, Any], scope: Scope, ref: str, done: str) -> Template:
+    return await detail(request, scope, ref, message=DONE.get(done, ""))
+
+
+async def receipt(request: Request[Any, Any, Any], scope: Scope, ref: str) -> Template:
+    found = await _found(request, scope, ref)
+    rendered = order_search.receipt(found, get_settings().public_base_url)
+    return Template("admin/order_receipt.html", context=scope.context(
+        request, detail=found, order=found.view, receipt=rendered, base=scope.base,
+        layout=scope.layout))
+
+
+async def refund(request: Request[Any, Any, Any], scope: Scope,
+                 ref: str) -> Template | Response[Any]:
+    """Some items (`qty_<item id>` fields, with the form's `nonce` as the refund's key) or,
+    without item fields, the whole order. Another restaurant's order is refused before
+    anything is read from the form."""
+    if scope.restaurant_id is not None and not await order_search.belongs(
+            ref, scope.restaurant_id):
+        raise _not_found(ref)
+    form = await form_of(request)
+    by = staff_of(request).email
+    redis = request.app.state.redis
+    try:
+        if any(name.startswith("qty_") for name in form):
+            await partial_refunds.refund_items(redis, ref, form, by=by)
+            done = "refund"
+        else:
+            done = await partial_refunds.refund_whole(redis, ref, by=by,
+                                                      reason=form.get("reason", ""))
+    except partial_refunds.RefundRefused as refused:
+        if refused.status_code == 404:
+            raise NotFoundException(str(refused)) from refused
+        return await detail(request, scope, ref, error=str(refused),
+                            status_code=refused.status_code)
+    except PaymentProviderError as problem:
+        return await detail(request, scope, ref, error=f"Stripe: {problem}", status_code=502)
+    return Redirect(f"{scope.url(ref)}?done={done}", status_code=303)

@@ -1,0 +1,204 @@
+"""An owner (or manager) runs their own restaurant's orders at /manage/{slug}/orders: search,
+one order with its options, money and receipt, and the admin's refunds, for their restaurant
+only: another restaurant's order is 404 on every route (never 403: its existence stays
+private), kitchen staff get 403, and every POST needs the CSRF token."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from app.orders.tables import OrderItem, OrderRefund, PaidOrder
+from tests.helpers.accounts import add_member, login
+from tests.helpers.orders import make_paid_order, paid_order_via_sandbox
+from tests.helpers.payments import reload
+from tests.helpers.sandbox import RunningSandbox, stripe_client
+
+OPTIONS = [{"group": "Doneness", "name": "Medium", "delta": 0},
+           {"group": "Extras", "name": "Bacon", "delta": 150},
+           {"group": "Extras", "name": "Cheese", "delta": 100}]
+PLAIN = [{"group": "Doneness", "name": "Well done", "delta": 0}]
+
+
+def nonce_of(html: str) -> str:
+    match = re.search(r'name="nonce" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def refund_max(html: str, item_id: int) -> str:
+    match = re.search(rf'name="qty_{item_id}"[^>]*max="(\d+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+async def test_the_overview_links_to_orders(client: httpx.AsyncClient) -> None:
+    await login(client, "owner@demo.test")
+    page = await client.get("/manage/demo")
+    assert page.status_code == 200
+    assert 'href="/manage/demo/orders"' in page.text
+
+
+async def test_search_finds_the_restaurants_orders_and_never_anothers(
+        client: httpx.AsyncClient) -> None:
+    mine = await make_paid_order("demo", customer_name="Grace Hopper",
+                                 customer_email="grace@navy.test")
+    other = await make_paid_order("demo-2", customer_name="Grace Hopper",
+                                  customer_email="grace@navy.test")
+    old = await make_paid_order("demo", status="completed", customer_name="Old Timer",
+                                paid_at=datetime.now(UTC) - timedelta(days=10))
+    await login(client, "owner@demo.test")
+
+    def refs(page: httpx.Response) -> set[str]:
+        assert page.status_code == 200, page.text
+        return set(re.findall(r'id="order-(TEMP-[0-9a-f]{24})"', page.text))
+
+    by_name = refs(await client.get("/manage/demo/orders", params={"q": "grace"}))
+    assert mine.public_id in by_name and other.public_id not in by_name
+    by_email = refs(await client.get("/manage/demo/orders", params={"q": "navy.test"}))
+    assert by_email == {mine.public_id}
+    by_number = refs(await client.get("/manage/demo/orders",
+                                      params={"q": f"#{mine.ticket_number}"}))
+    assert mine.public_id in by_number and other.public_id not in by_number
+    assert refs(await client.get("/manage/demo/orders",
+                                 params={"q": mine.public_id})) == {mine.public_id}
+    # Another restaurant's reference finds nothing, whatever the query asks for.
+    assert refs(await client.get("/manage/demo/orders", params={"q": other.public_id})) == set()
+    assert other.public_id not in refs(await client.get(
+        "/manage/demo/orders", params={"restaurant": "demo-2"}))
+    everything = refs(await client.get("/manage/demo/orders"))
+    assert {mine.public_id, old.public_id} <= everything and other.public_id not in everything
+    # A date range and a status.
+    today = datetime.now(UTC).date()
+    recent = refs(await client.get("/manage/demo/orders", params={
+        "date_from": (today - timedelta(days=2)).isoformat(), "date_to": today.isoformat()}))
+    assert mine.public_id in recent and old.public_id not in recent
+    ten_days = (today - timedelta(days=10)).isoformat()
+    assert old.public_id in refs(await client.get("/manage/demo/orders", params={
+        "date_from": ten_days, "date_to": ten_days}))
+    completed = refs(await client.get("/manage/demo/orders", params={"status": "completed"}))
+    assert old.public_id in completed and mine.public_id not in completed
+    bad = await client.get("/manage/demo/orders", params={"date_from": "soon"})
+    assert bad.status_code == 400 and "is not a date" in bad.text
+
+
+async def test_partial_then_full_refund_from_the_owners_page(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    sdk = stripe_client(sandbox.url)  # Stripe as the dashboard sees it
+    order = await paid_order_via_sandbox(client, sandbox)
+    first, _second = await OrderItem.objects().where(
+        OrderItem.paid_order == order.id).order_by(OrderItem.id)
+    assert first.quantity == 2
+    token = await login(client, "owner@demo.test")
+    url = f"/manage/demo/orders/{order.public_id}"
+    page = await client.get(url)
+    assert page.status_code == 200, page.text
+    assert f'action="{url}/refund"' in page.text and f'href="{url}/receipt"' in page.text
+    assert refund_max(page.text, first.id) == "2"
+
+    one = await client.post(f"{url}/refund", data={
+        "_csrf_token": token, "nonce": nonce_of(page.text), f"qty_{first.id}": "1"},
+        follow_redirects=False)
+    assert one.status_code == 303, one.text
+    assert one.headers["location"].startswith(url)
+    after = await reload(order.public_id)
+    assert after.amount_refunded == first.gross_amount // 2 and after.status == "paid"
+    page = await client.get(one.headers["location"])
+    assert "Refund made" in page.text
+    assert refund_max(page.text, first.id) == "1"  # one of the two is back already
+    assert re.search(r'data-refunded-units="1"', page.text)
+
+    whole = await client.post(f"{url}/refund", data={"_csrf_token": token, "reason": "sorry"},
+                              follow_redirects=False)
+    assert whole.status_code == 303, whole.text
+    final = await reload(order.public_id)
+    assert final.status == "refunded" and final.amount_refunded == final.amount_charged
+    refunds = sdk.v1.refunds.list(params={"payment_intent": str(order.stripe_payment_intent_id)})
+    assert sum(refund.amount for refund in refunds.data) == final.amount_charged
+    page = await client.get(whole.headers["location"])
+    assert "Refunded in full." in page.text and 'data-remaining="0"' in page.text
+
+    receipt = await client.get(f"{url}/receipt")
+    assert receipt.status_code == 200 and f"#{order.ticket_number}" in receipt.text
+
+
+async def test_another_restaurants_order_is_404_on_every_route(
+        client: httpx.AsyncClient) -> None:
+    other = await make_paid_order("demo-2")
+    [item] = await OrderItem.objects().where(OrderItem.paid_order == other.id).limit(1)
+    token = await login(client, "owner@demo.test")
+    base = f"/manage/demo/orders/{other.public_id}"
+    assert (await client.get(base)).status_code == 404
+    assert (await client.get(f"{base}/receipt")).status_code == 404
+    for data in ({"reason": "x"}, {"nonce": "abcdefgh1234", f"qty_{item.id}": "1"}):
+        response = await client.post(f"{base}/refund", data={"_csrf_token": token, **data})
+        assert response.status_code == 404, response.text
+    unknown = await client.post("/manage/demo/orders/TEMP-nope/refund",
+                                data={"_csrf_token": token})
+    assert unknown.status_code == 404
+    assert (await reload(other.public_id)).amount_refunded == 0
+    assert not await OrderRefund.select().where(OrderRefund.paid_order == other.id)
+    # The other restaurant's own pages stay closed to this owner.
+    assert (await client.get("/manage/demo-2/orders")).status_code == 403
+    assert (await client.get(f"/manage/demo-2/orders/{other.public_id}")).status_code == 403
+
+
+async def test_kitchen_staff_get_403_and_managers_may(client: httpx.AsyncClient) -> None:
+    order = await make_paid_order("demo")
+    token = await login(client, "kitchen@demo.test")
+    base = f"/manage/demo/orders/{order.public_id}"
+    assert (await client.get("/manage/demo/orders")).status_code == 403
+    assert (await client.get(base)).status_code == 403
+    assert (await client.post(f"{base}/refund", data={"_csrf_token": token})).status_code == 403
+    await client.post("/logout", data={"_csrf_token": token})
+    await add_member("manager@demo.test", "manager")
+    await login(client, "manager@demo.test")
+    assert (await client.get(base)).status_code == 200
+
+
+async def test_refunds_need_the_csrf_token(client: httpx.AsyncClient) -> None:
+    order = await make_paid_order("demo")
+    await login(client, "owner@demo.test")
+    response = await client.post(f"/manage/demo/orders/{order.public_id}/refund",
+                                 data={"reason": "x"})
+    assert response.status_code == 403
+    assert (await reload(order.public_id)).status == "paid"
+
+
+async def _burgers() -> tuple[PaidOrder, OrderItem, OrderItem]:
+    order = await make_paid_order("demo", items=[("Burger", 1200, 2, "no onions"),
+                                                 ("Burger", 1200, 1, "")])
+    first, second = await OrderItem.objects().where(
+        OrderItem.paid_order == order.id).order_by(OrderItem.id)
+    await OrderItem.update({OrderItem.modifiers: json.dumps(OPTIONS)}).where(
+        OrderItem.id == first.id)
+    await OrderItem.update({OrderItem.modifiers: json.dumps(PLAIN)}).where(
+        OrderItem.id == second.id)
+    return order, first, second
+
+
+async def test_the_order_pages_show_each_lines_options_and_what_is_left(
+        client: httpx.AsyncClient) -> None:
+    order, first, second = await _burgers()
+    await OrderRefund(paid_order=order.id, stripe_refund_id="re_test_one", amount=1200,
+                      source="admin", lines=json.dumps([{"item": first.id, "name": "Burger",
+                                                         "quantity": 1, "amount": 1200}]),
+                      created_at=datetime.now(UTC)).save()
+    await PaidOrder.update({PaidOrder.amount_refunded: 1200}).where(PaidOrder.id == order.id)
+    for email, url in (("admin@orderpass.test", f"/admin/orders/{order.public_id}"),
+                       ("owner@demo.test", f"/manage/demo/orders/{order.public_id}")):
+        token = await login(client, email)
+        page = await client.get(url)
+        assert page.status_code == 200, page.text
+        # In the items table and in the refund table, each burger with its options.
+        assert page.text.count("Doneness: Medium; Extras: Bacon, Cheese") >= 2, url
+        assert page.text.count("Doneness: Well done") >= 2, url
+        refund_table = page.text.split('class="admin-form refund-items"')[1]
+        assert "Doneness: Medium; Extras: Bacon, Cheese" in refund_table, url
+        assert refund_max(page.text, first.id) == "1"
+        assert refund_max(page.text, second.id) == "1"
+        assert 'data-refunded-units="1"' in page.text
+        await client.post("/logout", data={"_csrf_token": token})
