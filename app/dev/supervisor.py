@@ -1,6 +1,9 @@
 """`orderpass dev`: embedded servers, migrations, demo seed, then web, worker and sandbox as
-child processes. Ctrl-C (or any child dying) stops everything, servers last; an embedded
-server that dies is started again on its port and data."""
+child processes. Ctrl-C stops everything, servers last. An embedded server that dies is
+started again on its port and data; so is a web, worker or sandbox that dies once running
+(a crash, the OOM killer, a `kill -9`), as a production process manager would, unless it
+keeps dying (CRASH_LIMIT in CRASH_WINDOW_S: then `dev` stops with its exit code, as it does
+for one that cannot start)."""
 
 from __future__ import annotations
 
@@ -26,6 +29,12 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     relay: threading.Thread  # its output, line by line, under its name
+    args: list[str] = field(default_factory=list)  # `orderpass <args>`, to start it again
+    env: dict[str, str] = field(default_factory=dict)
+    crashes: list[float] = field(default_factory=list)  # monotonic moments it died
+
+
+CRASH_LIMIT, CRASH_WINDOW_S = 3, 60.0  # a child dying this often is not restarted again
 
 
 PREFIX_WIDTH = len("sandbox")
@@ -115,6 +124,11 @@ class DevSupervisor:
                 raise click.ClickException(f"`orderpass {command}` failed")
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.children.append(Child(name, *self._launch(name, args, env), args=args, env=env))
+
+    @staticmethod
+    def _launch(name: str, args: list[str], env: dict[str, str]
+                ) -> tuple[subprocess.Popen[bytes], threading.Thread]:
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", *args], env=env, start_new_session=True,
             preexec_fn=_die_with_parent(signal.SIGTERM),
@@ -122,7 +136,24 @@ class DevSupervisor:
         relay = threading.Thread(target=_relay_lines, args=(name, process.stdout),
                                  name=f"relay-{name}", daemon=True)
         relay.start()
-        self.children.append(Child(name, process, relay))
+        return process, relay
+
+    def _revive_children(self) -> None:
+        """Start again a child that died while running (see the module docstring)."""
+        now = time.monotonic()
+        for child in self.children:
+            code = child.process.poll()
+            if code is None or self.stopping:
+                continue
+            child.crashes = [moment for moment in child.crashes if now - moment < CRASH_WINDOW_S]
+            child.crashes.append(now)
+            if len(child.crashes) > CRASH_LIMIT:
+                raise click.ClickException(
+                    f"the {child.name} process exited with code {code}, "
+                    f"{len(child.crashes)} times in {CRASH_WINDOW_S:g} s: not restarted")
+            child.relay.join(timeout=2)  # its last lines first
+            child.process, child.relay = self._launch(child.name, child.args, child.env)
+            click.echo(f"the {child.name} process exited with code {code}; restarted")
 
     def _start_children(self, env: dict[str, str]) -> None:
         if sys.stdout.isatty():  # their lines come through a pipe to this terminal
@@ -156,6 +187,10 @@ class DevSupervisor:
             "Orderpass is running",
             f"  Order food         {base}/   (demo menus: {base}/r/demo  {base}/r/demo-2)",
             f"  Kitchen screens    {base}/kitchen/demo   {base}/kitchen/demo-2",
+            f"  Owner pages        {base}/manage/demo   {base}/manage/demo-2   "
+            "(owner@demo.test, owner@demo-2.test)",
+            f"    orders, refunds  {base}/manage/demo/orders   (also menu, staff, hours, "
+            "settings)",
             f"  Admin              {base}/admin",
             f"  Health             {base}/healthz   {base}/readyz   {base}/metrics",
             f"  API schema         {base}/schema",
@@ -185,7 +220,7 @@ class DevSupervisor:
 
     def _watch(self) -> int:
         while not self.stopping:
-            self._check_children()
+            self._revive_children()
             if self.servers is not None:
                 for line in self.servers.revive():
                     click.echo(line)

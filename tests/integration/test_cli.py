@@ -139,6 +139,7 @@ def test_dev_serves_everything_and_ctrl_c_leaves_nothing(dev_data: Path) -> None
         assert time.monotonic() - started < 60
         assert "kitchen@demo.test" in banner and "kitchen@demo-2.test" in banner
         assert f"{base}/r/demo" in banner
+        assert f"{base}/manage/demo" in banner and "owner@demo.test" in banner
     finally:
         _stop(process)
     assert process.returncode == 0
@@ -200,7 +201,8 @@ def _until_ordering_works(base: str, timeout: float) -> None:
 def test_dev_restarts_an_embedded_server_that_died(dev_data: Path) -> None:
     """Valkey, then Postgres, killed under a running `orderpass dev`: each is started again
     on its port and data, the web and worker reconnect, and orders are taken again without
-    restarting anything by hand."""
+    restarting anything by hand. So is a worker killed with -9 (it used to stop `dev`, the
+    site with it)."""
     port, sandbox_port = free_port(), free_port()
     process = _start_dev(dev_data, port, sandbox_port)
     try:
@@ -223,6 +225,15 @@ def test_dev_restarts_an_embedded_server_that_died(dev_data: Path) -> None:
                 assert time.monotonic() < deadline, output
                 time.sleep(0.1)
             assert process.poll() is None
+        killed = _dev_worker(process)
+        killed.kill()
+        deadline = time.monotonic() + 20
+        while not any("the worker process exited with code -9; restarted" in line
+                      for line in output):
+            assert time.monotonic() < deadline and process.poll() is None, output
+            time.sleep(0.1)
+        assert _dev_worker(process).pid != killed.pid
+        assert _order(base).status_code == 201
     finally:
         _stop(process)
     assert process.returncode == 0
