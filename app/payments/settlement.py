@@ -240,6 +240,11 @@ async def record_refund(order: PaidOrder, refund_id: str, amount: int, *, source
     True if it was new."""
     async with DB.transaction() as transaction:
         connection = transaction.connection
+        # One recording per order at a time: each statement below sees what committed before
+        # it began, so two refunds recorded together each summed only their own, and the
+        # later commit left the total at its refund alone. With the order's row locked
+        # first, the second waits and then sums both.
+        await connection.execute("SELECT 1 FROM paid_order WHERE id = $1 FOR UPDATE", order.id)
         inserted = await connection.fetchval(
             "INSERT INTO order_refund (paid_order, stripe_refund_id, amount, source, reason, "
             "lines, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now()) "
