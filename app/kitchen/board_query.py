@@ -44,10 +44,19 @@ SELECT
   (SELECT count(*) FROM paid_order o
      WHERE o.restaurant = $1 AND o.status = 'paid' AND {on_board})::int AS new_count,
   (SELECT coalesce(json_agg(json_build_array(name, n)), '[]'::json) FROM (
-     SELECT i.name, sum(i.quantity)::int AS n FROM paid_order o
+     -- what is left to make: the units of a line refunded (an owner's refund of items) are
+     -- not (the ticket says "do not make"); looked up only for orders with a refund
+     SELECT i.name, sum(greatest(i.quantity - coalesce(r.units, 0), 0))::int AS n
+     FROM paid_order o
      JOIN order_item i ON i.paid_order = o.id
+     LEFT JOIN LATERAL (
+       SELECT sum((l->>'quantity')::int) AS units
+       FROM order_refund f, jsonb_array_elements(f.lines) l
+       WHERE o.amount_refunded > 0 AND f.paid_order = o.id
+         AND jsonb_typeof(l->'item') = 'number' AND (l->>'item')::bigint = i.id) r ON true
      WHERE o.restaurant = $1 AND o.status = ANY($3::text[]) AND {on_board}
-     GROUP BY i.name) counts
+     GROUP BY i.name
+     HAVING sum(greatest(i.quantity - coalesce(r.units, 0), 0)) > 0) counts
   ) AS all_day,
   (SELECT coalesce(json_agg(row_to_json(s) ORDER BY s.scheduled_for, s.ticket_number),
                    '[]'::json) FROM (

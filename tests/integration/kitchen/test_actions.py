@@ -379,3 +379,22 @@ async def test_a_reject_reason_longer_than_the_limit_is_refused_not_cut(
     unchanged = await reload(order.public_id)
     assert (unchanged.status, unchanged.reject_reason) == ("paid", "")
     assert await lifecycle_emails(redis) == []
+
+
+async def test_all_day_counts_what_is_left_to_make_after_a_refund_of_items(
+        client: httpx.AsyncClient) -> None:
+    """An owner refunded one of three tiramisu and the only lemonade: the ticket says not to
+    make them, and the "all day" counts must not ask for them either."""
+    from app.orders.tables import OrderItem
+    from app.payments.settlement import record_refund
+
+    await login(client, "kitchen@demo.test")
+    order = await make_paid_order(status="accepted",
+                                  items=[("Tiramisu", 700, 3, ""), ("Lemonade", 450, 1, "")])
+    items = {row["name"]: row["id"] for row in await OrderItem.select(
+        OrderItem.id, OrderItem.name).where(OrderItem.paid_order == order.id)}
+    await record_refund(order, f"re_{order.public_id}", 1150, source="admin", lines=[
+        {"item": items["Tiramisu"], "quantity": 1}, {"item": items["Lemonade"], "quantity": 1}])
+    board = (await client.get("/kitchen/demo/board")).text
+    assert '<span class="count">2</span> Tiramisu' in board
+    assert "</span> Lemonade" not in board  # nothing left to make of it
