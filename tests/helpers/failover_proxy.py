@@ -18,10 +18,21 @@ ERRORS = (ConnectionError, OSError)
 SET_UP = {b"CLIENT", b"SELECT", b"AUTH", b"HELLO"}  # commands a client connects with
 
 
-def _command(data: bytes) -> bytes:
-    """The name of the first RESP command in `data` (b"" if it is not one)."""
-    parts = data.split(b"\r\n", 3)
-    return parts[2].upper() if len(parts) > 2 and data.startswith(b"*") else b""
+def _commands(data: bytes) -> list[bytes]:
+    """The names of the RESP commands in `data`, in order (redis-py may write two at once:
+    CLIENT SETINFO LIB-NAME and LIB-VER); [] if it does not start with one."""
+    names: list[bytes] = []
+    at = 0
+    while data.startswith(b"*", at):
+        end = data.index(b"\r\n", at)
+        count, at = int(data[at + 1:end]), end + 2
+        for index in range(count):
+            end = data.index(b"\r\n", at)
+            length, at = int(data[at + 1:end]), end + 2
+            if index == 0:
+                names.append(data[at:at + length].upper())
+            at += length + 2
+    return names
 
 
 @dataclass
@@ -29,7 +40,7 @@ class _Link:
     client: asyncio.StreamWriter
     server: asyncio.StreamWriter | None = None
     downstream: asyncio.Task[None] | None = None
-    set_up: list[bytes] = field(default_factory=list)  # the client's set-up commands
+    set_up: list[tuple[bytes, int]] = field(default_factory=list)  # (bytes, commands in it)
     set_up_done: bool = False  # a command other than set-up went by: nothing more is kept
 
 
@@ -57,10 +68,11 @@ class FailoverProxy:
         old, old_downstream = link.server, link.downstream
         reader, server = await asyncio.open_connection(*self.target)
         if old is not None:  # the client set this connection up already: do it again
-            for command in link.set_up:
-                server.write(command)
+            for written, count in link.set_up:
+                server.write(written)
                 await server.drain()
-                await reader.readline()  # +OK (the client has had its answer)
+                for _ in range(count):  # +OK or -ERR each (the client has had its answers)
+                    await reader.readline()
         link.server = server
         link.downstream = asyncio.create_task(self._down(reader, link))
         if old_downstream is not None:
@@ -85,8 +97,9 @@ class FailoverProxy:
                 while data := await reader.read(65536):
                     assert link.server is not None
                     if not link.set_up_done:
-                        if _command(data) in SET_UP:
-                            link.set_up.append(data)
+                        names = _commands(data)
+                        if names and all(name in SET_UP for name in names):
+                            link.set_up.append((data, len(names)))
                         else:
                             link.set_up_done = True
                     link.server.write(data)
