@@ -36,11 +36,6 @@ def values_of(restaurant: Restaurant) -> dict[str, Any]:
             "schedule_days": restaurant.schedule_days}
 
 
-def _sentence(text: str) -> str:
-    # A question ("… did you mean 11:30-14:30?") keeps its question mark.
-    return text if text.endswith("?") else f"{text}."
-
-
 def _number(form: Mapping[str, str], name: str, high: int, errors: dict[str, str]) -> int:
     value = ascii_int(str(form.get(name, "")), low=0, high=high)
     if value is None:
@@ -70,7 +65,7 @@ async def update(restaurant: Restaurant, form: Mapping[str, str], *, by: str) ->
         try:
             intervals += hours.parse_day(index, text)
         except hours.HoursInvalid as error:
-            errors[name] = _sentence(f"{hours.WEEKDAYS[index]}: {error}")
+            errors[name] = f"{hours.WEEKDAYS[index]}: {error}."
     capacity = _number(form, "slot_capacity", MAX_SLOT_CAPACITY, errors)
     days = _number(form, "schedule_days", MAX_SCHEDULE_DAYS, errors)
     if errors:

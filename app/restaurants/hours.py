@@ -127,10 +127,14 @@ def parse_day(weekday: int, text: str) -> list[Interval]:
             raise HoursInvalid(f"{quoted(part)}: opens and closes at the same time "
                                "(00:00-24:00 is the whole day)")
         if LATEST_NIGHT_CLOSE < closes < opens:
+            # Typed backwards ("14:30-11:30") or a night that runs into the morning
+            # ("18:00-07:00"): the form cannot tell which, so it offers both ways out.
             raise HoursInvalid(
                 f"{quoted(part)} would close at {clock_text(closes)} the next day, and a night "
                 f"ends by {clock_text(LATEST_NIGHT_CLOSE)}: did you mean "
-                f"{clock_text(closes)}-{clock_text(opens)}?")
+                f"{clock_text(closes)}-{clock_text(opens)}? Open through the night, write "
+                f"{clock_text(opens)}-{clock_text(LATEST_NIGHT_CLOSE)} here and the morning "
+                "on the next day")
         # Closing at 00:00 is closing at midnight, the end of the day it opens on: stored as
         # 1440, like every other closing time that is not a time of the next day.
         found.append(Interval(weekday, opens, closes or DAY_MINUTES))

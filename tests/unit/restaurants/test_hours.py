@@ -66,6 +66,10 @@ def test_a_night_keeps_past_midnight_but_not_past_the_morning() -> None:
             hours.parse_day(4, f"08:00-09:00, {typo}")
         assert repr(typo) in str(refused.value)
         assert f"did you mean {swapped}?" in str(refused.value)
+    # a night that runs into the morning is told how to write it, not only the swap
+    with pytest.raises(hours.HoursInvalid) as refused:
+        hours.parse_day(4, "18:00-07:00")
+    assert "write 18:00-06:00 here and the morning on the next day" in str(refused.value)
 
 
 def test_a_range_that_closes_at_midnight_stays_closed_outside_it() -> None:
