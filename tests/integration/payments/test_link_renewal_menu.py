@@ -50,6 +50,8 @@ async def test_a_renewal_refuses_a_dish_sold_out_meanwhile(
         assert refused.status_code == code, refused.text
         assert "Margherita pizza is sold out." in refused.text
         assert 'href="/r/demo"' in refused.text and "Back to the menu" in refused.text
+        # and no invitation to try the renewal again: only a new order can be paid
+        assert "Get a new payment link" not in refused.text
     assert [s.status for s in sessions_of(sdk, ref)] == ["expired"]  # no new session
     assert (await client.get(f"/api/orders/{ref}")).json()["status"] == "payment_expired"
 
