@@ -121,10 +121,13 @@ def modifiers_of(stored: Any) -> list[LineModifier]:
 
 
 def _refund_line(row: dict[str, Any]) -> RefundLine:
-    """One refund as the customer reads it: the items it gave back, or its reason."""
+    """One refund as the customer reads it: the items it gave back and why (the owner's
+    form says its reason is shown to the customer), or its reason alone."""
     lines = _json(row["lines"] or "[]")
     items = ", ".join(f"{line['quantity']} x {line['name']}" for line in lines)
-    return RefundLine(amount=row["amount"], description=items or row["reason"])
+    reason = row["reason"] or ""
+    return RefundLine(amount=row["amount"],
+                      description=f"{items} ({reason})" if items and reason else items or reason)
 
 
 def _moment(document: dict[str, Any], name: str) -> datetime | None:

@@ -59,7 +59,7 @@ async def _refund_items(client: httpx.AsyncClient, token: str, ref: str,
                         quantities: dict[int, int]) -> int:
     """The admin refunds `quantities` (item id → how many); returns the refunded amount."""
     page = await client.get(f"/admin/orders/{ref}")
-    form = {"_csrf_token": token, "nonce": _nonce(page.text),
+    form = {"_csrf_token": token, "nonce": _nonce(page.text), "reason": "Pizza burnt",
             **{f"qty_{item}": str(n) for item, n in quantities.items()}}
     done = await client.post(f"/admin/orders/{ref}/refund", data=form, follow_redirects=False)
     assert done.status_code == 303, done.text
@@ -96,6 +96,8 @@ async def test_the_rest_refunded_after_a_partial_refund_is_emailed_once(
     first = await _send(redis, sandbox, ref, refund_keys[0])
     assert _money(part) in first["text"]
     assert f"({_money(total - part)} stays charged)" in first["text"]
+    assert "(Pizza burnt)" in first["text"]  # the reason the form says the diner is shown
+    assert "(Pizza burnt)" in (await client.get(f"/orders/{ref}")).text
 
     whole = await client.post(f"/admin/orders/{ref}/refund",
                               data={"_csrf_token": token, "reason": "kitchen closed"},
