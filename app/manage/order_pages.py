@@ -104,7 +104,9 @@ async def refund(request: Request[Any, Any, Any], scope: Scope,
     by = staff_of(request).email
     redis = request.app.state.redis
     try:
-        if any(name.startswith("qty_") for name in form):
+        if any(name.startswith("qty_") for name in form) or "nonce" in form:
+            # The items form (it carries a nonce): never read as "everything" when a
+            # client left out its quantities; `plan` asks for at least one item.
             await partial_refunds.refund_items(redis, ref, form, by=by)
             done = "refund"
         else:

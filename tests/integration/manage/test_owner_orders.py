@@ -99,6 +99,13 @@ async def test_partial_then_full_refund_from_the_owners_page(
     assert f'action="{url}/refund"' in page.text and f'href="{url}/receipt"' in page.text
     assert refund_max(page.text, first.id) == "2"
 
+    # The items form without its quantities (a script, an odd client) refunds nothing: it
+    # is not read as "refund everything".
+    empty = await client.post(f"{url}/refund", data={
+        "_csrf_token": token, "nonce": nonce_of(page.text)}, follow_redirects=False)
+    assert empty.status_code == 400 and "choose at least one item" in empty.text
+    assert (await reload(order.public_id)).amount_refunded == 0
+
     one = await client.post(f"{url}/refund", data={
         "_csrf_token": token, "nonce": nonce_of(page.text), f"qty_{first.id}": "1"},
         follow_redirects=False)
