@@ -12,8 +12,8 @@ import pytest
 from app.notifications.compose import RestaurantContact, render_email
 from app.notifications.service import EMAIL_KINDS
 from app.orders.models import Customer, OrderLine, OrderView
-from tests.helpers.browser import box_inside
-from tests.helpers.orders import valid_order
+from tests.helpers.browser import box_inside, logged_in_context
+from tests.helpers.orders import make_paid_order, valid_order
 from tests.helpers.server import RunningProcess
 
 pytestmark = pytest.mark.browser
@@ -119,3 +119,29 @@ async def test_on_a_phone_the_basket_minus_and_plus_are_thumb_sized(browser: Any
     assert await page.evaluate(OVERFLOW) <= 0
     await line.locator("[id^=inc-]").click()  # and they still work
     await page.locator(".cart input[name^=qty-][value='2']").wait_for(state="attached")
+
+
+# Lines each text box of the element takes: a date or an amount broken mid-word takes two.
+TEXT_LINES = """el => { const range = document.createRange(); range.selectNodeContents(el);
+  return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; }"""
+
+
+async def test_an_owners_order_pages_fit_a_phone(browser: Any, web: RunningProcess) -> None:
+    """An owner on the phone: the orders list and an order (its items and the refund form)
+    do not scroll the page sideways, and no amount or date is broken over two lines (table
+    cells broke anywhere: "€32. 50", "202 6-12-03")."""
+    order = await make_paid_order(status="accepted", items=[
+        ("Tomato soup with a rather long name", 650, 2, "no cream"),
+        ("Margherita pizza", 1100, 1, "")])
+    context = await logged_in_context(browser, web.url, "owner@demo.test",
+                                      viewport={"width": 390, "height": 844})
+    page = await context.new_page()
+    for path in ("/manage/demo/orders", f"/manage/demo/orders/{order.public_id}"):
+        response = await page.goto(path)
+        assert response is not None and response.status == 200, path
+        assert await page.evaluate(OVERFLOW) <= 0, f"{path} scrolls sideways at 390 px"
+        cells = page.locator(".admin-table td.num, .admin-table time")
+        assert await cells.count() > 0, path
+        for cell in await cells.all():
+            assert await cell.evaluate(TEXT_LINES) == 1, (path, await cell.inner_text())
+    await context.close()
