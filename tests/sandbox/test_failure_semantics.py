@@ -113,7 +113,9 @@ def test_same_key_other_parameters_is_refused(
 def test_a_concurrent_request_with_the_same_key_gets_409_and_nothing_is_saved(
     sandbox: RunningSandbox, client: stripe.StripeClient
 ) -> None:
-    sandbox.api_faults(service="stripe", latency_ms=400)
+    # The second request must arrive while the first is in flight: a wide margin, as a
+    # loaded CI machine took more than 0.15 s to get the first one there (both succeeded).
+    sandbox.api_faults(service="stripe", latency_ms=2000)
     params = session_params()
     outcomes: list[Any] = []
 
@@ -126,7 +128,7 @@ def test_a_concurrent_request_with_the_same_key_gets_409_and_nothing_is_saved(
 
     first = threading.Thread(target=create)
     first.start()
-    time.sleep(0.15)
+    time.sleep(0.6)
     create()
     first.join()
     sandbox.api_faults(service="stripe", latency_ms=0)
