@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.source import parse
+
 ROOT = Path(__file__).resolve().parents[2]
 DOMAINS = ("orders", "payments", "kitchen", "notifications", "restaurants", "accounts", "manage")
 OPERATOR = ("app.ops", "app.admin")
@@ -98,7 +100,7 @@ def _walk(node: ast.AST, module_level: bool,
 
 
 def _imports_of(module: str) -> Iterator[Import]:
-    tree = ast.parse(MODULES[module].read_text(), str(MODULES[module]))
+    tree = parse(MODULES[module])
     for node, module_level, typing_only in _walk(tree, True):
         names: list[str] = []
         if isinstance(node, ast.Import):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.helpers.source import parse
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _controllers(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(), str(path))
+    tree = parse(path)
     return [node.name for node in tree.body if isinstance(node, ast.ClassDef)
             and any(ast.unparse(base).endswith("Controller") for base in node.bases)]
 
@@ -41,7 +43,7 @@ def test_tests_share_helpers_only_through_tests_helpers() -> None:
     place for what several tests use."""
     wrong = []
     for path in sorted((ROOT / "tests").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in ast.walk(parse(path)):
             names = ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
                      else [alias.name for alias in node.names] if isinstance(node, ast.Import)
                      else [])

@@ -10,6 +10,7 @@ import pytest
 
 from app import outbox_consumers
 from app.platform import outbox
+from tests.helpers.source import parse
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -27,7 +28,7 @@ async def test_an_unknown_kind_is_refused_not_dropped() -> None:
 
 @pytest.mark.parametrize("path", ["app/asgi.py", "workers/lifecycle.py", "app/cli.py"])
 def test_every_process_that_delivers_rows_loads_the_consumers(path: str) -> None:
-    tree = ast.parse((ROOT / path).read_text())
+    tree = parse(ROOT / path)
     calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
              and isinstance(node.func, ast.Attribute) and node.func.attr == "load"
              and isinstance(node.func.value, ast.Name)
