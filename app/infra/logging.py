@@ -12,6 +12,18 @@ import msgspec
 import structlog
 
 
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written. Loggers are cached on first use with
+    their file: bound to the `sys.stderr` of that moment (a test's captured stream, closed
+    after it), a later line raised "I/O operation on closed file" in an unrelated test."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -27,7 +39,7 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     # Route the standard library's loggers (uvicorn, arq, piccolo) through the same format.
