@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from tests.helpers.freezing_proxy import ThreadedProxy
 
 ERRORS = (ConnectionError, OSError)
 SET_UP = {b"CLIENT", b"SELECT", b"AUTH", b"HELLO"}  # commands a client connects with
@@ -44,15 +43,10 @@ class _Link:
     set_up_done: bool = False  # a command other than set-up went by: nothing more is kept
 
 
-class FailoverProxy:
+class FailoverProxy(ThreadedProxy):
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
-        self.target = (target_host, target_port)
-        self.loop = asyncio.new_event_loop()
+        super().__init__(target_port, target_host)
         self.links: list[_Link] = []
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def fail_over(self) -> int:
         """Every open client connection now talks to a new server connection; returns how
@@ -111,22 +105,3 @@ class FailoverProxy:
             if link.server is not None:
                 link.server.close()
             writer.close()
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[FailoverProxy]:
-        self._thread.start()
-        server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, "127.0.0.1", self.port), self.loop).result(10)
-        try:
-            yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self._close(server), self.loop).result(10)
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(5)
-
-    async def _close(self, server: asyncio.Server) -> None:
-        server.close()
-        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

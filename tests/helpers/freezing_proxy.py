@@ -12,21 +12,52 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
+from typing import Self
 
 METHODS = {b"GET", b"POST", b"HEAD", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"}
 
 
-class FreezingProxy:
+class ThreadedProxy:
+    """A TCP proxy on a free local port, served by an event loop of its own in a thread
+    (`running()`); subclasses say what each connection does (`_serve`)."""
+
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.loop = asyncio.new_event_loop()
-        # per open connection: the path of the last request it carried, its "may flow" flag
-        self.open: list[tuple[list[bytes], asyncio.Event]] = []
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Self]:
+        self._thread.start()
+        server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._serve, "127.0.0.1", self.port), self.loop).result(10)
+        try:
+            yield self
+        finally:
+            asyncio.run_coroutine_threadsafe(self._close(server), self.loop).result(10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(5)
+
+    async def _close(self, server: asyncio.Server) -> None:
+        server.close()
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class FreezingProxy(ThreadedProxy):
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        super().__init__(target_port, target_host)
+        # per open connection: the path of the last request it carried, its "may flow" flag
+        self.open: list[tuple[list[bytes], asyncio.Event]] = []
 
     def freeze(self, path: str) -> int:
         """Stop the bytes (for good) of the connections open now whose last request was for
@@ -68,22 +99,3 @@ class FreezingProxy:
         with contextlib.suppress(asyncio.CancelledError):  # the proxy closing: not an error
             await asyncio.gather(self._pipe(client_reader, server_writer, flowing, last),
                                  self._pipe(server_reader, client_writer, flowing))
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[FreezingProxy]:
-        self._thread.start()
-        server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, "127.0.0.1", self.port), self.loop).result(10)
-        try:
-            yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self._close(server), self.loop).result(10)
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(5)
-
-    async def _close(self, server: asyncio.Server) -> None:
-        server.close()
-        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
