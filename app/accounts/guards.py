@@ -1,7 +1,9 @@
 """Route guards for staff pages, streams and actions. Anonymous callers get `LoginRequired`
 (pages: redirect to /login?next=…; streams, HTMX and APIs: 401, HTMX also `HX-Redirect`);
-logged-in staff of another restaurant, staff below the role a route needs, or non-admins on
-admin pages, get 403. Roles and what each may do: app/accounts/roles.py.
+logged-in staff of another restaurant get 404 on its `{slug}` routes (the same answer as for
+a slug that does not exist: whether another restaurant exists is not theirs to learn);
+staff below the role a route needs at their own restaurant, or non-admins on admin pages,
+get 403. Roles and what each may do: app/accounts/roles.py.
 
 The session payload they read (server-side in Redis, under the session key "staff"; see
 app/accounts/session.py, `current_staff(request)` returns it as a `StaffSession`, already
@@ -27,13 +29,19 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
 
 from app.accounts.roles import Role
 from app.accounts.session import StaffSession, current_staff
 from app.infra.html import is_htmx
+
+NOT_FOUND = "no such restaurant"
 
 
 class LoginRequired(NotAuthorizedException):
@@ -51,11 +59,14 @@ def _require_role_for_slug(connection: ASGIConnection[Any, Any, Any, Any], minim
     if staff is None:
         raise LoginRequired("log in first")
     slug = str(connection.path_params.get("slug", ""))
-    if not staff.at_least(slug, minimum):
-        raise PermissionDeniedException(
-            # true whether the slug is another restaurant's or none at all (the guard reads
-            # no database; /kitchen/nope said "another restaurant" in an outside try)
-            refusal if staff.may_see(slug) else "this page is not one of your restaurant's")
+    if staff.at_least(slug, minimum):
+        return
+    if staff.restaurant_slug != slug:
+        # Another restaurant's, or none at all: the same 404 either way (the guard reads no
+        # database), as everywhere else another restaurant's data is, so a member of one
+        # restaurant cannot tell which other slugs exist. The answer names nothing of it.
+        raise NotFoundException(NOT_FOUND)
+    raise PermissionDeniedException(refusal)  # their own restaurant, below this page's role
 
 
 def require_staff_for_slug(connection: ASGIConnection[Any, Any, Any, Any],

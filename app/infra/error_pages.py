@@ -1,5 +1,5 @@
 """Errors a person reads in a browser are a page, not JSON: a diner with an old link (404),
-a cook on another restaurant's screen (403), anyone ordering while Postgres or Redis is away
+a cook on the owner's settings (403), anyone ordering while Postgres or Redis is away
 (503, with Retry-After). An outside try saw `{"status_code":503,...}` as text on a phone.
 
 Only a plain browser navigation gets the page (it asks for text/html and is not htmx, an

@@ -65,6 +65,9 @@ _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "
                "Enter a phone number like")
 
 
+_PHONE = re.escape("Enter a phone number like +49 30 1234567: ")  # editing.PHONE_HINT
+
+
 # Intake's sentences for people, recognised (anchored, after capitalisation), and said again
 # in the diner's language with what they name.
 _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
@@ -78,16 +81,27 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
     (r"^Choose (?P<count>\d+) (?P<group>.+) for (?P<item>.+)\.$",
      N_("Choose %(count)s %(group)s for %(item)s.")),
     (r"^An option is chosen twice\.$", N_("An option is chosen twice.")),
-    # A phone number nobody can dial (app/restaurants/editing.py `phone_problem`).
-    (r"^Enter a phone number like \+49 30 1234567: digits, spaces and - \( \) / only, with "
-     r"a \+ only at the start\.$",
-     N_("Enter a phone number like +49 30 1234567: digits, spaces and - ( ) / only, with a + "
-        "only at the start.")),
-    (r"^Enter a phone number like \+49 30 1234567: (?P<phone>.+) has (?P<count>\d+) digits, "
-     r"more than a phone number has \(at most (?P<most>\d+), not counting a leading 00\)\.$",
-     N_("Enter a phone number like +49 30 1234567: %(phone)s has %(count)s digits, more than a "
-        "phone number has (at most %(most)s, not counting a leading 00).")),
-    (r"^Enter a phone number like \+49 30 1234567: (?P<phone>.+) is only zeros\.$",
+    # A phone number nobody can dial (app/restaurants/editing.py `phone_problem`), by cause.
+    (rf"^{_PHONE}a phone number may not contain (?P<char>.+)\.$",
+     N_("Enter a phone number like +49 30 1234567: a phone number may not contain %(char)s.")),
+    (rf'^{_PHONE}a "\+" may only come first\.$',
+     N_('Enter a phone number like +49 30 1234567: a "+" may only come first.')),
+    (rf"^{_PHONE}(?P<phone>.+) has no digits; a phone number has at least (?P<least>\d+)\.$",
+     N_("Enter a phone number like +49 30 1234567: %(phone)s has no digits; a phone number "
+        "has at least %(least)s.")),
+    (rf"^{_PHONE}(?P<phone>.+) has only 1 digit; a phone number has at least "
+     r"(?P<least>\d+)\.$",
+     N_("Enter a phone number like +49 30 1234567: %(phone)s has only 1 digit; a phone number "
+        "has at least %(least)s.")),
+    (rf"^{_PHONE}(?P<phone>.+) has only (?P<count>\d+) digits; a phone number has at least "
+     r"(?P<least>\d+)\.$",
+     N_("Enter a phone number like +49 30 1234567: %(phone)s has only %(count)s digits; a "
+        "phone number has at least %(least)s.")),
+    (rf"^{_PHONE}(?P<phone>.+) has (?P<count>\d+) digits; a phone number has at most "
+     r"(?P<most>\d+) digits, not counting a leading 00\.$",
+     N_("Enter a phone number like +49 30 1234567: %(phone)s has %(count)s digits; a phone "
+        "number has at most %(most)s digits, not counting a leading 00.")),
+    (rf"^{_PHONE}(?P<phone>.+) is only zeros\.$",
      N_("Enter a phone number like +49 30 1234567: %(phone)s is only zeros.")),
     (r"^(?P<restaurant>.+) is not taking orders right now\.$",
      N_("%(restaurant)s is not taking orders right now.")),

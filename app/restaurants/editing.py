@@ -49,8 +49,8 @@ MIN_PHONE_DIGITS = 5  # the shortest a diner could dial (a local number without 
 # The longest: E.164 numbers have at most 15 digits after the international prefix, which is
 # written "+" or dialled "00" (two digits more).
 MAX_PHONE_DIGITS = 15
-PHONE_ERROR = ("Enter a phone number like +49 30 1234567: digits, spaces and - ( ) / only, "
-               "with a + only at the start.")
+PHONE_CHARACTERS = frozenset("0123456789 ()/-+")  # what PHONE is made of
+PHONE_HINT = "Enter a phone number like +49 30 1234567: "  # how every phone message begins
 # A price as written on a menu: digits, and a decimal point (a comma is read as one).
 PRICE = re.compile(r"[0-9]{1,12}(?:\.[0-9]*)?|\.[0-9]+")
 RESERVED_SLUGS = frozenset({"new"})  # /admin/restaurants/new is the creation form
@@ -144,18 +144,45 @@ def format_price(amount: int, currency: str) -> str:
 
 
 def phone_problem(phone: str) -> str:
-    """Why diners could not call `phone`, for its form field ("" if they could)."""
-    digits = "".join(char for char in phone if char.isdigit())
+    """Why diners could not call `phone`, for its form field ("" if they could): the one
+    thing wrong with it, in a sentence (app/orders/form_messages.py says each again in the
+    diner's language)."""
+    digits = "".join(char for char in phone if char in "0123456789")
     if not PHONE.fullmatch(phone) or len(digits) < MIN_PHONE_DIGITS:
-        return PHONE_ERROR
+        return _not_a_phone(phone, len(digits))
     longest = MAX_PHONE_DIGITS + (2 if digits.startswith("00") else 0)
     if len(digits) > longest:
-        return (f"Enter a phone number like +49 30 1234567: {quoted(phone)} has {len(digits)} "
-                f"digits, more than a phone number has (at most {MAX_PHONE_DIGITS}, not "
-                "counting a leading 00).")
+        return (f"{PHONE_HINT}{quoted(phone)} has {len(digits)} digits; a phone number has at "
+                f"most {MAX_PHONE_DIGITS} digits, not counting a leading 00.")
     if not digits.strip("0"):
-        return f"Enter a phone number like +49 30 1234567: {quoted(phone)} is only zeros."
+        return f"{PHONE_HINT}{quoted(phone)} is only zeros."
     return ""
+
+
+def _not_a_phone(phone: str, digits: int) -> str:
+    """What keeps `phone` (refused by PHONE or too short) from being one: a character no
+    phone number has, a "+" after the start, or too few digits (PHONE's one other demand, a
+    digit, is the last of these)."""
+    for position, char in enumerate(phone):
+        if char not in PHONE_CHARACTERS:
+            return f"{PHONE_HINT}a phone number may not contain {_named(char)}."
+        if char == "+" and position:
+            return f'{PHONE_HINT}a "+" may only come first.'
+    if not digits:
+        return (f"{PHONE_HINT}{quoted(phone)} has no digits; a phone number has at least "
+                f"{MIN_PHONE_DIGITS}.")
+    return (f"{PHONE_HINT}{quoted(phone)} has only {digits} digit{'' if digits == 1 else 's'}; "
+            f"a phone number has at least {MIN_PHONE_DIGITS}.")
+
+
+def _named(char: str) -> str:
+    """A character for a message: "x" ('"' for the quote itself); one that would not show
+    (a space other than the plain one, a control character) by its code point."""
+    if char == '"':
+        return "'\"'"
+    if char.isprintable() and not char.isspace():
+        return f'"{char}"'
+    return f"U+{ord(char):04X}"
 
 
 def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:

@@ -1,7 +1,7 @@
 """A person in a browser meets an error as a page in the site's layout, in their language,
 saying what happened and what to do (an outside try saw raw JSON on a phone: an old order
-link, a cook on another restaurant's screen). Machines keep their JSON: the API, htmx
-fragments, streams."""
+link, a cook on another restaurant's screen, a cook on the owner's settings). Machines keep
+their JSON: the API, htmx fragments, streams."""
 
 from __future__ import annotations
 
@@ -32,8 +32,17 @@ async def test_a_cook_on_another_restaurants_screen_gets_a_page(
         client: httpx.AsyncClient) -> None:
     await login(client, "kitchen@demo.test")
     page = await client.get("/kitchen/demo-2", headers=BROWSER)
+    assert page.status_code == 404  # as for a restaurant that does not exist
+    assert "We could not find that page" in page.text and "no such restaurant" in page.text
+    assert "Demo Noodle Bar" not in page.text
+    assert "Try again" not in page.text
+
+
+async def test_a_cook_on_an_owners_page_gets_a_page(client: httpx.AsyncClient) -> None:
+    await login(client, "kitchen@demo.test")
+    page = await client.get("/manage/demo/settings", headers=BROWSER)
     assert page.status_code == 403
-    assert "Not allowed here" in page.text and "not one of your restaurant" in page.text
+    assert "Not allowed here" in page.text and "owners only" in page.text
     assert "Try again" not in page.text  # a no stays a no: only Home
 
 

@@ -82,11 +82,11 @@ async def test_reconnect_with_last_event_id_starts_with_a_full_snapshot(
         await client.aclose()
 
 
-async def test_other_restaurants_stream_is_forbidden(web: RunningProcess) -> None:
+async def test_other_restaurants_stream_is_not_found(web: RunningProcess) -> None:
     client = await logged_in(web, "kitchen@demo-2.test")
     try:
         response = await client.get("/kitchen/demo/events")
-        assert response.status_code == 403
+        assert response.status_code == 404  # as for a restaurant that does not exist
         anonymous = await httpx.AsyncClient(base_url=web.url).get("/kitchen/demo/events")
         assert anonymous.status_code == 401
     finally:
