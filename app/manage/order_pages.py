@@ -27,6 +27,10 @@ from app.settings import get_settings
 
 DONE = {"refund": "Refund made; the customer has been emailed.",
         "refunded": "Refunded in full.", "voided": "The card hold was released in full."}
+# "Refund everything" posts this with its checkbox ticked: a post without it refunds nothing.
+CONFIRM = "confirm"
+UNCONFIRMED = ("Nothing was refunded: tick \u201cThis cannot be undone\u201d to confirm "
+               "refunding everything.")
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,10 @@ async def receipt(request: Request[Any, Any, Any], scope: Scope, ref: str) -> Te
 
 async def refund(request: Request[Any, Any, Any], scope: Scope,
                  ref: str) -> Template | Response[Any]:
-    """Some items (`qty_<item id>` fields, with the form's `nonce` as the refund's key) or,
-    without item fields, the whole order. Another restaurant's order is refused before
-    anything is read from the form."""
+    """Some items (`qty_<item id>` fields, with the form's `nonce` as the refund's key; every
+    unit left makes it the whole refund, tip included) or, without item fields, the whole
+    order, only with its confirmation ticked (422 and nothing refunded otherwise). Another
+    restaurant's order is refused before anything is read from the form."""
     if scope.restaurant_id is not None and not await order_search.belongs(
             ref, scope.restaurant_id):
         raise _not_found(ref)
@@ -107,8 +112,10 @@ async def refund(request: Request[Any, Any, Any], scope: Scope,
         if any(name.startswith("qty_") for name in form) or "nonce" in form:
             # The items form (it carries a nonce): never read as "everything" when a
             # client left out its quantities; `plan` asks for at least one item.
-            await partial_refunds.refund_items(redis, ref, form, by=by)
-            done = "refund"
+            made = await partial_refunds.refund_items(redis, ref, form, by=by)
+            done = "refunded" if made.fully_refunded else "refund"
+        elif form.get(CONFIRM) != "yes":
+            return await detail(request, scope, ref, error=UNCONFIRMED, status_code=422)
         else:
             done = await partial_refunds.refund_whole(redis, ref, by=by,
                                                       reason=form.get("reason", ""))

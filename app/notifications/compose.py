@@ -13,10 +13,11 @@ from functools import lru_cache
 from typing import Any
 
 import css_inline
+import msgspec
 
 from app.infra import i18n
 from app.infra.i18n import N_
-from app.orders.models import OrderView, Seller
+from app.orders.models import OrderView, RefundLine, Seller
 from app.templating import (
     email_environment,
     format_deadline,
@@ -93,6 +94,33 @@ def money_back(order: OrderView) -> str:
              "alerted and will make sure you get your money back.")
 
 
+@dataclass(frozen=True)
+class ToldRefund:
+    """What one `order_refunded` email tells: its refund, and the order as it stood right
+    after it (its refunds up to that one), whatever was refunded later."""
+
+    order: OrderView  # `refunds` and `amount_refunded` as they were right after the refund
+    refund: RefundLine | None  # None: an order without a recorded refund
+    earlier: int  # what refunds before this one gave back
+
+    @property
+    def amount(self) -> int:
+        return self.refund.amount if self.refund is not None else self.order.amount_refunded
+
+
+def told_refund(order: OrderView, refund_id: str = "") -> ToldRefund:
+    """The refund `refund_id` (a Stripe refund id) of `order`, with the order as it stood
+    right after it; without one (or one not recorded), the last refund recorded."""
+    position = next((index for index, refund in enumerate(order.refunds)
+                     if refund_id and refund.refund_id == refund_id), len(order.refunds) - 1)
+    if position < 0:
+        return ToldRefund(order, None, 0)
+    refunds = order.refunds[:position + 1]
+    then = msgspec.structs.replace(order, refunds=refunds,
+                                   amount_refunded=sum(refund.amount for refund in refunds))
+    return ToldRefund(then, refunds[-1], then.amount_refunded - refunds[-1].amount)
+
+
 def status_url(public_base_url: str, order_ref: str) -> str:
     return f"{public_base_url.rstrip('/')}/orders/{order_ref}"
 
@@ -106,11 +134,12 @@ def seller_of(order: OrderView, restaurant: RestaurantContact) -> Seller:
 
 
 def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
-                 public_base_url: str) -> RenderedEmail:
+                 public_base_url: str, *, refund_id: str = "") -> RenderedEmail:
+    """`refund_id`: the refund an `order_refunded` email tells (`told_refund`)."""
     if kind not in SUBJECTS:
         raise ValueError(f"unknown email kind: {kind!r}")
     with i18n.use(order.language):
-        return _render(kind, order, restaurant, public_base_url)
+        return _render(kind, order, restaurant, public_base_url, refund_id)
 
 
 def _subject(kind: str, order: OrderView, restaurant: RestaurantContact) -> str:
@@ -121,8 +150,13 @@ def _subject(kind: str, order: OrderView, restaurant: RestaurantContact) -> str:
 
 
 def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
-            public_base_url: str) -> RenderedEmail:
+            public_base_url: str, refund_id: str = "") -> RenderedEmail:
     subject = _one_line(_subject(kind, order, restaurant))
+    # A refund email tells its own refund, and the order as it stood right after it: sent
+    # after a later refund, it still says only what it is about.
+    told = told_refund(order, refund_id) if kind == "order_refunded" else None
+    if told is not None:
+        order = told.order
     context = {
         "subject": subject,
         "order": order,
@@ -138,9 +172,10 @@ def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
                                     restaurant.timezone),
         "money_back": money_back(order),
         "fully_refunded": order.amount_refunded >= order.total_amount,
-        # The whole payment back after an earlier partial refund: the email says what the
-        # last refund gave back (the rest), not the total as if it were all new.
-        "rest_refunded": order.refunds[-1].amount if len(order.refunds) > 1 else 0,
+        # The refund an `order_refunded` email tells: its amount and lines (after an earlier
+        # refund it says "a further" amount, or "the remaining" one when nothing is left).
+        "told": told,
+        "rest_refunded": told.amount if told is not None and told.earlier else 0,
         "refund_line": i18n.gettext("%(amount)s of your payment has been refunded.") % {
             "amount": format_money(order.amount_refunded, order.currency)},
         # The receipt (payment_received): when it was paid, on the restaurant's clock, and

@@ -138,7 +138,8 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
     if restaurant is None:
         await service.mark_failed(row.id, "restaurant not found")
         return Skip("failed: restaurant not found")
-    rendered = render_email(row.kind, order, restaurant, settings.public_base_url)
+    rendered = render_email(row.kind, order, restaurant, settings.public_base_url,
+                            refund_id=row.refund_id)
     params: dict[str, Any] = {
         "from": settings.email_from, "to": [row.recipient], "subject": rendered.subject,
         "html": rendered.html, "text": rendered.text,

@@ -66,6 +66,7 @@ class EmailRow:
     transport: str
     provider_id: str | None
     created_at: datetime
+    refund_id: str = ""  # the refund an `order_refunded` email tells ('' otherwise)
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> EmailRow:
@@ -74,13 +75,13 @@ class EmailRow:
             recipient=row["recipient"], order_ref=row["order_ref"],
             restaurant_id=row["restaurant"], status=row["status"], attempts=row["attempts"],
             transport=row["transport"], provider_id=row["provider_id"],
-            created_at=row["created_at"],
+            created_at=row["created_at"], refund_id=row.get("refund_id") or "",
         )
 
 
 # What `EmailRow.of` reads, for raw statements.
 _ROW_COLUMNS = ("id, idempotency_key, kind, recipient, order_ref, restaurant, status, "
-                "attempts, transport, provider_id, created_at")
+                "attempts, transport, provider_id, created_at, refund_id")
 
 
 def _check_kind(kind: str) -> None:
@@ -93,10 +94,12 @@ async def get_row(key: str) -> EmailRow | None:
     return EmailRow.of(row) if row else None
 
 
-async def ensure_row(redis: ArqRedis, kind: str, order_ref: str, *, suffix: str = ""
-                     ) -> EmailRow | None:
+async def ensure_row(redis: ArqRedis, kind: str, order_ref: str, *, suffix: str = "",
+                     refund_id: str = "") -> EmailRow | None:
     """The email's row, created in status `queued` if missing; None if the order is unknown.
-    `suffix`: a later email of the same kind, keyed `<kind>/<order ref>/<suffix>`."""
+    `suffix`: a later email of the same kind, keyed `<kind>/<order ref>/<suffix>`.
+    `refund_id`: the refund an `order_refunded` email tells (kept on its row, so whenever
+    it is sent it describes that refund, not a later one)."""
     _check_kind(kind)
     key = idempotency_key(kind, order_ref) + (f"/{suffix}" if suffix else "")
     existing = await get_row(key)
@@ -108,7 +111,8 @@ async def ensure_row(redis: ArqRedis, kind: str, order_ref: str, *, suffix: str 
         return None
     await EmailMessage.insert(
         EmailMessage(idempotency_key=key, kind=kind, recipient=order.customer.email,
-                     order_ref=order_ref, restaurant=order.restaurant_id, status="queued")
+                     order_ref=order_ref, restaurant=order.restaurant_id, status="queued",
+                     refund_id=refund_id)
     ).on_conflict(target=EmailMessage.idempotency_key, action="DO NOTHING")
     return await get_row(key)
 
@@ -157,9 +161,11 @@ def queue_parameters(kind: str, order_ref: str, recipient: str, restaurant_id: i
     return [idempotency_key(kind, order_ref), kind, recipient, order_ref, restaurant_id]
 
 
-async def new_resend_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow | None:
+async def new_resend_row(redis: ArqRedis, kind: str, order_ref: str, *,
+                         refund_id: str = "") -> EmailRow | None:
     """A fresh queued row `<kind>/<ref>/resend-<n>` (n = 1, 2, …); None if the order is
-    unknown. Concurrent resends each get their own n (the key is unique)."""
+    unknown. Concurrent resends each get their own n (the key is unique). `refund_id`: as
+    for `ensure_row`."""
     _check_kind(kind)
     order = await load_order_view(redis, order_ref)
     if order is None:
@@ -172,7 +178,8 @@ async def new_resend_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow
         key = f"{base}/resend-{earlier + 1}"
         inserted = await EmailMessage.insert(
             EmailMessage(idempotency_key=key, kind=kind, recipient=order.customer.email,
-                         order_ref=order_ref, restaurant=order.restaurant_id, status="queued")
+                         order_ref=order_ref, restaurant=order.restaurant_id, status="queued",
+                         refund_id=refund_id)
         ).on_conflict(target=EmailMessage.idempotency_key, action="DO NOTHING").returning(
             EmailMessage.id)
         if inserted:
@@ -183,7 +190,7 @@ async def new_resend_row(redis: ArqRedis, kind: str, order_ref: str) -> EmailRow
 async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
                         defer_by: float | None = None, resend: bool = False,
                         recipient: str | None = None, restaurant_id: int | None = None,
-                        suffix: str = "") -> None:
+                        suffix: str = "", refund_id: str = "") -> None:
     """Create the queued row (if missing) and enqueue its send job; safe to call repeatedly
     (the row is unique per idempotency key and arq collapses jobs with the same id).
 
@@ -191,9 +198,10 @@ async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
     `suffix` names a later email of the kind about something new, sent once like a first
     one under its own key (`<kind>/<ref>/<suffix>`): a repeat finds its row and sends nothing.
     Callers that know the recipient pass `recipient` and `restaurant_id`, which saves
-    reading the order back."""
+    reading the order back. `refund_id`: the refund an `order_refunded` email tells (its
+    row keeps it: the email describes that refund whenever the worker sends it)."""
     if suffix:
-        row = await ensure_row(redis, kind, order_ref, suffix=suffix)
+        row = await ensure_row(redis, kind, order_ref, suffix=suffix, refund_id=refund_id)
         if row is None or row.status != "queued":
             return
         await redis.enqueue_job(SEND_JOB, kind, order_ref, row.idempotency_key,
@@ -202,7 +210,7 @@ async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
         log.info("email enqueued", kind=kind, order_id=order_ref, key=row.idempotency_key)
         return
     if resend:
-        fresh = await new_resend_row(redis, kind, order_ref)
+        fresh = await new_resend_row(redis, kind, order_ref, refund_id=refund_id)
         if fresh is None:
             raise LookupError(f"no order {order_ref}")
         await redis.enqueue_job(SEND_JOB, kind, order_ref, fresh.idempotency_key,
@@ -211,10 +219,10 @@ async def enqueue_email(redis: ArqRedis, kind: str, order_ref: str, *,
         log.info("email resend enqueued", kind=kind, order_id=order_ref,
                  key=fresh.idempotency_key)
         return
-    if recipient is not None and restaurant_id is not None:
+    if recipient is not None and restaurant_id is not None and not refund_id:
         status: str | None = await _queue_row(kind, order_ref, recipient, restaurant_id)
     else:
-        row = await ensure_row(redis, kind, order_ref)
+        row = await ensure_row(redis, kind, order_ref, refund_id=refund_id)
         status = row.status if row is not None else None
     if status != "queued":
         return  # unknown order, or already sent (or failed for good): nothing to do
@@ -390,4 +398,5 @@ async def deliver_outbox_row(redis: ArqRedis, payload: dict[str, Any]) -> None:
     await enqueue_email(redis, str(payload["kind"]), str(payload["order_ref"]),
                         recipient=payload.get("recipient"),
                         restaurant_id=payload.get("restaurant_id"),
-                        suffix=str(payload.get("suffix") or ""))
+                        suffix=str(payload.get("suffix") or ""),
+                        refund_id=str(payload.get("refund_id") or ""))

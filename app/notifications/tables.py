@@ -21,3 +21,6 @@ class EmailMessage(Table):
     created_at = Timestamptz()
     sent_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()
+    # The Stripe refund an `order_refunded` email tells ('' for any other email): it is
+    # written from that refund and those recorded before it, whenever it is sent.
+    refund_id = Varchar(length=255, default="")

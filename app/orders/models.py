@@ -154,6 +154,7 @@ class Seller(msgspec.Struct, frozen=True):
 class RefundLine(msgspec.Struct, frozen=True):
     amount: int
     description: str = ""  # the refunded items, or the reason
+    refund_id: str = ""  # the Stripe refund ("" where not kept)
 
 
 class OrderView(msgspec.Struct):

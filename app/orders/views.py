@@ -56,7 +56,8 @@ SELECT o.*, r.slug AS restaurant_slug, r.name AS restaurant_name,
                    'modifiers', i.modifiers) ORDER BY i.id), '[]')
           FROM order_item i WHERE i.paid_order = o.id) AS items,
        (SELECT coalesce(json_agg(json_build_object(
-                   'amount', f.amount, 'lines', f.lines, 'reason', f.reason) ORDER BY f.id),
+                   'amount', f.amount, 'lines', f.lines, 'reason', f.reason,
+                   'refund_id', f.stripe_refund_id) ORDER BY f.id),
                    '[]')
           FROM order_refund f WHERE f.paid_order = o.id) AS refunds
   FROM paid_order o JOIN restaurant r ON r.id = o.restaurant
@@ -127,7 +128,8 @@ def _refund_line(row: dict[str, Any]) -> RefundLine:
     items = ", ".join(f"{line['quantity']} x {line['name']}" for line in lines)
     reason = row["reason"] or ""
     return RefundLine(amount=row["amount"],
-                      description=f"{items} ({reason})" if items and reason else items or reason)
+                      description=f"{items} ({reason})" if items and reason else items or reason,
+                      refund_id=str(row.get("refund_id") or row.get("stripe_refund_id") or ""))
 
 
 def _moment(document: dict[str, Any], name: str) -> datetime | None:

@@ -85,18 +85,21 @@ async def refunds_changed(redis: ArqRedis, order: PaidOrder) -> Outcome:
                             error=str(error))
         return Outcome("refunded", ref)
     if new and not full:
-        await tell_partial_refund(redis, order)
+        await tell_partial_refund(redis, order, new[-1])
         return Outcome("partially_refunded", ref)
     return Outcome("refund_recorded" if new else "refund_known", ref)
 
 
-async def tell_partial_refund(redis: ArqRedis, order: PaidOrder) -> None:
-    """A partial refund: the kitchen card and status page re-render; the customer is told."""
+async def tell_partial_refund(redis: ArqRedis, order: PaidOrder, refund_id: str = "") -> None:
+    """A partial refund: the kitchen card and status page re-render; the customer is told
+    about the Stripe refund `refund_id` (its email names it, so it describes that refund
+    and what stays charged right after it, even when sent after a later one)."""
     rows = [outbox.kitchen_event(order.restaurant, order.public_id, "order.updated",
                                  tag=f"refund-{order.amount_refunded}")]
     await outbox.deliver_now(redis, rows)
     first = await _first_refund_email(order.public_id)
-    await enqueue_email(redis, "order_refunded", order.public_id, resend=not first)
+    await enqueue_email(redis, "order_refunded", order.public_id, resend=not first,
+                        refund_id=refund_id)
 
 
 async def _first_refund_email(order_ref: str) -> bool:

@@ -3,10 +3,12 @@
 Items: the amount is the chosen items' price as the diner paid it, VAT included (never more
 than what remains of the payment, never a unit refunded before). A line's gross is shared out
 per unit so that refunding all its units, in any steps, gives back exactly its gross; the tip
-is no item, so a refund of items never gives it back (refunding the whole order does). Made
-through settlement with a key from the form (a double submit makes one refund),
-recorded with its lines, shown on the order and emailed to the customer. Refunding
-everything that remains moves the order to `refunded` (state machine).
+is no item, so a refund of some items never gives it back. A refund of every unit still left
+(nothing would remain to make) is the whole refund instead: one Stripe refund of everything
+still charged, the tip included, recorded with the items' lines, and the order closes as
+"Refund everything" closes it (`refunded`, state machine). Made through settlement with a key
+from the form (a double submit makes one refund), recorded with its lines, shown on the order
+and emailed to the customer.
 
 The whole order: `settlement.give_back` (an uncaptured hold is released instead, with the
 kitchen's keys `void/<ref>` and `refund/<ref>`, so never twice whoever asks), then the state
@@ -44,6 +46,7 @@ class RefundRefused(Exception):
 class RefundPlan:
     amount: int
     lines: list[dict[str, object]]
+    everything: bool = False  # no unit is left to make: the whole refund (tip included)
 
 
 def _share(amount: int, units: int, quantity: int) -> int:
@@ -74,12 +77,14 @@ async def refunded_units(order_id: int) -> dict[int, int]:
 
 
 async def plan(order: PaidOrder, form: Mapping[str, str]) -> RefundPlan:
-    """The items chosen in the form (`qty_<item id>` = how many of that line)."""
+    """The items chosen in the form (`qty_<item id>` = how many of that line). Choosing every
+    unit still left makes it the whole refund: everything still charged, the tip included."""
     items = await OrderItem.objects().where(OrderItem.paid_order == order.id).order_by(
         OrderItem.id)
     done = await refunded_units(order.id)
     lines: list[dict[str, object]] = []
     errors: list[str] = []
+    units_kept = 0  # units nobody chose that are not refunded yet
     for item in items:
         raw = form.get(f"qty_{item.id}", "").strip() or "0"
         if not raw.isdigit():
@@ -88,6 +93,7 @@ async def plan(order: PaidOrder, form: Mapping[str, str]) -> RefundPlan:
         quantity = int(raw)
         before = done.get(item.id, 0)
         left = max(0, item.quantity - before)
+        units_kept += max(0, left - quantity)
         if quantity > item.quantity:
             errors.append(f"{item.name}: at most {item.quantity}")
         elif quantity > left:
@@ -106,6 +112,8 @@ async def plan(order: PaidOrder, form: Mapping[str, str]) -> RefundPlan:
     if amount <= 0:
         raise RefundRefused("choose at least one item to refund")
     remaining = order.amount_charged - order.amount_refunded
+    if not units_kept and remaining > 0:  # nothing left to make: everything still charged
+        return RefundPlan(remaining, lines, everything=True)
     if amount > remaining:
         raise RefundRefused(f"{amount} is more than the {remaining} left of the payment", 409)
     return RefundPlan(amount, lines)
@@ -131,14 +139,15 @@ async def refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str],
             reason=form.get("reason", "").strip()[:300], lines=chosen.lines, by=by)
     except settlement.SettlementFailed as error:
         raise RefundRefused(f"Stripe: {error}", 409 if error.permanent else 502) from error
-    log.info("admin partial refund", order_id=order_ref, amount=chosen.amount, by=by,
-             refund=result.refund_id, new=result.new)
+    log.info("admin refund of items", order_id=order_ref, amount=chosen.amount, by=by,
+             refund=result.refund_id, new=result.new, everything=chosen.everything)
     if result.new:
         refreshed = await lifecycle.get_order(order_ref) or order
         if result.fully_refunded:
-            await lifecycle.apply_action(order_ref, "refund", actor=by, redis=redis)
+            with contextlib.suppress(lifecycle.IllegalTransition):  # Stripe's webhook came first
+                await lifecycle.apply_action(order_ref, "refund", actor=by, redis=redis)
         else:
-            await money_events.tell_partial_refund(redis, refreshed)
+            await money_events.tell_partial_refund(redis, refreshed, result.refund_id)
     return result
 
 

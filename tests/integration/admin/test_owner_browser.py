@@ -91,6 +91,7 @@ async def test_orders_page_searches_opens_and_refunds(
     assert f"Order #{paid.ticket_number}" in await page.inner_text("h1")
     assert "Tomato soup" in await page.inner_text("main")
     await page.fill("#reason", "cold food")
+    await page.check("#refund-confirm")  # the form's own confirmation (required)
     await page.click(".refund-form button[type=submit]")
     await page.wait_for_url("**?done=refunded")
     assert "Refunded in full." in await page.inner_text(".admin-outcome")

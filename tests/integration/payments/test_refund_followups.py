@@ -1,7 +1,9 @@
 """After a refund of some items, everyone who acts on the order learns of it: the diner is
-emailed again when the rest follows (once, whatever is repeated), the kitchen's ticket shows
-what was refunded (live) and a whole refund of a ticket being cooked leaves a notice until
-acknowledged, and `GET /api/orders/{id}` says how much was refunded."""
+emailed again when the rest follows (once, whatever is repeated), each email telling its own
+refund even when a later one was made before it went out; the kitchen's ticket shows what was
+refunded (live, and on the printed ticket) and a whole refund of a ticket being cooked leaves
+a notice until acknowledged; `GET /api/orders/{id}` says how much was refunded. "Refund
+everything" refunds nothing until its confirmation is ticked."""
 
 from __future__ import annotations
 
@@ -100,13 +102,14 @@ async def test_the_rest_refunded_after_a_partial_refund_is_emailed_once(
     assert "(Pizza burnt)" in (await client.get(f"/orders/{ref}")).text
 
     whole = await client.post(f"/admin/orders/{ref}/refund",
-                              data={"_csrf_token": token, "reason": "kitchen closed"},
-                              follow_redirects=False)
+                              data={"_csrf_token": token, "reason": "kitchen closed",
+                                    "confirm": "yes"}, follow_redirects=False)
     assert whole.status_code == 303, whole.text
     assert (await reload(ref)).status == "refunded"
     # A double submit and Stripe's events (and their replays) tell nobody twice.
     again = await client.post(f"/admin/orders/{ref}/refund",
-                              data={"_csrf_token": token, "reason": "kitchen closed"})
+                              data={"_csrf_token": token, "reason": "kitchen closed",
+                                    "confirm": "yes"})
     assert again.status_code == 409
     for event in events_about(sandbox, {"charge.refunded"}, str(order.stripe_payment_intent_id)):
         for _ in range(2):
@@ -148,7 +151,8 @@ async def test_a_whole_refund_of_a_ticket_being_cooked_leaves_a_notice(
     ref, number = order.public_id, order.ticket_number
     await lifecycle.apply_action(ref, "start", actor="kitchen@demo.test", redis=redis)
     token = await login(client, ADMIN)
-    whole = await client.post(f"/admin/orders/{ref}/refund", data={"_csrf_token": token},
+    whole = await client.post(f"/admin/orders/{ref}/refund",
+                              data={"_csrf_token": token, "confirm": "yes"},
                               follow_redirects=False)
     assert whole.status_code == 303, whole.text
     board = (await kitchen.get("/kitchen/demo/board")).text
@@ -173,3 +177,91 @@ async def test_the_api_says_how_much_was_refunded(
     part = await _refund_items(client, token, ref, {items[0].id: 1})
     body = (await client.get(f"/api/orders/{ref}")).json()
     assert (body["status"], body["refunded_amount"]) == ("accepted", part)
+
+
+async def test_each_refund_email_tells_its_own_refund(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    """Two refunds made before the worker sends the first one's email: each email still
+    tells its own refund, and what stayed charged right after it."""
+    order, items = await _accepted_order(client, sandbox, redis)
+    ref, total = order.public_id, order.amount_charged
+    token = await login(client, ADMIN)
+    first_part = await _refund_items(client, token, ref, {items[0].id: 1})
+    second_part = await _refund_items(client, token, ref, {items[1].id: 1})
+    keys = [key for key in await emails_of(ref) if key.startswith("order_refunded/")]
+    assert keys == [f"order_refunded/{ref}", f"order_refunded/{ref}/resend-1"], keys
+
+    first = " ".join((await _send(redis, sandbox, ref, keys[0]))["text"].split())
+    assert (f"has refunded {_money(first_part)} of your {_money(total)} payment "
+            f"({_money(total - first_part)} stays charged)") in first, first
+    assert f"- {_money(first_part)}: 1 x {items[0].name} (Pizza burnt)" in first, first
+    assert f": 1 x {items[1].name} (Pizza burnt)" not in first, first
+    assert f"refunded {_money(first_part + second_part)}" not in first, first
+
+    second = " ".join((await _send(redis, sandbox, ref, keys[1]))["text"].split())
+    assert (f"has refunded a further {_money(second_part)} of your {_money(total)} payment: "
+            f"{_money(first_part + second_part)} in all "
+            f"({_money(total - first_part - second_part)} stays charged)") in second, second
+    assert f"- {_money(second_part)}: 1 x {items[1].name} (Pizza burnt)" in second, second
+    assert f": 1 x {items[0].name} (Pizza burnt)" not in second, second
+
+
+async def test_the_printed_ticket_shows_what_was_refunded(
+    client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
+    redis: ArqRedis
+) -> None:
+    order, items = await _accepted_order(client, sandbox, redis)
+    ref, total = order.public_id, order.amount_charged
+    token = await login(client, ADMIN)
+    part = await _refund_items(client, token, ref, {items[0].id: 1, items[1].id: 1})
+    ticket = await kitchen.get(f"/kitchen/demo/orders/{ref}/ticket")
+    assert ticket.status_code == 200, ticket.text
+    text = " ".join(ticket.text.split())
+    assert (f"Refunded {_money(part)}: 1{TIMES} {items[0].name}, 1{TIMES} {items[1].name}"
+            in text), text
+    # One of the two is left to make; the other line is struck through, not to be made.
+    assert re.search(rf'<li class="line-refunded" data-left="1"><strong>1{TIMES}</strong> '
+                     rf"{re.escape(items[0].name)}"
+                     r" \(2 ordered, 1 refunded\)", text), text
+    assert re.search(rf'<li class="line-refunded" data-left="0"><s><strong>0{TIMES}</strong> '
+                     rf"{re.escape(items[1].name)}</s> \(1 ordered, 1 refunded: do not make\)",
+                     text), text
+    # The money: what stays charged, not the whole total as if nothing was refunded.
+    assert (f"{_money(total - part)} charged ({_money(part)} of {_money(total)} refunded)"
+            in text), text
+
+
+async def test_refund_everything_needs_its_confirmation(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    order, _items = await _accepted_order(client, sandbox, redis)
+    ref, total = order.public_id, order.amount_charged
+    token = await login(client, "owner@demo.test")
+    url = f"/manage/demo/orders/{ref}"
+    page = (await client.get(url)).text
+    form = page.split('class="admin-form refund-form"')[1].split("</form>")[0]
+    assert re.search(r'<input type="checkbox" id="refund-confirm" name="confirm" value="yes" '
+                     r"required>", form), form
+    assert f"give the customer {_money(total)} back" in form and "This cannot be undone" in form
+
+    # Sent without its confirmation (no browser to enforce `required`): nothing is refunded.
+    unconfirmed = await client.post(f"{url}/refund", data={"_csrf_token": token,
+                                                             "reason": "sorry"})
+    assert unconfirmed.status_code == 422, unconfirmed.text
+    assert "Nothing was refunded" in unconfirmed.text
+    for wrong in ("", "no", "on "):
+        refused = await client.post(f"{url}/refund", data={"_csrf_token": token,
+                                                            "confirm": wrong})
+        assert refused.status_code == 422, refused.text
+    after = await reload(ref)
+    assert (after.status, after.amount_refunded) == ("accepted", 0)
+    assert not await OrderRefund.select().where(OrderRefund.paid_order == order.id)
+    assert not [event for event in events_about(sandbox, {"charge.refunded"},
+                                                str(order.stripe_payment_intent_id))]
+
+    confirmed = await client.post(f"{url}/refund", data={
+        "_csrf_token": token, "reason": "sorry", "confirm": "yes"}, follow_redirects=False)
+    assert confirmed.status_code == 303, confirmed.text
+    final = await reload(ref)
+    assert (final.status, final.amount_refunded) == ("refunded", total)
