@@ -9,9 +9,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from app.restaurants.tables import Restaurant, RestaurantClosure
 from tests.helpers.accounts import add_member, login
+
+# Input rules and wording: no server version changes them (not in the standalone run).
+pytestmark = pytest.mark.server_agnostic
 
 WEEK = {f"day_{index}": "11:30-14:30, 17:30-22:00" for index in range(5)} | {
     "day_5": "18:00-02:00", "day_6": "", "slot_capacity": "3", "schedule_days": "5"}

@@ -18,6 +18,9 @@ import pytest
 from app.restaurants.tables import MenuCategory, MenuItem, ModifierGroup, ModifierOption, Restaurant
 from tests.helpers.accounts import login
 
+# Input rules and wording: no server version changes them (not in the standalone run).
+pytestmark = pytest.mark.server_agnostic
+
 ONE_LINE = ("Must be one line of text: no line breaks, tabs or other control characters, and "
             "no text-direction overrides.")
 NO_OVERRIDE = "Must not contain NUL characters or text-direction overrides."

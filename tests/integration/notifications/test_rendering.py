@@ -11,6 +11,9 @@ from app.notifications.compose import RestaurantContact, render_email
 from app.notifications.service import EMAIL_KINDS
 from app.orders.models import Customer, OrderLine, OrderView
 
+# Input rules and wording: no server version changes them (not in the standalone run).
+pytestmark = pytest.mark.server_agnostic
+
 EVIL = "<script>alert(1)</script>"
 
 

@@ -12,6 +12,9 @@ from arq.connections import ArqRedis
 from app.orders.temp_store import KEY_PREFIX
 from tests.helpers.orders import menu
 
+# Input rules and wording: no server version changes them (not in the standalone run).
+pytestmark = pytest.mark.server_agnostic
+
 
 async def _form(client: httpx.AsyncClient, **fields: str) -> dict[str, str]:
     await client.get("/r/demo")

@@ -17,6 +17,9 @@ from arq.connections import ArqRedis
 from app.orders.temp_store import KEY_PREFIX
 from tests.helpers.orders import menu, temp_keys, valid_order
 
+# Input rules and wording: no server version changes them (not in the standalone run).
+pytestmark = pytest.mark.server_agnostic
+
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
 
 
