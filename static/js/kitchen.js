@@ -529,19 +529,23 @@
       if (gone) gone.remove();
       afterChange();
     }, function () {
-      notRejected(ref, "#" + entry.number + " was not rejected: no connection. Try again.");
+      notRejected(ref, "#" + entry.number + " was not rejected: " + NO_SERVER);
     });
   }
   // What the server said, as a sentence for the cook: its `detail` when it is one (the route
   // words its refusals for people), never a raw JSON or HTML body.
+  // A 5xx is the system's trouble, not the cook's: its detail names infrastructure ("Postgres
+  // is unavailable…"), so it is never shown; the cook reads that the system is busy.
+  var NO_SERVER = "the screen lost the kitchen's server. Try again.";
   function refusal(status, body) {
+    if (status === 503) return "the kitchen's system is busy or unavailable. Try again.";
+    if (status >= 500) return "the kitchen's system could not do it just now. Try again.";
     var detail = "";
     try { detail = JSON.parse(body).detail; } catch (e) { /* not JSON: an error page */ }
     if (typeof detail === "string" && detail && detail.length <= 200 && !/[{}<>]/.test(detail)) {
       return /[.!?]$/.test(detail) ? detail : detail + ".";
     }
     if (status === 409) return "the order changed on another screen.";
-    if (status >= 500) return "the server could not do it just now. Try again.";
     return "the server refused it (error " + status + "). Try again.";
   }
   // The reject did not happen: the ticket is back as it was (no undo bar, not dimmed) and says
@@ -703,15 +707,37 @@
     window.clearTimeout(toastTimer);
     toastTimer = window.setTimeout(function () { toast.hidden = true; }, 6000);
   }
+  // A press on a ticket that failed (no answer, a timeout, the server refusing or down) says
+  // so on that ticket, with the words the reject uses ("#7 was not accepted: … Try again."):
+  // nothing floats over another ticket, the ticket keeps its buttons for the next try.
+  var DONE = { accept: "accepted", start: "started", ready: "marked ready", complete: "completed" };
+  function failedOnCard(elt, why) {
+    var form = elt && elt.closest ? elt.closest("form") : null;
+    var card = form && form.closest("#board .order-card");
+    if (!card) return false;
+    var action = (/(?:^|\s)act-(\w+)/.exec(form.className) || [])[1];
+    problems[card.dataset.ref] = {
+      text: "#" + card.dataset.number + " was not " + (DONE[action] || "done") + ": " + why,
+      status: card.dataset.status
+    };
+    showProblems();
+    return true;
+  }
+  function actionFailed(elt, why) {
+    if (!failedOnCard(elt, why)) showToast("Not done: " + why);
+  }
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var card = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#board .order-card");
+    if (card) clearProblem(card.dataset.ref);  // trying again: the last failure is past
+  });
   document.body.addEventListener("htmx:responseError", function (event) {
-    var xhr = event.detail.xhr, text = "The action failed (" + xhr.status + ").";
-    try { text = JSON.parse(xhr.responseText).detail || text; } catch (e) { /* not JSON */ }
+    var xhr = event.detail.xhr;
     if (xhr.status === 401) { toLogin(); return; }
-    showToast(text);
+    actionFailed(event.detail.elt, refusal(xhr.status, xhr.responseText));
   });
-  document.body.addEventListener("htmx:sendError", function () {
-    showToast("No connection: the action was not sent.");
-  });
+  function lostServer(event) { actionFailed(event.detail.elt, NO_SERVER); }
+  document.body.addEventListener("htmx:sendError", lostServer);
+  document.body.addEventListener("htmx:timeout", lostServer);
 
   // Ages, "late by", the timing colours and the auto-reject countdown move with the clock,
   // not only when a frame redraws the board (a quiet board, or one whose stream is down,
