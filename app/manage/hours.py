@@ -7,16 +7,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+
+from arq.connections import ArqRedis
 
 from app.accounts.forms import FormInvalid, NotFound
 from app.infra.form_input import ascii_int, text_error
 from app.infra.logging import get_logger
+from app.infra.redis import shared_redis
+from app.orders import lifecycle
+from app.orders.tables import PaidOrder
+from app.payments import partial_refunds
 from app.piccolo_conf import DB
 from app.restaurants import hours
 from app.restaurants.opening import schedule_of
 from app.restaurants.tables import Restaurant, RestaurantClosure
+from app.templating import zone
 
 log = get_logger("orderpass.manage.hours")
 
@@ -99,7 +107,69 @@ def _day(form: Mapping[str, str], name: str, errors: dict[str, str]) -> date | N
     return None
 
 
-async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: str) -> None:
+# The orders a new closure would leave without a kitchen: paid, not yet done or rejected.
+LIVE_STATUSES = lifecycle.ACTIVE_STATUSES
+CONFIRM_FIELD = "reject_orders"  # the refs the owner saw and agreed to reject, comma-joined
+CLOSED_REASON = "The restaurant is closed that day"  # when the closure gives no reason
+
+
+@dataclass(frozen=True)
+class OrderInClosure:
+    ref: str
+    ticket_number: int
+    slot: datetime  # UTC; shown on the restaurant's clock
+    customer_name: str
+    total_amount: int
+    currency: str
+    status: str
+
+
+class ClosureHitsOrders(Exception):
+    """The closure would cover paid orders for later: nothing was saved; the owner confirms."""
+
+    def __init__(self, orders: list[OrderInClosure], values: Mapping[str, Any]) -> None:
+        super().__init__(f"{len(orders)} paid orders inside the closure")
+        self.orders = orders
+        self.values = dict(values)
+
+    @property
+    def refs(self) -> str:
+        return ",".join(order.ref for order in self.orders)
+
+
+def _closure_span(restaurant: Restaurant, starts_on: date, ends_on: date
+                  ) -> tuple[datetime, datetime]:
+    """The closure's whole days on the restaurant's clock, as UTC [start, end)."""
+    tz = zone(restaurant.timezone)
+    start = datetime.combine(starts_on, time(0), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(ends_on + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+async def orders_inside(restaurant: Restaurant, starts_on: date,
+                        ends_on: date) -> list[OrderInClosure]:
+    """The restaurant's live paid orders whose slot falls within the closure's days."""
+    start, end = _closure_span(restaurant, starts_on, ends_on)
+    rows = await PaidOrder.select(
+        PaidOrder.public_id, PaidOrder.ticket_number, PaidOrder.scheduled_for,
+        PaidOrder.customer_name, PaidOrder.total_amount, PaidOrder.currency,
+        PaidOrder.status).where(
+        (PaidOrder.restaurant == restaurant.id) & PaidOrder.scheduled_for.is_not_null()
+        & (PaidOrder.scheduled_for >= start) & (PaidOrder.scheduled_for < end)
+        & PaidOrder.status.is_in(list(LIVE_STATUSES))).order_by(PaidOrder.scheduled_for)
+    return [OrderInClosure(ref=row["public_id"], ticket_number=row["ticket_number"],
+                           slot=row["scheduled_for"], customer_name=row["customer_name"],
+                           total_amount=row["total_amount"], currency=row["currency"],
+                           status=row["status"]) for row in rows]
+
+
+async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: str,
+                      redis: ArqRedis | None = None) -> list[str]:
+    """Add the closure, or raise FormInvalid, or ClosureHitsOrders when it covers paid
+    orders the form has not confirmed (by their refs in `reject_orders`). Once confirmed,
+    the closure is saved, then each of those orders rejected (refund or hold released, the
+    diner emailed with the closure's reason, the ticket off the kitchen's screens). Returns
+    the refs rejected."""
     errors: dict[str, str] = {}
     starts_on = _day(form, "starts_on", errors)
     ends_on = _day(form, "ends_on", errors) if str(form.get("ends_on", "")).strip() else starts_on
@@ -120,6 +190,13 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
     if errors:
         raise FormInvalid(errors, values)
     assert starts_on is not None and ends_on is not None
+    hits = await orders_inside(restaurant, starts_on, ends_on)
+    confirmed = {ref.strip() for ref in str(form.get(CONFIRM_FIELD, "")).split(",")}
+    # Asked again when an order was booked inside since the list was shown.
+    if hits and not {hit.ref for hit in hits} <= confirmed:
+        if clash := await _overlapping(int(restaurant.id), starts_on, ends_on):
+            raise FormInvalid({"starts_on": _clash_message(clash)}, values)
+        raise ClosureHitsOrders(hits, values)
     async with DB.transaction():
         # One closure per day: the restaurant's row is locked so two forms sent together
         # cannot both find the days free.
@@ -131,7 +208,29 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
             restaurant=restaurant.id, starts_on=starts_on, ends_on=ends_on, reason=reason,
             created_at=datetime.now(UTC)))
     log.info("closure added", restaurant=restaurant.slug, by=by, starts_on=str(starts_on),
-             ends_on=str(ends_on))
+             ends_on=str(ends_on), orders_to_reject=len(hits))
+    return [hit.ref for hit in hits
+            if await _reject(restaurant, hit, reason=reason or CLOSED_REASON, by=by,
+                             redis=redis)]
+
+
+async def _reject(restaurant: Restaurant, order: OrderInClosure, *, reason: str, by: str,
+                  redis: ArqRedis | None) -> bool:
+    """Reject one order the closure covers the kitchen's way; False when it moved on (e.g.
+    completed on another screen meanwhile) and was left alone."""
+    try:
+        if order.status == "ready":  # past rejecting: its money goes back in full
+            await partial_refunds.refund_whole(redis or await shared_redis(), order.ref, by=by,
+                                               reason=reason)
+        else:
+            await lifecycle.apply_action(order.ref, "reject", actor=by, reason=reason,
+                                         restaurant_id=int(restaurant.id), redis=redis)
+    except (lifecycle.IllegalTransition, lifecycle.OrderNotFound,
+            partial_refunds.RefundRefused) as error:
+        log.warning("order inside a new closure not rejected", order_id=order.ref,
+                    error=str(error)[:300])
+        return False
+    return True
 
 
 async def _overlapping(restaurant_id: int, starts_on: date,

@@ -25,6 +25,8 @@ from app.restaurants.opening import closures_of, order_window, schedule_of
 from app.restaurants.tables import Restaurant
 
 DONE = {"saved": "Hours saved.", "closure": "Closure added.", "removed": "Closure removed.",
+        "closure_rejected": "Closure added. The orders inside it were rejected: their money "
+                            "goes back and the customers are emailed with the reason.",
         "floor": "Saved: the kitchen screens and the menu show it now."}
 
 
@@ -37,6 +39,7 @@ class HoursController(Controller):
                     values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                     closure_values: dict[str, Any] | None = None,
                     closure_errors: dict[str, str] | None = None, floor_error: str = "",
+                    hits: hours_service.ClosureHitsOrders | None = None,
                     status_code: int = 200, done: str = "") -> Template:
         now = datetime.now(UTC)
         window = order_window(restaurant, schedule_of(
@@ -48,7 +51,7 @@ class HoursController(Controller):
             night_ends=hours.clock_text(hours.LATEST_NIGHT_CLOSE),
             closures=await hours_service.closures(int(restaurant.id)),
             closure_values=closure_values or {}, closure_errors=closure_errors or {},
-            floor_error=floor_error, window=window,
+            floor_error=floor_error, window=window, hits=hits,
             paused=is_paused(restaurant.paused_until, now),
             pause_choices=PAUSE_CHOICES, busy_choices=BUSY_CHOICES, done=DONE.get(done, "")))
 
@@ -77,12 +80,16 @@ class HoursController(Controller):
                           slug: FromPath[str]) -> Template | Redirect:
         restaurant = await restaurant_or_404(slug)
         try:
-            await hours_service.add_closure(restaurant, await form_of(request),
-                                            by=staff_of(request).email)
+            rejected = await hours_service.add_closure(
+                restaurant, await form_of(request), by=staff_of(request).email,
+                redis=request.app.state.redis)
         except FormInvalid as invalid:
             return await self._page(request, restaurant, closure_values=invalid.values,
                                     closure_errors=invalid.errors, status_code=422)
-        return self._back(slug, "closure")
+        except hours_service.ClosureHitsOrders as hits:  # nothing saved: the owner confirms
+            return await self._page(request, restaurant, closure_values=hits.values,
+                                    hits=hits, status_code=200)
+        return self._back(slug, "closure_rejected" if rejected else "closure")
 
     @post("/closures/{closure_id:int}/remove", status_code=200)
     async def remove_closure(self, request: Request[Any, Any, Any], slug: FromPath[str],

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -20,8 +21,11 @@ from app.restaurants.allergens import ALLERGENS
 from app.restaurants.modifiers import MAX_GROUPS
 from app.restaurants.tables import Restaurant
 
-# A photo (at most photos.MAX_BYTES) and the form's text fields.
-MAX_FORM_BYTES = photos.MAX_BYTES + 256 * 1024
+# The form's body is read up to twice the photo's limit (and the text fields): a photo over
+# the limit but under this comes back as the `photo` field's error with the other fields as
+# typed. Past it the body is not read (`_too_large`).
+MAX_FORM_BYTES = 2 * photos.MAX_BYTES + 256 * 1024
+TOO_LARGE = f"The photo is larger than {photos.MAX_BYTES // (1024 * 1024)} MB."
 
 
 async def _form_and_photo(request: Request[Any, Any, Any]
@@ -37,6 +41,46 @@ async def _form_and_photo(request: Request[Any, Any, Any]
         return fields, photos.process(data), ""
     except photos.PhotoInvalid as error:
         return fields, None, str(error)
+
+
+async def _too_large_page(request: Request[Any, Any, Any]) -> Template:
+    slug = str(request.path_params.get("slug", ""))
+    require_manager_for_slug(request, request.route_handler)  # the guard has not run yet
+    restaurant = await restaurant_or_404(slug)
+    item_id = request.path_params.get("item_id")
+    values: dict[str, Any] = {"available": True, "position": 0, "allergens": []}
+    if item_id is not None:
+        values = await editing.item_form_values(
+            await editing.get_item(restaurant, int(item_id)), restaurant.currency)
+    return await _item_form(request, restaurant, item_id, values, {
+        "photo": f"{TOO_LARGE} Nothing of the form could be read: choose a smaller photo "
+                 "and send it again."}, 413)
+
+
+def _too_large(request: Request[Any, Any, Any], error: RequestEntityTooLarge) -> Response[Any]:
+    """A body past MAX_FORM_BYTES is refused unread (the CSRF check reads the form before
+    the route): the dish's form comes back with the photo's error and its saved values (a
+    new dish's blanks), never a bare 413. Exception handlers are sync; the page reads the
+    database, so it is rendered when the response is sent."""
+    return _TooLargePage(request, error)
+
+
+class _TooLargePage(Response[Any]):
+    def __init__(self, request: Request[Any, Any, Any], error: RequestEntityTooLarge) -> None:
+        super().__init__(content=b"", status_code=413)
+        self._request, self._error = request, error
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        request, error = self._request, self._error
+
+        async def send_page(scope: Any, receive: Any, send: Any) -> None:
+            try:
+                page: Response[Any] = await _too_large_page(request)
+            except (HTTPException, NotFoundException, editing.NotFound):
+                page = Response(error.detail, status_code=413, media_type="text/plain")
+            await page.to_asgi_response(*args, **kwargs)(scope, receive, send)
+
+        return send_page
 
 
 class ManageMenuController(Controller):
@@ -57,7 +101,8 @@ class ManageMenuController(Controller):
         return await _item_form(request, restaurant, None, {
             "available": True, "category": category[:80], "position": 0, "allergens": []})
 
-    @post("/items", status_code=200, request_max_body_size=MAX_FORM_BYTES)
+    @post("/items", status_code=200, request_max_body_size=MAX_FORM_BYTES,
+          exception_handlers={RequestEntityTooLarge: _too_large})
     async def create_item(self, request: Request[Any, Any, Any],
                           slug: FromPath[str]) -> Template | Redirect:
         return await _save(request, slug, None)
@@ -73,7 +118,8 @@ class ManageMenuController(Controller):
         return await _item_form(request, restaurant, item_id,
                                 await editing.item_form_values(item, restaurant.currency))
 
-    @post("/items/{item_id:int}", status_code=200, request_max_body_size=MAX_FORM_BYTES)
+    @post("/items/{item_id:int}", status_code=200, request_max_body_size=MAX_FORM_BYTES,
+          exception_handlers={RequestEntityTooLarge: _too_large})
     async def update_item(self, request: Request[Any, Any, Any], slug: FromPath[str],
                           item_id: RowId) -> Template | Redirect:
         return await _save(request, slug, item_id)
@@ -116,6 +162,7 @@ async def _item_form(request: Request[Any, Any, Any], restaurant: Restaurant,
     return Template("manage/menu_item.html", status_code=status_code, context=page_context(
         request, restaurant, "menu", item_id=item_id, values=values, errors=errors or {},
         allergens=ALLERGENS, group_slots=range(MAX_GROUPS),
+        photo_max_mb=photos.MAX_BYTES // (1024 * 1024),
         categories=await categories.list_categories(restaurant)))
 
 

@@ -32,17 +32,18 @@ _NUMBER = re.compile(r"^#?(\d{1,9})$")
 # and $6 last local day, $7 status, $8 restaurant id: a restaurant's own pages).
 _SEARCH = """
 SELECT o.public_id, o.ticket_number, o.status, o.customer_name, o.customer_email,
-       o.fulfillment, o.total_amount, o.currency, o.paid_at, o.archived,
+       o.fulfillment, o.total_amount, o.currency, o.paid_at, o.archived, o.rejected,
        r.slug AS restaurant_slug, r.name AS restaurant_name, r.timezone
 FROM (
     SELECT public_id, restaurant, ticket_number, status, customer_name, customer_email,
-           fulfillment, total_amount, currency, paid_at, false AS archived
+           fulfillment, total_amount, currency, paid_at, false AS archived,
+           rejected_at IS NOT NULL AS rejected
     FROM paid_order
     UNION ALL
     SELECT a.public_id, a.restaurant, (a.document->>'ticket_number')::int, a.status,
            coalesce(a.document->>'customer_name', ''), a.customer_email,
            coalesce(a.document->>'fulfillment', ''), a.total_amount, a.currency, a.paid_at,
-           true
+           true, a.document->>'rejected_at' IS NOT NULL
     FROM archived_order a
     WHERE NOT EXISTS (SELECT 1 FROM paid_order p WHERE p.public_id = a.public_id)
 ) o JOIN restaurant r ON r.id = o.restaurant
@@ -52,14 +53,16 @@ WHERE ($1::text = '' OR r.slug = $1)
   AND ($4::text = '' OR o.customer_email ILIKE $4 OR o.customer_name ILIKE $4)
   AND ($5::date IS NULL OR (o.paid_at AT TIME ZONE r.timezone)::date >= $5)
   AND ($6::date IS NULL OR (o.paid_at AT TIME ZONE r.timezone)::date <= $6)
-  AND ($7::text = '' OR o.status = $7)
+  AND ($7::text = '' OR o.status = $7 OR ($7 = 'rejected' AND o.rejected))
   AND ($8::bigint IS NULL OR o.restaurant = $8)
 ORDER BY o.paid_at DESC
 LIMIT $9
 """
 
 
-# Every status a paid order can have, for the search's status filter.
+# Every status a paid order can have, for the search's status filter. "rejected" finds every
+# order the kitchen (or its timer) rejected, those whose money went back since included: a
+# rejection ends `refunded` or `voided`, and the list says "rejected (refunded)".
 STATUSES = ("paid", "accepted", "preparing", "ready", "completed", "rejected", "refunded",
             "voided", "disputed", "charged_back")
 
@@ -128,7 +131,15 @@ async def search(query: Query, limit: int = PAGE) -> list[dict[str, Any]]:
         like = f"%{_escape_like(query.text)}%"
     rows = await db.fetch(_SEARCH, query.restaurant, ref, number, like, query.first_day,
                           query.last_day, query.status, query.restaurant_id, limit)
-    return [dict(row) for row in rows]
+    return [dict(row, status_label=status_label(row["status"], bool(row["rejected"])))
+            for row in rows]
+
+
+def status_label(status: str, rejected: bool) -> str:
+    """The status as the list shows it: a rejection whose money went back reads "rejected
+    (refunded)" (or "(voided)"), told apart from a refund the owner made."""
+    shown = status.replace("_", " ")
+    return f"rejected ({shown})" if rejected and status != "rejected" else shown
 
 
 async def belongs(order_ref: str, restaurant_id: int) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 20 * 1024 * 1024  # a phone's photo (often 5-12 MB) fits; what we keep is small
 MAX_PIXELS = 40_000_000  # a 50-megapixel phone photo is refused; 8000 x 5000 passes
 MAX_SIDE = 1200  # the served image's longest side
 FORMATS = ("JPEG", "PNG", "WEBP")

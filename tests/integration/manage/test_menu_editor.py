@@ -6,11 +6,13 @@ menu shows the result."""
 from __future__ import annotations
 
 import io
+import os
 from typing import Any
 
 import httpx
 from PIL import Image
 
+from app.restaurants import photos
 from app.restaurants.tables import (
     MenuCategory,
     MenuItem,
@@ -105,7 +107,7 @@ async def test_an_invalid_group_or_photo_saves_nothing_of_the_dish(
         ({"price": "-1", "name": ""}, None, "price-error"),
         ({}, ("x.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"),
          "photo-error"),
-        ({}, ("big.jpg", b"\xff" * (5 * 1024 * 1024 + 1), "image/jpeg"), "photo-error"),
+        ({}, ("big.jpg", b"\xff" * (photos.MAX_BYTES + 1), "image/jpeg"), "photo-error"),
     ]
     for change, upload, error_id in cases:
         response = await client.post(
@@ -200,3 +202,53 @@ async def test_the_admin_form_keeps_groups_and_allergens_it_does_not_show(
     assert after.allergens == ["gluten", "milk"]
     assert await ModifierGroup.select().where(ModifierGroup.menu_item == item.id) == \
         groups_before
+
+
+def _phone_photo() -> bytes:
+    """A phone-sized JPEG (3200 x 2400, noise: it does not compress), over the old 5 MB."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (3200, 2400), os.urandom(3200 * 2400 * 3)).save(
+        out, format="JPEG", quality=92)
+    return out.getvalue()
+
+
+async def test_a_phone_photo_is_taken_and_kept_small(client: httpx.AsyncClient) -> None:
+    token = await login(client, "owner@demo.test")
+    raw = _phone_photo()
+    assert len(raw) > 6 * 1024 * 1024
+    saved = await client.post("/manage/demo/menu/items", data={"_csrf_token": token, **PIZZA},
+                              files={"photo": ("phone.jpg", raw, "image/jpeg")})
+    assert saved.status_code == 303, saved.text[-1500:]
+    item = await MenuItem.objects().get(MenuItem.name == "Calzone")
+    assert item is not None and item.photo_id
+    served = await client.get(f"/menu-photos/{item.photo_id}")
+    assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
+    assert len(served.content) < 1024 * 1024  # stored and served small
+    with Image.open(io.BytesIO(served.content)) as image:
+        assert max(image.size) <= photos.MAX_SIDE and image.size[0] > image.size[1]
+
+
+async def test_a_photo_over_the_limit_is_the_photo_fields_error_with_the_form_kept(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, "owner@demo.test")
+    before = await _menu_state()
+    too_big = b"\xff\xd8" + os.urandom(photos.MAX_BYTES + 1024)
+    response = await client.post(
+        "/manage/demo/menu/items", data={"_csrf_token": token, **PIZZA},
+        files={"photo": ("huge.jpg", too_big, "image/jpeg")})
+    assert response.status_code == 422, response.text[:300]
+    assert 'id="photo-error"' in response.text and "larger than 20 MB" in response.text
+    assert 'value="Calzone"' in response.text and 'value="10.50"' in response.text
+    assert "S\nM | 1.50" in response.text  # the groups as typed
+    assert await _menu_state() == before
+    # Far past it the body is not read: the form still comes back with the photo's error.
+    item = await MenuItem.objects().get(MenuItem.name == "Pizza your way")
+    assert item is not None
+    enormous = b"\xff\xd8" + b"\x00" * (2 * photos.MAX_BYTES + 512 * 1024)
+    refused = await client.post(
+        f"/manage/demo/menu/items/{item.id}", data={"_csrf_token": token, **PIZZA},
+        files={"photo": ("enormous.jpg", enormous, "image/jpeg")})
+    assert refused.status_code == 413
+    assert 'id="photo-error"' in refused.text and "larger than 20 MB" in refused.text
+    assert 'value="Pizza your way"' in refused.text  # the dish as saved
+    assert await _menu_state() == before

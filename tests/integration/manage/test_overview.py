@@ -1,15 +1,21 @@
 """The management overview says what the hours page says about new orders right now: paused
-(until when) and busy (how many minutes), not "accepting" while the kitchen has paused."""
+(until when) and busy (how many minutes), not "accepting" while the kitchen has paused; and
+the restaurant's sales today and over the last 7 days, on its own clock."""
 
 from __future__ import annotations
 
 import html
+import re
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from app.restaurants.tables import Restaurant
+from app.templating import format_money
 from tests.helpers.accounts import login
+from tests.helpers.orders import make_paid_order, paid_order_via_sandbox
+from tests.helpers.sandbox import RunningSandbox
 
 
 async def test_the_overview_shows_a_pause_and_busy_minutes(client: httpx.AsyncClient) -> None:
@@ -33,3 +39,57 @@ async def test_the_overview_shows_a_pause_and_busy_minutes(client: httpx.AsyncCl
     assert resumed.status_code == 303
     page = html.unescape((await client.get("/manage/demo")).text)
     assert "accepting" in page and "paused" not in page and "+20 min" not in page
+
+
+async def test_the_overview_shows_today_and_the_last_7_days_on_the_restaurants_clock(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """Two orders paid now, one of them refunded from the owner's page; one paid three days
+    ago with a tip; one eight days ago (outside); and, when the day is old enough, one paid
+    at 00:05 Berlin time (yesterday in UTC, today on the restaurant's clock)."""
+    kept = await paid_order_via_sandbox(client, sandbox)
+    refunded = await paid_order_via_sandbox(client, sandbox)
+    token = await login(client, "owner@demo.test")
+    whole = await client.post(f"/manage/demo/orders/{refunded.public_id}/refund", data={
+        "_csrf_token": token, "reason": "sorry", "confirm": "yes"})
+    assert whole.status_code == 303, whole.text
+    now = datetime.now(UTC)
+    tipped = await make_paid_order("demo", status="completed", tip_amount=250,
+                                   total_amount=2900, amount_charged=2900,
+                                   paid_at=now - timedelta(days=3))
+    await make_paid_order("demo", status="completed", paid_at=now - timedelta(days=8))
+    berlin = ZoneInfo("Europe/Berlin")
+    local_now = now.astimezone(berlin)
+    early: list[int] = []
+    if local_now.time() > time(0, 10):
+        just_after_midnight = datetime.combine(local_now.date(), time(0, 5), berlin)
+        early.append((await make_paid_order(
+            "demo", status="completed", paid_at=just_after_midnight)).amount_charged)
+
+    page = await client.get("/manage/demo")
+    assert page.status_code == 200, page.text
+
+    def cell(name: str) -> str:
+        match = re.search(rf'id="sales-{name}">([^<]*)</td>', page.text)
+        assert match, name
+        return html.unescape(match.group(1))
+
+    def eur(amount: int) -> str:
+        return format_money(amount, "eur")
+
+    today_gross = kept.amount_charged + refunded.amount_charged + sum(early)
+    assert cell("today-orders") == str(2 + len(early))
+    assert cell("today-gross") == eur(today_gross)
+    assert cell("today-refunds") == eur(refunded.amount_charged)
+    assert cell("today-net") == eur(today_gross - refunded.amount_charged)
+    assert cell("today-tips") == eur(0)
+    assert cell("week-orders") == str(3 + len(early))
+    assert cell("week-gross") == eur(today_gross + tipped.amount_charged)
+    assert cell("week-refunds") == eur(refunded.amount_charged)
+    assert cell("week-net") == eur(today_gross + tipped.amount_charged
+                                   - refunded.amount_charged)
+    assert cell("week-tips") == eur(250)
+
+
+async def test_the_kitchen_role_sees_no_sales(client: httpx.AsyncClient) -> None:
+    await login(client, "kitchen@demo.test")
+    assert (await client.get("/manage/demo")).status_code == 403

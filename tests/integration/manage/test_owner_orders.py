@@ -210,3 +210,43 @@ async def test_the_order_pages_show_each_lines_options_and_what_is_left(
         assert refund_max(page.text, second.id) == "1"
         assert 'data-refunded-units="1"' in page.text
         await client.post("/logout", data={"_csrf_token": token})
+
+
+async def test_the_rejected_filter_finds_rejections_whose_money_went_back(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """A rejection ends `refunded` (or `voided`): "rejected" still finds it, and the list
+    tells it from a refund the owner made."""
+    by_kitchen = await paid_order_via_sandbox(client, sandbox)
+    token = await login(client, "kitchen@demo.test")
+    rejected = await client.post(f"/kitchen/demo/orders/{by_kitchen.public_id}/reject",
+                                 data={"_csrf_token": token, "reason": "Out of dough"})
+    assert rejected.status_code in (200, 303), rejected.text
+    assert (await reload(by_kitchen.public_id)).status == "refunded"
+    await client.post("/logout", data={"_csrf_token": token})
+    now = datetime.now(UTC)
+    by_timer = await make_paid_order("demo", status="voided", rejected_at=now,
+                                     voided_at=now, auto_rejected=True,
+                                     reject_reason="Not accepted within 10 minutes")
+    pending = await make_paid_order("demo", status="rejected", rejected_at=now)
+    owner_refund = await make_paid_order("demo", status="refunded", refunded_at=now)
+    elsewhere = await make_paid_order("demo-2", status="refunded", rejected_at=now)
+    await login(client, "owner@demo.test")
+
+    page = await client.get("/manage/demo/orders", params={"status": "rejected"})
+    assert page.status_code == 200, page.text
+    found = set(re.findall(r'id="order-(TEMP-[A-Za-z0-9_-]+)"', page.text))
+    assert found == {by_kitchen.public_id, by_timer.public_id, pending.public_id}
+    assert owner_refund.public_id not in found and elsewhere.public_id not in found
+
+    def badge(html: str, ref: str) -> str:
+        row = html.split(f'id="order-{ref}"')[1].split("</tr>")[0]
+        match = re.search(r'<span class="badge order-[^"]*">([^<]*)</span>', row)
+        assert match, row
+        return match.group(1)
+
+    assert badge(page.text, by_kitchen.public_id) == "rejected (refunded)"
+    assert badge(page.text, by_timer.public_id) == "rejected (voided)"
+    assert badge(page.text, pending.public_id) == "rejected"
+    refunds = await client.get("/manage/demo/orders", params={"status": "refunded"})
+    assert badge(refunds.text, owner_refund.public_id) == "refunded"
+    assert badge(refunds.text, by_kitchen.public_id) == "rejected (refunded)"

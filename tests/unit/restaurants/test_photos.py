@@ -44,7 +44,7 @@ def test_what_is_not_a_photo_is_refused(data: bytes, message: str) -> None:
 
 
 def test_a_file_over_the_size_limit_is_refused_before_decoding() -> None:
-    with pytest.raises(photos.PhotoInvalid, match="larger than 5 MB"):
+    with pytest.raises(photos.PhotoInvalid, match="larger than 20 MB"):
         photos.process(b"\x00" * (photos.MAX_BYTES + 1))
 
 
