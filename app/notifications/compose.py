@@ -19,12 +19,15 @@ from app.infra import i18n
 from app.infra.i18n import N_
 from app.orders.models import OrderView, RefundLine, Seller
 from app.templating import (
+    day_label,
     email_environment,
     format_deadline,
     format_money,
+    local_clock,
     local_time_named,
     precompile,
     scheduled_text,
+    zone,
 )
 
 SUBJECTS = {
@@ -33,6 +36,9 @@ SUBJECTS = {
     "payment_failed": N_("Your payment for %(restaurant)s did not go through"),
     "payment_received": N_("Payment received: your order at %(restaurant)s is with the "
                            "kitchen"),
+    # A manual-capture order's first email: the card is held, charged when accepted.
+    "payment_authorised": N_("Card authorised: your order at %(restaurant)s is waiting for "
+                             "the kitchen"),
     "order_accepted": N_("Accepted: your order at %(restaurant)s is being prepared"),
     "order_ready": N_("Your order at %(restaurant)s is ready"),
     "order_rejected": N_("Sorry, %(restaurant)s could not take your order"),
@@ -44,10 +50,23 @@ SUBJECTS = {
 NUMBERED_SUBJECTS = {
     "payment_received": N_("Payment received: order #%(number)s at %(restaurant)s is with the "
                            "kitchen"),
+    "payment_authorised": N_("Card authorised: order #%(number)s at %(restaurant)s is "
+                             "waiting for the kitchen"),
     "order_accepted": N_("Accepted: order #%(number)s at %(restaurant)s is being prepared"),
     "order_ready": N_("Your order #%(number)s at %(restaurant)s is ready"),
     "order_rejected": N_("Sorry, %(restaurant)s could not take your order #%(number)s"),
     "order_refunded": N_("%(restaurant)s has refunded your payment for order #%(number)s"),
+}
+
+# A paid order for a later slot is booked, not with the kitchen yet (it reaches the kitchen
+# at its slot minus prep): its payment email says so, with the slot (`booked_for`).
+BOOKED_SUBJECTS = {
+    "payment_received": N_("Payment received: your order at %(restaurant)s is booked for "
+                           "%(when)s"),
+}
+NUMBERED_BOOKED_SUBJECTS = {
+    "payment_received": N_("Payment received: order #%(number)s at %(restaurant)s is booked "
+                           "for %(when)s"),
 }
 
 
@@ -142,7 +161,26 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
         return _render(kind, order, restaurant, public_base_url, refund_id)
 
 
+def booked_for(order: OrderView, timezone: str) -> str:
+    """A booked order's slot on the restaurant's clock, as the site writes it: "Sat 5 Dec
+    12:00 (CET)", "Today 15:30 (CET)" ("" for an order as soon as possible). "Today" is the
+    day it was paid, not the day the email is rendered: a retried send renders the same."""
+    if order.scheduled_for is None:
+        return ""
+    tz = zone(timezone)
+    local = order.scheduled_for.astimezone(tz)
+    paid_day = (order.paid_at or order.submitted_at).astimezone(tz).date()
+    return (f"{day_label(local.date(), paid_day)} {local_clock(order.scheduled_for, timezone)} "
+            f"({local.tzname()})")
+
+
 def _subject(kind: str, order: OrderView, restaurant: RestaurantContact) -> str:
+    when = booked_for(order, restaurant.timezone) if kind in BOOKED_SUBJECTS else ""
+    if when:
+        subjects = (NUMBERED_BOOKED_SUBJECTS if order.ticket_number is not None
+                    else BOOKED_SUBJECTS)
+        return i18n.gettext(subjects[kind]) % {
+            "number": order.ticket_number, "restaurant": restaurant.name, "when": when}
     if order.ticket_number is not None and kind in NUMBERED_SUBJECTS:
         return i18n.gettext(NUMBERED_SUBJECTS[kind]) % {
             "number": order.ticket_number, "restaurant": restaurant.name}
@@ -170,6 +208,8 @@ def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
         # A scheduled order's slot: "Pickup at 19:30 on Wed 2 Dec (CET)" ("" when ASAP).
         "scheduled": scheduled_text(order.scheduled_for, order.fulfillment,
                                     restaurant.timezone),
+        # …and the slot it is booked for: "Sat 5 Dec 12:00 (CET)" ("" when ASAP).
+        "booked_for": booked_for(order, restaurant.timezone),
         "money_back": money_back(order),
         "fully_refunded": order.amount_refunded >= order.total_amount,
         # The refund an `order_refunded` email tells: its amount and lines (after an earlier
@@ -180,7 +220,10 @@ def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
             "amount": format_money(order.amount_refunded, order.currency)},
         # The receipt (payment_received): when it was paid, on the restaurant's clock, and
         # who sold it. Both come from the stored order, so a retry renders the same bytes.
-        "paid_on": format_deadline(order.paid_at, restaurant.timezone),
+        # A hold (manual capture) is paid when captured, on accept; else when paid.
+        "paid_on": format_deadline(
+            order.accepted_at if order.capture_mode == "manual" and order.accepted_at
+            else order.paid_at, restaurant.timezone),
         "seller": seller_of(order, restaurant),
     }
     env = email_environment()

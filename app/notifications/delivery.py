@@ -125,6 +125,12 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
             return Skip(f"skipped: order is {order.status}")
         if not order.payment_url:
             return NotReady("order has no payment link yet")
+    if (row.kind == "payment_received" and order.capture_mode == "manual"
+            and order.accepted_at is None):
+        # A receipt claims money taken: a hold is only taken when the restaurant accepts
+        # (its receipt is queued then); one released, or still held, gets none.
+        await service.mark_skipped(row.id, "not sent: the card hold was never captured")
+        return Skip("skipped: the card hold was never captured")
     if row.kind in ("link_expired", "payment_failed") and order.is_paid:
         await service.mark_skipped(row.id, "not sent: order was paid")
         return Skip("skipped: order was paid")

@@ -227,6 +227,10 @@ def outbox_rows(order: PaidOrder, action: str, target: str, *,
                                  tag=f"v{order.version + 1}")]
     if target == "accepted":
         rows.append(outbox.email("order_accepted", ref))
+        if order.capture_mode == "manual" and action == "accept":
+            # The hold was captured just now: the receipt follows (the payment email was the
+            # authorisation, `payment_authorised`).
+            rows.append(outbox.email("payment_received", ref))
     if target == "ready" and action == "ready":
         rows.append(outbox.email("order_ready", ref))
     # A rejection is told once its money is back, so the email says what happened to it

@@ -129,6 +129,9 @@ class TempOrder(msgspec.Struct):
     tip_amount: int = 0  # minor units, no VAT; part of total_amount
     language: str = "en"  # the diner's at checkout (app/infra/i18n.py): every email's
     scheduled_for: datetime | None = None  # the chosen slot (UTC); None: as soon as possible
+    # False: its address had UNPAID_ORDERS_PER_EMAIL emailed open orders already, so its
+    # payment link is answered to the submitter only, never emailed (app/orders/unpaid_caps.py).
+    link_email: bool = True
 
     @property
     def totals(self) -> pricing.Totals:
@@ -202,6 +205,8 @@ class OrderView(msgspec.Struct):
     scheduled_for: datetime | None = None  # the slot chosen; None: as soon as possible
     timezone: str = "UTC"  # the restaurant's, for "Pickup at 19:30"
     released_at: datetime | None = None  # a scheduled order reached the kitchen's board
+    capture_mode: str = "automatic"  # manual: a hold when paid, captured on accept
+    link_emailed: bool = True  # False: past its address's cap, the link was not emailed
 
     @property
     def item_count(self) -> int:

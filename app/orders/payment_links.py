@@ -107,8 +107,13 @@ async def _adopt_open_session(order: TempOrder) -> PaymentLink | None:
 
 
 def _permanent(error: PaymentProviderError) -> bool:
-    """Stripe refuses these parameters for good (retrying cannot help)."""
-    if error.transient or error.param == "expires_at" or error.error_type == "idempotency_error":
+    """Stripe refuses these parameters for good (retrying cannot help). A 400 refusing
+    `expires_at` is one too: Stripe saved it under the request's key and only repeats it, and
+    a fresh request (made with at least Stripe's minimum plus a margin) refused as well means
+    Stripe's clock and ours disagree; retried as if Stripe were slow, it kept the diner on
+    "slow to answer" for ~20 minutes. The order is `link_failed` at once (page and email); a
+    renewal asked for later starts a new request (`link_key` cleared)."""
+    if error.transient or error.error_type == "idempotency_error":
         return False
     return error.http_status is not None and 400 <= error.http_status < 500
 
@@ -204,7 +209,9 @@ async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
                     job_id=f"expire:{session.id}", defer_until=order.expires_at)]
     # The first link goes out by email. A renewed link is asked for on the status page,
     # which shows it at once, so it needs no second confirmation email.
-    confirm = order.link_attempts == 1
+    # Not for an order past its address's cap on payment-link emails (intake): its link is
+    # answered to whoever submitted it, and shown on its status page.
+    confirm = order.link_attempts == 1 and order.link_email
     if confirm:
         jobs.append(send_job("order_confirmation", order.id))
     # The order with its link and its jobs in one Redis transaction (one round trip): if

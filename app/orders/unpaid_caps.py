@@ -1,10 +1,15 @@
-"""Caps on open unpaid orders per client address and per email address.
+"""Caps on open unpaid orders per client address, and on payment-link emails per email
+address.
 
-Every order sends its confirmation email to the address typed in and holds a temp order in
-Redis until its link expires, whether or not anyone ever pays it: without a cap one client
-could fill a stranger's mailbox (our domain's reputation with it) and Redis's memory. An
-order counts from submission until its link expires, unless it is paid or closed sooner
-(checked only when a cap is reached, so the common case is one Redis round trip).
+Every order holds a temp order in Redis until its link expires, whether or not anyone ever
+pays it, and its payment link is emailed to the address typed in: without caps one client
+could fill Redis's memory, or a stranger's mailbox (our domain's reputation with it). The
+per-client cap refuses the order (429). The per-email cap refuses nothing, so whoever typed
+an address in cannot lock its owner out of ordering: past it the order is taken and its
+link answered to the submitter as usual, but it is not emailed (`count_unpaid` says so).
+An order counts from submission until its link expires, unless it is paid or closed sooner
+(checked only when a cap is reached, so the common case is one Redis round trip); an order
+that was not emailed does not count against its address.
 
 Redis: a sorted set per address, `orderpass:unpaid:{ip|email}:<address>`, member the temp
 id, score the moment the order stops counting (its link's expiry).
@@ -24,22 +29,32 @@ from app.orders.temp_store import TempOrderStore
 KEY = "orderpass:unpaid:{kind}:{value}"
 
 # KEYS: per-ip set, per-email set[, a key to store]. ARGV: now, until, temp id, ip cap, email
-# cap (0 = none)[, the value to store, its TTL in seconds]. Returns 0 (counted, and the value
-# stored), 1 (ip cap reached) or 2 (email cap reached): a refused order writes nothing.
+# cap (0 = none)[, the value to store, its TTL in seconds]. Returns 1 (ip cap reached: a
+# refused order writes nothing), else the order is counted (and the value stored) and it
+# returns 0 (counted for its email address too) or 2 (email cap reached: not counted there,
+# the order is not to be emailed). A repeat for the same temp id is not refused by its own
+# earlier count.
 _RESERVE = """
 local now, caps = tonumber(ARGV[1]), {tonumber(ARGV[4]), tonumber(ARGV[5])}
 for i = 1, 2 do
     redis.call('zremrangebyscore', KEYS[i], '-inf', now)
-    if caps[i] > 0 and redis.call('zcard', KEYS[i]) >= caps[i] then
-        return i
-    end
 end
-for i = 1, 2 do
+if caps[1] > 0 and not redis.call('zscore', KEYS[1], ARGV[3])
+        and redis.call('zcard', KEYS[1]) >= caps[1] then
+    return 1
+end
+local quiet = caps[2] > 0 and not redis.call('zscore', KEYS[2], ARGV[3])
+    and redis.call('zcard', KEYS[2]) >= caps[2]
+local counted = quiet and 1 or 2
+for i = 1, counted do
     redis.call('zadd', KEYS[i], ARGV[2], ARGV[3])
     redis.call('expireat', KEYS[i], math.ceil(tonumber(ARGV[2])) + 60)
 end
 if KEYS[3] then
     redis.call('set', KEYS[3], ARGV[6], 'EX', ARGV[7])
+end
+if quiet then
+    return 2
 end
 return 0
 """
@@ -70,8 +85,10 @@ def _keys(client: str, email: str) -> list[str]:
 
 async def count_unpaid(redis: Redis, store: TempOrderStore, temp_id: str, *, client: str,
                        email: str, until: float, per_client: int, per_email: int,
-                       write: tuple[str, bytes, int] | None = None) -> None:
-    """Count the new order `temp_id` against both caps, or raise TooManyUnpaid.
+                       write: tuple[str, bytes, int] | None = None) -> bool:
+    """Count the new order `temp_id` against the caps, or raise TooManyUnpaid (per client).
+    Returns whether its payment link may be emailed: False when `per_email` open orders of
+    that address were emailed already (the order is taken all the same).
 
     `write` (key, value, TTL in seconds): set that key too, in the same call, only if the
     order is counted (intake stores the new order with its count: one round trip)."""
@@ -84,15 +101,15 @@ async def count_unpaid(redis: Redis, store: TempOrderStore, temp_id: str, *, cli
     if _script is None:
         _script = redis.register_script(_RESERVE)
     refused = int(await _script(keys=keys, args=args, client=redis))
-    if refused:
+    forgotten: set[int] = set()
+    while refused and refused not in forgotten:  # each cap's settled orders dropped once
+        forgotten.add(refused)
         await _forget_settled(redis, store, keys[refused - 1])
         refused = int(await _script(keys=keys, args=args, client=redis))
     if refused == 1:
         raise TooManyUnpaid("client", f"{per_client} unpaid orders are already open from "
                             "your network: pay one or let its link expire, then try again")
-    if refused == 2:
-        raise TooManyUnpaid("customer.email", f"{per_email} unpaid orders are already open "
-                            "for this email address: pay one or let its link expire first")
+    return refused != 2
 
 
 async def uncount(redis: Redis, temp_id: str, *, client: str, email: str,

@@ -39,7 +39,8 @@ def view_of_temp(order: TempOrder) -> OrderView:
         notes=order.notes, payment_url=order.payment_url, expires_at=order.expires_at,
         prep_minutes=order.prep_minutes, is_paid=False, link_error=order.link_error,
         allergy=order.allergy, tax_mode=order.tax_mode, tip_amount=order.tip_amount,
-        language=order.language, scheduled_for=order.scheduled_for)
+        language=order.language, scheduled_for=order.scheduled_for,
+        capture_mode=order.capture_mode, link_emailed=order.link_email)
 
 
 # A paid order with its restaurant, lines and refunds in one statement: the ORM's five
@@ -102,7 +103,8 @@ def view_of_paid(order: Any) -> OrderView:
         seller=Seller(legal_name=order["seller_legal_name"], address=order["seller_address"],
                       tax_id=order["seller_tax_id"]),
         language=order["language"], scheduled_for=order["scheduled_for"],
-        timezone=order["restaurant_timezone"], released_at=order["released_at"])
+        timezone=order["restaurant_timezone"], released_at=order["released_at"],
+        capture_mode=order["capture_mode"] or "automatic")
 
 
 async def paid_views(order_refs: list[str]) -> dict[str, OrderView]:

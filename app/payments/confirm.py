@@ -17,7 +17,6 @@ from app.live import feed
 from app.notifications import service as notifications
 from app.orders.views import temp_store
 from app.payments.fulfilment import (
-    PAYMENT_EMAIL,
     Fulfilment,
     outbox_rows,
     record_event_once,
@@ -86,8 +85,10 @@ async def publish_paid(redis: ArqRedis, fulfilment: Fulfilment, received: float
     logged, never raised: the outbox relay re-delivers what was not done."""
     assert fulfilment.restaurant_id is not None
     restaurant_id = fulfilment.restaurant_id
-    kitchen, email = outbox_rows(fulfilment.order_ref, restaurant_id, fulfilment.recipient)
-    published, queued = await _publish_and_queue(redis, kitchen, fulfilment.order_ref)
+    kitchen, email = outbox_rows(fulfilment.order_ref, restaurant_id, fulfilment.recipient,
+                                 email_kind=fulfilment.email_kind)
+    published, queued = await _publish_and_queue(redis, kitchen, fulfilment.order_ref,
+                                                 fulfilment.email_kind)
     if published:
         PAYMENT_TO_KITCHEN.observe(time.perf_counter() - received)
     delivered = [row for row, done in ((kitchen, published), (email, queued)) if done]
@@ -106,8 +107,8 @@ async def publish_paid(redis: ArqRedis, fulfilment: Fulfilment, received: float
     return finish
 
 
-async def _publish_and_queue(redis: ArqRedis, kitchen: OutboxRow, order_ref: str
-                             ) -> tuple[bool, bool]:
+async def _publish_and_queue(redis: ArqRedis, kitchen: OutboxRow, order_ref: str,
+                             email_kind: str) -> tuple[bool, bool]:
     """(the kitchen was told, the payment email's job is in arq's hands): the kitchen row's
     PUBLISHes, the email's job and the temp order's removal, each checked on its own, in
     one round trip where they took three (and two tasks for the timeouts)."""
@@ -115,7 +116,7 @@ async def _publish_and_queue(redis: ArqRedis, kitchen: OutboxRow, order_ref: str
         async with redis.pipeline(transaction=False) as pipe:
             feed.queue_order_event(pipe, int(kitchen.payload["restaurant_id"]), order_ref,
                                    str(kitchen.payload["event"]))
-            notifications.queue_send(pipe, redis, PAYMENT_EMAIL, order_ref)
+            notifications.queue_send(pipe, redis, email_kind, order_ref)
             temp_store(redis).queue_delete(pipe, order_ref)
             async with asyncio.timeout(feed.PUBLISH_TIMEOUT_S):
                 results = await pipe.execute(raise_on_error=False)

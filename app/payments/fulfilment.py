@@ -40,6 +40,7 @@ class Fulfilment:
     order_id: int | None = None
     needs_review: bool = False
     recipient: str | None = None  # the customer's email, for the after-commit fast path
+    email_kind: str = "payment_received"  # the payment email (`payment_email`)
 
 
 def _mismatch(order: TempOrder, session: CheckoutSession) -> str:
@@ -50,16 +51,25 @@ def _mismatch(order: TempOrder, session: CheckoutSession) -> str:
     return ""
 
 
-PAYMENT_EMAIL = "payment_received"
+PAYMENT_EMAIL = "payment_received"  # the receipt
+# A manual-capture order is only authorised when paid: its first email says the card is held
+# and will be charged on accept; the receipt (`payment_received`) follows the capture
+# (app/orders/lifecycle.py), under its own key.
+HOLD_EMAIL = "payment_authorised"
 
 
-def outbox_rows(order_ref: str, restaurant_id: int, recipient: str | None = None
-                ) -> list[OutboxRow]:
+def payment_email(capture_mode: str) -> str:
+    """The email a newly paid order gets: the receipt, or for a hold the authorisation."""
+    return HOLD_EMAIL if capture_mode == "manual" else PAYMENT_EMAIL
+
+
+def outbox_rows(order_ref: str, restaurant_id: int, recipient: str | None = None, *,
+                email_kind: str = PAYMENT_EMAIL) -> list[OutboxRow]:
     """What a new paid order promises: the kitchen is told (`kitchen:<ref>:order.paid`) and
-    the customer gets the payment email (`email:payment_received:<ref>`)."""
+    the customer gets the payment email (`email:<email_kind>:<ref>`, `payment_email`)."""
     return [
         outbox.kitchen_event(restaurant_id, order_ref, "order.paid", tag="order.paid"),
-        outbox.email(PAYMENT_EMAIL, order_ref, recipient=recipient,
+        outbox.email(email_kind, order_ref, recipient=recipient,
                      restaurant_id=restaurant_id if recipient else None),
     ]
 
@@ -179,13 +189,15 @@ async def _insert_order(event_id: str, event_type: str, order: TempOrder,
         [line.unit_amount for line in lines], [line.quantity for line in lines],
         [line.notes for line in lines],
         *outbox.as_parameters(outbox_rows(order.id, order.restaurant_id,
-                                          order.customer.email)),
+                                          order.customer.email,
+                                          email_kind=payment_email(order.capture_mode))),
         order.allergy, [line.allergy for line in lines],  # $34, $35: allergy flags
         *_money_parameters(order),  # $36…$43: VAT and tip
         order.language,  # $44: the language of the order's emails
         order.scheduled_for,  # $45: the slot of a scheduled order (NULL: as soon as possible)
         [msgspec.json.encode(line.modifiers).decode() for line in lines],  # $46: options
-        *notifications.queue_parameters(PAYMENT_EMAIL, order.id, order.customer.email,
+        *notifications.queue_parameters(payment_email(order.capture_mode), order.id,
+                                        order.customer.email,
                                         order.restaurant_id),  # $47…$51: the email's row
         # $52: the amount discrepancy's details (NULL: Stripe charged what we asked)
         _discrepancy_details(session, {"reason": amount_problem}) if amount_problem else None)
@@ -302,7 +314,7 @@ async def record_paid_session(redis: ArqRedis, session: CheckoutSession, *,
               stripe_event=event_id, rebuilt=rebuilt)
     return Fulfilment("created", order.id, order.restaurant_id, written.order_id,
                       bool(review_reason),
-                      order.customer.email)
+                      order.customer.email, payment_email(order.capture_mode))
 
 
 async def _record_without_order(outcome: str | None, session: CheckoutSession,
