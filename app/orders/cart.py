@@ -13,7 +13,7 @@ import msgspec
 from app.infra.form_input import MAX_DB_INT, ascii_int
 from app.infra.json_body import plain_message
 from app.orders import pricing
-from app.orders.choices import ChoiceInvalid, Group, Option, choose
+from app.orders.choices import ChoiceInvalid, Group, Option, choosable, choose
 from app.orders.form_messages import CHECK_DISHES, translated
 from app.orders.models import LineModifier
 from app.orders.schemas import OrderIn
@@ -228,6 +228,8 @@ def add_with_options(cart: CartForm, item_id: int, options: Choices, item_name: 
     """Add one of an item with the options ticked for it; the problem with the choice for
     the diner ("" when added)."""
     groups, known = options[item_id]
+    if not choosable(groups, known):  # a page from before its last size was 86'd
+        return translated(f"{item_name} is sold out", CHECK_DISHES)
     chosen = sorted(cart.selected.get(item_id, set()))
     try:
         choose(item_name, groups, known, chosen)

@@ -5,7 +5,9 @@ option belongs to the item and is available, each group gets between its minimum
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from app.orders.models import LineModifier
 
@@ -48,7 +50,7 @@ def choose(item_name: str, groups: list[Group], options: list[Option], chosen: l
     counts = Counter(by_id[option_id].group for option_id in chosen)
     for group in groups:
         count = counts.get(group.id, 0)
-        low = max(group.min_choices, 1 if group.required else 0)
+        low = _least(group)
         if count < low:
             raise ChoiceInvalid(f"choose {_how_many(low, group.max_choices)} "
                                 f"{group.name} for {item_name}")
@@ -60,6 +62,28 @@ def choose(item_name: str, groups: list[Group], options: list[Option], chosen: l
     return [LineModifier(group=names[option.group], name=option.name, delta=option.delta,
                          option=option.id)
             for option in options if option.id in picked]
+
+
+def _least(group: Group) -> int:
+    """How many options the group needs (a required group at least one)."""
+    return max(group.min_choices, 1 if group.required else 0)
+
+
+def choosable(groups: list[Group], options: list[Option]) -> bool:
+    """Whether some choice passes `choose`: every group has at least as many available
+    options as it needs. A dish whose required size is all sold out is sold out itself."""
+    left = Counter(option.group for option in options if option.available)
+    return all(left.get(group.id, 0) >= _least(group) for group in groups)
+
+
+def of_views(item_groups: Iterable[Any]) -> tuple[list[Group], list[Option]]:
+    """One item's groups as the menu reads them (app.restaurants.services.GroupView, each
+    with its options) in this module's terms."""
+    item_groups = list(item_groups)
+    return ([Group(group.id, group.name, group.min_choices, group.max_choices, group.required)
+             for group in item_groups],
+            [Option(option.id, group.id, option.name, option.price_delta, option.available)
+             for group in item_groups for option in group.options])
 
 
 def _how_many(low: int, high: int) -> str:

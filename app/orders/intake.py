@@ -18,7 +18,7 @@ from app.infra import db
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders import pricing, slot_cap
-from app.orders.choices import ChoiceInvalid, Group, Option, choose
+from app.orders.choices import ChoiceInvalid, Group, Option, choosable, choose
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder, with_tax
 from app.orders.payment_links import attach_new_payment_link, begin_first_attempt
 from app.orders.schemas import OrderIn
@@ -216,7 +216,7 @@ async def price_order(data: OrderIn
         if menu_item is None:
             errors[f"items[{index}].menu_item_id"] = (
                 f"item {item.menu_item_id} is not on {restaurant.name}'s menu")
-        elif not menu_item.available:
+        elif not menu_item.available or not choosable(menu_item.groups, menu_item.options):
             errors[f"items[{index}].menu_item_id"] = f"{menu_item.name} is sold out"
         else:
             try:
@@ -363,14 +363,21 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
     key, value = store.stored_form(order)
     client = client or "unknown"
     try:
-        await count_unpaid(redis, store, order.id, client=client, email=email,
-                           until=now.timestamp() + settings.payment_link_minutes * 60,
-                           per_client=settings.unpaid_orders_per_ip,
-                           per_email=settings.unpaid_orders_per_email,
-                           write=(key, value, UNFINISHED_TTL_S))
+        emailed = await count_unpaid(redis, store, order.id, client=client, email=email,
+                                     until=now.timestamp() + settings.payment_link_minutes * 60,
+                                     per_client=settings.unpaid_orders_per_ip,
+                                     per_email=settings.unpaid_orders_per_email,
+                                     write=(key, value, UNFINISHED_TTL_S))
     except TooManyUnpaid as error:
         log.warning("order refused: unpaid cap", field=error.field, restaurant=restaurant.slug)
         raise IntakeError({error.field: str(error)}, 429) from None
+    if not emailed:
+        # Past the per-address cap the order is taken (whoever typed the address in must not
+        # lock its owner out) and its link answered to the submitter, but not emailed.
+        order.link_email = False
+        log.warning("payment-link email not sent: open orders for this address were emailed "
+                    "already", order_id=order.id, restaurant=restaurant.slug,
+                    limit=settings.unpaid_orders_per_email)
     if scheduled_for is not None and restaurant.slot_capacity:
         taken = await slot_cap.reserve(redis, restaurant.id, scheduled_for, order.id,
                                        hold_until=order.pay_by or scheduled_for,

@@ -6,6 +6,7 @@ htmx request, from the same component file."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
@@ -25,7 +26,7 @@ from litestar.status_codes import (
 from app.infra import i18n
 from app.infra.html import is_htmx
 from app.infra.i18n import N_
-from app.orders import idempotency
+from app.orders import idempotency, slot_cap
 from app.orders.cart import (
     MAX_CART_FORM_BYTES,
     CartForm,
@@ -37,7 +38,7 @@ from app.orders.cart import (
     parse_form,
     to_order,
 )
-from app.orders.choices import Group, Option
+from app.orders.choices import choosable, of_views
 from app.orders.form_messages import CHECK_DISHES, plain_errors, translated
 from app.orders.intake import IntakeError, submit_order
 from app.orders.link_renewal import renew_payment_link
@@ -58,15 +59,10 @@ FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENC
 
 def _choices(groups: dict[int, list[services.GroupView]]) -> Choices:
     """The items' groups as the cart and app.orders.choices read them."""
-    return {item_id: ([Group(group.id, group.name, group.min_choices, group.max_choices,
-                             group.required) for group in item_groups],
-                      [Option(option.id, group.id, option.name, option.price_delta,
-                              option.available)
-                       for group in item_groups for option in group.options])
-            for item_id, item_groups in groups.items()}
+    return {item_id: of_views(item_groups) for item_id, item_groups in groups.items()}
 
 
-async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str],
+async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str, str],
                         operation: str = "") -> dict[str, Any]:
     restaurant = await services.get_restaurant(slug)
     if restaurant is None:
@@ -87,6 +83,10 @@ async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str],
     now = datetime.now(UTC)
     window = order_window(restaurant, schedule_of(restaurant, await closures_of(restaurant.id)),
                           now)
+    # a full slot is not offered (app/orders/slot_cap.py counts as intake does): nor is a
+    # day whose slots are all full, as the day select lists only days with slots
+    window = replace(window, slots=await slot_cap.offered(
+        redis, restaurant.id, restaurant.slot_capacity, window.slots))
     lines = cart.lines(items, options)
     totals, tip_problem = cart_totals(cart, items, restaurant, options)
     if tip_problem and "tip" not in errors and "tip_custom" not in errors:
@@ -101,6 +101,9 @@ async def _menu_context(slug: str, cart: CartForm, errors: dict[str, str],
             "tip_options": [(percent, round_half_up(totals.subtotal * percent, 100))
                             for percent in TIP_PERCENTS],
             "errors": errors,
+            # dishes whose required options are all sold out: sold out like an 86'd dish
+            "unchoosable": {item_id for item_id, (item_groups, item_options) in options.items()
+                            if not choosable(item_groups, item_options)},
             "paused": is_paused(restaurant.paused_until),
             # ASAP or a slot: what the checkout offers now (app/restaurants/opening.py).
             "window": window,
@@ -117,7 +120,10 @@ def _render_menu(request: Request[Any, Any, Any], context: dict[str, Any],
     if is_htmx(request):
         # htmx swaps only 2xx answers by default, so validation errors come back as 200.
         return Template("order_form.html", context=context)
-    return Template("menu.html", context=context, status_code=status_code)
+    # Without JavaScript a refused order comes back as a new page: its errors take the focus
+    # (static/js/menu.js does it after an htmx swap).
+    return Template("menu.html", context={**context, "focus_errors": True},
+                    status_code=status_code)
 
 
 class OrderPagesController(Controller):
@@ -125,14 +131,16 @@ class OrderPagesController(Controller):
 
     @get("/r/{slug:str}")
     async def menu_page(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        return _render_menu(request, await _menu_context(slug, CartForm(), {}))
+        return _render_menu(request, await _menu_context(request.app.state.redis, slug,
+                                                         CartForm(), {}))
 
     @post("/r/{slug:str}/cart", status_code=200, request_max_body_size=MAX_CART_FORM_BYTES)
     async def update_cart(self, request: Request[Any, Any, Any], slug: FromPath[str],
                           data: FormData) -> Template:
         """Apply a +/-/remove button (or just recompute after a quantity change)."""
         cart = parse_form(data)
-        return _render_menu(request, await _menu_context(slug, cart, {}, data.get("op", "")))
+        return _render_menu(request, await _menu_context(request.app.state.redis, slug, cart, {},
+                                                         data.get("op", "")))
 
     @post("/r/{slug:str}/checkout", status_code=200, request_max_body_size=MAX_CART_FORM_BYTES,
           middleware=[order_rate_limit().middleware])
@@ -169,7 +177,7 @@ class OrderPagesController(Controller):
         shown = plain_errors(form_errors(errors))
         if time_problem:
             shown["scheduled_for"] = time_problem
-        context = await _menu_context(slug, cart, shown)
+        context = await _menu_context(request.app.state.redis, slug, cart, shown)
         return _render_menu(request, context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
 
     @get("/orders/{order_id:str}")

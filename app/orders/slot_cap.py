@@ -10,6 +10,7 @@ cannot take the last place together."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -39,10 +40,20 @@ def slot_key(restaurant_id: int, slot: datetime) -> str:
 
 
 async def paid_for_slot(restaurant_id: int, slot: datetime) -> list[str]:
+    return sorted((await _paid_by_slot(restaurant_id, [slot])).get(slot, set()))
+
+
+async def _paid_by_slot(restaurant_id: int, slots: Sequence[datetime]
+                        ) -> dict[datetime, set[str]]:
+    """The paid orders that hold a place, by slot: one query for any number of slots."""
     rows = await db.fetch(
-        "SELECT public_id FROM paid_order WHERE restaurant = $1 AND scheduled_for = $2 "
-        "AND status <> ALL($3::text[])", restaurant_id, slot, CLOSED)
-    return [str(row["public_id"]) for row in rows]
+        "SELECT scheduled_for, public_id FROM paid_order WHERE restaurant = $1 "
+        "AND scheduled_for = ANY($2::timestamptz[]) AND status <> ALL($3::text[])",
+        restaurant_id, list(slots), CLOSED)
+    found: dict[datetime, set[str]] = {}
+    for row in rows:
+        found.setdefault(row["scheduled_for"], set()).add(str(row["public_id"]))
+    return found
 
 
 async def reserve(redis: Redis, restaurant_id: int, slot: datetime, order_id: str, *,
@@ -58,9 +69,43 @@ async def reserve(redis: Redis, restaurant_id: int, slot: datetime, order_id: st
 
 
 async def places_left(redis: Redis, restaurant_id: int, slot: datetime, capacity: int) -> int:
-    """Places still free (for tests and the checkout's slot list)."""
-    paid = set(await paid_for_slot(restaurant_id, slot))
-    pending = set(await redis.zrangebyscore(slot_key(restaurant_id, slot),
-                                            datetime.now(UTC).timestamp(), "+inf"))
-    held = {member.decode() if isinstance(member, bytes) else str(member) for member in pending}
-    return max(0, capacity - len(paid | held))
+    """Places still free in one slot."""
+    return (await places_left_in(redis, restaurant_id, [slot], capacity))[slot]
+
+
+async def places_left_in(redis: Redis, restaurant_id: int, slots: Sequence[datetime],
+                         capacity: int) -> dict[datetime, int]:
+    """Places still free in each slot, counted as `reserve` counts them: the paid orders
+    and the holds not yet run out, an order in both once. One query and one pipeline."""
+    if not slots:
+        return {}
+    paid = await _paid_by_slot(restaurant_id, slots)
+    now = datetime.now(UTC).timestamp()
+    pipe = redis.pipeline(transaction=False)
+    for slot in slots:  # `reserve` drops holds scored up to now: the rest still count
+        pipe.zrangebyscore(slot_key(restaurant_id, slot), f"({now}", "+inf")
+    pending = await pipe.execute()
+    left = {}
+    for slot, members in zip(slots, pending, strict=True):
+        held = {member.decode() if isinstance(member, bytes) else str(member)
+                for member in members}
+        left[slot] = max(0, capacity - len(paid.get(slot, set()) | held))
+    return left
+
+
+async def offered(redis: Redis, restaurant_id: int, capacity: int, slots: list[datetime],
+                  limit: int | None = None) -> list[datetime]:
+    """The slots a diner can still book, the first `limit` of them (None: all): the full
+    ones left out (`capacity` 0: no limit). What the menu API and the checkout offer;
+    intake's `reserve` has the last word."""
+    if not capacity or not slots:
+        return slots[:limit]
+    step = len(slots) if limit is None else max(4 * limit, 32)
+    kept: list[datetime] = []
+    for start in range(0, len(slots), step):  # a short list need not count thousands
+        chunk = slots[start:start + step]
+        left = await places_left_in(redis, restaurant_id, chunk, capacity)
+        kept += [slot for slot in chunk if left[slot] > 0]
+        if limit is not None and len(kept) >= limit:
+            break
+    return kept[:limit]

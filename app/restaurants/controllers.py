@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from typing import Any
+
+from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
 from app.infra import i18n
 from app.infra.errors import error_responses
+from app.orders.choices import choosable, of_views
 from app.orders.pricing import TIP_PERCENTS, format_rate
+from app.orders.slot_cap import offered
 from app.restaurants import services
 from app.restaurants.allergens import known
 from app.restaurants.opening import closures_of, order_window, schedule_of
@@ -40,7 +44,7 @@ class MenuApiController(Controller):
     tags = ["menu"]
 
     @get("/{slug:str}/menu", responses=error_responses(404))
-    async def menu(self, slug: FromPath[str]) -> MenuOut:
+    async def menu(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> MenuOut:
         """The menu of one restaurant; amounts are in minor units of its currency."""
         restaurant = await services.get_restaurant(slug)
         if restaurant is None:
@@ -48,6 +52,9 @@ class MenuApiController(Controller):
         items = await services.menu_items(restaurant.id)
         window = order_window(restaurant, schedule_of(restaurant,
                                                       await closures_of(restaurant.id)))
+        # full slots are not offered (app/orders/slot_cap.py counts as intake does)
+        next_slots = await offered(request.app.state.redis, restaurant.id,
+                                   restaurant.slot_capacity, window.slots, limit=MENU_SLOTS)
         groups = await services.modifier_groups(restaurant.id)
         currency = restaurant.currency
         return MenuOut(
@@ -59,12 +66,13 @@ class MenuApiController(Controller):
                 tips=list(TIP_PERCENTS) if restaurant.tips_enabled else [],
                 open_now=window.asap, notice=window.notice,
                 schedule_days=restaurant.schedule_days,
-                next_slots=[slot.isoformat() for slot in window.slots[:MENU_SLOTS]]),
+                next_slots=[slot.isoformat() for slot in next_slots]),
             items=[MenuItemOut(
                 id=item.id, name=item.name, category=item.category,
                 description=item.description,
                 price=Money(amount=item.price_amount, currency=restaurant.currency),
-                available=item.available,
+                # a dish whose required options are all sold out cannot be ordered either
+                available=item.available and choosable(*of_views(groups.get(item.id, []))),
                 tax_rate=format_rate(services.tax_rate_of(item, restaurant)),
                 allergens=known(item.allergens or []),
                 groups=[ModifierGroupOut(

@@ -1,7 +1,7 @@
 /* The menu page: the focus stays where the diner was after +, − or Add (the form is
    re-rendered by the server), the form refreshes itself when the kitchen 86s an item,
-   pauses or sets a busy time, "Place order and pay" cannot be sent twice, and the basket
-   survives a reload. */
+   pauses or sets a busy time, "Place order and pay" cannot be sent twice (and, refused,
+   brings its errors into view and focuses them), and the basket survives a reload. */
 (function () {
   "use strict";
   var intent = null;  // where the focus goes after the form is swapped
@@ -31,6 +31,10 @@
         add: ["inc-" + op.id, "add-" + op.id], inc: ["inc-" + op.id, "add-" + op.id],
         dec: ["dec-" + op.id, "add-" + op.id], remove: [next, "cart-heading"]
       }[op.verb] || null;
+    } else if (/\/checkout$/.test(event.detail.path || "")) {
+      // "Place order and pay" refused: what is wrong is at the top of the form, far above
+      // the button on a phone. Its error box comes into view and is read out.
+      intent = ["form-errors"];
     } else if (active && active.id) {
       intent = [active.id];
     }
@@ -39,7 +43,13 @@
     if (!intent) return;
     var target = first(intent);
     intent = null;
-    if (target) target.focus({ preventScroll: false });
+    if (!target) return;
+    if (target.id === "form-errors") {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "start" });
+    } else {
+      target.focus({ preventScroll: false });
+    }
   });
 
   // The kitchen changed what can be ordered: re-render the form from its own fields.

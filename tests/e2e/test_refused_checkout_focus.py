@@ -1,0 +1,102 @@
+"""A refused checkout on a phone: the diner tapped "Place order and pay" at the bottom of a
+long page; the answer names what is wrong at the top of the form. The error box comes into
+view and takes the focus (a screen reader reads it out): the page stayed at the bottom
+(scrollY ~3088, focus on the body) with "Margherita pizza is sold out." 3000 px above."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.restaurants.tables import MenuItem, Restaurant
+from tests.helpers.server import RunningProcess
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+IN_VIEW = """el => { const r = el.getBoundingClientRect();
+  return r.top >= 0 && r.top < window.innerHeight && r.height > 0; }"""
+
+
+async def _86(name: str) -> None:
+    demo = await Restaurant.select(Restaurant.id).where(Restaurant.slug == "demo").first()
+    assert demo is not None
+    await MenuItem.update({MenuItem.available: False}).where(
+        (MenuItem.restaurant == demo["id"]) & (MenuItem.name == name))
+
+
+async def _basket_at_the_bottom(page: Any, url: str) -> None:
+    await page.goto(f"{url}/r/demo")
+    for count, dish in enumerate(("Margherita pizza", "Tomato soup"), start=1):
+        item = page.locator(".menu-item", has_text=dish).first
+        await item.locator(".add-button").click()
+        await page.locator(".cart-line").nth(count - 1).wait_for(state="attached")
+    await page.wait_for_load_state("networkidle")
+    await page.fill("#name", "Grace Hopper")
+    await page.fill("#email", "grace@example.com")
+
+
+async def _tap_place_order(page: Any) -> Any:
+    button = page.locator("button.primary-action")
+    await button.scroll_into_view_if_needed()
+    await button.tap()
+    errors = page.locator("#form-errors")
+    await errors.wait_for(state="visible")
+    await page.wait_for_load_state("networkidle")  # the swap has settled
+    for _ in range(50):  # the focus moves once htmx has settled the new form
+        if await page.evaluate("() => document.activeElement.id") == "form-errors":
+            break
+        await page.wait_for_timeout(100)
+    assert await page.evaluate("() => document.activeElement.id") == "form-errors", \
+        await page.evaluate("() => document.activeElement.outerHTML.slice(0, 120)")
+    return errors
+
+
+async def test_a_refused_checkout_brings_its_errors_into_view(browser: Any,
+                                                              web: RunningProcess) -> None:
+    context = await browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    page = await context.new_page()
+    await _basket_at_the_bottom(page, web.url)
+    await _86("Margherita pizza")  # the kitchen runs out meanwhile
+    assert await page.evaluate("window.scrollY") > 0
+    errors = await _tap_place_order(page)
+    assert "Margherita pizza is sold out" in await errors.inner_text()
+    assert await errors.evaluate(IN_VIEW), await page.evaluate("window.scrollY")
+    assert await errors.get_attribute("role") == "alert"
+    assert await errors.get_attribute("tabindex") == "-1"
+    await context.close()
+
+
+async def test_any_refused_checkout_brings_its_errors_into_view(browser: Any,
+                                                                web: RunningProcess) -> None:
+    """Not only a dish gone: a bad email address refused by the server does the same."""
+    context = await browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    page = await context.new_page()
+    await _basket_at_the_bottom(page, web.url)
+    # the browser's own check would stop "x@y"; the server's stricter one refuses it
+    await page.eval_on_selector("#order-form", "form => form.noValidate = true")
+    await page.fill("#email", "not-an-email")
+    errors = await _tap_place_order(page)
+    assert await errors.evaluate(IN_VIEW), await page.evaluate("window.scrollY")
+    await context.close()
+
+
+async def test_without_javascript_a_refused_checkout_focuses_its_errors(
+        browser: Any, web: RunningProcess) -> None:
+    """The plain form post: the refusal is a new page (422), its error box takes the focus."""
+    context = await browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(f"{web.url}/r/demo")
+    for dish in ("Margherita pizza", "Tomato soup"):
+        async with page.expect_navigation():
+            await page.locator(".menu-item", has_text=dish).first.locator(".add-button").click()
+    await page.fill("#name", "Grace Hopper")
+    await page.fill("#email", "grace@example.com")
+    await _86("Margherita pizza")
+    async with page.expect_navigation():
+        await page.locator("button.primary-action").click()
+    errors = page.locator("#form-errors")
+    assert "Margherita pizza is sold out" in await errors.inner_text()
+    assert await page.evaluate("() => document.activeElement.id") == "form-errors"
+    assert await errors.evaluate(IN_VIEW)
+    await context.close()
