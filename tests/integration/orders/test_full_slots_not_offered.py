@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import httpx
 from arq.connections import ArqRedis
@@ -46,7 +47,7 @@ async def test_a_full_slot_and_a_full_day_are_not_offered(client: httpx.AsyncCli
     await client.get("/r/demo")  # the form's CSRF cookie
     slots = await _next_slots(client)
     # two slots on one day, whatever the hour (near midnight the first ones straddle two)
-    same_day = [(one, two) for one, two in zip(slots, slots[1:]) if _day(one) == _day(two)]
+    same_day = [(one, two) for one, two in pairwise(slots) if _day(one) == _day(two)]
     assert same_day, slots
     full, neighbour = same_day[0]
     assert full in await _times_of(client, _day(full))
