@@ -13,7 +13,9 @@ import httpx
 from arq.connections import ArqRedis
 
 from app.orders.tables import OrderItem, PaidOrder
+from app.restaurants.opening import PAY_WINDOW_MINUTES
 from app.restaurants.tables import Restaurant
+from tests.helpers.hours import BERLIN, next_slot
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.stripe_events import paid_events, sandbox_events, signed_request
 
@@ -151,3 +153,20 @@ async def pay_without_webhook(client: httpx.AsyncClient, sandbox: RunningSandbox
     session_id = body["payment_url"].rsplit("/", 1)[1]
     sandbox.pay(session_id)
     return body["id"], session_id
+
+
+PREP = 15  # the demo bistro's default prep minutes
+
+
+async def order_for(client: httpx.AsyncClient, slot: datetime | str | None) -> dict[str, Any]:
+    """A valid order body for `slot` (None: as soon as possible), on Berlin's clock."""
+    body = await valid_order(client)
+    if slot is not None:
+        body["scheduled_for"] = slot if isinstance(slot, str) else slot.astimezone(
+            BERLIN).isoformat()
+    return body
+
+
+def earliest_slot() -> datetime:
+    """The first slot a diner may book now: after prep and the payment window."""
+    return next_slot(datetime.now(UTC) + timedelta(minutes=PREP + PAY_WINDOW_MINUTES + 1))

@@ -15,9 +15,8 @@ from app.orders.tables import PaidOrder
 from app.settings import get_settings
 from app.templating import weekday_date
 from tests.helpers.hours import BERLIN
-from tests.helpers.orders import pay_and_post_webhook
+from tests.helpers.orders import earliest_slot, order_for, pay_and_post_webhook
 from tests.helpers.sandbox import RunningSandbox
-from tests.integration.orders.test_scheduled_orders import earliest_slot, order_for
 from workers.email_jobs import send_email
 
 

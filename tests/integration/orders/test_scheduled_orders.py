@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -17,23 +16,15 @@ from app.orders.tables import PaidOrder
 from app.restaurants.opening import PAY_WINDOW_MINUTES
 from app.restaurants.tables import Restaurant
 from tests.helpers.hours import BERLIN, close_now, next_slot
-from tests.helpers.orders import pay_and_post_webhook, temp_keys, valid_order
+from tests.helpers.orders import (
+    PREP,
+    earliest_slot,
+    order_for,
+    pay_and_post_webhook,
+    temp_keys,
+)
 from tests.helpers.sandbox import RunningSandbox, stripe_client
 from tests.helpers.stripe_events import paid_events, post_event
-
-PREP = 15  # the demo bistro's default prep minutes
-
-
-async def order_for(client: httpx.AsyncClient, slot: datetime | str | None) -> dict[str, Any]:
-    body = await valid_order(client)
-    if slot is not None:
-        body["scheduled_for"] = slot if isinstance(slot, str) else slot.astimezone(
-            BERLIN).isoformat()
-    return body
-
-
-def earliest_slot() -> datetime:
-    return next_slot(datetime.now(UTC) + timedelta(minutes=PREP + PAY_WINDOW_MINUTES + 1))
 
 
 def error_keys(response: httpx.Response) -> dict[str, str]:
