@@ -16,7 +16,7 @@ import threading
 import time
 
 from arq.constants import in_progress_key_prefix
-from arq.worker import create_worker
+from arq.worker import Worker, create_worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
@@ -43,6 +43,16 @@ def run() -> None:
         try:
             worker.run()
             return  # stopped by a signal
+        except asyncio.CancelledError:
+            # arq's close() gathers the jobs its signal handler cancelled: one cancelled while
+            # it recorded its end raises here, before arq's own on_shutdown and pool close
+            # (a traceback in a CI run). The job stays queued and runs again (idempotent).
+            if not stop.is_set():
+                raise
+            log.warning("worker stopped while a job was finishing; it will run again")
+            with contextlib.suppress(Exception):
+                worker.loop.run_until_complete(_close_after_stop(worker))
+            return
         # WatchError: redis-py's word for a connection lost mid-WATCH, which arq's job start
         # (a WATCHed in-progress key, then EXISTS) does not catch; it ended the process.
         except (RedisConnectionError, RedisTimeoutError, WatchError, OSError) as error:
@@ -60,6 +70,13 @@ def run() -> None:
         with contextlib.suppress(Exception):  # else they expire on their own
             worker.loop.run_until_complete(_release_interrupted(list(worker.tasks)))
         log.warning("Redis answers again; worker restarting")
+
+
+async def _close_after_stop(worker: Worker) -> None:
+    """What arq's close() skipped: our shutdown (the Postgres pool, the heartbeat) and its
+    Redis pool."""
+    await shutdown(worker.ctx)
+    await worker.pool.close(close_connection_pool=True)
 
 
 async def _release_interrupted(job_ids: list[str]) -> None:
