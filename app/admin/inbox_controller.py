@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +18,8 @@ from app.infra.form_input import RowId
 from app.infra.html import is_htmx, render_fragment
 from app.ops import discrepancies
 from app.payments.stripe_gateway import PaymentProviderError
+
+_ROW_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
 class AdminInboxController(Controller):
@@ -71,9 +74,17 @@ class AdminInboxController(Controller):
     async def resend(self, request: Request[Any, Any, Any]) -> Response[Any]:
         form = await form_of(request)
         ref = form.get("order_ref", "").strip()
+        # The log's row (`email`, a bigint id): its refund email is resent about its own
+        # refund. Plain ASCII digits only, within bigint: anything else is a 400.
+        raw = form.get("email", "").strip()
+        email_id = int(raw) if _ROW_ID.fullmatch(raw) else None
+        if raw and email_id is None:
+            return self._email_outcome(request, ref, f"{raw[:40]!r} is not an email of the log",
+                                       False, 400)
         try:
             await discrepancies.resend_email(request.app.state.redis, ref,
-                                             form.get("kind", ""), by=staff_of(request).email)
+                                             form.get("kind", ""), by=staff_of(request).email,
+                                             email_id=email_id)
         except discrepancies.FixError as problem:
             return self._email_outcome(request, ref, str(problem), False, problem.status_code)
         return self._email_outcome(request, ref, "Email queued again.", True)

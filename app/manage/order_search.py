@@ -190,6 +190,18 @@ class OrderDetail:
                 and self.view.status not in ("refunded", "voided", "charged_back"))
 
     @property
+    def hold(self) -> str:
+        """A manual-capture payment never captured took no money, so it has no receipt (the
+        diner's receipt goes out on capture, at accept): "authorised" while the card hold
+        stands (a rejection's release still pending included), "released" once it is let
+        go; "" when the money was taken."""
+        if self.view.capture_mode != "manual" or self.view.accepted_at is not None:
+            return ""
+        if self.view.status == "voided":
+            return "released"
+        return "authorised" if self.view.status in ("paid", "rejected") else ""
+
+    @property
     def items_refundable(self) -> bool:
         """Items can be refunded one by one once the money is captured (not a bare hold)."""
         return (self.refundable and self.view.status in REFUNDABLE
@@ -232,8 +244,10 @@ async def detail(redis: ArqRedis, order_ref: str,
         remaining=(order.amount_charged - order.amount_refunded) if order else 0)
 
 
-
-def receipt(found: OrderDetail, public_base_url: str) -> RenderedEmail:
+def receipt(found: OrderDetail, public_base_url: str) -> RenderedEmail | None:
     """The order's receipt as the customer got it (the `payment_received` email), rendered
-    again from the stored order (the same bytes as a retried send)."""
+    again from the stored order (the same bytes as a retried send); None for a card hold
+    never captured (`hold`): nothing was charged, and the diner got no receipt."""
+    if found.hold:
+        return None
     return render_email("payment_received", found.view, found.contact, public_base_url)

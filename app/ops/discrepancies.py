@@ -13,8 +13,9 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
-from app.notifications.service import EMAIL_KINDS, enqueue_email
+from app.notifications.service import EMAIL_KINDS, enqueue_email, rows_by_id
 from app.orders.tables import PaidOrder
+from app.payments import settlement
 from app.payments.stripe_gateway import PaymentProviderError, get_gateway
 from app.payments.tables import Discrepancy
 from app.piccolo_conf import DB
@@ -232,17 +233,31 @@ async def _order_of(item: DiscrepancyView) -> PaidOrder | None:
     return None
 
 
-async def resend_email(redis: ArqRedis, order_ref: str, kind: str, *, by: str) -> None:
-    """Send `kind` for `order_ref` again, with a new Resend idempotency key."""
+async def resend_email(redis: ArqRedis, order_ref: str, kind: str, *, by: str,
+                       email_id: int | None = None) -> None:
+    """Send `kind` for `order_ref` again, with a new Resend idempotency key. `email_id`: the
+    email (row) resent, from the email log: a refund email is resent as it was, about its
+    own refund, not the latest; without one, a refund email tells the latest refund (named
+    on the resend's row now, so a refund made before it goes out does not change it)."""
     if kind not in EMAIL_KINDS:
         raise FixError(f"unknown email kind {kind!r}", 400)
     if not order_ref:
         raise FixError("no order to email", 400)
+    refund_id = ""
+    if email_id is not None:
+        rows = await rows_by_id([email_id])
+        if not rows or (rows[0].order_ref, rows[0].kind) != (order_ref, kind):
+            raise NotFound(f"no {kind} email {email_id} of order {order_ref}")
+        refund_id = rows[0].refund_id
+    elif kind == "order_refunded":
+        order = await PaidOrder.objects().get(PaidOrder.public_id == order_ref)
+        refund_id = await settlement.last_refund_id(order.id) if order is not None else ""
     try:
-        await enqueue_email(redis, kind, order_ref, resend=True)
+        await enqueue_email(redis, kind, order_ref, resend=True, refund_id=refund_id)
     except LookupError as error:
         raise NotFound(str(error)) from error
-    log.info("admin email resend", order_id=order_ref, kind=kind, by=by)
+    log.info("admin email resend", order_id=order_ref, kind=kind, by=by, email=email_id,
+             refund=refund_id)
 
 
 async def _resolve_quietly(discrepancy_id: int, by: str, note: str) -> None:

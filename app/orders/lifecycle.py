@@ -189,9 +189,10 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
             reason = "Rejected by the kitchen"
         changes = changes_for(order, action, target, now, prep_minutes=prep_minutes,
                               reason=reason.strip()) | (extra or {})
+        told = action == "refund" and order.status != "rejected"
         rows = outbox_rows(order, action, target,
-                           refund_told=action == "refund" and order.status != "rejected"
-                           and await _refund_emailed(order_ref))
+                           refund_told=told and await _refund_emailed(order_ref),
+                           refund_id=await settlement.last_refund_id(order.id) if told else "")
         async with DB.transaction() as transaction:
             won = await PaidOrder.update(changes).where(
                 (PaidOrder.id == order.id) & (PaidOrder.version == order.version)
@@ -217,11 +218,13 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
 
 
 def outbox_rows(order: PaidOrder, action: str, target: str, *,
-                refund_told: bool = False) -> list[OutboxRow]:
+                refund_told: bool = False, refund_id: str = "") -> list[OutboxRow]:
     """What the transition of `order` (at its current version) by `action` promises: every
     change reaches the kitchen (one event per new version); accept (with the promised time),
     ready and reject email the customer. `refund_told`: the customer was emailed about an
-    earlier refund of part of the order, so the refund of the rest is an email of its own."""
+    earlier refund of part of the order, so the refund of the rest is an email of its own.
+    `refund_id`: the refund that refunded the rest (the last recorded as it moves the order),
+    which its email tells whatever is recorded after it."""
     ref = order.public_id
     rows = [outbox.kitchen_event(order.restaurant, ref, "order.updated",
                                  tag=f"v{order.version + 1}")]
@@ -240,7 +243,8 @@ def outbox_rows(order: PaidOrder, action: str, target: str, *,
     elif action == "refund":
         # After a partial refund's email the first key is taken: the rest gets its own,
         # fixed key, so a redelivered row or a replayed event still sends it once.
-        rows.append(outbox.email("order_refunded", ref, suffix="rest" if refund_told else ""))
+        rows.append(outbox.email("order_refunded", ref, suffix="rest" if refund_told else "",
+                                 refund_id=refund_id))
     return rows
 
 

@@ -71,6 +71,14 @@ async def refunds_changed(redis: ArqRedis, order: PaidOrder) -> Outcome:
             {"reason": f"refunded {total} {order.currency} in Stripe, outside Orderpass "
                        f"({'the whole payment' if full else 'part of the payment'})",
              "refunds": [str(r.id) for r in outside]}, about=str(outside[0].id))
+    # Each new refund is emailed on its own, oldest first (one look may bring several: the
+    # events of earlier ones were late), except the one that refunded the rest (the last
+    # recorded): the state machine's email of the move to `refunded` tells that one, ours
+    # below or that of whoever moved the order first (a rejection's own refund included).
+    rest = await settlement.last_refund_id(order.id) if full else ""
+    for refund_id in new:
+        if refund_id != rest:
+            await tell_partial_refund(redis, order, refund_id)
     if full and order.status not in ("refunded", "voided", "charged_back"):
         try:
             await lifecycle.apply_action(ref, "refund", actor="stripe", redis=redis)
@@ -85,7 +93,6 @@ async def refunds_changed(redis: ArqRedis, order: PaidOrder) -> Outcome:
                             error=str(error))
         return Outcome("refunded", ref)
     if new and not full:
-        await tell_partial_refund(redis, order, new[-1])
         return Outcome("partially_refunded", ref)
     return Outcome("refund_recorded" if new else "refund_known", ref)
 
@@ -93,7 +100,8 @@ async def refunds_changed(redis: ArqRedis, order: PaidOrder) -> Outcome:
 async def tell_partial_refund(redis: ArqRedis, order: PaidOrder, refund_id: str = "") -> None:
     """A partial refund: the kitchen card and status page re-render; the customer is told
     about the Stripe refund `refund_id` (its email names it, so it describes that refund
-    and what stays charged right after it, even when sent after a later one)."""
+    and what stays charged right after it, even when sent after a later one). Called once
+    per refund, when it is first recorded: a redelivered event records nothing new."""
     rows = [outbox.kitchen_event(order.restaurant, order.public_id, "order.updated",
                                  tag=f"refund-{order.amount_refunded}")]
     await outbox.deliver_now(redis, rows)

@@ -260,9 +260,13 @@ async def record_refund(order: PaidOrder, refund_id: str, amount: int, *, source
 
 async def sync_refunds(order: PaidOrder, refunds: list[stripe.Refund]) -> list[str]:
     """Record every succeeded or pending refund Stripe has for the order that we do not
-    (made in the dashboard, or by a request whose answer was lost). Returns the new ids."""
+    (made in the dashboard, or by a request whose answer was lost). Returns the new ids,
+    oldest first."""
     new: list[str] = []
-    for item in refunds:
+    # Oldest first (Stripe lists newest first): the record's order is the refunds' own, which
+    # each refund's email reads as "before it" and the last of which is the one that refunded
+    # the rest. Ties in `created` (seconds) keep Stripe's order, reversed.
+    for item in sorted(reversed(refunds), key=lambda refund: int(refund.created or 0)):
         if item.status in ("failed", "canceled"):
             continue
         ours = metadata_of(item).get("orderpass_key", "")

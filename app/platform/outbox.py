@@ -68,16 +68,19 @@ def kitchen_event(restaurant_id: int, order_ref: str, event: str, *, tag: str) -
 
 
 def email(kind: str, order_ref: str, *, recipient: str | None = None,
-          restaurant_id: int | None = None, suffix: str = "") -> OutboxRow:
+          restaurant_id: int | None = None, suffix: str = "", refund_id: str = "") -> OutboxRow:
     """Send the customer the `kind` email about the order (once: Resend idempotency key).
     Knowing the recipient here saves the fast path from reading the order back. `suffix`
     names a later email of the same kind about something new (the rest of a payment
-    refunded after a part was): its own row and key, still sent once."""
+    refunded after a part was): its own row and key, still sent once. `refund_id`: the
+    refund an `order_refunded` email tells (kept on its row)."""
     payload: dict[str, Any] = {"kind": kind, "order_ref": order_ref}
     if recipient is not None and restaurant_id is not None:
         payload |= {"recipient": recipient, "restaurant_id": restaurant_id}
     if suffix:
         payload["suffix"] = suffix
+    if refund_id:
+        payload["refund_id"] = refund_id
     return OutboxRow("email.send", f"email:{kind}:{order_ref}" + (f":{suffix}" if suffix else ""),
                      payload)
 

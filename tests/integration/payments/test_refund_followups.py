@@ -1,6 +1,8 @@
 """After a refund of some items, everyone who acts on the order learns of it: the diner is
 emailed again when the rest follows (once, whatever is repeated), each email telling its own
-refund even when a later one was made before it went out; the kitchen's ticket shows what was
+refund even when a later one was made before it went out, when several made in Stripe arrive
+in one event (one email each, none again on redelivery) and when the admin resends it from
+the email log; the kitchen's ticket shows what was
 refunded (live, and on the printed ticket) and a whole refund of a ticket being cooked leaves
 a notice until acknowledged; `GET /api/orders/{id}` says how much was refunded. "Refund
 everything" refunds nothing until its confirmation is ticked."""
@@ -13,9 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+import stripe
 from arq.connections import ArqRedis
 from litestar import Litestar
 
+from app.notifications.tables import EmailMessage
 from app.orders import lifecycle
 from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.settings import get_settings
@@ -265,3 +269,129 @@ async def test_refund_everything_needs_its_confirmation(
     assert confirmed.status_code == 303, confirmed.text
     final = await reload(ref)
     assert (final.status, final.amount_refunded) == ("refunded", total)
+
+
+def _said(message: dict[str, Any]) -> str:
+    return " ".join(message["text"].split())
+
+
+async def _refund_keys(ref: str) -> list[str]:
+    return [key for key in await emails_of(ref) if key.startswith("order_refunded/")]
+
+
+async def _deliver_refund_events(client: httpx.AsyncClient, sandbox: RunningSandbox,
+                                 order: PaidOrder) -> None:
+    """Stripe's `charge.refunded` events for the order, the newest first (the older one's
+    delivery came late: the first handled already sees every refund), then each again."""
+    events = events_about(sandbox, {"charge.refunded"}, str(order.stripe_payment_intent_id))
+    assert len(events) >= 2, events
+    for event in [*reversed(events), *events]:
+        await post_event(client, event)
+
+
+async def test_partial_refunds_made_together_in_stripe_are_each_emailed_once(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
+    redis: ArqRedis
+) -> None:
+    """Two refunds made in Stripe's dashboard before its first event is handled: one email
+    for each, each telling its own refund, and Stripe's redeliveries send none again."""
+    order, _items = await _accepted_order(client, sandbox, redis)
+    ref, total, intent = order.public_id, order.amount_charged, order.stripe_payment_intent_id
+    sdk.v1.refunds.create(params={"payment_intent": str(intent), "amount": 300})
+    sdk.v1.refunds.create(params={"payment_intent": str(intent), "amount": 200})
+    await _deliver_refund_events(client, sandbox, order)
+    assert (await reload(ref)).amount_refunded == 500
+    keys = await _refund_keys(ref)
+    assert len(keys) == 2, keys
+    first, second = [_said(await _send(redis, sandbox, ref, key)) for key in keys]
+    assert (f"has refunded {_money(300)} of your {_money(total)} payment "
+            f"({_money(total - 300)} stays charged)") in first, first
+    assert (f"has refunded a further {_money(200)} of your {_money(total)} payment: "
+            f"{_money(500)} in all ({_money(total - 500)} stays charged)") in second, second
+
+
+async def test_a_partial_and_the_rest_refunded_together_in_stripe_are_each_emailed_once(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
+    redis: ArqRedis
+) -> None:
+    """A part, then the rest, refunded in Stripe's dashboard before its first event is
+    handled: the part's email tells the part; the full refund's tells the rest, not the
+    part (nor whichever refund was recorded last)."""
+    order, _items = await _accepted_order(client, sandbox, redis)
+    ref, total, intent = order.public_id, order.amount_charged, order.stripe_payment_intent_id
+    sdk.v1.refunds.create(params={"payment_intent": str(intent), "amount": 300})
+    sdk.v1.refunds.create(params={"payment_intent": str(intent)})
+    await _deliver_refund_events(client, sandbox, order)
+    assert (await reload(ref)).status == "refunded"
+    keys = await _refund_keys(ref)
+    assert len(keys) == 2, keys
+    part, rest = [_said(await _send(redis, sandbox, ref, key)) for key in keys]
+    assert (f"has refunded {_money(300)} of your {_money(total)} payment "
+            f"({_money(total - 300)} stays charged)") in part, part
+    assert (f"has refunded the remaining {_money(total - 300)} of your {_money(total)} "
+            f"payment: {_money(total)} in all, nothing stays charged") in rest, rest
+
+
+async def _resend_from_the_log(client: httpx.AsyncClient, ref: str, key: str) -> str:
+    """The admin presses "Resend" on the email log's row of `key`; returns the new key."""
+    row = await EmailMessage.select(EmailMessage.id).where(
+        EmailMessage.idempotency_key == key).first()
+    assert row is not None
+    page = (await client.get("/admin/emails", params={"q": ref})).text
+    form = page.split(f'id="email-{row["id"]}"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    before = set(await emails_of(ref))
+    done = await client.post("/admin/emails/resend", data=fields, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    [new] = [k for k in await emails_of(ref) if k not in before]
+    return new
+
+
+async def test_a_resent_refund_email_tells_the_same_refund(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    """After a part and then the rest were refunded, the admin resends each refund's email
+    from the email log: each resend tells the refund its email told, not the latest."""
+    order, items = await _accepted_order(client, sandbox, redis)
+    ref, total = order.public_id, order.amount_charged
+    token = await login(client, ADMIN)
+    part = await _refund_items(client, token, ref, {items[0].id: 1})
+    whole = await client.post(f"/admin/orders/{ref}/refund", data={
+        "_csrf_token": token, "confirm": "yes"}, follow_redirects=False)
+    assert whole.status_code == 303, whole.text
+    first_key, rest_key = await _refund_keys(ref)
+
+    again = _said(await _send(redis, sandbox, ref, await _resend_from_the_log(
+        client, ref, first_key)))
+    assert (f"has refunded {_money(part)} of your {_money(total)} payment "
+            f"({_money(total - part)} stays charged)") in again, again
+    assert "nothing stays charged" not in again, again
+    rest_again = _said(await _send(redis, sandbox, ref, await _resend_from_the_log(
+        client, ref, rest_key)))
+    assert f"has refunded the remaining {_money(total - part)}" in rest_again, rest_again
+
+
+async def test_a_resend_naming_a_wrong_email_is_refused(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    order, items = await _accepted_order(client, sandbox, redis)
+    other, _ = await _accepted_order(client, sandbox, redis)
+    ref = order.public_id
+    token = await login(client, ADMIN)
+    await _refund_items(client, token, ref, {items[0].id: 1})
+    [key] = await _refund_keys(ref)
+    row = await EmailMessage.select(EmailMessage.id).where(
+        EmailMessage.idempotency_key == key).first()
+    assert row is not None
+    before = await EmailMessage.count()
+    for email, about, kind, status in (
+            ("abc", ref, "order_refunded", 400), ("-1", ref, "order_refunded", 400),
+            ("99999999999999999999", ref, "order_refunded", 400),
+            (str(row["id"]), other.public_id, "order_refunded", 404),
+            (str(row["id"]), ref, "payment_received", 404),
+            ("2147483000", ref, "order_refunded", 404)):
+        refused = await client.post("/admin/emails/resend", headers={"hx-request": "true"},
+                                    data={"_csrf_token": token, "order_ref": about,
+                                          "kind": kind, "email": email})
+        assert refused.status_code == status, (email, about, kind, refused.text)
+    assert await EmailMessage.count() == before  # nothing queued
