@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
@@ -20,6 +19,7 @@ from app.accounts.roles import AS_PHRASE, Role
 from app.infra import db
 from app.notifications.compose import RenderedEmail, RestaurantContact, render_pair
 from app.platform import outbox
+from app.templating import format_deadline
 
 INVITATION = "staff_invitation"
 RESET = "password_reset"
@@ -64,12 +64,8 @@ class AccountEmail:
 
 
 def _local(moment: datetime, timezone: str) -> str:
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = moment.astimezone(zone)
-    return f"{local:%H:%M} on {local:%d %b %Y} ({local.tzname()})"
+    # The site's one format ("17:14 on 6 Dec 2026 (CET)"), as the staff page shows it.
+    return format_deadline(moment, timezone)
 
 
 def _one_line(value: str) -> str:

@@ -176,6 +176,7 @@ class OrderDetail:
     items: list[OrderItem]  # the live order's rows (ids for a refund of items)
     amount_charged: int
     remaining: int  # what is left of the payment to refund
+    charged_back: int  # what the cardholder's bank took back (a lost dispute): the rest
     contact: RestaurantContact  # the restaurant as the order's emails name it
     refunded: dict[int, int]  # units of each item (OrderItem id) refunded already
 
@@ -232,6 +233,8 @@ async def detail(redis: ArqRedis, order_ref: str,
         EmailMessage.kind, EmailMessage.status, EmailMessage.recipient, EmailMessage.created_at,
         EmailMessage.last_error).where(EmailMessage.order_ref == order_ref).order_by(
         EmailMessage.created_at)
+    left = (order.amount_charged - order.amount_refunded) if order else 0
+    lost = view.status == "charged_back"
     items = [] if order is None else await OrderItem.objects().where(
         OrderItem.paid_order == order.id).order_by(OrderItem.id)
     return OrderDetail(
@@ -241,7 +244,9 @@ async def detail(redis: ArqRedis, order_ref: str,
         checkout_session=order.stripe_checkout_session_id if order else "",
         capture_mode=order.capture_mode if order else "", emails=list(emails), items=items,
         amount_charged=order.amount_charged if order else 0,
-        remaining=(order.amount_charged - order.amount_refunded) if order else 0)
+        # A lost dispute returns all that was still charged (a dispute is for no more than
+        # that): charged back, not left to refund.
+        remaining=0 if lost else left, charged_back=left if lost else 0)
 
 
 def receipt(found: OrderDetail, public_base_url: str) -> RenderedEmail | None:

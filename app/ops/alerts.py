@@ -23,7 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from app.infra.logging import get_logger
 from app.ops import system
 from app.ops.alert_state import STATE_KEY
-from app.ops.heartbeat import HEARTBEAT_KEY, STALE_AFTER_S
+from app.ops.heartbeat import FORGET_AFTER_S, HEARTBEAT_KEY, STALE_AFTER_S
 from app.platform.metrics import ALERTS_FIRED
 from app.settings import Settings, get_settings
 
@@ -95,6 +95,10 @@ async def _heartbeats(redis: Redis, settings: Settings) -> Check:
             for name, score in rows}
     stale = {name: age for name, age in ages.items() if age > STALE_AFTER_S}
     live = len(ages) - len(stale)
+    # With workers alive, a dead one's heartbeat (a crash, most likely replaced) is worth one
+    # notice, then resolves once FORGET_AFTER_S old; with none alive it fires, naming them all.
+    if live:
+        stale = {name: age for name, age in stale.items() if age <= FORGET_AFTER_S}
     return Check("worker_heartbeat_stale", bool(stale) or live == 0,
                  f"{live} live workers; stale: {', '.join(stale) or 'none'}",
                  {"live": live, "stale": stale})

@@ -11,6 +11,9 @@ from redis.asyncio import Redis
 HEARTBEAT_KEY = "orderpass:workers:heartbeat"
 HEARTBEAT_INTERVAL_S = 5.0
 STALE_AFTER_S = 30.0
+# A worker killed without its shutdown (kill -9, the OOM killer) leaves its heartbeat behind;
+# the stale alert names it until then (about four cron minutes), not until the entry expires.
+FORGET_AFTER_S = 10 * STALE_AFTER_S
 
 
 def worker_name() -> str:

@@ -141,8 +141,9 @@ def tip_choice(cart: CartForm, currency: str) -> dict[str, int] | None:
             raise ValueError("enter an amount like 2.50") from None
     if not choice:
         return None
-    if choice.isdigit() and int(choice) in pricing.TIP_PERCENTS:
-        return {"percent": int(choice)}
+    percent = ascii_int(choice)  # not isdigit(): "²" passes it and fails int()
+    if percent is not None and percent in pricing.TIP_PERCENTS:
+        return {"percent": percent}
     raise ValueError("choose one of the tips offered")  # not a choice the form has
 
 

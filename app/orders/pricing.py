@@ -22,6 +22,7 @@ that and at most `TIP_CAP` minor units.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,9 @@ from enum import StrEnum
 RATE_SCALE = 100  # rate units per percent: rates are hundredths of a percent
 HUNDRED_PERCENT = 100 * RATE_SCALE
 MAX_RATE = HUNDRED_PERCENT  # no VAT rate anywhere comes near it; refuses typos like 190
+# A rate as written on a receipt: ASCII digits and a decimal point. `Decimal` also reads
+# "1e2" (100), "NaN", "Infinity", "1_0" and other scripts' digits: an owner's typo, not a rate.
+RATE = re.compile(r"[0-9]{1,12}(?:\.[0-9]*)?|\.[0-9]+")
 TIP_PERCENTS = (5, 10, 15)  # what the checkout offers besides "no tip" and a custom amount
 MAX_TIP_PERCENT = 100
 # The largest tip in minor units: 250.00 in a two-decimal currency (¥25,000 in yen).
@@ -209,6 +213,10 @@ def parse_rate(text: str) -> int:
     cleaned = text.strip().rstrip("%").strip().replace(",", ".")
     if not cleaned:
         raise ValueError("Enter a rate such as 7 or 19.")
+    if cleaned.startswith("-") and RATE.fullmatch(cleaned[1:]):
+        raise ValueError("Enter a rate of 0 or more.")
+    if not RATE.fullmatch(cleaned):
+        raise ValueError("Enter a rate such as 7 or 19 (a percentage).")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
+from app.infra.form_input import ascii_int
 from app.infra.logging import get_logger
 from app.orders import lifecycle
 from app.orders.tables import OrderItem, OrderRefund, PaidOrder
@@ -86,11 +87,12 @@ async def plan(order: PaidOrder, form: Mapping[str, str]) -> RefundPlan:
     errors: list[str] = []
     units_kept = 0  # units nobody chose that are not refunded yet
     for item in items:
-        raw = form.get(f"qty_{item.id}", "").strip() or "0"
-        if not raw.isdigit():
+        # ASCII digits only: "²" passed isdigit() and failed int() (a 500)
+        parsed = ascii_int(form.get(f"qty_{item.id}", "").strip() or "0")
+        if parsed is None:
             errors.append(f"{item.name}: enter a whole number")
             continue
-        quantity = int(raw)
+        quantity = parsed
         before = done.get(item.id, 0)
         left = max(0, item.quantity - before)
         units_kept += max(0, left - quantity)

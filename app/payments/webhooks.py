@@ -16,6 +16,7 @@ import msgspec
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
+from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders import payment_links
 from app.payments import money_events
 from app.payments.confirm import Outcome, confirm_paid_session, order_ref_of
@@ -59,6 +60,13 @@ async def answer(redis: ArqRedis, payload: bytes, signature_header: str | None,
         return Reply(400, {"error": str(error)[:200]})
     try:
         outcome = await handle_event(redis, event, received)
+    except DEPENDENCY_ERRORS as error:
+        # Postgres or Redis down: every retry would log the same traceback; one line says it.
+        count(event.type, "error")
+        log.warning("stripe webhook deferred, a dependency is unavailable; Stripe will retry",
+                    stripe_event=event.id, event_type=event.type, **_about(event),
+                    error=f"{type(error).__name__}: {str(error)[:200]}")
+        return Reply(503, {"error": f"processing failed: {type(error).__name__}"})
     except Exception as error:
         count(event.type, "error")
         log.exception("stripe webhook failed; Stripe will retry", stripe_event=event.id,
@@ -73,6 +81,16 @@ async def answer(redis: ArqRedis, payload: bytes, signature_header: str | None,
     # The order is committed and the kitchen told; the email and bookkeeping of the fast
     # path run once the 2xx is on its way (the outbox relay covers a crash meanwhile).
     return Reply(200, {"result": outcome.result}, outcome.follow_up)
+
+
+def _about(event: Event) -> dict[str, str]:
+    """What a failure line names besides the event: the order of a Checkout Session, else
+    the object (a charge, a dispute) whose order only the database could tell."""
+    thing = event.data.object
+    if event.type.startswith("checkout.session.") and (ref := order_ref_of(thing)):  # type: ignore[arg-type]
+        return {"order_id": ref}
+    ident = getattr(thing, "id", None)
+    return {"object": ident} if isinstance(ident, str) else {}
 
 
 def verify(payload: bytes, signature_header: str | None, secrets: list[str]) -> StripeData:

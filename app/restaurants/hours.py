@@ -31,7 +31,7 @@ DAY_MINUTES = 24 * 60
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ALL_WEEK = tuple((day, 0, DAY_MINUTES) for day in range(7))
 # "17:30", "17.30", "17h30", "1730", "9:00", and a whole hour alone ("9", "17").
-_CLOCK = re.compile(r"^([01]?\d|2[0-4])(?:[:.h]?([0-5]\d))?$")
+_CLOCK = re.compile(r"^([01]?[0-9]|2[0-4])(?:[:.h]?([0-5][0-9]))?$")  # ASCII digits only
 # The latest a range passing midnight may close: a bar's "18:00-02:00" is a night, but
 # "14:30-11:30" (21 hours) is a lunch typed backwards. A place open later than this the next
 # morning writes that morning on the next day ("00:00-08:00").

@@ -382,7 +382,9 @@ def dispute(*, created: int, charge_obj: dict[str, Any], reason: str) -> dict[st
     return {
         "id": stripe_id("dp"),
         "object": "dispute",
-        "amount": charge_obj["amount_captured"] or charge_obj["amount"],
+        # What the cardholder still paid: a bank cannot take back what was refunded already.
+        "amount": (charge_obj["amount_captured"] or charge_obj["amount"])
+        - charge_obj.get("amount_refunded", 0),
         "balance_transactions": [],
         "charge": charge_obj["id"],
         "created": created,

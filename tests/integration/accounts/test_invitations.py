@@ -5,7 +5,7 @@ input that writes nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -293,6 +293,25 @@ async def test_the_staff_page_shows_an_invitation_expiry_on_the_restaurants_cloc
     assert "open until" in shown
     assert f">{local:%H:%M} on {local.day} {local:%b %Y} (JST)</time>" in shown, shown
     assert "UTC" not in shown
+
+
+async def test_the_invitation_email_writes_its_expiry_as_the_staff_page_does(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, send: Send) -> None:
+    """The page said "open until 17:14 on 6 Jan 2027 (CET)", the email "06 Jan 2027"."""
+    token = await login(client, "owner@demo.test")
+    assert (await _invite(client, token, "cook@example.test", "kitchen")).status_code == 303
+    invitation = await StaffInvitation.objects().get(
+        StaffInvitation.email == "cook@example.test")
+    assert invitation is not None
+    year = datetime.now(UTC).year + 1
+    await StaffInvitation.update({StaffInvitation.expires_at: datetime(
+        year, 1, 6, 16, 14, tzinfo=UTC)}).where(StaffInvitation.id == invitation.id)
+    shown = f"17:14 on 6 Jan {year} (CET)"
+    assert shown in (await client.get("/manage/demo/staff")).text
+    assert await send("staff_invitation", emails.invitation_ref(int(invitation.id))) \
+        == "sent via resend"
+    [message] = sandbox.messages(to="cook@example.test")
+    assert shown in message["text"] and shown in message["html"], message["text"]
 
 
 async def _invitation_id(address: str) -> int:

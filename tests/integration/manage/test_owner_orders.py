@@ -105,6 +105,12 @@ async def test_partial_then_full_refund_from_the_owners_page(
         "_csrf_token": token, "nonce": nonce_of(page.text)}, follow_redirects=False)
     assert empty.status_code == 400 and "choose at least one item" in empty.text
     assert (await reload(order.public_id)).amount_refunded == 0
+    # "²" is a digit to str.isdigit() and not to int(): it was a 500
+    odd = await client.post(f"{url}/refund", data={
+        "_csrf_token": token, "nonce": nonce_of(page.text), f"qty_{first.id}": "\u00b2"},
+        follow_redirects=False)
+    assert odd.status_code == 400 and "enter a whole number" in odd.text, odd.text
+    assert (await reload(order.public_id)).amount_refunded == 0
 
     one = await client.post(f"{url}/refund", data={
         "_csrf_token": token, "nonce": nonce_of(page.text), f"qty_{first.id}": "1"},

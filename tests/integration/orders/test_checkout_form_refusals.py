@@ -29,6 +29,8 @@ async def _form(client: httpx.AsyncClient, **fields: str) -> dict[str, str]:
     ({"qty-ITEM": "99999999999999999999"}, "", "between 1 and 99"),
     ({"note-ITEM": "x" * 201}, "", "200 characters at most"),
     ({"tip": "999"}, "tip", "choose one of the tips offered"),
+    # "²" is a digit to str.isdigit() and not to int(): it was a 500
+    ({"tip": "\u00b2"}, "tip", "choose one of the tips offered"),
     ({"name": "x\r\nBcc: evil@example.com"}, "name", "on one line"),
     ({"name": "Ada \u202egninnur"}, "name", "on one line"),
     ({"name": "x" * 121}, "name", "120 characters at most"),

@@ -131,6 +131,39 @@ async def test_dispute_events_in_any_order_end_in_the_disputes_real_state(
         await client.get(f"/orders/{order.public_id}")).text
 
 
+async def test_a_lost_dispute_after_a_partial_refund_charges_back_the_rest(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient
+) -> None:
+    """The bank can take back only what is still charged: the dispute is for the rest, and
+    once lost the owner's page shows it charged back (nothing "left"), the diner's page says
+    the bank returned the rest, and the sales figures keep nothing of the order."""
+    order = await paid_order_via_sandbox(client, sandbox)
+    intent = str(order.stripe_payment_intent_id)
+    sdk.v1.refunds.create(params={"payment_intent": intent, "amount": 320})
+    assert await post_event(client, await _refunded_event(sandbox, order)) \
+        == "partially_refunded"
+    charge = str(sdk.v1.payment_intents.retrieve(intent).latest_charge)
+    rest = order.amount_charged - 320
+    dispute = sandbox.open_dispute(charge)
+    assert dispute["amount"] == rest, dispute
+    sandbox.close_dispute(dispute["id"], "lost")
+    for kind in ("charge.dispute.created", "charge.dispute.closed"):
+        [event] = events_about(sandbox, {kind})
+        await post_event(client, event)
+    assert (await reload(order.public_id)).status == "charged_back"
+    money = lambda amount: f"€{amount // 100}.{amount % 100:02d}"  # noqa: E731
+    await login(client, "owner@demo.test")
+    page = (await client.get(f"/manage/demo/orders/{order.public_id}")).text
+    assert f'<dt>Charged back</dt><dd data-charged-back="{rest}">{money(rest)}</dd>' in page
+    assert '<dd data-remaining="0">€0.00</dd>' in page
+    assert "Nothing to refund" not in page
+    diner = (await client.get(f"/orders/{order.public_id}")).text
+    assert "Your bank reversed this payment" in diner
+    assert (f"The restaurant refunded €3.20 of {money(order.total_amount)}; your bank "
+            f"returned the other {money(rest)}.") in diner
+    assert "Refunded: €3.20 of" not in diner
+
+
 async def test_the_admin_refunds_items_up_to_what_remains(
     client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
     redis: ArqRedis
