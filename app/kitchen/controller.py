@@ -133,6 +133,13 @@ class KitchenController(Controller):
             raise NotFoundException("no such order") from error
         except lifecycle.IllegalTransition as error:
             raise HTTPException(status_code=409, detail=str(error)) from error
+        except lifecycle.HoldExpired as error:
+            # Not a failure to retry: the order is off the board now. The board's banner says
+            # why (a 4xx note on the card would leave with the card).
+            if not is_htmx(request):
+                raise HTTPException(status_code=409, detail=str(error)) from error
+            outcome = json.dumps({"orderpass:outcome": {"message": str(error), "ok": False}})
+            return Response("", media_type="text/html", headers={"HX-Trigger": outcome})
         except lifecycle.ActionFailed as error:
             raise HTTPException(status_code=502, detail=str(error)) from error
         if not is_htmx(request):

@@ -21,7 +21,12 @@ from app.manage import hours as hours_service
 from app.manage.views import page_context, restaurant_or_404
 from app.restaurants import hours
 from app.restaurants.availability import BUSY_CHOICES, PAUSE_CHOICES, is_paused
-from app.restaurants.opening import closures_of, order_window, schedule_of
+from app.restaurants.opening import (
+    MANUAL_CAPTURE_DAYS,
+    closures_of,
+    order_window,
+    schedule_of,
+)
 from app.restaurants.tables import Restaurant
 
 DONE = {"saved": "Hours saved.", "closure": "Closure added.", "removed": "Closure removed.",
@@ -52,6 +57,7 @@ class HoursController(Controller):
             closures=await hours_service.closures(int(restaurant.id)),
             closure_values=closure_values or {}, closure_errors=closure_errors or {},
             floor_error=floor_error, window=window, hits=hits,
+            manual_capture_days=MANUAL_CAPTURE_DAYS,
             paused=is_paused(restaurant.paused_until, now),
             pause_choices=PAUSE_CHOICES, busy_choices=BUSY_CHOICES, done=DONE.get(done, "")))
 

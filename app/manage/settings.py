@@ -11,6 +11,7 @@ from app.accounts.forms import FormInvalid
 from app.infra.logging import get_logger
 from app.orders.pricing import format_rate
 from app.piccolo_conf import DB
+from app.restaurants import fulfillment
 from app.restaurants.editing import columns_of, parse_restaurant
 from app.restaurants.tables import Restaurant
 
@@ -19,7 +20,7 @@ log = get_logger("orderpass.manage.settings")
 OWNER_FIELDS = ("name", "timezone", "phone", "email", "address", "default_prep_minutes",
                 "auto_reject_minutes", "capture_mode", "accepting_orders",
                 *("tax_mode", "default_tax_rate", "tips_enabled", "legal_name", "legal_address",
-                  "tax_id"), "default_language")
+                  "tax_id"), "default_language", fulfillment.FIELD)
 
 
 def values_of(restaurant: Restaurant) -> dict[str, Any]:
@@ -44,4 +45,5 @@ async def update(restaurant: Restaurant, form: Mapping[str, Any], *, by: str) ->
             Restaurant.id == restaurant.id)
     log.info("restaurant settings saved", restaurant=restaurant.slug, by=by,
              accepting_orders=values["accepting_orders"], capture_mode=values["capture_mode"],
-             tax_mode=values.get("tax_mode"), default_tax_rate=values.get("default_tax_rate"))
+             tax_mode=values.get("tax_mode"), default_tax_rate=values.get("default_tax_rate"),
+             fulfillment_modes=values.get(fulfillment.FIELD))

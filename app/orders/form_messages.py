@@ -62,7 +62,9 @@ _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "
                # the options of a dish
                "choose ", "is chosen twice",
                # the phone number (app/restaurants/editing.py `phone_problem`)
-               "Enter a phone number like")
+               "Enter a phone number like",
+               # a fulfilment mode the restaurant does not offer
+               "does not offer")
 
 
 _PHONE = re.escape("Enter a phone number like +49 30 1234567: ")  # editing.PHONE_HINT
@@ -103,6 +105,13 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
         "number has at most %(most)s digits, not counting a leading 00.")),
     (rf"^{_PHONE}(?P<phone>.+) is only zeros\.$",
      N_("Enter a phone number like +49 30 1234567: %(phone)s is only zeros.")),
+    # A booking past what a card hold lasts (manual capture: app/orders/intake.py HOLD_LIMIT).
+    (r"^Choose a time at most (?P<days>\d+) days ahead: the card is only authorised when you "
+     r"pay and charged when the kitchen accepts, and an authorisation lapses after "
+     r"(?P<hold>\d+) days\.$",
+     N_("Choose a time at most %(days)s days ahead: the card is only authorised when you pay "
+        "and charged when the kitchen accepts, and an authorisation lapses after %(hold)s "
+        "days.")),
     (r"^(?P<restaurant>.+) is not taking orders right now\.$",
      N_("%(restaurant)s is not taking orders right now.")),
     (r"^(?P<restaurant>.+) has paused new orders until (?P<time>\S+)\.$",
@@ -129,10 +138,32 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
 )]
 
 
+# A fulfilment mode the restaurant does not offer (app/restaurants/fulfillment.py
+# `not_offered`): the modes, named by the API's values there, said as the checkout names them.
+_NOT_OFFERED = re.compile(r"^(?P<restaurant>.+) does not offer (?P<mode>[a-z_]+); it offers: "
+                          r"(?P<offered>[a-z_, ]+)\.$")
+MODE_NAMES = {"pickup": N_("Pickup"), "delivery": N_("Delivery"), "dine_in": N_("Dine-in")}
+NOT_OFFERED = N_("%(restaurant)s does not offer %(mode)s. Please choose: %(offered)s.")
+
+
+def _not_offered(sentence: str) -> str | None:
+    match = _NOT_OFFERED.match(sentence)
+    if match is None:
+        return None
+    modes = [match["mode"], *match["offered"].split(", ")]
+    if not all(mode in MODE_NAMES for mode in modes):
+        return None
+    _ = i18n.gettext
+    return _(NOT_OFFERED) % {"restaurant": match["restaurant"], "mode": _(MODE_NAMES[modes[0]]),
+                             "offered": ", ".join(_(MODE_NAMES[mode]) for mode in modes[1:])}
+
+
 def translated(message: str, fallback: str) -> str:
     """A sentence for people (capitalised, with its full stop) in the diner's language:
     recognised ones from the catalog; others as they are in English, else `fallback`."""
     sentence = _sentence(message)
+    if (modes := _not_offered(sentence)) is not None:
+        return modes
     for pattern, msgid in _KNOWN:
         if match := pattern.match(sentence):
             return i18n.gettext(msgid) % match.groupdict()

@@ -32,7 +32,14 @@ from app.platform.metrics import ORDERS_SUBMITTED
 from app.restaurants import hours
 from app.restaurants.availability import is_paused
 from app.restaurants.editing import phone_problem
-from app.restaurants.opening import lead_minutes, opening_text, schedule_of
+from app.restaurants.fulfillment import MODES, not_offered
+from app.restaurants.opening import (
+    HOLD_DAYS,
+    booking_days,
+    lead_minutes,
+    opening_text,
+    schedule_of,
+)
 from app.settings import get_settings
 from app.templating import format_money, local_clock
 
@@ -57,7 +64,12 @@ def _check_email(address: str) -> str | None:
         raise IntakeError({"customer.email": str(error)}) from None
 
 
-def _check_fulfillment(data: OrderIn, errors: dict[str, str]) -> None:
+def _check_fulfillment(data: OrderIn, restaurant: MenuRestaurant,
+                       errors: dict[str, str]) -> None:
+    if data.fulfillment not in restaurant.fulfillment_modes:  # the restaurant's choice
+        errors["fulfillment"] = not_offered(restaurant.name, data.fulfillment,
+                                            restaurant.fulfillment_modes)
+        return
     if data.fulfillment == "delivery" and not data.delivery_address.strip():
         errors["delivery_address"] = "a delivery address is required for delivery"
     if data.fulfillment == "dine_in" and not data.table.strip():
@@ -98,6 +110,7 @@ class MenuRestaurant:
     slot_capacity: int = 0
     schedule_days: int = 0
     closures: str = "[]"
+    fulfillment_modes: tuple[str, ...] = MODES
 
     @property
     def prep_estimate(self) -> int:
@@ -128,6 +141,7 @@ _MENU_SQL = """
 SELECT r.id, r.slug, r.name, r.currency, r.capture_mode, r.default_prep_minutes,
        r.accepting_orders, r.paused_until, r.busy_minutes, r.timezone, r.tax_mode,
        r.tips_enabled, r.default_language, r.weekly_hours::text, r.slot_capacity, r.schedule_days,
+       r.fulfillment_modes,
        coalesce((SELECT json_agg(json_build_array(c.starts_on, c.ends_on, c.reason))
                  FROM restaurant_closure c
                  WHERE c.restaurant = r.id AND c.ends_on >= current_date - 1),
@@ -155,6 +169,7 @@ async def _menu(slug: str, item_ids: list[int]) -> tuple[MenuRestaurant, dict[in
         raise IntakeError({"restaurant": f"no restaurant called {slug!r}"}, 404)
     row = dict(rows[0])
     items = json.loads(row.pop("items"))
+    row["fulfillment_modes"] = tuple(row["fulfillment_modes"])
     return MenuRestaurant(**row), {entry[0]: _entry(entry) for entry in items}
 
 
@@ -209,7 +224,7 @@ async def price_order(data: OrderIn
     # number meets in the settings (app/restaurants/editing.py).
     if (phone := data.customer.phone.strip()) and (problem := phone_problem(phone)):
         errors["customer.phone"] = problem
-    _check_fulfillment(data, errors)
+    _check_fulfillment(data, restaurant, errors)
     lines: list[OrderLine] = []
     for index, item in enumerate(data.items):
         menu_item = menu.get(item.menu_item_id)
@@ -241,6 +256,12 @@ async def price_order(data: OrderIn
             f"the order totals {format_money(total, restaurant.currency)}; card payments "
             f"must be at least {format_money(minimum, restaurant.currency)}")}, 422)
     return restaurant, priced, email, scheduled_for
+
+
+# Said when manual capture caps the days ahead (app/restaurants/opening.py `booking_days`).
+HOLD_LIMIT = ("choose a time at most %(days)s days ahead: the card is only authorised when "
+              "you pay and charged when the kitchen accepts, and an authorisation lapses after "
+              "%(hold)s days")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -281,10 +302,13 @@ def _slot_now(slot: datetime | None, restaurant: MenuRestaurant) -> datetime | N
     except OverflowError:  # year 1 or 9999 with an offset: no such moment in UTC
         raise IntakeError({"scheduled_for": "choose a time from the restaurant's slots"},
                           422) from None
+    days = booking_days(restaurant)
     problem = hours.slot_problem(
-        schedule, slot, now, lead_minutes=lead_minutes(restaurant),
-        days_ahead=restaurant.schedule_days,
+        schedule, slot, now, lead_minutes=lead_minutes(restaurant), days_ahead=days,
         not_before=restaurant.paused_until if is_paused(restaurant.paused_until, now) else None)
+    if problem and days < restaurant.schedule_days and slot >= hours.horizon(schedule, now,
+                                                                             days):
+        problem = HOLD_LIMIT % {"days": days, "hold": HOLD_DAYS}  # say why it is fewer days
     if problem:
         raise IntakeError({"scheduled_for": problem}, 422)
     return slot
@@ -306,6 +330,9 @@ async def recheck(order: TempOrder) -> None:
     except IntakeError as error:
         raise IntakeError(error.errors, 409) from None
     errors: dict[str, str] = {}
+    if order.fulfillment not in restaurant.fulfillment_modes:  # turned off since
+        errors["fulfillment"] = not_offered(restaurant.name, order.fulfillment,
+                                            restaurant.fulfillment_modes)
     for index, line in enumerate(order.lines):
         entry = menu.get(line.menu_item_id) if line.menu_item_id is not None else None
         if entry is None:

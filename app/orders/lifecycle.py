@@ -66,6 +66,9 @@ PREP_MINUTES_RANGE = (1, 240)
 REJECT_REASON_MAX = 300
 GATEWAY_TIMEOUT_S = 20.0  # above the gateway's own retry budget (12 s)
 REFUND_FAILED = "refund failed: "
+# The reject reason (quoted to the diner) when a manual-capture hold lapsed before the accept.
+HOLD_LAPSED_REASON = ("The hold on your card expired before the kitchen could accept your "
+                      "order, so it cannot be charged.")
 VERSION_RETRIES = 3
 
 # Timestamp column set by the action (on top of status and version).
@@ -86,6 +89,11 @@ class OrderNotFound(LookupError):
 
 class ActionFailed(Exception):
     """The action was allowed but a payment call it needs failed; nothing changed (HTTP 502)."""
+
+
+class HoldExpired(ActionFailed):
+    """An accept found the card hold lapsed: the order was rejected and its hold written off
+    (`lapse_hold`); the message is for the cook."""
 
 
 class InvalidAction(ValueError):
@@ -184,7 +192,7 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
         if action == "accept":
             prep_minutes = await _prep_minutes(order, prep_minutes)
             if order.capture_mode == "manual":
-                await _capture(order)
+                await _capture(order, redis)
         if action in ("reject", "auto_reject") and not reason.strip():
             reason = "Rejected by the kitchen"
         changes = changes_for(order, action, target, now, prep_minutes=prep_minutes,
@@ -285,9 +293,17 @@ async def settle_rejection(order: PaidOrder, *, redis: ArqRedis | None = None) -
         return refreshed or order
 
 
-async def _capture(order: PaidOrder) -> None:
+async def _capture(order: PaidOrder, redis: ArqRedis | None) -> None:
     try:
         await settlement.capture(order)
+    except settlement.HoldLapsed as error:
+        # Nothing can be charged, ever: leaving it `paid` kept it on the board for a cook to
+        # cook and retry. It goes the way of a rejection instead (off the board, the diner
+        # emailed that the card was not charged).
+        await lapse_hold(order.public_id, actor="system", redis=redis)
+        raise HoldExpired(f"#{order.ticket_number} was not accepted: {error}. It is off the "
+                          "board and the customer is told they were not charged; do not cook "
+                          "it.") from error
     except settlement.SettlementFailed as error:
         log.warning("capture failed; accept refused", order_id=order.public_id,
                     error=str(error)[:300])
@@ -295,6 +311,18 @@ async def _capture(order: PaidOrder) -> None:
                   "try again or reject the order")
         raise ActionFailed(f"cannot accept: {error}; the order is unchanged, {advice}"
                            ) from error
+
+
+async def lapse_hold(order_ref: str, *, actor: str, redis: ArqRedis | None = None,
+                     action: str = "reject") -> PaidOrder | None:
+    """A paid, never-captured order whose card hold Stripe canceled: reject it with
+    HOLD_LAPSED_REASON, which releases the hold (already gone: `voided`) and emails the diner
+    (`order_rejected`: not charged). Idempotent: an order that moved on is left alone."""
+    try:
+        return await apply_action(order_ref, action, actor=actor, reason=HOLD_LAPSED_REASON,
+                                  expected_status="paid", redis=redis)
+    except IllegalTransition:  # rejected, voided or accepted meanwhile (another screen)
+        return await get_order(order_ref)
 
 
 async def _prep_minutes(order: PaidOrder, requested: int | None) -> int:

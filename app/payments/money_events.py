@@ -1,5 +1,6 @@
 """Refunds and disputes made outside Orderpass (Stripe's dashboard, the cardholder's bank):
-`charge.refunded`, `charge.dispute.created`, `charge.dispute.closed`.
+`charge.refunded`, `charge.dispute.created`, `charge.dispute.closed`; and card holds Stripe
+canceled (`payment_intent.canceled`: a manual-capture hold lapses 7 days after payment).
 
 Each event only says "look": the handler reads the real state from Stripe (the intent's
 refunds, the dispute) and brings the order to it, so duplicates and any arrival order end the
@@ -26,7 +27,8 @@ from app.payments.stripe_gateway import get_gateway, metadata_of
 from app.platform import outbox
 
 log = get_logger("orderpass.payments.money_events")
-HANDLED = frozenset({"charge.refunded", "charge.dispute.created", "charge.dispute.closed"})
+HANDLED = frozenset({"charge.refunded", "charge.dispute.created", "charge.dispute.closed",
+                     "payment_intent.canceled"})
 OPEN_DISPUTE = ("warning_needs_response", "warning_under_review", "needs_response",
                 "under_review")
 
@@ -39,6 +41,8 @@ async def _order_for(intent: str) -> PaidOrder | None:
 
 async def handle(redis: ArqRedis, event: Event) -> Outcome:
     obj: Any = event.data.object
+    if event.type == "payment_intent.canceled":
+        return await hold_canceled(redis, str(getattr(obj, "id", "") or ""))
     intent = str(getattr(obj, "payment_intent", None) or "")
     charge_id = str(getattr(obj, "charge", None) or "")
     if not intent and charge_id:  # a dispute of an older charge names only the charge
@@ -51,6 +55,26 @@ async def handle(redis: ArqRedis, event: Event) -> Outcome:
     if event.type == "charge.refunded":
         return await refunds_changed(redis, order)
     return await dispute_changed(redis, order, str(obj.id))
+
+
+async def hold_canceled(redis: ArqRedis, intent: str) -> Outcome:
+    """A PaymentIntent was canceled. Ours after a reject (the void) or of an unpaid link
+    need nothing; a manual-capture hold we still count on (a booking waiting for its slot,
+    a slow kitchen) lapsed: the order can never be charged, so it is rejected now (off the
+    board, the diner told they were not charged) rather than cooked at accept."""
+    order = await _order_for(intent)
+    if order is None:
+        return Outcome("no_order")
+    ref = order.public_id
+    if order.status != "paid" or order.capture_mode != "manual" or order.accepted_at:
+        return Outcome("hold_canceled_known", ref)
+    state = await get_gateway().retrieve_payment_intent(intent, order_ref=ref)
+    if state.status != "canceled":  # the event only says "look"
+        return Outcome("hold_live", ref)
+    await lifecycle.lapse_hold(ref, actor="stripe", redis=redis, action="auto_reject")
+    log.warning("card hold lapsed before the kitchen accepted", order_id=ref,
+                reason=str(state.cancellation_reason or ""))
+    return Outcome("hold_lapsed", ref)
 
 
 async def refunds_changed(redis: ArqRedis, order: PaidOrder) -> Outcome:

@@ -49,6 +49,16 @@ class SettlementFailed(Exception):
         self.permanent = permanent
 
 
+class HoldLapsed(SettlementFailed):
+    """A manual-capture hold Stripe canceled (it lapses 7 days after payment): the order can
+    never be charged."""
+
+    def __init__(self, cancellation_reason: str = "automatic") -> None:
+        what = ("expired" if cancellation_reason == "automatic"
+                else "was released in Stripe")  # e.g. canceled in the dashboard
+        super().__init__(f"the card hold {what}; this order cannot be charged", permanent=True)
+
+
 class RefundBlocked(SettlementFailed):
     """A refund that can never succeed: retries stopped, discrepancy queued."""
 
@@ -101,7 +111,11 @@ async def capture(order: PaidOrder, gateway: StripeGateway | None = None) -> Non
                 and not getattr(failure, "transient", True):
             key = f"capture/{ref}/{int(time.time())}"  # the old key repeats its saved error
             continue
-        permanent = state.status in ("canceled", "requires_payment_method")
+        if state.status == "canceled":  # lapsed (or voided in the dashboard): for good
+            log.warning("capture refused: the hold is canceled", order_id=ref,
+                        reason=str(state.cancellation_reason or ""))
+            raise HoldLapsed(str(state.cancellation_reason or "")) from failure
+        permanent = state.status == "requires_payment_method"
         raise SettlementFailed(
             f"capturing the payment failed ({failure}); Stripe says the payment is "
             f"{state.status}", permanent=permanent)

@@ -14,9 +14,9 @@ from app.infra.errors import error_responses
 from app.orders.choices import choosable, of_views
 from app.orders.pricing import TIP_PERCENTS, format_rate
 from app.orders.slot_cap import offered
-from app.restaurants import services
+from app.restaurants import fulfillment, services
 from app.restaurants.allergens import known
-from app.restaurants.opening import closures_of, order_window, schedule_of
+from app.restaurants.opening import booking_days, closures_of, order_window, schedule_of
 from app.restaurants.schemas import (
     MenuItemOut,
     MenuOut,
@@ -65,8 +65,9 @@ class MenuApiController(Controller):
                 prices_include_tax=restaurant.tax_mode == "included",
                 tips=list(TIP_PERCENTS) if restaurant.tips_enabled else [],
                 open_now=window.asap, notice=window.notice,
-                schedule_days=restaurant.schedule_days,
-                next_slots=[slot.isoformat() for slot in next_slots]),
+                schedule_days=booking_days(restaurant),  # capped by manual capture
+                next_slots=[slot.isoformat() for slot in next_slots],
+                fulfillment_modes=fulfillment.offered(restaurant.fulfillment_modes)),
             items=[MenuItemOut(
                 id=item.id, name=item.name, category=item.category,
                 description=item.description,

@@ -22,7 +22,7 @@ from app.infra.logging import get_logger
 from app.kitchen.floor import MENU_EVENT, announce
 from app.orders.pricing import TaxMode, format_rate, parse_rate
 from app.piccolo_conf import DB
-from app.restaurants import allergens, modifiers
+from app.restaurants import allergens, fulfillment, modifiers
 from app.restaurants.hours import quoted
 from app.restaurants.menu_groups import groups_of, write_groups
 from app.restaurants.photos import Photo
@@ -38,7 +38,7 @@ RESTAURANT_FIELDS = ("slug", "name", "currency", "timezone", "phone", "email", "
                      "default_prep_minutes", "auto_reject_minutes", "capture_mode",
                      "accepting_orders", *("tax_mode", "default_tax_rate", "tips_enabled",
                                            "legal_name", "legal_address", "tax_id"),
-                     "default_language")
+                     "default_language", fulfillment.FIELD)
 # VAT IDs and tax numbers ("DE123456789", "12/345/67890", "GB 123 4567 89"): letters, digits
 # and the separators they are written with.
 TAX_ID = re.compile(r"^[A-Za-z0-9 ./-]*$")
@@ -53,6 +53,7 @@ PHONE_CHARACTERS = frozenset("0123456789 ()/-+")  # what PHONE is made of
 PHONE_HINT = "Enter a phone number like +49 30 1234567: "  # how every phone message begins
 # A price as written on a menu: digits, and a decimal point (a comma is read as one).
 PRICE = re.compile(r"[0-9]{1,12}(?:\.[0-9]*)?|\.[0-9]+")
+WHOLE = re.compile(r"-?[0-9]{1,9}")  # a whole number as typed; the range is checked apart
 RESERVED_SLUGS = frozenset({"new"})  # /admin/restaurants/new is the creation form
 MENU_FIELDS = ("name", "category", "description", "price", "position", "available",
                "tax_rate")
@@ -96,12 +97,12 @@ class Parsed:
         if not raw and default is not None:
             self.values[name] = default
             return default
-        try:
-            value = int(raw)
-        except ValueError:
+        # ASCII digits only: int() also reads "1_0", "+5" and other scripts' digits ("٣")
+        if not WHOLE.fullmatch(raw):
             self.errors[name] = "Enter a whole number."
             self.values[name] = raw
             return None
+        value = int(raw)
         if not low <= value <= high:
             self.errors[name] = f"Must be between {low} and {high}."
         self.values[name] = value
@@ -224,6 +225,11 @@ def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
         parsed.values["default_language"] = language
         if language not in i18n.SUPPORTED:
             parsed.errors["default_language"] = "Choose English or German."
+    if fulfillment.in_form(form):  # a form without the boxes leaves the modes as they are
+        modes, problem = fulfillment.parse(form)
+        parsed.values[fulfillment.FIELD] = modes
+        if problem:
+            parsed.errors[fulfillment.FIELD] = problem
     _parse_tax_settings(parsed, form)
     return parsed
 

@@ -22,6 +22,19 @@ from app.templating import day_label, local_clock, zone
 # A scheduled order must be paid before the kitchen starts it (slot - prep), so the first
 # slot leaves the diner this long to pay on top of the prep (and busy) time.
 PAY_WINDOW_MINUTES = 10
+# Manual capture holds the diner's card until the kitchen accepts, and Stripe cancels a hold 7
+# days after payment: a booking accepted later could not be charged. So such a restaurant
+# takes bookings at most this many whole days ahead (`hours.horizon`: every slot less than 6
+# days after the order, so paid), leaving the kitchen a day to accept before the hold lapses.
+HOLD_DAYS = 7
+MANUAL_CAPTURE_DAYS = 5
+
+
+def booking_days(restaurant: Any) -> int:
+    """How many days ahead diners may book: the restaurant's `schedule_days`, capped at
+    MANUAL_CAPTURE_DAYS in manual-capture mode (the owner's setting is kept for automatic)."""
+    days = int(restaurant.schedule_days)
+    return min(days, MANUAL_CAPTURE_DAYS) if restaurant.capture_mode == "manual" else days
 
 
 def lead_minutes(restaurant: Any) -> int:
@@ -84,14 +97,14 @@ def opening_text(schedule: hours.Schedule, now: datetime) -> str:
 def order_window(restaurant: Any, schedule: hours.Schedule, now: datetime | None = None
                  ) -> OrderWindow:
     """`restaurant`: accepting_orders, paused_until, busy_minutes, default_prep_minutes,
-    schedule_days, timezone (a row or intake's view of one)."""
+    schedule_days, capture_mode, timezone (a row or intake's view of one)."""
     now = now or datetime.now(UTC)
     lead = lead_minutes(restaurant)
     if not restaurant.accepting_orders:
         return OrderWindow(False, i18n.gettext(N_("%(restaurant)s is not taking orders right "
                                                   "now.")) % {"restaurant": restaurant.name})
     paused = is_paused(restaurant.paused_until, now)
-    slots = hours.slots(schedule, now, lead_minutes=lead, days_ahead=restaurant.schedule_days,
+    slots = hours.slots(schedule, now, lead_minutes=lead, days_ahead=booking_days(restaurant),
                         not_before=restaurant.paused_until if paused else None)
     if paused:
         until = local_clock(restaurant.paused_until, restaurant.timezone)

@@ -25,6 +25,11 @@ class RestaurantOut(msgspec.Struct):
     notice: str = ""
     schedule_days: int = 0
     next_slots: list[str] = msgspec.field(default_factory=list)
+    # The fulfilment modes it takes, the values `POST /api/orders` accepts in `fulfillment`
+    # ("pickup", "delivery", "dine_in"; at least one): any other is refused (4xx naming
+    # `fulfillment`).
+    fulfillment_modes: list[str] = msgspec.field(
+        default_factory=lambda: ["pickup", "delivery", "dine_in"])
 
 
 class ModifierOptionOut(msgspec.Struct):

@@ -15,6 +15,11 @@ from piccolo.columns import (
 from piccolo.table import Table
 
 
+def all_fulfillment_modes() -> list[str]:
+    """A new restaurant's modes: every one (app.restaurants.fulfillment.MODES, in its order)."""
+    return ["pickup", "delivery", "dine_in"]
+
+
 class Restaurant(Table):
     id = Serial(primary_key=True)
     slug = Varchar(length=64, unique=True)
@@ -54,6 +59,9 @@ class Restaurant(Table):
     weekly_hours = JSONB(default="[]")
     slot_capacity = Integer(default=0)
     schedule_days = Integer(default=7)
+    # The fulfilment modes diners may choose (app/restaurants/fulfillment.py): any of "pickup",
+    # "delivery", "dine_in", in that order, at least one (a CHECK in the migration).
+    fulfillment_modes = Array(base_column=Varchar(length=16), default=all_fulfillment_modes)
 
 
 class MenuItem(Table):

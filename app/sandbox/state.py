@@ -61,9 +61,11 @@ class SandboxState:
             self.stripe.mark_delivered(event_id)
 
     def tick(self) -> None:
-        """Time-driven work: expire sessions and settle delayed payments (sandbox clock)."""
+        """Time-driven work: expire sessions, settle delayed payments and cancel lapsed card
+        holds (sandbox clock)."""
         self.stripe.expire_due()
         self.stripe.settle_due()
+        self.stripe.expire_holds()
 
     def reset(self) -> None:
         self.store.reset()

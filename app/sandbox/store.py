@@ -116,6 +116,12 @@ class Store:
             "SELECT data FROM objects WHERE kind = ? AND json_extract(data, '$.status') = 'open'"
             " AND json_extract(data, '$.expires_at') <= ? ORDER BY seq", (kind, now))]
 
+    def with_status(self, kind: str, status: str) -> list[dict[str, Any]]:
+        """Objects of a kind in `status`, oldest first (through `objects_expiry`'s prefix)."""
+        return [json.loads(data) for (data,) in self._rows(
+            "SELECT data FROM objects WHERE kind = ? AND json_extract(data, '$.status') = ?"
+            " ORDER BY seq", (kind, status))]
+
     def settle_due(self, kind: str, now: float) -> list[dict[str, Any]]:
         """Objects of a kind with a `pending.settle_at` that has come, oldest first."""
         return [json.loads(data) for (data,) in self._rows(

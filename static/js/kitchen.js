@@ -730,6 +730,11 @@
     var card = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#board .order-card");
     if (card) clearProblem(card.dataset.ref);  // trying again: the last failure is past
   });
+  // The server did something else than the cook asked and says what (an accept whose card
+  // hold had lapsed: the order left the board instead), in the banner a reject's outcome uses.
+  document.body.addEventListener("orderpass:outcome", function (event) {
+    if (event.detail && event.detail.message) showResult(event.detail.message, event.detail.ok !== false);
+  });
   document.body.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
     if (xhr.status === 401) { toLogin(); return; }

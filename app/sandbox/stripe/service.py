@@ -40,6 +40,9 @@ OUTCOMES: tuple[str, ...] = ("succeeded", "declined", "async_succeeded", "async_
 MAX_AMOUNT = 99_999_999  # "up to eight digits" (999,999.99 in a two-decimal currency)
 MIN_EXPIRY_S = 30 * 60  # measured from the request's arrival, with no grace (as Stripe)
 MAX_EXPIRY_S = 24 * 60 * 60
+# Stripe cancels an uncaptured online card authorisation 7 days after it was made
+# (`cancellation_reason="automatic"`); a capture after that is refused.
+HOLD_LIFETIME_S = 7 * 24 * 60 * 60
 SESSION_PARAMS = {
     "mode", "line_items", "currency", "customer_email", "client_reference_id", "metadata",
     "expires_at", "success_url", "cancel_url", "payment_intent_data", "payment_method_types",
@@ -509,9 +512,43 @@ class StripeService:
             settled += 1
         return settled
 
+    # -- holds (manual capture) ------------------------------------------------------------
+    def _hold_lapsed(self, pi: dict[str, Any]) -> bool:
+        """An uncaptured authorisation past its life on the sandbox clock (counted from the
+        charge, i.e. the authorisation, not the PaymentIntent's creation)."""
+        if pi["status"] != "requires_capture" or not pi["latest_charge"]:
+            return False
+        charge = self.store.get("charge", pi["latest_charge"])
+        authorised = charge["created"] if charge else pi["created"]
+        return self.clock.now() - authorised >= HOLD_LIFETIME_S
+
+    def _lapse(self, pi: dict[str, Any]) -> dict[str, Any]:
+        """Cancel a lapsed hold as Stripe does: the charge stays uncaptured and shows the
+        authorisation released (refunded in full), `charge.expired` then
+        `payment_intent.canceled` with `cancellation_reason="automatic"`."""
+        ch = self._get("charge", pi["latest_charge"], "charge")
+        ch.update(refunded=True, amount_refunded=ch["amount"])
+        self.store.put("charge", ch)
+        pi.update(status="canceled", canceled_at=self.clock.now_int(),
+                  cancellation_reason="automatic", amount_capturable=0)
+        self.store.put("payment_intent", pi)
+        self.emit("charge.expired", ch)
+        self.emit("payment_intent.canceled", pi)
+        return pi
+
+    def expire_holds(self) -> int:
+        """Cancel every hold past its life (the clock's loop, and at once when a test moves
+        the clock; reads and captures also check the one they touch)."""
+        lapsed = [pi for pi in self.store.with_status("payment_intent", "requires_capture")
+                  if self._hold_lapsed(pi)]
+        for pi in lapsed:
+            self._lapse(pi)
+        return len(lapsed)
+
     # -- payment intents -------------------------------------------------------------------
     def get_payment_intent(self, pi_id: str) -> dict[str, Any]:
-        return self._get("payment_intent", pi_id, "intent")
+        pi = self._get("payment_intent", pi_id, "intent")
+        return self._lapse(pi) if self._hold_lapsed(pi) else pi
 
     def capture(self, pi_id: str, params: dict[str, Any]) -> dict[str, Any]:
         check_known(params, {"amount_to_capture", "metadata", "expand", "final_capture"})
@@ -689,7 +726,13 @@ class StripeService:
         return self._get("refund", refund_id, "refund")
 
     def get_charge(self, charge_id: str) -> dict[str, Any]:
-        return self._get("charge", charge_id, "charge")
+        ch = self._get("charge", charge_id, "charge")
+        if not ch["captured"] and ch["payment_intent"]:  # its hold may have lapsed by now
+            pi = self.store.get("payment_intent", ch["payment_intent"])
+            if pi is not None and self._hold_lapsed(pi):
+                self._lapse(pi)
+                ch = self._get("charge", charge_id, "charge")
+        return ch
 
     # -- events ----------------------------------------------------------------------------
     def get_event(self, event_id: str) -> dict[str, Any]:

@@ -123,10 +123,13 @@ async def test_capture_refused_for_good_fails_the_accept_clearly(
     client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient
 ) -> None:
     order = await paid_order_via_sandbox(client, sandbox, capture_mode="manual")
-    sdk.v1.payment_intents.cancel(str(order.stripe_payment_intent_id))  # expired hold
-    with pytest.raises(lifecycle.ActionFailed, match="reject the order"):
+    sdk.v1.payment_intents.cancel(str(order.stripe_payment_intent_id))  # released in Stripe
+    # Nothing can ever be charged: not left `paid` for a cook to cook, but rejected with the
+    # hold counted released (tests/integration/payments/test_hold_lapse.py: the lapsed hold).
+    with pytest.raises(lifecycle.HoldExpired, match="the card hold was released in Stripe; "
+                                                    "this order cannot be charged"):
         await lifecycle.apply_action(order.public_id, "accept", actor="t")
-    assert (await reload(order.public_id)).status == "paid"
+    assert (await reload(order.public_id)).status == "voided"
 
 
 # -- refunds ------------------------------------------------------------------------------

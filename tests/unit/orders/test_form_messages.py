@@ -42,3 +42,12 @@ def test_german_says_every_one_in_german() -> None:
         "items[1].quantity": "Sie können von einem Gericht 1 bis 99 Stück bestellen.",
         "tip_custom": "Bitte geben Sie das Trinkgeld als Betrag ein, z. B. 2.50.",
     }
+
+
+def test_a_mode_the_restaurant_does_not_offer_names_those_it_does() -> None:
+    refused = {"fulfillment": "Demo Bistro does not offer delivery; it offers: pickup, dine_in"}
+    assert plain_errors(refused) == {"fulfillment": (
+        "Demo Bistro does not offer Delivery. Please choose: Pickup, Dine-in.")}
+    with i18n.use("de"):
+        assert plain_errors(refused) == {"fulfillment": (
+            "Demo Bistro bietet Lieferung nicht an. Bitte wählen Sie: Abholung, Vor Ort essen.")}

@@ -1,0 +1,62 @@
+"""Migration 2026-12-04T09 (fulfilment modes) forwards, backwards and forwards again on a
+database of its own: existing restaurants keep every mode, a restaurant offers at least one
+mode and only modes Orderpass knows, backwards drops the column and leaves paid orders be."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from tests.helpers.migrations import columns_of, migrate, scratch_database
+
+BEFORE = "2026-12-03T13:00:00:000000"
+THIS = "2026-12-04T09:00:00:000000"
+ALL = ["pickup", "delivery", "dine_in"]
+
+
+@pytest.fixture
+async def scratch() -> AsyncIterator[str]:
+    async with scratch_database() as url:
+        yield url
+
+
+async def test_forwards_backwards_forwards(scratch: str) -> None:
+    migrate(scratch, "forwards", BEFORE)
+    connection = await asyncpg.connect(scratch)
+    try:
+        restaurant = await connection.fetchval(
+            "INSERT INTO restaurant (slug, name, currency) VALUES ('r', 'R', 'eur') RETURNING id")
+        await connection.execute(
+            "INSERT INTO paid_order (public_id, restaurant, ticket_number, "
+            "stripe_checkout_session_id, status, customer_name, customer_email, fulfillment, "
+            "delivery_address, currency, total_amount, amount_charged, currency_charged, "
+            "submitted_at, paid_at) VALUES ('TEMP-old', $1, 1, 'cs_old', 'paid', 'Ada', "
+            "'a@b.c', 'delivery', 'Torstr. 5', 'eur', 1300, 1300, 'eur', now(), now())",
+            restaurant)
+
+        migrate(scratch, "forwards", THIS)
+        assert "fulfillment_modes" in await columns_of(connection, "restaurant")
+        assert await connection.fetchval("SELECT fulfillment_modes FROM restaurant") == ALL
+        new = await connection.fetchval("INSERT INTO restaurant (slug, name, currency) "
+                                        "VALUES ('n', 'N', 'eur') RETURNING fulfillment_modes")
+        assert new == ALL
+        for modes in ([], ["drone"], ["pickup", "drone"], ["pickup", None]):
+            with pytest.raises(asyncpg.CheckViolationError):
+                await connection.execute("UPDATE restaurant SET fulfillment_modes = $1", modes)
+        with pytest.raises(asyncpg.NotNullViolationError):
+            await connection.execute("UPDATE restaurant SET fulfillment_modes = NULL")
+        await connection.execute("UPDATE restaurant SET fulfillment_modes = '{pickup}'")
+        assert await connection.fetchval(
+            "SELECT fulfillment FROM paid_order WHERE public_id = 'TEMP-old'") == "delivery"
+
+        migrate(scratch, "backwards", THIS)
+        assert "fulfillment_modes" not in await columns_of(connection, "restaurant")
+        assert await connection.fetchval("SELECT fulfillment FROM paid_order") == "delivery"
+
+        migrate(scratch, "forwards", THIS)
+        assert await connection.fetchval(
+            "SELECT fulfillment_modes FROM restaurant WHERE slug = 'r'") == ALL
+    finally:
+        await connection.close()
