@@ -732,8 +732,17 @@
   });
   // The server did something else than the cook asked and says what (an accept whose card
   // hold had lapsed: the order left the board instead), in the banner a reject's outcome uses.
-  document.body.addEventListener("orderpass:outcome", function (event) {
-    if (event.detail && event.detail.message) showResult(event.detail.message, event.detail.ok !== false);
+  // Read from the answer's HX-Trigger header, not as the event htmx makes of it: htmx fires
+  // that on the form that sent the request, and the live feed usually takes the ticket (form
+  // and all) off the board before the answer arrives, so the event reached no listener here.
+  // Hooked on the request itself when it leaves, while its form is still on the board.
+  function showOutcome() {
+    var outcome = null;
+    try { outcome = JSON.parse(this.getResponseHeader("HX-Trigger") || "{}")["orderpass:outcome"]; } catch (e) { /* not ours */ }
+    if (outcome && outcome.message) showResult(outcome.message, outcome.ok !== false);
+  }
+  document.body.addEventListener("htmx:beforeSend", function (event) {
+    if (event.detail.xhr) event.detail.xhr.addEventListener("load", showOutcome);
   });
   document.body.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
