@@ -15,8 +15,9 @@ from tests.helpers.infra import (
 
 use_test_environment()
 
-# One copy of the shared fixtures for the whole run (see tests/helpers/fixtures.py).
-pytest_plugins = ["tests.helpers.fixtures"]
+# One copy of the shared fixtures for the whole run (see tests/helpers/fixtures.py); the
+# browser module's too: its session fixture is the one Chromium a worker's browser tests share.
+pytest_plugins = ["tests.helpers.fixtures", "tests.helpers.browser"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

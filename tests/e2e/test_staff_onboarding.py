@@ -26,16 +26,23 @@ pytestmark = pytest.mark.browser
 PASSWORD = "a fine long password"
 
 
-@pytest.fixture
-def web(sandbox: RunningSandbox) -> Iterator[RunningProcess]:
+@pytest.fixture(scope="module")
+def _heartbeat_web(sandbox: RunningSandbox) -> Iterator[RunningProcess]:
     # Heartbeats every second: an open screen notices its session ended within about that.
+    # One process for the module: what a test leaves lives in Postgres and Redis, reset
+    # before the next (tests/e2e/conftest.py).
     with start_web(env={"SSE_HEARTBEAT_SECONDS": "1"}) as server:
-        sandbox.configure(resend_webhook_url=f"{server.url}/webhooks/resend",
-                          resend_webhook_secret=TEST_ENV["RESEND_WEBHOOK_SECRET"])
-        try:
-            yield server
-        finally:
-            sandbox.configure(resend_webhook_url="")
+        yield server
+
+
+@pytest.fixture
+def web(_heartbeat_web: RunningProcess, sandbox: RunningSandbox) -> Iterator[RunningProcess]:
+    sandbox.configure(resend_webhook_url=f"{_heartbeat_web.url}/webhooks/resend",
+                      resend_webhook_secret=TEST_ENV["RESEND_WEBHOOK_SECRET"])
+    try:
+        yield _heartbeat_web
+    finally:
+        sandbox.configure(resend_webhook_url="")
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""Debian's chromium driven by Playwright: a browser fixture for end-to-end tests.
+"""Debian's chromium driven by Playwright: a browser fixture for end-to-end tests. One
+Chromium per test session (per xdist worker), launched by the first test that asks; each test
+gets its own contexts, closed after it (`BrowserOfOneTest`).
 
 Skips with a clear reason on a laptop without /usr/bin/chromium; fails in CI, where the
 browser is installed by `.ci/run`."""
@@ -6,6 +8,7 @@ browser is installed by `.ci/run`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
+CLOSE_TIMEOUT_S = 15  # closing what a test opened; longer, and the browser is not reused
 
 
 def require_chromium() -> None:
@@ -30,18 +34,113 @@ def require_chromium() -> None:
     pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium to run browser tests)")
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    require_chromium()
-    from playwright.async_api import async_playwright
+class SharedChromium:
+    """One Chromium per pytest session (per xdist worker), launched on first use: a worker
+    that runs no browser test never starts one. A browser a test crashed is launched again."""
 
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                    args=CHROMIUM_ARGS)
+    def __init__(self) -> None:
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    async def get(self) -> Any:
+        if self._browser is not None and self._browser.is_connected():
+            return self._browser
+        await self._close_browser()
         try:
-            yield launched
-        finally:
-            await launched.close()
+            self._browser = await self._launch()
+        except Exception:  # the Playwright driver itself went away: start it again, once
+            await self._stop_playwright()
+            self._browser = await self._launch()
+        return self._browser
+
+    async def _launch(self) -> Any:
+        if self._playwright is None:
+            from playwright.async_api import async_playwright
+
+            self._playwright = await async_playwright().start()
+        return await self._playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                      args=CHROMIUM_ARGS)
+
+    async def discard(self) -> None:
+        """Close the browser (a test left it in a state not worth reusing); the next test
+        gets a new one."""
+        await self._close_browser()
+
+    async def _close_browser(self) -> None:
+        browser, self._browser = self._browser, None
+        if browser is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(browser.close(), CLOSE_TIMEOUT_S)
+
+    async def _stop_playwright(self) -> None:
+        playwright, self._playwright = self._playwright, None
+        if playwright is not None:
+            with contextlib.suppress(Exception):
+                await playwright.stop()
+
+    async def close(self) -> None:
+        await self._close_browser()
+        await self._stop_playwright()
+
+
+class BrowserOfOneTest:
+    """The shared Chromium as one test sees it: the contexts and pages the test opens are
+    recorded and closed after it, so no cookies, storage or pages outlive the test (each
+    context is a fresh profile of its own). Anything else goes to the browser itself."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+        self._contexts: list[Any] = []
+
+    async def new_context(self, **options: Any) -> Any:
+        context = await self._browser.new_context(**options)
+        self._contexts.append(context)
+        return context
+
+    async def new_page(self, **options: Any) -> Any:
+        """A page in a context of its own (closed with the page), as Browser.new_page."""
+        page = await self._browser.new_page(**options)
+        self._contexts.append(page.context)
+        return page
+
+    @property
+    def contexts(self) -> list[Any]:
+        """This test's open contexts (other tests' are closed, never shared)."""
+        return [context for context in self._browser.contexts if context in self._contexts]
+
+    async def close(self) -> None:
+        """Close what this test opened (the browser itself stays up for the next tests)."""
+        contexts, self._contexts = self._contexts, []
+        await asyncio.wait_for(
+            asyncio.gather(*(context.close() for context in contexts)), CLOSE_TIMEOUT_S)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
+@pytest.fixture(scope="session")
+async def _shared_chromium() -> AsyncIterator[SharedChromium]:
+    shared = SharedChromium()
+    try:
+        yield shared
+    finally:
+        await shared.close()
+
+
+@pytest.fixture
+async def browser(_shared_chromium: SharedChromium) -> AsyncIterator[BrowserOfOneTest]:
+    """Chromium for one test: a browser shared by the worker's tests (launching one per test
+    cost a second or more on a loaded machine), seen through `BrowserOfOneTest`, which closes
+    every context the test opened once it ends."""
+    require_chromium()
+    scoped = BrowserOfOneTest(await _shared_chromium.get())
+    try:
+        yield scoped
+    finally:
+        try:
+            await scoped.close()
+        except Exception:  # a context that will not close: do not hand this browser on
+            await _shared_chromium.discard()
 
 
 @pytest.fixture
