@@ -29,6 +29,7 @@ from app.infra import i18n
 from app.infra.i18n import N_
 from app.orders.choices import label as modifiers_label
 from app.orders.pricing import format_rate
+from app.orders.reject_reasons import HOLD_LAPSED
 from app.restaurants.allergens import labels as allergen_labels
 from app.settings import get_settings
 
@@ -237,7 +238,14 @@ def environment() -> Environment:
     env.filters["vat_rate"] = format_rate  # 700 → "7" (a VAT rate in hundredths of a percent)
     env.filters["modifiers_label"] = modifiers_label  # "Size: L; Extras: Cheese, Olives"
     env.filters["allergen_labels"] = allergen_labels  # ["gluten"] → ["Gluten"]
+    env.filters["system_reason"] = system_reason
     return env
+
+
+def system_reason(reason: str) -> str:
+    """A reject reason in the diner's language when the system gave it (app/orders/
+    reject_reasons.py); a cook's own words as written (never through gettext's formatting)."""
+    return i18n.gettext(reason) if reason == HOLD_LAPSED else reason
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.infra.db import fetch
+from app.orders.reject_reasons import HOLD_LAPSED
 
 _TICKET_COLUMNS = (
     "o.public_id, o.ticket_number, o.status, o.fulfillment, o.customer_name, "
@@ -75,7 +76,7 @@ SELECT
      SELECT public_id AS ref, ticket_number,
             CASE WHEN auto_rejected THEN rejected_at ELSE coalesce(refunded_at, voided_at)
             END AS at, status, total_amount, currency, status = 'voided' AS voided,
-            needs_review, NOT auto_rejected AS refunded
+            needs_review, NOT auto_rejected AS refunded, coalesce(reject_reason, '') AS reason
      FROM paid_order
      WHERE restaurant = $1 AND notice_acknowledged_at IS NULL
        AND ((auto_rejected AND rejected_at > now() - interval '1 day')
@@ -112,6 +113,13 @@ class Notice:
     voided: bool  # an authorisation released rather than a charge refunded
     needs_review: bool
     refunded: bool = False  # refunded by the restaurant, not rejected by the timer
+    reason: str = ""  # the reject reason stored with it (the timer's minutes as they were)
+
+    @property
+    def hold_lapsed(self) -> bool:
+        """Rejected because Stripe canceled its card hold (never to be charged), not by the
+        timer."""
+        return self.reason == HOLD_LAPSED
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
 from app.notifications.tables import EmailMessage
+from app.orders import reject_reasons
 from app.orders.tables import PaidOrder
 from app.payments import settlement
 from app.piccolo_conf import DB
@@ -67,8 +68,7 @@ REJECT_REASON_MAX = 300
 GATEWAY_TIMEOUT_S = 20.0  # above the gateway's own retry budget (12 s)
 REFUND_FAILED = "refund failed: "
 # The reject reason (quoted to the diner) when a manual-capture hold lapsed before the accept.
-HOLD_LAPSED_REASON = ("The hold on your card expired before the kitchen could accept your "
-                      "order, so it cannot be charged.")
+HOLD_LAPSED_REASON = reject_reasons.HOLD_LAPSED
 VERSION_RETRIES = 3
 
 # Timestamp column set by the action (on top of status and version).

@@ -90,7 +90,7 @@ async def plan(order: PaidOrder, form: Mapping[str, str]) -> RefundPlan:
         # ASCII digits only: "²" passed isdigit() and failed int() (a 500)
         parsed = ascii_int(form.get(f"qty_{item.id}", "").strip() or "0")
         if parsed is None:
-            errors.append(f"{item.name}: enter a whole number")
+            errors.append(f"{item.name}: enter a whole number, 0 or more")
             continue
         quantity = parsed
         before = done.get(item.id, 0)

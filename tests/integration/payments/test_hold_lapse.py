@@ -13,7 +13,8 @@ import httpx
 import stripe
 from arq.connections import ArqRedis
 
-from app.orders import lifecycle
+from app.orders import lifecycle, reject_reasons
+from app.orders.tables import PaidOrder
 from tests.helpers.accounts import login
 from tests.helpers.orders import paid_order_via_sandbox
 from tests.helpers.payments import emails_of, events_about, post_event, reload
@@ -97,6 +98,13 @@ async def test_stripes_canceled_event_voids_a_booking_once(
     assert "hold on your card expired" in after.reject_reason
     emails = await emails_of(order.public_id)
     assert emails.count(f"order_rejected/{order.public_id}") == 1
+    # The cook's notice says why and what to do, not the timer's "nobody accepted it".
+    await login(client, "kitchen@demo.test")
+    notice = " ".join((await client.get("/kitchen/demo")).text.split())
+    assert (f"#{order.ticket_number} rejected" in notice
+            and "the card hold expired</strong> before anyone accepted it" in notice
+            and "Do not cook it." in notice), notice
+    assert f"#{order.ticket_number} auto-rejected" not in notice
 
     assert await post_event(client, event) == "hold_canceled_known"  # redelivered
     assert (await reload(order.public_id)).version == after.version
@@ -118,3 +126,17 @@ async def test_the_canceled_event_of_our_own_release_changes_nothing(
     after = await reload(order.public_id)
     assert after.version == rejected.version and after.reject_reason == "out of dough"
     assert await emails_of(order.public_id) == emails
+
+
+async def test_a_german_diner_reads_the_lapsed_holds_reason_in_german(
+    client: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    order = await paid_order_via_sandbox(client, sandbox, capture_mode="manual")
+    await PaidOrder.update({PaidOrder.language: "de"}).where(PaidOrder.id == order.id)
+    sandbox.advance_clock(EIGHT_DAYS)
+    await lifecycle.lapse_hold(order.public_id, actor="t")
+    assert (await reload(order.public_id)).reject_reason == reject_reasons.HOLD_LAPSED
+    page = " ".join((await client.get(f"/orders/{order.public_id}",
+                                      headers={"accept-language": "de"})).text.split())
+    assert "Die Autorisierung Ihrer Karte ist abgelaufen" in page, page[-3000:]
+    assert "The hold on your card expired" not in page
