@@ -22,6 +22,7 @@ from app.orders.models import OrderView
 from app.orders.tables import OrderItem, PaidOrder
 from app.orders.views import load_order_view, modifiers_of
 from app.payments.partial_refunds import REFUNDABLE, refunded_units
+from app.restaurants import fulfillment
 
 log = get_logger("orderpass.admin.orders")
 PAGE = 100
@@ -189,6 +190,16 @@ class OrderDetail:
     def refundable(self) -> bool:
         return (not self.view.archived and bool(self.payment_intent) and self.remaining > 0
                 and self.view.status not in ("refunded", "voided", "charged_back"))
+
+    @property
+    def status_label(self) -> str:
+        """The status as the list writes it ("charged back", "rejected (voided)")."""
+        return status_label(self.view.status, self.view.rejected_at is not None)
+
+    @property
+    def fulfillment_label(self) -> str:
+        """The mode as the owner's settings name it ("Table service (dine-in)")."""
+        return fulfillment.LABELS.get(self.view.fulfillment, self.view.fulfillment)
 
     @property
     def hold(self) -> str:

@@ -157,6 +157,7 @@ async def test_a_lost_dispute_after_a_partial_refund_charges_back_the_rest(
     assert f'<dt>Charged back</dt><dd data-charged-back="{rest}">{money(rest)}</dd>' in page
     assert '<dd data-remaining="0">€0.00</dd>' in page
     assert "Nothing to refund" not in page
+    assert '<span class="badge order-charged_back">charged back</span>' in page  # not the code
     diner = (await client.get(f"/orders/{order.public_id}")).text
     assert "Your bank reversed this payment" in diner
     assert (f"The restaurant refunded €3.20 of {money(order.total_amount)}; your bank "
