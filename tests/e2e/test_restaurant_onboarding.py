@@ -13,27 +13,11 @@ from typing import Any
 import pytest
 
 from tests.helpers.browser import submit_login
-from tests.helpers.infra import TEST_ENV
 from tests.helpers.sandbox import RunningSandbox
-from tests.helpers.server import RunningProcess, start_web, start_worker
+from tests.helpers.server import RunningProcess, start_worker
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a fine long password"
-
-
-@pytest.fixture
-def web(sandbox: RunningSandbox) -> Iterator[RunningProcess]:
-    with start_web() as server:
-        sandbox.configure(
-            stripe_webhook_url=f"{server.url}/webhooks/stripe",
-            stripe_webhook_secret=TEST_ENV["STRIPE_WEBHOOK_SECRET"],
-            resend_webhook_url=f"{server.url}/webhooks/resend",
-            resend_webhook_secret=TEST_ENV["RESEND_WEBHOOK_SECRET"],
-            webhook_retry_schedule_s=[0.2, 0.5, 1, 2])
-        try:
-            yield server
-        finally:
-            sandbox.configure(stripe_webhook_url="", resend_webhook_url="")
 
 
 @pytest.fixture

@@ -26,3 +26,12 @@ async def make_discrepancy(kind: str = "amount_mismatch", *, session_id: str = "
                       details=json.dumps(details or {"reason": "test"}))
     await row.save()
     return int(row.id)
+
+
+# The owner's settings form as the demo restaurant fills it (a test changes one field).
+DEMO_SETTINGS = {"name": "Demo Bistro", "timezone": "Europe/Berlin", "phone": "+49 30 1234567",
+                 "email": "hello@demo.test", "address": "Torstraße 1, 10119 Berlin",
+                 "default_prep_minutes": "15", "auto_reject_minutes": "10",
+                 "capture_mode": "automatic", "accepting_orders": "on", "tax_settings": "1",
+                 "tax_mode": "included", "default_tax_rate": "7", "legal_name": "Demo Bistro GmbH",
+                 "legal_address": "Torstraße 1, 10119 Berlin, Germany", "tax_id": "DE123456789"}

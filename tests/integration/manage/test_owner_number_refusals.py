@@ -15,6 +15,7 @@ import pytest
 
 from app.restaurants.tables import MenuItem, ModifierOption, Restaurant
 from tests.helpers.accounts import login
+from tests.helpers.admin import DEMO_SETTINGS
 
 pytestmark = pytest.mark.server_agnostic
 
@@ -22,12 +23,6 @@ DISH = {"name": "Calzone", "category": "Mains", "description": "Folded", "price"
         "tax_rate": "", "position": "0", "available": "on", "groups_shown": "1",
         "group-0-name": "Extras", "group-0-min": "0", "group-0-max": "1",
         "group-0-options": "Cheese | 1.00"}
-SETTINGS = {"name": "Demo Bistro", "timezone": "Europe/Berlin", "phone": "+49 30 1234567",
-            "email": "hello@demo.test", "address": "Torstraße 1, 10119 Berlin",
-            "default_prep_minutes": "15", "auto_reject_minutes": "10",
-            "capture_mode": "automatic", "accepting_orders": "on", "tax_settings": "1",
-            "tax_mode": "included", "default_tax_rate": "7", "legal_name": "Demo Bistro GmbH",
-            "legal_address": "Torstraße 1, 10119 Berlin, Germany", "tax_id": "DE123456789"}
 HOURS = {**{f"day_{index}": "11:30-22:00" for index in range(7)},
          "slot_capacity": "3", "schedule_days": "5"}
 NOT_NUMBERS = ["1e2", "1E1", "NaN", "Infinity", "+5", "1_0", "\u0667", "\uff17", "7\u00b2",
@@ -69,7 +64,7 @@ async def test_the_restaurants_numbers_are_plain_numbers(client: httpx.AsyncClie
     before = await _state()
     for field in ("default_tax_rate", "default_prep_minutes", "auto_reject_minutes"):
         response = await client.post("/manage/demo/settings",
-                                     data={"_csrf_token": token, **SETTINGS, field: raw})
+                                     data={"_csrf_token": token, **DEMO_SETTINGS, field: raw})
         assert response.status_code == 422, (field, response.text[-2000:])
         assert _error(response.text, field), field
     for field in ("slot_capacity", "schedule_days", "day_0"):

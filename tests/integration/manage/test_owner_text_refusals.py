@@ -17,6 +17,7 @@ import pytest
 
 from app.restaurants.tables import MenuCategory, MenuItem, ModifierGroup, ModifierOption, Restaurant
 from tests.helpers.accounts import login
+from tests.helpers.admin import DEMO_SETTINGS
 
 # Input rules and wording: no server version changes them (not in the standalone run).
 pytestmark = pytest.mark.server_agnostic
@@ -32,12 +33,6 @@ DISH = {"name": "Calzone", "category": "Mains", "description": "Folded", "price"
         "group-0-min": "1", "group-0-max": "1", "group-0-options": "S\nM | 1.50",
         "group-1-name": "Extras", "group-1-min": "0", "group-1-max": "2",
         "group-1-options": "Cheese | 1.00\nOlives"}
-SETTINGS = {"name": "Demo Bistro", "timezone": "Europe/Berlin", "phone": "+49 30 1234567",
-            "email": "hello@demo.test", "address": "Torstraße 1, 10119 Berlin",
-            "default_prep_minutes": "15", "auto_reject_minutes": "10",
-            "capture_mode": "automatic", "accepting_orders": "on", "tax_settings": "1",
-            "tax_mode": "included", "default_tax_rate": "7", "legal_name": "Demo Bistro GmbH",
-            "legal_address": "Torstraße 1, 10119 Berlin, Germany", "tax_id": "DE123456789"}
 
 
 async def _menu_state() -> tuple[Any, ...]:
@@ -167,7 +162,7 @@ async def test_restaurant_settings_refuse_them_and_the_phone_must_be_one(
     token = await login(client, "owner@demo.test")
     before = await _restaurant()
     response = await client.post("/manage/demo/settings",
-                                 data={"_csrf_token": token, **SETTINGS, **change})
+                                 data={"_csrf_token": token, **DEMO_SETTINGS, **change})
     assert response.status_code == 422, response.text[-2000:]
     assert "Nothing was saved." in response.text
     assert says in _error(response.text, field)
@@ -175,7 +170,7 @@ async def test_restaurant_settings_refuse_them_and_the_phone_must_be_one(
     await client.post("/logout", data={"_csrf_token": token})
     token = await login(client, "admin@orderpass.test")  # the admin's form, the same rules
     response = await client.post("/admin/restaurants/demo", data={
-        "_csrf_token": token, **SETTINGS, "currency": "eur", **change})
+        "_csrf_token": token, **DEMO_SETTINGS, "currency": "eur", **change})
     assert response.status_code == 422, response.text[-2000:]
     assert says in _error(response.text, field)
     assert await _restaurant() == before
@@ -186,7 +181,7 @@ async def test_phone_numbers_as_people_write_them_are_kept(client: httpx.AsyncCl
     for phone in ("+49 30 1234567", "(030) 123-45/67", "030 / 123 45 67", "(555) 123-4567",
                   "+49 30 12345678901", "0049 30 12345678901", ""):
         saved = await client.post("/manage/demo/settings",
-                                  data={"_csrf_token": token, **SETTINGS, "phone": phone})
+                                  data={"_csrf_token": token, **DEMO_SETTINGS, "phone": phone})
         assert saved.status_code == 303, (phone, saved.text[-2000:])
         assert (await _restaurant())["phone"] == phone
 
@@ -197,11 +192,11 @@ async def test_the_admin_restaurant_form_refuses_nul_with_a_field_error(
     token = await login(client, "admin@orderpass.test")
     before = await _restaurant()
     response = await client.post("/admin/restaurants/demo", data={
-        "_csrf_token": token, **SETTINGS, "currency": "eur", "name": "Demo\x00"})
+        "_csrf_token": token, **DEMO_SETTINGS, "currency": "eur", "name": "Demo\x00"})
     assert response.status_code == 422
     assert _error(response.text, "name") == ONE_LINE
     created = await client.post("/admin/restaurants", data={
-        "_csrf_token": token, **SETTINGS, "slug": "new-place", "currency": "eur",
+        "_csrf_token": token, **DEMO_SETTINGS, "slug": "new-place", "currency": "eur",
         "name": "New \u202eecalp"})
     assert created.status_code == 422
     assert _error(created.text, "name") == ONE_LINE
