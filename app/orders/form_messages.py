@@ -139,30 +139,53 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
 
 
 # A fulfilment mode the restaurant does not offer (app/restaurants/fulfillment.py
-# `not_offered`): the modes, named by the API's values there, said as the checkout names them.
+# `not_offered`, at checkout) or no longer offers (`no_longer_offered`, a new payment link
+# for an order placed before): the modes, named by the API's values there, said as people
+# write them mid-sentence (lower case in English; German nouns keep their capital). A whole
+# sentence per mode: German says "keine Lieferung" but "kein Essen vor Ort".
 _NOT_OFFERED = re.compile(r"^(?P<restaurant>.+) does not offer (?P<mode>[a-z_]+); it offers: "
                           r"(?P<offered>[a-z_, ]+)\.$")
-MODE_NAMES = {"pickup": N_("Pickup"), "delivery": N_("Delivery"), "dine_in": N_("Dine-in")}
-NOT_OFFERED = N_("%(restaurant)s does not offer %(mode)s. Please choose: %(offered)s.")
+_NO_LONGER_OFFERED = re.compile(r"^(?P<restaurant>.+) no longer offers (?P<mode>[a-z_]+)\.$")
+MODE_NAMES = {"pickup": N_("pickup"), "delivery": N_("delivery"), "dine_in": N_("dine-in")}
+NOT_OFFERED = {"pickup": N_("%(restaurant)s does not offer pickup."),
+               "delivery": N_("%(restaurant)s does not offer delivery."),
+               "dine_in": N_("%(restaurant)s does not offer dine-in.")}
+# The checkout's way out: the modes offered (the form shows just those now).
+CHOOSE_INSTEAD = N_("Choose %(modes)s instead.")
+# The order's page: nothing to choose there, the page goes on to say "order again".
+NO_LONGER_OFFERED = {"pickup": N_("%(restaurant)s no longer offers pickup."),
+                     "delivery": N_("%(restaurant)s no longer offers delivery."),
+                     "dine_in": N_("%(restaurant)s no longer offers dine-in.")}
+EITHER = N_("%(some)s or %(last)s")  # "pickup or dine-in", "pickup, delivery or dine-in"
 
 
-def _not_offered(sentence: str) -> str | None:
+def _either(names: list[str]) -> str:
+    if len(names) < 2:
+        return "".join(names)
+    return i18n.gettext(EITHER) % {"some": ", ".join(names[:-1]), "last": names[-1]}
+
+
+def _modes_sentence(sentence: str) -> str | None:
+    _ = i18n.gettext
+    gone = _NO_LONGER_OFFERED.match(sentence)
+    if gone is not None and gone["mode"] in NO_LONGER_OFFERED:
+        return _(NO_LONGER_OFFERED[gone["mode"]]) % {"restaurant": gone["restaurant"]}
     match = _NOT_OFFERED.match(sentence)
     if match is None:
         return None
-    modes = [match["mode"], *match["offered"].split(", ")]
-    if not all(mode in MODE_NAMES for mode in modes):
+    offered = match["offered"].split(", ")
+    if match["mode"] not in NOT_OFFERED or not all(mode in MODE_NAMES for mode in offered):
         return None
-    _ = i18n.gettext
-    return _(NOT_OFFERED) % {"restaurant": match["restaurant"], "mode": _(MODE_NAMES[modes[0]]),
-                             "offered": ", ".join(_(MODE_NAMES[mode]) for mode in modes[1:])}
+    return " ".join([
+        _(NOT_OFFERED[match["mode"]]) % {"restaurant": match["restaurant"]},
+        _(CHOOSE_INSTEAD) % {"modes": _either([_(MODE_NAMES[mode]) for mode in offered])}])
 
 
 def translated(message: str, fallback: str) -> str:
     """A sentence for people (capitalised, with its full stop) in the diner's language:
     recognised ones from the catalog; others as they are in English, else `fallback`."""
     sentence = _sentence(message)
-    if (modes := _not_offered(sentence)) is not None:
+    if (modes := _modes_sentence(sentence)) is not None:
         return modes
     for pattern, msgid in _KNOWN:
         if match := pattern.match(sentence):

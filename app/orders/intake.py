@@ -32,7 +32,7 @@ from app.platform.metrics import ORDERS_SUBMITTED
 from app.restaurants import hours
 from app.restaurants.availability import is_paused
 from app.restaurants.editing import phone_problem
-from app.restaurants.fulfillment import MODES, not_offered
+from app.restaurants.fulfillment import MODES, no_longer_offered, not_offered
 from app.restaurants.opening import (
     HOLD_DAYS,
     booking_days,
@@ -331,8 +331,7 @@ async def recheck(order: TempOrder) -> None:
         raise IntakeError(error.errors, 409) from None
     errors: dict[str, str] = {}
     if order.fulfillment not in restaurant.fulfillment_modes:  # turned off since
-        errors["fulfillment"] = not_offered(restaurant.name, order.fulfillment,
-                                            restaurant.fulfillment_modes)
+        errors["fulfillment"] = no_longer_offered(restaurant.name, order.fulfillment)
     for index, line in enumerate(order.lines):
         entry = menu.get(line.menu_item_id) if line.menu_item_id is not None else None
         if entry is None:
@@ -400,7 +399,9 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
         raise IntakeError({error.field: str(error)}, 429) from None
     if not emailed:
         # Past the per-address cap the order is taken (whoever typed the address in must not
-        # lock its owner out) and its link answered to the submitter, but not emailed.
+        # lock its owner out) and its link answered to the submitter, but not emailed. The
+        # stored copy says so already (`count_unpaid` wrote it so): the worker's deferred
+        # link and a renewal read that copy, not this one.
         order.link_email = False
         log.warning("payment-link email not sent: open orders for this address were emailed "
                     "already", order_id=order.id, restaurant=restaurant.slug,

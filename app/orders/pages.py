@@ -88,6 +88,8 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
     window = replace(window, slots=await slot_cap.offered(
         redis, restaurant.id, restaurant.slot_capacity, window.slots))
     lines = cart.lines(items, options)
+    unchoosable = {item_id for item_id, (item_groups, item_options) in options.items()
+                   if not choosable(item_groups, item_options)}
     totals, tip_problem = cart_totals(cart, items, restaurant, options)
     if tip_problem and "tip" not in errors and "tip_custom" not in errors:
         errors = {**errors, **plain_errors({"tip": tip_problem})}
@@ -102,8 +104,11 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
                             for percent in TIP_PERCENTS],
             "errors": errors,
             # dishes whose required options are all sold out: sold out like an 86'd dish
-            "unchoosable": {item_id for item_id, (item_groups, item_options) in options.items()
-                            if not choosable(item_groups, item_options)},
+            "unchoosable": unchoosable,
+            # no dish a diner can order (no dish available: the home page does not list the
+            # restaurant, app/restaurants/services.py `list_restaurants`): the form says why
+            "nothing_to_order": not any(item.available and item.id not in unchoosable
+                                        for item in items),
             "paused": is_paused(restaurant.paused_until),
             # ASAP or a slot: what the checkout offers now (app/restaurants/opening.py).
             "window": window,

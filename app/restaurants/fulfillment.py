@@ -47,3 +47,10 @@ def not_offered(restaurant: str, mode: str, modes: Iterable[str]) -> str:
     names the modes offered by the API's values (app/orders/form_messages.py says it again
     for diners, in their language)."""
     return f"{restaurant} does not offer {mode}; it offers: {', '.join(offered(modes))}"
+
+
+def no_longer_offered(restaurant: str, mode: str) -> str:
+    """The same for an unpaid order whose mode the restaurant turned off since it was placed
+    (a new payment link is refused: app/orders/intake.py `recheck`): nothing to choose on the
+    order's page, the diner orders again."""
+    return f"{restaurant} no longer offers {mode}"

@@ -19,7 +19,13 @@ class MenuSection:
 
 
 async def list_restaurants() -> list[Restaurant]:
-    return await Restaurant.objects().order_by(Restaurant.name)
+    """The restaurants a diner can order from, by name: those with at least one dish
+    available on the menu (a new restaurant without a menu yet is left out). One query: the
+    dishes are a subselect, not a query per restaurant. A restaurant not taking orders, its
+    menu still there, is listed (the home page says so)."""
+    orderable = MenuItem.select(MenuItem.restaurant).where(MenuItem.available.eq(True))
+    return await Restaurant.objects().where(Restaurant.id.is_in(orderable)).order_by(
+        Restaurant.name)
 
 
 async def get_restaurant(slug: str) -> Restaurant | None:

@@ -99,6 +99,12 @@ async def _form(client: httpx.AsyncClient, headers: dict[str, str] | None = None
             "name": "Ada Lovelace", "email": "ada@example.com", **fields}
 
 
+def error_of(page: httpx.Response) -> str:
+    """The message by the checkout's fulfilment field."""
+    assert page.status_code == 422, page.text[:500]
+    return page.text.split('id="fulfillment-error">')[1].split("</span>")[0].strip()
+
+
 async def test_the_form_refuses_a_mode_not_offered_by_the_field(
         client: httpx.AsyncClient, redis: ArqRedis) -> None:
     await _offer("pickup")
@@ -106,17 +112,28 @@ async def test_the_form_refuses_a_mode_not_offered_by_the_field(
     refused = await client.post("/r/demo/checkout", data=form, follow_redirects=False)
     assert refused.status_code == 422, refused.text[:500]
     assert 'id="fulfillment-error"' in refused.text
-    error = refused.text.split('id="fulfillment-error">')[1].split("</span>")[0]
-    assert "Demo Bistro" in error and "Delivery" in error and "Pickup" in error, error
+    assert error_of(refused) == "Demo Bistro does not offer delivery. Choose pickup instead."
     assert 'value="Ada Lovelace"' in refused.text  # what was typed is kept
     assert await temp_keys(redis) == []
     german = await client.post("/r/demo/checkout", headers=GERMAN, data=await _form(
         client, GERMAN, fulfillment="delivery", delivery_address=ADDRESS),
         follow_redirects=False)
     assert german.status_code == 422
-    error = german.text.split('id="fulfillment-error">')[1].split("</span>")[0]
-    assert "Lieferung" in error and "Abholung" in error, error
+    assert error_of(german) == (
+        "Demo Bistro bietet keine Lieferung an. Wählen Sie stattdessen Abholung.")
     assert await temp_keys(redis) == []
+    # two modes left: both named, joined as people write them
+    await _offer("pickup", "dine_in")
+    refused = await client.post("/r/demo/checkout", data=await _form(
+        client, fulfillment="delivery", delivery_address=ADDRESS), follow_redirects=False)
+    assert error_of(refused) == (
+        "Demo Bistro does not offer delivery. Choose pickup or dine-in instead.")
+    german = await client.post("/r/demo/checkout", headers=GERMAN, data=await _form(
+        client, GERMAN, fulfillment="delivery", delivery_address=ADDRESS),
+        follow_redirects=False)
+    assert error_of(german) == ("Demo Bistro bietet keine Lieferung an. Wählen Sie "
+                                "stattdessen Abholung oder Essen vor Ort.")
+    await _offer("pickup")
     # the page's own form (the hidden field) is taken
     placed = await client.post("/r/demo/checkout", data=await _form(client, fulfillment="pickup"),
                                follow_redirects=False)
@@ -158,5 +175,13 @@ async def test_a_new_link_is_refused_for_a_mode_turned_off_meanwhile(
     refused = await client.post(f"/orders/{created['id']}/payment-link",
                                 headers={"x-csrftoken": client.cookies["csrftoken"]})
     assert refused.status_code == 409, refused.text[:500]
-    assert "Demo Bistro does not offer Delivery. Please choose: Pickup." in refused.text
+    # nothing to choose on this page: what changed, then the way out (order again)
+    assert ("Demo Bistro no longer offers delivery. This order cannot be paid as it is; "
+            "nothing was charged. Please order again from the menu.") in refused.text
+    problem = refused.text.split('class="form-errors" role="alert">')[1].split("</p>")[0]
+    assert "choose" not in problem.lower(), problem
+    german = await client.post(f"/orders/{created['id']}/payment-link", headers={
+        **GERMAN, "x-csrftoken": client.cookies["csrftoken"]})
+    assert german.status_code == 409
+    assert "Demo Bistro bietet keine Lieferung mehr an. Diese Bestellung" in german.text
     assert [session.status for session in sessions_of(sdk, created["id"])] == ["expired"]

@@ -5,7 +5,7 @@ shown is replaced by the field's plain message; English stays as intake wrote it
 from __future__ import annotations
 
 from app.infra import i18n
-from app.orders.form_messages import plain_errors
+from app.orders.form_messages import CHECK_DISHES, plain_errors, translated
 
 FROM_INTAKE = {
     "items[0].menu_item_id": "Lemonade is sold out",
@@ -45,9 +45,29 @@ def test_german_says_every_one_in_german() -> None:
 
 
 def test_a_mode_the_restaurant_does_not_offer_names_those_it_does() -> None:
+    """The modes as people write them mid-sentence (English: lower case; German nouns keep
+    their capital), those offered joined with "or"."""
     refused = {"fulfillment": "Demo Bistro does not offer delivery; it offers: pickup, dine_in"}
+    one = {"fulfillment": "Demo Bistro does not offer dine_in; it offers: pickup"}
     assert plain_errors(refused) == {"fulfillment": (
-        "Demo Bistro does not offer Delivery. Please choose: Pickup, Dine-in.")}
+        "Demo Bistro does not offer delivery. Choose pickup or dine-in instead.")}
+    assert plain_errors(one) == {"fulfillment": (
+        "Demo Bistro does not offer dine-in. Choose pickup instead.")}
     with i18n.use("de"):
         assert plain_errors(refused) == {"fulfillment": (
-            "Demo Bistro bietet Lieferung nicht an. Bitte wählen Sie: Abholung, Vor Ort essen.")}
+            "Demo Bistro bietet keine Lieferung an. Wählen Sie stattdessen Abholung oder Essen "
+            "vor Ort.")}
+        assert plain_errors(one) == {"fulfillment": (
+            "Demo Bistro bietet kein Essen vor Ort an. Wählen Sie stattdessen Abholung.")}
+
+
+def test_a_mode_turned_off_since_the_order_says_so_and_asks_nothing() -> None:
+    """A new payment link refused on the status page: no choice to make there."""
+    gone = "Demo Bistro no longer offers delivery"
+    assert translated(gone, CHECK_DISHES) == "Demo Bistro no longer offers delivery."
+    assert translated("Demo Bistro no longer offers dine_in", CHECK_DISHES) == (
+        "Demo Bistro no longer offers dine-in.")
+    with i18n.use("de"):
+        assert translated(gone, CHECK_DISHES) == "Demo Bistro bietet keine Lieferung mehr an."
+        assert translated("Demo Bistro no longer offers pickup", CHECK_DISHES) == (
+            "Demo Bistro bietet keine Abholung mehr an.")
