@@ -188,9 +188,10 @@ async def give_up_on_link(redis: ArqRedis, order: TempOrder) -> None:
     order.checkout_session_id = None
     order.payment_url = None
     await temp_store(redis).put(order)
-    await enqueue_email(redis, "link_failed", order.id)
+    if _emails_about_link(order, "link_failed"):
+        await enqueue_email(redis, "link_failed", order.id)
     log.error("payment link given up; customer told", order_id=order.id,
-              error=order.link_error)
+              error=order.link_error, emailed=order.link_email)
 
 
 async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
@@ -239,6 +240,14 @@ async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
     return order
 
 
+def _emails_about_link(order: TempOrder, kind: str) -> bool:
+    """Whether the customer is emailed that the order's link expired or could not be made:
+    not for an order past its address's cap on payment-link emails (intake), whose link was
+    never emailed either; its status page says so. A failed payment is told all the same
+    (someone paid with that link)."""
+    return order.link_email or kind == "payment_failed"
+
+
 async def _close_link(redis: ArqRedis, temp_id: str, session_id: str, *, to: OrderStatus,
                       open_states: tuple[OrderStatus, ...], email_kind: str
                       ) -> TempOrder | None:
@@ -249,14 +258,17 @@ async def _close_link(redis: ArqRedis, temp_id: str, session_id: str, *, to: Ord
     order = await store.get(temp_id)
     if order is None or order.checkout_session_id != session_id:
         return None
+    tell = _emails_about_link(order, email_kind)
     if order.status == to:
-        await enqueue_email(redis, email_kind, order.id)  # finishes an interrupted first try
+        if tell:
+            await enqueue_email(redis, email_kind, order.id)  # finishes an interrupted try
         return None
     if order.status not in open_states:
         return None
     order.status = to
     await store.put(order)
-    await enqueue_email(redis, email_kind, order.id)
+    if tell:
+        await enqueue_email(redis, email_kind, order.id)
     return order
 
 

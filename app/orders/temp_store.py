@@ -25,6 +25,12 @@ KEY_PREFIX = "orderpass:temp:"
 # leaves by itself.
 UNFINISHED_TTL_S = 15 * 60
 EXPIRY_INDEX = "orderpass:temp:link-expiry"  # sorted set: temp id → link expiry (unix time)
+# A stored order ends with `link_email`, its struct's last field. Intake's one write of a new
+# order (a script, with its caps: app/orders/unpaid_caps.py) swaps the first tail for the
+# second when the address is past its cap, so the stored copy, which the worker's deferred
+# link and a renewal read, carries that decision from its first write.
+LINK_EMAIL_TAIL = b',"link_email":true}'
+NO_LINK_EMAIL_TAIL = b',"link_email":false}'
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(TempOrder)
 

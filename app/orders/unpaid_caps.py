@@ -24,18 +24,22 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from app.orders.models import OrderStatus
-from app.orders.temp_store import TempOrderStore
+from app.orders.temp_store import LINK_EMAIL_TAIL, NO_LINK_EMAIL_TAIL, TempOrderStore
 
 KEY = "orderpass:unpaid:{kind}:{value}"
 
 # KEYS: per-ip set, per-email set[, a key to store]. ARGV: now, until, temp id, ip cap, email
-# cap (0 = none)[, the value to store, its TTL in seconds]. Returns 1 (ip cap reached: a
-# refused order writes nothing), else the order is counted (and the value stored) and it
-# returns 0 (counted for its email address too) or 2 (email cap reached: not counted there,
-# the order is not to be emailed). A repeat for the same temp id is not refused by its own
-# earlier count.
+# cap (0 = none)[, the value to store (a temp order), its TTL in seconds, the tail it ends
+# with, the tail that says "not emailed"]. Returns 1 (ip cap reached: a refused order writes
+# nothing), else the order is counted (and the value stored) and it returns 0 (counted for
+# its email address too) or 2 (email cap reached: not counted there, the order is not to be
+# emailed, and the value is stored with its tail swapped to say so). A repeat for the same
+# temp id is not refused by its own earlier count.
 _RESERVE = """
 local now, caps = tonumber(ARGV[1]), {tonumber(ARGV[4]), tonumber(ARGV[5])}
+if KEYS[3] and string.sub(ARGV[6], -#ARGV[8]) ~= ARGV[8] then
+    return redis.error_reply('the value to store does not end with its link_email tail')
+end
 for i = 1, 2 do
     redis.call('zremrangebyscore', KEYS[i], '-inf', now)
 end
@@ -51,7 +55,11 @@ for i = 1, counted do
     redis.call('expireat', KEYS[i], math.ceil(tonumber(ARGV[2])) + 60)
 end
 if KEYS[3] then
-    redis.call('set', KEYS[3], ARGV[6], 'EX', ARGV[7])
+    local value = ARGV[6]
+    if quiet then
+        value = string.sub(value, 1, -#ARGV[8] - 1) .. ARGV[9]
+    end
+    redis.call('set', KEYS[3], value, 'EX', ARGV[7])
 end
 if quiet then
     return 2
@@ -91,12 +99,14 @@ async def count_unpaid(redis: Redis, store: TempOrderStore, temp_id: str, *, cli
     that address were emailed already (the order is taken all the same).
 
     `write` (key, value, TTL in seconds): set that key too, in the same call, only if the
-    order is counted (intake stores the new order with its count: one round trip)."""
+    order is counted (intake stores the new order with its count: one round trip). The value
+    is the temp order as stored (`TempOrderStore.stored_form`); when False is returned it is
+    stored saying so (`link_email` false), so whoever reads it later honours the cap."""
     keys = _keys(client, email)
     args: list[Any] = [time.time(), until, temp_id, per_client, per_email]
     if write is not None:
         keys.append(write[0])
-        args += [write[1], write[2]]
+        args += [write[1], write[2], LINK_EMAIL_TAIL, NO_LINK_EMAIL_TAIL]
     global _script
     if _script is None:
         _script = redis.register_script(_RESERVE)

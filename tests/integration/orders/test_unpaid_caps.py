@@ -9,6 +9,7 @@ counting.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from app.notifications.tables import EmailMessage
+from app.orders.views import temp_store
 from app.settings import get_settings, reset_settings_cache
 from tests.helpers.orders import pay_and_post_webhook, temp_keys, valid_order
 from tests.helpers.sandbox import RunningSandbox
@@ -109,3 +111,130 @@ async def test_a_sixth_order_for_one_address_is_taken_but_not_emailed(
     assert own.json()["payment_url"]
     await send_queued(redis, sandbox)
     assert len(sandbox.messages(to="victim@example.com")) == 5
+
+
+async def link_late(redis: Any, temp_id: str, job_try: int = 2) -> str:
+    """What the worker does once Stripe answers again: the deferred link job."""
+    from workers.order_jobs import create_payment_link
+
+    result: str = await create_payment_link({"redis": redis, "job_try": job_try}, temp_id)
+    return result
+
+
+@pytest.mark.parametrize("after_execute", [False, True], ids=["refused", "answer-lost"])
+async def test_a_link_made_late_by_the_worker_honours_the_email_cap(
+        client: httpx.AsyncClient, caps: dict[str, int], sandbox: RunningSandbox,
+        redis: Any, after_execute: bool) -> None:
+    """Stripe down at intake: the worker makes the links later, from the stored orders (with
+    `answer-lost`, Stripe made each session but its answer was a 500: the worker adopts it).
+    The order past its address's cap must not be emailed then either (the cap is what keeps
+    a stranger's orders out of that inbox), and its diner finds the link on its page."""
+    sandbox.api_faults(service="stripe", status=500, count=100, after_execute=after_execute)
+    deferred = [await order_for(client, "victim@example.com") for _ in range(caps["email"] + 1)]
+    assert [response.status_code for response in deferred] == [202] * (caps["email"] + 1)
+    *emailed, extra = (response.json() for response in deferred)
+    assert extra["payment_url"] is None
+    sandbox.api_faults(service="stripe", status=500, count=0)
+    for order in [*emailed, extra]:
+        assert await link_late(redis, order["id"]) == "linked"
+        assert await link_late(redis, order["id"]) == "already-linked"  # arq runs it again
+    await send_queued(redis, sandbox)
+    await send_queued(redis, sandbox)
+    victim = sandbox.messages(to="victim@example.com")
+    assert len(victim) == caps["email"], [message["subject"] for message in victim]
+    for order in emailed:  # each order under the cap: its link, emailed once
+        url = (await client.get(f"/api/orders/{order['id']}")).json()["payment_url"]
+        assert sum(url in message["text"] for message in victim) == 1
+    assert not await EmailMessage.exists().where(EmailMessage.order_ref == extra["id"])
+    # The capped order's diner reaches its link on the status page, not promised an email.
+    url = (await client.get(f"/api/orders/{extra['id']}")).json()["payment_url"]
+    assert url and not any(url in message["text"] for message in victim)
+    page = await client.get(f"/orders/{extra['id']}")
+    assert url in page.text and "We also emailed" not in page.text
+
+
+async def test_the_stored_order_says_it_is_not_emailed_from_its_first_write(
+        client: httpx.AsyncClient, caps: dict[str, int], sandbox: RunningSandbox,
+        redis: Any) -> None:
+    """Intake's first write of an order past the cap (with its count, one round trip) stores
+    the decision: the stored copy, not intake's own, is what the worker's deferred link and a
+    renewal read, and the web process that placed the order may die while Stripe answers."""
+    for _ in range(caps["email"]):
+        assert (await order_for(client, "victim@example.com")).status_code == 201
+    before = set(await temp_keys(redis))
+    sandbox.api_faults(service="stripe", latency_ms=1500)  # intake waits on Stripe …
+    placing = asyncio.create_task(order_for(client, "victim@example.com"))
+    for _ in range(100):  # … while its order is stored
+        if new := set(await temp_keys(redis)) - before:
+            break
+        await asyncio.sleep(0.01)
+    assert not placing.done() and len(new) == 1
+    stored = await temp_store(redis).get(new.pop().decode().removeprefix("orderpass:temp:"))
+    assert stored is not None and stored.payment_url is None
+    assert stored.link_email is False
+    sandbox.api_faults(service="stripe", latency_ms=0)
+    assert (await placing).status_code == 201
+
+
+async def test_a_capped_order_renewed_from_its_page_is_not_emailed(
+        client: httpx.AsyncClient, caps: dict[str, int], sandbox: RunningSandbox,
+        redis: Any) -> None:
+    """Stripe down at intake, the diner presses "Try again now" on the status page (a
+    renewal makes the order's first link): an order past the cap is not emailed then, one
+    under it is, once; a later fresh link (after expiry) is emailed to neither."""
+    from workers.order_jobs import expire_payment_link
+
+    sandbox.api_faults(service="stripe", status=500, count=100)
+    deferred = [(await order_for(client, "victim@example.com")).json()
+                for _ in range(caps["email"] + 1)]
+    sandbox.api_faults(service="stripe", status=500, count=0)
+    *_, under, extra = deferred
+    await client.get(f"/orders/{extra['id']}")  # sets the CSRF cookie
+    headers = {"hx-request": "true", "x-csrftoken": client.cookies["csrftoken"]}
+    for order in (under, extra):
+        renewed = await client.post(f"/orders/{order['id']}/payment-link", headers=headers)
+        assert renewed.status_code == 200, renewed.text
+    await send_queued(redis, sandbox)
+    victim = sandbox.messages(to="victim@example.com")
+    links = {order["id"]: (await client.get(f"/api/orders/{order['id']}")).json()["payment_url"]
+             for order in (under, extra)}
+    assert [sum(links[under["id"]] in message["text"] for message in victim)] == [1]
+    assert not any(links[extra["id"]] in message["text"] for message in victim)
+    assert not await EmailMessage.exists().where(EmailMessage.order_ref == extra["id"])
+    page = await client.get(f"/orders/{extra['id']}")
+    assert links[extra["id"]] in page.text and "We also emailed" not in page.text
+    # The link expires; a fresh one is asked for on the page: shown there, emailed to nobody.
+    for order in (under, extra):
+        session_id = links[order["id"]].rsplit("/", 1)[1]
+        assert await expire_payment_link({"redis": redis}, order["id"], session_id) == "expired"
+        renewed = await client.post(f"/orders/{order['id']}/payment-link", headers=headers)
+        assert renewed.status_code == 200, renewed.text
+    await send_queued(redis, sandbox)
+    fresh = [(await client.get(f"/api/orders/{order['id']}")).json()["payment_url"]
+             for order in (under, extra)]
+    assert all(fresh) and not set(fresh) & set(links.values())
+    victim = sandbox.messages(to="victim@example.com")
+    assert not any(url in message["text"] for url in fresh for message in victim)
+    # Its expiry is told to the address the link was emailed to, not to the capped one's.
+    expired = [message for message in victim if "expired" in message["subject"]]
+    assert [under["id"] in message["text"] for message in expired] == [True]
+
+
+async def test_a_capped_order_whose_link_cannot_be_made_is_not_emailed(
+        client: httpx.AsyncClient, caps: dict[str, int], sandbox: RunningSandbox,
+        redis: Any) -> None:
+    """The worker gives up on a link (Stripe still down after its last try): the customer is
+    emailed that no link could be made, except for an order past its address's cap (its
+    page says so)."""
+    sandbox.api_faults(service="stripe", status=500, count=1000)
+    *_, under, extra = [(await order_for(client, "victim@example.com")).json()
+                        for _ in range(caps["email"] + 1)]
+    for order in (under, extra):
+        assert await link_late(redis, order["id"], job_try=8) == "failed"
+    sandbox.api_faults(service="stripe", status=500, count=0)
+    await send_queued(redis, sandbox)
+    told = [message for message in sandbox.messages(to="victim@example.com")
+            if "could not set up payment" in message["subject"]]
+    assert [under["id"] in message["text"] for message in told] == [True]
+    assert not await EmailMessage.exists().where(EmailMessage.order_ref == extra["id"])
+    assert "could not set up payment" in (await client.get(f"/orders/{extra['id']}")).text
