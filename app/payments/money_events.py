@@ -53,6 +53,13 @@ async def handle(redis: ArqRedis, event: Event) -> Outcome:
         log.info("money event for no order of ours", stripe_event=event.id, type=event.type)
         return Outcome("no_order")
     if event.type == "charge.refunded":
+        if getattr(obj, "captured", None) is False:
+            # A hold released (our void, or its lapse), not money returned: nothing was
+            # ever captured. Stripe sends this only to an account on an API version before
+            # 2025-03-31.basil, which also lists a Refund for the release.
+            log.info("hold released, not refunded: nothing to record",
+                     order_id=order.public_id, stripe_event=event.id)
+            return Outcome("hold_released", order.public_id)
         return await refunds_changed(redis, order)
     return await dispute_changed(redis, order, str(obj.id))
 

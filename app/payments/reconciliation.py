@@ -352,6 +352,10 @@ async def _unrecorded_refunds(gateway: StripeGateway, created_gte: int, grace_s:
         for event in page:
             charge: Any = event.data.object
             intent = str(getattr(charge, "payment_intent", None) or "")
+            if getattr(charge, "captured", None) is False:
+                # A hold released (voided or lapsed), not money returned: an account on an
+                # API version before 2025-03-31.basil gets `charge.refunded` for it.
+                continue
             if (event.created <= cutoff and intent and intent not in charges
                     and intent not in reported):
                 charges[intent] = (str(charge.id), int(charge.amount_refunded))

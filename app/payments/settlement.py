@@ -49,12 +49,18 @@ class SettlementFailed(Exception):
         self.permanent = permanent
 
 
+# A PaymentIntent's `cancellation_reason` when Stripe let its hold lapse (7 days): "expired"
+# since API version 2025-03-31.basil, "automatic" before (a webhook endpoint on an older
+# version still says so).
+LAPSED = ("expired", "automatic")
+
+
 class HoldLapsed(SettlementFailed):
     """A manual-capture hold Stripe canceled (it lapses 7 days after payment): the order can
     never be charged."""
 
-    def __init__(self, cancellation_reason: str = "automatic") -> None:
-        what = ("expired" if cancellation_reason == "automatic"
+    def __init__(self, cancellation_reason: str = "expired") -> None:
+        what = ("expired" if cancellation_reason in LAPSED
                 else "was released in Stripe")  # e.g. canceled in the dashboard
         super().__init__(f"the card hold {what}; this order cannot be charged", permanent=True)
 
@@ -141,9 +147,16 @@ async def _void(order: PaidOrder, gateway: StripeGateway) -> str:
     key = f"void/{ref}"
     for attempt in range(2):
         try:
-            await _timed(gateway.cancel_payment_intent(intent, idempotency_key=key,
-                                                       order_ref=ref))
-            log.info("authorisation released", order_id=ref)
+            # A hold canceled already (lapsed, or released in the dashboard) is answered as
+            # released too: that is the outcome a void asks for (`already_canceled`).
+            released = await _timed(gateway.cancel_payment_intent(
+                intent, idempotency_key=key, order_ref=ref))
+            reason = str(getattr(released, "cancellation_reason", None) or "")
+            if reason in LAPSED:
+                log.info("authorisation released already: the card hold lapsed",
+                         order_id=ref, reason=reason)
+            else:
+                log.info("authorisation released", order_id=ref)
             return "voided"
         except (PaymentProviderError, TimeoutError) as error:
             failure = error

@@ -75,6 +75,20 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+def already_canceled(error: stripe.StripeError) -> stripe.PaymentIntent | None:
+    """The PaymentIntent when Stripe refused to cancel it because it is canceled already (a
+    hold that lapsed after 7 days, one released in the dashboard, our own void whose answer
+    was lost): 400 `payment_intent_unexpected_state`, the intent in the error. That is the
+    outcome a cancel asks for, not a failure. None for any other error."""
+    details = error.error
+    intent = getattr(details, "payment_intent", None) if details is not None else None
+    if (error.http_status == 400 and intent is not None
+            and getattr(details, "code", None) == "payment_intent_unexpected_state"
+            and getattr(intent, "status", None) == "canceled"):
+        return intent
+    return None
+
+
 def provider_error(what: str, error: stripe.StripeError) -> PaymentProviderError:
     details = error.error
     return PaymentProviderError(
@@ -152,12 +166,14 @@ class StripeGateway:
         self.attempts = attempts
         self.max_seconds = max_seconds
 
-    async def _call(self, what: str, order_ref: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _call(self, what: str, order_ref: str, call: Callable[[], Awaitable[T]],
+                    done: Callable[[stripe.StripeError], T | None] | None = None) -> T:
         """`call()`, retried with the same request (so the same idempotency key) while Stripe's
         answer is transient, up to `attempts` tries and `max_seconds`, with full-jitter
         exponential backoff (0.2 s, 0.4 s, … at most 2 s). A plain loop: tenacity's machinery
         cost more than the rest of this wrapper on every call, and nearly every call succeeds
-        at its first try."""
+        at its first try. `done(error)`: what a refusal that means the goal is reached already
+        answers instead (an info line, not a warning); None for a real failure."""
         started = time.monotonic()
         attempt = 0
         while True:
@@ -165,6 +181,12 @@ class StripeGateway:
             try:
                 result = await call()
             except stripe.StripeError as error:
+                reached = done(error) if done is not None else None
+                if reached is not None:
+                    log.info("stripe call refused: done already", call=what, order_id=order_ref,
+                             attempt=attempt, status=error.http_status,
+                             code=str(error.code or ""))
+                    return reached
                 if (is_transient(error) and attempt < self.attempts
                         and time.monotonic() - started < self.max_seconds):
                     backoff = min(2.0, 0.2 * 2 ** (attempt - 1))
@@ -295,10 +317,12 @@ class StripeGateway:
     async def cancel_payment_intent(self, payment_intent_id: str, *,
                                     idempotency_key: str, order_ref: str = ""
                                     ) -> stripe.PaymentIntent:
+        """The canceled intent; also when it was canceled already (`already_canceled`)."""
         return await self._call(
             "payment_intents.cancel", order_ref,
             lambda: self.client.v1.payment_intents.cancel_async(
-                payment_intent_id, options={"idempotency_key": idempotency_key}))
+                payment_intent_id, options={"idempotency_key": idempotency_key}),
+            done=already_canceled)
 
     async def refund_payment_intent(self, payment_intent_id: str, *,
                                     idempotency_key: str, order_ref: str = "",

@@ -220,7 +220,8 @@ async def expire_session(
 async def retrieve_intent(
     request: Request[Any, Any, Any], intent_id: FromPath[str]
 ) -> Response[bytes]:
-    return await _read(request, lambda sb: sb.stripe.get_payment_intent(intent_id))
+    return await _read(request,
+                       lambda sb: sb.stripe.read_payment_intent(intent_id, _query(request)))
 
 
 @post("/payment_intents/{intent_id:str}/capture", status_code=200)

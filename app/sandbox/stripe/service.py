@@ -41,7 +41,8 @@ MAX_AMOUNT = 99_999_999  # "up to eight digits" (999,999.99 in a two-decimal cur
 MIN_EXPIRY_S = 30 * 60  # measured from the request's arrival, with no grace (as Stripe)
 MAX_EXPIRY_S = 24 * 60 * 60
 # Stripe cancels an uncaptured online card authorisation 7 days after it was made
-# (`cancellation_reason="automatic"`); a capture after that is refused.
+# (`cancellation_reason="expired"`; "automatic" before API version 2025-03-31.basil); a
+# capture after that is refused.
 HOLD_LIFETIME_S = 7 * 24 * 60 * 60
 SESSION_PARAMS = {
     "mode", "line_items", "currency", "customer_email", "client_reference_id", "metadata",
@@ -523,14 +524,12 @@ class StripeService:
         return self.clock.now() - authorised >= HOLD_LIFETIME_S
 
     def _lapse(self, pi: dict[str, Any]) -> dict[str, Any]:
-        """Cancel a lapsed hold as Stripe does: the charge stays uncaptured and shows the
-        authorisation released (refunded in full), `charge.expired` then
-        `payment_intent.canceled` with `cancellation_reason="automatic"`."""
+        """Cancel a lapsed hold as Stripe does: `charge.expired` then
+        `payment_intent.canceled` with `cancellation_reason="expired"`. The charge is left as
+        it was, uncaptured (see `cancel`: a released hold is not a refund)."""
         ch = self._get("charge", pi["latest_charge"], "charge")
-        ch.update(refunded=True, amount_refunded=ch["amount"])
-        self.store.put("charge", ch)
         pi.update(status="canceled", canceled_at=self.clock.now_int(),
-                  cancellation_reason="automatic", amount_capturable=0)
+                  cancellation_reason="expired", amount_capturable=0)
         self.store.put("payment_intent", pi)
         self.emit("charge.expired", ch)
         self.emit("payment_intent.canceled", pi)
@@ -549,6 +548,18 @@ class StripeService:
     def get_payment_intent(self, pi_id: str) -> dict[str, Any]:
         pi = self._get("payment_intent", pi_id, "intent")
         return self._lapse(pi) if self._hold_lapsed(pi) else pi
+
+    def read_payment_intent(self, pi_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        """GET /v1/payment_intents/{id}: with `expand[]=latest_charge` the charge (as GET
+        /v1/charges/{id} answers it) stands in place of its id. Other expansions are
+        ignored (the id stays)."""
+        check_known(query, {"expand", "client_secret"})
+        pi = self.get_payment_intent(pi_id)
+        expand = query.get("expand") or []
+        if "latest_charge" in (expand if isinstance(expand, list) else [expand]) \
+                and pi["latest_charge"]:
+            return {**pi, "latest_charge": self.get_charge(pi["latest_charge"])}
+        return pi
 
     def capture(self, pi_id: str, params: dict[str, Any]) -> dict[str, Any]:
         check_known(params, {"amount_to_capture", "metadata", "expand", "final_capture"})
@@ -584,6 +595,12 @@ class StripeService:
         return pi
 
     def cancel(self, pi_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Cancel (void) a PaymentIntent. An uncaptured hold is released: since API version
+        2025-03-31.basil Stripe creates no Refund for it, and its charge keeps
+        `captured: false`, `amount_captured: 0`, `amount_refunded: 0`, `refunded: false`
+        (no `charge.refunded` either; only `payment_intent.canceled`). The charge is left as
+        it was. Refused for a finished intent, the intent in the error (as Stripe's
+        `payment_intent_unexpected_state` errors carry it)."""
         check_known(params, {"cancellation_reason", "expand"})
         pi = self.get_payment_intent(pi_id)
         if pi["status"] in ("succeeded", "canceled"):
@@ -594,6 +611,7 @@ class StripeService:
                 "requires_action, processing.",
                 code="payment_intent_unexpected_state",
                 param="intent",
+                extra={"payment_intent": pi},
             )
         reason = params.get("cancellation_reason", "requested_by_customer")
         pi.update(
