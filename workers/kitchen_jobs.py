@@ -1,12 +1,14 @@
 """Kitchen cron jobs: auto-reject (and refund or void) paid orders nobody accepted in time,
-and retry refunds that failed; put scheduled orders on the board when their time comes.
-Call the lifecycle and release services; safe to run twice."""
+and retry refunds that failed; put scheduled orders on the board when their time comes;
+reject orders paid inside a closure after it was added. Call the lifecycle, release and
+hours services; safe to run twice."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from app.infra.logging import get_logger
+from app.manage import hours
 from app.orders import lifecycle, release
 
 log = get_logger("orderpass.worker.kitchen")
@@ -23,3 +25,8 @@ async def auto_reject_unaccepted(ctx: dict[str, Any]) -> dict[str, list[str]]:
 
 async def release_scheduled_orders(ctx: dict[str, Any]) -> list[str]:
     return await release.release_due(ctx["redis"])
+
+
+async def reject_orders_in_closures(ctx: dict[str, Any]) -> list[str]:
+    """Queued shortly after each closure is added (`hours.LATE_ORDERS_JOB`), and a cron."""
+    return await hours.reject_late_orders(ctx["redis"])

@@ -5,7 +5,11 @@ from __future__ import annotations
 from arq import func
 
 from workers.email_jobs import requeue_stale_emails, send_email_function
-from workers.kitchen_jobs import auto_reject_unaccepted, release_scheduled_orders
+from workers.kitchen_jobs import (
+    auto_reject_unaccepted,
+    reject_orders_in_closures,
+    release_scheduled_orders,
+)
 from workers.lifecycle import shutdown, startup
 from workers.maintenance import prune_heartbeats
 from workers.ops_jobs import (
@@ -26,6 +30,7 @@ class WorkerSettings:
         send_email_function,
         func(create_payment_link, max_tries=8, timeout=30),
         func(expire_payment_link, max_tries=10, timeout=30),
+        func(reject_orders_in_closures, timeout=120),  # queued after each closure is added
     ]
     cron_jobs = [
         periodic(prune_heartbeats, minute=0, second=0, timeout=30),
@@ -36,6 +41,8 @@ class WorkerSettings:
         periodic(auto_reject_unaccepted, second={11, 41}, timeout=120, unique=True),
         # every 15 s: scheduled orders reach the board at their slot minus prep
         periodic(release_scheduled_orders, second={1, 16, 31, 46}, timeout=60, unique=True),
+        # every minute: orders paid inside a closure after it was added are rejected
+        periodic(reject_orders_in_closures, second={26}, timeout=120, unique=True),
         # operations (app/ops, app/payments/reconciliation.py); unique: one run at a time
         periodic(reconcile_with_stripe, minute=set(range(2, 60, 5)), second=31, timeout=240,
                  unique=True),  # every 5 minutes

@@ -1,10 +1,18 @@
 """A restaurant's opening hours as its managers edit them: the weekly hours (one field per
 weekday, "11:30-14:30, 17:30-22:00"), how many orders a slot takes and how far ahead diners
 may schedule, in one form saved in one statement or not at all; exceptional closures added
-and removed one at a time. Read by app/restaurants/opening.py."""
+and removed one at a time. Read by app/restaurants/opening.py.
+
+A closure over live paid orders (booked for a slot inside its days, or, from today, paid
+today for as soon as possible) is added only once the owner confirms rejecting them. A
+payment the closure's check could not see (a Checkout Session made before the closure and
+paid after it, or paid while it was being saved) is recorded by the webhook as every payment
+is; `reject_late_orders` (the worker's `reject_orders_in_closures`, queued after each closure
+and run each minute) rejects it the same way, once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,9 +22,11 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from app.accounts.forms import FormInvalid, NotFound
+from app.infra import db
 from app.infra.form_input import ascii_int, text_error
 from app.infra.logging import get_logger
 from app.infra.redis import shared_redis
+from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders import lifecycle
 from app.orders.tables import PaidOrder
 from app.payments import partial_refunds
@@ -107,21 +117,45 @@ def _day(form: Mapping[str, str], name: str, errors: dict[str, str]) -> date | N
     return None
 
 
-# The orders a new closure would leave without a kitchen: paid, not yet done or rejected.
+# The orders a new closure would leave without a kitchen: paid, not yet done or rejected
+# (accepted and ready ones too: the kitchen will not be there to finish or hand them over).
+# An order is inside when its slot is within the closure's days or, ordered for as soon as
+# possible, when it was paid within them (so only a closure from today has such orders).
 LIVE_STATUSES = lifecycle.ACTIVE_STATUSES
 CONFIRM_FIELD = "reject_orders"  # the refs the owner saw and agreed to reject, comma-joined
 CLOSED_REASON = "The restaurant is closed that day"  # when the closure gives no reason
+# The worker's sweep for payments that land inside a closure after it was saved: queued this
+# long after each closure (a webhook in flight then has committed), and run each minute.
+LATE_ORDERS_JOB = "reject_orders_in_closures"
+LATE_ORDERS_DELAY = timedelta(seconds=15)
+# A payment is "late" when paid after the closure was saved, less this much: the webhook
+# stamps `paid_at` when its statement starts, so one that commits just after the closure's
+# check reads its orders can carry a time just before the closure's. Orders paid that long
+# before were seen by the check, and confirmed (rejected already) or the closure not added;
+# orders inside closures from before this sweep existed are not touched.
+LATE_SLACK = timedelta(minutes=5)
+LATE_BATCH = 200
+# One run at a time per order: two sweeps (the queued job and the cron) may read the same
+# order; the status guard makes the second a no-op, this spares it the Stripe round trips.
+LATE_CLAIM_KEY = "orderpass:closure-reject:{ref}"
+LATE_CLAIM_S = 600
 
 
 @dataclass(frozen=True)
 class OrderInClosure:
     ref: str
     ticket_number: int
-    slot: datetime  # UTC; shown on the restaurant's clock
+    slot: datetime | None  # UTC, shown on the restaurant's clock; None: as soon as possible
     customer_name: str
     total_amount: int
     currency: str
     status: str
+    paid_at: datetime
+
+    @property
+    def day_moment(self) -> datetime:
+        """What puts the order on a day: its slot, or when it was paid for now."""
+        return self.slot or self.paid_at
 
 
 class ClosureHitsOrders(Exception):
@@ -137,30 +171,39 @@ class ClosureHitsOrders(Exception):
         return ",".join(order.ref for order in self.orders)
 
 
-def _closure_span(restaurant: Restaurant, starts_on: date, ends_on: date
-                  ) -> tuple[datetime, datetime]:
+def _closure_span(timezone: str, starts_on: date, ends_on: date) -> tuple[datetime, datetime]:
     """The closure's whole days on the restaurant's clock, as UTC [start, end)."""
-    tz = zone(restaurant.timezone)
+    tz = zone(timezone)
     start = datetime.combine(starts_on, time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(ends_on + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return start, end
 
 
+def _order_of(row: Mapping[str, Any]) -> OrderInClosure:
+    return OrderInClosure(ref=row["public_id"], ticket_number=row["ticket_number"],
+                          slot=row["scheduled_for"], customer_name=row["customer_name"],
+                          total_amount=row["total_amount"], currency=row["currency"],
+                          status=row["status"], paid_at=row["paid_at"])
+
+
 async def orders_inside(restaurant: Restaurant, starts_on: date,
                         ends_on: date) -> list[OrderInClosure]:
-    """The restaurant's live paid orders whose slot falls within the closure's days."""
-    start, end = _closure_span(restaurant, starts_on, ends_on)
+    """The restaurant's live paid orders inside the closure's days: booked for a slot within
+    them, or for as soon as possible and paid within them (today's, for a closure from
+    today)."""
+    start, end = _closure_span(restaurant.timezone, starts_on, ends_on)
+    booked = (PaidOrder.scheduled_for.is_not_null() & (PaidOrder.scheduled_for >= start)
+              & (PaidOrder.scheduled_for < end))
+    for_now = (PaidOrder.scheduled_for.is_null() & (PaidOrder.paid_at >= start)
+               & (PaidOrder.paid_at < end))
     rows = await PaidOrder.select(
         PaidOrder.public_id, PaidOrder.ticket_number, PaidOrder.scheduled_for,
         PaidOrder.customer_name, PaidOrder.total_amount, PaidOrder.currency,
-        PaidOrder.status).where(
-        (PaidOrder.restaurant == restaurant.id) & PaidOrder.scheduled_for.is_not_null()
-        & (PaidOrder.scheduled_for >= start) & (PaidOrder.scheduled_for < end)
-        & PaidOrder.status.is_in(list(LIVE_STATUSES))).order_by(PaidOrder.scheduled_for)
-    return [OrderInClosure(ref=row["public_id"], ticket_number=row["ticket_number"],
-                           slot=row["scheduled_for"], customer_name=row["customer_name"],
-                           total_amount=row["total_amount"], currency=row["currency"],
-                           status=row["status"]) for row in rows]
+        PaidOrder.status, PaidOrder.paid_at).where(
+        (PaidOrder.restaurant == restaurant.id) & PaidOrder.status.is_in(list(LIVE_STATUSES))
+        & (booked | for_now))
+    return sorted((_order_of(row) for row in rows),
+                  key=lambda order: (order.day_moment, order.ticket_number))
 
 
 async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: str,
@@ -190,10 +233,9 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
     if errors:
         raise FormInvalid(errors, values)
     assert starts_on is not None and ends_on is not None
-    hits = await orders_inside(restaurant, starts_on, ends_on)
     confirmed = {ref.strip() for ref in str(form.get(CONFIRM_FIELD, "")).split(",")}
     # Asked again when an order was booked inside since the list was shown.
-    if hits and not {hit.ref for hit in hits} <= confirmed:
+    if not _agreed(hits := await orders_inside(restaurant, starts_on, ends_on), confirmed):
         if clash := await _overlapping(int(restaurant.id), starts_on, ends_on):
             raise FormInvalid({"starts_on": _clash_message(clash)}, values)
         raise ClosureHitsOrders(hits, values)
@@ -204,27 +246,102 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
                              restaurant.id)
         if clash := await _overlapping(int(restaurant.id), starts_on, ends_on):
             raise FormInvalid({"starts_on": _clash_message(clash)}, values)
-        await RestaurantClosure.insert(RestaurantClosure(
+        created_at = datetime.now(UTC)
+        # Read again with the insert: an order paid since the first reading is asked about
+        # (nothing saved). One whose payment commits after this reading is a late one, for
+        # the worker (`reject_late_orders`).
+        if not _agreed(hits := await orders_inside(restaurant, starts_on, ends_on),
+                       confirmed):
+            raise ClosureHitsOrders(hits, values)
+        [row] = await RestaurantClosure.insert(RestaurantClosure(
             restaurant=restaurant.id, starts_on=starts_on, ends_on=ends_on, reason=reason,
-            created_at=datetime.now(UTC)))
+            created_at=created_at)).returning(RestaurantClosure.id)
     log.info("closure added", restaurant=restaurant.slug, by=by, starts_on=str(starts_on),
              ends_on=str(ends_on), orders_to_reject=len(hits))
-    return [hit.ref for hit in hits
-            if await _reject(restaurant, hit, reason=reason or CLOSED_REASON, by=by,
-                             redis=redis)]
+    rejected = [hit.ref for hit in hits
+                if await _reject(int(restaurant.id), hit, reason=reason or CLOSED_REASON,
+                                 by=by, redis=redis)]
+    await _queue_late_orders(redis, int(row["id"]))
+    return rejected
 
 
-async def _reject(restaurant: Restaurant, order: OrderInClosure, *, reason: str, by: str,
+def _agreed(hits: list[OrderInClosure], confirmed: set[str]) -> bool:
+    """Every order inside is one the owner saw and agreed to reject (none inside: True)."""
+    return {hit.ref for hit in hits} <= confirmed
+
+
+async def _queue_late_orders(redis: ArqRedis | None, closure_id: int) -> None:
+    """The worker's sweep for late payments, shortly after this closure; the cron's next
+    run (each minute) does the same if this cannot be queued."""
+    try:
+        await (redis or await shared_redis()).enqueue_job(
+            LATE_ORDERS_JOB, _job_id=f"closure:{closure_id}:late-orders",
+            _defer_by=LATE_ORDERS_DELAY)
+    except DEPENDENCY_ERRORS as error:
+        log.warning("late-orders sweep not queued; the cron runs it within a minute",
+                    closure=closure_id, error=str(error)[:200])
+
+
+# Candidates for `reject_late_orders`: live orders paid after a closure not yet over was saved
+# whose day is near its days (a day either side: the zone's offset, settled in Python with
+# the same `_closure_span` as the owner's check). Few rows, found by paid_order_active_idx
+# (restaurant, status, paid_at): only payments that raced a closure.
+_LATE_ORDERS = """
+SELECT o.public_id, o.ticket_number, o.scheduled_for, o.customer_name, o.total_amount,
+       o.currency, o.status, o.paid_at, o.restaurant, r.timezone, c.starts_on, c.ends_on,
+       c.reason
+FROM restaurant_closure c
+JOIN restaurant r ON r.id = c.restaurant
+JOIN paid_order o ON o.restaurant = c.restaurant
+WHERE c.ends_on >= $1::date AND o.status = ANY($2::text[])
+  AND o.paid_at >= c.created_at - $3::interval
+  AND coalesce(o.scheduled_for, o.paid_at) >= (c.starts_on - 1)::timestamp AT TIME ZONE 'UTC'
+  AND coalesce(o.scheduled_for, o.paid_at) < (c.ends_on + 2)::timestamp AT TIME ZONE 'UTC'
+ORDER BY o.paid_at
+LIMIT $4
+"""
+
+
+async def reject_late_orders(redis: ArqRedis) -> list[str]:
+    """Reject, the closure's way (as `add_closure` does on confirmation, reason and all), the
+    live orders inside a closure that were paid after it was saved; returns the refs rejected.
+    Safe to run twice at once and again: each order is claimed for one run, and a rejected
+    or refunded order is no longer live (the lifecycle's status guard)."""
+    rows = await db.fetch(_LATE_ORDERS, datetime.now(UTC).date() - timedelta(days=2),
+                          list(LIVE_STATUSES), LATE_SLACK, LATE_BATCH)
+    rejected: list[str] = []
+    for row in rows:
+        order = _order_of(row)
+        start, end = _closure_span(str(row["timezone"]), row["starts_on"], row["ends_on"])
+        if not start <= order.day_moment < end or order.ref in rejected:
+            continue
+        claim = LATE_CLAIM_KEY.format(ref=order.ref)
+        if not await redis.set(claim, "1", nx=True, ex=LATE_CLAIM_S):
+            continue  # another run has it
+        try:
+            if await _reject(int(row["restaurant"]), order, by="system", redis=redis,
+                             reason=str(row["reason"]) or CLOSED_REASON):
+                rejected.append(order.ref)
+        finally:
+            with contextlib.suppress(*DEPENDENCY_ERRORS):
+                await redis.delete(claim)
+    if rejected:
+        log.info("orders paid inside a closure after it was added rejected", orders=rejected)
+    return rejected
+
+
+async def _reject(restaurant_id: int, order: OrderInClosure, *, reason: str, by: str,
                   redis: ArqRedis | None) -> bool:
     """Reject one order the closure covers the kitchen's way; False when it moved on (e.g.
-    completed on another screen meanwhile) and was left alone."""
+    completed on another screen, or rejected by another run, meanwhile) and was left
+    alone."""
     try:
         if order.status == "ready":  # past rejecting: its money goes back in full
             await partial_refunds.refund_whole(redis or await shared_redis(), order.ref, by=by,
                                                reason=reason)
         else:
             await lifecycle.apply_action(order.ref, "reject", actor=by, reason=reason,
-                                         restaurant_id=int(restaurant.id), redis=redis)
+                                         restaurant_id=restaurant_id, redis=redis)
     except (lifecycle.IllegalTransition, lifecycle.OrderNotFound,
             partial_refunds.RefundRefused) as error:
         log.warning("order inside a new closure not rejected", order_id=order.ref,

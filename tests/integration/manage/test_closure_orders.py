@@ -1,23 +1,28 @@
-"""A closure over days that already hold paid orders for later: the first post saves
-nothing and lists the orders inside it (ticket, slot on the restaurant's clock, name,
-total); the confirm saves the closure and rejects those orders the kitchen's way (money back
-in the sandbox's Stripe, the diner emailed with the closure's reason); orders outside it are
-left alone."""
+"""A closure over days that already hold paid orders for later (or, from today, today's live
+orders for as soon as possible): the first post saves nothing and lists the orders inside it
+(ticket, slot on the restaurant's clock, name, total); the confirm saves the closure and
+rejects those orders the kitchen's way (money back in the sandbox's Stripe, the diner
+emailed with the closure's reason); orders outside it are left alone. One paid while the
+closure is being saved makes the page ask again."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from arq.connections import ArqRedis
 
+from app.manage import hours as hours_service
+from app.orders import lifecycle
 from app.orders.tables import PaidOrder
 from app.restaurants.tables import RestaurantClosure
 from app.templating import format_money
 from tests.helpers.accounts import login
-from tests.helpers.orders import paid_order_via_sandbox
+from tests.helpers.orders import order_for, paid_order_via_sandbox, pay_and_post_webhook
 from tests.helpers.payments import reload
 from tests.helpers.sandbox import RunningSandbox, stripe_client
 
@@ -93,3 +98,99 @@ async def test_a_closure_without_paid_orders_inside_is_added_at_once(
         "_csrf_token": token, "starts_on": day.isoformat(), "reason": "Inventory"})
     assert added.status_code == 303
     assert await RestaurantClosure.count().where(RestaurantClosure.reason == "Inventory") == 1
+
+
+async def _asap(client: httpx.AsyncClient, sandbox: RunningSandbox, name: str,
+                *actions: str) -> PaidOrder:
+    """A paid order for as soon as possible, moved on by the kitchen through `actions`."""
+    order = await paid_order_via_sandbox(client, sandbox)
+    await PaidOrder.update({PaidOrder.customer_name: name}).where(PaidOrder.id == order.id)
+    for action in actions:
+        await lifecycle.apply_action(order.public_id, action, actor="kitchen@demo.test",
+                                     prep_minutes=20 if action == "accept" else None)
+    return await reload(order.public_id)
+
+
+async def test_a_closure_from_today_lists_and_rejects_todays_live_orders_for_now(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    """Closing today means today's orders for as soon as possible will not be made either:
+    the live ones (paid, accepted, ready) are listed with the booked ones and rejected on
+    confirmation, the ready one refunded in full; one completed, or paid on another day, is
+    left alone."""
+    waiting = await _asap(client, sandbox, "Waiting Person")
+    cooking = await _asap(client, sandbox, "Cooking Person", "accept")
+    ready = await _asap(client, sandbox, "Ready Person", "accept", "ready")
+    done = await _asap(client, sandbox, "Done Person", "accept", "ready", "complete")
+    earlier = await _asap(client, sandbox, "Earlier Person", "accept")
+    today = waiting.paid_at.astimezone(BERLIN).date()
+    await PaidOrder.update({PaidOrder.paid_at: datetime.combine(
+        today - timedelta(days=1), time(23, 40), BERLIN).astimezone(UTC)}).where(
+        PaidOrder.id == earlier.id)
+    token = await login(client, "owner@demo.test")
+    form = {"_csrf_token": token, "starts_on": today.isoformat(), "ends_on": "",
+            "reason": "Power cut"}
+
+    asked = await client.post("/manage/demo/hours/closures", data=form)
+    assert asked.status_code == 200, asked.text[-2000:]
+    assert await RestaurantClosure.count().where(RestaurantClosure.reason == "Power cut") == 0
+    listed = set(re.findall(r'id="closure-order-(TEMP-[A-Za-z0-9_-]+)"', asked.text))
+    assert listed == {waiting.public_id, cooking.public_id, ready.public_id}
+    row = asked.text.split(f'id="closure-order-{cooking.public_id}"')[1].split("</tr>")[0]
+    paid_clock = f"{cooking.paid_at.astimezone(BERLIN):%H:%M}"
+    assert f"#{cooking.ticket_number}" in row and "Cooking Person" in row
+    assert "As soon as possible" in row and paid_clock in row and "accepted" in row
+    # the rule, said on the page: today's orders for now, accepted and ready ones too
+    rule = asked.text.split('id="closure-orders"')[1].split("</p>")[0]
+    assert "for as soon as possible today" in rule and "accepted and ready ones too" in rule
+    refs = re.search(r'name="reject_orders" value="([^"]*)"', asked.text)
+    assert refs and set(refs.group(1).split(",")) == listed
+
+    confirmed = await client.post("/manage/demo/hours/closures",
+                                  data={**form, "reject_orders": refs.group(1)})
+    assert confirmed.status_code == 303, confirmed.text[-2000:]
+    sdk = stripe_client(sandbox.url)
+    for order in (waiting, cooking, ready):
+        gone = await reload(order.public_id)
+        assert gone.status == "refunded", (order.customer_name, gone.status)
+        assert gone.amount_refunded == gone.amount_charged
+        refunds = sdk.v1.refunds.list(params={
+            "payment_intent": str(gone.stripe_payment_intent_id)})
+        assert sum(refund.amount for refund in refunds.data) == gone.amount_charged
+    for order in (waiting, cooking):
+        assert (await reload(order.public_id)).reject_reason == "Power cut"
+    jobs = {job.job_id for job in await redis.queued_jobs()}
+    assert f"email:order_rejected:{cooking.public_id}" in jobs
+    assert (await reload(done.public_id)).status == "completed"
+    kept = await reload(earlier.public_id)
+    assert kept.status == "accepted" and kept.amount_refunded == 0
+
+
+async def test_an_order_paid_between_the_check_and_the_save_makes_the_page_ask(
+        client: httpx.AsyncClient, sandbox: RunningSandbox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The orders are read again under the restaurant's lock with the insert: one paid just
+    after the first reading is listed for the owner, and nothing is saved."""
+    day = datetime.now(BERLIN).date() + timedelta(days=3)
+    created = await client.post("/api/orders", json=await order_for(
+        client, datetime.combine(day, time(12), BERLIN)))
+    assert created.status_code == 201, created.text
+    reading = hours_service.orders_inside
+    readings = 0
+
+    async def paid_just_after(*args: Any, **kwargs: Any) -> list[Any]:
+        nonlocal readings
+        found = await reading(*args, **kwargs)
+        readings += 1
+        if readings == 1:  # the diner's payment lands right after the check
+            assert await pay_and_post_webhook(client, sandbox, created.json()) == "created"
+        return found
+
+    monkeypatch.setattr(hours_service, "orders_inside", paid_just_after)
+    token = await login(client, "owner@demo.test")
+    asked = await client.post("/manage/demo/hours/closures", data={
+        "_csrf_token": token, "starts_on": day.isoformat(), "reason": "Inventory"})
+    assert asked.status_code == 200, asked.text[-2000:]
+    assert await RestaurantClosure.count().where(RestaurantClosure.reason == "Inventory") == 0
+    listed = set(re.findall(r'id="closure-order-(TEMP-[A-Za-z0-9_-]+)"', asked.text))
+    assert listed == {created.json()["id"]}
+    assert (await reload(created.json()["id"])).status == "paid"
