@@ -211,6 +211,8 @@ def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
         # …and the slot it is booked for: "Sat 5 Dec 12:00 (CET)" ("" when ASAP).
         "booked_for": booked_for(order, restaurant.timezone),
         "money_back": money_back(order),
+        # Summed once: the HTML and the text both show them, a receipt three times each.
+        "order_totals": order.totals,
         "fully_refunded": order.amount_refunded >= order.total_amount,
         # The refund an `order_refunded` email tells: its amount and lines (after an earlier
         # refund it says "a further" amount, or "the remaining" one when nothing is left).
