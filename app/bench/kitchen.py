@@ -10,6 +10,10 @@ then one with all N; the web process's extra CPU per order, divided by the extra
 what one more screen costs per order it is shown. The worker is paused in both (its emails'
 Resend webhooks would land in the web process's CPU).
 
+The hub also measures the fan-out where it happens (`fanout_cpu_us_per_frame`: its thread's
+CPU over the frames it wrote straight to idle streams, from the web's `/metrics`): the same
+cost without the difference of two runs, whose every other cost varies from run to run.
+
 Screens behave like a kitchen that keeps up: once every screen has shown an order (or 3 s
 after it was sent), the bench marks it completed directly in Postgres (no event), so the
 board stays the size a real kitchen sees instead of growing to every order of the run."""
@@ -22,6 +26,7 @@ from typing import Any
 from app.bench.client import PaidOrder
 from app.bench.floor import Floor
 from app.bench.live import LiveRun, run_live
+from app.bench.probes import fanout_totals
 from app.bench.runner import BenchSystem
 from app.bench.screens import kitchen_watcher
 
@@ -43,10 +48,17 @@ async def run_kitchen(system: BenchSystem, baseline: list[PaidOrder], orders: li
     async with Floor(system.database_url, system.redis_url) as floor:
         quiet_floor = await floor.measure(200)
         echo(f"  floor p50 {quiet_floor.p(50)} ms")
+        fanout_before = await fanout_totals(system.web_url)
         full = await run_live(system, orders, [kitchen_watcher(SLUG, cookie)] * clients,
                               {o.ref: keys[o.ref] for o in orders}, rate, pause_workers=True,
                               echo=echo, during=lambda: floor.measure(10**6, pause=0.1))
         loaded_floor = floor.latencies
+    fanout_after = await fanout_totals(system.web_url)
+    fanout_frames = fanout_after[1] - fanout_before[1]
+    # The same cost measured inside the hub (its thread's CPU over the writes it made): no
+    # difference of two runs, so the rest of the process's noise is not in it.
+    fanout_us = ((fanout_after[0] - fanout_before[0]) * 1e6 / fanout_frames
+                 if fanout_frames else 0.0)
     kitchen = full.arrivals.screens
     floor_p50 = quiet_floor.p(50)
     per_order_one = _web_ms_per_order(one, len(baseline))
@@ -80,6 +92,8 @@ async def run_kitchen(system: BenchSystem, baseline: list[PaidOrder], orders: li
         "stream_errors": full.stats.get("errors", 0),
         "cpu_us_per_frame": round(per_frame_us, 2),
         "cpu_us_per_frame_kernel": round(min(per_frame_kernel_us, per_frame_us), 2),
+        "fanout_cpu_us_per_frame": round(fanout_us, 2),
+        "fanout_frames": int(fanout_frames),
         "cpu_ms_per_order_one_screen": round(per_order_one, 3),
         "cpu_ms_per_order_all_screens": round(per_order_all, 3),
         "baseline_orders": len(baseline), "baseline_frames_missing": one.frames_missing,

@@ -203,3 +203,23 @@ async def gc_pauses(web: Any) -> GcPauses:
                 elif sample.name.endswith("_bucket"):
                     reading.buckets[float(sample.labels["le"])] = sample.value
     return reading
+
+
+FANOUT_METRICS = ("orderpass_sse_fanout_cpu_seconds", "orderpass_sse_fanout_frames")
+
+
+async def fanout_totals(web_url: str) -> tuple[float, float]:
+    """(CPU seconds, frames) the web's hubs spent writing frames straight to idle streams so
+    far (its `/metrics` counters, app/live/hub.py); zeros if they cannot be read."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    values = dict.fromkeys(FANOUT_METRICS, 0.0)
+    with contextlib.suppress(Exception):
+        async with httpx.AsyncClient(base_url=web_url, timeout=10) as web:
+            text = (await web.get("/metrics")).text
+        for family in text_string_to_metric_families(text):
+            if family.name in values:
+                values[family.name] = sum(sample.value for sample in family.samples
+                                          if sample.name.endswith("_total"))
+    return values[FANOUT_METRICS[0]], values[FANOUT_METRICS[1]]

@@ -55,6 +55,8 @@ ROWS: list[tuple[str, str, str, str, str, str]] = [
     ("kitchen", "cpu_us_per_frame", "web CPU per screen-frame", "us", "<= 10", "bounded_by"),
     ("kitchen", "cpu_us_per_frame_kernel", "  of it in the kernel (socket writes)", "us", "",
      "bounded_by"),
+    ("kitchen", "fanout_cpu_us_per_frame", "  the hub's own writes, measured inside", "us", "",
+     "bounded_by"),
     ("sse", "idle_connections", "idle SSE connections held", "conns", "", "memory"),
     ("sse", "rss_mb", "web RSS with them open", "MB", "", "memory"),
     ("sse", "kb_per_connection", "memory per SSE connection", "KB", "<= 40", "memory"),

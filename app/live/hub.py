@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -33,7 +34,7 @@ from litestar.response import ServerSentEventMessage
 
 from app.infra.logging import get_logger
 from app.live.shared_render import tick
-from app.platform.metrics import SSE_CLIENTS
+from app.platform.metrics import SSE_CLIENTS, SSE_FANOUT_CPU, SSE_FANOUT_FRAMES
 
 log = get_logger("orderpass.kitchen.hub")
 
@@ -85,34 +86,32 @@ class Inbox:
         self.last_sent: tuple[int, int] | None = None
         self.writer: Callable[[bytes], bool] | None = None  # False: not written, queue it
 
-    def push(self, update: Update) -> None:
+    def push(self, update: Update) -> bool:
+        """True when the update was written to the client here and now."""
         if update.message is None:
             self.resync(update.started)
-        elif update.started and self.writer is not None and self._idle() and self._write(update):
-            # Only frames with state: heartbeats still pass through the stream's loop, where
-            # what wraps a stream acts as messages pass (a kitchen screen ends there once
-            # its session is revoked: `app.accounts.session_versions.until_revoked`).
-            return
-        elif len(self._items) >= INBOX_LIMIT:
+            return False
+        # Only frames with state are written here: heartbeats still pass through the
+        # stream's loop, where what wraps a stream acts as messages pass (a kitchen screen
+        # ends there once its session is revoked: `session_versions.until_revoked`).
+        if update.started and self.writer is not None and self._idle():
+            if self.shown(update):
+                return False
+            if self.writer(update.message.encode()):
+                self.sending(update)
+                return True
+        if len(self._items) >= INBOX_LIMIT:
             self._items.clear()  # a stalled client: one snapshot replaces the backlog
             self.resync(tick())
         else:
             self._items.append(update)
             self._wake()
+        return False
 
     def _idle(self) -> bool:
         """The stream's loop waits with nothing pending: everything before was written."""
         return (self._waiter is not None and not self._waiter.done() and not self._items
                 and not self.resync_after)
-
-    def _write(self, update: Update) -> bool:
-        assert self.writer is not None and update.message is not None
-        if self.shown(update):
-            return True
-        if not self.writer(update.message.encode()):
-            return False
-        self.sending(update)
-        return True
 
     def shown(self, update: Update) -> bool:
         """The stream shows this update already: its snapshot was rendered after it, or the
@@ -199,8 +198,15 @@ class Hub:
         log.debug("channel released", channel=self.channel)
 
     def broadcast(self, update: Update) -> None:
-        for inbox in self.inboxes:
-            inbox.push(update)
+        if not update.started or update.message is None:  # pings and resyncs: queued only
+            for inbox in self.inboxes:
+                inbox.push(update)
+            return
+        # Two clock reads per update, not per stream: the fan-out's cost on /metrics.
+        started = time.thread_time()
+        written = sum(inbox.push(update) for inbox in self.inboxes)
+        SSE_FANOUT_CPU.inc(time.thread_time() - started)
+        SSE_FANOUT_FRAMES.inc(written)
 
     async def _read(self, subscriber: Subscriber) -> None:
         events = subscriber.iter_events()

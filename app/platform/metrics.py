@@ -34,6 +34,15 @@ GC_FULL_PAUSE = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 SSE_CLIENTS = Gauge("orderpass_sse_clients", "Open server-sent event streams",
                     multiprocess_mode="livesum")
+# The fan-out's own cost, measured where it happens (app/live/hub.py): the CPU time (user and
+# kernel: the socket writes are most of it) of the hub's loop writing a frame straight to
+# every idle stream, and how many frames it wrote. Their ratio is what one more screen costs
+# per update, without the rest of the process in the figure.
+SSE_FANOUT_CPU = Counter(
+    "orderpass_sse_fanout_cpu_seconds",
+    "CPU time spent writing live frames straight to idle streams (the hub's thread)")
+SSE_FANOUT_FRAMES = Counter(
+    "orderpass_sse_fanout_frames", "Live frames written straight to idle streams by their hub")
 RECONCILIATION_FINDINGS = Counter(
     "orderpass_reconciliation_findings_total",
     "Reconciliation findings by kind and action taken", ["kind", "action"])

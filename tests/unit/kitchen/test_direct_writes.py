@@ -185,3 +185,31 @@ def test_a_write_that_fails_or_would_wait_is_left_to_the_streams_own_loop() -> N
     assert connection_writer(cycle.send)(b"data: x\r\n\r\n") is False  # type: ignore[misc]
     cycle.chunked_encoding = False  # HTTP/1.0: no direct writes at all
     assert connection_writer(cycle.send) is None
+
+
+async def test_the_fan_out_counts_the_frames_it_wrote_and_their_cpu() -> None:
+    """/metrics carries the fan-out's own cost: frames the hub wrote straight to idle
+    streams and the CPU time of writing them (the bench's `fanout_cpu_us_per_frame`);
+    heartbeats, skipped duplicates and frames queued for a busy stream are not counted."""
+    from app.platform.metrics import SSE_FANOUT_CPU, SSE_FANOUT_FRAMES
+
+    channel = hub.Hub.__new__(hub.Hub)  # the fan-out alone: no Redis subscription
+    connections = [Connection() for _ in range(3)]
+    channel.inboxes = set()
+    waiters = []
+    for connection in connections:
+        inbox = hub.Inbox()
+        inbox.writer = connection.write
+        channel.inboxes.add(inbox)
+        waiters.append(await waiting(inbox))
+    frames, cpu = SSE_FANOUT_FRAMES._value.get(), SSE_FANOUT_CPU._value.get()
+
+    connections[0].accepting = False  # one client not reading: queued, not written here
+    channel.broadcast(update(5, "A"))
+    channel.broadcast(update(6, "A"))  # the same data again: the two idle streams skip it
+    channel.broadcast(hub.Update(0, hub.PING))
+    assert SSE_FANOUT_FRAMES._value.get() - frames == 2
+    assert SSE_FANOUT_CPU._value.get() > cpu
+    assert [len(connection.written) for connection in connections] == [0, 1, 1]
+    for waiter in waiters:
+        waiter.cancel()
