@@ -27,9 +27,9 @@ from markupsafe import Markup
 from app import paths
 from app.infra import i18n
 from app.infra.i18n import N_
+from app.orders import reject_reasons
 from app.orders.choices import label as modifiers_label
 from app.orders.pricing import format_rate
-from app.orders.reject_reasons import HOLD_LAPSED
 from app.restaurants.allergens import labels as allergen_labels
 from app.settings import get_settings
 
@@ -245,7 +245,7 @@ def environment() -> Environment:
 def system_reason(reason: str) -> str:
     """A reject reason in the diner's language when the system gave it (app/orders/
     reject_reasons.py); a cook's own words as written (never through gettext's formatting)."""
-    return i18n.gettext(reason) if reason == HOLD_LAPSED else reason
+    return i18n.gettext(reason) if reason in reject_reasons.SYSTEM else reason
 
 
 @lru_cache(maxsize=1)

@@ -27,7 +27,7 @@ from app.infra.form_input import ascii_int, text_error
 from app.infra.logging import get_logger
 from app.infra.redis import shared_redis
 from app.infra.unavailable import DEPENDENCY_ERRORS
-from app.orders import lifecycle
+from app.orders import lifecycle, reject_reasons
 from app.orders.tables import PaidOrder
 from app.payments import partial_refunds
 from app.piccolo_conf import DB
@@ -123,7 +123,7 @@ def _day(form: Mapping[str, str], name: str, errors: dict[str, str]) -> date | N
 # possible, when it was paid within them (so only a closure from today has such orders).
 LIVE_STATUSES = lifecycle.ACTIVE_STATUSES
 CONFIRM_FIELD = "reject_orders"  # the refs the owner saw and agreed to reject, comma-joined
-CLOSED_REASON = "The restaurant is closed that day"  # when the closure gives no reason
+CLOSED_REASON = reject_reasons.CLOSED  # when the closure gives no reason (translated)
 # The worker's sweep for payments that land inside a closure after it was saved: queued this
 # long after each closure (a webhook in flight then has committed), and run each minute.
 LATE_ORDERS_JOB = "reject_orders_in_closures"

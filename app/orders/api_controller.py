@@ -15,7 +15,7 @@ from app.infra.errors import error_responses
 from app.infra.json_body import strict_json
 from app.orders import idempotency, pricing
 from app.orders.intake import IntakeError, submit_order
-from app.orders.models import OrderView
+from app.orders.models import OrderView, TempOrder
 from app.orders.rate_limit import order_rate_limit
 from app.orders.schemas import (
     ModifierOut,
@@ -35,6 +35,10 @@ from app.settings import get_settings
 # ~131 KB. The schema's limits decide what is too big; this cap only stops junk (nginx: 256k).
 MAX_ORDER_BODY_BYTES = 160 * 1024
 LINK_DEFERRED = "The payment link will follow by email in a few minutes."
+# Past its address's cap on payment-link emails (intake) the link is never emailed: the
+# submitter finds it on the status page (and in `GET /api/orders/{id}`) once it is made.
+LINK_DEFERRED_NOT_EMAILED = ("The payment link will appear on the order's status page, {url}, "
+                             "in a few minutes (it is not sent by email).")
 
 
 def intake_http_error(error: IntakeError) -> HTTPException:
@@ -42,6 +46,15 @@ def intake_http_error(error: IntakeError) -> HTTPException:
     return HTTPException(status_code=error.status_code, detail=detail,
                          extra=[{"key": key, "message": message}
                                 for key, message in error.errors.items()])
+
+
+def deferred_message(order: TempOrder) -> str:
+    """What a 202 tells the client about the link still being made ("" once it is made)."""
+    if order.payment_url:
+        return ""
+    if not order.link_email:
+        return LINK_DEFERRED_NOT_EMAILED.format(url=status_url(order.id))
+    return LINK_DEFERRED
 
 
 def status_url(order_id: str) -> str:
@@ -98,16 +111,19 @@ class OrdersApiController(Controller):
     @post("/", request_max_body_size=MAX_ORDER_BODY_BYTES,
           middleware=[order_rate_limit().middleware], before_request=strict_json(OrderIn),
           responses={202: ResponseSpec(data_container=OrderCreatedOut, generate_examples=False,
-                                       description="Accepted; the payment link follows by email"),
+                                       description="Accepted; the payment link follows by email "
+                                                   "(or, past the address's email cap, on "
+                                                   "the status page only)"),
                      **error_responses(400, 404, 409, 413, 415, 422, 429)})
     async def create_order(self, request: Request[Any, Any, Any],
                            data: JSONBody[OrderIn]) -> Response[OrderCreatedOut]:
         """Submit an order: answers with the payment link (Stripe Checkout) at once.
 
         202 instead of 201 when Stripe could not be reached: the order is kept and the
-        payment link follows by email. With an `Idempotency-Key` header, a repeat with the
-        same key and body answers the first order and creates nothing (422 if the key was
-        used for a different order)."""
+        payment link follows by email (past the per-address cap on payment-link emails it
+        appears on the order's status page only, and `message` says so). With an
+        `Idempotency-Key` header, a repeat with the same key and body answers the first
+        order and creates nothing (422 if the key was used for a different order)."""
         redis = request.app.state.redis
         key = request.headers.get("idempotency-key")
         try:
@@ -131,7 +147,7 @@ class OrdersApiController(Controller):
             expires_at=order.expires_at.isoformat() if order.expires_at else None,
             status_url=status_url(order.id),
             total=Money(amount=order.total_amount, currency=order.currency),
-            message="" if order.payment_url else LINK_DEFERRED,
+            message=deferred_message(order),
             totals=totals_out(order.totals, order.currency),
             scheduled_for=order.scheduled_for.isoformat() if order.scheduled_for else None)
         code = HTTP_201_CREATED if order.payment_url else HTTP_202_ACCEPTED

@@ -29,6 +29,7 @@ from app.platform import outbox
 log = get_logger("orderpass.payments.money_events")
 HANDLED = frozenset({"charge.refunded", "charge.dispute.created", "charge.dispute.closed",
                      "payment_intent.canceled"})
+CLOSED = ("refunded", "voided", "charged_back")  # no money is left to move
 OPEN_DISPUTE = ("warning_needs_response", "warning_under_review", "needs_response",
                 "under_review")
 
@@ -85,8 +86,10 @@ async def hold_canceled(redis: ArqRedis, intent: str) -> Outcome:
 
 
 async def refunds_changed(redis: ArqRedis, order: PaidOrder) -> Outcome:
-    """Bring the order to the refunds Stripe has for its payment."""
+    """Bring the order to the refunds Stripe has for its payment. `order` as read before
+    Stripe's refunds are: its status then says whether the order was closed already."""
     ref = order.public_id
+    closed_before = order.status in CLOSED
     refunds = await get_gateway().list_refunds(str(order.stripe_payment_intent_id),
                                                order_ref=ref)
     new = await settlement.sync_refunds(order, refunds)
@@ -105,12 +108,15 @@ async def refunds_changed(redis: ArqRedis, order: PaidOrder) -> Outcome:
     # Each new refund is emailed on its own, oldest first (one look may bring several: the
     # events of earlier ones were late), except the one that refunded the rest (the last
     # recorded): the state machine's email of the move to `refunded` tells that one, ours
-    # below or that of whoever moved the order first (a rejection's own refund included).
-    rest = await settlement.last_refund_id(order.id) if full else ""
+    # below or that of whoever moves the order first (a rejection's own refund included).
+    # An order closed before this look was moved with the refunds recorded then, its email
+    # telling the last of them: every refund new here (one made earlier, in the dashboard,
+    # whose event comes after the admin's "Refund everything") gets its own.
+    rest = await settlement.last_refund_id(order.id) if full and not closed_before else ""
     for refund_id in new:
         if refund_id != rest:
             await tell_partial_refund(redis, order, refund_id)
-    if full and order.status not in ("refunded", "voided", "charged_back"):
+    if full and order.status not in CLOSED:
         try:
             await lifecycle.apply_action(ref, "refund", actor="stripe", redis=redis)
         except lifecycle.IllegalTransition as error:

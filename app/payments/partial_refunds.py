@@ -12,7 +12,11 @@ and emailed to the customer.
 
 The whole order: `settlement.give_back` (an uncaptured hold is released instead, with the
 kitchen's keys `void/<ref>` and `refund/<ref>`, so never twice whoever asks), then the state
-machine moves the order to `voided` or `refunded`."""
+machine moves the order to `voided` or `refunded`.
+
+Either way, refunds Stripe has that we have not recorded yet (made in its dashboard, their
+`charge.refunded` not handled yet) are recorded and told first, as their event would, so the
+admin's refund follows them in the record as at Stripe."""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from app.infra.logging import get_logger
 from app.orders import lifecycle
 from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.payments import money_events, settlement
+from app.payments.stripe_gateway import PaymentProviderError
 
 log = get_logger("orderpass.payments.partial_refunds")
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -134,6 +139,9 @@ async def refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str],
     nonce = form.get("nonce", "")
     if not NONCE.match(nonce):
         raise RefundRefused("the form is missing its refund key; reload the page")
+    order = await _with_stripes_refunds(redis, order)
+    if order.status not in REFUNDABLE:
+        raise RefundRefused(f"order {order_ref} is {order.status}: nothing to refund here", 409)
     chosen = await plan(order, form)
     try:
         result = await settlement.refund(
@@ -153,6 +161,22 @@ async def refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str],
     return result
 
 
+async def _with_stripes_refunds(redis: ArqRedis, order: PaidOrder) -> PaidOrder:
+    """The order with the refunds Stripe has for it recorded, before the admin's own: one
+    made in Stripe's dashboard whose `charge.refunded` is not handled yet is recorded and
+    told now (`money_events.refunds_changed`, as its event would), so the admin's refund
+    comes after it in the record, as at Stripe: its email says "the remaining" amount, and
+    what is left to refund is known. Stripe unreadable now: the admin's refund goes ahead,
+    and the event records and tells the dashboard's later."""
+    try:
+        await money_events.refunds_changed(redis, order)
+    except (PaymentProviderError, TimeoutError) as error:
+        log.warning("refunds in Stripe not read before the admin's refund",
+                    order_id=order.public_id, error=str(error)[:200])
+        return order
+    return await lifecycle.get_order(order.public_id) or order
+
+
 async def refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str = "") -> str:
     """Give back everything that remains of the order's payment; returns "refunded" or
     "voided". A rejected order whose refund is still pending is settled the kitchen's way."""
@@ -170,6 +194,12 @@ async def refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str 
         if settled.status not in ("refunded", "voided"):
             raise RefundRefused(f"Stripe refused the refund: {settled.review_reason}", 502)
         return settled.status
+    if not (order.capture_mode == "manual" and order.accepted_at is None):  # captured
+        order = await _with_stripes_refunds(redis, order)
+        if order.status in money_events.CLOSED:  # the dashboard refunded all of it already
+            log.info("admin's whole refund: refunded in Stripe already", order_id=order_ref,
+                     by=by, status=order.status)
+            return "refunded"
     try:
         outcome = await settlement.give_back(order, source="admin", by=by)
     except settlement.SettlementFailed as error:

@@ -15,16 +15,24 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from arq.connections import ArqRedis
+from litestar import Litestar
 
 from app.manage import hours as hours_service
 from app.orders import lifecycle
 from app.orders.tables import PaidOrder
 from app.restaurants.tables import RestaurantClosure
+from app.settings import get_settings
 from app.templating import format_money
 from tests.helpers.accounts import login
-from tests.helpers.orders import order_for, paid_order_via_sandbox, pay_and_post_webhook
+from tests.helpers.orders import (
+    order_for,
+    paid_order_via_sandbox,
+    pay_and_post_webhook,
+    valid_order,
+)
 from tests.helpers.payments import reload
 from tests.helpers.sandbox import RunningSandbox, stripe_client
+from workers.email_jobs import send_email
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the demo restaurant's clock
 
@@ -194,3 +202,55 @@ async def test_an_order_paid_between_the_check_and_the_save_makes_the_page_ask(
     listed = set(re.findall(r'id="closure-order-(TEMP-[A-Za-z0-9_-]+)"', asked.text))
     assert listed == {created.json()["id"]}
     assert (await reload(created.json()["id"])).status == "paid"
+
+
+async def test_a_closure_without_a_reason_tells_german_diners_in_german(
+        app: Litestar, client: httpx.AsyncClient, sandbox: RunningSandbox,
+        redis: ArqRedis) -> None:
+    """No reason given: the closure's default reason is the system's, so a diner who ordered
+    in German reads it in German (rejection email and status page); a cook's own words are
+    shown as typed, never looked up in the catalog (here "Paid", which German has)."""
+    body = await valid_order(client)
+    body["language"] = "de"
+    body["customer"]["email"] = "closed.de@example.com"
+    german, typed = [(await client.post("/api/orders", json=body)).json() for _ in range(2)]
+    for created in (german, typed):
+        assert await pay_and_post_webhook(client, sandbox, created) == "created"
+    await lifecycle.apply_action(typed["id"], "reject", actor="kitchen@demo.test",
+                                 reason="Paid", redis=redis)
+    order = await reload(german["id"])
+    assert order.language == "de"
+    today = order.paid_at.astimezone(BERLIN).date()
+    token = await login(client, "owner@demo.test")
+    form = {"_csrf_token": token, "starts_on": today.isoformat(), "ends_on": "", "reason": ""}
+    asked = await client.post("/manage/demo/hours/closures", data=form)
+    assert asked.status_code == 200, asked.text[-2000:]
+    refs = re.search(r'name="reject_orders" value="([^"]*)"', asked.text)
+    assert refs and german["id"] in refs.group(1).split(",")
+    confirmed = await client.post("/manage/demo/hours/closures",
+                                  data={**form, "reject_orders": refs.group(1)})
+    assert confirmed.status_code == 303, confirmed.text[-2000:]
+    assert (await reload(german["id"])).reject_reason == hours_service.CLOSED_REASON
+
+    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
+    ctx = {"redis": redis, "settings": settings, "job_try": 1}
+    for created in (german, typed):
+        await send_email(ctx, "order_rejected", created["id"])
+    said = "Grund: Das Restaurant hat an diesem Tag geschlossen"
+    [email] = sandbox.wait_for(lambda: [
+        message for message in sandbox.messages(to="closed.de@example.com")
+        if german["id"] in message["text"]], timeout=10)
+    assert said in email["text"] and said in email["html"], email["text"]
+    assert "closed that day" not in email["text"] + email["html"]
+    [cooks] = sandbox.wait_for(lambda: [
+        message for message in sandbox.messages(to="closed.de@example.com")
+        if typed["id"] in message["text"]], timeout=10)
+    assert "Grund: Paid" in cooks["text"] and "Bezahlt" not in cooks["text"], cooks["text"]
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://testserver") as diners_phone:
+        page = " ".join((await diners_phone.get(f"/orders/{german['id']}")).text.split())
+        assert '<html lang="de">' in page and said in page, page
+        assert "closed that day" not in page
+        cooks_page = " ".join((await diners_phone.get(f"/orders/{typed['id']}")).text.split())
+        assert "Grund: Paid" in cooks_page

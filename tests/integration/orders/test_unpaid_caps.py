@@ -238,3 +238,32 @@ async def test_a_capped_order_whose_link_cannot_be_made_is_not_emailed(
     assert [under["id"] in message["text"] for message in told] == [True]
     assert not await EmailMessage.exists().where(EmailMessage.order_ref == extra["id"])
     assert "could not set up payment" in (await client.get(f"/orders/{extra['id']}")).text
+
+
+async def test_a_capped_order_waiting_for_its_link_is_not_promised_an_email(
+        client: httpx.AsyncClient, caps: dict[str, int], sandbox: RunningSandbox) -> None:
+    """Stripe slow or down at intake, the worker makes the link later: the order past its
+    address's cap is told (API and status page, in English and German) that its link will
+    appear on its page, not that it follows by email; one under the cap still is."""
+    sandbox.api_faults(service="stripe", status=500, count=100)
+    deferred = [await order_for(client, "victim@example.com") for _ in range(caps["email"] + 1)]
+    sandbox.api_faults(service="stripe", status=500, count=0)
+    assert [response.status_code for response in deferred] == [202] * (caps["email"] + 1)
+    *_, under, extra = (response.json() for response in deferred)
+    assert "by email" in under["message"]
+    assert extra["payment_url"] is None
+    assert "by email" not in extra["message"].replace("not sent by email", ""), extra
+    assert "status page" in extra["message"] and extra["status_url"] in extra["message"]
+
+    english = {"Accept-Language": "en-GB,en;q=0.9"}
+    german = {"Accept-Language": "de-DE,de;q=0.9"}
+    page = " ".join((await client.get(f"/orders/{under['id']}", headers=english)).text.split())
+    assert "the payment link will follow by email to victim@example.com" in page
+    page = " ".join((await client.get(f"/orders/{extra['id']}", headers=english)).text.split())
+    assert "victim@example.com" not in page and "follow by email" not in page
+    assert ("Your order is saved and the payment link will appear on this page in a few "
+            "minutes (it is not sent by email).") in page, page
+    page = " ".join((await client.get(f"/orders/{extra['id']}", headers=german)).text.split())
+    assert "victim@example.com" not in page and "kommt per E-Mail" not in page
+    assert ("Ihre Bestellung ist gespeichert; der Zahlungslink erscheint in wenigen Minuten "
+            "auf dieser Seite (er wird nicht per E-Mail verschickt).") in page, page

@@ -279,6 +279,21 @@ async def _refund_keys(ref: str) -> list[str]:
     return [key for key in await emails_of(ref) if key.startswith("order_refunded/")]
 
 
+async def _two_refund_emails(redis: ArqRedis, sandbox: RunningSandbox, ref: str) -> list[str]:
+    """The order's two refund emails, in the order they were queued, as the diner reads them."""
+    keys = await _refund_keys(ref)
+    assert len(keys) == 2, keys
+    return [_said(await _send(redis, sandbox, ref, key)) for key in keys]
+
+
+def _assert_part_then_rest(told: list[str], total: int, part: int) -> None:
+    """The first email tells a part refund of `part`, the second the rest of `total`."""
+    assert (f"has refunded {_money(part)} of your {_money(total)} payment "
+            f"({_money(total - part)} stays charged)") in told[0], told[0]
+    assert (f"has refunded the remaining {_money(total - part)} of your {_money(total)} "
+            f"payment: {_money(total)} in all, nothing stays charged") in told[1], told[1]
+
+
 async def _deliver_refund_events(client: httpx.AsyncClient, sandbox: RunningSandbox,
                                  order: PaidOrder) -> None:
     """Stripe's `charge.refunded` events for the order, the newest first (the older one's
@@ -301,9 +316,7 @@ async def test_partial_refunds_made_together_in_stripe_are_each_emailed_once(
     sdk.v1.refunds.create(params={"payment_intent": str(intent), "amount": 200})
     await _deliver_refund_events(client, sandbox, order)
     assert (await reload(ref)).amount_refunded == 500
-    keys = await _refund_keys(ref)
-    assert len(keys) == 2, keys
-    first, second = [_said(await _send(redis, sandbox, ref, key)) for key in keys]
+    first, second = await _two_refund_emails(redis, sandbox, ref)
     assert (f"has refunded {_money(300)} of your {_money(total)} payment "
             f"({_money(total - 300)} stays charged)") in first, first
     assert (f"has refunded a further {_money(200)} of your {_money(total)} payment: "
@@ -323,13 +336,7 @@ async def test_a_partial_and_the_rest_refunded_together_in_stripe_are_each_email
     sdk.v1.refunds.create(params={"payment_intent": str(intent)})
     await _deliver_refund_events(client, sandbox, order)
     assert (await reload(ref)).status == "refunded"
-    keys = await _refund_keys(ref)
-    assert len(keys) == 2, keys
-    part, rest = [_said(await _send(redis, sandbox, ref, key)) for key in keys]
-    assert (f"has refunded {_money(300)} of your {_money(total)} payment "
-            f"({_money(total - 300)} stays charged)") in part, part
-    assert (f"has refunded the remaining {_money(total - 300)} of your {_money(total)} "
-            f"payment: {_money(total)} in all, nothing stays charged") in rest, rest
+    _assert_part_then_rest(await _two_refund_emails(redis, sandbox, ref), total, 300)
 
 
 async def _resend_from_the_log(client: httpx.AsyncClient, ref: str, key: str) -> str:
@@ -395,3 +402,59 @@ async def test_a_resend_naming_a_wrong_email_is_refused(
                                           "kind": kind, "email": email})
         assert refused.status_code == status, (email, about, kind, refused.text)
     assert await EmailMessage.count() == before  # nothing queued
+
+
+async def test_a_dashboard_refund_before_refund_everything_is_emailed_on_its_own(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
+    redis: ArqRedis
+) -> None:
+    """A part refunded in Stripe's dashboard, its `charge.refunded` not handled yet, then the
+    admin's "Refund everything" gives back the rest: the diner is told each refund once (the
+    dashboard's, then the admin's), the amounts adding up to the payment, whatever Stripe's
+    events (late, repeated) or the admin's double submit do afterwards."""
+    order, _items = await _accepted_order(client, sandbox, redis)
+    ref, total, intent = order.public_id, order.amount_charged, order.stripe_payment_intent_id
+    sdk.v1.refunds.create(params={"payment_intent": str(intent), "amount": 300})
+    token = await login(client, ADMIN)
+    whole = await client.post(f"/admin/orders/{ref}/refund", data={
+        "_csrf_token": token, "reason": "kitchen closed", "confirm": "yes"},
+        follow_redirects=False)
+    assert whole.status_code == 303, whole.text
+    again = await client.post(f"/admin/orders/{ref}/refund", data={
+        "_csrf_token": token, "reason": "kitchen closed", "confirm": "yes"})
+    assert again.status_code == 409
+    await _deliver_refund_events(client, sandbox, order)
+    final = await reload(ref)
+    assert (final.status, final.amount_refunded) == ("refunded", total)
+    refunds = sdk.v1.refunds.list(params={"payment_intent": str(intent)}).data
+    assert sorted(refund.amount for refund in refunds) == sorted([300, total - 300])
+    _assert_part_then_rest(await _two_refund_emails(redis, sandbox, ref), total, 300)
+    assert len(sandbox.messages(to="ada@example.com")) == len(
+        {message["id"] for message in sandbox.messages(to="ada@example.com")})
+
+
+async def test_a_dashboard_refund_recorded_after_refund_everything_gets_its_own_email(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient,
+    redis: ArqRedis
+) -> None:
+    """As above, but Stripe cannot be read when the admin refunds everything (the refund
+    itself goes through): the dashboard's refund is recorded by its event, after the order
+    is refunded, and is emailed then, once; the admin's refund is not emailed again."""
+    order, _items = await _accepted_order(client, sandbox, redis)
+    ref, total, intent = order.public_id, order.amount_charged, order.stripe_payment_intent_id
+    sdk.v1.refunds.create(params={"payment_intent": str(intent), "amount": 300})
+    token = await login(client, ADMIN)
+    sandbox.api_faults(service="stripe", status=500, count=3)  # the look at its refunds
+    whole = await client.post(f"/admin/orders/{ref}/refund", data={
+        "_csrf_token": token, "confirm": "yes"}, follow_redirects=False)
+    assert whole.status_code == 303, whole.text
+    assert ((await reload(ref)).status, (await reload(ref)).amount_refunded) == (
+        "refunded", total - 300)
+    [admins] = await _refund_keys(ref)
+    await _deliver_refund_events(client, sandbox, order)
+    assert (await reload(ref)).amount_refunded == total
+    assert (await _refund_keys(ref))[0] == admins
+    told = await _two_refund_emails(redis, sandbox, ref)
+    assert f"has refunded {_money(total - 300)} of your {_money(total)} payment" in told[0]
+    assert (f"has refunded the remaining {_money(300)} of your {_money(total)} payment: "
+            f"{_money(total)} in all, nothing stays charged") in told[1], told[1]
