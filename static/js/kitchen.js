@@ -674,8 +674,25 @@
       board.dataset.generatedAt = changes.dataset.generatedAt;
     }
   }
+  // A whole board (on connect, on a resync after a reconnect) replaces the side column: the
+  // cook's place in a long "Scheduled" list is kept, not thrown back to its top.
+  var sideScroll = null;
+  function keepSidePlace() {
+    var side = boardHost.querySelector(".side");
+    sideScroll = side ? side.scrollTop : null;
+  }
+  boardHost.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail && event.detail.target === boardHost) keepSidePlace();
+  });
+  boardHost.addEventListener("htmx:afterSwap", function () {
+    var side = boardHost.querySelector(".side");
+    if (side && sideScroll) side.scrollTop = sideScroll;
+    sideScroll = null;
+  });
   boardHost.addEventListener("htmx:sseBeforeMessage", function (event) {
-    if (!event.detail || event.detail.type !== "tickets") return;
+    if (!event.detail) return;
+    if (event.detail.type === "board") { keepSidePlace(); return; }
+    if (event.detail.type !== "tickets") return;
     event.preventDefault();  // not swapped as a whole: patched in place
     applyChanges(event.detail.data);
     afterChange();
