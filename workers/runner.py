@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import sys
 import threading
 import time
+import traceback
 
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, create_worker
@@ -33,13 +36,20 @@ log = get_logger("orderpass.worker")
 
 REDIS_WAIT_S = 300.0  # then the process exits non-zero, for its supervisor
 REDIS_POLL_S = 0.5
+# A stop asked for ends within this, under a supervisor's grace before its kill (Kubernetes
+# 30 s): past it the worker logs what still holds it and exits; its jobs stay queued.
+STOP_GRACE_S = 20.0
 
 
 def run() -> None:
     stop = threading.Event()  # set by SIGTERM/SIGINT, whoever's handler receives it
+    loops: list[asyncio.AbstractEventLoop] = []  # the running worker's, for the watchdog
+    threading.Thread(target=_watch_the_stop, args=(stop, loops), name="stop-watchdog",
+                     daemon=True).start()
     while True:
         worker = create_worker(WorkerSettings, redis_settings=redis_settings())  # type: ignore[arg-type]
         worker.on_stop = lambda _signal: stop.set()  # called from arq's signal handler
+        loops[:] = [worker.loop]
         try:
             worker.run()
             return  # stopped by a signal
@@ -70,6 +80,40 @@ def run() -> None:
         with contextlib.suppress(Exception):  # else they expire on their own
             worker.loop.run_until_complete(_release_interrupted(list(worker.tasks)))
         log.warning("Redis answers again; worker restarting")
+
+
+def _watch_the_stop(stop: threading.Event, loops: list[asyncio.AbstractEventLoop]) -> None:
+    """Once a stop is asked for, give it STOP_GRACE_S; then log the tasks and threads that
+    still hold it (a CI run once saw a worker not stop in 30 s, with nothing to show why)
+    and end the process. A daemon thread: a stop that finishes in time ends it too."""
+    stop.wait()
+    time.sleep(STOP_GRACE_S)
+    log.error("worker stop took too long; exiting, its jobs stay queued and run again",
+              grace_s=STOP_GRACE_S, tasks=_pending_tasks(loops), threads=_thread_stacks())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
+
+
+def _pending_tasks(loops: list[asyncio.AbstractEventLoop]) -> list[str]:
+    """The loop's unfinished tasks, each with where it waits (read from another thread:
+    best effort, retried when the loop changed its task set meanwhile)."""
+    for _attempt in range(5):
+        try:
+            tasks = [task for loop in loops for task in asyncio.all_tasks(loop)]
+            return [f"{task.get_name()} at " + " < ".join(
+                f"{frame.f_code.co_name} ({frame.f_code.co_filename}:{frame.f_lineno})"
+                for frame in reversed(task.get_stack(limit=8))) for task in tasks]
+        except RuntimeError:  # "Set changed size during iteration"
+            time.sleep(0.01)
+    return ["(tasks not readable)"]
+
+
+def _thread_stacks() -> dict[str, str]:
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return {names.get(ident, str(ident)): "".join(traceback.format_stack(frame, limit=12))
+            for ident, frame in sys._current_frames().items()
+            if names.get(ident) != "stop-watchdog"}
 
 
 async def _close_after_stop(worker: Worker) -> None:

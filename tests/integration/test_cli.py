@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -368,11 +369,19 @@ def test_worker_and_migrate_beside_a_running_dev_use_its_servers_and_sandbox(
             assert emails, "the worker sent no email through the dev's sandbox"
         finally:
             worker.terminate()
-            worker.wait(30)
+            try:
+                stopped = worker.wait(30)
+            except subprocess.TimeoutExpired:
+                stopped = None
+                worker.kill()
+                worker.wait(10)
             dev_worker.resume()
         worker_log.seek(0)
         output = worker_log.read()
         worker_log.close()
+        assert stopped is not None, "the worker took over 30 s to stop:\n" + output[-4000:]
+        if "worker stop took too long" in output:  # the watchdog ended it: show what held it
+            warnings.warn("worker stop hung: " + output[-4000:], stacklevel=1)
         assert "Traceback" not in output and "Unclosed" not in output, output[-3000:]
     finally:
         _stop(process)
