@@ -1,6 +1,7 @@
 """The kitchen board read in ONE Postgres round trip: the tickets (each with its lines), how
 many are new, the "all day" counts, the ticket to recall, the notices (auto-rejects, whole
-refunds of tickets on the board) not yet acknowledged and the items the kitchen has marked sold out.
+refunds of tickets on the board, tickets a closure cancelled) not yet acknowledged and the
+items the kitchen has marked sold out.
 
 It runs once per burst of order events for every screen of a restaurant in a web process,
 on the path from payment to screen; as separate ORM queries it was six round trips, each
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.infra.db import fetch
-from app.orders.reject_reasons import HOLD_LAPSED
+from app.orders.reject_reasons import CLOSED, HOLD_LAPSED
 
 _TICKET_COLUMNS = (
     "o.public_id, o.ticket_number, o.status, o.fulfillment, o.customer_name, "
@@ -72,15 +73,20 @@ SELECT
      WHERE restaurant = $1 AND status = 'completed' AND completed_at >= $4
      ORDER BY completed_at DESC LIMIT 1) r
   ) AS recall,
+  -- a notice marked for a ticket on the board that was also rejected: a closure's (its
+  -- rejection, app/manage/hours.py), told from when it was rejected, its refund pending too
   (SELECT coalesce(json_agg(row_to_json(n) ORDER BY n.at), '[]'::json) FROM (
      SELECT public_id AS ref, ticket_number,
-            CASE WHEN auto_rejected THEN rejected_at ELSE coalesce(refunded_at, voided_at)
+            CASE WHEN auto_rejected OR (refund_notice AND rejected_at IS NOT NULL)
+                 THEN rejected_at ELSE coalesce(refunded_at, voided_at)
             END AS at, status, total_amount, currency, status = 'voided' AS voided,
-            needs_review, NOT auto_rejected AS refunded, coalesce(reject_reason, '') AS reason
+            needs_review, NOT auto_rejected AS refunded, coalesce(reject_reason, '') AS reason,
+            (refund_notice AND rejected_at IS NOT NULL AND NOT auto_rejected) AS closed
      FROM paid_order
      WHERE restaurant = $1 AND notice_acknowledged_at IS NULL
        AND ((auto_rejected AND rejected_at > now() - interval '1 day')
-            OR (refund_notice AND coalesce(refunded_at, voided_at) > now() - interval '1 day'))
+            OR (refund_notice
+                AND coalesce(refunded_at, voided_at, rejected_at) > now() - interval '1 day'))
      ) n
   ) AS notices,
   (SELECT coalesce(json_agg(m.name ORDER BY m.position, m.id), '[]'::json) FROM menu_item m
@@ -101,8 +107,9 @@ class Recall:
 
 @dataclass(frozen=True)
 class Notice:
-    """An order the timer rejected, or one refunded in full while on the board (admin,
-    Stripe's dashboard), that no cook has acknowledged yet."""
+    """An order the timer rejected, one refunded in full while on the board (admin,
+    Stripe's dashboard), or one on the board a closure cancelled (rejected, or refunded in
+    full when ready), that no cook has acknowledged yet."""
 
     ref: str
     ticket_number: int
@@ -114,6 +121,13 @@ class Notice:
     needs_review: bool
     refunded: bool = False  # refunded by the restaurant, not rejected by the timer
     reason: str = ""  # the reject reason stored with it (the timer's minutes as they were)
+    closed: bool = False  # cancelled by a closure the owner added (`reason` is its reason)
+
+    @property
+    def closure_reason(self) -> str:
+        """The owner's reason for the closure ("" when they gave none: the system's
+        `CLOSED`, which the notice says anyway)."""
+        return "" if self.reason == CLOSED else self.reason
 
     @property
     def hold_lapsed(self) -> bool:

@@ -151,20 +151,37 @@ class OrderInClosure:
     currency: str
     status: str
     paid_at: datetime
+    released_at: datetime | None = None  # a booked order reached the kitchen's board then
 
     @property
     def day_moment(self) -> datetime:
         """What puts the order on a day: its slot, or when it was paid for now."""
         return self.slot or self.paid_at
 
+    @property
+    def on_board(self) -> bool:
+        """On the kitchen's screens (for now, or booked and released): its rejection is
+        told there (a notice until acknowledged), a cook may be making it."""
+        return self.slot is None or self.released_at is not None
+
 
 class ClosureHitsOrders(Exception):
-    """The closure would cover paid orders for later: nothing was saved; the owner confirms."""
+    """The closure would cover paid orders for later: nothing was saved; the owner confirms.
+    `new`: asked again, the orders the owner did not agree to (paid since the list they
+    confirmed was shown, or while the closure was being saved); `confirming`: the form
+    confirmed a list (so the page says "confirm again")."""
 
-    def __init__(self, orders: list[OrderInClosure], values: Mapping[str, Any]) -> None:
+    def __init__(self, orders: list[OrderInClosure], values: Mapping[str, Any], *,
+                 new: list[OrderInClosure] | None = None, confirming: bool = False) -> None:
         super().__init__(f"{len(orders)} paid orders inside the closure")
         self.orders = orders
         self.values = dict(values)
+        self.new = new or []
+        self.confirming = confirming
+
+    @property
+    def new_refs(self) -> set[str]:
+        return {order.ref for order in self.new}
 
     @property
     def refs(self) -> str:
@@ -183,7 +200,8 @@ def _order_of(row: Mapping[str, Any]) -> OrderInClosure:
     return OrderInClosure(ref=row["public_id"], ticket_number=row["ticket_number"],
                           slot=row["scheduled_for"], customer_name=row["customer_name"],
                           total_amount=row["total_amount"], currency=row["currency"],
-                          status=row["status"], paid_at=row["paid_at"])
+                          status=row["status"], paid_at=row["paid_at"],
+                          released_at=row["released_at"])
 
 
 async def orders_inside(restaurant: Restaurant, starts_on: date,
@@ -199,7 +217,7 @@ async def orders_inside(restaurant: Restaurant, starts_on: date,
     rows = await PaidOrder.select(
         PaidOrder.public_id, PaidOrder.ticket_number, PaidOrder.scheduled_for,
         PaidOrder.customer_name, PaidOrder.total_amount, PaidOrder.currency,
-        PaidOrder.status, PaidOrder.paid_at).where(
+        PaidOrder.status, PaidOrder.paid_at, PaidOrder.released_at).where(
         (PaidOrder.restaurant == restaurant.id) & PaidOrder.status.is_in(list(LIVE_STATUSES))
         & (booked | for_now))
     return sorted((_order_of(row) for row in rows),
@@ -233,12 +251,13 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
     if errors:
         raise FormInvalid(errors, values)
     assert starts_on is not None and ends_on is not None
-    confirmed = {ref.strip() for ref in str(form.get(CONFIRM_FIELD, "")).split(",")}
-    # Asked again when an order was booked inside since the list was shown.
+    confirmed = {ref.strip() for ref in str(form.get(CONFIRM_FIELD, "")).split(",")} - {""}
+    # Asked again when an order was booked inside since the list was shown: named as new.
     if not _agreed(hits := await orders_inside(restaurant, starts_on, ends_on), confirmed):
         if clash := await _overlapping(int(restaurant.id), starts_on, ends_on):
             raise FormInvalid({"starts_on": _clash_message(clash)}, values)
-        raise ClosureHitsOrders(hits, values)
+        raise ClosureHitsOrders(hits, values, confirming=bool(confirmed),
+                                new=_unagreed(hits, confirmed) if confirmed else [])
     async with DB.transaction():
         # One closure per day: the restaurant's row is locked so two forms sent together
         # cannot both find the days free.
@@ -252,7 +271,8 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
         # the worker (`reject_late_orders`).
         if not _agreed(hits := await orders_inside(restaurant, starts_on, ends_on),
                        confirmed):
-            raise ClosureHitsOrders(hits, values)
+            raise ClosureHitsOrders(hits, values, new=_unagreed(hits, confirmed),
+                                    confirming=bool(confirmed))
         [row] = await RestaurantClosure.insert(RestaurantClosure(
             restaurant=restaurant.id, starts_on=starts_on, ends_on=ends_on, reason=reason,
             created_at=created_at)).returning(RestaurantClosure.id)
@@ -268,6 +288,11 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
 def _agreed(hits: list[OrderInClosure], confirmed: set[str]) -> bool:
     """Every order inside is one the owner saw and agreed to reject (none inside: True)."""
     return {hit.ref for hit in hits} <= confirmed
+
+
+def _unagreed(hits: list[OrderInClosure], confirmed: set[str]) -> list[OrderInClosure]:
+    """The orders inside the owner did not agree to reject: come in since they looked."""
+    return [hit for hit in hits if hit.ref not in confirmed]
 
 
 async def _queue_late_orders(redis: ArqRedis | None, closure_id: int) -> None:
@@ -288,8 +313,8 @@ async def _queue_late_orders(redis: ArqRedis | None, closure_id: int) -> None:
 # (restaurant, status, paid_at): only payments that raced a closure.
 _LATE_ORDERS = """
 SELECT o.public_id, o.ticket_number, o.scheduled_for, o.customer_name, o.total_amount,
-       o.currency, o.status, o.paid_at, o.restaurant, r.timezone, c.starts_on, c.ends_on,
-       c.reason
+       o.currency, o.status, o.paid_at, o.released_at, o.restaurant, r.timezone, c.starts_on,
+       c.ends_on, c.reason
 FROM restaurant_closure c
 JOIN restaurant r ON r.id = c.restaurant
 JOIN paid_order o ON o.restaurant = c.restaurant
@@ -334,14 +359,18 @@ async def _reject(restaurant_id: int, order: OrderInClosure, *, reason: str, by:
                   redis: ArqRedis | None) -> bool:
     """Reject one order the closure covers the kitchen's way; False when it moved on (e.g.
     completed on another screen, or rejected by another run, meanwhile) and was left
-    alone."""
+    alone. Whatever its status, the diner is told it was rejected for `reason`, and, when it
+    was on the kitchen's board, every screen shows a notice saying so until a cook
+    acknowledges it (nobody in the kitchen chose this; a cook may be making it)."""
     try:
-        if order.status == "ready":  # past rejecting: its money goes back in full
+        if order.status == "ready":  # past rejecting: its money goes back in full, told as
+            # a rejection for the closure's reason (the notice: `refund_notice`, lifecycle)
             await partial_refunds.refund_whole(redis or await shared_redis(), order.ref, by=by,
-                                               reason=reason)
+                                               reason=reason, reject_reason=reason)
         else:
-            await lifecycle.apply_action(order.ref, "reject", actor=by, reason=reason,
-                                         restaurant_id=restaurant_id, redis=redis)
+            await lifecycle.apply_action(
+                order.ref, "reject", actor=by, reason=reason, restaurant_id=restaurant_id,
+                redis=redis, extra={PaidOrder.refund_notice: True} if order.on_board else None)
     except (lifecycle.IllegalTransition, lifecycle.OrderNotFound,
             partial_refunds.RefundRefused) as error:
         log.warning("order inside a new closure not rejected", order_id=order.ref,

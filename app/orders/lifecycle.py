@@ -141,6 +141,8 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
     elif action == "recall":
         changes[PaidOrder.completed_at] = None
     elif action in ("refund", "void"):
+        if closing_live(order):  # a closure's rejection of an order past rejecting
+            changes[PaidOrder.rejected_at] = now
         if order.review_reason.startswith(REFUND_FAILED):
             changes[PaidOrder.needs_review] = False
             changes[PaidOrder.review_reason] = ""
@@ -153,6 +155,14 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
     elif action == "dispute":
         changes[PaidOrder.status_before_dispute] = order.status
     return changes
+
+
+def closing_live(order: PaidOrder) -> bool:
+    """Pure: a live order (one no kitchen button can reject any more, e.g. ready) given a
+    reject reason before its money goes back in full (a closure's: app/manage/hours.py,
+    through `partial_refunds.refund_whole`). Its refund is its rejection: stamped
+    `rejected_at`, and told to the diner as a rejection with that reason."""
+    return order.status in ACTIVE_STATUSES and bool(getattr(order, "reject_reason", ""))
 
 
 # -- the service ----------------------------------------------------------------------------
@@ -246,7 +256,7 @@ def outbox_rows(order: PaidOrder, action: str, target: str, *,
         rows.append(outbox.email("order_ready", ref))
     # A rejection is told once its money is back, so the email says what happened to it
     # (refunded, or the hold released): after `refund`/`void`, or when settlement stops.
-    if order.status == "rejected" and action in ("refund", "void"):
+    if (order.status == "rejected" or closing_live(order)) and action in ("refund", "void"):
         rows.append(outbox.email("order_rejected", ref))
     elif action == "refund":
         # After a partial refund's email the first key is taken: the rest gets its own,

@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
 
@@ -177,9 +178,16 @@ async def _with_stripes_refunds(redis: ArqRedis, order: PaidOrder) -> PaidOrder:
     return await lifecycle.get_order(order.public_id) or order
 
 
-async def refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str = "") -> str:
+async def refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str = "",
+                       reject_reason: str = "") -> str:
     """Give back everything that remains of the order's payment; returns "refunded" or
-    "voided". A rejected order whose refund is still pending is settled the kitchen's way."""
+    "voided". A rejected order whose refund is still pending is settled the kitchen's way.
+
+    `reject_reason`: the live order is rejected for it though no kitchen button can any more
+    (a ready one inside a new closure, app/manage/hours.py): it is recorded on the order
+    before the money moves, so whoever moves the order on (this, or Stripe's webhook) tells
+    it as a rejection (`lifecycle.closing_live`): the diner's email and status page give the
+    reason, and the kitchen's notice says why it went. Nothing refunded: recorded no more."""
     order = await lifecycle.get_order(order_ref)
     if order is None:
         raise RefundRefused(f"no live order {order_ref} (archived orders are refunded in the "
@@ -200,9 +208,15 @@ async def refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str 
             log.info("admin's whole refund: refunded in Stripe already", order_id=order_ref,
                      by=by, status=order.status)
             return "refunded"
+    if reject_reason:
+        order = await _rejecting(order, reject_reason)
     try:
         outcome = await settlement.give_back(order, source="admin", by=by)
     except settlement.SettlementFailed as error:
+        if reject_reason:  # still live, and not rejected: no reason to show
+            await PaidOrder.update({PaidOrder.reject_reason: ""}).where(
+                (PaidOrder.id == order.id)
+                & PaidOrder.status.is_in(list(lifecycle.ACTIVE_STATUSES)))
         raise RefundRefused(f"Stripe: {error}", 409 if error.permanent else 502) from error
     target = "voided" if outcome == "voided" else "refunded"
     with contextlib.suppress(lifecycle.IllegalTransition):  # Stripe's webhook came first
@@ -211,3 +225,24 @@ async def refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str 
     log.info("admin refunded the whole order", order_id=order_ref, by=by, outcome=outcome,
              reason=reason[:300], from_status=order.status)
     return target
+
+
+async def _rejecting(order: PaidOrder, reason: str) -> PaidOrder:
+    """The live order with `reason` recorded as its reject reason (a new version, so a
+    screen acting on the one it read re-reads it); refused once it is no longer live."""
+    for _attempt in range(lifecycle.VERSION_RETRIES):
+        if order.status not in lifecycle.ACTIVE_STATUSES:
+            raise RefundRefused(f"order #{order.ticket_number} is {order.status} now", 409)
+        won = await PaidOrder.update({
+            PaidOrder.reject_reason: reason.strip()[:lifecycle.REJECT_REASON_MAX],
+            PaidOrder.version: order.version + 1,
+            PaidOrder.updated_at: datetime.now(UTC),
+        }).where((PaidOrder.id == order.id) & (PaidOrder.version == order.version)
+                 ).returning(PaidOrder.id)
+        fresh = await lifecycle.get_order(order.public_id)
+        if fresh is None:
+            raise RefundRefused(f"no live order {order.public_id}", 404)
+        if won:
+            return fresh
+        order = fresh
+    raise RefundRefused(f"order #{order.ticket_number} keeps changing; try again", 409)

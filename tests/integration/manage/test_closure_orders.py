@@ -201,7 +201,13 @@ async def test_an_order_paid_between_the_check_and_the_save_makes_the_page_ask(
     assert await RestaurantClosure.count().where(RestaurantClosure.reason == "Inventory") == 0
     listed = set(re.findall(r'id="closure-order-(TEMP-[A-Za-z0-9_-]+)"', asked.text))
     assert listed == {created.json()["id"]}
-    assert (await reload(created.json()["id"])).status == "paid"
+    newcomer = await reload(created.json()["id"])
+    assert newcomer.status == "paid"
+    # the owner saw no list: the page says the order came in while it was being saved
+    said = " ".join(re.sub(r"<[^>]+>", "", asked.text.split(
+        'id="closure-orders-new"')[1].split("</p>")[0]).split())
+    assert (f"An order came in while the closure was being saved: #{newcomer.ticket_number} ("
+            in said and "Nothing was saved. Confirm to reject it, or cancel." in said), said
 
 
 async def test_a_closure_without_a_reason_tells_german_diners_in_german(
