@@ -1,4 +1,8 @@
-"""Jobs for unpaid orders: deferred payment-link creation, link expiry and the expiry sweep."""
+"""Jobs for unpaid orders: deferred payment-link creation, link expiry and the expiry sweep.
+
+Each change a job makes to an unpaid order is published on the order's channel, as paid
+orders' changes are: its status page, open on its live stream, shows the late link (or that
+none could be made, or that the link expired) by itself, as it promises."""
 
 from __future__ import annotations
 
@@ -8,14 +12,21 @@ from typing import Any
 from arq import Retry
 
 from app.infra.logging import get_logger
+from app.live.feed import publish_unpaid_order_event
 from app.orders import payment_links
-from app.orders.models import OrderStatus
+from app.orders.models import OrderStatus, TempOrder
 from app.orders.temp_store import EXPIRY_INDEX
 from app.orders.views import temp_store
 from app.payments.stripe_gateway import PaymentProviderError
 
 log = get_logger("orderpass.jobs.orders")
 MAX_LINK_TRIES = 8  # ~20 minutes of backoff before a human has to look (alerted)
+
+
+async def _tell_page(redis: Any, order: TempOrder, event: str) -> None:
+    """The order's status page re-reads it (best effort: its stream's next snapshot, at
+    most a minute away, catches up on a lost one)."""
+    await publish_unpaid_order_event(redis, order.restaurant_id, order.id, event)
 
 
 async def create_payment_link(ctx: dict[str, Any], temp_id: str) -> str:
@@ -34,16 +45,23 @@ async def create_payment_link(ctx: dict[str, Any], temp_id: str) -> str:
             # Never a silent end: the customer is told (page and email), nothing was charged.
             log.error("payment link still failing; giving up", order_id=temp_id, tries=tries)
             await payment_links.give_up_on_link(redis, order)
+            await _tell_page(redis, order, "order.link_failed")
             return "failed"
         raise Retry(defer=payment_links.link_retry_delay(tries)) from error
-    return "failed" if order.status == OrderStatus.LINK_FAILED else "linked"
+    failed = order.status == OrderStatus.LINK_FAILED  # Stripe refused it for good
+    await _tell_page(redis, order, "order.link_failed" if failed else "order.link_created")
+    return "failed" if failed else "linked"
 
 
 async def expire_payment_link(ctx: dict[str, Any], temp_id: str, session_id: str) -> str:
+    redis = ctx["redis"]
     try:
-        return await payment_links.expire_link_now(ctx["redis"], temp_id, session_id)
+        result = await payment_links.expire_link_now(redis, temp_id, session_id)
     except PaymentProviderError as error:
         raise Retry(defer=30) from error
+    if result == "expired" and (order := await temp_store(redis).get(temp_id)) is not None:
+        await _tell_page(redis, order, "order.link_expired")
+    return result
 
 
 async def sweep_expired_links(ctx: dict[str, Any]) -> int:
@@ -60,6 +78,7 @@ async def sweep_expired_links(ctx: dict[str, Any]) -> int:
             if await payment_links.expire_link_now(redis, temp_id,
                                                    order.checkout_session_id) == "expired":
                 closed += 1
+                await _tell_page(redis, order, "order.link_expired")
         except PaymentProviderError as error:
             log.warning("sweep could not expire link", order_id=temp_id, error=str(error))
     return closed

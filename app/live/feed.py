@@ -6,7 +6,8 @@ Channels (plain Redis pub/sub channel names; the Litestar Redis *Pub/Sub* backen
 to channel names verbatim, without its `key_prefix`, which only the streams backend uses):
 
 - `orderpass:kitchen:<restaurant id>`: every change to any order of that restaurant
-- `orderpass:order:<order ref>`: every change to one order (the customer status page)
+- `orderpass:order:<order ref>`: every change to one order (the customer status page),
+  an unpaid one's too (`publish_unpaid_order_event`: the worker's late link, its expiry)
 
 (`orderpass` is REDIS_CHANNEL_PREFIX: pub/sub ignores the Redis database number, so
 deployments sharing one Redis server set prefixes of their own.)
@@ -106,6 +107,25 @@ async def publish_order_event(redis: Redis, restaurant_id: int, order_ref: str,
     # debug: the webhook's and the action's own lines already say the order changed
     log.debug("order event published", order_id=order_ref, event_name=event,
              restaurant_id=restaurant_id)
+    return True
+
+
+async def publish_unpaid_order_event(redis: Redis, restaurant_id: int, order_ref: str,
+                                     event: str) -> bool:
+    """Tell an unpaid order's status page that it changed without the page asking: the
+    worker made its deferred payment link, gave up on it, or expired it. Only the order's
+    channel: kitchens never see unpaid orders. The same body as `publish_order_event`'s (no
+    order data: the page's stream re-reads the temp order). Best effort: a page that misses
+    it catches up at its stream's next snapshot (a minute at most) or on reload."""
+    try:
+        await asyncio.wait_for(redis.publish(order_channel(order_ref), encode_event(
+            restaurant_id, order_ref, event)), PUBLISH_TIMEOUT_S)
+    except Exception as error:
+        log.warning("order event not published", order_id=order_ref, event_name=event,
+                    restaurant_id=restaurant_id, error=str(error))
+        return False
+    log.debug("order event published", order_id=order_ref, event_name=event,
+              restaurant_id=restaurant_id)
     return True
 
 
