@@ -80,6 +80,10 @@ class CartForm:
     choice_notes: dict[str, str] = field(default_factory=dict)
     choice_allergic: set[str] = field(default_factory=set)
     choice_allergies: dict[str, str] = field(default_factory=dict)
+    # Quantities that are not a whole number in the digits 0-9 ("٣", "1.5", "-1"), as typed,
+    # by field (`qty-<item>` or `qty-<choice key>`): the checkout refuses them by their dish,
+    # where they once counted as none and the basket read as empty.
+    bad_quantities: dict[str, str] = field(default_factory=dict)
 
     def lines(self, menu: list[MenuItem], options: Choices | None = None) -> list[CartLine]:
         plain = [CartLine(item, self.quantities[item.id], self.notes.get(item.id, ""),
@@ -168,14 +172,26 @@ def cart_totals(cart: CartForm, menu: list[MenuItem], restaurant: Restaurant,
     return pricing.totals_of(taxed, restaurant.tax_mode, tip), problem
 
 
-def _quantity(raw: str) -> int:
-    """The quantity asked for. More than MAX_QUANTITY stays more, so the checkout refuses it
-    and says the limit (it became 99 without a word); what is not a number is 0."""
+def _quantity(raw: str) -> int | None:
+    """The quantity asked for: 0 when left empty. More than MAX_QUANTITY stays more, so the
+    checkout refuses it and says the limit (it became 99 without a word). None for what is
+    not a whole number in ASCII digits: another script's digits ("٣", which int() reads as
+    3), a sign, a decimal point, a word."""
     text = raw.strip()
+    if not text:
+        return 0
     value = ascii_int(text)
     if value is None and text.isascii() and text.isdigit():  # too many digits for an int
         return MAX_QUANTITY + 1
-    return value or 0
+    return value
+
+
+QUANTITY_NOT_DIGITS = "quantity must be a whole number written with 0 to 9, like 2 or 10"
+
+
+def quantity_errors(cart: CartForm) -> dict[str, str]:
+    """The form's quantities that are no whole number, by field: what to tell the diner."""
+    return {name: QUANTITY_NOT_DIGITS for name in cart.bad_quantities}
 
 
 def _item_id(raw: str) -> int | None:
@@ -188,9 +204,10 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
     cart = CartForm()
     for key, value in form.items():
         if key.startswith("qty-") and (item_id := _item_id(key[4:])) is not None:
-            cart.quantities[item_id] = _quantity(value)
+            cart.quantities[item_id] = _counted(cart, f"qty-{item_id}", value)
         elif key.startswith("qty-") and (choice := parse_choice_key(key[4:])) is not None:
-            cart.choices[choice_key(*choice)] = _quantity(value)
+            line = choice_key(*choice)
+            cart.choices[line] = _counted(cart, f"qty-{line}", value)
         elif key.startswith("opt-"):
             _select(cart, key[4:], value)
         elif key.startswith("note-") and (item_id := _item_id(key[5:])) is not None:
@@ -208,6 +225,17 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
         elif key in CHECKOUT_FIELDS:
             cart.fields[key] = value
     return cart
+
+
+def _counted(cart: CartForm, name: str, raw: str) -> int:
+    """The quantity of field `name`; one that is no whole number counts as none and is
+    remembered, as typed, for the checkout to refuse."""
+    quantity = _quantity(raw)
+    if quantity is None:
+        cart.bad_quantities[name] = raw
+        return 0
+    cart.bad_quantities.pop(name, None)
+    return quantity
 
 
 def _line_key(raw: str) -> str:
@@ -249,10 +277,13 @@ def apply_operation(cart: CartForm, operation: str) -> None:
     if item_id is None:
         if (choice := parse_choice_key(raw_id)) is not None:
             key = choice_key(*choice)
+            cart.bad_quantities.pop(f"qty-{key}", None)  # a button sets it anew
             current = cart.choices.get(key, 0)
             cart.choices[key] = {"inc": min(MAX_QUANTITY, current + 1),
                                  "dec": max(0, current - 1), "remove": 0}.get(verb, current)
         return
+    if verb in ("add", "inc", "dec", "remove"):
+        cart.bad_quantities.pop(f"qty-{item_id}", None)  # a button sets it anew
     current = cart.quantities.get(item_id, 0)
     if verb in ("add", "inc"):
         cart.quantities[item_id] = min(MAX_QUANTITY, current + 1)
@@ -265,6 +296,8 @@ def apply_operation(cart: CartForm, operation: str) -> None:
 def to_order(cart: CartForm, slug: str, currency: str = "eur"
              ) -> tuple[OrderIn | None, dict[str, str]]:
     """The same `OrderIn` the JSON API takes, or form-field errors."""
+    if bad := quantity_errors(cart):  # before "empty": the diner did ask for something
+        return None, bad
     try:
         tip = tip_choice(cart, currency)
     except ValueError as error:

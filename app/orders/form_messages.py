@@ -39,6 +39,12 @@ PLAIN = {
 PLAIN_FILLED = {
     "name": N_("Please enter your name on one line, 120 characters at most."),
 }
+# A field longer than the API takes (app/orders/schemas.py): its limit, as the notes say
+# theirs. Not by PLAIN_FILLED: intake's "a table number is required" fills those fields too.
+TOO_LONG = {
+    "table": N_("A table number can be 40 characters at most."),
+    "delivery_address": N_("A delivery address can be 300 characters at most."),
+}
 # Text the kitchen reads that holds a direction override (it can show "peanuts" for what
 # was typed backwards): one sentence for every such field.
 OVERRIDE = N_("Please type this without text-direction control characters.")
@@ -47,6 +53,9 @@ ITEM_PLAIN = {
     "allergy": N_("Please say what the allergy is, so the kitchen can keep it out."),
     "quantity": N_("You can order between 1 and 99 of one dish."),
 }
+# A quantity typed as anything but a whole number in ASCII digits (app/orders/cart.py
+# `quantity_errors`, field `qty-<item>`): "٣" is a three to Python, not to the kitchen.
+QUANTITY_DIGITS = N_("Quantity must be a whole number written with 0 to 9, like 2 or 10.")
 CHECK_DISHES = N_("Please check the dishes in your basket.")
 CHECK_FIELD = N_("Please check this field.")
 # Fields whose every message is intake's own, written for people: the tip and the total
@@ -209,6 +218,8 @@ def plain_errors(errors: dict[str, str]) -> dict[str, str]:
         item = _ITEM.match(key)
         plain = (OVERRIDE if message == PLAIN_PATTERNS[NO_OVERRIDE]
                  else PLAIN["allergy"] if key.startswith("allergy-")
+                 else QUANTITY_DIGITS if key.startswith("qty-")
+                 else TOO_LONG[key] if key in TOO_LONG and "length <=" in message
                  else ITEM_PLAIN.get(item.group(1), CHECK_DISHES) if item
                  else PLAIN_FILLED[key] if key in PLAIN_FILLED and "length >= 1" not in message
                  else PLAIN.get(key, CHECK_FIELD))

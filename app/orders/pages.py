@@ -36,6 +36,7 @@ from app.orders.cart import (
     cart_totals,
     form_errors,
     parse_form,
+    quantity_errors,
     to_order,
 )
 from app.orders.choices import choosable, of_views
@@ -80,6 +81,9 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
             errors = {**errors, f"options-{adding}": problem}
     else:
         apply_operation(cart, operation)
+    # a quantity typed as no whole number ("٣") counts as none: said by its dish, until a
+    # button on the dish sets it anew (the checkout refuses the order meanwhile)
+    errors = {**plain_errors(quantity_errors(cart)), **errors}
     now = datetime.now(UTC)
     window = order_window(restaurant, schedule_of(restaurant, await closures_of(restaurant.id)),
                           now)

@@ -34,6 +34,24 @@ log = get_logger("orderpass.admin.restaurants")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CURRENCY = re.compile(r"^[a-z]{3}$")
+# The currencies a restaurant may charge in: Stripe's presentment currencies ("Supported
+# currencies", https://docs.stripe.com/currencies), lower case as Stripe writes them, less
+# those this app would price wrongly: Stripe's zero-decimal currencies that
+# app.templating.ZERO_DECIMAL does not know (bif, djf, gnf, kmf, mga, pyg, rwf, ugx, vuv, xaf,
+# xof, xpf: a price of 11.50 would be charged as 1150 units) and the three-decimal ones (bhd,
+# jod, kwd, omr, tnd). A code Stripe adds is added here by hand.
+STRIPE_CURRENCIES = frozenset({
+    "usd", "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd",
+    "bdt", "bgn", "bmd", "bnd", "bob", "brl", "bsd", "bwp", "byn", "bzd", "cad", "cdf", "chf",
+    "clp", "cny", "cop", "crc", "cve", "czk", "dkk", "dop", "dzd", "egp", "etb", "eur", "fjd",
+    "fkp", "gbp", "gel", "gip", "gmd", "gtq", "gyd", "hkd", "hnl", "htg", "huf", "idr", "ils",
+    "inr", "isk", "jmd", "jpy", "kes", "kgs", "khr", "krw", "kyd", "kzt", "lak", "lbp", "lkr",
+    "lrd", "lsl", "mad", "mdl", "mkd", "mmk", "mnt", "mop", "mur", "mvr", "mwk", "mxn", "myr",
+    "mzn", "nad", "ngn", "nio", "nok", "npr", "nzd", "pab", "pen", "pgk", "php", "pkr", "pln",
+    "qar", "ron", "rsd", "rub", "sar", "sbd", "scr", "sek", "sgd", "shp", "sle", "sos", "srd",
+    "std", "szl", "thb", "tjs", "top", "try", "ttd", "twd", "tzs", "uah", "uyu", "uzs", "vnd",
+    "wst", "xcd", "yer", "zar", "zmw",
+})  # fmt: skip
 RESTAURANT_FIELDS = ("slug", "name", "currency", "timezone", "phone", "email", "address",
                      "default_prep_minutes", "auto_reject_minutes", "capture_mode",
                      "accepting_orders", *("tax_mode", "default_tax_rate", "tips_enabled",
@@ -198,8 +216,12 @@ def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
     parsed.text(form, "name", 120, required=True)
     currency = parsed.text(form, "currency", 16, required=True).lower()
     parsed.values["currency"] = currency
-    if currency and "currency" not in parsed.errors and not CURRENCY.match(currency):
-        parsed.errors["currency"] = "A three-letter ISO code such as eur."
+    if currency and "currency" not in parsed.errors:
+        if not CURRENCY.match(currency):
+            parsed.errors["currency"] = "A three-letter ISO code such as eur."
+        elif currency not in STRIPE_CURRENCIES:
+            parsed.errors["currency"] = (f"{currency} is not a currency Stripe supports; use a "
+                                         "three-letter ISO code such as eur.")
     timezone = parsed.text(form, "timezone", 64, required=True)
     if timezone and "timezone" not in parsed.errors:
         try:

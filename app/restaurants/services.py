@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from itertools import groupby
 
+from piccolo.columns.combination import WhereRaw
+
 from app.infra.db import fetch
 from app.restaurants.tables import MenuCategory, MenuItem, MenuPhoto, Restaurant
 
@@ -18,12 +20,26 @@ class MenuSection:
     items: list[MenuItem]
 
 
+# No modifier group of the dish (`menu_item`, the subselect's row) has fewer options
+# available than it needs: app.orders.choices `_least`, max(min_choices, 1 if required).
+_CHOOSABLE = """NOT EXISTS (
+    SELECT 1 FROM modifier_group g
+    WHERE g.menu_item = "menu_item"."id"
+      AND (SELECT count(*) FROM modifier_option o
+           WHERE o.modifier_group = g.id AND o.available)
+          < greatest(g.min_choices, CASE WHEN g.required THEN 1 ELSE 0 END))"""
+
+
 async def list_restaurants() -> list[Restaurant]:
     """The restaurants a diner can order from, by name: those with at least one dish
     available on the menu (a new restaurant without a menu yet is left out). One query: the
     dishes are a subselect, not a query per restaurant. A restaurant not taking orders, its
-    menu still there, is listed (the home page says so)."""
-    orderable = MenuItem.select(MenuItem.restaurant).where(MenuItem.available.eq(True))
+    menu still there, is listed (the home page says so). A dish counts only if it can be
+    chosen too: each of its modifier groups has as many options available as it needs (a
+    required one at least one), as app.orders.choices `choosable` decides for the menu
+    page, which calls a dish whose every size is sold out sold out."""
+    orderable = MenuItem.select(MenuItem.restaurant).where(MenuItem.available.eq(True),
+                                                           WhereRaw(_CHOOSABLE))
     return await Restaurant.objects().where(Restaurant.id.is_in(orderable)).order_by(
         Restaurant.name)
 

@@ -10,7 +10,7 @@ import re
 
 import httpx
 
-from app.restaurants.tables import MenuItem, Restaurant
+from app.restaurants.tables import MenuItem, ModifierGroup, ModifierOption, Restaurant
 from tests.helpers.accounts import login
 from tests.helpers.admin import ADMIN
 
@@ -80,3 +80,44 @@ async def test_a_restaurant_not_taking_orders_keeps_its_place_and_badge(
     home = await client.get("/")
     assert listed(home) == ["demo", "demo-2"]
     assert "Not taking orders" in home.text
+
+
+async def test_a_menu_whose_only_dish_needs_a_sold_out_choice_is_not_listed(
+        client: httpx.AsyncClient) -> None:
+    """Its one available dish needs a size and every size is sold out: nothing can be
+    ordered (its own page says everything is sold out), so the home page does not list it;
+    a size back on sale lists it again. An optional group sold out keeps nothing off."""
+    demo_2 = await Restaurant.objects().get(Restaurant.slug == "demo-2")
+    assert demo_2 is not None
+    dishes = await MenuItem.objects().where(MenuItem.restaurant == demo_2.id).order_by(
+        MenuItem.id)
+    await MenuItem.update({MenuItem.available: False}).where(
+        MenuItem.restaurant == demo_2.id, MenuItem.id != dishes[0].id)
+    size = ModifierGroup(menu_item=dishes[0].id, name="Size", required=True, min_choices=1,
+                         max_choices=1)
+    await size.save()
+    small = ModifierOption(modifier_group=size.id, name="Small", available=False)
+    await small.save()
+    await ModifierOption(modifier_group=size.id, name="Large", available=False).save()
+    extras = ModifierGroup(menu_item=dishes[0].id, name="Extras", required=False,
+                           min_choices=0, max_choices=2)
+    await extras.save()
+    await ModifierOption(modifier_group=extras.id, name="Egg", available=False).save()
+
+    assert listed(await client.get("/")) == ["demo"]
+    page = await client.get("/r/demo-2")  # its own page agrees
+    assert "Everything on the menu is sold out right now." in text_of(page.text)
+
+    await ModifierOption.update({ModifierOption.available: True}).where(
+        ModifierOption.id == small.id)
+    assert listed(await client.get("/")) == ["demo", "demo-2"]
+    page = await client.get("/r/demo-2")
+    assert "Everything on the menu is sold out right now." not in text_of(page.text)
+
+    # a group asking for two (not "required", min_choices 2) with one left is as sold out
+    await ModifierGroup.update({ModifierGroup.required: False, ModifierGroup.min_choices: 2,
+                                ModifierGroup.max_choices: 2}).where(
+        ModifierGroup.id == size.id)
+    assert listed(await client.get("/")) == ["demo"]
+    assert "Everything on the menu is sold out right now." in text_of(
+        (await client.get("/r/demo-2")).text)
