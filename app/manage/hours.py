@@ -29,7 +29,7 @@ from app.infra.redis import shared_redis
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders import lifecycle, reject_reasons
 from app.orders.tables import PaidOrder
-from app.payments import partial_refunds
+from app.payments import fulfilment, partial_refunds
 from app.piccolo_conf import DB
 from app.restaurants import hours
 from app.restaurants.opening import schedule_of
@@ -126,7 +126,7 @@ CONFIRM_FIELD = "reject_orders"  # the refs the owner saw and agreed to reject, 
 CLOSED_REASON = reject_reasons.CLOSED  # when the closure gives no reason (translated)
 # The worker's sweep for payments that land inside a closure after it was saved: queued this
 # long after each closure (a webhook in flight then has committed), and run each minute.
-LATE_ORDERS_JOB = "reject_orders_in_closures"
+LATE_ORDERS_JOB = fulfilment.CLOSURE_SWEEP_JOB
 LATE_ORDERS_DELAY = timedelta(seconds=15)
 # A payment is "late" when paid after the closure was saved, less this much: the webhook
 # stamps `paid_at` when its statement starts, so one that commits just after the closure's

@@ -18,6 +18,7 @@ from arq.connections import ArqRedis
 
 from app.infra import db
 from app.infra.logging import get_logger
+from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.notifications import service as notifications
 from app.orders.models import TempOrder
 from app.orders.views import temp_store
@@ -159,7 +160,13 @@ amount_mismatch AS (
 {outbox.insert_after("paid", 30)},
 {notifications.queue_after("paid", 47)}
 SELECT (SELECT id FROM paid) AS order_id, EXISTS (SELECT 1 FROM event) AS event_recorded,
-    EXISTS (SELECT 1 FROM stripe_event WHERE event_id = $1::text) AS seen_before
+    EXISTS (SELECT 1 FROM stripe_event WHERE event_id = $1::text) AS seen_before,
+    -- a closure of the restaurant within a day of the order's day (its slot, or now): the
+    -- zone's offset is settled by the worker's sweep, queued at once when this is true
+    EXISTS (SELECT 1 FROM restaurant_closure c WHERE c.restaurant = $5::integer
+        AND c.ends_on >= (coalesce($45::timestamptz, now()) AT TIME ZONE 'UTC')::date - 1
+        AND c.starts_on <= (coalesce($45::timestamptz, now()) AT TIME ZONE 'UTC')::date + 1
+    ) AS near_closure
 """  # noqa: S608 - only constants are interpolated  # noqa: S608 - only constants are interpolated
 
 
@@ -168,6 +175,7 @@ class _Written:
     order_id: int | None  # the new order's id; None: no order written (see `seen_before`)
     event_recorded: bool  # False with an order: the event was recorded meanwhile elsewhere
     seen_before: bool  # the event was recorded before this statement began
+    near_closure: bool = False  # a closure lies within a day of the order's day
 
 
 async def _insert_order(event_id: str, event_type: str, order: TempOrder,
@@ -202,7 +210,8 @@ async def _insert_order(event_id: str, event_type: str, order: TempOrder,
         # $52: the amount discrepancy's details (NULL: Stripe charged what we asked)
         _discrepancy_details(session, {"reason": amount_problem}) if amount_problem else None)
     row = rows[0]
-    return _Written(row["order_id"], bool(row["event_recorded"]), bool(row["seen_before"]))
+    return _Written(row["order_id"], bool(row["event_recorded"]), bool(row["seen_before"]),
+                    bool(row["near_closure"]))
 
 
 def _money_parameters(order: TempOrder) -> list[Any]:
@@ -308,6 +317,8 @@ async def record_paid_session(redis: ArqRedis, session: CheckoutSession, *,
     if review_reason:
         log.error("paid order kept and flagged for review", order_id=order.id,
                   session=session.id, reason=review_reason)
+    if written.near_closure:
+        await _sweep_closures_now(redis, order.id)
     # debug: every caller logs the outcome itself (the webhook's line names the order and
     # the event); a line is a write to stderr, which the webhook pays for before its 2xx
     log.debug("paid order recorded", order_id=order.id, session=session.id,
@@ -315,6 +326,23 @@ async def record_paid_session(redis: ArqRedis, session: CheckoutSession, *,
     return Fulfilment("created", order.id, order.restaurant_id, written.order_id,
                       bool(review_reason),
                       order.customer.email, payment_email(order.capture_mode))
+
+
+# The worker's sweep of payments that landed inside a closure (workers/kitchen_jobs.py, run by
+# app/manage/hours.py `reject_late_orders`), queued after each closure too.
+CLOSURE_SWEEP_JOB = "reject_orders_in_closures"
+
+
+async def _sweep_closures_now(redis: ArqRedis, order_ref: str) -> None:
+    """A payment near a closure's days (a Checkout Session made before the closure was
+    saved, paid after it): the worker's sweep rejects it the closure's way at once, rather
+    than at its next run each minute, while a cook may start on it. The sweep settles
+    whether the order is inside (the restaurant's zone) and rejects it once."""
+    try:
+        await redis.enqueue_job(CLOSURE_SWEEP_JOB, _job_id=f"paid:{order_ref}:closures")
+    except DEPENDENCY_ERRORS as error:  # the order stands; the cron's next run sweeps it
+        log.warning("closure sweep not queued; the cron runs it within a minute",
+                    order_id=order_ref, error=str(error)[:200])
 
 
 async def _record_without_order(outcome: str | None, session: CheckoutSession,

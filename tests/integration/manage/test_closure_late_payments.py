@@ -93,3 +93,34 @@ async def test_orders_paid_after_their_closure_was_saved_are_rejected_once(
             if "order_rejected" in key] == [f"order_rejected/{confirmed.public_id}"]
     kept = await reload(after.json()["id"])
     assert kept.status == "paid" and _refunded(sandbox, kept) == []
+
+
+async def test_a_payment_inside_a_closure_is_swept_at_once_not_at_the_next_minute(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    """The webhook that records a payment near a closure's days queues the sweep for now: a
+    cook sees the ticket for the moment the worker takes to reject it, not up to a minute.
+    A payment with no closure near its day queues nothing."""
+    today = datetime.now(BERLIN).date()
+    far = await client.post("/api/orders", json=await order_for(client, None))
+    late = await client.post("/api/orders", json=await order_for(client, None))
+    assert far.status_code == late.status_code == 201, (far.text, late.text)
+    assert await pay_and_post_webhook(client, sandbox, far.json()) == "created"
+    assert not [job for job in await redis.queued_jobs() if job.function == JOB]
+
+    token = await login(client, "owner@demo.test")
+    added = await client.post("/manage/demo/hours/closures", data={
+        "_csrf_token": token, "starts_on": today.isoformat(), "reason": "Gas leak",
+        "reject_orders": far.json()["id"]})
+    assert added.status_code == 303, added.text[-2000:]
+    await redis.delete(*[f"arq:job:{job.job_id}" for job in await redis.queued_jobs()])
+    await redis.delete("arq:queue")  # the closure's own run (15 s later): not this test's
+
+    assert await pay_and_post_webhook(client, sandbox, late.json()) == "created"
+    ref = late.json()["id"]
+    [job] = [job for job in await redis.queued_jobs() if job.function == JOB]
+    assert job.job_id == f"paid:{ref}:closures"
+    assert job.score <= datetime.now(UTC).timestamp() * 1000  # due now
+    _cron, queued = _as_the_worker_runs_it()
+    assert await queued({"redis": redis}) == [ref]
+    order = await reload(ref)
+    assert order.status == "refunded" and order.reject_reason == "Gas leak"
