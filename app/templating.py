@@ -33,7 +33,13 @@ from app.orders.pricing import format_rate
 from app.restaurants.allergens import labels as allergen_labels
 from app.settings import get_settings
 
-ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "huf"}
+# Stripe's zero-decimal currencies (https://docs.stripe.com/currencies#zero-decimal): amounts
+# in whole units. Not ISK or HUF: Stripe's API takes them with two decimals (ISK's always 00),
+# so 1,500 Ft is 150000 to Stripe and here alike.
+ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf",
+                          "ugx", "vnd", "vuv", "xaf", "xof", "xpf"})
+# Two decimals in Stripe's API, but only whole units may be charged (the decimals stay 00).
+WHOLE_UNITS_ONLY = frozenset({"isk"})
 
 
 def format_money(amount: int, currency: str) -> str:

@@ -27,7 +27,7 @@ from app.restaurants.hours import quoted
 from app.restaurants.menu_groups import groups_of, write_groups
 from app.restaurants.photos import Photo
 from app.restaurants.tables import MenuItem, MenuPhoto, Restaurant
-from app.templating import ZERO_DECIMAL
+from app.templating import WHOLE_UNITS_ONLY, ZERO_DECIMAL
 
 log = get_logger("orderpass.admin.restaurants")
 
@@ -36,10 +36,9 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CURRENCY = re.compile(r"^[a-z]{3}$")
 # The currencies a restaurant may charge in: Stripe's presentment currencies ("Supported
 # currencies", https://docs.stripe.com/currencies), lower case as Stripe writes them, less
-# those this app would price wrongly: Stripe's zero-decimal currencies that
-# app.templating.ZERO_DECIMAL does not know (bif, djf, gnf, kmf, mga, pyg, rwf, ugx, vuv, xaf,
-# xof, xpf: a price of 11.50 would be charged as 1150 units) and the three-decimal ones (bhd,
-# jod, kwd, omr, tnd). A code Stripe adds is added here by hand.
+# the three-decimal ones (bhd, jod, kwd, omr, tnd), which this app would price wrongly.
+# Stripe's zero-decimal ones (app.templating.ZERO_DECIMAL) are priced in whole units. A code
+# Stripe adds is added here by hand.
 STRIPE_CURRENCIES = frozenset({
     "usd", "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd",
     "bdt", "bgn", "bmd", "bnd", "bob", "brl", "bsd", "bwp", "byn", "bzd", "cad", "cdf", "chf",
@@ -51,6 +50,7 @@ STRIPE_CURRENCIES = frozenset({
     "qar", "ron", "rsd", "rub", "sar", "sbd", "scr", "sek", "sgd", "shp", "sle", "sos", "srd",
     "std", "szl", "thb", "tjs", "top", "try", "ttd", "twd", "tzs", "uah", "uyu", "uzs", "vnd",
     "wst", "xcd", "yer", "zar", "zmw",
+    "bif", "djf", "gnf", "kmf", "mga", "pyg", "rwf", "ugx", "vuv", "xaf", "xof", "xpf",
 })  # fmt: skip
 RESTAURANT_FIELDS = ("slug", "name", "currency", "timezone", "phone", "email", "address",
                      "default_prep_minutes", "auto_reject_minutes", "capture_mode",
@@ -147,6 +147,8 @@ def parse_price(raw: str, currency: str) -> int:
     if not amount.is_finite() or amount < 0:
         raise ValueError("Enter a price of 0 or more.")
     places = 0 if currency.lower() in ZERO_DECIMAL else 2
+    if currency.lower() in WHOLE_UNITS_ONLY and amount != amount.to_integral_value():
+        raise ValueError("No decimals for this currency.")
     minor = amount * (10 ** places)
     if minor != minor.to_integral_value():
         raise ValueError(f"At most {places} decimal places." if places else

@@ -31,3 +31,28 @@ def test_zero_decimal_currencies_take_whole_units() -> None:
     assert parse_price("500", "jpy") == 500
     with pytest.raises(ValueError, match="No decimals"):
         parse_price("5.5", "jpy")
+
+
+@pytest.mark.parametrize(("raw", "currency", "minor"), [
+    ("1500", "huf", 150000), ("1500.50", "huf", 150050),  # two decimals in Stripe's API
+    ("1500", "isk", 150000), ("1500", "xof", 1500), ("1500", "ugx", 1500)])
+def test_amounts_are_what_stripe_reads_for_the_currency(raw: str, currency: str,
+                                                        minor: int) -> None:
+    """Stripe reads HUF and ISK with two decimals (1,500 Ft is 150000): taken as zero-decimal,
+    a 1,500 Ft dish was charged 15 Ft."""
+    assert parse_price(raw, currency) == minor
+
+
+def test_isk_takes_whole_kronur_only() -> None:
+    """Stripe's ISK amounts keep 00 as their decimals."""
+    with pytest.raises(ValueError, match="No decimals"):
+        parse_price("1500.50", "isk")
+
+
+def test_our_zero_decimal_currencies_are_stripes() -> None:
+    """The sandbox models Stripe's list (app/sandbox/stripe/minimums.py); ours must agree."""
+    from app.sandbox.stripe.minimums import ZERO_DECIMAL as STRIPES
+    from app.templating import ZERO_DECIMAL, format_money
+
+    assert set(ZERO_DECIMAL) == STRIPES
+    assert "1,500" in format_money(150000, "huf") and "1,500" in format_money(1500, "jpy")
