@@ -13,6 +13,7 @@ import httpx
 
 from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from tests.helpers.accounts import add_member, login
+from tests.helpers.hours import BERLIN
 from tests.helpers.orders import make_paid_order, paid_order_via_sandbox
 from tests.helpers.payments import reload
 from tests.helpers.sandbox import RunningSandbox, stripe_client
@@ -72,7 +73,7 @@ async def test_search_finds_the_restaurants_orders_and_never_anothers(
     everything = refs(await client.get("/manage/demo/orders"))
     assert {mine.public_id, old.public_id} <= everything and other.public_id not in everything
     # A date range and a status.
-    today = datetime.now(UTC).date()
+    today = datetime.now(BERLIN).date()  # the page's days are the restaurant's
     recent = refs(await client.get("/manage/demo/orders", params={
         "date_from": (today - timedelta(days=2)).isoformat(), "date_to": today.isoformat()}))
     assert mine.public_id in recent and old.public_id not in recent
