@@ -38,8 +38,6 @@ from app.settings import get_settings
 # so 1,500 Ft is 150000 to Stripe and here alike.
 ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf",
                           "ugx", "vnd", "vuv", "xaf", "xof", "xpf"})
-# Two decimals in Stripe's API, but only whole units may be charged (the decimals stay 00).
-WHOLE_UNITS_ONLY = frozenset({"isk"})
 
 
 def format_money(amount: int, currency: str) -> str:

@@ -166,7 +166,8 @@ def cart_totals(cart: CartForm, menu: list[MenuItem], restaurant: Restaurant,
     if restaurant.tips_enabled:
         try:
             choice = tip_choice(cart, restaurant.currency) or {}
-            tip = pricing.tip_amount(subtotal=totals.subtotal, **choice)
+            tip = pricing.tip_amount(subtotal=totals.subtotal, **choice,
+                                     step=pricing.charge_step(restaurant.currency))
         except ValueError as error:  # pricing.TipInvalid is one
             problem = str(error)
     return pricing.totals_of(taxed, restaurant.tax_mode, tip), problem

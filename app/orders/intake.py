@@ -193,7 +193,8 @@ def _tip(data: OrderIn, restaurant: MenuRestaurant, lines: list[OrderLine]) -> i
         return 0
     try:
         tip = pricing.tip_amount(subtotal=sum(line.line_total for line in lines),
-                                 percent=choice.percent, amount=choice.amount)
+                                 percent=choice.percent, amount=choice.amount,
+                                 step=pricing.charge_step(restaurant.currency))
     except pricing.TipInvalid as error:
         raise IntakeError({"tip": str(error)}, 422) from None
     if tip and not restaurant.tips_enabled:

@@ -177,19 +177,32 @@ def totals_of(lines: Iterable[LineTax], mode: str, tip: int = 0) -> Totals:
                   tip=tip)
 
 
+# Currencies Stripe takes with two decimals that must stay 00 (whole units only): an amount
+# that is not a multiple of 100 is refused (https://docs.stripe.com/currencies, ISK).
+WHOLE_UNITS_ONLY = frozenset({"isk"})
+
+
+def charge_step(currency: str) -> int:
+    """The smallest step, in minor units, of an amount Stripe charges in `currency`."""
+    return 100 if currency.lower() in WHOLE_UNITS_ONLY else 1
+
+
 def tip_amount(*, subtotal: int, percent: int | None = None, amount: int | None = None,
-               cap: int = TIP_CAP) -> int:
-    """The tip for a choice: `percent` of `subtotal` (half up) or `amount`; neither is no tip.
-    Raises TipInvalid when it breaks a bound."""
+               cap: int = TIP_CAP, step: int = 1) -> int:
+    """The tip for a choice: `percent` of `subtotal` (half up, to a multiple of `step`, the
+    currency's `charge_step`) or `amount`; neither is no tip. Raises TipInvalid when it
+    breaks a bound."""
     if percent is not None and amount is not None:
         raise TipInvalid("choose a tip percentage or an amount, not both")
     if percent is not None:
         if not 0 <= percent <= MAX_TIP_PERCENT:
             raise TipInvalid(f"a tip percentage must be between 0 and {MAX_TIP_PERCENT}")
-        tip = round_half_up(subtotal * percent, 100)
+        tip = round_half_up(subtotal * percent, 100 * step) * step
     elif amount is not None:
         if amount < 0:
             raise TipInvalid("a tip cannot be negative")
+        if amount % step:
+            raise TipInvalid("a tip in this currency must be a whole amount")
         tip = amount
     else:
         return 0

@@ -20,14 +20,14 @@ from app.infra import i18n
 from app.infra.form_input import text_error
 from app.infra.logging import get_logger
 from app.kitchen.floor import MENU_EVENT, announce
-from app.orders.pricing import TaxMode, format_rate, parse_rate
+from app.orders.pricing import TaxMode, charge_step, format_rate, parse_rate
 from app.piccolo_conf import DB
 from app.restaurants import allergens, fulfillment, modifiers
 from app.restaurants.hours import quoted
 from app.restaurants.menu_groups import groups_of, write_groups
 from app.restaurants.photos import Photo
 from app.restaurants.tables import MenuItem, MenuPhoto, Restaurant
-from app.templating import WHOLE_UNITS_ONLY, ZERO_DECIMAL
+from app.templating import ZERO_DECIMAL
 
 log = get_logger("orderpass.admin.restaurants")
 
@@ -147,7 +147,7 @@ def parse_price(raw: str, currency: str) -> int:
     if not amount.is_finite() or amount < 0:
         raise ValueError("Enter a price of 0 or more.")
     places = 0 if currency.lower() in ZERO_DECIMAL else 2
-    if currency.lower() in WHOLE_UNITS_ONLY and amount != amount.to_integral_value():
+    if charge_step(currency) > 1 and amount != amount.to_integral_value():
         raise ValueError("No decimals for this currency.")
     minor = amount * (10 ** places)
     if minor != minor.to_integral_value():

@@ -56,3 +56,15 @@ def test_our_zero_decimal_currencies_are_stripes() -> None:
 
     assert set(ZERO_DECIMAL) == STRIPES
     assert "1,500" in format_money(150000, "huf") and "1,500" in format_money(1500, "jpy")
+
+
+def test_a_tip_in_isk_is_whole_kronur() -> None:
+    """Stripe refuses ISK amounts whose decimals are not 00: a 15 % tip on 1,550 kr is 233 kr,
+    not 232.50; a tip typed with decimals is refused."""
+    from app.orders import pricing
+
+    step = pricing.charge_step("ISK")
+    assert pricing.tip_amount(subtotal=155000, percent=15, step=step) == 23300
+    assert pricing.tip_amount(subtotal=155000, percent=15) == 23250  # two-decimal currencies
+    with pytest.raises(pricing.TipInvalid, match="whole amount"):
+        pricing.tip_amount(subtotal=155000, amount=23250, step=step)
