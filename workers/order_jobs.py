@@ -1,8 +1,8 @@
 """Jobs for unpaid orders: deferred payment-link creation, link expiry and the expiry sweep.
 
-Each change a job makes to an unpaid order is published on the order's channel, as paid
-orders' changes are: its status page, open on its live stream, shows the late link (or that
-none could be made, or that the link expired) by itself, as it promises."""
+Each change made to an unpaid order is published on the order's channel, as paid orders'
+changes are: its status page, open on its live stream, shows the late link (or that none
+could be made) by itself, as it promises; an expiry is published by the service."""
 
 from __future__ import annotations
 
@@ -54,14 +54,10 @@ async def create_payment_link(ctx: dict[str, Any], temp_id: str) -> str:
 
 
 async def expire_payment_link(ctx: dict[str, Any], temp_id: str, session_id: str) -> str:
-    redis = ctx["redis"]
-    try:
-        result = await payment_links.expire_link_now(redis, temp_id, session_id)
+    try:  # an open status page is told by the service (`payment_links._close_link`)
+        return await payment_links.expire_link_now(ctx["redis"], temp_id, session_id)
     except PaymentProviderError as error:
         raise Retry(defer=30) from error
-    if result == "expired" and (order := await temp_store(redis).get(temp_id)) is not None:
-        await _tell_page(redis, order, "order.link_expired")
-    return result
 
 
 async def sweep_expired_links(ctx: dict[str, Any]) -> int:
@@ -78,7 +74,6 @@ async def sweep_expired_links(ctx: dict[str, Any]) -> int:
             if await payment_links.expire_link_now(redis, temp_id,
                                                    order.checkout_session_id) == "expired":
                 closed += 1
-                await _tell_page(redis, order, "order.link_expired")
         except PaymentProviderError as error:
             log.warning("sweep could not expire link", order_id=temp_id, error=str(error))
     return closed

@@ -11,6 +11,7 @@ from arq.connections import ArqRedis
 from app.infra.jobs import JobSpec
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
+from app.live.feed import publish_unpaid_order_event
 from app.notifications.service import enqueue_email, queue_email, send_job
 from app.orders.models import OrderStatus, TempOrder
 from app.orders.temp_store import UNFINISHED_TTL_S
@@ -267,6 +268,8 @@ async def _close_link(redis: ArqRedis, temp_id: str, session_id: str, *, to: Ord
         return None
     order.status = to
     await store.put(order)
+    # An open status page shows it at once (a Stripe event or the worker's expiry moved it).
+    await publish_unpaid_order_event(redis, order.restaurant_id, order.id, f"order.{to}")
     if tell:
         await enqueue_email(redis, email_kind, order.id)
     return order

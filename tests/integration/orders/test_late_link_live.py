@@ -18,9 +18,11 @@ import httpx
 import pytest
 
 from tests.helpers.orders import valid_order
+from tests.helpers.payments import post_event
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import RunningProcess, start_web
 from tests.helpers.sse import Event, next_event, status_stream
+from tests.helpers.stripe_events import sandbox_events
 from workers.order_jobs import create_payment_link, expire_payment_link
 
 # Well inside the stream's once-a-minute snapshot (app/live/hub.py RESYNC_S), which would
@@ -108,3 +110,21 @@ async def test_the_waiting_page_hears_when_the_worker_gives_up(
     assert "on its way" not in shown
     german = await _fragment(web, order["id"], "de-DE,de;q=0.9")
     assert "Wir konnten die Zahlung für diese Bestellung nicht einrichten" in german
+
+
+async def test_the_page_hears_when_a_delayed_payment_fails(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: Any,
+        web: RunningProcess) -> None:
+    """A bank debit that fails days later reaches us as Stripe's event: the diner's open
+    page says so and offers a new link, without a reload."""
+    created = (await client.post("/api/orders", json=await valid_order(client))).json()
+    ref, session_id = created["id"], created["payment_url"].rsplit("/", 1)[1]
+    async with status_stream(web.url, ref) as page:
+        sandbox.pay(session_id, "async_failed")
+        sandbox.advance_clock(60)  # the bank answers later
+        [failed] = sandbox_events(sandbox.url, session_id=session_id,
+                                  types={"checkout.session.async_payment_failed"})
+        assert await post_event(client, failed) == "payment_failed"
+        assert (await _next_frame(page))["status"] == "payment_failed"
+    shown = await _fragment(web, ref)
+    assert "Get a new payment link" in shown and "Pay now" not in shown
