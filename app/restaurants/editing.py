@@ -17,6 +17,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from app.infra import i18n
+from app.infra.db import fetch
 from app.infra.form_input import text_error
 from app.infra.logging import get_logger
 from app.kitchen.floor import MENU_EVENT, announce
@@ -377,6 +378,22 @@ async def create_restaurant(form: Mapping[str, Any], *, by: str) -> Restaurant:
     return restaurant
 
 
+# Prices and paid orders are amounts in the restaurant's currency: read in another one, a
+# €14.50 dish became 14.50 kr and the owner's sales took the new currency's sign.
+CURRENCY_LOCKED = ("The currency stays {old}: this restaurant has dishes or orders priced in "
+                   "it. A restaurant in another currency is a new restaurant.")
+
+
+async def _priced(restaurant: Restaurant) -> bool:
+    """Whether anything is priced in the restaurant's currency: a dish, or a paid order."""
+    rows = await fetch(
+        "SELECT EXISTS (SELECT 1 FROM menu_item WHERE restaurant = $1) "
+        "OR EXISTS (SELECT 1 FROM paid_order WHERE restaurant = $1) "
+        "OR EXISTS (SELECT 1 FROM archived_order WHERE restaurant = $1) AS priced",
+        restaurant.id)
+    return bool(rows[0]["priced"])
+
+
 async def update_restaurant(redis: Redis, slug: str, form: Mapping[str, Any], *, by: str
                             ) -> Restaurant:
     restaurant = await get_restaurant(slug)
@@ -384,6 +401,9 @@ async def update_restaurant(redis: Redis, slug: str, form: Mapping[str, Any], *,
     if parsed.errors:
         raise FormInvalid(parsed.errors, parsed.values)
     async with DB.transaction():
+        if parsed.values["currency"] != restaurant.currency and await _priced(restaurant):
+            raise FormInvalid({"currency": CURRENCY_LOCKED.format(
+                old=restaurant.currency)}, parsed.values)
         await Restaurant.update(_restaurant_columns(parsed.values)).where(
             Restaurant.id == restaurant.id)
     log.info("restaurant updated", restaurant=slug, by=by,

@@ -51,3 +51,27 @@ async def test_a_supported_currency_is_taken_in_lower_case(
     assert created.status_code == 303, created.text[:500]
     place = await Restaurant.objects().get(Restaurant.slug == "coin-place")
     assert place is not None and place.currency == "chf"
+
+
+async def test_the_currency_of_a_restaurant_with_dishes_or_orders_stays(
+        admin: tuple[httpx.AsyncClient, str]) -> None:
+    """Prices are numbers in the restaurant's currency: switched from eur to isk, a €14.50
+    dish became 14.50 kr. A restaurant with dishes keeps its currency (the rest of the form
+    is refused too: nothing half-written); a new one without any may still change it."""
+    client, token = admin
+    edited = await client.post("/admin/restaurants/demo", data={
+        **VALID, "slug": "demo", "_csrf_token": token, "name": "Demo Renamed", "currency": "isk"})
+    assert _currency_error(edited) == ("The currency stays eur: this restaurant has dishes or "
+                                       "orders priced in it. A restaurant in another currency "
+                                       "is a new restaurant.")
+    demo = await Restaurant.objects().get(Restaurant.slug == "demo")
+    assert demo is not None and (demo.currency, demo.name) == ("eur", "Demo Bistro")
+
+    created = await client.post("/admin/restaurants",
+                                data={**VALID, "_csrf_token": token, "currency": "eur"})
+    assert created.status_code == 303, created.text[:500]
+    changed = await client.post("/admin/restaurants/coin-place", data={
+        **VALID, "_csrf_token": token, "currency": "chf"})
+    assert changed.status_code == 303, changed.text[:500]
+    place = await Restaurant.objects().get(Restaurant.slug == "coin-place")
+    assert place is not None and place.currency == "chf"
