@@ -75,8 +75,10 @@ SELECT
   ) AS recall,
   -- a notice marked for a ticket on the board that was also rejected: a closure's (its
   -- rejection, app/manage/hours.py), told from when it was rejected, its refund pending too
-  (SELECT coalesce(json_agg(row_to_json(n) ORDER BY n.at), '[]'::json) FROM (
-     SELECT public_id AS ref, ticket_number,
+  -- tickets a cook had accepted (may be cooking) first: past the few shown in full, the
+  -- rest are only counted
+  (SELECT coalesce(json_agg(row_to_json(n) ORDER BY n.cooking DESC, n.at), '[]'::json) FROM (
+     SELECT public_id AS ref, ticket_number, accepted_at IS NOT NULL AS cooking,
             CASE WHEN auto_rejected OR (refund_notice AND rejected_at IS NOT NULL)
                  THEN rejected_at ELSE coalesce(refunded_at, voided_at)
             END AS at, status, total_amount, currency, status = 'voided' AS voided,
@@ -122,6 +124,7 @@ class Notice:
     refunded: bool = False  # refunded by the restaurant, not rejected by the timer
     reason: str = ""  # the reject reason stored with it (the timer's minutes as they were)
     closed: bool = False  # cancelled by a closure the owner added (`reason` is its reason)
+    cooking: bool = False  # a cook had accepted it: listed before the others
 
     @property
     def closure_reason(self) -> str:

@@ -280,3 +280,19 @@ async def test_the_page_names_an_order_paid_while_the_closure_was_saved(
     assert f"came in since you looked: #{newcomer.ticket_number}" in said, said
     assert f"#{seen.ticket_number}" not in said
     assert (await reload(seen.public_id)).status == "paid"  # nothing rejected yet
+
+
+async def test_past_three_notices_the_tickets_being_cooked_come_first(
+        client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """Five orders cancelled at once: the three notices shown in full are the ones a cook
+    had accepted, whatever their order; the rest are counted, and told not to be made."""
+    waiting = [await _asap(client, sandbox, f"Waiting {index}") for index in range(3)]
+    cooking = [await _asap(client, sandbox, f"Cooking {index}", "accept", "start")
+               for index in range(2)]
+    await _close_today(client, waiting[0].paid_at.astimezone(BERLIN).date().isoformat(),
+                       "Power cut")
+    board = await _board(kitchen)
+    for order in cooking:
+        assert "stop preparing it" in _notice(board, order.public_id)
+    more = board.split('data-notice="more"')[1].split("</div>")[0]
+    assert "2 more rejected or refunded" in more and "stop preparing them" in more, more
