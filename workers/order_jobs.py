@@ -20,7 +20,7 @@ from app.orders.views import temp_store
 from app.payments.stripe_gateway import PaymentProviderError
 
 log = get_logger("orderpass.jobs.orders")
-MAX_LINK_TRIES = 8  # ~20 minutes of backoff before a human has to look (alerted)
+MAX_LINK_TRIES = 8  # ~30 minutes of backoff before a human has to look (alerted)
 
 
 async def _tell_page(redis: Any, order: TempOrder, event: str) -> None:

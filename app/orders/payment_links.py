@@ -112,7 +112,7 @@ def _permanent(error: PaymentProviderError) -> bool:
     `expires_at` is one too: Stripe saved it under the request's key and only repeats it, and
     a fresh request (made with at least Stripe's minimum plus a margin) refused as well means
     Stripe's clock and ours disagree; retried as if Stripe were slow, it kept the diner on
-    "slow to answer" for ~20 minutes. The order is `link_failed` at once (page and email); a
+    "slow to answer" for ~30 minutes. The order is `link_failed` at once (page and email); a
     renewal asked for later starts a new request (`link_key` cleared)."""
     if error.transient or error.error_type == "idempotency_error":
         return False
