@@ -5,7 +5,8 @@ in the table (with the link the email would carry), and the version of an accoun
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -98,3 +99,13 @@ async def members_of(slug: str) -> dict[str, str]:
     rows = await StaffUser.select(StaffUser.email, StaffUser.role).where(
         StaffUser.restaurant == await restaurant_id(slug))
     return {row["email"]: row["role"] for row in rows}
+
+
+@asynccontextmanager
+async def staff_session(app: Any, email: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Another person's logged-in session on the same app (e.g. a kitchen screen beside the
+    owner's or the admin's client)."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://testserver") as session:
+        await login(session, email)
+        yield session

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.restaurants import hours
@@ -35,3 +36,25 @@ async def close_now(slug: str = "demo", opens_in: timedelta = timedelta(hours=3)
     closing = local + timedelta(hours=1)
     await set_hours(slug, f"{local:%H:%M}-{closing:%H:%M}")
     return opening
+
+
+def pay_after_first_reading(monkeypatch: Any, client: Any, sandbox: Any,
+                            order: dict[str, Any]) -> None:
+    """The closure service's orders, read as before, but `order` (as `POST /api/orders`
+    answered it) is paid just after the first reading: a payment landing between the
+    check and the save."""
+    from app.manage import hours as hours_service
+    from tests.helpers.orders import pay_and_post_webhook
+
+    reading = hours_service.orders_inside
+    readings = 0
+
+    async def paid_just_after(*args: Any, **kwargs: Any) -> list[Any]:
+        nonlocal readings
+        found = await reading(*args, **kwargs)
+        readings += 1
+        if readings == 1:  # the diner's payment lands right after the check
+            assert await pay_and_post_webhook(client, sandbox, order) == "created"
+        return found
+
+    monkeypatch.setattr(hours_service, "orders_inside", paid_just_after)

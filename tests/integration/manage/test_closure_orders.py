@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -24,6 +23,7 @@ from app.restaurants.tables import RestaurantClosure
 from app.settings import get_settings
 from app.templating import format_money
 from tests.helpers.accounts import login
+from tests.helpers.hours import pay_after_first_reading
 from tests.helpers.orders import (
     order_for,
     paid_order_via_sandbox,
@@ -182,18 +182,7 @@ async def test_an_order_paid_between_the_check_and_the_save_makes_the_page_ask(
     created = await client.post("/api/orders", json=await order_for(
         client, datetime.combine(day, time(12), BERLIN)))
     assert created.status_code == 201, created.text
-    reading = hours_service.orders_inside
-    readings = 0
-
-    async def paid_just_after(*args: Any, **kwargs: Any) -> list[Any]:
-        nonlocal readings
-        found = await reading(*args, **kwargs)
-        readings += 1
-        if readings == 1:  # the diner's payment lands right after the check
-            assert await pay_and_post_webhook(client, sandbox, created.json()) == "created"
-        return found
-
-    monkeypatch.setattr(hours_service, "orders_inside", paid_just_after)
+    pay_after_first_reading(monkeypatch, client, sandbox, created.json())
     token = await login(client, "owner@demo.test")
     asked = await client.post("/manage/demo/hours/closures", data={
         "_csrf_token": token, "starts_on": day.isoformat(), "reason": "Inventory"})

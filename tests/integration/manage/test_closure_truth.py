@@ -26,7 +26,8 @@ from app.orders.tables import PaidOrder
 from app.restaurants.tables import RestaurantClosure
 from app.settings import get_settings
 from app.templating import format_money
-from tests.helpers.accounts import login
+from tests.helpers.accounts import login, staff_session
+from tests.helpers.hours import pay_after_first_reading
 from tests.helpers.orders import order_for, paid_order_via_sandbox, pay_and_post_webhook
 from tests.helpers.payments import emails_of, reload
 from tests.helpers.sandbox import RunningSandbox
@@ -38,9 +39,7 @@ BERLIN = ZoneInfo("Europe/Berlin")  # the demo restaurant's clock
 @pytest.fixture
 async def kitchen(app: Litestar, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
     """A kitchen screen's own session, next to the owner's (`client` runs the app)."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://testserver") as screen:
-        await login(screen, "kitchen@demo.test")
+    async with staff_session(app, "kitchen@demo.test") as screen:
         yield screen
 
 
@@ -256,18 +255,7 @@ async def test_the_page_names_an_order_paid_while_the_closure_was_saved(
     created = await client.post("/api/orders", json=await order_for(
         client, datetime.combine(day, time(14), BERLIN)))
     assert created.status_code == 201, created.text
-    reading = hours_service.orders_inside
-    readings = 0
-
-    async def paid_just_after(*args: Any, **kwargs: Any) -> list[Any]:
-        nonlocal readings
-        found = await reading(*args, **kwargs)
-        readings += 1
-        if readings == 1:  # the diner's payment lands right after the check
-            assert await pay_and_post_webhook(client, sandbox, created.json()) == "created"
-        return found
-
-    monkeypatch.setattr(hours_service, "orders_inside", paid_just_after)
+    pay_after_first_reading(monkeypatch, client, sandbox, created.json())
     token = await login(client, "owner@demo.test")
     again = await client.post("/manage/demo/hours/closures", data={
         "_csrf_token": token, "starts_on": day.isoformat(), "reason": "Inventory",

@@ -24,7 +24,7 @@ from app.orders import lifecycle
 from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.settings import get_settings
 from app.templating import format_money
-from tests.helpers.accounts import login
+from tests.helpers.accounts import login, staff_session
 from tests.helpers.kitchen_listener import KitchenListener
 from tests.helpers.orders import paid_order_via_sandbox
 from tests.helpers.payments import emails_of, events_about, post_event, reload
@@ -38,9 +38,7 @@ TIMES = "\N{MULTIPLICATION SIGN}"
 @pytest.fixture
 async def kitchen(app: Litestar, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
     """A kitchen screen's own session, next to the admin's (`client` runs the app)."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://testserver") as screen:
-        await login(screen, "kitchen@demo.test")
+    async with staff_session(app, "kitchen@demo.test") as screen:
         yield screen
 
 
