@@ -20,6 +20,7 @@ from app.orders.schemas import OrderIn
 from app.restaurants.editing import parse_price
 from app.restaurants.services import tax_rate_of
 from app.restaurants.tables import MenuItem, Restaurant
+from app.templating import ZERO_DECIMAL
 
 _PATH = re.compile(r"at `\$\.([^`]+)`")
 MAX_QUANTITY = 99
@@ -131,6 +132,13 @@ CHECKOUT_FIELDS = ("name", "email", "phone", "fulfillment", "delivery_address", 
 TIP_CUSTOM = "custom"
 
 
+def tip_example(currency: str) -> str:
+    """An amount a diner can type as a tip in `currency`, for the form's label and errors:
+    "2.50", or "300" where Stripe takes no decimals (JPY) or only 00 (ISK)."""
+    whole = currency.lower() in ZERO_DECIMAL or pricing.charge_step(currency) > 1
+    return "300" if whole else "2.50"
+
+
 def tip_choice(cart: CartForm, currency: str) -> dict[str, int] | None:
     """The form's tip as the API's `tip` object (None: no tip). Raises ValueError with a
     message for the `tip_custom` field."""
@@ -142,7 +150,7 @@ def tip_choice(cart: CartForm, currency: str) -> dict[str, int] | None:
         try:
             return {"amount": parse_price(raw, currency)}
         except ValueError:
-            raise ValueError("enter an amount like 2.50") from None
+            raise ValueError(f"enter an amount like {tip_example(currency)}") from None
     if not choice:
         return None
     percent = ascii_int(choice)  # not isdigit(): "²" passes it and fails int()

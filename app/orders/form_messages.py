@@ -30,7 +30,7 @@ PLAIN = {
     "items": N_("Your basket is empty: add something from the menu first."),
     # Said only where intake's own English words would not be understood:
     "tip": N_("Please check the tip."),
-    "tip_custom": N_("Please enter the tip as an amount, like 2.50."),
+    "tip_custom": N_("Please enter the tip as an amount."),
     "total": N_("The order is below the smallest amount a card can pay."),
     "scheduled_for": N_("Please choose a time from the list."),
 }
@@ -134,6 +134,9 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
     (r"^That tip is more than we can take online\.$",
      N_("That tip is more than we can take online.")),
     (r"^A tip cannot be negative\.$", N_("A tip cannot be negative.")),
+    # the currency's example (app/orders/cart.py `tip_example`): "2.50", "300" in JPY or ISK
+    (r"^(?:Tip: )?[Ee]nter an amount like (?P<example>[0-9.]+)\.$",
+     N_("Please enter the tip as an amount, like %(example)s.")),
     (r"^(?P<count>\d+) unpaid orders are already open from your network",
      N_("%(count)s unpaid orders are already open from your network: pay one or let its link "
         "expire, then try again.")),

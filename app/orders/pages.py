@@ -37,6 +37,7 @@ from app.orders.cart import (
     form_errors,
     parse_form,
     quantity_errors,
+    tip_example,
     to_order,
 )
 from app.orders.choices import choosable, of_views
@@ -44,7 +45,7 @@ from app.orders.form_messages import CHECK_DISHES, plain_errors, translated
 from app.orders.intake import IntakeError, submit_order
 from app.orders.link_renewal import renew_payment_link
 from app.orders.payment_links import LinkNotRenewable, MenuChanged
-from app.orders.pricing import TIP_PERCENTS, round_half_up
+from app.orders.pricing import TIP_PERCENTS, charge_step, percent_tip
 from app.orders.rate_limit import order_rate_limit
 from app.orders.time_choice import time_choice, unchosen_time
 from app.orders.views import load_order_view
@@ -104,8 +105,11 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
             "cart_count": sum(line.quantity for line in lines),
             # What "Place order and pay" will charge: the goods with VAT, and the tip.
             "cart_total": totals.total, "totals": totals,
-            "tip_options": [(percent, round_half_up(totals.subtotal * percent, 100))
+            # beside each percentage, what it charges (whole kronur in ISK, as intake)
+            "tip_options": [(percent, percent_tip(totals.subtotal, percent,
+                                                  charge_step(restaurant.currency)))
                             for percent in TIP_PERCENTS],
+            "tip_example": tip_example(restaurant.currency),
             "errors": errors,
             # dishes whose required options are all sold out: sold out like an 86'd dish
             "unchoosable": unchoosable,

@@ -187,6 +187,12 @@ def charge_step(currency: str) -> int:
     return 100 if currency.lower() in WHOLE_UNITS_ONLY else 1
 
 
+def percent_tip(subtotal: int, percent: int, step: int = 1) -> int:
+    """`percent` of `subtotal`, half up, to a multiple of `step` (the currency's
+    `charge_step`): what a percentage tip charges, and what the form shows beside it."""
+    return round_half_up(subtotal * percent, 100 * step) * step
+
+
 def tip_amount(*, subtotal: int, percent: int | None = None, amount: int | None = None,
                cap: int = TIP_CAP, step: int = 1) -> int:
     """The tip for a choice: `percent` of `subtotal` (half up, to a multiple of `step`, the
@@ -197,12 +203,12 @@ def tip_amount(*, subtotal: int, percent: int | None = None, amount: int | None 
     if percent is not None:
         if not 0 <= percent <= MAX_TIP_PERCENT:
             raise TipInvalid(f"a tip percentage must be between 0 and {MAX_TIP_PERCENT}")
-        tip = round_half_up(subtotal * percent, 100 * step) * step
+        tip = percent_tip(subtotal, percent, step)
     elif amount is not None:
         if amount < 0:
             raise TipInvalid("a tip cannot be negative")
         if amount % step:
-            raise TipInvalid("a tip in this currency must be a whole amount")
+            raise TipInvalid("a tip in this currency must be a whole amount, like 300")
         tip = amount
     else:
         return 0

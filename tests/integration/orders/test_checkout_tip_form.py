@@ -72,9 +72,9 @@ async def test_a_custom_tip_from_the_form_is_charged(
 async def test_bad_tips_in_the_form_are_field_errors(client: httpx.AsyncClient,
                                                      redis: ArqRedis) -> None:
     form = await basket(client)
-    for custom, message in (("abc", "Tip: enter an amount like 2.50."),
+    for custom, message in (("abc", "Please enter the tip as an amount, like 2.50."),
                             ("30", "A tip can be at most the price of the food (100 %)."),
-                            ("-1", "Tip: enter an amount like 2.50.")):
+                            ("-1", "Please enter the tip as an amount, like 2.50.")):
         response = await client.post("/r/demo/checkout", data={
             **form, "tip": "custom", "tip_custom": custom})
         assert response.status_code == 422, custom
@@ -85,6 +85,32 @@ async def test_bad_tips_in_the_form_are_field_errors(client: httpx.AsyncClient,
     assert 'name="tip"' not in (await client.get("/r/demo")).text
     forged = await client.post("/r/demo/checkout", data={**form, "tip": "10"})
     assert forged.status_code == 422 and "does not take tips online" in forged.text
+    assert await temp_keys(redis) == []
+
+
+async def test_a_tip_in_kronur_is_shown_asked_for_and_charged_in_whole_kronur(
+    client: httpx.AsyncClient, redis: ArqRedis
+) -> None:
+    """Stripe takes ISK only in whole kronur: the percentages show what they charge (15 % of
+    1,550 kr is 233 kr, not 232.50), the label's example has no decimals, and a typed tip
+    with decimals is refused with an example Stripe would take, in English and German."""
+    await Restaurant.update({Restaurant.currency: "isk"}).where(Restaurant.slug == "demo")
+    await MenuItem.update({MenuItem.price_amount: 62500}).where(
+        MenuItem.name == "Margherita pizza")
+    await MenuItem.update({MenuItem.price_amount: 30000}).where(MenuItem.name == "Lemonade")
+    form = await basket(client)  # two at 625 kr, one at 300 kr
+    text = text_of((await client.post("/r/demo/cart", data={**form, "tip": "15"})).text)
+    assert "15% (ISK233)" in text and "Tip (ISK, e.g. 300)" in text, text
+    assert "2.50" not in text
+    typed = await client.post("/r/demo/checkout", data={
+        **form, "tip": "custom", "tip_custom": "2.50"})
+    assert typed.status_code == 422
+    assert "Please enter the tip as an amount, like 300." in text_of(typed.text)
+    german = await client.post("/r/demo/checkout", data={
+        **form, "tip": "custom", "tip_custom": "2.50"}, headers={"Accept-Language": "de"})
+    shown = text_of(german.text)
+    assert "Bitte geben Sie das Trinkgeld als Betrag ein, z. B. 300." in shown, shown
+    assert "Trinkgeld (ISK, z. B. 300)" in shown
     assert await temp_keys(redis) == []
 
 

@@ -40,7 +40,7 @@ def test_german_says_every_one_in_german() -> None:
         "email": "Bitte geben Sie Ihre E-Mail-Adresse ein, z. B. name@example.com.",
         "name": "Bitte geben Sie Ihren Namen ein.",
         "items[1].quantity": "Sie können von einem Gericht 1 bis 99 Stück bestellen.",
-        "tip_custom": "Bitte geben Sie das Trinkgeld als Betrag ein, z. B. 2.50.",
+        "tip_custom": "Bitte geben Sie das Trinkgeld als Betrag ein.",
     }
 
 
