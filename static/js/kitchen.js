@@ -336,6 +336,7 @@
   var resizer = "ResizeObserver" in window ? new ResizeObserver(function (entries) {
     entries.forEach(function (entry) { span(entry.target); });
     countHidden();
+    fitSide();
   }) : null;
   function span(card) {
     var tickets = card.parentNode;
@@ -348,7 +349,20 @@
     if (!tickets) return;
     tickets.classList.add("is-masonry");
     cards().forEach(function (card) { span(card); if (resizer) resizer.observe(card); });
+    var top = boardHost.querySelector(".board-top");
+    if (top && resizer) resizer.observe(top);  // notices come and go above the side column
     countHidden();
+    fitSide();
+  }
+  // Beside the tickets the side column sticks and scrolls on its own. Notices above the
+  // board push its top down: its height is what is left of the screen below its top, so its
+  // foot (the last scheduled order) is on screen without scrolling the page as well.
+  function fitSide() {
+    var side = boardHost.querySelector(".side");
+    if (!side) return;
+    if (getComputedStyle(side).position !== "sticky") { side.style.maxHeight = ""; return; }
+    var top = Math.max(side.getBoundingClientRect().top, 8);
+    side.style.maxHeight = Math.max(window.innerHeight - top - 8, 160) + "px";
   }
   var more = document.getElementById("more-below");
   function countHidden() {
@@ -364,7 +378,7 @@
     if (below.length) select(below[0], true);
   });
   window.addEventListener("resize", layout);
-  window.addEventListener("scroll", countHidden, { passive: true });
+  window.addEventListener("scroll", function () { countHidden(); fitSide(); }, { passive: true });
 
   // --- reject: confirm in a modal, then a few seconds to undo ----------------------------
   var rejectDialog = document.getElementById("reject-dialog");

@@ -1,7 +1,8 @@
 """A kitchen tablet in landscape (1024x768): the "+N more" control never lies over a ticket's
 buttons (it sat on top of an Accept button, so a cook tapped "more" instead of Accept), and
 the header stays on one line when "Acknowledge new order" appears (it wrapped to two), and
-the side column's last entry can be read clear of it."""
+the side column's last entry can be read clear of it, also when notices push the column
+down."""
 
 from __future__ import annotations
 
@@ -131,4 +132,48 @@ async def test_the_last_scheduled_order_can_be_read_clear_of_more_below(
     await kitchen.wait_for_function(
         f"() => document.querySelector('.board').dataset.generatedAt !== '{generated}'")
     assert await kitchen.evaluate(clear_of_more)
+    assert errors == []
+
+
+async def test_notices_above_the_board_leave_the_side_column_on_screen(
+        browser: Any, web: RunningProcess) -> None:
+    """Notices push the board down; the side column kept the screen's height below them,
+    so its foot (the last scheduled order) lay below the screen and the cook had to scroll
+    the page and then the column. Now it ends at the screen's foot, and follows when the
+    notices go."""
+    now = datetime.now(UTC)
+    for index in range(3):
+        await make_paid_order(status="refunded", auto_rejected=True,
+                              rejected_at=now - timedelta(minutes=index), refunded_at=now)
+    for index in range(10):
+        await make_paid_order(scheduled_for=next_slot(
+            now + timedelta(days=1, hours=index)), prep_minutes=15)
+    await make_paid_order()
+    errors: list[str] = []
+    kitchen = await open_kitchen(browser, web.url, errors)
+    await kitchen.set_viewport_size(TABLET_LANDSCAPE)
+    await kitchen.wait_for_function(
+        "() => document.querySelectorAll('#scheduled-orders li').length === 10"
+        " && document.querySelectorAll('.notice-auto-reject').length === 3")
+    last_entry_on_screen = """async () => {
+      window.scrollTo(0, 0);
+      await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+      const side = document.querySelector('.side');
+      side.scrollTop = side.scrollHeight;
+      await new Promise(done => requestAnimationFrame(done));
+      const entries = document.querySelectorAll('#scheduled-orders li');
+      const last = entries[entries.length - 1].getBoundingClientRect();
+      return {side: side.getBoundingClientRect().bottom, last: last.bottom,
+              top: side.getBoundingClientRect().top, screen: window.innerHeight};
+    }"""
+    seen = await kitchen.evaluate(last_entry_on_screen)
+    assert seen["top"] > 200, seen  # three notices above the board
+    assert seen["side"] <= seen["screen"] and seen["last"] <= seen["screen"], seen
+    # Acknowledged, the notices go: the column starts higher and grows to the foot again.
+    await kitchen.locator(".notice-ack").first.click()
+    await kitchen.wait_for_function(
+        "() => document.querySelectorAll('.notice-auto-reject').length === 2")
+    after = await kitchen.evaluate(last_entry_on_screen)
+    assert after["top"] < seen["top"], (seen, after)
+    assert seen["screen"] - 24 <= after["side"] <= after["screen"], after
     assert errors == []
