@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -309,9 +309,9 @@ async def _queue_late_orders(redis: ArqRedis | None, closure_id: int) -> None:
 
 # Candidates for `reject_late_orders`: live orders paid after a closure not yet over was saved
 # whose day is near its days (a day either side: the zone's offset, settled in Python with
-# the same `_closure_span` as the owner's check). Few rows, found by paid_order_active_idx
-# (restaurant, status, paid_at): only payments that raced a closure.
-_LATE_ORDERS = """
+# the same `_closure_span` as the owner's check, `_inside`). Few rows, found by
+# paid_order_active_idx (restaurant, status, paid_at): only payments that raced a closure.
+_LATE_ORDERS_WHERE = """
 SELECT o.public_id, o.ticket_number, o.scheduled_for, o.customer_name, o.total_amount,
        o.currency, o.status, o.paid_at, o.released_at, o.restaurant, r.timezone, c.starts_on,
        c.ends_on, c.reason
@@ -322,9 +322,41 @@ WHERE c.ends_on >= $1::date AND o.status = ANY($2::text[])
   AND o.paid_at >= c.created_at - $3::interval
   AND coalesce(o.scheduled_for, o.paid_at) >= (c.starts_on - 1)::timestamp AT TIME ZONE 'UTC'
   AND coalesce(o.scheduled_for, o.paid_at) < (c.ends_on + 2)::timestamp AT TIME ZONE 'UTC'
-ORDER BY o.paid_at
+"""
+_LATE_ORDERS = _LATE_ORDERS_WHERE + """ORDER BY o.paid_at
 LIMIT $4
 """
+# The same candidates among given orders (found by their public_id): `late_orders_among`.
+_LATE_ORDERS_AMONG = _LATE_ORDERS_WHERE + """  AND o.public_id = ANY($4::varchar[])
+"""
+
+
+def _late_window() -> tuple[date, list[str], timedelta]:
+    """$1…$3 of the late orders' statements: closures not over before the day before
+    yesterday, live orders, paid after the closure was saved (less LATE_SLACK)."""
+    return datetime.now(UTC).date() - timedelta(days=2), list(LIVE_STATUSES), LATE_SLACK
+
+
+def _inside(rows: list[Mapping[str, Any]]
+            ) -> Iterator[tuple[Mapping[str, Any], OrderInClosure]]:
+    """The candidate rows whose order is inside their closure's days on the restaurant's
+    clock (its slot, or its paid time for as soon as possible), with the order."""
+    for row in rows:
+        order = _order_of(row)
+        start, end = _closure_span(str(row["timezone"]), row["starts_on"], row["ends_on"])
+        if start <= order.day_moment < end:
+            yield row, order
+
+
+async def late_orders_among(order_refs: Collection[str]) -> set[str]:
+    """Of `order_refs`, those `reject_late_orders` rejects (or is about to: queued after the
+    payment, or at its next run each minute), in one round trip: live orders paid inside a
+    closure after it was saved. Their receipt is not sent (app/notifications/delivery.py):
+    the rejection email tells the diner."""
+    if not order_refs:
+        return set()
+    rows = await db.fetch(_LATE_ORDERS_AMONG, *_late_window(), list(order_refs))
+    return {order.ref for _row, order in _inside(rows)}
 
 
 async def reject_late_orders(redis: ArqRedis) -> list[str]:
@@ -332,13 +364,10 @@ async def reject_late_orders(redis: ArqRedis) -> list[str]:
     live orders inside a closure that were paid after it was saved; returns the refs rejected.
     Safe to run twice at once and again: each order is claimed for one run, and a rejected
     or refunded order is no longer live (the lifecycle's status guard)."""
-    rows = await db.fetch(_LATE_ORDERS, datetime.now(UTC).date() - timedelta(days=2),
-                          list(LIVE_STATUSES), LATE_SLACK, LATE_BATCH)
+    rows = await db.fetch(_LATE_ORDERS, *_late_window(), LATE_BATCH)
     rejected: list[str] = []
-    for row in rows:
-        order = _order_of(row)
-        start, end = _closure_span(str(row["timezone"]), row["starts_on"], row["ends_on"])
-        if not start <= order.day_moment < end or order.ref in rejected:
+    for row, order in _inside(rows):
+        if order.ref in rejected:
             continue
         claim = LATE_CLAIM_KEY.format(ref=order.ref)
         if not await redis.set(claim, "1", nx=True, ex=LATE_CLAIM_S):

@@ -29,6 +29,7 @@ from app.infra.jobs import drop_queued_jobs, reschedule_queued_jobs
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.infra.urls import redis_url
+from app.manage import hours
 from app.notifications import gateway, recipient_cap, service
 from app.notifications.compose import RenderedEmail, RestaurantContact, render_email
 from app.notifications.gateway import AlreadySentError, PermanentSendError, TransientSendError
@@ -58,6 +59,14 @@ BACKOFF_CAP_S = 600.0
 # How long before its send slot a batch job claims and prepares the backlog: enough for 100
 # emails on a busy machine, short enough that the batch holds what was queued meanwhile.
 PREPARE_LEAD_S = 0.35
+# The receipt, and for a card hold the authorisation (app/payments/fulfilment.py
+# `payment_email`): each says the order is with the kitchen. None for an order rejected,
+# refunded in full or whose hold was released before it was prepared (the diner's rejection
+# or refund email tells them), nor for one paid inside a closure, which the worker's sweep
+# rejects (`hours.late_orders_among`). An order refunded in part is still made: it gets one.
+PAID_EMAILS = frozenset({"payment_received", "payment_authorised"})
+NO_RECEIPT_STATUSES = ("rejected", "refunded", "voided")
+IN_CLOSURE = "the order falls in a closure; its rejection email tells the diner"
 
 
 class RetryLater(Exception):
@@ -105,13 +114,14 @@ async def _restaurant(restaurant_id: int) -> RestaurantContact | None:
 
 async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
                   restaurants: dict[int, RestaurantContact | None] | None = None,
-                  views: dict[str, OrderView] | None = None, *, check_cap: bool = True
-                  ) -> Outgoing | Skip | NotReady:
+                  views: dict[str, OrderView] | None = None, *, check_cap: bool = True,
+                  in_closures: set[str] | None = None) -> Outgoing | Skip | NotReady:
     """Compose the email for a queued row, or decide it must not (or cannot yet) be sent.
     `restaurants`: contacts already read for this batch (a batch of 100 reads each once);
     `views`: the batch's orders read at once (`load_order_views`; a missing one is unknown);
     `check_cap=False`: the caller counts the batch against the per-recipient cap itself, in
-    one round trip (`_admit_batch`)."""
+    one round trip (`_admit_batch`); `in_closures`: of the batch's receipts, the orders
+    inside a closure, read at once (`_in_closures`; None: read here for a receipt)."""
     if row.kind in service.ACCOUNT_EMAIL_KINDS:
         return await _prepare_account_email(settings, row)
     order = (views.get(row.order_ref) if views is not None
@@ -131,6 +141,15 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
         # (its receipt is queued then); one released, or still held, gets none.
         await service.mark_skipped(row.id, "not sent: the card hold was never captured")
         return Skip("skipped: the card hold was never captured")
+    if row.kind in PAID_EMAILS and order.status in NO_RECEIPT_STATUSES:
+        reason = f"order is {order.status}; its rejection or refund email tells the diner"
+        await service.mark_skipped(row.id, "not sent: " + reason)
+        return Skip("skipped: " + reason)
+    if row.kind in PAID_EMAILS and order.id in (
+            in_closures if in_closures is not None else await _in_closures([order])):
+        await service.mark_skipped(row.id, "not sent: " + IN_CLOSURE)
+        log.info("receipt not sent: the order is in a closure", order_id=row.order_ref)
+        return Skip("skipped: " + IN_CLOSURE)
     if row.kind in ("link_expired", "payment_failed") and order.is_paid:
         await service.mark_skipped(row.id, "not sent: order was paid")
         return Skip("skipped: order was paid")
@@ -155,6 +174,14 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
     if restaurant.email:
         params["reply_to"] = restaurant.email  # customers' replies reach the restaurant
     return Outgoing(row=row, restaurant=restaurant, rendered=rendered, params=params)
+
+
+async def _in_closures(orders: list[OrderView]) -> set[str]:
+    """Of these orders, the paid and live ones inside a closure of their restaurant that the
+    worker's sweep rejects (the sweep's own statement, `hours.late_orders_among`): one
+    round trip for a whole batch, none when no order could be."""
+    return await hours.late_orders_among([order.id for order in orders if order.is_paid
+                                          and order.status in hours.LIVE_STATUSES])
 
 
 def _over_cap_reason(settings: Settings) -> str:
@@ -716,11 +743,14 @@ async def _prepare_claimed(redis: ArqRedis, settings: Settings, own: EmailRow,
     fresh = [row for row in await service.rows_by_id(held)
              if row.status == "queued" and not row.attempts and not row.provider_id]
     views = await load_order_views(redis, [row.order_ref for row in fresh])
+    in_closures = await _in_closures([views[row.order_ref] for row in fresh
+                                      if row.kind in PAID_EMAILS and row.order_ref in views])
     restaurants: dict[int, RestaurantContact | None] = {}
     items: list[Outgoing] = []
     own_result: Outgoing | Skip | NotReady | None = None
     for row in fresh:
-        prepared = await prepare(redis, settings, row, restaurants, views, check_cap=False)
+        prepared = await prepare(redis, settings, row, restaurants, views, check_cap=False,
+                                 in_closures=in_closures)
         if row.id == own.id:
             own_result = prepared
         if isinstance(prepared, Outgoing):

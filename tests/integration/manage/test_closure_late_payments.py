@@ -12,15 +12,22 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from arq.connections import ArqRedis
 
-from app.orders.tables import PaidOrder
-from app.restaurants.tables import RestaurantClosure
+from app.notifications import delivery
+from app.notifications.tables import EmailMessage
+from app.orders import lifecycle
+from app.orders.tables import OrderItem, PaidOrder
+from app.payments import partial_refunds
+from app.restaurants.tables import Restaurant, RestaurantClosure
+from app.settings import get_settings
 from tests.helpers.accounts import login
 from tests.helpers.hours import BERLIN
 from tests.helpers.orders import order_for, paid_order_via_sandbox, pay_and_post_webhook
 from tests.helpers.payments import emails_of, reload
 from tests.helpers.sandbox import RunningSandbox, stripe_client
+from workers.email_jobs import send_email
 from workers.settings import WorkerSettings
 
 JOB = "reject_orders_in_closures"
@@ -124,3 +131,169 @@ async def test_a_payment_inside_a_closure_is_swept_at_once_not_at_the_next_minut
     assert await queued({"redis": redis}) == [ref]
     order = await reload(ref)
     assert order.status == "refunded" and order.reject_reason == "Gas leak"
+
+
+DINER = "ada@example.com"  # every order of `order_for` and `paid_order_via_sandbox`
+
+
+async def _send(redis: ArqRedis, sandbox: RunningSandbox, kind: str, ref: str) -> str:
+    """Run the worker's email job for (kind, ref) against the sandbox's Resend."""
+    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
+    return await send_email({"redis": redis, "settings": settings, "job_try": 1}, kind, ref)
+
+
+def _subjects(sandbox: RunningSandbox, ref: str) -> list[str]:
+    """The subjects of the emails the diner received about `ref`."""
+    return [message["subject"] for message in sandbox.messages(to=DINER)
+            if ref in message["text"]]
+
+
+async def _email_row(kind: str, ref: str) -> dict[str, Any]:
+    row = await EmailMessage.select().where(
+        EmailMessage.idempotency_key == f"{kind}/{ref}").first()
+    assert row is not None, (kind, ref)
+    return row
+
+
+@pytest.mark.parametrize("first", ["receipt", "receipt_in_a_batch", "sweep"])
+async def test_a_diner_paying_inside_a_closure_gets_only_its_rejection(
+        first: str, client: httpx.AsyncClient, sandbox: RunningSandbox,
+        redis: ArqRedis) -> None:
+    """The receipt says the order is with the kitchen: for an order the closure rejects, it
+    would be a lie, told before the rejection. Whichever of the worker's jobs runs first (the
+    receipt's, alone or in a batch of the backlog, or the sweep's; or the sweep not queued,
+    left to the cron), the diner gets the rejection and refund, never the receipt."""
+    created = await client.post("/api/orders", json=await order_for(client, None))
+    assert created.status_code == 201, created.text
+    ref = created.json()["id"]
+    if first == "receipt_in_a_batch":  # a backlog: the receipt's job sends them as a batch
+        for index in range(delivery.BATCH_BACKLOG):
+            body = await order_for(client, None)
+            body["customer"]["email"] = f"guest{index}@example.com"
+            other = await client.post("/api/orders", json=body)
+            assert other.status_code == 201, other.text
+    token = await login(client, "owner@demo.test")
+    added = await client.post("/manage/demo/hours/closures", data={
+        "_csrf_token": token, "starts_on": datetime.now(BERLIN).date().isoformat(),
+        "reason": "Burst pipe"})
+    assert added.status_code == 303, added.text[-2000:]
+    assert await pay_and_post_webhook(client, sandbox, created.json()) == "created"
+
+    _cron, sweep = _as_the_worker_runs_it()
+    if first == "sweep":
+        assert await sweep({"redis": redis}) == [ref]
+        assert (await _send(redis, sandbox, "payment_received", ref)).startswith("skipped")
+    else:
+        outcome = await _send(redis, sandbox, "payment_received", ref)
+        assert outcome.startswith("skipped"), outcome
+        if first == "receipt_in_a_batch":  # the others went out together
+            assert len(sandbox.wait_for(lambda: [
+                message for message in sandbox.messages()
+                if DINER not in message["to"]],
+                timeout=10)) == delivery.BATCH_BACKLOG
+        assert await sweep({"redis": redis}) == [ref]
+    receipt = await _email_row("payment_received", ref)
+    assert receipt["status"] == "skipped", receipt
+    said = "order is refunded" if first == "sweep" else "the order falls in a closure"
+    assert said in receipt["last_error"] and "tells the diner" in receipt["last_error"], receipt
+    order = await reload(ref)
+    assert order.status == "refunded" and order.reject_reason == "Burst pipe"
+
+    assert (await _send(redis, sandbox, "order_rejected", ref)).startswith("sent")
+    assert await _send(redis, sandbox, "payment_received", ref) == "already skipped"
+    [subject] = sandbox.wait_for(lambda: _subjects(sandbox, ref), timeout=10)
+    assert subject.startswith("Sorry, "), subject
+    assert _subjects(sandbox, ref) == [subject]
+    assert not [message for message in sandbox.messages(to=DINER)
+                if message["subject"].startswith("Payment received")]
+
+
+async def test_orders_near_a_closure_but_outside_it_get_their_receipts(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    """A closure tomorrow: an order paid today for now, and one booked for the day after the
+    closure, are near it (the sweep is queued at once) but not inside: each gets its
+    receipt. So does an order of a restaurant with no closure."""
+    plain = await paid_order_via_sandbox(client, sandbox)  # no closure yet
+    today = datetime.now(BERLIN).date()
+    tomorrow = today + timedelta(days=1)
+    token = await login(client, "owner@demo.test")
+    added = await client.post("/manage/demo/hours/closures", data={
+        "_csrf_token": token, "starts_on": tomorrow.isoformat(), "reason": "Staff party"})
+    assert added.status_code == 303, added.text[-2000:]
+    now = await client.post("/api/orders", json=await order_for(client, None))
+    after = await client.post("/api/orders", json=await order_for(
+        client, datetime.combine(tomorrow + timedelta(days=1), time(12), BERLIN)))
+    assert now.status_code == after.status_code == 201, (now.text, after.text)
+    for created in (now, after):
+        assert await pay_and_post_webhook(client, sandbox, created.json()) == "created"
+    refs = [plain.public_id, now.json()["id"], after.json()["id"]]
+    assert [job for job in await redis.queued_jobs() if job.job_id == f"paid:{refs[1]}:closures"]
+
+    for ref in refs:  # the receipt before the sweep, and after it
+        assert await _send(redis, sandbox, "payment_received", ref) == "sent via resend"
+    _cron, sweep = _as_the_worker_runs_it()
+    assert await sweep({"redis": redis}) == []
+    for ref in refs:
+        [subject] = sandbox.wait_for(lambda ref=ref: _subjects(sandbox, ref), timeout=10)
+        assert subject.startswith("Payment received: "), subject
+        assert (await reload(ref)).status == "paid"
+
+
+async def test_a_receipt_not_sent_yet_when_the_kitchen_rejects_is_not_sent(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    """A rejected (refunded) order's receipt, prepared after the rejection, stays unsent:
+    the rejection email tells the diner the money is back. A receipt for an order merely
+    refunded in part still goes: the order is still being made."""
+    rejected = await paid_order_via_sandbox(client, sandbox)
+    await lifecycle.apply_action(rejected.public_id, "reject", actor="kitchen@demo.test",
+                                 reason="Out of dough", redis=redis)
+    assert (await reload(rejected.public_id)).status == "refunded"
+    partly = await paid_order_via_sandbox(client, sandbox)
+    [item, *_] = await OrderItem.objects().where(
+        OrderItem.paid_order == partly.id).order_by(OrderItem.id)
+    assert item.quantity == 2
+    await partial_refunds.refund_items(
+        redis, partly.public_id, {"nonce": "receipt-test-nonce", f"qty_{item.id}": "1",
+                                  "reason": "Pizza burnt"}, by="admin@orderpass.test")
+    refunded_in_part = await reload(partly.public_id)
+    assert refunded_in_part.status == "paid" and refunded_in_part.amount_refunded > 0
+
+    assert (await _send(redis, sandbox, "payment_received", rejected.public_id)).startswith(
+        "skipped")
+    assert (await _send(redis, sandbox, "order_rejected", rejected.public_id)).startswith(
+        "sent")
+    assert await _send(redis, sandbox, "payment_received", partly.public_id) == (
+        "sent via resend")
+    [subject] = sandbox.wait_for(lambda: _subjects(sandbox, rejected.public_id), timeout=10)
+    assert subject.startswith("Sorry, "), subject
+    assert (await _email_row("payment_received", rejected.public_id))["status"] == "skipped"
+    [subject] = sandbox.wait_for(lambda: [
+        subject for subject in _subjects(sandbox, partly.public_id)
+        if subject.startswith("Payment received")], timeout=10)
+
+
+async def test_a_card_held_inside_a_closure_gets_only_its_release(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    """A restaurant that captures on accept: the first email says the card is authorised and
+    the order waits for the kitchen. Inside a closure the kitchen never sees it: the diner
+    gets only the closure's "Sorry" with the hold released."""
+    await Restaurant.update({Restaurant.capture_mode: "manual"}).where(
+        Restaurant.slug == "demo")
+    created = await client.post("/api/orders", json=await order_for(client, None))
+    assert created.status_code == 201, created.text
+    ref = created.json()["id"]
+    token = await login(client, "owner@demo.test")
+    added = await client.post("/manage/demo/hours/closures", data={
+        "_csrf_token": token, "starts_on": datetime.now(BERLIN).date().isoformat(),
+        "reason": "Burst pipe"})
+    assert added.status_code == 303, added.text[-2000:]
+    assert await pay_and_post_webhook(client, sandbox, created.json()) == "created"
+    outcome = await _send(redis, sandbox, "payment_authorised", ref)
+    assert outcome.startswith("skipped"), outcome
+    _cron, sweep = _as_the_worker_runs_it()
+    assert await sweep({"redis": redis}) == [ref]
+    order = await reload(ref)
+    assert order.status == "voided" and order.reject_reason == "Burst pipe"
+    assert (await _send(redis, sandbox, "order_rejected", ref)).startswith("sent")
+    [subject] = sandbox.wait_for(lambda: _subjects(sandbox, ref), timeout=10)
+    assert subject.startswith("Sorry, "), subject
