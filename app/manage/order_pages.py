@@ -74,12 +74,15 @@ async def _found(request: Request[Any, Any, Any], scope: Scope,
 
 
 async def detail(request: Request[Any, Any, Any], scope: Scope, ref: str, *, message: str = "",
-                 error: str = "", status_code: int = 200) -> Template:
+                 error: str = "", status_code: int = 200, nonce: str = "") -> Template:
+    """`nonce`: the items form's refund key to keep (a refund Stripe could not be reached
+    for: trying again is the same refund); a new one otherwise."""
     found = await _found(request, scope, ref)
     return Template("admin/order_detail.html", status_code=status_code,
                     context=scope.context(request, detail=found, order=found.view,
                                           refunds=found.view.refunds,
-                                          nonce=secrets.token_urlsafe(12), message=message,
+                                          nonce=nonce or secrets.token_urlsafe(12),
+                                          message=message,
                                           error=error, base=scope.base, layout=scope.layout,
                                           scoped=scope.restaurant_id is not None))
 
@@ -122,8 +125,12 @@ async def refund(request: Request[Any, Any, Any], scope: Scope,
     except partial_refunds.RefundRefused as refused:
         if refused.status_code == 404:
             raise NotFoundException(str(refused)) from refused
+        # Stripe did not answer: the page's items form keeps the key it was sent with, so
+        # trying again is the same refund whatever Stripe did with the first.
+        kept = form.get("nonce", "") if refused.unreachable else ""
         return await detail(request, scope, ref, error=str(refused),
-                            status_code=refused.status_code)
+                            status_code=refused.status_code,
+                            nonce=kept if partial_refunds.NONCE.match(kept) else "")
     except PaymentProviderError as problem:
         return await detail(request, scope, ref, error=f"Stripe: {problem}", status_code=502)
     return Redirect(f"{scope.url(ref)}?done={done}", status_code=303)

@@ -21,7 +21,12 @@ from app.orders.choices import label as modifiers_label
 from app.orders.models import OrderView
 from app.orders.tables import OrderItem, PaidOrder
 from app.orders.views import load_order_view, modifiers_of
-from app.payments.partial_refunds import REFUNDABLE, refunded_units
+from app.payments.partial_refunds import (
+    REFUNDABLE,
+    PendingGiveBack,
+    pending_give_back,
+    refunded_units,
+)
 from app.restaurants import fulfillment
 
 log = get_logger("orderpass.admin.orders")
@@ -180,6 +185,8 @@ class OrderDetail:
     charged_back: int  # what the cardholder's bank took back (a lost dispute): the rest
     contact: RestaurantContact  # the restaurant as the order's emails name it
     refunded: dict[int, int]  # units of each item (OrderItem id) refunded already
+    # A rejection's refund (or release) not made yet: Stripe failed, the cron retries it.
+    pending: PendingGiveBack | None = None
 
     @property
     def refund_rows(self) -> list[RefundRow]:
@@ -188,8 +195,11 @@ class OrderDetail:
 
     @property
     def refundable(self) -> bool:
+        """A refund the owner can ask for; never while all that is left is on its way back
+        already (a rejection's refund the cron retries): that would ask for it twice."""
         return (not self.view.archived and bool(self.payment_intent) and self.remaining > 0
-                and self.view.status not in ("refunded", "voided", "charged_back"))
+                and self.view.status not in ("refunded", "voided", "charged_back")
+                and not (self.pending is not None and self.pending.retried))
 
     @property
     def status_label(self) -> str:
@@ -257,7 +267,8 @@ async def detail(redis: ArqRedis, order_ref: str,
         amount_charged=order.amount_charged if order else 0,
         # A lost dispute returns all that was still charged (a dispute is for no more than
         # that): charged back, not left to refund.
-        remaining=0 if lost else left, charged_back=left if lost else 0)
+        remaining=0 if lost else left, charged_back=left if lost else 0,
+        pending=pending_give_back(order) if order is not None and not view.archived else None)
 
 
 def receipt(found: OrderDetail, public_base_url: str) -> RenderedEmail | None:

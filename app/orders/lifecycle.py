@@ -287,7 +287,11 @@ async def settle_rejection(order: PaidOrder, *, redis: ArqRedis | None = None) -
         await outbox.deliver_now(redis or await _default_redis(), rows)
         return await get_order(ref) or order
     except Exception as error:
-        message = (REFUND_FAILED + str(error))[:500]
+        # "refund failed: Stripe could not be reached: …" when no answer came: the owner's
+        # page tells that apart from Stripe's refusal (`partial_refunds.pending_give_back`).
+        unreachable = settlement.could_not_reach(error) or getattr(error, "unreachable", False)
+        cause = settlement.UNREACHABLE + ": " if unreachable else ""
+        message = (REFUND_FAILED + cause + str(error))[:500]
         await PaidOrder.update({PaidOrder.needs_review: True, PaidOrder.review_reason: message,
                                 PaidOrder.updated_at: datetime.now(UTC)}).where(
             (PaidOrder.id == order.id) & (PaidOrder.status == "rejected"))

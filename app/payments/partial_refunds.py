@@ -14,6 +14,12 @@ The whole order: `settlement.give_back` (an uncaptured hold is released instead,
 kitchen's keys `void/<ref>` and `refund/<ref>`, so never twice whoever asks), then the state
 machine moves the order to `voided` or `refunded`.
 
+A refund Stripe could not be reached for is neither confirmed nor retried: the owner is told
+so and tries again (the same key: never twice; one Stripe made after all is recorded from its
+webhook, or before the next try); one Stripe refused says "Stripe refused". A
+rejected order's refund is the kitchen's, pending until made (`pending_give_back`: the cron
+retries it), so the page offers no second one.
+
 Either way, refunds Stripe has that we have not recorded yet (made in its dashboard, their
 `charge.refunded` not handled yet) are recorded and told first, as their event would, so the
 admin's refund follows them in the record as at Stripe."""
@@ -35,6 +41,7 @@ from app.orders import lifecycle
 from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.payments import money_events, settlement
 from app.payments.stripe_gateway import PaymentProviderError
+from app.templating import format_money
 
 log = get_logger("orderpass.payments.partial_refunds")
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -42,11 +49,93 @@ REFUNDABLE = ("paid", "accepted", "preparing", "ready", "completed")
 
 
 class RefundRefused(Exception):
-    """Bad input or state (HTTP 4xx, `status_code`); nothing was refunded."""
+    """Bad input or state (HTTP 4xx, `status_code`), or Stripe refused or could not be
+    reached (502): nothing was refunded now. `unreachable`: no answer came from Stripe, so
+    the same request (the same key) may be tried again and refunds at most once."""
 
-    def __init__(self, message: str, status_code: int = 400) -> None:
+    def __init__(self, message: str, status_code: int = 400, *,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.unreachable = unreachable
+
+
+@dataclass(frozen=True)
+class PendingGiveBack:
+    """A rejected order's money on its way back: a rejection moves the order on (`refunded`,
+    `voided`) only once Stripe has made the refund (or released the hold), so while it stays
+    `rejected` the whole of what is left is pending. The kitchen cron retries it
+    (`lifecycle.retry_failed_refunds`) unless a refund that can never succeed stopped it
+    (`settlement_stopped_at`: a person settles it)."""
+
+    amount: int  # what is still charged (or held), all of it on its way back
+    release: bool  # an uncaptured card hold to release, not a charge to refund
+    retried: bool  # retried automatically; False: stopped, for a person
+    unreachable: bool  # the last try could not reach Stripe
+    problem: str  # the last try's failure as recorded ("" while the first try is under way)
+
+
+_STOPPED = "refund stopped: "
+
+
+def pending_give_back(order: PaidOrder) -> PendingGiveBack | None:
+    """Pure: the money of `order` on its way back, None when none is (not rejected)."""
+    if order.status != "rejected" or not order.stripe_payment_intent_id:
+        return None
+    reason = order.review_reason or ""
+    unreachable = reason.startswith(lifecycle.REFUND_FAILED + settlement.UNREACHABLE)
+    problem = ""
+    if reason.startswith(_STOPPED):
+        problem = reason[len(_STOPPED):]
+    elif reason.startswith(lifecycle.REFUND_FAILED):
+        problem = reason[len(lifecycle.REFUND_FAILED):]
+        if unreachable:
+            problem = problem[len(settlement.UNREACHABLE):].lstrip(": ")
+    return PendingGiveBack(
+        amount=max(0, order.amount_charged - order.amount_refunded),
+        release=order.capture_mode == "manual" and order.accepted_at is None,
+        retried=order.settlement_stopped_at is None, unreachable=unreachable,
+        problem=problem)
+
+
+def _what(amount: int, currency: str, *, release: bool) -> str:
+    money = format_money(amount, currency)
+    return f"the release of the {money} card hold" if release else f"the refund of {money}"
+
+
+def still_pending(order: PaidOrder) -> RefundRefused:
+    """What the owner is told when their "Refund everything" of a rejected order could not
+    settle it either: the truth about the pending refund, which the cron still retries (or,
+    stopped, a person settles)."""
+    pending = pending_give_back(order)
+    if pending is None:  # pragma: no cover - only called for a rejected order
+        return RefundRefused(f"order #{order.ticket_number} is {order.status}", 409)
+    what = _what(pending.amount, order.currency, release=pending.release)
+    if not pending.retried:
+        return RefundRefused(f"Stripe refused the refund: {pending.problem}. It is not "
+                             "retried automatically: settle it in the Stripe dashboard.", 409)
+    if pending.unreachable:
+        return RefundRefused(f"{settlement.UNREACHABLE}: {what} is still pending and is "
+                             "retried automatically; there is nothing more to do.", 502,
+                             unreachable=True)
+    return RefundRefused(f"Stripe did not make the refund ({pending.problem}): {what} is "
+                         "still pending and is retried automatically.", 502)
+
+
+def not_made(error: settlement.SettlementFailed, order: PaidOrder, *, amount: int | None = None,
+             release: bool = False) -> RefundRefused:
+    """What the owner is told when their refund (of `amount`; None: all that is left) failed:
+    Stripe could not be reached (nothing is retried: they try again, which never refunds
+    twice: the same key), or Stripe refused it."""
+    if error.unreachable:
+        left = order.amount_charged - order.amount_refunded
+        what = _what(left if amount is None else amount, order.currency, release=release)
+        return RefundRefused(f"{settlement.UNREACHABLE}, so {what} is not confirmed and is "
+                             "not retried automatically: try again in a few minutes (trying "
+                             "again never refunds twice).", 502, unreachable=True)
+    refused = "releasing the hold" if release else "the refund"
+    return RefundRefused(f"Stripe refused {refused}: {error}",
+                         409 if error.permanent else 502)
 
 
 @dataclass(frozen=True)
@@ -149,7 +238,7 @@ async def refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str],
             order, key=f"refund/{order_ref}/{nonce}", source="admin", amount=chosen.amount,
             reason=form.get("reason", "").strip()[:300], lines=chosen.lines, by=by)
     except settlement.SettlementFailed as error:
-        raise RefundRefused(f"Stripe: {error}", 409 if error.permanent else 502) from error
+        raise not_made(error, order, amount=chosen.amount) from error
     log.info("admin refund of items", order_id=order_ref, amount=chosen.amount, by=by,
              refund=result.refund_id, new=result.new, everything=chosen.everything)
     if result.new:
@@ -200,7 +289,7 @@ async def refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str 
     if order.status == "rejected":
         settled = await lifecycle.settle_rejection(order, redis=redis)
         if settled.status not in ("refunded", "voided"):
-            raise RefundRefused(f"Stripe refused the refund: {settled.review_reason}", 502)
+            raise still_pending(settled)
         return settled.status
     if not (order.capture_mode == "manual" and order.accepted_at is None):  # captured
         order = await _with_stripes_refunds(redis, order)
@@ -217,7 +306,8 @@ async def refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str 
             await PaidOrder.update({PaidOrder.reject_reason: ""}).where(
                 (PaidOrder.id == order.id)
                 & PaidOrder.status.is_in(list(lifecycle.ACTIVE_STATUSES)))
-        raise RefundRefused(f"Stripe: {error}", 409 if error.permanent else 502) from error
+        raise not_made(error, order, release=order.capture_mode == "manual"
+                       and order.accepted_at is None) from error
     target = "voided" if outcome == "voided" else "refunded"
     with contextlib.suppress(lifecycle.IllegalTransition):  # Stripe's webhook came first
         await lifecycle.apply_action(order_ref, "void" if target == "voided" else "refund",

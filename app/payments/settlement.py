@@ -39,14 +39,26 @@ from app.piccolo_conf import DB
 
 log = get_logger("orderpass.settlement")
 GATEWAY_TIMEOUT_S = 20.0  # above the gateway's own retry budget (12 s)
+UNREACHABLE = "Stripe could not be reached"  # a failure's cause as the owner reads it
 
 
 class SettlementFailed(Exception):
-    """The money could not be moved now; `permanent` when retrying cannot help."""
+    """The money could not be moved now; `permanent` when retrying cannot help;
+    `unreachable` when Stripe could not be reached (network, timeout, its 5xx or 429, after
+    the gateway's retries) rather than answering a refusal: what the owner is told."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unreachable = unreachable and not permanent
+
+
+def could_not_reach(error: BaseException) -> bool:
+    """Did this Stripe call fail for want of an answer (network, timeout, 5xx, 429) rather
+    than with Stripe's refusal (4xx)?"""
+    return isinstance(error, TimeoutError) or (
+        isinstance(error, PaymentProviderError) and error.transient)
 
 
 # A PaymentIntent's `cancellation_reason` when Stripe let its hold lapse (7 days): "expired"
@@ -108,8 +120,8 @@ async def capture(order: PaidOrder, gateway: StripeGateway | None = None) -> Non
         try:
             state = await _read_intent(gateway, intent, ref)
         except SettlementFailed as unreadable:
-            raise SettlementFailed(f"capturing the payment failed ({failure}); {unreadable}"
-                                   ) from unreadable
+            raise SettlementFailed(f"capturing the payment failed ({failure}); {unreadable}",
+                                   unreachable=could_not_reach(failure)) from unreadable
         if state.status == "succeeded":
             log.info("capture failed but the payment is captured", order_id=ref)
             return
@@ -171,7 +183,8 @@ async def _void(order: PaidOrder, gateway: StripeGateway) -> str:
             key = f"void/{ref}/{int(time.time())}"
             continue
         raise SettlementFailed(f"releasing the hold failed ({failure}); Stripe says the "
-                               f"payment is {state.status}")
+                               f"payment is {state.status}",
+                               unreachable=could_not_reach(failure))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -179,7 +192,8 @@ async def _read_intent(gateway: StripeGateway, intent: str, ref: str) -> stripe.
     try:
         return await _timed(gateway.retrieve_payment_intent(intent, order_ref=ref))
     except (PaymentProviderError, TimeoutError) as error:
-        raise SettlementFailed(f"Stripe cannot be read right now ({error})") from error
+        raise SettlementFailed(f"Stripe cannot be read right now ({error})",
+                               unreachable=could_not_reach(error)) from error
 
 
 # -- refunds ------------------------------------------------------------------------------
@@ -208,8 +222,8 @@ async def refund(order: PaidOrder, *, key: str, source: str, amount: int | None 
         charge = (await _timed(gateway.retrieve_charge(str(state.latest_charge), order_ref=ref))
                   if state.latest_charge else None)
     except (PaymentProviderError, TimeoutError) as error:
-        raise SettlementFailed(f"refund failed ({failure}); Stripe cannot be read ({error})"
-                               ) from error
+        raise SettlementFailed(f"refund failed ({failure}); Stripe cannot be read ({error})",
+                               unreachable=could_not_reach(error)) from error
     await sync_refunds(order, refunds)
     ours = next((r for r in refunds if metadata_of(r).get("orderpass_key") == key), None)
     if ours is not None:
@@ -235,7 +249,8 @@ async def refund(order: PaidOrder, *, key: str, source: str, amount: int | None 
     if amount is not None and amount > remaining:
         raise SettlementFailed(f"only {remaining} of the payment is left to refund",
                                permanent=True)
-    raise SettlementFailed(f"refund failed ({failure}); try again")
+    raise SettlementFailed(f"refund failed ({failure}); try again",
+                           unreachable=could_not_reach(failure))
 
 
 async def _blocked(order: PaidOrder, kind: str, reason: str, error: str) -> RefundBlocked:
