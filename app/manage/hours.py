@@ -123,6 +123,7 @@ def _day(form: Mapping[str, str], name: str, errors: dict[str, str]) -> date | N
 # possible, when it was paid within them (so only a closure from today has such orders).
 LIVE_STATUSES = lifecycle.ACTIVE_STATUSES
 CONFIRM_FIELD = "reject_orders"  # the refs the owner saw and agreed to reject, comma-joined
+LISTED_FIELD = "listed_at"  # when that list was read (ISO, UTC): what paid since is "new"
 CLOSED_REASON = reject_reasons.CLOSED  # when the closure gives no reason (translated)
 # The worker's sweep for payments that land inside a closure after it was saved: queued this
 # long after each closure (a webhook in flight then has committed), and run each minute.
@@ -169,15 +170,35 @@ class ClosureHitsOrders(Exception):
     """The closure would cover paid orders for later: nothing was saved; the owner confirms.
     `new`: asked again, the orders the owner did not agree to (paid since the list they
     confirmed was shown, or while the closure was being saved); `confirming`: the form
-    confirmed a list (so the page says "confirm again")."""
+    confirmed a list (so the page says "confirm again"); `looked_at`: when the list it
+    confirmed was read (from the form; None when it said none); `listed_at`: when `orders`
+    was read, for the next confirmation."""
 
     def __init__(self, orders: list[OrderInClosure], values: Mapping[str, Any], *,
-                 new: list[OrderInClosure] | None = None, confirming: bool = False) -> None:
+                 listed_at: datetime, new: list[OrderInClosure] | None = None,
+                 confirming: bool = False, looked_at: datetime | None = None) -> None:
         super().__init__(f"{len(orders)} paid orders inside the closure")
         self.orders = orders
         self.values = dict(values)
         self.new = new or []
         self.confirming = confirming
+        self.looked_at = looked_at
+        self.listed_at = listed_at
+
+    @property
+    def came_in(self) -> list[OrderInClosure]:
+        """Of `new`, those paid since the confirmed list was read: said to have "come in".
+        The others were left out of the list the form confirmed (an edited form): said to
+        be not in it, which is true whatever happened."""
+        if not self.confirming:
+            return self.new  # the first list was being saved when they came in
+        return [order for order in self.new
+                if self.looked_at is not None and order.paid_at > self.looked_at]
+
+    @property
+    def unlisted(self) -> list[OrderInClosure]:
+        came_in = {order.ref for order in self.came_in}
+        return [order for order in self.new if order.ref not in came_in]
 
     @property
     def new_refs(self) -> set[str]:
@@ -252,12 +273,15 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
         raise FormInvalid(errors, values)
     assert starts_on is not None and ends_on is not None
     confirmed = {ref.strip() for ref in str(form.get(CONFIRM_FIELD, "")).split(",")} - {""}
+    looked_at = _instant(form.get(LISTED_FIELD))
     # Asked again when an order was booked inside since the list was shown: named as new.
+    listed_at = datetime.now(UTC)  # before the reading: an order paid after is not in it
     if not _agreed(hits := await orders_inside(restaurant, starts_on, ends_on), confirmed):
         if clash := await _overlapping(int(restaurant.id), starts_on, ends_on):
             raise FormInvalid({"starts_on": _clash_message(clash)}, values)
         raise ClosureHitsOrders(hits, values, confirming=bool(confirmed),
-                                new=_unagreed(hits, confirmed) if confirmed else [])
+                                new=_unagreed(hits, confirmed) if confirmed else [],
+                                looked_at=looked_at, listed_at=listed_at)
     async with DB.transaction():
         # One closure per day: the restaurant's row is locked so two forms sent together
         # cannot both find the days free.
@@ -272,7 +296,8 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
         if not _agreed(hits := await orders_inside(restaurant, starts_on, ends_on),
                        confirmed):
             raise ClosureHitsOrders(hits, values, new=_unagreed(hits, confirmed),
-                                    confirming=bool(confirmed))
+                                    confirming=bool(confirmed),
+                                    looked_at=looked_at or listed_at, listed_at=created_at)
         [row] = await RestaurantClosure.insert(RestaurantClosure(
             restaurant=restaurant.id, starts_on=starts_on, ends_on=ends_on, reason=reason,
             created_at=created_at)).returning(RestaurantClosure.id)
@@ -283,6 +308,15 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
                                  by=by, redis=redis)]
     await _queue_late_orders(redis, int(row["id"]))
     return rejected
+
+
+def _instant(raw: object) -> datetime | None:
+    """The form's `listed_at` (ISO with its offset), or None when absent or not one."""
+    try:
+        moment = datetime.fromisoformat(str(raw or "").strip()[:40])
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _agreed(hits: list[OrderInClosure], confirmed: set[str]) -> bool:

@@ -229,8 +229,10 @@ async def test_the_page_names_an_order_paid_since_the_list_was_shown(
         client, datetime.combine(day, time(13), BERLIN)))
     assert await pay_and_post_webhook(client, sandbox, late.json()) == "created"
     newcomer = await reload(late.json()["id"])
-    again = await client.post("/manage/demo/hours/closures",
-                              data={**form, "reject_orders": refs.group(1)})
+    listed = re.search(r'name="listed_at" value="([^"]*)"', asked.text)
+    assert listed
+    again = await client.post("/manage/demo/hours/closures", data={
+        **form, "reject_orders": refs.group(1), "listed_at": listed.group(1)})
     assert again.status_code == 200, again.text[-2000:]
     assert await RestaurantClosure.count().where(RestaurantClosure.reason == "Inventory") == 0
     said = " ".join(re.sub(r"<[^>]+>", "", again.text.split(
@@ -241,6 +243,35 @@ async def test_the_page_names_an_order_paid_since_the_list_was_shown(
     refs = re.search(r'name="reject_orders" value="([^"]*)"', again.text)
     assert refs and set(refs.group(1).split(",")) == {seen.public_id, newcomer.public_id}
     assert (await reload(newcomer.public_id)).status == "paid"
+
+
+async def test_an_order_left_out_of_the_confirmed_list_is_not_said_to_be_new(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """The form sent back with a shorter list than it showed (edited, or a page of an
+    earlier list): the orders left out were there when the owner looked, so the page says
+    they were not in the list confirmed, not that they came in since."""
+    day = datetime.now(BERLIN).date() + timedelta(days=3)
+    first = await paid_order_via_sandbox(client, sandbox)
+    second = await paid_order_via_sandbox(client, sandbox)
+    await PaidOrder.update({PaidOrder.scheduled_for: datetime.combine(
+        day, time(12), BERLIN).astimezone(UTC)}).where(
+        PaidOrder.id.is_in([first.id, second.id]))
+    token = await login(client, "owner@demo.test")
+    form = {"_csrf_token": token, "starts_on": day.isoformat(), "reason": "Inventory"}
+    asked = await client.post("/manage/demo/hours/closures", data=form)
+    listed = re.search(r'name="listed_at" value="([^"]*)"', asked.text)
+    assert listed
+    again = await client.post("/manage/demo/hours/closures", data={
+        **form, "reject_orders": first.public_id, "listed_at": listed.group(1)})
+    assert again.status_code == 200, again.text[-2000:]
+    said = " ".join(re.sub(r"<[^>]+>", "", again.text.split(
+        'id="closure-orders-new"')[1].split("</p>")[0]).split())
+    assert f"An order was not in the list you confirmed: #{second.ticket_number} (" in said, said
+    assert "came in" not in said and f"#{first.ticket_number}" not in said
+    assert "Confirm again to reject it too" in said
+    assert await RestaurantClosure.count().where(RestaurantClosure.reason == "Inventory") == 0
+    assert {(await reload(ref)).status for ref in (first.public_id, second.public_id)} == {
+        "paid"}
 
 
 async def test_the_page_names_an_order_paid_while_the_closure_was_saved(
