@@ -362,7 +362,8 @@
     if (!side) return;
     if (getComputedStyle(side).position !== "sticky") { side.style.maxHeight = ""; return; }
     var top = Math.max(side.getBoundingClientRect().top, 8);
-    side.style.maxHeight = Math.max(window.innerHeight - top - 8, 160) + "px";
+    var height = Math.max(Math.round(window.innerHeight - top - 8), 160) + "px";
+    if (side.style.maxHeight !== height) side.style.maxHeight = height;  // no reflow per scroll
   }
   var more = document.getElementById("more-below");
   function countHidden() {
