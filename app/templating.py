@@ -105,12 +105,15 @@ def weekday_date(day: date) -> str:
     return babel_dates.format_date(day, i18n.gettext("EEE d MMM"), locale=i18n.locale())
 
 
-def day_label(day: date, today: date) -> str:
-    """"Today", "Tomorrow" or "Sat 6 Dec", in the current language."""
+def day_label(day: date, today: date, *, in_sentence: bool = False) -> str:
+    """"Today", "Tomorrow" or "Sat 6 Dec", in the current language; `in_sentence`: as
+    written after other words ("booked for tomorrow 12:00", German "für morgen")."""
     if day == today:
-        return i18n.gettext(N_("Today"))
+        return (i18n.pgettext("in a sentence", "today") if in_sentence
+                else i18n.gettext(N_("Today")))
     if day == today + timedelta(days=1):
-        return i18n.gettext(N_("Tomorrow"))
+        return (i18n.pgettext("in a sentence", "tomorrow") if in_sentence
+                else i18n.gettext(N_("Tomorrow")))
     return weekday_date(day)
 
 

@@ -107,7 +107,7 @@ def parse(form: Mapping[str, Any], actor: StaffSession) -> tuple[str, roles.Role
         raise FormInvalid(errors, values)
     assert role is not None
     if not roles.may_manage(actor.role, role):
-        raise NotAllowed(f"a {actor.role} may not invite a {role}")
+        raise NotAllowed(f"{roles.a(actor.role)} may not invite {roles.a(role)}")
     return address, role
 
 
@@ -155,7 +155,8 @@ async def withdraw(restaurant_id: int, invitation_id: int, actor: StaffSession) 
     if invitation.status == "accepted":
         raise NotFound(f"invitation {invitation_id} was accepted: remove the member instead")
     if not roles.may_manage(actor.role, invitation.role):
-        raise NotAllowed(f"a {actor.role} may not withdraw a {invitation.role}'s invitation")
+        raise NotAllowed(f"{roles.a(actor.role)} may not withdraw "
+                         f"{roles.a(invitation.role)}'s invitation")
     await db.execute("UPDATE staff_invitation SET revoked_at = now() WHERE id = $1 "
                      "AND accepted_at IS NULL AND revoked_at IS NULL", invitation_id)
     log.info("invitation withdrawn", restaurant_id=restaurant_id, invitation=invitation_id,

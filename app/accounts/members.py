@@ -53,7 +53,7 @@ def _check_may_act(actor: StaffSession, member: Member) -> None:
     if member.id == actor.user_id:
         raise NotAllowed("nobody changes or removes their own account here")
     if not roles.may_manage(actor.role, member.role):
-        raise NotAllowed(f"a {actor.role} may not change a {member.role}'s account")
+        raise NotAllowed(f"{roles.a(actor.role)} may not change {roles.a(member.role)}'s account")
 
 
 async def remove(redis: Redis, restaurant_id: int, member_id: int,
@@ -81,7 +81,7 @@ async def change_role(redis: Redis, restaurant_id: int, member_id: int,
         raise FormInvalid({"role": "Choose a role."}, {"role": str(form.get("role") or "")})
     _check_may_act(actor, member)
     if not roles.may_manage(actor.role, wanted):
-        raise NotAllowed(f"a {actor.role} may not make anyone a {wanted}")
+        raise NotAllowed(f"{roles.a(actor.role)} may not make anyone {roles.a(wanted)}")
     if wanted == member.role:
         return member
     rows = await db.fetch(

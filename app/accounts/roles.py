@@ -34,6 +34,11 @@ AS_PHRASE = {Role.OWNER: "an owner", Role.MANAGER: "a manager", Role.KITCHEN: "k
              Role.ADMIN: "the platform admin"}  # "join … as kitchen staff"
 
 
+def a(role: str) -> str:
+    """The role with its article, as a refusal names it: "an owner", "a manager"."""
+    return ("an " if role[:1] in "aeiou" else "a ") + role
+
+
 def parse(value: str) -> Role | None:
     try:
         return Role(value)

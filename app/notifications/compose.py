@@ -163,15 +163,15 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
 
 def booked_for(order: OrderView, timezone: str) -> str:
     """A booked order's slot on the restaurant's clock, as the site writes it: "Sat 5 Dec
-    12:00 (CET)", "Today 15:30 (CET)" ("" for an order as soon as possible). "Today" is the
+    12:00 (CET)", "today 15:30 (CET)" ("" for an order as soon as possible). "Today" is the
     day it was paid, not the day the email is rendered: a retried send renders the same."""
     if order.scheduled_for is None:
         return ""
     tz = zone(timezone)
     local = order.scheduled_for.astimezone(tz)
     paid_day = (order.paid_at or order.submitted_at).astimezone(tz).date()
-    return (f"{day_label(local.date(), paid_day)} {local_clock(order.scheduled_for, timezone)} "
-            f"({local.tzname()})")
+    day = day_label(local.date(), paid_day, in_sentence=True)
+    return f"{day} {local_clock(order.scheduled_for, timezone)} ({local.tzname()})"
 
 
 def _subject(kind: str, order: OrderView, restaurant: RestaurantContact) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from app.accounts.tables import StaffUser
 from app.restaurants.tables import Restaurant
 from tests.helpers.accounts import add_member, login
 
@@ -78,3 +79,19 @@ async def test_the_overview_shows_what_the_role_may_open(
     manager_page = await other_client.get("/manage/demo")
     assert 'href="/manage/demo/staff"' in manager_page.text
     assert 'href="/manage/demo/settings"' not in manager_page.text
+
+
+async def test_a_refusal_names_the_roles_as_english_writes_them(
+        other_client: httpx.AsyncClient) -> None:
+    """A manager acting on the owner's account is refused (403) with "an owner", not
+    "a owner"."""
+    owner = await StaffUser.select(StaffUser.id).where(
+        StaffUser.email == "owner@demo.test").first()
+    assert owner is not None
+    await add_member("manager@demo.test", "manager")
+    token = await login(other_client, "manager@demo.test")
+    refused = await other_client.post(f"/manage/demo/staff/{owner['id']}/role",
+                                      data={"_csrf_token": token, "role": "kitchen"})
+    assert refused.status_code == 403, refused.text[-500:]
+    assert "a manager may not change an owner&#39;s account" in refused.text or \
+        "a manager may not change an owner's account" in refused.text, refused.text[-800:]

@@ -4,7 +4,7 @@ language through Babel."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from babel import localedata
@@ -93,6 +93,20 @@ def test_a_day_reads_the_same_in_the_day_select_emails_and_the_status_page() -> 
         assert day_label(slot.date(), today) == "Sa. 5. Dez."
         assert scheduled_text(slot, "pickup", "Europe/Berlin") == \
             "Abholung um 12:00 Uhr am Sa. 5. Dez. (CET)"
+
+
+def test_today_and_tomorrow_inside_a_sentence_are_lower_case() -> None:
+    """A booked order's subject: "booked for tomorrow 12:00", German "vorgemerkt für morgen"
+    (it read "für Morgen"); a label standing alone keeps its capital."""
+    today = date(2026, 12, 1)
+    tomorrow = today + timedelta(days=1)
+    assert day_label(tomorrow, today) == "Tomorrow"
+    assert day_label(tomorrow, today, in_sentence=True) == "tomorrow"
+    assert day_label(today, today, in_sentence=True) == "today"
+    with i18n.use("de"):
+        assert day_label(tomorrow, today) == "Morgen"
+        assert day_label(tomorrow, today, in_sentence=True) == "morgen"
+        assert day_label(today, today, in_sentence=True) == "heute"
 
 
 def test_the_breakdown_and_vat_table_in_german() -> None:
