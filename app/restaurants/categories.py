@@ -3,6 +3,8 @@ move up or down, delete when empty. Each write is one transaction; problems name
 
 from __future__ import annotations
 
+import unicodedata
+
 import asyncpg
 
 from app.infra.form_input import text_error
@@ -40,10 +42,34 @@ def _name(raw: str) -> str:
     return name
 
 
+# Characters that show as nothing: "Bo\u200bwls" reads as "Bowls" on the menu.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"))
+CLASH = "There is a category with that name."
+
+
+def _looks_as(name: str) -> str:
+    """What a diner sees of a heading: case, width and invisible characters set aside, so
+    "drinks", the same in full-width letters and "Dr\u200binks" are all "Drinks" to them."""
+    return unicodedata.normalize("NFKC", name).translate(_INVISIBLE).casefold()
+
+
+async def _refuse_lookalike(restaurant: Restaurant, name: str, *, own: int | None = None
+                            ) -> None:
+    """A second heading that reads as one already there is refused (the unique index only
+    stops the very same spelling). Run inside the write's transaction: the restaurant's row
+    is locked, so two forms sent together cannot both pass."""
+    await Restaurant.raw("SELECT id FROM restaurant WHERE id = {} FOR UPDATE", restaurant.id)
+    others = await MenuCategory.select(MenuCategory.id, MenuCategory.name).where(
+        MenuCategory.restaurant == restaurant.id)
+    if any(_looks_as(row["name"]) == _looks_as(name) for row in others if row["id"] != own):
+        raise FormInvalid({"name": CLASH}, {"name": name})
+
+
 async def add_category(restaurant: Restaurant, raw_name: str, *, by: str) -> MenuCategory:
     name = _name(raw_name)
     try:
         async with DB.transaction():
+            await _refuse_lookalike(restaurant, name)
             last = await MenuCategory.select(MenuCategory.position).where(
                 MenuCategory.restaurant == restaurant.id).order_by(
                 MenuCategory.position, ascending=False).first()
@@ -51,8 +77,7 @@ async def add_category(restaurant: Restaurant, raw_name: str, *, by: str) -> Men
                                     position=(last["position"] + 1) if last else 0)
             await category.save()
     except asyncpg.UniqueViolationError:
-        raise FormInvalid({"name": "There is a category with that name."}, {"name": name}) \
-            from None
+        raise FormInvalid({"name": CLASH}, {"name": name}) from None
     log.info("category added", restaurant=restaurant.slug, category=name, by=by)
     return category
 
@@ -63,11 +88,11 @@ async def rename_category(restaurant: Restaurant, category_id: int, raw_name: st
     category = await get_category(restaurant, category_id)
     try:
         async with DB.transaction():
+            await _refuse_lookalike(restaurant, name, own=int(category.id))
             await MenuCategory.update({MenuCategory.name: name}).where(
                 MenuCategory.id == category.id)
     except asyncpg.UniqueViolationError:
-        raise FormInvalid({"name": "There is a category with that name."}, {"name": name}) \
-            from None
+        raise FormInvalid({"name": CLASH}, {"name": name}) from None
     log.info("category renamed", restaurant=restaurant.slug, category=name, by=by)
 
 

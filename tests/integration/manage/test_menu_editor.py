@@ -156,6 +156,20 @@ async def test_categories_are_ordered_renamed_and_deleted_only_when_empty(
     taken = await client.post(f"/manage/demo/menu/categories/{drinks.id}/rename",
                               data={"_csrf_token": token, "name": "Mains"})
     assert taken.status_code == 422 and "There is a category with that name." in taken.text
+    # Headings a diner cannot tell apart are the same heading: case, full width, a
+    # zero-width space; the category's own name in another case is its own to take.
+    for lookalike in ("mains", "\uff2d\uff21\uff29\uff2e\uff33", "Ma\u200bins"):
+        twin = await client.post(f"/manage/demo/menu/categories/{drinks.id}/rename",
+                                 data={"_csrf_token": token, "name": lookalike})
+        assert twin.status_code == 422, lookalike
+        assert "There is a category with that name." in twin.text, lookalike
+        added = await client.post("/manage/demo/menu/categories",
+                                  data={"_csrf_token": token, "name": lookalike})
+        assert added.status_code == 422, lookalike
+    own = await client.post(f"/manage/demo/menu/categories/{drinks.id}/rename",
+                            data={"_csrf_token": token, "name": "BEVERAGES"})
+    assert own.status_code == 303
+    assert "Mains" in await names() and len(await names()) == 4
     full = await client.post(f"/manage/demo/menu/categories/{drinks.id}/delete",
                              data={"_csrf_token": token})
     assert full.status_code == 422 and "still has dishes" in full.text
