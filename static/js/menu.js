@@ -1,5 +1,6 @@
 /* The menu page: the focus stays where the diner was after +, − or Add (the form is
-   re-rendered by the server), the form refreshes itself when the kitchen 86s an item,
+   re-rendered by the server), what the diner types while a refresh is on its way stays
+   (with the focus and caret), the form refreshes itself when the kitchen 86s an item,
    pauses or sets a busy time, "Place order and pay" cannot be sent twice (and, refused,
    brings its errors into view and focuses them), and the basket survives a reload. */
 (function () {
@@ -50,6 +51,88 @@
     } else {
       target.focus({ preventScroll: false });
     }
+  });
+
+  // What the diner typed while a refresh was on its way is theirs. The new form carries
+  // the values as they were sent, so every field changed since (typed into, or a choice
+  // without a refresh of its own) is carried over to it, with the focus and the caret.
+  // A field nobody touched meanwhile follows the server: the quantity after +, the tip.
+  var sentState = [];  // [xhr, {id: value or checked}, focus when sent, at the swap]
+  function stateOf(field) {
+    return (field.type === "radio" || field.type === "checkbox") ? field.checked : field.value;
+  }
+  function isText(field) {
+    return field.tagName === "TEXTAREA" ||
+      (field.tagName === "INPUT" && /^(text|email|tel|number|search|url)$/.test(field.type));
+  }
+  function fieldsOf(form) {
+    return Array.prototype.filter.call(form.querySelectorAll("input[id], textarea[id], select[id]"),
+      function (field) { return field.type !== "hidden"; });
+  }
+  function sentFor(xhr) {
+    for (var i = 0; i < sentState.length; i++) if (sentState[i][0] === xhr) return sentState[i];
+    return null;
+  }
+  function isFormTarget(detail) { return detail.target && detail.target.id === "order-form"; }
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var form = document.getElementById("order-form");
+    if (!form || !isFormTarget(event.detail) || !event.detail.xhr) return;
+    var values = {};
+    fieldsOf(form).forEach(function (field) { values[field.id] = stateOf(field); });
+    sentState.push([event.detail.xhr, values, document.activeElement, null]);
+  });
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var sent = sentFor(event.detail.xhr);
+    if (!sent || !isFormTarget(event.detail)) return;
+    var active = document.activeElement;
+    var at = { form: event.detail.target, active: active, start: null, end: null, dir: null,
+               swaps: event.detail.shouldSwap };
+    if (active && isText(active)) {
+      try {
+        at.start = active.selectionStart; at.end = active.selectionEnd;
+        at.dir = active.selectionDirection;
+      } catch (e) { /* a field without a caret (number) */ }
+    }
+    sent[3] = at;
+    // The diner went on to another field: their focus wins over the one planned at send.
+    if (active !== sent[2] && active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) {
+      intent = null;
+    }
+  });
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var sent = sentFor(event.detail.xhr);
+    if (!sent || !sent[3]) return;
+    sentState.splice(sentState.indexOf(sent), 1);
+    var values = sent[1], at = sent[3];
+    var form = document.getElementById("order-form");
+    if (!form || form === at.form) return;
+    fieldsOf(at.form).forEach(function (old) {  // the form swapped out, as the diner left it
+      var now = stateOf(old);
+      if (!(old.id in values) || now === values[old.id]) return;  // untouched since sent
+      var fresh = document.getElementById(old.id);
+      if (!fresh || !form.contains(fresh) || fresh.tagName !== old.tagName ||
+          fresh.type !== old.type || fresh.disabled) return;  // gone, or no longer the same
+      if (isText(fresh)) {
+        fresh.value = now;
+      } else if (fresh.hasAttribute("hx-post")) {
+        return;  // a choice with its own refresh (tip, day): that one brings its answer
+      } else if (fresh.type === "radio" || fresh.type === "checkbox") {
+        fresh.checked = now;
+      } else {
+        var server = fresh.value;
+        fresh.value = now;
+        if (fresh.value !== now) fresh.value = server;  // the option is gone
+      }
+    });
+    var focus = at.active && at.active.id && document.getElementById(at.active.id);
+    if (focus && form.contains(focus) && at.start !== null && isText(focus)) {
+      if (document.activeElement !== focus) focus.focus({ preventScroll: true });
+      try { focus.setSelectionRange(at.start, at.end, at.dir || "none"); } catch (e) { /* */ }
+    }
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var sent = sentFor(event.detail.xhr);  // not swapped (an error, a redirect): forget it
+    if (sent && !(sent[3] && sent[3].swaps)) sentState.splice(sentState.indexOf(sent), 1);
   });
 
   // The kitchen changed what can be ordered: re-render the form from its own fields.
