@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import msgspec
+from babel.numbers import get_decimal_symbol
 
+from app.infra import i18n
 from app.infra.form_input import MAX_DB_INT, ascii_int
 from app.infra.json_body import plain_message
 from app.orders import pricing
@@ -133,10 +135,11 @@ TIP_CUSTOM = "custom"
 
 
 def tip_example(currency: str) -> str:
-    """An amount a diner can type as a tip in `currency`, for the form's label and errors:
-    "2.50", or "300" where Stripe takes no decimals (JPY) or only 00 (ISK)."""
+    """An amount a diner can type as a tip in `currency`, for the form's label and errors,
+    written as the diner's language writes it: "2.50" ("2,50" in German), or "300" where
+    Stripe takes no decimals (JPY) or only 00 (ISK)."""
     whole = currency.lower() in ZERO_DECIMAL or pricing.charge_step(currency) > 1
-    return "300" if whole else "2.50"
+    return "300" if whole else f"2{get_decimal_symbol(i18n.locale())}50"
 
 
 def tip_choice(cart: CartForm, currency: str) -> dict[str, int] | None:
@@ -307,6 +310,10 @@ def to_order(cart: CartForm, slug: str, currency: str = "eur"
     """The same `OrderIn` the JSON API takes, or form-field errors."""
     if bad := quantity_errors(cart):  # before "empty": the diner did ask for something
         return None, bad
+    if cart.field("tip").strip() == TIP_CUSTOM and not cart.field("tip_custom").strip():
+        # "Other amount" chosen and no amount: asked for, not placed without the tip (the
+        # cart refresh that follows choosing the radio shows no tip yet, `cart_totals`).
+        return None, {"tip_custom": f"Tip: enter an amount like {tip_example(currency)}"}
     try:
         tip = tip_choice(cart, currency)
     except ValueError as error:

@@ -59,7 +59,7 @@ QUANTITY_DIGITS = N_("Quantity must be a whole number written with 0 to 9, like 
 CHECK_DISHES = N_("Please check the dishes in your basket.")
 CHECK_FIELD = N_("Please check this field.")
 # Fields whose every message is intake's own, written for people: the tip and the total
-# (the card minimum applies to the total with the tip).
+# (the card minimum and maximum apply to the total with the tip).
 _OWN_WORDS = ("tip", "tip_custom", "total")
 # Messages that already speak to people (intake's own checks) pass through, capitalised.
 _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "not valid",
@@ -127,6 +127,10 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
      N_("%(restaurant)s has paused new orders until %(time)s.")),
     (r"^The order totals (?P<total>.+); card payments must be at least (?P<minimum>.+)\.$",
      N_("The order totals %(total)s; card payments must be at least %(minimum)s.")),
+    (r"^The order totals (?P<total>.+); card payments can be at most (?P<maximum>.+): split "
+     r"it into smaller orders\.$",
+     N_("The order totals %(total)s; card payments can be at most %(maximum)s: split it into "
+        "smaller orders.")),
     (r"^(?P<restaurant>.+) does not take tips online\.$",
      N_("%(restaurant)s does not take tips online.")),
     (r"^A tip can be at most the price of the food \(100 %\)\.$",
@@ -134,8 +138,9 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
     (r"^That tip is more than we can take online\.$",
      N_("That tip is more than we can take online.")),
     (r"^A tip cannot be negative\.$", N_("A tip cannot be negative.")),
-    # the currency's example (app/orders/cart.py `tip_example`): "2.50", "300" in JPY or ISK
-    (r"^(?:Tip: )?[Ee]nter an amount like (?P<example>[0-9.]+)\.$",
+    # the currency's example (app/orders/cart.py `tip_example`): "2.50" ("2,50" in German),
+    # "300" in JPY or ISK
+    (r"^(?:Tip: )?[Ee]nter an amount like (?P<example>[0-9.,]+)\.$",
      N_("Please enter the tip as an amount, like %(example)s.")),
     (r"^(?P<count>\d+) unpaid orders are already open from your network",
      N_("%(count)s unpaid orders are already open from your network: pay one or let its link "

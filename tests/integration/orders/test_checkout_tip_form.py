@@ -129,3 +129,28 @@ async def test_a_dish_sold_out_meanwhile_is_listed_but_not_counted(
     refused = await client.post("/r/demo/checkout", data=form, follow_redirects=False)
     assert refused.status_code == 422 and "Lemonade is sold out." in text_of(refused.text)
     assert await temp_keys(redis) == []
+
+
+async def test_other_amount_without_an_amount_is_asked_for_at_checkout(
+    client: httpx.AsyncClient, redis: ArqRedis
+) -> None:
+    """"Other amount" chosen and left empty: the cart refresh that follows choosing the radio
+    shows no tip yet, but checkout asks for the amount instead of placing the order
+    without the tip the diner meant to give."""
+    form = await basket(client)
+    refreshed = await client.post("/r/demo/cart", data={**form, "tip": "custom",
+                                                         "tip_custom": ""})
+    assert refreshed.status_code == 200 and 'id="tip-error"' not in refreshed.text
+    for empty in ("", "   "):
+        response = await client.post("/r/demo/checkout", data={
+            **form, "tip": "custom", "tip_custom": empty}, follow_redirects=False)
+        assert response.status_code == 422, (empty, response.text)
+        assert 'id="tip-error"' in response.text
+        assert "Please enter the tip as an amount, like 2.50." in text_of(response.text)
+        assert re.search(r'id="tip_custom"[^>]*aria-invalid="true"', response.text)
+    german = await client.post("/r/demo/checkout", data={
+        **form, "tip": "custom", "tip_custom": ""}, headers={"Accept-Language": "de"})
+    assert german.status_code == 422
+    # the example as German writes it (app/orders/cart.py `tip_example`)
+    assert "Bitte geben Sie das Trinkgeld als Betrag ein, z. B. 2,50." in text_of(german.text)
+    assert await temp_keys(redis) == []
