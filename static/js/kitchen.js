@@ -638,11 +638,6 @@
     tickets.insertBefore(card, next && next.parentNode === tickets ? next : null);
     htmx.process(card);
   }
-  function busyWith(card) {
-    // A cook typing a prep time keeps the card they are typing in.
-    var active = document.activeElement;
-    return active && card.contains(active) && /INPUT|TEXTAREA|SELECT/.test(active.tagName);
-  }
   function replacePanel(selector, template) {
     var panel = boardHost.querySelector(selector);
     if (!panel || !template) return;
@@ -651,6 +646,7 @@
     if (fresh) htmx.process(fresh);
   }
   function applyChanges(html) {
+    keepPrep();
     var holder = document.createElement("template");
     holder.innerHTML = html;
     var changes = holder.content.querySelector(".board-changes");
@@ -659,7 +655,6 @@
     changes.querySelectorAll("template[data-ticket]").forEach(function (item) {
       var old = cardOf(item.dataset.ticket);
       var card = item.content.querySelector(".order-card");
-      if (old && card && busyWith(old) && old.dataset.status === card.dataset.status) return;
       var hadFocus = old && old.contains(document.activeElement);
       if (old) old.remove();
       if (card) {
@@ -688,6 +683,48 @@
       board.dataset.newCount = changes.dataset.newCount;
       board.dataset.generatedAt = changes.dataset.generatedAt;
     }
+    restorePrep();
+  }
+  // A prep time the cook typed on a new ticket, not yet accepted, is what the diner will be
+  // promised: no frame puts the default back under the cook's fingers. Before a frame
+  // replaces cards, each prep field the cook changed (its value differs from the server's
+  // default, its value attribute) or is in is kept; after it, that same field (its value, its
+  // caret, its focus) takes the place of the fresh card's, as long as the ticket is still
+  // new. A field the cook did not change follows the server (a busy time's new default).
+  var keptPrep = {};  // ref → the prep field as the cook left it
+  var prepFocused = null;  // the ref whose prep field had the focus
+  function prepField(card) { return card ? card.querySelector("input[name='prep_minutes']") : null; }
+  function keepPrep() {
+    var active = document.activeElement;
+    keptPrep = {};
+    prepFocused = null;
+    cards().forEach(function (card) {
+      var field = prepField(card);
+      if (!field) return;
+      if (field === active) prepFocused = card.dataset.ref;
+      if (field === active || field.value !== field.defaultValue) keptPrep[card.dataset.ref] = field;
+    });
+  }
+  function restorePrep() {
+    var focusRef = prepFocused;
+    prepFocused = null;
+    Object.keys(keptPrep).forEach(function (ref) {
+      var kept = keptPrep[ref], card = cardOf(ref), fresh = prepField(card);
+      delete keptPrep[ref];
+      if (!fresh || card.dataset.status !== "paid") return;  // gone, or accepted meanwhile
+      if (fresh !== kept) {
+        var typed = kept.value !== kept.defaultValue;
+        Array.prototype.forEach.call(fresh.attributes, function (attr) {  // the server's now:
+          kept.setAttribute(attr.name, attr.value);  // value (the default), min, max, label
+        });
+        if (!typed && kept.value !== fresh.defaultValue) kept.value = fresh.defaultValue;
+        fresh.replaceWith(kept);
+      }
+      var active = document.activeElement;
+      if (ref === focusRef && active !== kept && (focusLost() || active === card)) {
+        kept.focus({ preventScroll: true });  // the caret is where the cook left it
+      }
+    });
   }
   // A whole board (on connect, on a resync after a reconnect) replaces the side column: the
   // cook's place in a long "Scheduled" list is kept, not thrown back to its top.
@@ -698,15 +735,17 @@
   }
   boardHost.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail && event.detail.target === boardHost) keepSidePlace();
+    keepPrep();  // a whole board, or one card (an action's answer)
   });
   boardHost.addEventListener("htmx:afterSwap", function () {
     var side = boardHost.querySelector(".side");
     if (side && sideScroll) side.scrollTop = sideScroll;
     sideScroll = null;
+    restorePrep();
   });
   boardHost.addEventListener("htmx:sseBeforeMessage", function (event) {
     if (!event.detail) return;
-    if (event.detail.type === "board") { keepSidePlace(); return; }
+    if (event.detail.type === "board") { keepSidePlace(); keepPrep(); return; }
     if (event.detail.type !== "tickets") return;
     event.preventDefault();  // not swapped as a whole: patched in place
     applyChanges(event.detail.data);
