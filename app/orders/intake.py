@@ -26,7 +26,7 @@ from app.orders.temp_store import UNFINISHED_TTL_S, new_temp_id
 from app.orders.unpaid_caps import TooManyUnpaid, count_unpaid, uncount
 from app.orders.views import temp_store
 from app.payments import snapshot
-from app.payments.charge_limits import minimum_charge
+from app.payments.charge_limits import largest_order, minimum_charge
 from app.payments.stripe_gateway import get_gateway
 from app.platform.metrics import ORDERS_SUBMITTED
 from app.restaurants import hours
@@ -250,13 +250,25 @@ async def price_order(data: OrderIn
     if errors:
         raise IntakeError(errors)
     priced = Priced(with_tax(lines, restaurant.tax_mode), _tip(data, restaurant, lines))
-    total = priced.total
-    minimum = minimum_charge(restaurant.currency)
-    if total < minimum:
-        raise IntakeError({"total": (
-            f"the order totals {format_money(total, restaurant.currency)}; card payments "
-            f"must be at least {format_money(minimum, restaurant.currency)}")}, 422)
+    if refused := charge_problem(priced.total, restaurant.currency):
+        raise IntakeError({"total": refused}, 422)
     return restaurant, priced, email, scheduled_for
+
+
+def charge_problem(total: int, currency: str) -> str | None:
+    """Why Stripe would refuse a payment link for `total` for good, in intake's words (the
+    total charged: goods and tip), or None. Below the currency's minimum (`amount_too_small`)
+    or above its maximum (`amount_too_large`; and what a paid order can hold): said now, not
+    as a link that never comes."""
+    minimum = minimum_charge(currency)
+    if total < minimum:
+        return (f"the order totals {format_money(total, currency)}; card payments must be at "
+                f"least {format_money(minimum, currency)}")
+    maximum = largest_order(currency)
+    if total > maximum:
+        return (f"the order totals {format_money(total, currency)}; card payments can be at "
+                f"most {format_money(maximum, currency)}: split it into smaller orders")
+    return None
 
 
 # Said when manual capture caps the days ahead (app/restaurants/opening.py `booking_days`).
@@ -318,8 +330,9 @@ def _slot_now(slot: datetime | None, restaurant: MenuRestaurant) -> datetime | N
 async def recheck(order: TempOrder) -> None:
     """An unpaid order as the menu takes it now, before a new payment link is made for it:
     the restaurant still takes orders (not paused, open, or the slot still offered) and
-    every dish and option is still on the menu and not sold out. IntakeError (409) naming
-    each problem in intake's words; the order's prices are kept (what the diner agreed)."""
+    every dish and option is still on the menu and not sold out, and Stripe would charge its
+    total. IntakeError (409) naming each problem in intake's words; the order's prices are
+    kept (what the diner agreed)."""
     restaurant, menu = await _menu(order.restaurant_slug,
                                    sorted({line.menu_item_id for line in order.lines
                                            if line.menu_item_id is not None}))
@@ -346,6 +359,9 @@ async def recheck(order: TempOrder) -> None:
                     and not getattr(options.get(modifier.option), "available", False)]
             if gone:
                 errors[f"items[{index}].modifiers"] = f"{gone[0]} is sold out"
+    # An order taken before intake refused totals over Stripe's maximum: its link never comes.
+    if problem := charge_problem(order.total_amount, order.currency):
+        errors["total"] = problem
     if errors:
         raise IntakeError(errors, 409)
 

@@ -249,11 +249,19 @@ def test_sessions_below_the_currency_minimum_are_refused(
     assert client.v1.checkout.sessions.create(params=_one_line(currency, minimum)).id
 
 
-def test_sessions_above_eight_digits_are_refused(client: stripe.StripeClient) -> None:
+@pytest.mark.parametrize(("currency", "maximum", "shown"), [
+    ("eur", 99_999_999, "999999.99 eur"), ("jpy", 99_999_999, "99999999 jpy"),
+    ("huf", 99_999_999, "999999.99 huf"),
+    # "up to twelve digits for IDR" (docs.stripe.com/currencies)
+    ("idr", 999_999_999_999, "9999999999.99 idr")])
+def test_sessions_above_the_largest_amount_are_refused(
+    client: stripe.StripeClient, currency: str, maximum: int, shown: str
+) -> None:
     with pytest.raises(stripe.InvalidRequestError) as err:
-        client.v1.checkout.sessions.create(params=_one_line("eur", 100_000_000))
+        client.v1.checkout.sessions.create(params=_one_line(currency, maximum + 1))
     assert err.value.code == "amount_too_large"
-    assert client.v1.checkout.sessions.create(params=_one_line("eur", 99_999_999)).id
+    assert str(err.value.user_message).endswith(f"must be no more than {shown}")
+    assert client.v1.checkout.sessions.create(params=_one_line(currency, maximum)).id
 
 
 def test_a_capture_below_the_minimum_is_refused(

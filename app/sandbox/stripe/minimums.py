@@ -1,8 +1,9 @@
-"""Stripe's minimum charge amount per presentment currency, in minor units.
+"""Stripe's minimum and maximum charge amount per presentment currency, in minor units.
 
 From Stripe's "Supported currencies" page (docs.stripe.com/currencies, section "Minimum and
 maximum charge amounts"). A currency not in the table must come to at least 0.50 USD; the
-sandbox has no exchange rates, so it uses 50 minor units for those.
+sandbox has no exchange rates, so it uses 50 minor units for those. The maximum is technical:
+"up to twelve digits for IDR … and up to eight digits for all other currencies".
 """
 
 from __future__ import annotations
@@ -14,12 +15,18 @@ MINIMUM_CHARGE: dict[str, int] = {
     "sek": 300, "sgd": 50, "thb": 1000,
 }  # fmt: skip
 DEFAULT_MINIMUM = 50
+MAXIMUM_CHARGE: dict[str, int] = {"idr": 999_999_999_999}
+DEFAULT_MAXIMUM = 99_999_999  # 999,999.99 in a two-decimal currency, ¥99,999,999
 ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx",
                 "vnd", "vuv", "xaf", "xof", "xpf"}  # fmt: skip
 
 
 def minimum_charge(currency: str) -> int:
     return MINIMUM_CHARGE.get(currency.lower(), DEFAULT_MINIMUM)
+
+
+def maximum_charge(currency: str) -> int:
+    return MAXIMUM_CHARGE.get(currency.lower(), DEFAULT_MAXIMUM)
 
 
 def shown(amount: int, currency: str) -> str:

@@ -32,12 +32,11 @@ from app.sandbox.stripe.forms import (
     in_range,
     range_filter,
 )
-from app.sandbox.stripe.minimums import minimum_charge, shown
+from app.sandbox.stripe.minimums import maximum_charge, minimum_charge, shown
 
 Outcome = Literal["succeeded", "declined", "async_succeeded", "async_failed"]
 OUTCOMES: tuple[str, ...] = ("succeeded", "declined", "async_succeeded", "async_failed")
 
-MAX_AMOUNT = 99_999_999  # "up to eight digits" (999,999.99 in a two-decimal currency)
 MIN_EXPIRY_S = 30 * 60  # measured from the request's arrival, with no grace (as Stripe)
 MAX_EXPIRY_S = 24 * 60 * 60
 # Stripe cancels an uncaptured online card authorisation 7 days after it was made
@@ -201,10 +200,10 @@ class StripeService:
         session_id = checkout_session_id()
         line_items = [objects.line_item(item, currency, now) for item in normalized]
         total = sum(li["amount_total"] for li in line_items)
-        if total > MAX_AMOUNT:
+        if total > maximum_charge(currency):
             raise StripeError(
                 "The Checkout Session's total amount due must be no more than "
-                f"{shown(MAX_AMOUNT, currency)}",
+                f"{shown(maximum_charge(currency), currency)}",
                 code="amount_too_large",
                 param="line_items",
             )

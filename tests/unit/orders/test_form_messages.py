@@ -71,3 +71,16 @@ def test_a_mode_turned_off_since_the_order_says_so_and_asks_nothing() -> None:
         assert translated(gone, CHECK_DISHES) == "Demo Bistro bietet keine Lieferung mehr an."
         assert translated("Demo Bistro no longer offers pickup", CHECK_DISHES) == (
             "Demo Bistro bietet keine Abholung mehr an.")
+
+
+def test_the_card_maximum_is_said_with_what_to_do() -> None:
+    """Intake's refusal of a total above Stripe's largest charge (app/orders/intake.py)."""
+    refused = {"total": "the order totals €1,000,000.00; card payments can be at most "
+                        "€999,999.99: split it into smaller orders"}
+    assert plain_errors(refused) == {"total": (
+        "The order totals €1,000,000.00; card payments can be at most €999,999.99: split it "
+        "into smaller orders.")}
+    with i18n.use("de"):
+        assert plain_errors(refused) == {"total": (
+            "Die Bestellung beträgt €1,000,000.00; Kartenzahlungen können höchstens "
+            "€999,999.99 betragen: Bitte teilen Sie sie in kleinere Bestellungen auf.")}

@@ -99,6 +99,22 @@ def test_the_app_knows_at_least_the_sandboxs_minimums() -> None:
     assert MINIMUM_CHARGE == STRIPES
 
 
+def test_the_app_and_the_sandbox_agree_on_the_largest_charge() -> None:
+    """Intake refuses what Stripe would refuse (app/payments/charge_limits.py); the sandbox
+    refuses the same (app/sandbox/stripe/minimums.py): eight digits, twelve for IDR."""
+    from app.payments import charge_limits
+    from app.sandbox.stripe import minimums
+
+    assert charge_limits.MAXIMUM_CHARGE == minimums.MAXIMUM_CHARGE == {"idr": 999_999_999_999}
+    assert charge_limits.DEFAULT_MAXIMUM == minimums.DEFAULT_MAXIMUM == 99_999_999
+    for currency in ("eur", "EUR", "jpy", "huf", "idr", "xyz"):
+        assert charge_limits.maximum_charge(currency) == minimums.maximum_charge(currency)
+    # Intake's limit: also what a paid order's `integer` columns hold, in what people read.
+    assert charge_limits.largest_order("eur") == charge_limits.largest_order("jpy") == 99_999_999
+    assert charge_limits.largest_order("huf") == 99_999_900  # 999,999 Ft: shown whole
+    assert charge_limits.largest_order("idr") == 2_147_483_600  # under 2**31 - 1
+
+
 # -- options (modifiers) -----------------------------------------------------------------
 
 def _with_options(order: TempOrder, per_line: int, name_length: int = 40) -> TempOrder:
