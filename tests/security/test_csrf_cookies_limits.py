@@ -98,6 +98,11 @@ async def test_cookie_flags_in_dev(client: httpx.AsyncClient) -> None:
         "_csrf_token": client.cookies["csrftoken"]})
     session = _set_cookies(response)["orderpass_session"]
     assert "httponly" in session and "samesite=lax" in session and "path=/" in session
+    # The account's device cookie (app/accounts/known_devices.py): only sent to /login.
+    [device] = [value for name, value in _set_cookies(response).items()
+                if name.startswith("orderpass_device_")]
+    assert "httponly" in device and "samesite=lax" in device and "path=/login" in device
+    assert "secure" not in device.replace("samesite", "")
 
 
 async def test_cookie_flags_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,6 +128,9 @@ async def test_cookie_flags_in_production(monkeypatch: pytest.MonkeyPatch) -> No
             session = _set_cookies(response)["orderpass_session"]
             assert "httponly" in session and "samesite=lax" in session
             assert "secure" in session.replace("samesite", "")
+            [device] = [value for name, value in _set_cookies(response).items()
+                        if name.startswith("orderpass_device_")]
+            assert "httponly" in device and "secure" in device.replace("samesite", "")
     finally:
         monkeypatch.undo()
         reset_settings_cache()
