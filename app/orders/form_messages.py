@@ -143,8 +143,8 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
     (r"^(?:Tip: )?[Ee]nter an amount like (?P<example>[0-9.,]+)\.$",
      N_("Please enter the tip as an amount, like %(example)s.")),
     (r"^(?P<count>\d+) unpaid orders are already open from your network",
-     N_("%(count)s unpaid orders are already open from your network: pay one or let its link "
-        "expire, then try again.")),
+     N_("%(count)s unpaid orders are already open from your network (a shared Wi-Fi counts "
+        "as one): try again in a few minutes, or order over mobile data.")),
     (r"^(?P<count>\d+) unpaid orders are already open for this email address",
      N_("%(count)s unpaid orders are already open for this email address: pay one or let its "
         "link expire first.")),

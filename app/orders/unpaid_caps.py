@@ -117,8 +117,10 @@ async def count_unpaid(redis: Redis, store: TempOrderStore, temp_id: str, *, cli
         await _forget_settled(redis, store, keys[refused - 1])
         refused = int(await _script(keys=keys, args=args, client=redis))
     if refused == 1:
+        # A guest Wi-Fi is one address for everyone on it: the diner told may have none open.
         raise TooManyUnpaid("client", f"{per_client} unpaid orders are already open from "
-                            "your network: pay one or let its link expire, then try again")
+                            "your network (a shared Wi-Fi counts as one): try again in a few "
+                            "minutes, or order over mobile data")
     return refused != 2
 
 

@@ -96,6 +96,13 @@ async def test_open_unpaid_orders_are_capped_per_client_address(
         "_csrf_token": client.cookies["csrftoken"], f"qty-{item}": "1", "name": "Ada",
         "email": "ada@example.com", "fulfillment": "pickup"})
     assert page.status_code == 422 and "from your network" in page.text
+    # The diner told may have none open (a guest Wi-Fi is one address): what they can do.
+    assert "(a shared Wi-Fi counts as one): try again in a few minutes, or order over " \
+        "mobile data." in page.text
+    german = await client.post("/r/demo/checkout", headers={"Accept-Language": "de"}, data={
+        "_csrf_token": client.cookies["csrftoken"], f"qty-{item}": "1", "name": "Ada",
+        "email": "ada@example.com", "fulfillment": "pickup"})
+    assert "ein gemeinsames WLAN zählt als eines" in german.text
 
 
 
