@@ -58,6 +58,16 @@ async def let_through(page: Any, held: HeldRequests) -> None:
     await page.evaluate(SETTLED)
 
 
+async def soup_in_basket(browser: Any, web: RunningProcess, errors: list[str]
+                         ) -> tuple[Any, int]:
+    """The menu open with one tomato soup in the basket: (the page, the soup's id)."""
+    soup = await item_id("Tomato soup")
+    page = await open_menu(browser, web, errors)
+    await page.click(f"#add-{soup}")
+    await page.wait_for_selector(f"#qty-{soup}[value='1']")
+    return page, soup
+
+
 async def test_an_address_typed_while_the_kitchen_86es_a_dish_is_kept(
         browser: Any, web: RunningProcess) -> None:
     """The kitchen marks an unrelated dish sold out while the diner types their address:
@@ -112,10 +122,7 @@ async def test_typing_right_after_plus_keeps_the_name_and_the_notes(
     focus stays in it (not back on +); the same for notes, and for typing that goes on
     while the new form comes in."""
     errors: list[str] = []
-    soup = await item_id("Tomato soup")
-    page = await open_menu(browser, web, errors)
-    await page.click(f"#add-{soup}")
-    await page.wait_for_selector(f"#qty-{soup}[value='1']")
+    page, soup = await soup_in_basket(browser, web, errors)
 
     held = await hold_requests(page, CART)
     await page.click(f"#inc-{soup}")
@@ -154,10 +161,7 @@ async def test_typing_right_after_plus_keeps_the_name_and_the_notes(
 async def test_an_other_amount_typed_right_after_choosing_it_is_kept_and_counted(
         browser: Any, web: RunningProcess) -> None:
     errors: list[str] = []
-    soup = await item_id("Tomato soup")
-    page = await open_menu(browser, web, errors)
-    await page.click(f"#add-{soup}")
-    await page.wait_for_selector(f"#qty-{soup}[value='1']")
+    page, _soup = await soup_in_basket(browser, web, errors)
 
     held = await hold_requests(page, CART)
     await page.check("#tip-custom")

@@ -148,6 +148,15 @@ def _subjects(sandbox: RunningSandbox, ref: str) -> list[str]:
             if ref in message["text"]]
 
 
+async def _close_today(client: httpx.AsyncClient, reason: str) -> None:
+    """The owner closes today (no paid order inside yet: saved at once)."""
+    token = await login(client, "owner@demo.test")
+    added = await client.post("/manage/demo/hours/closures", data={
+        "_csrf_token": token, "starts_on": datetime.now(BERLIN).date().isoformat(),
+        "reason": reason})
+    assert added.status_code == 303, added.text[-2000:]
+
+
 async def _email_row(kind: str, ref: str) -> dict[str, Any]:
     row = await EmailMessage.select().where(
         EmailMessage.idempotency_key == f"{kind}/{ref}").first()
@@ -172,11 +181,7 @@ async def test_a_diner_paying_inside_a_closure_gets_only_its_rejection(
             body["customer"]["email"] = f"guest{index}@example.com"
             other = await client.post("/api/orders", json=body)
             assert other.status_code == 201, other.text
-    token = await login(client, "owner@demo.test")
-    added = await client.post("/manage/demo/hours/closures", data={
-        "_csrf_token": token, "starts_on": datetime.now(BERLIN).date().isoformat(),
-        "reason": "Burst pipe"})
-    assert added.status_code == 303, added.text[-2000:]
+    await _close_today(client, "Burst pipe")
     assert await pay_and_post_webhook(client, sandbox, created.json()) == "created"
 
     _cron, sweep = _as_the_worker_runs_it()
@@ -282,11 +287,7 @@ async def test_a_card_held_inside_a_closure_gets_only_its_release(
     created = await client.post("/api/orders", json=await order_for(client, None))
     assert created.status_code == 201, created.text
     ref = created.json()["id"]
-    token = await login(client, "owner@demo.test")
-    added = await client.post("/manage/demo/hours/closures", data={
-        "_csrf_token": token, "starts_on": datetime.now(BERLIN).date().isoformat(),
-        "reason": "Burst pipe"})
-    assert added.status_code == 303, added.text[-2000:]
+    await _close_today(client, "Burst pipe")
     assert await pay_and_post_webhook(client, sandbox, created.json()) == "created"
     outcome = await _send(redis, sandbox, "payment_authorised", ref)
     assert outcome.startswith("skipped"), outcome
