@@ -65,7 +65,7 @@ PREPARE_LEAD_S = 0.35
 # or refund email tells them), nor for one paid inside a closure, which the worker's sweep
 # rejects (`hours.late_orders_among`). An order refunded in part is still made: it gets one.
 PAID_EMAILS = frozenset({"payment_received", "payment_authorised"})
-NO_RECEIPT_STATUSES = ("rejected", "refunded", "voided")
+GIVEN_BACK_STATUSES = ("rejected", "refunded", "voided")  # the money is (on its way) back
 # Every email that announces progress (paid, accepted, ready): none once the order has been
 # rejected, refunded in full or its hold released, whenever its job runs. Two screens: one
 # accepts, another rejects a few ms later; the accept's email must not be the diner's last
@@ -148,7 +148,7 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
         # (its receipt is queued then); one released, or still held, gets none.
         await service.mark_skipped(row.id, "not sent: the card hold was never captured")
         return Skip("skipped: the card hold was never captured")
-    if row.kind in PROGRESS_EMAILS and order.status in NO_RECEIPT_STATUSES:
+    if row.kind in PROGRESS_EMAILS and order.status in GIVEN_BACK_STATUSES:
         reason = f"order is {order.status}; its rejection or refund email tells the diner"
         await service.mark_skipped(row.id, "not sent: " + reason)
         return Skip("skipped: " + reason)
