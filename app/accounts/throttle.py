@@ -50,6 +50,8 @@ async def failed(redis: Redis, email: str, device: str | None = None) -> None:
 
 
 async def succeeded(redis: Redis, email: str, device: str | None = None) -> None:
-    """The right password: this browser's failures are forgotten, and the account's too
-    (its owner is in: the guessing, if any, is not theirs to wait out)."""
-    await redis.delete(_key(email), *([_key(email, device)] if device else []))
+    """The right password: the failures counted for this browser are forgotten (a known
+    device's own; for any other browser, which got in while the account was not locked,
+    the account's). A known device logging in leaves the account's count as it is: the
+    guessing elsewhere goes on, and unknown browsers stay locked out."""
+    await redis.delete(_key(email, device))
