@@ -47,7 +47,7 @@ async def _waiting_page(browser: Any, web: RunningProcess, ref: str
     await page.goto(f"{web.url}/orders/{ref}")
     assert await page.get_attribute("html", "lang") == "de"
     assert "Ihr Zahlungslink ist unterwegs" in await page.inner_text("#order-progress")
-    await page.wait_for_function("window.streamOpened === true", timeout=10_000)
+    await page.wait_for_function("() => window.streamOpened === true", timeout=10_000)
     await page.evaluate("window.sameDocument = true")  # gone if the page were reloaded
     return page, errors
 

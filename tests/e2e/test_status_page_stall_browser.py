@@ -36,7 +36,7 @@ async def test_a_frozen_status_page_reconnects_and_shows_the_order_as_it_is(
             "document.addEventListener('htmx:sseOpen', () => { window.streamOpened = true; })")
         await page.goto(f"/orders/{order.public_id}")
         await page.wait_for_selector("#order-progress.status-paid", timeout=10_000)
-        await page.wait_for_function("window.streamOpened === true", timeout=10_000)
+        await page.wait_for_function("() => window.streamOpened === true", timeout=10_000)
         assert await page.evaluate("document.body.dataset.liveReconnects") is None
 
         # the page's stream hears nothing from now on, and nothing breaks
