@@ -80,15 +80,17 @@ SELECT
   (SELECT coalesce(json_agg(row_to_json(n) ORDER BY n.cooking DESC, n.at), '[]'::json) FROM (
      SELECT public_id AS ref, ticket_number, accepted_at IS NOT NULL AS cooking,
             CASE WHEN auto_rejected OR (refund_notice AND rejected_at IS NOT NULL)
-                 THEN rejected_at ELSE coalesce(refunded_at, voided_at)
+                 THEN rejected_at ELSE coalesce(refunded_at, voided_at, disputed_at)
             END AS at, status, total_amount, currency, status = 'voided' AS voided,
             needs_review, NOT auto_rejected AS refunded, coalesce(reject_reason, '') AS reason,
-            (refund_notice AND rejected_at IS NOT NULL AND NOT auto_rejected) AS closed
+            (refund_notice AND rejected_at IS NOT NULL AND NOT auto_rejected) AS closed,
+            (refund_notice AND disputed_at IS NOT NULL AND refunded_at IS NULL
+             AND voided_at IS NULL AND rejected_at IS NULL) AS disputed
      FROM paid_order
      WHERE restaurant = $1 AND notice_acknowledged_at IS NULL
        AND ((auto_rejected AND rejected_at > now() - interval '1 day')
-            OR (refund_notice
-                AND coalesce(refunded_at, voided_at, rejected_at) > now() - interval '1 day'))
+            OR (refund_notice AND coalesce(refunded_at, voided_at, rejected_at, disputed_at)
+                > now() - interval '1 day'))
      ) n
   ) AS notices,
   (SELECT coalesce(json_agg(m.name ORDER BY m.position, m.id), '[]'::json) FROM menu_item m
@@ -110,8 +112,9 @@ class Recall:
 @dataclass(frozen=True)
 class Notice:
     """An order the timer rejected, one refunded in full while on the board (admin,
-    Stripe's dashboard), or one on the board a closure cancelled (rejected, or refunded in
-    full when ready), that no cook has acknowledged yet."""
+    Stripe's dashboard), one on the board a closure cancelled (rejected, or refunded in
+    full when ready), or one on the board a chargeback took the money of, that no cook has
+    acknowledged yet."""
 
     ref: str
     ticket_number: int
@@ -124,6 +127,7 @@ class Notice:
     refunded: bool = False  # refunded by the restaurant, not rejected by the timer
     reason: str = ""  # the reject reason stored with it (the timer's minutes as they were)
     closed: bool = False  # cancelled by a closure the owner added (`reason` is its reason)
+    disputed: bool = False  # a chargeback took the money back (the cardholder's bank)
     cooking: bool = False  # a cook had accepted it: listed before the others
 
     @property

@@ -11,7 +11,9 @@ void).
 
 Money moves too (`MONEY_MOVES`, made by the system, never a kitchen button): a full refund
 (admin, or made in Stripe) from any paid status → refunded; a dispute from any paid status →
-disputed, then won (back to where it was) or lost → charged_back. This module is the only
+disputed, then won (back to where it was; `status_after_won_dispute`) or lost →
+charged_back. Only a chargeback moves the order: an inquiry takes no money
+(`app.payments.money_events`). This module is the only
 writer of `paid_order.status`; `app.payments.settlement` moves the money.
 
 Two screens acting at once: both read version N, one UPDATE … WHERE version = N wins, the
@@ -75,7 +77,7 @@ VERSION_RETRIES = 3
 _STAMPS = {
     "accept": "accepted_at", "start": "preparing_at", "ready": "ready_at",
     "complete": "completed_at", "reject": "rejected_at", "auto_reject": "rejected_at",
-    "refund": "refunded_at", "void": "voided_at",
+    "refund": "refunded_at", "void": "voided_at", "dispute": "disputed_at",
 }
 
 
@@ -148,13 +150,35 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
             changes[PaidOrder.review_reason] = ""
         # A ticket on the board leaves it: its screens say why until acknowledged, so
         # nobody keeps cooking an order the diner no longer pays for.
-        on_board = getattr(order, "scheduled_for", None) is None or getattr(
-            order, "released_at", None) is not None
-        if order.status in ACTIVE_STATUSES and on_board:
+        if on_the_board(order):
             changes[PaidOrder.refund_notice] = True
     elif action == "dispute":
         changes[PaidOrder.status_before_dispute] = order.status
+        # A chargeback takes the money from the restaurant at once: a ticket on the board
+        # leaves it the way a refund's does, with a notice on every screen.
+        if on_the_board(order):
+            changes[PaidOrder.refund_notice] = True
     return changes
+
+
+def on_the_board(order: PaidOrder) -> bool:
+    """Pure: the order is a ticket on the kitchen's board (active, and not a booking still
+    waiting for its slot)."""
+    released = getattr(order, "scheduled_for", None) is None or getattr(
+        order, "released_at", None) is not None
+    return order.status in ACTIVE_STATUSES and released
+
+
+def status_after_won_dispute(order: PaidOrder) -> str:
+    """Pure: where a won dispute leaves `order` (disputed): where it was, except a ticket the
+    chargeback took off the board. Its screens were told to stop preparing it, and a dispute
+    is decided weeks later: it does not come back as a ticket to cook, nor as a "paid" order
+    the timer would reject, refunding the money the restaurant just won back. It ends
+    completed: nothing is left to cook or to give back."""
+    before = order.status_before_dispute or "completed"
+    if before in ACTIVE_STATUSES and order.refund_notice and order.disputed_at is not None:
+        return "completed"
+    return before
 
 
 def closing_live(order: PaidOrder) -> bool:
@@ -196,7 +220,7 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
         now = datetime.now(UTC)
         target = next_status(order.status, action)
         if target == BEFORE_DISPUTE:
-            target = order.status_before_dispute or "completed"
+            target = status_after_won_dispute(order)
         if action == "recall":
             check_recall(order.completed_at, now)
         if action == "accept":

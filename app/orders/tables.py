@@ -56,6 +56,7 @@ class PaidOrder(Table):
     voided_at = Timestamptz(null=True, default=None)  # the authorisation was released
     dispute_status = Varchar(length=24, default="")  # Stripe's dispute status, if any
     status_before_dispute = Varchar(length=24, default="")
+    disputed_at = Timestamptz(null=True, default=None)  # the bank opened a chargeback
     settlement_stopped_at = Timestamptz(null=True, default=None)  # refund can never succeed
     allergy = Varchar(length=300, default="")  # the diner's allergy flag for the whole order
     auto_rejected = Boolean(default=False)  # rejected by the timer, not by a cook

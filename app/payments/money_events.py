@@ -30,8 +30,14 @@ log = get_logger("orderpass.payments.money_events")
 HANDLED = frozenset({"charge.refunded", "charge.dispute.created", "charge.dispute.closed",
                      "payment_intent.canceled"})
 CLOSED = ("refunded", "voided", "charged_back")  # no money is left to move
-OPEN_DISPUTE = ("warning_needs_response", "warning_under_review", "needs_response",
-                "under_review")
+# Stripe's dispute statuses. A chargeback debits the restaurant when it opens and moves the
+# order; an inquiry ("warning_…", before any chargeback) takes no money, so the order and its
+# ticket stay as they are and only the admin is told. Closed in the restaurant's favour:
+# won, an inquiry closed without a chargeback, or a dispute prevented (a refund Stripe made
+# for it comes as its own `charge.refunded`).
+CHARGEBACK_OPEN = ("needs_response", "under_review")
+INQUIRY_OPEN = ("warning_needs_response", "warning_under_review")
+KEPT = ("won", "warning_closed", "prevented")
 
 
 async def _order_for(intent: str) -> PaidOrder | None:
@@ -160,18 +166,14 @@ async def dispute_changed(redis: ArqRedis, order: PaidOrder, dispute_id: str) ->
     dispute = await get_gateway().retrieve_dispute(dispute_id, order_ref=ref)
     status = str(dispute.status)
     extra = {PaidOrder.dispute_status: status}
-    if status in OPEN_DISPUTE:
-        action = "dispute" if order.status != "disputed" else ""
-    elif status == "won":
-        action = "dispute_won" if order.status == "disputed" else ""
-    else:  # lost
-        action = ("dispute_lost" if order.status == "disputed" else
-                  "dispute" if order.status != "charged_back" else "")
+    action = dispute_action(order.status, status)
+    inquiry = status in INQUIRY_OPEN or status == "warning_closed"
     await record_discrepancy(
         "dispute", str(order.stripe_checkout_session_id), ref, int(order.restaurant),
-        {"reason": f"the customer's bank disputes the payment ({dispute.reason}); "
-                   f"respond in Stripe's dashboard", "dispute": dispute_id,
-         "amount": dispute.amount}, about=dispute_id)
+        {"reason": f"the customer's bank {'asks about' if inquiry else 'disputes'} the "
+                   f"payment ({dispute.reason}); respond in Stripe's dashboard",
+         "dispute": dispute_id, "amount": dispute.amount, "status": status},
+        about=dispute_id)
     if not action:
         await PaidOrder.update({PaidOrder.dispute_status: status}).where(
             PaidOrder.id == order.id)
@@ -185,3 +187,19 @@ async def dispute_changed(redis: ArqRedis, order: PaidOrder, dispute_id: str) ->
         log.warning("dispute not applied to the order", order_id=ref, error=str(error))
     log.error("payment disputed", order_id=ref, dispute=dispute_id, status=status)
     return Outcome(f"dispute_{status}", ref)
+
+
+def dispute_action(order_status: str, dispute_status: str) -> str:
+    """Pure: the state machine's action that brings an order in `order_status` to a dispute
+    in `dispute_status`, or "" when the order stays as it is. Whatever arrives first (a
+    close before its open, a status Stripe adds later) ends in the dispute's real state:
+    only a chargeback, open or lost, ever moves the order."""
+    disputed = order_status == "disputed"
+    if dispute_status in CHARGEBACK_OPEN:
+        return "" if disputed else "dispute"
+    if dispute_status in KEPT:
+        return "dispute_won" if disputed else ""
+    if dispute_status == "lost":
+        return ("dispute_lost" if disputed else
+                "dispute" if order_status != "charged_back" else "")
+    return ""  # an inquiry, or a status this code does not know: recorded, nothing moved

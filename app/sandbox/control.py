@@ -34,16 +34,19 @@ async def pay_session(request: Request[Any, Any, Any], session_id: FromPath[str]
 
 @post("/charges/{charge_id:str}/dispute", status_code=200)
 async def open_dispute(request: Request[Any, Any, Any], charge_id: FromPath[str]) -> dict[str, Any]:
-    """The cardholder's bank disputes a charge (`charge.dispute.created`)."""
+    """The cardholder's bank disputes a charge (`charge.dispute.created`): a chargeback, or
+    with `{"inquiry": true}` an inquiry before one (status `warning_needs_response`)."""
     body = await _body(request)
-    return sandbox_of(request).stripe.open_dispute(charge_id, str(body.get("reason", "fraudulent")))
+    return sandbox_of(request).stripe.open_dispute(
+        charge_id, str(body.get("reason", "fraudulent")), inquiry=body.get("inquiry") is True)
 
 
 @post("/disputes/{dispute_id:str}/close", status_code=200)
 async def close_dispute(
     request: Request[Any, Any, Any], dispute_id: FromPath[str]
 ) -> dict[str, Any]:
-    """The dispute is decided, `{"status": "won" | "lost"}` (`charge.dispute.closed`)."""
+    """The dispute is decided, `{"status": "won" | "lost"}`, or an inquiry closed without a
+    chargeback, `{"status": "warning_closed"}` (`charge.dispute.closed`)."""
     body = await _body(request)
     return sandbox_of(request).stripe.close_dispute(dispute_id, str(body.get("status", "")))
 

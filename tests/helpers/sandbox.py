@@ -96,9 +96,10 @@ class RunningSandbox:
         result: dict[str, Any] = self._post("/_control/api/faults", faults)
         return result
 
-    def open_dispute(self, charge_id: str, reason: str = "fraudulent") -> dict[str, Any]:
+    def open_dispute(self, charge_id: str, reason: str = "fraudulent", *,
+                     inquiry: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = self._post(f"/_control/charges/{charge_id}/dispute",
-                                            {"reason": reason})
+                                            {"reason": reason, "inquiry": inquiry})
         return result
 
     def close_dispute(self, dispute_id: str, status: str) -> dict[str, Any]:

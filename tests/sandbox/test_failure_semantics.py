@@ -328,6 +328,31 @@ def test_disputes_open_and_close_with_events_and_block_refunds(
     assert client.v1.charges.retrieve(str(intent.latest_charge)).disputed is True
 
 
+def test_an_inquiry_takes_no_money_and_closes_without_a_chargeback(
+    sandbox: RunningSandbox, client: stripe.StripeClient
+) -> None:
+    """Before a chargeback the bank may only ask (an inquiry): the charge stays refundable,
+    the inquiry closes as `warning_closed` (never won or lost), then a chargeback may
+    follow on the same charge."""
+    session = client.v1.checkout.sessions.create(params=session_params())
+    sandbox.pay(session.id)
+    charge = str(client.v1.payment_intents.retrieve(
+        str(client.v1.checkout.sessions.retrieve(session.id).payment_intent)).latest_charge)
+    inquiry = sandbox.open_dispute(charge, inquiry=True)
+    assert inquiry["status"] == "warning_needs_response" and inquiry["is_charge_refundable"]
+    assert inquiry["payment_method_details"]["card"]["case_type"] == "inquiry"
+    assert client.v1.disputes.retrieve(inquiry["id"]).status == "warning_needs_response"
+    refund = client.v1.refunds.create(params={"charge": charge, "amount": 100})
+    assert refund.status == "succeeded"
+    refused = sandbox.http.post(f"/_control/disputes/{inquiry['id']}/close",
+                                json={"status": "won"})
+    assert refused.status_code == 400 and "warning_closed" in refused.text
+    assert sandbox.close_dispute(inquiry["id"], "warning_closed")["status"] == "warning_closed"
+    chargeback = sandbox.open_dispute(charge)
+    assert chargeback["status"] == "needs_response" and chargeback["amount"] == (
+        client.v1.charges.retrieve(charge).amount - 100)
+
+
 # -- Resend -------------------------------------------------------------------------------
 
 def test_resend_accepts_only_the_configured_key(sandbox: RunningSandbox) -> None:

@@ -378,7 +378,8 @@ def event(
     }
 
 
-def dispute(*, created: int, charge_obj: dict[str, Any], reason: str) -> dict[str, Any]:
+def dispute(*, created: int, charge_obj: dict[str, Any], reason: str,
+            inquiry: bool = False) -> dict[str, Any]:
     return {
         "id": stripe_id("dp"),
         "object": "dispute",
@@ -398,17 +399,18 @@ def dispute(*, created: int, charge_obj: dict[str, Any], reason: str) -> dict[st
             "past_due": False,
             "submission_count": 0,
         },
-        "is_charge_refundable": False,
+        "is_charge_refundable": inquiry,  # an inquiry took no money yet
         "livemode": False,
         "metadata": {},
         "payment_intent": charge_obj["payment_intent"],
         "payment_method_details": {
-            "card": {"brand": "visa", "case_type": "chargeback", "network": "visa",
+            "card": {"brand": "visa", "case_type": "inquiry" if inquiry else "chargeback",
+                     "network": "visa",
                      "network_reason_code": "10.4"},
             "type": "card",
         },
         "reason": reason,
-        "status": "needs_response",
+        "status": "warning_needs_response" if inquiry else "needs_response",
     }
 
 

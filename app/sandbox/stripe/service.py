@@ -665,7 +665,7 @@ class StripeService:
                 f"Charge {ch['id']} has already been refunded.",
                 code="charge_already_refunded",
             )
-        if ch["disputed"]:
+        if ch["disputed"] and not self._inquiry_open(ch["id"]):
             raise state_error(
                 f"Charge {ch['id']} has been charged back; cannot issue a refund.",
                 code="charge_disputed",
@@ -713,11 +713,22 @@ class StripeService:
         return self.paginate(items, query, "/v1/refunds")
 
     # -- disputes (opened by the cardholder's bank: control API only) ----------------------
-    def open_dispute(self, charge_id: str, reason: str = "fraudulent") -> dict[str, Any]:
+    # An inquiry (a "warning_…" dispute, before any chargeback) takes no money: the charge
+    # can still be refunded, and a chargeback may follow once it is closed.
+    def _disputes_of(self, charge_id: str) -> list[dict[str, Any]]:
+        return [d for d in self.store.all("dispute") if d["charge"] == charge_id]
+
+    def _inquiry_open(self, charge_id: str) -> bool:
+        return any(d["status"].startswith("warning_") and d["status"] != "warning_closed"
+                   for d in self._disputes_of(charge_id))
+
+    def open_dispute(self, charge_id: str, reason: str = "fraudulent", *,
+                     inquiry: bool = False) -> dict[str, Any]:
         ch = self._get("charge", charge_id, "charge")
-        if ch["disputed"]:
+        if any(d["status"] != "warning_closed" for d in self._disputes_of(charge_id)):
             raise StripeError(f"Charge {charge_id} is already disputed.", param="charge")
-        dispute = objects.dispute(created=self.clock.now_int(), charge_obj=ch, reason=reason)
+        dispute = objects.dispute(created=self.clock.now_int(), charge_obj=ch, reason=reason,
+                                  inquiry=inquiry)
         self.store.put("dispute", dispute)
         ch["disputed"] = True
         self.store.put("charge", ch)
@@ -725,10 +736,13 @@ class StripeService:
         return dispute
 
     def close_dispute(self, dispute_id: str, status: str) -> dict[str, Any]:
-        if status not in ("won", "lost"):
-            raise StripeError("status must be won or lost", param="status")
         dispute = self._get("dispute", dispute_id, "dispute")
-        if dispute["status"] in ("won", "lost"):
+        inquiry = dispute["status"].startswith("warning_")
+        allowed = ("warning_closed",) if inquiry else ("won", "lost")
+        if status not in allowed:
+            raise StripeError(f"status must be {' or '.join(allowed)} for "
+                              f"{'an inquiry' if inquiry else 'a chargeback'}", param="status")
+        if dispute["status"] in ("won", "lost", "warning_closed"):
             raise StripeError(f"Dispute {dispute_id} is already closed.", param="dispute")
         previous = {"status": dispute["status"]}
         dispute.update(status=status, is_charge_refundable=False)

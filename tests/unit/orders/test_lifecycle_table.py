@@ -12,8 +12,10 @@ from app.orders.lifecycle import (
     changes_for,
     check_recall,
     next_status,
+    status_after_won_dispute,
 )
 from app.orders.tables import PaidOrder
+from app.payments.money_events import dispute_action
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -74,3 +76,37 @@ def test_reject_and_recall_changes() -> None:
     assert changes[PaidOrder.reject_reason] == "sold out"
     recall = changes_for(order, "recall", "ready", NOW, prep_minutes=None, reason="")
     assert recall[PaidOrder.completed_at] is None
+
+
+@pytest.mark.parametrize(("order_status", "dispute_status", "action"), [
+    ("accepted", "warning_needs_response", ""),  # an inquiry takes no money
+    ("paid", "warning_closed", ""),  # closed without a chargeback: nothing was lost
+    ("completed", "prevented", ""),
+    ("accepted", "needs_response", "dispute"), ("disputed", "under_review", ""),
+    ("disputed", "won", "dispute_won"), ("completed", "won", ""),
+    ("disputed", "lost", "dispute_lost"), ("completed", "lost", "dispute"),  # reordered
+    ("charged_back", "lost", ""), ("paid", "some_new_status", ""),
+])
+def test_only_a_chargeback_moves_the_order(order_status: str, dispute_status: str,
+                                           action: str) -> None:
+    assert dispute_action(order_status, dispute_status) == action
+
+
+def test_a_won_dispute_does_not_bring_a_ticket_back_to_the_board() -> None:
+    on_board = PaidOrder(status="accepted", version=1, review_reason="")
+    changes = changes_for(on_board, "dispute", "disputed", NOW, prep_minutes=None, reason="")
+    assert changes[PaidOrder.disputed_at] == NOW and changes[PaidOrder.refund_notice] is True
+    taken_off = PaidOrder(status="disputed", status_before_dispute="accepted",
+                          refund_notice=True, disputed_at=NOW)
+    assert status_after_won_dispute(taken_off) == "completed"
+    # a booking still waiting for its slot was never on the board: it waits again
+    booking = PaidOrder(status="paid", version=1, review_reason="", scheduled_for=NOW,
+                        released_at=None)
+    assert PaidOrder.refund_notice not in changes_for(
+        booking, "dispute", "disputed", NOW, prep_minutes=None, reason="")
+    assert status_after_won_dispute(PaidOrder(
+        status="disputed", status_before_dispute="paid", refund_notice=False,
+        disputed_at=NOW)) == "paid"
+    assert status_after_won_dispute(PaidOrder(
+        status="disputed", status_before_dispute="rejected", refund_notice=False,
+        disputed_at=NOW)) == "rejected"  # its refund is still owed

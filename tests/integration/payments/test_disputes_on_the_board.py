@@ -1,0 +1,126 @@
+"""A dispute reaches the kitchen only when it takes money. An inquiry (Stripe's
+"warning_…" statuses, before any chargeback) takes none: the ticket stays on the board, the
+charge can still be refunded, and an inquiry closed without a chargeback leaves the order
+as it was, never "charged back". A chargeback takes the money at once: a ticket on the board
+leaves it with a notice on every screen saying so, until a cook acknowledges it. Decided for
+the restaurant weeks later, that order does not come back as a ticket to cook, nor as a
+"paid" order the timer would reject (refunding the money just won back, and emailing the
+diner a rejection)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import stripe
+from arq.connections import ArqRedis
+from litestar import Litestar
+
+from app.orders import lifecycle
+from app.orders.tables import PaidOrder
+from tests.helpers.accounts import staff_session
+from tests.helpers.orders import paid_order_via_sandbox
+from tests.helpers.payments import discrepancy_kinds, emails_of, events_about, post_event, reload
+from tests.helpers.sandbox import RunningSandbox
+from workers.kitchen_jobs import auto_reject_unaccepted
+
+
+@pytest.fixture
+async def kitchen(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """A kitchen screen's own session."""
+    async with staff_session(app, "kitchen@demo.test") as screen:
+        yield screen
+
+
+async def _board(kitchen: httpx.AsyncClient) -> str:
+    return " ".join((await kitchen.get("/kitchen/demo/board")).text.split())
+
+
+def _charge_of(sdk: stripe.StripeClient, order: PaidOrder) -> str:
+    return str(sdk.v1.payment_intents.retrieve(str(order.stripe_payment_intent_id))
+               .latest_charge)
+
+
+async def _post_latest(client: httpx.AsyncClient, sandbox: RunningSandbox, kind: str) -> str:
+    return await post_event(client, events_about(sandbox, {kind})[-1])
+
+
+async def test_an_inquiry_leaves_the_ticket_and_closed_it_is_not_a_chargeback(
+    client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
+    sdk: stripe.StripeClient
+) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
+    inquiry = sandbox.open_dispute(_charge_of(sdk, order), inquiry=True)
+    assert inquiry["status"] == "warning_needs_response" and inquiry["is_charge_refundable"]
+    outcome = await _post_latest(client, sandbox, "charge.dispute.created")
+    assert outcome == "dispute_warning_needs_response"
+    asked = await reload(order.public_id)
+    assert (asked.status, asked.dispute_status) == ("paid", "warning_needs_response")
+    assert f"#{order.ticket_number}" in await _board(kitchen)  # still there to cook
+    assert "disputed" not in await _board(kitchen)
+    assert await discrepancy_kinds(order.public_id) == ["dispute"]  # the admin answers it
+    page = (await client.get(f"/orders/{order.public_id}")).text
+    assert "Your bank is disputing this payment" not in page
+    # an inquiry took no money: the charge can still be refunded in part
+    sdk.v1.refunds.create(params={"payment_intent": str(order.stripe_payment_intent_id),
+                                  "amount": 100})
+
+    sandbox.close_dispute(inquiry["id"], "warning_closed")
+    assert await _post_latest(client, sandbox, "charge.dispute.closed") \
+        == "dispute_warning_closed"
+    closed = await reload(order.public_id)
+    assert (closed.status, closed.dispute_status) == ("paid", "warning_closed")
+    page = (await client.get(f"/orders/{order.public_id}")).text
+    assert "Your bank reversed this payment" not in page
+
+
+async def test_a_chargeback_takes_the_ticket_off_with_a_notice_and_a_win_does_not_bring_it_back(
+    client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
+    sdk: stripe.StripeClient, redis: ArqRedis
+) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
+    await lifecycle.apply_action(order.public_id, "accept", actor="kitchen@demo.test",
+                                 prep_minutes=20)
+    dispute = sandbox.open_dispute(_charge_of(sdk, order))
+    assert await _post_latest(client, sandbox, "charge.dispute.created") \
+        == "dispute_needs_response"
+    disputed = await reload(order.public_id)
+    assert disputed.status == "disputed" and disputed.disputed_at is not None
+    board = await _board(kitchen)
+    assert f'id="card-{order.public_id}"' not in board
+    total = f"€{order.total_amount // 100}.{order.total_amount % 100:02d}"
+    assert (f"#{order.ticket_number} payment disputed" in board
+            and f"the customer's bank took back {total}" in board
+            and "stop preparing it" in board), board
+    acknowledged = await kitchen.post(
+        f"/kitchen/demo/notices/{order.public_id}/acknowledge",
+        data={"_csrf_token": kitchen.cookies["csrftoken"]}, headers={"hx-request": "true"})
+    assert acknowledged.status_code == 200, acknowledged.text
+    assert f'data-notice="{order.public_id}"' not in await _board(kitchen)
+
+    sandbox.close_dispute(dispute["id"], "won")  # weeks later, for the restaurant
+    assert await _post_latest(client, sandbox, "charge.dispute.closed") == "dispute_won"
+    won = await reload(order.public_id)
+    assert (won.status, won.dispute_status) == ("completed", "won")
+    assert f'id="card-{order.public_id}"' not in await _board(kitchen)
+    assert not [e for e in await emails_of(order.public_id) if "rejected" in e]
+
+
+async def test_a_chargeback_on_a_paid_ticket_won_back_is_not_rejected_by_the_timer(
+    client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
+    sdk: stripe.StripeClient, redis: ArqRedis
+) -> None:
+    """The ticket nobody had accepted yet: restored as "paid", the timer would reject it
+    and refund the money the restaurant had just won."""
+    order = await paid_order_via_sandbox(client, sandbox)
+    dispute = sandbox.open_dispute(_charge_of(sdk, order))
+    await _post_latest(client, sandbox, "charge.dispute.created")
+    sandbox.close_dispute(dispute["id"], "won")
+    assert await _post_latest(client, sandbox, "charge.dispute.closed") == "dispute_won"
+    won = await reload(order.public_id)
+    assert (won.status, won.amount_refunded) == ("completed", 0)
+    assert f'id="card-{order.public_id}"' not in await _board(kitchen)
+    await auto_reject_unaccepted({"redis": redis})
+    assert (await reload(order.public_id)).status == "completed"
+    assert not [e for e in await emails_of(order.public_id) if "rejected" in e]
