@@ -67,7 +67,7 @@ class AdminDiscrepancyController(Controller):
         except discrepancies.FixError as problem:
             error, status_code = str(problem), problem.status_code
         except PaymentProviderError as problem:
-            error, status_code = f"Stripe: {problem}", 502
+            error, status_code = problem.told(), 502
         if not is_htmx(request):
             if error:
                 return await self._page(request, form.get("filter", "open"), error,

@@ -43,7 +43,7 @@ class AdminInboxController(Controller):
         except inbox.ReplayError as problem:
             return self._outcome(request, str(problem), False, problem.status_code)
         except PaymentProviderError as problem:
-            return self._outcome(request, f"Stripe: {problem}", False, 502)
+            return self._outcome(request, problem.told(), False, 502)
         return self._outcome(request, result.detail, result.ok)
 
     @post("/webhooks/resend/{delivery_id:int}/replay", status_code=200)

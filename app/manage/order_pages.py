@@ -132,5 +132,5 @@ async def refund(request: Request[Any, Any, Any], scope: Scope,
                             status_code=refused.status_code,
                             nonce=kept if partial_refunds.NONCE.match(kept) else "")
     except PaymentProviderError as problem:
-        return await detail(request, scope, ref, error=f"Stripe: {problem}", status_code=502)
+        return await detail(request, scope, ref, error=problem.told(), status_code=502)
     return Redirect(f"{scope.url(ref)}?done={done}", status_code=303)

@@ -193,7 +193,9 @@ async def refund(discrepancy_id: int, *, by: str) -> DiscrepancyView:
         try:
             outcome = await settlement.give_back(order, source="admin", by=by)
         except settlement.SettlementFailed as error:
-            raise FixError(f"Stripe: {error}", 502) from error
+            cause = (f"{settlement.UNREACHABLE}; try again in a minute" if error.unreachable
+                     else "not done" if error.permanent else "not done; try again")
+            raise FixError(f"Stripe: {error} ({cause})", 502) from error
         # IllegalTransition: Stripe's webhook recorded it meanwhile.
         with contextlib.suppress(lifecycle.IllegalTransition):
             await lifecycle.apply_action(order.public_id,

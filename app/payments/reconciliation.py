@@ -165,7 +165,7 @@ async def reconcile(redis: ArqRedis, *, since: timedelta, apply: bool,
         await _unlisted_orders(gateway, start, checked, report)
         await _unrecorded_refunds(gateway, created_gte, REFUND_GRACE_S, report, page_size)
     except PaymentProviderError as error:
-        report.errors.append(f"Stripe: {error}")
+        report.errors.append(error.told())
         log.error("reconciliation stopped: Stripe unavailable", error=str(error))
     report.findings.sort(key=lambda finding: _PHASE.get(finding.kind, 2))
     RECONCILIATION_RUNS.labels(result="error" if report.errors else "ok").inc()

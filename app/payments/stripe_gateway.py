@@ -65,6 +65,14 @@ class PaymentProviderError(Exception):
         self.http_status = http_status
         self.error_type = error_type
 
+    def told(self) -> str:
+        """The failure as an owner or on-call reads it: Stripe out of reach (try again; the
+        idempotency key makes the retry the same request) told apart from Stripe's refusal
+        (trying again changes nothing)."""
+        if self.transient:
+            return f"Stripe could not be reached ({self}); try again in a minute"
+        return f"Stripe refused: {self}"
+
 
 def is_transient(error: BaseException) -> bool:
     """Worth retrying with the same idempotency key: network, rate limit, Stripe 5xx."""

@@ -37,14 +37,26 @@ async def test_stripe_event_replay_creates_a_lost_order_once(
 
 
 async def test_stripe_replay_refuses_what_stripe_cannot_return(
-        admin: tuple[httpx.AsyncClient, str]) -> None:
+        admin: tuple[httpx.AsyncClient, str], sandbox: RunningSandbox) -> None:
+    """Stripe's refusal (no such event: trying again changes nothing) reads apart from
+    Stripe out of reach (try again)."""
     client, token = admin
     response = await client.post("/admin/webhooks/stripe/admin:cs_test_1/replay",
                                  data={"_csrf_token": token}, headers=HTMX)
     assert response.status_code == 400
     missing = await client.post("/admin/webhooks/stripe/evt_doesnotexist/replay",
                                 data={"_csrf_token": token}, headers=HTMX)
-    assert missing.status_code == 502 and "Stripe" in missing.text
+    assert missing.status_code == 502 and "Stripe refused" in missing.text, missing.text
+    assert "could not be reached" not in missing.text
+    sandbox.api_faults(service="stripe", status=500, count=1000)
+    try:
+        down = await client.post("/admin/webhooks/stripe/evt_doesnotexist/replay",
+                                 data={"_csrf_token": token}, headers=HTMX)
+    finally:
+        sandbox.api_faults(service="stripe", status=500, count=0)
+    assert down.status_code == 502, down.text
+    assert "Stripe could not be reached" in down.text and "try again" in down.text
+    assert "Stripe refused" not in down.text
 
 
 async def test_resend_delivery_replay(admin: tuple[httpx.AsyncClient, str]) -> None:
