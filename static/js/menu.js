@@ -2,7 +2,8 @@
    re-rendered by the server), what the diner types while a refresh is on its way stays
    (with the focus and caret), the form refreshes itself when the kitchen 86s an item,
    pauses or sets a busy time, "Place order and pay" cannot be sent twice (and, refused,
-   brings its errors into view and focuses them), and the basket survives a reload. */
+   brings its errors into view and focuses them), taps made faster than the basket answers
+   wait their turn instead of being lost, and the basket survives a reload. */
 (function () {
   "use strict";
   var intent = null;  // where the focus goes after the form is swapped
@@ -134,6 +135,64 @@
     var sent = sentFor(event.detail.xhr);  // not swapped (an error, a redirect): forget it
     if (sent && !(sent[3] && sent[3].swaps)) sentState.splice(sentState.indexOf(sent), 1);
   });
+
+  // One basket request at a time. Each answer re-renders the whole form from the fields it
+  // was sent with, so a tap sent while another was on its way was answered from the state
+  // before that one, and whichever answer came last wiped the other tap (a slow phone lost
+  // most quick taps). A tap made meanwhile (+, −, Add, Remove, "Place order and pay") waits
+  // and is made again on the new form, in order; the form is aria-busy until all are done.
+  var inFlight = 0;
+  var waiting = [];  // the taps' op values, "" for the order's own submit
+  function showBusy() {
+    var form = document.getElementById("order-form");
+    if (!form) return;
+    if (inFlight || waiting.length) form.setAttribute("aria-busy", "true");
+    else form.removeAttribute("aria-busy");
+  }
+  function opButton(form, op) {
+    var part = itemOf(op);
+    var tries = [op];  // after the first Add the dish shows + instead, and back
+    if (part.verb === "add") tries.push("inc:" + part.id);
+    if (part.verb === "inc") tries.push("add:" + part.id);
+    for (var i = 0; i < tries.length; i++) {
+      var found = form.querySelector('button[name="op"][value="' + CSS.escape(tries[i]) + '"]');
+      if (found) return found;
+    }
+    return null;  // gone: the dish sold out, the line was removed
+  }
+  function drain() {
+    while (!inFlight && waiting.length) {
+      var op = waiting.shift();
+      var form = document.getElementById("order-form");
+      if (!form) { waiting = []; break; }
+      var button = op ? opButton(form, op) : form.querySelector(".primary-action");
+      if (button && !button.disabled) button.click();  // sends: inFlight counts it
+    }
+    showBusy();
+  }
+  document.addEventListener("click", function (event) {
+    if (!inFlight) return;
+    var button = event.target && event.target.closest && event.target.closest("button");
+    var form = button && button.form;
+    if (!form || form.id !== "order-form" || button.type !== "submit") return;
+    event.preventDefault();  // neither htmx nor the browser sends it now
+    event.stopImmediatePropagation();
+    var op = button.name === "op" ? button.value : "";
+    // the order on its way, or waiting already: a second tap on its button is the same one
+    if (op || (form.dataset.submitting !== "1" && waiting.indexOf("") < 0)) waiting.push(op);
+    showBusy();
+  }, true);
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    if (!isFormTarget(event.detail)) return;
+    inFlight += 1;
+    showBusy();
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    if (!isFormTarget(event.detail)) return;
+    inFlight = Math.max(0, inFlight - 1);
+    if (!event.detail.successful) setTimeout(drain, 0);  // no new form comes: go on
+  });
+  document.body.addEventListener("htmx:afterSettle", function () { drain(); });
 
   // The kitchen changed what can be ordered: re-render the form from its own fields.
   document.body.addEventListener("htmx:sseBeforeMessage", function (event) {

@@ -1,0 +1,105 @@
+"""A diner tapping faster than the basket answers loses no tap. Each tap re-renders the
+whole order form from the fields it was sent with, so two taps in flight at once were each
+answered from the state before the other: the later answer wiped the earlier tap (a "+" on
+the pizza, then "Add" on the soup before the pizza's answer came back, left one pizza). A
+slow connection makes that every diner's case, so the basket's answers are slowed here."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import msgspec
+import pytest
+from arq.connections import ArqRedis
+
+from app.orders.models import TempOrder
+from tests.helpers.orders import temp_keys
+from tests.helpers.server import RunningProcess
+
+pytestmark = pytest.mark.browser
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+SLOW_S = 0.4  # a phone on a busy mobile network
+
+
+async def _slow_phone(browser: Any, web: RunningProcess) -> Any:
+    context = await browser.new_context(base_url=web.url, **PHONE)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
+
+    async def slowly(route: Any) -> None:
+        await asyncio.sleep(SLOW_S)
+        await route.continue_()
+    await page.route("**/r/demo/cart", slowly)
+    return page
+
+
+async def _settled(page: Any) -> None:
+    """No basket request in flight or waiting."""
+    await page.wait_for_function(
+        "() => !document.querySelector('#order-form[aria-busy=true]')",
+        timeout=10_000)
+    await page.wait_for_timeout(2 * SLOW_S * 1000)  # nothing more arrives
+    await page.wait_for_function(
+        "() => !document.querySelector('#order-form[aria-busy=true]')",
+        timeout=10_000)
+
+
+async def _quantity(page: Any, item: int) -> str:
+    field = page.locator(f"#qty-{item}")
+    return await field.input_value() if await field.count() else "0"
+
+
+async def test_taps_on_two_dishes_before_the_first_answer_both_count(
+        browser: Any, web: RunningProcess) -> None:
+    page = await _slow_phone(browser, web)
+    await page.goto("/r/demo")
+    await page.locator("#add-1").tap()
+    await page.wait_for_selector("#inc-1")
+    await _settled(page)
+    await page.locator("#inc-1").tap()  # 2 pizzas, its answer on its way …
+    await page.locator("#add-3").tap()  # … when the soup goes in
+    await _settled(page)
+    assert (await _quantity(page, 1), await _quantity(page, 3)) == ("2", "1")
+    assert "3 items" in await page.inner_text("#basket-bar")
+    assert page.errors == []
+
+
+async def test_three_quick_taps_on_plus_make_three_more(
+        browser: Any, web: RunningProcess) -> None:
+    page = await _slow_phone(browser, web)
+    await page.goto("/r/demo")
+    await page.locator("#add-1").tap()
+    await page.wait_for_selector("#inc-1")
+    await _settled(page)
+    for _ in range(3):
+        await page.locator("#inc-1").tap()
+    await _settled(page)
+    assert await _quantity(page, 1) == "4"
+    assert await page.evaluate("document.activeElement.id") == "inc-1"
+    assert page.errors == []
+
+
+async def test_place_order_tapped_before_the_last_plus_answered_orders_what_was_tapped(
+        browser: Any, web: RunningProcess, redis: ArqRedis) -> None:
+    page = await _slow_phone(browser, web)
+    await page.goto("/r/demo")
+    await page.locator("#add-1").tap()
+    await page.wait_for_selector("#inc-1")
+    await _settled(page)
+    await page.fill("#name", "Katherine Johnson")
+    await page.fill("#email", "katherine@example.com")
+    await page.locator("#inc-1").tap()
+    await page.locator("button.primary-action").tap()
+    await page.locator("button.primary-action").tap()  # impatient: the same order
+    await page.wait_for_url(re.compile(r".*/orders/TEMP-\w+$"), timeout=15_000)
+    placed = []
+    for key in await temp_keys(redis):
+        order = msgspec.json.decode(await redis.get(key), type=TempOrder)
+        if order.customer.email == "katherine@example.com":
+            placed.append(order)
+    assert [[line.quantity for line in order.lines] for order in placed] == [[2]]
+    assert page.errors == []
