@@ -132,7 +132,9 @@ class KitchenController(Controller):
         except lifecycle.OrderNotFound as error:
             raise NotFoundException("no such order") from error
         except lifecycle.IllegalTransition as error:
-            raise HTTPException(status_code=409, detail=str(error)) from error
+            detail = str(error) if action != "accept" else await services.refused_accept(
+                restaurant, ref, prep_minutes, str(error))
+            raise HTTPException(status_code=409, detail=detail) from error
         except lifecycle.HoldExpired as error:
             # Not a failure to retry: the order is off the board now. The board's banner says
             # why (a 4xx note on the card would leave with the card).

@@ -26,7 +26,7 @@ from app.orders.tables import PaidOrder
 from app.orders.views import modifiers_of
 from app.restaurants.availability import is_paused
 from app.restaurants.tables import Restaurant
-from app.templating import format_money
+from app.templating import format_money, local_clock
 
 
 @dataclass(frozen=True)
@@ -287,3 +287,19 @@ def reject_outcome(order: PaidOrder) -> str:
                 "for a person to settle.")
     return (f"{head}: the refund of {amount} has not gone through yet; it is retried "
             "automatically and shows in admin if it keeps failing.")
+
+
+async def refused_accept(restaurant: Restaurant, order_ref: str, prep_minutes: int | None,
+                         refusal: str) -> str:
+    """Why an accept was refused, for the cook who pressed it. Another screen accepted the
+    order first: the promise the diner got is that screen's, so the cook is told it and
+    that their own prep time was not used (else they cook to a time nobody promised)."""
+    order = await PaidOrder.objects().get(
+        (PaidOrder.public_id == order_ref) & (PaidOrder.restaurant == row_id(restaurant)))
+    if order is None or order.promised_at is None or order.status not in ACTIVE_STATUSES:
+        return refusal
+    promised = local_clock(order.promised_at, restaurant.timezone)
+    minutes = f" ({order.prep_minutes} min)" if order.prep_minutes else ""
+    yours = (f"; your {prep_minutes} min were not used" if prep_minutes
+             and prep_minutes != order.prep_minutes else "")
+    return f"{refusal.rstrip('.')}. It is promised for {promised}{minutes}{yours}."

@@ -579,7 +579,8 @@
   function showProblems() {  // again after a frame replaced the card
     Object.keys(problems).forEach(function (ref) {
       var card = cardOf(ref);
-      if (!card || card.dataset.status !== problems[ref].status) { clearProblem(ref); return; }
+      var status = problems[ref].status;
+      if (!card || (status !== null && card.dataset.status !== status)) { clearProblem(ref); return; }
       var shown = card.querySelector(".card-problem");
       if (!shown) {
         shown = document.createElement("p");
@@ -782,20 +783,31 @@
   // so on that ticket, with the words the reject uses ("#7 was not accepted: … Try again."):
   // nothing floats over another ticket, the ticket keeps its buttons for the next try.
   var DONE = { accept: "accepted", start: "started", ready: "marked ready", complete: "completed" };
-  function failedOnCard(elt, why) {
+  // Refused because another screen moved the order first (409), the note stays through that
+  // move for STICKY_MS: the frame of the other screen's accept often redraws the ticket
+  // before the refusal arrives, and it is the news ("promised 13:48, your 40 min were not
+  // used"). Any other failure leaves with the status it was about.
+  var STICKY_MS = 30000;
+  function failedOnCard(elt, why, sticky) {
     var form = elt && elt.closest ? elt.closest("form") : null;
-    var card = form && form.closest("#board .order-card");
+    var pressed = form && form.closest(".order-card");  // as pressed: maybe replaced since
+    var card = pressed && cardOf(pressed.dataset.ref);
     if (!card) return false;
     var action = (/(?:^|\s)act-(\w+)/.exec(form.className) || [])[1];
-    problems[card.dataset.ref] = {
+    var ref = card.dataset.ref;
+    var entry = {
       text: "#" + card.dataset.number + " was not " + (DONE[action] || "done") + ": " + why,
-      status: card.dataset.status
+      status: sticky ? null : card.dataset.status
     };
+    problems[ref] = entry;
+    if (sticky) {
+      window.setTimeout(function () { if (problems[ref] === entry) clearProblem(ref); }, STICKY_MS);
+    }
     showProblems();
     return true;
   }
-  function actionFailed(elt, why) {
-    if (!failedOnCard(elt, why)) showToast("Not done: " + why);
+  function actionFailed(elt, why, sticky) {
+    if (!failedOnCard(elt, why, sticky)) showToast("Not done: " + why);
   }
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     var card = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#board .order-card");
@@ -813,12 +825,20 @@
     if (outcome && outcome.message) showResult(outcome.message, outcome.ok !== false);
   }
   document.body.addEventListener("htmx:beforeSend", function (event) {
-    if (event.detail.xhr) event.detail.xhr.addEventListener("load", showOutcome);
+    var xhr = event.detail.xhr, elt = event.detail.elt;
+    if (!xhr) return;
+    xhr.addEventListener("load", showOutcome);
+    // A refusal whose ticket a frame redrew meanwhile: htmx's error event goes to the old,
+    // detached form and reaches no listener here, so the answer is read from the request.
+    xhr.addEventListener("load", function () {
+      if (xhr.status < 400 || xhr.status === 401 || !elt || document.body.contains(elt)) return;
+      actionFailed(elt, refusal(xhr.status, xhr.responseText), xhr.status === 409);
+    });
   });
   document.body.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
     if (xhr.status === 401) { toLogin(); return; }
-    actionFailed(event.detail.elt, refusal(xhr.status, xhr.responseText));
+    actionFailed(event.detail.elt, refusal(xhr.status, xhr.responseText), xhr.status === 409);
   });
   function lostServer(event) { actionFailed(event.detail.elt, NO_SERVER); }
   document.body.addEventListener("htmx:sendError", lostServer);

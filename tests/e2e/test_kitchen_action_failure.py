@@ -93,3 +93,38 @@ async def test_an_accept_answered_503_says_so_on_its_ticket_without_jargon(
     await assert_not_accepted_on_its_card(kitchen, order, other, ("busy", "unavailable"))
     await accept_again(kitchen, order)
     assert errors == []
+
+
+async def test_an_accept_another_screen_made_first_says_whose_promise_stands(
+        browser: Any, web: RunningProcess) -> None:
+    """Two screens press Accept together. The one refused (409) used to redraw silently as
+    the other's accept, its cook believing their own 40 minutes were promised: it says that
+    another screen's promise stands, and stays through the redraw that brings it."""
+    from app.orders import lifecycle
+
+    kitchen, order, other, errors = await kitchen_with_orders(browser, web)
+    card = kitchen.locator(f"#card-{order.public_id}")
+
+    async def other_screen_first(route: Any) -> None:
+        await lifecycle.apply_action(order.public_id, "accept", actor="kitchen@demo.test",
+                                     prep_minutes=10)
+        await kitchen.wait_for_selector(f"#card-{order.public_id}[data-status=accepted]",
+                                        timeout=10_000)  # its frame reached this screen
+        await route.continue_()
+
+    await kitchen.route(f"**/orders/{order.public_id}/accept", other_screen_first)
+    await card.locator("input[name=prep_minutes]").fill("40")
+    await card.locator(".act-accept button[type=submit]").click()
+    problem = card.locator(".card-problem")
+    await problem.wait_for(state="visible", timeout=10_000)
+    await kitchen.wait_for_timeout(1500)  # later frames redraw the ticket: the note stays
+    text = await problem.inner_text()
+    assert f"#{order.ticket_number} was not accepted" in text, text
+    assert "another screen" in text and "(10 min)" in text, text
+    assert "your 40 min were not used" in text, text
+    assert not any(word in text.lower() for word in INFRA_WORDS), text
+    assert await card.get_attribute("data-status") == "accepted"
+    saved = await PaidOrder.select(PaidOrder.prep_minutes).where(PaidOrder.id == order.id).first()
+    assert saved is not None and saved["prep_minutes"] == 10
+    assert await kitchen.locator(f"#card-{other.public_id} .card-problem").count() == 0
+    assert errors == []
