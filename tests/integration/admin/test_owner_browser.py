@@ -167,3 +167,24 @@ async def test_analytics_emails_webhooks_and_a_green_system_page(
     assert await page.locator("#chart-paid text.tick").count() == 5
     assert "€" in await page.locator(".stat", has_text="Revenue").inner_text()
     assert page.errors == []
+
+
+async def test_on_a_phone_each_search_label_sits_over_its_own_field(
+        browser: Any, web: RunningProcess) -> None:
+    """At 360 px the search row wraps: a label wrapped away from its field and sat beside
+    the next one ("From" beside the day, "To" beside "From"), so an owner filtered by the
+    wrong date."""
+    context = await logged_in_context(browser, web.url, "owner@demo.test",
+                                      viewport={"width": 360, "height": 740})
+    page = await context.new_page()
+    await page.goto(f"{web.url}/manage/demo/orders")
+    for field in ("q", "day", "date_from", "date_to", "status"):
+        label = await page.locator(f"label[for={field}]").bounding_box()
+        control = await page.locator(f"#{field}").bounding_box()
+        assert label is not None and control is not None, field
+        # right above it: starts where it starts, ends just over its top
+        assert abs(label["x"] - control["x"]) <= 2, (field, label, control)
+        gap = control["y"] - (label["y"] + label["height"])
+        assert 0 <= gap <= 8, (field, label, control)
+        assert control["x"] + control["width"] <= 360, (field, control)
+    await context.close()
