@@ -121,7 +121,8 @@ def parse_groups(form: Mapping[str, Any], parse_price: Callable[[str], int]
             elif not required and low > 0:
                 problems[_field(index, "min")] = ("An optional group has a minimum of 0 "
                                                   "(tick Required instead).")
-            elif options and high > len(options):
+            elif options and not problem and high > len(options):  # a list in error
+                # (a line twice) counts short: the options' own error says what is wrong
                 problems[_field(index, "max")] = (f"At most the number of options "
                                                   f"({len(options)}).")
         errors.update(problems)

@@ -44,6 +44,10 @@ def test_duplicate_options_and_optional_minimums_are_refused() -> None:
     _groups, errors = _parse(group_0_name="Extras", group_0_min="1", group_0_max="2",
                              group_0_options="Cheese\ncheese")
     assert "listed twice" in errors["group-0-options"]
+    assert "group-0-max" not in errors  # not "at most the number of options (1)"
+    _groups, errors = _parse(group_0_name="Extras", group_0_max="2",
+                             group_0_options="Cheese\nCheese")
+    assert set(errors) == {"group-0-options"}, errors
     _groups, errors = _parse(group_0_name="Extras", group_0_min="1", group_0_max="2",
                              group_0_options="Cheese\nHam")
     assert "optional group has a minimum of 0" in errors["group-0-min"]
