@@ -191,10 +191,9 @@ async def plan(order: PaidOrder, form: Mapping[str, str]) -> RefundPlan:
         before = done.get(item.id, 0)
         left = max(0, item.quantity - before)
         units_kept += max(0, left - quantity)
-        if quantity > item.quantity:
-            errors.append(f"{item.name}: at most {item.quantity}")
-        elif quantity > left:
-            errors.append(f"{item.name}: at most {left} left to refund")
+        if quantity > left:  # what is left, not what was ordered: some may be back already
+            errors.append(f"{item.name}: at most {left} left to refund" if before
+                          else f"{item.name}: at most {item.quantity}")
         elif quantity:
             gross, tax = _money_of(item)
             amount = (_share(gross, before + quantity, item.quantity)

@@ -206,6 +206,11 @@ async def test_the_admin_refunds_items_up_to_what_remains(
     over = await client.post(f"/admin/orders/{order.public_id}/refund", data=rest)
     # A unit refunded once cannot be refunded again (so neither can more than remains).
     assert over.status_code == 400 and "at most 1 left to refund" in over.text
+    # far more than ordered: told what is left, not what was ordered
+    many = await client.post(f"/admin/orders/{order.public_id}/refund",
+                             data={**rest, f"qty_{items[0].id}": "5"})
+    assert many.status_code == 400 and "at most 1 left to refund" in many.text, many.text
+    assert f"at most {items[0].quantity}<" not in many.text
     rest[f"qty_{items[0].id}"] = str(items[0].quantity - 1)
     full = await client.post(f"/admin/orders/{order.public_id}/refund", data=rest,
                              follow_redirects=False)
