@@ -111,6 +111,8 @@ async def refund(request: Request[Any, Any, Any], scope: Scope,
     form = await form_of(request)
     by = staff_of(request).email
     redis = request.app.state.redis
+    if bad_reason := partial_refunds.reason_problem(form.get("reason", "")):
+        return await detail(request, scope, ref, error=bad_reason, status_code=422)
     try:
         if any(name.startswith("qty_") for name in form) or "nonce" in form:
             # The items form (it carries a nonce): never read as "everything" when a

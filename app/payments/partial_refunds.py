@@ -48,6 +48,19 @@ NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 REFUNDABLE = ("paid", "accepted", "preparing", "ready", "completed")
 
 
+REASON_MAX = 300  # the refund's reason as stored and shown (the form's maxlength too)
+
+
+def reason_problem(reason: str) -> str:
+    """What is wrong with a refund's reason as typed ("" when nothing): a longer one is
+    refused, never cut and refunded anyway."""
+    length = len(reason.strip())
+    if length > REASON_MAX:
+        return (f"the reason is at most {REASON_MAX} characters ({length} given); nothing "
+                "was refunded")
+    return ""
+
+
 class RefundRefused(Exception):
     """Bad input or state (HTTP 4xx, `status_code`), or Stripe refused or could not be
     reached (502): nothing was refunded now. `unreachable`: no answer came from Stripe, so
@@ -235,7 +248,7 @@ async def refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str],
     try:
         result = await settlement.refund(
             order, key=f"refund/{order_ref}/{nonce}", source="admin", amount=chosen.amount,
-            reason=form.get("reason", "").strip()[:300], lines=chosen.lines, by=by)
+            reason=form.get("reason", "").strip()[:REASON_MAX], lines=chosen.lines, by=by)
     except settlement.SettlementFailed as error:
         raise not_made(error, order, amount=chosen.amount) from error
     log.info("admin refund of items", order_id=order_ref, amount=chosen.amount, by=by,

@@ -211,6 +211,11 @@ async def test_the_admin_refunds_items_up_to_what_remains(
                              data={**rest, f"qty_{items[0].id}": "5"})
     assert many.status_code == 400 and "at most 1 left to refund" in many.text, many.text
     assert f"at most {items[0].quantity}<" not in many.text
+    # a reason past the form's 300 characters (a tampered post) is refused, not cut
+    long = await client.post(f"/admin/orders/{order.public_id}/refund",
+                             data={**rest, f"qty_{items[0].id}": "1", "reason": "x" * 301})
+    assert long.status_code == 422 and "at most 300 characters (301 given)" in long.text
+    assert (await reload(order.public_id)).amount_refunded == after.amount_refunded
     rest[f"qty_{items[0].id}"] = str(items[0].quantity - 1)
     full = await client.post(f"/admin/orders/{order.public_id}/refund", data=rest,
                              follow_redirects=False)
