@@ -828,11 +828,16 @@
     var xhr = event.detail.xhr, elt = event.detail.elt;
     if (!xhr) return;
     xhr.addEventListener("load", showOutcome);
-    // A refusal whose ticket a frame redrew meanwhile: htmx's error event goes to the old,
-    // detached form and reaches no listener here, so the answer is read from the request.
+    // A failure whose ticket a frame redrew meanwhile (another screen's accept, the whole
+    // board after a reconnect): htmx's error event goes to the old, detached form and
+    // reaches no listener here, so it is read from the request itself.
+    function redrawn() { return elt && !document.body.contains(elt); }
     xhr.addEventListener("load", function () {
-      if (xhr.status < 400 || xhr.status === 401 || !elt || document.body.contains(elt)) return;
+      if (xhr.status < 400 || xhr.status === 401 || !redrawn()) return;
       actionFailed(elt, refusal(xhr.status, xhr.responseText), xhr.status === 409);
+    });
+    ["error", "timeout"].forEach(function (kind) {
+      xhr.addEventListener(kind, function () { if (redrawn()) actionFailed(elt, NO_SERVER); });
     });
   });
   document.body.addEventListener("htmx:responseError", function (event) {

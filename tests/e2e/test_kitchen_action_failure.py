@@ -128,3 +128,27 @@ async def test_an_accept_another_screen_made_first_says_whose_promise_stands(
     assert saved is not None and saved["prep_minutes"] == 10
     assert await kitchen.locator(f"#card-{other.public_id} .card-problem").count() == 0
     assert errors == []
+
+
+async def test_a_lost_press_whose_ticket_was_redrawn_meanwhile_still_says_so(
+        browser: Any, web: RunningProcess) -> None:
+    """The board is redrawn while the press is on its way (a frame, the whole board after a
+    reconnect): the failure still shows on the ticket as it now is, not nowhere."""
+    kitchen, order, other, errors = await kitchen_with_orders(browser, web)
+
+    async def redrawn_then_lost(route: Any) -> None:
+        await kitchen.evaluate("""ref => {  // as the server renders it: nothing pressed
+            const card = document.getElementById('card-' + ref), fresh = card.cloneNode(true);
+            fresh.querySelectorAll('[disabled]').forEach(e => e.removeAttribute('disabled'));
+            fresh.querySelectorAll('[aria-busy]').forEach(e => e.removeAttribute('aria-busy'));
+            fresh.querySelectorAll('.htmx-request')
+                 .forEach(e => e.classList.remove('htmx-request'));
+            card.replaceWith(fresh);
+            htmx.process(fresh);
+        }""", order.public_id)
+        await route.abort("connectionrefused")
+
+    await kitchen.route(f"**/orders/{order.public_id}/accept", redrawn_then_lost)
+    await kitchen.locator(f"#card-{order.public_id} .act-accept button[type=submit]").click()
+    await assert_not_accepted_on_its_card(kitchen, order, other, ("lost", "server"))
+    assert errors == []
