@@ -183,14 +183,16 @@
     showBusy();
   }, true);
   document.body.addEventListener("htmx:beforeRequest", function (event) {
-    if (!isFormTarget(event.detail)) return;
+    var xhr = event.detail.xhr;
+    if (!isFormTarget(event.detail) || !xhr) return;
     inFlight += 1;
     showBusy();
-  });
-  document.body.addEventListener("htmx:afterRequest", function (event) {
-    if (!isFormTarget(event.detail)) return;
-    inFlight = Math.max(0, inFlight - 1);
-    if (!event.detail.successful) setTimeout(drain, 0);  // no new form comes: go on
+    // Counted off by the request itself: htmx tells a failure (no network, a timeout) only
+    // to the element that sent it, and a refresh may have swapped that one out meanwhile.
+    xhr.addEventListener("loadend", function () {
+      inFlight = Math.max(0, inFlight - 1);
+      if (xhr.status === 0 || xhr.status >= 400) setTimeout(drain, 0);  // no new form
+    });
   });
   document.body.addEventListener("htmx:afterSettle", function () { drain(); });
 

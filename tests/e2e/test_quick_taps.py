@@ -103,3 +103,35 @@ async def test_place_order_tapped_before_the_last_plus_answered_orders_what_was_
             placed.append(order)
     assert [[line.quantity for line in order.lines] for order in placed] == [[2]]
     assert page.errors == []
+
+
+async def test_a_tap_lost_on_the_network_does_not_hold_up_the_next(
+        browser: Any, web: RunningProcess) -> None:
+    """A tap's answer never comes (no network for a moment) while the kitchen's 86 refreshed
+    the form meanwhile: htmx tells that failure only to the swapped-out button, which no
+    listener hears. The basket is not left waiting for it: the next tap goes through."""
+    page = await _slow_phone(browser, web)
+    await page.goto("/r/demo")
+    await page.locator("#add-1").tap()
+    await page.wait_for_selector("#inc-1")
+    await _settled(page)
+    lost: list[str] = []
+
+    async def first_lost(route: Any) -> None:
+        if not lost:
+            lost.append(route.request.url)
+            await asyncio.sleep(3 * SLOW_S)
+            await route.abort("internetdisconnected")
+        else:
+            await route.continue_()
+    await page.unroute("**/r/demo/cart")
+    await page.route("**/r/demo/cart", first_lost)
+    await page.locator("#inc-1").tap()  # lost
+    await page.evaluate("htmx.trigger('#menu-refresh', 'refresh')")  # as a menu event does
+    await page.wait_for_timeout(6 * SLOW_S * 1000)  # the refresh swapped, the tap was lost
+    assert lost
+    await page.locator("#add-3").tap()
+    await _settled(page)
+    assert (await _quantity(page, 1), await _quantity(page, 3)) == ("1", "1")
+    assert await page.locator("#order-form[aria-busy=true]").count() == 0
+    assert page.errors == []
