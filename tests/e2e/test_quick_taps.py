@@ -48,6 +48,13 @@ async def _settled(page: Any) -> None:
         timeout=10_000)
 
 
+async def _one_pizza_in_the_basket(page: Any) -> None:
+    await page.goto("/r/demo")
+    await page.locator("#add-1").tap()
+    await page.wait_for_selector("#inc-1")
+    await _settled(page)
+
+
 async def _quantity(page: Any, item: int) -> str:
     field = page.locator(f"#qty-{item}")
     return await field.input_value() if await field.count() else "0"
@@ -56,10 +63,7 @@ async def _quantity(page: Any, item: int) -> str:
 async def test_taps_on_two_dishes_before_the_first_answer_both_count(
         browser: Any, web: RunningProcess) -> None:
     page = await _slow_phone(browser, web)
-    await page.goto("/r/demo")
-    await page.locator("#add-1").tap()
-    await page.wait_for_selector("#inc-1")
-    await _settled(page)
+    await _one_pizza_in_the_basket(page)
     await page.locator("#inc-1").tap()  # 2 pizzas, its answer on its way …
     await page.locator("#add-3").tap()  # … when the soup goes in
     await _settled(page)
@@ -71,10 +75,7 @@ async def test_taps_on_two_dishes_before_the_first_answer_both_count(
 async def test_three_quick_taps_on_plus_make_three_more(
         browser: Any, web: RunningProcess) -> None:
     page = await _slow_phone(browser, web)
-    await page.goto("/r/demo")
-    await page.locator("#add-1").tap()
-    await page.wait_for_selector("#inc-1")
-    await _settled(page)
+    await _one_pizza_in_the_basket(page)
     for _ in range(3):
         await page.locator("#inc-1").tap()
     await _settled(page)
@@ -86,10 +87,7 @@ async def test_three_quick_taps_on_plus_make_three_more(
 async def test_place_order_tapped_before_the_last_plus_answered_orders_what_was_tapped(
         browser: Any, web: RunningProcess, redis: ArqRedis) -> None:
     page = await _slow_phone(browser, web)
-    await page.goto("/r/demo")
-    await page.locator("#add-1").tap()
-    await page.wait_for_selector("#inc-1")
-    await _settled(page)
+    await _one_pizza_in_the_basket(page)
     await page.fill("#name", "Katherine Johnson")
     await page.fill("#email", "katherine@example.com")
     await page.locator("#inc-1").tap()
@@ -111,10 +109,7 @@ async def test_a_tap_lost_on_the_network_does_not_hold_up_the_next(
     the form meanwhile: htmx tells that failure only to the swapped-out button, which no
     listener hears. The basket is not left waiting for it: the next tap goes through."""
     page = await _slow_phone(browser, web)
-    await page.goto("/r/demo")
-    await page.locator("#add-1").tap()
-    await page.wait_for_selector("#inc-1")
-    await _settled(page)
+    await _one_pizza_in_the_basket(page)
     lost: list[str] = []
 
     async def first_lost(route: Any) -> None:
