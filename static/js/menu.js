@@ -191,9 +191,12 @@
     // to the element that sent it, and a refresh may have swapped that one out meanwhile.
     xhr.addEventListener("loadend", function () {
       inFlight = Math.max(0, inFlight - 1);
+      showBusy();  // the new form stays busy while taps wait for it to settle
       if (xhr.status === 0 || xhr.status >= 400) setTimeout(drain, 0);  // no new form
     });
   });
+  // The server's new form comes without aria-busy; taps may still wait for it.
+  document.body.addEventListener("htmx:afterSwap", showBusy);
   document.body.addEventListener("htmx:afterSettle", function () { drain(); });
 
   // The kitchen changed what can be ordered: re-render the form from its own fields.

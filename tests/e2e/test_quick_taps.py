@@ -48,6 +48,21 @@ async def _settled(page: Any) -> None:
         timeout=10_000)
 
 
+# At each answer's settle: whether the new form said "busy", and whether a tap that had
+# waited for it was sent then. A capturing listener on the document hears the settle
+# before the page's own (on the body) sends the waiting tap; one on the window after.
+_BUSY_AT_EACH_SETTLE = """() => {
+  window.settles = [];
+  let sent = false;
+  document.addEventListener("htmx:beforeRequest", () => { sent = true; }, true);
+  document.addEventListener("htmx:afterSettle", () => {
+    sent = false;
+    window.settles.push([document.getElementById("order-form").getAttribute("aria-busy")]);
+  }, true);
+  window.addEventListener("htmx:afterSettle", () => window.settles.at(-1).push(sent));
+}"""
+
+
 async def _one_pizza_in_the_basket(page: Any) -> None:
     await page.goto("/r/demo")
     await page.locator("#add-1").tap()
@@ -76,10 +91,15 @@ async def test_three_quick_taps_on_plus_make_three_more(
         browser: Any, web: RunningProcess) -> None:
     page = await _slow_phone(browser, web)
     await _one_pizza_in_the_basket(page)
+    await page.evaluate(_BUSY_AT_EACH_SETTLE)
     for _ in range(3):
         await page.locator("#inc-1").tap()
     await _settled(page)
     assert await _quantity(page, 1) == "4"
+    # each new form said it was busy while a tap waited for it; the last one is not busy
+    settles = await page.evaluate("window.settles")
+    assert all(busy == "true" for busy, sent in settles if sent), settles
+    assert settles[-1] == [None, False]
     assert await page.evaluate("document.activeElement.id") == "inc-1"
     assert page.errors == []
 
