@@ -117,6 +117,13 @@ def pin_tree(pid: int, cores: set[int]) -> None:
                         os.sched_setaffinity(thread.id, cores)
 
 
+PORT_ATTEMPTS = 3
+
+
+class PortTakenError(RuntimeError):
+    """A child could not listen: its port was taken between the pick and the bind."""
+
+
 @dataclass
 class Child:
     name: str
@@ -210,11 +217,9 @@ class BenchSystem:
             os.sched_setaffinity(0, self.placement.load)  # the screens process inherits it
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "logs").mkdir(exist_ok=True)
-        self.web_port, self.sandbox_port = free_port(), free_port()
         env = dict(os.environ)
         env.update(BENCH_ENV)
         env["ORDERPASS_DATA_DIR"] = str(self.data_dir)
-        env["PUBLIC_BASE_URL"] = self.web_url
         for key, value in dev_secrets(self.data_dir).items():
             env.setdefault(key, value)
         if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
@@ -225,8 +230,6 @@ class BenchSystem:
                     pin_tree(process.pid, self.placement.product)
             env["DATABASE_URL"] = env.get("DATABASE_URL") or self.servers.database_url
             env["REDIS_URL"] = env.get("REDIS_URL") or self.servers.redis_url
-        env["STRIPE_API_BASE"] = self.sandbox_url
-        env["RESEND_API_URL"] = self.sandbox_url
         env.setdefault("ORDERPASS_DEMO_PASSWORD", "demo")
         self.env = env
         for command in ("migrate", "seed-demo"):
@@ -235,6 +238,26 @@ class BenchSystem:
             if result.returncode != 0:
                 raise RuntimeError(f"`orderpass {command}` failed:\n"
                                    + result.stderr.decode(errors="replace")[-3000:])
+        # A port found free is free only until something else binds it: an outgoing
+        # connection of a busy machine may take it before our server listens. Then the
+        # whole set starts again on new ports (the web and sandbox name each other).
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self._spawn_all()
+            try:
+                self._wait_ready()
+                return self
+            except PortTakenError as error:
+                stop_children([child.process for child in self.children], timeout=15)
+                self.children.clear()
+                if attempt == PORT_ATTEMPTS:
+                    raise RuntimeError(str(error)) from error
+                self.echo(f"{error}; starting again on other ports")
+        raise AssertionError("unreachable")
+
+    def _spawn_all(self) -> None:
+        self.web_port, self.sandbox_port = free_port(), free_port()
+        self.env.update(PUBLIC_BASE_URL=self.web_url, STRIPE_API_BASE=self.sandbox_url,
+                        RESEND_API_URL=self.sandbox_url)
         # The bench signs and posts Stripe events itself (it controls when each one is sent);
         # Resend events are delivered by the sandbox as in dev.
         self._spawn("sandbox", ["sandbox", "--port", str(self.sandbox_port),
@@ -244,8 +267,6 @@ class BenchSystem:
                             "--workers", str(self.web_workers)], self.placement.product)
         for number in range(self.worker_processes):
             self._spawn(f"worker-{number + 1}", ["worker"], self.placement.product)
-        self._wait_ready()
-        return self
 
     def _spawn(self, name: str, args: list[str], cores: set[int] | None = None) -> None:
         log = self.data_dir / "logs" / f"{name}.log"
@@ -262,6 +283,8 @@ class BenchSystem:
             code = child.process.poll()
             if code is not None:
                 tail = child.log.read_text(errors="replace")[-3000:]
+                if "address already in use" in tail:
+                    raise PortTakenError(f"the {child.name} process found its port taken")
                 raise RuntimeError(f"the {child.name} process exited with code {code}:\n{tail}")
 
     def _wait_ready(self, timeout: float = 60) -> None:
