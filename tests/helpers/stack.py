@@ -35,7 +35,7 @@ import redis
 from app.dev.embedded import EmbeddedServers
 from tests.helpers.infra import TEST_ENV
 from tests.helpers.sandbox import STRIPE_TEST_KEY, RunningSandbox, free_port
-from tests.helpers.server import ROOT, RunningProcess, _spawn, wait_healthy
+from tests.helpers.server import ROOT, RunningProcess, _spawn, spawn_web
 
 PASSWORD = TEST_ENV["ORDERPASS_DEMO_PASSWORD"]
 RETRY_SCHEDULE_S = [0.2, 0.5, 1, 1, 2, 2, 3, 3, 5, 5, 5, 5, 5, 5]  # ~45 s of retries
@@ -200,12 +200,7 @@ class Stack:
         return self.web.url
 
     def start_web(self) -> RunningProcess:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        process, log = _spawn("web", ["web", "--port", str(port)],
-                              {**self.env, "PUBLIC_BASE_URL": url}, self.root / "logs")
-        self.web = RunningProcess("web", process, log, url=url, port=port)
-        wait_healthy(url, process, log)
+        self.web = spawn_web(self.env, self.root / "logs")
         return self.web
 
     def start_worker(self) -> RunningProcess:
