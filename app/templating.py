@@ -30,6 +30,7 @@ from app.infra.i18n import N_
 from app.orders import reject_reasons
 from app.orders.choices import label as modifiers_label
 from app.orders.pricing import format_rate
+from app.payments.dispute_status import dispute_told
 from app.restaurants.allergens import labels as allergen_labels
 from app.settings import get_settings
 
@@ -246,6 +247,7 @@ def environment() -> Environment:
     env.filters["modifiers_label"] = modifiers_label  # "Size: L; Extras: Cheese, Olives"
     env.filters["allergen_labels"] = allergen_labels  # ["gluten"] → ["Gluten"]
     env.filters["system_reason"] = system_reason
+    env.filters["dispute_told"] = dispute_told  # "warning_needs_response" → what to do
     return env
 
 

@@ -21,6 +21,7 @@ from app.orders import lifecycle
 from app.orders.tables import PaidOrder
 from app.payments import settlement
 from app.payments.confirm import Outcome
+from app.payments.dispute_status import CHARGEBACK_OPEN, INQUIRY_OPEN, KEPT
 from app.payments.reconciliation_fixes import record_discrepancy
 from app.payments.stripe_data import Event
 from app.payments.stripe_gateway import get_gateway, metadata_of
@@ -30,14 +31,6 @@ log = get_logger("orderpass.payments.money_events")
 HANDLED = frozenset({"charge.refunded", "charge.dispute.created", "charge.dispute.closed",
                      "payment_intent.canceled"})
 CLOSED = ("refunded", "voided", "charged_back")  # no money is left to move
-# Stripe's dispute statuses. A chargeback debits the restaurant when it opens and moves the
-# order; an inquiry ("warning_…", before any chargeback) takes no money, so the order and its
-# ticket stay as they are and only the admin is told. Closed in the restaurant's favour:
-# won, an inquiry closed without a chargeback, or a dispute prevented (a refund Stripe made
-# for it comes as its own `charge.refunded`).
-CHARGEBACK_OPEN = ("needs_response", "under_review")
-INQUIRY_OPEN = ("warning_needs_response", "warning_under_review")
-KEPT = ("won", "warning_closed", "prevented")
 
 
 async def _order_for(intent: str) -> PaidOrder | None:

@@ -9,6 +9,7 @@ diner a rejection)."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 
 import httpx
@@ -47,8 +48,8 @@ async def _post_latest(client: httpx.AsyncClient, sandbox: RunningSandbox, kind:
 
 
 async def test_an_inquiry_leaves_the_ticket_and_closed_it_is_not_a_chargeback(
-    client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
-    sdk: stripe.StripeClient
+    app: Litestar, client: httpx.AsyncClient, kitchen: httpx.AsyncClient,
+    sandbox: RunningSandbox, sdk: stripe.StripeClient
 ) -> None:
     order = await paid_order_via_sandbox(client, sandbox)
     inquiry = sandbox.open_dispute(_charge_of(sdk, order), inquiry=True)
@@ -62,6 +63,12 @@ async def test_an_inquiry_leaves_the_ticket_and_closed_it_is_not_a_chargeback(
     assert await discrepancy_kinds(order.public_id) == ["dispute"]  # the admin answers it
     page = (await client.get(f"/orders/{order.public_id}")).text
     assert "Your bank is disputing this payment" not in page
+    # the owner is the one to answer the bank, before it turns into a chargeback
+    async with staff_session(app, "owner@demo.test") as owner:
+        told = html.unescape(
+            " ".join((await owner.get(f"/manage/demo/orders/{order.public_id}")).text.split()))
+    assert ("Inquiry: the customer's bank asks about this payment. No money has moved. "
+            "Answer it in Stripe's dashboard") in told, told
     # an inquiry took no money: the charge can still be refunded in part
     sdk.v1.refunds.create(params={"payment_intent": str(order.stripe_payment_intent_id),
                                   "amount": 100})

@@ -15,6 +15,13 @@ from app.orders.lifecycle import (
     status_after_won_dispute,
 )
 from app.orders.tables import PaidOrder
+from app.payments.dispute_status import (
+    CHARGEBACK_OPEN,
+    DISPUTE_TOLD,
+    INQUIRY_OPEN,
+    KEPT,
+    dispute_told,
+)
 from app.payments.money_events import dispute_action
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -90,6 +97,14 @@ def test_reject_and_recall_changes() -> None:
 def test_only_a_chargeback_moves_the_order(order_status: str, dispute_status: str,
                                            action: str) -> None:
     assert dispute_action(order_status, dispute_status) == action
+
+
+def test_every_status_stripe_documents_tells_the_owner_what_it_means() -> None:
+    documented = {*CHARGEBACK_OPEN, *INQUIRY_OPEN, *KEPT, "lost"}
+    assert documented == set(DISPUTE_TOLD)
+    assert dispute_told("warning_needs_response").startswith("Inquiry:")
+    assert dispute_told("needs_response").startswith("Chargeback:")
+    assert dispute_told("a_new_status") == "Stripe's dispute status: a new status"
 
 
 def test_a_won_dispute_does_not_bring_a_ticket_back_to_the_board() -> None:
