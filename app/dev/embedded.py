@@ -159,11 +159,31 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def _wait_until(check: Callable[[], bool], timeout: float, what: str, log: Path) -> None:
+class PortTakenError(EmbeddedServerError):
+    """The server could not listen: its port was bound by something else after we found it
+    free (a busy machine's outgoing connections take ports from the same range)."""
+
+
+def _log_size(log: Path) -> int:
+    return log.stat().st_size if log.exists() else 0
+
+
+def _wait_until(check: Callable[[], bool], timeout: float, what: str, log: Path,
+                process: subprocess.Popen[bytes], log_from: int) -> None:
+    """Until `check` passes. A server that exits meanwhile fails at once, with what it
+    logged since `log_from` (the log is appended to across starts)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
+        if process.poll() is not None:
+            with log.open("rb") as handle:
+                handle.seek(log_from)
+                said = handle.read().decode(errors="replace")
+            if "address already in use" in said.lower():
+                raise PortTakenError(f"{what}: its port was taken")
+            raise EmbeddedServerError(
+                f"{what} exited with code {process.returncode}\n{said[-2000:]}")
         time.sleep(0.05)
     tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
     raise EmbeddedServerError(f"{what} did not become ready in {timeout:.0f}s\n{tail}")
@@ -185,8 +205,9 @@ class EmbeddedServers:
     def start(self) -> EmbeddedServers:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         previous = self._read_ports()
-        self.redis_url = self._start_valkey(previous.get("redis_port"))
-        self.database_url = self._start_postgres(previous.get("postgres_port"))
+        self.redis_url = self._on_a_free_port(self._start_valkey, previous.get("redis_port"))
+        self.database_url = self._on_a_free_port(self._start_postgres,
+                                                 previous.get("postgres_port"))
         self.state_file.write_text(json.dumps({
             "database_url": self.database_url,
             "redis_url": self.redis_url,
@@ -195,6 +216,21 @@ class EmbeddedServers:
             "redis_port": self._port(self.redis_url),
         }))
         return self
+
+    def _on_a_free_port(self, start: Callable[[int | None], str], preferred: int | None,
+                        attempts: int = 3) -> str:
+        """`start` on the port it used before if free, else on another; a port taken between
+        the pick and the bind is given up for another."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return start(preferred)
+            except PortTakenError:
+                self.processes = [process for process in self.processes
+                                  if process.poll() is None]
+                if attempt == attempts:
+                    raise
+                preferred = None
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -278,6 +314,7 @@ class EmbeddedServers:
         directory.mkdir(parents=True, exist_ok=True)
         port = self._pick_port("redis_port", preferred_port)
         log = directory / "server.log"
+        log_from = _log_size(log)
         args = [valkey_server, "--port", str(port), "--bind", "127.0.0.1",
                 "--dir", str(directory.resolve()), "--logfile", str(log.resolve()),
                 "--save", "", "--maxmemory-policy", "noeviction",
@@ -294,7 +331,7 @@ class EmbeddedServers:
             except OSError:
                 return False
 
-        _wait_until(answers, 20, "embedded Valkey", log)
+        _wait_until(answers, 20, "embedded Valkey", log, self.processes[-1], log_from)
         return f"redis://127.0.0.1:{port}/0"
 
     def _start_postgres(self, preferred_port: int | None) -> str:
@@ -316,6 +353,7 @@ class EmbeddedServers:
         self._stop_leftover_postmaster(pgdata)
         port = self._pick_port("postgres_port", preferred_port)
         log = (self.data_dir / "postgres.log").resolve()
+        log_from = _log_size(log)
         settings = ["-c", "max_connections=300", "-c", "shared_buffers=128MB",
                     # A new 16 MB WAL segment is not zero-filled first (commits stalled
                     # ~100 ms behind that write here); WAL is still flushed on every commit.
@@ -336,7 +374,7 @@ class EmbeddedServers:
                  "-U", "postgres", "-d", "postgres", "-q"], check=False)
             return result.returncode == 0
 
-        _wait_until(answers, 30, "embedded Postgres", log)
+        _wait_until(answers, 30, "embedded Postgres", log, self.processes[-1], log_from)
         self._ensure_database(port, DATABASE_NAME)
         return f"postgresql://postgres@127.0.0.1:{port}/{DATABASE_NAME}"
 
