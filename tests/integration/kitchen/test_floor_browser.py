@@ -279,8 +279,7 @@ async def test_wall_screen_shows_twelve_tickets_sized_to_content_and_counts_the_
     assert one < three - 40
 
     await page.keyboard.press("d")  # dense mode: more of the rush at a glance
-    await page.wait_for_timeout(300)
-    assert await page.evaluate(FULLY_VISIBLE) > visible
+    await page.wait_for_function(f"() => ({FULLY_VISIBLE})() > {visible}", timeout=5_000)
     await reload(page)  # remembered on this screen
     assert await page.evaluate("document.body.classList.contains('is-dense')")
     assert await page.evaluate(CONTROLS_INSIDE_CARDS) == []
@@ -302,9 +301,8 @@ async def test_late_tickets_say_by_how_much_with_the_servers_thresholds(
     late_card = page.locator(f"#card-{late.public_id}")
     assert (await late_card.locator("[data-late]").inner_text()).strip() == "late by 4 min"
     assert "timing-late" in (await late_card.get_attribute("class") or "")
-    await page.wait_for_timeout(1200)  # the script re-grades every second
-    assert "timing-at_risk" in (await page.locator(f"#card-{risky.public_id}")
-                                .get_attribute("class") or "")
+    # the script re-grades every second
+    await page.locator(f"#card-{risky.public_id}.timing-at_risk").wait_for(timeout=5_000)
     assert "timing-on_time" in (await page.locator(f"#card-{fine.public_id}")
                                 .get_attribute("class") or "")
     assert (await page.locator(f"#card-{fine.public_id} [data-late]").inner_text()) == ""
