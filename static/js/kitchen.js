@@ -706,7 +706,37 @@
       if (field === active || field.value !== field.defaultValue) keptPrep[card.dataset.ref] = field;
     });
   }
+  // Typed prep times also outlive a reload of the page (a tablet's browser restarted, a
+  // pull to refresh): this tab keeps them (sessionStorage) until the ticket is accepted.
+  var TYPED_KEY = "orderpass:typed-prep:" + location.pathname;
+  function typedPrep() {
+    try { return JSON.parse(window.sessionStorage.getItem(TYPED_KEY) || "{}") || {}; } catch (e) { return {}; }
+  }
+  function keepTyped(typed) {
+    var refs = Object.keys(typed);
+    refs.slice(0, Math.max(0, refs.length - 100)).forEach(function (ref) { delete typed[ref]; });
+    try { window.sessionStorage.setItem(TYPED_KEY, JSON.stringify(typed)); } catch (e) { /* off */ }
+  }
+  boardHost.addEventListener("input", function (event) {
+    var field = event.target, card = field.closest && field.closest(".order-card");
+    if (!card || field !== prepField(card)) return;
+    var typed = typedPrep();
+    if (field.value === field.defaultValue) delete typed[card.dataset.ref];
+    else typed[card.dataset.ref] = field.value;
+    keepTyped(typed);
+  });
+  function restoreTyped() {
+    var typed = typedPrep(), changed = false;
+    Object.keys(typed).forEach(function (ref) {
+      var card = cardOf(ref), field = prepField(card);
+      if (!card) return;  // not on this board (yet): kept for when it is
+      if (card.dataset.status !== "paid" || !field) { delete typed[ref]; changed = true; return; }
+      if (field.value === field.defaultValue && field !== document.activeElement) field.value = typed[ref];
+    });
+    if (changed) keepTyped(typed);
+  }
   function restorePrep() {
+    restoreTyped();  // first: a field kept across this frame below wins over the tab's copy
     var focusRef = prepFocused;
     prepFocused = null;
     Object.keys(keptPrep).forEach(function (ref) {

@@ -214,3 +214,36 @@ async def test_a_busy_time_shows_its_default_where_nothing_was_typed_and_keeps_t
     assert saved is not None and saved.prep_minutes == 50
     assert errors == []
     await staff.context.close()
+
+
+async def test_a_typed_prep_time_survives_a_reload_of_the_page(
+        browser: Any, web: RunningProcess) -> None:
+    """The tablet's browser restarts, or a cook pulls to refresh, before Accept: the typed
+    time is still there, and still the one promised; the other tickets keep the default."""
+    order = await make_paid_order()
+    other = await make_paid_order()
+    errors: list[str] = []
+    kitchen = await open_screen(browser, web, errors)
+    prep = kitchen.locator(f"#card-{order.public_id} input[name=prep_minutes]")
+    plain = kitchen.locator(f"#card-{other.public_id} input[name=prep_minutes]")
+    await prep.wait_for()
+    default = await prep.input_value()
+    await prep.click(click_count=3)
+    await kitchen.keyboard.type("35")
+
+    await kitchen.reload()
+    if await kitchen.locator("#start-service").is_visible():
+        await kitchen.click("#start-service-button")
+    await kitchen.wait_for_function(
+        "ref => document.querySelector(`#card-${ref} input[name=prep_minutes]`)?.value === '35'",
+        arg=order.public_id, timeout=10_000)
+    assert await plain.input_value() == default
+
+    await kitchen.locator(f"#card-{order.public_id} .act-accept button[type=submit]").click()
+    await kitchen.wait_for_selector(f"#card-{order.public_id}[data-status=accepted]",
+                                    timeout=10_000)
+    saved = await PaidOrder.objects().get(PaidOrder.id == order.id)
+    assert saved is not None and saved.prep_minutes == 35
+    kept = await kitchen.evaluate("() => JSON.stringify(sessionStorage)")
+    assert order.public_id not in kept  # accepted: the tab forgets it
+    assert errors == []
