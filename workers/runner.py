@@ -19,7 +19,7 @@ import time
 import traceback
 
 from arq.constants import in_progress_key_prefix
-from arq.worker import Worker, create_worker
+from arq.worker import Worker, get_kwargs
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
@@ -41,13 +41,42 @@ REDIS_POLL_S = 0.5
 STOP_GRACE_S = 20.0
 
 
+REDIS_LOST = (RedisConnectionError, RedisTimeoutError, WatchError, OSError)
+
+
+class RecoveringWorker(Worker):
+    """arq's worker, remembering each job whose start or end it could not record in Redis.
+
+    Redis back within the commands' retries (a restart of a few seconds), arq's poll loop
+    carries on, and a job whose end could not be written in that time failed: arq drops the
+    job's task from `tasks` before raising its error, so the worker, restarting, did not
+    know to release it, and its in-progress key (the longest job's timeout + 10 s: ten
+    minutes) held it back (CI: an order's confirmation email missing a minute later)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.unrecorded: set[str] = set()
+
+    async def run_job(self, job_id: str, score: int) -> None:
+        try:
+            await super().run_job(job_id, score)
+        except REDIS_LOST:
+            self.unrecorded.add(job_id)
+            raise
+
+    def interrupted(self) -> list[str]:
+        """The jobs this worker holds the in-progress key of and could not finish."""
+        return sorted({*self.tasks, *self.unrecorded})
+
+
 def run() -> None:
     stop = threading.Event()  # set by SIGTERM/SIGINT, whoever's handler receives it
     loops: list[asyncio.AbstractEventLoop] = []  # the running worker's, for the watchdog
     threading.Thread(target=_watch_the_stop, args=(stop, loops), name="stop-watchdog",
                      daemon=True).start()
     while True:
-        worker = create_worker(WorkerSettings, redis_settings=redis_settings())  # type: ignore[arg-type]
+        worker = RecoveringWorker(**{**get_kwargs(WorkerSettings),  # type: ignore[arg-type]
+                                     "redis_settings": redis_settings()})
         worker.on_stop = lambda _signal: stop.set()  # called from arq's signal handler
         loops[:] = [worker.loop]
         try:
@@ -65,7 +94,7 @@ def run() -> None:
             return
         # WatchError: redis-py's word for a connection lost mid-WATCH, which arq's job start
         # (a WATCHed in-progress key, then EXISTS) does not catch; it ended the process.
-        except (RedisConnectionError, RedisTimeoutError, WatchError, OSError) as error:
+        except REDIS_LOST as error:
             if not stop.is_set():
                 log.error("worker lost Redis; restarting once it answers", error=str(error)[:300])
             with contextlib.suppress(Exception):  # the heartbeat task, the Postgres pool
@@ -78,7 +107,7 @@ def run() -> None:
                 return
             raise SystemExit(f"Redis did not answer for {REDIS_WAIT_S:g} s; giving up")
         with contextlib.suppress(Exception):  # else they expire on their own
-            worker.loop.run_until_complete(_release_interrupted(list(worker.tasks)))
+            worker.loop.run_until_complete(_release_interrupted(worker.interrupted()))
         log.warning("Redis answers again; worker restarting")
 
 
