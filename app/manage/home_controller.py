@@ -11,6 +11,7 @@ from litestar.response import Template
 
 from app.accounts import members
 from app.accounts.guards import require_manager_for_slug
+from app.manage.disputes import disputes_to_answer
 from app.manage.sales import sales_of
 from app.manage.views import page_context, restaurant_or_404
 from app.restaurants.availability import is_paused
@@ -28,5 +29,6 @@ class ManageHomeController(Controller):
         return Template("manage/home.html", context=page_context(
             request, restaurant, "home", staff_count=staff_count,
             sales=await sales_of(restaurant),
+            disputes=await disputes_to_answer(int(restaurant.id)),
             # as the hours page says it: paused until when, busy by how much
             paused=is_paused(restaurant.paused_until, datetime.now(UTC))))

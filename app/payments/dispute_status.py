@@ -12,6 +12,7 @@ from __future__ import annotations
 CHARGEBACK_OPEN = ("needs_response", "under_review")
 INQUIRY_OPEN = ("warning_needs_response", "warning_under_review")
 KEPT = ("won", "warning_closed", "prevented")
+NEEDS_ANSWER = ("warning_needs_response", "needs_response")  # the owner's, in Stripe
 # What each status asks of the owner, on the order's page: the owner answers the bank in
 # Stripe, and an inquiry left unanswered may become a chargeback.
 DISPUTE_TOLD = {

@@ -43,6 +43,12 @@ def _charge_of(sdk: stripe.StripeClient, order: PaidOrder) -> str:
                .latest_charge)
 
 
+async def _page(session: httpx.AsyncClient, path: str) -> str:
+    answer = await session.get(path)
+    assert answer.status_code == 200, answer.text
+    return html.unescape(" ".join(answer.text.split()))
+
+
 async def _post_latest(client: httpx.AsyncClient, sandbox: RunningSandbox, kind: str) -> str:
     return await post_event(client, events_about(sandbox, {kind})[-1])
 
@@ -65,10 +71,14 @@ async def test_an_inquiry_leaves_the_ticket_and_closed_it_is_not_a_chargeback(
     assert "Your bank is disputing this payment" not in page
     # the owner is the one to answer the bank, before it turns into a chargeback
     async with staff_session(app, "owner@demo.test") as owner:
-        told = html.unescape(
-            " ".join((await owner.get(f"/manage/demo/orders/{order.public_id}")).text.split()))
+        told = await _page(owner, f"/manage/demo/orders/{order.public_id}")
+        overview = await _page(owner, "/manage/demo")
     assert ("Inquiry: the customer's bank asks about this payment. No money has moved. "
             "Answer it in Stripe's dashboard") in told, told
+    assert "Disputes to answer" in overview  # the owner's overview says so too
+    assert f'/manage/demo/orders/{order.public_id}">#{order.ticket_number}</a>' in overview
+    async with staff_session(app, "owner@demo-2.test") as other:
+        assert "Disputes to answer" not in await _page(other, "/manage/demo-2")
     # an inquiry took no money: the charge can still be refunded in part
     sdk.v1.refunds.create(params={"payment_intent": str(order.stripe_payment_intent_id),
                                   "amount": 100})
@@ -78,6 +88,8 @@ async def test_an_inquiry_leaves_the_ticket_and_closed_it_is_not_a_chargeback(
         == "dispute_warning_closed"
     closed = await reload(order.public_id)
     assert (closed.status, closed.dispute_status) == ("paid", "warning_closed")
+    async with staff_session(app, "owner@demo.test") as owner:
+        assert "Disputes to answer" not in await _page(owner, "/manage/demo")
     page = (await client.get(f"/orders/{order.public_id}")).text
     assert "Your bank reversed this payment" not in page
 
