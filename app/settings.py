@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # reset held the worker until TCP gave up (many minutes). A timed-out command is retried
     # on a new connection (app/infra/redis.py `redis_settings`).
     redis_worker_command_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How long a job a worker started stays its own without the worker renewing it (every
+    # third of it): a worker killed mid-job (OOM, a node lost) leaves its jobs to the next
+    # worker after this, not after arq's longest job timeout + 10 s (ten minutes here).
+    worker_job_lease_seconds: float = Field(default=30.0, ge=1)
     # First part of every live-feed pub/sub channel name (app/live/feed.py). Redis pub/sub
     # ignores the database number in REDIS_URL, so two deployments sharing one Redis server
     # (or the test suite's parallel workers on a standalone one) need prefixes of their own.

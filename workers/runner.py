@@ -29,6 +29,7 @@ from app.infra.logging import get_logger
 from app.infra.redis import connect_redis, redis_settings
 from app.infra.urls import redis_url
 from app.notifications.delivery import release_orphaned_claims
+from app.settings import get_settings
 from workers.lifecycle import shutdown
 from workers.settings import WorkerSettings
 
@@ -53,9 +54,37 @@ class RecoveringWorker(Worker):
     know to release it, and its in-progress key (the longest job's timeout + 10 s: ten
     minutes) held it back (CI: an order's confirmation email missing a minute later)."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, lease_s: float | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.unrecorded: set[str] = set()
+        # A started job's in-progress key is a lease, renewed while the job runs: arq holds
+        # it for the longest job's timeout + 10 s (610 s), so a worker killed mid-job left
+        # an email or a payment link waiting ten minutes for the next worker.
+        self.lease_s = lease_s or get_settings().worker_job_lease_seconds
+        self.in_progress_timeout_s = self.lease_s
+        self._renewed_at = 0.0
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        # One this worker still runs is not started again, had its lease lapsed while the
+        # loop was held up (arq starts jobs before its heartbeat renews them).
+        await super().start_jobs([job_id for job_id in job_ids
+                                  if job_id.decode() not in self.tasks])
+
+    async def heart_beat(self) -> None:
+        await self.renew_leases()
+        await super().heart_beat()
+
+    async def renew_leases(self) -> None:
+        now = time.monotonic()
+        if now - self._renewed_at < self.lease_s / 3:
+            return
+        self._renewed_at = now
+        running = [job_id for job_id, task in self.tasks.items() if not task.done()]
+        if running:
+            async with self.pool.pipeline(transaction=False) as pipe:
+                for job_id in running:
+                    pipe.pexpire(in_progress_key_prefix + job_id, int(self.lease_s * 1000))
+                await pipe.execute()
 
     async def run_job(self, job_id: str, score: int) -> None:
         try:

@@ -17,6 +17,12 @@ from tests.helpers.server import start_worker
 from tests.helpers.stripe_events import paid_events, post_event
 from tests.helpers.waiting import wait_until
 
+LEASE_S = 3  # WORKER_JOB_LEASE_SECONDS of the worker killed; the send takes 4 s
+
+
+async def _free(redis: ArqRedis, job_id: str) -> bool:
+    return not await redis.exists(f"arq:in-progress:{job_id}")
+
 
 async def test_worker_killed_mid_send_sends_the_email_exactly_once(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
@@ -35,7 +41,7 @@ async def test_worker_killed_mid_send_sends_the_email_exactly_once(
     await redis.zrem("arq:queue", f"email:order_confirmation:{order_id}")
 
     sandbox.api_faults(service="resend", latency_ms=4000)  # every send now takes 4 s
-    with start_worker() as worker:
+    with start_worker({"WORKER_JOB_LEASE_SECONDS": str(LEASE_S)}) as worker:
         async def sending() -> bool:
             return bool(await redis.exists(f"arq:in-progress:{job_id}"))
 
@@ -48,12 +54,13 @@ async def test_worker_killed_mid_send_sends_the_email_exactly_once(
     assert row is not None and row.status == "queued"  # the kill left it unfinished
 
     sandbox.api_faults(service="resend", latency_ms=0)
-    # Time passes: arq's in-progress marker and our send claim expire on their own (they
-    # have TTLs of job timeout + 10 s and 60 s); fast-forward them.
-    await redis.pexpire(f"arq:in-progress:{job_id}", 1)
+    # The dead worker's lease on the job lapses on its own within the lease (renewed while
+    # the send ran past it; arq's own marker lasted the longest job's timeout + 10 s: 610 s)
+    assert 0 < await redis.pttl(f"arq:in-progress:{job_id}") <= LEASE_S * 1000
+    # Our send claim lapses on its own too (60 s): fast-forwarded.
     async for key in redis.scan_iter(match=CLAIM_PREFIX + "*"):
         await redis.pexpire(key, 1)
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: _free(redis, job_id), timeout=2 * LEASE_S)
 
     with start_worker():
         async def sent() -> bool:
