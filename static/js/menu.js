@@ -189,12 +189,32 @@
     showBusy();
     // Counted off by the request itself: htmx tells a failure (no network, a timeout) only
     // to the element that sent it, and a refresh may have swapped that one out meanwhile.
+    var placing = /\/checkout$/.test(event.detail.pathInfo && event.detail.pathInfo.requestPath || "");
     xhr.addEventListener("loadend", function () {
       inFlight = Math.max(0, inFlight - 1);
       showBusy();  // the new form stays busy while taps wait for it to settle
-      if (xhr.status === 0 || xhr.status >= 400) setTimeout(drain, 0);  // no new form
+      if (xhr.status === 0 || xhr.status >= 400) {  // no new form: say why, then go on
+        sayProblem(xhr.status, placing);
+        setTimeout(drain, 0);
+      }
     });
   });
+  // A request the server did not answer with a form (429: too many orders from this
+  // network; 5xx: unavailable; 0: no connection) used to leave the page as it was: the
+  // diner tapped "Place order and pay" and nothing happened. The form says so instead.
+  function sayProblem(status, placing) {
+    var box = document.getElementById("form-problem");
+    if (!box) return;
+    var text = !placing ? box.dataset.basket
+      : status === 429 ? box.dataset.limited
+      : status === 0 ? box.dataset.offline : box.dataset.unavailable;
+    box.textContent = text || "";
+    box.hidden = !text;
+    if (placing && text) {
+      box.focus({ preventScroll: true });
+      box.scrollIntoView({ block: "center" });
+    }
+  }
   // The server's new form comes without aria-busy; taps may still wait for it.
   document.body.addEventListener("htmx:afterSwap", showBusy);
   document.body.addEventListener("htmx:afterSettle", function () { drain(); });
