@@ -51,9 +51,17 @@ async def test_manual_capture_authorisation_email_then_receipt_on_accept(
     assert f"authorised for {total}" in text and "charged when" in text, text
     for claim in ("RECEIPT", "Receipt", "Paid:", "Payment received", "VAT rate"):
         assert claim not in text and claim not in held["html"], claim
+    # the status page says the same as the email: a hold, not a payment (it said "Payment
+    # received" and ticked "Paid")
+    page = " ".join((await client.get(f"/orders/{order.public_id}")).text.split())
+    assert "Card authorised: waiting for the kitchen to accept" in page
+    assert "you will be charged when the restaurant accepts" in page
+    assert "Payment received" not in page and ">Paid</li>" not in page
 
     token = await login(client, "kitchen@demo.test")
     await act(client, token, order.public_id, "accept")
+    page = " ".join((await client.get(f"/orders/{order.public_id}")).text.split())
+    assert "Card authorised" not in page and ">Paid</li>" in page  # charged on accept
     await send_queued(redis, sandbox)
     subjects = [message["subject"] for message in mail(sandbox)]
     receipts = [message for message in mail(sandbox)
