@@ -81,7 +81,8 @@ SELECT
      SELECT public_id AS ref, ticket_number, accepted_at IS NOT NULL AS cooking,
             CASE WHEN auto_rejected OR (refund_notice AND rejected_at IS NOT NULL)
                  THEN rejected_at ELSE coalesce(refunded_at, voided_at, disputed_at)
-            END AS at, status, total_amount, currency, status = 'voided' AS voided,
+            END AS at, status, total_amount, amount_refunded, currency,
+            status = 'voided' AS voided,
             needs_review, NOT auto_rejected AS refunded, coalesce(reject_reason, '') AS reason,
             (refund_notice AND rejected_at IS NOT NULL AND NOT auto_rejected) AS closed,
             (refund_notice AND disputed_at IS NOT NULL AND refunded_at IS NULL
@@ -129,6 +130,12 @@ class Notice:
     closed: bool = False  # cancelled by a closure the owner added (`reason` is its reason)
     disputed: bool = False  # a chargeback took the money back (the cardholder's bank)
     cooking: bool = False  # a cook had accepted it: listed before the others
+    amount_refunded: int = 0  # refunded before (a chargeback takes only what was left)
+
+    @property
+    def taken_back(self) -> int:
+        """What a chargeback took: the charge less what the restaurant had refunded."""
+        return self.total_amount - self.amount_refunded
 
     @property
     def closure_reason(self) -> str:

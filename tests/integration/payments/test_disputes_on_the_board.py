@@ -101,14 +101,20 @@ async def test_a_chargeback_takes_the_ticket_off_with_a_notice_and_a_win_does_no
     order = await paid_order_via_sandbox(client, sandbox)
     await lifecycle.apply_action(order.public_id, "accept", actor="kitchen@demo.test",
                                  prep_minutes=20)
+    # a euro of it refunded before: the bank takes back only what was left of the charge
+    sdk.v1.refunds.create(params={"payment_intent": str(order.stripe_payment_intent_id),
+                                  "amount": 100})
+    await _post_latest(client, sandbox, "charge.refunded")
     dispute = sandbox.open_dispute(_charge_of(sdk, order))
+    assert dispute["amount"] == order.total_amount - 100
     assert await _post_latest(client, sandbox, "charge.dispute.created") \
         == "dispute_needs_response"
     disputed = await reload(order.public_id)
     assert disputed.status == "disputed" and disputed.disputed_at is not None
     board = await _board(kitchen)
     assert f'id="card-{order.public_id}"' not in board
-    total = f"€{order.total_amount // 100}.{order.total_amount % 100:02d}"
+    left = order.total_amount - 100
+    total = f"€{left // 100}.{left % 100:02d}"
     assert (f"#{order.ticket_number} payment disputed" in board
             and f"the customer's bank took back {total}" in board
             and "stop preparing it" in board), board
