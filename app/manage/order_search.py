@@ -21,6 +21,7 @@ from app.orders.choices import label as modifiers_label
 from app.orders.models import OrderView
 from app.orders.tables import OrderItem, PaidOrder
 from app.orders.views import load_order_view, modifiers_of
+from app.payments.dispute_status import CHARGEBACK_OPEN
 from app.payments.partial_refunds import (
     REFUNDABLE,
     PendingGiveBack,
@@ -199,7 +200,13 @@ class OrderDetail:
         already (a rejection's refund the cron retries): that would ask for it twice."""
         return (not self.view.archived and bool(self.payment_intent) and self.remaining > 0
                 and self.view.status not in ("refunded", "voided", "charged_back")
+                and not self.chargeback_open
                 and not (self.pending is not None and self.pending.retried))
+
+    @property
+    def chargeback_open(self) -> bool:
+        """Stripe refuses a refund while a chargeback is open (an inquiry allows one)."""
+        return self.view.dispute_status in CHARGEBACK_OPEN
 
     @property
     def status_label(self) -> str:

@@ -40,6 +40,7 @@ from app.infra.logging import get_logger
 from app.orders import lifecycle
 from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.payments import money_events, settlement
+from app.payments.dispute_status import CHARGEBACK_OPEN
 from app.payments.stripe_gateway import PaymentProviderError
 from app.templating import format_money
 
@@ -296,6 +297,10 @@ async def refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str 
     if order.status in ("refunded", "voided", "charged_back"):
         raise RefundRefused(f"order #{order.ticket_number} is already "
                             f"{order.status.replace('_', ' ')}", 409)
+    if order.dispute_status in CHARGEBACK_OPEN:  # Stripe would refuse it (charge_disputed)
+        raise RefundRefused(f"order #{order.ticket_number} has a chargeback open: Stripe "
+                            "refuses refunds until the bank decides; answer it in Stripe's "
+                            "dashboard", 409)
     if not order.stripe_payment_intent_id:
         raise RefundRefused(f"order #{order.ticket_number} has no payment to refund", 409)
     if order.status == "rejected":

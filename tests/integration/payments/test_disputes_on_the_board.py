@@ -95,8 +95,8 @@ async def test_an_inquiry_leaves_the_ticket_and_closed_it_is_not_a_chargeback(
 
 
 async def test_a_chargeback_takes_the_ticket_off_with_a_notice_and_a_win_does_not_bring_it_back(
-    client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
-    sdk: stripe.StripeClient, redis: ArqRedis
+    app: Litestar, client: httpx.AsyncClient, kitchen: httpx.AsyncClient,
+    sandbox: RunningSandbox, sdk: stripe.StripeClient, redis: ArqRedis
 ) -> None:
     order = await paid_order_via_sandbox(client, sandbox)
     await lifecycle.apply_action(order.public_id, "accept", actor="kitchen@demo.test",
@@ -118,6 +118,18 @@ async def test_a_chargeback_takes_the_ticket_off_with_a_notice_and_a_win_does_no
     assert (f"#{order.ticket_number} payment disputed" in board
             and f"the customer's bank took back {total}" in board
             and "stop preparing it" in board), board
+    # the owner is not offered a refund Stripe would refuse, and one posted is refused here
+    async with staff_session(app, "owner@demo.test") as owner:
+        page = await _page(owner, f"/manage/demo/orders/{order.public_id}")
+        assert "A chargeback is open: Stripe refuses refunds until the bank decides" in page
+        assert f'action="/manage/demo/orders/{order.public_id}/refund"' not in page
+        posted = await owner.post(f"/manage/demo/orders/{order.public_id}/refund",
+                                  data={"confirm": "yes",
+                                        "_csrf_token": owner.cookies["csrftoken"]})
+        assert posted.status_code == 409, posted.text
+        assert "has a chargeback open" in html.unescape(posted.text)
+    # the euro refunded in Stripe's dashboard and the dispute; no refused refund added
+    assert sorted(await discrepancy_kinds(order.public_id)) == ["dispute", "refund_outside"]
     acknowledged = await kitchen.post(
         f"/kitchen/demo/notices/{order.public_id}/acknowledge",
         data={"_csrf_token": kitchen.cookies["csrftoken"]}, headers={"hx-request": "true"})
