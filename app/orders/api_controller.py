@@ -15,7 +15,7 @@ from app.infra.errors import error_responses
 from app.infra.json_body import strict_json
 from app.orders import idempotency, pricing
 from app.orders.intake import IntakeError, submit_order
-from app.orders.models import OrderView, TempOrder
+from app.orders.models import OrderStatus, OrderView, TempOrder
 from app.orders.rate_limit import order_rate_limit
 from app.orders.schemas import (
     ModifierOut,
@@ -48,10 +48,17 @@ def intake_http_error(error: IntakeError) -> HTTPException:
                                 for key, message in error.errors.items()])
 
 
+# Stripe refused the link for good: no link follows (the email and status page say so too).
+LINK_REFUSED = ("The payment link could not be made, so this order cannot be paid; nothing "
+                "was charged. Its status page says why: {url}")
+
+
 def deferred_message(order: TempOrder) -> str:
     """What a 202 tells the client about the link still being made ("" once it is made)."""
     if order.payment_url:
         return ""
+    if order.status == OrderStatus.LINK_FAILED:
+        return LINK_REFUSED.format(url=status_url(order.id))
     if not order.link_email:
         return LINK_DEFERRED_NOT_EMAILED.format(url=status_url(order.id))
     return LINK_DEFERRED

@@ -147,6 +147,10 @@ async def test_an_order_taken_above_it_before_is_not_tried_again(
         taken = await client.post("/api/orders", json=_order(dish, 10))
     assert taken.status_code == 202 and taken.json()["status"] == "link_failed", taken.text
     ref = taken.json()["id"]
+    # no link will follow: the answer does not promise one (it said "will follow by email")
+    assert taken.json()["message"].startswith(
+        "The payment link could not be made, so this order cannot be paid; nothing was "
+        "charged."), taken.json()
     await client.get(f"/orders/{ref}")
     again = await client.post(f"/orders/{ref}/payment-link",
                               headers={"x-csrftoken": client.cookies["csrftoken"]})
