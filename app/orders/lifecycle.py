@@ -161,12 +161,16 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
     return changes
 
 
+def released(order: PaidOrder) -> bool:
+    """Pure: not a booking still waiting for its release to the board (slot minus prep)."""
+    return getattr(order, "scheduled_for", None) is None or getattr(
+        order, "released_at", None) is not None
+
+
 def on_the_board(order: PaidOrder) -> bool:
     """Pure: the order is a ticket on the kitchen's board (active, and not a booking still
     waiting for its slot)."""
-    released = getattr(order, "scheduled_for", None) is None or getattr(
-        order, "released_at", None) is not None
-    return order.status in ACTIVE_STATUSES and released
+    return order.status in ACTIVE_STATUSES and released(order)
 
 
 def status_after_won_dispute(order: PaidOrder) -> str:
@@ -223,6 +227,12 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
             target = status_after_won_dispute(order)
         if action == "recall":
             check_recall(order.completed_at, now)
+        if action in ("accept", "start", "ready", "complete") and not released(order):
+            # the diner was promised "the kitchen starts it in time": an accept hours ahead
+            # hid the ticket until its release and emailed "being prepared" far too early
+            raise IllegalTransition(f"order #{order.ticket_number} is booked for later and "
+                                    "not on the board yet: it can be accepted once it "
+                                    "reaches the board; nothing was done")
         if action == "accept":
             prep_minutes = await _prep_minutes(order, prep_minutes)
             if order.capture_mode == "manual":

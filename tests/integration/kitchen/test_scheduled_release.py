@@ -242,3 +242,20 @@ async def test_a_release_whose_delivery_died_after_commit_reaches_the_page_by_th
         assert (update["status"], update.get("booked")) == ("paid", False), update
     done = await Outbox.select(Outbox.status).where(Outbox.dedupe_key == key).first()
     assert done == {"status": "done"}
+
+
+async def test_a_booking_cannot_be_accepted_before_it_reaches_the_board(
+        plain_redis: Redis) -> None:
+    """An accept posted hours ahead (an outside try, through the route) took the ticket off
+    "Scheduled" without putting it on the board, hidden until its release, and emailed the
+    diner "being prepared" hours early. It is refused until the release."""
+    slot = next_slot(datetime.now(UTC) + timedelta(hours=3))
+    later = await make_paid_order(scheduled_for=slot, prep_minutes=20)
+    with pytest.raises(lifecycle.IllegalTransition, match="booked for later"):
+        await lifecycle.apply_action(later.public_id, "accept", actor="kitchen@demo.test",
+                                     prep_minutes=20, restaurant_id=int((await demo()).id))
+    assert (await reload(later.public_id)).status == "paid"
+    await release_due(plain_redis, now=slot - timedelta(minutes=20))  # its time has come
+    accepted = await lifecycle.apply_action(later.public_id, "accept",
+                                            actor="kitchen@demo.test", prep_minutes=20)
+    assert accepted.status == "accepted"
