@@ -201,9 +201,18 @@ def _quantity(raw: str) -> int | None:
 QUANTITY_NOT_DIGITS = "quantity must be a whole number written with 0 to 9, like 2 or 10"
 
 
+QUANTITY_OVER = f"quantity must be at most {MAX_QUANTITY}"
+
+
 def quantity_errors(cart: CartForm) -> dict[str, str]:
-    """The form's quantities that are no whole number, by field: what to tell the diner."""
-    return {name: QUANTITY_NOT_DIGITS for name in cart.bad_quantities}
+    """The form's quantities that are no whole number, or more than one may order, by field:
+    what to tell the diner (a typed 150 was priced in the basket without a word)."""
+    errors = {name: QUANTITY_NOT_DIGITS for name in cart.bad_quantities}
+    for field_name, quantity in [*((f"qty-{item}", n) for item, n in cart.quantities.items()),
+                                 *((f"qty-{line}", n) for line, n in cart.choices.items())]:
+        if quantity > MAX_QUANTITY:
+            errors[field_name] = QUANTITY_OVER
+    return errors
 
 
 def _item_id(raw: str) -> int | None:

@@ -226,6 +226,7 @@ def plain_errors(errors: dict[str, str]) -> dict[str, str]:
         item = _ITEM.match(key)
         plain = (OVERRIDE if message == PLAIN_PATTERNS[NO_OVERRIDE]
                  else PLAIN["allergy"] if key.startswith("allergy-")
+                 else ITEM_PLAIN["quantity"] if key.startswith("qty-") and "at most" in message
                  else QUANTITY_DIGITS if key.startswith("qty-")
                  else TOO_LONG[key] if key in TOO_LONG and "length <=" in message
                  else ITEM_PLAIN.get(item.group(1), CHECK_DISHES) if item

@@ -186,3 +186,19 @@ async def test_a_mode_turned_off_while_the_page_was_open_is_no_longer_offered(
     placed = await client.post("/r/demo/checkout", data={**form, "fulfillment": "pickup"},
                                follow_redirects=False)
     assert placed.status_code == 303, placed.text[:500]
+
+
+@pytest.mark.parametrize("typed", ["150", "99999999999999999999"])
+async def test_a_quantity_over_the_limit_is_said_by_its_dish_in_the_basket(
+        client: httpx.AsyncClient, redis: ArqRedis, typed: str) -> None:
+    """An outside try typed 150: the basket priced 150 soups and offered to pay for them,
+    without a word until the checkout refused it. The basket now says the limit by the dish."""
+    soup = await _soup(client)
+    form = await _form(client, **{"qty-ITEM": typed})
+    recomputed = await client.post("/r/demo/cart", headers=HTMX, data=form)
+    assert recomputed.status_code == 200
+    limit = "You can order between 1 and 99 of one dish."
+    assert _field_error(_card(recomputed.text, soup["id"]), f"qty-{soup['id']}") == limit
+    refused = await client.post("/r/demo/checkout", headers=HTMX, data=form)
+    assert limit in _card(refused.text, soup["id"])
+    assert await temp_keys(redis) == []
