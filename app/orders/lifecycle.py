@@ -161,6 +161,11 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
     return changes
 
 
+def _not_accepted_within(minutes: int) -> str:
+    """The timer's reject reason, as stored (the diner reads it translated, by its pattern)."""
+    return f"Not accepted within {minutes} minute{'' if minutes == 1 else 's'}"
+
+
 def released(order: PaidOrder) -> bool:
     """Pure: not a booking still waiting for its release to the board (slot minus prep)."""
     return getattr(order, "scheduled_for", None) is None or getattr(
@@ -402,7 +407,7 @@ async def auto_reject_overdue(*, redis: ArqRedis | None = None) -> list[str]:
         ref = row["public_id"]
         try:
             await apply_action(ref, "auto_reject", actor="system", redis=redis,
-                               reason=f"Not accepted within {row['auto_reject_minutes']} minutes")
+                               reason=_not_accepted_within(row["auto_reject_minutes"]))
         except IllegalTransition:  # accepted at the last moment
             continue
         rejected.append(ref)
