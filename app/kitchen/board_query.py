@@ -75,9 +75,9 @@ SELECT
   ) AS recall,
   -- a notice marked for a ticket on the board that was also rejected: a closure's (its
   -- rejection, app/manage/hours.py), told from when it was rejected, its refund pending too
-  -- tickets a cook had accepted (may be cooking) first: past the few shown in full, the
-  -- rest are only counted
-  (SELECT coalesce(json_agg(row_to_json(n) ORDER BY n.cooking DESC, n.at), '[]'::json) FROM (
+  -- tickets a cook had accepted (may be cooking) first, then the newest (a fresh one was
+  -- buried at the end of the count): past the few shown in full, the rest are only counted
+  (SELECT coalesce(json_agg(row_to_json(n) ORDER BY n.cooking DESC, n.at DESC), '[]'::json) FROM (
      SELECT public_id AS ref, ticket_number, accepted_at IS NOT NULL AS cooking,
             CASE WHEN auto_rejected OR (refund_notice AND rejected_at IS NOT NULL)
                  THEN rejected_at ELSE coalesce(refunded_at, voided_at, disputed_at)

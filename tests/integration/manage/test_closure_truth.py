@@ -28,7 +28,12 @@ from app.settings import get_settings
 from app.templating import format_money
 from tests.helpers.accounts import login, staff_session
 from tests.helpers.hours import pay_after_first_reading
-from tests.helpers.orders import order_for, paid_order_via_sandbox, pay_and_post_webhook
+from tests.helpers.orders import (
+    make_paid_order,
+    order_for,
+    paid_order_via_sandbox,
+    pay_and_post_webhook,
+)
 from tests.helpers.payments import emails_of, reload
 from tests.helpers.sandbox import RunningSandbox
 from workers.email_jobs import send_email
@@ -315,3 +320,12 @@ async def test_past_three_notices_the_tickets_being_cooked_come_first(
         assert "stop preparing it" in _notice(board, order.public_id)
     more = board.split('data-notice="more"')[1].split("</div>")[0]
     assert "2 more rejected or refunded" in more and "stop preparing them" in more, more
+
+    # a fresh one after them (the timer's reject) is shown in full, not buried in the count
+    # (an outside try found "#30 auto-rejected" last in "25 more …: #28, #7 … #30")
+    fresh = await make_paid_order(status="refunded", auto_rejected=True,
+                                  rejected_at=datetime.now(UTC), refunded_at=datetime.now(UTC))
+    board = await _board(kitchen)
+    assert f'data-notice="{fresh.public_id}"' in board, board
+    for order in cooking:
+        assert "stop preparing it" in _notice(board, order.public_id)
