@@ -10,6 +10,12 @@ then one with all N; the web process's extra CPU per order, divided by the extra
 what one more screen costs per order it is shown. The worker is paused in both (its emails'
 Resend webhooks would land in the web process's CPU).
 
+The floor under that figure (`write_floor_us_per_frame`, app/bench/write_floor.py): the CPU
+of nothing but the socket writes, uvloop as the web runs it, frames of the run's mean size
+to as many connections at the same rate; `write_floors` is the hub's own measure of the
+fan-out (below) in those units, a ratio that holds across machines of the kind where
+microseconds do not.
+
 The hub also measures the fan-out where it happens (`fanout_cpu_us_per_frame`: its thread's
 CPU over the frames it wrote straight to idle streams, from the web's `/metrics`): the same
 cost without the difference of two runs, whose every other cost varies from run to run.
@@ -29,8 +35,11 @@ from app.bench.live import LiveRun, run_live
 from app.bench.probes import fanout_totals
 from app.bench.runner import BenchSystem
 from app.bench.screens import kitchen_watcher
+from app.bench.write_floor import run_write_floor
 
 SLUG = "demo"
+DEFAULT_FRAME_BYTES = 4000  # a one-ticket `tickets` frame, when the run counted none
+WRITE_FLOOR_SECONDS = 4.0
 
 
 def _web_ms_per_order(run: LiveRun, orders: int, *, kernel_only: bool = False) -> float:
@@ -54,6 +63,10 @@ async def run_kitchen(system: BenchSystem, baseline: list[PaidOrder], orders: li
                               echo=echo, during=lambda: floor.measure(10**6, pause=0.1))
         loaded_floor = floor.latencies
     fanout_after = await fanout_totals(system.web_url)
+    # The floor under it: bare uvloop writes of frames this size to as many connections.
+    frame_bytes = (full.stats.get("bytes", 0) // full.stats["frames"]
+                   if full.stats.get("frames") else DEFAULT_FRAME_BYTES)
+    floor_writes = await run_write_floor(clients, frame_bytes, rate, WRITE_FLOOR_SECONDS)
     fanout_frames = fanout_after[1] - fanout_before[1]
     # The same cost measured inside the hub (its thread's CPU over the writes it made): no
     # difference of two runs, so the rest of the process's noise is not in it.
@@ -94,6 +107,13 @@ async def run_kitchen(system: BenchSystem, baseline: list[PaidOrder], orders: li
         "cpu_us_per_frame_kernel": round(min(per_frame_kernel_us, per_frame_us), 2),
         "fanout_cpu_us_per_frame": round(fanout_us, 2),
         "fanout_frames": int(fanout_frames),
+        "write_floor_us_per_frame": floor_writes["us_per_frame"],
+        "write_floor_kernel_us_per_frame": floor_writes["kernel_us_per_frame"],
+        "mean_frame_bytes": frame_bytes,
+        # From the hub's own measure: the two-run difference also carries the rest of the
+        # process's run-to-run noise (12 against 17 µs in one run here).
+        "write_floors": (round(fanout_us / floor_writes["us_per_frame"], 2)
+                         if floor_writes["us_per_frame"] else 0.0),
         "cpu_ms_per_order_one_screen": round(per_order_one, 3),
         "cpu_ms_per_order_all_screens": round(per_order_all, 3),
         "baseline_orders": len(baseline), "baseline_frames_missing": one.frames_missing,

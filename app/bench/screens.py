@@ -135,7 +135,7 @@ class _Stream(asyncio.Protocol):
             board.connected += 1
             if board.connected >= board.count:
                 board.all_connected.set()
-        board.frames += data.count(b"\n\n")
+        board.frames += data.count(b"\r\n\r\n")  # each event ends so (sse.encoded)
         board.bytes += len(data)
         window = self.tail + data
         self.tail = window[-TAIL:]

@@ -23,7 +23,7 @@ REQUIRED = {
     "webhook": ["p50_ms", "p99_ms"],
     "paid": ["cpu_ms_per_order", "kernel_ms_per_order", "empty_requests"],
     "kitchen": ["p50_ms", "p99_ms", "floor_p50_ms", "ratio_p50", "cpu_us_per_frame",
-                "cpu_us_per_frame_kernel"],
+                "cpu_us_per_frame_kernel", "write_floor_us_per_frame", "write_floors"],
     "sse": ["idle_connections", "rss_mb", "kb_per_connection"],
     "email": ["per_s", "rate_limited"],
     "worker": ["cpu_ms_per_email"],
@@ -65,6 +65,9 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert results["kitchen"]["samples"] == 25 and results["kitchen"]["frames_missing"] == 0
     assert results["kitchen"]["floor_p50_ms"] > 0
     assert results["kitchen"]["frames_misdelivered"] == 0
+    # Frames counted as the screens received them: 25 tickets frames, 5 boards, maybe pings.
+    assert results["kitchen"]["sse_frames_received"] >= 30
+    assert results["kitchen"]["write_floor_us_per_frame"] > 0
     assert results["sse"]["idle_connections"] == 50 and results["sse"]["rss_mb"] > 0
     assert results["email"]["sent"] == 12 and results["email"]["per_s"] > 0
     assert results["email"]["rate_limited"] == 0
