@@ -253,8 +253,8 @@ def environment() -> Environment:
 
 def system_reason(reason: str) -> str:
     """A reject reason in the diner's language when the system gave it (app/orders/
-    reject_reasons.py); a cook's own words as written (never through gettext's formatting)."""
-    return i18n.gettext(reason) if reason in reject_reasons.SYSTEM else reason
+    reject_reasons.py); a cook's own words as written."""
+    return reject_reasons.told(reason)
 
 
 @lru_cache(maxsize=1)

@@ -161,11 +161,6 @@ def changes_for(order: PaidOrder, action: str, target: str, now: datetime, *,
     return changes
 
 
-def _not_accepted_within(minutes: int) -> str:
-    """The timer's reject reason, as stored (the diner reads it translated, by its pattern)."""
-    return f"Not accepted within {minutes} minute{'' if minutes == 1 else 's'}"
-
-
 def released(order: PaidOrder) -> bool:
     """Pure: not a booking still waiting for its release to the board (slot minus prep)."""
     return getattr(order, "scheduled_for", None) is None or getattr(
@@ -406,8 +401,8 @@ async def auto_reject_overdue(*, redis: ArqRedis | None = None) -> list[str]:
     for row in rows:
         ref = row["public_id"]
         try:
-            await apply_action(ref, "auto_reject", actor="system", redis=redis,
-                               reason=_not_accepted_within(row["auto_reject_minutes"]))
+            reason = reject_reasons.not_accepted_within(row["auto_reject_minutes"])
+            await apply_action(ref, "auto_reject", actor="system", redis=redis, reason=reason)
         except IllegalTransition:  # accepted at the last moment
             continue
         rejected.append(ref)

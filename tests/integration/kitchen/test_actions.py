@@ -16,9 +16,11 @@ from app.orders.tables import PaidOrder
 from app.payments.stripe_gateway import get_gateway
 from app.platform.tables import Outbox
 from app.restaurants.tables import Restaurant
+from app.settings import get_settings
 from tests.helpers.accounts import login
 from tests.helpers.orders import make_paid_order, paid_order_via_sandbox
 from tests.helpers.sandbox import RunningSandbox, stripe_client
+from workers.email_jobs import send_email
 
 HX = {"hx-request": "true"}
 
@@ -256,6 +258,29 @@ async def test_auto_reject_refunds_orders_nobody_accepted(
         assert (await reload(order.public_id)).status == order.status
     assert refunds(sandbox, fresh) == []
     assert await lifecycle_emails(redis) == [f"email:order_rejected:{stale.public_id}"]
+
+
+async def test_a_german_diner_reads_the_timers_reason_in_german(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    """The timer's reason names its minutes, so it is no fixed message: it reached a diner
+    who ordered in German in English ("Not accepted within 10 minutes")."""
+    stale = await overdue(await paid_order_via_sandbox(client, sandbox), 11)
+    await PaidOrder.update({PaidOrder.language: "de"}).where(
+        PaidOrder.public_id == stale.public_id)
+    assert await lifecycle.auto_reject_overdue() == [stale.public_id]
+    said = "Grund: Nicht innerhalb von 10 Minuten angenommen"
+    page = " ".join((await client.get(f"/orders/{stale.public_id}")).text.split())
+    assert '<html lang="de">' in page and said in page, page
+    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
+    await send_email({"redis": redis, "settings": settings, "job_try": 1}, "order_rejected",
+                     stale.public_id)
+    [email] = sandbox.wait_for(lambda: [
+        message for message in sandbox.messages(to="ada@example.com")
+        if stale.public_id in message["text"]], timeout=10)
+    assert said in email["text"] and said in email["html"], email["text"]
+    assert "Not accepted" not in email["text"] + email["html"] + page
+    # The stored reason stays English: the kitchen and the owner read it as it was given.
+    assert (await reload(stale.public_id)).reject_reason == "Not accepted within 10 minutes"
 
 
 async def test_board_shows_priority_all_day_and_ticket(client: httpx.AsyncClient) -> None:
