@@ -147,7 +147,7 @@ class KitchenController(Controller):
         if not is_htmx(request):
             return Redirect(f"/kitchen/{slug}", status_code=303)
         if action == "reject":  # the ticket leaves; the screen shows what became of the money
-            outcome = json.dumps({"orderpass:rejected": {"message": services.reject_outcome(
+            outcome = json.dumps({"orderpass:rejected": {"message": await services.reject_outcome(
                 order), "ok": order.status in ("refunded", "voided")}})
             return Response("", media_type="text/html", headers={"HX-Trigger": outcome})
         card = await services.card(restaurant, ref)

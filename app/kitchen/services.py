@@ -22,7 +22,7 @@ from app.kitchen.priority import (
 )
 from app.orders.lifecycle import ACTIVE_STATUSES, ALLOWED, RECALL_WINDOW, STAFF_ACTIONS
 from app.orders.models import LineModifier
-from app.orders.tables import PaidOrder
+from app.orders.tables import OrderRefund, PaidOrder
 from app.orders.views import modifiers_of
 from app.restaurants.availability import is_paused
 from app.restaurants.tables import Restaurant
@@ -274,18 +274,27 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def reject_outcome(order: PaidOrder) -> str:
-    """What a reject did to the diner's money, for the screen of the cook who rejected."""
+async def reject_outcome(order: PaidOrder) -> str:
+    """What a reject did to the diner's money, for the screen of the cook who rejected. After
+    an earlier partial refund the press refunded only what was left: it says so, and the
+    total back (the card's dialog said the same before the press)."""
     amount = format_money(order.total_amount, order.currency)
     head = f"#{order.ticket_number} rejected"
     if order.status == "voided":
         return f"{head}: card hold of {amount} released, nothing was charged."
     if order.status == "refunded":
+        refunds = await OrderRefund.select(OrderRefund.amount).where(
+            OrderRefund.paid_order == order.id).order_by(OrderRefund.id)
+        if len(refunds) > 1:
+            rest = format_money(refunds[-1]["amount"], order.currency)
+            return (f"{head}: the remaining {rest} refunded to the customer ({amount} back in "
+                    "total).")
         return f"{head}: {amount} refunded to the customer."
+    owed = format_money(order.total_amount - order.amount_refunded, order.currency)
     if order.settlement_stopped_at is not None:
-        return (f"{head}: {amount} cannot be refunded automatically; it is queued in admin "
+        return (f"{head}: {owed} cannot be refunded automatically; it is queued in admin "
                 "for a person to settle.")
-    return (f"{head}: the refund of {amount} has not gone through yet; it is retried "
+    return (f"{head}: the refund of {owed} has not gone through yet; it is retried "
             "automatically and shows in admin if it keeps failing.")
 
 

@@ -428,7 +428,10 @@
     document.getElementById("reject-title").textContent = "Reject #" + button.dataset.number + "?";
     document.getElementById("reject-money").textContent = voiding
       ? "The hold of " + button.dataset.amount + " on the customer's card is released: nothing is charged."
-      : "The customer gets " + button.dataset.amount + " back (refund).";
+      : button.dataset.refunded  // an earlier partial refund: this press refunds the rest
+        ? "The customer gets the remaining " + button.dataset.amount + " back (refund); " +
+          button.dataset.refunded + " was refunded earlier."
+        : "The customer gets " + button.dataset.amount + " back (refund).";
     rejectConfirm.textContent = voiding ? "Reject & release hold" : "Reject & refund";
     checkReason();
     rejectDialog.showModal();

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app.templating import format_money
 from tests.helpers.browser import open_kitchen
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
@@ -37,7 +38,9 @@ async def covered_tickets(kitchen: Any, message: Any) -> list[str]:
 
 async def test_the_reject_result_and_a_failure_message_cover_no_ticket(
         browser: Any, web: RunningProcess) -> None:
-    orders = [await make_paid_order() for _ in range(8)]
+    orders = [await make_paid_order() for _ in range(7)]
+    # refunded in part (a dish refunded earlier): its reject refunds only the rest
+    orders.append(await make_paid_order(amount_refunded=650))
     errors: list[str] = []
     kitchen = await open_kitchen(browser, web.url, errors)
     await kitchen.set_viewport_size({"width": 1024, "height": 768})
@@ -45,6 +48,14 @@ async def test_the_reject_result_and_a_failure_message_cover_no_ticket(
         await kitchen.click("#start-service-button")
     first = orders[0]
     await kitchen.locator(f"#card-{first.public_id} .reject-open").wait_for()
+    part = orders[-1]
+    await kitchen.locator(f"#card-{part.public_id} .reject-open").click()
+    await kitchen.wait_for_selector("#reject-dialog[open]")
+    rest = format_money(part.total_amount - 650, part.currency)
+    assert await kitchen.locator("#reject-money").inner_text() == (
+        f"The customer gets the remaining {rest} back (refund); €6.50 was refunded earlier.")
+    await kitchen.keyboard.press("Escape")
+    await kitchen.wait_for_selector("#reject-dialog:not([open])", state="attached")
     trigger = {"orderpass:rejected": {"ok": True, "message":
                                       f"#{first.ticket_number} rejected. The customer gets "
                                       "€26.50 back (refund)."}}

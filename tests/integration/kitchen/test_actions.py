@@ -5,6 +5,8 @@ own StripeGateway), emails (real queued arq jobs), recall, auto-reject."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,11 +14,13 @@ import pytest
 from arq.connections import ArqRedis
 
 from app.orders import lifecycle
-from app.orders.tables import PaidOrder
+from app.orders.tables import OrderItem, PaidOrder
+from app.payments import partial_refunds
 from app.payments.stripe_gateway import get_gateway
 from app.platform.tables import Outbox
 from app.restaurants.tables import Restaurant
 from app.settings import get_settings
+from app.templating import format_money
 from tests.helpers.accounts import login
 from tests.helpers.orders import make_paid_order, paid_order_via_sandbox
 from tests.helpers.sandbox import RunningSandbox, stripe_client
@@ -281,6 +285,40 @@ async def test_a_german_diner_reads_the_timers_reason_in_german(
     assert "Not accepted" not in email["text"] + email["html"] + page
     # The stored reason stays English: the kitchen and the owner read it as it was given.
     assert (await reload(stale.public_id)).reject_reason == "Not accepted within 10 minutes"
+
+
+async def test_a_reject_after_a_partial_refund_says_it_refunds_the_rest(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    """The reject dialog and the result after it said "The customer gets €24.50 back" (the
+    order's total) after €6.50 was refunded already: true in total, but the cook's press
+    refunded €18.00. Both now say the rest, and the total back."""
+    order = await paid_order_via_sandbox(client, sandbox)
+    [item, *_] = await OrderItem.objects().where(
+        OrderItem.paid_order == order.id).order_by(OrderItem.id)
+    await partial_refunds.refund_items(
+        redis, order.public_id, {"nonce": "partial-then-reject", f"qty_{item.id}": "1",
+                                 "reason": "Burnt"}, by="admin@orderpass.test")
+    earlier = (await reload(order.public_id)).amount_refunded
+    assert 0 < earlier < order.total_amount
+    rest = order.total_amount - earlier
+    token = await login(client, "kitchen@demo.test")
+    board = await client.get("/kitchen/demo/board")
+    card = re.search(rf'<article[^>]*id="card-{order.public_id}".*?</article>', board.text,
+                     re.S)
+    assert card is not None
+    assert f'data-amount="{format_money(rest, "eur")}"' in card.group()
+    assert f'data-refunded="{format_money(earlier, "eur")}"' in card.group()
+
+    answer = await act(client, token, order.public_id, "reject", **{"from": "paid"},
+                       reason="Out of dough")
+    assert answer.status_code == 200, answer.text
+    told = json.loads(answer.headers["HX-Trigger"])["orderpass:rejected"]
+    assert told["ok"] is True
+    assert told["message"] == (
+        f"#{order.ticket_number} rejected: the remaining {format_money(rest, 'eur')} refunded "
+        f"to the customer ({format_money(order.total_amount, 'eur')} back in total).")
+    assert sorted(refunds(sandbox, order)) == sorted([(earlier, "succeeded"),
+                                                      (rest, "succeeded")])
 
 
 async def test_board_shows_priority_all_day_and_ticket(client: httpx.AsyncClient) -> None:
