@@ -138,6 +138,12 @@ class Notice:
         return self.total_amount - self.amount_refunded
 
     @property
+    def dispute_won(self) -> bool:
+        """The bank decided for the restaurant (within the notice's day): the money is back,
+        the ticket stays off the board (`lifecycle.status_after_won_dispute`)."""
+        return self.disputed and self.status not in ("disputed", "charged_back")
+
+    @property
     def closure_reason(self) -> str:
         """The owner's reason for the closure ("" when they gave none: the system's
         `CLOSED`, which the notice says anyway)."""

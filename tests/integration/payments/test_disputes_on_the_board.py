@@ -10,6 +10,7 @@ diner a rejection)."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -157,7 +158,15 @@ async def test_a_chargeback_on_a_paid_ticket_won_back_is_not_rejected_by_the_tim
     assert await _post_latest(client, sandbox, "charge.dispute.closed") == "dispute_won"
     won = await reload(order.public_id)
     assert (won.status, won.amount_refunded) == ("completed", 0)
-    assert f'id="card-{order.public_id}"' not in await _board(kitchen)
+    board = await _board(kitchen)
+    assert f'id="card-{order.public_id}"' not in board
+    # its notice, not acknowledged yet, no longer tells the cooks the money is gone
+    notice = re.search(rf'data-notice="{order.public_id}">(.*?)</div>', board, re.S)
+    assert notice is not None, board
+    told = " ".join(notice.group(1).split())
+    assert (f"#{order.ticket_number} payment disputed" in told and "then won" in told
+            and "the bank gave the money back to the restaurant" in told), told
+    assert "stop preparing" not in told and "took back" not in told
     await auto_reject_unaccepted({"redis": redis})
     assert (await reload(order.public_id)).status == "completed"
     assert not [e for e in await emails_of(order.public_id) if "rejected" in e]
