@@ -26,7 +26,9 @@ from app.restaurants import editing as restaurant_admin
 from app.settings import get_settings
 
 DONE = {"refund": "Refund made; the customer has been emailed.",
-        "refunded": "Refunded in full.", "voided": "The card hold was released in full."}
+        "refunded": "Refunded in full.",
+        "voided": "The card hold was released: nothing was charged; the order is cancelled "
+                  "and the customer emailed."}
 # "Refund everything" posts this with its checkbox ticked: a post without it refunds nothing.
 CONFIRM = "confirm"
 UNCONFIRMED = ("Nothing was refunded: tick \u201cThis cannot be undone\u201d to confirm "

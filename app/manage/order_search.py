@@ -261,7 +261,9 @@ async def detail(redis: ArqRedis, order_ref: str,
         EmailMessage.kind, EmailMessage.status, EmailMessage.recipient, EmailMessage.created_at,
         EmailMessage.last_error).where(EmailMessage.order_ref == order_ref).order_by(
         EmailMessage.created_at)
-    left = (order.amount_charged - order.amount_refunded) if order else 0
+    # A released hold took nothing: nothing is left of it to give back.
+    left = (order.amount_charged - order.amount_refunded
+            if order is not None and order.status != "voided" else 0)
     lost = view.status == "charged_back"
     items = [] if order is None else await OrderItem.objects().where(
         OrderItem.paid_order == order.id).order_by(OrderItem.id)

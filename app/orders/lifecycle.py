@@ -292,6 +292,10 @@ def outbox_rows(order: PaidOrder, action: str, target: str, *,
     # (refunded, or the hold released): after `refund`/`void`, or when settlement stops.
     if (order.status == "rejected" or closing_live(order)) and action in ("refund", "void"):
         rows.append(outbox.email("order_rejected", ref))
+    elif action == "void":
+        # A live order's hold released by the restaurant (the owner's page): the order is
+        # cancelled, and the diner waiting for it is told, as for a rejection (not charged).
+        rows.append(outbox.email("order_rejected", ref))
     elif action == "refund":
         # After a partial refund's email the first key is taken: the rest gets its own,
         # fixed key, so a redelivered row or a replayed event still sends it once.

@@ -77,3 +77,28 @@ async def test_a_released_hold_has_no_receipt(
             in text, text
         assert "RECEIPT" not in receipt.text and "Paid:" not in receipt.text
         await client.post("/logout", data={"_csrf_token": token})
+
+
+async def test_the_owner_releasing_a_hold_cancels_the_order_and_tells_the_diner(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    """An outside try: "Refund everything" on a hold the kitchen never accepted spoke of a
+    refund, released the hold, showed €29.00 still "Left" afterwards, and emailed nobody:
+    the diner kept waiting for an order the restaurant had cancelled."""
+    order = await paid_order_via_sandbox(client, sandbox, capture_mode="manual")
+    ref, hold = order.public_id, format_money(order.amount_charged, "EUR")
+    token = await login(client, "owner@demo.test")
+    page = _receipt_text((await client.get(f"/manage/demo/orders/{ref}")).text)
+    assert "Cancel and release the card hold" in page, page
+    assert (f"Releases the hold of {hold} on the customer's card (nothing is charged) and "
+            "cancels the order; the customer is emailed.") in page
+    assert f"Release the {hold} hold" in page
+    assert "Refund everything" not in page and f"Refund {hold}" not in page
+    released = await client.post(f"/manage/demo/orders/{ref}/refund",
+                                 data={"_csrf_token": token, "confirm": "yes"})
+    assert released.status_code == 303, released.text
+    assert (await reload(ref)).status == "voided"
+    after = _receipt_text((await client.get(released.headers["location"])).text)
+    assert "nothing was charged; the order is cancelled and the customer emailed" in after
+    assert "Left €0.00" in after, after
+    queued = [job.job_id for job in await redis.queued_jobs()]
+    assert f"email:order_rejected:{ref}" in queued, queued
