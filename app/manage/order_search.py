@@ -40,17 +40,18 @@ _NUMBER = re.compile(r"^#?(\d{1,9})$")
 _SEARCH = """
 SELECT o.public_id, o.ticket_number, o.status, o.customer_name, o.customer_email,
        o.fulfillment, o.total_amount, o.currency, o.paid_at, o.archived, o.rejected,
-       r.slug AS restaurant_slug, r.name AS restaurant_name, r.timezone
+       o.held, r.slug AS restaurant_slug, r.name AS restaurant_name, r.timezone
 FROM (
     SELECT public_id, restaurant, ticket_number, status, customer_name, customer_email,
            fulfillment, total_amount, currency, paid_at, false AS archived,
-           rejected_at IS NOT NULL AS rejected
+           rejected_at IS NOT NULL AS rejected,
+           (status = 'paid' AND capture_mode = 'manual' AND accepted_at IS NULL) AS held
     FROM paid_order
     UNION ALL
     SELECT a.public_id, a.restaurant, (a.document->>'ticket_number')::int, a.status,
            coalesce(a.document->>'customer_name', ''), a.customer_email,
            coalesce(a.document->>'fulfillment', ''), a.total_amount, a.currency, a.paid_at,
-           true, a.document->>'rejected_at' IS NOT NULL
+           true, a.document->>'rejected_at' IS NOT NULL, false
     FROM archived_order a
     WHERE NOT EXISTS (SELECT 1 FROM paid_order p WHERE p.public_id = a.public_id)
 ) o JOIN restaurant r ON r.id = o.restaurant
@@ -138,13 +139,17 @@ async def search(query: Query, limit: int = PAGE) -> list[dict[str, Any]]:
         like = f"%{_escape_like(query.text)}%"
     rows = await db.fetch(_SEARCH, query.restaurant, ref, number, like, query.first_day,
                           query.last_day, query.status, query.restaurant_id, limit)
-    return [dict(row, status_label=status_label(row["status"], bool(row["rejected"])))
+    return [dict(row, status_label=status_label(row["status"], bool(row["rejected"]),
+                                                held=bool(row["held"])))
             for row in rows]
 
 
-def status_label(status: str, rejected: bool) -> str:
+def status_label(status: str, rejected: bool, *, held: bool = False) -> str:
     """The status as the list shows it: a rejection whose money went back reads "rejected
-    (refunded)" (or "(voided)"), told apart from a refund the owner made."""
+    (refunded)" (or "(voided)"), told apart from a refund the owner made; a card hold the
+    kitchen has not accepted (so not charged) reads "card authorised", not "paid"."""
+    if held:
+        return "card authorised"
     shown = status.replace("_", " ")
     return f"rejected ({shown})" if rejected and status != "rejected" else shown
 
@@ -211,7 +216,8 @@ class OrderDetail:
     @property
     def status_label(self) -> str:
         """The status as the list writes it ("charged back", "rejected (voided)")."""
-        return status_label(self.view.status, self.view.rejected_at is not None)
+        return status_label(self.view.status, self.view.rejected_at is not None,
+                            held=self.hold == "authorised" and self.view.status == "paid")
 
     @property
     def fulfillment_label(self) -> str:

@@ -4,9 +4,12 @@ restaurant's own clock, from its paid orders, live and archived. The admin's ana
 which no domain imports: this is the one-restaurant, local-clock reading.
 
 Every figure is of the orders paid in the period (by `paid_at`), whatever became of them:
-- paid orders: how many;
-- gross sales: what their diners paid (tips included; a hold released, never captured, is
-  not money and counts nothing);
+- paid orders: how many (a card hold is no payment: one still standing, or released, is
+  not counted);
+- gross sales: what their diners paid (tips included; a hold, never captured, is not money
+  and counts nothing);
+- card holds: what diners' cards are authorised for and not charged yet (manual capture:
+  charged when the kitchen accepts, released if it rejects);
 - refunds: what went back of them since (rejections, the owner's refunds, partial ones;
   a lost dispute's money too);
 - net: gross less refunds;
@@ -24,24 +27,29 @@ from app.templating import zone
 _SALES_SQL = """
 WITH o AS (
     SELECT status, paid_at, amount_charged::bigint AS charged,
-           amount_refunded::bigint AS refunded, tip_amount::bigint AS tip
+           amount_refunded::bigint AS refunded, tip_amount::bigint AS tip,
+           coalesce(capture_mode = 'manual' AND accepted_at IS NULL, false) AS held
     FROM paid_order WHERE restaurant = $1 AND paid_at >= $2
     UNION ALL
     SELECT a.status, a.paid_at,
            coalesce((a.document->>'amount_charged')::bigint, a.total_amount),
            coalesce((a.document->>'amount_refunded')::bigint, 0),
-           coalesce((a.document->>'tip_amount')::bigint, 0)
+           coalesce((a.document->>'tip_amount')::bigint, 0),
+           coalesce(a.document->>'capture_mode' = 'manual'
+                    AND a.document->>'accepted_at' IS NULL, false)
     FROM archived_order a
     WHERE a.restaurant = $1 AND a.paid_at >= $2
       AND NOT EXISTS (SELECT 1 FROM paid_order p WHERE p.public_id = a.public_id)
 )
-SELECT w.name, count(o.paid_at)::int AS orders,
-       coalesce(sum(o.charged) FILTER (WHERE o.status <> 'voided'), 0)::bigint AS gross,
+SELECT w.name, count(o.paid_at) FILTER (WHERE NOT o.held)::int AS orders,
+       coalesce(sum(o.charged) FILTER (WHERE NOT o.held), 0)::bigint AS gross,
        coalesce(sum(CASE WHEN o.status = 'charged_back' THEN o.charged ELSE o.refunded END)
-                FILTER (WHERE o.status <> 'voided'), 0)::bigint AS refunds,
+                FILTER (WHERE NOT o.held), 0)::bigint AS refunds,
        coalesce(sum(o.tip) FILTER (
-           WHERE o.status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')),
-                0)::bigint AS tips
+           WHERE NOT o.held AND o.status NOT IN ('rejected', 'refunded', 'charged_back')),
+                0)::bigint AS tips,
+       coalesce(sum(o.charged) FILTER (
+           WHERE o.held AND o.status NOT IN ('voided', 'rejected')), 0)::bigint AS held
 FROM (VALUES ('today', $3::timestamptz), ('week', $2::timestamptz)) w(name, since)
 LEFT JOIN o ON o.paid_at >= w.since
 GROUP BY w.name
@@ -54,6 +62,7 @@ class Figures:
     gross: int = 0  # minor units
     refunds: int = 0
     tips: int = 0
+    held: int = 0  # card holds standing, not charged yet
 
     @property
     def net(self) -> int:
@@ -80,7 +89,7 @@ async def sales_of(restaurant: Any, now: datetime | None = None) -> Sales:
     def figures(name: str) -> Figures:
         row = rows.get(name)
         return Figures(int(row["orders"]), int(row["gross"]), int(row["refunds"]),
-                       int(row["tips"])) if row else Figures()
+                       int(row["tips"]), int(row["held"])) if row else Figures()
 
     return Sales(today=figures("today"), week=figures("week"), currency=restaurant.currency,
                  timezone=restaurant.timezone, week_from=week_start)

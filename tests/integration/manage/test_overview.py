@@ -90,6 +90,35 @@ async def test_the_overview_shows_today_and_the_last_7_days_on_the_restaurants_c
     assert cell("week-tips") == eur(250)
 
 
+async def test_card_holds_are_no_sales_until_charged(client: httpx.AsyncClient) -> None:
+    """Authorise then capture: an outside try read "Paid orders 6, Gross sales €130.50" with
+    two holds never captured (€58.00) and two released ones among them, under "Gross is
+    what the diners paid". A hold counts once captured (accepted); until then it is shown
+    as a card hold; a released one counts nowhere."""
+    now = datetime.now(UTC)
+    captured = await make_paid_order("demo", status="accepted", capture_mode="manual",
+                                     accepted_at=now, paid_at=now)
+    held = await make_paid_order("demo", status="paid", capture_mode="manual", paid_at=now)
+    await make_paid_order("demo", status="voided", capture_mode="manual", paid_at=now,
+                          voided_at=now)
+    await login(client, "owner@demo.test")
+    page = await client.get("/manage/demo")
+    assert page.status_code == 200, page.text
+
+    def cell(name: str) -> str:
+        match = re.search(rf'id="sales-{name}">([^<]*)</td>', page.text)
+        assert match, name
+        return html.unescape(match.group(1))
+
+    assert cell("today-orders") == "1"
+    assert cell("today-gross") == format_money(captured.amount_charged, "eur")
+    assert cell("today-net") == format_money(captured.amount_charged, "eur")
+    assert cell("today-held") == format_money(held.amount_charged, "eur")
+    assert "Card holds, not charged yet" in page.text
+    listed = " ".join((await client.get("/manage/demo/orders")).text.split())
+    assert re.search(rf'{held.public_id}.*?card authorised', listed), listed
+
+
 async def test_the_kitchen_role_sees_no_sales(client: httpx.AsyncClient) -> None:
     await login(client, "kitchen@demo.test")
     assert (await client.get("/manage/demo")).status_code == 403
