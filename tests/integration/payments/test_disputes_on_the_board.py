@@ -121,6 +121,8 @@ async def test_a_chargeback_takes_the_ticket_off_with_a_notice_and_a_win_does_no
             and "stop preparing it" in board), board
     # the owner is not offered a refund Stripe would refuse, and one posted is refused here
     async with staff_session(app, "owner@demo.test") as owner:
+        overview = " ".join((await _page(owner, "/manage/demo")).split())
+        assert f">#{order.ticket_number}</a> · {total} in question ·" in overview, overview
         page = await _page(owner, f"/manage/demo/orders/{order.public_id}")
         assert "A chargeback is open: Stripe refuses refunds until the bank decides" in page
         assert f'action="/manage/demo/orders/{order.public_id}/refund"' not in page
