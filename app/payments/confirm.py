@@ -24,7 +24,7 @@ from app.payments.fulfilment import (
 )
 from app.payments.session_state import paid_or_authorised
 from app.payments.stripe_data import CheckoutSession
-from app.payments.stripe_gateway import get_gateway, metadata_of
+from app.payments.stripe_gateway import get_gateway, temp_order_ref
 from app.platform import funnel, outbox
 from app.platform.metrics import ORDERS_PAID, PAYMENT_TO_KITCHEN
 from app.platform.outbox import OutboxRow
@@ -50,7 +50,7 @@ class Outcome:
 
 
 def order_ref_of(session: CheckoutSession) -> str:
-    return metadata_of(session).get("temp_order_id") or session.client_reference_id or ""
+    return temp_order_ref(session)
 
 
 async def confirm_paid_session(redis: ArqRedis, session: CheckoutSession, *,

@@ -24,7 +24,7 @@ from app.orders.models import TempOrder
 from app.orders.views import temp_store
 from app.payments.rebuild import rebuild_temp_order
 from app.payments.stripe_data import CheckoutSession
-from app.payments.stripe_gateway import get_gateway, metadata_of
+from app.payments.stripe_gateway import get_gateway, metadata_of, temp_order_ref
 from app.piccolo_conf import DB
 from app.platform import outbox
 from app.platform.outbox import OutboxRow
@@ -251,7 +251,7 @@ async def record_event_once(event_id: str, event_type: str, session_id: str,
 
 async def load_or_rebuild(redis: ArqRedis, session: CheckoutSession
                           ) -> tuple[TempOrder, bool]:
-    temp_id = metadata_of(session).get("temp_order_id") or session.client_reference_id
+    temp_id = temp_order_ref(session)
     if temp_id:
         order = await temp_store(redis).get(temp_id)
         if order is not None:

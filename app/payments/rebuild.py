@@ -14,7 +14,7 @@ from app.infra import i18n
 from app.orders.models import Customer, LineModifier, OrderLine, TempOrder, with_tax
 from app.payments import snapshot
 from app.payments.stripe_data import CheckoutSession
-from app.payments.stripe_gateway import StripeGateway, line_items, metadata_of
+from app.payments.stripe_gateway import StripeGateway, line_items, metadata_of, temp_order_ref
 from app.restaurants.tables import Restaurant
 
 LEGACY_CUT_RISK = 400  # a one-key snapshot this long may have had notes shortened to fit
@@ -38,7 +38,7 @@ def _read_snapshot(metadata: dict[str, str]) -> tuple[dict[str, Any], list[str]]
 async def rebuild_temp_order(gateway: StripeGateway, session: CheckoutSession
                              ) -> TempOrder:
     metadata = metadata_of(session)
-    temp_id = metadata.get("temp_order_id") or session.client_reference_id or ""
+    temp_id = temp_order_ref(session)
     restaurant = await Restaurant.objects().get(
         Restaurant.slug == metadata.get("restaurant", ""))
     if not temp_id or restaurant is None:

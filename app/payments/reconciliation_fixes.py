@@ -18,7 +18,7 @@ from app.infra.logging import get_logger
 from app.orders.temp_store import is_temp_id
 from app.payments.confirm import Outcome, confirm_paid_session
 from app.payments.stripe_data import CheckoutSession
-from app.payments.stripe_gateway import StripeGateway, metadata_of
+from app.payments.stripe_gateway import StripeGateway, temp_order_ref
 from app.piccolo_conf import DB
 
 log = get_logger("orderpass.reconciliation")
@@ -32,7 +32,7 @@ class NotPaid(Exception):
 
 def session_order_ref(session: CheckoutSession) -> str:
     """The temp order id a session was created for ('' for sessions that are not ours)."""
-    ref = metadata_of(session).get("temp_order_id") or session.client_reference_id or ""
+    ref = temp_order_ref(session)
     return ref if is_temp_id(ref) else ""
 
 

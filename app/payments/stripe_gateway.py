@@ -120,6 +120,13 @@ def metadata_of(obj: Any) -> dict[str, str]:
     return {str(key): str(value) for key, value in metadata.to_dict().items()}
 
 
+def temp_order_ref(session: Any) -> str:
+    """The temp order id a Checkout Session names: our metadata, else its reference ('' for
+    one that names none; a field left out of an event's object is not an error here)."""
+    return (metadata_of(session).get("temp_order_id")
+            or getattr(session, "client_reference_id", None) or "")
+
+
 TIP_LINE = "Tip"
 
 
@@ -255,9 +262,8 @@ class StripeGateway:
                                                      starting_after=starting_after,
                                                      status="open")
             for session in page.data:
-                ours = (metadata_of(session).get("temp_order_id")
-                        or session.client_reference_id)
-                if ours == order_ref and session.status == "open" and session.url:
+                if (temp_order_ref(session) == order_ref and session.status == "open"
+                        and session.url):
                     found.append(PaymentLink(id=session.id, url=session.url,
                                              expires_at=int(session.expires_at)))
             if not page.has_more or not page.data:

@@ -124,6 +124,21 @@ async def test_expired_event_closes_the_temp_order(
     assert await PaidOrder.count() == 0
 
 
+async def test_a_session_event_naming_no_order_of_ours_is_answered_not_retried(
+    client: httpx.AsyncClient
+) -> None:
+    """A signed `checkout.session.expired` whose object leaves out `client_reference_id`
+    (no temp order of ours) was a 503 "processing failed: AttributeError": Stripe retries
+    a 5xx for three days. It is answered 2xx and writes no order."""
+    event = {"id": "evt_minimal_expired", "object": "event",
+             "type": "checkout.session.expired", "created": 1_764_000_000,
+             "data": {"object": {"id": "cs_not_ours", "object": "checkout.session"}}}
+    response = await post_event(client, event)
+    assert response.status_code == 200, response.text
+    assert "AttributeError" not in response.text
+    assert await PaidOrder.count() == 0
+
+
 async def test_forged_stale_tampered_and_malformed_deliveries_write_nothing(
     client: httpx.AsyncClient, sandbox: RunningSandbox
 ) -> None:
