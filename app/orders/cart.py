@@ -207,7 +207,8 @@ QUANTITY_OVER = f"quantity must be at most {MAX_QUANTITY}"
 def quantity_errors(cart: CartForm) -> dict[str, str]:
     """The form's quantities that are no whole number, or more than one may order, by field:
     what to tell the diner (a typed 150 was priced in the basket without a word)."""
-    errors = {name: QUANTITY_NOT_DIGITS for name in cart.bad_quantities}
+    errors = {name: QUANTITY_OVER if raw.strip().isascii() and raw.strip().isdigit()
+              else QUANTITY_NOT_DIGITS for name, raw in cart.bad_quantities.items()}
     for field_name, quantity in [*((f"qty-{item}", n) for item, n in cart.quantities.items()),
                                  *((f"qty-{line}", n) for line, n in cart.choices.items())]:
         if quantity > MAX_QUANTITY:
@@ -249,10 +250,11 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
 
 
 def _counted(cart: CartForm, name: str, raw: str) -> int:
-    """The quantity of field `name`; one that is no whole number counts as none and is
-    remembered, as typed, for the checkout to refuse."""
+    """The quantity of field `name`; one that is no whole number, or more than one may
+    order, counts as none (the basket neither lists nor prices it) and is remembered, as
+    typed, for its dish to show with what is wrong and for the checkout to refuse."""
     quantity = _quantity(raw)
-    if quantity is None:
+    if quantity is None or quantity > MAX_QUANTITY:
         cart.bad_quantities[name] = raw
         return 0
     cart.bad_quantities.pop(name, None)

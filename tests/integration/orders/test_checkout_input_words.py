@@ -80,6 +80,34 @@ async def test_the_basket_says_so_too_and_a_button_on_the_dish_fixes_it(
     assert f'id="qty-{soup["id"]}" name="qty-{soup["id"]}" value="1"' in added.text
 
 
+@pytest.mark.parametrize("typed", ["-2", "abc", "2.5"])
+async def test_a_quantity_typed_wrong_keeps_its_line(client: httpx.AsyncClient,
+                                                     typed: str) -> None:
+    """An outside try typed -2 into a soup's box: the soup left the basket, its box and
+    its note with it, and the words stood under a dish with nothing to correct. The box
+    stays, with what was typed and the words; the plus and minus buttons still work from it."""
+    soup = await _soup(client)
+    form = await _form(client, **{"qty-ITEM": typed, "note-ITEM": "no croutons"})
+    recomputed = await client.post("/r/demo/cart", headers=HTMX, data=form)
+    card = _card(recomputed.text, soup["id"])
+    assert f'id="qty-{soup["id"]}" name="qty-{soup["id"]}" value="{typed}"' in card, card
+    assert _field_error(card, f"qty-{soup['id']}") == QUANTITY_WORDS
+    assert f'id="inc-{soup["id"]}"' in card and "no croutons" in card
+    plus = await client.post("/r/demo/cart", headers=HTMX,
+                             data={**form, "op": f"inc:{soup['id']}"})
+    assert f'name="qty-{soup["id"]}" value="1"' in _card(plus.text, soup["id"])
+
+
+async def test_plus_at_the_limit_says_why_it_does_nothing(client: httpx.AsyncClient) -> None:
+    soup = await _soup(client)
+    form = await _form(client, **{"qty-ITEM": "99"})
+    card = _card((await client.post("/r/demo/cart", headers=HTMX, data=form)).text,
+                 soup["id"])
+    plus = re.search(rf'<button[^>]*id="inc-{soup["id"]}"[^>]*>', card, re.S)
+    assert plus is not None
+    assert "disabled" in plus.group() and "between 1 and 99" in plus.group()
+
+
 async def test_a_bad_quantity_refuses_the_order_even_beside_a_good_line(
         client: httpx.AsyncClient, redis: ArqRedis) -> None:
     items = [item for item in (await menu(client))["items"]
@@ -198,7 +226,16 @@ async def test_a_quantity_over_the_limit_is_said_by_its_dish_in_the_basket(
     recomputed = await client.post("/r/demo/cart", headers=HTMX, data=form)
     assert recomputed.status_code == 200
     limit = "You can order between 1 and 99 of one dish."
-    assert _field_error(_card(recomputed.text, soup["id"]), f"qty-{soup['id']}") == limit
+    card = _card(recomputed.text, soup["id"])
+    assert _field_error(card, f"qty-{soup['id']}") == limit
+    # what was typed stays in its box, and the basket neither lists nor prices it (the
+    # outside try saw "100x Tomato soup" and the pay button at €650.00 beside the refusal)
+    assert f'name="qty-{soup["id"]}" value="{typed}"' in card
+    assert 'aria-invalid="true"' in card
+    pay = re.search(r'<button type="submit" class="primary-action"[^>]*>(.*?)</button>',
+                    recomputed.text, re.S)
+    assert pay is not None and " ".join(pay.group(1).split()) == "Place order and pay"
+    assert f"{typed}\u00d7" not in recomputed.text
     refused = await client.post("/r/demo/checkout", headers=HTMX, data=form)
     assert limit in _card(refused.text, soup["id"])
     assert await temp_keys(redis) == []
