@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
@@ -146,6 +147,13 @@ class OrderPagesController(Controller):
     async def menu_page(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
         return _render_menu(request, await _menu_context(request.app.state.redis, slug,
                                                          CartForm(), {}))
+
+    @get(["/r/{slug:str}/cart", "/r/{slug:str}/checkout"])
+    async def form_address(self, slug: FromPath[str]) -> Redirect:
+        """Without JavaScript the basket's and the checkout's answers are pages at these
+        addresses: reopened (a restored tab, a shared link) they were a 405 page. They lead
+        back to the menu."""
+        return Redirect(f"/r/{quote(slug, safe='')}", status_code=303)
 
     @post("/r/{slug:str}/cart", status_code=200, request_max_body_size=MAX_CART_FORM_BYTES)
     async def update_cart(self, request: Request[Any, Any, Any], slug: FromPath[str],

@@ -6,6 +6,7 @@
    wait their turn instead of being lost, and the basket survives a reload. */
 (function () {
   "use strict";
+  var SLOW_MS = 4000;  // "still setting up your payment" after this long without an answer
   var intent = null;  // where the focus goes after the form is swapped
 
   function itemOf(op) { var parts = (op || "").split(":"); return { verb: parts[0], id: parts[1] }; }
@@ -190,7 +191,11 @@
     // Counted off by the request itself: htmx tells a failure (no network, a timeout) only
     // to the element that sent it, and a refresh may have swapped that one out meanwhile.
     var placing = /\/checkout$/.test(event.detail.pathInfo && event.detail.pathInfo.requestPath || "");
+    // A slow payment provider kept the diner looking at a grey button for 15 s and more:
+    // after a few seconds the form says it is still working on it.
+    var slow = placing ? setTimeout(function () { sayStill(); }, SLOW_MS) : 0;
     xhr.addEventListener("loadend", function () {
+      clearTimeout(slow);
       inFlight = Math.max(0, inFlight - 1);
       showBusy();  // the new form stays busy while taps wait for it to settle
       if (xhr.status === 0 || xhr.status >= 400) {  // no new form: say why, then go on
@@ -205,15 +210,26 @@
   function sayProblem(status, placing) {
     var box = document.getElementById("form-problem");
     if (!box) return;
-    var text = !placing ? box.dataset.basket
+    // 403: the page's CSRF token is no longer valid (cookies cleared, a tab restored after
+    // its session ended): "try again" would fail every time.
+    var text = status === 403 ? box.dataset.expired
+      : !placing ? box.dataset.basket
       : status === 429 ? box.dataset.limited
       : status === 0 ? box.dataset.offline : box.dataset.unavailable;
     box.textContent = text || "";
+    box.setAttribute("role", "alert");
     box.hidden = !text;
     if (placing && text) {
       box.focus({ preventScroll: true });
       box.scrollIntoView({ block: "center" });
     }
+  }
+  function sayStill() {
+    var box = document.getElementById("form-problem");
+    if (!box || !box.dataset.slow) return;
+    box.textContent = box.dataset.slow;
+    box.setAttribute("role", "status");  // news, not an error: read out without interrupting
+    box.hidden = false;
   }
   // The server's new form comes without aria-busy; taps may still wait for it.
   document.body.addEventListener("htmx:afterSwap", showBusy);

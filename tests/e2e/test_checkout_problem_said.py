@@ -65,3 +65,45 @@ async def test_no_connection_is_said_in_the_diners_language(
     await page.unroute("**/r/demo/checkout")
     await page.locator("button.primary-action").tap()  # back online: the order goes
     await page.wait_for_url("**/orders/TEMP-*", timeout=15_000)
+
+
+async def test_an_expired_page_says_to_reload_it_not_to_try_again(
+        browser: Any, web: RunningProcess) -> None:
+    """An outside try cleared the cookies (a tab restored after its session ended does the
+    same): every press got the server's 403 and the words "please try again", which could
+    never work."""
+    context = await browser.new_context(base_url=web.url, **PHONE)
+    page = await context.new_page()
+    await _basket(page)
+    await context.clear_cookies()
+    await page.locator("button.primary-action").tap()
+    said = await _problem(page)
+    assert said == "This page has expired. Please reload it and place your order again."
+    await page.reload()  # a fresh page (and token), the basket kept: the order goes
+    await page.wait_for_selector("#qty-1[value='1']")
+    await page.fill("#name", "Ada Lovelace")
+    await page.fill("#email", "ada@example.com")
+    await page.locator("button.primary-action").tap()
+    await page.wait_for_url("**/orders/TEMP-*", timeout=15_000)
+
+
+async def test_a_slow_answer_is_said_while_the_diner_waits(
+        browser: Any, web: RunningProcess) -> None:
+    """A slow payment provider: the diner looked at a grey button for 17 s without a word."""
+    import asyncio
+
+    context = await browser.new_context(base_url=web.url, locale="de-DE", **PHONE)
+    page = await context.new_page()
+    await _basket(page)
+
+    async def late(route: Any) -> None:
+        await asyncio.sleep(6)
+        await route.continue_()
+
+    await page.route("**/r/demo/checkout", late)
+    await page.locator("button.primary-action").tap()
+    still = page.locator("#form-problem[role=status]")
+    await still.wait_for(state="visible", timeout=5_500)
+    assert "Ihre Zahlung wird noch vorbereitet" in await still.inner_text()
+    assert await page.evaluate("() => document.activeElement.id") != "form-problem"
+    await page.wait_for_url("**/orders/TEMP-*", timeout=20_000)

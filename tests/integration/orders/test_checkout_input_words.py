@@ -239,3 +239,13 @@ async def test_a_quantity_over_the_limit_is_said_by_its_dish_in_the_basket(
     refused = await client.post("/r/demo/checkout", headers=HTMX, data=form)
     assert limit in _card(refused.text, soup["id"])
     assert await temp_keys(redis) == []
+
+
+@pytest.mark.parametrize("path", ["/r/demo/cart", "/r/demo/checkout"])
+async def test_the_basket_address_reopened_leads_back_to_the_menu(
+        client: httpx.AsyncClient, path: str) -> None:
+    """Without JavaScript the basket's answer is a page at /r/demo/cart: reopened (a tab
+    restored, a link shared) it was a 405 page, in English under a German heading."""
+    reopened = await client.get(path, headers=GERMAN)
+    assert reopened.status_code == 303 and reopened.headers["location"] == "/r/demo"
+    assert (await client.get(path, follow_redirects=True)).status_code == 200
