@@ -27,6 +27,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/"): "public",
     ("GET", "/r/{slug:str}"): "public",
     ("POST", "/r/{slug:str}/cart"): "public",
+    ("GET", "/r/{slug:str}/cart"): "public",  # reopened: back to the menu
+    ("GET", "/r/{slug:str}/checkout"): "public",
     ("POST", "/r/{slug:str}/checkout"): "public",
     ("GET", "/orders/{order_id:str}"): "public",
     ("GET", "/orders/{order_id:str}/progress"): "public",
