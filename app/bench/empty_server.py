@@ -104,11 +104,16 @@ async def request_cpu_ms(kind: str, rate: float, requests: int) -> float:
     finally:
         with contextlib.suppress(ProcessLookupError):
             process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 5)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await reap(process, 5)
+
+
+async def reap(process: asyncio.subprocess.Process, grace_s: float) -> None:
+    """Wait for a probe's child to end, killing it after `grace_s` seconds."""
+    try:
+        await asyncio.wait_for(process.wait(), grace_s)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 async def _cpu(session: aiohttp.ClientSession) -> float:

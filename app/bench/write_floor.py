@@ -23,6 +23,8 @@ import sys
 import time
 from typing import Any, cast
 
+from app.bench.empty_server import reap
+
 WARM_UP_FRAMES = 20
 
 
@@ -88,11 +90,7 @@ async def measure(connections: int, frame_bytes: int, rate: float,
         for transport in transports:
             transport.close()
         server.close()
-        try:
-            await asyncio.wait_for(reader.wait(), 10)
-        except TimeoutError:
-            reader.kill()
-            await reader.wait()
+        await reap(reader, 10)  # it ends once every connection is closed
     writes = frames * connections
     user = after.ru_utime - before.ru_utime
     kernel = after.ru_stime - before.ru_stime

@@ -290,11 +290,9 @@ def outbox_rows(order: PaidOrder, action: str, target: str, *,
         rows.append(outbox.email("order_ready", ref))
     # A rejection is told once its money is back, so the email says what happened to it
     # (refunded, or the hold released): after `refund`/`void`, or when settlement stops.
-    if (order.status == "rejected" or closing_live(order)) and action in ("refund", "void"):
-        rows.append(outbox.email("order_rejected", ref))
-    elif action == "void":
-        # A live order's hold released by the restaurant (the owner's page): the order is
-        # cancelled, and the diner waiting for it is told, as for a rejection (not charged).
+    # A hold released on a live order (the owner's page) cancels it: told the same way.
+    if action == "void" or (action == "refund"
+                            and (order.status == "rejected" or closing_live(order))):
         rows.append(outbox.email("order_rejected", ref))
     elif action == "refund":
         # After a partial refund's email the first key is taken: the rest gets its own,

@@ -18,6 +18,13 @@ from tests.helpers.orders import make_paid_order, paid_order_via_sandbox
 from tests.helpers.sandbox import RunningSandbox
 
 
+def _cell(page: str, name: str) -> str:
+    """A figure of the sales table (`sales-<period>-<key>`), as the owner reads it."""
+    match = re.search(rf'id="sales-{name}">([^<]*)</td>', page)
+    assert match, name
+    return html.unescape(match.group(1))
+
+
 async def test_the_overview_shows_a_pause_and_busy_minutes(client: httpx.AsyncClient) -> None:
     token = await login(client, "owner@demo.test")
     before = html.unescape((await client.get("/manage/demo")).text)
@@ -68,26 +75,21 @@ async def test_the_overview_shows_today_and_the_last_7_days_on_the_restaurants_c
     page = await client.get("/manage/demo")
     assert page.status_code == 200, page.text
 
-    def cell(name: str) -> str:
-        match = re.search(rf'id="sales-{name}">([^<]*)</td>', page.text)
-        assert match, name
-        return html.unescape(match.group(1))
-
     def eur(amount: int) -> str:
         return format_money(amount, "eur")
 
     today_gross = kept.amount_charged + refunded.amount_charged + sum(early)
-    assert cell("today-orders") == str(2 + len(early))
-    assert cell("today-gross") == eur(today_gross)
-    assert cell("today-refunds") == eur(refunded.amount_charged)
-    assert cell("today-net") == eur(today_gross - refunded.amount_charged)
-    assert cell("today-tips") == eur(0)
-    assert cell("week-orders") == str(3 + len(early))
-    assert cell("week-gross") == eur(today_gross + tipped.amount_charged)
-    assert cell("week-refunds") == eur(refunded.amount_charged)
-    assert cell("week-net") == eur(today_gross + tipped.amount_charged
+    assert _cell(page.text, "today-orders") == str(2 + len(early))
+    assert _cell(page.text, "today-gross") == eur(today_gross)
+    assert _cell(page.text, "today-refunds") == eur(refunded.amount_charged)
+    assert _cell(page.text, "today-net") == eur(today_gross - refunded.amount_charged)
+    assert _cell(page.text, "today-tips") == eur(0)
+    assert _cell(page.text, "week-orders") == str(3 + len(early))
+    assert _cell(page.text, "week-gross") == eur(today_gross + tipped.amount_charged)
+    assert _cell(page.text, "week-refunds") == eur(refunded.amount_charged)
+    assert _cell(page.text, "week-net") == eur(today_gross + tipped.amount_charged
                                    - refunded.amount_charged)
-    assert cell("week-tips") == eur(250)
+    assert _cell(page.text, "week-tips") == eur(250)
 
 
 async def test_card_holds_are_no_sales_until_charged(client: httpx.AsyncClient) -> None:
@@ -105,15 +107,10 @@ async def test_card_holds_are_no_sales_until_charged(client: httpx.AsyncClient) 
     page = await client.get("/manage/demo")
     assert page.status_code == 200, page.text
 
-    def cell(name: str) -> str:
-        match = re.search(rf'id="sales-{name}">([^<]*)</td>', page.text)
-        assert match, name
-        return html.unescape(match.group(1))
-
-    assert cell("today-orders") == "1"
-    assert cell("today-gross") == format_money(captured.amount_charged, "eur")
-    assert cell("today-net") == format_money(captured.amount_charged, "eur")
-    assert cell("today-held") == format_money(held.amount_charged, "eur")
+    assert _cell(page.text, "today-orders") == "1"
+    assert _cell(page.text, "today-gross") == format_money(captured.amount_charged, "eur")
+    assert _cell(page.text, "today-net") == format_money(captured.amount_charged, "eur")
+    assert _cell(page.text, "today-held") == format_money(held.amount_charged, "eur")
     assert "Card holds, not charged yet" in page.text
     listed = " ".join((await client.get("/manage/demo/orders")).text.split())
     assert re.search(rf'{held.public_id}.*?card authorised', listed), listed
