@@ -82,8 +82,16 @@ def decode_strict(body: bytes, type_: type[Any]) -> Any:
     """The body as `type_`, or a 400 saying what is wrong with it. Strict: a string is
     never read as a number (`"quantity": "2"`), nor a number as a string."""
     try:
-        return msgspec.convert(_integral_floats_as_ints(msgspec.json.decode(body)), type_,
-                               strict=True)
+        try:  # typed in one pass: a refusal names its field, e.g. `items[0].quantity`
+            return msgspec.json.decode(body, type=type_, strict=True)
+        except msgspec.ValidationError as typed_error:
+            # perhaps only an integral float (27.0); an untyped decode has no field names,
+            # so a number out of any float's range (1e400) keeps the typed refusal
+            try:
+                loose = msgspec.json.decode(body)
+            except msgspec.ValidationError:
+                raise typed_error from None
+            return msgspec.convert(_integral_floats_as_ints(loose), type_, strict=True)
     except msgspec.ValidationError as error:
         raise ValidationException(detail="Validation failed for the request body",
                                   extra=[_problem(error)]) from None

@@ -90,6 +90,27 @@ async def test_order_api_refuses_a_string_quantity(client: httpx.AsyncClient,
     assert await temp_keys(redis) == []
 
 
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1" * 400])
+async def test_a_number_past_any_range_is_refused_under_its_field(
+        client: httpx.AsyncClient, redis: ArqRedis, number: str) -> None:
+    """A client's developer reads which field was wrong: `items[0].quantity`, not `[...]`."""
+    raw = json.dumps(await valid_order(client)).replace('"quantity": 2,', f'"quantity": {number},')
+    assert number in raw
+    response = await client.post("/api/orders", content=raw,
+                                 headers={"content-type": "application/json"})
+    plain_4xx(response, 400)
+    assert {problem["key"] for problem in response.json()["extra"]} == {"items[0].quantity"}
+    assert await temp_keys(redis) == []
+
+
+async def test_an_integral_float_quantity_is_a_whole_number(client: httpx.AsyncClient) -> None:
+    """JSON Schema (our OpenAPI document) counts 2.0 as an integer, so the API does too."""
+    raw = json.dumps(await valid_order(client)).replace('"quantity": 2,', '"quantity": 2.0,')
+    response = await client.post("/api/orders", content=raw,
+                                 headers={"content-type": "application/json"})
+    assert response.status_code in (201, 202), response.text
+
+
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
                                           "multipart/form-data; boundary=x"])
 async def test_order_api_takes_only_json(client: httpx.AsyncClient, redis: ArqRedis,
