@@ -15,6 +15,7 @@ from litestar.response import Redirect, Response, Template
 
 from app.accounts.guards import require_staff_for_slug, staff_of
 from app.accounts.session_versions import until_revoked
+from app.infra.error_pages import error_page, wants_page
 from app.infra.form_input import ascii_int, has_nul
 from app.infra.html import csrf_of, is_htmx, render_fragment
 from app.infra.json_body import NO_OVERRIDE, text_problem
@@ -143,6 +144,8 @@ class KitchenController(Controller):
             outcome = json.dumps({"orderpass:outcome": {"message": str(error), "ok": False}})
             return Response("", media_type="text/html", headers={"HX-Trigger": outcome})
         except lifecycle.ActionFailed as error:
+            if wants_page(request):  # a no-JS screen: the page says what failed and what to do
+                return error_page(request, 502, str(error))
             raise HTTPException(status_code=502, detail=str(error)) from error
         if not is_htmx(request):
             return Redirect(f"/kitchen/{slug}", status_code=303)

@@ -215,6 +215,24 @@ async def test_manual_capture_failure_fails_the_accept_clearly(
     assert intent_status(sandbox, order) == "requires_capture"  # the hold is untouched
 
 
+async def test_a_no_js_screen_reads_why_the_accept_failed(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """A plain form post (no htmx) gets a page naming the failure and the way back, not a
+    bare "Something went wrong"."""
+    order = await paid_order_via_sandbox(client, sandbox, capture_mode="manual")
+    token = await login(client, "kitchen@demo.test")
+    sandbox.api_faults(service="stripe", status=500, count=get_gateway().attempts)
+    response = await client.post(
+        f"/kitchen/demo/orders/{order.public_id}/accept", data={"_csrf_token": token},
+        headers={"accept": "text/html", "referer": f"{client.base_url}/kitchen/demo"})
+    assert response.status_code == 502
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert "capturing the payment failed" in page and "the order is unchanged" in page
+    assert 'href="/kitchen/demo"' in page
+    assert (await reload(order.public_id)).status == "paid"
+
+
 async def test_manual_capture_reject_voids_the_authorisation(
         client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
     order = await paid_order_via_sandbox(client, sandbox, capture_mode="manual")
