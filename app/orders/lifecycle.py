@@ -102,11 +102,15 @@ class InvalidAction(ValueError):
     """Bad input for the action, e.g. a prep time out of range (HTTP 400)."""
 
 
+def known_action(action: str) -> bool:
+    return any(action in moves for moves in (*ALLOWED.values(), *MONEY_MOVES.values()))
+
+
 def next_status(status: str, action: str) -> str:
     """Pure: the status `action` leads to from `status`, or `IllegalTransition`."""
     target = ALLOWED.get(status, {}).get(action) or MONEY_MOVES.get(status, {}).get(action)
     if target is None:
-        if any(action in moves for moves in (*ALLOWED.values(), *MONEY_MOVES.values())):
+        if known_action(action):
             raise IllegalTransition(f"cannot {action.replace('_', '-')} an order that is {status}")
         raise IllegalTransition(f"unknown action {action!r}")
     return target
@@ -222,7 +226,14 @@ async def apply_action(order_ref: str, action: str, *, actor: str,
             raise IllegalTransition(f"the order is already {order.status} (changed on "
                                     "another screen); nothing was done")
         now = datetime.now(UTC)
-        target = next_status(order.status, action)
+        try:
+            target = next_status(order.status, action)
+        except IllegalTransition:
+            if known_action(action):  # e.g. a twin press of Reject, or another screen's
+                raise IllegalTransition(
+                    f"cannot {action.replace('_', '-')} order #{order.ticket_number}: it is "
+                    f"{order.status} now; nothing was done") from None
+            raise
         if target == BEFORE_DISPUTE:
             target = status_after_won_dispute(order)
         if action == "recall":

@@ -139,6 +139,21 @@ async def test_two_screens_accepting_at_once_resolve_to_one_result(
     assert final.prep_minutes == wins[0].prep_minutes
 
 
+async def test_a_twin_reject_says_the_order_is_rejected_now(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """A second press (or another screen's) without the status it saw: the cook reads what the
+    order is now, by its ticket, not "cannot reject an order that is rejected"."""
+    order = await paid_order_via_sandbox(client, sandbox)
+    token = await login(client, "kitchen@demo.test")
+    assert (await act(client, token, order.public_id, "reject", reason="x")).status_code == 200
+    status = (await reload(order.public_id)).status
+    again = await act(client, token, order.public_id, "reject", reason="x")
+    assert again.status_code == 409
+    assert again.json()["detail"] == (f"cannot reject order #{order.ticket_number}: it is "
+                                      f"{status} now; nothing was done")
+    assert refunds(sandbox, order) == [(order.amount_charged, "succeeded")]
+
+
 async def test_two_screens_accept_and_reject_at_once(
         client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
     order = await paid_order_via_sandbox(client, sandbox)
