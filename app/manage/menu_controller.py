@@ -152,7 +152,8 @@ async def _save(request: Request[Any, Any, Any], slug: str,
         values["allergens"] = values.get("allergens", [])
         if item_id is not None:
             values["photo_id"] = (await editing.get_item(restaurant, item_id)).photo_id
-        return await _item_form(request, restaurant, item_id, values, invalid.errors, 422)
+        return await _item_form(request, restaurant, item_id, values, invalid.errors,
+                                409 if isinstance(invalid, editing.EditConflict) else 422)
     return Redirect(f"/manage/{slug}/menu?saved=item#item-{item.id}", status_code=303)
 
 

@@ -5,6 +5,8 @@ modifier group or photo saves nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,6 +91,17 @@ class FormInvalid(Exception):
 
 class NotFound(LookupError):
     pass
+
+
+class EditConflict(FormInvalid):
+    """The dish changed since its form was opened (another tab, another manager, the
+    kitchen's 86): nothing was written; `values` are what was typed, with the new `seen`."""
+
+
+# The dish's fields a conflict names, with their labels, as the form shows them.
+CONFLICT_FIELDS = {"name": "name", "category": "category", "description": "description",
+                   "price": "price", "tax_rate": "VAT rate", "position": "position",
+                   "available": "on the menu", "allergens": "allergens"}
 
 
 @dataclass
@@ -425,6 +438,9 @@ async def save_menu_item(redis: Redis, slug: str, form: Mapping[str, Any], *, by
     if item_id is not None:
         old_photo = (await get_item(restaurant, item_id)).photo_id
     parsed = parse_menu_item(form, restaurant.currency)
+    # what the form showed when it was opened (absent: a form without it, no check)
+    seen = str(form.get("seen") or "")
+    parsed.values["seen"] = seen
     if photo_error:
         parsed.errors["photo"] = photo_error
     if parsed.errors:
@@ -454,6 +470,8 @@ async def save_menu_item(redis: Redis, slug: str, form: Mapping[str, Any], *, by
                 await item.save()
                 item_id = int(item.id)
             else:
+                if seen:
+                    await _refuse_if_changed(restaurant, item_id, seen, parsed.values)
                 await MenuItem.update(columns).where(MenuItem.id == item_id)
             if "groups" in parsed.values:
                 await write_groups(item_id, parsed.values["groups"])
@@ -466,6 +484,39 @@ async def save_menu_item(redis: Redis, slug: str, form: Mapping[str, Any], *, by
     await announce(redis, int(restaurant.id), MENU_EVENT)
     assert item_id is not None
     return await get_item(restaurant, item_id)
+
+
+async def _refuse_if_changed(restaurant: Restaurant, item_id: int, seen: str,
+                             typed: dict[str, Any]) -> None:
+    """Inside the save's transaction: lock the dish's row (a save in another tab waits for
+    this one) and raise EditConflict if it is no longer what the form showed. A second tab's
+    save used to undo the first's price change without a word."""
+    await MenuItem.raw("SELECT id FROM menu_item WHERE id = {} FOR UPDATE", item_id)
+    current = await item_form_values(await get_item(restaurant, item_id), restaurant.currency)
+    if current["seen"] == seen:
+        return
+    now = [f"{label}: {_shown(current.get(name))}"
+           for name, label in CONFLICT_FIELDS.items()
+           if _shown(current.get(name)) != _shown(typed.get(name))]
+    message = ("Someone changed this dish while you had it open, so nothing was saved. "
+               + (f"Saved now — {'; '.join(now)}. " if now else "")
+               + "Your version is below: check it and save again to keep it.")
+    raise EditConflict({"seen": message}, {**typed, "seen": current["seen"]})
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(part) for part in value) or "none"
+    return str(value if value is not None else "")
+
+
+def form_fingerprint(values: Mapping[str, Any]) -> str:
+    """A dish's form values as a short hash (the form's hidden `seen`)."""
+    shown = {key: value for key, value in values.items() if key != "seen"}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()
+                          ).hexdigest()[:20]
 
 
 async def toggle_available(redis: Redis, slug: str, item_id: int, *, by: str) -> MenuItem:
@@ -495,9 +546,11 @@ def item_values(item: MenuItem, currency: str) -> dict[str, Any]:
 
 
 async def item_form_values(item: MenuItem, currency: str) -> dict[str, Any]:
-    """`item_values` and its modifier groups as the owner's form shows them."""
-    return {**item_values(item, currency), **modifiers.group_values(
+    """`item_values` and its modifier groups as the owner's form shows them, and their
+    fingerprint (`seen`), which a save compares with the dish as it is then."""
+    values = {**item_values(item, currency), **modifiers.group_values(
         await groups_of(int(item.id)), lambda amount: format_price(amount, currency))}
+    return {**values, "seen": form_fingerprint(values)}
 
 
 async def delete_menu_item(redis: Redis, slug: str, item_id: int, *, by: str) -> None:

@@ -1,0 +1,97 @@
+"""Two tabs (or two managers, or the kitchen's 86) on one dish: the second save of a form
+opened before the first was saved is refused with what is saved now, never silently undoing
+the first; saving again from the refusal keeps the second version on purpose."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import httpx
+
+from app.restaurants.tables import MenuItem
+from tests.helpers.accounts import login
+
+HIDDEN = re.compile(r'<input[^>]*name="(?P<name>[^"]+)"[^>]*value="(?P<value>[^"]*)"')
+TICKED = re.compile(r'<input type="checkbox" name="(?P<name>[^"]+)"[^>]* checked>')
+TEXTAREA = re.compile(r'<textarea[^>]*name="(?P<name>[^"]+)"[^>]*>(?P<value>[^<]*)</textarea>')
+
+
+async def _form(client: httpx.AsyncClient, item_id: int) -> dict[str, str]:
+    """The edit form's fields as the page fills them (what a tab would post back)."""
+    page = await client.get(f"/manage/demo/menu/items/{item_id}")
+    assert page.status_code == 200
+    fields = {match["name"]: html.unescape(match["value"]) for match in HIDDEN.finditer(page.text)
+              if 'type="checkbox"' not in match[0] and 'type="file"' not in match[0]}
+    fields.pop("photo", None)
+    fields |= {match["name"]: "on" for match in TICKED.finditer(page.text)}
+    fields |= {match["name"]: html.unescape(match["value"])
+               for match in TEXTAREA.finditer(page.text)}
+    return fields
+
+
+async def _item() -> MenuItem:
+    item = await MenuItem.objects().where(MenuItem.name == "Tomato soup").first()
+    assert item is not None
+    return item
+
+
+async def test_a_second_tab_cannot_undo_the_first_tabs_price(client: httpx.AsyncClient) -> None:
+    await login(client, "owner@demo.test")
+    item = await _item()
+    tab_a, tab_b = await _form(client, item.id), await _form(client, item.id)
+    assert tab_a["seen"] and tab_a["seen"] == tab_b["seen"]
+    assert tab_a["price"] == "6.50"
+
+    saved = await client.post(f"/manage/demo/menu/items/{item.id}",
+                              data={**tab_a, "price": "7.20"})
+    assert saved.status_code == 303
+
+    refused = await client.post(f"/manage/demo/menu/items/{item.id}",
+                                data={**tab_b, "name": "Tomato soup (vegan)"})
+    assert refused.status_code == 409
+    text = html.unescape(refused.text)
+    assert "Someone changed this dish while you had it open, so nothing was saved" in text
+    assert "price: 7.20" in text
+    assert 'value="Tomato soup (vegan)"' in text  # what tab B typed is kept
+    after = await _item()
+    assert (after.name, after.price_amount) == ("Tomato soup", 720)
+
+    # Saving again from the refusal is a deliberate choice: it goes through.
+    again = {**tab_b, "name": "Tomato soup (vegan)", "seen": seen_of(refused.text)}
+    assert (await client.post(f"/manage/demo/menu/items/{item.id}",
+                              data=again)).status_code == 303
+    final = await MenuItem.objects().get(MenuItem.id == item.id)
+    assert final is not None and final.name == "Tomato soup (vegan)"
+
+
+async def test_the_kitchens_86_is_not_undone_by_an_open_form(client: httpx.AsyncClient) -> None:
+    await login(client, "owner@demo.test")
+    item = await _item()
+    tab = await _form(client, item.id)
+    await MenuItem.update({MenuItem.available: False}).where(MenuItem.id == item.id)
+    refused = await client.post(f"/manage/demo/menu/items/{item.id}",
+                                data={**tab, "available": "on", "description": "Hot"})
+    assert refused.status_code == 409
+    assert "on the menu: no" in html.unescape(refused.text)
+    after = await MenuItem.objects().get(MenuItem.id == item.id)
+    assert after is not None and after.available is False and after.description != "Hot"
+
+
+async def test_a_form_saved_twice_in_a_row_from_one_tab_is_no_conflict(
+        client: httpx.AsyncClient) -> None:
+    await login(client, "owner@demo.test")
+    item = await _item()
+    first = await client.post(f"/manage/demo/menu/items/{item.id}",
+                              data={**await _form(client, item.id), "price": "6.90"})
+    assert first.status_code == 303
+    second = await client.post(f"/manage/demo/menu/items/{item.id}",
+                               data={**await _form(client, item.id), "price": "7.10"})
+    assert second.status_code == 303
+    assert (await MenuItem.objects().get(MenuItem.id == item.id)).price_amount == 710
+
+
+def seen_of(page: str) -> str:
+    match = re.search(r'name="seen" value="([^"]*)"', page)
+    assert match is not None
+    return match[1]
