@@ -67,6 +67,18 @@ def parse_choice_key(raw: str) -> tuple[int, list[int]] | None:
     return item_id, [option for option in options if option is not None]
 
 
+@dataclass(frozen=True)
+class GoneLine:
+    """A basket line whose dish left the menu: its field (`qty-<line>`), quantity and name."""
+
+    line: str
+    quantity: int
+    name: str
+
+
+MAX_NAME = 160  # a dish's name (120) and its options' label, as the basket showed them
+
+
 @dataclass
 class CartForm:
     quantities: dict[int, int] = field(default_factory=dict)
@@ -87,6 +99,9 @@ class CartForm:
     # by field (`qty-<item>` or `qty-<choice key>`): the checkout refuses them by their dish,
     # where they once counted as none and the basket read as empty.
     bad_quantities: dict[str, str] = field(default_factory=dict)
+    # Each basket line's name as the page showed it (`named-<line>`): a dish the restaurant
+    # deletes meanwhile is still named in the basket, where it vanished without a word.
+    names: dict[str, str] = field(default_factory=dict)
 
     def lines(self, menu: list[MenuItem], options: Choices | None = None) -> list[CartLine]:
         plain = [CartLine(item, self.quantities[item.id], self.notes.get(item.id, ""),
@@ -105,6 +120,19 @@ class CartForm:
                 LineModifier(group=names.get(option.group, ""), name=option.name,
                              delta=option.delta, option=option.id)
                 for option in known if option.id in parsed[1]], key))
+        return plain + chosen
+
+    def gone(self, menu: list[MenuItem]) -> list[GoneLine]:
+        """The lines whose dish is no longer on the menu (deleted since the page was drawn):
+        kept, named and refused, until the diner removes them."""
+        on_menu = {item.id for item in menu}
+        plain = [GoneLine(str(item_id), quantity, self.names.get(str(item_id), ""))
+                 for item_id, quantity in self.quantities.items()
+                 if quantity > 0 and item_id not in on_menu]
+        chosen = [GoneLine(key, quantity, self.names.get(key, ""))
+                  for key, quantity in self.choices.items()
+                  if quantity > 0 and (parsed := parse_choice_key(key)) is not None
+                  and parsed[0] not in on_menu]
         return plain + chosen
 
     def allergy_of(self, item_id: int) -> str:
@@ -244,6 +272,8 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
             cart.choice_allergic.add(line_key)
         elif key.startswith("allergy-") and (line_key := _line_key(key[8:])):
             cart.choice_allergies[line_key] = value
+        elif key.startswith("named-") and (line := _named_line(key[6:])):
+            cart.names[line] = value[:MAX_NAME]
         elif key in CHECKOUT_FIELDS:
             cart.fields[key] = value
     return cart
@@ -259,6 +289,12 @@ def _counted(cart: CartForm, name: str, raw: str) -> int:
         return 0
     cart.bad_quantities.pop(name, None)
     return quantity
+
+
+def _named_line(raw: str) -> str:
+    """The line a `named-` field names: a plain dish's id, or a choice key ("" for neither)."""
+    item_id = _item_id(raw)
+    return str(item_id) if item_id is not None else _line_key(raw)
 
 
 def _line_key(raw: str) -> str:

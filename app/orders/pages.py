@@ -94,6 +94,8 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
     window = replace(window, slots=await slot_cap.offered(
         redis, restaurant.id, restaurant.slot_capacity, window.slots))
     lines = cart.lines(items, options)
+    gone = cart.gone(items)
+    errors = {**errors, **{f"gone-{line.line}": gone_message(line.name) for line in gone}}
     unchoosable = {item_id for item_id, (item_groups, item_options) in options.items()
                    if not choosable(item_groups, item_options)}
     totals, tip_problem = cart_totals(cart, items, restaurant, options)
@@ -102,7 +104,7 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
     return {"restaurant": restaurant, "groups": groups,
             "categories": services.by_category(items,
                                                await services.category_order(restaurant.id)),
-            "menu": items, "cart": cart, "cart_lines": lines,
+            "menu": items, "cart": cart, "cart_lines": lines, "cart_gone": gone,
             "cart_count": sum(line.quantity for line in lines),
             # What "Place order and pay" will charge: the goods with VAT, and the tip.
             "cart_total": totals.total, "totals": totals,
@@ -127,6 +129,16 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
             # One rendered form, one key: a double tap sends it twice, the server places
             # one order (app.orders.idempotency).
             "submit_key": secrets.token_urlsafe(16)}
+
+
+def gone_message(name: str) -> str:
+    """What a basket line whose dish the restaurant deleted says (the order waits for it)."""
+    _ = i18n.gettext
+    if not name:
+        return _("A dish in your basket is no longer on the menu. Remove it to place your "
+                 "order.")
+    return _("%(dish)s is no longer on the menu. Remove it to place your order.") % {
+        "dish": name}
 
 
 def _render_menu(request: Request[Any, Any, Any], context: dict[str, Any],
@@ -171,6 +183,9 @@ class OrderPagesController(Controller):
         restaurant = await services.get_restaurant(slug)
         language = i18n.settle(restaurant.default_language if restaurant else None)
         order_in, errors = to_order(cart, slug, restaurant.currency if restaurant else "eur")
+        if order_in is not None and restaurant is not None \
+                and cart.gone(await services.menu_items(restaurant.id)):
+            order_in = None  # said by its line (`_menu_context`): never placed without it
         # a day picked without one of its times is not "as soon as possible"
         time_problem = unchosen_time(cart, restaurant.timezone) if restaurant else ""
         if order_in is not None and not time_problem:

@@ -83,3 +83,53 @@ async def test_a_price_the_owner_changes_reaches_an_open_basket(
     assert "7.20" in (await button.text_content() or "")
     await owner_context.close()
     await diner_context.close()
+
+
+async def test_a_dish_the_owner_deletes_stays_named_in_an_open_basket_and_is_never_dropped(
+        browser: Any, web: RunningProcess) -> None:
+    """The diner's basket held two dishes; the owner deleted one. The basket used to re-draw
+    with the other alone, and "Place order and pay" placed it without a word. The deleted
+    dish now stays, named and marked, the order waits for the diner to remove it."""
+    soup = await MenuItem.objects().get(MenuItem.name == "Tomato soup")
+    assert soup is not None
+    doomed = MenuItem(restaurant=soup.restaurant, category=soup.category, name="Deleteme soup",
+                      price_amount=700, available=True, position=99)
+    await doomed.save()
+    diner_context = await browser.new_context(base_url=web.url, viewport=PHONE)
+    diner = await diner_context.new_page()
+    orders: list[str] = []
+    diner.on("request", lambda request: orders.append(request.url)
+             if request.url.endswith("/checkout") else None)
+    await diner.goto("/r/demo")
+    await diner.click(f"#menu-item-{doomed.id} .add-button")
+    await diner.click(f"#menu-item-{soup.id} .add-button")
+    await diner.wait_for_function(
+        "() => document.querySelector('button.primary-action')?.textContent.includes('13.50')")
+    await diner.wait_for_timeout(800)  # the live feed's first state has arrived
+
+    owner_context = await logged_in_context(browser, web.url, "owner@demo.test")
+    owner = await owner_context.new_page()
+    owner.on("dialog", lambda dialog: dialog.accept())
+    await owner.goto(f"/manage/demo/menu/items/{doomed.id}")
+    await owner.click("button:has-text('Delete this dish')")
+    await owner.wait_for_url("**/manage/demo/menu?saved=deleted*")
+
+    gone = diner.locator(f"#gone-{doomed.id}")
+    await gone.wait_for(timeout=10_000)
+    assert "Deleteme soup" in (await gone.text_content() or "")
+    assert "no longer on the menu" in (await gone.text_content() or "")
+    await diner.fill("#name", "Grace Hopper")
+    await diner.fill("#email", "grace@example.com")
+    await diner.click("button.primary-action")
+    problem = diner.locator("#form-errors")
+    await problem.wait_for(timeout=10_000)
+    assert "Deleteme soup is no longer on the menu" in (await problem.text_content() or "")
+    assert "/orders/" not in diner.url
+
+    await diner.click(f"#remove-{doomed.id}")
+    await gone.wait_for(state="detached", timeout=10_000)
+    await diner.click("button.primary-action")
+    await diner.wait_for_url("**/orders/*", timeout=15_000)
+    assert len(orders) == 2
+    await owner_context.close()
+    await diner_context.close()

@@ -106,3 +106,18 @@ async def test_the_api_refuses_a_trailing_line_break_as_the_form_does(
     assert problem["key"] == key
     assert problem["message"].startswith("must be one line of text"), problem
     assert await redis.keys(f"{KEY_PREFIX}*") == []  # nothing kept
+
+
+async def test_a_dish_deleted_since_the_page_was_drawn_is_named_and_never_dropped(
+        client: httpx.AsyncClient, redis: ArqRedis) -> None:
+    """Without JavaScript too: the checkout refuses a basket holding a dish the restaurant
+    deleted meanwhile, naming it by what the page showed, and places nothing."""
+    form = await _form(client, **{"qty-987654": "2", "named-987654": "Deleteme soup"})
+    response = await client.post("/r/demo/checkout", data=form, follow_redirects=False)
+    assert response.status_code == 422, response.text[:500]
+    assert "Deleteme soup is no longer on the menu. Remove it to place your order." \
+        in response.text
+    assert 'id="gone-987654"' in response.text and 'name="qty-987654" value="2"' in response.text
+    assert [key async for key in redis.scan_iter(f"{KEY_PREFIX}*")] == []
+    removed = await client.post("/r/demo/cart", data={**form, "op": "remove:987654"})
+    assert 'id="gone-987654"' not in removed.text and "no longer on the menu" not in removed.text
