@@ -106,6 +106,9 @@ class Query:
                 return None
 
         parsed, first, last = read(day), read(date_from), read(date_to)
+        if first and last and last < first:  # read as "no orders", which said nothing
+            problems.append(f"the end date {last.isoformat()} is before the start date "
+                            f"{first.isoformat()}")
         if status and status not in STATUSES:
             problems.append(f"{status[:40]!r} is not an order status")
         return cls(text=text.strip()[:254], day=parsed, restaurant=restaurant.strip()[:64],

@@ -84,6 +84,10 @@ async def test_search_finds_the_restaurants_orders_and_never_anothers(
     assert old.public_id in completed and mine.public_id not in completed
     bad = await client.get("/manage/demo/orders", params={"date_from": "soon"})
     assert bad.status_code == 400 and "is not a date" in bad.text
+    backwards = await client.get("/manage/demo/orders", params={
+        "date_from": today.isoformat(), "date_to": (today - timedelta(days=4)).isoformat()})
+    assert backwards.status_code == 400
+    assert "the end date" in backwards.text and "is before the start date" in backwards.text
 
 
 async def test_partial_then_full_refund_from_the_owners_page(
