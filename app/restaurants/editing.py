@@ -148,7 +148,8 @@ def checkbox(form: Mapping[str, Any], name: str) -> bool:
 def parse_price(raw: str, currency: str) -> int:
     """"11.50" → 1150 (minor units); "11" → 1100; zero-decimal currencies take whole units.
     Raises ValueError with a message for the form."""
-    text = raw.strip().replace(",", ".").lstrip("€$£")
+    # a currency sign before or after the number, as menus are written ("€4.50", "4,50 €")
+    text = raw.strip().replace(",", ".").strip("€$£ \u00a0")
     if not text:
         raise ValueError("Required.")
     if not PRICE.fullmatch(text):  # Decimal reads "1e3" and "1_000" as 1000: an owner's typo

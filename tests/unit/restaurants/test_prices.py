@@ -9,7 +9,8 @@ from app.restaurants.editing import parse_price
 
 @pytest.mark.parametrize(("raw", "minor"), [("11.50", 1150), ("11", 1100), ("6,5", 650),
                                              ("€6.50", 650), (" 0 ", 0), (".5", 50),
-                                             ("7.", 700)])
+                                             ("7.", 700), ("4.50€", 450), ("4,50 €", 450),
+                                             ("4,50\u00a0€", 450), ("£ 3", 300)])
 def test_a_price_as_a_menu_writes_it(raw: str, minor: int) -> None:
     assert parse_price(raw, "eur") == minor
 
