@@ -30,3 +30,8 @@ async def release_scheduled_orders(ctx: dict[str, Any]) -> list[str]:
 async def reject_orders_in_closures(ctx: dict[str, Any]) -> list[str]:
     """Queued shortly after each closure is added (`hours.LATE_ORDERS_JOB`), and a cron."""
     return await hours.reject_late_orders(ctx["redis"])
+
+
+async def expire_links_in_closure(ctx: dict[str, Any], closure_id: int) -> list[str]:
+    """Queued when a closure is added (`hours.CLOSE_LINKS_JOB`)."""
+    return await hours.expire_links_in_closure(ctx["redis"], closure_id)

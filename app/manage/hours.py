@@ -28,8 +28,13 @@ from app.infra.logging import get_logger
 from app.infra.redis import shared_redis
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders import lifecycle, reject_reasons
+from app.orders.models import OrderStatus
+from app.orders.payment_links import expire_link_now
 from app.orders.tables import PaidOrder
+from app.orders.temp_store import EXPIRY_INDEX
+from app.orders.views import temp_store
 from app.payments import fulfilment, partial_refunds
+from app.payments.stripe_gateway import PaymentProviderError
 from app.piccolo_conf import DB
 from app.restaurants import hours
 from app.restaurants.opening import schedule_of
@@ -129,6 +134,10 @@ CLOSED_REASON = reject_reasons.CLOSED  # when the closure gives no reason (trans
 # long after each closure (a webhook in flight then has committed), and run each minute.
 LATE_ORDERS_JOB = fulfilment.CLOSURE_SWEEP_JOB
 LATE_ORDERS_DELAY = timedelta(seconds=15)
+# Queued at once when a closure is added: the open payment links of orders inside it are
+# expired, so that nobody pays for an order the closure would then reject and refund.
+CLOSE_LINKS_JOB = "expire_links_in_closure"
+OPEN_LINKS_BATCH = 200
 # A payment is "late" when paid after the closure was saved, less this much: the webhook
 # stamps `paid_at` when its statement starts, so one that commits just after the closure's
 # check reads its orders can carry a time just before the closure's. Orders paid that long
@@ -307,6 +316,7 @@ async def add_closure(restaurant: Restaurant, form: Mapping[str, str], *, by: st
                 if await _reject(int(restaurant.id), hit, reason=reason or CLOSED_REASON,
                                  by=by, redis=redis)]
     await _queue_late_orders(redis, int(row["id"]))
+    await _queue_link_expiry(redis, int(row["id"]))
     return rejected
 
 
@@ -339,6 +349,56 @@ async def _queue_late_orders(redis: ArqRedis | None, closure_id: int) -> None:
     except DEPENDENCY_ERRORS as error:
         log.warning("late-orders sweep not queued; the cron runs it within a minute",
                     closure=closure_id, error=str(error)[:200])
+
+
+async def _queue_link_expiry(redis: ArqRedis | None, closure_id: int) -> None:
+    """`expire_links_in_closure` now; if it cannot be queued, a link paid inside the closure
+    is still rejected and refunded by the late-orders sweep (the worse way, never lost)."""
+    try:
+        await (redis or await shared_redis()).enqueue_job(
+            CLOSE_LINKS_JOB, closure_id, _job_id=f"closure:{closure_id}:links")
+    except DEPENDENCY_ERRORS as error:
+        log.warning("open links inside the closure not queued for expiry", closure=closure_id,
+                    error=str(error)[:200])
+
+
+async def expire_links_in_closure(redis: ArqRedis, closure_id: int) -> list[str]:
+    """Expire, at Stripe and here, the open payment links of the closure's restaurant whose
+    order falls inside it (a slot inside its days; as soon as possible while it is on); the
+    diner's page and email say the link expired and nothing was charged, and a new link is
+    refused while the closure lasts (`link_renewal`). Returns the orders whose link closed.
+    A payment that completed first wins (`expire_link_now`): the late-orders sweep rejects
+    and refunds it, as before."""
+    closure = await RestaurantClosure.objects().get(RestaurantClosure.id == closure_id)
+    restaurant = await Restaurant.objects().get(
+        Restaurant.id == closure.restaurant) if closure is not None else None
+    if closure is None or restaurant is None:
+        return []  # removed meanwhile
+    start, end = _closure_span(restaurant.timezone, closure.starts_on, closure.ends_on)
+    now = datetime.now(UTC)
+    store = temp_store(redis)
+    open_ids = [raw.decode() if isinstance(raw, bytes) else str(raw)
+                for raw in await redis.zrangebyscore(EXPIRY_INDEX, now.timestamp(), "+inf")]
+    closed: list[str] = []
+    for first in range(0, len(open_ids), OPEN_LINKS_BATCH):
+        for order in await store.get_many(open_ids[first:first + OPEN_LINKS_BATCH]):
+            if (order is None or order.restaurant_id != restaurant.id
+                    or order.status != OrderStatus.AWAITING_PAYMENT
+                    or not order.checkout_session_id
+                    or not start <= (order.scheduled_for or now) < end):
+                continue
+            try:
+                outcome = await expire_link_now(redis, order.id, order.checkout_session_id)
+            except PaymentProviderError as error:  # the link's own expiry still comes
+                log.warning("link inside a closure not expired", order_id=order.id,
+                            closure=closure_id, error=str(error)[:200])
+                continue
+            if outcome == "expired":
+                closed.append(order.id)
+    if closed:
+        log.info("open links inside a closure expired", restaurant=restaurant.slug,
+                 closure=closure_id, orders=closed)
+    return closed
 
 
 # Candidates for `reject_late_orders`: live orders paid after a closure not yet over was saved
