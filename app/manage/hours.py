@@ -89,6 +89,8 @@ async def update(restaurant: Restaurant, form: Mapping[str, str], *, by: str) ->
             intervals += hours.parse_day(index, text)
         except hours.HoursInvalid as error:
             errors[name] = f"{hours.WEEKDAYS[index]}: {error}."
+    for weekday, problem in hours.night_overlaps(intervals).items():
+        errors.setdefault(DAY_FIELDS[weekday], f"{hours.WEEKDAYS[weekday]}: {problem}.")
     capacity = _number(form, "slot_capacity", MAX_SLOT_CAPACITY, errors)
     days = _number(form, "schedule_days", MAX_SCHEDULE_DAYS, errors)
     if errors:

@@ -145,6 +145,26 @@ def parse_day(weekday: int, text: str) -> list[Interval]:
     return found
 
 
+def night_overlaps(intervals: Iterable[Interval]) -> dict[int, str]:
+    """Weekday → why its hours overlap the night before's, which runs past midnight into
+    it (Monday 18:00-02:00 and Tuesday 01:00-03:00): each day is checked alone by
+    `parse_day`, so this pair was saved as typed, two ranges for one stretch of time."""
+    found = sorted(intervals, key=lambda item: (item.weekday, item.opens))
+    problems: dict[int, str] = {}
+    for night in found:
+        if night.closes > night.opens:
+            continue  # closes the day it opens
+        morning = (night.weekday + 1) % 7
+        clash = next((item for item in found
+                      if item.weekday == morning and item.opens < night.closes), None)
+        if clash is not None and morning not in problems:
+            problems[morning] = (
+                f"{clash.label} overlaps {WEEKDAYS[night.weekday]}'s {night.label}, which "
+                f"runs to {clock_text(night.closes)} on {WEEKDAYS[morning]}; write them as "
+                "one range")
+    return problems
+
+
 def day_text(intervals: Iterable[Interval], weekday: int) -> str:
     return ", ".join(item.label for item in sorted(intervals, key=lambda item: item.opens)
                      if item.weekday == weekday)

@@ -77,6 +77,29 @@ async def test_a_lunch_typed_backwards_is_refused_with_the_range_it_meant(
     assert await _row() == before
 
 
+@pytest.mark.parametrize(("days", "field", "says"), [
+    ({"day_0": "18:00-02:00", "day_1": "01:00-03:00"}, "day_1",
+     "Tuesday: 01:00-03:00 overlaps Monday's 18:00-02:00, which runs to 02:00 on Tuesday; "
+     "write them as one range."),
+    ({"day_6": "20:00-03:00", "day_0": "00:00-24:00"}, "day_0",  # Sunday night into Monday
+     "Monday: 00:00-24:00 overlaps Sunday's 20:00-03:00"),
+])
+async def test_a_night_running_into_the_next_days_hours_is_refused(
+        client: httpx.AsyncClient, days: dict[str, str], field: str, says: str) -> None:
+    """Each day was checked alone, so Monday 18:00-02:00 with Tuesday 01:00-03:00 saved two
+    ranges for one stretch of time; "11:00-14:00, 13:00-15:00" on one day was refused."""
+    token = await login(client, "owner@demo.test")
+    before = await _row()
+    response = await client.post("/manage/demo/hours",
+                                 data={"_csrf_token": token, **WEEK, **days})
+    assert response.status_code == 422
+    assert html.unescape(_error_text(response.text, field)).startswith(says)
+    assert await _row() == before
+    fine = {**WEEK, "day_0": "18:00-02:00", "day_1": "02:00-03:00"}  # touching, not overlapping
+    saved = await client.post("/manage/demo/hours", data={"_csrf_token": token, **fine})
+    assert saved.status_code == 303
+
+
 async def test_whole_hours_are_read_without_minutes(client: httpx.AsyncClient) -> None:
     token = await login(client, "owner@demo.test")
     saved = await client.post("/manage/demo/hours", data={
