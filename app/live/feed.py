@@ -203,7 +203,12 @@ class SupervisedPubSubBackend(ChannelsBackend):
         if self.down_since is None:
             checked = (round(time.monotonic() - self.checked_at, 1)
                        if self.checked_at is not None else None)
-            return {"ok": True, "channels": len(self._channels), "checked_s_ago": checked}
+            state: dict[str, Any] = {"ok": True, "channels": len(self._channels),
+                                     "checked_s_ago": checked}
+            if not self._channels:  # nothing subscribed, so nothing to check end to end
+                state["note"] = ("no live stream open in this process: the feed is checked "
+                                 f"every {CHECK_EVERY_S:g} s while one is")
+            return state
         return {"ok": False, "channels": len(self._channels),
                 "down_s": round(time.monotonic() - self.down_since, 1),
                 "error": self.last_error}

@@ -28,6 +28,9 @@ async def test_readyz_does_not_depend_on_the_worker(client: httpx.AsyncClient,
     checks = response.json()["checks"]
     assert set(checks) == {"postgres", "redis", "live_feed"}
     assert all(check["ok"] for check in checks.values())
+    # no screen is open: the feed's check has nothing to go through, and says so
+    assert checks["live_feed"]["channels"] == 0
+    assert checks["live_feed"]["note"].startswith("no live stream open in this process")
     await redis.zadd(heartbeat.HEARTBEAT_KEY, {"dead-worker:9": 1_000_000.0})
     assert (await client.get("/readyz")).status_code == 200
     snapshot = await system_snapshot(redis)
