@@ -28,7 +28,7 @@ from app.infra.checks import check_redis
 from app.infra.logging import get_logger
 from app.infra.redis import connect_redis, redis_settings
 from app.infra.urls import redis_url
-from app.notifications.delivery import release_orphaned_claims
+from app.notifications.delivery import release_orphaned_claims, renew_claims
 from app.settings import get_settings
 from workers.lifecycle import shutdown
 from workers.settings import WorkerSettings
@@ -85,6 +85,7 @@ class RecoveringWorker(Worker):
                 for job_id in running:
                     pipe.pexpire(in_progress_key_prefix + job_id, int(self.lease_s * 1000))
                 await pipe.execute()
+        await renew_claims(self.pool)  # the email claims its sends hold, on the same terms
 
     async def run_job(self, job_id: str, score: int) -> None:
         try:

@@ -40,7 +40,7 @@ from app.orders.models import OrderView
 from app.orders.views import load_order_view, load_order_views
 from app.platform import funnel
 from app.restaurants.tables import Restaurant
-from app.settings import Settings
+from app.settings import Settings, get_settings
 
 log = get_logger("orderpass.email")
 
@@ -50,7 +50,32 @@ NOT_READY_TRIES = 4  # a confirmation enqueued before its link exists waits this
 BATCH_BACKLOG = 10  # other queued emails that make a job send a batch instead of one email
 CLAIM_PREFIX = "orderpass:email:claim:"
 BATCH_PREFIX = "batch/"  # a row's provider_id while its batch attempt is unresolved
-CLAIM_TTL_S = 60  # longer than any send (HTTP timeout + SMTP timeout)
+# An email's claim (and a batch's) lives one job lease (WORKER_JOB_LEASE_SECONDS, 30 s) past
+# its holder's last renewal: the worker renews the claims it holds with its jobs' leases
+# (`renew_claims`), so a send may take as long as it takes, and the emails of a worker
+# killed mid-send are free when its jobs are taken over. A fixed minute used to hold them
+# back for a minute or two after a crash.
+_RENEW_CLAIMS = """
+for index, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[index + 1] then redis.call('pexpire', key, ARGV[1]) end
+end
+return #KEYS
+"""
+
+
+def claim_ttl_s() -> float:
+    return get_settings().worker_job_lease_seconds
+
+
+async def renew_claims(redis: ArqRedis) -> int:
+    """Extend every claim this process holds and still sends under (not the ones whose
+    release failed, which the next email job releases): one Lua call."""
+    live = {name: token for name, token in _held_claims.items() if name not in _orphaned}
+    if not live:
+        return 0
+    await redis.eval(_RENEW_CLAIMS, len(live), *live,  # type: ignore[misc]
+                     str(int(claim_ttl_s() * 1000)), *live.values())
+    return len(live)
 CLAIM_WAIT_S = 15
 OUTAGE_KEY = "orderpass:email:resend-outage-streak"
 OUTAGE_TTL_S = 300  # an open breaker half-opens after 5 quiet minutes
@@ -374,7 +399,7 @@ async def _begin_batch(redis: ArqRedis, items: list[Outgoing]) -> tuple[list[Out
     keys = "\n".join(sorted(item.row.idempotency_key for item in items))
     batch_key = BATCH_PREFIX + hashlib.sha256(keys.encode()).hexdigest()[:40]
     await service.mark_batch_attempt([item.row.id for item in items], batch_key)
-    await _reschedule_jobs(redis, [item.row for item in items], CLAIM_TTL_S)
+    await _reschedule_jobs(redis, [item.row for item in items], claim_ttl_s())
     return items, batch_key
 
 
@@ -410,7 +435,7 @@ async def _send_batch(redis: ArqRedis, settings: Settings, first: Outgoing,
         moved = await service.mark_batch_sent({item.row.id: str(pid) for item, pid in accepted})
     except BaseException:
         # Sent, not recorded (Postgres restarting): the rows' own jobs, held back for the
-        # flight, resume the batch now rather than after CLAIM_TTL_S; this job may not
+        # flight, resume the batch now rather than after a claim's lease; this job may not
         # (its own email need not be in the batch: a skipped confirmation).
         await _reschedule_jobs(redis, [item.row for item in items], 0)
         raise
@@ -434,7 +459,7 @@ async def _send_batch(redis: ArqRedis, settings: Settings, first: Outgoing,
 
 async def _reschedule_jobs(redis: ArqRedis, rows: list[EmailRow], delay_s: float) -> None:
     """The rows' queued jobs held back `delay_s` (their batch is in flight), or due now
-    (0: it failed). Best effort: held back, a job runs after CLAIM_TTL_S anyway, when the
+    (0: it failed). Best effort: held back, a job runs after a claim's lease anyway, when the
     batch's claims have expired, and finds its row sent or resumes the batch."""
     try:
         await reschedule_queued_jobs(redis, [job_id_of_key(row.idempotency_key)
@@ -458,7 +483,7 @@ async def _resume_batch(redis: ArqRedis, settings: Settings, batch_key: str,
     with a different payload (then it went out too); only if it never arrived is it sent.
     One job at a time per batch: the rest of its rows' jobs, due together, then find their
     rows sent instead of spending a send slot each on the same replay."""
-    lock = redis.lock(CLAIM_PREFIX + batch_key, timeout=CLAIM_TTL_S, blocking=True,
+    lock = redis.lock(CLAIM_PREFIX + batch_key, timeout=claim_ttl_s(), blocking=True,
                       blocking_timeout=CLAIM_WAIT_S)
     if not await lock.acquire():
         raise RetryLater(backoff(1), "batch being resumed by another worker")
@@ -523,7 +548,7 @@ async def deliver(redis: ArqRedis, settings: Settings, kind: str, order_ref: str
         return "skipped: order not found"
     if row.status != "queued":
         return f"already {row.status}"
-    claim = redis.lock(CLAIM_PREFIX + key, timeout=CLAIM_TTL_S, blocking=True,
+    claim = redis.lock(CLAIM_PREFIX + key, timeout=claim_ttl_s(), blocking=True,
                        blocking_timeout=CLAIM_WAIT_S)
     if not await claim.acquire():
         raise RetryLater(backoff(1), "email claimed by another worker")
@@ -634,7 +659,7 @@ class Claims:
             return cls(redis, {})
         async with redis.pipeline(transaction=False) as pipe:
             for key, token in tokens.items():
-                pipe.set(key, token, nx=True, px=CLAIM_TTL_S * 1000)
+                pipe.set(key, token, nx=True, px=int(claim_ttl_s() * 1000))
             taken = await pipe.execute()
         won = [key for key, ok in zip(keys, taken, strict=True) if ok]
         _held_claims.update({key: tokens[key] for key in won})
@@ -651,7 +676,7 @@ class Claims:
             log.warning("email claims not released", claims=len(held), error=repr(error)[:200])
             _orphaned.update(held)
             return
-        except Exception as error:  # they expire after CLAIM_TTL_S anyway
+        except Exception as error:  # they expire after a claim's lease anyway
             log.warning("email claims not released", claims=len(held), error=repr(error)[:200])
         for key in held:
             _held_claims.pop(key, None)
@@ -660,11 +685,11 @@ class Claims:
 # Claims this process holds (claim key → token): a job's own email lock and a batch's
 # `Claims` alike. A claim whose release failed because Redis went away mid-send stays here;
 # the worker, restarted in-process once Redis answers, releases it
-# (`release_orphaned_claims`), where its email used to wait out CLAIM_TTL_S.
+# (`release_orphaned_claims`), where its email used to wait out a claim's lease.
 _held_claims: dict[str, Any] = {}
 # Of those, the ones whose release failed (Redis restarting under the send): the next email
 # job releases them once Redis answers. A worker that rides a restart out (its commands
-# retried) never restarts in-process, and their emails waited out CLAIM_TTL_S, deferred
+# retried) never restarts in-process, and their emails waited out a claim's lease, deferred
 # again and again as "claimed by another worker" (a minute of a Redis restart test's budget).
 _orphaned: dict[str, Any] = {}
 
@@ -685,7 +710,7 @@ async def _release(locks: list[Any]) -> None:
             _orphaned[lock.name] = token
             continue
         # Only this lock's own entry: a batch may hold the same key under its token now, and
-        # forgetting that one left its claim to wait out CLAIM_TTL_S after a Redis restart.
+        # forgetting that one left its claim to wait out a claim's lease after a Redis restart.
         if _held_claims.get(lock.name) == token:
             _held_claims.pop(lock.name, None)
 
@@ -714,7 +739,7 @@ async def _release_claims(redis: ArqRedis, claims: dict[str, Any]) -> int:
     released = 0
     for name, token in list(claims.items()):
         with contextlib.suppress(LockError):  # expired, or another's since: not ours
-            await redis.lock(name, timeout=CLAIM_TTL_S).do_release(token)
+            await redis.lock(name, timeout=claim_ttl_s()).do_release(token)
             released += 1
         claims.pop(name, None)
         if _held_claims.get(name) == token:
@@ -738,7 +763,7 @@ async def _claim_backlog(redis: ArqRedis, settings: Settings, own: EmailRow
         return await _prepare_claimed(redis, settings, own, candidates, claims)
     except BaseException:
         # Not the caller's to release yet: a failed read here (Postgres restarting) left
-        # up to 100 other jobs' emails claimed for CLAIM_TTL_S (a minute) of nothing.
+        # up to 100 other jobs' emails claimed for a claim's lease of nothing.
         await claims.release()
         raise
 

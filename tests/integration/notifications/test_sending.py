@@ -226,7 +226,7 @@ async def test_a_claim_left_by_a_lost_redis_goes_with_the_next_job(
     order = await make_order()
     await service.enqueue_email(redis, "order_confirmation", order.id)
     key = delivery.CLAIM_PREFIX + service.idempotency_key("order_confirmation", order.id)
-    claim = redis.lock(key, timeout=delivery.CLAIM_TTL_S)
+    claim = redis.lock(key, timeout=delivery.claim_ttl_s())
     assert await claim.acquire(blocking=False)
     delivery._hold(claim)
     gone = ArqRedis(host="127.0.0.1", port=9, socket_connect_timeout=0.2)

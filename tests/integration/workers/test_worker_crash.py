@@ -57,10 +57,17 @@ async def test_worker_killed_mid_send_sends_the_email_exactly_once(
     # The dead worker's lease on the job lapses on its own within the lease (renewed while
     # the send ran past it; arq's own marker lasted the longest job's timeout + 10 s: 610 s)
     assert 0 < await redis.pttl(f"arq:in-progress:{job_id}") <= LEASE_S * 1000
-    # Our send claim lapses on its own too (60 s): fast-forwarded.
-    async for key in redis.scan_iter(match=CLAIM_PREFIX + "*"):
-        await redis.pexpire(key, 1)
+    # Our send claim is a lease too, renewed with the job's while the send ran past it (it
+    # was a fixed minute, fast-forwarded here): it lapses on its own within the lease.
+    claims = [key async for key in redis.scan_iter(match=CLAIM_PREFIX + "*")]
+    assert claims and all(0 < ttl <= LEASE_S * 1000 for ttl in [await redis.pttl(key)
+                                                                for key in claims])
     await wait_until(lambda: _free(redis, job_id), timeout=2 * LEASE_S)
+
+    async def unclaimed() -> bool:
+        return not [key async for key in redis.scan_iter(match=CLAIM_PREFIX + "*")]
+
+    await wait_until(unclaimed, timeout=2 * LEASE_S)
 
     with start_worker():
         async def sent() -> bool:
@@ -74,3 +81,39 @@ async def test_worker_killed_mid_send_sends_the_email_exactly_once(
     payment = [m for m in inbox if m["subject"].startswith("Payment received")]
     assert len(payment) == 1, [m["subject"] for m in inbox]
     assert {"name": "order", "value": order_id} in payment[0]["tags"]
+
+
+async def test_a_send_longer_than_the_lease_keeps_its_claim_while_its_worker_lives(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    """The claim is a lease renewed with the job's: a slow send keeps it (another worker
+    must not take the email meanwhile), and it ends with the send."""
+    order_id, session_id = await submit(client)
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    assert (await post_event(client, event)).json() == {"result": "created"}
+    job_id = f"email:payment_received:{order_id}"
+    await redis.delete(f"arq:job:email:order_confirmation:{order_id}")
+    await redis.zrem("arq:queue", f"email:order_confirmation:{order_id}")
+
+    sandbox.api_faults(service="resend", latency_ms=3 * LEASE_S * 1000)
+    try:
+        with start_worker({"WORKER_JOB_LEASE_SECONDS": str(LEASE_S)}):
+            async def claimed() -> bool:
+                return bool([key async for key in redis.scan_iter(match=CLAIM_PREFIX + "*")])
+
+            await wait_until(claimed, timeout=30)
+            await asyncio.sleep(2 * LEASE_S)  # twice the claim's lease into the send
+            claims = [key async for key in redis.scan_iter(match=CLAIM_PREFIX + "*")]
+            assert claims, "the claim lapsed while its send was still in flight"
+            assert await redis.exists(f"arq:in-progress:{job_id}")
+
+            async def sent() -> bool:
+                row = await EmailMessage.objects().get(
+                    EmailMessage.idempotency_key == f"payment_received/{order_id}")
+                return row is not None and row.status == "sent"
+
+            await wait_until(sent, timeout=30)
+    finally:
+        sandbox.api_faults(service="resend", latency_ms=0)
+    assert not [key async for key in redis.scan_iter(match=CLAIM_PREFIX + "*")]
