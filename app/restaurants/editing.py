@@ -439,9 +439,11 @@ async def save_menu_item(redis: Redis, slug: str, form: Mapping[str, Any], *, by
     if item_id is not None:
         old_photo = (await get_item(restaurant, item_id)).photo_id
     parsed = parse_menu_item(form, restaurant.currency)
-    # what the form showed when it was opened (absent: a form without it, no check)
+    # what the form showed when it was opened (absent: a form without it, no check), and
+    # those values themselves, to merge another's change into a refused form (`shown`)
     seen = str(form.get("seen") or "")
     parsed.values["seen"] = seen
+    parsed.values["shown"] = str(form.get("shown") or "")
     if photo_error:
         parsed.errors["photo"] = photo_error
     if parsed.errors:
@@ -496,28 +498,68 @@ async def _refuse_if_changed(restaurant: Restaurant, item_id: int, seen: str,
     current = await item_form_values(await get_item(restaurant, item_id), restaurant.currency)
     if current["seen"] == seen:
         return
-    now = [f"{label}: {_shown(current.get(name))}"
-           for name, label in CONFLICT_FIELDS.items()
-           if _shown(current.get(name)) != _shown(typed.get(name))]
+    shown = _decoded(str(typed.get("shown") or ""))
+    if shown is None or form_fingerprint(shown) != seen:  # a form from before `shown`
+        now = [f"{label}: {_shown(current.get(name))}"
+               for name, label in CONFLICT_FIELDS.items()
+               if _shown(current.get(name)) != _shown(typed.get(name))]
+        message = ("Someone changed this dish while you had it open, so nothing was saved. "
+                   + (f"Saved now — {'; '.join(now)}. " if now else "")
+                   + "Your version is below: check it and save again to keep it.")
+        raise EditConflict({"seen": message}, {**typed, "seen": current["seen"],
+                                               "shown": current["shown"]})
+    # Three ways: a field this form left as it showed it takes what is saved now (saving
+    # again must not undo the other change: a price, the kitchen's 86); one it changed keeps
+    # what was typed, and one both changed is named.
+    merged, theirs, both = dict(typed), [], []
+    for name in dict.fromkeys((*current, *shown)):
+        if name in ("seen", "shown", "photo_id"):
+            continue
+        before, now_saved, mine = (_shown(shown.get(name)), _shown(current.get(name)),
+                                   _shown(typed.get(name)))
+        label = CONFLICT_FIELDS.get(name, "options")
+        if mine == before:
+            if now_saved != before:
+                merged[name] = current.get(name, "")
+                theirs.append(f"{label}: {now_saved}" if name in CONFLICT_FIELDS else label)
+        elif now_saved != before and now_saved != mine and label not in both:
+            both.append(label)
     message = ("Someone changed this dish while you had it open, so nothing was saved. "
-               + (f"Saved now — {'; '.join(now)}. " if now else "")
-               + "Your version is below: check it and save again to keep it.")
-    raise EditConflict({"seen": message}, {**typed, "seen": current["seen"]})
+               + (f"The form now shows their change ({'; '.join(dict.fromkeys(theirs))}) "
+                  "with yours. " if theirs else "")
+               + (f"You both changed: {', '.join(both)}; yours is shown. " if both else "")
+               + "Check it and save again.")
+    raise EditConflict({"seen": message}, {**merged, "seen": current["seen"],
+                                           "shown": current["shown"]})
+
+
+def _decoded(raw: str) -> dict[str, Any] | None:
+    """The form's `shown` values, or None when absent or not what this app wrote."""
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _shown(value: Any) -> str:
+    """A form value as compared and named: a box ticked or not, a list, text as posted (a
+    textarea comes back with CRLF line ends)."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(str(part) for part in value) or "none"
-    return str(value if value is not None else "")
+    return str(value if value is not None else "").replace("\r\n", "\n").strip()
 
 
 def form_fingerprint(values: Mapping[str, Any]) -> str:
     """A dish's form values as a short hash (the form's hidden `seen`)."""
-    shown = {key: value for key, value in values.items() if key != "seen"}
-    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()
-                          ).hexdigest()[:20]
+    return hashlib.sha256(_encoded(values).encode()).hexdigest()[:20]
+
+
+def _encoded(values: Mapping[str, Any]) -> str:
+    shown = {key: value for key, value in values.items() if key not in ("seen", "shown")}
+    return json.dumps(shown, sort_keys=True, default=str, separators=(",", ":"))
 
 
 async def toggle_available(redis: Redis, slug: str, item_id: int, *, by: str) -> MenuItem:
@@ -551,7 +593,7 @@ async def item_form_values(item: MenuItem, currency: str) -> dict[str, Any]:
     fingerprint (`seen`), which a save compares with the dish as it is then."""
     values = {**item_values(item, currency), **modifiers.group_values(
         await groups_of(int(item.id)), lambda amount: format_price(amount, currency))}
-    return {**values, "seen": form_fingerprint(values)}
+    return {**values, "seen": form_fingerprint(values), "shown": _encoded(values)}
 
 
 async def delete_menu_item(redis: Redis, slug: str, item_id: int, *, by: str) -> None:
