@@ -216,8 +216,11 @@ async def test_a_diner_paying_inside_a_closure_gets_only_its_rejection(
 async def test_orders_near_a_closure_but_outside_it_get_their_receipts(
         client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
     """A closure tomorrow: an order paid today for now, and one booked for the day after the
-    closure, are near it (the sweep is queued at once) but not inside: each gets its
-    receipt. So does an order of a restaurant with no closure."""
+    closure, are near it but not inside: each gets its receipt. So does an order of a
+    restaurant with no closure. The booked one is always near in the check made at payment
+    (a day either side of its UTC date), so its sweep is queued at once; the one for now is
+    two UTC days away from "tomorrow" between midnight in Berlin and midnight UTC, and then
+    only the cron's sweep looks at it."""
     plain = await paid_order_via_sandbox(client, sandbox)  # no closure yet
     today = datetime.now(BERLIN).date()
     tomorrow = today + timedelta(days=1)
@@ -232,7 +235,7 @@ async def test_orders_near_a_closure_but_outside_it_get_their_receipts(
     for created in (now, after):
         assert await pay_and_post_webhook(client, sandbox, created.json()) == "created"
     refs = [plain.public_id, now.json()["id"], after.json()["id"]]
-    assert [job for job in await redis.queued_jobs() if job.job_id == f"paid:{refs[1]}:closures"]
+    assert [job for job in await redis.queued_jobs() if job.job_id == f"paid:{refs[2]}:closures"]
 
     for ref in refs:  # the receipt before the sweep, and after it
         assert await _send(redis, sandbox, "payment_received", ref) == "sent via resend"
