@@ -12,8 +12,10 @@ from arq.connections import ArqRedis
 from app.notifications.tables import EmailMessage
 from app.orders.tables import PaidOrder
 from app.payments.tables import Discrepancy
+from app.settings import get_settings
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.stripe_events import sandbox_events, signed_request
+from workers.email_jobs import send_email
 
 
 async def post_event(client: httpx.AsyncClient, event: dict[str, Any]) -> str:
@@ -62,3 +64,10 @@ async def emails_of(order_ref: str) -> list[str]:
 async def email_jobs(redis: ArqRedis, order_ref: str) -> list[str]:
     return sorted(str(job.job_id) for job in await redis.queued_jobs()
                   if job.job_id and job.job_id.startswith("email:") and order_ref in job.job_id)
+
+
+async def send_as_worker(redis: ArqRedis, sandbox: RunningSandbox, kind: str, ref: str) -> str:
+    """Run the worker's email job for (kind, ref) against the sandbox's Resend; its outcome."""
+    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
+    return str(await send_email({"redis": redis, "settings": settings, "job_try": 1}, kind,
+                                ref))

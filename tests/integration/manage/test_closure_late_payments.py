@@ -21,13 +21,11 @@ from app.orders import lifecycle
 from app.orders.tables import OrderItem, PaidOrder
 from app.payments import partial_refunds
 from app.restaurants.tables import Restaurant, RestaurantClosure
-from app.settings import get_settings
 from tests.helpers.accounts import login
 from tests.helpers.hours import BERLIN
 from tests.helpers.orders import order_for, paid_order_via_sandbox, pay_and_post_webhook
-from tests.helpers.payments import emails_of, reload
+from tests.helpers.payments import emails_of, reload, send_as_worker
 from tests.helpers.sandbox import RunningSandbox, stripe_client
-from workers.email_jobs import send_email
 from workers.settings import WorkerSettings
 
 JOB = "reject_orders_in_closures"
@@ -136,12 +134,6 @@ async def test_a_payment_inside_a_closure_is_swept_at_once_not_at_the_next_minut
 DINER = "ada@example.com"  # every order of `order_for` and `paid_order_via_sandbox`
 
 
-async def _send(redis: ArqRedis, sandbox: RunningSandbox, kind: str, ref: str) -> str:
-    """Run the worker's email job for (kind, ref) against the sandbox's Resend."""
-    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
-    return await send_email({"redis": redis, "settings": settings, "job_try": 1}, kind, ref)
-
-
 def _subjects(sandbox: RunningSandbox, ref: str) -> list[str]:
     """The subjects of the emails the diner received about `ref`."""
     return [message["subject"] for message in sandbox.messages(to=DINER)
@@ -187,9 +179,9 @@ async def test_a_diner_paying_inside_a_closure_gets_only_its_rejection(
     _cron, sweep = _as_the_worker_runs_it()
     if first == "sweep":
         assert await sweep({"redis": redis}) == [ref]
-        assert (await _send(redis, sandbox, "payment_received", ref)).startswith("skipped")
+        assert (await send_as_worker(redis, sandbox, "payment_received", ref)).startswith("skipped")
     else:
-        outcome = await _send(redis, sandbox, "payment_received", ref)
+        outcome = await send_as_worker(redis, sandbox, "payment_received", ref)
         assert outcome.startswith("skipped"), outcome
         if first == "receipt_in_a_batch":  # the others went out together
             assert len(sandbox.wait_for(lambda: [
@@ -204,8 +196,8 @@ async def test_a_diner_paying_inside_a_closure_gets_only_its_rejection(
     order = await reload(ref)
     assert order.status == "refunded" and order.reject_reason == "Burst pipe"
 
-    assert (await _send(redis, sandbox, "order_rejected", ref)).startswith("sent")
-    assert await _send(redis, sandbox, "payment_received", ref) == "already skipped"
+    assert (await send_as_worker(redis, sandbox, "order_rejected", ref)).startswith("sent")
+    assert await send_as_worker(redis, sandbox, "payment_received", ref) == "already skipped"
     [subject] = sandbox.wait_for(lambda: _subjects(sandbox, ref), timeout=10)
     assert subject.startswith("Sorry, "), subject
     assert _subjects(sandbox, ref) == [subject]
@@ -238,7 +230,7 @@ async def test_orders_near_a_closure_but_outside_it_get_their_receipts(
     assert [job for job in await redis.queued_jobs() if job.job_id == f"paid:{refs[2]}:closures"]
 
     for ref in refs:  # the receipt before the sweep, and after it
-        assert await _send(redis, sandbox, "payment_received", ref) == "sent via resend"
+        assert await send_as_worker(redis, sandbox, "payment_received", ref) == "sent via resend"
     _cron, sweep = _as_the_worker_runs_it()
     assert await sweep({"redis": redis}) == []
     for ref in refs:
@@ -266,11 +258,11 @@ async def test_a_receipt_not_sent_yet_when_the_kitchen_rejects_is_not_sent(
     refunded_in_part = await reload(partly.public_id)
     assert refunded_in_part.status == "paid" and refunded_in_part.amount_refunded > 0
 
-    assert (await _send(redis, sandbox, "payment_received", rejected.public_id)).startswith(
-        "skipped")
-    assert (await _send(redis, sandbox, "order_rejected", rejected.public_id)).startswith(
-        "sent")
-    assert await _send(redis, sandbox, "payment_received", partly.public_id) == (
+    sent = await send_as_worker(redis, sandbox, "payment_received", rejected.public_id)
+    assert sent.startswith("skipped"), sent
+    sent = await send_as_worker(redis, sandbox, "order_rejected", rejected.public_id)
+    assert sent.startswith("sent"), sent
+    assert await send_as_worker(redis, sandbox, "payment_received", partly.public_id) == (
         "sent via resend")
     [subject] = sandbox.wait_for(lambda: _subjects(sandbox, rejected.public_id), timeout=10)
     assert subject.startswith("Sorry, "), subject
@@ -292,12 +284,12 @@ async def test_a_card_held_inside_a_closure_gets_only_its_release(
     ref = created.json()["id"]
     await _close_today(client, "Burst pipe")
     assert await pay_and_post_webhook(client, sandbox, created.json()) == "created"
-    outcome = await _send(redis, sandbox, "payment_authorised", ref)
+    outcome = await send_as_worker(redis, sandbox, "payment_authorised", ref)
     assert outcome.startswith("skipped"), outcome
     _cron, sweep = _as_the_worker_runs_it()
     assert await sweep({"redis": redis}) == [ref]
     order = await reload(ref)
     assert order.status == "voided" and order.reject_reason == "Burst pipe"
-    assert (await _send(redis, sandbox, "order_rejected", ref)).startswith("sent")
+    assert (await send_as_worker(redis, sandbox, "order_rejected", ref)).startswith("sent")
     [subject] = sandbox.wait_for(lambda: _subjects(sandbox, ref), timeout=10)
     assert subject.startswith("Sorry, "), subject

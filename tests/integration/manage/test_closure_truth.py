@@ -24,7 +24,6 @@ from app.manage import hours as hours_service
 from app.orders import lifecycle
 from app.orders.tables import PaidOrder
 from app.restaurants.tables import RestaurantClosure
-from app.settings import get_settings
 from app.templating import format_money
 from tests.helpers.accounts import login, staff_session
 from tests.helpers.hours import pay_after_first_reading
@@ -34,9 +33,8 @@ from tests.helpers.orders import (
     paid_order_via_sandbox,
     pay_and_post_webhook,
 )
-from tests.helpers.payments import emails_of, reload
+from tests.helpers.payments import emails_of, reload, send_as_worker
 from tests.helpers.sandbox import RunningSandbox
-from workers.email_jobs import send_email
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the demo restaurant's clock
 
@@ -92,8 +90,7 @@ def _notice(board: str, ref: str) -> str:
 
 async def _send(redis: ArqRedis, sandbox: RunningSandbox, kind: str, ref: str,
                 to: str = "ada@example.com") -> dict[str, Any]:
-    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
-    await send_email({"redis": redis, "settings": settings, "job_try": 1}, kind, ref)
+    await send_as_worker(redis, sandbox, kind, ref)
     [message] = sandbox.wait_for(lambda: [
         message for message in sandbox.messages(to=to) if ref in message["text"]], timeout=10)
     return message

@@ -12,20 +12,12 @@ from arq.connections import ArqRedis
 
 from app.notifications.tables import EmailMessage
 from app.orders import lifecycle
-from app.settings import get_settings
 from tests.helpers.orders import paid_order_via_sandbox
-from tests.helpers.payments import reload
+from tests.helpers.payments import reload, send_as_worker
 from tests.helpers.sandbox import RunningSandbox
-from workers.email_jobs import send_email
 
 DINER = "ada@example.com"
 KITCHEN = "kitchen@demo.test"
-
-
-async def _send(redis: ArqRedis, sandbox: RunningSandbox, kind: str, ref: str) -> str:
-    """Run the worker's email job for (kind, ref) against the sandbox's Resend."""
-    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
-    return await send_email({"redis": redis, "settings": settings, "job_try": 1}, kind, ref)
 
 
 async def _row(kind: str, ref: str) -> dict[str, object]:
@@ -51,18 +43,18 @@ async def test_accepted_then_rejected_gets_only_the_rejection(
                                  reason="Out of dough")
     assert (await reload(ref)).status == "refunded"
 
-    assert (await _send(redis, sandbox, "order_rejected", ref)).startswith("sent")
-    outcome = await _send(redis, sandbox, "order_accepted", ref)
+    assert (await send_as_worker(redis, sandbox, "order_rejected", ref)).startswith("sent")
+    outcome = await send_as_worker(redis, sandbox, "order_accepted", ref)
     assert outcome.startswith("skipped"), outcome
     accepted = await _row("order_accepted", ref)
     assert accepted["status"] == "skipped", accepted
     assert accepted["last_error"] == ("not sent: order is refunded; its rejection or refund "
                                       "email tells the diner"), accepted
     if capture_mode == "manual":  # the receipt queued by the capture on accept
-        assert (await _send(redis, sandbox, "payment_received", ref)).startswith("skipped")
+        assert (await send_as_worker(redis, sandbox, "payment_received", ref)).startswith("skipped")
     [subject] = sandbox.wait_for(lambda: _subjects(sandbox, ref), timeout=10)
     assert subject.startswith("Sorry, "), subject
-    assert await _send(redis, sandbox, "order_accepted", ref) == "already skipped"
+    assert await send_as_worker(redis, sandbox, "order_accepted", ref) == "already skipped"
     assert _subjects(sandbox, ref) == [subject]
 
 
@@ -79,10 +71,10 @@ async def test_ready_then_refunded_in_full_is_not_told_to_come_and_get_it(
     assert (await reload(ref)).status == "refunded"
 
     for kind in ("order_accepted", "order_ready"):
-        outcome = await _send(redis, sandbox, kind, ref)
+        outcome = await send_as_worker(redis, sandbox, kind, ref)
         assert outcome.startswith("skipped"), (kind, outcome)
         assert "order is refunded" in str((await _row(kind, ref))["last_error"])
-    assert (await _send(redis, sandbox, "order_refunded", ref)).startswith("sent")
+    assert (await send_as_worker(redis, sandbox, "order_refunded", ref)).startswith("sent")
     [subject] = sandbox.wait_for(lambda: _subjects(sandbox, ref), timeout=10)
     assert "refunded" in subject, subject
 
@@ -94,4 +86,4 @@ async def test_progress_emails_still_go_out_for_a_live_order(
     await lifecycle.apply_action(ref, "accept", actor=KITCHEN, redis=redis, prep_minutes=15)
     await lifecycle.apply_action(ref, "ready", actor=KITCHEN, redis=redis)
     for kind in ("order_accepted", "order_ready"):
-        assert (await _send(redis, sandbox, kind, ref)).startswith("sent"), kind
+        assert (await send_as_worker(redis, sandbox, kind, ref)).startswith("sent"), kind
