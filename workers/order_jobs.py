@@ -13,6 +13,7 @@ from arq import Retry
 
 from app.infra.logging import get_logger
 from app.live.feed import publish_unpaid_order_event
+from app.manage import hours
 from app.orders import payment_links
 from app.orders.models import OrderStatus, TempOrder
 from app.orders.temp_store import EXPIRY_INDEX
@@ -37,6 +38,15 @@ async def create_payment_link(ctx: dict[str, Any], temp_id: str) -> str:
         return "gone"
     if order.checkout_session_id or order.status != OrderStatus.AWAITING_PAYMENT:
         return "already-linked"
+    # A closure saved since intake: a link paid then would be rejected and refunded.
+    closure = await hours.closure_covering(order.restaurant_id,
+                                           order.scheduled_for or datetime.now(UTC))
+    if closure is not None:
+        await payment_links.mark_link_expired(redis, order.id, None,
+                                              closure_note=closure.reason or "")
+        log.info("deferred payment link not made: the restaurant is closed then",
+                 order_id=temp_id, closure=closure.id)
+        return "closed"
     try:
         order = await payment_links.attach_new_payment_link(redis, order, on_failure="raise")
     except PaymentProviderError as error:

@@ -228,6 +228,25 @@ def _closure_span(timezone: str, starts_on: date, ends_on: date) -> tuple[dateti
     return start, end
 
 
+async def closure_covering(restaurant_id: int, when: datetime) -> RestaurantClosure | None:
+    """The restaurant's closure whose days (on its clock) hold `when`, if any: a payment
+    link made late (Stripe was down at intake) is not made for an order the closure would
+    reject."""
+    restaurant = await Restaurant.objects().get(Restaurant.id == restaurant_id)
+    if restaurant is None:
+        return None
+    day = when.astimezone(UTC).date()  # the zone's offset: a day either side, then exact
+    near = await RestaurantClosure.objects().where(
+        (RestaurantClosure.restaurant == restaurant_id)
+        & (RestaurantClosure.ends_on >= day - timedelta(days=1))
+        & (RestaurantClosure.starts_on <= day + timedelta(days=1)))
+    for closure in near:
+        start, end = _closure_span(restaurant.timezone, closure.starts_on, closure.ends_on)
+        if start <= when < end:
+            return closure
+    return None
+
+
 def _order_of(row: Mapping[str, Any]) -> OrderInClosure:
     return OrderInClosure(ref=row["public_id"], ticket_number=row["ticket_number"],
                           slot=row["scheduled_for"], customer_name=row["customer_name"],
@@ -390,7 +409,8 @@ async def expire_links_in_closure(redis: ArqRedis, closure_id: int) -> list[str]
                     or not start <= (order.scheduled_for or now) < end):
                 continue
             try:
-                outcome = await expire_link_now(redis, order.id, order.checkout_session_id)
+                outcome = await expire_link_now(redis, order.id, order.checkout_session_id,
+                                                closure_note=closure.reason or "")
             except PaymentProviderError as error:  # the link's own expiry still comes
                 log.warning("link inside a closure not expired", order_id=order.id,
                             closure=closure_id, error=str(error)[:200])

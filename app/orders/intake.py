@@ -327,6 +327,30 @@ def _slot_now(slot: datetime | None, restaurant: MenuRestaurant) -> datetime | N
     return slot
 
 
+def _still_taking(restaurant: MenuRestaurant, slot: datetime | None) -> None:
+    """IntakeError (409) when the restaurant would not take an order for `slot` now (None:
+    as soon as possible): not taking orders, paused, closed, the slot no longer offered."""
+    if not restaurant.accepting_orders:
+        raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
+                          409)
+    try:
+        _slot_now(slot, restaurant)
+    except IntakeError as error:
+        raise IntakeError(error.errors, 409) from None
+
+
+async def renewal_refusal(restaurant_slug: str, slot: datetime | None) -> str | None:
+    """Why a new payment link for an unpaid order for `slot` would be refused now by when it
+    is for, in intake's words (its dishes are checked when the link is asked for); None when
+    it would not. The expired order's page offers the new link only then."""
+    try:
+        restaurant, _menu_now = await _menu(restaurant_slug, [])
+        _still_taking(restaurant, slot)
+    except IntakeError as error:
+        return next(iter(error.errors.values()), None)
+    return None
+
+
 async def recheck(order: TempOrder) -> None:
     """An unpaid order as the menu takes it now, before a new payment link is made for it:
     the restaurant still takes orders (not paused, open, or the slot still offered) and
@@ -336,13 +360,7 @@ async def recheck(order: TempOrder) -> None:
     restaurant, menu = await _menu(order.restaurant_slug,
                                    sorted({line.menu_item_id for line in order.lines
                                            if line.menu_item_id is not None}))
-    if not restaurant.accepting_orders:
-        raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
-                          409)
-    try:
-        _slot_now(order.scheduled_for, restaurant)
-    except IntakeError as error:
-        raise IntakeError(error.errors, 409) from None
+    _still_taking(restaurant, order.scheduled_for)
     errors: dict[str, str] = {}
     if order.fulfillment not in restaurant.fulfillment_modes:  # turned off since
         errors["fulfillment"] = no_longer_offered(restaurant.name, order.fulfillment)

@@ -129,6 +129,10 @@ class TempOrder(msgspec.Struct):
     tip_amount: int = 0  # minor units, no VAT; part of total_amount
     language: str = "en"  # the diner's at checkout (app/infra/i18n.py): every email's
     scheduled_for: datetime | None = None  # the chosen slot (UTC); None: as soon as possible
+    # Set when the restaurant's closure closed the link before it was paid: the closure's
+    # reason ("" when it gave none). Its page and email say so instead of "not paid in time".
+    closure_note: str | None = None
+    # Last: a stored order ends with it (app/orders/temp_store.py `LINK_EMAIL_TAIL`).
     # False: its address had UNPAID_ORDERS_PER_EMAIL emailed open orders already, so its
     # payment link is answered to the submitter only, never emailed (app/orders/unpaid_caps.py).
     link_email: bool = True
@@ -207,6 +211,7 @@ class OrderView(msgspec.Struct):
     released_at: datetime | None = None  # a scheduled order reached the kitchen's board
     capture_mode: str = "automatic"  # manual: a hold when paid, captured on accept
     link_emailed: bool = True  # False: past its address's cap, the link was not emailed
+    closure_note: str | None = None  # a closure closed its link (TempOrder.closure_note)
 
     @property
     def item_count(self) -> int:

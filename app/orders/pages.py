@@ -43,7 +43,7 @@ from app.orders.cart import (
 )
 from app.orders.choices import choosable, of_views
 from app.orders.form_messages import CHECK_DISHES, plain_errors, translated
-from app.orders.intake import IntakeError, submit_order
+from app.orders.intake import IntakeError, renewal_refusal, submit_order
 from app.orders.link_renewal import renew_payment_link
 from app.orders.payment_links import LinkNotRenewable, MenuChanged
 from app.orders.pricing import TIP_PERCENTS, charge_step, percent_tip
@@ -261,6 +261,10 @@ class OrderPagesController(Controller):
         return Redirect(f"/orders/{order_id}", status_code=HTTP_303_SEE_OTHER)
 
 
+# The states whose page offers a new payment link (link_renewal `renew_payment_link`).
+RENEWABLE_SHOWN = ("payment_expired", "payment_failed")
+
+
 async def _status_context(request: Request[Any, Any, Any], order_id: str) -> dict[str, Any]:
     view = await load_order_view(request.app.state.redis, order_id)
     if view is None:
@@ -269,7 +273,14 @@ async def _status_context(request: Request[Any, Any, Any], order_id: str) -> dic
     restaurant = await Restaurant.objects().get(Restaurant.id == view.restaurant_id)
     # The diner's switch or browser first; else the language they ordered in.
     i18n.settle(view.language)
+    # A new link is offered only when it would be made: closed now, a button would only be
+    # refused.
+    refusal = (await renewal_refusal(view.restaurant_slug, view.scheduled_for)
+               if not view.is_paid and view.status in RENEWABLE_SHOWN else None)
+    renew_refused = refusal and translated(
+        refusal, N_("This order cannot get a new payment link now."))
     return {"order": view, "restaurant": restaurant, "problem": "", "checkout": "",
+            "renew_refused": renew_refused,
             "now": datetime.now(UTC), "with_title": False,
             # the page reconnects after a few silent heartbeats (static/js/live-watch.js)
             "heartbeat_s": get_settings().sse_heartbeat_seconds}

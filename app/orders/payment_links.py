@@ -249,12 +249,14 @@ def _emails_about_link(order: TempOrder, kind: str) -> bool:
     return order.link_email or kind == "payment_failed"
 
 
-async def _close_link(redis: ArqRedis, temp_id: str, session_id: str, *, to: OrderStatus,
-                      open_states: tuple[OrderStatus, ...], email_kind: str
-                      ) -> TempOrder | None:
+async def _close_link(redis: ArqRedis, temp_id: str, session_id: str | None, *,
+                      to: OrderStatus,
+                      open_states: tuple[OrderStatus, ...], email_kind: str,
+                      closure_note: str | None = None) -> TempOrder | None:
     """Move a temp order whose current link is `session_id` to the closed state `to` and
     tell the customer; the order itself is kept so a new link can be asked for. Idempotent
-    (a repeat only re-queues the same email, which sends once); ignores stale sessions."""
+    (a repeat only re-queues the same email, which sends once); ignores stale sessions.
+    `closure_note`: a closure closed it (its reason), which its page and email say."""
     store = temp_store(redis)
     order = await store.get(temp_id)
     if order is None or order.checkout_session_id != session_id:
@@ -267,6 +269,11 @@ async def _close_link(redis: ArqRedis, temp_id: str, session_id: str, *, to: Ord
     if order.status not in open_states:
         return None
     order.status = to
+    if closure_note is not None:
+        order.closure_note = closure_note
+    now = datetime.now(UTC)
+    if order.expires_at is not None and order.expires_at > now:
+        order.expires_at = now  # closed early: the API's expires_at says when it stopped
     await store.put(order)
     # An open status page shows it at once (a Stripe event or the worker's expiry moved it).
     await publish_unpaid_order_event(redis, order.restaurant_id, order.id, f"order.{to}")
@@ -275,11 +282,14 @@ async def _close_link(redis: ArqRedis, temp_id: str, session_id: str, *, to: Ord
     return order
 
 
-async def mark_link_expired(redis: ArqRedis, temp_id: str, session_id: str) -> bool:
-    """The link expired unpaid; True if it was open until now."""
+async def mark_link_expired(redis: ArqRedis, temp_id: str, session_id: str | None, *,
+                            closure_note: str | None = None) -> bool:
+    """The link expired unpaid; True if it was open until now. `closure_note`: a closure
+    closed it (its reason). `session_id` None: the order had no link yet (it was deferred)
+    and none will be made."""
     order = await _close_link(redis, temp_id, session_id, to=OrderStatus.PAYMENT_EXPIRED,
                               open_states=(OrderStatus.AWAITING_PAYMENT,),
-                              email_kind="link_expired")
+                              email_kind="link_expired", closure_note=closure_note)
     if order is None:
         return False
     ORDERS_EXPIRED.labels(restaurant=order.restaurant_slug).inc()
@@ -300,8 +310,10 @@ async def mark_payment_failed(redis: ArqRedis, temp_id: str, session_id: str) ->
     return True
 
 
-async def expire_link_now(redis: ArqRedis, temp_id: str, session_id: str) -> str:
+async def expire_link_now(redis: ArqRedis, temp_id: str, session_id: str, *,
+                          closure_note: str | None = None) -> str:
     """Expire the session at Stripe (so a dead link cannot be paid), then close it here.
+    `closure_note`: a closure is why (its reason), told to the diner.
 
     If Stripe says the session is already complete, the customer paid in the last moment:
     leave the temp order alone, the payment webhook creates the order."""
@@ -324,5 +336,5 @@ async def expire_link_now(redis: ArqRedis, temp_id: str, session_id: str) -> str
             if session.status == "complete":
                 return "paid"
             raise
-    await mark_link_expired(redis, temp_id, session_id)
+    await mark_link_expired(redis, temp_id, session_id, closure_note=closure_note)
     return "expired"

@@ -40,7 +40,8 @@ def view_of_temp(order: TempOrder) -> OrderView:
         prep_minutes=order.prep_minutes, is_paid=False, link_error=order.link_error,
         allergy=order.allergy, tax_mode=order.tax_mode, tip_amount=order.tip_amount,
         language=order.language, scheduled_for=order.scheduled_for,
-        capture_mode=order.capture_mode, link_emailed=order.link_email)
+        capture_mode=order.capture_mode, link_emailed=order.link_email,
+        closure_note=order.closure_note)
 
 
 # A paid order with its restaurant, lines and refunds in one statement: the ORM's five
