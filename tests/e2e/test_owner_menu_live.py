@@ -111,7 +111,8 @@ async def test_a_dish_the_owner_deletes_stays_named_in_an_open_basket_and_is_nev
     owner = await owner_context.new_page()
     owner.on("dialog", lambda dialog: dialog.accept())
     await owner.goto(f"/manage/demo/menu/items/{doomed.id}")
-    await owner.click("button:has-text('Delete this dish')")
+    await owner.click("summary:has-text('Delete this dish')")  # the question, then the press
+    await owner.click("button:has-text('Yes, delete it')")
     await owner.wait_for_url("**/manage/demo/menu?saved=deleted*")
 
     gone = diner.locator(f"#gone-{doomed.id}")

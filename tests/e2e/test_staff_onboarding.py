@@ -124,7 +124,8 @@ async def test_admin_invites_owner_who_invites_and_removes_a_cook(
     # The owner removes the cook: the open screen goes to the login, the session is over.
     await owner.reload()
     member = owner.locator("#members tr", has_text="cook@trattoria.test")
-    await member.get_by_role("button", name="Remove cook@trattoria.test").click()
+    await member.get_by_label("Remove cook@trattoria.test").click()  # the question opens
+    await member.get_by_role("button", name="Yes, remove cook@trattoria.test").click()
     await owner.wait_for_selector("text=Removed; their sessions have ended.")
     assert "cook@trattoria.test" not in await owner.inner_text("#members")
     await cook.wait_for_url("**/login?next=*", timeout=15_000)  # by itself
