@@ -1,6 +1,8 @@
-"""What an owner cannot undo from the page (a dish deleted, a closure removed) takes two
-deliberate presses: the first asks, saying what will happen; only the second acts. A
-stray tap on a tablet used to delete a dish at once (real Chromium, real `orderpass web`)."""
+"""The owner's pages guard against slips (real Chromium, real `orderpass web`): what
+cannot be undone from the page (a dish deleted, a closure removed) takes two deliberate
+presses, the first asking what will happen (a stray tap on a tablet used to delete a dish
+at once); a refused save puts the focus on what is wrong (a keyboard user was left at the
+top of the page, the message unheard)."""
 
 from __future__ import annotations
 
@@ -55,4 +57,27 @@ async def test_a_dish_and_a_closure_go_only_on_the_second_press(
     await owner.wait_for_load_state()
     assert not await RestaurantClosure.exists().where(RestaurantClosure.id == closure.id)
     assert errors == []
+    await context.close()
+
+
+async def test_a_save_refused_by_another_tab_brings_the_focus_to_why(
+        browser: Any, web: RunningProcess) -> None:
+    soup = await MenuItem.objects().get(MenuItem.name == "Tomato soup")
+    assert soup is not None
+    context = await logged_in_context(browser, web.url, "owner@demo.test")
+    first, second = await context.new_page(), await context.new_page()
+    for tab in (first, second):
+        await tab.goto(f"/manage/demo/menu/items/{soup.id}")
+    await first.fill("#price", "7.20")
+    await first.click("button:has-text('Save dish')")
+    await first.wait_for_url("**/manage/demo/menu?saved=item*")
+
+    await second.fill("#description", "With basil")
+    await second.click("button:has-text('Save dish')")
+    await second.wait_for_function(
+        "() => document.activeElement && document.activeElement.matches('.form-errors')")
+    focused = await second.evaluate("() => document.activeElement.textContent")
+    assert "price: 7.20" in focused, focused
+    box = await second.locator(".form-errors").bounding_box()
+    assert box is not None and 0 <= box["y"] < (second.viewport_size or {"height": 720})["height"]
     await context.close()
