@@ -164,6 +164,7 @@ async def _item_form(request: Request[Any, Any, Any], restaurant: Restaurant,
         request, restaurant, "menu", item_id=item_id, values=values, errors=errors or {},
         allergens=ALLERGENS, group_slots=range(MAX_GROUPS),
         photo_max_mb=photos.MAX_BYTES // (1024 * 1024),
+        price_hint=editing.alone_hint(values.get("price"), restaurant.currency),
         categories=await categories.list_categories(restaurant)))
 
 
@@ -178,4 +179,5 @@ async def menu_page(request: Request[Any, Any, Any], restaurant: Restaurant, *,
         values=values or {}, groups=groups,
         items_of={row.name: [item for item in items if item.category == row.name]
                   for row in rows},
-        price_of=lambda amount: editing.format_price(amount, restaurant.currency)))
+        price_of=lambda amount: editing.format_price(amount, restaurant.currency),
+        alone_hint=lambda amount: editing.alone_hint(amount, restaurant.currency)))

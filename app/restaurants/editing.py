@@ -24,6 +24,7 @@ from app.infra.form_input import text_error
 from app.infra.logging import get_logger
 from app.kitchen.floor import MENU_EVENT, announce
 from app.orders.pricing import TaxMode, charge_step, format_rate, parse_rate
+from app.payments.charge_limits import minimum_charge
 from app.piccolo_conf import DB
 from app.restaurants import allergens, fulfillment, modifiers
 from app.restaurants.hours import quoted
@@ -171,6 +172,22 @@ def parse_price(raw: str, currency: str) -> int:
     if minor > 10_000_000:
         raise ValueError("That price is too high.")
     return int(minor)
+
+
+def alone_hint(price: int | str | None, currency: str) -> str:
+    """Said beside a dish priced under the card minimum (a free glass of water), so the
+    owner knows before a diner does: it can join an order, not be ordered alone (intake's
+    `charge_problem` refuses such a total). `price`: minor units, or as the form holds it."""
+    if isinstance(price, str):
+        try:
+            price = parse_price(price, currency)
+        except ValueError:
+            return ""  # the field's own error says what is wrong
+    minimum = minimum_charge(currency)
+    if price is None or price >= minimum:
+        return ""
+    return (f"Under {format_price(minimum, currency)} {currency.upper()}, the smallest card "
+            "payment: diners can add it to an order, not order it alone.")
 
 
 def format_price(amount: int, currency: str) -> str:

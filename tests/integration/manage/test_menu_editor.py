@@ -266,3 +266,26 @@ async def test_a_photo_over_the_limit_is_the_photo_fields_error_with_the_form_ke
     assert 'id="photo-error"' in refused.text and "larger than 20 MB" in refused.text
     assert 'value="Pizza your way"' in refused.text  # the dish as saved
     assert await _menu_state() == before
+
+
+async def test_a_dish_under_the_card_minimum_says_it_cannot_be_ordered_alone(
+        client: httpx.AsyncClient) -> None:
+    """A free glass of water is a real dish, but a diner ordering it alone is refused at
+    checkout (a card payment is at least €0.50): the owner reads so beside its price, on
+    the menu and in its form, before a diner finds out."""
+    token = await login(client, "owner@demo.test")
+    water = {"name": "Tap water", "category": "Starters", "description": "", "price": "0",
+             "tax_rate": "", "position": "0", "available": "on"}
+    saved = await client.post("/manage/demo/menu/items", data={"_csrf_token": token, **water})
+    assert saved.status_code == 303, saved.text[-2000:]
+    hint = "Under 0.50 EUR, the smallest card payment: diners can add it to an order, not order"
+    menu = await client.get("/manage/demo/menu")
+    [row] = [part for part in menu.text.split("<li ") if "Tap water" in part]
+    assert hint in row
+    assert menu.text.count(hint) == 1  # the other dishes cost more
+    item = await MenuItem.objects().get(MenuItem.name == "Tap water")
+    assert item is not None
+    assert hint in (await client.get(f"/manage/demo/menu/items/{item.id}")).text
+    soup = await MenuItem.objects().get(MenuItem.name == "Tomato soup")
+    assert soup is not None
+    assert hint not in (await client.get(f"/manage/demo/menu/items/{soup.id}")).text
