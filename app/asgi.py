@@ -45,6 +45,7 @@ from app.manage.orders_controller import ManageOrdersController
 from app.manage.settings_controller import RestaurantSettingsController
 from app.manage.staff_controller import StaffController
 from app.notifications.webhook_controller import ResendWebhookController
+from app.notifications.webhook_route import resend_webhook_route
 from app.ops.health_controller import HealthController
 from app.ops.metrics_controller import MetricsController
 from app.ops.request_metrics import flush_webhook_counts, request_metrics_middleware
@@ -157,9 +158,10 @@ def create_app() -> Litestar:
     # and is counted with its real status; NUL in a URL is refused before any route runs.
     # Outermost, CSP and friends on every response (routing errors included), and the
     # server's own send kept for the live streams' body writes (app.live.sse).
-    # Stripe's webhooks are answered inside those, ahead of Litestar (app/payments/webhook_route).
+    # Stripe's and Resend's webhooks are answered inside those, ahead of Litestar
+    # (app/payments/webhook_route.py, app/notifications/webhook_route.py).
     handler = request_id_middleware(input_guard_middleware(request_metrics_middleware(
-        stripe_webhook_route(head_as_get(language_middleware(
-            app.asgi_handler, secure=settings.is_production)), app))))
+        stripe_webhook_route(resend_webhook_route(head_as_get(language_middleware(
+            app.asgi_handler, secure=settings.is_production)), app), app))))
     app.asgi_handler = security_headers_middleware(handler, production=settings.is_production)
     return app

@@ -11,25 +11,20 @@ controller that declares the endpoint in the OpenAPI schema."""
 from __future__ import annotations
 
 import time
-from typing import cast
 
-import msgspec
 from litestar import Litestar
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.infra.error_pages import too_large_detail
 from app.infra.logging import get_logger
+from app.infra.raw_route import INTERNAL_ERROR, Disconnected, read_body, send_json
 from app.payments.webhook_controller import MAX_WEBHOOK_BYTES, StripeWebhookController
 from app.payments.webhooks import Reply, answer
 
 log = get_logger("orderpass.webhooks.stripe")
 PATH = str(StripeWebhookController.path)
 PATHS = {PATH, PATH + "/"}  # Litestar answers both
-FAILED = Reply(500, {"status_code": 500, "detail": "Internal Server Error"})
-
-
-class _Disconnected(Exception):
-    pass
+FAILED = Reply(500, INTERNAL_ERROR)
 
 
 def stripe_webhook_route(app: ASGIApp, litestar: Litestar) -> ASGIApp:
@@ -47,8 +42,8 @@ def stripe_webhook_route(app: ASGIApp, litestar: Litestar) -> ASGIApp:
         scope["path_template"] = PATH
         headers = dict(scope["headers"])
         try:
-            payload = await _body(headers, receive)
-        except _Disconnected:
+            payload = await read_body(headers, receive, MAX_WEBHOOK_BYTES)
+        except Disconnected:
             return  # nobody to answer; nothing was read or written
         if payload is None:
             log.info("request refused", status=413, path=PATH, detail="body too large")
@@ -74,30 +69,5 @@ def stripe_webhook_route(app: ASGIApp, litestar: Litestar) -> ASGIApp:
     return route
 
 
-async def _body(headers: dict[bytes, bytes], receive: Receive) -> bytes | None:
-    """The request body, or None past MAX_WEBHOOK_BYTES (by its declared length, or as it
-    streams in). Raises _Disconnected if the client left first."""
-    declared = headers.get(b"content-length", b"")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Disconnected
-        chunk = cast(bytes, message.get("body", b""))
-        size += len(chunk)
-        if size > MAX_WEBHOOK_BYTES:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 async def _send(send: Send, reply: Reply) -> None:
-    body = msgspec.json.encode(reply.body)
-    await send({"type": "http.response.start", "status": reply.status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send_json(send, reply.status, reply.body)
