@@ -12,25 +12,8 @@ from arq.connections import ArqRedis
 from app.notifications import service
 from app.notifications.tables import EmailMessage
 from app.platform.tables import WebhookDelivery
-from tests.helpers.resend_events import post, signed
+from tests.helpers.resend_events import post, sent_email, signed, status_of
 from tests.helpers.sandbox import RunningSandbox
-from workers.email_jobs import send_email
-
-
-async def sent_email(redis: ArqRedis, make_order: Any, ctx: Any, sandbox: RunningSandbox,
-                     address: str) -> tuple[str, list[dict[str, Any]]]:
-    order = await make_order(email_address=address)
-    await service.enqueue_email(redis, "payment_received", order.id)
-    assert await send_email(ctx(), "payment_received", order.id) == "sent via resend"
-    [message] = sandbox.messages(to=address)
-    return order.id, message["events"]
-
-
-async def status_of(ref: str) -> str:
-    row = await EmailMessage.select(EmailMessage.status).where(
-        EmailMessage.order_ref == ref).first()
-    assert row is not None
-    return str(row["status"])
 
 
 async def test_bounce_marks_the_email_bounced_and_never_moves_back(

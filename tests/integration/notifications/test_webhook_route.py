@@ -17,10 +17,9 @@ from prometheus_client import REGISTRY
 from app.notifications.webhook_route import resend_webhook_route
 from app.notifications.webhooks import MAX_BODY_BYTES
 from app.platform.tables import WebhookDelivery
-from tests.helpers.resend_events import post, signed
+from tests.helpers.resend_events import post, sent_email, signed, status_of
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.security_headers import assert_secure_headers
-from tests.integration.notifications.test_webhook import sent_email, status_of
 
 
 def requests_counted(status: str) -> float:
