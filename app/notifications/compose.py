@@ -176,11 +176,13 @@ def booked_for(order: OrderView, timezone: str) -> str:
 
 # A link a closure closed (app/manage/hours.py `expire_links_in_closure`) did not expire.
 CLOSED_LINK_SUBJECT = N_("%(restaurant)s closed before you paid: nothing was charged")
+CLOSED_SLOT_SUBJECT = N_("%(restaurant)s is closed at the time you chose: nothing was charged")
 
 
 def _subject(kind: str, order: OrderView, restaurant: RestaurantContact) -> str:
     if kind == "link_expired" and order.closure_note is not None:
-        return i18n.gettext(CLOSED_LINK_SUBJECT) % {"restaurant": restaurant.name}
+        subject = CLOSED_SLOT_SUBJECT if order.scheduled_for else CLOSED_LINK_SUBJECT
+        return i18n.gettext(subject) % {"restaurant": restaurant.name}
     when = booked_for(order, restaurant.timezone) if kind in BOOKED_SUBJECTS else ""
     if when:
         subjects = (NUMBERED_BOOKED_SUBJECTS if order.ticket_number is not None

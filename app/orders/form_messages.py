@@ -121,6 +121,16 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
      N_("Choose a time at most %(days)s days ahead: the card is only authorised when you pay "
         "and charged when the kitchen accepts, and an authorisation lapses after %(hold)s "
         "days.")),
+    # Closed (app/orders/intake.py `_slot_now`; the opening, from app/restaurants/opening.py,
+    # is already in the diner's language) and a slot inside a closure (hours.slot_problem).
+    (r"^(?P<restaurant>.+) is closed now: (?P<opening>.+)\. Choose a time to order for "
+     r"later\.$",
+     N_("%(restaurant)s is closed now: %(opening)s. Choose a time to order for later.")),
+    (r"^(?P<restaurant>.+) is closed now: (?P<opening>.+)\.$",
+     N_("%(restaurant)s is closed now: %(opening)s.")),
+    (r"^The restaurant is closed at that time \((?P<reason>.+)\)\.$",
+     N_("The restaurant is closed at that time (%(reason)s).")),
+    (r"^The restaurant is closed at that time\.$", N_("The restaurant is closed at that time.")),
     (r"^(?P<restaurant>.+) is not taking orders right now\.$",
      N_("%(restaurant)s is not taking orders right now.")),
     (r"^(?P<restaurant>.+) has paused new orders until (?P<time>\S+)\.$",

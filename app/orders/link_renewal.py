@@ -16,6 +16,15 @@ from app.orders.payment_links import LinkNotRenewable, MenuChanged, attach_new_p
 from app.orders.views import temp_store
 
 log = get_logger("orderpass.payment_links")
+# What intake's `recheck` names when the restaurant would not take the order now, whatever
+# its dishes (closed, paused, not taking orders, the slot no longer offered): said as it is,
+# not as "the menu changed".
+WHEN_FIELDS = frozenset({"restaurant", "scheduled_for"})
+
+
+class NotTakingNow(LinkNotRenewable):
+    """The restaurant would not take this order now (closed, paused, the slot gone): a
+    conflict with the restaurant's state (409), said in intake's words."""
 
 
 async def renew_payment_link(redis: ArqRedis, temp_id: str) -> TempOrder:
@@ -40,6 +49,10 @@ async def renew_payment_link(redis: ArqRedis, temp_id: str) -> TempOrder:
     try:
         await recheck(order)
     except IntakeError as error:
+        if set(error.errors) <= WHEN_FIELDS:  # closed, paused, the slot gone: not the dishes
+            log.info("payment link not renewed: not taking it now", order_id=order.id,
+                     problems=list(error.errors.values()))
+            raise NotTakingNow(next(iter(error.errors.values()))) from None
         log.info("payment link not renewed: the menu changed", order_id=order.id,
                  problems=list(error.errors.values()))
         raise MenuChanged(error.errors, order.restaurant_slug) from None

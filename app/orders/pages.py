@@ -44,7 +44,7 @@ from app.orders.cart import (
 from app.orders.choices import choosable, of_views
 from app.orders.form_messages import CHECK_DISHES, plain_errors, translated
 from app.orders.intake import IntakeError, renewal_refusal, submit_order
-from app.orders.link_renewal import renew_payment_link
+from app.orders.link_renewal import NotTakingNow, renew_payment_link
 from app.orders.payment_links import LinkNotRenewable, MenuChanged
 from app.orders.pricing import TIP_PERCENTS, charge_step, percent_tip
 from app.orders.rate_limit import order_rate_limit
@@ -234,13 +234,13 @@ class OrderPagesController(Controller):
     @post("/orders/{order_id:str}/payment-link", status_code=200)
     async def new_payment_link(self, request: Request[Any, Any, Any],
                                order_id: FromPath[str]) -> Template | Redirect:
-        problem, changed = "", None
+        problem, changed, conflict = "", None, False
         try:
             await renew_payment_link(request.app.state.redis, order_id)
         except MenuChanged as error:
             changed = error
         except LinkNotRenewable as error:
-            problem = str(error)
+            problem, conflict = str(error), isinstance(error, NotTakingNow)
         except PaymentProviderError:
             problem = N_("We could not create a new payment link just now. Please try again.")
         if is_htmx(request) or problem or changed:
@@ -256,7 +256,8 @@ class OrderPagesController(Controller):
             context["with_title"] = is_htmx(request)
             name = "order_progress.html" if is_htmx(request) else "order_status.html"
             # 409 for the form's page; htmx swaps only a 2xx, so its fragment comes with 200.
-            code = HTTP_409_CONFLICT if changed is not None and not is_htmx(request) else 200
+            code = (HTTP_409_CONFLICT if (changed is not None or conflict)
+                    and not is_htmx(request) else 200)
             return Template(name, context=context, status_code=code)
         return Redirect(f"/orders/{order_id}", status_code=HTTP_303_SEE_OTHER)
 

@@ -206,6 +206,7 @@ async def _linked(redis: ArqRedis, order: TempOrder, session: PaymentLink,
     order.status = OrderStatus.AWAITING_PAYMENT
     order.link_error = ""
     order.link_key = ""
+    order.closure_note = None  # a closure closed the last link; this one is open
     order.link_attempts += 1
     jobs = [JobSpec("expire_payment_link", (order.id, session.id),
                     job_id=f"expire:{session.id}", defer_until=order.expires_at)]
@@ -258,23 +259,30 @@ async def _close_link(redis: ArqRedis, temp_id: str, session_id: str | None, *,
     (a repeat only re-queues the same email, which sends once); ignores stale sessions.
     `closure_note`: a closure closed it (its reason), which its page and email say."""
     store = temp_store(redis)
-    order = await store.get(temp_id)
-    if order is None or order.checkout_session_id != session_id:
+    found: list[TempOrder] = []  # as read last, to re-queue an interrupted try's email
+
+    def close(order: TempOrder) -> bool:
+        found[:] = [order]
+        if order.checkout_session_id != session_id or order.status not in open_states:
+            return False
+        order.status = to
+        if closure_note is not None:
+            order.closure_note = closure_note
+        now = datetime.now(UTC)
+        if order.expires_at is not None and order.expires_at > now:
+            order.expires_at = now  # closed early: the API's expires_at says when it stopped
+        return True
+
+    # Read, checked and written as one (the worker's expiry and Stripe's webhook about it
+    # land together): only one of them closes it, counts it and tells the diner.
+    order = await store.update_if(temp_id, close)
+    if order is None:
+        last = found[0] if found else None
+        if (last is not None and last.checkout_session_id == session_id
+                and last.status == to and _emails_about_link(last, email_kind)):
+            await enqueue_email(redis, email_kind, last.id)  # finishes an interrupted try
         return None
     tell = _emails_about_link(order, email_kind)
-    if order.status == to:
-        if tell:
-            await enqueue_email(redis, email_kind, order.id)  # finishes an interrupted try
-        return None
-    if order.status not in open_states:
-        return None
-    order.status = to
-    if closure_note is not None:
-        order.closure_note = closure_note
-    now = datetime.now(UTC)
-    if order.expires_at is not None and order.expires_at > now:
-        order.expires_at = now  # closed early: the API's expires_at says when it stopped
-    await store.put(order)
     # An open status page shows it at once (a Stripe event or the worker's expiry moved it).
     await publish_unpaid_order_event(redis, order.restaurant_id, order.id, f"order.{to}")
     if tell:
@@ -329,12 +337,32 @@ async def expire_link_now(redis: ArqRedis, temp_id: str, session_id: str, *,
         log.info("expiry found a completed session; payment wins", order_id=temp_id)
         return "paid"
     if session.status == "open":
+        # Why, written before Stripe is asked: its `checkout.session.expired` webhook may
+        # close the order here first, and the diner's page and email must say why.
+        if closure_note is not None:
+            await _note_closure(redis, temp_id, session_id, closure_note)
         try:
             session = await gateway.expire_checkout_session(session_id, order_ref=temp_id)
         except PaymentProviderError:
             session = await gateway.retrieve_checkout_session(session_id, order_ref=temp_id)
             if session.status == "complete":
                 return "paid"
+            if closure_note is not None:  # still open: it expires on its own, not "closed"
+                await _note_closure(redis, temp_id, session_id, None)
             raise
     await mark_link_expired(redis, temp_id, session_id, closure_note=closure_note)
     return "expired"
+
+
+async def _note_closure(redis: ArqRedis, temp_id: str, session_id: str,
+                        note: str | None) -> None:
+    """Set (or, with None, clear) why a closure is closing the order's open link."""
+
+    def noted(order: TempOrder) -> bool:
+        if (order.checkout_session_id != session_id
+                or order.status != OrderStatus.AWAITING_PAYMENT):
+            return False
+        order.closure_note = note
+        return True
+
+    await temp_store(redis).update_if(temp_id, noted)

@@ -130,6 +130,36 @@ class TempOrderStore:
                 return None
         return order
 
+    async def update_if(self, temp_id: str, change: Callable[[TempOrder], bool]
+                        ) -> TempOrder | None:
+        """Apply `change` to the stored order and write it back, atomically with the read:
+        `change` mutates the order and returns whether to write. A write by another process
+        in between (the worker expiring a link while Stripe's webhook about it lands) makes
+        it read again and decide anew, so two callers never both act on one state. The
+        order written, or None (gone, or `change` declined)."""
+        key = KEY_PREFIX + temp_id
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if not raw:
+                        return None
+                    order = _decoder.decode(raw)
+                    if not change(order):
+                        return None
+                    key, value = self.stored_form(order)
+                    pipe.multi()
+                    pipe.set(key, value, ex=self.ttl_seconds)
+                    if order.expires_at is not None and order.status == "awaiting_payment":
+                        pipe.zadd(EXPIRY_INDEX, {order.id: order.expires_at.timestamp()})
+                    else:
+                        pipe.zrem(EXPIRY_INDEX, order.id)
+                    await pipe.execute()
+                    return order
+                except WatchError:
+                    continue  # written meanwhile: read it again
+
     async def prune_expiry_index(self, older_than_s: float = 3600) -> int:
         """Drop link-expiry entries older than `older_than_s` whose temp order is gone (a
         TTL, a flush); how many were dropped."""

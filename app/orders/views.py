@@ -40,7 +40,9 @@ def view_of_temp(order: TempOrder) -> OrderView:
         prep_minutes=order.prep_minutes, is_paid=False, link_error=order.link_error,
         allergy=order.allergy, tax_mode=order.tax_mode, tip_amount=order.tip_amount,
         language=order.language, scheduled_for=order.scheduled_for,
-        capture_mode=order.capture_mode, link_emailed=order.link_email,
+        capture_mode=order.capture_mode,
+        # only the first link is emailed; a renewed one is shown on the page that asked
+        link_emailed=order.link_email and order.link_attempts <= 1,
         closure_note=order.closure_note)
 
 

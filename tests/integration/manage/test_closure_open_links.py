@@ -50,7 +50,8 @@ async def test_open_links_inside_a_new_closure_are_expired_at_once(
 
     job = _queued_job()
     closed = await job({"redis": redis}, *queued.args)  # type: ignore[operator]
-    inside = [now.json()["id"], booked.json()["id"]]
+    booked_ref = booked.json()["id"]
+    inside = [now.json()["id"], booked_ref]
     assert sorted(closed) == sorted(inside)
     store = TempOrderStore(redis, 3600)
     stripe = stripe_client(sandbox.url)
@@ -63,7 +64,9 @@ async def test_open_links_inside_a_new_closure_are_expired_at_once(
         # only the way back to the menu; the API's expires_at says when it stopped.
         page = await client.get(f"/orders/{ref}")
         assert "Your payment link was closed" in page.text, page.text[-3000:]
-        assert "Demo Bistro closed before you paid" in page.text
+        booked = ref == booked_ref  # the restaurant has not closed yet: it will be, then
+        assert ("Demo Bistro is closed at the time you chose" if booked
+                else "Demo Bistro closed before you paid") in page.text
         assert "Nothing was charged" in page.text and "Reason: Power cut" in page.text
         assert "Get a new payment link" not in page.text and 'href="/r/demo"' in page.text
         assert ("is closed now" in page.text) == (ref == now.json()["id"])
@@ -73,14 +76,22 @@ async def test_open_links_inside_a_new_closure_are_expired_at_once(
         assert await send_as_worker(redis, sandbox, "link_expired", ref) == "sent via resend"
         [email] = sandbox.wait_for(lambda ref=ref: [
             message for message in sandbox.messages() if ref in message["text"]
-            and message["subject"].startswith("Demo Bistro closed")], timeout=10)
-        assert email["subject"] == "Demo Bistro closed before you paid: nothing was charged"
+            and message["subject"].startswith("Demo Bistro")], timeout=10)
+        assert email["subject"] == (
+            "Demo Bistro is closed at the time you chose: nothing was charged" if booked
+            else "Demo Bistro closed before you paid: nothing was charged")
         assert "Reason: Power cut" in email["text"] and "not paid in time" not in email["html"]
     renew = await client.post(f"/orders/{now.json()['id']}/payment-link",
                               data={"_csrf_token": client.cookies.get("csrftoken", "")})
-    assert renew.status_code == 409
-    assert "is closed now" in renew.text and "(Power cut)" in renew.text
-    assert "nothing was charged" in renew.text
+    # A stale button pressed anyway: refused for what it is, not as "the menu changed"
+    assert renew.status_code == 409, renew.text[-2000:]
+    assert "Demo Bistro is closed now:" in renew.text and "(Power cut)" in renew.text
+    assert "cannot be paid as it is" not in renew.text
+    assert "Please check the dishes" not in renew.text
+    german = await client.get(f"/orders/{now.json()['id']}",
+                              headers={"accept-language": "de"})
+    assert "Demo Bistro hat gerade geschlossen:" in german.text, german.text[-3000:]
+    assert "(Power cut)" in german.text and "Ihr Zahlungslink wurde geschlossen" in german.text
     outside = await store.get(after.json()["id"])
     assert outside is not None and outside.status == "awaiting_payment"
     assert stripe.v1.checkout.sessions.retrieve(
@@ -99,7 +110,13 @@ async def test_open_links_inside_a_new_closure_are_expired_at_once(
     renewed = await client.post(f"/orders/{now.json()['id']}/payment-link",
                                 data={"_csrf_token": client.cookies.get("csrftoken", "")})
     assert renewed.status_code in (200, 303), renewed.text[-2000:]
-    assert (await store.get(now.json()["id"])).status == "awaiting_payment"  # type: ignore[union-attr]
+    renewed_order = await store.get(now.json()["id"])
+    assert renewed_order is not None and renewed_order.status == "awaiting_payment"
+    assert renewed_order.closure_note is None  # the closure's reason went with its link
+    page = await client.get(f"/orders/{now.json()['id']}")
+    assert str(renewed_order.payment_url) in page.text
+    # only the first link is emailed: the page says so no more for a renewed one
+    assert "We also emailed this link" not in page.text
 
 
 async def test_a_link_deferred_past_a_new_closure_is_never_made(
