@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 from arq.jobs import Job, JobStatus
@@ -61,6 +62,7 @@ async def test_a_queued_or_finished_job_is_not_enqueued_again(redis: ArqRedis) -
     assert await redis.zscore("arq:queue", "email:done:TEMP-b") is None
 
 
+@pytest.mark.redis_server_wide  # SCRIPT FLUSH empties every db's scripts
 async def test_the_script_is_loaded_again_after_redis_forgets_it(redis: ArqRedis) -> None:
     assert await enqueue_jobs(redis, [JobSpec("f", (), job_id="one")]) == [True]
     await redis.script_flush()  # what a Redis restart does to loaded scripts
@@ -68,6 +70,7 @@ async def test_the_script_is_loaded_again_after_redis_forgets_it(redis: ArqRedis
     assert await Job("two", redis).status() == JobStatus.queued
 
 
+@pytest.mark.redis_server_wide  # SCRIPT FLUSH empties every db's scripts
 async def test_jobs_are_enqueued_with_a_transactions_other_writes(redis: ArqRedis) -> None:
     await redis.script_flush()  # EVAL inside the transaction: no NOSCRIPT to lose the jobs
     queued = JobSpec("send_email", ("order_confirmation", "TEMP-c"), job_id="email:x:TEMP-c")

@@ -115,6 +115,7 @@ async def small_redis(redis: ArqRedis) -> Any:
     await redis.config_set("maxmemory", "0")
 
 
+@pytest.mark.redis_server_wide  # maxmemory is the server's, not one db's
 async def test_redis_memory_alarm(small_redis: ArqRedis, client: httpx.AsyncClient) -> None:
     snapshot = await system_snapshot(small_redis)
     memory = snapshot["redis_memory"]
@@ -127,6 +128,7 @@ async def test_redis_memory_alarm(small_redis: ArqRedis, client: httpx.AsyncClie
     assert limit > 0 and used / limit > 0.8
 
 
+@pytest.mark.redis_server_wide  # maxmemory is the server's, not one db's
 async def test_redis_memory_raises_our_own_alert_and_resolves(small_redis: ArqRedis) -> None:
     notices = await evaluate_alerts(small_redis)
     assert "redis_memory_high" in firing(notices)
