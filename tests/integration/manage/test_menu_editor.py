@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from typing import Any
 
 import httpx
@@ -285,7 +286,10 @@ async def test_a_dish_under_the_card_minimum_says_it_cannot_be_ordered_alone(
     assert menu.text.count(hint) == 1  # the other dishes cost more
     item = await MenuItem.objects().get(MenuItem.name == "Tap water")
     assert item is not None
-    assert hint in (await client.get(f"/manage/demo/menu/items/{item.id}")).text
+    form = (await client.get(f"/manage/demo/menu/items/{item.id}")).text
+    assert hint in form
+    [price_input] = re.findall(r'<input type="text" id="price"[^>]*>', form)
+    assert 'aria-describedby="price-hint"' in price_input  # read out with the field
     soup = await MenuItem.objects().get(MenuItem.name == "Tomato soup")
     assert soup is not None
     assert hint not in (await client.get(f"/manage/demo/menu/items/{soup.id}")).text
