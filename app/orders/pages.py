@@ -43,13 +43,14 @@ from app.orders.cart import (
 )
 from app.orders.choices import choosable, of_views
 from app.orders.form_messages import CHECK_DISHES, plain_errors, translated
-from app.orders.intake import IntakeError, renewal_refusal, submit_order
+from app.orders.intake import IntakeError, charge_problem, renewal_refusal, submit_order
 from app.orders.link_renewal import NotTakingNow, renew_payment_link
 from app.orders.payment_links import LinkNotRenewable, MenuChanged
 from app.orders.pricing import TIP_PERCENTS, charge_step, percent_tip
 from app.orders.rate_limit import order_rate_limit
 from app.orders.time_choice import time_choice, unchosen_time
 from app.orders.views import load_order_view
+from app.payments.charge_limits import minimum_charge
 from app.payments.stripe_gateway import PaymentProviderError
 from app.restaurants import services
 from app.restaurants.availability import is_paused, menu_state
@@ -108,6 +109,9 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
             "cart_count": sum(line.quantity for line in lines),
             # What "Place order and pay" will charge: the goods with VAT, and the tip.
             "cart_total": totals.total, "totals": totals,
+            # a basket under the smallest card payment (a free glass of water alone) says
+            # so before the diner presses, in intake's words
+            "cart_too_small": _too_small(totals.total, restaurant.currency) if lines else "",
             # beside each percentage, what it charges (whole kronur in ISK, as intake)
             "tip_options": [(percent, percent_tip(totals.subtotal, percent,
                                                   charge_step(restaurant.currency)))
@@ -260,6 +264,13 @@ class OrderPagesController(Controller):
                     and not is_htmx(request) else 200)
             return Template(name, context=context, status_code=code)
         return Redirect(f"/orders/{order_id}", status_code=HTTP_303_SEE_OTHER)
+
+
+def _too_small(total: int, currency: str) -> str:
+    problem = charge_problem(total, currency)
+    if not problem or total >= minimum_charge(currency):
+        return ""  # too large is said at checkout, with how to split the order
+    return translated(problem, CHECK_DISHES)
 
 
 # The states whose page offers a new payment link (link_renewal `renew_payment_link`).

@@ -130,3 +130,26 @@ async def test_a_dish_with_options_takes_its_own_note_and_allergy(
     [row] = await OrderItem.select(OrderItem.notes, OrderItem.allergy).where(
         OrderItem.paid_order == order.id)
     assert row == {"notes": "well done, cut in 8", "allergy": "sesame"}
+
+
+async def test_a_basket_under_the_smallest_card_payment_says_so_before_checkout(
+        client: httpx.AsyncClient) -> None:
+    """A free glass of water alone cannot be paid by card (at least €0.50): the basket says
+    so under its total, not only after "Place order and pay"; with another dish it goes."""
+    from app.restaurants.tables import MenuItem
+
+    water = await MenuItem.objects().get(MenuItem.name == "Tomato soup")
+    assert water is not None
+    await MenuItem.update({MenuItem.price_amount: 0}).where(MenuItem.id == water.id)
+    await client.get("/r/demo")
+    form = {"_csrf_token": client.cookies["csrftoken"], "name": "Ada",
+            "email": "ada@example.com", "fulfillment": "pickup"}
+    alone = await client.post("/r/demo/cart", data={**form, "op": f"add:{water.id}"})
+    assert "card payments must be at least €0.50" in text_of(alone.text), text_of(
+        alone.text)[-1500:]
+    other = next(i for i in (await menu(client))["items"] if i["id"] != water.id
+                 and i["available"] and not i["groups"])
+    both = await client.post("/r/demo/cart", data={**form, f"qty-{water.id}": "1",
+                                                     "op": f"add:{other['id']}"})
+    assert f'name="qty-{other["id"]}" value="1"' in both.text
+    assert "card payments must be at least" not in both.text
