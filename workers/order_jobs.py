@@ -45,7 +45,7 @@ async def create_payment_link(ctx: dict[str, Any], temp_id: str) -> str:
         await payment_links.mark_link_expired(redis, order.id, None,
                                               closure_note=closure.reason or "")
         log.info("deferred payment link not made: the restaurant is closed then",
-                 order_id=temp_id, closure=closure.id)
+                 order_id=temp_id, reason=closure.reason)
         return "closed"
     try:
         order = await payment_links.attach_new_payment_link(redis, order, on_failure="raise")

@@ -5,17 +5,47 @@ handlers cost more CPU than the handlers' own Python."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, cast
 
 import msgspec
-from litestar.types import Receive, Send
+from litestar import Litestar
+from litestar.types import Receive, Scope, Send
 
+from app.infra.error_pages import too_large_detail
+from app.infra.logging import get_logger
+
+log = get_logger("orderpass.raw_route")
 INTERNAL_ERROR = {"status_code": 500, "detail": "Internal Server Error"}  # Litestar's words
 
 
 class Disconnected(Exception):
     """The client left before its body came: nobody to answer; nothing was read or written."""
+
+
+def posted_to(scope: Scope, paths: Collection[str]) -> bool:
+    """A POST to one of `paths` (Litestar answers a path and the path with a slash)."""
+    return (scope["type"] == "http" and scope["path"] in paths
+            and scope.get("method") == "POST")
+
+
+async def read_request(scope: Scope, receive: Receive, send: Send, *, litestar: Litestar,
+                       path: str, limit: int) -> tuple[dict[bytes, bytes], bytes] | None:
+    """The request's headers and body, with what Litestar's router would have set on the
+    scope (request metrics label the route and find the app's Redis through it); None when
+    it is answered already (413 past `limit`, said as Litestar says it) or the client left."""
+    scope["app"] = litestar
+    scope["path_template"] = path
+    headers = dict(scope["headers"])
+    try:
+        body = await read_body(headers, receive, limit)
+    except Disconnected:
+        return None  # nobody to answer; nothing was read or written
+    if body is None:
+        log.info("request refused", status=413, path=path, detail="body too large")
+        await send_json(send, 413, {"status_code": 413, "detail": too_large_detail(limit)})
+        return None
+    return headers, body
 
 
 async def read_body(headers: dict[bytes, bytes], receive: Receive, limit: int) -> bytes | None:

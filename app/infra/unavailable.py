@@ -49,8 +49,13 @@ def dependency_unavailable(request: Request[Any, Any, Any],
     headers = {"Retry-After": str(RETRY_AFTER_S)}
     if error_pages.wants_page(request):  # a person in a browser: a page saying so
         return error_pages.error_page(request, 503, "", headers)
-    detail = f"{dependency_name(error)} is unavailable right now; try again shortly"
-    return Response({"status_code": 503, "detail": detail}, status_code=503, headers=headers)
+    return Response(unavailable_body(error), status_code=503, headers=headers)
+
+
+def unavailable_body(error: BaseException) -> dict[str, Any]:
+    """The JSON of a 503 for `error` (here, and in the raw webhook routes)."""
+    return {"status_code": 503,
+            "detail": f"{dependency_name(error)} is unavailable right now; try again shortly"}
 
 
 def exception_handlers() -> ExceptionHandlersMap:

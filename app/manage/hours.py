@@ -37,7 +37,7 @@ from app.payments import fulfilment, partial_refunds
 from app.payments.stripe_gateway import PaymentProviderError
 from app.piccolo_conf import DB
 from app.restaurants import hours
-from app.restaurants.opening import schedule_of
+from app.restaurants.opening import closures_of, schedule_of
 from app.restaurants.tables import Restaurant, RestaurantClosure
 from app.templating import zone
 
@@ -228,23 +228,14 @@ def _closure_span(timezone: str, starts_on: date, ends_on: date) -> tuple[dateti
     return start, end
 
 
-async def closure_covering(restaurant_id: int, when: datetime) -> RestaurantClosure | None:
+async def closure_covering(restaurant_id: int, when: datetime) -> hours.Closure | None:
     """The restaurant's closure whose days (on its clock) hold `when`, if any: a payment
     link made late (Stripe was down at intake) is not made for an order the closure would
     reject."""
     restaurant = await Restaurant.objects().get(Restaurant.id == restaurant_id)
     if restaurant is None:
         return None
-    day = when.astimezone(UTC).date()  # the zone's offset: a day either side, then exact
-    near = await RestaurantClosure.objects().where(
-        (RestaurantClosure.restaurant == restaurant_id)
-        & (RestaurantClosure.ends_on >= day - timedelta(days=1))
-        & (RestaurantClosure.starts_on <= day + timedelta(days=1)))
-    for closure in near:
-        start, end = _closure_span(restaurant.timezone, closure.starts_on, closure.ends_on)
-        if start <= when < end:
-            return closure
-    return None
+    return hours.closure_at(schedule_of(restaurant, await closures_of(restaurant_id)), when)
 
 
 def _order_of(row: Mapping[str, Any]) -> OrderInClosure:

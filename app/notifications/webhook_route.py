@@ -13,10 +13,9 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.infra.error_pages import too_large_detail
 from app.infra.logging import get_logger
-from app.infra.raw_route import INTERNAL_ERROR, Disconnected, read_body, send_json
-from app.infra.unavailable import DEPENDENCY_ERRORS, RETRY_AFTER_S, dependency_name
+from app.infra.raw_route import INTERNAL_ERROR, posted_to, read_request, send_json
+from app.infra.unavailable import DEPENDENCY_ERRORS, RETRY_AFTER_S, unavailable_body
 from app.notifications.webhook_controller import ResendWebhookController
 from app.notifications.webhooks import MAX_BODY_BYTES, handle_resend_webhook
 from app.settings import get_settings
@@ -30,22 +29,14 @@ def resend_webhook_route(app: ASGIApp, litestar: Litestar) -> ASGIApp:
     """`app` with Resend's webhook POSTs answered here; everything else passes through."""
 
     async def route(scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["path"] not in PATHS
-                or scope.get("method") != "POST"):
+        if not posted_to(scope, PATHS):
             await app(scope, receive, send)
             return
-        scope["app"] = litestar  # as Litestar's router sets them, for the request metrics
-        scope["path_template"] = PATH
-        raw = dict(scope["headers"])
-        try:
-            body = await read_body(raw, receive, MAX_BODY_BYTES)
-        except Disconnected:
+        read = await read_request(scope, receive, send, litestar=litestar, path=PATH,
+                                  limit=MAX_BODY_BYTES)
+        if read is None:
             return
-        if body is None:
-            log.info("request refused", status=413, path=PATH, detail="body too large")
-            await send_json(send, 413, {"status_code": 413,
-                                        "detail": too_large_detail(MAX_BODY_BYTES)})
-            return
+        raw, body = read
         headers = {name.decode("latin-1"): value.decode("latin-1")
                    for name, value in raw.items()}
         try:
@@ -53,10 +44,8 @@ def resend_webhook_route(app: ASGIApp, litestar: Litestar) -> ASGIApp:
                                                  get_settings().resend_webhook_secret)
         except DEPENDENCY_ERRORS as error:  # Resend retries: as app/infra/unavailable.py
             log.warning("request refused", status=503, path=PATH, error=str(error)[:200])
-            await send_json(send, 503, {
-                "status_code": 503,
-                "detail": f"{dependency_name(error)} is unavailable right now; try again "
-                          "shortly"}, [(b"retry-after", str(RETRY_AFTER_S).encode())])
+            await send_json(send, 503, unavailable_body(error),
+                            [(b"retry-after", str(RETRY_AFTER_S).encode())])
             return
         except Exception:
             log.exception("request failed", status=500, path=PATH)

@@ -73,16 +73,21 @@ class TempOrderStore:
                   jobs: list[JobSpec] | None = None) -> None:
         """Store the order for the store's TTL (or `ttl_seconds`); with `jobs` (the store's
         client must be arq's), enqueue them in the same transaction and round trip."""
-        key, value = self.stored_form(order)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, value, ex=ttl_seconds or self.ttl_seconds)
-            if order.expires_at is not None and order.status == "awaiting_payment":
-                pipe.zadd(EXPIRY_INDEX, {order.id: order.expires_at.timestamp()})
-            else:
-                pipe.zrem(EXPIRY_INDEX, order.id)
+            self._queue_put(pipe, order, ttl_seconds or self.ttl_seconds)
             if jobs:
                 enqueue_jobs_in(pipe, cast(ArqRedis, self.redis), jobs)
             await pipe.execute()
+
+    def _queue_put(self, pipe: Pipeline, order: TempOrder, ttl_seconds: int) -> None:
+        """`put`'s writes as commands of `pipe`: the order, and its place in the expiry
+        index while its link is open."""
+        key, value = self.stored_form(order)
+        pipe.set(key, value, ex=ttl_seconds)
+        if order.expires_at is not None and order.status == "awaiting_payment":
+            pipe.zadd(EXPIRY_INDEX, {order.id: order.expires_at.timestamp()})
+        else:
+            pipe.zrem(EXPIRY_INDEX, order.id)
 
     async def delete(self, temp_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -148,13 +153,8 @@ class TempOrderStore:
                     order = _decoder.decode(raw)
                     if not change(order):
                         return None
-                    key, value = self.stored_form(order)
                     pipe.multi()
-                    pipe.set(key, value, ex=self.ttl_seconds)
-                    if order.expires_at is not None and order.status == "awaiting_payment":
-                        pipe.zadd(EXPIRY_INDEX, {order.id: order.expires_at.timestamp()})
-                    else:
-                        pipe.zrem(EXPIRY_INDEX, order.id)
+                    self._queue_put(pipe, order, self.ttl_seconds)
                     await pipe.execute()
                     return order
                 except WatchError:

@@ -15,9 +15,8 @@ import time
 from litestar import Litestar
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.infra.error_pages import too_large_detail
 from app.infra.logging import get_logger
-from app.infra.raw_route import INTERNAL_ERROR, Disconnected, read_body, send_json
+from app.infra.raw_route import INTERNAL_ERROR, posted_to, read_request, send_json
 from app.payments.webhook_controller import MAX_WEBHOOK_BYTES, StripeWebhookController
 from app.payments.webhooks import Reply, answer
 
@@ -31,25 +30,15 @@ def stripe_webhook_route(app: ASGIApp, litestar: Litestar) -> ASGIApp:
     """`app` with Stripe's webhook POSTs answered here; everything else passes through."""
 
     async def route(scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["path"] not in PATHS
-                or scope.get("method") != "POST"):
+        if not posted_to(scope, PATHS):
             await app(scope, receive, send)
             return
         received = time.perf_counter()
-        # what Litestar's router would have set: request metrics label the route and find
-        # the app's Redis for the webhook counts through them
-        scope["app"] = litestar
-        scope["path_template"] = PATH
-        headers = dict(scope["headers"])
-        try:
-            payload = await read_body(headers, receive, MAX_WEBHOOK_BYTES)
-        except Disconnected:
-            return  # nobody to answer; nothing was read or written
-        if payload is None:
-            log.info("request refused", status=413, path=PATH, detail="body too large")
-            await _send(send, Reply(413, {"status_code": 413,
-                                        "detail": too_large_detail(MAX_WEBHOOK_BYTES)}))
+        read = await read_request(scope, receive, send, litestar=litestar, path=PATH,
+                                  limit=MAX_WEBHOOK_BYTES)
+        if read is None:
             return
+        headers, payload = read
         signature = headers.get(b"stripe-signature")
         try:
             reply = await answer(litestar.state.redis, payload,
