@@ -1,5 +1,5 @@
-"""The on-call view's data: `app.ops.system.system_snapshot` when the ops package provides
-it, otherwise what this process can check itself (readiness, outbox, email, discrepancies)."""
+"""The on-call view's data: `app.ops.system.system_snapshot`, as named components with a
+verdict and their facts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from app.infra.logging import get_logger
+from app.ops.system import system_snapshot
 
 log = get_logger("orderpass.admin.system")
 
@@ -23,52 +24,12 @@ class Component:
     facts: list[tuple[str, str]] = field(default_factory=list)
 
 
-async def _fallback(redis: Redis) -> dict[str, Any]:
-    from app.ops.health import readiness
-    from app.piccolo_conf import DB
-
-    ready = await readiness(redis)
-    snapshot: dict[str, Any] = dict(ready.checks)
-    try:
-        rows = await DB.run_querystring(_counts())
-        snapshot["backlog"] = dict(rows[0]) if rows else {}
-    except Exception as error:  # the page must render whatever is down
-        snapshot["backlog"] = {"ok": False, "error": str(error)[:300]}
-    try:
-        snapshot["queue"] = {"depth": await redis.zcard("arq:queue")}
-    except Exception as error:
-        snapshot["queue"] = {"ok": False, "error": str(error)[:300]}
-    return snapshot
-
-
-def _counts() -> Any:
-    from piccolo.querystring import QueryString
-
-    return QueryString(
-        "SELECT (SELECT count(*) FROM outbox WHERE status = 'pending') AS outbox_pending, "
-        "(SELECT count(*) FROM outbox WHERE status = 'dead') AS outbox_dead, "
-        "(SELECT count(*) FROM email_message WHERE status = 'queued') AS emails_queued, "
-        "(SELECT count(*) FROM email_message WHERE status IN ('bounced', 'failed', "
-        "'complained') AND updated_at > now() - interval '1 hour') AS email_errors_1h, "
-        "(SELECT count(*) FROM webhook_delivery WHERE (NOT signature_valid OR error <> '') "
-        "AND NOT processed AND received_at > now() - interval '1 hour') AS webhook_errors_1h, "
-        "(SELECT count(*) FROM discrepancy WHERE status = 'open') AS open_discrepancies")
-
-
 SNAPSHOT_TIMEOUT_S = 4.0
-
-
-async def _ops_snapshot(redis: Redis) -> dict[str, Any]:
-    try:
-        from app.ops import system as ops_system
-    except ImportError:  # the ops package has not shipped it yet
-        return await _fallback(redis)
-    return dict(await ops_system.system_snapshot(redis))
 
 
 async def snapshot(redis: Redis) -> dict[str, Any]:
     try:
-        return await asyncio.wait_for(_ops_snapshot(redis), SNAPSHOT_TIMEOUT_S)
+        return dict(await asyncio.wait_for(system_snapshot(redis), SNAPSHOT_TIMEOUT_S))
     except Exception as error:  # the on-call page shows the failure instead of a 500
         log.warning("system snapshot failed", error=str(error)[:300])
         return {"snapshot": {"ok": False, "error": f"{type(error).__name__}: {error}"[:300]}}

@@ -100,8 +100,15 @@ async def shared_state_families(redis: Redis) -> list[Metric]:
             log.warning("metrics reading failed", reading=name, error=repr(result)[:200])
             continue
         if name == "queue":
-            families.append(_gauge("orderpass_queue_depth", "Jobs waiting in the arq queue",
-                                   result))
+            families.append(_gauge("orderpass_queue_depth",
+                                   "Jobs due in the arq queue (waiting or running)",
+                                   result["depth"]))
+            families.append(_gauge("orderpass_queue_scheduled",
+                                   "Jobs in the arq queue deferred to a later time (link "
+                                   "expiries, reminders): not a backlog", result["later"]))
+            families.append(_gauge("orderpass_queue_oldest_due_seconds",
+                                   "How long the oldest due job has waited (0: none due)",
+                                   result["oldest_due_s"]))
         elif name == "outbox":
             families.append(_labelled("orderpass_outbox_backlog",
                                       "Outbox rows not delivered, by state", "state", result))

@@ -6,6 +6,7 @@ reports a failure instead of raising, so a page or a scrape never dies with a de
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -21,7 +22,9 @@ from app.settings import get_settings
 log = get_logger("orderpass.ops.system")
 T = TypeVar("T")
 READ_TIMEOUT_S = 2.0
-ARQ_QUEUE = "arq:queue"  # arq's default queue: a sorted set of job ids by run time
+ARQ_QUEUE = "arq:queue"  # arq's default queue: a sorted set of job ids by run time (ms)
+QUEUE_DEPTH_OK = 1000  # due jobs: more is a backlog the worker is not keeping up with
+QUEUE_WAIT_OK_S = 120.0  # a due job waiting longer: the worker is down or stuck
 EMAIL_STATUSES = ("queued", "sent", "delivered", "delayed", "bounced", "complained", "failed",
                   "skipped")
 
@@ -35,8 +38,20 @@ async def _one(sql: str, *args: Any) -> dict[str, Any]:
     return dict(rows[0]) if rows else {}
 
 
-async def queue_depth(redis: Redis) -> int:
-    return int(await redis.zcard(ARQ_QUEUE))
+async def queue_depth(redis: Redis) -> dict[str, Any]:
+    """The arq queue as on-call reads it: `depth`, jobs due now (waiting or running);
+    `later`, jobs deferred to a time to come (each unpaid link's expiry, a booked order's
+    reminders), which are not a backlog however many there are; `oldest_due_s`, how long the
+    oldest due job has waited (0 when none): a worker behind or down shows here first."""
+    now_ms = time.time() * 1000
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zcount(ARQ_QUEUE, "-inf", now_ms)
+        pipe.zcard(ARQ_QUEUE)
+        pipe.zrange(ARQ_QUEUE, 0, 0, withscores=True)
+        due, every, oldest = await pipe.execute()
+    waited = (now_ms - oldest[0][1]) / 1000 if due and oldest else 0.0
+    return {"depth": int(due), "later": int(every) - int(due),
+            "oldest_due_s": round(max(0.0, waited), 1)}
 
 
 async def outbox_backlog() -> dict[str, int]:
@@ -180,7 +195,9 @@ async def system_snapshot(redis: Redis) -> dict[str, Any]:
     settings = get_settings()
     ready = await readiness(redis)
     readings = await asyncio.gather(
-        _reading("queue", queue_depth(redis), lambda depth: depth < 1000),
+        _reading("queue", queue_depth(redis),
+                 lambda queue: queue["depth"] < QUEUE_DEPTH_OK
+                 and queue["oldest_due_s"] < QUEUE_WAIT_OK_S),
         _reading("outbox", outbox_backlog(),
                  lambda backlog: backlog["dead"] == 0 and backlog["overdue"] == 0),
         _reading("webhooks_1h", webhook_error_rate(redis),
@@ -201,8 +218,6 @@ async def system_snapshot(redis: Redis) -> dict[str, Any]:
     snapshot: dict[str, Any] = dict(ready.checks)
     snapshot["worker"] = await worker_heartbeat(redis)
     snapshot.update(zip(names, readings, strict=True))
-    if "value" in snapshot["queue"]:
-        snapshot["queue"]["depth"] = snapshot["queue"].pop("value")
     if "value" in snapshot["discrepancies"]:
         snapshot["discrepancies"]["open"] = snapshot["discrepancies"].pop("value")
     try:

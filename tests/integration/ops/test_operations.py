@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.ops import alerts, heartbeat
 from app.ops.request_metrics import webhook_http_counts
-from app.ops.system import system_snapshot
+from app.ops.system import queue_depth, system_snapshot
 from app.orders.archive import all_orders_query, archive_closed_orders, load_archived_order
 from app.orders.cleanup import cleanup_abandoned_temp_orders
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder
@@ -318,6 +318,34 @@ async def test_system_snapshot(
     assert snapshot["webhooks_1h"]["total"] >= 1
     assert snapshot["email_1h"]["ok"] and snapshot["providers"]["mode"] == "sandbox"
     assert snapshot["alerts"] == {"ok": True, "firing": []}
+
+
+async def test_queue_reading_tells_a_backlog_from_jobs_deferred_for_later(
+    client: httpx.AsyncClient, redis: ArqRedis
+) -> None:
+    """An unpaid order queues its email (due now) and its link's expiry (due when the link
+    lapses): on-call's queue depth counts the first, not the second, so a busy evening's
+    open links never look like a stuck worker; a job left waiting while no worker takes it
+    turns the reading (and its gauge) red."""
+    before = await queue_depth(redis)
+    await submit(client)
+    after = await queue_depth(redis)
+    assert after["later"] >= before["later"] + 1  # the link's expiry
+    exposed = samples((await client.get("/metrics")).text)
+    assert value(exposed, "orderpass_queue_scheduled") == after["later"]
+    assert value(exposed, "orderpass_queue_depth") == after["depth"]
+    stuck = await redis.enqueue_job("send_email", "order_confirmation", "TEMP-stuck",
+                                    _defer_until=datetime.now(UTC) - timedelta(minutes=5))
+    assert stuck is not None
+    try:
+        snapshot = await system_snapshot(redis)
+        assert snapshot["queue"]["depth"] >= 1 and snapshot["queue"]["oldest_due_s"] >= 299
+        assert snapshot["queue"]["ok"] is False
+        exposed = samples((await client.get("/metrics")).text)
+        assert value(exposed, "orderpass_queue_oldest_due_seconds") >= 299
+    finally:
+        await redis.zrem("arq:queue", stuck.job_id)
+        await redis.delete(f"arq:job:{stuck.job_id}")
 
 
 # -- Prometheus alert rules -----------------------------------------------------------------
