@@ -106,6 +106,7 @@ async def seed_demo(password: str) -> list[DemoLogin]:
     async with DB.transaction():
         for spec in DEMO_RESTAURANTS:
             restaurant = await Restaurant.objects().get(Restaurant.slug == spec["slug"])
+            before_vat = restaurant is not None and not restaurant.legal_name
             if restaurant is None:
                 restaurant = Restaurant(
                     slug=spec["slug"], name=spec["name"], currency=spec["currency"],
@@ -114,7 +115,7 @@ async def seed_demo(password: str) -> list[DemoLogin]:
                     tax_mode="included", default_tax_rate=FOOD_VAT,
                     **{name: spec[name] for name in VAT_FIELDS})
                 await restaurant.save()
-            elif not restaurant.legal_name:  # a demo from before VAT existed
+            elif before_vat:  # a demo from before VAT existed
                 await Restaurant.update({
                     Restaurant.tax_mode: "included", Restaurant.default_tax_rate: FOOD_VAT,
                     **{getattr(Restaurant, name): spec[name] for name in VAT_FIELDS}}).where(
@@ -129,9 +130,10 @@ async def seed_demo(password: str) -> list[DemoLogin]:
                         description=description, price_amount=price, position=position,
                         tax_rate=DRINKS_VAT if category == "Drinks" else None))
             await _allergens_and_groups(restaurant.id, spec)
-            await MenuItem.update({MenuItem.tax_rate: DRINKS_VAT}).where(
-                (MenuItem.restaurant == restaurant.id) & (MenuItem.category == "Drinks")
-                & MenuItem.tax_rate.is_null())
+            if before_vat:  # its drinks get theirs once; an owner's later choice is kept
+                await MenuItem.update({MenuItem.tax_rate: DRINKS_VAT}).where(
+                    (MenuItem.restaurant == restaurant.id) & (MenuItem.category == "Drinks")
+                    & MenuItem.tax_rate.is_null())
             for role in ("owner", "kitchen"):
                 email = f"{role}@{spec['slug']}.test"
                 await _ensure_user(email, password, role=role, restaurant_id=restaurant.id)

@@ -8,6 +8,7 @@ import pytest
 
 from app.accounts.tables import StaffUser
 from app.restaurants.seed import seed_demo
+from app.restaurants.tables import MenuItem
 from tests.helpers.accounts import PASSWORD
 
 
@@ -36,3 +37,19 @@ async def test_seeding_again_changes_nothing() -> None:
         "admin@orderpass.test"}
     assert await StaffUser.select(StaffUser.email, StaffUser.role).order_by(
         StaffUser.id) == before
+
+
+async def test_seeding_again_keeps_an_owners_menu_choices() -> None:
+    """`make dev` seeds on every start: a drink the owner set to the restaurant's default
+    VAT rate keeps that choice (the seed gives drinks their own rate only once)."""
+    drink = await MenuItem.objects().get((MenuItem.category == "Drinks")
+                                         & MenuItem.tax_rate.is_not_null())
+    assert drink is not None
+    await MenuItem.update({MenuItem.tax_rate: None}).where(MenuItem.id == drink.id)
+    try:
+        await seed_demo(PASSWORD)
+        after = await MenuItem.select(MenuItem.tax_rate).where(MenuItem.id == drink.id).first()
+        assert after == {"tax_rate": None}
+    finally:
+        await MenuItem.update({MenuItem.tax_rate: drink.tax_rate}).where(
+            MenuItem.id == drink.id)
