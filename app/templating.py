@@ -106,6 +106,13 @@ def weekday_date(day: date) -> str:
     return babel_dates.format_date(day, i18n.gettext("EEE d MMM"), locale=i18n.locale())
 
 
+def long_date(day: date) -> str:
+    """A day with its year, for lists that reach into another year (an owner's closures):
+    "Mon 4 Jan 2027", in the current language."""
+    # Translators: a Babel (CLDR) pattern for a day with its year, "Mon 4 Jan 2027".
+    return babel_dates.format_date(day, i18n.gettext("EEE d MMM y"), locale=i18n.locale())
+
+
 def day_label(day: date, today: date, *, in_sentence: bool = False) -> str:
     """"Today", "Tomorrow" or "Sat 6 Dec", in the current language; `in_sentence`: as
     written after other words ("booked for tomorrow 12:00", German "für morgen")."""
@@ -242,6 +249,7 @@ def environment() -> Environment:
     env.filters["clock"] = local_clock
     env.filters["day_clock"] = day_clock
     env.filters["local_datetime"] = local_datetime
+    env.filters["long_date"] = long_date
     env.globals["scheduled_text"] = scheduled_text
     env.filters["vat_rate"] = format_rate  # 700 → "7" (a VAT rate in hundredths of a percent)
     env.filters["modifiers_label"] = modifiers_label  # "Size: L; Extras: Cheese, Olives"

@@ -12,6 +12,7 @@ import pytest
 from app.notifications.compose import RestaurantContact, render_email
 from app.notifications.service import EMAIL_KINDS
 from app.orders.models import Customer, OrderLine, OrderView
+from app.restaurants.tables import RestaurantClosure
 from tests.helpers.browser import box_inside, logged_in_context
 from tests.helpers.orders import make_paid_order, valid_order
 from tests.helpers.server import RunningProcess
@@ -127,21 +128,31 @@ TEXT_LINES = """el => { const range = document.createRange(); range.selectNodeCo
 
 
 async def test_an_owners_order_pages_fit_a_phone(browser: Any, web: RunningProcess) -> None:
-    """An owner on the phone: the orders list and an order (its items and the refund form)
-    do not scroll the page sideways, and no amount or date is broken over two lines (table
-    cells broke anywhere: "€32. 50", "202 6-12-03")."""
+    """An owner on the phone: the orders list, an order (its items and the refund form) and
+    the hours page's closures do not scroll the page sideways, and no amount or date is
+    broken over two lines (table cells broke anywhere: "€32. 50", "202 6-12-03",
+    "2027- 01-04")."""
     order = await make_paid_order(status="accepted", items=[
         ("Tomato soup with a rather long name", 650, 2, "no cream"),
         ("Margherita pizza", 1100, 1, "")])
+    # A closure of several days, far enough ahead to touch no other test's slots.
+    first = datetime.now(UTC).date() + timedelta(days=300)
+    closure = RestaurantClosure(restaurant=1, starts_on=first, ends_on=first + timedelta(days=9),
+                                reason="Renovation of the kitchen and the dining room")
+    await closure.save()
     context = await logged_in_context(browser, web.url, "owner@demo.test",
                                       viewport={"width": 390, "height": 844})
     page = await context.new_page()
-    for path in ("/manage/demo/orders", f"/manage/demo/orders/{order.public_id}"):
-        response = await page.goto(path)
-        assert response is not None and response.status == 200, path
-        assert await page.evaluate(OVERFLOW) <= 0, f"{path} scrolls sideways at 390 px"
-        cells = page.locator(".admin-table td.num, .admin-table time")
-        assert await cells.count() > 0, path
-        for cell in await cells.all():
-            assert await cell.evaluate(TEXT_LINES) == 1, (path, await cell.inner_text())
-    await context.close()
+    try:
+        for path in ("/manage/demo/orders", f"/manage/demo/orders/{order.public_id}",
+                     "/manage/demo/hours"):
+            response = await page.goto(path)
+            assert response is not None and response.status == 200, path
+            assert await page.evaluate(OVERFLOW) <= 0, f"{path} scrolls sideways at 390 px"
+            cells = page.locator(".admin-table td.num, .admin-table time")
+            assert await cells.count() > 0, path
+            for cell in await cells.all():
+                assert await cell.evaluate(TEXT_LINES) == 1, (path, await cell.inner_text())
+    finally:
+        await context.close()
+        await RestaurantClosure.delete().where(RestaurantClosure.id == closure.id)

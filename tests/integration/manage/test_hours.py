@@ -118,6 +118,9 @@ async def test_closures_are_added_and_removed(client: httpx.AsyncClient) -> None
     assert added.status_code == 303
     page = (await client.get("/manage/demo/hours")).text
     assert "Inventory" in page
+    # Dates as an owner reads them, with the year (a closure may be in the next one).
+    assert (f'<time datetime="{start.isoformat()}">{start:%a} {start.day} {start:%b %Y}</time>'
+            in page)
     closure = await RestaurantClosure.objects().get(RestaurantClosure.reason == "Inventory")
     assert closure is not None and closure.ends_on == start + timedelta(days=2)
     bad = await client.post("/manage/demo/hours/closures", data={
