@@ -141,6 +141,10 @@ def not_made(error: settlement.SettlementFailed, order: PaidOrder, *, amount: in
     """What the owner is told when their refund (of `amount`; None: all that is left) failed:
     Stripe could not be reached (nothing is retried: they try again, which never refunds
     twice: the same key), or Stripe refused it."""
+    if isinstance(error, settlement.RefundedAlready):  # another refund got there first
+        return RefundRefused(f"Order #{order.ticket_number} was refunded in full a moment ago "
+                             "(another refund made at the same time): nothing more was "
+                             "refunded.", 409)
     if error.unreachable:
         left = order.amount_charged - order.amount_refunded
         what = _what(left if amount is None else amount, order.currency, release=release)

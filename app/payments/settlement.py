@@ -84,6 +84,15 @@ class RefundBlocked(SettlementFailed):
         super().__init__(message, permanent=True)
 
 
+class RefundedAlready(SettlementFailed):
+    """Nothing is left to refund because Orderpass's own refunds (another tab's, a manager's,
+    the kitchen's rejection) gave all of it back a moment ago: no refund outside, no
+    discrepancy; the one asking is told the order is refunded."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
+
+
 @dataclass(frozen=True)
 class RefundResult:
     refund_id: str
@@ -235,6 +244,17 @@ async def refund(order: PaidOrder, *, key: str, source: str, amount: int | None 
                              "the payment is disputed by the customer's bank; Stripe refuses "
                              "refunds while the dispute is open", str(failure))
     if charge is not None and charge.amount_refunded >= charge.amount_captured > 0:
+        made = [item for item in refunds if item.status not in ("failed", "canceled")]
+        if made and all(metadata_of(item).get("orderpass_key") for item in made):
+            # Our own refunds gave it all back meanwhile (two refunds asked for at once):
+            # Stripe refused this one because the money is back already, which is no refund
+            # outside Orderpass.
+            log.info("refund not made: refunded in full by Orderpass already", order_id=ref,
+                     refunded=charge.amount_refunded)
+            if amount is None:
+                return RefundResult(str(made[0].id), 0, False, True)
+            raise RefundedAlready("nothing is left to refund: the order was refunded in full "
+                                  "a moment ago")
         if amount is None:  # the whole payment is back with the customer already
             await _discrepancy(order, "refunded_outside",
                                f"refunded outside Orderpass before our refund "
