@@ -97,6 +97,15 @@ class Card:
         return "void" if self.capture_mode == "manual" and self.status == "paid" else "refund"
 
     @property
+    def status_label(self) -> str:
+        """The status as the ticket says it: a new order whose card is only authorised (manual
+        capture: charged when the kitchen accepts) reads "card held", not "paid", so a cook
+        never takes it for money already in."""
+        if self.money_back == "void":
+            return "card held"
+        return self.status.replace("_", " ")
+
+    @property
     def has_allergy(self) -> bool:
         return bool(self.allergy) or any(line.allergy for line in self.lines)
 

@@ -212,9 +212,17 @@ async def test_manual_capture_accept_captures_first(
     assert order.capture_mode == "manual"
     assert intent_status(sandbox, order) == "requires_capture"
     token = await login(client, "kitchen@demo.test")
+    # The ticket says the card is only held (nothing charged yet), not "paid".
+    assert _status_label(await client.get("/kitchen/demo"), order) == "card held"
     assert (await act(client, token, order.public_id, "accept")).status_code == 200
     assert intent_status(sandbox, order) == "succeeded"
     assert (await reload(order.public_id)).status == "accepted"
+    assert _status_label(await client.get("/kitchen/demo"), order) == "accepted"
+
+
+def _status_label(board: httpx.Response, order: PaidOrder) -> str:
+    card = board.text.split(f'id="card-{order.public_id}"', 1)[1]
+    return card.split('<span class="status-label">', 1)[1].split("</span>", 1)[0]
 
 
 async def test_manual_capture_failure_fails_the_accept_clearly(
