@@ -58,6 +58,14 @@ NUMBERED_SUBJECTS = {
     "order_refunded": N_("%(restaurant)s has refunded your payment for order #%(number)s"),
 }
 
+# A manual-capture order's receipt comes when the kitchen accepts and the hold is charged,
+# beside the "Accepted" email: it says the card was charged, not "payment received: with the
+# kitchen" (which read as a step back after "Accepted").
+CAPTURED_SUBJECTS = {
+    False: N_("Charged: your receipt for your order at %(restaurant)s"),
+    True: N_("Charged: your receipt for order #%(number)s at %(restaurant)s"),
+}
+
 # A paid order for a later slot is booked, not with the kitchen yet (it reaches the kitchen
 # at its slot minus prep): its payment email says so, with the slot (`booked_for`).
 BOOKED_SUBJECTS = {
@@ -179,10 +187,18 @@ CLOSED_LINK_SUBJECT = N_("%(restaurant)s closed before you paid: nothing was cha
 CLOSED_SLOT_SUBJECT = N_("%(restaurant)s is closed at the time you chose: nothing was charged")
 
 
+def charged_on_accept(order: OrderView) -> bool:
+    """A card held at payment and charged when the kitchen accepted (manual capture)."""
+    return order.capture_mode == "manual" and order.accepted_at is not None
+
+
 def _subject(kind: str, order: OrderView, restaurant: RestaurantContact) -> str:
     if kind == "link_expired" and order.closure_note is not None:
         subject = CLOSED_SLOT_SUBJECT if order.scheduled_for else CLOSED_LINK_SUBJECT
         return i18n.gettext(subject) % {"restaurant": restaurant.name}
+    if kind == "payment_received" and charged_on_accept(order):
+        return i18n.gettext(CAPTURED_SUBJECTS[order.ticket_number is not None]) % {
+            "number": order.ticket_number, "restaurant": restaurant.name}
     when = booked_for(order, restaurant.timezone) if kind in BOOKED_SUBJECTS else ""
     if when:
         subjects = (NUMBERED_BOOKED_SUBJECTS if order.ticket_number is not None
@@ -235,6 +251,7 @@ def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
             order.accepted_at if order.capture_mode == "manual" and order.accepted_at
             else order.paid_at, restaurant.timezone),
         "seller": seller_of(order, restaurant),
+        "charged_on_accept": charged_on_accept(order),
     }
     env = email_environment()
     html = env.get_template(f"emails/{kind}.html").render(context)

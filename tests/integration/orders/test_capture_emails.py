@@ -64,10 +64,16 @@ async def test_manual_capture_authorisation_email_then_receipt_on_accept(
     assert "Card authorised" not in page and ">Paid</li>" in page  # charged on accept
     await send_queued(redis, sandbox)
     subjects = [message["subject"] for message in mail(sandbox)]
+    # The receipt says the card was charged on accept: beside "Accepted", a "Payment
+    # received: … is with the kitchen" read as a step back.
     receipts = [message for message in mail(sandbox)
-                if message["subject"].startswith("Payment received")]
+                if message["subject"].startswith("Charged: your receipt for order #")]
     assert len(receipts) == 1, subjects
-    assert "RECEIPT" in receipts[0]["text"] and "Paid: " in receipts[0]["text"]
+    text = receipts[0]["text"]
+    assert "RECEIPT" in text and "Paid: " in text
+    assert "accepted your order #" in text and "and charged your card" in text, text
+    assert "Payment received" not in text and "is now with the kitchen" not in text, text
+    assert not any(subject.startswith("Payment received") for subject in subjects), subjects
     assert any(subject.startswith("Accepted:") for subject in subjects), subjects
     keys = {row["idempotency_key"] for row in await EmailMessage.select().where(
         EmailMessage.order_ref == order.public_id)}
