@@ -45,6 +45,12 @@ def idempotency_key(kind: str, order_ref: str) -> str:
     return f"{kind}/{order_ref}"
 
 
+def order_ref_of(key: str) -> str:
+    """The order an email's key names: `kind/<ref>` or `kind/<ref>/<suffix>` (a refund's)."""
+    parts = key.split("/")
+    return parts[1] if len(parts) > 1 else ""
+
+
 def job_id(kind: str, order_ref: str) -> str:
     return f"email:{kind}:{order_ref}"
 

@@ -236,5 +236,5 @@ async def process_verified(body: bytes, event_id: str) -> WebhookResult:
                  type=event_type, **order)
         return WebhookResult(409 if retry else 200, "unknown email")
     log.info("resend webhook processed", type=event_type, email_key=key, status=status,
-             order_id=key.partition("/")[2])
+             order_id=service.order_ref_of(key))
     return WebhookResult(200, "processed")
