@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.middleware.rate_limit import get_remote_address
@@ -51,6 +52,7 @@ from app.orders.rate_limit import order_rate_limit
 from app.orders.time_choice import time_choice, unchosen_time
 from app.orders.views import load_order_view
 from app.payments.charge_limits import minimum_charge
+from app.payments.on_return import confirm_on_return
 from app.payments.stripe_gateway import PaymentProviderError
 from app.restaurants import services
 from app.restaurants.availability import is_paused, menu_state
@@ -225,7 +227,12 @@ class OrderPagesController(Controller):
                           checkout: FromQuery[str] = "") -> Template:
         context = await _status_context(request, order_id)
         context["checkout"] = checkout
-        return Template("order_status.html", context=context)
+        back_from_checkout = checkout == "success" and not context["order"].is_paid
+        # Back from Stripe before its webhook: ask Stripe once the page has gone out (it says
+        # "Confirming your payment…" and turns live when the order is recorded).
+        return Template("order_status.html", context=context, background=BackgroundTask(
+            confirm_on_return, request.app.state.redis, order_id)
+            if back_from_checkout else None)
 
     @get("/orders/{order_id:str}/progress")
     async def progress(self, request: Request[Any, Any, Any], order_id: FromPath[str],

@@ -1,0 +1,55 @@
+"""A diner back on the status page from Stripe's checkout (the success URL) may have paid
+before Stripe's webhook arrives: its delivery can lag by seconds, or by much more while Stripe
+works off a backlog or an endpoint is misconfigured. Stripe's fulfilment guide recommends
+fulfilling from the landing page too, so that page asks Stripe about the order's Checkout
+Session, after its answer has gone out, and records a paid one through the webhook's own path
+(`confirm_paid_session`: exactly one order whoever gets there first). The kitchen and the
+diner's page are told as for the webhook.
+
+Asked at most once per order per RETURN_ASK_EVERY_S (a reload, or a URL typed in, costs no
+second Stripe read), and only for an order of ours still awaiting payment with a link."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis
+
+from app.infra.logging import get_logger
+from app.orders.models import OrderStatus
+from app.orders.views import temp_store
+from app.payments.confirm import confirm_paid_session, order_ref_of
+from app.payments.stripe_gateway import get_gateway
+
+log = get_logger("orderpass.payments.on_return")
+RETURN_ASK_EVERY_S = 10
+RETURN_EVENT_TYPE = "checkout.session.completed"  # what the recorded order came from
+_ASKED = "orderpass:return-asked:"
+
+
+async def confirm_on_return(redis: ArqRedis, order_id: str) -> str:
+    """Record the order if Stripe holds its money already. Returns what happened ("created",
+    a duplicate's outcome, "not_paid", "not_asked"); never raises (the webhook and the
+    reconciliation cron stay the guarantee)."""
+    try:
+        order = await temp_store(redis).get(order_id)
+        if (order is None or order.status != OrderStatus.AWAITING_PAYMENT
+                or not order.checkout_session_id):
+            return "not_asked"
+        if not await redis.set(_ASKED + order_id, "1", nx=True, ex=RETURN_ASK_EVERY_S):
+            return "not_asked"
+        session = await get_gateway().retrieve_checkout_session(order.checkout_session_id,
+                                                                order_ref=order_id)
+        if order_ref_of(session) != order_id:  # never another order's session
+            return "not_asked"
+        outcome = await confirm_paid_session(redis, session, event_id=f"return:{session.id}",
+                                             event_type=RETURN_EVENT_TYPE,
+                                             remember_unpaid=False)
+        if outcome.result == "awaiting_async_result":
+            return "not_paid"
+        await outcome.finish()
+    except Exception as error:  # the webhook records it; the diner's page is not an error
+        log.warning("payment not confirmed on the diner's return; the webhook will",
+                    order_id=order_id, error=str(error)[:300])
+        return "failed"
+    log.info("payment confirmed on the diner's return", order_id=order_id,
+             session=session.id, outcome=outcome.result)
+    return outcome.result
