@@ -249,16 +249,22 @@ async def record_event_once(event_id: str, event_type: str, session_id: str,
     return inserted
 
 
-async def load_or_rebuild(redis: ArqRedis, session: CheckoutSession
-                          ) -> tuple[TempOrder, bool]:
+async def _temp_order(redis: ArqRedis, session: CheckoutSession) -> TempOrder | None:
     temp_id = temp_order_ref(session)
-    if temp_id:
-        order = await temp_store(redis).get(temp_id)
-        if order is not None:
-            return order, False
-    log.warning("temp order missing; rebuilding from Stripe", order_id=temp_id,
+    return await temp_store(redis).get(temp_id) if temp_id else None
+
+
+async def _recorded(session: CheckoutSession) -> tuple[str, int] | None:
+    """(order ref, restaurant id) of the paid order this session made already, if any."""
+    rows = await db.fetch("SELECT public_id, restaurant FROM paid_order "
+                          "WHERE stripe_checkout_session_id = $1", session.id)
+    return (str(rows[0]["public_id"]), int(rows[0]["restaurant"])) if rows else None
+
+
+async def _rebuilt(session: CheckoutSession) -> TempOrder:
+    log.warning("temp order missing; rebuilding from Stripe", order_id=temp_order_ref(session),
                 session=session.id)
-    return await rebuild_temp_order(get_gateway(), session), True
+    return await rebuild_temp_order(get_gateway(), session)
 
 
 def _claimed_restaurant(session: CheckoutSession) -> str:
@@ -289,7 +295,21 @@ async def record_paid_session(redis: ArqRedis, session: CheckoutSession, *,
 
     A session whose metadata names an order of another restaurant than its own creates
     nothing: it is a discrepancy for a human (never taken for a duplicate)."""
-    order, rebuilt = await load_or_rebuild(redis, session)
+    order = await _temp_order(redis, session)
+    rebuilt = order is None
+    if order is None:
+        # Its order is recorded already (the temp order goes once it is): a later delivery,
+        # or the webhook after the diner's return recorded it. Said without rebuilding it from
+        # Stripe or taking a ticket number the kitchen would then never see.
+        if (recorded := await _recorded(session)) is not None:
+            ref, restaurant_id = recorded
+            new_event = await record_event_once(event_id, event_type, session.id,
+                                                "duplicate_order")
+            outcome = "duplicate_order" if new_event else "duplicate_event"
+            log.info("paid session already recorded", order_id=ref, session=session.id,
+                     outcome=outcome, stripe_event=event_id)
+            return Fulfilment(outcome, ref, restaurant_id)
+        order = await _rebuilt(session)
     claimed = _claimed_restaurant(session)
     if claimed and claimed != order.restaurant_slug:
         await _record_without_order("restaurant_mismatch", session, order, event_id,

@@ -6,10 +6,15 @@ Session, after its answer has gone out, and records a paid one through the webho
 (`confirm_paid_session`: exactly one order whoever gets there first). The kitchen and the
 diner's page are told as for the webhook.
 
-Asked at most once per order per RETURN_ASK_EVERY_S (a reload, or a URL typed in, costs no
-second Stripe read), and only for an order of ours still awaiting payment with a link."""
+Asked RETURN_GRACE_S after the page, when the webhook has usually recorded the order and
+taken its temp order away (then nothing is asked: no Stripe read, and no race with the
+webhook for the order, in which the loser's ticket number would be skipped); at most once
+per order per RETURN_ASK_EVERY_S (a reload, or a URL typed in, costs no second Stripe
+read); only for an order of ours still awaiting payment with a link."""
 
 from __future__ import annotations
+
+import asyncio
 
 from arq.connections import ArqRedis
 
@@ -20,6 +25,7 @@ from app.payments.confirm import confirm_paid_session, order_ref_of
 from app.payments.stripe_gateway import get_gateway
 
 log = get_logger("orderpass.payments.on_return")
+RETURN_GRACE_S = 2.0  # Stripe's webhook for a payment usually lands within a second
 RETURN_ASK_EVERY_S = 10
 RETURN_EVENT_TYPE = "checkout.session.completed"  # what the recorded order came from
 _ASKED = "orderpass:return-asked:"
@@ -30,6 +36,7 @@ async def confirm_on_return(redis: ArqRedis, order_id: str) -> str:
     a duplicate's outcome, "not_paid", "not_asked"); never raises (the webhook and the
     reconciliation cron stay the guarantee)."""
     try:
+        await asyncio.sleep(RETURN_GRACE_S)
         order = await temp_store(redis).get(order_id)
         if (order is None or order.status != OrderStatus.AWAITING_PAYMENT
                 or not order.checkout_session_id):
