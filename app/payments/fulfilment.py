@@ -89,9 +89,10 @@ async def _insert_event(connection: asyncpg.Connection, event_id: str, event_typ
 # Updated inside the order transaction, its lock was held through that transaction's WAL
 # flush, and one slow flush queued every payment behind it (webhook p99 +50 ms in the
 # kitchen benchmark). Taken in a statement of its own, committed without waiting for the
-# flush, the lock is held for microseconds. The cost: a failed or duplicate delivery skips
-# a number, and a Postgres crash may hand out the last few numbers again; tickets are a
-# call-out number for the pass (they wrap at 999), never an identifier.
+# flush, the lock is held for microseconds. The cost: a failed delivery, or two racing for
+# one order, skips a number (one arriving after the order is recorded takes none), and a
+# Postgres crash may hand out the last few numbers again; tickets are a call-out number for
+# the pass (they wrap at 999), never an identifier.
 NEXT_TICKET = (
     "UPDATE restaurant SET last_ticket_number = last_ticket_number % 999 + 1 "  # noqa: S608
     f"FROM {db.ASYNC_COMMIT} WHERE id = $1 RETURNING last_ticket_number")
