@@ -50,7 +50,7 @@ async def test_a_dish_and_a_closure_go_only_on_the_second_press(
     await owner.wait_for_load_state()
     [closure] = await RestaurantClosure.objects().where(RestaurantClosure.reason == "Inventory")
     await owner.goto("/manage/demo/hours")
-    await owner.get_by_label(f"Remove the closure from {day.isoformat()}").click()
+    await owner.get_by_label(f"Remove the closure from {day:%a} {day.day} {day:%b %Y}").click()
     assert await RestaurantClosure.exists().where(RestaurantClosure.id == closure.id)
     assert "order for that day again" in await owner.inner_text(".confirm-step[open]")
     await owner.click(".confirm-step[open] button:has-text('Yes, remove it')")
