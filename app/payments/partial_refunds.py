@@ -29,11 +29,12 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
+from redis.exceptions import LockError
 
 from app.infra.form_input import ascii_int
 from app.infra.logging import get_logger
@@ -72,6 +73,42 @@ class RefundRefused(Exception):
         super().__init__(message)
         self.status_code = status_code
         self.unreachable = unreachable
+
+
+REFUND_LOCK_S = 60.0  # longer than one refund's Stripe calls, their retries included
+REFUND_WAIT_S = 30.0  # a second refund of the order waits this long for the first
+
+
+@contextlib.asynccontextmanager
+async def one_refund_at_a_time(redis: ArqRedis, order_ref: str) -> AsyncIterator[None]:
+    """One refund of an order at a time, across processes (two tabs, an owner and a
+    manager): the second waits for the first, then reads what it left (the rest, or
+    nothing: "refunded in full already"). Stripe never refunds more than was paid either
+    way; this keeps each owner told what their own press did."""
+    lock = redis.lock(f"orderpass:refunding:{order_ref}", timeout=REFUND_LOCK_S,
+                      blocking_timeout=REFUND_WAIT_S)
+    if not await lock.acquire():
+        raise RefundRefused("Another refund of this order is still being made: reload the "
+                            "page in a minute to see what it refunded.", 409)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(LockError):  # held past its timeout: released already
+            await lock.release()
+
+
+def refunded_already(order: PaidOrder) -> RefundRefused:
+    """The answer to a refund asked for after the order was refunded in full (often by
+    another refund made at the same moment)."""
+    return RefundRefused(f"Order #{order.ticket_number} is refunded in full already: nothing "
+                         "more was refunded.", 409)
+
+
+def _not_refundable(order: PaidOrder) -> RefundRefused:
+    if order.status == "refunded":
+        return refunded_already(order)
+    return RefundRefused(f"Order #{order.ticket_number} is {order.status.replace('_', ' ')}: "
+                         "nothing to refund here.", 409)
 
 
 @dataclass(frozen=True)
@@ -142,9 +179,7 @@ def not_made(error: settlement.SettlementFailed, order: PaidOrder, *, amount: in
     Stripe could not be reached (nothing is retried: they try again, which never refunds
     twice: the same key), or Stripe refused it."""
     if isinstance(error, settlement.RefundedAlready):  # another refund got there first
-        return RefundRefused(f"Order #{order.ticket_number} was refunded in full a moment ago "
-                             "(another refund made at the same time): nothing more was "
-                             "refunded.", 409)
+        return refunded_already(order)
     if error.unreachable:
         left = order.amount_charged - order.amount_refunded
         what = _what(left if amount is None else amount, order.currency, release=release)
@@ -210,8 +245,11 @@ async def plan(order: PaidOrder, form: Mapping[str, str]) -> RefundPlan:
         left = max(0, item.quantity - before)
         units_kept += max(0, left - quantity)
         if quantity > left:  # what is left, not what was ordered: some may be back already
-            errors.append(f"{item.name}: at most {left} left to refund" if before
-                          else f"{item.name}: at most {item.quantity}")
+            if not left:
+                errors.append(f"{item.name}: refunded already")
+            else:
+                errors.append(f"{item.name}: at most {left} left to refund" if before
+                              else f"{item.name}: at most {item.quantity}")
         elif quantity:
             gross, tax = _money_of(item)
             amount = (_share(gross, before + quantity, item.quantity)
@@ -235,11 +273,17 @@ async def plan(order: PaidOrder, form: Mapping[str, str]) -> RefundPlan:
 
 async def refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str], *,
                        by: str) -> settlement.RefundResult:
+    async with one_refund_at_a_time(redis, order_ref):
+        return await _refund_items(redis, order_ref, form, by=by)
+
+
+async def _refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str], *,
+                        by: str) -> settlement.RefundResult:
     order = await lifecycle.get_order(order_ref)
     if order is None:
         raise RefundRefused(f"no order {order_ref}", 404)
     if order.status not in REFUNDABLE:
-        raise RefundRefused(f"order {order_ref} is {order.status}: nothing to refund here", 409)
+        raise _not_refundable(order)
     if order.capture_mode == "manual" and order.accepted_at is None:
         raise RefundRefused("the payment is only authorised (not captured): reject the order "
                             "to release the hold", 409)
@@ -248,7 +292,7 @@ async def refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str],
         raise RefundRefused("the form is missing its refund key; reload the page")
     order = await _with_stripes_refunds(redis, order)
     if order.status not in REFUNDABLE:
-        raise RefundRefused(f"order {order_ref} is {order.status}: nothing to refund here", 409)
+        raise _not_refundable(order)
     chosen = await plan(order, form)
     try:
         result = await settlement.refund(
@@ -294,13 +338,19 @@ async def refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str 
     before the money moves, so whoever moves the order on (this, or Stripe's webhook) tells
     it as a rejection (`lifecycle.closing_live`): the diner's email and status page give the
     reason, and the kitchen's notice says why it went. Nothing refunded: recorded no more."""
+    async with one_refund_at_a_time(redis, order_ref):
+        return await _refund_whole(redis, order_ref, by=by, reason=reason,
+                                   reject_reason=reject_reason)
+
+
+async def _refund_whole(redis: ArqRedis, order_ref: str, *, by: str, reason: str,
+                        reject_reason: str) -> str:
     order = await lifecycle.get_order(order_ref)
     if order is None:
         raise RefundRefused(f"no live order {order_ref} (archived orders are refunded in the "
                             "Stripe dashboard)", 404)
     if order.status in ("refunded", "voided", "charged_back"):
-        raise RefundRefused(f"order #{order.ticket_number} is already "
-                            f"{order.status.replace('_', ' ')}", 409)
+        raise _not_refundable(order)
     if order.dispute_status in CHARGEBACK_OPEN:  # Stripe would refuse it (charge_disputed)
         raise RefundRefused(f"order #{order.ticket_number} has a chargeback open: Stripe "
                             "refuses refunds until the bank decides; answer it in Stripe's "
