@@ -214,6 +214,8 @@ async def test_manual_capture_accept_captures_first(
     token = await login(client, "kitchen@demo.test")
     # The ticket says the card is only held (nothing charged yet), not "paid".
     assert _status_label(await client.get("/kitchen/demo"), order) == "card held"
+    printout = (await client.get(f"/kitchen/demo/orders/{order.public_id}/ticket")).text
+    assert "Card held " in printout and "Paid " not in printout
     assert (await act(client, token, order.public_id, "accept")).status_code == 200
     assert intent_status(sandbox, order) == "succeeded"
     assert (await reload(order.public_id)).status == "accepted"
