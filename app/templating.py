@@ -125,15 +125,19 @@ def day_label(day: date, today: date, *, in_sentence: bool = False) -> str:
     return weekday_date(day)
 
 
-def day_clock(value: datetime | None, timezone: str, now: datetime | None = None) -> str:
+def day_clock(value: datetime | None, timezone: str, now: datetime | None = None, *,
+              in_sentence: bool = False) -> str:
     """A moment on the restaurant's clock, with its day unless it is today: "12:00",
-    "Tomorrow 12:00", "Sat 5 Dec 12:00" (a list of orders for later read at a glance)."""
+    "Tomorrow 12:00", "Sat 5 Dec 12:00" (a list of orders for later read at a glance);
+    `in_sentence`: after other words ("pickup at tomorrow 12:00")."""
     if value is None:
         return ""
     tz = zone(timezone)
     local, today = value.astimezone(tz), (now or datetime.now(UTC)).astimezone(tz).date()
     clock = _clock(local)
-    return clock if local.date() == today else f"{day_label(local.date(), today)} {clock}"
+    if local.date() == today:
+        return clock
+    return f"{day_label(local.date(), today, in_sentence=in_sentence)} {clock}"
 
 
 def local_datetime(value: datetime | None, timezone: str) -> str:

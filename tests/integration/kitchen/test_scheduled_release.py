@@ -122,8 +122,10 @@ async def test_scheduled_orders_on_another_day_name_their_day(web: RunningProces
     now = datetime.now(UTC)
     soon = next_slot(now + timedelta(minutes=45))
     later = next_slot(now + timedelta(days=3))
+    next_day = next_slot(now + timedelta(days=1))
     today = await make_paid_order(scheduled_for=soon, prep_minutes=15)
     ahead = await make_paid_order(scheduled_for=later, prep_minutes=15)
+    following = await make_paid_order(scheduled_for=next_day, prep_minutes=15)
     client = await logged_in(web, "kitchen@demo.test")
     try:
         page = (await client.get("/kitchen/demo")).text
@@ -141,7 +143,12 @@ async def test_scheduled_orders_on_another_day_name_their_day(web: RunningProces
     if near.date() == now.astimezone(BERLIN).date():
         assert re.search(rf"at {near:%H:%M} \(", entry(today.public_id)), entry(today.public_id)
     else:  # run in the last 45 minutes of the day
-        assert f"at Tomorrow {near:%H:%M}" in entry(today.public_id)
+        assert f"at tomorrow {near:%H:%M}" in entry(today.public_id)
+    # Inside the sentence, lower case: "pickup at tomorrow 12:00", not "at Tomorrow".
+    local_next = next_day.astimezone(BERLIN)
+    if local_next.date() == now.astimezone(BERLIN).date() + timedelta(days=1):
+        assert f"pickup at tomorrow {local_next:%H:%M}" in entry(following.public_id), (
+            entry(following.public_id))
 
 
 BOOKED = "Payment received: your order is booked"
