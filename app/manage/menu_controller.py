@@ -20,6 +20,7 @@ from app.restaurants import categories, editing, photos, services
 from app.restaurants.allergens import ALLERGENS
 from app.restaurants.modifiers import MAX_GROUPS
 from app.restaurants.tables import Restaurant
+from app.templating import format_money
 
 # The form's body is read up to twice the photo's limit (and the text fields): a photo over
 # the limit but under this comes back as the `photo` field's error with the other fields as
@@ -179,5 +180,5 @@ async def menu_page(request: Request[Any, Any, Any], restaurant: Restaurant, *,
         values=values or {}, groups=groups,
         items_of={row.name: [item for item in items if item.category == row.name]
                   for row in rows},
-        price_of=lambda amount: editing.format_price(amount, restaurant.currency),
+        price_of=lambda amount: format_money(amount, restaurant.currency),  # "€13.90"
         alone_hint=lambda amount: editing.alone_hint(amount, restaurant.currency)))

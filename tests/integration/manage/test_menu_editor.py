@@ -64,6 +64,8 @@ async def test_an_owner_builds_a_dish_with_options_allergens_and_a_photo(
     assert item is not None
     assert (item.category, item.price_amount, item.allergens) == ("Pizzas", 1050,
                                                                    ["gluten", "milk"])
+    # The owner's menu shows prices as money, with their currency.
+    assert '<span class="num">€10.50</span>' in (await client.get("/manage/demo/menu")).text
     groups = await ModifierGroup.select().where(ModifierGroup.menu_item == item.id).order_by(
         ModifierGroup.position)
     assert [(g["name"], g["required"], g["min_choices"], g["max_choices"]) for g in groups] == [
