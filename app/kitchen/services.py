@@ -97,13 +97,16 @@ class Card:
         return "void" if self.capture_mode == "manual" and self.status == "paid" else "refund"
 
     @property
+    def card_held(self) -> bool:
+        """A new order whose card is only authorised (manual capture: charged when the
+        kitchen accepts)."""
+        return self.money_back == "void"
+
+    @property
     def status_label(self) -> str:
-        """The status as the ticket says it: a new order whose card is only authorised (manual
-        capture: charged when the kitchen accepts) reads "card held", not "paid", so a cook
-        never takes it for money already in."""
-        if self.money_back == "void":
-            return "card held"
-        return self.status.replace("_", " ")
+        """The status as the ticket says it: "card held", not "paid", while the card is only
+        held, so a cook never takes it for money already in."""
+        return "card held" if self.card_held else self.status.replace("_", " ")
 
     @property
     def has_allergy(self) -> bool:

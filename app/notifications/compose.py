@@ -248,8 +248,8 @@ def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
         # who sold it. Both come from the stored order, so a retry renders the same bytes.
         # A hold (manual capture) is paid when captured, on accept; else when paid.
         "paid_on": format_deadline(
-            order.accepted_at if order.capture_mode == "manual" and order.accepted_at
-            else order.paid_at, restaurant.timezone),
+            order.accepted_at if charged_on_accept(order) else order.paid_at,
+            restaurant.timezone),
         "seller": seller_of(order, restaurant),
         "charged_on_accept": charged_on_accept(order),
     }

@@ -120,12 +120,8 @@ class TempOrderStore:
         key = KEY_PREFIX + temp_id
         async with self.redis.pipeline(transaction=True) as pipe:
             try:
-                await pipe.watch(key)
-                raw = await pipe.get(key)
-                if not raw:
-                    return None
-                order = _decoder.decode(raw)
-                if not condition(order):
+                order = await _watched(pipe, key)
+                if order is None or not condition(order):
                     return None
                 pipe.multi()
                 pipe.delete(key)
@@ -146,12 +142,8 @@ class TempOrderStore:
         while True:
             async with self.redis.pipeline(transaction=True) as pipe:
                 try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if not raw:
-                        return None
-                    order = _decoder.decode(raw)
-                    if not change(order):
+                    order = await _watched(pipe, key)
+                    if order is None or not change(order):
                         return None
                     pipe.multi()
                     self._queue_put(pipe, order, self.ttl_seconds)
@@ -172,3 +164,11 @@ class TempOrderStore:
         if dead:
             await self.redis.zrem(EXPIRY_INDEX, *dead)
         return len(dead)
+
+
+async def _watched(pipe: Pipeline, key: str) -> TempOrder | None:
+    """The temp order at `key`, read with the key WATCHed: a write by anyone before the
+    pipeline's EXEC makes it fail (WatchError). None when there is none."""
+    await pipe.watch(key)
+    raw = await pipe.get(key)
+    return _decoder.decode(raw) if raw else None

@@ -255,11 +255,22 @@ async def _temp_order(redis: ArqRedis, session: CheckoutSession) -> TempOrder | 
     return await temp_store(redis).get(temp_id) if temp_id else None
 
 
-async def _recorded(session: CheckoutSession) -> tuple[str, int] | None:
-    """(order ref, restaurant id) of the paid order this session made already, if any."""
+async def _recorded_already(session: CheckoutSession, event_id: str, event_type: str
+                            ) -> Fulfilment | None:
+    """The duplicate a delivery is when the session's order is recorded already (its temp
+    order goes once it is): a later delivery, or the webhook after the diner's return. Said
+    without rebuilding the order from Stripe or taking a ticket number the kitchen would
+    then never see. None when no order has this session."""
     rows = await db.fetch("SELECT public_id, restaurant FROM paid_order "
                           "WHERE stripe_checkout_session_id = $1", session.id)
-    return (str(rows[0]["public_id"]), int(rows[0]["restaurant"])) if rows else None
+    if not rows:
+        return None
+    ref = str(rows[0]["public_id"])
+    new_event = await record_event_once(event_id, event_type, session.id, "duplicate_order")
+    outcome = "duplicate_order" if new_event else "duplicate_event"
+    log.info("paid session already recorded", order_id=ref, session=session.id,
+             outcome=outcome, stripe_event=event_id)
+    return Fulfilment(outcome, ref, int(rows[0]["restaurant"]))
 
 
 async def _rebuilt(session: CheckoutSession) -> TempOrder:
@@ -299,17 +310,8 @@ async def record_paid_session(redis: ArqRedis, session: CheckoutSession, *,
     order = await _temp_order(redis, session)
     rebuilt = order is None
     if order is None:
-        # Its order is recorded already (the temp order goes once it is): a later delivery,
-        # or the webhook after the diner's return recorded it. Said without rebuilding it from
-        # Stripe or taking a ticket number the kitchen would then never see.
-        if (recorded := await _recorded(session)) is not None:
-            ref, restaurant_id = recorded
-            new_event = await record_event_once(event_id, event_type, session.id,
-                                                "duplicate_order")
-            outcome = "duplicate_order" if new_event else "duplicate_event"
-            log.info("paid session already recorded", order_id=ref, session=session.id,
-                     outcome=outcome, stripe_event=event_id)
-            return Fulfilment(outcome, ref, restaurant_id)
+        if (duplicate := await _recorded_already(session, event_id, event_type)) is not None:
+            return duplicate
         order = await _rebuilt(session)
     claimed = _claimed_restaurant(session)
     if claimed and claimed != order.restaurant_slug:
