@@ -23,7 +23,7 @@ _TICKET_COLUMNS = (
     "o.customer_phone, o.table_label, o.delivery_address, o.notes, o.total_amount, "
     "o.currency, o.paid_at, o.promised_at, o.prep_minutes, o.needs_review, o.review_reason, "
     "o.reject_reason, o.allergy, o.capture_mode, o.tip_amount, o.scheduled_for, o.released_at, "
-    "o.amount_refunded")
+    "o.amount_refunded, o.alarm_acknowledged_at IS NOT NULL AS alarm_acknowledged")
 # A scheduled order is not on the board (nor counted as new or to cook) until released.
 _ON_BOARD = "(o.scheduled_for IS NULL OR o.released_at IS NOT NULL)"
 

@@ -30,6 +30,9 @@ log = get_logger("orderpass.kitchen.floor")
 
 MENU_EVENT = "menu.changed"
 NOTICE_EVENT = "notice.acknowledged"
+ALARM_EVENT = "alarm.acknowledged"
+# At most this many tickets in one acknowledgement: more new orders than a board shows.
+ALARM_REFS_MAX = 100
 PUBLISH_TIMEOUT_S = 2.0
 
 
@@ -153,3 +156,31 @@ async def acknowledge_notice(redis: Redis, restaurant: Restaurant, order_ref: st
     if done:
         await announce(redis, _id(restaurant), NOTICE_EVENT)
     return len(done)
+
+
+async def acknowledge_alarm(redis: Redis, restaurant: Restaurant, refs: list[str], *,
+                            actor: str) -> list[str]:
+    """A cook stopped the new-order alarm for the new tickets `refs` their screen showed: it
+    stops on every screen of the restaurant (their tickets are re-sent, marked acknowledged),
+    and a screen opened later does not ring for them. Only the screen's own refs: an order
+    that arrived as the cook pressed still rings. Returns the refs acknowledged now."""
+    if len(refs) > ALARM_REFS_MAX:
+        raise ControlError(f"at most {ALARM_REFS_MAX} orders at once")
+    rows = await fetch(
+        "UPDATE paid_order SET alarm_acknowledged_at = now() WHERE restaurant = $1 "
+        "AND public_id = ANY($2::text[]) AND status = 'paid' AND alarm_acknowledged_at IS NULL "
+        "RETURNING public_id", _id(restaurant), refs)
+    done = [str(row["public_id"]) for row in rows]
+    for ref in done:
+        log.info("new-order alarm acknowledged", order_id=ref, actor=actor)
+    if done:
+        try:  # best effort, like every board message: a screen re-reads on reconnect
+            async with redis.pipeline(transaction=False) as pipe:
+                for ref in done:
+                    pipe.publish(kitchen_channel(_id(restaurant)),
+                                 encode_event(_id(restaurant), ref, ALARM_EVENT))
+                await asyncio.wait_for(pipe.execute(), PUBLISH_TIMEOUT_S)
+        except Exception as error:
+            log.warning("alarm acknowledgement not announced", restaurant_id=_id(restaurant),
+                        error=str(error)[:200])
+    return done

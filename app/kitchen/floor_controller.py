@@ -1,7 +1,7 @@
 """The kitchen's floor controls (`/kitchen/{slug}/controls`, `/pause`, `/busy`,
-`/menu/{id}/availability`, `/notices/{ref}/acknowledge`) and the menu page's live feed
-(`/r/{slug}/events`), which tells open menus when what a diner can order has changed.
-Thin: parse, call `app.kitchen.floor`, render."""
+`/menu/{id}/availability`, `/notices/{ref}/acknowledge`, `/alarm/acknowledge`) and the menu
+page's live feed (`/r/{slug}/events`), which tells open menus when what a diner can order has
+changed. Thin: parse, call `app.kitchen.floor`, render."""
 
 from __future__ import annotations
 
@@ -120,6 +120,23 @@ class KitchenFloorController(Controller):
             await floor.set_option_available(request.app.state.redis, restaurant, option_id,
                                              _available(form), actor=staff_of(request).actor)
         return await self._apply(request, slug, change)
+
+    @post("/alarm/acknowledge", status_code=200)
+    async def acknowledge_alarm(self, request: Request[Any, Any, Any],
+                                slug: FromPath[str]) -> Response[Any]:
+        """The screen's "Acknowledge new order": `ref` once per new ticket it showed. JSON
+        `{"acknowledged": [refs]}`; every screen's tickets follow over their streams."""
+        restaurant = await restaurant_or_404(slug)
+        refs = [str(ref) for ref in (await request.form()).getall("ref", [])]
+        if not refs or any(not ref or len(ref) > 64 or "\x00" in ref for ref in refs):
+            raise HTTPException(status_code=400, detail="name each new order to acknowledge "
+                                "as a `ref` field (its TEMP- reference)")
+        try:
+            done = await floor.acknowledge_alarm(request.app.state.redis, restaurant, refs,
+                                                 actor=staff_of(request).actor)
+        except floor.ControlError as error:
+            raise HTTPException(status_code=400, detail=str(error)) from error
+        return Response({"acknowledged": done})
 
     @post("/notices/acknowledge", status_code=200)
     async def acknowledge_all(self, request: Request[Any, Any, Any],

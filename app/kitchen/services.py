@@ -72,6 +72,7 @@ class Card:
     released_at: datetime | None = None  # when a scheduled order reached the board
     lines: list[Line] = field(default_factory=list)
     amount_refunded: int = 0  # refunded so far (a partial refund: the ticket stays)
+    alarm_acknowledged: bool = False  # a screen stopped its new-order alarm (every screen's)
     due_at: datetime | None = None
     timing: str = "on_time"
     local_due: datetime | None = None

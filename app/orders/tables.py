@@ -64,6 +64,8 @@ class PaidOrder(Table):
     # auto-reject, its screens show a notice until someone acknowledges it.
     refund_notice = Boolean(default=False)
     notice_acknowledged_at = Timestamptz(null=True, default=None)  # the kitchen saw that
+    # A screen acknowledged the new order's alarm: it stops ringing on every screen.
+    alarm_acknowledged_at = Timestamptz(null=True, default=None)
     # VAT and tip (app/orders/pricing.py), frozen at submission: total_amount is the goods'
     # net_amount + tax_amount, plus tip_amount (which carries no VAT).
     tax_mode = Varchar(length=8, default="included")

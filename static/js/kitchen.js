@@ -268,9 +268,12 @@
   });
   document.getElementById("start-service-button").addEventListener("click", startService);
 
-  function unacknowledged() {
-    return cards().filter(function (c) { return c.dataset.status === "paid" && !acknowledged[c.dataset.ref]; });
-  }
+  // A new ticket rings until a cook acknowledges it on any screen: the press is local at
+  // once and sent to the server, which marks the tickets (data-acknowledged) on every screen
+  // of the restaurant and on screens opened later. A failed send still stops this screen.
+  function isAcknowledged(c) { return !!acknowledged[c.dataset.ref] || c.dataset.acknowledged === "1"; }
+  function ringing(c) { return c.dataset.status === "paid" && !isAcknowledged(c); }
+  function unacknowledged() { return cards().filter(ringing); }
   function expiring() {
     var now = Date.now();
     return cards().filter(function (c) {
@@ -279,8 +282,18 @@
     });
   }
   function acknowledge() {
-    cards().forEach(function (c) { if (c.dataset.status === "paid") acknowledged[c.dataset.ref] = true; });
+    var refs = unacknowledged().map(function (c) { return c.dataset.ref; });
+    refs.forEach(function (ref) { acknowledged[ref] = true; });
     refreshAlarm();
+    if (!refs.length) return;
+    var body = new URLSearchParams();
+    refs.forEach(function (ref) { body.append("ref", ref); });
+    window.fetch("/kitchen/" + boardHost.dataset.slug + "/alarm/acknowledge", {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "x-csrftoken": CSRF, "HX-Request": "true" }
+    }).then(function (response) {
+      if (response.status === 401) toLogin();
+    }, function () { /* offline: this screen is quiet; the others ring until pressed */ });
   }
   function refreshAlarm() {
     var pending = unacknowledged();
@@ -288,7 +301,7 @@
     if (ackButton) ackButton.hidden = pending.length === 0;
     document.body.classList.toggle("has-alarm", pending.length > 0);
     cards().forEach(function (c) {
-      c.classList.toggle("is-alarming", c.dataset.status === "paid" && !acknowledged[c.dataset.ref]);
+      c.classList.toggle("is-alarming", ringing(c));
     });
     var level = urgent ? "urgent" : pending.length ? "new" : "none";
     document.body.dataset.alarm = level;

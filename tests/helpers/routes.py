@@ -105,6 +105,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/kitchen/{slug:str}/busy"): "staff",
     ("POST", "/kitchen/{slug:str}/menu/{item_id:int}/availability"): "staff",
     ("POST", "/kitchen/{slug:str}/menu/options/{option_id:int}/availability"): "staff",
+    ("POST", "/kitchen/{slug:str}/alarm/acknowledge"): "staff",
     ("POST", "/kitchen/{slug:str}/notices/acknowledge"): "staff",
     ("POST", "/kitchen/{slug:str}/notices/{ref:str}/acknowledge"): "staff",
     ("GET", "/admin/orders"): "admin",
