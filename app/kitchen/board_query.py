@@ -84,6 +84,7 @@ SELECT
             END AS at, status, total_amount, amount_refunded, currency,
             status = 'voided' AS voided,
             needs_review, NOT auto_rejected AS refunded, coalesce(reject_reason, '') AS reason,
+            ready_at IS NOT NULL AS was_ready,
             (refund_notice AND rejected_at IS NOT NULL AND NOT auto_rejected) AS closed,
             (refund_notice AND disputed_at IS NOT NULL AND refunded_at IS NULL
              AND voided_at IS NULL AND rejected_at IS NULL) AS disputed
@@ -131,6 +132,12 @@ class Notice:
     disputed: bool = False  # a chargeback took the money back (the cardholder's bank)
     cooking: bool = False  # a cook had accepted it: listed before the others
     amount_refunded: int = 0  # refunded before (a chargeback takes only what was left)
+    was_ready: bool = False  # made already, waiting to be handed over
+
+    @property
+    def stop(self) -> str:
+        """What the kitchen does about it now: a ticket made already is not handed over."""
+        return "it is ready, do not hand it over" if self.was_ready else "stop preparing it"
 
     @property
     def taken_back(self) -> int:

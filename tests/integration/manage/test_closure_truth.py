@@ -164,7 +164,8 @@ async def test_every_screen_is_told_of_the_orders_a_closure_cancelled(
         assert text.startswith(f"#{order.ticket_number} cancelled {at}: the restaurant is "
                                "closed that day (Power cut)"), text
         money = format_money(order.amount_charged, "EUR")
-        assert f"{money} back to the customer: stop preparing it." in text, text
+        todo = "it is ready, do not hand it over" if order is ready else "stop preparing it"
+        assert f"{money} back to the customer: {todo}." in text, text
         assert "refunded by the restaurant" not in text and "auto-rejected" not in text
     assert f'data-notice="{own.public_id}"' not in board  # the cook did it
 

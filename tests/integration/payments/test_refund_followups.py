@@ -169,6 +169,28 @@ async def test_a_whole_refund_of_a_ticket_being_cooked_leaves_a_notice(
         await kitchen.get("/kitchen/demo/board")).text
 
 
+async def test_a_whole_refund_of_a_ready_ticket_says_not_to_hand_it_over(
+    client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
+    redis: ArqRedis
+) -> None:
+    """Cooked and waiting at the pass: "stop preparing it" was too late to be the order; the
+    notice says not to hand it over."""
+    order, _items = await _accepted_order(client, sandbox, redis)
+    ref, number = order.public_id, order.ticket_number
+    for action in ("start", "ready"):
+        await lifecycle.apply_action(ref, action, actor="kitchen@demo.test", redis=redis)
+    token = await login(client, ADMIN)
+    whole = await client.post(f"/admin/orders/{ref}/refund",
+                              data={"_csrf_token": token, "confirm": "yes"},
+                              follow_redirects=False)
+    assert whole.status_code == 303, whole.text
+    board = (await kitchen.get("/kitchen/demo/board")).text
+    assert f"#{number} refunded by the restaurant" in board, board
+    assert (f"{_money(order.amount_charged)} back to the customer: it is ready, "
+            "do not hand it over" in board), board
+    assert "stop preparing" not in board
+
+
 async def test_the_api_says_how_much_was_refunded(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
