@@ -64,6 +64,7 @@ _OWN_WORDS = ("tip", "tip_custom", "total")
 # Messages that already speak to people (intake's own checks) pass through, capitalised.
 _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "not valid",
                "is not on", "must have", "domain name", "@-sign", "too many",
+               "An email address cannot",
                "unpaid orders are already open", "must be at least",
                # the time of a scheduled order (app/restaurants/hours.py, intake)
                "is closed now", "choose a time", "fully booked", "for later",
@@ -158,6 +159,33 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
     (r"^(?P<count>\d+) unpaid orders are already open for this email address",
      N_("%(count)s unpaid orders are already open for this email address: pay one or let its "
         "link expire first.")),
+    # The email address (email_validator's words, app/orders/intake.py `_check_email`): the
+    # mistakes a phone's keyboard makes, said so a diner sees which part to fix.
+    (r"^An email address must have an @-sign\.$", N_("An email address must have an @-sign.")),
+    (r"^There must be something before the @-sign\.$",
+     N_("There must be something before the @-sign.")),
+    (r"^There must be something after the @-sign\.$",
+     N_("There must be something after the @-sign.")),
+    (r"^The part after the @-sign is not valid\. It should have a period\.$",
+     N_("The part after the @-sign is not valid. It should have a period.")),
+    (r"^The part after the @-sign is a special-use or reserved name that cannot be used with "
+     r"email\.$",
+     N_("The part after the @-sign is a special-use or reserved name that cannot be used with "
+        "email.")),
+    (r"^The email address contains invalid characters before the @-sign: (?P<chars>.+)\.$",
+     N_("The email address contains invalid characters before the @-sign: %(chars)s.")),
+    (r"^The part after the @-sign contains invalid characters: (?P<chars>.+)\.$",
+     N_("The part after the @-sign contains invalid characters: %(chars)s.")),
+    (r"^An email address cannot have two periods in a row\.$",
+     N_("An email address cannot have two periods in a row.")),
+    (r"^An email address cannot have a period immediately before the @-sign\.$",
+     N_("An email address cannot have a period immediately before the @-sign.")),
+    (r"^An email address cannot have a period immediately after the @-sign\.$",
+     N_("An email address cannot have a period immediately after the @-sign.")),
+    (r"^An email address cannot start with a period\.$",
+     N_("An email address cannot start with a period.")),
+    (r"^An email address cannot end with a period\.$",
+     N_("An email address cannot end with a period.")),
     (r"^This order is no longer available; please order again\.$",
      N_("This order is no longer available; please order again.")),
     (r"^We could not create a new payment link just now\. Please try again\.$",

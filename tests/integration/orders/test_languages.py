@@ -88,7 +88,7 @@ async def test_form_errors_follow_the_language_and_the_api_stays_english(
     # Intake's own checks (the address, the delivery) are said in German too.
     form.update({"name": "Ada", "email": "not-an-address", "fulfillment": "delivery"})
     text = text_of((await client.post("/r/demo/checkout", data=form, headers=GERMAN)).text)
-    for shown in ("Bitte geben Sie Ihre E-Mail-Adresse ein, z. B. name@example.com.",
+    for shown in ("Eine E-Mail-Adresse muss ein @-Zeichen enthalten.",
                   "Bitte geben Sie die Lieferadresse ein."):
         assert shown in text, shown
     assert "@-sign" not in text and "required" not in text

@@ -84,3 +84,39 @@ def test_the_card_maximum_is_said_with_what_to_do() -> None:
         assert plain_errors(refused) == {"total": (
             "Die Bestellung beträgt €1,000,000.00; Kartenzahlungen können höchstens "
             "€999,999.99 betragen: Bitte teilen Sie sie in kleinere Bestellungen auf.")}
+
+
+# Addresses a phone's keyboard gets wrong, each refused by email_validator for its own reason.
+MISTYPED = ["ada", "@example.com", "ada@", "ada@gmail", "ada@firma.test", "ad a@example.com",
+            "ada@example,com", "ada@example..com", "ada.@example.com", "ada@.example.com",
+            ".ada@example.com", "ada@example.com."]
+
+
+def _refusals() -> list[str]:
+    from email_validator import EmailNotValidError, validate_email
+
+    refusals = []
+    for address in MISTYPED:
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError as error:
+            refusals.append(str(error))
+    assert len(refusals) == len(MISTYPED)  # each one is refused
+    return refusals
+
+
+def test_each_email_mistake_is_named_in_the_diners_language() -> None:
+    """The address's own reason ("the part after the @-sign should have a period"), not one
+    sentence for every mistake: in German it was the generic "please enter your address"
+    for a reserved domain, a missing dot, a comma."""
+    refusals = _refusals()
+    english = [plain_errors({"email": message})["email"] for message in refusals]
+    assert english == refusals  # said as email_validator wrote them
+    with i18n.use("de"):
+        german = [plain_errors({"email": message})["email"] for message in refusals]
+    assert len(set(german)) >= 10, german  # not one generic sentence
+    for said in german:
+        assert "@-sign" not in said and "period" not in said and "address" not in said, said
+    assert german[3] == ("Der Teil nach dem @-Zeichen ist ungültig: Es fehlt ein Punkt, "
+                         "z. B. name@example.com.")
+    assert german[6] == "Der Teil nach dem @-Zeichen enthält ungültige Zeichen: ','."
