@@ -49,7 +49,7 @@ class AdminRestaurantController(Controller):
                 await form_of(request), by=staff_of(request).email)
         except restaurant_admin.FormInvalid as invalid:
             return self._form(request, None, invalid.values, invalid.errors, 422)
-        return Redirect(f"/admin/restaurants/{created.slug}", status_code=303)
+        return Redirect(f"/admin/restaurants/{created.slug}?saved=created", status_code=303)
 
     async def _detail(self, request: Request[Any, Any, Any], slug: str,
                       values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,

@@ -33,7 +33,10 @@ async def test_create_a_restaurant(admin: tuple[httpx.AsyncClient, str]) -> None
     client, token = admin
     response = await client.post("/admin/restaurants", data={**VALID, "_csrf_token": token})
     assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/admin/restaurants/new-place"
+    assert response.headers["location"] == "/admin/restaurants/new-place?saved=created"
+    landing = (await client.get(response.headers["location"])).text
+    assert "New Place is created. Next: add its dishes" in landing  # the admin knows it worked
+    assert 'href="/manage/new-place/staff"' in landing
     created = await Restaurant.objects().get(Restaurant.slug == "new-place")
     assert created is not None
     assert (created.name, created.timezone, created.capture_mode) == (
