@@ -81,7 +81,7 @@ async def test_admin_invites_owner_who_invites_and_removes_a_cook(
     await admin.fill("#slug", "trattoria")
     await admin.fill("#name", "Trattoria Test")
     await admin.click("text=Create restaurant")
-    await admin.wait_for_url(f"{web.url}/admin/restaurants/trattoria")
+    await admin.wait_for_url(f"{web.url}/admin/restaurants/trattoria?saved=created")
     await admin.click("text=Staff and invitations")
     await admin.wait_for_url(f"{web.url}/manage/trattoria/staff")
     await admin.fill("#email", "owner@trattoria.test")
