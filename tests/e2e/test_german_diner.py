@@ -57,6 +57,22 @@ async def test_a_diner_switches_to_german_orders_pays_and_gets_a_german_receipt(
     assert f"29,15{EUR}" in await diner.inner_text("button.primary-action")
 
     await diner.fill("#name", "Grete Hopper")
+    # Each mistyped address gets its own German sentence beside the field, from the server
+    # (the browser's own check, in the browser's language, stays out of the way), and the
+    # next answer replaces it.
+    for typed, said in (("grete@firma.test", "ist ein reservierter Name"),
+                        ("grete@example,com", "enthält ungültige Zeichen: ','"),
+                        ("grete", "muss ein @-Zeichen enthalten"),
+                        ("grete@example..com", "keine zwei Punkte hintereinander")):
+        await diner.fill("#email", typed)
+        await diner.click("button.primary-action")
+        await diner.wait_for_function(
+            "said => (document.getElementById('email-error') || {}).textContent"
+            "?.includes(said)", arg=said)
+        beside = await diner.inner_text("#email-error")
+        assert "@-sign" not in beside and "address" not in beside, beside
+        assert await diner.get_attribute("#email", "aria-invalid") == "true"
+        assert await diner.input_value("#email") == typed  # kept to correct, not retyped
     await diner.fill("#email", "grete@example.com")
     await diner.click("button.primary-action")
     await diner.wait_for_url(re.compile(r".*/orders/TEMP-[A-Za-z0-9]+$"))
