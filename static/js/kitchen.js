@@ -177,7 +177,10 @@
 
   document.addEventListener("keydown", function (event) {
     if (!overlay.hidden) {
+      // A key is the gesture audio needs: Enter or Space starts service; A (a bump bar's
+      // acknowledge after a reload) starts it and acknowledges, as on a screen in service.
       if (event.key === "Enter" || event.key === " ") { startService(); event.preventDefault(); }
+      else if (event.key === "a" || event.key === "A") { startService(); acknowledge(); event.preventDefault(); }
       return;
     }
     if (dialogOpen()) return;  // the dialog's own buttons, Escape closes it
