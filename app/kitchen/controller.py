@@ -19,7 +19,7 @@ from app.infra.error_pages import error_page, wants_page
 from app.infra.form_input import ascii_int, has_nul
 from app.infra.html import csrf_of, is_htmx, render_fragment
 from app.infra.json_body import NO_OVERRIDE, text_problem
-from app.kitchen import board_feed, services
+from app.kitchen import board_feed, floor, services
 from app.live.sse import LiveEvents
 from app.orders import lifecycle
 from app.restaurants.tables import Restaurant
@@ -70,7 +70,7 @@ class KitchenController(Controller):
             "board": board, "csrf": csrf_of(request), "staff": staff_of(request),
             "thresholds": json.dumps(board.thresholds),
             "heartbeat_s": get_settings().kitchen_heartbeat_s,
-            "reason_rules": REJECT_REASON_RULES})
+            "reason_rules": REJECT_REASON_RULES, "ack_max": floor.ALARM_REFS_MAX})
 
     @get("/board")
     async def board_fragment(self, request: Request[Any, Any, Any],

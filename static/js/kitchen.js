@@ -26,6 +26,7 @@
   var RULES = JSON.parse(page.dataset.thresholds || "{}");
   var CSRF = page.dataset.csrf || "";
   var ALARM_EVERY_MS = 2500, URGENT_EVERY_MS = 1000, UNDO_MS = 5000;
+  var ACK_REFS_MAX = Number(page.dataset.ackMax) || 100;  // tickets per acknowledgement
   var SOUND_KEY = "orderpass:kitchen-sound", DENSE_KEY = "orderpass:kitchen-dense";
   var baseTitle = document.title;
 
@@ -288,15 +289,16 @@
     var refs = unacknowledged().map(function (c) { return c.dataset.ref; });
     refs.forEach(function (ref) { acknowledged[ref] = true; });
     refreshAlarm();
-    if (!refs.length) return;
-    var body = new URLSearchParams();
-    refs.forEach(function (ref) { body.append("ref", ref); });
-    window.fetch("/kitchen/" + boardHost.dataset.slug + "/alarm/acknowledge", {
-      method: "POST", body: body, credentials: "same-origin",
-      headers: { "x-csrftoken": CSRF, "HX-Request": "true" }
-    }).then(function (response) {
-      if (response.status === 401) toLogin();
-    }, function () { /* offline: this screen is quiet; the others ring until pressed */ });
+    for (var start = 0; start < refs.length; start += ACK_REFS_MAX) {  // the route's limit
+      var body = new URLSearchParams();
+      refs.slice(start, start + ACK_REFS_MAX).forEach(function (ref) { body.append("ref", ref); });
+      window.fetch("/kitchen/" + boardHost.dataset.slug + "/alarm/acknowledge", {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "x-csrftoken": CSRF, "HX-Request": "true" }
+      }).then(function (response) {
+        if (response.status === 401) toLogin();
+      }, function () { /* offline: this screen is quiet; the others ring until pressed */ });
+    }
   }
   function refreshAlarm() {
     var pending = unacknowledged();
