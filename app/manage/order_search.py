@@ -6,9 +6,10 @@ refunds (refunds themselves: `app.payments.partial_refunds`)."""
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -21,6 +22,7 @@ from app.orders.choices import label as modifiers_label
 from app.orders.models import OrderView
 from app.orders.tables import OrderItem, PaidOrder
 from app.orders.views import load_order_view, modifiers_of
+from app.payments import refund_failures
 from app.payments.dispute_status import CHARGEBACK_OPEN
 from app.payments.partial_refunds import (
     REFUNDABLE,
@@ -181,6 +183,30 @@ class RefundRow:
 
 
 @dataclass(frozen=True)
+class ReturnedRefund:
+    """A refund that did not reach the customer's card, as the owner's order page tells it."""
+
+    amount: int
+    why: str  # "the card has expired or was cancelled"
+    at: datetime  # when Orderpass learnt it
+
+
+async def returned_refunds(order_ref: str) -> list[ReturnedRefund]:
+    rows = await db.fetch(
+        "SELECT details, created_at FROM discrepancy WHERE kind = $1 AND order_ref = $2 "
+        "ORDER BY id", refund_failures.DISCREPANCY, order_ref)
+    found = []
+    for row in rows:
+        details = json.loads(row["details"]) if isinstance(row["details"], str) \
+            else row["details"]
+        found.append(ReturnedRefund(
+            int(details.get("amount") or 0),
+            refund_failures.why(details.get("failure_reason"), str(details.get("status"))),
+            row["created_at"]))
+    return found
+
+
+@dataclass(frozen=True)
 class OrderDetail:
     view: OrderView
     restaurant_timezone: str
@@ -196,6 +222,9 @@ class OrderDetail:
     refunded: dict[int, int]  # units of each item (OrderItem id) refunded already
     # A rejection's refund (or release) not made yet: Stripe failed, the cron retries it.
     pending: PendingGiveBack | None = None
+    # Refunds the customer's bank returned (app/payments/refund_failures.py): the money is
+    # back with the restaurant, the customer still owed it.
+    returned: list[ReturnedRefund] = field(default_factory=list)
 
     @property
     def refund_rows(self) -> list[RefundRow]:
@@ -286,7 +315,8 @@ async def detail(redis: ArqRedis, order_ref: str,
         # A lost dispute returns all that was still charged (a dispute is for no more than
         # that): charged back, not left to refund.
         remaining=0 if lost else left, charged_back=left if lost else 0,
-        pending=pending_give_back(order) if order is not None and not view.archived else None)
+        pending=pending_give_back(order) if order is not None and not view.archived else None,
+        returned=await returned_refunds(order_ref))
 
 
 def receipt(found: OrderDetail, public_base_url: str) -> RenderedEmail | None:

@@ -1,6 +1,7 @@
 """Refunds and disputes made outside Orderpass (Stripe's dashboard, the cardholder's bank):
-`charge.refunded`, `charge.dispute.created`, `charge.dispute.closed`; and card holds Stripe
-canceled (`payment_intent.canceled`: a manual-capture hold lapses 7 days after payment).
+`charge.refunded`, `charge.dispute.created`, `charge.dispute.closed`; card holds Stripe
+canceled (`payment_intent.canceled`: a manual-capture hold lapses 7 days after payment); and
+refunds the customer's bank returned (`refund.failed`: `app.payments.refund_failures`).
 
 Each event only says "look": the handler reads the real state from Stripe (the intent's
 refunds, the dispute) and brings the order to it, so duplicates and any arrival order end the
@@ -19,7 +20,7 @@ from app.infra.logging import get_logger
 from app.notifications.service import enqueue_email
 from app.orders import lifecycle
 from app.orders.tables import PaidOrder
-from app.payments import settlement
+from app.payments import refund_failures, settlement
 from app.payments.confirm import Outcome
 from app.payments.dispute_status import CHARGEBACK_OPEN, INQUIRY_OPEN, KEPT
 from app.payments.reconciliation_fixes import record_discrepancy
@@ -29,7 +30,7 @@ from app.platform import outbox
 
 log = get_logger("orderpass.payments.money_events")
 HANDLED = frozenset({"charge.refunded", "charge.dispute.created", "charge.dispute.closed",
-                     "payment_intent.canceled"})
+                     "payment_intent.canceled"}) | refund_failures.EVENTS
 CLOSED = ("refunded", "voided", "charged_back")  # no money is left to move
 
 
@@ -52,6 +53,8 @@ async def handle(redis: ArqRedis, event: Event) -> Outcome:
     if order is None:
         log.info("money event for no order of ours", stripe_event=event.id, type=event.type)
         return Outcome("no_order")
+    if event.type in refund_failures.EVENTS:  # about one refund: did it reach the card?
+        return await refund_failures.refunds_returned(redis, order)
     if event.type == "charge.refunded":
         if getattr(obj, "captured", None) is False:
             # A hold released (our void, or its lapse), not money returned: nothing was

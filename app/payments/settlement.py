@@ -313,11 +313,29 @@ async def record_refund(order: PaidOrder, refund_id: str, amount: int, *, source
             "ON CONFLICT (stripe_refund_id) DO NOTHING RETURNING id",
             order.id, refund_id, amount, source, reason[:300], json.dumps(lines or []), by[:254])
         if inserted is not None:
-            await connection.execute(
-                "UPDATE paid_order SET amount_refunded = (SELECT coalesce(sum(amount), 0) "
-                "FROM order_refund WHERE paid_order = $1), updated_at = now() WHERE id = $1",
-                order.id)
+            await connection.execute(_RESUM, order.id)
     return inserted is not None
+
+
+# The order's running total of refunds, summed again from its rows (the row lock held).
+_RESUM = ("UPDATE paid_order SET amount_refunded = (SELECT coalesce(sum(amount), 0) "
+          "FROM order_refund WHERE paid_order = $1), updated_at = now() WHERE id = $1")
+
+
+async def forget_refund(order: PaidOrder, refund_id: str) -> int:
+    """A refund the customer's bank returned (Stripe: `failed`) is no refund: its row goes and
+    the running total falls, so every figure (the owner's refunds, what is left to refund,
+    the kitchen's "refunded" lines) counts only money that went back. Returns its amount, or
+    0 when it was not recorded (or forgotten before)."""
+    async with DB.transaction() as transaction:
+        connection = transaction.connection
+        await connection.execute("SELECT 1 FROM paid_order WHERE id = $1 FOR UPDATE", order.id)
+        amount = await connection.fetchval(
+            "DELETE FROM order_refund WHERE paid_order = $1 AND stripe_refund_id = $2 "
+            "RETURNING amount", order.id, refund_id)
+        if amount is not None:
+            await connection.execute(_RESUM, order.id)
+    return int(amount or 0)
 
 
 async def sync_refunds(order: PaidOrder, refunds: list[stripe.Refund]) -> list[str]:

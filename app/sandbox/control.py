@@ -41,6 +41,15 @@ async def open_dispute(request: Request[Any, Any, Any], charge_id: FromPath[str]
         charge_id, str(body.get("reason", "fraudulent")), inquiry=body.get("inquiry") is True)
 
 
+@post("/refunds/{refund_id:str}/fail", status_code=200)
+async def fail_refund(request: Request[Any, Any, Any], refund_id: FromPath[str]) -> dict[str, Any]:
+    """The customer's bank returns a refund (`{"failure_reason": "expired_or_canceled_card"}`
+    by default): `failed`, the money back in the balance, `refund.failed` sent."""
+    body = await _body(request)
+    return sandbox_of(request).stripe.fail_refund(
+        refund_id, str(body.get("failure_reason", "expired_or_canceled_card")))
+
+
 @post("/disputes/{dispute_id:str}/close", status_code=200)
 async def close_dispute(
     request: Request[Any, Any, Any], dispute_id: FromPath[str]
@@ -165,6 +174,7 @@ control_router = Router(
         pay_session,
         open_dispute,
         close_dispute,
+        fail_refund,
         email_event,
         webhook_faults,
         deliveries,

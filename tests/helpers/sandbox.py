@@ -102,6 +102,12 @@ class RunningSandbox:
                                             {"reason": reason, "inquiry": inquiry})
         return result
 
+    def fail_refund(self, refund_id: str,
+                    failure_reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+        result: dict[str, Any] = self._post(f"/_control/refunds/{refund_id}/fail",
+                                            {"failure_reason": failure_reason})
+        return result
+
     def close_dispute(self, dispute_id: str, status: str) -> dict[str, Any]:
         result: dict[str, Any] = self._post(f"/_control/disputes/{dispute_id}/close",
                                             {"status": status})

@@ -703,6 +703,37 @@ class StripeService:
         self.emit("charge.refunded", ch, previous)
         return refund
 
+    # A refund the customer's bank returns (control API only): Stripe sets it `failed` with a
+    # `failure_reason`, puts the money back in the balance (the charge's `amount_refunded`
+    # falls) and sends `charge.refund.updated`, `refund.updated` and `refund.failed`.
+    FAILURE_REASONS = ("lost_or_stolen_card", "expired_or_canceled_card",
+                       "charge_for_pending_refund_disputed", "insufficient_funds", "declined",
+                       "merchant_request", "unknown")
+
+    def fail_refund(self, refund_id: str, failure_reason: str) -> dict[str, Any]:
+        refund = self._get("refund", refund_id, "refund")
+        if failure_reason not in self.FAILURE_REASONS:
+            raise StripeError(f"failure_reason must be one of {', '.join(self.FAILURE_REASONS)}",
+                              param="failure_reason")
+        if refund["status"] not in ("pending", "succeeded"):
+            raise StripeError(f"Refund {refund_id} is {refund['status']}: it cannot fail now.",
+                              param="refund")
+        previous = {"status": refund["status"], "failure_reason": None,
+                    "failure_balance_transaction": None}
+        refund.update(status="failed", failure_reason=failure_reason,
+                      failure_balance_transaction=stripe_id("txn"))
+        self.store.put("refund", refund)
+        ch = self._get("charge", refund["charge"], "charge")
+        ch["amount_refunded"] -= refund["amount"]
+        ch["refunded"] = ch["amount_refunded"] >= ch["amount_captured"]
+        refunds = [r for r in self.store.all("refund") if r["charge"] == ch["id"]]
+        ch["refunds"] = objects.list_object(f"/v1/charges/{ch['id']}/refunds", refunds, False)
+        self.store.put("charge", ch)
+        self.emit("charge.refund.updated", refund, previous)
+        self.emit("refund.updated", refund, previous)
+        self.emit("refund.failed", refund)
+        return refund
+
     def list_refunds(self, query: dict[str, Any]) -> dict[str, Any]:
         check_known(query, {"limit", "starting_after", "ending_before", "charge",
                             "payment_intent", "created", "expand"})

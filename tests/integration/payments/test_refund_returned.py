@@ -1,0 +1,83 @@
+"""A refund the customer's bank returns. Stripe accepts a card refund, and days later the
+bank sends it back (the card expired, was cancelled, lost): Stripe marks the refund `failed`,
+puts the money back in the restaurant's balance and sends `refund.failed` (with
+`refund.updated` and `charge.refund.updated`). The order's figures stop counting it, the owner
+reads on the order's page that the customer did not get the money and what to do, and the
+admin gets one `refund_failed` discrepancy however many of those events arrive."""
+
+from __future__ import annotations
+
+import html
+
+import httpx
+import stripe
+from litestar import Litestar
+
+from app.orders.tables import OrderRefund
+from app.templating import format_money
+from tests.helpers.accounts import login, staff_session
+from tests.helpers.orders import paid_order_via_sandbox
+from tests.helpers.payments import (
+    discrepancy_kinds,
+    events_about,
+    post_event,
+    refunds_in_stripe,
+    reload,
+)
+from tests.helpers.sandbox import RunningSandbox
+
+REFUND_EVENTS = {"charge.refund.updated", "refund.updated", "refund.failed"}
+
+
+async def test_a_refund_the_bank_returns_is_no_refund_and_the_owner_is_told(
+        app: Litestar, client: httpx.AsyncClient, sandbox: RunningSandbox,
+        sdk: stripe.StripeClient) -> None:
+    order = await paid_order_via_sandbox(client, sandbox)
+    token = await login(client, "admin@orderpass.test")
+    whole = await client.post(f"/admin/orders/{order.public_id}/refund",
+                              data={"_csrf_token": token, "confirm": "yes"},
+                              follow_redirects=False)
+    assert whole.status_code == 303, whole.text
+    refunded = await reload(order.public_id)
+    assert (refunded.status, refunded.amount_refunded) == ("refunded", order.amount_charged)
+    [refund] = refunds_in_stripe(sdk, order)
+
+    failed = sandbox.fail_refund(str(refund.id))  # weeks later: the card was cancelled
+    assert (failed["status"], failed["failure_reason"]) == ("failed",
+                                                            "expired_or_canceled_card")
+    events = events_about(sandbox, REFUND_EVENTS, str(refund.id))
+    assert sorted(event["type"] for event in events) == sorted(REFUND_EVENTS)
+    outcomes = [await post_event(client, event) for event in events]
+    assert outcomes[0] == "refund_failed" and set(outcomes[1:]) == {"refund_failure_known"}
+    assert await post_event(client, events[-1]) == "refund_failure_known"  # redelivered
+
+    after = await reload(order.public_id)
+    assert after.amount_refunded == 0  # the money is with the restaurant again
+    assert await OrderRefund.count().where(OrderRefund.paid_order == order.id) == 0
+    assert (await discrepancy_kinds(order.public_id)).count("refund_failed") == 1
+
+    async with staff_session(app, "owner@demo.test") as owner:
+        page = html.unescape(" ".join((await owner.get(
+            f"/manage/demo/orders/{order.public_id}")).text.split()))
+    money = format_money(order.amount_charged, order.currency)
+    assert (f"A refund of {money} did not reach the customer: the card has expired or was "
+            "cancelled") in page, page
+    assert "The money is back in your Stripe balance" in page
+    assert "ada@example.com" in page and "pay them back another way" in page
+    assert 'data-refunded="0"' in page  # the figures say what went back: nothing
+
+
+async def test_a_refund_the_bank_still_honours_changes_nothing(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, sdk: stripe.StripeClient) -> None:
+    """`refund.updated` for a refund that went through (Stripe sends it for other changes
+    too) forgets nothing and tells no one."""
+    order = await paid_order_via_sandbox(client, sandbox)
+    token = await login(client, "admin@orderpass.test")
+    await client.post(f"/admin/orders/{order.public_id}/refund",
+                      data={"_csrf_token": token, "confirm": "yes"}, follow_redirects=False)
+    [refund] = refunds_in_stripe(sdk, order)
+    event = events_about(sandbox, {"refund.created"}, str(refund.id))[-1]
+    event = {**event, "type": "refund.updated"}  # as Stripe would send it for a metadata edit
+    assert await post_event(client, event) == "refunds_unchanged"
+    assert (await reload(order.public_id)).amount_refunded == order.amount_charged
+    assert "refund_failed" not in await discrepancy_kinds(order.public_id)
