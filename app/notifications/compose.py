@@ -44,6 +44,8 @@ SUBJECTS = {
     "order_rejected": N_("Sorry, %(restaurant)s could not take your order"),
     "link_failed": N_("We could not set up payment for your order at %(restaurant)s"),
     "order_refunded": N_("%(restaurant)s has refunded your payment"),
+    # A refund the diner's bank sent back (app/payments/refund_failures.py).
+    "refund_returned": N_("Your refund from %(restaurant)s did not reach your card"),
 }
 # Once paid an order has the number the kitchen and the status page call it by: a diner who
 # ordered twice tells the emails apart (and a mail client threads each order on its own).
@@ -56,6 +58,8 @@ NUMBERED_SUBJECTS = {
     "order_ready": N_("Your order #%(number)s at %(restaurant)s is ready"),
     "order_rejected": N_("Sorry, %(restaurant)s could not take your order #%(number)s"),
     "order_refunded": N_("%(restaurant)s has refunded your payment for order #%(number)s"),
+    "refund_returned": N_("Your refund for order #%(number)s at %(restaurant)s did not reach "
+                          "your card"),
 }
 
 # A manual-capture order's receipt comes when the kitchen accepts and the hold is charged,

@@ -182,6 +182,13 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
         await service.mark_skipped(row.id, "not sent: " + IN_CLOSURE)
         log.info("receipt not sent: the order is in a closure", order_id=row.order_ref)
         return Skip("skipped: " + IN_CLOSURE)
+    if (row.kind == "order_refunded" and order.amount_returned
+            and row.refund_id not in {refund.refund_id for refund in order.refunds}):
+        # Not sent before the diner's bank returned its refund (refund_failures.py): it
+        # would say "refunded"; `refund_returned` tells them what happened instead.
+        reason = "its refund was returned by the customer's bank"
+        await service.mark_skipped(row.id, "not sent: " + reason)
+        return Skip("skipped: " + reason)
     if row.kind in ("link_expired", "payment_failed") and order.is_paid:
         await service.mark_skipped(row.id, "not sent: order was paid")
         return Skip("skipped: order was paid")

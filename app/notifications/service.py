@@ -27,7 +27,7 @@ log = get_logger("orderpass.email")
 EMAIL_KINDS = frozenset(
     {"order_confirmation", "link_expired", "payment_failed", "payment_received",
      "payment_authorised", "order_accepted", "order_ready", "order_rejected", "link_failed",
-     "order_refunded"}
+     "order_refunded", "refund_returned"}
 )
 # Emails about staff accounts (app/accounts/emails.py): same rows, jobs and idempotency keys;
 # their `order_ref` names the invitation (INV-…) or password reset (RST-…) instead.

@@ -195,6 +195,7 @@ class OrderView(msgspec.Struct):
     reject_reason: str = ""
     is_paid: bool = False
     amount_refunded: int = 0
+    amount_returned: int = 0  # refunds the customer's bank returned: the restaurant owes it
     voided_at: datetime | None = None
     dispute_status: str = ""
     link_error: str = ""

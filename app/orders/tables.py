@@ -53,6 +53,7 @@ class PaidOrder(Table):
     updated_at = Timestamptz()
     version = Integer(default=1)
     amount_refunded = Integer(default=0)  # every refund so far, ours or made in Stripe
+    amount_returned = Integer(default=0)  # refunds the customer's bank sent back (still owed)
     voided_at = Timestamptz(null=True, default=None)  # the authorisation was released
     dispute_status = Varchar(length=24, default="")  # Stripe's dispute status, if any
     status_before_dispute = Varchar(length=24, default="")

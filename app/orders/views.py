@@ -100,6 +100,7 @@ def view_of_paid(order: Any) -> OrderView:
         refunded_at=order["refunded_at"], promised_at=order["promised_at"],
         reject_reason=order["reject_reason"], is_paid=True, allergy=order["allergy"],
         amount_refunded=order["amount_refunded"], voided_at=order["voided_at"],
+        amount_returned=order["amount_returned"],
         dispute_status=order["dispute_status"],
         refunds=[_refund_line(row) for row in _json(order["refunds"])],
         tax_mode=order["tax_mode"], tip_amount=order["tip_amount"],

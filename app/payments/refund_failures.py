@@ -15,6 +15,7 @@ from __future__ import annotations
 from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
+from app.notifications.service import enqueue_email
 from app.orders.tables import PaidOrder
 from app.payments import settlement
 from app.payments.confirm import Outcome
@@ -55,6 +56,9 @@ async def refunds_returned(redis: ArqRedis, order: PaidOrder) -> Outcome:
         refund_id, amount = str(refund.id), int(refund.amount)
         reason = why(getattr(refund, "failure_reason", None), str(refund.status))
         forgot += await settlement.forget_refund(order, refund_id)
+        # The diner was told "refunded": told now it did not arrive, once per refund (a
+        # redelivered event, after a crash between the two, finds the row and sends nothing).
+        await enqueue_email(redis, "refund_returned", ref, suffix=refund_id)
         if await record_discrepancy(
                 DISCREPANCY, str(order.stripe_checkout_session_id), ref, int(order.restaurant),
                 {"reason": f"the refund of {format_money(amount, order.currency)} did not reach "

@@ -335,6 +335,8 @@ async def forget_refund(order: PaidOrder, refund_id: str) -> int:
             "RETURNING amount", order.id, refund_id)
         if amount is not None:
             await connection.execute(_RESUM, order.id)
+            await connection.execute("UPDATE paid_order SET amount_returned = amount_returned "
+                                     "+ $2 WHERE id = $1", order.id, amount)
     return int(amount or 0)
 
 

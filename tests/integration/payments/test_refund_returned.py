@@ -11,27 +11,31 @@ import html
 
 import httpx
 import stripe
+from arq.connections import ArqRedis
 from litestar import Litestar
 
 from app.orders.tables import OrderRefund
+from app.settings import get_settings
 from app.templating import format_money
 from tests.helpers.accounts import login, staff_session
 from tests.helpers.orders import paid_order_via_sandbox
 from tests.helpers.payments import (
     discrepancy_kinds,
+    emails_of,
     events_about,
     post_event,
     refunds_in_stripe,
     reload,
 )
 from tests.helpers.sandbox import RunningSandbox
+from workers.email_jobs import send_email
 
 REFUND_EVENTS = {"charge.refund.updated", "refund.updated", "refund.failed"}
 
 
 async def test_a_refund_the_bank_returns_is_no_refund_and_the_owner_is_told(
         app: Litestar, client: httpx.AsyncClient, sandbox: RunningSandbox,
-        sdk: stripe.StripeClient) -> None:
+        sdk: stripe.StripeClient, redis: ArqRedis) -> None:
     order = await paid_order_via_sandbox(client, sandbox)
     token = await login(client, "admin@orderpass.test")
     whole = await client.post(f"/admin/orders/{order.public_id}/refund",
@@ -65,6 +69,34 @@ async def test_a_refund_the_bank_returns_is_no_refund_and_the_owner_is_told(
     assert "The money is back in your Stripe balance" in page
     assert "ada@example.com" in page and "pay them back another way" in page
     assert 'data-refunded="0"' in page  # the figures say what went back: nothing
+
+    # The diner, told "refunded" before, is told it did not arrive: on the status page and
+    # by email, once for this refund however many events said so.
+    status = html.unescape(" ".join((await client.get(
+        f"/orders/{order.public_id}")).text.split()))
+    assert "Your refund did not reach your card" in status, status
+    assert (f"Your bank sent back the refund of {money} to your card. Demo Bistro will "
+            "contact you to pay you back another way.") in status
+    assert "has been refunded in full" not in status
+    keys = [key for key in await emails_of(order.public_id) if "refund_returned" in key]
+    assert len(keys) == 1, keys
+    sent = await send_email({"redis": redis, "job_try": 1, "settings": get_settings(
+        ).model_copy(update={"resend_api_url": sandbox.url})}, "refund_returned",
+        order.public_id, keys[0])
+    assert sent.startswith("sent"), sent
+    [mail] = [m for m in sandbox.messages(to="ada@example.com")
+              if "did not reach your card" in m["subject"]]
+    assert mail["subject"] == (f"Your refund for order #{order.ticket_number} at Demo Bistro "
+                               "did not reach your card")
+    assert f"your bank sent back the refund of {money}" in mail["text"]
+    assert "will contact you to pay you back another way" in mail["text"]
+    # The refund's own email, had it not gone out yet, would now say "refunded": not sent.
+    refunded = [key for key in await emails_of(order.public_id) if "order_refunded" in key]
+    assert refunded, await emails_of(order.public_id)
+    late = await send_email({"redis": redis, "job_try": 1, "settings": get_settings(
+        ).model_copy(update={"resend_api_url": sandbox.url})}, "order_refunded",
+        order.public_id, refunded[0])
+    assert late == "skipped: its refund was returned by the customer's bank", late
 
 
 async def test_a_refund_the_bank_still_honours_changes_nothing(
