@@ -46,6 +46,7 @@ from app.manage.settings_controller import RestaurantSettingsController
 from app.manage.staff_controller import StaffController
 from app.notifications.webhook_controller import ResendWebhookController
 from app.notifications.webhook_route import resend_webhook_route
+from app.ops import alerts
 from app.ops.health_controller import HealthController
 from app.ops.metrics_controller import MetricsController
 from app.ops.request_metrics import flush_webhook_counts, request_metrics_middleware
@@ -82,6 +83,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     opened_pool = await db.open_pool()
     app.state.redis = await connect_redis()
     shrinking = asyncio.create_task(shrink_pools_forever())
+    watch_s = get_settings().alerts_watchdog_seconds
+    watching = asyncio.create_task(alerts.watch_forever(app.state.redis, watch_s)) \
+        if watch_s else None
     # The live frames' templates, compiled before the first order's fan-out needs them.
     precompile(board_feed.BOARD_TEMPLATE, board_feed.TICKETS_TEMPLATE)
     i18n.warm_up()  # and the prices on them
@@ -92,6 +96,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             yield
     finally:
         shrinking.cancel()
+        if watching is not None:
+            watching.cancel()
         await close_gateway()
         await flush_webhook_counts()  # counted, not yet written
         await app.state.redis.aclose()

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     ops_alert_email: str = ""
     ops_alert_webhook_url: str = ""
     ops_alert_cooldown_minutes: float = Field(default=30.0, gt=0)
+    # How often each web process looks whether the worker's alert cron has run lately, and
+    # evaluates the alerts itself when it has not (app/ops/alerts.py `watch_forever`): with no
+    # worker running, nothing else would say so. 0 turns the watch off.
+    alerts_watchdog_seconds: float = Field(default=60.0, ge=0)
     ops_alert_webhook_timeout_seconds: float = Field(default=5.0, gt=0)
     alert_webhook_failures_per_hour: int = 10  # 5xx or signature rejections
     alert_email_failure_rate: float = 0.2  # failed+bounced share of the last hour's emails

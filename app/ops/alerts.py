@@ -1,4 +1,5 @@
-"""Operational alerts, evaluated every minute by a worker cron: webhook failures, email
+"""Operational alerts, evaluated every minute by a worker cron (and by a web process when no
+worker has for 2.5 minutes: `watch_forever`): webhook failures, email
 failure rate, open discrepancies, outbox dead letters, stale worker heartbeats,
 payment-link failures, refunds that keep failing and Redis near its maxmemory. A firing
 alert is logged at error level and sent to OPS_ALERT_EMAIL (Resend, the customers'
@@ -8,6 +9,7 @@ most once per cool-down while it lasts, and followed by a "resolved" notice."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import time
@@ -29,6 +31,13 @@ from app.settings import Settings, get_settings
 
 log = get_logger("orderpass.alerts")
 WEBHOOK_ATTEMPTS = 3
+# When the alerts were last evaluated, by the worker's cron (every minute) or a web process.
+# Past OVERDUE_S no worker is running the cron (none alive, or one hung): a web process
+# evaluates them, one at a time (WEB_LOCK_KEY), so a worker outage is told while it lasts.
+# Not under "orderpass:alerts:", which holds one key per firing alert.
+EVALUATED_KEY = "orderpass:alert-evaluation:at"
+WEB_LOCK_KEY = "orderpass:alert-evaluation:web"
+OVERDUE_S = 150.0
 
 
 @dataclass(frozen=True)
@@ -239,4 +248,27 @@ async def evaluate_alerts(redis: Redis, settings: Settings | None = None) -> lis
         if notice is not None:
             await notify(notice, settings)
             notices.append(notice)
+    await redis.set(EVALUATED_KEY, str(time.time()))
     return notices
+
+
+async def evaluate_if_overdue(redis: Redis, settings: Settings | None = None) -> list[Notice]:
+    """A web process's look: evaluate the alerts when no one has for OVERDUE_S."""
+    raw = await redis.get(EVALUATED_KEY)
+    waited = time.time() - (float(raw) if raw else 0.0)
+    if waited < OVERDUE_S or not await redis.set(WEB_LOCK_KEY, "1", nx=True,
+                                                  ex=int(OVERDUE_S / 3)):
+        return []
+    log.warning("alerts evaluated by a web process: no worker has evaluated them lately",
+                waited_s=round(waited) if raw else None)
+    return await evaluate_alerts(redis, settings)
+
+
+async def watch_forever(redis: Redis, period_s: float) -> None:
+    """The web's watch over the worker's alert cron (a lifespan task)."""
+    while True:
+        await asyncio.sleep(period_s)
+        try:
+            await evaluate_if_overdue(redis)
+        except Exception as error:  # Redis away: the next look tries again
+            log.warning("alert watch failed", error=repr(error)[:300])

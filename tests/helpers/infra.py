@@ -39,6 +39,9 @@ TEST_ENV = {
     "WEB_GRACEFUL_SHUTDOWN_SECONDS": "1",
     # Reconciliation tests pay a session and reconcile at once, playing the lost webhook.
     "RECONCILE_GRACE_SECONDS": "0",
+    # The web's watch over the alert cron evaluates alerts where tests evaluate them
+    # themselves; its own test turns it on.
+    "ALERTS_WATCHDOG_SECONDS": "0",
 }
 
 
