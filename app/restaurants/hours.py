@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 SLOT_MINUTES = 15
 DAY_MINUTES = 24 * 60
+NOON_MINUTES = 12 * 60
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ALL_WEEK = tuple((day, 0, DAY_MINUTES) for day in range(7))
 # "17:30", "17.30", "17h30", "1730", "9:00", and a whole hour alone ("9", "17").
@@ -62,9 +63,10 @@ class Interval:
 
     @property
     def label(self) -> str:
-        # Midnight as a closing time reads as the owner wrote it ("18:00-00:00"); only the
-        # whole day keeps 24:00, since "00:00-00:00" would read as opening and closing at once.
-        closes = self.closes if self.opens == 0 else self.closes % DAY_MINUTES
+        # Midnight closing an evening reads as owners write it ("18:00-00:00"); closing a
+        # range that opened in the morning it is 24:00 ("02:00-24:00", "00:00-24:00" the whole
+        # day): "02:00-00:00" read as a range running backwards (an outside try).
+        closes = self.closes if self.opens < NOON_MINUTES else self.closes % DAY_MINUTES
         return f"{clock_text(self.opens)}-{clock_text(closes)}"
 
 

@@ -79,6 +79,9 @@ def test_a_range_that_closes_at_midnight_stays_closed_outside_it() -> None:
     assert [(item.opens, item.closes) for item in evening] == [(1380, hours.DAY_MINUTES)]
     assert hours.day_text(evening, 2) == "23:00-00:00"
     assert hours.day_text(hours.parse_day(2, "00:00-24:00"), 2) == "00:00-24:00"
+    # a day that opens in the morning runs to 24:00, not "02:00-00:00" (read as backwards)
+    assert hours.day_text(hours.parse_day(2, "02:00-24:00"), 2) == "02:00-24:00"
+    assert hours.day_text(hours.parse_day(2, "11:30-00:00"), 2) == "11:30-24:00"
     for rows in (hours.to_rows(evening), [[2, 1380, 0]]):  # as stored now, and before
         late = hours.Schedule("Europe/Berlin", hours.from_rows(rows))
         assert not hours.is_open(late, berlin(2026, 12, 2, 22, 59))
