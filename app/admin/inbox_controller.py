@@ -20,6 +20,7 @@ from app.ops import discrepancies
 from app.payments.stripe_gateway import PaymentProviderError
 
 _ROW_ID = re.compile(r"[1-9][0-9]{0,17}")
+REPLAYED_MAX = 300  # characters of a replay's outcome carried back to the page
 
 
 class AdminInboxController(Controller):
@@ -28,12 +29,13 @@ class AdminInboxController(Controller):
     include_in_schema = False
 
     @get("/webhooks")
-    async def webhooks(self, request: Request[Any, Any, Any],
-                       provider: FromQuery[str] = "") -> Template:
+    async def webhooks(self, request: Request[Any, Any, Any], provider: FromQuery[str] = "",
+                       replayed: FromQuery[str] = "") -> Template:
         events = await inbox.stripe_events()
         deliveries = await inbox.deliveries(provider or None)
         return Template("admin/webhooks.html", context=page_context(
-            request, "webhooks", events=events, deliveries=deliveries, provider=provider))
+            request, "webhooks", events=events, deliveries=deliveries, provider=provider,
+            replayed=replayed[:REPLAYED_MAX]))
 
     @post("/webhooks/stripe/{event_id:str}/replay", status_code=200)
     async def replay_stripe(self, request: Request[Any, Any, Any],
@@ -58,7 +60,9 @@ class AdminInboxController(Controller):
     def _outcome(self, request: Request[Any, Any, Any], detail: str, ok: bool,
                  status_code: int = 200) -> Response[Any]:
         if not is_htmx(request) and status_code < 400:
-            return Redirect("/admin/webhooks", status_code=303)
+            # A page without script says what the replay did, as htmx's swap does.
+            return Redirect(f"/admin/webhooks?replayed={quote(detail[:REPLAYED_MAX])}",
+                            status_code=303)
         return render_fragment(request, "admin_outcome.html", status_code, ok=ok, detail=detail)
 
     @get("/emails")

@@ -33,6 +33,11 @@ async def test_stripe_event_replay_creates_a_lost_order_once(
     assert await PaidOrder.count().where(PaidOrder.public_id == ref) == 1
     page = (await client.get("/admin/webhooks", headers=HTML)).text
     assert event["id"] in page and "checkout.session.completed" in page
+    # Without script the page it comes back to says what the replay did.
+    plain = await client.post(path, data={"_csrf_token": token}, headers=HTML,
+                              follow_redirects=True)
+    assert plain.status_code == 200, plain.text
+    assert "Replayed: checkout.session.completed: duplicate event" in plain.text
     assert await StripeEvent.count().where(StripeEvent.event_id == event["id"]) == 1
 
 
