@@ -173,7 +173,7 @@ async def menu_page(request: Request[Any, Any, Any], restaurant: Restaurant, *,
                      saved: str = "", errors: dict[str, str] | None = None,
                      values: dict[str, Any] | None = None, status_code: int = 200) -> Template:
     rows = await categories.list_categories(restaurant)
-    items = await services.menu_items(restaurant.id)
+    items = await services.menu_items(restaurant.id, with_hidden=True)
     groups = await services.modifier_groups(restaurant.id)
     return Template("manage/menu.html", status_code=status_code, context=page_context(
         request, restaurant, "menu", categories=rows, saved=saved, errors=errors or {},

@@ -157,7 +157,8 @@ SELECT r.id, r.slug, r.name, r.currency, r.capture_mode, r.default_prep_minutes,
                                       ORDER BY g.position, g.id, o.position, o.id)
                       FROM modifier_option o JOIN modifier_group g ON g.id = o.modifier_group
                       WHERE g.menu_item = m.id), '[]'::json)))
-                 FROM menu_item m WHERE m.restaurant = r.id AND m.id = ANY($2::bigint[])),
+                 FROM menu_item m WHERE m.restaurant = r.id AND m.id = ANY($2::bigint[])
+                   AND NOT m.hidden),
                 '[]'::json) AS items
 FROM restaurant r WHERE r.slug = $1
 """

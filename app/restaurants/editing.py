@@ -78,7 +78,7 @@ PRICE = re.compile(r"[0-9]{1,12}(?:\.[0-9]*)?|\.[0-9]+")
 WHOLE = re.compile(r"-?[0-9]{1,9}")  # a whole number as typed; the range is checked apart
 RESERVED_SLUGS = frozenset({"new"})  # /admin/restaurants/new is the creation form
 MENU_FIELDS = ("name", "category", "description", "price", "position", "available",
-               "tax_rate")
+               "hidden", "tax_rate")
 
 
 class FormInvalid(Exception):
@@ -102,7 +102,8 @@ class EditConflict(FormInvalid):
 # The dish's fields a conflict names, with their labels, as the form shows them.
 CONFLICT_FIELDS = {"name": "name", "category": "category", "description": "description",
                    "price": "price", "tax_rate": "VAT rate", "position": "position",
-                   "available": "on the menu", "allergens": "allergens"}
+                   "available": "available", "hidden": "hidden from diners",
+                   "allergens": "allergens"}
 
 
 @dataclass
@@ -340,6 +341,7 @@ def parse_menu_item(form: Mapping[str, Any], currency: str) -> Parsed:
         parsed.errors["price"] = str(error)
     parsed.integer(form, "position", 0, 10_000, default=0)
     parsed.values["available"] = checkbox(form, "available")
+    parsed.values["hidden"] = checkbox(form, "hidden")
     raw_rate = parsed.text(form, "tax_rate", 12)  # blank: the restaurant's default rate
     parsed.values["tax_rate_value"] = None
     if raw_rate and "tax_rate" not in parsed.errors:
@@ -471,6 +473,7 @@ async def save_menu_item(redis: Redis, slug: str, form: Mapping[str, Any], *, by
                MenuItem.price_amount: parsed.values["price_amount"],
                MenuItem.position: parsed.values["position"],
                MenuItem.available: parsed.values["available"],
+               MenuItem.hidden: parsed.values["hidden"],
                MenuItem.tax_rate: parsed.values["tax_rate_value"]}
     if "allergens" in parsed.values:
         columns[MenuItem.allergens] = parsed.values["allergens"]
@@ -600,7 +603,7 @@ def restaurant_values(restaurant: Restaurant) -> dict[str, Any]:
 def item_values(item: MenuItem, currency: str) -> dict[str, Any]:
     return {"name": item.name, "category": item.category, "description": item.description,
             "price": format_price(item.price_amount, currency), "position": item.position,
-            "available": item.available,
+            "available": item.available, "hidden": item.hidden,
             "tax_rate": "" if item.tax_rate is None else format_rate(item.tax_rate),
             "allergens": allergens.known(item.allergens or []), "photo_id": item.photo_id}
 

@@ -38,8 +38,8 @@ async def list_restaurants() -> list[Restaurant]:
     chosen too: each of its modifier groups has as many options available as it needs (a
     required one at least one), as app.orders.choices `choosable` decides for the menu
     page, which calls a dish whose every size is sold out sold out."""
-    orderable = MenuItem.select(MenuItem.restaurant).where(MenuItem.available.eq(True),
-                                                           WhereRaw(_CHOOSABLE))
+    orderable = MenuItem.select(MenuItem.restaurant).where(
+        MenuItem.available.eq(True), MenuItem.hidden.eq(False), WhereRaw(_CHOOSABLE))
     return await Restaurant.objects().where(Restaurant.id.is_in(orderable)).order_by(
         Restaurant.name)
 
@@ -64,9 +64,13 @@ async def slug_of(restaurant_id: int) -> str:
     return slug
 
 
-async def menu_items(restaurant_id: int) -> list[MenuItem]:
-    return await MenuItem.objects().where(MenuItem.restaurant == restaurant_id).order_by(
-        MenuItem.position).order_by(MenuItem.id)
+async def menu_items(restaurant_id: int, *, with_hidden: bool = False) -> list[MenuItem]:
+    """The dishes diners see (and the kitchen's 86 switches list); `with_hidden`: the owner's
+    editor, which lists those taken off the menu too."""
+    query = MenuItem.objects().where(MenuItem.restaurant == restaurant_id)
+    if not with_hidden:
+        query = query.where(MenuItem.hidden.eq(False))
+    return await query.order_by(MenuItem.position).order_by(MenuItem.id)
 
 
 async def category_order(restaurant_id: int) -> list[str]:

@@ -71,7 +71,8 @@ class MenuItem(Table):
     name = Varchar(length=120)
     description = Varchar(length=500, default="")
     price_amount = Integer()  # minor units of the restaurant's currency
-    available = Boolean(default=True)
+    available = Boolean(default=True)  # False: sold out ("86"), shown greyed out
+    hidden = Boolean(default=False)  # off the menu, kept for later (a seasonal dish)
     position = Integer(default=0)
     tax_rate = Integer(null=True, default=None)  # VAT, hundredths of a percent; None: default
     # The menu editor (#16 item 2): `category` names a MenuCategory row of the restaurant
