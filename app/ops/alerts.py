@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from app.infra.logging import get_logger
-from app.ops import system
+from app.ops import heartbeat, system
 from app.ops.alert_state import STATE_KEY
 from app.ops.heartbeat import FORGET_AFTER_S, HEARTBEAT_KEY, STALE_AFTER_S
 from app.platform.metrics import ALERTS_FIRED
@@ -102,7 +102,8 @@ async def _heartbeats(redis: Redis, settings: Settings) -> Check:
     rows = await redis.zrangebyscore(HEARTBEAT_KEY, now - 3600, "+inf", withscores=True)
     ages = {(name.decode() if isinstance(name, bytes) else str(name)): round(now - score, 1)
             for name, score in rows}
-    stale = {name: age for name, age in ages.items() if age > STALE_AFTER_S}
+    stale = {name: age for name, age in ages.items()
+             if age > STALE_AFTER_S or heartbeat.gone(name)}
     live = len(ages) - len(stale)
     # With workers alive, a dead one's heartbeat (a crash, most likely replaced) is worth one
     # notice, then resolves once FORGET_AFTER_S old; with none alive it fires, naming them all.

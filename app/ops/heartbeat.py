@@ -32,9 +32,27 @@ async def forget(redis: Redis, name: str) -> None:
     await redis.zrem(HEARTBEAT_KEY, name)
 
 
+def gone(name: str) -> bool:
+    """A worker of this host whose process has ended (kill -9, the OOM killer): its last
+    heartbeat is young, but it counted as live for up to STALE_AFTER_S beside the worker that
+    replaced it (an outside try). Another host's workers cannot be seen from here."""
+    host, _, pid = name.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):  # someone else's process, or no such pid
+        return False
+    return False
+
+
 async def live_workers(redis: Redis) -> list[tuple[str, float]]:
-    """Workers whose last heartbeat is recent enough, with its age in seconds."""
+    """Workers whose last heartbeat is recent enough and that are not known to have ended,
+    with its age in seconds."""
     now = time.time()
     rows = await redis.zrangebyscore(HEARTBEAT_KEY, now - STALE_AFTER_S, "+inf", withscores=True)
-    return [(name.decode() if isinstance(name, bytes) else name, round(now - score, 1))
-            for name, score in rows]
+    named = [(name.decode() if isinstance(name, bytes) else name, round(now - score, 1))
+             for name, score in rows]
+    return [(name, age) for name, age in named if not gone(name)]

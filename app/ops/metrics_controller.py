@@ -34,7 +34,7 @@ from redis.asyncio import Redis
 
 from app.infra.logging import get_logger
 from app.ops import system
-from app.ops.heartbeat import HEARTBEAT_KEY, STALE_AFTER_S
+from app.ops.heartbeat import HEARTBEAT_KEY, live_workers
 from app.settings import get_settings
 
 log = get_logger("orderpass.metrics")
@@ -60,9 +60,9 @@ def process_registry() -> CollectorRegistry:
 
 async def _heartbeats(redis: Redis) -> tuple[int, float | None]:
     now = time.time()
-    live = await redis.zcount(HEARTBEAT_KEY, now - STALE_AFTER_S, "+inf")
+    live = len(await live_workers(redis))
     newest = await redis.zrevrange(HEARTBEAT_KEY, 0, 0, withscores=True)
-    return int(live), (round(now - newest[0][1], 1) if newest else None)
+    return live, (round(now - newest[0][1], 1) if newest else None)
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:

@@ -10,10 +10,11 @@ import json
 import socket
 import time
 
+import httpx
 from arq.connections import ArqRedis
 
 from app.ops import alerts
-from app.ops.heartbeat import HEARTBEAT_KEY, STALE_AFTER_S
+from app.ops.heartbeat import HEARTBEAT_KEY, STALE_AFTER_S, live_workers
 from tests.helpers.server import RunningProcess, start_worker
 from tests.helpers.waiting import wait_until
 
@@ -63,3 +64,25 @@ async def test_a_killed_and_replaced_worker_alerts_once_then_resolves(redis: Arq
         await redis.zadd(HEARTBEAT_KEY, {_name(replacement): time.time() - 600})
         summary = await _firing(redis)
         assert summary is not None and summary.startswith("0 live workers"), summary
+
+
+async def test_a_killed_worker_stops_counting_as_live_at_once(
+        redis: ArqRedis, client: httpx.AsyncClient) -> None:
+    """Its heartbeat was 5 s old, so for up to 30 s /admin/system listed it beside its
+    replacement and `orderpass_workers_live` said 2 with one process running (an outside
+    try). A worker of this host whose process has ended counts as gone at once; its crash is
+    still named once by the alert."""
+    await redis.delete(HEARTBEAT_KEY, KEY)
+    with start_worker({"PYTHONUNBUFFERED": "1"}) as dead:
+        await _beating(redis, dead)
+        dead.process.kill()
+        dead.process.wait(timeout=10)
+    gone = _name(dead)
+    await redis.zadd(HEARTBEAT_KEY, {gone: time.time() - 1,  # beat a second before the kill
+                                     "other-host:4711": time.time() - 1})  # cannot be seen
+    assert [name for name, _ in await live_workers(redis)] == ["other-host:4711"]
+    metrics = (await client.get("/metrics")).text
+    assert "orderpass_workers_live 1.0" in metrics, metrics
+    summary = await _firing(redis)
+    assert summary == f"1 live workers; stale: {gone}", summary
+    await redis.delete(HEARTBEAT_KEY, KEY)
