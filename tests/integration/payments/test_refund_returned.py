@@ -59,6 +59,8 @@ async def test_a_refund_the_bank_returns_is_no_refund_and_the_owner_is_told(
     assert after.amount_refunded == 0  # the money is with the restaurant again
     assert await OrderRefund.count().where(OrderRefund.paid_order == order.id) == 0
     assert (await discrepancy_kinds(order.public_id)).count("refund_failed") == 1
+    queue = html.unescape((await client.get("/admin/discrepancies")).text)
+    assert "refund failed" in queue and "did not reach the customer" in queue
 
     async with staff_session(app, "owner@demo.test") as owner:
         page = html.unescape(" ".join((await owner.get(
