@@ -164,7 +164,7 @@ async def _item_form(request: Request[Any, Any, Any], restaurant: Restaurant,
     return Template("manage/menu_item.html", status_code=status_code, context=page_context(
         request, restaurant, "menu", item_id=item_id, values=values, errors=errors or {},
         allergens=ALLERGENS, group_slots=range(MAX_GROUPS),
-        photo_max_mb=photos.MAX_BYTES // (1024 * 1024),
+        photo_max_mb=photos.MAX_BYTES // (1024 * 1024), photo_max_bytes=photos.MAX_BYTES,
         price_hint=editing.alone_hint(values.get("price"), restaurant.currency),
         categories=await categories.list_categories(restaurant)))
 

@@ -10,3 +10,34 @@
   box.focus({ preventScroll: true });
   box.scrollIntoView({ block: "center" });
 })();
+
+/* A photo over the limit is refused as it is chosen, before the form is sent: sent, a file
+   past the server's body limit came back as a 413 with everything typed lost (an outside
+   try: 45 MB). The field says why and is emptied; the rest of the form stays as typed. */
+(function () {
+  "use strict";
+  var MB = 1024 * 1024;
+  function mb(bytes) { return (bytes / MB).toFixed(bytes < 10 * MB ? 1 : 0); }
+  Array.prototype.forEach.call(document.querySelectorAll("input[type=file][data-max-bytes]"), function (input) {
+    var note = document.getElementById(input.id + "-size");
+    if (!note) return;
+    input.addEventListener("change", function () {
+      var max = Number(input.dataset.maxBytes), file = input.files && input.files[0];
+      var tooBig = !!file && max > 0 && file.size > max;
+      note.hidden = !tooBig;
+      if (!tooBig) {
+        note.textContent = "";
+        if (input.getAttribute("aria-describedby") === note.id) {
+          input.removeAttribute("aria-describedby");
+          input.removeAttribute("aria-invalid");
+        }
+        return;
+      }
+      note.textContent = "This photo is " + mb(file.size) + " MB; a photo can be up to " +
+        mb(max) + " MB. Choose a smaller one: nothing else on the form is lost.";
+      input.value = "";
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", note.id);
+    });
+  });
+})();
