@@ -13,6 +13,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from app.accounts.forms import form_of
 from app.accounts.guards import require_manager_for_slug, staff_of
 from app.infra.form_input import RowId
 from app.manage.views import page_context, restaurant_or_404
@@ -124,6 +125,21 @@ class ManageMenuController(Controller):
     async def update_item(self, request: Request[Any, Any, Any], slug: FromPath[str],
                           item_id: RowId) -> Template | Redirect:
         return await _save(request, slug, item_id)
+
+    @post("/items/{item_id:int}/move", status_code=303)
+    async def move_item(self, request: Request[Any, Any, Any], slug: FromPath[str],
+                        item_id: RowId) -> Redirect:
+        """↑/↓ beside a dish in the editor: `direction` up or down within its category."""
+        await restaurant_or_404(slug)
+        direction = (await form_of(request)).get("direction", "")
+        if direction not in ("up", "down"):
+            raise HTTPException(status_code=400, detail="direction must be up or down")
+        try:
+            await editing.move_menu_item(request.app.state.redis, slug, item_id, direction,
+                                         by=staff_of(request).email)
+        except editing.NotFound as missing:
+            raise NotFoundException(str(missing)) from missing
+        return Redirect(f"/manage/{slug}/menu#item-{item_id}", status_code=303)
 
     @post("/items/{item_id:int}/delete", status_code=303)
     async def delete_item(self, request: Request[Any, Any, Any], slug: FromPath[str],

@@ -626,3 +626,26 @@ async def delete_menu_item(redis: Redis, slug: str, item_id: int, *, by: str) ->
             await MenuPhoto.delete().where(MenuPhoto.id == item.photo_id)
     log.info("menu item deleted", restaurant=slug, item=item_id, by=by)
     await announce(redis, int(restaurant.id), MENU_EVENT)
+
+
+async def move_menu_item(redis: Redis, slug: str, item_id: int, direction: str, *,
+                         by: str) -> MenuItem:
+    """Swap the dish with its neighbour above ("up") or below ("down") in its category, as
+    the editor lists them (position, then id; hidden dishes included); the category's
+    positions become 0…n-1, so dishes that shared a position get an order of their own."""
+    restaurant = await get_restaurant(slug)
+    async with DB.transaction():
+        item = await get_item(restaurant, item_id)
+        rows = await MenuItem.select(MenuItem.id).where(
+            (MenuItem.restaurant == restaurant.id) & (MenuItem.category == item.category)
+        ).order_by(MenuItem.position).order_by(MenuItem.id)
+        ids = [int(row["id"]) for row in rows]
+        at = ids.index(item_id)
+        to = at - 1 if direction == "up" else at + 1
+        if 0 <= to < len(ids):
+            ids[at], ids[to] = ids[to], ids[at]
+        for position, row_id in enumerate(ids):
+            await MenuItem.update({MenuItem.position: position}).where(MenuItem.id == row_id)
+    log.info("menu item moved", restaurant=slug, item=item_id, direction=direction, by=by)
+    await announce(redis, int(restaurant.id), MENU_EVENT)
+    return item

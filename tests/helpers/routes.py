@@ -42,6 +42,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/manage/{slug:str}/menu/items"): "manager",
     ("GET", "/manage/{slug:str}/menu/items/{item_id:int}"): "manager",
     ("POST", "/manage/{slug:str}/menu/items/{item_id:int}"): "manager",
+    ("POST", "/manage/{slug:str}/menu/items/{item_id:int}/move"): "manager",
     ("POST", "/manage/{slug:str}/menu/items/{item_id:int}/delete"): "manager",
     ("POST", "/manage/{slug:str}/menu/categories"): "manager",
     ("POST", "/manage/{slug:str}/menu/categories/{category_id:int}/rename"): "manager",

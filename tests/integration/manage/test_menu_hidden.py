@@ -56,3 +56,32 @@ async def test_a_hidden_dish_is_off_the_menu_and_back_when_shown(
     assert "Tomato soup" in (await diner.get("/r/demo")).text
     back = (await diner.get("/api/restaurants/demo/menu")).json()
     assert soup.id in [item["id"] for item in back["items"]]
+
+
+async def _order(client: httpx.AsyncClient, category: str) -> list[str]:
+    menu = (await client.get("/api/restaurants/demo/menu")).json()["items"]
+    return [item["name"] for item in menu if item["category"] == category]
+
+
+async def test_dishes_move_up_and_down_in_their_category(client: httpx.AsyncClient) -> None:
+    """Dishes were ordered only by typing a position number into each dish's form; the
+    editor has ↑/↓ beside each, as categories do, and the diners' menu follows."""
+    await login(client, "owner@demo.test")
+    soup = await _soup()
+    before = await _order(client, soup.category)
+    assert len(before) >= 2 and before[0] == "Tomato soup", before
+    token = client.cookies["csrftoken"]
+    moved = await client.post(f"/manage/demo/menu/items/{soup.id}/move",
+                              data={"_csrf_token": token, "direction": "down"})
+    assert moved.status_code == 303 and moved.headers["location"].endswith(f"#item-{soup.id}")
+    after = await _order(client, soup.category)
+    assert after == [before[1], "Tomato soup", *before[2:]], after
+    editor = (await client.get("/manage/demo/menu")).text
+    assert 'aria-label="Move Tomato soup up"' in editor
+    back = await client.post(f"/manage/demo/menu/items/{soup.id}/move",
+                             data={"_csrf_token": token, "direction": "up"})
+    assert back.status_code == 303
+    assert await _order(client, soup.category) == before
+    sideways = await client.post(f"/manage/demo/menu/items/{soup.id}/move",
+                                 data={"_csrf_token": token, "direction": "left"})
+    assert sideways.status_code == 400 and "up or down" in sideways.text
