@@ -49,7 +49,11 @@ class MenuApiController(Controller):
         restaurant = await services.get_restaurant(slug)
         if restaurant is None:
             raise NotFoundException(f"no restaurant called {slug!r}")
-        items = await services.menu_items(restaurant.id)
+        # Category by category in the restaurant's order, as the menu page lists them: by
+        # position alone the categories interleaved once dishes were moved (an outside try).
+        items = [item for section in services.by_category(
+            await services.menu_items(restaurant.id),
+            await services.category_order(restaurant.id)) for item in section.items]
         window = order_window(restaurant, schedule_of(restaurant,
                                                       await closures_of(restaurant.id)))
         # full slots are not offered (app/orders/slot_cap.py counts as intake does)

@@ -82,6 +82,10 @@ async def test_dishes_move_up_and_down_in_their_category(client: httpx.AsyncClie
                              data={"_csrf_token": token, "direction": "up"})
     assert back.status_code == 303
     assert await _order(client, soup.category) == before
+    # The API lists dishes category by category, in the menu's order, whatever the moves.
+    menu = (await client.get("/api/restaurants/demo/menu")).json()["items"]
+    shown = [item["category"] for item in menu]
+    assert shown == sorted(shown, key=shown.index), shown  # each category in one run
     sideways = await client.post(f"/manage/demo/menu/items/{soup.id}/move",
                                  data={"_csrf_token": token, "direction": "left"})
     assert sideways.status_code == 400 and "up or down" in sideways.text
