@@ -44,17 +44,26 @@ def menu_channel(restaurant_id: int) -> str:
     return channel_name("menu", restaurant_id)
 
 
-async def announce(redis: Redis, restaurant_id: int, event: str) -> None:
-    """Tell the restaurant's kitchen screens and menu pages to re-read; best effort."""
-    payload = encode_event(restaurant_id, "", event)  # no ref: screens re-read the board
+async def _publish(redis: Redis, messages: list[tuple[str, bytes]], *, restaurant_id: int,
+                   event: str) -> None:
+    """(channel, payload) pairs in one round trip; best effort, like every board message:
+    a screen or menu page re-reads on reconnect."""
     try:
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.publish(kitchen_channel(restaurant_id), payload)
-            pipe.publish(menu_channel(restaurant_id), payload)
+            for channel, payload in messages:
+                pipe.publish(channel, payload)
             await asyncio.wait_for(pipe.execute(), PUBLISH_TIMEOUT_S)
     except Exception as error:
         log.warning("floor change not announced", restaurant_id=restaurant_id, event_name=event,
                     error=str(error)[:200])
+
+
+async def announce(redis: Redis, restaurant_id: int, event: str) -> None:
+    """Tell the restaurant's kitchen screens and menu pages to re-read; best effort."""
+    payload = encode_event(restaurant_id, "", event)  # no ref: screens re-read the board
+    await _publish(redis, [(kitchen_channel(restaurant_id), payload),
+                           (menu_channel(restaurant_id), payload)],
+                   restaurant_id=restaurant_id, event=event)
 
 
 def _id(restaurant: Restaurant) -> int:
@@ -173,14 +182,8 @@ async def acknowledge_alarm(redis: Redis, restaurant: Restaurant, refs: list[str
     done = [str(row["public_id"]) for row in rows]
     for ref in done:
         log.info("new-order alarm acknowledged", order_id=ref, actor=actor)
-    if done:
-        try:  # best effort, like every board message: a screen re-reads on reconnect
-            async with redis.pipeline(transaction=False) as pipe:
-                for ref in done:
-                    pipe.publish(kitchen_channel(_id(restaurant)),
-                                 encode_event(_id(restaurant), ref, ALARM_EVENT))
-                await asyncio.wait_for(pipe.execute(), PUBLISH_TIMEOUT_S)
-        except Exception as error:
-            log.warning("alarm acknowledgement not announced", restaurant_id=_id(restaurant),
-                        error=str(error)[:200])
+    if done:  # each ticket re-sent to every screen, marked acknowledged
+        channel = kitchen_channel(_id(restaurant))
+        await _publish(redis, [(channel, encode_event(_id(restaurant), ref, ALARM_EVENT))
+                               for ref in done], restaurant_id=_id(restaurant), event=ALARM_EVENT)
     return done

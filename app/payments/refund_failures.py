@@ -54,7 +54,8 @@ async def refunds_returned(redis: ArqRedis, order: PaidOrder) -> Outcome:
     forgot = 0
     for refund in returned:
         refund_id, amount = str(refund.id), int(refund.amount)
-        reason = why(getattr(refund, "failure_reason", None), str(refund.status))
+        failure = str(getattr(refund, "failure_reason", None) or "")
+        reason = why(failure, str(refund.status))
         forgot += await settlement.forget_refund(order, refund_id)
         # The diner was told "refunded": told now it did not arrive, once per refund (a
         # redelivered event, after a crash between the two, finds the row and sends nothing).
@@ -65,11 +66,11 @@ async def refunds_returned(redis: ArqRedis, order: PaidOrder) -> Outcome:
                            f"the customer ({reason}): the money is back in the Stripe balance; "
                            "pay the customer back another way, Stripe cannot refund this card",
                  "refund": refund_id, "amount": amount, "currency": order.currency,
-                 "failure_reason": str(getattr(refund, "failure_reason", None) or ""),
+                 "failure_reason": failure,
                  "status": str(refund.status)},
                 about=refund_id):
             log.error("refund returned by the customer's bank", order_id=ref, refund=refund_id,
-                      amount=amount, failure_reason=getattr(refund, "failure_reason", None))
+                      amount=amount, failure_reason=failure)
     if not forgot:
         return Outcome("refund_failure_known" if returned else "refunds_unchanged", ref)
     # The kitchen card's "refunded" lines and the diner's page re-read the order.

@@ -10,7 +10,7 @@ import asyncpg
 from app.infra.form_input import text_error
 from app.infra.logging import get_logger
 from app.piccolo_conf import DB
-from app.restaurants.editing import FormInvalid, NotFound
+from app.restaurants.editing import FormInvalid, NotFound, moved
 from app.restaurants.tables import MenuCategory, MenuItem, Restaurant
 
 log = get_logger("orderpass.menu.categories")
@@ -104,10 +104,7 @@ async def move_category(restaurant: Restaurant, category_id: int, direction: str
         ids = [int(category.id) for category in ordered]
         if category_id not in ids:
             raise NotFound(f"no category {category_id}")
-        at = ids.index(category_id)
-        to = at - 1 if direction == "up" else at + 1
-        if 0 <= to < len(ids):
-            ids[at], ids[to] = ids[to], ids[at]
+        ids = moved(ids, category_id, direction)
         for position, row_id in enumerate(ids):
             await MenuCategory.update({MenuCategory.position: position}).where(
                 MenuCategory.id == row_id)

@@ -628,6 +628,18 @@ async def delete_menu_item(redis: Redis, slug: str, item_id: int, *, by: str) ->
     await announce(redis, int(restaurant.id), MENU_EVENT)
 
 
+def moved(ids: list[int], row_id: int, direction: str) -> list[int]:
+    """`ids` in their listed order with `row_id` swapped with its neighbour above ("up") or
+    below ("down"); the same at either end. A category among categories, a dish in its
+    category: their positions are then rewritten 0…n-1 in this order."""
+    ids = list(ids)
+    at = ids.index(row_id)
+    to = at - 1 if direction == "up" else at + 1
+    if 0 <= to < len(ids):
+        ids[at], ids[to] = ids[to], ids[at]
+    return ids
+
+
 async def move_menu_item(redis: Redis, slug: str, item_id: int, direction: str, *,
                          by: str) -> MenuItem:
     """Swap the dish with its neighbour above ("up") or below ("down") in its category, as
@@ -639,11 +651,7 @@ async def move_menu_item(redis: Redis, slug: str, item_id: int, direction: str, 
         rows = await MenuItem.select(MenuItem.id).where(
             (MenuItem.restaurant == restaurant.id) & (MenuItem.category == item.category)
         ).order_by(MenuItem.position).order_by(MenuItem.id)
-        ids = [int(row["id"]) for row in rows]
-        at = ids.index(item_id)
-        to = at - 1 if direction == "up" else at + 1
-        if 0 <= to < len(ids):
-            ids[at], ids[to] = ids[to], ids[at]
+        ids = moved([int(row["id"]) for row in rows], item_id, direction)
         for position, row_id in enumerate(ids):
             await MenuItem.update({MenuItem.position: position}).where(MenuItem.id == row_id)
     log.info("menu item moved", restaurant=slug, item=item_id, direction=direction, by=by)

@@ -5,13 +5,16 @@ payment, signed webhook), for anything that moves money."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from arq.connections import ArqRedis
+from redis.asyncio import Redis
 
+from app.live.feed import publish_order_event
 from app.orders.tables import OrderItem, PaidOrder
 from app.restaurants.opening import PAY_WINDOW_MINUTES
 from app.restaurants.tables import Restaurant
@@ -172,3 +175,13 @@ async def order_for(client: httpx.AsyncClient, slot: datetime | str | None) -> d
 def earliest_slot() -> datetime:
     """The first slot a diner may book now: after prep and the payment window."""
     return next_slot(datetime.now(UTC) + timedelta(minutes=PREP + PAY_WINDOW_MINUTES + 1))
+
+
+async def announce_paid(order: PaidOrder) -> None:
+    """Publish `order.paid` for an order made with `make_paid_order`, as the webhook does,
+    from a connection of its own (the test's servers hear it over Redis)."""
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        await publish_order_event(redis, order.restaurant, order.public_id, "order.paid")
+    finally:
+        await redis.aclose()

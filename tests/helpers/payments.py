@@ -13,6 +13,7 @@ from app.notifications.tables import EmailMessage
 from app.orders.tables import PaidOrder
 from app.payments.tables import Discrepancy
 from app.settings import get_settings
+from tests.helpers.accounts import login
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.stripe_events import sandbox_events, signed_request
 from workers.email_jobs import send_email
@@ -71,3 +72,12 @@ async def send_as_worker(redis: ArqRedis, sandbox: RunningSandbox, kind: str, re
     settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
     return str(await send_email({"redis": redis, "settings": settings, "job_try": 1}, kind,
                                 ref))
+
+
+async def refund_in_full(client: httpx.AsyncClient, order_ref: str) -> None:
+    """The admin's "Refund everything" on the order's page (logs `client` in as the admin)."""
+    token = await login(client, "admin@orderpass.test")
+    whole = await client.post(f"/admin/orders/{order_ref}/refund",
+                              data={"_csrf_token": token, "confirm": "yes"},
+                              follow_redirects=False)
+    assert whole.status_code == 303, whole.text

@@ -5,30 +5,19 @@ everywhere again. The route takes only the restaurant's own new tickets."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from app.live.feed import publish_order_event
 from app.orders.tables import PaidOrder
 from tests.helpers.accounts import login
 from tests.helpers.browser import logged_in_context, open_kitchen
-from tests.helpers.orders import make_paid_order
+from tests.helpers.orders import announce_paid, make_paid_order
 from tests.helpers.server import RunningProcess
 
 HX = {"hx-request": "true"}
 ALARM = "() => document.body.dataset.alarm"
-
-
-async def announce(order: PaidOrder) -> None:
-    redis = Redis.from_url(os.environ["REDIS_URL"])
-    try:
-        await publish_order_event(redis, order.restaurant, order.public_id, "order.paid")
-    finally:
-        await redis.aclose()
 
 
 async def wait_alarm(screen: Any, level: str) -> None:
@@ -43,7 +32,7 @@ async def test_one_press_stops_the_alarm_on_every_screen(browser: Any,
     line = await open_kitchen(browser, web.url, errors)
     pass_ = await open_kitchen(browser, web.url, errors)
     first = await make_paid_order()
-    await announce(first)
+    await announce_paid(first)
     for screen in (line, pass_):
         await screen.locator(f"#card-{first.public_id}").wait_for(timeout=10_000)
         await wait_alarm(screen, "new")
@@ -73,7 +62,7 @@ async def test_one_press_stops_the_alarm_on_every_screen(browser: Any,
     assert await line.evaluate(ALARM) == "none"
 
     second = await make_paid_order()  # a new order after the press rings everywhere again
-    await announce(second)
+    await announce_paid(second)
     for screen in (line, pass_, late):
         await screen.locator(f"#card-{second.public_id}").wait_for(timeout=10_000)
         await wait_alarm(screen, "new")

@@ -14,24 +14,14 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from app.live.feed import publish_order_event
 from tests.helpers.accounts import add_member, login
 from tests.helpers.browser import logged_in_context
-from tests.helpers.orders import make_paid_order
+from tests.helpers.orders import announce_paid, make_paid_order
 from tests.helpers.server import FAST_HEARTBEAT_S, RunningProcess
 
 pytestmark = pytest.mark.browser
 
-
-
-async def _publish(order: Any) -> None:
-    redis = Redis.from_url(os.environ["REDIS_URL"])
-    try:
-        await publish_order_event(redis, order.restaurant, order.public_id, "order.paid")
-    finally:
-        await redis.aclose()
 
 
 async def test_a_stalled_stream_is_shown_as_down_then_reconnected_and_caught_up(
@@ -52,7 +42,7 @@ async def test_a_stalled_stream_is_shown_as_down_then_reconnected_and_caught_up(
         noticed_s = time.monotonic() - stalled
         assert noticed_s < FAST_HEARTBEAT_S * 2.5 + 3, noticed_s  # a few heartbeats, not forever
         order = await make_paid_order(items=[("Burrata", 1150, 1, "while frozen")])
-        await _publish(order)  # announced while the screen could not hear it
+        await announce_paid(order)  # announced while the screen could not hear it
     finally:
         os.kill(own_web.process.pid, signal.SIGCONT)
     await page.wait_for_selector("#connection.is-live", timeout=15_000)

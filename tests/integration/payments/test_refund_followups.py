@@ -27,7 +27,7 @@ from app.templating import format_money
 from tests.helpers.accounts import login, staff_session
 from tests.helpers.kitchen_listener import KitchenListener
 from tests.helpers.orders import paid_order_via_sandbox
-from tests.helpers.payments import emails_of, events_about, post_event, reload
+from tests.helpers.payments import emails_of, events_about, post_event, refund_in_full, reload
 from tests.helpers.sandbox import RunningSandbox
 from workers.email_jobs import send_email
 
@@ -152,11 +152,7 @@ async def test_a_whole_refund_of_a_ticket_being_cooked_leaves_a_notice(
     order, _items = await _accepted_order(client, sandbox, redis)
     ref, number = order.public_id, order.ticket_number
     await lifecycle.apply_action(ref, "start", actor="kitchen@demo.test", redis=redis)
-    token = await login(client, ADMIN)
-    whole = await client.post(f"/admin/orders/{ref}/refund",
-                              data={"_csrf_token": token, "confirm": "yes"},
-                              follow_redirects=False)
-    assert whole.status_code == 303, whole.text
+    await refund_in_full(client, ref)
     board = (await kitchen.get("/kitchen/demo/board")).text
     assert f'id="card-{ref}"' not in board
     assert f"#{number} refunded by the restaurant" in board, board
@@ -179,11 +175,7 @@ async def test_a_whole_refund_of_a_ready_ticket_says_not_to_hand_it_over(
     ref, number = order.public_id, order.ticket_number
     for action in ("start", "ready"):
         await lifecycle.apply_action(ref, action, actor="kitchen@demo.test", redis=redis)
-    token = await login(client, ADMIN)
-    whole = await client.post(f"/admin/orders/{ref}/refund",
-                              data={"_csrf_token": token, "confirm": "yes"},
-                              follow_redirects=False)
-    assert whole.status_code == 303, whole.text
+    await refund_in_full(client, ref)
     board = (await kitchen.get("/kitchen/demo/board")).text
     assert f"#{number} refunded by the restaurant" in board, board
     assert (f"{_money(order.amount_charged)} back to the customer: it is ready, "

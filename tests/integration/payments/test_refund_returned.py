@@ -17,13 +17,14 @@ from litestar import Litestar
 from app.orders.tables import OrderRefund
 from app.settings import get_settings
 from app.templating import format_money
-from tests.helpers.accounts import login, staff_session
+from tests.helpers.accounts import staff_session
 from tests.helpers.orders import paid_order_via_sandbox
 from tests.helpers.payments import (
     discrepancy_kinds,
     emails_of,
     events_about,
     post_event,
+    refund_in_full,
     refunds_in_stripe,
     reload,
 )
@@ -37,11 +38,7 @@ async def test_a_refund_the_bank_returns_is_no_refund_and_the_owner_is_told(
         app: Litestar, client: httpx.AsyncClient, sandbox: RunningSandbox,
         sdk: stripe.StripeClient, redis: ArqRedis) -> None:
     order = await paid_order_via_sandbox(client, sandbox)
-    token = await login(client, "admin@orderpass.test")
-    whole = await client.post(f"/admin/orders/{order.public_id}/refund",
-                              data={"_csrf_token": token, "confirm": "yes"},
-                              follow_redirects=False)
-    assert whole.status_code == 303, whole.text
+    await refund_in_full(client, order.public_id)
     refunded = await reload(order.public_id)
     assert (refunded.status, refunded.amount_refunded) == ("refunded", order.amount_charged)
     [refund] = refunds_in_stripe(sdk, order)
@@ -106,9 +103,7 @@ async def test_a_refund_the_bank_still_honours_changes_nothing(
     """`refund.updated` for a refund that went through (Stripe sends it for other changes
     too) forgets nothing and tells no one."""
     order = await paid_order_via_sandbox(client, sandbox)
-    token = await login(client, "admin@orderpass.test")
-    await client.post(f"/admin/orders/{order.public_id}/refund",
-                      data={"_csrf_token": token, "confirm": "yes"}, follow_redirects=False)
+    await refund_in_full(client, order.public_id)
     [refund] = refunds_in_stripe(sdk, order)
     event = events_about(sandbox, {"refund.created"}, str(refund.id))[-1]
     event = {**event, "type": "refund.updated"}  # as Stripe would send it for a metadata edit
