@@ -34,9 +34,12 @@ WITH tickets AS (
                                         'notes', i.notes, 'allergy', i.allergy,
                                         'modifiers', i.modifiers) ORDER BY i.id)
       FROM order_item i WHERE i.paid_order = o.id), '[]'::json) AS lines,
-    -- refunds only where there are any: most tickets skip the lookup
-    CASE WHEN o.amount_refunded > 0 THEN (
-      SELECT json_agg(f.lines ORDER BY f.id) FROM order_refund f WHERE f.paid_order = o.id)
+    -- refunds only where there are any: most tickets skip the lookup; with the dishes of
+    -- refunds the customer's bank returned, which stay not to be made
+    CASE WHEN o.amount_refunded > 0 OR o.returned_lines <> '[]' THEN (
+      SELECT json_agg(r.lines) FROM (
+        SELECT f.lines FROM order_refund f WHERE f.paid_order = o.id
+        UNION ALL SELECT jsonb_array_elements(o.returned_lines)) r)
     END AS refunds
   FROM paid_order o
   WHERE o.restaurant = $1 AND {which}
@@ -53,9 +56,11 @@ SELECT
      JOIN order_item i ON i.paid_order = o.id
      LEFT JOIN LATERAL (
        SELECT sum((l->>'quantity')::int) AS units
-       FROM order_refund f, jsonb_array_elements(f.lines) l
-       WHERE o.amount_refunded > 0 AND f.paid_order = o.id
-         AND jsonb_typeof(l->'item') = 'number' AND (l->>'item')::bigint = i.id) r ON true
+       FROM (SELECT f.lines FROM order_refund f
+             WHERE o.amount_refunded > 0 AND f.paid_order = o.id
+             UNION ALL SELECT jsonb_array_elements(o.returned_lines)) f,
+            jsonb_array_elements(f.lines) l
+       WHERE jsonb_typeof(l->'item') = 'number' AND (l->>'item')::bigint = i.id) r ON true
      WHERE o.restaurant = $1 AND o.status = ANY($3::text[]) AND {on_board}
      GROUP BY i.name
      HAVING sum(greatest(i.quantity - coalesce(r.units, 0), 0)) > 0) counts

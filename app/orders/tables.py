@@ -54,6 +54,8 @@ class PaidOrder(Table):
     version = Integer(default=1)
     amount_refunded = Integer(default=0)  # every refund so far, ours or made in Stripe
     amount_returned = Integer(default=0)  # refunds the customer's bank sent back (still owed)
+    # Their dishes (an array of lines per refund): still not to be made (the kitchen reads it).
+    returned_lines = JSONB(default="[]")
     voided_at = Timestamptz(null=True, default=None)  # the authorisation was released
     dispute_status = Varchar(length=24, default="")  # Stripe's dispute status, if any
     status_before_dispute = Varchar(length=24, default="")

@@ -324,20 +324,24 @@ _RESUM = ("UPDATE paid_order SET amount_refunded = (SELECT coalesce(sum(amount),
 
 async def forget_refund(order: PaidOrder, refund_id: str) -> int:
     """A refund the customer's bank returned (Stripe: `failed`) is no refund: its row goes and
-    the running total falls, so every figure (the owner's refunds, what is left to refund,
-    the kitchen's "refunded" lines) counts only money that went back. Returns its amount, or
-    0 when it was not recorded (or forgotten before)."""
+    the running total falls, so every money figure (the owner's refunds, what is left to
+    refund, the amount on the kitchen card) counts only money that went back. Its dishes
+    are kept in `returned_lines`: the kitchen was told not to make them, and goes on not
+    making them. Returns its amount, or 0 when it was not recorded (or forgotten before)."""
     async with DB.transaction() as transaction:
         connection = transaction.connection
         await connection.execute("SELECT 1 FROM paid_order WHERE id = $1 FOR UPDATE", order.id)
-        amount = await connection.fetchval(
+        gone = await connection.fetchrow(
             "DELETE FROM order_refund WHERE paid_order = $1 AND stripe_refund_id = $2 "
-            "RETURNING amount", order.id, refund_id)
-        if amount is not None:
+            "RETURNING amount, lines", order.id, refund_id)
+        if gone is not None:
             await connection.execute(_RESUM, order.id)
-            await connection.execute("UPDATE paid_order SET amount_returned = amount_returned "
-                                     "+ $2 WHERE id = $1", order.id, amount)
-    return int(amount or 0)
+            await connection.execute(
+                "UPDATE paid_order SET amount_returned = amount_returned + $2, returned_lines "
+                "= CASE WHEN jsonb_array_length($3::jsonb) > 0 "
+                "THEN returned_lines || jsonb_build_array($3::jsonb) ELSE returned_lines END "
+                "WHERE id = $1", order.id, gone["amount"], gone["lines"])
+    return int(gone["amount"]) if gone is not None else 0
 
 
 async def sync_refunds(order: PaidOrder, refunds: list[stripe.Refund]) -> list[str]:

@@ -3,6 +3,7 @@ holds for an order, and what the customer was told."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -10,10 +11,12 @@ import stripe
 from arq.connections import ArqRedis
 
 from app.notifications.tables import EmailMessage
-from app.orders.tables import PaidOrder
+from app.orders import lifecycle
+from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.payments.tables import Discrepancy
 from app.settings import get_settings
 from tests.helpers.accounts import login
+from tests.helpers.orders import paid_order_via_sandbox
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.stripe_events import sandbox_events, signed_request
 from workers.email_jobs import send_email
@@ -81,3 +84,31 @@ async def refund_in_full(client: httpx.AsyncClient, order_ref: str) -> None:
                               data={"_csrf_token": token, "confirm": "yes"},
                               follow_redirects=False)
     assert whole.status_code == 303, whole.text
+
+
+async def accepted_order(client: httpx.AsyncClient, sandbox: RunningSandbox,
+                         redis: ArqRedis) -> tuple[PaidOrder, list[OrderItem]]:
+    """Paid (2 x the first dish, 1 x the third) and accepted by the kitchen."""
+    order = await paid_order_via_sandbox(client, sandbox)
+    await lifecycle.apply_action(order.public_id, "accept", actor="kitchen@demo.test",
+                                 redis=redis)
+    items = await OrderItem.objects().where(OrderItem.paid_order == order.id).order_by(
+        OrderItem.id)
+    return await reload(order.public_id), list(items)
+
+
+async def refund_items(client: httpx.AsyncClient, token: str, ref: str,
+                       quantities: dict[int, int]) -> int:
+    """The admin (logged in on `client`, `token` its CSRF token) refunds `quantities` (item
+    id → how many) with the reason "Pizza burnt"; returns the refunded amount."""
+    page = await client.get(f"/admin/orders/{ref}")
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page.text)
+    assert nonce, "no refund form"
+    form = {"_csrf_token": token, "nonce": nonce.group(1), "reason": "Pizza burnt",
+            **{f"qty_{item}": str(n) for item, n in quantities.items()}}
+    done = await client.post(f"/admin/orders/{ref}/refund", data=form, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    row = await OrderRefund.select(OrderRefund.amount).order_by(
+        OrderRefund.id, ascending=False).first()
+    assert row is not None
+    return int(row["amount"])

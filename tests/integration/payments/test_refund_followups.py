@@ -21,13 +21,20 @@ from litestar import Litestar
 
 from app.notifications.tables import EmailMessage
 from app.orders import lifecycle
-from app.orders.tables import OrderItem, OrderRefund, PaidOrder
+from app.orders.tables import OrderRefund, PaidOrder
 from app.settings import get_settings
 from app.templating import format_money
 from tests.helpers.accounts import login, staff_session
 from tests.helpers.kitchen_listener import KitchenListener
-from tests.helpers.orders import paid_order_via_sandbox
-from tests.helpers.payments import emails_of, events_about, post_event, refund_in_full, reload
+from tests.helpers.payments import (
+    accepted_order,
+    emails_of,
+    events_about,
+    post_event,
+    refund_in_full,
+    refund_items,
+    reload,
+)
 from tests.helpers.sandbox import RunningSandbox
 from workers.email_jobs import send_email
 
@@ -40,37 +47,6 @@ async def kitchen(app: Litestar, client: httpx.AsyncClient) -> AsyncIterator[htt
     """A kitchen screen's own session, next to the admin's (`client` runs the app)."""
     async with staff_session(app, "kitchen@demo.test") as screen:
         yield screen
-
-
-def _nonce(html: str) -> str:
-    match = re.search(r'name="nonce" value="([^"]+)"', html)
-    assert match, "no refund form"
-    return match.group(1)
-
-
-async def _accepted_order(client: httpx.AsyncClient, sandbox: RunningSandbox,
-                          redis: ArqRedis) -> tuple[PaidOrder, list[OrderItem]]:
-    """Paid (2 x the first dish, 1 x the third) and accepted by the kitchen."""
-    order = await paid_order_via_sandbox(client, sandbox)
-    await lifecycle.apply_action(order.public_id, "accept", actor="kitchen@demo.test",
-                                 redis=redis)
-    items = await OrderItem.objects().where(OrderItem.paid_order == order.id).order_by(
-        OrderItem.id)
-    return await reload(order.public_id), list(items)
-
-
-async def _refund_items(client: httpx.AsyncClient, token: str, ref: str,
-                        quantities: dict[int, int]) -> int:
-    """The admin refunds `quantities` (item id → how many); returns the refunded amount."""
-    page = await client.get(f"/admin/orders/{ref}")
-    form = {"_csrf_token": token, "nonce": _nonce(page.text), "reason": "Pizza burnt",
-            **{f"qty_{item}": str(n) for item, n in quantities.items()}}
-    done = await client.post(f"/admin/orders/{ref}/refund", data=form, follow_redirects=False)
-    assert done.status_code == 303, done.text
-    row = await OrderRefund.select(OrderRefund.amount).order_by(
-        OrderRefund.id, ascending=False).first()
-    assert row is not None
-    return int(row["amount"])
 
 
 async def _send(redis: ArqRedis, sandbox: RunningSandbox, ref: str, key: str) -> dict[str, Any]:
@@ -91,10 +67,10 @@ def _money(amount: int) -> str:
 async def test_the_rest_refunded_after_a_partial_refund_is_emailed_once(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
-    order, items = await _accepted_order(client, sandbox, redis)
+    order, items = await accepted_order(client, sandbox, redis)
     ref, total = order.public_id, order.amount_charged
     token = await login(client, ADMIN)
-    part = await _refund_items(client, token, ref, {items[0].id: 1})
+    part = await refund_items(client, token, ref, {items[0].id: 1})
     refund_keys = [key for key in await emails_of(ref) if key.startswith("order_refunded/")]
     assert refund_keys == [f"order_refunded/{ref}"]
     first = await _send(redis, sandbox, ref, refund_keys[0])
@@ -129,11 +105,11 @@ async def test_the_kitchen_ticket_shows_what_was_refunded_live(
     client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
     redis: ArqRedis
 ) -> None:
-    order, items = await _accepted_order(client, sandbox, redis)
+    order, items = await accepted_order(client, sandbox, redis)
     ref = order.public_id
     token = await login(client, ADMIN)
     async with KitchenListener(redis) as screens:
-        part = await _refund_items(client, token, ref, {items[0].id: 1, items[1].id: 1})
+        part = await refund_items(client, token, ref, {items[0].id: 1, items[1].id: 1})
         assert ref in [event["order_ref"] for event in await screens.events()]
     board = (await kitchen.get("/kitchen/demo/board")).text
     card = board.split(f'id="card-{ref}"')[1].split("</article>")[0]
@@ -149,7 +125,7 @@ async def test_a_whole_refund_of_a_ticket_being_cooked_leaves_a_notice(
     client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
     redis: ArqRedis
 ) -> None:
-    order, _items = await _accepted_order(client, sandbox, redis)
+    order, _items = await accepted_order(client, sandbox, redis)
     ref, number = order.public_id, order.ticket_number
     await lifecycle.apply_action(ref, "start", actor="kitchen@demo.test", redis=redis)
     await refund_in_full(client, ref)
@@ -171,7 +147,7 @@ async def test_a_whole_refund_of_a_ready_ticket_says_not_to_hand_it_over(
 ) -> None:
     """Cooked and waiting at the pass: "stop preparing it" was too late to be the order; the
     notice says not to hand it over."""
-    order, _items = await _accepted_order(client, sandbox, redis)
+    order, _items = await accepted_order(client, sandbox, redis)
     ref, number = order.public_id, order.ticket_number
     for action in ("start", "ready"):
         await lifecycle.apply_action(ref, action, actor="kitchen@demo.test", redis=redis)
@@ -186,11 +162,11 @@ async def test_a_whole_refund_of_a_ready_ticket_says_not_to_hand_it_over(
 async def test_the_api_says_how_much_was_refunded(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
-    order, items = await _accepted_order(client, sandbox, redis)
+    order, items = await accepted_order(client, sandbox, redis)
     ref = order.public_id
     assert (await client.get(f"/api/orders/{ref}")).json()["refunded_amount"] == 0
     token = await login(client, ADMIN)
-    part = await _refund_items(client, token, ref, {items[0].id: 1})
+    part = await refund_items(client, token, ref, {items[0].id: 1})
     body = (await client.get(f"/api/orders/{ref}")).json()
     assert (body["status"], body["refunded_amount"]) == ("accepted", part)
 
@@ -200,11 +176,11 @@ async def test_each_refund_email_tells_its_own_refund(
 ) -> None:
     """Two refunds made before the worker sends the first one's email: each email still
     tells its own refund, and what stayed charged right after it."""
-    order, items = await _accepted_order(client, sandbox, redis)
+    order, items = await accepted_order(client, sandbox, redis)
     ref, total = order.public_id, order.amount_charged
     token = await login(client, ADMIN)
-    first_part = await _refund_items(client, token, ref, {items[0].id: 1})
-    second_part = await _refund_items(client, token, ref, {items[1].id: 1})
+    first_part = await refund_items(client, token, ref, {items[0].id: 1})
+    second_part = await refund_items(client, token, ref, {items[1].id: 1})
     keys = [key for key in await emails_of(ref) if key.startswith("order_refunded/")]
     assert keys == [f"order_refunded/{ref}", f"order_refunded/{ref}/resend-1"], keys
 
@@ -227,10 +203,10 @@ async def test_the_printed_ticket_shows_what_was_refunded(
     client: httpx.AsyncClient, kitchen: httpx.AsyncClient, sandbox: RunningSandbox,
     redis: ArqRedis
 ) -> None:
-    order, items = await _accepted_order(client, sandbox, redis)
+    order, items = await accepted_order(client, sandbox, redis)
     ref, total = order.public_id, order.amount_charged
     token = await login(client, ADMIN)
-    part = await _refund_items(client, token, ref, {items[0].id: 1, items[1].id: 1})
+    part = await refund_items(client, token, ref, {items[0].id: 1, items[1].id: 1})
     ticket = await kitchen.get(f"/kitchen/demo/orders/{ref}/ticket")
     assert ticket.status_code == 200, ticket.text
     text = " ".join(ticket.text.split())
@@ -251,7 +227,7 @@ async def test_the_printed_ticket_shows_what_was_refunded(
 async def test_refund_everything_needs_its_confirmation(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
-    order, _items = await _accepted_order(client, sandbox, redis)
+    order, _items = await accepted_order(client, sandbox, redis)
     ref, total = order.public_id, order.amount_charged
     token = await login(client, "owner@demo.test")
     url = f"/manage/demo/orders/{ref}"
@@ -322,7 +298,7 @@ async def test_partial_refunds_made_together_in_stripe_are_each_emailed_once(
 ) -> None:
     """Two refunds made in Stripe's dashboard before its first event is handled: one email
     for each, each telling its own refund, and Stripe's redeliveries send none again."""
-    order, _items = await _accepted_order(client, sandbox, redis)
+    order, _items = await accepted_order(client, sandbox, redis)
     ref, total, intent = order.public_id, order.amount_charged, order.stripe_payment_intent_id
     sdk.v1.refunds.create(params={"payment_intent": str(intent), "amount": 300})
     sdk.v1.refunds.create(params={"payment_intent": str(intent), "amount": 200})
@@ -342,7 +318,7 @@ async def test_a_partial_and_the_rest_refunded_together_in_stripe_are_each_email
     """A part, then the rest, refunded in Stripe's dashboard before its first event is
     handled: the part's email tells the part; the full refund's tells the rest, not the
     part (nor whichever refund was recorded last)."""
-    order, _items = await _accepted_order(client, sandbox, redis)
+    order, _items = await accepted_order(client, sandbox, redis)
     ref, total, intent = order.public_id, order.amount_charged, order.stripe_payment_intent_id
     sdk.v1.refunds.create(params={"payment_intent": str(intent), "amount": 300})
     sdk.v1.refunds.create(params={"payment_intent": str(intent)})
@@ -371,10 +347,10 @@ async def test_a_resent_refund_email_tells_the_same_refund(
 ) -> None:
     """After a part and then the rest were refunded, the admin resends each refund's email
     from the email log: each resend tells the refund its email told, not the latest."""
-    order, items = await _accepted_order(client, sandbox, redis)
+    order, items = await accepted_order(client, sandbox, redis)
     ref, total = order.public_id, order.amount_charged
     token = await login(client, ADMIN)
-    part = await _refund_items(client, token, ref, {items[0].id: 1})
+    part = await refund_items(client, token, ref, {items[0].id: 1})
     whole = await client.post(f"/admin/orders/{ref}/refund", data={
         "_csrf_token": token, "confirm": "yes"}, follow_redirects=False)
     assert whole.status_code == 303, whole.text
@@ -393,11 +369,11 @@ async def test_a_resent_refund_email_tells_the_same_refund(
 async def test_a_resend_naming_a_wrong_email_is_refused(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
 ) -> None:
-    order, items = await _accepted_order(client, sandbox, redis)
-    other, _ = await _accepted_order(client, sandbox, redis)
+    order, items = await accepted_order(client, sandbox, redis)
+    other, _ = await accepted_order(client, sandbox, redis)
     ref = order.public_id
     token = await login(client, ADMIN)
-    await _refund_items(client, token, ref, {items[0].id: 1})
+    await refund_items(client, token, ref, {items[0].id: 1})
     [key] = await _refund_keys(ref)
     row = await EmailMessage.select(EmailMessage.id).where(
         EmailMessage.idempotency_key == key).first()
@@ -424,7 +400,7 @@ async def test_a_dashboard_refund_before_refund_everything_is_emailed_on_its_own
     admin's "Refund everything" gives back the rest: the diner is told each refund once (the
     dashboard's, then the admin's), the amounts adding up to the payment, whatever Stripe's
     events (late, repeated) or the admin's double submit do afterwards."""
-    order, _items = await _accepted_order(client, sandbox, redis)
+    order, _items = await accepted_order(client, sandbox, redis)
     ref, total, intent = order.public_id, order.amount_charged, order.stripe_payment_intent_id
     sdk.v1.refunds.create(params={"payment_intent": str(intent), "amount": 300})
     token = await login(client, ADMIN)
@@ -452,7 +428,7 @@ async def test_a_dashboard_refund_recorded_after_refund_everything_gets_its_own_
     """As above, but Stripe cannot be read when the admin refunds everything (the refund
     itself goes through): the dashboard's refund is recorded by its event, after the order
     is refunded, and is emailed then, once; the admin's refund is not emailed again."""
-    order, _items = await _accepted_order(client, sandbox, redis)
+    order, _items = await accepted_order(client, sandbox, redis)
     ref, total, intent = order.public_id, order.amount_charged, order.stripe_payment_intent_id
     sdk.v1.refunds.create(params={"payment_intent": str(intent), "amount": 300})
     token = await login(client, ADMIN)

@@ -8,8 +8,11 @@ admin gets one `refund_failed` discrepancy however many of those events arrive."
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 import stripe
 from arq.connections import ArqRedis
 from litestar import Litestar
@@ -17,14 +20,16 @@ from litestar import Litestar
 from app.orders.tables import OrderRefund
 from app.settings import get_settings
 from app.templating import format_money
-from tests.helpers.accounts import staff_session
+from tests.helpers.accounts import login, staff_session
 from tests.helpers.orders import paid_order_via_sandbox
 from tests.helpers.payments import (
+    accepted_order,
     discrepancy_kinds,
     emails_of,
     events_about,
     post_event,
     refund_in_full,
+    refund_items,
     refunds_in_stripe,
     reload,
 )
@@ -32,6 +37,15 @@ from tests.helpers.sandbox import RunningSandbox
 from workers.email_jobs import send_email
 
 REFUND_EVENTS = {"charge.refund.updated", "refund.updated", "refund.failed"}
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+@pytest.fixture
+async def kitchen_screen(app: Litestar, client: httpx.AsyncClient
+                         ) -> AsyncIterator[httpx.AsyncClient]:
+    """The kitchen's own session, next to the admin's (`client` runs the app)."""
+    async with staff_session(app, "kitchen@demo.test") as screen:
+        yield screen
 
 
 async def test_a_refund_the_bank_returns_is_no_refund_and_the_owner_is_told(
@@ -110,3 +124,44 @@ async def test_a_refund_the_bank_still_honours_changes_nothing(
     assert await post_event(client, event) == "refunds_unchanged"
     assert (await reload(order.public_id)).amount_refunded == order.amount_charged
     assert "refund_failed" not in await discrepancy_kinds(order.public_id)
+
+
+def _all_day(board: str) -> dict[str, int]:
+    section = board.split('class="all-day"')[1].split("</section>")[0]
+    return {name.strip(): int(count) for count, name in re.findall(
+        r'<span class="count">(\d+)</span>([^<]+)</li>', section)}
+
+
+async def test_items_refunded_on_the_board_stay_off_it_when_the_bank_returns_the_refund(
+        client: httpx.AsyncClient, kitchen_screen: httpx.AsyncClient,
+        sandbox: RunningSandbox, sdk: stripe.StripeClient, redis: ArqRedis) -> None:
+    """The owner refunded one dish of a ticket being cooked: the cook was told not to make
+    it. The bank sending that refund back is the customer's money, not the kitchen's work:
+    the dish stays struck off the card and out of the "all day" count."""
+    order, items = await accepted_order(client, sandbox, redis)
+    token = await login(client, "admin@orderpass.test")
+    await refund_items(client, token, order.public_id, {items[1].id: 1})
+    dish = items[1].name
+
+    def card_of(board: str) -> str:
+        return board.split(f'id="card-{order.public_id}"')[1].split("</article>")[0]
+
+    before = (await kitchen_screen.get("/kitchen/demo/board")).text
+    assert f"1{TIMES} {dish}" in card_of(before) and "do not make these" in card_of(before)
+    [refund] = refunds_in_stripe(sdk, order)
+    sandbox.fail_refund(str(refund.id))
+    outcomes = [await post_event(client, event)
+                for event in events_about(sandbox, REFUND_EVENTS, str(refund.id))]
+    assert "refund_failed" in outcomes, outcomes
+    assert (await reload(order.public_id)).amount_refunded == 0
+
+    after = (await kitchen_screen.get("/kitchen/demo/board")).text
+    card = " ".join(card_of(after).split())
+    assert f"Taken off the order: 1{TIMES} {dish}" in card, card
+    assert "do not make these" in card and "Refunded" not in card, card
+    assert re.search(rf'data-left="0">\s*<s><span class="qty">0{TIMES}</span>', card), card
+    assert _all_day(after).get(dish, 0) == _all_day(before).get(dish, 0), (
+        _all_day(before), _all_day(after))
+    printed = " ".join((await kitchen_screen.get(
+        f"/kitchen/demo/orders/{order.public_id}/ticket")).text.split())
+    assert f"{dish}</s> (1 ordered, 1 refunded: do not make)" in printed, printed
