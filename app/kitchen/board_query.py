@@ -141,8 +141,11 @@ class Notice:
 
     @property
     def stop(self) -> str:
-        """What the kitchen does about it now: a ticket made already is not handed over."""
-        return "it is ready, do not hand it over" if self.was_ready else "stop preparing it"
+        """What the kitchen does about it now: a ticket made already is not handed over, one
+        a cook accepted is stopped, one nobody accepted is not started."""
+        if self.was_ready:
+            return "it is ready, do not hand it over"
+        return "stop preparing it" if self.cooking else "do not cook it"
 
     @property
     def taken_back(self) -> int:

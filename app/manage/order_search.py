@@ -41,18 +41,19 @@ _NUMBER = re.compile(r"^#?(\d{1,9})$")
 # and $6 last local day, $7 status, $8 restaurant id: a restaurant's own pages).
 _SEARCH = """
 SELECT o.public_id, o.ticket_number, o.status, o.customer_name, o.customer_email,
-       o.fulfillment, o.total_amount, o.currency, o.paid_at, o.archived, o.rejected,
-       o.held, r.slug AS restaurant_slug, r.name AS restaurant_name, r.timezone
+       o.fulfillment, o.total_amount, o.amount_refunded, o.currency, o.paid_at, o.archived,
+       o.rejected, o.held, r.slug AS restaurant_slug, r.name AS restaurant_name, r.timezone
 FROM (
     SELECT public_id, restaurant, ticket_number, status, customer_name, customer_email,
-           fulfillment, total_amount, currency, paid_at, false AS archived,
+           fulfillment, total_amount, amount_refunded, currency, paid_at, false AS archived,
            rejected_at IS NOT NULL AS rejected,
            (status = 'paid' AND capture_mode = 'manual' AND accepted_at IS NULL) AS held
     FROM paid_order
     UNION ALL
     SELECT a.public_id, a.restaurant, (a.document->>'ticket_number')::int, a.status,
            coalesce(a.document->>'customer_name', ''), a.customer_email,
-           coalesce(a.document->>'fulfillment', ''), a.total_amount, a.currency, a.paid_at,
+           coalesce(a.document->>'fulfillment', ''), a.total_amount,
+           coalesce((a.document->>'amount_refunded')::int, 0), a.currency, a.paid_at,
            true, a.document->>'rejected_at' IS NOT NULL, false
     FROM archived_order a
     WHERE NOT EXISTS (SELECT 1 FROM paid_order p WHERE p.public_id = a.public_id)
@@ -63,7 +64,8 @@ WHERE ($1::text = '' OR r.slug = $1)
   AND ($4::text = '' OR o.customer_email ILIKE $4 OR o.customer_name ILIKE $4)
   AND ($5::date IS NULL OR (o.paid_at AT TIME ZONE r.timezone)::date >= $5)
   AND ($6::date IS NULL OR (o.paid_at AT TIME ZONE r.timezone)::date <= $6)
-  AND ($7::text = '' OR o.status = $7 OR ($7 = 'rejected' AND o.rejected))
+  AND ($7::text = '' OR o.status = $7 OR ($7 = 'rejected' AND o.rejected)
+       OR ($7 = 'refunded' AND o.amount_refunded > 0))
   AND ($8::bigint IS NULL OR o.restaurant = $8)
 ORDER BY o.paid_at DESC
 LIMIT $9
@@ -72,7 +74,8 @@ LIMIT $9
 
 # Every status a paid order can have, for the search's status filter. "rejected" finds every
 # order the kitchen (or its timer) rejected, those whose money went back since included: a
-# rejection ends `refunded` or `voided`, and the list says "rejected (refunded)".
+# rejection ends `refunded` or `voided`, and the list says "rejected (refunded)". "refunded"
+# finds the orders refunded in part as well (an item the kitchen could not make).
 STATUSES = ("paid", "accepted", "preparing", "ready", "completed", "rejected", "refunded",
             "voided", "disputed", "charged_back")
 

@@ -192,8 +192,8 @@ async def prepare(redis: ArqRedis, settings: Settings, row: EmailRow,
     if row.kind in ("link_expired", "payment_failed") and order.is_paid:
         await service.mark_skipped(row.id, "not sent: order was paid")
         return Skip("skipped: order was paid")
-    if check_cap and not await recipient_cap.admit(redis, row.recipient, row.idempotency_key,
-                                                   settings.emails_per_recipient_per_hour):
+    if check_cap and row.kind in service.CAPPED_EMAIL_KINDS and not await recipient_cap.admit(
+            redis, row.recipient, row.idempotency_key, settings.emails_per_recipient_per_hour):
         return await _over_cap(settings, row)
     restaurants = {} if restaurants is None else restaurants
     if order.restaurant_id not in restaurants:
@@ -237,9 +237,10 @@ async def _over_cap(settings: Settings, row: EmailRow) -> Skip:
 
 async def _admit_batch(redis: ArqRedis, settings: Settings, items: list[Outgoing]
                        ) -> list[Outgoing]:
-    """The order emails of a batch counted against the per-recipient cap in one round trip
-    (account emails are not capped); those over it are recorded skipped, as `prepare` does."""
-    capped = [item for item in items if item.row.kind not in service.ACCOUNT_EMAIL_KINDS]
+    """The unpaid orders' emails of a batch counted against the per-recipient cap in one round
+    trip (`service.CAPPED_EMAIL_KINDS`); those over it are recorded skipped, as `prepare`
+    does."""
+    capped = [item for item in items if item.row.kind in service.CAPPED_EMAIL_KINDS]
     allowed = await recipient_cap.admit_many(
         redis, [(item.row.recipient, item.row.idempotency_key) for item in capped],
         settings.emails_per_recipient_per_hour)

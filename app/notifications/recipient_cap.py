@@ -1,7 +1,8 @@
-"""A cap on the emails one recipient address gets per hour, whoever asked for them: the
-last guard against our domain being used to flood a mailbox (orders placed for someone
-else's address; the unpaid-order caps and the API's JSON-only rule stop most of it
-earlier). An email over the cap is not sent and recorded `skipped`, with the reason.
+"""A cap on the emails about unpaid orders one recipient address gets per hour, whoever asked
+for them: the last guard against our domain being used to flood a mailbox (orders placed
+for someone else's address; the unpaid-order caps and the API's JSON-only rule stop most of
+it earlier). An email over the cap is not sent and recorded `skipped`, with the reason.
+Emails that follow a payment are not counted (`service.CAPPED_EMAIL_KINDS`).
 
 Redis: a sorted set per address of the emails (idempotency keys) sent to it, scored by
 time; a retried email counts once."""

@@ -29,6 +29,13 @@ EMAIL_KINDS = frozenset(
      "payment_authorised", "order_accepted", "order_ready", "order_rejected", "link_failed",
      "order_refunded", "refund_returned"}
 )
+# Emails about orders nobody has paid: anyone can have these sent to any address for free,
+# so they count against the per-recipient cap (app/notifications/recipient_cap.py). The
+# emails that follow a payment (received, accepted, ready, rejected, refunded) are not
+# capped: each needs a card payment, and a diner ordering often must still hear about
+# their money ("your refund", "rejected") however many they had this hour.
+CAPPED_EMAIL_KINDS = frozenset({"order_confirmation", "link_expired", "payment_failed",
+                                "link_failed"})
 # Emails about staff accounts (app/accounts/emails.py): same rows, jobs and idempotency keys;
 # their `order_ref` names the invitation (INV-…) or password reset (RST-…) instead.
 ACCOUNT_EMAIL_KINDS = frozenset({"staff_invitation", "password_reset"})

@@ -89,12 +89,56 @@
     indicator.className = "connection is-" + state;
     indicator.textContent = text;
   }
-  document.body.addEventListener("htmx:sseOpen", function () { setConnection("live", "Live"); });
+  document.body.addEventListener("htmx:sseOpen", function () {
+    setConnection("live", "Live");
+    if (offline) offline.back = true;  // told with the fresh board the stream sends first
+  });
   document.body.addEventListener("htmx:sseError", function () {
     setConnection("down", "Reconnecting…");
+    wentOffline();
     checkSession();
   });
-  document.body.addEventListener("htmx:sseClose", function () { setConnection("down", "Disconnected"); });
+  document.body.addEventListener("htmx:sseClose", function () {
+    setConnection("down", "Disconnected");
+    wentOffline();
+  });
+
+  // A screen without its live feed shows an old board: new orders do not arrive, another
+  // screen's moves do not show. The small "Reconnecting…" in the header was out of sight
+  // once the board was scrolled, so a banner pinned to the top of the screen says it while
+  // it lasts, and when the feed is back, for how long it was gone and which orders came in
+  // meanwhile (they are on the board now; the fresh board is the server's).
+  var banner = document.getElementById("offline-banner"), offline = null, bannerTimer = null;
+  var BACK_SHOWN_MS = 15000;
+  function hhmm(ms) { var d = new Date(ms); return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
+  function wentOffline() {
+    if (!banner) return;
+    window.clearTimeout(bannerTimer);
+    if (!offline) {
+      offline = { since: Date.now(), refs: {}, back: false };
+      cards().forEach(function (card) { offline.refs[card.dataset.ref] = true; });
+    }
+    offline.back = false;
+    banner.className = "offline-banner is-down";
+    banner.textContent = "No connection to the kitchen's server since " + hhmm(offline.since) +
+      ": new orders and other screens' changes are not arriving. Reconnecting…";
+    banner.hidden = false;
+    document.body.classList.add("is-offline");
+  }
+  function backOnline() {
+    if (!offline || !offline.back || !banner) return;
+    var gone = offline, seconds = Math.round((Date.now() - gone.since) / 1000);
+    offline = null;
+    document.body.classList.remove("is-offline");
+    var arrived = cards().filter(function (card) { return !gone.refs[card.dataset.ref]; })
+      .map(function (card) { return "#" + card.dataset.number; });
+    banner.className = "offline-banner is-back";
+    banner.textContent = "Back online: no connection from " + hhmm(gone.since) + " to " +
+      hhmm(Date.now()) + " (" + seconds + " s). " + (arrived.length
+        ? arrived.length + (arrived.length === 1 ? " order" : " orders") + " arrived meanwhile: " + arrived.join(", ") + "."
+        : "No new orders arrived meanwhile.") + " The board is up to date.";
+    bannerTimer = window.setTimeout(function () { banner.hidden = true; }, BACK_SHOWN_MS);
+  }
   // A stream that stalls without breaking is closed by live-watch.js after a few silent
   // heartbeats, through the error path above: "Reconnecting…", then a fresh board.
 
@@ -636,6 +680,8 @@
 
   // --- after every board swap / action ---------------------------------------------------
   function afterChange() {
+    noteStatuses();
+    backOnline();
     restoreSelection();
     showPending();
     showProblems();
@@ -804,11 +850,34 @@
     afterChange();
   });
 
+  // --- a ticket that has just changed takes no press for SETTLE_MS: the button under the
+  // cook's finger changes with it (Start becomes Ready), and a double tap or a double Enter,
+  // its second press after the first one's answer, moved the order two steps and told the
+  // diner "ready" while it was being made. Also when another screen moved it. ------------
+  // A ticket's arrival is no change: its first press goes through at once.
+  var SETTLE_MS = 800, seen = {};
+  function noteStatuses() {
+    var now = Date.now();
+    document.querySelectorAll("#board .order-card").forEach(function (card) {
+      var ref = card.dataset.ref, last = seen[ref];
+      if (!last || last.status !== card.dataset.status) {
+        seen[ref] = { status: card.dataset.status, at: last ? now : 0 };
+      }
+    });
+  }
+  noteStatuses();
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || form.tagName !== "FORM" || !/(?:^|\s)act-/.test(form.className)) return;
+    var card = form.closest("#board .order-card"), last = card && seen[card.dataset.ref];
+    if (last && Date.now() - last.at < SETTLE_MS) event.preventDefault();  // not sent
+  });
+
   // --- a press on its way: its form is busy until the answer (hx-disabled-elt disables its
   // buttons, so a second tap sends nothing) --------------------------------------------------
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt, config = event.detail.requestConfig || {};
-    if (!form || form.tagName !== "FORM") return;
+    if (event.defaultPrevented || !form || form.tagName !== "FORM") return;
     form.setAttribute("aria-busy", "true");
     var pressed = config.triggeringEvent && config.triggeringEvent.submitter;
     if (pressed) pressed.setAttribute("data-pressed", "");  // the one that says "…"
@@ -861,6 +930,7 @@
     if (!failedOnCard(elt, why, sticky)) showToast("Not done: " + why);
   }
   document.body.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.defaultPrevented) return;
     var card = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#board .order-card");
     if (card) clearProblem(card.dataset.ref);  // trying again: the last failure is past
   });

@@ -70,4 +70,11 @@ async def test_order_pay_kitchen_accept_eta(browser: Any, web: RunningProcess,
     await customer.wait_for_selector("#order-progress[data-status=accepted]", timeout=15_000)
     eta = await customer.inner_text(".eta")
     assert "about 25 minutes" in eta
+    # Said to a screen reader by the region that stays (the section itself was replaced).
+    said = customer.locator("#status-said")
+    assert await said.get_attribute("aria-live") == "polite"
+    await customer.wait_for_function(
+        "() => document.getElementById('status-said').textContent.includes('25 minutes')",
+        timeout=5_000)
+    assert (await said.inner_text()).startswith("Accepted by the kitchen. Ready around")
     assert errors == []

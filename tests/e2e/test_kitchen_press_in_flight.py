@@ -78,3 +78,56 @@ async def test_a_busy_time_on_its_way_holds_every_control_and_marks_the_one_pres
         .evaluate(background)
     assert on != off, (on, off)
     assert errors == []
+
+
+async def _status(order_id: int) -> str:
+    saved = await PaidOrder.select(PaidOrder.status).where(PaidOrder.id == order_id).first()
+    assert saved is not None
+    return str(saved["status"])
+
+
+async def test_a_double_tap_after_the_answer_moves_the_ticket_one_step(
+        browser: Any, web: RunningProcess) -> None:
+    """The first press's answer comes back in a few tens of milliseconds and puts the next
+    button (Ready after Start) under the finger: a double tap, or Enter pressed twice, must
+    not move the order a second step and tell the diner "ready" while it is being made."""
+    order = await make_paid_order()
+    errors: list[str] = []
+    kitchen = await open_kitchen(browser, web.url, errors)
+    if await kitchen.locator("#start-service").is_visible():
+        await kitchen.click("#start-service-button")
+    card = kitchen.locator(f"#card-{order.public_id}")
+    await card.locator(".act-accept button[type=submit]").wait_for()
+    await asyncio.sleep(1)  # the ticket has been on the screen a while
+
+    await card.locator(".act-accept button[type=submit]").click()
+    await kitchen.wait_for_selector(f"#card-{order.public_id}[data-status=accepted]",
+                                    timeout=10_000)
+    await asyncio.sleep(1)
+    start = card.locator(".act-start button[type=submit]")
+    box = await start.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    await kitchen.mouse.click(x, y)  # Start, then the same spot 150 ms later
+    await kitchen.wait_for_selector(f"#card-{order.public_id}[data-status=preparing]",
+                                    timeout=10_000)
+    await asyncio.sleep(0.15)
+    await kitchen.mouse.click(x, y)
+    await asyncio.sleep(1)
+    assert await _status(order.id) == "preparing"
+
+    # Enter twice on the selected ticket: one step (ready), not two (completed).
+    await card.focus()
+    await kitchen.keyboard.press("Enter")
+    await kitchen.wait_for_selector(f"#card-{order.public_id}[data-status=ready]",
+                                    timeout=10_000)
+    await asyncio.sleep(0.1)
+    await kitchen.keyboard.press("Enter")
+    await asyncio.sleep(1)
+    assert await _status(order.id) == "ready"
+    # A press after the ticket has settled goes through as ever.
+    await card.focus()
+    await kitchen.keyboard.press("Enter")
+    await asyncio.sleep(1)
+    assert await _status(order.id) == "completed"
+    assert errors == []

@@ -164,7 +164,8 @@ async def test_every_screen_is_told_of_the_orders_a_closure_cancelled(
         assert text.startswith(f"#{order.ticket_number} cancelled {at}: the restaurant is "
                                "closed that day (Power cut)"), text
         money = format_money(order.amount_charged, "EUR")
-        todo = "it is ready, do not hand it over" if order is ready else "stop preparing it"
+        todo = {ready.public_id: "it is ready, do not hand it over",
+                cooking.public_id: "stop preparing it"}.get(order.public_id, "do not cook it")
         assert f"{money} back to the customer: {todo}." in text, text
         assert "refunded by the restaurant" not in text and "auto-rejected" not in text
     assert f'data-notice="{own.public_id}"' not in board  # the cook did it
@@ -317,7 +318,8 @@ async def test_past_three_notices_the_tickets_being_cooked_come_first(
     for order in cooking:
         assert "stop preparing it" in _notice(board, order.public_id)
     more = board.split('data-notice="more"')[1].split("</div>")[0]
-    assert "2 more rejected or refunded" in more and "stop preparing them" in more, more
+    # nobody had accepted those two: nothing to stop, they are not to be started
+    assert "2 more rejected or refunded" in more and "do not cook them" in more, more
 
     # a fresh one after them (the timer's reject) is shown in full, not buried in the count
     # (an outside try found "#30 auto-rejected" last in "25 more …: #28, #7 … #30")

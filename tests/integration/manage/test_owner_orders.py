@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from app.orders.tables import OrderItem, OrderRefund, PaidOrder
+from app.templating import format_money
 from tests.helpers.accounts import add_member, login
 from tests.helpers.hours import BERLIN
 from tests.helpers.orders import make_paid_order, paid_order_via_sandbox
@@ -128,6 +129,12 @@ async def test_partial_then_full_refund_from_the_owners_page(
     assert "Refund made" in page.text
     assert refund_max(page.text, first.id) == "1"  # one of the two is back already
     assert re.search(r'data-refunded-units="1"', page.text)
+    # The list says it too, and "refunded" finds an order refunded in part.
+    for listing in ("/manage/demo/orders", "/manage/demo/orders?status=refunded"):
+        rows = (await client.get(listing)).text
+        row = rows.split(f'id="order-{order.public_id}"')[1].split("</tr>")[0]
+        refunded = format_money(after.amount_refunded, after.currency)
+        assert f'data-refunded="{after.amount_refunded}">{refunded} refunded' in row, row
 
     whole = await client.post(f"{url}/refund", data={"_csrf_token": token, "reason": "sorry",
                                                      "confirm": "yes"},

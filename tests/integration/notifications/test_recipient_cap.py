@@ -46,8 +46,8 @@ async def test_a_batch_keeps_the_cap(redis: ArqRedis, make_order: Any, ctx: Any,
     others = [await make_order(email_address=f"guest{i}@example.com") for i in range(10)]
     first = await make_order(email_address="first@example.com")
     for order in [first, *flooded, *others]:
-        await service.enqueue_email(redis, "payment_received", order.id)
-    outcome = await send_email(ctx(emails_per_recipient_per_hour=cap), "payment_received",
+        await service.enqueue_email(redis, "order_confirmation", order.id)
+    outcome = await send_email(ctx(emails_per_recipient_per_hour=cap), "order_confirmation",
                                first.id)
     assert outcome == "sent via resend batch of 14", outcome
     assert len(sandbox.messages(to="flooded@example.com")) == cap
@@ -57,3 +57,23 @@ async def test_a_batch_keeps_the_cap(redis: ArqRedis, make_order: Any, ctx: Any,
     assert sorted(row["status"] for row in rows) == ["sent"] * cap + ["skipped"] * 2
     assert all(row["last_error"].startswith("not sent: 3 emails") for row in rows
                if row["status"] == "skipped")
+
+
+async def test_emails_about_a_paid_order_reach_an_address_over_the_cap(
+        redis: ArqRedis, make_order: Any, ctx: Any, sandbox: RunningSandbox) -> None:
+    """A diner who ordered often this hour (an office's lunch buyer) has used up the cap with
+    payment links: the emails that follow a payment, the refund's above all, still go out.
+    They each need a card payment, so nobody floods a mailbox with them for free."""
+    cap = 3
+    links = [await make_order(email_address="buyer@example.com") for _ in range(cap + 1)]
+    for order in links:
+        await service.enqueue_email(redis, "order_confirmation", order.id)
+    outcomes = [await send_email(ctx(emails_per_recipient_per_hour=cap), "order_confirmation",
+                                 order.id) for order in links]
+    assert outcomes[-1].startswith("skipped: not sent: 3 emails"), outcomes
+    paid = links[0]
+    for kind in ("payment_received", "order_refunded"):
+        await service.enqueue_email(redis, kind, paid.id)
+        outcome = await send_email(ctx(emails_per_recipient_per_hour=cap), kind, paid.id)
+        assert outcome == "sent via resend", (kind, outcome)
+    assert len(sandbox.messages(to="buyer@example.com")) == cap + 2
