@@ -119,3 +119,22 @@ async def test_card_holds_are_no_sales_until_charged(client: httpx.AsyncClient) 
 async def test_the_kitchen_role_sees_no_sales(client: httpx.AsyncClient) -> None:
     await login(client, "kitchen@demo.test")
     assert (await client.get("/manage/demo")).status_code == 403
+
+
+async def test_the_overview_counts_the_orders_turned_away(client: httpx.AsyncClient) -> None:
+    """An outside try read "Paid orders 17" with ten of them rejected, nine by the timer,
+    and nothing on the page said so: the screen had gone unwatched."""
+    now = datetime.now(UTC)
+    await make_paid_order("demo", status="completed", paid_at=now)
+    for _ in range(2):
+        await make_paid_order("demo", status="refunded", auto_rejected=True, paid_at=now,
+                              rejected_at=now, refunded_at=now)
+    await make_paid_order("demo", status="refunded", paid_at=now, rejected_at=now,
+                          refunded_at=now, reject_reason="Out of dough")
+    await login(client, "owner@demo.test")
+    page = (await client.get("/manage/demo")).text
+    assert _cell(page, "today-orders") == "4"
+    assert _cell(page, "today-rejected") == (
+        "3 (2 by the timer: nobody accepted them in time)")
+    assert _cell(page, "week-rejected").startswith("3 (2 by the timer")
+    assert "<th></th>" not in page  # the corner cell is no empty header (axe)
