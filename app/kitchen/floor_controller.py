@@ -18,6 +18,7 @@ from litestar.response import Redirect, Response, Template
 from litestar.response import ServerSentEventMessage as Message
 
 from app.accounts.guards import require_staff_for_slug, staff_of
+from app.infra.form_input import RowId
 from app.infra.html import csrf_of, is_htmx
 from app.kitchen import floor
 from app.kitchen.controller import restaurant_or_404
@@ -107,7 +108,7 @@ class KitchenFloorController(Controller):
 
     @post("/menu/{item_id:int}/availability", status_code=200)
     async def availability(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                           item_id: FromPath[int]) -> Response[Any]:
+                           item_id: RowId) -> Response[Any]:
         async def change(restaurant: Restaurant, form: dict[str, str]) -> None:
             await floor.set_item_available(request.app.state.redis, restaurant, item_id,
                                            _available(form), actor=staff_of(request).actor)
@@ -115,7 +116,7 @@ class KitchenFloorController(Controller):
 
     @post("/menu/options/{option_id:int}/availability", status_code=200)
     async def option_availability(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                                  option_id: FromPath[int]) -> Response[Any]:
+                                  option_id: RowId) -> Response[Any]:
         async def change(restaurant: Restaurant, form: dict[str, str]) -> None:
             await floor.set_option_available(request.app.state.redis, restaurant, option_id,
                                              _available(form), actor=staff_of(request).actor)

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from app.accounts import invitations, members, roles
 from app.accounts.forms import FormInvalid, NotAllowed, NotFound, form_of
 from app.accounts.guards import require_manager_for_slug, staff_of
+from app.infra.form_input import RowId
 from app.manage.views import page_context, restaurant_or_404
 from app.restaurants.tables import Restaurant
 
@@ -69,7 +70,7 @@ class StaffController(Controller):
 
     @post("/invitations/{invitation_id:int}/withdraw", status_code=200)
     async def withdraw(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                       invitation_id: FromPath[int]) -> Redirect:
+                       invitation_id: RowId) -> Redirect:
         restaurant = await restaurant_or_404(slug)
         try:
             await invitations.withdraw(int(restaurant.id), invitation_id, staff_of(request))
@@ -81,7 +82,7 @@ class StaffController(Controller):
 
     @post("/{member_id:int}/remove", status_code=200)
     async def remove(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                     member_id: FromPath[int]) -> Redirect:
+                     member_id: RowId) -> Redirect:
         restaurant = await restaurant_or_404(slug)
         try:
             await members.remove(request.app.state.redis, int(restaurant.id), member_id,
@@ -94,7 +95,7 @@ class StaffController(Controller):
 
     @post("/{member_id:int}/role", status_code=200)
     async def change_role(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                          member_id: FromPath[int]) -> Template | Redirect:
+                          member_id: RowId) -> Template | Redirect:
         restaurant = await restaurant_or_404(slug)
         try:
             await members.change_role(request.app.state.redis, int(restaurant.id), member_id,
