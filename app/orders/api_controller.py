@@ -82,7 +82,7 @@ def totals_out(totals: pricing.Totals, currency: str) -> TotalsOut:
 
 def order_out(view: OrderView) -> OrderOut:
     return OrderOut(
-        id=view.id, status=view.status, restaurant=view.restaurant_slug,
+        id=view.id, status=OrderStatus(view.status), restaurant=view.restaurant_slug,
         total=Money(amount=view.total_amount, currency=view.currency),
         items=[OrderLineOut(menu_item_id=line.menu_item_id, name=line.name,
                             quantity=line.quantity,
@@ -150,7 +150,7 @@ class OrdersApiController(Controller):
         except idempotency.StillRunning as error:
             raise HTTPException(status_code=409, detail=str(error)) from None
         body = OrderCreatedOut(
-            id=order.id, status=order.status, payment_url=order.payment_url,
+            id=order.id, status=OrderStatus(order.status), payment_url=order.payment_url,
             expires_at=order.expires_at.isoformat() if order.expires_at else None,
             status_url=status_url(order.id),
             total=Money(amount=order.total_amount, currency=order.currency),

@@ -368,6 +368,11 @@ async def _capture(order: PaidOrder, redis: ArqRedis | None) -> None:
     except settlement.SettlementFailed as error:
         log.warning("capture failed; accept refused", order_id=order.public_id,
                     error=str(error)[:300])
+        if error.outcome_unknown:  # "unchanged" would say the card was not charged
+            raise ActionFailed(
+                f"cannot accept: {error}. Stripe did not say whether the card was charged: "
+                "the order stays new; accept it again in a minute (the card is never charged "
+                "twice) or reject it (whatever was charged goes back)") from error
         advice = ("reject the order" if error.permanent else
                   "try again or reject the order")
         raise ActionFailed(f"cannot accept: {error}; the order is unchanged, {advice}"

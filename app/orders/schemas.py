@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from app.infra.json_body import NO_NUL, NO_OVERRIDE, ONE_LINE
+from app.orders.models import OrderStatus
 from app.restaurants.schemas import Money
 
 MAX_LINES = 50
@@ -98,7 +99,7 @@ class TotalsOut(msgspec.Struct):
 
 class OrderCreatedOut(msgspec.Struct):
     id: str
-    status: str
+    status: OrderStatus
     payment_url: str | None
     expires_at: str | None
     status_url: str
@@ -133,7 +134,7 @@ class OrderLineOut(msgspec.Struct):
 
 class OrderOut(msgspec.Struct):
     id: str
-    status: str
+    status: OrderStatus  # every status the order can have, listed in the OpenAPI schema
     restaurant: str
     total: Money
     items: list[OrderLineOut]

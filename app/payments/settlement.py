@@ -48,10 +48,13 @@ class SettlementFailed(Exception):
     the gateway's retries) rather than answering a refusal: what the owner is told."""
 
     def __init__(self, message: str, *, permanent: bool = False,
-                 unreachable: bool = False) -> None:
+                 unreachable: bool = False, outcome_unknown: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.unreachable = unreachable and not permanent
+        # Stripe may have done it (its answer and the read-back both failed): a capture
+        # whose answer was lost charged the card all the same.
+        self.outcome_unknown = outcome_unknown
 
 
 def could_not_reach(error: BaseException) -> bool:
@@ -130,7 +133,8 @@ async def capture(order: PaidOrder, gateway: StripeGateway | None = None) -> Non
             state = await _read_intent(gateway, intent, ref)
         except SettlementFailed as unreadable:
             raise SettlementFailed(f"capturing the payment failed ({failure}); {unreadable}",
-                                   unreachable=could_not_reach(failure)) from unreadable
+                                   unreachable=could_not_reach(failure),
+                                   outcome_unknown=could_not_reach(failure)) from unreadable
         if state.status == "succeeded":
             log.info("capture failed but the payment is captured", order_id=ref)
             return

@@ -240,6 +240,30 @@ async def test_manual_capture_failure_fails_the_accept_clearly(
     assert intent_status(sandbox, order) == "requires_capture"  # the hold is untouched
 
 
+async def test_a_capture_whose_answer_is_lost_does_not_say_the_card_was_not_charged(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """Stripe captured, its answer was lost and so was the read-back (an outside try:
+    "the order is unchanged" while the diner had been charged). The cook is told the card
+    may be charged and what to do; pressing Accept again settles it without a second
+    charge."""
+    order = await paid_order_via_sandbox(client, sandbox, capture_mode="manual")
+    token = await login(client, "kitchen@demo.test")
+    sandbox.api_faults(service="stripe", status=500, count=50, after_execute=True)
+    response = await act(client, token, order.public_id, "accept")
+    assert response.status_code == 502
+    detail = response.json()["detail"]
+    assert "Stripe did not say whether the card was charged" in detail, detail
+    assert "accept it again in a minute" in detail and "unchanged" not in detail, detail
+    assert (await reload(order.public_id)).status == "paid"
+    sandbox.api_faults(service="stripe", count=0)  # Stripe answers again
+    assert intent_status(sandbox, order) == "succeeded"  # it had been charged
+    again = await act(client, token, order.public_id, "accept")
+    assert again.status_code == 200, again.text
+    assert (await reload(order.public_id)).status == "accepted"
+    intent = stripe_client(sandbox.url).v1.payment_intents.retrieve(intent_of(order))
+    assert intent.amount_received == order.amount_charged  # charged once
+
+
 async def test_a_no_js_screen_reads_why_the_accept_failed(
         client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
     """A plain form post (no htmx) gets a page naming the failure and the way back, not a
