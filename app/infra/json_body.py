@@ -23,19 +23,22 @@ _AT = re.compile(r" - at `\$\.?([^`]*)`$")
 # message quotes the regex, which tells an API client's developer little).
 # Postgres text cannot hold NUL: an order carrying one could be paid but never stored.
 NO_NUL = r"^[^\x00]*$"
-# A name or phone number is one line of text: no control characters (a line break in a name
-# went into the email's text as "Thanks, x\r\nBcc: …") and no bidirectional overrides
+# A name or phone number is one line of text: no control characters, C1's too (a line break
+# in a name went into the email's text as "Thanks, x\r\nBcc: …"; U+0085 and U+2028/U+2029
+# are line breaks as well, U+009B an escape sequence), and no bidirectional overrides
 # (U+202A-U+202E, U+2066-U+2069: a name that reads backwards on the ticket).
 # msgspec applies a pattern with `re.search`, where `$` also matches before a final "\n"
 # ("Ada\n" passed); `(?!\n)` closes that. Not `\Z`: the pattern is also the OpenAPI
 # schema's, an ECMA-262 regex, which has no `\Z` (there `$` is the end, `(?!\n)` a no-op).
-ONE_LINE = r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$(?!\n)"
-# Free text a kitchen reads (notes, allergies, an address): line breaks are fine, but not
-# a direction override, which shows "\u202estunaep" as "peanuts" on a ticket.
-NO_OVERRIDE = r"^[^\x00\u202a-\u202e\u2066-\u2069]*$"
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$(?!\n)"
+# Free text a kitchen reads (notes, allergies, an address): line breaks and tabs are fine,
+# but no other control character (an ESC or BEL reaches the printer's ticket as a command)
+# and no direction override, which shows "\u202estunaep" as "peanuts" on a ticket.
+NO_OVERRIDE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
 PLAIN = {
     NO_NUL: "must not contain NUL characters",
-    NO_OVERRIDE: "must not contain NUL characters or text-direction overrides",
+    NO_OVERRIDE: "must not contain control characters (line breaks and tabs are fine) or "
+                 "text-direction overrides",
     ONE_LINE: "must be one line of text: no line breaks, tabs or other control characters, "
               "and no text-direction overrides",
 }

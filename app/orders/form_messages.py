@@ -45,9 +45,9 @@ TOO_LONG = {
     "table": N_("A table number can be 40 characters at most."),
     "delivery_address": N_("A delivery address can be 300 characters at most."),
 }
-# Text the kitchen reads that holds a direction override (it can show "peanuts" for what
-# was typed backwards): one sentence for every such field.
-OVERRIDE = N_("Please type this without text-direction control characters.")
+# Text the kitchen reads that holds a control character or a direction override (it can show
+# "peanuts" for what was typed backwards): one sentence for every such field.
+OVERRIDE = N_("Please type this without control characters or text-direction characters.")
 ITEM_PLAIN = {
     "notes": N_("A note for one dish can be 200 characters at most."),
     "allergy": N_("Please say what the allergy is, so the kitchen can keep it out."),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
@@ -62,6 +63,11 @@ def _check_email(address: str) -> str | None:
         return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as error:
         raise IntakeError({"customer.email": str(error)}) from None
+
+
+def _visible(text: str) -> bool:
+    """Has a character one can see: not only spaces, controls or format characters."""
+    return any(unicodedata.category(char)[0] not in "CZ" for char in text)
 
 
 def _check_fulfillment(data: OrderIn, restaurant: MenuRestaurant,
@@ -192,6 +198,10 @@ def _tip(data: OrderIn, restaurant: MenuRestaurant, lines: list[OrderLine]) -> i
     choice = data.tip
     if choice is None:
         return 0
+    if not restaurant.tips_enabled and ((choice.percent or 0) > 0 or (choice.amount or 0) > 0):
+        # said first: "at most the price of the food" told a diner to tip less where no tip
+        # can be given at all
+        raise IntakeError({"tip": f"{restaurant.name} does not take tips online"}, 422)
     try:
         tip = pricing.tip_amount(subtotal=sum(line.line_total for line in lines),
                                  percent=choice.percent, amount=choice.amount,
@@ -220,7 +230,7 @@ async def price_order(data: OrderIn
         email = _check_email(data.customer.email) or ""
     except IntakeError as error:
         errors.update(error.errors)
-    if not data.customer.name.strip():
+    if not _visible(data.customer.name):  # zero-width characters alone are no name
         errors["customer.name"] = "your name is required"
     # Optional, but when given it must be one a phone can dial: the rule the owner's own
     # number meets in the settings (app/restaurants/editing.py).

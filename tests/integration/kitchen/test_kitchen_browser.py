@@ -67,7 +67,9 @@ async def test_new_order_appears_live_and_can_be_accepted(page: Any, web: Runnin
     await wait_status(order.public_id, "accepted")
     await page.wait_for_selector("#alarm-ack", state="hidden", timeout=5_000)
 
-    # Bump bar: the (only, selected) ticket advances with Enter.
+    # Bump bar: the (only, selected) ticket advances with Enter, once it has settled (a
+    # ticket that has just changed takes no press for 0.8 s: a double tap's second press).
+    await page.wait_for_timeout(900)
     await page.locator("body").click(position={"x": 5, "y": 5})
     await page.keyboard.press("Enter")
     await wait_status(order.public_id, "preparing")

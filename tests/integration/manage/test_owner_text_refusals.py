@@ -24,7 +24,8 @@ pytestmark = pytest.mark.server_agnostic
 
 ONE_LINE = ("Must be one line of text: no line breaks, tabs or other control characters, and "
             "no text-direction overrides.")
-NO_OVERRIDE = "Must not contain NUL characters or text-direction overrides."
+NO_OVERRIDE = ("Must not contain control characters (line breaks and tabs are fine) or "
+               "text-direction overrides.")
 PHONE = "Enter a phone number like +49 30 1234567"
 
 DISH = {"name": "Calzone", "category": "Mains", "description": "Folded", "price": "10.50",

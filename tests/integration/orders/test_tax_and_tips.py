@@ -170,6 +170,9 @@ async def test_a_restaurant_without_tips_refuses_one_but_not_a_zero_tip(
     assert (await menu(client))["restaurant"]["tips"] == []
     refused = await client.post("/api/orders", json=await demo_order(client, {"amount": 100}))
     assert refused.status_code == 422 and "does not take tips" in refused.text
+    # a tip larger than the food is still refused for having no tips, not for its size
+    huge = await client.post("/api/orders", json=await demo_order(client, {"amount": 999999}))
+    assert huge.status_code == 422 and "does not take tips" in huge.text, huge.text
     assert await temp_keys(redis) == []
     fine = await client.post("/api/orders", json=await demo_order(client, {"percent": 0}))
     assert fine.status_code == 201 and fine.json()["totals"]["tip"]["amount"] == 0
