@@ -304,6 +304,12 @@ async def reject_outcome(order: PaidOrder) -> str:
                     "total).")
         return f"{head}: {amount} refunded to the customer."
     owed = format_money(order.total_amount - order.amount_refunded, order.currency)
+    if order.capture_mode == "manual" and order.accepted_at is None:  # a hold, never a refund
+        if order.settlement_stopped_at is not None:
+            return (f"{head}: the card hold of {owed} cannot be released automatically; it is "
+                    "queued in admin for a person to settle. Nothing was charged.")
+        return (f"{head}: the card hold of {owed} is not released yet; it is retried "
+                "automatically. Nothing was charged.")
     if order.settlement_stopped_at is not None:
         return (f"{head}: {owed} cannot be refunded automatically; it is queued in admin "
                 "for a person to settle.")

@@ -291,6 +291,27 @@ async def test_manual_capture_reject_voids_the_authorisation(
     assert refunds(sandbox, order) == []  # voided, not refunded
 
 
+async def test_a_hold_not_released_yet_is_never_called_a_refund(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """Rejected while Stripe is refusing calls (429s): the hold's release is retried later.
+    The cook read "the refund of €14.88 has not gone through yet" and the diner "Your payment
+    is being returned", for a card that was never charged (an outside try)."""
+    order = await paid_order_via_sandbox(client, sandbox, capture_mode="manual")
+    token = await login(client, "kitchen@demo.test")
+    sandbox.api_faults(service="stripe", status=429, count=50)
+    response = await act(client, token, order.public_id, "reject", reason="Out of dough",
+                         **{"from": "paid"})
+    sandbox.api_faults(service="stripe", count=0)
+    assert response.status_code == 200, response.text
+    told = json.loads(response.headers["hx-trigger"])["orderpass:rejected"]["message"]
+    money = format_money(order.amount_charged, order.currency)
+    assert told == (f"#{order.ticket_number} rejected: the card hold of {money} is not "
+                    "released yet; it is retried automatically. Nothing was charged."), told
+    page = " ".join((await client.get(f"/orders/{order.public_id}")).text.split())
+    assert "Your card will not be charged: the hold on it is being released." in page
+    assert "being returned" not in page and "refund" not in told
+
+
 async def test_recall_undoes_a_completion_within_ten_minutes(
         client: httpx.AsyncClient) -> None:
     token = await login(client, "kitchen@demo.test")
