@@ -104,6 +104,10 @@ async def test_vat_added_at_checkout_is_charged_as_a_line_per_rate(
     await Restaurant.update({Restaurant.tax_mode: "added"}).where(Restaurant.slug == "demo")
     menu_body = (await menu(client))["restaurant"]
     assert menu_body["prices_include_tax"] is False and menu_body["tips"] == [5, 10, 15]
+    # the menu page says so above its first price, not only once a dish is in the basket
+    page = (await client.get("/r/demo")).text
+    note = page.index("Prices on this menu are before VAT: VAT is added at checkout.")
+    assert note < page.index('class="menu-item-price"'), "said after the prices"
     response = await client.post("/api/orders",
                                  json=await demo_order(client, {"amount": 300}))
     assert response.status_code == 201, response.text
