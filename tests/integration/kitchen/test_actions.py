@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from arq.connections import ArqRedis
+from litestar import Litestar
 
 from app.orders import lifecycle
 from app.orders.tables import OrderItem, PaidOrder
@@ -21,7 +22,7 @@ from app.platform.tables import Outbox
 from app.restaurants.tables import Restaurant
 from app.settings import get_settings
 from app.templating import format_money
-from tests.helpers.accounts import login
+from tests.helpers.accounts import login, staff_session
 from tests.helpers.orders import make_paid_order, paid_order_via_sandbox
 from tests.helpers.sandbox import RunningSandbox, stripe_client
 from workers.email_jobs import send_email
@@ -292,7 +293,7 @@ async def test_manual_capture_reject_voids_the_authorisation(
 
 
 async def test_a_hold_not_released_yet_is_never_called_a_refund(
-        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+        app: Litestar, client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
     """Rejected while Stripe is refusing calls (429s): the hold's release is retried later.
     The cook read "the refund of €14.88 has not gone through yet" and the diner "Your payment
     is being returned", for a card that was never charged (an outside try)."""
@@ -310,6 +311,11 @@ async def test_a_hold_not_released_yet_is_never_called_a_refund(
     page = " ".join((await client.get(f"/orders/{order.public_id}")).text.split())
     assert "Your card will not be charged: the hold on it is being released." in page
     assert "being returned" not in page and "refund" not in told
+    async with staff_session(app, "owner@demo.test") as owner_client:
+        owner = " ".join((await owner_client.get(
+            f"/manage/demo/orders/{order.public_id}")).text.split())
+    assert "the hold's release is being retried: nothing will be charged" in owner
+    assert "the receipt follows when the restaurant accepts" not in owner
 
 
 async def test_recall_undoes_a_completion_within_ten_minutes(
