@@ -7,11 +7,13 @@ parses the body: every refusal is a plain 4xx naming the field, nothing is writt
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
+import msgspec.inspect
 from litestar import Request
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
@@ -104,6 +106,50 @@ def decode_strict(body: bytes, type_: type[Any]) -> Any:
         raise ValidationException(detail="The request body is nested too deeply") from None
 
 
+# How alike an unknown field and a known one must be to be taken for a typo of it
+# (difflib's ratio: "allergies" and "allergy" are 0.75, "note" and "notes" 0.89).
+NEAR_MISS = 0.7
+
+
+def _struct_of(info: Any) -> Any:
+    """The struct type inside a field's type (through lists, optionals, constraints)."""
+    while True:
+        if isinstance(info, msgspec.inspect.StructType):
+            return info
+        if isinstance(info, msgspec.inspect.Metadata | msgspec.inspect.ListType):
+            info = info.type if isinstance(info, msgspec.inspect.Metadata) else info.item_type
+        elif isinstance(info, msgspec.inspect.UnionType):
+            found = [_struct_of(option) for option in info.types]
+            return next((struct for struct in found if struct is not None), None)
+        else:
+            return None
+
+
+def near_misses(value: Any, info: Any, at: str = "") -> list[dict[str, Any]]:
+    """Unknown fields that look like a typo of a known one ("allergies" for "allergy"): a
+    client's allergy would be dropped without a word, as unknown fields are. Other unknown
+    fields are still ignored (a client may send more than the contract names)."""
+    struct = _struct_of(info)
+    if struct is None:
+        return []
+    if isinstance(value, list):
+        return [miss for index, item in enumerate(value)
+                for miss in near_misses(item, struct, f"{at}[{index}]")]
+    if not isinstance(value, dict):
+        return []
+    fields = {field.encode_name: field for field in struct.fields}
+    found: list[dict[str, Any]] = []
+    for key, item in value.items():
+        name = f"{at}.{key}" if at else str(key)
+        if key in fields:
+            found += near_misses(item, fields[key].type, name)
+        elif close := difflib.get_close_matches(str(key), list(fields), n=1, cutoff=NEAR_MISS):
+            known = f"{at}.{close[0]}" if at else close[0]
+            found.append({"key": name, "message": f"unknown field; did you mean `{known}`?",
+                          "source": "body"})
+    return found
+
+
 def strict_json(type_: type[Any]) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
     """A `before_request` hook refusing non-JSON content types and bodies that are not a
     `type_` in strict mode (Litestar then parses the same body, already known good)."""
@@ -113,6 +159,10 @@ def strict_json(type_: type[Any]) -> Callable[[Request[Any, Any, Any]], Awaitabl
         if media_type != JSON:
             raise HTTPException(status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                                 detail=f"Send the body as {JSON} (got {media_type or 'none'})")
-        decode_strict(await request.body(), type_)
+        body = await request.body()
+        decode_strict(body, type_)
+        if misses := near_misses(msgspec.json.decode(body), msgspec.inspect.type_info(type_)):
+            raise ValidationException(detail="Validation failed for the request body",
+                                      extra=misses)
 
     return check

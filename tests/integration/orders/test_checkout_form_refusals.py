@@ -142,3 +142,28 @@ async def test_a_name_or_phone_is_one_line_in_every_script_of_line_breaks(
             "customer": {"name": "Ada", "email": "ada@example.com", **customer}})
         assert 400 <= response.status_code < 500, (customer, response.text)
         assert key in response.text, (customer, response.text)
+
+
+async def test_a_field_that_looks_like_a_typo_is_refused_not_dropped(
+        client: httpx.AsyncClient, redis: ArqRedis) -> None:
+    """Unknown fields are ignored, so `"allergies": "peanuts"` (for `allergy`) made an order
+    whose allergy never reached the kitchen (an outside try). A near-miss of a known field
+    is refused naming the one meant; other extra fields are still ignored."""
+    soup = next(item for item in (await menu(client))["items"] if not item["groups"])
+    line = {"menu_item_id": soup["id"], "quantity": 1}
+    order = {"restaurant": "demo", "fulfillment": "pickup",
+             "customer": {"name": "Ada", "email": "ada@example.com"}}
+    for extra, key, meant in (
+            ({"items": [{**line, "allergies": "peanuts"}]}, "items[0].allergies",
+             "items[0].allergy"),
+            ({"items": [line], "allergi": "peanuts"}, "allergi", "allergy"),
+            ({"items": [{**line, "note": "well done"}]}, "items[0].note", "items[0].notes")):
+        response = await client.post("/api/orders", json={**order, **extra})
+        assert response.status_code == 400, response.text
+        [problem] = response.json()["extra"]
+        assert problem["key"] == key, problem
+        assert problem["message"] == f"unknown field; did you mean `{meant}`?", problem
+    assert await redis.keys(f"{KEY_PREFIX}*") == []  # nothing kept
+    fine = await client.post("/api/orders", json={**order, "items": [{**line, "price": 1}],
+                                                  "client_version": "2.1"})
+    assert fine.status_code in (201, 202), fine.text

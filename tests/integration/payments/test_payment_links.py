@@ -173,7 +173,9 @@ async def test_intake_refuses_a_total_below_the_currency_minimum(
 
 # -- the largest order ------------------------------------------------------------------
 
-NASTY = 'a "quoted" \\ back\tslash\x01\x02 nut-free ñ 🥜 '  # escapes badly in JSON
+# Escapes badly in JSON (quotes, a backslash, a tab, a line break: the control characters
+# free text may hold).
+NASTY = 'a "quoted" \\ back\tslash\n nut-free ñ 🥜 '
 
 
 # A name is one line without control characters (intake refuses them): the rest of NASTY.
