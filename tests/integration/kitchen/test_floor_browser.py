@@ -188,6 +188,11 @@ async def test_auto_reject_counts_down_escalates_and_leaves_a_notice_until_ackno
     local = rejected.rejected_at.astimezone(ZoneInfo("Europe/Berlin"))
     notice = page.locator(f".notice-auto-reject[data-notice='{order.public_id}']")
     await notice.wait_for(timeout=10_000)
+    # The rejection's frame can come first ("refund of €24.00 pending"), the refund's right
+    # after it: wait for the second.
+    await page.wait_for_function(
+        "ref => (document.querySelector(`.notice-auto-reject[data-notice='${ref}']`)"
+        " || {}).innerText?.includes('refunded')", arg=order.public_id, timeout=10_000)
     text = await notice.inner_text()
     assert f"#{order.ticket_number} auto-rejected {local:%H:%M}" in text
     assert "refunded" in text
