@@ -17,14 +17,20 @@ from tests.helpers.server import RunningProcess
 pytestmark = pytest.mark.browser
 
 
+async def _screen_with(browser: Any, web: RunningProcess, order: PaidOrder,
+                       errors: list[str]) -> tuple[Any, Any]:
+    """A kitchen screen in service (past "Start service") and the order's card on it."""
+    kitchen = await open_kitchen(browser, web.url, errors)
+    if await kitchen.locator("#start-service").is_visible():
+        await kitchen.click("#start-service-button")
+    return kitchen, kitchen.locator(f"#card-{order.public_id}")
+
+
 async def test_an_accept_on_its_way_shows_it_and_a_second_tap_sends_nothing(
         browser: Any, web: RunningProcess) -> None:
     order = await make_paid_order()
     errors: list[str] = []
-    kitchen = await open_kitchen(browser, web.url, errors)
-    if await kitchen.locator("#start-service").is_visible():
-        await kitchen.click("#start-service-button")
-    card = kitchen.locator(f"#card-{order.public_id}")
+    kitchen, card = await _screen_with(browser, web, order, errors)
     accept = card.locator(".act-accept button[type=submit]")
     await accept.wait_for()
 
@@ -93,10 +99,7 @@ async def test_a_double_tap_after_the_answer_moves_the_ticket_one_step(
     not move the order a second step and tell the diner "ready" while it is being made."""
     order = await make_paid_order()
     errors: list[str] = []
-    kitchen = await open_kitchen(browser, web.url, errors)
-    if await kitchen.locator("#start-service").is_visible():
-        await kitchen.click("#start-service-button")
-    card = kitchen.locator(f"#card-{order.public_id}")
+    kitchen, card = await _screen_with(browser, web, order, errors)
     await card.locator(".act-accept button[type=submit]").wait_for()
     await asyncio.sleep(1)  # the ticket has been on the screen a while
 
