@@ -98,6 +98,15 @@ def local_clock(value: datetime | None, timezone: str) -> str:
     return _clock(value.astimezone(zone(timezone))) if value else ""
 
 
+def pause_until(value: datetime | None, timezone: str) -> str:
+    """When a pause ends, for staff: "14:40", or "the end of the day" for a pause for the
+    rest of it (it ends at the restaurant's midnight: "until 00:00" read as a mistake)."""
+    if value is None:
+        return ""
+    local = value.astimezone(zone(timezone))
+    return "the end of the day" if (local.hour, local.minute) == (0, 0) else _clock(local)
+
+
 def weekday_date(day: date) -> str:
     """A day as a diner reads it everywhere (the checkout's day select, the status page, the
     emails, the kitchen's list of orders for later), in the current language: "Sat 6 Dec"."""
@@ -251,6 +260,7 @@ def environment() -> Environment:
     env.filters["hhmm"] = format_time
     env.filters["deadline"] = format_deadline
     env.filters["clock"] = local_clock
+    env.filters["pause_until"] = pause_until
     env.filters["day_clock"] = day_clock
     env.filters["local_datetime"] = local_datetime
     env.filters["long_date"] = long_date

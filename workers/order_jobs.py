@@ -38,6 +38,12 @@ async def create_payment_link(ctx: dict[str, Any], temp_id: str) -> str:
         return "gone"
     if order.checkout_session_id or order.status != OrderStatus.AWAITING_PAYMENT:
         return "already-linked"
+    closing = order.open_until if order.scheduled_for is None else None
+    if closing is not None and closing <= datetime.now(UTC):  # nobody would make it now
+        await payment_links.mark_link_expired(redis, order.id, None, closure_note="")
+        log.info("deferred payment link not made: the restaurant has closed",
+                 order_id=temp_id)
+        return "closed"
     # A closure saved since intake: a link paid then would be rejected and refunded.
     closure = await hours.closure_covering(order.restaurant_id,
                                            order.scheduled_for or datetime.now(UTC))

@@ -164,6 +164,13 @@ class OrderInClosure:
     status: str
     paid_at: datetime
     released_at: datetime | None = None  # a booked order reached the kitchen's board then
+    capture_mode: str = "automatic"
+
+    @property
+    def card_held(self) -> bool:
+        """Its card is only authorised (manual capture, not accepted yet): rejecting it
+        releases the hold; nothing was charged, so nothing is refunded."""
+        return self.capture_mode == "manual" and self.status == "paid"
 
     @property
     def day_moment(self) -> datetime:
@@ -243,7 +250,7 @@ def _order_of(row: Mapping[str, Any]) -> OrderInClosure:
                           slot=row["scheduled_for"], customer_name=row["customer_name"],
                           total_amount=row["total_amount"], currency=row["currency"],
                           status=row["status"], paid_at=row["paid_at"],
-                          released_at=row["released_at"])
+                          released_at=row["released_at"], capture_mode=row["capture_mode"])
 
 
 async def orders_inside(restaurant: Restaurant, starts_on: date,
@@ -259,7 +266,8 @@ async def orders_inside(restaurant: Restaurant, starts_on: date,
     rows = await PaidOrder.select(
         PaidOrder.public_id, PaidOrder.ticket_number, PaidOrder.scheduled_for,
         PaidOrder.customer_name, PaidOrder.total_amount, PaidOrder.currency,
-        PaidOrder.status, PaidOrder.paid_at, PaidOrder.released_at).where(
+        PaidOrder.status, PaidOrder.paid_at, PaidOrder.released_at,
+        PaidOrder.capture_mode).where(
         (PaidOrder.restaurant == restaurant.id) & PaidOrder.status.is_in(list(LIVE_STATUSES))
         & (booked | for_now))
     return sorted((_order_of(row) for row in rows),
@@ -420,8 +428,8 @@ async def expire_links_in_closure(redis: ArqRedis, closure_id: int) -> list[str]
 # paid_order_active_idx (restaurant, status, paid_at): only payments that raced a closure.
 _LATE_ORDERS_WHERE = """
 SELECT o.public_id, o.ticket_number, o.scheduled_for, o.customer_name, o.total_amount,
-       o.currency, o.status, o.paid_at, o.released_at, o.restaurant, r.timezone, c.starts_on,
-       c.ends_on, c.reason
+       o.currency, o.status, o.paid_at, o.released_at, o.capture_mode, o.restaurant,
+       r.timezone, c.starts_on, c.ends_on, c.reason
 FROM restaurant_closure c
 JOIN restaurant r ON r.id = c.restaurant
 JOIN paid_order o ON o.restaurant = c.restaurant

@@ -67,8 +67,8 @@ _FOR_PEOPLE = ("is sold out", "is not taking orders", "has paused new orders", "
                "An email address cannot",
                "unpaid orders are already open", "must be at least",
                # the time of a scheduled order (app/restaurants/hours.py, intake)
-               "is closed now", "choose a time", "fully booked", "for later",
-               "the restaurant is closed",
+               "is closed now", "takes no more orders now", "choose a time", "fully booked",
+               "for later", "the restaurant is closed",
                # the options of a dish
                "choose ", "is chosen twice",
                # the phone number (app/restaurants/editing.py `phone_problem`)
@@ -129,6 +129,15 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
      N_("%(restaurant)s is closed now: %(opening)s. Choose a time to order for later.")),
     (r"^(?P<restaurant>.+) is closed now: (?P<opening>.+)\.$",
      N_("%(restaurant)s is closed now: %(opening)s.")),
+    # Open, but too near closing for the kitchen to make it (`_slot_now`: last orders).
+    (r"^(?P<restaurant>.+) takes no more orders now \(last orders were at (?P<time>[^)]+)\): "
+     r"(?P<opening>.+)\. Choose a time to order for later\.$",
+     N_("%(restaurant)s takes no more orders now (last orders were at %(time)s): "
+        "%(opening)s. Choose a time to order for later.")),
+    (r"^(?P<restaurant>.+) takes no more orders now \(last orders were at (?P<time>[^)]+)\): "
+     r"(?P<opening>.+)\.$",
+     N_("%(restaurant)s takes no more orders now (last orders were at %(time)s): "
+        "%(opening)s.")),
     (r"^The restaurant is closed at that time \((?P<reason>.+)\)\.$",
      N_("The restaurant is closed at that time (%(reason)s).")),
     (r"^The restaurant is closed at that time\.$", N_("The restaurant is closed at that time.")),
@@ -136,6 +145,8 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
      N_("%(restaurant)s is not taking orders right now.")),
     (r"^(?P<restaurant>.+) has paused new orders until (?P<time>\S+)\.$",
      N_("%(restaurant)s has paused new orders until %(time)s.")),
+    (r"^(?P<restaurant>.+) has paused new orders: (?P<opening>.+)\.$",
+     N_("%(restaurant)s has paused new orders: %(opening)s.")),
     (r"^The order totals (?P<total>.+); card payments must be at least (?P<minimum>.+)\.$",
      N_("The order totals %(total)s; card payments must be at least %(minimum)s.")),
     (r"^The order totals (?P<total>.+); card payments can be at most (?P<maximum>.+): split "

@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from arq.connections import ArqRedis
 from email_validator import EmailNotValidError, validate_email
@@ -36,9 +36,11 @@ from app.restaurants.editing import phone_problem
 from app.restaurants.fulfillment import MODES, no_longer_offered, not_offered
 from app.restaurants.opening import (
     HOLD_DAYS,
+    asap_time,
     booking_days,
     lead_minutes,
     opening_text,
+    pause_text,
     schedule_of,
 )
 from app.settings import get_settings
@@ -213,8 +215,7 @@ def _tip(data: OrderIn, restaurant: MenuRestaurant, lines: list[OrderLine]) -> i
     return tip
 
 
-async def price_order(data: OrderIn
-                      ) -> tuple[MenuRestaurant, Priced, str, datetime | None]:
+async def price_order(data: OrderIn) -> tuple[MenuRestaurant, Priced, str, When]:
     """Resolve the restaurant and menu lines; raise IntakeError naming every bad field."""
     if nul := _nul_fields(data):
         raise IntakeError(nul)
@@ -223,7 +224,7 @@ async def price_order(data: OrderIn
     if not restaurant.accepting_orders:
         raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
                           409)
-    scheduled_for = _when(data, restaurant)
+    when = _when(data, restaurant)
     errors: dict[str, str] = {}
     email = ""
     try:
@@ -263,7 +264,7 @@ async def price_order(data: OrderIn
     priced = Priced(with_tax(lines, restaurant.tax_mode), _tip(data, restaurant, lines))
     if refused := charge_problem(priced.total, restaurant.currency):
         raise IntakeError({"total": refused}, 422)
-    return restaurant, priced, email, scheduled_for
+    return restaurant, priced, email, when
 
 
 def charge_problem(total: int, currency: str) -> str | None:
@@ -299,25 +300,39 @@ def _schedule(timezone: str, weekly_hours: str, closures: str) -> hours.Schedule
          for start, end, reason in json.loads(closures)])
 
 
-def _when(data: OrderIn, restaurant: MenuRestaurant) -> datetime | None:
-    """The slot the order is for (UTC), or None for as soon as possible; IntakeError naming
-    `scheduled_for` (or `restaurant` while paused) when that cannot be taken now."""
+class When(NamedTuple):
+    """When an order is for: `slot` (UTC), or None for as soon as possible, which is paid by
+    `open_until` (the restaurant's current opening ends then; None: not within a day)."""
+
+    slot: datetime | None
+    open_until: datetime | None = None
+
+
+def _when(data: OrderIn, restaurant: MenuRestaurant) -> When:
+    """IntakeError naming `scheduled_for` (or `restaurant` while paused) when the order
+    cannot be taken for the time it asks now."""
     return _slot_now(data.scheduled_for, restaurant)
 
 
-def _slot_now(slot: datetime | None, restaurant: MenuRestaurant) -> datetime | None:
+def _slot_now(slot: datetime | None, restaurant: MenuRestaurant) -> When:
     now = datetime.now(UTC)
     schedule = _schedule(restaurant.timezone, restaurant.weekly_hours, restaurant.closures)
     if slot is None:
         if is_paused(restaurant.paused_until, now):
-            until = local_clock(restaurant.paused_until, restaurant.timezone)
-            raise IntakeError({"restaurant": f"{restaurant.name} has paused new orders until "
-                                             f"{until}"}, 409)
-        if not hours.is_open(schedule, now):
-            later = " Choose a time to order for later." if restaurant.schedule_days else ""
+            raise IntakeError({"restaurant": pause_text(restaurant, schedule, now)}, 409)
+        asap = asap_time(schedule, now, restaurant.prep_estimate)
+        later = " Choose a time to order for later." if restaurant.schedule_days else ""
+        if asap.closes_at is None:
             raise IntakeError({"scheduled_for": f"{restaurant.name} is closed now: "
                                                 f"{opening_text(schedule, now)}.{later}"}, 409)
-        return None
+        if not asap.taken:  # the kitchen could not make it before closing
+            assert asap.last_order is not None
+            raise IntakeError({"scheduled_for": (
+                f"{restaurant.name} takes no more orders now (last orders were at "
+                f"{local_clock(asap.last_order, restaurant.timezone)}): "
+                f"{opening_text(schedule, asap.closes_at)}.{later}")}, 409)
+        closes = asap.closes_at
+        return When(None, closes if closes < now + hours.OPEN_UNTIL_HORIZON else None)
     if slot.tzinfo is None:
         raise IntakeError({"scheduled_for": "give the time with its offset, e.g. "
                                             "2026-12-02T19:30:00+01:00"}, 422)
@@ -335,17 +350,17 @@ def _slot_now(slot: datetime | None, restaurant: MenuRestaurant) -> datetime | N
         problem = HOLD_LIMIT % {"days": days, "hold": HOLD_DAYS}  # say why it is fewer days
     if problem:
         raise IntakeError({"scheduled_for": problem}, 422)
-    return slot
+    return When(slot)
 
 
-def _still_taking(restaurant: MenuRestaurant, slot: datetime | None) -> None:
+def _still_taking(restaurant: MenuRestaurant, slot: datetime | None) -> When:
     """IntakeError (409) when the restaurant would not take an order for `slot` now (None:
     as soon as possible): not taking orders, paused, closed, the slot no longer offered."""
     if not restaurant.accepting_orders:
         raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
                           409)
     try:
-        _slot_now(slot, restaurant)
+        return _slot_now(slot, restaurant)
     except IntakeError as error:
         raise IntakeError(error.errors, 409) from None
 
@@ -371,7 +386,8 @@ async def recheck(order: TempOrder) -> None:
     restaurant, menu = await _menu(order.restaurant_slug,
                                    sorted({line.menu_item_id for line in order.lines
                                            if line.menu_item_id is not None}))
-    _still_taking(restaurant, order.scheduled_for)
+    when = _still_taking(restaurant, order.scheduled_for)
+    order.open_until = when.open_until  # a new link for now is paid by this opening's end
     errors: dict[str, str] = {}
     if order.fulfillment not in restaurant.fulfillment_modes:  # turned off since
         errors["fulfillment"] = no_longer_offered(restaurant.name, order.fulfillment)
@@ -400,7 +416,8 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
     """`client`: the caller's address, for the cap on open unpaid orders per address.
     `language`: the diner's (the checkout page's); the API's orders take the restaurant's
     default unless they name one."""
-    restaurant, priced, email, scheduled_for = await price_order(data)
+    restaurant, priced, email, when = await price_order(data)
+    scheduled_for = when.slot
     lines = priced.lines
     now = datetime.now(UTC)
     order = TempOrder(
@@ -415,7 +432,7 @@ async def submit_order(redis: ArqRedis, data: OrderIn, client: str = "",
         delivery_address=data.delivery_address.strip() if data.fulfillment == "delivery" else "",
         table_label=data.table.strip() if data.fulfillment == "dine_in" else "",
         notes=data.notes.strip(), status=OrderStatus.AWAITING_PAYMENT,
-        allergy=data.allergy.strip(), scheduled_for=scheduled_for,
+        allergy=data.allergy.strip(), scheduled_for=scheduled_for, open_until=when.open_until,
         language=language or data.language or restaurant.default_language or "en",
     )
     try:  # a paid order must be rebuildable from its Checkout Session: it must fit

@@ -41,7 +41,8 @@ async def renew_payment_link(redis: ArqRedis, temp_id: str) -> TempOrder:
                  OrderStatus.PAYMENT_FAILED, OrderStatus.LINK_FAILED)
     if order.status not in renewable:
         raise LinkNotRenewable(f"this order is {order.status.replace('_', ' ')}")
-    if order.pay_by is not None and order.pay_by <= datetime.now(UTC) + timedelta(minutes=1):
+    if (order.scheduled_for is not None and order.pay_by is not None
+            and order.pay_by <= datetime.now(UTC) + timedelta(minutes=1)):
         raise LinkNotRenewable("the time you chose is too close now for the kitchen to make "
                                "it; please order again")
     # The menu may have changed since the order was priced: a link paid for a dish sold out

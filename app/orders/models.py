@@ -129,6 +129,9 @@ class TempOrder(msgspec.Struct):
     tip_amount: int = 0  # minor units, no VAT; part of total_amount
     language: str = "en"  # the diner's at checkout (app/infra/i18n.py): every email's
     scheduled_for: datetime | None = None  # the chosen slot (UTC); None: as soon as possible
+    # As soon as possible: when the restaurant's opening it was ordered in ends (None: not
+    # within a day). Its link closes then: paid after closing, nobody would make it.
+    open_until: datetime | None = None
     # Set when the restaurant's closure closed the link before it was paid: the closure's
     # reason ("" when it gave none). Its page and email say so instead of "not paid in time".
     closure_note: str | None = None
@@ -143,10 +146,18 @@ class TempOrder(msgspec.Struct):
                                  self.tip_amount)
 
     @property
+    def link_ends_at_closing(self) -> bool:
+        """An order for as soon as possible whose link stops when the restaurant closes,
+        before its own expiry (`payment_links._linked`): closed then, it was the closing."""
+        return (self.scheduled_for is None and self.open_until is not None
+                and self.expires_at is not None and self.open_until <= self.expires_at)
+
+    @property
     def pay_by(self) -> datetime | None:
-        """A scheduled order must be paid before the kitchen would start it (slot - prep)."""
+        """When the order must be paid: a scheduled one before the kitchen would start it
+        (slot - prep), one for as soon as possible before the restaurant closes."""
         if self.scheduled_for is None:
-            return None
+            return self.open_until
         return self.scheduled_for - timedelta(minutes=self.prep_minutes)
 
 

@@ -70,9 +70,10 @@ def begin_first_attempt(order: TempOrder, now: datetime) -> None:
 
 
 def link_expiry(order: TempOrder, now: datetime) -> datetime:
-    """The `expires_at` sent to Stripe: the link TTL, never past when a scheduled order must
-    be paid (`pay_by`, slot - prep), within Stripe's 30 min - 24 h. A scheduled order whose
-    `pay_by` is nearer than Stripe's minimum is expired by us at `pay_by` (`_linked`)."""
+    """The `expires_at` sent to Stripe: the link TTL, never past when the order must be paid
+    (`pay_by`: slot - prep, or the restaurant's closing for as soon as possible), within
+    Stripe's 30 min - 24 h. An order whose `pay_by` is nearer than Stripe's minimum is
+    expired by us at `pay_by` (`_linked`)."""
     expires = now + timedelta(minutes=get_settings().payment_link_minutes)
     if order.pay_by is not None:
         expires = min(expires, order.pay_by)
@@ -331,6 +332,8 @@ async def expire_link_now(redis: ArqRedis, temp_id: str, session_id: str, *,
         return "stale"
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return "not-open"
+    if closure_note is None and order.link_ends_at_closing:
+        closure_note = ""  # its page and email say the restaurant closed, not "too late"
     gateway = get_gateway()
     session = await gateway.retrieve_checkout_session(session_id, order_ref=temp_id)
     if session.status == "complete":

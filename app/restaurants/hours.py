@@ -262,6 +262,19 @@ def is_open(schedule: Schedule, now: datetime) -> bool:
     return bool(open_spans(schedule, now, now + timedelta(seconds=1)))
 
 
+# How far `open_until` looks ahead: past any payment link's life (Stripe's are 24 h at most).
+OPEN_UNTIL_HORIZON = timedelta(days=2)
+
+
+def open_until(schedule: Schedule, now: datetime) -> datetime | None:
+    """When the opening `now` falls in ends (the next closing, or a closure's start), at most
+    OPEN_UNTIL_HORIZON ahead; None when closed at `now`."""
+    spans = open_spans(schedule, now, now + OPEN_UNTIL_HORIZON)
+    if not spans or spans[0][0] > now:
+        return None
+    return spans[0][1]
+
+
 def next_opening(schedule: Schedule, now: datetime, horizon_days: int = 60
                  ) -> datetime | None:
     """`now` when open, else when it next opens (None: not within the horizon)."""

@@ -76,12 +76,15 @@ def _weekday(local: datetime) -> str:
     return babel_dates.format_date(local, i18n.gettext("EEE"), locale=i18n.locale())
 
 
-def opening_text(schedule: hours.Schedule, now: datetime) -> str:
+def opening_text(schedule: hours.Schedule, now: datetime, after: datetime | None = None) -> str:
     """"Opens today at 17:30", "Opens tomorrow at 11:30", "Closed until Mon 11:30 (holiday)",
-    in the current language (a diner's page settles it; the API's stays English)."""
-    closure = hours.closure_at(schedule, now)
+    in the current language (a diner's page settles it; the API's stays English). `after`:
+    the opening after that moment (the end of an opening or of a pause), still said from
+    `now`'s day."""
+    moment = after or now
+    closure = hours.closure_at(schedule, moment)
     reason = f" ({closure.reason})" if closure and closure.reason else ""
-    opening = hours.next_opening(schedule, now)
+    opening = hours.next_opening(schedule, moment)
     if opening is None:
         return i18n.gettext(N_("Closed for now")) + reason
     local, today = opening.astimezone(schedule.zone), now.astimezone(schedule.zone).date()
@@ -92,6 +95,52 @@ def opening_text(schedule: hours.Schedule, now: datetime) -> str:
         return i18n.gettext(N_("Opens tomorrow at %(time)s")) % {"time": clock}
     return i18n.gettext(N_("Closed until %(day)s %(time)s")) % {
         "day": _weekday(local), "time": clock} + reason
+
+
+def prep_minutes(restaurant: Any) -> int:
+    """Minutes the kitchen needs now: its usual prep plus its busy time."""
+    return int(restaurant.default_prep_minutes + restaurant.busy_minutes)
+
+
+@dataclass(frozen=True)
+class AsapTime:
+    """Whether an order for as soon as possible is taken `now`. Such an order is taken until
+    `last_order` (the opening's end less the kitchen's prep time), so the food is ready by
+    closing; its payment link closes at `closes_at` (`TempOrder.open_until`)."""
+
+    now: datetime
+    closes_at: datetime | None  # when the current opening ends; None: closed now
+    last_order: datetime | None = None
+
+    @property
+    def taken(self) -> bool:
+        return self.last_order is not None and self.now <= self.last_order
+
+
+def asap_time(schedule: hours.Schedule, now: datetime, prep: int) -> AsapTime:
+    closes = hours.open_until(schedule, now)
+    if closes is None:
+        return AsapTime(now, None)
+    return AsapTime(now, closes, closes - timedelta(minutes=prep))
+
+
+def last_orders_text(schedule: hours.Schedule, asap: AsapTime) -> str:
+    """"Last orders were at 22:45. Opens tomorrow at 12:00", in the current language."""
+    assert asap.closes_at is not None and asap.last_order is not None
+    return (i18n.gettext(N_("Last orders were at %(time)s.")) % {
+        "time": local_clock(asap.last_order, schedule.timezone)}
+        + " " + opening_text(schedule, asap.now, after=asap.closes_at))
+
+
+def pause_text(restaurant: Any, schedule: hours.Schedule, now: datetime) -> str:
+    """"Bistro has paused new orders until 19:30", or, when it is closed by then, when it
+    next opens: a pause for the rest of the day ends at midnight, long after closing."""
+    until = restaurant.paused_until
+    if hours.is_open(schedule, until):
+        return i18n.gettext(N_("%(restaurant)s has paused new orders until %(time)s.")) % {
+            "restaurant": restaurant.name, "time": local_clock(until, schedule.timezone)}
+    return i18n.gettext(N_("%(restaurant)s has paused new orders: %(opening)s.")) % {
+        "restaurant": restaurant.name, "opening": opening_text(schedule, now, after=until)}
 
 
 def order_window(restaurant: Any, schedule: hours.Schedule, now: datetime | None = None
@@ -107,12 +156,12 @@ def order_window(restaurant: Any, schedule: hours.Schedule, now: datetime | None
     slots = hours.slots(schedule, now, lead_minutes=lead, days_ahead=booking_days(restaurant),
                         not_before=restaurant.paused_until if paused else None)
     if paused:
-        until = local_clock(restaurant.paused_until, restaurant.timezone)
-        return OrderWindow(False, i18n.gettext(N_("%(restaurant)s has paused new orders until "
-                                                  "%(time)s.")) % {
-            "restaurant": restaurant.name, "time": until}, slots)
-    if not hours.is_open(schedule, now):
+        return OrderWindow(False, pause_text(restaurant, schedule, now), slots)
+    asap = asap_time(schedule, now, prep_minutes(restaurant))
+    if asap.closes_at is None:
         return OrderWindow(False, f"{opening_text(schedule, now)}.", slots)
+    if not asap.taken:
+        return OrderWindow(False, f"{last_orders_text(schedule, asap)}.", slots)
     return OrderWindow(True, "", slots)
 
 

@@ -67,7 +67,7 @@ async def test_a_closure_over_paid_orders_asks_then_rejects_them(
     assert f"#{inside.ticket_number}" in row
     assert f"{day.isoformat()} 23:30" in row  # Berlin's clock, not UTC's
     assert "Inside Person" in row and format_money(inside.total_amount, "eur") in row
-    assert "Add the closure and reject this order (full refund, the customer emailed with " \
+    assert "Add the closure and reject this order (full refund; the customer emailed with " \
            "the reason)" in asked.text
     assert "Outside Person" not in asked.text
     assert (await reload(inside.public_id)).status == "paid"
@@ -94,6 +94,33 @@ async def test_a_closure_over_paid_orders_asks_then_rejects_them(
     assert untouched.rejected_at is None
     page = (await client.get(confirmed.headers["location"])).text
     assert "orders inside it were rejected" in page
+
+
+async def test_a_closure_over_card_holds_says_they_are_released_not_refunded(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """Manual capture: a booked order's card is only held until the kitchen accepts. The
+    closure releases the hold; the owner read "full refund" for money never taken."""
+    day = datetime.now(BERLIN).date() + timedelta(days=3)
+    held = await paid_order_via_sandbox(client, sandbox, capture_mode="manual")
+    await PaidOrder.update({PaidOrder.scheduled_for: datetime.combine(
+        day, time(12), BERLIN).astimezone(UTC)}).where(PaidOrder.id == held.id)
+    token = await login(client, "owner@demo.test")
+    form = {"_csrf_token": token, "starts_on": day.isoformat(), "reason": "Burst pipe"}
+    asked = await client.post("/manage/demo/hours/closures", data=form)
+    assert asked.status_code == 200, asked.text[-2000:]
+    row = asked.text.split(f'id="closure-order-{held.public_id}"')[1].split("</tr>")[0]
+    assert "card held, not charged" in row
+    assert "Add the closure and reject this order (card hold released, nothing charged; the " \
+           "customer emailed with the reason)" in asked.text
+    assert "refund" not in asked.text.split('id="closure-orders"')[1].split("</section>")[0]
+
+    refs = re.search(r'name="reject_orders" value="([^"]*)"', asked.text)
+    assert refs is not None
+    confirmed = await client.post("/manage/demo/hours/closures",
+                                  data={**form, "reject_orders": refs.group(1)})
+    assert confirmed.status_code == 303, confirmed.text[-2000:]
+    released = await reload(held.public_id)
+    assert released.status == "voided" and released.amount_refunded == 0
 
 
 async def test_a_closure_without_paid_orders_inside_is_added_at_once(

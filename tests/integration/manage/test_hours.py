@@ -13,6 +13,8 @@ import pytest
 
 from app.restaurants.tables import Restaurant, RestaurantClosure
 from tests.helpers.accounts import add_member, login
+from tests.helpers.hours import BERLIN, set_hours
+from tests.helpers.orders import order_for
 
 # Input rules and wording: no server version changes them (not in the standalone run).
 pytestmark = pytest.mark.server_agnostic
@@ -154,6 +156,34 @@ async def test_pause_and_busy_from_the_management_area(client: httpx.AsyncClient
     wrong = await client.post("/manage/demo/hours/floor", data={"_csrf_token": token,
                                                                 "busy": "7"})
     assert wrong.status_code == 422 and (await _row())["busy_minutes"] == 20
+
+
+async def test_a_pause_for_the_rest_of_the_day_says_when_orders_are_taken_again(
+        client: httpx.AsyncClient) -> None:
+    """The pause ends at the restaurant's midnight; the restaurant closed at 23:00. Diners
+    read "paused new orders until 00:00" and the kitchen "paused until 00:00" (an outside
+    try): now, when it opens next, and "until the end of the day"."""
+    now = datetime.now(BERLIN)
+    opens, closes = (now - timedelta(hours=1)).replace(second=0), now + timedelta(minutes=30)
+    if closes.date() != now.date() or opens.date() != now.date():
+        pytest.skip("the test's opening must lie within today on Berlin's clock")
+    await set_hours("demo", f"{opens:%H:%M}-{closes:%H:%M}")
+    token = await login(client, "owner@demo.test")
+    paused = await client.post("/manage/demo/hours/floor", data={"_csrf_token": token,
+                                                                 "pause": "today"})
+    assert paused.status_code == 303
+    said = f"Demo Bistro has paused new orders: Opens tomorrow at {opens:%H:%M}."
+    menu = (await client.get("/r/demo")).text
+    notice = re.search(r'id="paused-notice">([^<]*)<', menu)
+    assert notice and notice.group(1).startswith(said), menu[-3000:]
+    assert (await client.get("/api/restaurants/demo/menu")).json()["restaurant"][
+        "notice"] == said
+    refused = await client.post("/api/orders", json=await order_for(client, None))
+    assert refused.status_code == 409
+    assert refused.json()["extra"][0]["message"] == said
+    assert "paused until the end of the day" in (await client.get("/manage/demo/hours")).text
+    kitchen = await client.get("/kitchen/demo")  # the owner's view of the kitchen screen
+    assert "New orders paused until the end of the day" in kitchen.text, kitchen.text[-3000:]
 
 
 async def test_kitchen_staff_may_not_edit_hours(client: httpx.AsyncClient) -> None:

@@ -120,3 +120,20 @@ def test_each_email_mistake_is_named_in_the_diners_language() -> None:
     assert german[3] == ("Der Teil nach dem @-Zeichen ist ungültig: Es fehlt ein Punkt, "
                          "z. B. name@example.com.")
     assert german[6] == "Der Teil nach dem @-Zeichen enthält ungültige Zeichen: ','."
+
+
+def test_last_orders_and_a_pause_past_closing_are_said_in_german() -> None:
+    """Intake's frame is English, the opening inside it already in the diner's language
+    (app/restaurants/opening.py): the frame is said again in German around it."""
+    with i18n.use("de"):
+        shown = plain_errors({
+            "scheduled_for": "Demo Bistro takes no more orders now (last orders were at "
+                             "22:45): Öffnet morgen um 12:00 Uhr. Choose a time to order for "
+                             "later.",
+            "restaurant": "Demo Bistro has paused new orders: Öffnet morgen um 12:00 Uhr."})
+    assert shown == {
+        "scheduled_for": "Demo Bistro nimmt jetzt keine Bestellungen mehr an (Bestellschluss "
+                         "war um 22:45 Uhr): Öffnet morgen um 12:00 Uhr. Wählen Sie eine "
+                         "Uhrzeit, um für später zu bestellen.",
+        "restaurant": "Demo Bistro nimmt gerade keine neuen Bestellungen an: Öffnet morgen um "
+                      "12:00 Uhr."}

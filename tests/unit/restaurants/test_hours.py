@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.restaurants import hours
-from app.restaurants.opening import opening_text
+from app.restaurants.opening import asap_time, last_orders_text, opening_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -127,6 +127,32 @@ def test_a_closure_cuts_whole_local_days_and_says_why() -> None:
                           (hours.Closure(date(2026, 12, 5), date(2026, 12, 5), ""),))
     assert hours.is_open(late, berlin(2026, 12, 4, 23, 0))  # Friday night still open…
     assert not hours.is_open(late, berlin(2026, 12, 5, 0, 30))  # …until the closed day
+
+
+def test_an_opening_ends_at_its_closing_past_midnight_or_where_a_closure_starts() -> None:
+    assert hours.open_until(LUNCH_DINNER, berlin(2026, 12, 2, 12, 0)) == berlin(2026, 12, 2, 14, 30)
+    assert hours.open_until(LUNCH_DINNER, berlin(2026, 12, 2, 15, 0)) is None  # closed
+    # Friday's night runs into Saturday's small hours: one opening, not two.
+    assert hours.open_until(LATE_BAR, berlin(2026, 12, 4, 23, 0)) == berlin(2026, 12, 5, 2, 0)
+    late = hours.Schedule("Europe/Berlin", LATE_BAR.intervals,
+                          (hours.Closure(date(2026, 12, 5), date(2026, 12, 5), ""),))
+    assert hours.open_until(late, berlin(2026, 12, 4, 23, 0)) == berlin(2026, 12, 5, 0, 0)
+    anytime = hours.Schedule("Europe/Berlin")  # no closing within the horizon
+    assert hours.open_until(anytime, berlin(2026, 12, 2, 4, 0)) == \
+        berlin(2026, 12, 2, 4, 0) + hours.OPEN_UNTIL_HORIZON
+
+
+def test_orders_for_now_stop_the_prep_time_before_closing() -> None:
+    """A kitchen taking 20 minutes takes its last order for now at 14:10 for a 14:30
+    closing: one at 14:11 would be made after it has closed."""
+    asap = asap_time(LUNCH_DINNER, berlin(2026, 12, 2, 14, 10), 20)
+    assert asap.taken and asap.closes_at == berlin(2026, 12, 2, 14, 30)
+    asap = asap_time(LUNCH_DINNER, berlin(2026, 12, 2, 14, 11), 20)
+    assert not asap.taken and asap.last_order == berlin(2026, 12, 2, 14, 10)
+    assert last_orders_text(LUNCH_DINNER, asap) == \
+        "Last orders were at 14:10. Opens today at 17:30"
+    closed = asap_time(LUNCH_DINNER, berlin(2026, 12, 2, 15, 0), 20)
+    assert not closed.taken and closed.closes_at is None
 
 
 def test_no_hours_means_always_open() -> None:
