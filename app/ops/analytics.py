@@ -114,24 +114,30 @@ WHERE day BETWEEN $1 AND $2 AND ($3::int IS NULL OR restaurant = $3)
 GROUP BY day
 """
 
-TIMING_COLUMNS = """
+# An order whose money stays with the restaurant: not rejected, refunded, released or lost
+# in a dispute, and charged (a manual-capture card hold counts once the kitchen accepts and
+# it is captured, as on the owner's overview: app/manage/sales.py).
+KEPT = ("status NOT IN ('rejected', 'refunded', 'voided', 'charged_back') "
+        "AND NOT coalesce(capture_mode = 'manual' AND accepted_at IS NULL, false)")
+
+TIMING_COLUMNS = f"""
   count(*)::int AS orders,
   -- Revenue: what was charged and kept (partial refunds taken off; a released hold, a
-  -- rejection and a lost dispute keep nothing).
+  -- rejection and a lost dispute keep nothing; a card hold not captured yet is no sale).
   coalesce(sum(amount_charged - amount_refunded) FILTER (
-      WHERE status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')), 0)::bigint
+      WHERE {KEPT}), 0)::bigint
       AS revenue,
   count(*) FILTER (WHERE status IN ('rejected', 'refunded', 'voided')
                    AND rejected_at IS NOT NULL)::int
       AS rejected,
   coalesce(sum(total_amount - tip_amount - item_refunds.gross) FILTER (
-      WHERE status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')), 0)::bigint
+      WHERE {KEPT}), 0)::bigint
       AS gross_sales,
   coalesce(sum(tax_amount - item_refunds.tax) FILTER (
-      WHERE status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')), 0)::bigint
+      WHERE {KEPT}), 0)::bigint
       AS tax,
   coalesce(sum(tip_amount) FILTER (
-      WHERE status NOT IN ('rejected', 'refunded', 'voided', 'charged_back')), 0)::bigint
+      WHERE {KEPT}), 0)::bigint
       AS tips,
   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM paid_at - submitted_at))
       AS submit_to_pay_p50,
