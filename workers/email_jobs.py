@@ -4,6 +4,7 @@ the job for good, so unexpected errors are retried too, with backoff, up to MAX_
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from arq import Retry
@@ -15,6 +16,7 @@ from app.notifications.service import requeue_stale
 from app.settings import get_settings
 
 log = get_logger("orderpass.worker.email")
+OWN_TIMEOUT_MARGIN_S = 5
 
 
 async def send_email(ctx: dict[str, Any], kind: str, order_ref: str,
@@ -23,7 +25,10 @@ async def send_email(ctx: dict[str, Any], kind: str, order_ref: str,
     settings = ctx.get("settings") or get_settings()
     job_try = int(ctx.get("job_try", 1))
     try:
-        outcome = await deliver(ctx["redis"], settings, kind, order_ref, job_try, key)
+        # Ended by our own timeout rather than arq's: arq fails a timed-out job for good (a
+        # worker frozen mid-send left a paid diner's receipt unsent); this one is retried.
+        async with asyncio.timeout(JOB_TIMEOUT_S - OWN_TIMEOUT_MARGIN_S):
+            outcome = await deliver(ctx["redis"], settings, kind, order_ref, job_try, key)
     except RetryLater as later:
         log.info("email retry scheduled", kind=kind, order_id=order_ref, job_try=job_try,
                  defer_s=round(later.defer_s, 2), reason=str(later))

@@ -56,6 +56,18 @@ end
 return dropped
 """
 
+# KEYS: job key, in-progress key, result key per job. Deletes the result of each job that is
+# neither queued nor running; returns how many it deleted.
+_FORGET = """
+local forgotten = 0
+for i = 0, #KEYS / 3 - 1 do
+    if redis.call('exists', KEYS[i * 3 + 1], KEYS[i * 3 + 2]) == 0 then
+        forgotten = forgotten + redis.call('del', KEYS[i * 3 + 3])
+    end
+end
+return forgotten
+"""
+
 # KEYS: the in-progress key per job. ARGV: the queue, the new score (ms), then the job ids.
 # Moves each job that is queued and not running to the new score; returns how many it moved.
 _RESCHEDULE = """
@@ -160,6 +172,24 @@ async def reschedule_queued_jobs(redis: ArqRedis, job_ids: list[str], delay_s: f
                                         client=redis))
 
 
+async def forget_finished_jobs(redis: ArqRedis, job_ids: list[str]) -> int:
+    """Delete the kept result of each job that is neither queued nor running, in one round
+    trip, so its id can be enqueued again: arq refuses an id while its result is kept
+    (`keep_result`, an hour), and a job that ended without doing its work (arq's timeout,
+    which it never retries) held its email back that long."""
+    if not job_ids:
+        return 0
+    keys: list[str] = []
+    for job_id in job_ids:
+        keys += [job_key_prefix + job_id, in_progress_key_prefix + job_id,
+                 result_key_prefix + job_id]
+    global _forget_script
+    if _forget_script is None:
+        _forget_script = redis.register_script(_FORGET)
+    return int(await _forget_script(keys=keys, args=[], client=redis))
+
+
 _script: AsyncScript | None = None
+_forget_script: AsyncScript | None = None
 _drop_script: AsyncScript | None = None
 _reschedule_script: AsyncScript | None = None

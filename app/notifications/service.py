@@ -16,7 +16,7 @@ from arq.connections import ArqRedis
 from redis.asyncio.client import Pipeline
 
 from app.infra import db
-from app.infra.jobs import JobSpec, enqueue_jobs, enqueue_jobs_in
+from app.infra.jobs import JobSpec, enqueue_jobs, enqueue_jobs_in, forget_finished_jobs
 from app.infra.logging import get_logger
 from app.notifications.tables import EmailMessage
 from app.orders.views import load_order_view
@@ -270,13 +270,20 @@ def send_job(kind: str, order_ref: str, *, defer_by_s: float | None = None) -> J
 
 
 async def requeue_stale(redis: ArqRedis, older_than_s: float = 120, limit: int = 500) -> int:
-    """Re-enqueue queued emails whose job was lost (enqueue failed, Redis flushed); a job that
-    is still pending or deferred keeps its id, so this never doubles one."""
+    """Re-enqueue queued emails whose job was lost (enqueue failed, Redis flushed) or ended
+    without sending (arq's job timeout, after a frozen worker: arq never retries it); a job
+    that is still pending, deferred or running keeps its id, so this never doubles one. A
+    send that did reach Resend before its job ended is repeated under the same
+    Idempotency-Key: Resend answers it without a second email."""
     cutoff = datetime.now().astimezone() - timedelta(seconds=older_than_s)
     rows = await EmailMessage.select(EmailMessage.kind, EmailMessage.order_ref,
                                      EmailMessage.idempotency_key).where(
         (EmailMessage.status == "queued") & (EmailMessage.updated_at < cutoff)
     ).order_by(EmailMessage.created_at).limit(limit)
+    ended = await forget_finished_jobs(redis, [job_id_of_key(row["idempotency_key"])
+                                               for row in rows])
+    if ended:
+        log.warning("email jobs ended without sending; enqueued again", count=ended)
     enqueued = 0
     for row in rows:
         key = row["idempotency_key"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -185,7 +186,6 @@ async def test_backlog_goes_out_as_one_batch(
 
 
 async def test_lost_jobs_are_requeued_once(redis: ArqRedis, make_order: Any) -> None:
-    from datetime import timedelta
 
     from workers.email_jobs import requeue_stale_emails
 
@@ -214,6 +214,41 @@ async def test_a_real_arq_worker_runs_the_job_once(
     await worker.main()
     assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)
     assert len(sandbox.messages()) == 1
+
+
+async def test_an_email_whose_job_arq_timed_out_is_sent_by_the_next_requeue(
+    redis: ArqRedis, make_order: Any, settings: Any, sandbox: RunningSandbox
+) -> None:
+    """A worker frozen mid-send (an outside try: SIGSTOP past the job's timeout) has arq end
+    the job with a TimeoutError, which arq never retries, and keep its result for an hour:
+    the row stayed queued and the requeue cron could not enqueue its id again, so a paid
+    diner's receipt waited an hour. Here arq's timeout is 1 s and Resend answers in 3."""
+    from arq.worker import Worker, func
+
+    from workers.email_jobs import requeue_stale_emails, send_email_function
+
+    order = await make_order()
+    await service.enqueue_email(redis, "order_confirmation", order.id)
+    sandbox.api_faults(service="resend", latency_ms=3000)
+    hasty = func(send_email_function.coroutine, name="send_email", max_tries=delivery.MAX_TRIES,
+                 timeout=1)
+    worker = Worker(functions=[hasty], redis_pool=redis, burst=True, poll_delay=0.05,
+                    handle_signals=False, ctx={"settings": settings})
+    await worker.main()
+    assert (worker.jobs_complete, worker.jobs_failed) == (0, 1)  # arq's timeout: for good
+    sandbox.api_faults(service="resend", latency_ms=0)
+    assert (await email_row("order_confirmation", order.id))["status"] == "queued"
+
+    await EmailMessage.update(
+        {EmailMessage.updated_at: EmailMessage.updated_at - timedelta(minutes=5)}, force=True)
+    assert await requeue_stale_emails({"redis": redis}) == 1
+    worker = Worker(functions=[send_email_function], redis_pool=redis, burst=True,
+                    poll_delay=0.05, handle_signals=False, ctx={"settings": settings})
+    await worker.main()
+    assert (await email_row("order_confirmation", order.id))["status"] == "sent"
+    # Resend had the first request too: its Idempotency-Key made it one email
+    sandbox.wait_for(lambda: sandbox.messages(to="ann@example.com"), timeout=10)
+    assert len(sandbox.messages(to="ann@example.com")) == 1
 
 
 async def test_a_claim_left_by_a_lost_redis_goes_with_the_next_job(
