@@ -119,7 +119,10 @@ def sandbox(host: str, port: int | None, stripe_webhook_url: str,
               help="How far back to look: 30m, 72h, 3d.")
 @click.option("--apply", is_flag=True, default=False,
               help="Create missing orders and record discrepancies (default: dry run).")
-def reconcile(window: str, apply: bool) -> None:
+@click.option("--grace", "grace_s", type=click.IntRange(min=0), default=None,
+              help="Leave paid sessions younger than this many seconds to their webhook "
+                   "[default: RECONCILE_GRACE_SECONDS, 300]; 0 creates them now.")
+def reconcile(window: str, apply: bool, grace_s: int | None) -> None:
     """Compare Stripe's Checkout Sessions, events and refunds with our orders."""
     from app.payments.reconciliation import parse_window
 
@@ -143,7 +146,7 @@ def reconcile(window: str, apply: bool) -> None:
         await db.open_pool(max_size=4)
         redis = await connect_redis()
         try:
-            report = await run_reconciliation(redis, since=since, apply=apply)
+            report = await run_reconciliation(redis, since=since, apply=apply, grace_s=grace_s)
         finally:
             await close_gateway()  # the Stripe SDK's HTTP session ("Unclosed client session")
             await redis.aclose()

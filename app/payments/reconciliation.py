@@ -75,7 +75,9 @@ class Report:
     paid_sessions: int = 0
     orders_checked: int = 0
     undelivered_events: int = 0
-    left_to_webhook: int = 0  # paid sessions without an order, younger than the grace
+    grace_s: float = 0  # paid sessions younger than this are left to their webhook
+    # (order ref, session id) of the paid sessions without an order left to their webhook
+    left_to_webhook: list[tuple[str, str]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -98,7 +100,7 @@ class Report:
             f"sessions seen: {self.sessions_seen}   paid: {self.paid_sessions}   "
             f"orders checked: {self.orders_checked}   "
             f"undelivered events: {self.undelivered_events}   "
-            f"left to their webhook (younger than the grace): {self.left_to_webhook}",
+            f"left to their webhook (younger than the grace): {len(self.left_to_webhook)}",
             "",
         ]
         header = ("KIND", "ORDER", "SESSION", "ACTION", "DETAIL")
@@ -113,6 +115,10 @@ class Report:
             for row in [header, *rows]:
                 lines.append("  ".join(str(cell).ljust(widths[i]) if i < 4 else str(cell)
                                        for i, cell in enumerate(row)).rstrip())
+        if self.left_to_webhook:
+            lines += ["", f"Paid, no order yet, left to their webhook (sessions younger than "
+                          f"{self.grace_s:g} s; --grace 0 creates them now):"]
+            lines += [f"  {ref or '-'}  {session}" for ref, session in self.left_to_webhook]
         for error in self.errors:
             lines.append(f"ERROR: {error}")
         return "\n".join(lines)
@@ -139,15 +145,19 @@ _PHASE = {"undelivered_event": 0, "missing_order": 1, "duplicate_payment": 1,
 
 
 async def reconcile(redis: ArqRedis, *, since: timedelta, apply: bool,
-                    gateway: StripeGateway | None = None, page_size: int = PAGE_SIZE
-                    ) -> Report:
+                    gateway: StripeGateway | None = None, page_size: int = PAGE_SIZE,
+                    grace_s: float | None = None) -> Report:
     """Compare Stripe with our orders over the window. `apply=False` changes nothing;
     `apply=True` creates missing orders and records discrepancies (nothing destructive).
-    `page_size` is the `limit` of each Stripe listing call (100, Stripe's maximum)."""
+    `page_size` is the `limit` of each Stripe listing call (100, Stripe's maximum).
+    `grace_s`: a paid session younger than this is left to its webhook (default:
+    RECONCILE_GRACE_SECONDS); 0 creates every missing order now (an engineer who knows
+    the webhooks are not coming)."""
     gateway = gateway or get_gateway()
     start = datetime.now(UTC) - since
     created_gte = int(start.timestamp())
-    report = Report(since=start, applied=apply)
+    grace = get_settings().reconcile_grace_seconds if grace_s is None else grace_s
+    report = Report(since=start, applied=apply, grace_s=grace)
     checked = array("q")  # paid_order ids checked against a listed session
     try:
         # Events first: a session they name exists already, so if it was created in the
@@ -191,7 +201,8 @@ async def _undelivered_events(gateway: StripeGateway, created_gte: int, report: 
                 and (getattr(session, "created", None) or 0) < created_gte):
             older.append(session_id)
         report.add(Finding("undelivered_event", session_id, order_ref,
-                           f"{event.type} ({event.id}) never delivered", "checked below"))
+                           f"{event.type} ({event.id}) never delivered",
+                           "its session checked (a missing_order row if it has no order)"))
     return older
 
 
@@ -234,7 +245,7 @@ async def _missing_orders(redis: ArqRedis, gateway: StripeGateway,
                           sessions: list[stripe.checkout.Session], report: Report) -> None:
     complete = [s for s in sessions if s.status == "complete"]
     known = await _known_sessions([s.id for s in complete])
-    webhook_due = time.time() - get_settings().reconcile_grace_seconds
+    webhook_due = time.time() - report.grace_s
     for session in complete:
         order_ref = session_order_ref(session)
         try:
@@ -244,7 +255,7 @@ async def _missing_orders(redis: ArqRedis, gateway: StripeGateway,
             if session.id in known:
                 continue
             if session.created > webhook_due:  # its webhook is most likely on the way
-                report.left_to_webhook += 1
+                report.left_to_webhook.append((order_ref, session.id))
                 continue
             await _fix_missing(redis, gateway, session, order_ref, report)
         except Exception as error:  # one bad session must not stop the run
