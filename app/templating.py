@@ -31,6 +31,7 @@ from app.orders import reject_reasons
 from app.orders.choices import label as modifiers_label
 from app.orders.pricing import format_rate
 from app.payments.dispute_status import dispute_told
+from app.restaurants import hours
 from app.restaurants.allergens import labels as allergen_labels
 from app.settings import get_settings
 
@@ -255,6 +256,7 @@ def environment() -> Environment:
     env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext)
     env.globals["current_language"] = i18n.current
     env.globals["language_names"] = i18n.NAMES
+    env.globals["place_zones"] = hours.place_zones  # the time-zone field's choices
     env.filters["number"] = format_number
     env.filters["money"] = format_money
     env.filters["hhmm"] = format_time

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 from redis.asyncio import Redis
@@ -26,7 +25,7 @@ from app.kitchen.floor import MENU_EVENT, announce
 from app.orders.pricing import TaxMode, charge_step, format_rate, parse_rate
 from app.payments.charge_limits import minimum_charge
 from app.piccolo_conf import DB
-from app.restaurants import allergens, fulfillment, modifiers
+from app.restaurants import allergens, fulfillment, hours, modifiers
 from app.restaurants.hours import quoted
 from app.restaurants.menu_groups import groups_of, write_groups
 from app.restaurants.photos import Photo
@@ -258,11 +257,9 @@ def parse_restaurant(form: Mapping[str, Any], *, creating: bool) -> Parsed:
             parsed.errors["currency"] = (f"{currency} is not a currency Stripe supports; use a "
                                          "three-letter ISO code such as eur.")
     timezone = parsed.text(form, "timezone", 64, required=True)
-    if timezone and "timezone" not in parsed.errors:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            parsed.errors["timezone"] = "Unknown time zone (e.g. Europe/Berlin)."
+    if (timezone and "timezone" not in parsed.errors
+            and (problem := hours.timezone_problem(timezone))):
+        parsed.errors["timezone"] = problem
     phone = parsed.text(form, "phone", 40)
     if phone and "phone" not in parsed.errors and (problem := phone_problem(phone)):
         parsed.errors["phone"] = problem

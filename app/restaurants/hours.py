@@ -19,12 +19,14 @@ whole local days after today (the last one up to its midnight)."""
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SLOT_MINUTES = 15
 DAY_MINUTES = 24 * 60
@@ -94,6 +96,39 @@ class Schedule:
     @property
     def always_open(self) -> bool:
         return not self.intervals
+
+
+# -- time zones ------------------------------------------------------------------------------
+
+@functools.cache
+def place_zones() -> tuple[str, ...]:
+    """The time zones an owner may choose: a place ("Europe/Berlin"), whose rules follow its
+    daylight saving time, and UTC. Not abbreviations or fixed offsets ("EST", "CET",
+    "Etc/GMT+5"): zoneinfo accepts them, but "EST" never moves to summer time, so a New York
+    restaurant choosing it would show every time an hour off half the year."""
+    return tuple(sorted(name for name in zoneinfo.available_timezones()
+                        if ("/" in name and not name.startswith(("Etc/", "SystemV/", "posix/",
+                                                                 "right/")))
+                        or name == "UTC"))
+
+
+def timezone_problem(name: str) -> str:
+    """Why `name` is no time zone a restaurant can run on ("" when it is)."""
+    if name in place_zones():
+        return ""
+    folded = {zone.lower(): zone for zone in place_zones()}
+    if name.lower() in folded:
+        return f"Did you mean {folded[name.lower()]}? (capitals as written there)"
+    places = [zone for zone in place_zones() if zone.lower().endswith("/" + name.lower())]
+    if len(places) == 1:
+        return f"Did you mean {places[0]}?"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "Unknown time zone (e.g. Europe/Berlin)."
+    return (f"{name} is an abbreviation or a fixed offset, not a place: choose the place "
+            "whose clock the restaurant keeps, e.g. Europe/Berlin or America/New_York (EST, "
+            "for one, never moves to summer time).")
 
 
 # -- reading and writing intervals ----------------------------------------------------------

@@ -70,6 +70,28 @@ async def test_invalid_restaurant_shows_field_errors_and_writes_nothing(
     assert await Restaurant.count() == before
 
 
+@pytest.mark.parametrize(("typed", "said"), [
+    # "EST" never moves to summer time: a New York restaurant's times an hour off half the
+    # year (an outside try: an owner typed it, and it was taken)
+    ("EST", "EST is an abbreviation or a fixed offset, not a place"),
+    ("CET", "CET is an abbreviation or a fixed offset, not a place"),
+    ("Etc/GMT+5", "Etc/GMT+5 is an abbreviation or a fixed offset, not a place"),
+    ("europe/berlin", "Did you mean Europe/Berlin?"),
+    ("Berlin", "Did you mean Europe/Berlin?"),
+])
+async def test_a_time_zone_must_be_a_place_and_the_form_suggests_them(
+        admin: tuple[httpx.AsyncClient, str], typed: str, said: str) -> None:
+    client, token = admin
+    before = await Restaurant.count()
+    refused = await client.post("/admin/restaurants", data={
+        **VALID, "_csrf_token": token, "timezone": typed})
+    assert refused.status_code == 422 and said in refused.text, refused.text[-3000:]
+    assert await Restaurant.count() == before
+    form = (await client.get("/admin/restaurants/new")).text
+    assert 'list="time-zones"' in form and '<option value="Europe/Berlin">' in form
+    assert '<option value="EST">' not in form
+
+
 async def test_edit_a_restaurant_and_pause_orders(admin: tuple[httpx.AsyncClient, str]) -> None:
     client, token = admin
     form = {**VALID, "_csrf_token": token, "name": "Demo Bistro Renamed",
