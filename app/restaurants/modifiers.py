@@ -61,6 +61,10 @@ def _options(raw: str, parse_price: Callable[[str], int]) -> tuple[list[OptionIn
             return options, f"Line {number}: {name!r} is listed twice."
         seen.add(name.lower())
         delta = 0
+        if price.strip().startswith(("-", "\u2212")):  # "Small | -1.00"
+            return options, (f"Line {number}: an option can only add to the price. For a "
+                             "cheaper variant, give the dish the lowest price and add to "
+                             "the others (e.g. Small, Large | 2.00).")
         if price.strip():
             try:
                 delta = parse_price(price)

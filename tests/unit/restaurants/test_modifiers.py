@@ -53,6 +53,16 @@ def test_duplicate_options_and_optional_minimums_are_refused() -> None:
     assert "optional group has a minimum of 0" in errors["group-0-min"]
 
 
+def test_a_cheaper_option_is_refused_with_how_to_write_it() -> None:
+    """An owner typed "Small | -1.00" and read only "Enter a price of 0 or more"."""
+    for typed in ("Small | -1.00", "Small | \u22121,00"):
+        _groups, errors = _parse(group_0_name="Size", group_0_required="on",
+                                 group_0_options=f"Large\n{typed}")
+        assert errors["group-0-options"] == (
+            "Line 2: an option can only add to the price. For a cheaper variant, give the dish "
+            "the lowest price and add to the others (e.g. Small, Large | 2.00).")
+
+
 def test_hostile_numbers_are_field_errors() -> None:
     _groups, errors = _parse(group_0_name="Size", group_0_min="²", group_0_max="9" * 500,
                              group_0_options="S")
