@@ -41,6 +41,8 @@ async def scratch_database() -> AsyncIterator[str]:
     admin = await asyncpg.connect(url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
+        # as the test database (tests/helpers/infra.py): no commit waits for the disk
+        await admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
         yield urlunsplit(urlsplit(url)._replace(path="/" + name))
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

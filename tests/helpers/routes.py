@@ -86,6 +86,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/admin/analytics.csv"): "admin",
     # Staff accounts (issue #16): the management area, invitations, password reset.
     ("GET", "/manage/{slug:str}"): "manager",
+    ("GET", "/manage/{slug:str}/sales.csv"): "manager",
     ("GET", "/manage/{slug:str}/staff"): "manager",
     ("POST", "/manage/{slug:str}/staff/invitations"): "manager",
     ("POST", "/manage/{slug:str}/staff/invitations/{invitation_id:int}/withdraw"): "manager",
