@@ -149,6 +149,9 @@ async def test_partial_then_full_refund_from_the_owners_page(
 
     receipt = await client.get(f"{url}/receipt")
     assert receipt.status_code == 200 and f"#{order.ticket_number}" in receipt.text
+    # Rendered today: it does not claim to be the email as sent (an outside try renamed the
+    # restaurant and read "As emailed" over the new name)
+    assert "As emailed" not in receipt.text and "as it reads today" in receipt.text
 
 
 async def test_another_restaurants_order_is_404_on_every_route(
