@@ -177,3 +177,33 @@ async def test_every_metric_labels_a_restaurant_by_slug(
     assert re.search(r'^orderpass_orders_paid_total\{restaurant="demo"\} [1-9]', metrics, re.M)
     assert re.search(r'^orderpass_orders_submitted_total\{restaurant="demo"\} [1-9]', metrics,
                      re.M)
+
+
+async def test_webhook_failures_that_stopped_resolve_in_ten_minutes_not_an_hour(
+        client: httpx.AsyncClient, redis: ArqRedis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Postgres blip answered Stripe 503s; Stripe retried and delivered every event. The
+    alert fired, then stayed firing for the rest of the hour (an outside try). Refusals that
+    go on keep it firing; ten quiet minutes resolve it."""
+    import time
+
+    from app.platform.tables import WebhookDelivery
+
+    for _ in range(12):
+        refused = await client.post("/webhooks/stripe", content=b"{}",
+                                    headers={"stripe-signature": "t=1,v1=forged"})
+        assert refused.status_code == 400
+    notices = await evaluate_alerts(redis)
+    assert "webhook_failures" in firing(notices)
+    [notice] = [notice for notice in notices if notice.name == "webhook_failures"]
+    assert "12 in the last 10 minutes" in notice.summary
+
+    # Fifteen minutes on, nothing refused since: the hour still holds 12, the alert resolves.
+    await WebhookDelivery.update({WebhookDelivery.received_at: WebhookDelivery.received_at
+                                  - timedelta(minutes=15)}, force=True)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 15 * 60)
+    assert (await webhook_error_rate(redis))["rejected"] == 12
+    notices = await evaluate_alerts(redis)
+    assert "webhook_failures" not in firing(notices)
+    assert [notice.state for notice in notices if notice.name == "webhook_failures"] == [
+        "resolved"]
