@@ -40,7 +40,6 @@ from app.restaurants.opening import (
     booking_days,
     lead_minutes,
     opening_text,
-    pause_text,
     schedule_of,
 )
 from app.settings import get_settings
@@ -319,7 +318,15 @@ def _slot_now(slot: datetime | None, restaurant: MenuRestaurant) -> When:
     schedule = _schedule(restaurant.timezone, restaurant.weekly_hours, restaurant.closures)
     if slot is None:
         if is_paused(restaurant.paused_until, now):
-            raise IntakeError({"restaurant": pause_text(restaurant, schedule, now)}, 409)
+            # English around the opening (already in the diner's language), as the other
+            # refusals: the checkout says them again in its language (form_messages)
+            until = restaurant.paused_until
+            assert until is not None
+            said = (f"{restaurant.name} has paused new orders until "
+                    f"{local_clock(until, restaurant.timezone)}" if hours.is_open(schedule, until)
+                    else f"{restaurant.name} has paused new orders: "
+                         f"{opening_text(schedule, now, after=until)}.")
+            raise IntakeError({"restaurant": said}, 409)
         asap = asap_time(schedule, now, restaurant.prep_estimate)
         later = " Choose a time to order for later." if restaurant.schedule_days else ""
         if asap.closes_at is None:
@@ -330,7 +337,7 @@ def _slot_now(slot: datetime | None, restaurant: MenuRestaurant) -> When:
             raise IntakeError({"scheduled_for": (
                 f"{restaurant.name} takes no more orders now (last orders were at "
                 f"{local_clock(asap.last_order, restaurant.timezone)}): "
-                f"{opening_text(schedule, asap.closes_at)}.{later}")}, 409)
+                f"{opening_text(schedule, now, after=asap.closes_at)}.{later}")}, 409)
         closes = asap.closes_at
         return When(None, closes if closes < now + hours.OPEN_UNTIL_HORIZON else None)
     if slot.tzinfo is None:

@@ -6,6 +6,7 @@ was charged."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,8 +14,9 @@ import pytest
 from arq.connections import ArqRedis
 
 from app.orders.temp_store import TempOrderStore
+from app.restaurants.tables import Restaurant
 from tests.helpers.hours import BERLIN, close_now, set_hours
-from tests.helpers.orders import PREP, order_for, temp_keys
+from tests.helpers.orders import PREP, menu, order_for, temp_keys
 from tests.helpers.payments import send_as_worker
 from tests.helpers.sandbox import RunningSandbox, stripe_client
 from workers.order_jobs import expire_payment_link
@@ -127,3 +129,31 @@ async def test_a_link_renewed_in_the_next_opening_lasts_until_that_one_ends(
     api = (await client.get(f"/api/orders/{ref}")).json()
     # the usual 30-minute link: this opening ends well after it
     assert datetime.fromisoformat(api["expires_at"]) < later_closing
+
+
+async def test_the_checkout_says_last_orders_and_a_days_pause_in_german(
+        client: httpx.AsyncClient, redis: ArqRedis) -> None:
+    """Intake's refusal is English around the opening; the German checkout says it again in
+    German (app/orders/form_messages.py), not "Bitte prüfen Sie dieses Feld"."""
+    closing = await close_in(PREP - 5)
+    last = clock(closing - timedelta(minutes=PREP))
+    german = {"accept-language": "de"}
+    await client.get("/r/demo", headers=german)
+    items = {item["name"]: item["id"] for item in (await menu(client))["items"]}
+    form = {"_csrf_token": client.cookies["csrftoken"], f"qty-{items['Tiramisu']}": "1",
+            "name": "Ada Lovelace", "email": "ada@example.com", "fulfillment": "pickup"}
+    refused = await client.post("/r/demo/checkout", data=form, headers=german,
+                                follow_redirects=False)
+    assert refused.status_code == 422
+    said = " ".join(re.sub(r"<[^>]+>", " ", refused.text).split())
+    assert (f"Demo Bistro nimmt jetzt keine Bestellungen mehr an (Bestellschluss war um "
+            f"{last} Uhr): Öffnet morgen um") in said, said[-2000:]
+
+    await Restaurant.update({Restaurant.paused_until: datetime.now(UTC) + timedelta(hours=30)}
+                            ).where(Restaurant.slug == "demo")
+    refused = await client.post("/r/demo/checkout", data=form, headers=german,
+                                follow_redirects=False)
+    said = " ".join(re.sub(r"<[^>]+>", " ", refused.text).split())
+    assert "Demo Bistro nimmt gerade keine neuen Bestellungen an: " in said, said[-2000:]
+    assert "Bitte prüfen Sie dieses Feld" not in said
+    assert await temp_keys(redis) == []
