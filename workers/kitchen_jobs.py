@@ -9,7 +9,7 @@ from typing import Any
 
 from app.infra.logging import get_logger
 from app.manage import hours
-from app.orders import lifecycle, release
+from app.orders import lifecycle, release, sold_out_links
 
 log = get_logger("orderpass.worker.kitchen")
 
@@ -21,6 +21,13 @@ async def auto_reject_unaccepted(ctx: dict[str, Any]) -> dict[str, list[str]]:
     if rejected or refunded:
         log.info("kitchen sweep", auto_rejected=rejected, refunds_retried=refunded)
     return {"auto_rejected": rejected, "refunds_retried": refunded}
+
+
+async def expire_links_with_sold_out(ctx: dict[str, Any], restaurant_id: int, dish: str,
+                                     item_id: int | None, option_id: int | None) -> list[str]:
+    """Queued when the kitchen 86's a dish or option (`app.kitchen.floor`)."""
+    return await sold_out_links.expire_links_with(ctx["redis"], restaurant_id, dish,
+                                                  item_id=item_id, option_id=option_id)
 
 
 async def release_scheduled_orders(ctx: dict[str, Any]) -> list[str]:

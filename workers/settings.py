@@ -8,6 +8,7 @@ from workers.email_jobs import requeue_stale_emails, send_email_function
 from workers.kitchen_jobs import (
     auto_reject_unaccepted,
     expire_links_in_closure,
+    expire_links_with_sold_out,
     reject_orders_in_closures,
     release_scheduled_orders,
 )
@@ -33,6 +34,7 @@ class WorkerSettings:
         func(expire_payment_link, max_tries=10, timeout=30),
         func(reject_orders_in_closures, timeout=120),  # queued after each closure is added
         func(expire_links_in_closure, max_tries=3, timeout=300),  # the same, at once
+        func(expire_links_with_sold_out, max_tries=3, timeout=300),  # queued with an 86
     ]
     cron_jobs = [
         periodic(prune_heartbeats, minute=0, second=0, timeout=30),

@@ -12,14 +12,18 @@ availability, pause and prices against Postgres for every order.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
 from app.infra.db import fetch
 from app.infra.form_input import ascii_int
+from app.infra.jobs import JobSpec, enqueue_jobs
 from app.infra.logging import get_logger
+from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.live.feed import channel_name, encode_event, kitchen_channel
+from app.orders import sold_out_links
 from app.orders.tables import PaidOrder
 from app.restaurants.availability import BUSY_CHOICES, PAUSE_CHOICES
 from app.restaurants.hours import quoted
@@ -82,6 +86,8 @@ async def set_item_available(redis: Redis, restaurant: Restaurant, item_id: int,
     log.info("menu item 86'd" if not available else "menu item back on", actor=actor,
              restaurant=restaurant.slug, item=item.name)
     await announce(redis, _id(restaurant), MENU_EVENT)
+    if not available:
+        await _close_links_holding(redis, _id(restaurant), item.name, item_id=item_id)
     return item
 
 
@@ -103,7 +109,26 @@ async def set_option_available(redis: Redis, restaurant: Restaurant, option_id: 
     log.info("menu option 86'd" if not available else "menu option back on", actor=actor,
              restaurant=restaurant.slug, item=rows[0]["item"], option=rows[0]["option"])
     await announce(redis, _id(restaurant), MENU_EVENT)
+    if not available:
+        await _close_links_holding(redis, _id(restaurant),
+                                   f"{rows[0]['option']} ({rows[0]['item']})",
+                                   option_id=option_id)
     return str(rows[0]["option"])
+
+
+async def _close_links_holding(redis: Redis, restaurant_id: int, dish: str, *,
+                               item_id: int | None = None, option_id: int | None = None
+                               ) -> None:
+    """Queue the worker's closing of the open payment links that hold what was just 86'd
+    (`app.orders.sold_out_links`). Best effort: the 86 itself is done and shown; a link
+    missed is paid and the kitchen decides, as before."""
+    job = JobSpec(sold_out_links.JOB, (restaurant_id, dish, item_id, option_id),
+                  job_id=f"sold-out:{restaurant_id}:{item_id}:{option_id}:{time.time_ns()}")
+    try:
+        await enqueue_jobs(redis, [job])  # type: ignore[arg-type]
+    except DEPENDENCY_ERRORS as error:
+        log.warning("open links with a sold-out dish not queued for closing", dish=dish,
+                    restaurant_id=restaurant_id, error=str(error)[:200])
 
 
 def pause_end(choice: str, restaurant: Restaurant, now: datetime) -> datetime | None:

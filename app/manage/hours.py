@@ -28,11 +28,8 @@ from app.infra.logging import get_logger
 from app.infra.redis import shared_redis
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders import lifecycle, reject_reasons
-from app.orders.models import OrderStatus
-from app.orders.payment_links import expire_link_now
+from app.orders.payment_links import expire_link_now, open_links_of
 from app.orders.tables import PaidOrder
-from app.orders.temp_store import EXPIRY_INDEX
-from app.orders.views import temp_store
 from app.payments import fulfilment, partial_refunds
 from app.payments.stripe_gateway import PaymentProviderError
 from app.piccolo_conf import DB
@@ -139,7 +136,6 @@ LATE_ORDERS_DELAY = timedelta(seconds=15)
 # Queued at once when a closure is added: the open payment links of orders inside it are
 # expired, so that nobody pays for an order the closure would then reject and refund.
 CLOSE_LINKS_JOB = "expire_links_in_closure"
-OPEN_LINKS_BATCH = 200
 # A payment is "late" when paid after the closure was saved, less this much: the webhook
 # stamps `paid_at` when its statement starts, so one that commits just after the closure's
 # check reads its orders can carry a time just before the closure's. Orders paid that long
@@ -396,26 +392,19 @@ async def expire_links_in_closure(redis: ArqRedis, closure_id: int) -> list[str]
         return []  # removed meanwhile
     start, end = _closure_span(restaurant.timezone, closure.starts_on, closure.ends_on)
     now = datetime.now(UTC)
-    store = temp_store(redis)
-    open_ids = [raw.decode() if isinstance(raw, bytes) else str(raw)
-                for raw in await redis.zrangebyscore(EXPIRY_INDEX, now.timestamp(), "+inf")]
     closed: list[str] = []
-    for first in range(0, len(open_ids), OPEN_LINKS_BATCH):
-        for order in await store.get_many(open_ids[first:first + OPEN_LINKS_BATCH]):
-            if (order is None or order.restaurant_id != restaurant.id
-                    or order.status != OrderStatus.AWAITING_PAYMENT
-                    or not order.checkout_session_id
-                    or not start <= (order.scheduled_for or now) < end):
-                continue
-            try:
-                outcome = await expire_link_now(redis, order.id, order.checkout_session_id,
-                                                closure_note=closure.reason or "")
-            except PaymentProviderError as error:  # the link's own expiry still comes
-                log.warning("link inside a closure not expired", order_id=order.id,
-                            closure=closure_id, error=str(error)[:200])
-                continue
-            if outcome == "expired":
-                closed.append(order.id)
+    async for order in open_links_of(redis, int(restaurant.id)):
+        if not start <= (order.scheduled_for or now) < end or not order.checkout_session_id:
+            continue
+        try:
+            outcome = await expire_link_now(redis, order.id, order.checkout_session_id,
+                                            closure_note=closure.reason or "")
+        except PaymentProviderError as error:  # the link's own expiry still comes
+            log.warning("link inside a closure not expired", order_id=order.id,
+                        closure=closure_id, error=str(error)[:200])
+            continue
+        if outcome == "expired":
+            closed.append(order.id)
     if closed:
         log.info("open links inside a closure expired", restaurant=restaurant.slug,
                  closure=closure_id, orders=closed)

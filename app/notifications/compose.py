@@ -187,6 +187,7 @@ def booked_for(order: OrderView, timezone: str) -> str:
 
 
 # A link a closure closed (app/manage/hours.py `expire_links_in_closure`) did not expire.
+SOLD_OUT_SUBJECT = N_("%(dish)s sold out at %(restaurant)s before you paid: nothing was charged")
 CLOSED_LINK_SUBJECT = N_("%(restaurant)s closed before you paid: nothing was charged")
 CLOSED_SLOT_SUBJECT = N_("%(restaurant)s is closed at the time you chose: nothing was charged")
 
@@ -197,6 +198,9 @@ def charged_on_accept(order: OrderView) -> bool:
 
 
 def _subject(kind: str, order: OrderView, restaurant: RestaurantContact) -> str:
+    if kind == "link_expired" and order.sold_out:
+        return i18n.gettext(SOLD_OUT_SUBJECT) % {"dish": order.sold_out,
+                                                  "restaurant": restaurant.name}
     if kind == "link_expired" and order.closure_note is not None:
         subject = CLOSED_SLOT_SUBJECT if order.scheduled_for else CLOSED_LINK_SUBJECT
         return i18n.gettext(subject) % {"restaurant": restaurant.name}

@@ -135,6 +135,9 @@ class TempOrder(msgspec.Struct):
     # Set when the restaurant's closure closed the link before it was paid: the closure's
     # reason ("" when it gave none). Its page and email say so instead of "not paid in time".
     closure_note: str | None = None
+    # Set when the kitchen 86'd a dish (or option) of it before it was paid: its name. Its
+    # link was closed then; its page and email say so.
+    sold_out: str | None = None
     # Last: a stored order ends with it (app/orders/temp_store.py `LINK_EMAIL_TAIL`).
     # False: its address had UNPAID_ORDERS_PER_EMAIL emailed open orders already, so its
     # payment link is answered to the submitter only, never emailed (app/orders/unpaid_caps.py).
@@ -224,6 +227,7 @@ class OrderView(msgspec.Struct):
     capture_mode: str = "automatic"  # manual: a hold when paid, captured on accept
     link_emailed: bool = True  # False: past its address's cap, the link was not emailed
     closure_note: str | None = None  # a closure closed its link (TempOrder.closure_note)
+    sold_out: str | None = None  # a dish sold out closed its link (TempOrder.sold_out)
 
     @property
     def item_count(self) -> int:

@@ -3,6 +3,7 @@ down, expire on time, renew on request. Money taken always wins over an expiry."
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -14,7 +15,7 @@ from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.live.feed import publish_unpaid_order_event
 from app.notifications.service import enqueue_email, queue_email, send_job
 from app.orders.models import OrderStatus, TempOrder
-from app.orders.temp_store import UNFINISHED_TTL_S
+from app.orders.temp_store import EXPIRY_INDEX, UNFINISHED_TTL_S
 from app.orders.views import temp_store
 from app.payments.stripe_gateway import PaymentLink, PaymentProviderError, get_gateway
 from app.platform import funnel
@@ -332,7 +333,7 @@ async def expire_link_now(redis: ArqRedis, temp_id: str, session_id: str, *,
         return "stale"
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return "not-open"
-    if closure_note is None and order.link_ends_at_closing:
+    if closure_note is None and order.sold_out is None and order.link_ends_at_closing:
         closure_note = ""  # its page and email say the restaurant closed, not "too late"
     gateway = get_gateway()
     session = await gateway.retrieve_checkout_session(session_id, order_ref=temp_id)
@@ -355,6 +356,40 @@ async def expire_link_now(redis: ArqRedis, temp_id: str, session_id: str, *,
             raise
     await mark_link_expired(redis, temp_id, session_id, closure_note=closure_note)
     return "expired"
+
+
+OPEN_LINKS_BATCH = 200  # open orders read per Redis round trip
+
+
+async def open_links_of(redis: ArqRedis, restaurant_id: int) -> AsyncIterator[TempOrder]:
+    """The restaurant's orders whose payment link is open now. Every open link is read (the
+    expiry index spans restaurants), a batch per round trip: a closure or a dish sold out
+    is an owner's or a cook's press, not a hot path."""
+    now = datetime.now(UTC).timestamp()
+    open_ids = [raw.decode() if isinstance(raw, bytes) else str(raw)
+                for raw in await redis.zrangebyscore(EXPIRY_INDEX, now, "+inf")]
+    store = temp_store(redis)
+    for first in range(0, len(open_ids), OPEN_LINKS_BATCH):
+        for order in await store.get_many(open_ids[first:first + OPEN_LINKS_BATCH]):
+            if (order is not None and order.restaurant_id == restaurant_id
+                    and order.status == OrderStatus.AWAITING_PAYMENT
+                    and order.checkout_session_id):
+                yield order
+
+
+async def note_sold_out(redis: ArqRedis, temp_id: str, session_id: str,
+                        dish: str | None) -> None:
+    """Set (or, with None, clear) the dish whose selling out is closing the order's open
+    link, before Stripe is asked (its `checkout.session.expired` may close it here first)."""
+
+    def noted(order: TempOrder) -> bool:
+        if (order.checkout_session_id != session_id
+                or order.status != OrderStatus.AWAITING_PAYMENT):
+            return False
+        order.sold_out = dish
+        return True
+
+    await temp_store(redis).update_if(temp_id, noted)
 
 
 async def _note_closure(redis: ArqRedis, temp_id: str, session_id: str,

@@ -43,7 +43,7 @@ def view_of_temp(order: TempOrder) -> OrderView:
         capture_mode=order.capture_mode,
         # only the first link is emailed; a renewed one is shown on the page that asked
         link_emailed=order.link_email and order.link_attempts <= 1,
-        closure_note=order.closure_note)
+        closure_note=order.closure_note, sold_out=order.sold_out)
 
 
 # A paid order with its restaurant, lines and refunds in one statement: the ORM's five

@@ -100,3 +100,31 @@ async def test_without_javascript_a_refused_checkout_focuses_its_errors(
     assert await page.evaluate("() => document.activeElement.id") == "form-errors"
     assert await errors.evaluate(IN_VIEW)
     await context.close()
+
+
+COVERED = """el => { const r = el.getBoundingClientRect();
+  const bar = document.querySelector('.basket-bar');
+  if (!bar || getComputedStyle(bar).display === 'none') return false;
+  return r.bottom > bar.getBoundingClientRect().top; }"""
+
+
+async def test_a_field_reached_with_tab_is_not_hidden_under_the_basket_bar(
+        browser: Any, web: RunningProcess) -> None:
+    """Tabbing through the checkout on a phone: "Place order and pay" and the allergy box
+    ended under the sticky basket bar (an outside try), out of sight while focused."""
+    context = await browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    page = await context.new_page()
+    await _basket_at_the_bottom(page, web.url)
+    await page.focus("#name")
+    hidden = []
+    for _ in range(40):
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate_handle("() => document.activeElement")
+        if await focused.evaluate(COVERED):
+            hidden.append(await focused.evaluate("el => el.id || el.name || el.textContent"))
+        if await focused.evaluate("el => el.matches('button.primary-action')"):
+            break
+    else:
+        raise AssertionError("Tab never reached the order button")
+    assert hidden == [], hidden
+    await context.close()
