@@ -21,4 +21,44 @@
     if (now && now !== last) said.textContent = now;
     last = now;
   });
+
+  // A phone that lost its connection kept showing "waiting for the kitchen" while the order
+  // was being cooked, with nothing to say the page had stopped updating (an outside try).
+  // After a short grace (a reconnect within it is not worth a word) a notice says so; when
+  // the stream is back, the order is read again and the notice says the page is up to date.
+  // The browser's own "online" reads the order at once: the stream's reconnect can take
+  // several seconds more after a long cut.
+  var notice = document.getElementById("live-offline");
+  var refresher = document.querySelector("[hx-trigger='sse:order-updated']");
+  var GRACE_MS = 2000, BACK_SHOWN_MS = 6000;
+  var down = false, downTimer = null, backTimer = null;
+  if (!notice) return;
+  function show(state) {
+    notice.textContent = notice.dataset[state];
+    notice.className = "live-offline is-" + state;
+    notice.hidden = false;
+  }
+  function refresh() {
+    if (refresher && window.htmx) window.htmx.trigger(refresher, "sse:order-updated");
+  }
+  function wentDown() {
+    if (down) return;
+    down = true;
+    window.clearTimeout(backTimer);
+    downTimer = window.setTimeout(function () { show("down"); }, GRACE_MS);
+  }
+  function cameBack() {
+    if (!down) return;
+    down = false;
+    window.clearTimeout(downTimer);
+    if (notice.hidden) return;  // back within the grace: nothing was said
+    refresh();
+    show("back");
+    backTimer = window.setTimeout(function () { notice.hidden = true; }, BACK_SHOWN_MS);
+  }
+  document.body.addEventListener("htmx:sseError", wentDown);
+  document.body.addEventListener("htmx:sseClose", wentDown);
+  document.body.addEventListener("htmx:sseOpen", cameBack);
+  window.addEventListener("offline", wentDown);
+  window.addEventListener("online", function () { if (down) refresh(); });
 })();
