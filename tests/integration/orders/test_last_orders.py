@@ -37,6 +37,13 @@ def opened_before(minutes: int) -> timedelta:
     return timedelta(hours=2, minutes=minutes)
 
 
+def opening_day(opens: datetime) -> str:
+    """"today" or "tomorrow" on Berlin's clock: past midnight, an opening that began
+    yesterday evening opens again today."""
+    today = datetime.now(BERLIN).date()
+    return "today" if opens.astimezone(BERLIN).date() == today else "tomorrow"
+
+
 def clock(moment: datetime) -> str:
     return f"{moment.astimezone(BERLIN):%H:%M}"
 
@@ -45,18 +52,19 @@ async def test_orders_for_now_stop_the_prep_time_before_closing(
         client: httpx.AsyncClient, redis: ArqRedis) -> None:
     closing = await close_in(PREP - 5)  # the kitchen could not make it before closing
     last = closing - timedelta(minutes=PREP)
-    opens = closing - opened_before(PREP - 5) + timedelta(days=1)  # the same hours tomorrow
+    opens = closing - opened_before(PREP - 5) + timedelta(days=1)  # the same hours, next
+    day = opening_day(opens)
     restaurant = (await client.get("/api/restaurants/demo/menu")).json()["restaurant"]
     assert restaurant["open_now"] is False
     assert restaurant["notice"] == (f"Last orders were at {clock(last)}. "
-                                    f"Opens tomorrow at {clock(opens)}.")
+                                    f"Opens {day} at {clock(opens)}.")
     response = await client.post("/api/orders", json=await order_for(client, None))
     assert response.status_code == 409, response.text
     [problem] = response.json()["extra"]
     assert problem["key"] == "scheduled_for"
     assert problem["message"].startswith(
         f"Demo Bistro takes no more orders now (last orders were at {clock(last)}): "
-        f"Opens tomorrow at {clock(opens)}.")
+        f"Opens {day} at {clock(opens)}.")
     assert await temp_keys(redis) == []  # nothing stored, no payment link made
     page = await client.get("/r/demo", headers={"accept-language": "de"})
     assert f"Bestellschluss war um {clock(last)}" in page.text, page.text[-3000:]
@@ -147,7 +155,7 @@ async def test_the_checkout_says_last_orders_and_a_days_pause_in_german(
     assert refused.status_code == 422
     said = " ".join(re.sub(r"<[^>]+>", " ", refused.text).split())
     assert (f"Demo Bistro nimmt jetzt keine Bestellungen mehr an (Bestellschluss war um "
-            f"{last} Uhr): Öffnet morgen um") in said, said[-2000:]
+            f"{last} Uhr): Öffnet") in said, said[-2000:]
 
     await Restaurant.update({Restaurant.paused_until: datetime.now(UTC) + timedelta(hours=30)}
                             ).where(Restaurant.slug == "demo")
