@@ -279,10 +279,19 @@ async def test_allergies_reach_the_ticket_as_a_badge_nothing_else_uses(
     assert await badges.count() == 2
     texts = [" ".join(text.split()) for text in await badges.all_inner_texts()]
     assert texts[0].upper() == "⚠ ALLERGY: SESAME" and texts[1].upper() == "⚠ ALLERGY: PEANUTS"
-    styles = """el => { const s = getComputedStyle(el);
-                        return [s.backgroundColor, s.color, s.fontWeight]; }"""
-    badge = await badges.first.evaluate(styles)
-    note = await card.locator(".line-notes").evaluate(styles)
+    # Read from the page as it is when asked: the board may be swapped for a fresher one
+    # between finding an element and reading it (a detached element has no style).
+    styles = """selector => { const el = document.querySelector(selector);
+                              const s = el && el.isConnected ? getComputedStyle(el) : null;
+                              return s && s.color ? [s.backgroundColor, s.color, s.fontWeight]
+                                                  : null; }"""
+
+    async def style_of(selector: str) -> list[str]:
+        found = await kitchen.wait_for_function(styles, arg=selector, timeout=5_000)
+        return list(await found.json_value())
+
+    badge = await style_of(f"#card-{ref} .allergy")
+    note = await style_of(f"#card-{ref} .line-notes")
     assert badge != note and badge[0] == "rgb(224, 49, 49)" and int(badge[2]) >= 800
     ticket = await context.request.get(f"/kitchen/demo/orders/{ref}/ticket")
     printed = await ticket.text()
