@@ -344,7 +344,7 @@ async def expire_link_now(redis: ArqRedis, temp_id: str, session_id: str, *,
         # Why, written before Stripe is asked: its `checkout.session.expired` webhook may
         # close the order here first, and the diner's page and email must say why.
         if closure_note is not None:
-            await _note_closure(redis, temp_id, session_id, closure_note)
+            await note_why_closing(redis, temp_id, session_id, closure_note=closure_note)
         try:
             session = await gateway.expire_checkout_session(session_id, order_ref=temp_id)
         except PaymentProviderError:
@@ -352,7 +352,7 @@ async def expire_link_now(redis: ArqRedis, temp_id: str, session_id: str, *,
             if session.status == "complete":
                 return "paid"
             if closure_note is not None:  # still open: it expires on its own, not "closed"
-                await _note_closure(redis, temp_id, session_id, None)
+                await note_why_closing(redis, temp_id, session_id)
             raise
     await mark_link_expired(redis, temp_id, session_id, closure_note=closure_note)
     return "expired"
@@ -377,30 +377,18 @@ async def open_links_of(redis: ArqRedis, restaurant_id: int) -> AsyncIterator[Te
                 yield order
 
 
-async def note_sold_out(redis: ArqRedis, temp_id: str, session_id: str,
-                        dish: str | None) -> None:
-    """Set (or, with None, clear) the dish whose selling out is closing the order's open
-    link, before Stripe is asked (its `checkout.session.expired` may close it here first)."""
+async def note_why_closing(redis: ArqRedis, temp_id: str, session_id: str, *,
+                           closure_note: str | None = None, sold_out: str | None = None
+                           ) -> None:
+    """Write on the order why its open link is being closed (a closure's reason, the dish
+    sold out; None clears), before Stripe is asked: its `checkout.session.expired` may close
+    the order here first, and the diner's page and email must say why."""
 
     def noted(order: TempOrder) -> bool:
         if (order.checkout_session_id != session_id
                 or order.status != OrderStatus.AWAITING_PAYMENT):
             return False
-        order.sold_out = dish
-        return True
-
-    await temp_store(redis).update_if(temp_id, noted)
-
-
-async def _note_closure(redis: ArqRedis, temp_id: str, session_id: str,
-                        note: str | None) -> None:
-    """Set (or, with None, clear) why a closure is closing the order's open link."""
-
-    def noted(order: TempOrder) -> bool:
-        if (order.checkout_session_id != session_id
-                or order.status != OrderStatus.AWAITING_PAYMENT):
-            return False
-        order.closure_note = note
+        order.closure_note, order.sold_out = closure_note, sold_out
         return True
 
     await temp_store(redis).update_if(temp_id, noted)

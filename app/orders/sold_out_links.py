@@ -11,7 +11,7 @@ from arq.connections import ArqRedis
 
 from app.infra.logging import get_logger
 from app.orders.models import TempOrder
-from app.orders.payment_links import expire_link_now, note_sold_out, open_links_of
+from app.orders.payment_links import expire_link_now, note_why_closing, open_links_of
 from app.payments.stripe_gateway import PaymentProviderError
 
 log = get_logger("orderpass.orders.sold_out")
@@ -36,18 +36,18 @@ async def expire_links_with(redis: ArqRedis, restaurant_id: int, dish: str, *,
         session = order.checkout_session_id
         if session is None or not holds(order, item_id, option_id):
             continue
-        await note_sold_out(redis, order.id, session, dish)
+        await note_why_closing(redis, order.id, session, sold_out=dish)
         try:
             outcome = await expire_link_now(redis, order.id, session)
         except PaymentProviderError as error:  # it stays open: paid, the kitchen decides
-            await note_sold_out(redis, order.id, session, None)
+            await note_why_closing(redis, order.id, session)
             log.warning("link of an order with a sold-out dish not expired", order_id=order.id,
                         dish=dish, error=str(error)[:200])
             continue
         if outcome == "expired":
             closed.append(order.id)
         else:
-            await note_sold_out(redis, order.id, session, None)
+            await note_why_closing(redis, order.id, session)
     if closed:
         log.info("open links with a sold-out dish expired", dish=dish, orders=closed)
     return closed

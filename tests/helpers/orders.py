@@ -185,3 +185,20 @@ async def announce_paid(order: PaidOrder) -> None:
         await publish_order_event(redis, order.restaurant, order.public_id, "order.paid")
     finally:
         await redis.aclose()
+
+
+async def paid_dishes(client: httpx.AsyncClient, sandbox: RunningSandbox,
+                      lines: list[tuple[str, int]], tip: dict[str, int] | None = None) -> str:
+    """A demo order of these dishes (name, quantity), with `tip`, paid on the sandbox and
+    its webhook posted; its reference."""
+    items = {item["name"]: item["id"] for item in (await menu(client))["items"]}
+    body: dict[str, Any] = {
+        "restaurant": "demo", "customer": {"name": "Ada", "email": "ada@example.com"},
+        "fulfillment": "pickup",
+        "items": [{"menu_item_id": items[name], "quantity": quantity}
+                  for name, quantity in lines]}
+    if tip:
+        body["tip"] = tip
+    created = (await client.post("/api/orders", json=body)).json()
+    assert await pay_and_post_webhook(client, sandbox, created) == "created"
+    return str(created["id"])

@@ -9,7 +9,6 @@ import io
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 from arq.connections import ArqRedis
@@ -19,23 +18,8 @@ from app.orders import lifecycle
 from app.piccolo_conf import DB
 from app.restaurants.tables import Restaurant
 from tests.helpers.admin import HTML
-from tests.helpers.orders import menu, pay_and_post_webhook
+from tests.helpers.orders import paid_dishes
 from tests.helpers.sandbox import RunningSandbox
-
-
-async def paid(client: httpx.AsyncClient, sandbox: RunningSandbox,
-               lines: list[tuple[str, int]], tip: dict[str, int] | None) -> str:
-    items = {item["name"]: item["id"] for item in (await menu(client))["items"]}
-    body: dict[str, Any] = {
-        "restaurant": "demo", "customer": {"name": "Ada", "email": "ada@example.com"},
-        "fulfillment": "pickup",
-        "items": [{"menu_item_id": items[name], "quantity": quantity}
-                  for name, quantity in lines]}
-    if tip:
-        body["tip"] = tip
-    created = (await client.post("/api/orders", json=body)).json()
-    assert await pay_and_post_webhook(client, sandbox, created) == "created"
-    return str(created["id"])
 
 
 async def refund(client: httpx.AsyncClient, token: str, ref: str, **fields: str) -> None:
@@ -54,10 +38,10 @@ async def test_sales_and_tips_per_day(admin: tuple[httpx.AsyncClient, str],
                                       sandbox: RunningSandbox) -> None:
     client, token = admin
     # 2 pizzas (7 %) and a lemonade (19 %): 26.50 with 2.16 VAT, and a 10 % tip, 2.65.
-    await paid(client, sandbox, [("Margherita pizza", 2), ("Lemonade", 1)], {"percent": 10})
+    await paid_dishes(client, sandbox, [("Margherita pizza", 2), ("Lemonade", 1)], {"percent": 10})
     # A soup (6.50, 0.43 VAT) and a 1.00 tip; refunding the soup, its only item, is the whole
     # refund: the tip goes back with it and the order is refunded (it sold nothing).
-    soup = await paid(client, sandbox, [("Tomato soup", 1)], {"amount": 100})
+    soup = await paid_dishes(client, sandbox, [("Tomato soup", 1)], {"amount": 100})
     from app.orders.tables import OrderItem, PaidOrder
 
     order = await PaidOrder.objects().get(PaidOrder.public_id == soup)
@@ -65,7 +49,7 @@ async def test_sales_and_tips_per_day(admin: tuple[httpx.AsyncClient, str],
     [item] = await OrderItem.objects().where(OrderItem.paid_order == order.id)
     await refund(client, token, soup, **{f"qty_{item.id}": "1"})
     # A lemonade refunded in full: it sold nothing.
-    lemonade = await paid(client, sandbox, [("Lemonade", 1)], None)
+    lemonade = await paid_dishes(client, sandbox, [("Lemonade", 1)], None)
     await refund(client, token, lemonade, reason="mistake")
     # An archived order of today: 10.00 with 1.00 VAT and a 0.50 tip.
     demo = await Restaurant.objects().get(Restaurant.slug == "demo")
@@ -101,7 +85,7 @@ async def test_a_card_hold_is_no_sale_until_the_kitchen_accepts_it(
     client, _token = admin
     await Restaurant.update({Restaurant.capture_mode: "manual"}).where(
         Restaurant.slug == "demo")
-    held = await paid(client, sandbox, [("Margherita pizza", 1)], None)
+    held = await paid_dishes(client, sandbox, [("Margherita pizza", 1)], None)
 
     def today() -> dict[str, str]:
         rows = list(csv.DictReader(io.StringIO(response.text)))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 from arq.connections import ArqRedis
@@ -19,35 +18,20 @@ from app.orders.tables import OrderItem, PaidOrder
 from app.restaurants.tables import Restaurant
 from tests.helpers.accounts import login, staff_session
 from tests.helpers.hours import BERLIN
-from tests.helpers.orders import menu, pay_and_post_webhook
+from tests.helpers.orders import paid_dishes
 from tests.helpers.payments import refund_in_full, refund_items
 from tests.helpers.sandbox import RunningSandbox
-
-
-async def paid(client: httpx.AsyncClient, sandbox: RunningSandbox,
-               lines: list[tuple[str, int]], tip: dict[str, int] | None = None) -> str:
-    items = {item["name"]: item["id"] for item in (await menu(client))["items"]}
-    body: dict[str, Any] = {
-        "restaurant": "demo", "customer": {"name": "Ada", "email": "ada@example.com"},
-        "fulfillment": "pickup",
-        "items": [{"menu_item_id": items[name], "quantity": quantity}
-                  for name, quantity in lines]}
-    if tip:
-        body["tip"] = tip
-    created = (await client.post("/api/orders", json=body)).json()
-    assert await pay_and_post_webhook(client, sandbox, created) == "created"
-    return str(created["id"])
 
 
 async def test_a_period_of_sales_with_vat_per_rate_tips_and_refunds(
         client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis,
         app: Litestar) -> None:
     # 2 pizzas (7 %) and a lemonade (19 %): 26.50, and a 10 % tip, 2.65.
-    tipped = await paid(client, sandbox, [("Margherita pizza", 2), ("Lemonade", 1)],
+    tipped = await paid_dishes(client, sandbox, [("Margherita pizza", 2), ("Lemonade", 1)],
                         {"percent": 10})
     # A pizza and a soup (both 7 %); the soup refunded as an item: 11.00 kept.
-    souped = await paid(client, sandbox, [("Margherita pizza", 1), ("Tomato soup", 1)])
-    gone = await paid(client, sandbox, [("Lemonade", 1)])  # refunded in full: no sale
+    souped = await paid_dishes(client, sandbox, [("Margherita pizza", 1), ("Tomato soup", 1)])
+    gone = await paid_dishes(client, sandbox, [("Lemonade", 1)])  # refunded in full: no sale
     await refund_in_full(client, gone)  # `client` is the admin's from here
     order = await PaidOrder.objects().get(PaidOrder.public_id == souped)
     assert order is not None
@@ -64,7 +48,7 @@ async def test_a_period_of_sales_with_vat_per_rate_tips_and_refunds(
     # A card hold not accepted yet is no sale.
     await Restaurant.update({Restaurant.capture_mode: "manual"}).where(
         Restaurant.slug == "demo")
-    held = await paid(client, sandbox, [("Lemonade", 1)])
+    held = await paid_dishes(client, sandbox, [("Lemonade", 1)])
 
     today = datetime.now(BERLIN).date()
     async with staff_session(app, "owner@demo.test") as owner:
