@@ -3,7 +3,6 @@ counts, the last completed ticket to recall) and one ticket."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +22,7 @@ from app.kitchen.priority import (
 from app.orders.lifecycle import ACTIVE_STATUSES, ALLOWED, RECALL_WINDOW, STAFF_ACTIONS
 from app.orders.models import LineModifier
 from app.orders.tables import OrderRefund, PaidOrder
-from app.orders.views import modifiers_of
+from app.orders.views import modifiers_of, refunded_units
 from app.restaurants.availability import is_paused
 from app.restaurants.tables import Restaurant
 from app.templating import format_money, local_clock
@@ -181,19 +180,9 @@ async def get_restaurant(slug: str) -> Restaurant | None:
     return await Restaurant.objects().get(Restaurant.slug == slug)
 
 
-def _refunded_units(refunds: list[Any] | None) -> dict[int, int]:
-    """Units refunded per order line (by its id) from the refunds' recorded lines."""
-    done: dict[int, int] = {}
-    for lines in refunds or []:
-        for line in json.loads(lines) if isinstance(lines, str) else lines or []:
-            if isinstance(line, dict) and isinstance(line.get("item"), int):
-                done[line["item"]] = done.get(line["item"], 0) + int(line.get("quantity", 0))
-    return done
-
-
 def _card(row: dict[str, Any]) -> Card:
     """A ticket from `board_query` columns (plus its `lines` and `refunds`)."""
-    refunded = _refunded_units(row.pop("refunds", None))
+    refunded = refunded_units(row.pop("refunds", None) or [])
     lines = [Line(name=line["name"], quantity=line["quantity"], notes=line["notes"],
                   allergy=line.get("allergy") or "",
                   modifiers=tuple(modifiers_of(line.get("modifiers"))),

@@ -214,6 +214,9 @@ class OrderView(msgspec.Struct):
     dispute_status: str = ""
     link_error: str = ""
     refunds: list[RefundLine] = msgspec.field(default_factory=list)
+    # Units the restaurant refunded of each line, in `lines`' order (empty before payment):
+    # the status page marks those lines refunded.
+    refunded_per_line: list[int] = msgspec.field(default_factory=list)
     allergy: str = ""
     archived: bool = False  # read back from the archive (closed long ago)
     tax_mode: str = "included"

@@ -4,6 +4,7 @@ order archived long after it closed (its status link keeps working)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +54,8 @@ _PAID_VIEWS_SQL = """
 SELECT o.*, r.slug AS restaurant_slug, r.name AS restaurant_name,
        r.timezone AS restaurant_timezone,
        (SELECT coalesce(json_agg(json_build_object(
-                   'menu_item', i.menu_item, 'name', i.name, 'unit_amount', i.unit_amount,
+                   'id', i.id, 'menu_item', i.menu_item, 'name', i.name,
+                   'unit_amount', i.unit_amount,
                    'quantity', i.quantity, 'notes', i.notes, 'allergy', i.allergy,
                    'tax_rate', i.tax_rate, 'net_amount', i.net_amount,
                    'tax_amount', i.tax_amount, 'gross_amount', i.gross_amount,
@@ -82,12 +84,33 @@ def _line(item: dict[str, Any]) -> OrderLine:
                      modifiers=modifiers_of(item["modifiers"]))
 
 
+def refunded_units(refund_lines: Iterable[Any]) -> dict[int, int]:
+    """Units refunded per order line (by its `order_item` id), from each refund's recorded
+    `lines` (`[{"item", "name", "quantity", …}]`, as text or decoded; a refund of an amount
+    rather than items has none)."""
+    done: dict[int, int] = {}
+    for lines in refund_lines:
+        for line in _json(lines) if lines else []:
+            if isinstance(line, dict) and isinstance(line.get("item"), int):
+                done[line["item"]] = done.get(line["item"], 0) + int(line.get("quantity", 0))
+    return done
+
+
+def refunded_per_line(items: list[dict[str, Any]], refunds: list[dict[str, Any]]) -> list[int]:
+    """How many units of each of `items` (stored lines, with their `id`) `refunds` gave back,
+    in the lines' order: what the diner's page marks refunded."""
+    done = refunded_units(refund.get("lines") for refund in refunds)
+    return [min(int(item["quantity"]), done.get(item.get("id") or 0, 0)) for item in items]
+
+
 def view_of_paid(order: Any) -> OrderView:
     """The view of one row of `_PAID_VIEWS_SQL`."""
+    items, refunds = _json(order["items"]), _json(order["refunds"])
     return OrderView(
         id=order["public_id"], status=order["status"], restaurant_id=order["restaurant"],
         restaurant_slug=order["restaurant_slug"], restaurant_name=order["restaurant_name"],
-        currency=order["currency"], lines=[_line(item) for item in _json(order["items"])],
+        currency=order["currency"], lines=[_line(item) for item in items],
+        refunded_per_line=refunded_per_line(items, refunds),
         total_amount=order["total_amount"],
         customer=Customer(name=order["customer_name"], email=order["customer_email"],
                           phone=order["customer_phone"]),
@@ -102,7 +125,7 @@ def view_of_paid(order: Any) -> OrderView:
         amount_refunded=order["amount_refunded"], voided_at=order["voided_at"],
         amount_returned=order["amount_returned"],
         dispute_status=order["dispute_status"],
-        refunds=[_refund_line(row) for row in _json(order["refunds"])],
+        refunds=[_refund_line(row) for row in refunds],
         tax_mode=order["tax_mode"], tip_amount=order["tip_amount"],
         seller=Seller(legal_name=order["seller_legal_name"], address=order["seller_address"],
                       tax_id=order["seller_tax_id"]),
@@ -167,6 +190,8 @@ async def view_of_archived(order_ref: str) -> OrderView | None:
                          gross_amount=int(item.get("gross_amount") or 0),
                          modifiers=modifiers_of(item.get("modifiers")))
                for item in document.get("items") or []],
+        refunded_per_line=refunded_per_line(document.get("items") or [],
+                                            document.get("refunds") or []),
         total_amount=int(document["total_amount"]),
         customer=Customer(name=str(document.get("customer_name") or ""),
                           email=str(document.get("customer_email") or ""),
