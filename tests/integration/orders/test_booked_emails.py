@@ -1,10 +1,18 @@
 """A paid order for a later slot is booked, not with the kitchen (it reaches the kitchen at
-its slot minus prep): its payment email says it is booked for that slot, on the restaurant's
-clock and in the site's "Sat 5 Dec 12:00" style, in English and in German."""
+its slot minus prep): its payment email's subject says it is booked for that slot, on the
+restaurant's clock and in the site's "Sat 5 Dec 12:00" style, in English and in German.
+
+Every email that names the slot names it once, in one clear sentence ("Pickup at 12:00 on Sat
+5 Dec (CET)"): the payment and card-hold emails said "is booked for Sat 5 Dec 12:00 (CET)."
+and then "Pickup at 12:00 on Sat 5 Dec (CET)." (outside try). Read from the bodies the
+sandbox's Resend received, text and HTML."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import html
+import re
+from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -12,42 +20,92 @@ from arq.connections import ArqRedis
 
 from app.infra import i18n
 from app.orders.tables import PaidOrder
+from app.restaurants.tables import Restaurant
 from app.settings import get_settings
-from app.templating import weekday_date
+from app.templating import scheduled_text, weekday_date
 from tests.helpers.hours import BERLIN
 from tests.helpers.orders import earliest_slot, order_for, pay_and_post_webhook
 from tests.helpers.sandbox import RunningSandbox
 from workers.email_jobs import send_email
 
+LANGUAGES = [("en", "is booked for", "with the kitchen"),
+             ("de", "ist vorgemerkt für", "in der Küche")]
 
-@pytest.mark.parametrize(("language", "booked", "with_kitchen"), [
-    ("en", "is booked for", "with the kitchen"),
-    ("de", "ist vorgemerkt für", "in der Küche"),
-])
-async def test_the_payment_email_of_a_booked_order_says_when_it_is_booked_for(
+
+def visible(email_html: str) -> str:
+    """What a mail client shows of an HTML email: its body's text (the head's title, the
+    subject, left out)."""
+    body = re.sub(r"(?s)<head\b.*?</head>", " ", email_html)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+async def _send(redis: ArqRedis, sandbox: RunningSandbox, kind: str, ref: str,
+                to: str) -> dict[str, Any]:
+    """The worker's job for (kind, ref), and the message the sandbox's Resend received."""
+    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
+    seen = {message["id"] for message in sandbox.messages(to=to)}
+    await send_email({"redis": redis, "settings": settings, "job_try": 1}, kind, ref)
+    return sandbox.wait_for(lambda: [message for message in sandbox.messages(to=to)
+                                     if message["id"] not in seen])[0]
+
+
+def assert_said_once(message: dict[str, Any], slot: datetime, language: str) -> None:
+    """The slot's day and the sentence that tells it, each once, in the text and the HTML."""
+    local = slot.astimezone(BERLIN)
+    with i18n.use(language):
+        day = weekday_date(local.date())  # "Sat 5 Dec", "Sa. 5. Dez."
+        sentence = scheduled_text(slot, "pickup", "Europe/Berlin")  # "Pickup at 12:00 on …"
+    for body in (message["text"], visible(message["html"])):
+        assert body.count(sentence) == 1, (message["subject"], body)
+        assert body.count(day) == 1, (message["subject"], body)
+
+
+async def _booked(client: httpx.AsyncClient, slot: datetime, language: str,
+                  email: str) -> dict[str, Any]:
+    body = await order_for(client, slot)
+    body["language"] = language
+    body["customer"]["email"] = email
+    created = await client.post("/api/orders", json=body)
+    assert created.status_code == 201, created.text
+    return dict(created.json())
+
+
+@pytest.mark.parametrize(("language", "booked", "with_kitchen"), LANGUAGES)
+async def test_the_emails_of_a_booked_order_say_its_slot_once(
     client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis, language: str,
     booked: str, with_kitchen: str,
 ) -> None:
     slot = earliest_slot() + timedelta(days=2)
-    body = await order_for(client, slot)
-    body["language"] = language
-    body["customer"]["email"] = f"booker-{language}@example.com"
-    created = await client.post("/api/orders", json=body)
-    assert created.status_code == 201, created.text
-    assert await pay_and_post_webhook(client, sandbox, created.json()) == "created"
-    ref = created.json()["id"]
+    email = f"booker-{language}@example.com"
+    created = await _booked(client, slot, language, email)
+    ref = created["id"]
+    unpaid = await _send(redis, sandbox, "order_confirmation", ref, email)
+    assert_said_once(unpaid, slot, language)
+
+    assert await pay_and_post_webhook(client, sandbox, created) == "created"
     order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
     assert order is not None and order.scheduled_for is not None
-
-    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
-    await send_email({"redis": redis, "settings": settings, "job_try": 1},
-                     "payment_received", ref)
-    [message] = sandbox.messages(to=f"booker-{language}@example.com")
+    message = await _send(redis, sandbox, "payment_received", ref, email)
     local = slot.astimezone(BERLIN)
     with i18n.use(language):
         when = f"{weekday_date(local.date())} {local:%H:%M} ({local.tzname()})"
     assert f"{booked} {when}" in message["subject"], message["subject"]
     assert f"#{order.ticket_number}" in message["subject"]
-    assert f"{booked} {when}." in message["text"], message["text"]
+    assert_said_once(message, slot, language)
     for part in (message["subject"], message["text"], message["html"]):
         assert with_kitchen not in part
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+async def test_the_card_hold_email_of_a_booked_order_says_its_slot_once(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis, language: str
+) -> None:
+    """Manual capture: the first email after payment says the card is held, and when."""
+    await Restaurant.update({Restaurant.capture_mode: "manual"}).where(
+        Restaurant.slug == "demo")
+    slot = earliest_slot() + timedelta(days=2)
+    email = f"holder-{language}@example.com"
+    created = await _booked(client, slot, language, email)
+    assert await pay_and_post_webhook(client, sandbox, created) == "created"
+    message = await _send(redis, sandbox, "payment_authorised", created["id"], email)
+    assert_said_once(message, slot, language)
