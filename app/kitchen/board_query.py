@@ -1,7 +1,8 @@
 """The kitchen board read in ONE Postgres round trip: the tickets (each with its lines), how
 many are new, the "all day" counts, the ticket to recall, the notices (auto-rejects, whole
 refunds of tickets on the board, tickets a closure cancelled) not yet acknowledged and the
-items the kitchen has marked sold out.
+items and options the kitchen has marked sold out (named on the board, and marked on the
+tickets' lines that hold them: `services._card`).
 
 It runs once per burst of order events for every screen of a restaurant in a web process,
 on the path from payment to screen; as separate ORM queries it was six round trips, each
@@ -32,7 +33,8 @@ WITH tickets AS (
   SELECT {columns}, coalesce((
       SELECT json_agg(json_build_object('id', i.id, 'name', i.name, 'quantity', i.quantity,
                                         'notes', i.notes, 'allergy', i.allergy,
-                                        'modifiers', i.modifiers) ORDER BY i.id)
+                                        'modifiers', i.modifiers, 'menu_item', i.menu_item)
+                      ORDER BY i.id)
       FROM order_item i WHERE i.paid_order = o.id), '[]'::json) AS lines,
     -- refunds only where there are any: most tickets skip the lookup; with the dishes of
     -- refunds the customer's bank returned, which stay not to be made
@@ -100,8 +102,14 @@ SELECT
                 > now() - interval '1 day'))
      ) n
   ) AS notices,
-  (SELECT coalesce(json_agg(m.name ORDER BY m.position, m.id), '[]'::json) FROM menu_item m
-     WHERE m.restaurant = $1 AND NOT m.available) AS sold_out
+  (SELECT coalesce(json_agg(json_build_array(m.id, m.name) ORDER BY m.position, m.id),
+                   '[]'::json) FROM menu_item m
+     WHERE m.restaurant = $1 AND NOT m.available) AS sold_out,
+  -- the options 86'd (out of olives, not of pizza): the tickets' lines holding one are marked
+  (SELECT coalesce(json_agg(o.id), '[]'::json) FROM menu_item m
+     JOIN modifier_group g ON g.menu_item = m.id
+     JOIN modifier_option o ON o.modifier_group = g.id
+     WHERE m.restaurant = $1 AND NOT o.available) AS sold_out_options
 """
 # Which tickets: the whole board (by status), or the ones a burst of events named (by ref).
 BY_STATUS = _SQL.format(columns=_TICKET_COLUMNS, on_board=_ON_BOARD,
@@ -194,7 +202,8 @@ class BoardRows:
     all_day: dict[str, int]
     recall: Recall | None
     notices: list[Notice]
-    sold_out: list[str]  # names of the menu items the kitchen has 86'd
+    sold_out: dict[int, str]  # the menu items the kitchen has 86'd: id → name, menu order
+    sold_out_options: set[int]  # the modifier options it has 86'd
     scheduled: list[Upcoming]
 
 
@@ -223,6 +232,7 @@ async def read_board(restaurant_id: int, *, statuses: list[str] | None = None,
         recall=Recall(recall["ref"], recall["ticket_number"]) if recall else None,
         notices=[Notice(**{**raw, "at": datetime.fromisoformat(raw["at"])})
                  for raw in json.loads(row["notices"])],
-        sold_out=list(json.loads(row["sold_out"])),
+        sold_out={item_id: name for item_id, name in json.loads(row["sold_out"])},
+        sold_out_options=set(json.loads(row["sold_out_options"])),
         scheduled=[Upcoming(**{**raw, "scheduled_for": datetime.fromisoformat(
             raw["scheduled_for"])}) for raw in json.loads(row["scheduled"])])

@@ -3,7 +3,8 @@ counts, the last completed ticket to recall) and one ticket."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,11 +37,26 @@ class Line:
     allergy: str = ""
     modifiers: tuple[LineModifier, ...] = ()  # the options chosen, frozen at submission
     refunded: int = 0  # units the admin refunded: not to be made
+    # 86'd since the order was paid (the order keeps it: the cook decides, `_sold_out`): the
+    # dish itself, or the options of it named here
+    dish_sold_out: bool = False
+    options_sold_out: tuple[str, ...] = ()
 
     @property
     def left(self) -> int:
         """Units still to make."""
         return max(0, self.quantity - self.refunded)
+
+    @property
+    def sold_out(self) -> bool:
+        return self.dish_sold_out or bool(self.options_sold_out)
+
+    @property
+    def sold_out_label(self) -> str:
+        """The mark's accessible name: what the kitchen cannot make of this line."""
+        if self.dish_sold_out:
+            return f"{self.name} is sold out"
+        return f"{', '.join(self.options_sold_out)} ({self.name}) sold out"
 
 
 @dataclass
@@ -128,6 +144,14 @@ class Card:
         return sum(line.quantity for line in self.lines)
 
     @property
+    def sold_out_names(self) -> str:
+        """"Tiramisu, Olives": what of this ticket the kitchen has 86'd ("" for none), for
+        the card's accessible name."""
+        return ", ".join(name for line in self.lines if line.sold_out
+                         for name in ((line.name,) if line.dish_sold_out
+                                      else line.options_sold_out))
+
+    @property
     def refunded_items(self) -> str:
         """"1x Burger, 1x Sparkling water" (with the multiplication sign): the units refunded,
         which the cook must not make ("" for a refund of an amount rather than items, e.g.
@@ -180,15 +204,34 @@ async def get_restaurant(slug: str) -> Restaurant | None:
     return await Restaurant.objects().get(Restaurant.slug == slug)
 
 
-def _card(row: dict[str, Any]) -> Card:
-    """A ticket from `board_query` columns (plus its `lines` and `refunds`)."""
+def _card(row: dict[str, Any], sold_out: Collection[int] = (),
+          sold_out_options: Collection[int] = ()) -> Card:
+    """A ticket from `board_query` columns (plus its `lines` and `refunds`), its lines marked
+    where they hold a dish (`sold_out`) or an option (`sold_out_options`) 86'd now."""
     refunded = refunded_units(row.pop("refunds", None) or [])
-    lines = [Line(name=line["name"], quantity=line["quantity"], notes=line["notes"],
-                  allergy=line.get("allergy") or "",
-                  modifiers=tuple(modifiers_of(line.get("modifiers"))),
-                  refunded=min(line["quantity"], refunded.get(line.get("id") or 0, 0)))
-             for line in row.pop("lines")]
+    lines = []
+    for line in row.pop("lines"):
+        modifiers = tuple(modifiers_of(line.get("modifiers")))
+        lines.append(_sold_out(
+            Line(name=line["name"], quantity=line["quantity"], notes=line["notes"],
+                 allergy=line.get("allergy") or "", modifiers=modifiers,
+                 refunded=min(line["quantity"], refunded.get(line.get("id") or 0, 0))),
+            row["status"], line.get("menu_item"), sold_out, sold_out_options))
     return Card(ref=row.pop("public_id"), lines=lines, **row)
+
+
+def _sold_out(line: Line, status: str, menu_item: int | None, sold_out: Collection[int],
+              sold_out_options: Collection[int]) -> Line:
+    """`line` marked with what of it is 86'd, when the kitchen still has it to make (a ticket
+    not ready yet, units not refunded). The order keeps the line, paid: the cook decides
+    (call the diner, refund it); the mark only stops them finding out at the pass."""
+    if status not in TO_COOK or not line.left or not (sold_out or sold_out_options):
+        return line
+    options = tuple(modifier.name for modifier in line.modifiers
+                    if modifier.option is not None and modifier.option in sold_out_options)
+    dish = menu_item is not None and menu_item in sold_out
+    return replace(line, dish_sold_out=dish, options_sold_out=options) if dish or options \
+        else line
 
 
 def _finish(cards: list[Card], restaurant: Restaurant, now: datetime) -> None:
@@ -212,7 +255,7 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
                 ) -> tuple[list[Card], Board]:
     rows = await read_board(row_id(restaurant), statuses=list(ACTIVE_STATUSES), refs=refs,
                             to_cook=TO_COOK, recall_since=now - RECALL_WINDOW)
-    cards = [_card(ticket) for ticket in rows.tickets]
+    cards = [_card(ticket, rows.sold_out, rows.sold_out_options) for ticket in rows.tickets]
     _finish(cards, restaurant, now)
     active = [card for card in cards if card.status in ACTIVE_STATUSES and card.on_board]
     board = Board(restaurant_id=row_id(restaurant), slug=restaurant.slug, name=restaurant.name,
@@ -220,7 +263,7 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
                   cards=prioritise(active, now, restaurant.default_prep_minutes),
                   all_day=_sorted_counts(rows.all_day), recall=rows.recall,
                   generated_at=now, new_count=rows.new_count, timezone=restaurant.timezone,
-                  notices=rows.notices, sold_out=rows.sold_out,
+                  notices=rows.notices, sold_out=list(rows.sold_out.values()),
                   paused_until=restaurant.paused_until
                   if is_paused(restaurant.paused_until, now) else None,
                   busy_minutes=restaurant.busy_minutes,
