@@ -75,10 +75,15 @@ CAPTURED_SUBJECTS = {
 BOOKED_SUBJECTS = {
     "payment_received": N_("Payment received: your order at %(restaurant)s is booked for "
                            "%(when)s"),
+    # a hold: the kitchen accepts (and charges) once the slot comes near, not "now"
+    "payment_authorised": N_("Card authorised: your order at %(restaurant)s is booked for "
+                             "%(when)s"),
 }
 NUMBERED_BOOKED_SUBJECTS = {
     "payment_received": N_("Payment received: order #%(number)s at %(restaurant)s is booked "
                            "for %(when)s"),
+    "payment_authorised": N_("Card authorised: order #%(number)s at %(restaurant)s is booked "
+                             "for %(when)s"),
 }
 
 

@@ -96,11 +96,16 @@ async def test_the_emails_of_a_booked_order_say_its_slot_once(
         assert with_kitchen not in part
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize(("language", "booked", "waiting"),
+                         [("en", "is booked for", "waiting for the kitchen"),
+                          ("de", "ist vorgemerkt für", "wartet auf die Küche")])
 async def test_the_card_hold_email_of_a_booked_order_says_its_slot_once(
-    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis, language: str
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis, language: str,
+    booked: str, waiting: str,
 ) -> None:
-    """Manual capture: the first email after payment says the card is held, and when."""
+    """Manual capture: the first email after payment says the card is held, and when; its
+    subject says booked (it said "is waiting for the kitchen", which the booked order is
+    not until its slot comes near)."""
     await Restaurant.update({Restaurant.capture_mode: "manual"}).where(
         Restaurant.slug == "demo")
     slot = earliest_slot() + timedelta(days=2)
@@ -109,3 +114,5 @@ async def test_the_card_hold_email_of_a_booked_order_says_its_slot_once(
     assert await pay_and_post_webhook(client, sandbox, created) == "created"
     message = await _send(redis, sandbox, "payment_authorised", created["id"], email)
     assert_said_once(message, slot, language)
+    assert booked in message["subject"] and waiting not in message["subject"], \
+        message["subject"]
