@@ -273,3 +273,18 @@ def test_api_faults(sandbox: RunningSandbox, client: stripe.StripeClient) -> Non
     )
     with pytest.raises(stripe.APIConnectionError):
         impatient.v1.checkout.sessions.list()
+
+
+def test_the_api_key_is_taken_as_basic_auth_too(sandbox: RunningSandbox) -> None:
+    """Stripe takes the secret key as a Bearer token or as Basic auth's user name with no
+    password (its curl examples: `curl -u sk_test_…:`); hand-written calls to the sandbox
+    failed with 401 on the second."""
+    key = "sk_test_orderpass_sandbox"
+    url = f"{sandbox.url}/v1/events?limit=1"
+    assert httpx.get(url, auth=(key, "")).status_code == 200
+    assert httpx.get(url, headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    wrong = httpx.get(url, auth=("pk_test_not_a_secret_key", ""))
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "api_key_invalid"
+    garbled = httpx.get(url, headers={"Authorization": "Basic !!!"})
+    assert garbled.status_code == 401
+    assert httpx.get(url).status_code == 401

@@ -10,6 +10,8 @@ other parameters is refused (400 `idempotency_error`)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Callable
@@ -97,13 +99,26 @@ async def guard(request: Request[Any, Any, Any]) -> Response[bytes] | None:
                 status=401,
             )
         )
-    key = auth.removeprefix("Bearer ").strip()
+    key = _api_key(auth)
     if not key.startswith("sk_test_") or len(key) <= len("sk_test_"):
         shown = key[:8] + "*" * max(0, len(key) - 12) + key[-4:] if len(key) > 12 else key
         return error_response(
             StripeError(f"Invalid API Key provided: {shown}", status=401, code="api_key_invalid")
         )
     return None
+
+
+def _api_key(authorization: str) -> str:
+    """The secret key of an Authorization header: a Bearer token, or Basic auth's user name
+    with an empty password, as Stripe takes both (`curl -u sk_test_…:`)."""
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return authorization.removeprefix("Bearer ").strip()
+    try:
+        user = base64.b64decode(credentials.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return user.partition(":")[0]
 
 
 def _query(request: Request[Any, Any, Any]) -> dict[str, Any]:
