@@ -66,6 +66,8 @@ class StaffSession:
 
     @property
     def home_url(self) -> str:
+        if self.role == Role.ADMIN:  # the platform's pages, not the diners' list of restaurants
+            return "/admin"
         if not self.restaurant_slug:
             return "/"
         if roles.at_least(self.role, Role.MANAGER):

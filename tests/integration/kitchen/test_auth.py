@@ -45,6 +45,19 @@ async def test_login_sets_a_hardened_session_cookie_and_redirects_home(
     assert (await client.get("/kitchen/demo")).status_code == 200
 
 
+@pytest.mark.parametrize(("email", "home"), [("owner@demo.test", "/manage/demo"),
+                                             ("admin@orderpass.test", "/admin")])
+async def test_each_role_lands_on_its_own_pages(client: httpx.AsyncClient, email: str,
+                                                home: str) -> None:
+    """The platform admin landed on the diners' list of restaurants (an outside try)."""
+    await client.get("/login")
+    response = await client.post("/login", data={
+        "email": email, "password": PASSWORD, "_csrf_token": client.cookies["csrftoken"]})
+    assert response.status_code == 303 and response.headers["location"] == home
+    assert (await client.get(home)).status_code == 200
+    assert (await client.get("/login")).headers["location"] == home  # logged in already
+
+
 async def test_diners_and_api_clients_get_no_session(client: httpx.AsyncClient,
                                                      redis: object) -> None:
     from app.bench.client import menu_item_ids, order_payload
@@ -72,7 +85,7 @@ async def test_login_keeps_a_safe_next_and_ignores_an_offsite_one(
     response = await client.post("/login", data={
         "email": "admin@orderpass.test", "password": PASSWORD, "_csrf_token": token,
         "next": "//evil.example/x"})
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/admin"  # the admin's home, not the offsite one
     await client.post("/logout", data={"_csrf_token": token})
     await client.get("/login")
     response = await client.post("/login", data={

@@ -1,6 +1,6 @@
 """An order flagged for review (Stripe charged another amount than the order's total, a
 refund that failed) says so on the printed ticket as on the screen's card: the printout is
-what travels to the pass, and it read only "1× Tomato soup … paid" (an outside try)."""
+what travels to the pass, and it read only "Tomato soup … paid" (an outside try)."""
 
 from __future__ import annotations
 
