@@ -37,6 +37,7 @@ from app.orders.cart import (
     apply_operation,
     cart_totals,
     form_errors,
+    in_page_order,
     parse_form,
     quantity_errors,
     tip_example,
@@ -119,7 +120,7 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
                                                   charge_step(restaurant.currency)))
                             for percent in TIP_PERCENTS],
             "tip_example": tip_example(restaurant.currency),
-            "errors": errors,
+            "errors": in_page_order(errors),
             # dishes whose required options are all sold out: sold out like an 86'd dish
             "unchoosable": unchoosable,
             # no dish a diner can order (no dish available: the home page does not list the
