@@ -211,6 +211,7 @@
     var slow = placing ? setTimeout(function () { sayStill(); }, SLOW_MS) : 0;
     xhr.addEventListener("loadend", function () {
       clearTimeout(slow);
+      if (placing) sayStill(false);  // answered: a new form, a problem said, or paying next
       inFlight = Math.max(0, inFlight - 1);
       showBusy();  // the new form stays busy while taps wait for it to settle
       if (xhr.status === 0 || xhr.status >= 400) {  // no new form: say why, then go on
@@ -232,19 +233,19 @@
       : status === 429 ? box.dataset.limited
       : status === 0 ? box.dataset.offline : box.dataset.unavailable;
     box.textContent = text || "";
-    box.setAttribute("role", "alert");
     box.hidden = !text;
     if (placing && text) {
       box.focus({ preventScroll: true });
       box.scrollIntoView({ block: "center" });
     }
   }
-  function sayStill() {
-    var box = document.getElementById("form-problem");
-    if (!box || !box.dataset.slow) return;
-    box.textContent = box.dataset.slow;
-    box.setAttribute("role", "status");  // news, not an error: read out without interrupting
-    box.hidden = false;
+  // Said by "Place order and pay", where the diner is looking (at the top of the form it
+  // was out of view on a phone), in its status region: read out without interrupting.
+  function sayStill(still) {
+    var line = document.getElementById("form-progress");
+    if (!line || !line.dataset.slow) return;
+    line.textContent = still === false ? "" : line.dataset.slow;
+    if (line.textContent) line.scrollIntoView({ block: "nearest" });
   }
   // The server's new form comes without aria-busy; taps may still wait for it.
   document.body.addEventListener("htmx:afterSwap", showBusy);
