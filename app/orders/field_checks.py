@@ -26,18 +26,20 @@ def email_problem(address: str) -> tuple[str, str]:
         return "", str(error)
 
 
-def customer_problems(name: str, email: str, phone: str) -> dict[str, str]:
-    """The diner's fields that are wrong, by the API's keys (`customer.email`)."""
+def customer_problems(name: str, email: str, phone: str) -> tuple[dict[str, str], str]:
+    """The diner's fields that are wrong, by the API's keys (`customer.email`), and the
+    email address normalised ("" when it is wrong)."""
     problems: dict[str, str] = {}
     if not _visible(name):  # zero-width characters alone are no name
         problems["customer.name"] = "your name is required"
-    if problem := email_problem(email)[1]:
+    normalised, problem = email_problem(email)
+    if problem:
         problems["customer.email"] = problem
     # Optional, but when given it must be one a phone can dial: the rule the owner's own
     # number meets in the settings (app/restaurants/editing.py).
     if (phone := phone.strip()) and (problem := phone_problem(phone)):
         problems["customer.phone"] = problem
-    return problems
+    return problems, normalised
 
 
 def details_problems(fulfillment: str, delivery_address: str, table: str) -> dict[str, str]:
@@ -63,7 +65,7 @@ def body_problems(body: Any) -> list[dict[str, Any]]:
     found: dict[str, str] = {}
     if isinstance(customer, dict):
         given = {key: text(customer.get(key, "")) for key in ("name", "email", "phone")}
-        problems = customer_problems(*(value or "" for value in given.values()))
+        problems, _ = customer_problems(*(value or "" for value in given.values()))
         found |= {key: message for key, message in problems.items()
                   if given[key.removeprefix("customer.")] is not None}
     fulfillment, address, table = (text(body.get(key, "")) for key in

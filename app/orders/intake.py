@@ -18,7 +18,7 @@ from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders import pricing, slot_cap
 from app.orders.choices import ChoiceInvalid, Group, Option, choosable, choose
-from app.orders.field_checks import customer_problems, details_problems, email_problem
+from app.orders.field_checks import customer_problems, details_problems
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder, with_tax
 from app.orders.payment_links import attach_new_payment_link, begin_first_attempt
 from app.orders.schemas import OrderIn
@@ -220,10 +220,10 @@ async def price_order(data: OrderIn) -> tuple[MenuRestaurant, Priced, str, When]
         errors |= error.errors
         unprocessable |= error.errors.keys()
         when = When(None)
-    email = email_problem(data.customer.email)[0]
-    errors |= {key: problem for key, problem in customer_problems(
-        data.customer.name, data.customer.email, data.customer.phone).items()
-        if key not in errors}  # a NUL is said already
+    problems, email = customer_problems(data.customer.name, data.customer.email,
+                                        data.customer.phone)
+    errors |= {key: problem for key, problem in problems.items()
+               if key not in errors}  # a NUL is said already
     _check_fulfillment(data, restaurant, errors)
     lines_named = len(errors)
     lines: list[OrderLine] = []
