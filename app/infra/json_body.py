@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 import msgspec.inspect
@@ -64,12 +65,60 @@ def plain_message(message: str) -> str:
     return message
 
 
-def _problem(error: msgspec.ValidationError) -> dict[str, Any]:
+def _problem(error: msgspec.ValidationError, at: str = "") -> dict[str, Any]:
+    """msgspec's refusal of a value found at `at` ("" the body) as a field problem."""
     message = str(error)
-    at = _AT.search(message)
-    key = at.group(1) if at else None
-    return {"key": key, "message": plain_message(message[:at.start()] if at else message),
+    found = _AT.search(message)
+    inner = found.group(1) if found else ""
+    key = (f"{at}{inner}" if inner.startswith("[") else f"{at}.{inner}" if at and inner
+           else at or inner)
+    return {"key": key or None,
+            "message": plain_message(message[:found.start()] if found else message),
             "source": "body"}
+
+
+def _inner(type_: Any, value: Any) -> Any:
+    """The type a value is checked against inside `Annotated[...]` and `X | None`."""
+    while get_origin(type_) is Annotated:
+        type_ = get_args(type_)[0]
+    if get_origin(type_) in (Union, UnionType):
+        arms = [_inner(arm, value) for arm in get_args(type_)]
+        fits = [arm for arm in arms if (isinstance(value, dict) and _is_struct(arm))
+                or (isinstance(value, list) and get_origin(arm) is list)]
+        return fits[0] if fits else type_
+    return type_
+
+
+def _is_struct(type_: Any) -> bool:
+    return isinstance(type_, type) and issubclass(type_, msgspec.Struct)
+
+
+def every_problem(value: Any, type_: Any, at: str = "") -> list[dict[str, Any]]:
+    """Every field of `value` (decoded JSON) that is not a `type_`, where msgspec stops at
+    the first: a client, or a diner through the menu's checkout, fixes them all in one go
+    instead of meeting them one per try. [] when `value` is a `type_`."""
+    try:
+        msgspec.convert(value, type_, strict=True)
+        return []
+    except msgspec.ValidationError as error:
+        first = _problem(error, at)
+    inner = _inner(type_, value)
+    if isinstance(value, dict) and _is_struct(inner):
+        found: list[dict[str, Any]] = []
+        for field in msgspec.structs.fields(inner):
+            name = f"{at}.{field.encode_name}" if at else field.encode_name
+            if field.encode_name in value:
+                found += every_problem(value[field.encode_name], field.type, name)
+            elif field.required:
+                found.append({"key": name, "source": "body", "message":
+                              f"Object missing required field `{field.encode_name}`"})
+        return found or [first]  # the struct itself refused (a union, unknown fields)
+    if isinstance(value, list) and get_origin(inner) is list and first["key"] != (at or None):
+        (item_type,) = get_args(inner)
+        found = [problem for index, item in enumerate(value)
+                 for problem in every_problem(item, item_type, f"{at}[{index}]")]
+        return found or [first]
+    return [first]  # the list's own length, a wrong type, a bad value
 
 
 def _integral_floats_as_ints(value: Any) -> Any:
@@ -83,9 +132,14 @@ def _integral_floats_as_ints(value: Any) -> Any:
     return value
 
 
-def decode_strict(body: bytes, type_: type[Any]) -> Any:
-    """The body as `type_`, or a 400 saying what is wrong with it. Strict: a string is
-    never read as a number (`"quantity": "2"`), nor a number as a string."""
+# Problems beyond the schema's, found in a body the schema refused (decoded JSON in; field
+# problems out, keyed as `every_problem` keys them): said in the same 400.
+MoreProblems = Callable[[Any], list[dict[str, Any]]]
+
+
+def decode_strict(body: bytes, type_: type[Any], more: MoreProblems | None = None) -> Any:
+    """The body as `type_`, or a 400 naming every field that is wrong with it. Strict: a
+    string is never read as a number (`"quantity": "2"`), nor a number as a string."""
     try:
         try:  # typed in one pass: a refusal names its field, e.g. `items[0].quantity`
             return msgspec.json.decode(body, type=type_, strict=True)
@@ -93,17 +147,28 @@ def decode_strict(body: bytes, type_: type[Any]) -> Any:
             # perhaps only an integral float (27.0); an untyped decode has no field names,
             # so a number out of any float's range (1e400) keeps the typed refusal
             try:
-                loose = msgspec.json.decode(body)
+                loose = _integral_floats_as_ints(msgspec.json.decode(body))
             except msgspec.ValidationError:
-                raise typed_error from None
-            return msgspec.convert(_integral_floats_as_ints(loose), type_, strict=True)
-    except msgspec.ValidationError as error:
-        raise ValidationException(detail="Validation failed for the request body",
-                                  extra=[_problem(error)]) from None
+                raise ValidationException(detail="Validation failed for the request body",
+                                          extra=[_problem(typed_error)]) from None
+            try:
+                return msgspec.convert(loose, type_, strict=True)
+            except msgspec.ValidationError:
+                problems = every_problem(loose, type_)
+                raise ValidationException(detail="Validation failed for the request body",
+                                          extra=_with_more(problems, loose, more)) from None
     except msgspec.DecodeError:
         raise ValidationException(detail="The request body is not valid JSON") from None
     except RecursionError:  # msgspec (and json) give up on ~1,000 levels of nesting
         raise ValidationException(detail="The request body is nested too deeply") from None
+
+
+def _with_more(problems: list[dict[str, Any]], value: Any,
+               more: MoreProblems | None) -> list[dict[str, Any]]:
+    """`problems`, then those `more` finds in fields they do not name already."""
+    named = {problem["key"] for problem in problems}
+    return problems + [problem for problem in (more(value) if more else [])
+                       if problem["key"] not in named]
 
 
 # How alike an unknown field and a known one must be to be taken for a typo of it
@@ -150,9 +215,11 @@ def near_misses(value: Any, info: Any, at: str = "") -> list[dict[str, Any]]:
     return found
 
 
-def strict_json(type_: type[Any]) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
+def strict_json(type_: type[Any], more: MoreProblems | None = None
+                ) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
     """A `before_request` hook refusing non-JSON content types and bodies that are not a
-    `type_` in strict mode (Litestar then parses the same body, already known good)."""
+    `type_` in strict mode (Litestar then parses the same body, already known good). A
+    refusal names every field wrong, those `more` finds (the handler's own checks) too."""
 
     info = msgspec.inspect.type_info(type_)  # once: building it costs a millisecond
 
@@ -162,9 +229,10 @@ def strict_json(type_: type[Any]) -> Callable[[Request[Any, Any, Any]], Awaitabl
             raise HTTPException(status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                                 detail=f"Send the body as {JSON} (got {media_type or 'none'})")
         body = await request.body()
-        decode_strict(body, type_)
-        if misses := near_misses(msgspec.json.decode(body), info):
+        decode_strict(body, type_, more)
+        value = msgspec.json.decode(body)
+        if misses := near_misses(value, info):
             raise ValidationException(detail="Validation failed for the request body",
-                                      extra=misses)
+                                      extra=_with_more(misses, value, more))
 
     return check

@@ -4,7 +4,6 @@ are always recomputed here from the menu, never taken from the browser."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -13,9 +12,10 @@ from babel.numbers import get_decimal_symbol
 
 from app.infra import i18n
 from app.infra.form_input import MAX_DB_INT, ascii_int
-from app.infra.json_body import plain_message
+from app.infra.json_body import every_problem
 from app.orders import pricing
 from app.orders.choices import ChoiceInvalid, Group, Option, choosable, choose
+from app.orders.field_checks import body_problems
 from app.orders.form_messages import CHECK_DISHES, translated
 from app.orders.models import LineModifier
 from app.orders.schemas import OrderIn
@@ -24,7 +24,6 @@ from app.restaurants.services import tax_rate_of
 from app.restaurants.tables import MenuItem, Restaurant
 from app.templating import ZERO_DECIMAL
 
-_PATH = re.compile(r"at `\$\.([^`]+)`")
 MAX_QUANTITY = 99
 
 
@@ -354,18 +353,21 @@ def apply_operation(cart: CartForm, operation: str) -> None:
 
 def to_order(cart: CartForm, slug: str, currency: str = "eur"
              ) -> tuple[OrderIn | None, dict[str, str]]:
-    """The same `OrderIn` the JSON API takes, or form-field errors."""
-    if bad := quantity_errors(cart):  # before "empty": the diner did ask for something
-        return None, bad
+    """The same `OrderIn` the JSON API takes, or every form-field error at once: the
+    checkout marks each wrong field in one answer (an empty name, then the email, then the
+    phone took three tries)."""
+    errors = quantity_errors(cart)
+    tip = None
     if cart.field("tip").strip() == TIP_CUSTOM and not cart.field("tip_custom").strip():
         # "Other amount" chosen and no amount: asked for, not placed without the tip (the
         # cart refresh that follows choosing the radio shows no tip yet, `cart_totals`).
-        return None, {"tip_custom": f"Tip: enter an amount like {tip_example(currency)}"}
-    try:
-        tip = tip_choice(cart, currency)
-    except ValueError as error:
-        field = "tip_custom" if cart.field("tip").strip() == TIP_CUSTOM else "tip"
-        return None, {field: f"Tip: {error}"}
+        errors["tip_custom"] = f"Tip: enter an amount like {tip_example(currency)}"
+    else:
+        try:
+            tip = tip_choice(cart, currency)
+        except ValueError as error:
+            field = "tip_custom" if cart.field("tip").strip() == TIP_CUSTOM else "tip"
+            errors[field] = f"Tip: {error}"
     payload = {
         "restaurant": slug,
         "items": [{"menu_item_id": item_id, "quantity": quantity,
@@ -388,16 +390,17 @@ def to_order(cart: CartForm, slug: str, currency: str = "eur"
         # "" is as soon as possible; a slot is the ISO time the server put in the select.
         "scheduled_for": cart.field("scheduled_for").strip() or None,
     }
-    if not payload["items"]:
-        return None, {"items": "your cart is empty: add something from the menu"}
-    if missing := _unnamed_allergies(cart):
-        return None, missing
-    try:
-        return msgspec.convert(payload, OrderIn), {}
-    except msgspec.ValidationError as error:
-        match = _PATH.search(str(error))
-        key = match.group(1) if match else "form"
-        return None, {key: plain_message(str(error).split(" - at ")[0])}
+    if not payload["items"] and not errors:  # a quantity typed wrong: the diner did ask
+        errors["items"] = "your cart is empty: add something from the menu"
+    errors |= _unnamed_allergies(cart)
+    # the schema's problems, then intake's checks that need no menu, each field once
+    for problem in every_problem(payload, OrderIn) + body_problems(payload):
+        key = problem["key"] or "form"
+        if key not in errors and not (key == "items" and not payload["items"]):
+            errors[key] = problem["message"]
+    if errors:
+        return None, errors
+    return msgspec.convert(payload, OrderIn), {}
 
 
 def _unnamed_allergies(cart: CartForm) -> dict[str, str]:
@@ -420,3 +423,19 @@ FIELD_NAMES = {"customer.name": "name", "customer.email": "email", "customer.pho
 def form_errors(errors: dict[str, str]) -> dict[str, str]:
     """Map API error keys (`customer.email`) onto the form's input names (`email`)."""
     return {FIELD_NAMES.get(key, key): message for key, message in errors.items()}
+
+
+# The page's fields from top to bottom (names, or a prefix ending in "-"): the box of errors
+# lists them as the diner meets them, whichever check found them first.
+PAGE_ORDER = ("options-", "qty-", "gone-", "note-", "allergy-", "items", "name", "email",
+              "phone", "fulfillment", "delivery_address", "table", "allergy", "notes",
+              "scheduled_for", "tip", "tip_custom")
+
+
+def in_page_order(errors: dict[str, str]) -> dict[str, str]:
+    def place(key: str) -> int:
+        return next((index for index, name in enumerate(PAGE_ORDER)
+                     if key == name or (name.endswith("-") and key.startswith(name))),
+                    len(PAGE_ORDER))
+
+    return dict(sorted(errors.items(), key=lambda item: place(item[0])))

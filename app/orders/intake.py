@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import functools
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from arq.connections import ArqRedis
-from email_validator import EmailNotValidError, validate_email
 
 from app.infra import db
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.orders import pricing, slot_cap
 from app.orders.choices import ChoiceInvalid, Group, Option, choosable, choose
+from app.orders.field_checks import customer_problems, details_problems
 from app.orders.models import Customer, OrderLine, OrderStatus, TempOrder, with_tax
 from app.orders.payment_links import attach_new_payment_link, begin_first_attempt
 from app.orders.schemas import OrderIn
@@ -32,7 +31,6 @@ from app.payments.stripe_gateway import get_gateway
 from app.platform.metrics import ORDERS_SUBMITTED
 from app.restaurants import hours
 from app.restaurants.availability import is_paused
-from app.restaurants.editing import phone_problem
 from app.restaurants.fulfillment import MODES, no_longer_offered, not_offered
 from app.restaurants.opening import (
     HOLD_DAYS,
@@ -59,28 +57,13 @@ class IntakeError(Exception):
         return "; ".join(f"{key}: {message}" for key, message in self.errors.items())
 
 
-def _check_email(address: str) -> str | None:
-    try:
-        return validate_email(address, check_deliverability=False).normalized
-    except EmailNotValidError as error:
-        raise IntakeError({"customer.email": str(error)}) from None
-
-
-def _visible(text: str) -> bool:
-    """Has a character one can see: not only spaces, controls or format characters."""
-    return any(unicodedata.category(char)[0] not in "CZ" for char in text)
-
-
 def _check_fulfillment(data: OrderIn, restaurant: MenuRestaurant,
                        errors: dict[str, str]) -> None:
     if data.fulfillment not in restaurant.fulfillment_modes:  # the restaurant's choice
         errors["fulfillment"] = not_offered(restaurant.name, data.fulfillment,
                                             restaurant.fulfillment_modes)
         return
-    if data.fulfillment == "delivery" and not data.delivery_address.strip():
-        errors["delivery_address"] = "a delivery address is required for delivery"
-    if data.fulfillment == "dine_in" and not data.table.strip():
-        errors["table"] = "a table number is required for dine-in"
+    errors |= details_problems(data.fulfillment, data.delivery_address, data.table)
 
 
 def _nul_fields(data: OrderIn) -> dict[str, str]:
@@ -215,28 +198,34 @@ def _tip(data: OrderIn, restaurant: MenuRestaurant, lines: list[OrderLine]) -> i
 
 
 async def price_order(data: OrderIn) -> tuple[MenuRestaurant, Priced, str, When]:
-    """Resolve the restaurant and menu lines; raise IntakeError naming every bad field."""
-    if nul := _nul_fields(data):
-        raise IntakeError(nul)
+    """Resolve the restaurant and menu lines; raise IntakeError naming every bad field at
+    once (a diner fixed an empty name, then met the email, then the phone). Only what is
+    about the restaurant, not the order (unknown, not taking orders, closed, paused), is
+    said alone: nothing else in the order could change it. 422 when the time or the tip is
+    all that is wrong, else 400."""
+    errors = _nul_fields(data)
+    if "restaurant" in errors:  # a slug Postgres cannot even look up
+        raise IntakeError(errors)
     restaurant, menu = await _menu(data.restaurant,
                                    sorted({item.menu_item_id for item in data.items}))
     if not restaurant.accepting_orders:
         raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
                           409)
-    when = _when(data, restaurant)
-    errors: dict[str, str] = {}
-    email = ""
+    unprocessable: set[str] = set()  # the keys of 422 problems: a slot, the tip
     try:
-        email = _check_email(data.customer.email) or ""
+        when = _when(data, restaurant)
     except IntakeError as error:
-        errors.update(error.errors)
-    if not _visible(data.customer.name):  # zero-width characters alone are no name
-        errors["customer.name"] = "your name is required"
-    # Optional, but when given it must be one a phone can dial: the rule the owner's own
-    # number meets in the settings (app/restaurants/editing.py).
-    if (phone := data.customer.phone.strip()) and (problem := phone_problem(phone)):
-        errors["customer.phone"] = problem
+        if error.status_code != 422:
+            raise
+        errors |= error.errors
+        unprocessable |= error.errors.keys()
+        when = When(None)
+    problems, email = customer_problems(data.customer.name, data.customer.email,
+                                        data.customer.phone)
+    errors |= {key: problem for key, problem in problems.items()
+               if key not in errors}  # a NUL is said already
     _check_fulfillment(data, restaurant, errors)
+    lines_named = len(errors)
     lines: list[OrderLine] = []
     for index, item in enumerate(data.items):
         menu_item = menu.get(item.menu_item_id)
@@ -258,9 +247,16 @@ async def price_order(data: OrderIn) -> tuple[MenuRestaurant, Priced, str, When]
                                    quantity=item.quantity, notes=item.notes.strip(),
                                    allergy=item.allergy.strip(), tax_rate=menu_item.tax_rate,
                                    modifiers=modifiers))
+    tip = 0
+    if len(errors) == lines_named:  # a tip is checked against the whole order's food
+        try:
+            tip = _tip(data, restaurant, lines)
+        except IntakeError as error:
+            errors |= error.errors
+            unprocessable |= error.errors.keys()
     if errors:
-        raise IntakeError(errors)
-    priced = Priced(with_tax(lines, restaurant.tax_mode), _tip(data, restaurant, lines))
+        raise IntakeError(errors, 422 if errors.keys() <= unprocessable else 400)
+    priced = Priced(with_tax(lines, restaurant.tax_mode), tip)
     if refused := charge_problem(priced.total, restaurant.currency):
         raise IntakeError({"total": refused}, 422)
     return restaurant, priced, email, when

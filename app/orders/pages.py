@@ -28,7 +28,7 @@ from litestar.status_codes import (
 from app.infra import i18n
 from app.infra.html import is_htmx
 from app.infra.i18n import N_
-from app.orders import idempotency, slot_cap
+from app.orders import idempotency, open_orders, slot_cap
 from app.orders.cart import (
     MAX_CART_FORM_BYTES,
     CartForm,
@@ -37,6 +37,7 @@ from app.orders.cart import (
     apply_operation,
     cart_totals,
     form_errors,
+    in_page_order,
     parse_form,
     quantity_errors,
     tip_example,
@@ -119,7 +120,7 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
                                                   charge_step(restaurant.currency)))
                             for percent in TIP_PERCENTS],
             "tip_example": tip_example(restaurant.currency),
-            "errors": errors,
+            "errors": in_page_order(errors),
             # dishes whose required options are all sold out: sold out like an 86'd dish
             "unchoosable": unchoosable,
             # no dish a diner can order (no dish available: the home page does not list the
@@ -163,8 +164,15 @@ class OrderPagesController(Controller):
 
     @get("/r/{slug:str}")
     async def menu_page(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        return _render_menu(request, await _menu_context(request.app.state.redis, slug,
-                                                         CartForm(), {}))
+        redis = request.app.state.redis
+        context = await _menu_context(redis, slug, CartForm(), {})
+        # back from ordering (the back button, a new tab): the way to an order this browser
+        # has waiting for payment here (app/orders/open_orders.py says why by a cookie)
+        waiting = await open_orders.waiting_at(
+            redis, request.cookies.get(open_orders.COOKIE, ""), slug)
+        page = _render_menu(request, {**context, "waiting_order": waiting.order})
+        page.cookies.extend(waiting.cookies)
+        return page
 
     @get(["/r/{slug:str}/cart", "/r/{slug:str}/checkout"])
     async def form_address(self, slug: FromPath[str]) -> Redirect:
@@ -232,7 +240,10 @@ class OrderPagesController(Controller):
         # "Confirming your payment…" and turns live when the order is recorded).
         return Template("order_status.html", context=context, background=BackgroundTask(
             confirm_on_return, request.app.state.redis, order_id)
-            if back_from_checkout else None)
+            if back_from_checkout else None,
+            # the menu points back here while the order waits for payment (open_orders)
+            cookies=open_orders.on_status_page(
+                request.cookies.get(open_orders.COOKIE, ""), context["order"]))
 
     @get("/orders/{order_id:str}/progress")
     async def progress(self, request: Request[Any, Any, Any], order_id: FromPath[str],

@@ -10,9 +10,19 @@
   var intent = null;  // where the focus goes after the form is swapped
 
   function itemOf(op) { var parts = (op || "").split(":"); return { verb: parts[0], id: parts[1] }; }
+  var FIRST_INVALID = "\u0000first-invalid";  // no element's id: the first field marked wrong
+  function firstInvalid() {
+    var form = document.getElementById("order-form");
+    var marked = form ? form.querySelectorAll("[aria-invalid=true]") : [];
+    for (var i = 0; i < marked.length; i++) {  // in page order; one shown and usable
+      if (marked[i].getClientRects().length && !marked[i].disabled) return marked[i];
+    }
+    return null;
+  }
   function first(ids) {
     for (var i = 0; i < ids.length; i++) {
-      var el = ids[i] && document.getElementById(ids[i]);
+      var el = ids[i] === FIRST_INVALID ? firstInvalid()
+        : ids[i] && document.getElementById(ids[i]);
       if (el) return el;
     }
     return null;
@@ -35,9 +45,11 @@
         dec: ["dec-" + op.id, "add-" + op.id], remove: [next, "cart-heading"]
       }[op.verb] || null;
     } else if (/\/checkout$/.test(event.detail.path || "")) {
-      // "Place order and pay" refused: what is wrong is at the top of the form, far above
-      // the button on a phone. Its error box comes into view and is read out.
-      intent = ["form-errors"];
+      // "Place order and pay" refused: every wrong field is marked at once, and the focus
+      // goes to the first (read out with its message). What has no field of its own (a dish
+      // sold out meanwhile) is said in the error box at the top of the form, far above the
+      // button on a phone: then that box comes into view and is read out.
+      intent = [FIRST_INVALID, "form-errors"];
     } else if (active && active.id) {
       intent = [active.id];
     }
@@ -50,6 +62,9 @@
     if (target.id === "form-errors") {
       target.focus({ preventScroll: true });
       target.scrollIntoView({ block: "start" });
+    } else if (target.getAttribute("aria-invalid") === "true") {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "center" });  // with its label above, its message below
     } else {
       target.focus({ preventScroll: false });
     }
@@ -196,6 +211,7 @@
     var slow = placing ? setTimeout(function () { sayStill(); }, SLOW_MS) : 0;
     xhr.addEventListener("loadend", function () {
       clearTimeout(slow);
+      if (placing) sayStill(false);  // answered: a new form, a problem said, or paying next
       inFlight = Math.max(0, inFlight - 1);
       showBusy();  // the new form stays busy while taps wait for it to settle
       if (xhr.status === 0 || xhr.status >= 400) {  // no new form: say why, then go on
@@ -217,19 +233,19 @@
       : status === 429 ? box.dataset.limited
       : status === 0 ? box.dataset.offline : box.dataset.unavailable;
     box.textContent = text || "";
-    box.setAttribute("role", "alert");
     box.hidden = !text;
     if (placing && text) {
       box.focus({ preventScroll: true });
       box.scrollIntoView({ block: "center" });
     }
   }
-  function sayStill() {
-    var box = document.getElementById("form-problem");
-    if (!box || !box.dataset.slow) return;
-    box.textContent = box.dataset.slow;
-    box.setAttribute("role", "status");  // news, not an error: read out without interrupting
-    box.hidden = false;
+  // Said by "Place order and pay", where the diner is looking (at the top of the form it
+  // was out of view on a phone), in its status region: read out without interrupting.
+  function sayStill(still) {
+    var line = document.getElementById("form-progress");
+    if (!line || !line.dataset.slow) return;
+    line.textContent = still === false ? "" : line.dataset.slow;
+    if (line.textContent) line.scrollIntoView({ block: "nearest" });
   }
   // The server's new form comes without aria-busy; taps may still wait for it.
   document.body.addEventListener("htmx:afterSwap", showBusy);

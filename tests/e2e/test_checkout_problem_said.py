@@ -102,8 +102,8 @@ async def test_a_slow_answer_is_said_while_the_diner_waits(
 
     await page.route("**/r/demo/checkout", late)
     await page.locator("button.primary-action").tap()
-    still = page.locator("#form-problem[role=status]")
+    still = page.locator("#form-progress[role=status]")
     await still.wait_for(state="visible", timeout=5_500)
     assert "Ihre Zahlung wird noch vorbereitet" in await still.inner_text()
-    assert await page.evaluate("() => document.activeElement.id") != "form-problem"
+    assert await page.evaluate("() => document.activeElement.id") != "form-progress"
     await page.wait_for_url("**/orders/TEMP-*", timeout=20_000)

@@ -36,7 +36,7 @@ async def _basket_at_the_bottom(page: Any, url: str) -> None:
     await page.fill("#email", "grace@example.com")
 
 
-async def _tap_place_order(page: Any) -> Any:
+async def _tap_place_order(page: Any, focus: str = "form-errors") -> Any:
     button = page.locator("button.primary-action")
     await button.scroll_into_view_if_needed()
     await button.tap()
@@ -44,12 +44,12 @@ async def _tap_place_order(page: Any) -> Any:
     await errors.wait_for(state="visible")
     await page.wait_for_load_state("networkidle")  # the swap has settled
     for _ in range(50):  # the focus moves once htmx has settled the new form
-        if await page.evaluate("() => document.activeElement.id") == "form-errors":
+        if await page.evaluate("() => document.activeElement.id") == focus:
             break
         await page.wait_for_timeout(100)
-    assert await page.evaluate("() => document.activeElement.id") == "form-errors", \
+    assert await page.evaluate("() => document.activeElement.id") == focus, \
         await page.evaluate("() => document.activeElement.outerHTML.slice(0, 120)")
-    return errors
+    return page.locator(f"#{focus}")
 
 
 async def test_a_refused_checkout_brings_its_errors_into_view(browser: Any,
@@ -69,15 +69,18 @@ async def test_a_refused_checkout_brings_its_errors_into_view(browser: Any,
 
 async def test_any_refused_checkout_brings_its_errors_into_view(browser: Any,
                                                                 web: RunningProcess) -> None:
-    """Not only a dish gone: a bad email address refused by the server does the same."""
+    """Not only a dish gone: a bad email address refused by the server comes into view too.
+    It has a field of its own, marked with its message: the focus goes there (a mistake with
+    no field, the dish above, focuses the box of errors)."""
     context = await browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     page = await context.new_page()
     await _basket_at_the_bottom(page, web.url)
     # the browser's own check would stop "x@y"; the server's stricter one refuses it
     await page.eval_on_selector("#order-form", "form => form.noValidate = true")
     await page.fill("#email", "not-an-email")
-    errors = await _tap_place_order(page)
-    assert await errors.evaluate(IN_VIEW), await page.evaluate("window.scrollY")
+    field = await _tap_place_order(page, focus="email")
+    assert await field.evaluate(IN_VIEW), await page.evaluate("window.scrollY")
+    assert await page.locator("#email-error").evaluate(IN_VIEW)
     await context.close()
 
 
