@@ -231,6 +231,15 @@ class OrderView(msgspec.Struct):
     link_emailed: bool = True  # False: past its address's cap, the link was not emailed
     closure_note: str | None = None  # a closure closed its link (TempOrder.closure_note)
     sold_out: str | None = None  # a dish sold out closed its link (TempOrder.sold_out)
+    # when the order last changed: with `status`, the version the status page was rendered
+    # at (`live_version`), which the live stream's first message is compared with
+    updated_at: datetime | None = None
+
+    @property
+    def live_version(self) -> str:
+        """"paid 2026-12-05T12:00:00+00:00": as the status stream's JSON gives `status` and
+        `updated_at` (app/orders/status_feed.py; order-status.js compares them)."""
+        return f"{self.status} {self.updated_at.isoformat() if self.updated_at else ''}"
 
     @property
     def item_count(self) -> int:

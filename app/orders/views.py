@@ -44,7 +44,7 @@ def view_of_temp(order: TempOrder) -> OrderView:
         capture_mode=order.capture_mode,
         # only the first link is emailed; a renewed one is shown on the page that asked
         link_emailed=order.link_email and order.link_attempts <= 1,
-        closure_note=order.closure_note, sold_out=order.sold_out)
+        closure_note=order.closure_note, sold_out=order.sold_out, updated_at=order.updated_at)
 
 
 # A paid order with its restaurant, lines and refunds in one statement: the ORM's five
@@ -131,7 +131,7 @@ def view_of_paid(order: Any) -> OrderView:
                       tax_id=order["seller_tax_id"]),
         language=order["language"], scheduled_for=order["scheduled_for"],
         timezone=order["restaurant_timezone"], released_at=order["released_at"],
-        capture_mode=order["capture_mode"] or "automatic")
+        capture_mode=order["capture_mode"] or "automatic", updated_at=order["updated_at"])
 
 
 async def paid_views(order_refs: list[str]) -> dict[str, OrderView]:

@@ -22,6 +22,28 @@
     last = now;
   });
 
+  // The stream's first message says the order's state as it is when the stream opens,
+  // which is most often the state the page was rendered with: fetching and swapping the
+  // section for it replaced "Pay now" under a diner's finger (a tap lost). That message is
+  // skipped when it repeats the rendered version (status and last change); any other, and
+  // every later one, is read.
+  var firstRefresher = document.querySelector("[hx-trigger='sse:order-updated']");
+  var section = document.getElementById("order-progress");
+  var rendered = section ? section.dataset.version : null;
+  document.body.addEventListener("htmx:confirm", function (event) {
+    if (rendered === null || event.detail.elt !== firstRefresher) return;
+    var version = rendered;
+    rendered = null;  // only the first message may be skipped
+    // htmx's "sse:order-updated" event carries the stream's MessageEvent as its detail
+    var trigger = event.detail.triggeringEvent;
+    var message = trigger && trigger.detail;
+    if (!message || typeof message.data !== "string") return;
+    try {
+      var state = JSON.parse(message.data);
+      if (state.status + " " + (state.updated_at || "") === version) event.preventDefault();
+    } catch (ignored) { /* not the status JSON: read the order as usual */ }
+  });
+
   // A phone that lost its connection kept showing "waiting for the kitchen" while the order
   // was being cooked, with nothing to say the page had stopped updating (an outside try).
   // After a short grace (a reconnect within it is not worth a word) a notice says so; when
