@@ -133,7 +133,7 @@ async def test_admin_pages_work_under_the_csp(browser: Any, web: RunningProcess)
     page = watched.page
     await page.goto(f"{web.url}/login")
     await submit_login(page, "admin@orderpass.test")
-    await page.wait_for_url(f"{web.url}/")
+    await page.wait_for_url(f"{web.url}/admin")
     for path in ADMIN_PAGES:
         response = await page.goto(f"{web.url}{path}")
         assert response.status == 200, path

@@ -17,7 +17,7 @@ from tests.helpers.accounts import PASSWORD
     ("owner@demo-2.test", "owner", "/manage/demo-2"),
     ("kitchen@demo.test", "kitchen", "/kitchen/demo"),
     ("kitchen@demo-2.test", "kitchen", "/kitchen/demo-2"),
-    ("admin@orderpass.test", "admin", "/"),
+    ("admin@orderpass.test", "admin", "/admin"),
 ])
 async def test_demo_logins(client: httpx.AsyncClient, email: str, role: str,
                            home: str) -> None:
