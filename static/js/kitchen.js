@@ -399,6 +399,7 @@
     entries.forEach(function (entry) { span(entry.target); });
     countHidden();
     fitSide();
+    notePlaces();  // a ticket grew (a late pill, a refund line): those below it moved
   }) : null;
   function span(card) {
     var tickets = card.parentNode;
@@ -687,6 +688,7 @@
     showProblems();
     tick();
     layout();
+    notePlaces();
     refreshAlarm();
   }
   document.body.addEventListener("htmx:afterSettle", afterChange);
@@ -866,11 +868,38 @@
     });
   }
   noteStatuses();
+
+  // --- nor does a ticket that has just arrived or moved on the screen, for MOVED_MS: a new
+  // order sorting first pushed the others along, and the cook's tap aimed at one ticket's
+  // Ready landed on the newcomer's Accept (an outside try: the diner was told "accepted").
+  // Nobody aims at a button that was not there a moment ago. Where each ticket sits on the
+  // page (scrolling aside) is noted after every change; the page's first board is not new.
+  var MOVED_MS = 700, placedAt = {}, movedAt = {}, placedOnce = false;
+  function notePlaces() {
+    var now = Date.now(), x = window.scrollX, y = window.scrollY;
+    cards().forEach(function (card) {
+      var box = card.getBoundingClientRect(), ref = card.dataset.ref;
+      var place = Math.round(box.left + x) + "," + Math.round(box.top + y);
+      if (placedAt[ref] === place) return;
+      if (placedOnce) movedAt[ref] = now;
+      placedAt[ref] = place;
+    });
+    placedOnce = true;
+  }
+  function pressRefused(card) {
+    var now = Date.now(), ref = card.dataset.ref, last = seen[ref];
+    if (last && now - last.at < SETTLE_MS) return "just changed";
+    if (now - (movedAt[ref] || 0) < MOVED_MS) return "just moved under your finger";
+    return "";
+  }
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt;
     if (!form || form.tagName !== "FORM" || !/(?:^|\s)act-/.test(form.className)) return;
-    var card = form.closest("#board .order-card"), last = card && seen[card.dataset.ref];
-    if (last && Date.now() - last.at < SETTLE_MS) event.preventDefault();  // not sent
+    var card = form.closest("#board .order-card"), why = card && pressRefused(card);
+    if (!why) return;
+    event.preventDefault();  // not sent, and said: a press that did nothing is not silent
+    showToast("#" + card.dataset.number + " " + why + ": nothing was done. " +
+              "Press again if you meant it.");
   });
 
   // --- a press on its way: its form is busy until the answer (hx-disabled-elt disables its
@@ -985,4 +1014,5 @@
   layout();
   refreshAlarm();
   if (document.fonts && document.fonts.ready) document.fonts.ready.then(layout);
+  window.addEventListener("load", function () { notePlaces(); });
 })();

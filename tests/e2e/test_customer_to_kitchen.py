@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.browser import open_kitchen
+from tests.helpers.browser import A_LOOK_MS, open_kitchen
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import RunningProcess
 
@@ -64,6 +64,7 @@ async def test_order_pay_kitchen_accept_eta(browser: Any, web: RunningProcess,
     assert "well done" in await card.inner_text()
     assert "Grace Hopper" in await card.inner_text()
     await card.locator("input[name=prep_minutes]").fill("25")
+    await kitchen.wait_for_timeout(A_LOOK_MS)  # seen before pressed (it has just arrived)
     await card.locator("form.act-accept button").click()
 
     # The customer's page moves on by itself and shows the ETA.

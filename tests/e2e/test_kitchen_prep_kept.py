@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from app.live.feed import publish_order_event
 from app.orders.tables import PaidOrder
 from app.restaurants.tables import MenuItem, Restaurant
-from tests.helpers.browser import logged_in_context, open_kitchen
+from tests.helpers.browser import A_LOOK_MS, logged_in_context, open_kitchen
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
 
@@ -146,6 +146,7 @@ async def test_a_typed_prep_time_survives_every_board_update_and_is_the_one_prom
     assert await prep.input_value() == "30"
 
     # Accept promises what the cook typed
+    await kitchen.wait_for_timeout(A_LOOK_MS)  # the board may have moved with a frame
     await kitchen.locator(f"#card-{order.public_id} .act-accept button[type=submit]").click()
     await kitchen.wait_for_selector(f"#card-{order.public_id}[data-status=accepted]",
                                     timeout=10_000)
@@ -192,6 +193,7 @@ async def test_a_busy_time_shows_its_default_where_nothing_was_typed_and_keeps_t
     assert await plain.input_value() == str(default + 20)
     assert await mine.input_value() == str(default + 20)
 
+    await kitchen.wait_for_timeout(A_LOOK_MS)  # the busy banner moved the tickets down
     await kitchen.locator(f"#card-{untouched.public_id} .act-accept button[type=submit]").click()
     await kitchen.wait_for_selector(f"#card-{untouched.public_id}[data-status=accepted]",
                                     timeout=10_000)
@@ -207,6 +209,7 @@ async def test_a_busy_time_shows_its_default_where_nothing_was_typed_and_keeps_t
     await frame_after(kitchen, count, "board", typed.public_id)
     await kitchen.click("#controls-close")
     assert await mine.input_value() == "50"
+    await kitchen.wait_for_timeout(A_LOOK_MS)
     await kitchen.locator(f"#card-{typed.public_id} .act-accept button[type=submit]").click()
     await kitchen.wait_for_selector(f"#card-{typed.public_id}[data-status=accepted]",
                                     timeout=10_000)

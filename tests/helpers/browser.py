@@ -175,6 +175,12 @@ async def logged_in_context(browser: Any, base_url: str, email: str, **options: 
     return context
 
 
+# A ticket that arrived or moved on a kitchen screen less than 0.7 s ago takes no press
+# (static/js/kitchen.js MOVED_MS: nobody aims at a button that was not there a moment ago):
+# a test presses as a cook does, once the ticket has been seen.
+A_LOOK_MS = 800
+
+
 async def open_kitchen(browser: Any, base_url: str, errors: list[str],
                        slug: str = "demo") -> Any:
     """A kitchen screen a cook opened through the login form, connected to its live feed;

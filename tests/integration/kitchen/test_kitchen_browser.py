@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from app.live.feed import publish_order_event
 from app.orders.tables import PaidOrder
-from tests.helpers.browser import submit_login
+from tests.helpers.browser import A_LOOK_MS, submit_login
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
 
@@ -62,6 +62,7 @@ async def test_new_order_appears_live_and_can_be_accepted(page: Any, web: Runnin
     assert ":" in age  # the age timer ticks in JS
 
     await card.locator("input[name=prep_minutes]").fill("25")
+    await page.wait_for_timeout(A_LOOK_MS)  # seen before pressed (it has just arrived)
     await card.locator("button:has-text('Accept')").click()
     await page.wait_for_selector(f"#card-{order.public_id}.status-accepted", timeout=10_000)
     await wait_status(order.public_id, "accepted")
