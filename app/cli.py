@@ -42,7 +42,7 @@ def web(host: str, port: int | None, workers: int) -> None:
     settings = get_settings()
     _check_infrastructure()
     from app.infra.http_protocol import HeaderDeadlineProtocol
-    from app.infra.web_server import serve
+    from app.live.web_server import serve
 
     serve(uvicorn.Config(
         "app.asgi:create_app", factory=True, host=host, port=port or settings.port,

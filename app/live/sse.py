@@ -188,7 +188,7 @@ _ending: asyncio.AbstractEventLoop | None = None
 
 
 def end_streams() -> int:
-    """End every live stream of this process's server (`app.infra.web_server`, as it begins
+    """End every live stream of this process's server (`app.live.web_server`, as it begins
     a graceful shutdown), and any that opens from now on; how many were open. Each gets the
     end of its response, so its browser's EventSource reconnects (to another process: this
     one accepts no more). Nothing is added per frame: the streams are stopped as a client's

@@ -1,6 +1,6 @@
 """A kitchen screen whose web process is stopped gracefully (SIGTERM: a deploy) says it is
 offline at once: its stream ends cleanly as the process begins to stop
-(`app.infra.web_server`). It used to stay open, the screen "Live" against a server that
+(`app.live.web_server`). It used to stay open, the screen "Live" against a server that
 accepted nothing, until uvicorn gave up on it 10 s later (an outside try: the banner at
 +10.5 s, every press failing meanwhile)."""
 

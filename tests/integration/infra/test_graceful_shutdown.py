@@ -4,7 +4,7 @@ at once and cleanly, and lets ordinary requests in flight finish.
 An outside try (a cook with two tablets) found every open stream held the stopping process
 for uvicorn's whole grace period (10 s), then cancelled with two "Exception in ASGI
 application" tracebacks, while the screens showed "Live" against a server that accepted
-nothing (`app.infra.web_server`)."""
+nothing (`app.live.web_server`)."""
 
 from __future__ import annotations
 
