@@ -42,14 +42,16 @@ def web(host: str, port: int | None, workers: int) -> None:
     settings = get_settings()
     _check_infrastructure()
     from app.infra.http_protocol import HeaderDeadlineProtocol
+    from app.live.web_server import serve
 
-    uvicorn.run("app.asgi:create_app", factory=True, host=host, port=port or settings.port,
-                workers=workers, proxy_headers=True, log_config=None, access_log=False,
-                timeout_graceful_shutdown=settings.web_graceful_shutdown_seconds,
-                # Slow and idle clients: a header deadline, bounded connections.
-                http=HeaderDeadlineProtocol, limit_concurrency=settings.web_limit_concurrency,
-                timeout_keep_alive=settings.web_keep_alive_seconds,
-                h11_max_incomplete_event_size=16 * 1024)
+    serve(uvicorn.Config(
+        "app.asgi:create_app", factory=True, host=host, port=port or settings.port,
+        workers=workers, proxy_headers=True, log_config=None, access_log=False,
+        timeout_graceful_shutdown=settings.web_graceful_shutdown_seconds,
+        # Slow and idle clients: a header deadline, bounded connections.
+        http=HeaderDeadlineProtocol, limit_concurrency=settings.web_limit_concurrency,
+        timeout_keep_alive=settings.web_keep_alive_seconds,
+        h11_max_incomplete_event_size=16 * 1024))
 
 
 @main.command()

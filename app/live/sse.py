@@ -129,10 +129,15 @@ class _LiveASGIResponse(ASGIStreamingResponse):
     async def send_body(self, send: Send, receive: Receive) -> None:
         """The stream runs in the request's own task, and one small task waits for the
         client to leave and cancels it then. (Litestar's version runs an anyio task group
-        with a second task for the stream: more objects held per open stream.)"""
+        with a second task for the stream: more objects held per open stream.) The server
+        shutting down ends it too (`end_streams`)."""
         stream_task = asyncio.current_task()
         assert stream_task is not None
+        if _ending is stream_task.get_loop():  # opened as the server began shutting down
+            await _end_response(send)
+            return
         client_left = False
+        ended = False
 
         async def cancel_on_disconnect() -> None:
             nonlocal client_left
@@ -143,15 +148,26 @@ class _LiveASGIResponse(ASGIStreamingResponse):
 
         listener = asyncio.get_running_loop().create_task(cancel_on_disconnect())
         _connection_writer.set(connection_writer(send))  # read by channel_stream's inbox
+        _open_streams.add(stream_task)
         try:
             await self._stream(send)
         except asyncio.CancelledError:
-            if not client_left:  # the server is shutting down, or our caller was cancelled
+            if client_left:
+                stream_task.uncancel()
+            elif _ending is stream_task.get_loop():  # by `end_streams`
+                stream_task.uncancel()
+                ended = True
+            else:  # the server gave up waiting, or our caller was cancelled
                 raise
-            stream_task.uncancel()
         finally:
             # Before any await: a disconnect noticed now cannot cancel what follows.
             listener.cancel()
+            _open_streams.discard(stream_task)
+        if ended:
+            # The messages' own cleanup (the hub's membership) if the stream was stopped
+            # between two of them; a no-op when it was stopped inside one.
+            await cast(Any, self.iterator).aclose()
+            await _end_response(send)
 
     async def _stream(self, send: Send) -> None:
         # Nothing of a message is kept in a local between frames: an idle stream would hold
@@ -164,6 +180,38 @@ class _LiveASGIResponse(ASGIStreamingResponse):
             except StopAsyncIteration:
                 break
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+# This process's streams now open (their tasks), and the loop whose server is shutting down.
+_open_streams: set[asyncio.Task[Any]] = set()
+_ending: asyncio.AbstractEventLoop | None = None
+
+
+def end_streams() -> int:
+    """End every live stream of this process's server (`app.live.web_server`, as it begins
+    a graceful shutdown), and any that opens from now on; how many were open. Each gets the
+    end of its response, so its browser's EventSource reconnects (to another process: this
+    one accepts no more). Nothing is added per frame: the streams are stopped as a client's
+    leaving stops them, by cancelling their tasks."""
+    global _ending
+    _ending = loop = asyncio.get_running_loop()
+    streams = [task for task in _open_streams if task.get_loop() is loop]
+    for task in streams:
+        task.cancel()
+    return len(streams)
+
+
+async def _end_response(send: Send) -> None:
+    """The last (empty) chunk of a stream's response, unless the client is gone. A client
+    not reading (its connection's buffer full) would hold this write until the server gives
+    up on it: its connection is dropped instead, nothing more would have reached it."""
+    cycle = getattr(send, "__self__", None)
+    if isinstance(cycle, RequestResponseCycle):
+        if cycle.response_complete or cycle.disconnected:
+            return
+        if cycle.flow.write_paused:
+            cycle.transport.abort()  # `send` returns once the server has seen it go
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 Writer = Callable[[bytes], bool]

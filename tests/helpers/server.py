@@ -80,10 +80,12 @@ FAST_HEARTBEAT_S = 1.0  # live streams of a test's own web process (`own_web`)
 
 
 @contextlib.contextmanager
-def start_web(env: dict[str, str] | None = None, log_dir: Path | None = None
-              ) -> Iterator[RunningProcess]:
-    """`orderpass web` on a free port; stops it (and shows its log on failure) afterwards."""
-    running = spawn_web(env or {}, log_dir or Path(os.environ.get("ORDERPASS_DATA_DIR", "/tmp")))
+def start_web(env: dict[str, str] | None = None, log_dir: Path | None = None,
+              args: list[str] | None = None) -> Iterator[RunningProcess]:
+    """`orderpass web` on a free port (`args`: more options, `--workers 2`); stops it (and
+    shows its log on failure) afterwards."""
+    running = spawn_web(env or {}, log_dir or Path(os.environ.get("ORDERPASS_DATA_DIR", "/tmp")),
+                        args or [])
     try:
         yield running
     finally:
@@ -93,14 +95,15 @@ def start_web(env: dict[str, str] | None = None, log_dir: Path | None = None
 PORT_ATTEMPTS = 3
 
 
-def spawn_web(env: dict[str, str], log_dir: Path) -> RunningProcess:
+def spawn_web(env: dict[str, str], log_dir: Path, args: list[str] | None = None
+              ) -> RunningProcess:
     """`orderpass web` on a free port, answering. A port found free stays free only until
     something else binds it: on a busy machine an outgoing connection may take it in the
     second the web needs to start. Then it starts again on another port."""
     for attempt in range(1, PORT_ATTEMPTS + 1):
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        process, log_path = _spawn("web", ["web", "--port", str(port)],
+        process, log_path = _spawn("web", ["web", "--port", str(port), *(args or [])],
                                    {**env, "PUBLIC_BASE_URL": url}, log_dir)
         running = RunningProcess("web", process, log_path, url=url, port=port)
         try:
