@@ -20,7 +20,7 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -65,12 +65,24 @@ def _workers_drain() -> Iterator[None]:
         multiprocess.Process = original  # type: ignore[misc]
 
 
+def _workers_can_drain() -> bool:
+    """uvicorn's supervisor still builds its workers as we expect (its `Process`, whose
+    `server` property makes the worker's server): the hook is uvicorn's internals, written
+    against 0.55 (pyproject.toml). Otherwise workers stop as uvicorn's own do."""
+    process = getattr(multiprocess, "Process", None)
+    return isinstance(getattr(process, "server", None), property)
+
+
 def serve(config: uvicorn.Config) -> None:
     """`uvicorn.run` for `config` (one process, or `config.workers` under uvicorn's
     supervisor), every server process a DrainingServer."""
     if config.workers > 1:
         sock = config.bind_socket()
-        with _workers_drain(), suppress(KeyboardInterrupt):
+        drains = _workers_can_drain()
+        if not drains:
+            log.warning("this uvicorn's workers are not drained on shutdown: live streams "
+                        "wait for the graceful timeout", uvicorn=uvicorn.__version__)
+        with _workers_drain() if drains else nullcontext(), suppress(KeyboardInterrupt):
             multiprocess.Multiprocess(config, sockets=[sock]).run()
         return
     server = DrainingServer(config=config)
