@@ -43,13 +43,7 @@ WITH tickets AS (
       SELECT json_agg(r.lines) FROM (
         SELECT f.lines FROM order_refund f WHERE f.paid_order = o.id
         UNION ALL SELECT jsonb_array_elements(o.returned_lines)) r)
-    END AS refunds,
-    -- the lines of its item refunds no cook has acknowledged yet (the notice's): marked on
-    -- the ticket until then; looked up only for orders with a refund
-    CASE WHEN o.amount_refunded > 0 AND NOT (o.refund_notice OR o.auto_rejected) THEN (
-      SELECT json_agg(f.lines) FROM order_refund f
-      WHERE f.paid_order = o.id AND {unseen_refund})
-    END AS unseen_refunds
+    END AS refunds
   FROM paid_order o
   WHERE o.restaurant = $1 AND {which}
 )
@@ -112,7 +106,8 @@ SELECT
      -- items refunded of a ticket the kitchen had in hand (accepted or cooking): one notice
      -- per ticket naming them, until acknowledged; the order's own notice (refunded in
      -- full, rejected, charged back) takes its place. Read through the partial index of
-     -- the refunds not acknowledged, never per ticket.
+     -- the refunds not acknowledged, never per ticket; the tickets are marked from these
+     -- (`services._card`).
      SELECT o.public_id, o.ticket_number, true, max(f.created_at), o.status,
             sum(f.amount)::int, o.amount_refunded, o.currency, false, o.needs_review, true,
             '', o.ready_at IS NOT NULL, false, false, json_agg(f.lines ORDER BY f.id)

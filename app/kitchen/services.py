@@ -3,7 +3,7 @@ counts, the last completed ticket to recall) and one ticket."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -210,11 +210,14 @@ async def get_restaurant(slug: str) -> Restaurant | None:
 
 
 def _card(row: dict[str, Any], sold_out: Collection[int] = (),
-          sold_out_options: Collection[int] = ()) -> Card:
+          sold_out_options: Collection[int] = (),
+          unseen_refunds: Mapping[str, list[Any]] | None = None) -> Card:
     """A ticket from `board_query` columns (plus its `lines` and `refunds`), its lines marked
-    where they hold a dish (`sold_out`) or an option (`sold_out_options`) 86'd now."""
+    where they hold a dish (`sold_out`) or an option (`sold_out_options`) 86'd now, and
+    where units of them were refunded that no cook has acknowledged yet (`unseen_refunds`:
+    the item refunds' notices, by ref)."""
     refunded = refunded_units(row.pop("refunds", None) or [])
-    unseen = refunded_units(row.pop("unseen_refunds", None) or [])
+    unseen = refunded_units((unseen_refunds or {}).get(row["public_id"]) or [])
     lines = []
     for line in row.pop("lines"):
         modifiers = tuple(modifiers_of(line.get("modifiers")))
@@ -263,7 +266,10 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
                 ) -> tuple[list[Card], Board]:
     rows = await read_board(row_id(restaurant), statuses=list(ACTIVE_STATUSES), refs=refs,
                             to_cook=TO_COOK, recall_since=now - RECALL_WINDOW)
-    cards = [_card(ticket, rows.sold_out, rows.sold_out_options) for ticket in rows.tickets]
+    # the tickets whose item refunds' notices are up are marked from those notices
+    unseen = {notice.ref: notice.items for notice in rows.notices if notice.items}
+    cards = [_card(ticket, rows.sold_out, rows.sold_out_options, unseen)
+             for ticket in rows.tickets]
     _finish(cards, restaurant, now)
     active = [card for card in cards if card.status in ACTIVE_STATUSES and card.on_board]
     board = Board(restaurant_id=row_id(restaurant), slug=restaurant.slug, name=restaurant.name,
