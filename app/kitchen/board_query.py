@@ -1,6 +1,7 @@
 """The kitchen board read in ONE Postgres round trip: the tickets (each with its lines), how
 many are new, the "all day" counts, the ticket to recall, the notices (auto-rejects, whole
-refunds of tickets on the board, tickets a closure cancelled) not yet acknowledged and the
+refunds of tickets on the board, tickets a closure cancelled, items refunded of a ticket the
+kitchen was making: `order_refund.kitchen_notice`) not yet acknowledged and the
 items and options the kitchen has marked sold out (named on the board, and marked on the
 tickets' lines that hold them: `services._card`).
 
@@ -94,12 +95,26 @@ SELECT
             ready_at IS NOT NULL AS was_ready,
             (refund_notice AND rejected_at IS NOT NULL AND NOT auto_rejected) AS closed,
             (refund_notice AND disputed_at IS NOT NULL AND refunded_at IS NULL
-             AND voided_at IS NULL AND rejected_at IS NULL) AS disputed
+             AND voided_at IS NULL AND rejected_at IS NULL) AS disputed,
+            NULL::json AS items
      FROM paid_order
      WHERE restaurant = $1 AND notice_acknowledged_at IS NULL
        AND ((auto_rejected AND rejected_at > now() - interval '1 day')
             OR (refund_notice AND coalesce(refunded_at, voided_at, rejected_at, disputed_at)
                 > now() - interval '1 day'))
+     UNION ALL
+     -- items refunded of a ticket the kitchen had in hand (accepted or cooking): one notice
+     -- per ticket naming them, until acknowledged; the order's own notice (refunded in
+     -- full, rejected, charged back) takes its place. Read through the partial index of
+     -- the refunds not acknowledged, never per ticket; the tickets are marked from these
+     -- (`services._card`).
+     SELECT o.public_id, o.ticket_number, true, max(f.created_at), o.status,
+            sum(f.amount)::int, o.amount_refunded, o.currency, false, o.needs_review, true,
+            '', o.ready_at IS NOT NULL, false, false, json_agg(f.lines ORDER BY f.id)
+     FROM order_refund f JOIN paid_order o ON o.id = f.paid_order
+     WHERE {unseen_refund} AND o.restaurant = $1
+       AND NOT (o.refund_notice OR o.auto_rejected)
+     GROUP BY o.id
      ) n
   ) AS notices,
   (SELECT coalesce(json_agg(json_build_array(m.id, m.name) ORDER BY m.position, m.id),
@@ -111,11 +126,16 @@ SELECT
      JOIN modifier_option o ON o.modifier_group = g.id
      WHERE m.restaurant = $1 AND NOT o.available) AS sold_out_options
 """
+# A refund of items the kitchen is to be told of and has not acknowledged (within the
+# notices' day): the condition of the partial index `order_refund_kitchen_notice_idx`.
+_UNSEEN_REFUND = ("f.kitchen_notice AND f.notice_acknowledged_at IS NULL "
+                  "AND f.created_at > now() - interval '1 day'")
 # Which tickets: the whole board (by status), or the ones a burst of events named (by ref).
 BY_STATUS = _SQL.format(columns=_TICKET_COLUMNS, on_board=_ON_BOARD,
+                        unseen_refund=_UNSEEN_REFUND,
                         which=f"o.status = ANY($2::text[]) AND {_ON_BOARD}")
 BY_REF = _SQL.format(columns=_TICKET_COLUMNS, on_board=_ON_BOARD,
-                     which="o.public_id = ANY($2::text[])")
+                     unseen_refund=_UNSEEN_REFUND, which="o.public_id = ANY($2::text[])")
 
 
 @dataclass(frozen=True)
@@ -128,8 +148,8 @@ class Recall:
 class Notice:
     """An order the timer rejected, one refunded in full while on the board (admin,
     Stripe's dashboard), one on the board a closure cancelled (rejected, or refunded in
-    full when ready), or one on the board a chargeback took the money of, that no cook has
-    acknowledged yet."""
+    full when ready), one on the board a chargeback took the money of, or items refunded of
+    a ticket the kitchen had in hand (`items`), that no cook has acknowledged yet."""
 
     ref: str
     ticket_number: int
@@ -146,6 +166,42 @@ class Notice:
     cooking: bool = False  # a cook had accepted it: listed before the others
     amount_refunded: int = 0  # refunded before (a chargeback takes only what was left)
     was_ready: bool = False  # made already, waiting to be handed over
+    # Items refunded of a ticket being made (one array of refund lines per refund not
+    # acknowledged: {"item", "name", "quantity", ...}); None for a notice about the order.
+    # `total_amount` is then what those refunds gave back.
+    items: list[Any] | None = None
+
+    @property
+    def item_refund(self) -> bool:
+        return self.items is not None
+
+    @property
+    def refunded_items(self) -> list[tuple[int, str]]:
+        """(units, dish) refunded, by dish in the refunds' order, several refunds summed."""
+        units: dict[str, int] = {}
+        for lines in self.items or []:
+            for line in lines if isinstance(lines, list) else []:
+                if isinstance(line, dict) and line.get("name"):
+                    name = str(line["name"])
+                    units[name] = units.get(name, 0) + int(line.get("quantity") or 0)
+        return [(count, name) for name, count in units.items() if count > 0]
+
+    @property
+    def items_label(self) -> str:
+        """"1x Tiramisu, 2x Burger" (with the multiplication sign)."""
+        return ", ".join(f"{count}\N{MULTIPLICATION SIGN} {name}"
+                         for count, name in self.refunded_items)
+
+    @property
+    def units(self) -> int:
+        return sum(count for count, _name in self.refunded_items)
+
+    @property
+    def what_not_to_do(self) -> str:
+        """"do not make it" (one unit), "… them", or for a ticket made since "do not hand
+        it over" / "… them"."""
+        it = "it" if self.units == 1 else "them"
+        return f"do not hand {it} over" if self.was_ready else f"do not make {it}"
 
     @property
     def stop(self) -> str:

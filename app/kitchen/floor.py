@@ -174,22 +174,35 @@ async def set_busy(redis: Redis, restaurant: Restaurant, minutes: str, *, actor:
 
 async def acknowledge_notice(redis: Redis, restaurant: Restaurant, order_ref: str | None, *,
                              actor: str) -> int:
-    """The kitchen saw that `order_ref` (or, with None, every order) was auto-rejected, or
-    refunded in full while on the board: the notice leaves every screen. Returns how many
-    notices were acknowledged."""
+    """The kitchen saw that `order_ref` (or, with None, every order) was auto-rejected,
+    refunded in full while on the board, or had items refunded while being made: the notice
+    (and the ticket's mark) leaves every screen. Returns how many notices were
+    acknowledged."""
+    now = datetime.now(UTC)
     which = (PaidOrder.restaurant == _id(restaurant)) & (
         (PaidOrder.auto_rejected == True)  # noqa: E712 - SQL, not Python
         | (PaidOrder.refund_notice == True)  # noqa: E712
     ) & PaidOrder.notice_acknowledged_at.is_null()
     if order_ref is not None:
         which &= PaidOrder.public_id == order_ref
-    done = await PaidOrder.update({PaidOrder.notice_acknowledged_at: datetime.now(UTC)}).where(
+    done = await PaidOrder.update({PaidOrder.notice_acknowledged_at: now}).where(
         which).returning(PaidOrder.public_id)
-    for row in done:
-        log.info("kitchen notice acknowledged", order_id=row["public_id"], actor=actor)
-    if done:
+    refs = [str(row["public_id"]) for row in done]
+    # The refunds of items the kitchen was told of (`order_refund.kitchen_notice`): the
+    # order's notice above, when it has one, said it all; acknowledged with it.
+    items = await fetch(
+        "UPDATE order_refund f SET notice_acknowledged_at = $3 FROM paid_order o "
+        "WHERE o.id = f.paid_order AND o.restaurant = $1 "
+        "AND ($2::text IS NULL OR o.public_id = $2) "
+        "AND f.kitchen_notice AND f.notice_acknowledged_at IS NULL RETURNING o.public_id",
+        _id(restaurant), order_ref, now)
+    refs += [ref for ref in dict.fromkeys(str(row["public_id"]) for row in items)
+             if ref not in refs]
+    for ref in refs:
+        log.info("kitchen notice acknowledged", order_id=ref, actor=actor)
+    if refs:
         await announce(redis, _id(restaurant), NOTICE_EVENT)
-    return len(done)
+    return len(refs)
 
 
 async def acknowledge_alarm(redis: Redis, restaurant: Restaurant, refs: list[str], *,

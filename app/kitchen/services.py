@@ -3,7 +3,7 @@ counts, the last completed ticket to recall) and one ticket."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +37,8 @@ class Line:
     allergy: str = ""
     modifiers: tuple[LineModifier, ...] = ()  # the options chosen, frozen at submission
     refunded: int = 0  # units the admin refunded: not to be made
+    # of those, units whose refund no cook has acknowledged yet (its notice is up): marked
+    refund_new: int = 0
     # 86'd since the order was paid (the order keeps it: the cook decides, `_sold_out`): the
     # dish itself, or the options of it named here
     dish_sold_out: bool = False
@@ -87,6 +89,9 @@ class Card:
     released_at: datetime | None = None  # when a scheduled order reached the board
     lines: list[Line] = field(default_factory=list)
     amount_refunded: int = 0  # refunded so far (a partial refund: the ticket stays)
+    # Units refunded of it that no cook has acknowledged yet (the item refund's notice is
+    # up on every screen): the ticket is marked until then.
+    refund_unseen: bool = False
     alarm_acknowledged: bool = False  # a screen stopped its new-order alarm (every screen's)
     due_at: datetime | None = None
     timing: str = "on_time"
@@ -205,19 +210,25 @@ async def get_restaurant(slug: str) -> Restaurant | None:
 
 
 def _card(row: dict[str, Any], sold_out: Collection[int] = (),
-          sold_out_options: Collection[int] = ()) -> Card:
+          sold_out_options: Collection[int] = (),
+          unseen_refunds: Mapping[str, list[Any]] | None = None) -> Card:
     """A ticket from `board_query` columns (plus its `lines` and `refunds`), its lines marked
-    where they hold a dish (`sold_out`) or an option (`sold_out_options`) 86'd now."""
+    where they hold a dish (`sold_out`) or an option (`sold_out_options`) 86'd now, and
+    where units of them were refunded that no cook has acknowledged yet (`unseen_refunds`:
+    the item refunds' notices, by ref)."""
     refunded = refunded_units(row.pop("refunds", None) or [])
+    unseen = refunded_units((unseen_refunds or {}).get(row["public_id"]) or [])
     lines = []
     for line in row.pop("lines"):
         modifiers = tuple(modifiers_of(line.get("modifiers")))
+        back = min(line["quantity"], refunded.get(line.get("id") or 0, 0))
         lines.append(_sold_out(
             Line(name=line["name"], quantity=line["quantity"], notes=line["notes"],
-                 allergy=line.get("allergy") or "", modifiers=modifiers,
-                 refunded=min(line["quantity"], refunded.get(line.get("id") or 0, 0))),
+                 allergy=line.get("allergy") or "", modifiers=modifiers, refunded=back,
+                 refund_new=min(back, unseen.get(line.get("id") or 0, 0))),
             row["status"], line.get("menu_item"), sold_out, sold_out_options))
-    return Card(ref=row.pop("public_id"), lines=lines, **row)
+    return Card(ref=row.pop("public_id"), lines=lines,
+                refund_unseen=any(line.refund_new for line in lines), **row)
 
 
 def _sold_out(line: Line, status: str, menu_item: int | None, sold_out: Collection[int],
@@ -255,7 +266,10 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
                 ) -> tuple[list[Card], Board]:
     rows = await read_board(row_id(restaurant), statuses=list(ACTIVE_STATUSES), refs=refs,
                             to_cook=TO_COOK, recall_since=now - RECALL_WINDOW)
-    cards = [_card(ticket, rows.sold_out, rows.sold_out_options) for ticket in rows.tickets]
+    # the tickets whose item refunds' notices are up are marked from those notices
+    unseen = {notice.ref: notice.items for notice in rows.notices if notice.items}
+    cards = [_card(ticket, rows.sold_out, rows.sold_out_options, unseen)
+             for ticket in rows.tickets]
     _finish(cards, restaurant, now)
     active = [card for card in cards if card.status in ACTIVE_STATUSES and card.on_board]
     board = Board(restaurant_id=row_id(restaurant), slug=restaurant.slug, name=restaurant.name,

@@ -116,6 +116,10 @@ class OrderRefund(Table):
     lines = JSONB(default="[]")  # [{"name", "quantity", "amount"}] for a refund of items
     created_by = Varchar(length=254, default="")
     created_at = Timestamptz()
+    # A refund of items of a ticket the kitchen had in hand (accepted or cooking): its
+    # screens show a notice naming them until a cook acknowledges it (app/kitchen).
+    kitchen_notice = Boolean(default=False)
+    notice_acknowledged_at = Timestamptz(null=True, default=None)
 
 
 class ArchivedOrder(Table):

@@ -299,6 +299,12 @@ async def _discrepancy(order: PaidOrder, kind: str, reason: str, error: str = ""
 
 # -- the record of refunds ----------------------------------------------------------------
 
+# A ticket the kitchen has in hand, not made yet: a refund of some of its items is told to
+# every screen as a notice until acknowledged (`order_refund.kitchen_notice`), not only
+# redrawn on the ticket, which a cook mid-service did not see.
+IN_HAND_STATUSES = ("accepted", "preparing")
+
+
 async def record_refund(order: PaidOrder, refund_id: str, amount: int, *, source: str,
                         reason: str = "", lines: list[dict[str, Any]] | None = None,
                         by: str = "") -> bool:
@@ -310,12 +316,18 @@ async def record_refund(order: PaidOrder, refund_id: str, amount: int, *, source
         # it began, so two refunds recorded together each summed only their own, and the
         # later commit left the total at its refund alone. With the order's row locked
         # first, the second waits and then sums both.
-        await connection.execute("SELECT 1 FROM paid_order WHERE id = $1 FOR UPDATE", order.id)
+        status = await connection.fetchval(
+            "SELECT status FROM paid_order WHERE id = $1 FOR UPDATE", order.id)
+        # Items taken off a ticket the kitchen is making: every screen is told (a notice
+        # until acknowledged), as of the order's state under the lock.
+        notice = bool(lines) and status in IN_HAND_STATUSES
         inserted = await connection.fetchval(
             "INSERT INTO order_refund (paid_order, stripe_refund_id, amount, source, reason, "
-            "lines, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now()) "
+            "lines, created_by, created_at, kitchen_notice) "
+            "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now(), $8) "
             "ON CONFLICT (stripe_refund_id) DO NOTHING RETURNING id",
-            order.id, refund_id, amount, source, reason[:300], json.dumps(lines or []), by[:254])
+            order.id, refund_id, amount, source, reason[:300], json.dumps(lines or []), by[:254],
+            notice)
         if inserted is not None:
             await connection.execute(_RESUM, order.id)
     return inserted is not None
