@@ -121,7 +121,9 @@ SELECT
                    '[]'::json) FROM menu_item m
      WHERE m.restaurant = $1 AND NOT m.available) AS sold_out,
   -- the options 86'd (out of olives, not of pizza): the tickets' lines holding one are marked
-  (SELECT coalesce(json_agg(o.id), '[]'::json) FROM menu_item m
+  (SELECT coalesce(json_agg(json_build_array(o.id, o.name || ' (' || m.name || ')')
+                            ORDER BY m.position, m.id, g.position, o.position, o.id),
+                   '[]'::json) FROM menu_item m
      JOIN modifier_group g ON g.menu_item = m.id
      JOIN modifier_option o ON o.modifier_group = g.id
      WHERE m.restaurant = $1 AND NOT o.available) AS sold_out_options
@@ -259,7 +261,8 @@ class BoardRows:
     recall: Recall | None
     notices: list[Notice]
     sold_out: dict[int, str]  # the menu items the kitchen has 86'd: id → name, menu order
-    sold_out_options: set[int]  # the modifier options it has 86'd
+    # the modifier options it has 86'd: id → "Olives (Pizza your way)", in menu order
+    sold_out_options: dict[int, str]
     scheduled: list[Upcoming]
 
 
@@ -289,6 +292,7 @@ async def read_board(restaurant_id: int, *, statuses: list[str] | None = None,
         notices=[Notice(**{**raw, "at": datetime.fromisoformat(raw["at"])})
                  for raw in json.loads(row["notices"])],
         sold_out={item_id: name for item_id, name in json.loads(row["sold_out"])},
-        sold_out_options=set(json.loads(row["sold_out_options"])),
+        sold_out_options={option_id: label
+                          for option_id, label in json.loads(row["sold_out_options"])},
         scheduled=[Upcoming(**{**raw, "scheduled_for": datetime.fromisoformat(
             raw["scheduled_for"])}) for raw in json.loads(row["scheduled"])])

@@ -181,7 +181,8 @@ class Board:
     new_count: int  # paid, not yet accepted: counted by the query (`cards` may be a part)
     timezone: str = "UTC"
     notices: list[Notice] = field(default_factory=list)  # auto-rejects not acknowledged
-    sold_out: list[str] = field(default_factory=list)  # 86'd menu items
+    # the 86'd menu items, then options ("Olives (Pizza your way)"): the board's "86:" strip
+    sold_out: list[str] = field(default_factory=list)
     paused_until: datetime | None = None  # set (and in the future) while orders are paused
     busy_minutes: int = 0
     auto_reject_minutes: int = 0
@@ -277,7 +278,7 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
                   cards=prioritise(active, now, restaurant.default_prep_minutes),
                   all_day=_sorted_counts(rows.all_day), recall=rows.recall,
                   generated_at=now, new_count=rows.new_count, timezone=restaurant.timezone,
-                  notices=rows.notices, sold_out=list(rows.sold_out.values()),
+                  notices=rows.notices, sold_out=[*rows.sold_out.values(), *rows.sold_out_options.values()],
                   paused_until=restaurant.paused_until
                   if is_paused(restaurant.paused_until, now) else None,
                   busy_minutes=restaurant.busy_minutes,

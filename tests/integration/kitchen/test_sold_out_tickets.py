@@ -7,6 +7,7 @@ update, and gone when the dish is back. The order itself is not changed: the coo
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -132,5 +133,8 @@ async def test_an_option_86d_after_payment_is_marked_on_the_line_holding_it(
             assert marked([line]) == ["Olives (Pizza your way) sold out"]
             assert "Sold out: Olives" in line.text
             assert marked(lines_of(board.data, plain)) == [""]
+            # the board's "86:" strip names it with its dish (it listed 86'd dishes only)
+            strip = re.search(r'class="chip chip-86">([^<]*)<', board.data)
+            assert strip and strip.group(1) == "86: Olives (Pizza your way)", board.data[:300]
     finally:
         await screen.aclose()
