@@ -134,11 +134,16 @@
       .map(function (card) { return "#" + card.dataset.number; });
     banner.className = "offline-banner is-back";
     banner.textContent = "Back online: no connection from " + hhmm(gone.since) + " to " +
-      hhmm(Date.now()) + " (" + seconds + " s). " + (arrived.length
+      hhmm(Date.now()) + " (" + seconds + " s, tap to close). " + (arrived.length
         ? arrived.length + (arrived.length === 1 ? " order" : " orders") + " arrived meanwhile: " + arrived.join(", ") + "."
         : "No new orders arrived meanwhile.") + " The board is up to date.";
     bannerTimer = window.setTimeout(function () { banner.hidden = true; }, BACK_SHOWN_MS);
   }
+  // Up to date again, the banner lies over the header ("Acknowledge" among it) while the
+  // orders that came meanwhile ring: a tap on it puts it away, and does nothing else.
+  if (banner) banner.addEventListener("click", function () {
+    if (banner.classList.contains("is-back")) { window.clearTimeout(bannerTimer); banner.hidden = true; }
+  });
   // A stream that stalls without breaking is closed by live-watch.js after a few silent
   // heartbeats, through the error path above: "Reconnecting…", then a fresh board.
 

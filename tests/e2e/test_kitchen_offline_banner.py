@@ -57,8 +57,13 @@ async def test_a_screen_without_its_feed_says_so_and_what_came_in_meanwhile(
         "() => document.getElementById('offline-banner').classList.contains('is-back')",
         timeout=5_000)
     back = await banner.inner_text()
-    assert re.search(r"Back online: no connection from \d\d:\d\d to \d\d:\d\d \(\d+ s\)\. "
+    assert re.search(r"Back online: no connection from \d\d:\d\d to \d\d:\d\d "
+                     r"\(\d+ s, tap to close\)\. "
                      rf"1 order arrived meanwhile: #{order.ticket_number}\. "
                      r"The board is up to date\.", back), back
     assert await kitchen.locator("#connection").inner_text() == "Live"
+    # it lies over the header while the new order rings: a tap puts it away, nothing else
+    await banner.click()
+    await banner.wait_for(state="hidden", timeout=2_000)
+    assert await kitchen.locator("#alarm-ack").is_visible()
     assert errors == []
