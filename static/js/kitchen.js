@@ -486,12 +486,20 @@
     else rejectOther.removeAttribute("aria-invalid");
   }
   function recheckReason() { if (!rejectError.hidden) showReasonProblem(reasonProblem()); }
+  var rejectingRef = null;  // the ticket the dialog is about (its card may be replaced)
   function openReject(button) {
     rejecting = button;
     rejectForm.reset();
     showReasonProblem("");
     var opened = button.closest(".order-card");
     if (opened) clearProblem(opened.dataset.ref);  // trying again: the last refusal is past
+    rejectingRef = opened ? opened.dataset.ref : null;
+    describeReject(button);
+    checkReason();
+    rejectDialog.showModal();
+  }
+  // What the dialog says the customer gets back, from the ticket's Reject button as it is.
+  function describeReject(button) {
     var voiding = button.dataset.moneyBack === "void";
     document.getElementById("reject-title").textContent = "Reject #" + button.dataset.number + "?";
     document.getElementById("reject-money").textContent = voiding
@@ -501,8 +509,26 @@
           button.dataset.refunded + " was refunded earlier."
         : "The customer gets " + button.dataset.amount + " back (refund).";
     rejectConfirm.textContent = voiding ? "Reject & release hold" : "Reject & refund";
-    checkReason();
-    rejectDialog.showModal();
+  }
+  // The ticket changed while its dialog was open (another screen, the manager's refund): the
+  // dialog said "The customer gets €11.50 back" after a full refund, and its countdown then
+  // ended in a refusal. It follows the ticket as it is now, and closes, saying why, when
+  // the ticket can no longer be rejected. The reason chosen stays.
+  function followReject() {
+    if (!rejecting || !rejectDialog.open) return;
+    var card = rejectingRef && cardOf(rejectingRef);
+    var now = card && card.querySelector(".reject-open");
+    if (!now) {
+      rejecting = null;
+      rejectDialog.close();
+      showToast("#" + rejectDialogNumber() + " changed meanwhile and can no longer be rejected: " +
+                "nothing was done.");
+      return;
+    }
+    if (now !== rejecting) { rejecting = now; describeReject(now); }
+  }
+  function rejectDialogNumber() {
+    return (document.getElementById("reject-title").textContent.match(/#(\d+)/) || ["", "?"])[1];
   }
   rejectForm.addEventListener("change", function () { checkReason(); recheckReason(); });
   rejectOther.addEventListener("input", function () {
@@ -686,6 +712,7 @@
 
   // --- after every board swap / action ---------------------------------------------------
   function afterChange() {
+    followReject();
     noteStatuses();
     backOnline();
     restoreSelection();

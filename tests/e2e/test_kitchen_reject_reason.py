@@ -132,3 +132,28 @@ async def test_a_reason_the_server_still_refuses_brings_the_ticket_back_with_a_m
     assert len(posts) == 1
     assert await status_of(order) == ("paid", "")
     assert errors == []
+
+
+async def test_the_dialog_closes_saying_why_when_the_ticket_is_rejected_elsewhere(
+        browser: Any, web: RunningProcess, client: httpx.AsyncClient,
+        sandbox: RunningSandbox, redis: Any) -> None:
+    """The dialog outlived its order: refunded in full by the manager meanwhile, it still
+    said "The customer gets €11.50 back", and its countdown ended in a refusal (an outside
+    try). A ticket that can no longer be rejected closes the dialog, and the screen says so."""
+    kitchen, order, errors, posts = await kitchen_with_order(browser, web, client, sandbox)
+    await kitchen.locator(f"#card-{order.public_id} .reject-open").click()
+    await kitchen.wait_for_selector("#reject-dialog[open]")
+    await lifecycle.apply_action(order.public_id, "reject", actor="another screen",
+                                 reason="Out of dough", redis=redis)
+    await kitchen.wait_for_selector("#reject-dialog:not([open])", state="attached",
+                                    timeout=10_000)
+    toast = kitchen.locator("#toast")
+    await toast.wait_for(state="visible", timeout=5_000)
+    assert (await toast.inner_text()) == (
+        f"#{order.ticket_number} changed meanwhile and can no longer be rejected: "
+        "nothing was done.")
+    await asyncio.sleep(UNDO_S + 1)
+    assert posts == []  # no countdown ran, nothing was sent
+    status, reason = await status_of(order)  # the other screen's reject, refunded once
+    assert status in ("rejected", "refunded") and reason == "Out of dough"
+    assert errors == []
