@@ -278,7 +278,8 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
                   cards=prioritise(active, now, restaurant.default_prep_minutes),
                   all_day=_sorted_counts(rows.all_day), recall=rows.recall,
                   generated_at=now, new_count=rows.new_count, timezone=restaurant.timezone,
-                  notices=rows.notices, sold_out=[*rows.sold_out.values(), *rows.sold_out_options.values()],
+                  notices=rows.notices,
+                  sold_out=[*rows.sold_out.values(), *rows.sold_out_options.values()],
                   paused_until=restaurant.paused_until
                   if is_paused(restaurant.paused_until, now) else None,
                   busy_minutes=restaurant.busy_minutes,
