@@ -393,14 +393,17 @@ def to_order(cart: CartForm, slug: str, currency: str = "eur"
     if not payload["items"] and not errors:  # a quantity typed wrong: the diner did ask
         errors["items"] = "your cart is empty: add something from the menu"
     errors |= _unnamed_allergies(cart)
+    if not errors:
+        try:  # an order the schema takes: intake names the rest of its mistakes, all at once
+            return msgspec.convert(payload, OrderIn), {}
+        except msgspec.ValidationError:
+            pass
     # the schema's problems, then intake's checks that need no menu, each field once
     for problem in every_problem(payload, OrderIn) + body_problems(payload):
         key = problem["key"] or "form"
         if key not in errors and not (key == "items" and not payload["items"]):
             errors[key] = problem["message"]
-    if errors:
-        return None, errors
-    return msgspec.convert(payload, OrderIn), {}
+    return None, errors or {"form": "this order cannot be placed"}
 
 
 def _unnamed_allergies(cart: CartForm) -> dict[str, str]:
