@@ -56,6 +56,25 @@ def migrate(url: str, direction: str, target: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+async def old_restaurant(connection: asyncpg.Connection) -> int:
+    """A restaurant as the first migration knew it: slug, name and currency."""
+    return int(await connection.fetchval(
+        "INSERT INTO restaurant (slug, name, currency) VALUES ('r', 'R', 'eur') RETURNING id"))
+
+
+async def old_order(connection: asyncpg.Connection, restaurant: int, *, status: str = "paid",
+                    amount: int = 1300, delivery_address: str = "") -> int:
+    """A paid order in the columns every migration since the first has kept: a pickup for
+    `amount` cents, or a delivery to `delivery_address`."""
+    return int(await connection.fetchval(
+        "INSERT INTO paid_order (public_id, restaurant, ticket_number, "
+        "stripe_checkout_session_id, status, customer_name, customer_email, fulfillment, "
+        "delivery_address, currency, total_amount, amount_charged, currency_charged, "
+        "submitted_at, paid_at) VALUES ('TEMP-old', $1, 1, 'cs_old', $2, 'Ada', 'a@b.c', $3, "
+        "$4, 'eur', $5, $5, 'eur', now(), now()) RETURNING id", restaurant, status,
+        "delivery" if delivery_address else "pickup", delivery_address, amount))
+
+
 async def columns_of(connection: asyncpg.Connection, table: str) -> set[str]:
     rows = await connection.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_name = $1", table)

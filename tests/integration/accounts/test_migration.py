@@ -5,21 +5,13 @@ and forwards runs again."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import migrate, scratch_database, tables_of
+from tests.helpers.migrations import migrate, old_restaurant, tables_of
 
 BEFORE = "2026-11-27T14:00:00:000000"
 THIS = "2026-12-01T14:00:00:000000"
-
-
-@pytest.fixture
-async def scratch() -> AsyncIterator[str]:
-    async with scratch_database() as url:
-        yield url
 
 
 async def _tables(connection: asyncpg.Connection) -> set[str]:
@@ -31,8 +23,7 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
     migrate(scratch, "forwards", BEFORE)
     connection = await asyncpg.connect(scratch)
     try:
-        restaurant = await connection.fetchval(
-            "INSERT INTO restaurant (slug, name, currency) VALUES ('r', 'R', 'eur') RETURNING id")
+        restaurant = await old_restaurant(connection)
         await connection.execute(
             "INSERT INTO staff_user (email, password_hash, role, restaurant) VALUES "
             "('cook@r.test', 'h', 'staff', $1), ('admin@r.test', 'h', 'admin', NULL)",

@@ -5,22 +5,13 @@ refunds), backwards drops both columns and the index and keeps the refunds."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
-import pytest
 
-from tests.helpers.migrations import columns_of, migrate, scratch_database
+from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant
 
 BEFORE = "2026-12-05T09:00:00:000000"
 THIS = "2026-12-06T09:00:00:000000"
 NEW = {"kitchen_notice", "notice_acknowledged_at"}
-
-
-@pytest.fixture
-async def scratch() -> AsyncIterator[str]:
-    async with scratch_database() as url:
-        yield url
 
 
 async def _index(connection: asyncpg.Connection) -> bool:
@@ -32,14 +23,8 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
     migrate(scratch, "forwards", BEFORE)
     connection = await asyncpg.connect(scratch)
     try:
-        restaurant = await connection.fetchval(
-            "INSERT INTO restaurant (slug, name, currency) VALUES ('r', 'R', 'eur') RETURNING id")
-        order = await connection.fetchval(
-            "INSERT INTO paid_order (public_id, restaurant, ticket_number, "
-            "stripe_checkout_session_id, status, customer_name, customer_email, fulfillment, "
-            "currency, total_amount, amount_charged, currency_charged, submitted_at, paid_at) "
-            "VALUES ('TEMP-old', $1, 1, 'cs_old', 'preparing', 'Ada', 'a@b.c', 'pickup', "
-            "'eur', 1400, 1400, 'eur', now(), now()) RETURNING id", restaurant)
+        restaurant = await old_restaurant(connection)
+        order = await old_order(connection, restaurant, status="preparing", amount=1400)
         await connection.execute(
             "INSERT INTO order_refund (paid_order, stripe_refund_id, amount, source, lines, "
             "created_at) VALUES ($1, 're_old', 700, 'admin', "

@@ -5,12 +5,10 @@ it starts and hours that are not a list are refused; backwards drops the table a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import columns_of, migrate, scratch_database, tables_of
+from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant, tables_of
 
 BEFORE = "2026-12-01T17:00:00:000000"
 THIS = "2026-12-01T20:00:00:000000"
@@ -20,24 +18,12 @@ NEW_COLUMNS = {
 }
 
 
-@pytest.fixture
-async def scratch() -> AsyncIterator[str]:
-    async with scratch_database() as url:
-        yield url
-
-
 async def test_forwards_backwards_forwards(scratch: str) -> None:
     migrate(scratch, "forwards", BEFORE)
     connection = await asyncpg.connect(scratch)
     try:
-        restaurant = await connection.fetchval(
-            "INSERT INTO restaurant (slug, name, currency) VALUES ('r', 'R', 'eur') RETURNING id")
-        await connection.execute(
-            "INSERT INTO paid_order (public_id, restaurant, ticket_number, "
-            "stripe_checkout_session_id, status, customer_name, customer_email, fulfillment, "
-            "currency, total_amount, amount_charged, currency_charged, submitted_at, paid_at) "
-            "VALUES ('TEMP-old', $1, 1, 'cs_old', 'paid', 'Ada', 'a@b.c', 'pickup', 'eur', "
-            "1300, 1300, 'eur', now(), now())", restaurant)
+        restaurant = await old_restaurant(connection)
+        await old_order(connection, restaurant)
 
         migrate(scratch, "forwards", THIS)
         for table, columns in NEW_COLUMNS.items():

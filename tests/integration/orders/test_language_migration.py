@@ -4,35 +4,21 @@ speaks are stored, backwards drops both columns."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import columns_of, migrate, scratch_database
+from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant
 
 BEFORE = "2026-12-01T17:00:00:000000"
 THIS = "2026-12-01T21:00:00:000000"
-
-
-@pytest.fixture
-async def scratch() -> AsyncIterator[str]:
-    async with scratch_database() as url:
-        yield url
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
     migrate(scratch, "forwards", BEFORE)
     connection = await asyncpg.connect(scratch)
     try:
-        restaurant = await connection.fetchval(
-            "INSERT INTO restaurant (slug, name, currency) VALUES ('r', 'R', 'eur') RETURNING id")
-        await connection.execute(
-            "INSERT INTO paid_order (public_id, restaurant, ticket_number, "
-            "stripe_checkout_session_id, status, customer_name, customer_email, fulfillment, "
-            "currency, total_amount, amount_charged, currency_charged, submitted_at, paid_at) "
-            "VALUES ('TEMP-old', $1, 1, 'cs_old', 'paid', 'Ada', 'a@b.c', 'pickup', 'eur', "
-            "1300, 1300, 'eur', now(), now())", restaurant)
+        restaurant = await old_restaurant(connection)
+        await old_order(connection, restaurant)
 
         migrate(scratch, "forwards", THIS)
         assert "default_language" in await columns_of(connection, "restaurant")

@@ -5,12 +5,10 @@ refused; backwards drops every new column and forwards runs again."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import columns_of, migrate, scratch_database
+from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant
 
 BEFORE = "2026-12-01T14:00:00:000000"
 THIS = "2026-12-01T17:00:00:000000"
@@ -24,27 +22,15 @@ NEW_COLUMNS = {
 }
 
 
-@pytest.fixture
-async def scratch() -> AsyncIterator[str]:
-    async with scratch_database() as url:
-        yield url
-
-
 async def test_forwards_backwards_forwards(scratch: str) -> None:
     migrate(scratch, "forwards", BEFORE)
     connection = await asyncpg.connect(scratch)
     try:
-        restaurant = await connection.fetchval(
-            "INSERT INTO restaurant (slug, name, currency) VALUES ('r', 'R', 'eur') RETURNING id")
+        restaurant = await old_restaurant(connection)
         await connection.execute(
             "INSERT INTO menu_item (restaurant, category, name, price_amount) "
             "VALUES ($1, 'Mains', 'Soup', 650)", restaurant)
-        order = await connection.fetchval(
-            "INSERT INTO paid_order (public_id, restaurant, ticket_number, "
-            "stripe_checkout_session_id, status, customer_name, customer_email, fulfillment, "
-            "currency, total_amount, amount_charged, currency_charged, submitted_at, paid_at) "
-            "VALUES ('TEMP-old', $1, 1, 'cs_old', 'paid', 'Ada', 'a@b.c', 'pickup', 'eur', "
-            "1300, 1300, 'eur', now(), now()) RETURNING id", restaurant)
+        order = await old_order(connection, restaurant)
         await connection.execute(
             "INSERT INTO order_item (paid_order, name, unit_amount, quantity) "
             "VALUES ($1, 'Soup', 650, 2)", order)
