@@ -26,7 +26,7 @@ from app.orders.tables import OrderRefund, PaidOrder
 from app.orders.views import modifiers_of, refunded_units
 from app.restaurants.availability import is_paused
 from app.restaurants.tables import Restaurant
-from app.templating import format_money, local_clock
+from app.templating import format_money, format_time, local_clock
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,9 @@ class Card:
     sort_key: str = ""  # where a screen places this ticket (priority.screen_sort_key)
     late_minutes: int = 0  # whole minutes past the due time, once late
     auto_reject_at: datetime | None = None  # when the timer rejects it if nobody accepts
+    # A booked ticket not accepted yet whose slot Accept's default prep would miss, said
+    # beside Accept ("With 40 min: ready 12:25, 25 min after the 12:00 slot"; "" if in time)
+    slot_hint: str = ""
 
     @property
     def on_board(self) -> bool:
@@ -132,6 +135,22 @@ class Card:
     @property
     def has_allergy(self) -> bool:
         return bool(self.allergy) or any(line.allergy for line in self.lines)
+
+    @property
+    def minutes_after_slot(self) -> int:
+        """How many whole minutes the time promised on accept (the one the diner is told)
+        falls after a booked order's slot: 0 when in time, not booked or not accepted."""
+        if self.scheduled_for is None or self.promised_at is None:
+            return 0
+        return max(0, int((self.promised_at - self.scheduled_for).total_seconds() // 60))
+
+    def minutes_after_slot_with(self, prep_minutes: int, now: datetime) -> int:
+        """The same for a booked ticket not accepted yet, were it accepted `now` with
+        `prep_minutes` (the accept promises now + prep, or the slot if later)."""
+        if self.scheduled_for is None or self.status != "paid":
+            return 0
+        ready = now + timedelta(minutes=prep_minutes)
+        return max(0, int((ready - self.scheduled_for).total_seconds() // 60))
 
     @property
     def actions(self) -> list[str]:
@@ -261,6 +280,31 @@ def _finish(cards: list[Card], restaurant: Restaurant, now: datetime) -> None:
         if card.status == "paid" and restaurant.auto_reject_minutes > 0:
             card.auto_reject_at = card.started_at + timedelta(
                 minutes=restaurant.auto_reject_minutes)
+        if card.local_slot is not None and card.status == "paid":
+            prep_default = restaurant.default_prep_minutes + restaurant.busy_minutes
+            card.slot_hint = slot_hint(prep_default, card.minutes_after_slot_with(
+                prep_default, now), card.local_slot)
+
+
+def slot_hint(prep_minutes: int, minutes_after: int, local_slot: datetime) -> str:
+    """What Accept with `prep_minutes` would promise a booked ticket `minutes_after` its slot
+    ("" when in time). static/js/kitchen-slot.js words it the same as the cook types."""
+    if minutes_after <= 0:
+        return ""
+    ready = format_time(local_slot + timedelta(minutes=minutes_after))
+    return (f"With {prep_minutes} min: ready {ready}, {minutes_after} min after the "
+            f"{format_time(local_slot)} slot")
+
+
+def accept_outcome(card: Card) -> str:
+    """For the cook who accepted a booked ticket with a prep time that runs past its slot:
+    the time the diner has been told instead ("" when the slot holds). The same time as the
+    accept email and the status page (`promised_at`, on the restaurant's clock)."""
+    if not card.minutes_after_slot or card.local_due is None or card.local_slot is None:
+        return ""
+    ready, slot = format_time(card.local_due), format_time(card.local_slot)
+    return (f"#{card.ticket_number} will be ready at {ready}, {card.minutes_after_slot} min "
+            f"after its {slot} slot: the diner has been told {ready}.")
 
 
 async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None = None
