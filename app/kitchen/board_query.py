@@ -71,7 +71,12 @@ SELECT
   (SELECT coalesce(json_agg(row_to_json(s) ORDER BY s.scheduled_for, s.ticket_number),
                    '[]'::json) FROM (
      SELECT public_id AS ref, ticket_number, scheduled_for, fulfillment, customer_name,
-            prep_minutes
+            prep_minutes,
+            -- its allergies, flagged in "Scheduled" as on its ticket: the order's, then each
+            -- line's with its dish ("nuts (Burrata)"); the few booked orders only
+            array_remove(ARRAY[nullif(o.allergy, '')], NULL) || ARRAY(
+              SELECT i.allergy || ' (' || i.name || ')' FROM order_item i
+              WHERE i.paid_order = o.id AND i.allergy <> '' ORDER BY i.id) AS allergies
      FROM paid_order o
      WHERE o.restaurant = $1 AND o.scheduled_for IS NOT NULL AND o.released_at IS NULL
        AND o.status = 'paid') s
@@ -247,10 +252,17 @@ class Upcoming:
     fulfillment: str
     customer_name: str
     prep_minutes: int | None
+    # the diner's allergy flags: the order's, then each line's with its dish ("nuts (Burrata)")
+    allergies: tuple[str, ...] = ()
 
     @property
     def release_at(self) -> datetime:
         return self.scheduled_for - timedelta(minutes=self.prep_minutes or 0)
+
+    @property
+    def allergy_label(self) -> str:
+        """"Allergy: nuts; sesame (Burrata)" ("" for none): the entry's flag, in words."""
+        return "Allergy: " + "; ".join(self.allergies) if self.allergies else ""
 
 
 @dataclass(frozen=True)
@@ -295,4 +307,5 @@ async def read_board(restaurant_id: int, *, statuses: list[str] | None = None,
         sold_out_options={option_id: label
                           for option_id, label in json.loads(row["sold_out_options"])},
         scheduled=[Upcoming(**{**raw, "scheduled_for": datetime.fromisoformat(
-            raw["scheduled_for"])}) for raw in json.loads(row["scheduled"])])
+            raw["scheduled_for"]), "allergies": tuple(raw.get("allergies") or ())})
+            for raw in json.loads(row["scheduled"])])
