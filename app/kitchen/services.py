@@ -185,6 +185,35 @@ class Card:
 
 
 TO_COOK = [status for status in ACTIVE_STATUSES if status != "ready"]  # "all day" counts these
+PLAIN = "plain"  # "all day": the units of a dish ordered without any option
+
+
+@dataclass(frozen=True)
+class AllDay:
+    """One dish of the "all day" counts: its units to make and, beneath, how many of each
+    combination of options ("3 Pizza your way": "2 M", "1 L + Olives"); none when every unit
+    is plain."""
+
+    name: str
+    count: int
+    options: tuple[tuple[int, str], ...] = ()
+
+
+def all_day_counts(rows: list[tuple[str, tuple[str, ...], int]]) -> list[AllDay]:
+    """The query's counts per dish and options, as dishes (most units first), each with its
+    combinations (most units first; "L + Olives", or "plain")."""
+    dishes: dict[str, dict[str, int]] = {}
+    for name, options, count in rows:
+        combos = dishes.setdefault(name, {})
+        label = " + ".join(map(str, options)) or PLAIN
+        combos[label] = combos.get(label, 0) + count
+    counted = []
+    for name, combos in dishes.items():
+        by_options = sorted(((units, label) for label, units in combos.items()),
+                            key=lambda pair: (-pair[0], pair[1]))
+        counted.append(AllDay(name, sum(combos.values()),
+                              () if list(combos) == [PLAIN] else tuple(by_options)))
+    return sorted(counted, key=lambda dish: (-dish.count, dish.name))
 
 
 @dataclass
@@ -194,7 +223,7 @@ class Board:
     name: str
     default_prep_minutes: int
     cards: list[Card]
-    all_day: list[tuple[str, int]]
+    all_day: list[AllDay]
     recall: Recall | None
     generated_at: datetime
     new_count: int  # paid, not yet accepted: counted by the query (`cards` may be a part)
@@ -320,7 +349,7 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
     board = Board(restaurant_id=row_id(restaurant), slug=restaurant.slug, name=restaurant.name,
                   default_prep_minutes=restaurant.default_prep_minutes,
                   cards=prioritise(active, now, restaurant.default_prep_minutes),
-                  all_day=_sorted_counts(rows.all_day), recall=rows.recall,
+                  all_day=all_day_counts(rows.all_day), recall=rows.recall,
                   generated_at=now, new_count=rows.new_count, timezone=restaurant.timezone,
                   notices=rows.notices,
                   sold_out=[*rows.sold_out.values(), *rows.sold_out_options.values()],
@@ -353,10 +382,6 @@ async def changes(restaurant: Restaurant, refs: list[str],
     _cards, board = await _read(restaurant, now or datetime.now(UTC), refs=refs)
     shown = {card.ref for card in board.cards}
     return Changes(board=board, gone=[ref for ref in refs if ref not in shown])
-
-
-def _sorted_counts(counts: dict[str, int]) -> list[tuple[str, int]]:
-    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 async def card(restaurant: Restaurant, order_ref: str) -> Card | None:
