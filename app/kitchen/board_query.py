@@ -51,10 +51,13 @@ SELECT
   (SELECT coalesce(json_agg(row_to_json(t)), '[]'::json) FROM tickets t) AS tickets,
   (SELECT count(*) FROM paid_order o
      WHERE o.restaurant = $1 AND o.status = 'paid' AND {on_board})::int AS new_count,
-  (SELECT coalesce(json_agg(json_build_array(name, n)), '[]'::json) FROM (
+  (SELECT coalesce(json_agg(json_build_array(name, options, n)), '[]'::json) FROM (
      -- what is left to make: the units of a line refunded (an owner's refund of items) are
-     -- not (the ticket says "do not make"); looked up only for orders with a refund
-     SELECT i.name, sum(greatest(i.quantity - coalesce(r.units, 0), 0))::int AS n
+     -- not (the ticket says "do not make"); looked up only for orders with a refund. Per
+     -- dish and combination of options (their names in the line's order, one function of
+     -- the line, no subquery): cooks make a pizza with olives, not a pizza
+     SELECT i.name, jsonb_path_query_array(i.modifiers, '$[*].name') AS options,
+            sum(greatest(i.quantity - coalesce(r.units, 0), 0))::int AS n
      FROM paid_order o
      JOIN order_item i ON i.paid_order = o.id
      LEFT JOIN LATERAL (
@@ -65,13 +68,18 @@ SELECT
             jsonb_array_elements(f.lines) l
        WHERE jsonb_typeof(l->'item') = 'number' AND (l->>'item')::bigint = i.id) r ON true
      WHERE o.restaurant = $1 AND o.status = ANY($3::text[]) AND {on_board}
-     GROUP BY i.name
+     GROUP BY 1, 2
      HAVING sum(greatest(i.quantity - coalesce(r.units, 0), 0)) > 0) counts
   ) AS all_day,
   (SELECT coalesce(json_agg(row_to_json(s) ORDER BY s.scheduled_for, s.ticket_number),
                    '[]'::json) FROM (
      SELECT public_id AS ref, ticket_number, scheduled_for, fulfillment, customer_name,
-            prep_minutes
+            prep_minutes,
+            -- its allergies, flagged in "Scheduled" as on its ticket: the order's, then each
+            -- line's with its dish ("nuts (Burrata)"); the few booked orders only
+            array_remove(ARRAY[nullif(o.allergy, '')], NULL) || ARRAY(
+              SELECT i.allergy || ' (' || i.name || ')' FROM order_item i
+              WHERE i.paid_order = o.id AND i.allergy <> '' ORDER BY i.id) AS allergies
      FROM paid_order o
      WHERE o.restaurant = $1 AND o.scheduled_for IS NOT NULL AND o.released_at IS NULL
        AND o.status = 'paid') s
@@ -247,17 +255,25 @@ class Upcoming:
     fulfillment: str
     customer_name: str
     prep_minutes: int | None
+    # the diner's allergy flags: the order's, then each line's with its dish ("nuts (Burrata)")
+    allergies: tuple[str, ...] = ()
 
     @property
     def release_at(self) -> datetime:
         return self.scheduled_for - timedelta(minutes=self.prep_minutes or 0)
+
+    @property
+    def allergy_label(self) -> str:
+        """"Allergy: nuts; sesame (Burrata)" ("" for none): the entry's flag, in words."""
+        return "Allergy: " + "; ".join(self.allergies) if self.allergies else ""
 
 
 @dataclass(frozen=True)
 class BoardRows:
     tickets: list[dict[str, Any]]  # column → value, timestamps as datetimes, plus `lines`
     new_count: int
-    all_day: dict[str, int]
+    # (dish, its options' names, units to make) per dish and combination of options
+    all_day: list[tuple[str, tuple[str, ...], int]]
     recall: Recall | None
     notices: list[Notice]
     sold_out: dict[int, str]  # the menu items the kitchen has 86'd: id → name, menu order
@@ -287,7 +303,8 @@ async def read_board(restaurant_id: int, *, statuses: list[str] | None = None,
     return BoardRows(
         tickets=[_ticket(raw) for raw in json.loads(row["tickets"])],
         new_count=row["new_count"],
-        all_day={name: count for name, count in json.loads(row["all_day"])},
+        all_day=[(name, tuple(options or ()), count)
+                 for name, options, count in json.loads(row["all_day"])],
         recall=Recall(recall["ref"], recall["ticket_number"]) if recall else None,
         notices=[Notice(**{**raw, "at": datetime.fromisoformat(raw["at"])})
                  for raw in json.loads(row["notices"])],
@@ -295,4 +312,5 @@ async def read_board(restaurant_id: int, *, statuses: list[str] | None = None,
         sold_out_options={option_id: label
                           for option_id, label in json.loads(row["sold_out_options"])},
         scheduled=[Upcoming(**{**raw, "scheduled_for": datetime.fromisoformat(
-            raw["scheduled_for"])}) for raw in json.loads(row["scheduled"])])
+            raw["scheduled_for"]), "allergies": tuple(raw.get("allergies") or ())})
+            for raw in json.loads(row["scheduled"])])

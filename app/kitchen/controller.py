@@ -156,6 +156,11 @@ class KitchenController(Controller):
         card = await services.card(restaurant, ref)
         if card is None or card.status not in lifecycle.ACTIVE_STATUSES:
             return Response("", media_type="text/html")  # the ticket leaves the board
-        return render_fragment(request, "order_card.html", card=card, board=None, slug=slug,
-                               default_prep=restaurant.default_prep_minutes
-                               + restaurant.busy_minutes)
+        response = render_fragment(request, "order_card.html", card=card, board=None,
+                                   slug=slug, default_prep=restaurant.default_prep_minutes
+                                   + restaurant.busy_minutes)
+        late = services.accept_outcome(card) if action == "accept" else ""
+        if late:  # a booked ticket promised after its slot: said to the cook as it happens
+            response.headers["HX-Trigger"] = json.dumps(
+                {"orderpass:outcome": {"message": late, "ok": False}})
+        return response

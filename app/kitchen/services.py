@@ -26,7 +26,7 @@ from app.orders.tables import OrderRefund, PaidOrder
 from app.orders.views import modifiers_of, refunded_units
 from app.restaurants.availability import is_paused
 from app.restaurants.tables import Restaurant
-from app.templating import format_money, local_clock
+from app.templating import format_money, format_time, local_clock
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,9 @@ class Card:
     sort_key: str = ""  # where a screen places this ticket (priority.screen_sort_key)
     late_minutes: int = 0  # whole minutes past the due time, once late
     auto_reject_at: datetime | None = None  # when the timer rejects it if nobody accepts
+    # A booked ticket not accepted yet whose slot Accept's default prep would miss, said
+    # beside Accept ("With 40 min: ready 12:25, 25 min after the 12:00 slot"; "" if in time)
+    slot_hint: str = ""
 
     @property
     def on_board(self) -> bool:
@@ -134,6 +137,22 @@ class Card:
         return bool(self.allergy) or any(line.allergy for line in self.lines)
 
     @property
+    def minutes_after_slot(self) -> int:
+        """How many whole minutes the time promised on accept (the one the diner is told)
+        falls after a booked order's slot: 0 when in time, not booked or not accepted."""
+        if self.scheduled_for is None or self.promised_at is None:
+            return 0
+        return max(0, int((self.promised_at - self.scheduled_for).total_seconds() // 60))
+
+    def minutes_after_slot_with(self, prep_minutes: int, now: datetime) -> int:
+        """The same for a booked ticket not accepted yet, were it accepted `now` with
+        `prep_minutes` (the accept promises now + prep, or the slot if later)."""
+        if self.scheduled_for is None or self.status != "paid":
+            return 0
+        ready = now + timedelta(minutes=prep_minutes)
+        return max(0, int((ready - self.scheduled_for).total_seconds() // 60))
+
+    @property
     def actions(self) -> list[str]:
         """Staff actions the state machine allows now (drives the card's buttons)."""
         moves = ALLOWED.get(self.status, {})
@@ -166,6 +185,35 @@ class Card:
 
 
 TO_COOK = [status for status in ACTIVE_STATUSES if status != "ready"]  # "all day" counts these
+PLAIN = "plain"  # "all day": the units of a dish ordered without any option
+
+
+@dataclass(frozen=True)
+class AllDay:
+    """One dish of the "all day" counts: its units to make and, beneath, how many of each
+    combination of options ("3 Pizza your way": "2 M", "1 L + Olives"); none when every unit
+    is plain."""
+
+    name: str
+    count: int
+    options: tuple[tuple[int, str], ...] = ()
+
+
+def all_day_counts(rows: list[tuple[str, tuple[str, ...], int]]) -> list[AllDay]:
+    """The query's counts per dish and options, as dishes (most units first), each with its
+    combinations (most units first; "L + Olives", or "plain")."""
+    dishes: dict[str, dict[str, int]] = {}
+    for name, options, count in rows:
+        combos = dishes.setdefault(name, {})
+        label = " + ".join(map(str, options)) or PLAIN
+        combos[label] = combos.get(label, 0) + count
+    counted = []
+    for name, combos in dishes.items():
+        by_options = sorted(((units, label) for label, units in combos.items()),
+                            key=lambda pair: (-pair[0], pair[1]))
+        counted.append(AllDay(name, sum(combos.values()),
+                              () if list(combos) == [PLAIN] else tuple(by_options)))
+    return sorted(counted, key=lambda dish: (-dish.count, dish.name))
 
 
 @dataclass
@@ -175,7 +223,7 @@ class Board:
     name: str
     default_prep_minutes: int
     cards: list[Card]
-    all_day: list[tuple[str, int]]
+    all_day: list[AllDay]
     recall: Recall | None
     generated_at: datetime
     new_count: int  # paid, not yet accepted: counted by the query (`cards` may be a part)
@@ -261,6 +309,31 @@ def _finish(cards: list[Card], restaurant: Restaurant, now: datetime) -> None:
         if card.status == "paid" and restaurant.auto_reject_minutes > 0:
             card.auto_reject_at = card.started_at + timedelta(
                 minutes=restaurant.auto_reject_minutes)
+        if card.local_slot is not None and card.status == "paid":
+            prep_default = restaurant.default_prep_minutes + restaurant.busy_minutes
+            card.slot_hint = slot_hint(prep_default, card.minutes_after_slot_with(
+                prep_default, now), card.local_slot)
+
+
+def slot_hint(prep_minutes: int, minutes_after: int, local_slot: datetime) -> str:
+    """What Accept with `prep_minutes` would promise a booked ticket `minutes_after` its slot
+    ("" when in time). static/js/kitchen-slot.js words it the same as the cook types."""
+    if minutes_after <= 0:
+        return ""
+    ready = format_time(local_slot + timedelta(minutes=minutes_after))
+    return (f"With {prep_minutes} min: ready {ready}, {minutes_after} min after the "
+            f"{format_time(local_slot)} slot")
+
+
+def accept_outcome(card: Card) -> str:
+    """For the cook who accepted a booked ticket with a prep time that runs past its slot:
+    the time the diner has been told instead ("" when the slot holds). The same time as the
+    accept email and the status page (`promised_at`, on the restaurant's clock)."""
+    if not card.minutes_after_slot or card.local_due is None or card.local_slot is None:
+        return ""
+    ready, slot = format_time(card.local_due), format_time(card.local_slot)
+    return (f"#{card.ticket_number} will be ready at {ready}, {card.minutes_after_slot} min "
+            f"after its {slot} slot: the diner has been told {ready}.")
 
 
 async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None = None
@@ -276,7 +349,7 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
     board = Board(restaurant_id=row_id(restaurant), slug=restaurant.slug, name=restaurant.name,
                   default_prep_minutes=restaurant.default_prep_minutes,
                   cards=prioritise(active, now, restaurant.default_prep_minutes),
-                  all_day=_sorted_counts(rows.all_day), recall=rows.recall,
+                  all_day=all_day_counts(rows.all_day), recall=rows.recall,
                   generated_at=now, new_count=rows.new_count, timezone=restaurant.timezone,
                   notices=rows.notices,
                   sold_out=[*rows.sold_out.values(), *rows.sold_out_options.values()],
@@ -309,10 +382,6 @@ async def changes(restaurant: Restaurant, refs: list[str],
     _cards, board = await _read(restaurant, now or datetime.now(UTC), refs=refs)
     shown = {card.ref for card in board.cards}
     return Changes(board=board, gone=[ref for ref in refs if ref not in shown])
-
-
-def _sorted_counts(counts: dict[str, int]) -> list[tuple[str, int]]:
-    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 async def card(restaurant: Restaurant, order_ref: str) -> Card | None:
