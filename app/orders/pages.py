@@ -44,6 +44,7 @@ from app.orders.cart import (
     to_order,
 )
 from app.orders.choices import choosable, of_views
+from app.orders.error_fields import error_fields, first_field
 from app.orders.form_messages import CHECK_DISHES, plain_errors, translated
 from app.orders.intake import IntakeError, charge_problem, renewal_refusal, submit_order
 from app.orders.link_renewal import NotTakingNow, renew_payment_link
@@ -105,6 +106,10 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
     totals, tip_problem = cart_totals(cart, items, restaurant, options)
     if tip_problem and "tip" not in errors and "tip_custom" not in errors:
         errors = {**errors, **plain_errors({"tip": tip_problem})}
+    errors = in_page_order(errors)
+    # a dish sold out or with options shows no quantity box or allergy box of its own
+    boxless = [item.id for item in items if not item.available or item.id in unchoosable
+               or item.id in options]
     return {"restaurant": restaurant, "groups": groups,
             "categories": services.by_category(items,
                                                await services.category_order(restaurant.id)),
@@ -120,7 +125,10 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
                                                   charge_step(restaurant.currency)))
                             for percent in TIP_PERCENTS],
             "tip_example": tip_example(restaurant.currency),
-            "errors": in_page_order(errors),
+            "errors": errors,
+            # the box of errors links each mistake to its field (app/orders/error_fields.py)
+            "error_fields": error_fields(errors, [f"{kind}-{item_id}" for item_id in boxless
+                                                  for kind in ("qty", "allergy")]),
             # dishes whose required options are all sold out: sold out like an 86'd dish
             "unchoosable": unchoosable,
             # no dish a diner can order (no dish available: the home page does not list the
@@ -153,9 +161,10 @@ def _render_menu(request: Request[Any, Any, Any], context: dict[str, Any],
     if is_htmx(request):
         # htmx swaps only 2xx answers by default, so validation errors come back as 200.
         return Template("order_form.html", context=context)
-    # Without JavaScript a refused order comes back as a new page: its errors take the focus
-    # (static/js/menu.js does it after an htmx swap).
-    return Template("menu.html", context={**context, "focus_errors": True},
+    # Without JavaScript a refused order comes back as a new page: its first wrong field takes
+    # the focus (`autofocus`), else the box of errors (static/js/menu.js does so after a swap).
+    return Template("menu.html", context={**context, "focus_errors": True,
+                                          "focus_field": first_field(context["error_fields"])},
                     status_code=status_code)
 
 
