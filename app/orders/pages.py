@@ -25,9 +25,10 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
-from app.infra import i18n
+from app.infra import error_pages, i18n
 from app.infra.html import is_htmx
 from app.infra.i18n import N_
+from app.infra.unavailable import DEPENDENCY_ERRORS, RETRY_AFTER_S
 from app.orders import idempotency, open_orders, slot_cap
 from app.orders.cart import (
     MAX_CART_FORM_BYTES,
@@ -54,7 +55,7 @@ from app.orders.rate_limit import order_rate_limit
 from app.orders.time_choice import time_choice, unchosen_time
 from app.orders.views import load_order_view
 from app.payments.charge_limits import minimum_charge
-from app.payments.on_return import confirm_on_return
+from app.payments.on_return import confirm_on_return, paid_at_stripe
 from app.payments.stripe_gateway import PaymentProviderError
 from app.restaurants import services
 from app.restaurants.availability import is_paused, menu_state
@@ -241,8 +242,15 @@ class OrderPagesController(Controller):
 
     @get("/orders/{order_id:str}")
     async def status_page(self, request: Request[Any, Any, Any], order_id: FromPath[str],
-                          checkout: FromQuery[str] = "") -> Template:
-        context = await _status_context(request, order_id)
+                          checkout: FromQuery[str] = "", session_id: FromQuery[str] = ""
+                          ) -> Template:
+        try:
+            context = await _status_context(request, order_id)
+        except DEPENDENCY_ERRORS:
+            # Back from Stripe while Redis (or Postgres) is away: not the bare 503 page.
+            if checkout != "success" or not error_pages.wants_page(request):
+                raise
+            return await _back_while_unavailable(order_id, session_id)
         context["checkout"] = checkout
         back_from_checkout = checkout == "success" and not context["order"].is_paid
         # Back from Stripe before its webhook: ask Stripe once the page has gone out (it says
@@ -291,6 +299,18 @@ class OrderPagesController(Controller):
                     and not is_htmx(request) else 200)
             return Template(name, context=context, status_code=code)
         return Redirect(f"/orders/{order_id}", status_code=HTTP_303_SEE_OTHER)
+
+
+async def _back_while_unavailable(order_id: str, session_id: str) -> Template:
+    """The success URL's page while its order cannot be read: whether Stripe has the money
+    (the session the URL names, if it is this order's), that the kitchen will get the order
+    (the webhook is retried until it is recorded; the worker reconciles), and a refresh every
+    few seconds until the order's own page answers."""
+    i18n.settle()  # the order's language is out of reach: the diner's browser's
+    return Template("order_return_unavailable.html", status_code=503,
+                    headers={"Retry-After": str(RETRY_AFTER_S)},
+                    context={"paid": await paid_at_stripe(order_id, session_id),
+                             "refresh_s": RETRY_AFTER_S})
 
 
 def _too_small(total: int, currency: str) -> str:
