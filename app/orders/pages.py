@@ -108,9 +108,16 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
     if tip_problem and "tip" not in errors and "tip_custom" not in errors:
         errors = {**errors, **plain_errors({"tip": tip_problem})}
     errors = in_page_order(errors)
-    # a dish sold out or with options shows no quantity box or allergy box of its own
-    boxless = [item.id for item in items if not item.available or item.id in unchoosable
-               or item.id in options]
+    times = time_choice(window, cart, restaurant.timezone, now)
+    # fields the form does not show (their mistakes are said in the box, linked to nothing):
+    # a dish sold out or with options has no quantity or allergy box of its own, the amount
+    # of a tip shows only for "Other amount", the time only for a day picked
+    hidden = [f"{kind}-{item.id}" for item in items if not item.available
+              or item.id in unchoosable or item.id in options for kind in ("qty", "allergy")]
+    if not (restaurant.tips_enabled and cart.field("tip") == "custom"):
+        hidden.append("tip_custom")
+    if not (window.can_schedule and times.day):
+        hidden.append("scheduled_for")
     return {"restaurant": restaurant, "groups": groups,
             "categories": services.by_category(items,
                                                await services.category_order(restaurant.id)),
@@ -128,8 +135,7 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
             "tip_example": tip_example(restaurant.currency),
             "errors": errors,
             # the box of errors links each mistake to its field (app/orders/error_fields.py)
-            "error_fields": error_fields(errors, [f"{kind}-{item_id}" for item_id in boxless
-                                                  for kind in ("qty", "allergy")]),
+            "error_fields": error_fields(errors, hidden),
             # dishes whose required options are all sold out: sold out like an 86'd dish
             "unchoosable": unchoosable,
             # no dish a diner can order (no dish available: the home page does not list the
@@ -139,7 +145,7 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
             "paused": is_paused(restaurant.paused_until),
             # ASAP or a slot: what the checkout offers now (app/restaurants/opening.py).
             "window": window,
-            "time_choice": time_choice(window, cart, restaurant.timezone, now),
+            "time_choice": times,
             "prep_estimate": restaurant.default_prep_minutes + restaurant.busy_minutes,
             "menu_state": menu_state(restaurant, items, groups),
             # One rendered form, one key: a double tap sends it twice, the server places
