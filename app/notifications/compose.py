@@ -8,7 +8,7 @@ whichever process sends it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -169,13 +169,23 @@ def seller_of(order: OrderView, restaurant: RestaurantContact) -> Seller:
                   address=frozen.address or restaurant.address, tax_id=frozen.tax_id)
 
 
+def named_as_paid(order: OrderView, restaurant: RestaurantContact) -> RestaurantContact:
+    """The restaurant as an email about `order` names it: as it was named when the diner
+    paid (kept with the order, as the receipt's seller), with today's phone, email and
+    address (how to reach it now). A rename between the payment and the "ready" email named
+    a place the diner never ordered from, and made a retried send another body."""
+    then = order.seller.trading_name if order.seller else ""
+    return replace(restaurant, name=then) if then and then != restaurant.name else restaurant
+
+
 def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
                  public_base_url: str, *, refund_id: str = "") -> RenderedEmail:
     """`refund_id`: the refund an `order_refunded` email tells (`told_refund`)."""
     if kind not in SUBJECTS:
         raise ValueError(f"unknown email kind: {kind!r}")
     with i18n.use(order.language):
-        return _render(kind, order, restaurant, public_base_url, refund_id)
+        return _render(kind, order, named_as_paid(order, restaurant), public_base_url,
+                       refund_id)
 
 
 def booked_for(order: OrderView, timezone: str) -> str:

@@ -4,7 +4,8 @@ Readiness is about this web process only (Postgres, Redis, its live feed): an or
 takes a replica that fails it out of rotation, which helps when the replica is the problem
 and hurts when it is not. The worker's heartbeat says nothing about a web replica, so it is
 reported on /admin/system and by the `worker_heartbeat_stale` alert instead (a stopped
-worker used to pull every web replica out of service at once)."""
+worker used to pull every web replica out of service at once); /readyz says it beside its
+checks, never in them (`worker`, `worker_seen_s_ago`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from app.infra import db
-from app.ops.heartbeat import STALE_AFTER_S, live_workers
+from app.ops.heartbeat import STALE_AFTER_S, last_seen, live_workers
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -23,6 +24,9 @@ CHECK_TIMEOUT_S = 2.0
 @dataclass
 class Readiness:
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # not a check: "ok" (a worker beat in the last STALE_AFTER_S), "stale", or "unknown"
+    # (Redis did not say); with the seconds since a worker was last seen (None: not today)
+    worker: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -84,10 +88,19 @@ async def worker_heartbeat(redis: Redis) -> dict[str, Any]:
     return await _check(_workers(redis))
 
 
+async def _worker_seen(redis: Redis) -> dict[str, Any]:
+    live, age = await last_seen(redis)
+    return {"worker": "ok" if live else "stale", "worker_seen_s_ago": age}
+
+
 async def readiness(redis: Redis, live_feed: dict[str, Any] | None = None) -> Readiness:
-    """Postgres and Redis answer, and (given by the web app) its live feed is subscribed."""
-    postgres, redis_check = await asyncio.gather(_check(_postgres()), _check(_redis(redis)))
+    """Postgres and Redis answer, and (given by the web app) its live feed is subscribed;
+    and, apart, when a worker was last seen."""
+    postgres, redis_check, seen = await asyncio.gather(
+        _check(_postgres()), _check(_redis(redis)), _check(_worker_seen(redis)))
     checks = {"postgres": postgres, "redis": redis_check}
     if live_feed is not None:
         checks["live_feed"] = live_feed
-    return Readiness(checks=checks)
+    worker = ({"worker": seen["worker"], "worker_seen_s_ago": seen["worker_seen_s_ago"]}
+              if seen["ok"] else {"worker": "unknown", "worker_seen_s_ago": None})
+    return Readiness(checks=checks, worker=worker)

@@ -1,4 +1,5 @@
-"""GET /healthz (process alive) and GET /readyz (Postgres, Redis, the live feed)."""
+"""GET /healthz (process alive) and GET /readyz (Postgres, Redis, the live feed; and when a
+worker was last seen, which does not make it fail)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ class HealthController(Controller):
         feed = feed_state(request.app.plugins.get(ChannelsPlugin))
         result = await readiness(request.app.state.redis, feed)
         status = "ok" if result.ok else "unavailable"
+        # the worker is said, not checked: a dead worker must not pull this web process
         return Response(
-            {"status": status, "checks": result.checks},
+            {"status": status, "checks": result.checks, **result.worker},
             status_code=HTTP_200_OK if result.ok else HTTP_503_SERVICE_UNAVAILABLE,
         )

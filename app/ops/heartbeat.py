@@ -28,8 +28,16 @@ async def beat(redis: Redis, name: str) -> None:
         await pipe.execute()
 
 
+# When a worker last stopped cleanly: its heartbeat is taken back (`forget`), and /readyz
+# still says how long ago a worker was last seen.
+STOPPED_KEY = "orderpass:workers:stopped"
+
+
 async def forget(redis: Redis, name: str) -> None:
-    await redis.zrem(HEARTBEAT_KEY, name)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zrem(HEARTBEAT_KEY, name)
+        pipe.set(STOPPED_KEY, time.time(), ex=24 * 3600)
+        await pipe.execute()
 
 
 def gone(name: str) -> bool:
@@ -56,3 +64,20 @@ async def live_workers(redis: Redis) -> list[tuple[str, float]]:
     named = [(name.decode() if isinstance(name, bytes) else name, round(now - score, 1))
              for name, score in rows]
     return [(name, age) for name, age in named if not gone(name)]
+
+
+async def last_seen(redis: Redis) -> tuple[bool, float | None]:
+    """(a worker is live, seconds since a worker was last seen: its newest heartbeat, or its
+    clean stop; None when none was in the last day)."""
+    now = time.time()
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zrange(HEARTBEAT_KEY, 0, -1, withscores=True)
+        pipe.get(STOPPED_KEY)
+        rows, stopped = await pipe.execute()
+    named = [(name.decode() if isinstance(name, bytes) else name, now - score)
+             for name, score in rows]
+    live = [age for name, age in named if age <= STALE_AFTER_S and not gone(name)]
+    if live:
+        return True, round(max(0.0, min(live)), 1)
+    ages = [age for _, age in named] + ([now - float(stopped)] if stopped else [])
+    return False, round(max(0.0, min(ages)), 1) if ages else None

@@ -170,6 +170,7 @@ class Seller(msgspec.Struct, frozen=True):
     legal_name: str = ""
     address: str = ""
     tax_id: str = ""  # VAT ID or tax number
+    trading_name: str = ""  # the restaurant's name when paid ("": paid before it was kept)
 
 
 class RefundLine(msgspec.Struct, frozen=True):

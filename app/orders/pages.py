@@ -25,9 +25,10 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
-from app.infra import i18n
+from app.infra import error_pages, i18n
 from app.infra.html import is_htmx
 from app.infra.i18n import N_
+from app.infra.unavailable import DEPENDENCY_ERRORS, RETRY_AFTER_S
 from app.orders import idempotency, open_orders, slot_cap
 from app.orders.cart import (
     MAX_CART_FORM_BYTES,
@@ -44,6 +45,7 @@ from app.orders.cart import (
     to_order,
 )
 from app.orders.choices import choosable, of_views
+from app.orders.error_fields import error_fields, first_field
 from app.orders.form_messages import CHECK_DISHES, plain_errors, translated
 from app.orders.intake import IntakeError, charge_problem, renewal_refusal, submit_order
 from app.orders.link_renewal import NotTakingNow, renew_payment_link
@@ -53,7 +55,7 @@ from app.orders.rate_limit import order_rate_limit
 from app.orders.time_choice import time_choice, unchosen_time
 from app.orders.views import load_order_view
 from app.payments.charge_limits import minimum_charge
-from app.payments.on_return import confirm_on_return
+from app.payments.on_return import confirm_on_return, paid_at_stripe
 from app.payments.stripe_gateway import PaymentProviderError
 from app.restaurants import services
 from app.restaurants.availability import is_paused, menu_state
@@ -105,6 +107,17 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
     totals, tip_problem = cart_totals(cart, items, restaurant, options)
     if tip_problem and "tip" not in errors and "tip_custom" not in errors:
         errors = {**errors, **plain_errors({"tip": tip_problem})}
+    errors = in_page_order(errors)
+    times = time_choice(window, cart, restaurant.timezone, now)
+    # fields the form does not show (their mistakes are said in the box, linked to nothing):
+    # a dish sold out or with options has no quantity or allergy box of its own, the amount
+    # of a tip shows only for "Other amount", the time only for a day picked
+    hidden = [f"{kind}-{item.id}" for item in items if not item.available
+              or item.id in unchoosable or item.id in options for kind in ("qty", "allergy")]
+    if not (restaurant.tips_enabled and cart.field("tip") == "custom"):
+        hidden.append("tip_custom")
+    if not (window.can_schedule and times.day):
+        hidden.append("scheduled_for")
     return {"restaurant": restaurant, "groups": groups,
             "categories": services.by_category(items,
                                                await services.category_order(restaurant.id)),
@@ -120,7 +133,9 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
                                                   charge_step(restaurant.currency)))
                             for percent in TIP_PERCENTS],
             "tip_example": tip_example(restaurant.currency),
-            "errors": in_page_order(errors),
+            "errors": errors,
+            # the box of errors links each mistake to its field (app/orders/error_fields.py)
+            "error_fields": error_fields(errors, hidden),
             # dishes whose required options are all sold out: sold out like an 86'd dish
             "unchoosable": unchoosable,
             # no dish a diner can order (no dish available: the home page does not list the
@@ -130,7 +145,7 @@ async def _menu_context(redis: Any, slug: str, cart: CartForm, errors: dict[str,
             "paused": is_paused(restaurant.paused_until),
             # ASAP or a slot: what the checkout offers now (app/restaurants/opening.py).
             "window": window,
-            "time_choice": time_choice(window, cart, restaurant.timezone, now),
+            "time_choice": times,
             "prep_estimate": restaurant.default_prep_minutes + restaurant.busy_minutes,
             "menu_state": menu_state(restaurant, items, groups),
             # One rendered form, one key: a double tap sends it twice, the server places
@@ -153,9 +168,10 @@ def _render_menu(request: Request[Any, Any, Any], context: dict[str, Any],
     if is_htmx(request):
         # htmx swaps only 2xx answers by default, so validation errors come back as 200.
         return Template("order_form.html", context=context)
-    # Without JavaScript a refused order comes back as a new page: its errors take the focus
-    # (static/js/menu.js does it after an htmx swap).
-    return Template("menu.html", context={**context, "focus_errors": True},
+    # Without JavaScript a refused order comes back as a new page: its first wrong field takes
+    # the focus (`autofocus`), else the box of errors (static/js/menu.js does so after a swap).
+    return Template("menu.html", context={**context, "focus_errors": True,
+                                          "focus_field": first_field(context["error_fields"])},
                     status_code=status_code)
 
 
@@ -232,8 +248,15 @@ class OrderPagesController(Controller):
 
     @get("/orders/{order_id:str}")
     async def status_page(self, request: Request[Any, Any, Any], order_id: FromPath[str],
-                          checkout: FromQuery[str] = "") -> Template:
-        context = await _status_context(request, order_id)
+                          checkout: FromQuery[str] = "", session_id: FromQuery[str] = ""
+                          ) -> Template:
+        try:
+            context = await _status_context(request, order_id)
+        except DEPENDENCY_ERRORS:
+            # Back from Stripe while Redis (or Postgres) is away: not the bare 503 page.
+            if checkout != "success" or not error_pages.wants_page(request):
+                raise
+            return await _back_while_unavailable(order_id, session_id)
         context["checkout"] = checkout
         back_from_checkout = checkout == "success" and not context["order"].is_paid
         # Back from Stripe before its webhook: ask Stripe once the page has gone out (it says
@@ -282,6 +305,18 @@ class OrderPagesController(Controller):
                     and not is_htmx(request) else 200)
             return Template(name, context=context, status_code=code)
         return Redirect(f"/orders/{order_id}", status_code=HTTP_303_SEE_OTHER)
+
+
+async def _back_while_unavailable(order_id: str, session_id: str) -> Template:
+    """The success URL's page while its order cannot be read: whether Stripe has the money
+    (the session the URL names, if it is this order's), that the kitchen will get the order
+    (the webhook is retried until it is recorded; the worker reconciles), and a refresh every
+    few seconds until the order's own page answers."""
+    i18n.settle()  # the order's language is out of reach: the diner's browser's
+    return Template("order_return_unavailable.html", status_code=503,
+                    headers={"Retry-After": str(RETRY_AFTER_S)},
+                    context={"paid": await paid_at_stripe(order_id, session_id),
+                             "refresh_s": RETRY_AFTER_S})
 
 
 def _too_small(total: int, currency: str) -> str:

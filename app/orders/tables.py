@@ -79,6 +79,8 @@ class PaidOrder(Table):
     seller_legal_name = Varchar(length=200, default="")
     seller_address = Varchar(length=300, default="")
     seller_tax_id = Varchar(length=40, default="")
+    # …and its name then: every email about the order names it so ('' before 2026-12-06)
+    seller_trading_name = Varchar(length=200, default="")
     language = Varchar(length=8, default="en")  # the diner's, at checkout: every email's
     # A scheduled order (None: as soon as possible): the slot the diner chose, and when it
     # reached the kitchen board (`scheduled_for` - prep, app/orders/release.py).

@@ -128,7 +128,8 @@ def view_of_paid(order: Any) -> OrderView:
         refunds=[_refund_line(row) for row in refunds],
         tax_mode=order["tax_mode"], tip_amount=order["tip_amount"],
         seller=Seller(legal_name=order["seller_legal_name"], address=order["seller_address"],
-                      tax_id=order["seller_tax_id"]),
+                      tax_id=order["seller_tax_id"],
+                      trading_name=order["seller_trading_name"]),
         language=order["language"], scheduled_for=order["scheduled_for"],
         timezone=order["restaurant_timezone"], released_at=order["released_at"],
         capture_mode=order["capture_mode"] or "automatic", updated_at=order["updated_at"])
@@ -218,7 +219,8 @@ async def view_of_archived(order_ref: str) -> OrderView | None:
         tip_amount=int(document.get("tip_amount") or 0),
         seller=Seller(legal_name=str(document.get("seller_legal_name") or ""),
                       address=str(document.get("seller_address") or ""),
-                      tax_id=str(document.get("seller_tax_id") or "")),
+                      tax_id=str(document.get("seller_tax_id") or ""),
+                      trading_name=str(document.get("seller_trading_name") or "")),
         language=str(document.get("language") or "en"),
         scheduled_for=_moment(document, "scheduled_for"), timezone=restaurant.timezone)
 

@@ -120,7 +120,8 @@ WITH paid AS (
         amount_charged, currency_charged, capture_mode, needs_review, review_reason,
         rebuilt_from_stripe, submitted_at, paid_at, prep_minutes, allergy,
         tax_mode, tip_amount, net_amount, tax_amount,
-        seller_legal_name, seller_address, seller_tax_id, language, scheduled_for)
+        seller_legal_name, seller_address, seller_tax_id, language, scheduled_for,
+        seller_trading_name)
     SELECT $4::text, $5::integer, $6::integer, $3::text, $7::text, 'paid', $8::text,
         $9::text, $10::text, $11::text, $12::text, $13::text, $14::text, $15::text,
         $16::integer, $17::integer, $18::text, $19::text, $20::boolean, $21::text,
@@ -130,7 +131,7 @@ WITH paid AS (
         -- where no legal ones are set)
         coalesce(nullif(r.legal_name, ''), left(r.name, 200)),
         coalesce(nullif(r.legal_address, ''), r.address), r.tax_id, $44::text,
-        $45::timestamptz
+        $45::timestamptz, left(r.name, 200)
     FROM restaurant r
     WHERE r.id = $5::integer
         AND NOT EXISTS (SELECT 1 FROM stripe_event WHERE event_id = $1::text)

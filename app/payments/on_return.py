@@ -10,11 +10,15 @@ Asked RETURN_GRACE_S after the page, when the webhook has usually recorded the o
 taken its temp order away (then nothing is asked: no Stripe read, and no race with the
 webhook for the order, in which the loser's ticket number would be skipped); at most once
 per order per RETURN_ASK_EVERY_S (a reload, or a URL typed in, costs no second Stripe
-read); only for an order of ours still awaiting payment with a link."""
+read); only for an order of ours still awaiting payment with a link.
+
+While Redis (or Postgres) is away the page cannot be made: `paid_at_stripe` asks Stripe
+alone whether the money went, so the outage page can tell the diner (app/orders/pages.py)."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
@@ -22,6 +26,7 @@ from app.infra.logging import get_logger
 from app.orders.models import OrderStatus
 from app.orders.views import temp_store
 from app.payments.confirm import confirm_paid_session, order_ref_of
+from app.payments.session_state import paid_or_authorised
 from app.payments.stripe_gateway import get_gateway
 
 log = get_logger("orderpass.payments.on_return")
@@ -60,3 +65,48 @@ async def confirm_on_return(redis: ArqRedis, order_id: str) -> str:
     log.info("payment confirmed on the diner's return", order_id=order_id,
              session=session.id, outcome=outcome.result)
     return outcome.result
+
+
+@dataclass(frozen=True)
+class PaidAtStripe:
+    """What Stripe holds for the order a diner came back for: the amount, to say it."""
+    amount: int
+    currency: str
+    order_id: str
+
+
+# Sessions Stripe confirmed holding money for (a payment does not come undone): the outage
+# page refreshes every few seconds, and asks Stripe again only about the others.
+_CONFIRMED: dict[str, PaidAtStripe] = {}  # by session id
+_CONFIRMED_KEPT = 1000
+
+
+def _session_id_shape(session_id: str) -> bool:
+    return session_id.startswith("cs_") and len(session_id) <= 255 and \
+        session_id.isascii() and session_id.replace("_", "").isalnum()
+
+
+async def paid_at_stripe(order_id: str, session_id: str) -> PaidAtStripe | None:
+    """Whether Stripe holds the money for `order_id` through the Checkout Session the
+    success URL named, asked of Stripe alone (for the page shown while Redis or Postgres is
+    away). None when it does not, the session is another order's, or Stripe does not say;
+    never raises."""
+    if not _session_id_shape(session_id):
+        return None
+    if (known := _CONFIRMED.get(session_id)) is not None:
+        return known if known.order_id == order_id else None
+    try:
+        gateway = get_gateway()
+        session = await gateway.retrieve_checkout_session(session_id, order_ref=order_id)
+        if order_ref_of(session) != order_id or not await paid_or_authorised(
+                gateway, session, order_ref=order_id):
+            return None
+    except Exception as error:  # the outage page says what it knows; it is not an error
+        log.warning("payment not looked up on the diner's return", order_id=order_id,
+                    error=str(error)[:300])
+        return None
+    paid = PaidAtStripe(session.amount_total or 0, (session.currency or "").lower(), order_id)
+    if len(_CONFIRMED) >= _CONFIRMED_KEPT:
+        _CONFIRMED.clear()
+    _CONFIRMED[session_id] = paid
+    return paid

@@ -105,6 +105,36 @@ async def test_without_javascript_a_refused_checkout_focuses_its_errors(
     await context.close()
 
 
+async def test_without_javascript_a_refused_checkout_focuses_its_first_wrong_field(
+        browser: Any, web: RunningProcess) -> None:
+    """Two mistakes in the plain form post: the new page puts the focus on the first wrong
+    field (read out with its message), as static/js/menu.js does after an htmx swap; the box
+    of errors links each message to its field (GOV.UK's error summary). It focused the box."""
+    context = await browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(f"{web.url}/r/demo")
+    async with page.expect_navigation():
+        await page.locator(".menu-item", has_text="Tomato soup").first.locator(
+            ".add-button").click()
+    await page.fill("#name", "")
+    await page.fill("#email", "ada@")
+    async with page.expect_navigation():
+        await page.locator("button.primary-action").click()
+    assert await page.evaluate("() => document.activeElement.id") == "name", \
+        await page.evaluate("() => document.activeElement.outerHTML.slice(0, 120)")
+    field = page.locator("#name")
+    assert await field.evaluate(IN_VIEW)
+    assert await field.get_attribute("aria-invalid") == "true"
+    assert await field.get_attribute("aria-describedby") == "name-error"
+    assert await page.locator("#email").get_attribute("aria-invalid") == "true"
+    links = page.locator("#form-errors a")
+    assert [await link.get_attribute("href") for link in await links.all()] == [
+        "#name", "#email"]
+    await page.locator('#form-errors a[href="#email"]').click()  # the summary leads there
+    assert await page.evaluate("() => document.activeElement.id") == "email"
+    await context.close()
+
+
 COVERED = """el => { const r = el.getBoundingClientRect();
   const bar = document.querySelector('.basket-bar');
   if (!bar || getComputedStyle(bar).display === 'none') return false;

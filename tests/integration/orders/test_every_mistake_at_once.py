@@ -146,10 +146,12 @@ async def test_the_checkout_marks_every_wrong_field_at_once(
     assert response.status_code == 422, response.text[:500]
     page = response.text.replace("&#39;", "'")
     assert {field: _marked(page, field) for field in words} == words
-    # the box of errors lists them too, as the page has them, top to bottom
+    # the box of errors lists them too, as the page has them, top to bottom, each a link to
+    # its field
     summary = re.search(r'id="form-errors".*?<ul>(.*?)</ul>', page, re.S)
     assert summary is not None
-    assert re.findall(r"<li>([^<]*)</li>", summary.group(1)) == list(words.values())
+    assert re.findall(r'<li><a href="#([^"]*)">([^<]*)</a></li>', summary.group(1)) == list(
+        words.items())
     await _nothing_kept(redis, sandbox)
 
 
