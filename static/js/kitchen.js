@@ -457,7 +457,7 @@
   var rejectError = document.getElementById("reject-error");
   var rejecting = null;  // the Reject button whose ticket the dialog is about
   var pending = {};      // ref → a reject waiting out its undo window
-  var problems = {};     // ref → {text, status}: a reject the server refused, shown on its card
+  var problems = {};     // ref → a press the server refused, shown on its card (noteProblem)
   function chosenReason() {
     var choice = rejectForm.querySelector("input[name='reason-choice']:checked");
     if (!choice) return "";
@@ -630,7 +630,7 @@
         return response.text().then(function (text) {
           if (response.status === 401) { clearPending(ref); toLogin(); return; }
           notRejected(ref, "#" + entry.number + " was not rejected: " +
-                      refusal(response.status, text));
+                      refusal(response.status, text), entry.from, response.status === 409);
         });
       }
       delete pending[ref];
@@ -641,7 +641,7 @@
       if (gone) gone.remove();
       afterChange();
     }, function () {
-      notRejected(ref, "#" + entry.number + " was not rejected: " + NO_SERVER);
+      notRejected(ref, "#" + entry.number + " was not rejected: " + NO_SERVER, entry.from, false);
     });
   }
   // What the server said, as a sentence for the cook: its `detail` when it is one (the route
@@ -662,11 +662,25 @@
   }
   // The reject did not happen: the ticket is back as it was (no undo bar, not dimmed) and says
   // why on the card, until the cook tries again or the order moves on.
-  function notRejected(ref, text) {
+  function notRejected(ref, text, from, conflict) {
     var card = clearPending(ref);
-    if (!card) { showToast(text); return; }
-    problems[ref] = { text: text, status: card.dataset.status };
+    if (!card || !noteProblem(card, from, text, conflict)) showToast(text);
+  }
+  // A refusal is about the ticket in one state, and goes once the ticket has left it (a note
+  // that another screen accepted it, on a ticket since started or ready, told the cook
+  // something no longer true). Which state: the one the press was made in, for a failure of
+  // the press itself (the network, the server down); for a refusal because the order had
+  // moved on (409), the state it moved to: the ticket as the frame has already drawn it, else
+  // the next one a frame brings. A note already stale when its answer comes is not put on the
+  // ticket (false: the caller says it in the toast).
+  function noteProblem(card, from, text, conflict) {
+    var now = card.dataset.status;
+    if (!conflict && from && now !== from) return false;
+    var entry = { text: text, keep: [conflict && from === now ? from : now],
+                  waiting: conflict && from === now, said: false };
+    problems[card.dataset.ref] = entry;
     showProblems();
+    return entry;
   }
   function clearProblem(ref) {
     delete problems[ref];
@@ -675,17 +689,23 @@
   }
   function showProblems() {  // again after a frame replaced the card
     Object.keys(problems).forEach(function (ref) {
-      var card = cardOf(ref);
-      var status = problems[ref].status;
-      if (!card || (status !== null && card.dataset.status !== status)) { clearProblem(ref); return; }
+      var card = cardOf(ref), entry = problems[ref];
+      var status = card && card.dataset.status;
+      if (card && entry.waiting && entry.keep.indexOf(status) < 0) {
+        entry.keep = [status];  // the move the refusal spoke of has reached this screen
+        entry.waiting = false;
+      }
+      if (!card || entry.keep.indexOf(status) < 0) { clearProblem(ref); return; }
       var shown = card.querySelector(".card-problem");
       if (!shown) {
         shown = document.createElement("p");
         shown.className = "card-problem";
-        shown.setAttribute("role", "alert");
+        // read out once, when it comes: not again each time a frame redraws its ticket
+        if (!entry.said) shown.setAttribute("role", "alert");
+        entry.said = true;
         card.insertBefore(shown, card.querySelector(".actions"));
       }
-      if (shown.textContent !== problems[ref].text) shown.textContent = problems[ref].text;
+      if (shown.textContent !== entry.text) shown.textContent = entry.text;
     });
   }
   // Leaving the page inside the undo window still sends the reject the cook confirmed.
@@ -965,9 +985,10 @@
   // nothing floats over another ticket, the ticket keeps its buttons for the next try.
   var DONE = { accept: "accepted", start: "started", ready: "marked ready", complete: "completed" };
   // Refused because another screen moved the order first (409), the note stays through that
-  // move for STICKY_MS: the frame of the other screen's accept often redraws the ticket
-  // before the refusal arrives, and it is the news ("promised 13:48, your 40 min were not
-  // used"). Any other failure leaves with the status it was about.
+  // move (the frame of the other screen's accept often redraws the ticket before the refusal
+  // arrives, and it is the news: "promised 13:48, your 40 min were not used"), while the
+  // ticket stays there, for STICKY_MS at most. Any failure leaves with the status it was
+  // about (noteProblem).
   var STICKY_MS = 30000;
   function failedOnCard(elt, why, sticky) {
     var form = elt && elt.closest ? elt.closest("form") : null;
@@ -976,15 +997,12 @@
     if (!card) return false;
     var action = (/(?:^|\s)act-(\w+)/.exec(form.className) || [])[1];
     var ref = card.dataset.ref;
-    var entry = {
-      text: "#" + card.dataset.number + " was not " + (DONE[action] || "done") + ": " + why,
-      status: sticky ? null : card.dataset.status
-    };
-    problems[ref] = entry;
+    var text = "#" + card.dataset.number + " was not " + (DONE[action] || "done") + ": " + why;
+    var entry = noteProblem(card, pressed.dataset.status, text, sticky);
+    if (!entry) { showToast(text); return true; }
     if (sticky) {
       window.setTimeout(function () { if (problems[ref] === entry) clearProblem(ref); }, STICKY_MS);
     }
-    showProblems();
     return true;
   }
   function actionFailed(elt, why, sticky) {
