@@ -433,11 +433,14 @@
     var height = Math.max(Math.round(window.innerHeight - top - 8), 160) + "px";
     if (side.style.maxHeight !== height) side.style.maxHeight = height;  // no reflow per scroll
   }
+  // On one column (a portrait tablet) the page scrolls in the body, which ends above "+N more"
+  // while it shows (kitchen.css): the board is seen down to the body's foot, not the screen's.
   var more = document.getElementById("more-below");
   function countHidden() {
-    var bottom = window.innerHeight;
+    var bottom = Math.min(window.innerHeight, document.body.getBoundingClientRect().bottom);
     var below = cards().filter(function (c) { return c.getBoundingClientRect().bottom > bottom + 1; });
     more.hidden = below.length === 0;
+    document.body.classList.toggle("has-more-below", below.length > 0);
     more.textContent = "+" + below.length + " more ↓";
     more.dataset.count = String(below.length);
     return below;
@@ -447,7 +450,10 @@
     if (below.length) select(below[0], true);
   });
   window.addEventListener("resize", layout);
-  window.addEventListener("scroll", function () { countHidden(); fitSide(); }, { passive: true });
+  // the page's scroll, the body's (one column) and the side column's: scroll events do not
+  // bubble, so they are heard on their way down
+  document.addEventListener("scroll", function () { countHidden(); fitSide(); },
+                            { passive: true, capture: true });
 
   // --- reject: confirm in a modal, then a few seconds to undo ----------------------------
   var rejectDialog = document.getElementById("reject-dialog");
@@ -928,7 +934,8 @@
   // page (scrolling aside) is noted after every change; the page's first board is not new.
   var MOVED_MS = 700, placedAt = {}, movedAt = {}, placedOnce = false;
   function notePlaces() {
-    var now = Date.now(), x = window.scrollX, y = window.scrollY;
+    var now = Date.now(), body = document.body;  // the body scrolls on one column (kitchen.css)
+    var x = window.scrollX + body.scrollLeft, y = window.scrollY + body.scrollTop;
     cards().forEach(function (card) {
       var box = card.getBoundingClientRect(), ref = card.dataset.ref;
       var place = Math.round(box.left + x) + "," + Math.round(box.top + y);
