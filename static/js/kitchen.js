@@ -736,10 +736,61 @@
   });
   document.getElementById("controls-close").addEventListener("click", function () { controlsDialog.close(); });
 
+  // --- what a screen reader hears: a new order, a new notice, once -----------------------
+  // The board is no live region (a frame replaces tickets and notices, which were read out
+  // again each time); the page's one polite region (kitchen_announcer.html, outside the
+  // board) says what is new since the page opened: a ticket arriving new ("New order #46:
+  // 3 items, pickup"), a notice (its own words). What was on the first board is not news,
+  // nor are the orders the "Back online" banner lists (it is read out itself).
+  var announcer = document.getElementById("announcer"), heard = {};
+  function newsBlocks() { return boardHost.querySelectorAll(".notices [data-keys]"); }
+  function hearAll() {
+    cards().forEach(function (card) { heard["ticket " + card.dataset.ref] = true; });
+    Array.prototype.forEach.call(newsBlocks(), function (block) {
+      block.dataset.keys.split(" ").forEach(function (key) { if (key) heard["notice " + key] = true; });
+    });
+  }
+  function filled(message, values) {
+    return Object.keys(values).reduce(function (text, name) {
+      return text.split("{" + name + "}").join(values[name]);
+    }, message || "");
+  }
+  function newOrderSaid(card) {
+    var said = announcer.dataset, items = 0;
+    card.querySelectorAll(".lines .qty").forEach(function (qty) { items += parseInt(qty.textContent, 10) || 0; });
+    var badge = card.querySelector(".fulfilment");
+    var how = (/(?:^|\s)f-(\w+)/.exec(badge ? badge.className : "") || [])[1] || "";
+    var names = { pickup: said.pickup, delivery: said.delivery, dine_in: said.dineIn };
+    return filled(card.classList.contains("has-allergy") ? said.newOrderAllergy : said.newOrder, {
+      number: card.dataset.number, fulfilment: names[how] || how,
+      items: filled(items === 1 ? said.itemOne : said.itemOther, { count: String(items) })
+    });
+  }
+  function announceNews() {
+    if (!announcer) return;
+    var news = [];
+    cards().forEach(function (card) {
+      var key = "ticket " + card.dataset.ref;
+      if (heard[key]) return;
+      heard[key] = true;
+      if (card.dataset.status === "paid" && !offline) news.push(newOrderSaid(card));
+    });
+    Array.prototype.forEach.call(newsBlocks(), function (block) {
+      var fresh = block.dataset.keys.split(" ").filter(function (key) { return key && !heard["notice " + key]; });
+      if (!fresh.length) return;
+      fresh.forEach(function (key) { heard["notice " + key] = true; });
+      var words = block.querySelector("p");
+      news.push((words ? words.textContent : "").replace(/\s+/g, " ").trim());
+    });
+    if (news.length) announcer.textContent = news.join(" ");
+  }
+  hearAll();
+
   // --- after every board swap / action ---------------------------------------------------
   function afterChange() {
     followReject();
     noteStatuses();
+    announceNews();  // before backOnline: the orders the banner lists are not said twice
     backOnline();
     restoreSelection();
     showPending();
