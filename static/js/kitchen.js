@@ -433,11 +433,14 @@
     var height = Math.max(Math.round(window.innerHeight - top - 8), 160) + "px";
     if (side.style.maxHeight !== height) side.style.maxHeight = height;  // no reflow per scroll
   }
+  // On one column (a portrait tablet) the page scrolls in the body, which ends above "+N more"
+  // while it shows (kitchen.css): the board is seen down to the body's foot, not the screen's.
   var more = document.getElementById("more-below");
   function countHidden() {
-    var bottom = window.innerHeight;
+    var bottom = Math.min(window.innerHeight, document.body.getBoundingClientRect().bottom);
     var below = cards().filter(function (c) { return c.getBoundingClientRect().bottom > bottom + 1; });
     more.hidden = below.length === 0;
+    document.body.classList.toggle("has-more-below", below.length > 0);
     more.textContent = "+" + below.length + " more ↓";
     more.dataset.count = String(below.length);
     return below;
@@ -447,7 +450,10 @@
     if (below.length) select(below[0], true);
   });
   window.addEventListener("resize", layout);
-  window.addEventListener("scroll", function () { countHidden(); fitSide(); }, { passive: true });
+  // the page's scroll, the body's (one column) and the side column's: scroll events do not
+  // bubble, so they are heard on their way down
+  document.addEventListener("scroll", function () { countHidden(); fitSide(); },
+                            { passive: true, capture: true });
 
   // --- reject: confirm in a modal, then a few seconds to undo ----------------------------
   var rejectDialog = document.getElementById("reject-dialog");
@@ -457,7 +463,7 @@
   var rejectError = document.getElementById("reject-error");
   var rejecting = null;  // the Reject button whose ticket the dialog is about
   var pending = {};      // ref → a reject waiting out its undo window
-  var problems = {};     // ref → {text, status}: a reject the server refused, shown on its card
+  var problems = {};     // ref → a press the server refused, shown on its card (noteProblem)
   function chosenReason() {
     var choice = rejectForm.querySelector("input[name='reason-choice']:checked");
     if (!choice) return "";
@@ -630,7 +636,7 @@
         return response.text().then(function (text) {
           if (response.status === 401) { clearPending(ref); toLogin(); return; }
           notRejected(ref, "#" + entry.number + " was not rejected: " +
-                      refusal(response.status, text));
+                      refusal(response.status, text), entry.from, response.status === 409);
         });
       }
       delete pending[ref];
@@ -641,7 +647,7 @@
       if (gone) gone.remove();
       afterChange();
     }, function () {
-      notRejected(ref, "#" + entry.number + " was not rejected: " + NO_SERVER);
+      notRejected(ref, "#" + entry.number + " was not rejected: " + NO_SERVER, entry.from, false);
     });
   }
   // What the server said, as a sentence for the cook: its `detail` when it is one (the route
@@ -662,11 +668,25 @@
   }
   // The reject did not happen: the ticket is back as it was (no undo bar, not dimmed) and says
   // why on the card, until the cook tries again or the order moves on.
-  function notRejected(ref, text) {
+  function notRejected(ref, text, from, conflict) {
     var card = clearPending(ref);
-    if (!card) { showToast(text); return; }
-    problems[ref] = { text: text, status: card.dataset.status };
+    if (!card || !noteProblem(card, from, text, conflict)) showToast(text);
+  }
+  // A refusal is about the ticket in one state, and goes once the ticket has left it (a note
+  // that another screen accepted it, on a ticket since started or ready, told the cook
+  // something no longer true). Which state: the one the press was made in, for a failure of
+  // the press itself (the network, the server down); for a refusal because the order had
+  // moved on (409), the state it moved to: the ticket as the frame has already drawn it, else
+  // the next one a frame brings. A note already stale when its answer comes is not put on the
+  // ticket (false: the caller says it in the toast).
+  function noteProblem(card, from, text, conflict) {
+    var now = card.dataset.status;
+    if (!conflict && from && now !== from) return false;
+    var entry = { text: text, keep: [conflict && from === now ? from : now],
+                  waiting: conflict && from === now, said: false };
+    problems[card.dataset.ref] = entry;
     showProblems();
+    return entry;
   }
   function clearProblem(ref) {
     delete problems[ref];
@@ -675,17 +695,23 @@
   }
   function showProblems() {  // again after a frame replaced the card
     Object.keys(problems).forEach(function (ref) {
-      var card = cardOf(ref);
-      var status = problems[ref].status;
-      if (!card || (status !== null && card.dataset.status !== status)) { clearProblem(ref); return; }
+      var card = cardOf(ref), entry = problems[ref];
+      var status = card && card.dataset.status;
+      if (card && entry.waiting && entry.keep.indexOf(status) < 0) {
+        entry.keep = [status];  // the move the refusal spoke of has reached this screen
+        entry.waiting = false;
+      }
+      if (!card || entry.keep.indexOf(status) < 0) { clearProblem(ref); return; }
       var shown = card.querySelector(".card-problem");
       if (!shown) {
         shown = document.createElement("p");
         shown.className = "card-problem";
-        shown.setAttribute("role", "alert");
+        // read out once, when it comes: not again each time a frame redraws its ticket
+        if (!entry.said) shown.setAttribute("role", "alert");
+        entry.said = true;
         card.insertBefore(shown, card.querySelector(".actions"));
       }
-      if (shown.textContent !== problems[ref].text) shown.textContent = problems[ref].text;
+      if (shown.textContent !== entry.text) shown.textContent = entry.text;
     });
   }
   // Leaving the page inside the undo window still sends the reject the cook confirmed.
@@ -710,10 +736,61 @@
   });
   document.getElementById("controls-close").addEventListener("click", function () { controlsDialog.close(); });
 
+  // --- what a screen reader hears: a new order, a new notice, once -----------------------
+  // The board is no live region (a frame replaces tickets and notices, which were read out
+  // again each time); the page's one polite region (kitchen_announcer.html, outside the
+  // board) says what is new since the page opened: a ticket arriving new ("New order #46:
+  // 3 items, pickup"), a notice (its own words). What was on the first board is not news,
+  // nor are the orders the "Back online" banner lists (it is read out itself).
+  var announcer = document.getElementById("announcer"), heard = {};
+  function newsBlocks() { return boardHost.querySelectorAll(".notices [data-keys]"); }
+  function hearAll() {
+    cards().forEach(function (card) { heard["ticket " + card.dataset.ref] = true; });
+    Array.prototype.forEach.call(newsBlocks(), function (block) {
+      block.dataset.keys.split(" ").forEach(function (key) { if (key) heard["notice " + key] = true; });
+    });
+  }
+  function filled(message, values) {
+    return Object.keys(values).reduce(function (text, name) {
+      return text.split("{" + name + "}").join(values[name]);
+    }, message || "");
+  }
+  function newOrderSaid(card) {
+    var said = announcer.dataset, items = 0;
+    card.querySelectorAll(".lines .qty").forEach(function (qty) { items += parseInt(qty.textContent, 10) || 0; });
+    var badge = card.querySelector(".fulfilment");
+    var how = (/(?:^|\s)f-(\w+)/.exec(badge ? badge.className : "") || [])[1] || "";
+    var names = { pickup: said.pickup, delivery: said.delivery, dine_in: said.dineIn };
+    return filled(card.classList.contains("has-allergy") ? said.newOrderAllergy : said.newOrder, {
+      number: card.dataset.number, fulfilment: names[how] || how,
+      items: filled(items === 1 ? said.itemOne : said.itemOther, { count: String(items) })
+    });
+  }
+  function announceNews() {
+    if (!announcer) return;
+    var news = [];
+    cards().forEach(function (card) {
+      var key = "ticket " + card.dataset.ref;
+      if (heard[key]) return;
+      heard[key] = true;
+      if (card.dataset.status === "paid" && !offline) news.push(newOrderSaid(card));
+    });
+    Array.prototype.forEach.call(newsBlocks(), function (block) {
+      var fresh = block.dataset.keys.split(" ").filter(function (key) { return key && !heard["notice " + key]; });
+      if (!fresh.length) return;
+      fresh.forEach(function (key) { heard["notice " + key] = true; });
+      var words = block.querySelector("p");
+      news.push((words ? words.textContent : "").replace(/\s+/g, " ").trim());
+    });
+    if (news.length) announcer.textContent = news.join(" ");
+  }
+  hearAll();
+
   // --- after every board swap / action ---------------------------------------------------
   function afterChange() {
     followReject();
     noteStatuses();
+    announceNews();  // before backOnline: the orders the banner lists are not said twice
     backOnline();
     restoreSelection();
     showPending();
@@ -908,7 +985,8 @@
   // page (scrolling aside) is noted after every change; the page's first board is not new.
   var MOVED_MS = 700, placedAt = {}, movedAt = {}, placedOnce = false;
   function notePlaces() {
-    var now = Date.now(), x = window.scrollX, y = window.scrollY;
+    var now = Date.now(), body = document.body;  // the body scrolls on one column (kitchen.css)
+    var x = window.scrollX + body.scrollLeft, y = window.scrollY + body.scrollTop;
     cards().forEach(function (card) {
       var box = card.getBoundingClientRect(), ref = card.dataset.ref;
       var place = Math.round(box.left + x) + "," + Math.round(box.top + y);
@@ -965,9 +1043,10 @@
   // nothing floats over another ticket, the ticket keeps its buttons for the next try.
   var DONE = { accept: "accepted", start: "started", ready: "marked ready", complete: "completed" };
   // Refused because another screen moved the order first (409), the note stays through that
-  // move for STICKY_MS: the frame of the other screen's accept often redraws the ticket
-  // before the refusal arrives, and it is the news ("promised 13:48, your 40 min were not
-  // used"). Any other failure leaves with the status it was about.
+  // move (the frame of the other screen's accept often redraws the ticket before the refusal
+  // arrives, and it is the news: "promised 13:48, your 40 min were not used"), while the
+  // ticket stays there, for STICKY_MS at most. Any failure leaves with the status it was
+  // about (noteProblem).
   var STICKY_MS = 30000;
   function failedOnCard(elt, why, sticky) {
     var form = elt && elt.closest ? elt.closest("form") : null;
@@ -976,15 +1055,12 @@
     if (!card) return false;
     var action = (/(?:^|\s)act-(\w+)/.exec(form.className) || [])[1];
     var ref = card.dataset.ref;
-    var entry = {
-      text: "#" + card.dataset.number + " was not " + (DONE[action] || "done") + ": " + why,
-      status: sticky ? null : card.dataset.status
-    };
-    problems[ref] = entry;
+    var text = "#" + card.dataset.number + " was not " + (DONE[action] || "done") + ": " + why;
+    var entry = noteProblem(card, pressed.dataset.status, text, sticky);
+    if (!entry) { showToast(text); return true; }
     if (sticky) {
       window.setTimeout(function () { if (problems[ref] === entry) clearProblem(ref); }, STICKY_MS);
     }
-    showProblems();
     return true;
   }
   function actionFailed(elt, why, sticky) {

@@ -14,7 +14,7 @@ import pytest
 from app.orders.tables import PaidOrder
 from tests.helpers.accounts import add_invitation, add_password_reset
 from tests.helpers.browser import logged_in_context
-from tests.helpers.orders import make_paid_order, valid_order
+from tests.helpers.orders import announce_paid, make_paid_order, valid_order
 from tests.helpers.server import ROOT, RunningProcess
 
 pytestmark = pytest.mark.browser
@@ -100,6 +100,11 @@ async def test_kitchen_pages(browser: Any, web: RunningProcess) -> None:
     await page.click("#controls-close")
     await page.keyboard.press("d")
     await audit(page, "/kitchen/demo dense", found)
+    for _ in range(8):  # a portrait tablet with more tickets than fit: "+N more" at its foot
+        await announce_paid(await make_paid_order())
+    await page.set_viewport_size({"width": 768, "height": 1024})
+    await page.locator("#more-below").wait_for()
+    await audit(page, "/kitchen/demo portrait, +N more", found)
     ticket = await context.new_page()
     await ticket.add_init_script("window.print = () => {}")
     await ticket.goto(f"/kitchen/demo/orders/{new.public_id}/ticket")
