@@ -1038,6 +1038,9 @@
     window.clearTimeout(toastTimer);
     toastTimer = window.setTimeout(function () { toast.hidden = true; }, 6000);
   }
+  // On a portrait tablet the toast lies over the board's foot: a tap on it puts it away
+  // (and reaches no ticket under it).
+  if (toast) toast.addEventListener("click", function () { toast.hidden = true; });
   // A press on a ticket that failed (no answer, a timeout, the server refusing or down) says
   // so on that ticket, with the words the reject uses ("#7 was not accepted: … Try again."):
   // nothing floats over another ticket, the ticket keeps its buttons for the next try.
