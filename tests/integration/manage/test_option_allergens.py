@@ -1,0 +1,84 @@
+"""Allergens an option adds ("Pesto | 1.00 | Nuts"), from the owner's dish editor to the
+diner's menu and the kitchen: named in English or German, kept on an edit, an unknown name
+refused with its line and nothing saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from app.restaurants.tables import MenuItem, ModifierGroup, ModifierOption
+from tests.helpers.accounts import login
+from tests.helpers.menu_forms import item_form
+
+PASTA = {"name": "Penne", "category": "Mains", "description": "", "price": "9.00",
+         "tax_rate": "", "position": "0", "available": "on", "allergens_shown": "1",
+         "allergen-gluten": "on", "groups_shown": "1",
+         "group-0-name": "Pasta", "group-0-required": "on", "group-0-min": "1",
+         "group-0-max": "1", "group-0-options": "Penne\nGluten-free penne | 1.50",
+         "group-1-name": "Extras", "group-1-min": "0", "group-1-max": "3",
+         "group-1-options": "Pesto | 1.00 | Nuts\nParmesan | 0,80 | milch\n"
+                            "Seeds | | sesame , CELERY"}
+
+
+async def _options() -> dict[str, list[str]]:
+    return {row["name"]: row["allergens"] for row in await ModifierOption.select(
+        ModifierOption.name, ModifierOption.allergens)}
+
+
+async def _menu_state() -> tuple[Any, ...]:
+    return (await MenuItem.select().order_by(MenuItem.id),
+            await ModifierGroup.select().order_by(ModifierGroup.id),
+            await ModifierOption.select().order_by(ModifierOption.id))
+
+
+async def _penne(client: httpx.AsyncClient) -> int:
+    token = await login(client, "owner@demo.test")
+    saved = await client.post("/manage/demo/menu/items", data={"_csrf_token": token, **PASTA})
+    assert saved.status_code == 303, saved.text
+    item = await MenuItem.objects().get(MenuItem.name == "Penne")
+    assert item is not None
+    return int(item.id)
+
+
+async def test_an_owner_declares_the_allergens_an_option_adds(client: httpx.AsyncClient
+                                                             ) -> None:
+    item_id = await _penne(client)
+    options = await _options()
+    assert (options["Pesto"], options["Parmesan"], options["Seeds"]) == (
+        ["nuts"], ["milk"], ["celery", "sesame"])
+    assert options["Penne"] == options["Gluten-free penne"] == []
+    # the form shows them back in English, in the regulation's order, each line parseable
+    form = await item_form(client, item_id)
+    assert form["group-1-options"].split("\n") == [
+        "Pesto | 1.00 | Nuts", "Parmesan | 0.80 | Milk", "Seeds | 0.00 | Celery, Sesame"]
+    assert form["group-0-options"] == "Penne\nGluten-free penne | 1.50"
+    # posted back as the page filled it, nothing changes; a line without them drops them
+    again = await client.post(f"/manage/demo/menu/items/{item_id}", data=form)
+    assert again.status_code == 303, again.text
+    assert await _options() == options
+    form.update({"group-1-options": "Pesto | 1.00\nParmesan | 0.80 | Milk, Eier",
+                 "group-1-max": "2"})
+    assert (await client.post(f"/manage/demo/menu/items/{item_id}", data=form)
+            ).status_code == 303
+    options = await _options()
+    assert (options["Pesto"], options["Parmesan"]) == ([], ["eggs", "milk"])
+
+
+async def test_an_unknown_allergen_is_named_with_its_line_and_nothing_is_saved(
+        client: httpx.AsyncClient) -> None:
+    item_id = await _penne(client)
+    before = await _menu_state()
+    form = await item_form(client, item_id)
+    for options, message in [
+            ("Pesto | 1.00 | Nuts\nPine nuts | 1.00 | Nuts, Almonds",
+             "Line 2: &#39;Almonds&#39; is not one of the 14 allergens"),
+            ("Pesto | 1.00 | Nuts | Milk", "Line 1: at most three parts")]:
+        refused = await client.post(f"/manage/demo/menu/items/{item_id}", data={
+            **form, "name": "Renamed", "group-1-options": options})
+        assert refused.status_code == 422, refused.text[:300]
+        assert 'id="group-1-options-error"' in refused.text
+        assert message in refused.text, refused.text.split('group-1-options-error">')[1][:200]
+        assert "Nothing was saved." in refused.text
+        assert await _menu_state() == before
