@@ -4,6 +4,8 @@ refused with its line and nothing saved."""
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import httpx
@@ -82,3 +84,32 @@ async def test_an_unknown_allergen_is_named_with_its_line_and_nothing_is_saved(
         assert message in refused.text, refused.text.split('group-1-options-error">')[1][:200]
         assert "Nothing was saved." in refused.text
         assert await _menu_state() == before
+
+
+def _option_label(page: str, name: str) -> str:
+    """The text of the option's label on the diner's menu ("Pesto +€1.00 · contains Nuts")."""
+    [label] = [label for label in re.findall(r"<label>(.*?)</label>", page, re.S)
+               if f"> {name} " in label or label.endswith(f"> {name}")]
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", label)).split())
+
+
+async def test_the_diner_sees_an_options_allergens_in_their_language(
+        client: httpx.AsyncClient) -> None:
+    await _penne(client)
+    english = (await client.get("/r/demo", headers={"Accept-Language": "en-GB,en"})).text
+    assert _option_label(english, "Pesto") == "Pesto +€1.00 · contains Nuts"
+    assert _option_label(english, "Seeds") == "Seeds · contains Celery, Sesame"
+    assert _option_label(english, "Gluten-free penne") == "Gluten-free penne +€1.50"
+    assert "Contains: Gluten" in english  # the dish's own line, as the owner ticked it
+    client.cookies.clear()
+    german = (await client.get("/r/demo", headers={"Accept-Language": "de-DE,de"})).text
+    assert _option_label(german, "Pesto").endswith("· enthält Schalenfrüchte")
+    assert _option_label(german, "Parmesan").endswith("· enthält Milch")
+    assert "Enthält: Gluten" in german
+    # the menu API lists them as codes beside the dish's
+    api = {item["name"]: item for item in (await client.get(
+        "/api/restaurants/demo/menu")).json()["items"]}["Penne"]
+    assert {option["name"]: option["allergens"] for group in api["groups"]
+            for option in group["options"]} == {
+        "Penne": [], "Gluten-free penne": [], "Pesto": ["nuts"], "Parmesan": ["milk"],
+        "Seeds": ["celery", "sesame"]}
