@@ -1,6 +1,7 @@
 """Allergens an option adds ("Pesto | 1.00 | Nuts"), from the owner's dish editor to the
-diner's menu and the kitchen: named in English or German, kept on an edit, an unknown name
-refused with its line and nothing saved."""
+diner's menu and the kitchen ticket: named in English or German, kept on an edit, an unknown
+name refused with its line and nothing saved; a paid order keeps the allergens its options
+had."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import httpx
 from app.restaurants.tables import MenuItem, ModifierGroup, ModifierOption
 from tests.helpers.accounts import login
 from tests.helpers.menu_forms import item_form
+from tests.helpers.orders import menu, pay_and_post_webhook
+from tests.helpers.sandbox import RunningSandbox
 
 PASTA = {"name": "Penne", "category": "Mains", "description": "", "price": "9.00",
          "tax_rate": "", "position": "0", "available": "on", "allergens_shown": "1",
@@ -113,3 +116,34 @@ async def test_the_diner_sees_an_options_allergens_in_their_language(
             for option in group["options"]} == {
         "Penne": [], "Gluten-free penne": [], "Pesto": ["nuts"], "Parmesan": ["milk"],
         "Seeds": ["celery", "sesame"]}
+
+
+async def test_the_kitchen_ticket_names_the_allergens_the_chosen_options_added(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    item_id = await _penne(client)
+    ids = {option["name"]: option["id"] for group in {
+        item["name"]: item for item in (await menu(client))["items"]}["Penne"]["groups"]
+        for option in group["options"]}
+    created = (await client.post("/api/orders", json={
+        "restaurant": "demo", "items": [{"menu_item_id": item_id, "quantity": 1, "modifiers": [
+            ids["Penne"], ids["Pesto"], ids["Seeds"], ids["Parmesan"]]}],
+        "customer": {"name": "Ada", "email": "ada@example.com"},
+        "fulfillment": "pickup"})).json()
+    assert await pay_and_post_webhook(client, sandbox, created) == "created"
+    # the paid line keeps them as they were: the owner's later edit changes no order
+    form = await item_form(client, item_id)
+    form["group-1-options"] = "Pesto | 1.00\nParmesan | 0.80\nSeeds"
+    assert (await client.post(f"/manage/demo/menu/items/{item_id}", data=form)
+            ).status_code == 303
+    client.cookies.clear()
+    await login(client, "kitchen@demo.test")
+    shown = "Pasta: Penne; Extras: Pesto (contains Nuts), Parmesan (contains Milk), " \
+            "Seeds (contains Celery, Sesame)"
+    board = await client.get("/kitchen/demo")
+    assert shown in board.text
+    ticket = await client.get(f"/kitchen/demo/orders/{created['id']}/ticket")
+    assert ticket.status_code == 200 and shown in ticket.text
+    # the diner's own status page lists the options as chosen, as before
+    status = (await client.get(f"/api/orders/{created['id']}")).json()
+    assert [m["name"] for m in status["items"][0]["modifiers"]] == [
+        "Penne", "Pesto", "Parmesan", "Seeds"]
