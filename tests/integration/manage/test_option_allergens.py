@@ -10,12 +10,15 @@ import re
 from typing import Any
 
 import httpx
+from arq.connections import ArqRedis
 
+from app.orders.tables import PaidOrder
 from app.restaurants.tables import MenuItem, ModifierGroup, ModifierOption
 from tests.helpers.accounts import login
 from tests.helpers.menu_forms import item_form
 from tests.helpers.orders import menu, pay_and_post_webhook
 from tests.helpers.sandbox import RunningSandbox
+from tests.helpers.stripe_events import paid_events, post_event
 
 PASTA = {"name": "Penne", "category": "Mains", "description": "", "price": "9.00",
          "tax_rate": "", "position": "0", "available": "on", "allergens_shown": "1",
@@ -147,3 +150,28 @@ async def test_the_kitchen_ticket_names_the_allergens_the_chosen_options_added(
     status = (await client.get(f"/api/orders/{created['id']}")).json()
     assert [m["name"] for m in status["items"][0]["modifiers"]] == [
         "Penne", "Pesto", "Parmesan", "Seeds"]
+
+
+async def test_an_order_rebuilt_from_stripe_still_names_them(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    """The snapshot has no room for them: a rebuild reads them from the menu as it is."""
+    item_id = await _penne(client)
+    ids = {option["name"]: option["id"] for group in {
+        item["name"]: item for item in (await menu(client))["items"]}["Penne"]["groups"]
+        for option in group["options"]}
+    created = (await client.post("/api/orders", json={
+        "restaurant": "demo", "items": [{"menu_item_id": item_id, "quantity": 1,
+                                         "modifiers": [ids["Penne"], ids["Pesto"]]}],
+        "customer": {"name": "Ada", "email": "ada@example.com"},
+        "fulfillment": "pickup"})).json()
+    await redis.flushdb()  # the temp order is gone: the order comes back from Stripe
+    session_id = created["payment_url"].rsplit("/", 1)[1]
+    sandbox.pay(session_id)
+    [event] = paid_events(sandbox, session_id)
+    assert (await post_event(client, event)).json()["result"] == "created"
+    order = await PaidOrder.objects().get(PaidOrder.public_id == created["id"])
+    assert order is not None and order.rebuilt_from_stripe and not order.needs_review
+    client.cookies.clear()
+    await login(client, "kitchen@demo.test")
+    ticket = await client.get(f"/kitchen/demo/orders/{created['id']}/ticket")
+    assert "Pasta: Penne; Extras: Pesto (contains Nuts)" in ticket.text
