@@ -117,7 +117,8 @@ class CartForm:
             chosen.append(CartLine(by_id[parsed[0]], quantity, self.choice_notes.get(key, ""),
                                    self.choice_allergy_of(key), [
                 LineModifier(group=names.get(option.group, ""), name=option.name,
-                             delta=option.delta, option=option.id)
+                             delta=option.delta, option=option.id,
+                             allergens=option.allergens)
                 for option in known if option.id in parsed[1]], key))
         return plain + chosen
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.orders.models import LineModifier
+from app.restaurants.allergens import english
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Option:
     name: str
     delta: int
     available: bool = True
+    allergens: tuple[str, ...] = ()  # the allergen codes it adds to its dish
 
 
 class ChoiceInvalid(ValueError):
@@ -60,7 +62,7 @@ def choose(item_name: str, groups: list[Group], options: list[Option], chosen: l
     picked = set(chosen)
     names = {group.id: group.name for group in groups}
     return [LineModifier(group=names[option.group], name=option.name, delta=option.delta,
-                         option=option.id)
+                         option=option.id, allergens=option.allergens)
             for option in options if option.id in picked]
 
 
@@ -82,7 +84,8 @@ def of_views(item_groups: Iterable[Any]) -> tuple[list[Group], list[Option]]:
     item_groups = list(item_groups)
     return ([Group(group.id, group.name, group.min_choices, group.max_choices, group.required)
              for group in item_groups],
-            [Option(option.id, group.id, option.name, option.price_delta, option.available)
+            [Option(option.id, group.id, option.name, option.price_delta, option.available,
+                    tuple(option.allergens))
              for group in item_groups for option in group.options])
 
 
@@ -90,13 +93,18 @@ def _how_many(low: int, high: int) -> str:
     return str(low) if low == high else f"{low} to {high}"
 
 
-def label(modifiers: list[LineModifier]) -> str:
-    """"Size: L; Extras: Cheese, Olives": how a line's options read on one line."""
+def label(modifiers: Iterable[LineModifier], *, allergens: bool = False) -> str:
+    """"Size: L; Extras: Cheese, Olives": how a line's options read on one line (the Stripe
+    line item's name too). `allergens`: each option followed by those it added, in English
+    ("Extras: Pesto (contains Nuts)"), as the kitchen reads them."""
     text, group = "", None
     for modifier in modifiers:
+        name = modifier.name
+        if allergens and (added := english(modifier.allergens)):
+            name += f" (contains {', '.join(added)})"
         if modifier.group == group:
-            text += f", {modifier.name}"
+            text += f", {name}"
         else:
-            text += ("; " if text else "") + f"{modifier.group}: {modifier.name}"
+            text += ("; " if text else "") + f"{modifier.group}: {name}"
             group = modifier.group
     return text

@@ -122,7 +122,9 @@ class MenuEntry:
 def _entry(row: list[Any]) -> MenuEntry:
     item_id, name, price, available, rate, groups, options = row
     return MenuEntry(item_id, name, price, available, rate,
-                     [Group(*group) for group in groups], [Option(*option) for option in options])
+                     [Group(*group) for group in groups],
+                     [Option(option_id, group, name, delta, available, tuple(codes))
+                      for option_id, group, name, delta, available, codes in options])
 
 
 # The restaurant and the ordered menu items in one round trip (two ORM queries were a tenth
@@ -143,7 +145,8 @@ SELECT r.id, r.slug, r.name, r.currency, r.capture_mode, r.default_prep_minutes,
                                       ORDER BY g.position, g.id)
                       FROM modifier_group g WHERE g.menu_item = m.id), '[]'::json),
             coalesce((SELECT json_agg(json_build_array(o.id, o.modifier_group, o.name,
-                                                       o.price_delta, o.available)
+                                                       o.price_delta, o.available,
+                                                       o.allergens)
                                       ORDER BY g.position, g.id, o.position, o.id)
                       FROM modifier_option o JOIN modifier_group g ON g.id = o.modifier_group
                       WHERE g.menu_item = m.id), '[]'::json)))

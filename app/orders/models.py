@@ -44,6 +44,8 @@ class LineModifier(msgspec.Struct, frozen=True):
     name: str  # "L"
     delta: int = 0  # minor units, already part of the line's unit_amount
     option: int | None = None  # the modifier_option id it was (None once rebuilt without)
+    # allergen codes the option added to the dish (app.restaurants.allergens), as then
+    allergens: tuple[str, ...] = ()
 
 
 class OrderLine(msgspec.Struct, frozen=True):

@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from app.infra import i18n
 from app.orders.models import Customer, LineModifier, OrderLine, TempOrder, with_tax
 from app.payments import snapshot
 from app.payments.stripe_data import CheckoutSession
 from app.payments.stripe_gateway import StripeGateway, line_items, metadata_of, temp_order_ref
-from app.restaurants.tables import Restaurant
+from app.restaurants.tables import ModifierOption, Restaurant
 
 LEGACY_CUT_RISK = 400  # a one-key snapshot this long may have had notes shortened to fit
 
@@ -81,7 +83,7 @@ async def rebuild_temp_order(gateway: StripeGateway, session: CheckoutSession
                                allergy=line_allergies[index] if extra is not None
                                and index < len(line_allergies) else "",
                                tax_rate=rates[index]))
-    lines = with_tax(lines, mode)
+    lines = with_tax(await _with_allergens(lines, gaps), mode)
     created = found.get("c") or session.created
     scheduled_for, prep = _scheduled(found, restaurant.default_prep_minutes)
     details = session.customer_details
@@ -106,6 +108,25 @@ async def rebuild_temp_order(gateway: StripeGateway, session: CheckoutSession
     if gaps:
         order.review_note = "Rebuilt from Stripe; missing: " + "; ".join(gaps)
     return order
+
+
+async def _with_allergens(lines: list[OrderLine], gaps: list[str]) -> list[OrderLine]:
+    """The lines with the allergens their options add, read from the menu now: the snapshot
+    has no room for them (Stripe's 50 keys), and the kitchen must still see "Pesto (contains
+    Nuts)". An option deleted since is a gap: its allergens are unknown."""
+    ids = {modifier.option for line in lines for modifier in line.modifiers if modifier.option}
+    if not ids:
+        return lines
+    rows = await ModifierOption.select(ModifierOption.id, ModifierOption.allergens).where(
+        ModifierOption.id.is_in(list(ids)))
+    codes = {int(row["id"]): tuple(row["allergens"] or ()) for row in rows}
+    gone = sorted({modifier.name for line in lines for modifier in line.modifiers
+                   if modifier.option and modifier.option not in codes})
+    if gone:
+        gaps.append(f"the allergens of {', '.join(gone)} (no longer on the menu)")
+    return [msgspec.structs.replace(line, modifiers=[
+        msgspec.structs.replace(modifier, allergens=codes.get(modifier.option or 0, ()))
+        for modifier in line.modifiers]) for line in lines]
 
 
 def _language(found: dict[str, Any], default: str) -> str:

@@ -4,6 +4,7 @@ codes stored on a menu item, in the order the regulation lists them, and their l
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from app.infra import i18n
 from app.infra.i18n import N_
@@ -26,3 +27,24 @@ def known(codes: Iterable[str]) -> list[str]:
 def labels(codes: Iterable[str]) -> list[str]:
     """Their names in the current language (a diner's page settles it)."""
     return [i18n.gettext(ALLERGENS[code]) for code in known(codes)]
+
+
+def english(codes: Iterable[str]) -> list[str]:
+    """Their English names, whatever the current language (the owner's editor, the kitchen)."""
+    return [ALLERGENS[code] for code in known(codes)]
+
+
+@cache
+def _by_name() -> dict[str, str]:
+    """Code by lower-cased name: the code, the English and every translated name."""
+    names = {code: code for code in ALLERGENS}
+    for language in i18n.SUPPORTED:
+        catalog = i18n.translations(language)
+        names.update({catalog.gettext(label).lower(): code
+                      for code, label in ALLERGENS.items()})
+    return names
+
+
+def code_of(name: str) -> str | None:
+    """The code an owner means by `name` ("nuts", "Schalenfrüchte"), None if no allergen."""
+    return _by_name().get(" ".join(name.split()).lower())

@@ -86,7 +86,8 @@ class MenuApiController(Controller):
                     options=[ModifierOptionOut(
                         id=option.id, name=option.name,
                         price_delta=Money(amount=option.price_delta, currency=currency),
-                        available=option.available) for option in group.options])
+                        available=option.available, allergens=known(option.allergens))
+                        for option in group.options])
                     for group in groups.get(item.id, [])],
                 photo_url=services.photo_url(item))
             for item in items],

@@ -60,8 +60,11 @@ async def _write_options(group_id: int, group: GroupIn,
         found = old.get(option.name)
         if found is None:
             await ModifierOption(modifier_group=group_id, name=option.name,
-                                 price_delta=option.delta, position=position).save()
+                                 price_delta=option.delta, position=position,
+                                 allergens=list(option.allergens)).save()
         else:
             await ModifierOption.update({ModifierOption.price_delta: option.delta,
-                                         ModifierOption.position: position}).where(
+                                         ModifierOption.position: position,
+                                         ModifierOption.allergens: list(option.allergens)}
+                                        ).where(
                 ModifierOption.id == found["id"])

@@ -3,10 +3,11 @@ field ("Size: S/M/L" required, one choice; "Extras: cheese +1.00" optional, up t
 
 Form fields per group N (0 … MAX_GROUPS-1): `group-N-name`, `group-N-required` (checkbox),
 `group-N-min`, `group-N-max` and `group-N-options`, one option a line: `Name` (no extra
-charge) or `Name | 1.00` (added to the item's price). A group whose name and options are
-blank is no group. Deltas are 0 or more: a cheaper variant is the item's base price with the
-others dearer (Stripe refuses negative unit amounts, and a delta below the base price could
-make a line negative)."""
+charge) or `Name | 1.00` (added to the item's price), then optionally the EU allergens the
+option adds, by name in English or German: `Pesto | 1.00 | Nuts, Milk` (`Basil | | Nuts`
+without a charge). A group whose name and options are blank is no group. Deltas are 0 or
+more: a cheaper variant is the item's base price with the others dearer (Stripe refuses
+negative unit amounts, and a delta below the base price could make a line negative)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.infra.form_input import ascii_int, text_error
+from app.restaurants import allergens
 
 MAX_GROUPS = 6
 MAX_OPTIONS = 12
@@ -28,6 +30,7 @@ MAX_DELTA = 1_000_000
 class OptionIn:
     name: str
     delta: int
+    allergens: tuple[str, ...] = ()  # codes (app.restaurants.allergens) the option adds
 
 
 @dataclass
@@ -50,6 +53,10 @@ def _options(raw: str, parse_price: Callable[[str], int]) -> tuple[list[OptionIn
         if not line.strip():
             continue
         name, _, price = line.partition("|")
+        price, _, declared = price.partition("|")
+        if "|" in declared:
+            return options, (f"Line {number}: at most three parts, "
+                             "Name | extra price | allergens.")
         name = name.strip()
         if not name:
             return options, f"Line {number}: a name before the |."
@@ -72,10 +79,28 @@ def _options(raw: str, parse_price: Callable[[str], int]) -> tuple[list[OptionIn
                 return options, f"Line {number}: {error}"
             if delta > MAX_DELTA:
                 return options, f"Line {number}: that extra charge is too high."
-        options.append(OptionIn(name, delta))
+        codes, problem = _allergens(declared)
+        if problem:
+            return options, f"Line {number}: {problem}"
+        options.append(OptionIn(name, delta, codes))
     if len(options) > MAX_OPTIONS:
         return options, f"At most {MAX_OPTIONS} options."
     return options, ""
+
+
+def _allergens(raw: str) -> tuple[tuple[str, ...], str]:
+    """The codes of "Nuts, Milk" (comma-separated names), or why one is no allergen."""
+    codes: list[str] = []
+    for word in raw.split(","):
+        if not word.strip():
+            continue
+        code = allergens.code_of(word)
+        if code is None:
+            shown = " ".join(word.split())[:MAX_NAME]
+            return (), (f"{shown!r} is not one of the 14 allergens ("
+                        f"{', '.join(allergens.ALLERGENS.values())}).")
+        codes.append(code)
+    return tuple(allergens.known(codes)), ""
 
 
 def parse_groups(form: Mapping[str, Any], parse_price: Callable[[str], int]
@@ -142,7 +167,7 @@ def parse_groups(form: Mapping[str, Any], parse_price: Callable[[str], int]
 def group_values(groups: list[dict[str, Any]], format_price: Callable[[int], str]
                  ) -> dict[str, Any]:
     """Form values for stored groups (each {"name", "required", "min_choices",
-    "max_choices", "options": [{"name", "price_delta"}]})."""
+    "max_choices", "options": [{"name", "price_delta", "allergens"}]})."""
     values: dict[str, Any] = {}
     for index, group in enumerate(groups[:MAX_GROUPS]):
         values[_field(index, "name")] = group["name"]
@@ -150,7 +175,16 @@ def group_values(groups: list[dict[str, Any]], format_price: Callable[[int], str
         values[_field(index, "min")] = str(group["min_choices"])
         values[_field(index, "max")] = str(group["max_choices"])
         values[_field(index, "options")] = "\n".join(
-            option["name"] + (f" | {format_price(option['price_delta'])}"
-                              if option["price_delta"] else "")
-            for option in group["options"])
+            _option_line(option, format_price) for option in group["options"])
     return values
+
+
+def _option_line(option: dict[str, Any], format_price: Callable[[int], str]) -> str:
+    """"Pesto | 1.00 | Nuts" (the parts it has; the price's place kept before allergens)."""
+    line = option["name"]
+    named = allergens.english(option.get("allergens") or [])
+    if option["price_delta"] or named:
+        line += f" | {format_price(option['price_delta'])}"
+    if named:
+        line += f" | {', '.join(named)}"
+    return line

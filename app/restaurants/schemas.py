@@ -37,6 +37,8 @@ class ModifierOptionOut(msgspec.Struct):
     name: str
     price_delta: Money  # added to the item's price (0 or more)
     available: bool
+    # The EU allergens it adds to the dish's (codes, as the item's `allergens`)
+    allergens: list[str] = msgspec.field(default_factory=list)
 
 
 class ModifierGroupOut(msgspec.Struct):

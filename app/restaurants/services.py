@@ -99,6 +99,7 @@ class OptionView:
     name: str
     price_delta: int
     available: bool
+    allergens: tuple[str, ...] = ()  # codes of the allergens it adds to its dish
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,8 @@ class GroupView:
 
 _GROUPS_SQL = """
 SELECT g.menu_item, g.id, g.name, g.required, g.min_choices, g.max_choices,
-       coalesce(json_agg(json_build_array(o.id, o.name, o.price_delta, o.available)
+       coalesce(json_agg(json_build_array(o.id, o.name, o.price_delta, o.available,
+                                          o.allergens)
                          ORDER BY o.position, o.id) FILTER (WHERE o.id IS NOT NULL),
                 '[]'::json) AS options
 FROM modifier_group g JOIN menu_item m ON m.id = g.menu_item
@@ -137,7 +139,8 @@ async def modifier_groups(restaurant_id: int) -> dict[int, list[GroupView]]:
         found.setdefault(int(row["menu_item"]), []).append(GroupView(
             id=row["id"], name=row["name"], required=row["required"],
             min_choices=row["min_choices"], max_choices=row["max_choices"],
-            options=[OptionView(*option) for option in options]))
+            options=[OptionView(option_id, name, delta, available, tuple(codes))
+                     for option_id, name, delta, available, codes in options]))
     return found
 
 

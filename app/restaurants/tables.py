@@ -116,7 +116,8 @@ class ModifierGroup(Table):
 
 
 class ModifierOption(Table):
-    """One choice of a group; its price delta (minor units, 0 or more) adds to the item's."""
+    """One choice of a group; its price delta (minor units, 0 or more) adds to the item's,
+    its allergens to the dish's."""
 
     id = Serial(primary_key=True)
     modifier_group = ForeignKey(references=ModifierGroup)
@@ -124,6 +125,8 @@ class ModifierOption(Table):
     price_delta = Integer(default=0)
     available = Boolean(default=True)
     position = Integer(default=0)
+    # Allergen codes (app.restaurants.allergens) the option adds to its dish ("Pesto": nuts).
+    allergens = Array(base_column=Varchar(length=16), default=list)
 
 
 class RestaurantClosure(Table):

@@ -88,3 +88,15 @@ def test_stored_groups_read_back_into_the_form() -> None:
     groups, errors = _parse(**{key.replace("-", "_"): str(value).replace("True", "on")
                                for key, value in values.items()})
     assert errors == {} and groups[0].options[1] == OptionIn("L", 300)
+
+
+def test_an_option_names_the_allergens_it_adds() -> None:
+    groups, errors = _parse(group_0_name="Extras", group_0_max="4", group_0_options=(
+        "Pesto | 1.00 | Nuts, nuts\nSeeds || SESAME,  sellerie ,\nTofu | 0 | soybeans\n"
+        "Plain | 0.50 |"))
+    assert errors == {}
+    assert groups[0].options == [OptionIn("Pesto", 100, ("nuts",)),
+                                 OptionIn("Seeds", 0, ("celery", "sesame")),
+                                 OptionIn("Tofu", 0, ("soybeans",)), OptionIn("Plain", 50)]
+    _groups, errors = _parse(group_0_name="Extras", group_0_options="Pesto\nNuts | 1 | Tree")
+    assert errors["group-0-options"].startswith("Line 2: 'Tree' is not one of the 14")
