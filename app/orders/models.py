@@ -177,6 +177,9 @@ class RefundLine(msgspec.Struct, frozen=True):
     amount: int
     description: str = ""  # the refunded items, or the reason
     refund_id: str = ""  # the Stripe refund ("" where not kept)
+    # units it gave back of each order line, in the lines' order (a refund email marks the
+    # lines as they stood right after it: app/notifications/compose.py `told_refund`)
+    units: list[int] = msgspec.field(default_factory=list)
 
 
 class OrderView(msgspec.Struct):
