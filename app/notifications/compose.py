@@ -270,6 +270,8 @@ def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
         # Every time a diner reads is on the restaurant's clock (its time zone named).
         "promised": local_time_named(order.promised_at, restaurant.timezone),
         "prep_minutes": order.prep_minutes,
+        # beside the promised time: not for a booked order promised for its slot
+        "ready_in": order.ready_in(),
         # A scheduled order's slot: "Pickup at 19:30 on Wed 2 Dec (CET)" ("" when ASAP).
         "scheduled": scheduled_text(order.scheduled_for, order.fulfillment,
                                     restaurant.timezone),

@@ -258,6 +258,14 @@ class OrderView(msgspec.Struct):
         return (self.status == "paid" and self.scheduled_for is not None
                 and self.released_at is None)
 
+    def ready_in(self) -> int | None:
+        """The prep minutes to say beside the promised time ("in about 25 minutes"): none for
+        a booked order promised for its slot, where they read oddly after the slot's time."""
+        if (self.scheduled_for is not None and self.promised_at is not None
+                and self.promised_at <= self.scheduled_for):
+            return None
+        return self.prep_minutes
+
     @property
     def totals(self) -> pricing.Totals:
         """Net, VAT per rate, gross, tip and total, summed from the frozen lines."""
