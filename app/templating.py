@@ -270,15 +270,15 @@ def environment() -> Environment:
     env.filters["vat_rate"] = format_rate  # 700 → "7" (a VAT rate in hundredths of a percent)
     env.filters["modifiers_label"] = modifiers_label  # "Size: L; Extras: Cheese, Olives"
     env.filters["allergen_labels"] = allergen_labels  # ["gluten"] → ["Gluten"]
-    env.filters["system_reason"] = system_reason
+    env.filters["reject_said"] = reject_said
     env.filters["dispute_told"] = dispute_told  # "warning_needs_response" → what to do
     return env
 
 
-def system_reason(reason: str) -> str:
-    """A reject reason in the diner's language when the system gave it (app/orders/
-    reject_reasons.py); a cook's own words as written."""
-    return reject_reasons.told(reason)
+def reject_said(reason: str) -> str:
+    """A rejected order's reason as the diner reads it, in their language when the system
+    gave it (app/orders/reject_reasons.py); a cook's own words as written."""
+    return reject_reasons.said(reason)
 
 
 @lru_cache(maxsize=1)

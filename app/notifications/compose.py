@@ -62,6 +62,13 @@ NUMBERED_SUBJECTS = {
                           "your card"),
 }
 
+# A refund of part of the payment says how much: "has refunded your payment" read as the
+# whole of it (outside try: €3.00 of €27.50). Numbered once paid, as NUMBERED_SUBJECTS.
+PARTIAL_REFUND_SUBJECTS = {
+    False: N_("%(restaurant)s has refunded %(amount)s of your payment"),
+    True: N_("%(restaurant)s has refunded %(amount)s of your payment for order #%(number)s"),
+}
+
 # A manual-capture order's receipt comes when the kitchen accepts and the hold is charged,
 # beside the "Accepted" email: it says the card was charged, not "payment received: with the
 # kitchen" (which read as a step back after "Accepted").
@@ -152,7 +159,12 @@ def told_refund(order: OrderView, refund_id: str = "") -> ToldRefund:
     if position < 0:
         return ToldRefund(order, None, 0)
     refunds = order.refunds[:position + 1]
-    then = msgspec.structs.replace(order, refunds=refunds,
+    # the lines as refunded then (an order read back from the archive keeps no units)
+    per_line = ([min(line.quantity, sum(refund.units[index] for refund in refunds
+                                        if index < len(refund.units)))
+                 for index, line in enumerate(order.lines)]
+                if any(refund.units for refund in order.refunds) else order.refunded_per_line)
+    then = msgspec.structs.replace(order, refunds=refunds, refunded_per_line=per_line,
                                    amount_refunded=sum(refund.amount for refund in refunds))
     return ToldRefund(then, refunds[-1], then.amount_refunded - refunds[-1].amount)
 
@@ -236,10 +248,16 @@ def _subject(kind: str, order: OrderView, restaurant: RestaurantContact) -> str:
 
 def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
             public_base_url: str, refund_id: str = "") -> RenderedEmail:
-    subject = _one_line(_subject(kind, order, restaurant))
     # A refund email tells its own refund, and the order as it stood right after it: sent
     # after a later refund, it still says only what it is about.
     told = told_refund(order, refund_id) if kind == "order_refunded" else None
+    if told is not None and told.order.amount_refunded < told.order.total_amount:
+        subject = _one_line(i18n.gettext(PARTIAL_REFUND_SUBJECTS[
+            order.ticket_number is not None]) % {
+            "restaurant": restaurant.name, "number": order.ticket_number,
+            "amount": format_money(told.amount, order.currency)})
+    else:
+        subject = _one_line(_subject(kind, order, restaurant))
     if told is not None:
         order = told.order
     context = {
@@ -252,6 +270,8 @@ def _render(kind: str, order: OrderView, restaurant: RestaurantContact,
         # Every time a diner reads is on the restaurant's clock (its time zone named).
         "promised": local_time_named(order.promised_at, restaurant.timezone),
         "prep_minutes": order.prep_minutes,
+        # beside the promised time: not for a booked order promised for its slot
+        "ready_in": order.ready_in(),
         # A scheduled order's slot: "Pickup at 19:30 on Wed 2 Dec (CET)" ("" when ASAP).
         "scheduled": scheduled_text(order.scheduled_for, order.fulfillment,
                                     restaurant.timezone),

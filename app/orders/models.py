@@ -179,6 +179,9 @@ class RefundLine(msgspec.Struct, frozen=True):
     amount: int
     description: str = ""  # the refunded items, or the reason
     refund_id: str = ""  # the Stripe refund ("" where not kept)
+    # units it gave back of each order line, in the lines' order (a refund email marks the
+    # lines as they stood right after it: app/notifications/compose.py `told_refund`)
+    units: list[int] = msgspec.field(default_factory=list)
 
 
 class OrderView(msgspec.Struct):
@@ -256,6 +259,14 @@ class OrderView(msgspec.Struct):
         when the release's frame arrives (`booked` in app/orders/status_feed.py)."""
         return (self.status == "paid" and self.scheduled_for is not None
                 and self.released_at is None)
+
+    def ready_in(self) -> int | None:
+        """The prep minutes to say beside the promised time ("in about 25 minutes"): none for
+        a booked order promised for its slot, where they read oddly after the slot's time."""
+        if (self.scheduled_for is not None and self.promised_at is not None
+                and self.promised_at <= self.scheduled_for):
+            return None
+        return self.prep_minutes
 
     @property
     def totals(self) -> pricing.Totals:

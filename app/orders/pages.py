@@ -346,6 +346,10 @@ async def _status_context(request: Request[Any, Any, Any], order_id: str) -> dic
         refusal, N_("This order cannot get a new payment link now."))
     return {"order": view, "restaurant": restaurant, "problem": "", "checkout": "",
             "renew_refused": renew_refused,
+            # the same dishes paid since in a later order of this browser's: not pressed to
+            # pay twice (app/orders/open_orders.py)
+            "paid_twin": await open_orders.paid_twin(
+                request.app.state.redis, request.cookies.get(open_orders.COOKIE, ""), view),
             "now": datetime.now(UTC), "with_title": False,
             # the page reconnects after a few silent heartbeats (static/js/live-watch.js)
             "heartbeat_s": get_settings().sse_heartbeat_seconds}

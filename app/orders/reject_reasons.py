@@ -1,6 +1,6 @@
 """Reasons the system itself gives for rejecting an order (a cook's are free text). Stored in
-English as the order's `reject_reason`; the diner reads them in their language (`told`,
-the `system_reason` filter, translates these, and only these), and the kitchen's notices tell one
+English as the order's `reject_reason`; the diner reads them in their language (`said`, the
+`reject_said` filter, translates these, and only these), and the kitchen's notices tell one
 apart from the timer's."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ CLOSED = N_("The restaurant is closed that day")
 SYSTEM = frozenset({HOLD_LAPSED, CLOSED})
 
 # The auto-reject timer's reason names its minutes, so it is no fixed msgid: stored in
-# English by `not_accepted_within`, told in the diner's language by its pattern.
+# English by `not_accepted_within` (staff read it so), told to the diner by its pattern.
 _NOT_ACCEPTED = re.compile(r"Not accepted within (\d{1,4}) minutes?")
 
 
@@ -31,15 +31,23 @@ def not_accepted_within(minutes: int) -> str:
     return f"Not accepted within {minutes} minute{'' if minutes == 1 else 's'}"
 
 
+# What the diner reads for the timer's reason: the stored "Not accepted within 10 minutes"
+# is the kitchen's word for it, and reached diners as such (outside try). The money line
+# below it says what became of the payment (refunded, or the hold released).
+NOT_CONFIRMED = N_("The kitchen could not confirm your order in time, so it was cancelled.")
+
+
 def told(reason: str) -> str:
     """A reject reason in the current language when the system gave it; a cook's own words
     as written (never through gettext's formatting)."""
     if reason in SYSTEM:
         return i18n.gettext(reason)
-    timer = _NOT_ACCEPTED.fullmatch(reason)
-    if timer is not None:
-        minutes = int(timer.group(1))
-        return i18n.ngettext("Not accepted within %(num)d minute",
-                             "Not accepted within %(num)d minutes", minutes) % {
-            "num": minutes}
     return reason
+
+
+def said(reason: str) -> str:
+    """The line a diner reads for a rejected order's reason: "Reason: …" in their language,
+    or the timer's own sentence (no minutes, no "Reason:"; staff keep the stored words)."""
+    if _NOT_ACCEPTED.fullmatch(reason) is not None:
+        return i18n.gettext(NOT_CONFIRMED)
+    return i18n.gettext("Reason: %(reason)s") % {"reason": told(reason)}

@@ -125,7 +125,9 @@ def view_of_paid(order: Any) -> OrderView:
         amount_refunded=order["amount_refunded"], voided_at=order["voided_at"],
         amount_returned=order["amount_returned"],
         dispute_status=order["dispute_status"],
-        refunds=[_refund_line(row) for row in refunds],
+        refunds=[msgspec.structs.replace(_refund_line(row),
+                                         units=refunded_per_line(items, [row]))
+                 for row in refunds],
         tax_mode=order["tax_mode"], tip_amount=order["tip_amount"],
         seller=Seller(legal_name=order["seller_legal_name"], address=order["seller_address"],
                       tax_id=order["seller_tax_id"],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,7 +24,7 @@ from app.restaurants.tables import Restaurant
 from app.settings import get_settings
 from app.templating import scheduled_text, weekday_date
 from tests.helpers.hours import BERLIN
-from tests.helpers.orders import earliest_slot, order_for, pay_and_post_webhook
+from tests.helpers.orders import earliest_slot, make_paid_order, order_for, pay_and_post_webhook
 from tests.helpers.sandbox import RunningSandbox
 from workers.email_jobs import send_email
 
@@ -116,3 +116,41 @@ async def test_the_card_hold_email_of_a_booked_order_says_its_slot_once(
     assert_said_once(message, slot, language)
     assert booked in message["subject"] and waiting not in message["subject"], \
         message["subject"]
+
+
+ACCEPTED = [("en", "will be ready around", "in about 25 minutes"),
+            ("de", "ist fertig gegen", "in etwa 25 Minuten")]
+
+
+@pytest.mark.parametrize(("language", "ready", "minutes"), ACCEPTED)
+async def test_the_accepted_email_says_its_time_in_one_clause(
+    client: httpx.AsyncClient, redis: ArqRedis, sandbox: RunningSandbox, language: str,
+    ready: str, minutes: str,
+) -> None:
+    """"will be ready around 18:05 (CET) (about 25 minutes)": two parentheses in a row
+    (outside try). One clause now, "18:05 (CET), in about 25 minutes"; and a booked order
+    accepted in time for its slot is promised the slot, without minutes after it (they read
+    as if the slot were 25 minutes away)."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    asap = await make_paid_order(status="accepted", prep_minutes=25, language=language,
+                                 promised_at=now + timedelta(minutes=25),
+                                 customer_email=f"asap-{language}@example.com")
+    slot = now + timedelta(days=1)
+    slotted = await make_paid_order(status="accepted", prep_minutes=25, language=language,
+                                    scheduled_for=slot, promised_at=slot,
+                                    customer_email=f"slot-{language}@example.com")
+    for order, after in ((asap, f", {minutes}."), (slotted, ".")):
+        assert order.promised_at is not None
+        local = order.promised_at.astimezone(BERLIN)
+        when = f"{local:%H:%M} ({local.tzname()})"
+        message = await _send(redis, sandbox, "order_accepted", order.public_id,
+                              str(order.customer_email))
+        for body in (message["text"], visible(message["html"])):
+            # a tag's edge left as a space by `visible` ("</strong>,") is no space on screen
+            said = re.sub(r" ([,.])", r"\1", " ".join(body.split()))
+            assert f"{ready} {when}{after}" in said, said
+            assert "(about" not in said and "(etwa" not in said, said
+    # the status page likewise: the minutes for the order for now, none after the slot
+    for order, shown in ((asap, True), (slotted, False)):
+        page = " ".join((await client.get(f"/orders/{order.public_id}?lang=en")).text.split())
+        assert "Ready around" in page and ("(about 25 minutes)" in page) is shown
