@@ -149,6 +149,9 @@ def order_window(restaurant: Any, schedule: hours.Schedule, now: datetime | None
     schedule_days, capture_mode, timezone (a row or intake's view of one)."""
     now = now or datetime.now(UTC)
     lead = lead_minutes(restaurant)
+    if getattr(restaurant, "live_since", True) is None:  # still being set up
+        return OrderWindow(False, i18n.gettext(N_("%(restaurant)s is not taking orders "
+                                                  "yet.")) % {"restaurant": restaurant.name})
     if not restaurant.accepting_orders:
         return OrderWindow(False, i18n.gettext(N_("%(restaurant)s is not taking orders right "
                                                   "now.")) % {"restaurant": restaurant.name})
