@@ -20,6 +20,7 @@ from app.manage.sales import sales_of
 from app.manage.views import page_context, restaurant_or_404
 from app.restaurants import launch
 from app.restaurants.availability import is_paused
+from app.restaurants.opening import closures_of, order_window, schedule_of
 from app.restaurants.tables import Restaurant
 from app.templating import zone
 
@@ -55,10 +56,13 @@ class ManageHomeController(Controller):
         today = datetime.now(UTC).astimezone(zone(restaurant.timezone)).date()
         staff_count = len(await members.list_members(int(restaurant.id)))
         not_live = restaurant.live_since is None
+        # what diners are told now (closed by the hours or a closure): never "accepting" then
+        window = order_window(restaurant, schedule_of(
+            restaurant, await closures_of(int(restaurant.id))))
         return Template("manage/home.html", status_code=status_code, context=page_context(
             request, restaurant, "home", staff_count=staff_count,
             steps=await launch.checklist(restaurant) if not_live else [],
-            refused=refused or [], went_live=went_live and not not_live,
+            refused=refused or [], went_live=went_live and not not_live, window=window,
             sales=await sales_of(restaurant),
             disputes=await disputes_to_answer(int(restaurant.id)),
             # as the hours page says it: paused until when, busy by how much

@@ -8,9 +8,12 @@ it goes live: listed, taking orders. The settings cannot open orders before that
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
+from app.restaurants.tables import Restaurant, RestaurantClosure
 from tests.helpers.accounts import login
 from tests.helpers.admin import ADMIN
 from tests.helpers.orders import menu
@@ -167,3 +170,20 @@ async def test_the_demo_restaurants_stay_live(client: httpx.AsyncClient) -> None
     assert 'id="setup"' not in overview.text
     assert "accepting" in text_of(overview.text)
     assert listed(await client.get("/")) == ["demo", "demo-2"]
+
+
+async def test_a_live_restaurant_closed_now_is_not_said_to_be_accepting(
+        client: httpx.AsyncClient) -> None:
+    """Closed today (a closure): diners see "closed"; the overview said "accepting"."""
+    demo = await Restaurant.objects().get(Restaurant.slug == "demo")
+    assert demo is not None
+    today = datetime.now(UTC).astimezone(ZoneInfo(demo.timezone)).date()
+    await RestaurantClosure(restaurant=demo.id, starts_on=today, ends_on=today + timedelta(1),
+                            reason="holiday").save()
+    await login(client, ADMIN)
+    orders_now = re.search(r'<li id="orders-now">(.*?)</li>',
+                           (await client.get("/manage/demo")).text, re.S)
+    assert orders_now
+    said = text_of(orders_now.group(1))
+    assert "closed now" in said and "accepting" not in said, said
+    assert "holiday" in said
