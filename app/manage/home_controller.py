@@ -1,5 +1,5 @@
 """`GET /manage/{slug}`: the management area's overview (managers, owners, the admin), with the
-setup checklist while the restaurant is not live and `POST /manage/{slug}/go-live` (owners);
+setup checklist while the restaurant is not live (going live: app/manage/go_live_controller.py),
 and its sales export (`/manage/{slug}/sales.csv`)."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import Redirect, Response, Template
+from litestar.response import Response, Template
 
 from app.accounts import members
-from app.accounts.guards import require_manager_for_slug, require_owner_for_slug, staff_of
+from app.accounts.guards import require_manager_for_slug
 from app.manage import sales_export
 from app.manage.disputes import disputes_to_answer
 from app.manage.sales import sales_of
@@ -33,42 +33,8 @@ class ManageHomeController(Controller):
     @get("/")
     async def home(self, request: Request[Any, Any, Any], slug: FromPath[str],
                    live: FromQuery[str] = "") -> Template:
-        return await self._overview(request, await restaurant_or_404(slug),
-                                    went_live=live == "1")
-
-    @post("/go-live", guards=[require_owner_for_slug], status_code=200)
-    async def go_live(self, request: Request[Any, Any, Any],
-                      slug: FromPath[str]) -> Template | Redirect:
-        """Go live when the setup checklist is done; else 409 and the overview naming the
-        steps still to do. Live already: back to the overview (a second tap changes nothing)."""
-        restaurant = await restaurant_or_404(slug)
-        try:
-            await launch.go_live(request.app.state.redis, restaurant,
-                                 by=staff_of(request).email)
-        except launch.NotReady as not_ready:
-            return await self._overview(request, restaurant, refused=not_ready.steps,
-                                        status_code=409)
-        return Redirect(f"/manage/{slug}?live=1", status_code=303)
-
-    async def _overview(self, request: Request[Any, Any, Any], restaurant: Restaurant, *,
-                        went_live: bool = False, refused: list[launch.Step] | None = None,
-                        status_code: int = 200) -> Template:
-        today = datetime.now(UTC).astimezone(zone(restaurant.timezone)).date()
-        staff_count = len(await members.list_members(int(restaurant.id)))
-        not_live = restaurant.live_since is None
-        # what diners are told now (closed by the hours or a closure): never "accepting" then
-        window = order_window(restaurant, schedule_of(
-            restaurant, await closures_of(int(restaurant.id))))
-        return Template("manage/home.html", status_code=status_code, context=page_context(
-            request, restaurant, "home", staff_count=staff_count,
-            steps=await launch.checklist(restaurant) if not_live else [],
-            refused=refused or [], went_live=went_live and not not_live, window=window,
-            sales=await sales_of(restaurant),
-            disputes=await disputes_to_answer(int(restaurant.id)),
-            # as the hours page says it: paused until when, busy by how much
-            paused=is_paused(restaurant.paused_until, datetime.now(UTC)),
-            # the export offers this month so far
-            export_from=today.replace(day=1), export_to=today))
+        return await overview_page(request, await restaurant_or_404(slug),
+                                   went_live=live == "1")
 
     @get("/sales.csv")
     async def sales_csv(self, slug: FromPath[str],
@@ -91,6 +57,29 @@ class ManageHomeController(Controller):
                         media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"',
                                  "Cache-Control": "no-store"})
+
+
+async def overview_page(request: Request[Any, Any, Any], restaurant: Restaurant, *,
+                        went_live: bool = False, refused: list[launch.Step] | None = None,
+                        status_code: int = 200) -> Template:
+    """The overview; `refused`: the setup steps a go-live was refused for (app/manage/
+    go_live_controller.py answers 409 with this page)."""
+    today = datetime.now(UTC).astimezone(zone(restaurant.timezone)).date()
+    staff_count = len(await members.list_members(int(restaurant.id)))
+    not_live = restaurant.live_since is None
+    # what diners are told now (closed by the hours or a closure): never "accepting" then
+    window = order_window(restaurant, schedule_of(
+        restaurant, await closures_of(int(restaurant.id))))
+    return Template("manage/home.html", status_code=status_code, context=page_context(
+        request, restaurant, "home", staff_count=staff_count,
+        steps=await launch.checklist(restaurant) if not_live else [],
+        refused=refused or [], went_live=went_live and not not_live, window=window,
+        sales=await sales_of(restaurant),
+        disputes=await disputes_to_answer(int(restaurant.id)),
+        # as the hours page says it: paused until when, busy by how much
+        paused=is_paused(restaurant.paused_until, datetime.now(UTC)),
+        # the export offers this month so far
+        export_from=today.replace(day=1), export_to=today))
 
 
 def _day(raw: str, name: str) -> date:
