@@ -37,6 +37,7 @@ from app.kitchen import board_feed
 from app.kitchen.controller import KitchenController
 from app.kitchen.floor_controller import KitchenFloorController, MenuEventsController
 from app.live.feed import channels_plugin
+from app.manage.go_live_controller import GoLiveController
 from app.manage.home_controller import ManageHomeController
 from app.manage.hours_controller import HoursController
 from app.manage.menu_categories_controller import ManageMenuCategoriesController
@@ -129,6 +130,7 @@ def create_app() -> Litestar:
             InvitationController,
             PasswordResetController,
             ManageHomeController,
+            GoLiveController,
             StaffController,
             RestaurantSettingsController,
             HoursController,

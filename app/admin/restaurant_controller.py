@@ -32,7 +32,7 @@ class AdminRestaurantController(Controller):
         return self._form(request, None, {"currency": "eur", "timezone": "Europe/Berlin",
                                           "default_prep_minutes": 15, "auto_reject_minutes": 10,
                                           "capture_mode": "automatic",
-                                          "accepting_orders": True, "tax_mode": "included",
+                                          "tax_mode": "included",
                                           "default_tax_rate": "0", "tips_enabled": True})
 
     def _form(self, request: Request[Any, Any, Any], slug: str | None, values: dict[str, Any],

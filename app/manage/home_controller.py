@@ -1,5 +1,6 @@
-"""`GET /manage/{slug}`: the management area's overview (managers, owners, the admin), and
-its sales export (`/manage/{slug}/sales.csv`)."""
+"""`GET /manage/{slug}`: the management area's overview (managers, owners, the admin), with the
+setup checklist while the restaurant is not live (going live: app/manage/go_live_controller.py),
+and its sales export (`/manage/{slug}/sales.csv`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Response, Template
 
 from app.accounts import members
@@ -17,7 +18,10 @@ from app.manage import sales_export
 from app.manage.disputes import disputes_to_answer
 from app.manage.sales import sales_of
 from app.manage.views import page_context, restaurant_or_404
+from app.restaurants import launch
 from app.restaurants.availability import is_paused
+from app.restaurants.opening import closures_of, order_window, schedule_of
+from app.restaurants.tables import Restaurant
 from app.templating import zone
 
 
@@ -27,18 +31,10 @@ class ManageHomeController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        restaurant = await restaurant_or_404(slug)
-        today = datetime.now(UTC).astimezone(zone(restaurant.timezone)).date()
-        staff_count = len(await members.list_members(int(restaurant.id)))
-        return Template("manage/home.html", context=page_context(
-            request, restaurant, "home", staff_count=staff_count,
-            sales=await sales_of(restaurant),
-            disputes=await disputes_to_answer(int(restaurant.id)),
-            # as the hours page says it: paused until when, busy by how much
-            paused=is_paused(restaurant.paused_until, datetime.now(UTC)),
-            # the export offers this month so far
-            export_from=today.replace(day=1), export_to=today))
+    async def home(self, request: Request[Any, Any, Any], slug: FromPath[str],
+                   live: FromQuery[str] = "") -> Template:
+        return await overview_page(request, await restaurant_or_404(slug),
+                                   went_live=live == "1")
 
     @get("/sales.csv")
     async def sales_csv(self, slug: FromPath[str],
@@ -61,6 +57,29 @@ class ManageHomeController(Controller):
                         media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"',
                                  "Cache-Control": "no-store"})
+
+
+async def overview_page(request: Request[Any, Any, Any], restaurant: Restaurant, *,
+                        went_live: bool = False, refused: list[launch.Step] | None = None,
+                        status_code: int = 200) -> Template:
+    """The overview; `refused`: the setup steps a go-live was refused for (app/manage/
+    go_live_controller.py answers 409 with this page)."""
+    today = datetime.now(UTC).astimezone(zone(restaurant.timezone)).date()
+    staff_count = len(await members.list_members(int(restaurant.id)))
+    not_live = restaurant.live_since is None
+    # what diners are told now (closed by the hours or a closure): never "accepting" then
+    window = order_window(restaurant, schedule_of(
+        restaurant, await closures_of(int(restaurant.id))))
+    return Template("manage/home.html", status_code=status_code, context=page_context(
+        request, restaurant, "home", staff_count=staff_count,
+        steps=await launch.checklist(restaurant) if not_live else [],
+        refused=refused or [], went_live=went_live and not not_live, window=window,
+        sales=await sales_of(restaurant),
+        disputes=await disputes_to_answer(int(restaurant.id)),
+        # as the hours page says it: paused until when, busy by how much
+        paused=is_paused(restaurant.paused_until, datetime.now(UTC)),
+        # the export offers this month so far
+        export_from=today.replace(day=1), export_to=today))
 
 
 def _day(raw: str, name: str) -> date:

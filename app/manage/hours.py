@@ -94,7 +94,9 @@ async def update(restaurant: Restaurant, form: Mapping[str, str], *, by: str) ->
         raise FormInvalid(errors, values)
     await Restaurant.update({Restaurant.weekly_hours: json.dumps(hours.to_rows(intervals)),
                              Restaurant.slot_capacity: capacity,
-                             Restaurant.schedule_days: days}).where(
+                             Restaurant.schedule_days: days,
+                             # saved on purpose: no hours on any day is open around the clock
+                             Restaurant.hours_confirmed: True}).where(
         Restaurant.id == restaurant.id)
     log.info("opening hours saved", restaurant=restaurant.slug, by=by,
              intervals=len(intervals), slot_capacity=capacity, schedule_days=days)

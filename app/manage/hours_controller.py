@@ -49,9 +49,11 @@ class HoursController(Controller):
         now = datetime.now(UTC)
         window = order_window(restaurant, schedule_of(
             restaurant, await closures_of(int(restaurant.id))), now)
+        values = values or hours_service.values_of(restaurant)
         return Template("manage/hours.html", status_code=status_code, context=page_context(
-            request, restaurant, "hours",
-            values=values or hours_service.values_of(restaurant), errors=errors or {},
+            request, restaurant, "hours", values=values, errors=errors or {},
+            any_hours=any(str(values.get(name) or "").strip()
+                          for name in hours_service.DAY_FIELDS),
             weekdays=list(zip(hours_service.DAY_FIELDS, hours.WEEKDAYS, strict=True)),
             night_ends=hours.clock_text(hours.LATEST_NIGHT_CLOSE),
             closures=await hours_service.closures(int(restaurant.id)),

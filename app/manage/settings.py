@@ -11,7 +11,7 @@ from app.accounts.forms import FormInvalid
 from app.infra.logging import get_logger
 from app.orders.pricing import format_rate
 from app.piccolo_conf import DB
-from app.restaurants import fulfillment
+from app.restaurants import fulfillment, launch
 from app.restaurants.editing import columns_of, parse_restaurant
 from app.restaurants.tables import Restaurant
 
@@ -38,11 +38,14 @@ async def update(restaurant: Restaurant, form: Mapping[str, Any], *, by: str) ->
         if "\x00" in str(form.get(name) or ""):
             errors[name] = "Must not contain NUL characters."
             values[name] = str(form.get(name)).replace("\x00", "")
+    launch.refuse_accepting_before_live(restaurant, values, errors)
     if errors:
         raise FormInvalid(errors, values)
+    columns = columns_of(values, OWNER_FIELDS)
+    if "tax_mode" in values:  # the VAT settings were shown and saved: confirmed
+        columns[Restaurant.tax_confirmed] = True
     async with DB.transaction():
-        await Restaurant.update(columns_of(values, OWNER_FIELDS)).where(
-            Restaurant.id == restaurant.id)
+        await Restaurant.update(columns).where(Restaurant.id == restaurant.id)
     log.info("restaurant settings saved", restaurant=restaurant.slug, by=by,
              accepting_orders=values["accepting_orders"], capture_mode=values["capture_mode"],
              tax_mode=values.get("tax_mode"), default_tax_rate=values.get("default_tax_rate"),

@@ -143,6 +143,8 @@ _KNOWN = [(re.compile(pattern), msgid) for pattern, msgid in (
     (r"^The restaurant is closed at that time\.$", N_("The restaurant is closed at that time.")),
     (r"^(?P<restaurant>.+) is not taking orders right now\.$",
      N_("%(restaurant)s is not taking orders right now.")),
+    (r"^(?P<restaurant>.+) is not taking orders yet\.$",
+     N_("%(restaurant)s is not taking orders yet.")),
     (r"^(?P<restaurant>.+) has paused new orders until (?P<time>\S+)\.$",
      N_("%(restaurant)s has paused new orders until %(time)s.")),
     (r"^(?P<restaurant>.+) has paused new orders: (?P<opening>.+)\.$",

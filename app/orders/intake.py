@@ -101,6 +101,7 @@ class MenuRestaurant:
     schedule_days: int = 0
     closures: str = "[]"
     fulfillment_modes: tuple[str, ...] = MODES
+    live_since: datetime | None = None  # None: still being set up (app/restaurants/launch.py)
 
     @property
     def prep_estimate(self) -> int:
@@ -133,7 +134,7 @@ _MENU_SQL = """
 SELECT r.id, r.slug, r.name, r.currency, r.capture_mode, r.default_prep_minutes,
        r.accepting_orders, r.paused_until, r.busy_minutes, r.timezone, r.tax_mode,
        r.tips_enabled, r.default_language, r.weekly_hours::text, r.slot_capacity, r.schedule_days,
-       r.fulfillment_modes,
+       r.fulfillment_modes, r.live_since,
        coalesce((SELECT json_agg(json_build_array(c.starts_on, c.ends_on, c.reason))
                  FROM restaurant_closure c
                  WHERE c.restaurant = r.id AND c.ends_on >= current_date - 1),
@@ -200,6 +201,15 @@ def _tip(data: OrderIn, restaurant: MenuRestaurant, lines: list[OrderLine]) -> i
     return tip
 
 
+def _check_accepting(restaurant: MenuRestaurant) -> None:
+    """409 when the restaurant takes no orders at all: not live yet, or turned off."""
+    if restaurant.live_since is None:  # implies not accepting (a CHECK): said as the menu does
+        raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders yet"}, 409)
+    if not restaurant.accepting_orders:
+        raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
+                          409)
+
+
 async def price_order(data: OrderIn) -> tuple[MenuRestaurant, Priced, str, When]:
     """Resolve the restaurant and menu lines; raise IntakeError naming every bad field at
     once (a diner fixed an empty name, then met the email, then the phone). Only what is
@@ -211,9 +221,7 @@ async def price_order(data: OrderIn) -> tuple[MenuRestaurant, Priced, str, When]
         raise IntakeError(errors)
     restaurant, menu = await _menu(data.restaurant,
                                    sorted({item.menu_item_id for item in data.items}))
-    if not restaurant.accepting_orders:
-        raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
-                          409)
+    _check_accepting(restaurant)
     unprocessable: set[str] = set()  # the keys of 422 problems: a slot, the tip
     try:
         when = _when(data, restaurant)
@@ -362,9 +370,7 @@ def _slot_now(slot: datetime | None, restaurant: MenuRestaurant) -> When:
 def _still_taking(restaurant: MenuRestaurant, slot: datetime | None) -> When:
     """IntakeError (409) when the restaurant would not take an order for `slot` now (None:
     as soon as possible): not taking orders, paused, closed, the slot no longer offered."""
-    if not restaurant.accepting_orders:
-        raise IntakeError({"restaurant": f"{restaurant.name} is not taking orders right now"},
-                          409)
+    _check_accepting(restaurant)
     try:
         return _slot_now(slot, restaurant)
     except IntakeError as error:

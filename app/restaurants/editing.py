@@ -25,7 +25,7 @@ from app.kitchen.floor import MENU_EVENT, announce
 from app.orders.pricing import TaxMode, charge_step, format_rate, parse_rate
 from app.payments.charge_limits import minimum_charge
 from app.piccolo_conf import DB
-from app.restaurants import allergens, fulfillment, hours, modifiers
+from app.restaurants import allergens, fulfillment, hours, launch, modifiers
 from app.restaurants.hours import quoted
 from app.restaurants.menu_groups import groups_of, write_groups
 from app.restaurants.photos import Photo
@@ -396,11 +396,16 @@ async def create_restaurant(form: Mapping[str, Any], *, by: str) -> Restaurant:
     parsed = parse_restaurant(form, creating=True)
     if parsed.errors:
         raise FormInvalid(parsed.errors, parsed.values)
+    columns = {column._meta.name: value
+               for column, value in _restaurant_columns(parsed.values).items()}
+    # Not live: unlisted and taking no orders until its owner goes live from the overview's
+    # checklist (app/restaurants/launch.py), which asks for hours and a VAT rate chosen on
+    # purpose (a rate other than 0 % typed here is one).
+    columns |= {"live_since": None, "accepting_orders": False, "hours_confirmed": False,
+                "tax_confirmed": bool(columns.get("default_tax_rate"))}
     try:
         async with DB.transaction():
-            restaurant = Restaurant(slug=parsed.values["slug"], **{
-                column._meta.name: value
-                for column, value in _restaurant_columns(parsed.values).items()})
+            restaurant = Restaurant(slug=parsed.values["slug"], **columns)
             await restaurant.save()
     except asyncpg.UniqueViolationError:
         raise FormInvalid({"slug": "That slug is taken."}, parsed.values) from None
@@ -430,12 +435,17 @@ async def update_restaurant(redis: Redis, slug: str, form: Mapping[str, Any], *,
     parsed = parse_restaurant(form, creating=False)
     if parsed.errors:
         raise FormInvalid(parsed.errors, parsed.values)
+    launch.refuse_accepting_before_live(restaurant, parsed.values, parsed.errors)
+    if parsed.errors:
+        raise FormInvalid(parsed.errors, parsed.values)
+    columns = _restaurant_columns(parsed.values)
+    if "tax_mode" in parsed.values:  # the VAT settings were shown and saved: confirmed
+        columns[Restaurant.tax_confirmed] = True
     async with DB.transaction():
         if parsed.values["currency"] != restaurant.currency and await _priced(restaurant):
             raise FormInvalid({"currency": CURRENCY_LOCKED.format(
                 old=restaurant.currency)}, parsed.values)
-        await Restaurant.update(_restaurant_columns(parsed.values)).where(
-            Restaurant.id == restaurant.id)
+        await Restaurant.update(columns).where(Restaurant.id == restaurant.id)
     log.info("restaurant updated", restaurant=slug, by=by,
              accepting_orders=parsed.values["accepting_orders"])
     await announce(redis, int(restaurant.id), MENU_EVENT)  # open menus re-read at once

@@ -145,10 +145,13 @@ def pause_text(restaurant: Any, schedule: hours.Schedule, now: datetime) -> str:
 
 def order_window(restaurant: Any, schedule: hours.Schedule, now: datetime | None = None
                  ) -> OrderWindow:
-    """`restaurant`: accepting_orders, paused_until, busy_minutes, default_prep_minutes,
+    """`restaurant`: live_since, accepting_orders, paused_until, busy_minutes, default_prep_minutes,
     schedule_days, capture_mode, timezone (a row or intake's view of one)."""
     now = now or datetime.now(UTC)
     lead = lead_minutes(restaurant)
+    if restaurant.live_since is None:  # still being set up (app/restaurants/launch.py)
+        return OrderWindow(False, i18n.gettext(N_("%(restaurant)s is not taking orders "
+                                                  "yet.")) % {"restaurant": restaurant.name})
     if not restaurant.accepting_orders:
         return OrderWindow(False, i18n.gettext(N_("%(restaurant)s is not taking orders right "
                                                   "now.")) % {"restaurant": restaurant.name})

@@ -37,10 +37,12 @@ async def list_restaurants() -> list[Restaurant]:
     menu still there, is listed (the home page says so). A dish counts only if it can be
     chosen too: each of its modifier groups has as many options available as it needs (a
     required one at least one), as app.orders.choices `choosable` decides for the menu
-    page, which calls a dish whose every size is sold out sold out."""
+    page, which calls a dish whose every size is sold out sold out. A restaurant still being
+    set up (not live yet, app/restaurants/launch.py) is left out too."""
     orderable = MenuItem.select(MenuItem.restaurant).where(
         MenuItem.available.eq(True), MenuItem.hidden.eq(False), WhereRaw(_CHOOSABLE))
-    return await Restaurant.objects().where(Restaurant.id.is_in(orderable)).order_by(
+    return await Restaurant.objects().where(
+        Restaurant.id.is_in(orderable), Restaurant.live_since.is_not_null()).order_by(
         Restaurant.name)
 
 

@@ -12,6 +12,7 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
@@ -62,6 +63,13 @@ class Restaurant(Table):
     # The fulfilment modes diners may choose (app/restaurants/fulfillment.py): any of "pickup",
     # "delivery", "dine_in", in that order, at least one (a CHECK in the migration).
     fulfillment_modes = Array(base_column=Varchar(length=16), default=all_fulfillment_modes)
+    # Going live (app/restaurants/launch.py): when the owner went live from the setup
+    # checklist (None: still being set up, unlisted and taking no orders, never accepting:
+    # a CHECK); whether the hours form and the VAT settings were saved on purpose. A row made
+    # without them is live (the demo seed, tests); the admin's new restaurant is not.
+    live_since = Timestamptz(null=True, default=TimestamptzNow())
+    hours_confirmed = Boolean(default=True)
+    tax_confirmed = Boolean(default=True)
 
 
 class MenuItem(Table):

@@ -94,6 +94,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/manage/{slug:str}/staff/{member_id:int}/role"): "manager",
     ("GET", "/manage/{slug:str}/settings"): "owner",
     ("POST", "/manage/{slug:str}/settings"): "owner",
+    ("POST", "/manage/{slug:str}/go-live"): "owner",
     ("GET", "/invitations/{token:str}"): "link",
     ("POST", "/invitations/{token:str}"): "link",
     ("GET", "/password-reset"): "public",

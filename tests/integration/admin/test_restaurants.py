@@ -35,14 +35,16 @@ async def test_create_a_restaurant(admin: tuple[httpx.AsyncClient, str]) -> None
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/admin/restaurants/new-place?saved=created"
     landing = (await client.get(response.headers["location"])).text
-    assert "New Place is created. Next: add its dishes" in landing  # the admin knows it worked
+    assert "New Place is created, not live yet" in landing  # the admin knows it worked
+    assert "Next: add its dishes" in landing
     assert 'href="/manage/new-place/staff"' in landing
     created = await Restaurant.objects().get(Restaurant.slug == "new-place")
     assert created is not None
     assert (created.name, created.timezone, created.capture_mode) == (
         "New Place", "Europe/Paris", "manual")
     assert created.default_prep_minutes == 20 and created.auto_reject_minutes == 5
-    assert created.accepting_orders is True
+    # not live until its owner goes live from the checklist, whatever the old form's box said
+    assert created.accepting_orders is False and created.live_since is None
 
 
 async def test_invalid_restaurant_shows_field_errors_and_writes_nothing(

@@ -1,12 +1,13 @@
-"""The home page lists the restaurants a diner can order from: a new restaurant (no dish yet,
-or none available) is not listed until a dish is on its menu and available; its own page,
-reached directly, says it is not taking orders yet (in the diner's language) and asks for
-nothing; one whose dishes are all sold out says that. A restaurant that stopped taking
-orders, its menu still there, stays listed with its badge."""
+"""The home page lists the restaurants a diner can order from: a new restaurant (not live yet,
+no dish yet, or none available) is not listed until it is live and a dish is on its menu and
+available; its own page, reached directly, says it is not taking orders yet (in the diner's
+language) and asks for nothing; one whose dishes are all sold out says that. A restaurant
+that stopped taking orders, its menu still there, stays listed with its badge."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import httpx
 
@@ -54,6 +55,10 @@ async def test_a_new_restaurant_is_listed_once_a_dish_can_be_ordered(
     assert "New Place nimmt noch keine Bestellungen an." in text_of(german.text)
 
     await _add_dish(client, token, "Goulash", available=False)  # on the menu, not available
+    # live (its checklist done: tests/integration/manage/test_go_live.py), yet nothing to order
+    await Restaurant.update({Restaurant.live_since: datetime.now(UTC),
+                             Restaurant.accepting_orders: True}).where(
+        Restaurant.slug == "new-place")
     assert "new-place" not in listed(await client.get("/"))
 
     await _add_dish(client, token, "Schnitzel", available=True)

@@ -1,0 +1,34 @@
+"""`POST /manage/{slug}/go-live` (owners, the admin): the restaurant goes live when its setup
+checklist is done (app/restaurants/launch.py); else 409 and the overview naming the steps
+still to do. Live already: back to the overview (a second tap changes nothing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from app.accounts.guards import require_owner_for_slug, staff_of
+from app.manage.home_controller import overview_page
+from app.manage.views import restaurant_or_404
+from app.restaurants import launch
+
+
+class GoLiveController(Controller):
+    path = "/manage/{slug:str}/go-live"
+    guards = [require_owner_for_slug]
+    include_in_schema = False
+
+    @post("/", status_code=200)
+    async def go_live(self, request: Request[Any, Any, Any],
+                      slug: FromPath[str]) -> Template | Redirect:
+        restaurant = await restaurant_or_404(slug)
+        try:
+            await launch.go_live(request.app.state.redis, restaurant,
+                                 by=staff_of(request).email)
+        except launch.NotReady as not_ready:
+            return await overview_page(request, restaurant, refused=not_ready.steps,
+                                       status_code=409)
+        return Redirect(f"/manage/{slug}?live=1", status_code=303)

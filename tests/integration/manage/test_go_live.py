@@ -1,0 +1,189 @@
+"""A restaurant the admin creates starts not live (outside try: with only a slug, a name and one
+dish it was listed and took paid orders into a kitchen nobody watched, at 0 % VAT, open around
+the clock): unlisted, its menu saying it is not taking orders yet, intake refusing with 409.
+Its overview shows the setup checklist, each step linked and said done or missing, and never
+"accepting"; going live is refused (409) naming the steps still to do, and once they are done
+it goes live: listed, taking orders. The settings cannot open orders before that."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from app.restaurants.tables import Restaurant, RestaurantClosure
+from tests.helpers.accounts import login
+from tests.helpers.admin import ADMIN
+from tests.helpers.orders import menu
+
+NEW_PLACE = {"slug": "new-place", "name": "New Place", "currency": "eur",
+             "timezone": "Europe/Berlin", "default_prep_minutes": "15",
+             "auto_reject_minutes": "10", "capture_mode": "automatic", "tax_settings": "1",
+             "tax_mode": "included", "default_tax_rate": "0", "tips_enabled": "on",
+             "accepting_orders": "on"}  # as the old form sent it: ignored, not live yet
+# The owner's settings form for New Place, filled in (the VAT rate reviewed, the seller named).
+SETTINGS = {"name": "New Place", "timezone": "Europe/Berlin", "phone": "", "email": "",
+            "address": "Torstraße 9, 10119 Berlin", "default_prep_minutes": "15",
+            "auto_reject_minutes": "10", "capture_mode": "automatic", "tax_settings": "1",
+            "tax_mode": "included", "default_tax_rate": "7", "legal_name": "New Place GmbH",
+            "legal_address": "Torstraße 9, 10119 Berlin", "tax_id": "DE987654321"}
+STEPS = ("menu", "hours", "tax", "seller", "kitchen")
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def listed(home: httpx.Response) -> list[str]:
+    assert home.status_code == 200, home.text[:500]
+    return re.findall(r'class="restaurant-link" href="/r/([^"]+)"', home.text)
+
+
+def steps_of(html: str) -> dict[str, tuple[bool, str]]:
+    """Each checklist step: done or not, and the page its link opens."""
+    found = {}
+    for key, done, body in re.findall(
+            r'<li id="setup-([a-z]+)" class="setup-step[^"]*" data-done="(yes|no)">(.*?)</li>',
+            html, re.S):
+        link = re.search(r'href="([^"]+)"', body)
+        assert link, body
+        found[key] = (done == "yes", link.group(1))
+    return found
+
+
+def order_for(item_id: int) -> dict[str, object]:
+    return {"restaurant": "new-place", "items": [{"menu_item_id": item_id, "quantity": 1}],
+            "customer": {"name": "Ada Lovelace", "email": "ada@example.com"},
+            "fulfillment": "pickup"}
+
+
+async def _create_with_a_dish(client: httpx.AsyncClient, token: str) -> int:
+    created = await client.post("/admin/restaurants", data={**NEW_PLACE, "_csrf_token": token})
+    assert created.status_code == 303, created.text[:500]
+    added = await client.post("/admin/restaurants/new-place/menu", data={
+        "_csrf_token": token, "name": "Schnitzel", "category": "Mains", "price": "12.50",
+        "available": "on"})
+    assert added.status_code == 303, added.text[:500]
+    return int((await menu(client, "new-place"))["items"][0]["id"])
+
+
+async def test_a_new_restaurant_is_not_live_until_its_checklist_is_done(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, ADMIN)
+    dish = await _create_with_a_dish(client, token)
+
+    # Diners: not on the home page, the menu says not yet and offers no time, the API refuses.
+    assert listed(await client.get("/")) == ["demo", "demo-2"]
+    page = text_of((await client.get("/r/new-place")).text)
+    assert "New Place is not taking orders yet." in page
+    assert "As soon as possible" not in page
+    assert (await menu(client, "new-place"))["restaurant"]["accepting_orders"] is False
+    refused = await client.post("/api/orders", json=order_for(dish))
+    assert refused.status_code == 409, refused.text
+    assert "not taking orders" in refused.text
+
+    # The overview: no "accepting", the checklist with what is missing, each linked.
+    overview = await client.get("/manage/new-place")
+    assert overview.status_code == 200
+    said = text_of(overview.text)
+    assert "accepting" not in said and "not live yet" in said
+    steps = steps_of(overview.text)
+    assert steps == {"menu": (True, "/manage/new-place/menu"),
+                     "hours": (False, "/manage/new-place/hours"),
+                     "tax": (False, "/manage/new-place/settings"),
+                     "seller": (False, "/manage/new-place/settings"),
+                     "kitchen": (False, "/manage/new-place/staff")}
+    assert "The default VAT rate is 0 %" in said
+    assert "diners could order around the clock" in said
+
+    # Going live now: refused, naming the four steps still to do; nothing changed.
+    early = await client.post("/manage/new-place/go-live", data={"_csrf_token": token})
+    assert early.status_code == 409, early.text[:500]
+    alert = re.search(r'<div class="form-errors" role="alert" id="go-live-refused".*?</div>',
+                      early.text, re.S)
+    assert alert, early.text[:2000]
+    assert re.findall(r'href="#setup-([a-z]+)"', alert.group(0)) == [
+        "hours", "tax", "seller", "kitchen"]
+    assert "new-place" not in listed(await client.get("/"))
+
+    # The settings cannot open orders before going live either.
+    sneaky = await client.post("/manage/new-place/settings", data={
+        **SETTINGS, "accepting_orders": "on", "_csrf_token": token})
+    assert sneaky.status_code == 422, sneaky.text[:500]
+    assert "Not live yet" in sneaky.text
+    assert (await client.post("/api/orders", json=order_for(dish))).status_code == 409
+
+    # Do the steps: VAT and seller, hours kept empty on purpose, a kitchen invitation.
+    saved = await client.post("/manage/new-place/settings",
+                              data={**SETTINGS, "_csrf_token": token})
+    assert saved.status_code == 303, saved.text[:500]
+    hours = await client.post("/manage/new-place/hours", data={
+        "_csrf_token": token, **{f"day_{day}": "" for day in range(7)},
+        "schedule_days": "7", "slot_capacity": "0"})
+    assert hours.status_code == 303, hours.text[:500]
+    invited = await client.post("/manage/new-place/staff/invitations", data={
+        "_csrf_token": token, "email": "cook@new-place.test", "role": "kitchen"})
+    assert invited.status_code in (200, 303), invited.text[:500]
+    steps = steps_of((await client.get("/manage/new-place")).text)
+    assert {key: done for key, (done, _) in steps.items()} == dict.fromkeys(STEPS, True)
+
+    live = await client.post("/manage/new-place/go-live", data={"_csrf_token": token})
+    assert live.status_code == 303 and live.headers["location"] == "/manage/new-place?live=1"
+    overview = await client.get(live.headers["location"])
+    said = text_of(overview.text)
+    assert "New Place is live" in said and "accepting" in said
+    assert 'id="setup"' not in overview.text
+
+    assert listed(await client.get("/")) == ["demo", "demo-2", "new-place"]
+    page = text_of((await client.get("/r/new-place")).text)
+    assert "not taking orders" not in page and "Place order and pay" in page
+    ordered = await client.post("/api/orders", json=order_for(dish))
+    assert ordered.status_code in (201, 202), ordered.text
+
+    # A second tap changes nothing; pausing a live restaurant keeps it listed, as before.
+    again = await client.post("/manage/new-place/go-live", data={"_csrf_token": token})
+    assert again.status_code == 303
+    paused = await client.post("/manage/new-place/settings",
+                               data={**SETTINGS, "_csrf_token": token})  # box unticked
+    assert paused.status_code == 303
+    assert "new-place" in listed(await client.get("/"))
+    assert (await client.post("/api/orders", json=order_for(dish))).status_code == 409
+
+
+async def test_only_an_owner_goes_live_and_a_manager_sees_the_checklist(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, ADMIN)
+    await _create_with_a_dish(client, token)
+    invited = await client.post("/manage/new-place/staff/invitations", data={
+        "_csrf_token": token, "email": "boss@new-place.test", "role": "manager"})
+    assert invited.status_code in (200, 303), invited.text[:500]
+    overview = await client.get("/manage/new-place")
+    assert steps_of(overview.text)["kitchen"][0] is True  # an open invitation counts
+    assert 'action="/manage/new-place/go-live"' in overview.text  # the admin is above owner
+
+
+async def test_the_demo_restaurants_stay_live(client: httpx.AsyncClient) -> None:
+    await login(client, ADMIN)
+    overview = await client.get("/manage/demo")
+    assert 'id="setup"' not in overview.text
+    assert "accepting" in text_of(overview.text)
+    assert listed(await client.get("/")) == ["demo", "demo-2"]
+
+
+async def test_a_live_restaurant_closed_now_is_not_said_to_be_accepting(
+        client: httpx.AsyncClient) -> None:
+    """Closed today (a closure): diners see "closed"; the overview said "accepting"."""
+    demo = await Restaurant.objects().get(Restaurant.slug == "demo")
+    assert demo is not None
+    today = datetime.now(UTC).astimezone(ZoneInfo(demo.timezone)).date()
+    await RestaurantClosure(restaurant=demo.id, starts_on=today, ends_on=today + timedelta(1),
+                            reason="holiday").save()
+    await login(client, ADMIN)
+    orders_now = re.search(r'<li id="orders-now">(.*?)</li>',
+                           (await client.get("/manage/demo")).text, re.S)
+    assert orders_now
+    said = text_of(orders_now.group(1))
+    assert "closed now" in said and "accepting" not in said, said
+    assert "holiday" in said
