@@ -41,3 +41,14 @@
     });
   });
 })();
+
+/* On a phone the navigation is one row that scrolls sideways (static/css/admin.css): the
+   current page's link is brought into it, not left off-screen to the right. */
+(function () {
+  "use strict";
+  var current = document.querySelector(".admin-nav a[aria-current=page]");
+  var row = current && current.closest("ul");
+  if (!row || row.scrollWidth <= row.clientWidth) return;
+  var link = current.getBoundingClientRect(), box = row.getBoundingClientRect();
+  row.scrollLeft += link.left - box.left - (box.width - link.width) / 2;
+})();

@@ -16,9 +16,9 @@ from tests.helpers.server import RunningProcess
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
-# Sideways scrolling of the page, or of any box inside it that scrolls (a wide table in
-# an `overflow-x: auto` box keeps the page still and hides its right-hand columns).
-SIDEWAYS = """() => [document.documentElement, ...document.querySelectorAll('*')]
+# Sideways scrolling of the page, or of any box of its content that scrolls (a wide table
+# in an `overflow-x: auto` box keeps the page still and hides its right-hand columns).
+SIDEWAYS = """() => [document.documentElement, ...document.querySelectorAll('main *')]
   .filter(el => el === document.documentElement
     || (getComputedStyle(el).overflowX !== 'visible' && el.clientWidth > 1))
   .filter(el => el.scrollWidth > el.clientWidth + 1)
