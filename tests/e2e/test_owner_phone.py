@@ -103,3 +103,33 @@ async def test_the_owner_navigation_is_one_row_on_a_phone(browser: Any,
             assert await page.get_by_role("button", name="Log out").count() == 1
     finally:
         await context.close()
+
+
+async def test_the_dish_editor_shows_one_empty_option_group(browser: Any,
+                                                            web: RunningProcess) -> None:
+    """Six empty option groups made a new dish's form ~9,500 px tall on a phone (outside
+    try): the groups filled so far and one empty show; "Add an option group" opens the next,
+    without JavaScript too."""
+    context = await browser.new_context(base_url=web.url, viewport=PHONE,
+                                        java_script_enabled=False)
+    try:
+        await context.request.get("/login")
+        token = next(cookie["value"] for cookie in await context.cookies()
+                     if cookie["name"] == "csrftoken")
+        await context.request.post("/login", form={
+            "email": "owner@demo.test", "password": "demo", "_csrf_token": token})
+        page = await context.new_page()
+        await page.goto("/manage/demo/menu/items/new")
+        assert await page.locator("#group-0-name").is_visible()
+        assert not await page.locator("#group-1-name").is_visible()
+        assert await page.evaluate("document.documentElement.scrollHeight") < 4000
+        await page.get_by_text("Add an option group").first.click()
+        assert await page.locator("#group-1-name").is_visible()
+        assert not await page.locator("#group-2-name").is_visible()
+        # a dish with two groups: both, and one empty
+        await page.goto("/manage/demo/menu")
+        await page.get_by_role("link", name="Pizza your way").click()
+        for index, visible in ((0, True), (1, True), (2, True), (3, False)):
+            assert await page.locator(f"#group-{index}-name").is_visible() is visible, index
+    finally:
+        await context.close()
