@@ -5,10 +5,12 @@ and the navigation is one row, not the top third of every page."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from app.restaurants.tables import RestaurantClosure
 from tests.helpers.accounts import add_invitation
 from tests.helpers.browser import logged_in_context
 from tests.helpers.orders import make_paid_order
@@ -133,3 +135,24 @@ async def test_the_dish_editor_shows_one_empty_option_group(browser: Any,
             assert await page.locator(f"#group-{index}-name").is_visible() is visible, index
     finally:
         await context.close()
+
+
+async def test_the_closures_fit_a_small_phone(browser: Any, web: RunningProcess) -> None:
+    """A closure of several days, its dates whole, pushed the hours page 11 px wide at 320 px:
+    each closure is a card there too."""
+    first = datetime.now(UTC).date() + timedelta(days=300)
+    closure = RestaurantClosure(restaurant=1, starts_on=first, ends_on=first + timedelta(days=9),
+                                reason="Renovation of the kitchen and the dining room")
+    await closure.save()
+    context = await logged_in_context(browser, web.url, "owner@demo.test",
+                                      viewport={"width": 320, "height": 640})
+    try:
+        page = await context.new_page()
+        await page.goto("/manage/demo/hours")
+        assert await page.evaluate(SIDEWAYS) == []
+        # the latest closure listed: this one
+        remove = page.locator(".confirm-step > summary", has_text="Remove").last
+        assert await remove.evaluate(REACHABLE)
+    finally:
+        await context.close()
+        await RestaurantClosure.delete().where(RestaurantClosure.id == closure.id)
