@@ -135,11 +135,10 @@ def day_label(day: date, today: date, *, in_sentence: bool = False) -> str:
     return weekday_date(day)
 
 
-def day_clock(value: datetime | None, timezone: str, now: datetime | None = None, *,
-              in_sentence: bool = False) -> str:
+def day_clock(value: datetime | None, timezone: str, now: datetime | None = None) -> str:
     """A moment on the restaurant's clock, with its day unless it is today: "12:00",
-    "Tomorrow 12:00", "Sat 5 Dec 12:00" (a list of orders for later read at a glance);
-    `in_sentence`: after other words ("pickup at tomorrow 12:00")."""
+    "Tomorrow 12:00", "Sat 5 Dec 12:00" (a list of orders for later read at a glance; in a
+    sentence, `day_at`)."""
     if value is None:
         return ""
     tz = zone(timezone)
@@ -147,7 +146,26 @@ def day_clock(value: datetime | None, timezone: str, now: datetime | None = None
     clock = _clock(local)
     if local.date() == today:
         return clock
-    return f"{day_label(local.date(), today, in_sentence=in_sentence)} {clock}"
+    return f"{day_label(local.date(), today)} {clock}"
+
+
+def day_at(value: datetime | None, timezone: str, now: datetime | None = None) -> str:
+    """A moment on the restaurant's clock as written after other words, its day named unless
+    it is today: "at 12:00", "tomorrow at 12:00", "on Sat 5 Dec at 12:00" (the kitchen's list
+    of orders for later said "pickup at tomorrow 12:00"); German "um 12:00 Uhr", "morgen um
+    12:00 Uhr", "am Sa. 5. Dez. um 12:00 Uhr"."""
+    if value is None:
+        return ""
+    tz = zone(timezone)
+    local, today = value.astimezone(tz), (now or datetime.now(UTC)).astimezone(tz).date()
+    clock = _clock(local)
+    if local.date() == today:
+        return i18n.pgettext("moment in a sentence", "at %(time)s") % {"time": clock}
+    if local.date() == today + timedelta(days=1):
+        return i18n.pgettext("moment in a sentence", "%(day)s at %(time)s") % {
+            "day": day_label(local.date(), today, in_sentence=True), "time": clock}
+    return i18n.pgettext("moment in a sentence", "on %(date)s at %(time)s") % {
+        "date": weekday_date(local.date()), "time": clock}
 
 
 def local_datetime(value: datetime | None, timezone: str) -> str:
@@ -264,6 +282,7 @@ def environment() -> Environment:
     env.filters["clock"] = local_clock
     env.filters["pause_until"] = pause_until
     env.filters["day_clock"] = day_clock
+    env.filters["day_at"] = day_at
     env.filters["local_datetime"] = local_datetime
     env.filters["long_date"] = long_date
     env.globals["scheduled_text"] = scheduled_text

@@ -28,6 +28,7 @@ from litestar.types import Empty, Message, Scope
 from app.accounts import roles, session_versions
 from app.accounts.form_guard import bind_csrf_to_session
 from app.accounts.roles import Role
+from app.infra.i18n import N_
 from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
 
@@ -73,6 +74,18 @@ class StaffSession:
         if roles.at_least(self.role, Role.MANAGER):
             return f"/manage/{self.restaurant_slug}"
         return f"/kitchen/{self.restaurant_slug}"
+
+    @property
+    def home_link(self) -> tuple[str, str] | None:
+        """The pages this person may use, as a link (address, label to translate) for a page
+        that is not theirs: a cook sent away from /manage had only "Home", the diners' list."""
+        if self.home_url == "/":
+            return None
+        if self.is_admin:
+            return self.home_url, N_("Admin pages")
+        if self.home_url.startswith("/manage/"):
+            return self.home_url, N_("Your restaurant's pages")
+        return self.home_url, N_("Your kitchen screen")
 
 
 def current_staff(connection: ASGIConnection[Any, Any, Any, Any]) -> StaffSession | None:

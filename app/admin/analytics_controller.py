@@ -45,6 +45,6 @@ class AdminAnalyticsController(Controller):
                   days: FromQuery[int] = 30) -> Response[str]:
         report = await self._report(restaurant, days)
         name = f"orderpass-analytics-{restaurant or 'all'}-{report.start}-{report.end}.csv"
-        return Response(analytics.to_csv(report), media_type="text/csv; charset=utf-8",
+        return Response(analytics.to_csv(report), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}"',
                                  "Cache-Control": "no-store"})

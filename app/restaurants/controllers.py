@@ -9,6 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
+from app.accounts.session import current_staff
 from app.infra import i18n
 from app.infra.errors import error_responses
 from app.orders.choices import choosable, of_views
@@ -33,10 +34,12 @@ class RestaurantPagesController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self) -> Template:
+    async def home(self, request: Request[Any, Any, Any]) -> Template:
         restaurants = await services.list_restaurants()
         i18n.settle()  # no restaurant yet: the diner's switch or browser, else English
-        return Template("home.html", context={"restaurants": restaurants})
+        staff = current_staff(request)  # a cook who opened the site finds their screen
+        return Template("home.html", context={"restaurants": restaurants,
+                                              "staff_link": staff.home_link if staff else None})
 
 
 class MenuApiController(Controller):

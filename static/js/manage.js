@@ -41,3 +41,25 @@
     });
   });
 })();
+
+/* On a phone the navigation is one row that scrolls sideways (static/css/admin.css): the
+   current page's link is brought into it, not left off-screen to the right. */
+(function () {
+  "use strict";
+  var current = document.querySelector(".admin-nav a[aria-current=page]");
+  var row = current && current.closest("ul");
+  if (!row || row.scrollWidth <= row.clientWidth) return;
+  var link = current.getBoundingClientRect(), box = row.getBoundingClientRect();
+  row.scrollLeft += link.left - box.left - (box.width - link.width) / 2;
+})();
+
+/* The dish editor's option groups (templates/manage/menu_item.html): typing into the last
+   group shown opens the next, so one empty group stays ready as the page first showed. */
+(function () {
+  "use strict";
+  document.addEventListener("input", function (event) {
+    var group = event.target.closest && event.target.closest(".modifier-group");
+    var next = group && group.nextElementSibling;
+    if (next && next.classList.contains("more-groups")) next.open = true;
+  });
+})();

@@ -3,6 +3,8 @@ no partial writes."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -176,3 +178,19 @@ async def test_menu_item_errors_write_nothing(admin: tuple[httpx.AsyncClient, st
     response = await client.post(f"/admin/restaurants/demo-2/menu/{burrata.id}/toggle",
                                  data={"_csrf_token": token})
     assert response.status_code == 404
+
+
+async def test_the_add_item_form_marks_what_is_required(
+        admin: tuple[httpx.AsyncClient, str]) -> None:
+    """Category is required: it was refused blank, "Required.", but its label did not say so
+    (outside try). Each required field says it in its label and has `required`; the others
+    neither."""
+    client, _ = admin
+    page = (await client.get("/admin/restaurants/demo")).text
+    for name, required in (("name", True), ("category", True), ("price", True),
+                           ("description", False), ("position", False), ("tax_rate", False)):
+        label = re.search(rf'<label for="item-{name}">(.*?)</label>', page, re.S)
+        field = re.search(rf'<input [^>]*id="item-{name}"[^>]*>', page, re.S)
+        assert label and field, name
+        assert ("(required)" in label.group(1)) is required, (name, label.group(1))
+        assert (" required=" in field.group(0)) is required, (name, field.group(0))

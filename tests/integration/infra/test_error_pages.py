@@ -6,8 +6,9 @@ their JSON: the API, htmx fragments, streams."""
 from __future__ import annotations
 
 import httpx
+from litestar import Litestar
 
-from tests.helpers.accounts import login
+from tests.helpers.accounts import login, staff_session
 from tests.helpers.security_headers import assert_secure_headers
 
 BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -44,6 +45,29 @@ async def test_a_cook_on_an_owners_page_gets_a_page(client: httpx.AsyncClient) -
     assert page.status_code == 403
     assert "Not allowed here" in page.text and "owners only" in page.text
     assert "Try again" not in page.text  # a no stays a no: only Home
+
+
+async def test_a_no_links_a_staff_member_to_the_pages_they_may_use(
+        client: httpx.AsyncClient, app: Litestar) -> None:
+    """A cook on /manage had only "Home" (the diners' list) and no way to their kitchen
+    screen (outside try); an owner on the admin's pages gets their own restaurant's."""
+    await login(client, "kitchen@demo.test")
+    page = await client.get("/manage/demo", headers=BROWSER)
+    assert page.status_code == 403
+    assert '<a href="/kitchen/demo">Your kitchen screen</a>' in page.text
+    async with staff_session(app, "owner@demo.test") as owner:
+        page = await owner.get("/admin/orders", headers=BROWSER)
+    assert page.status_code == 403
+    assert '<a href="/manage/demo">Your restaurant\'s pages</a>' in page.text
+
+
+async def test_the_home_page_links_a_logged_in_cook_to_their_kitchen(
+        client: httpx.AsyncClient) -> None:
+    assert "/kitchen/" not in (await client.get("/", headers=BROWSER)).text  # a diner
+    await login(client, "kitchen@demo.test")
+    home = await client.get("/", headers=BROWSER)
+    assert home.status_code == 200
+    assert '<a href="/kitchen/demo">Your kitchen screen</a>' in home.text
 
 
 async def test_the_page_speaks_the_diners_language(client: httpx.AsyncClient) -> None:

@@ -138,17 +138,20 @@ async def test_scheduled_orders_on_another_day_name_their_day(web: RunningProces
         return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split())
 
     far = later.astimezone(BERLIN)
-    assert f"at {far:%a} {far.day} {far:%b} {far:%H:%M}" in entry(ahead.public_id)
+    assert f"pickup on {far:%a} {far.day} {far:%b} at {far:%H:%M}" in entry(ahead.public_id)
     near = soon.astimezone(BERLIN)
     if near.date() == now.astimezone(BERLIN).date():
-        assert re.search(rf"at {near:%H:%M} \(", entry(today.public_id)), entry(today.public_id)
+        assert re.search(rf"pickup at {near:%H:%M} \(", entry(today.public_id)), \
+            entry(today.public_id)
     else:  # run in the last 45 minutes of the day
-        assert f"at tomorrow {near:%H:%M}" in entry(today.public_id)
-    # Inside the sentence, lower case: "pickup at tomorrow 12:00", not "at Tomorrow".
+        assert f"pickup tomorrow at {near:%H:%M}" in entry(today.public_id)
+    # Inside the sentence, lower case and in its order: "pickup tomorrow at 12:00 (…; on the
+    # board tomorrow at 11:45)", not "pickup at tomorrow 12:00" (outside try).
     local_next = next_day.astimezone(BERLIN)
     if local_next.date() == now.astimezone(BERLIN).date() + timedelta(days=1):
-        assert f"pickup at tomorrow {local_next:%H:%M}" in entry(following.public_id), (
+        assert f"pickup tomorrow at {local_next:%H:%M}" in entry(following.public_id), (
             entry(following.public_id))
+        assert re.search(r"on the board (tomorrow )?at \d\d:\d\d\)", entry(following.public_id))
 
 
 BOOKED = "Payment received: your order is booked"

@@ -92,3 +92,17 @@ async def test_a_period_that_is_no_period_is_a_4xx_saying_why(
     async with staff_session(app, "kitchen@demo.test") as kitchen:
         assert (await kitchen.get("/manage/demo/sales.csv", params={
             "from": "2026-12-01", "to": "2026-12-01"})).status_code == 403
+
+
+async def test_the_csv_files_say_their_charset_once(client: httpx.AsyncClient,
+                                                    app: Litestar) -> None:
+    """`text/csv; charset=utf-8; charset=utf-8` (outside try): Litestar adds the charset
+    to a text type itself."""
+    await login(client, "owner@demo.test")
+    sales = await client.get("/manage/demo/sales.csv")
+    assert sales.status_code == 200
+    assert sales.headers["content-type"] == "text/csv; charset=utf-8"
+    async with staff_session(app, "admin@orderpass.test") as admin:
+        analytics = await admin.get("/admin/analytics.csv")
+        assert analytics.status_code == 200
+        assert analytics.headers["content-type"] == "text/csv; charset=utf-8"

@@ -13,6 +13,7 @@ from app.infra import i18n
 from app.infra.i18n import Preference, choose, from_accept_language
 from app.orders import pricing
 from app.templating import (
+    day_at,
     day_clock,
     day_label,
     email_environment,
@@ -107,6 +108,21 @@ def test_today_and_tomorrow_inside_a_sentence_are_lower_case() -> None:
         assert day_label(tomorrow, today) == "Morgen"
         assert day_label(tomorrow, today, in_sentence=True) == "morgen"
         assert day_label(today, today, in_sentence=True) == "heute"
+
+
+def test_a_moment_inside_a_sentence_reads_as_one() -> None:
+    """The kitchen's orders for later: "pickup tomorrow at 13:00 (on the board tomorrow at
+    12:40)", not "pickup at tomorrow 13:00" (outside try)."""
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tue 1 Dec, 10:00 in Berlin
+    today, tomorrow = now.replace(hour=12), now.replace(hour=12) + timedelta(days=1)
+    later = now.replace(hour=11) + timedelta(days=4)
+    assert day_at(today, "Europe/Berlin", now) == "at 13:00"
+    assert day_at(tomorrow, "Europe/Berlin", now) == "tomorrow at 13:00"
+    assert day_at(later, "Europe/Berlin", now) == "on Sat 5 Dec at 12:00"
+    with i18n.use("de"):
+        assert day_at(today, "Europe/Berlin", now) == "um 13:00 Uhr"
+        assert day_at(tomorrow, "Europe/Berlin", now) == "morgen um 13:00 Uhr"
+        assert day_at(later, "Europe/Berlin", now) == "am Sa. 5. Dez. um 12:00 Uhr"
 
 
 def test_the_breakdown_and_vat_table_in_german() -> None:
