@@ -141,12 +141,18 @@ def day_clock(value: datetime | None, timezone: str, now: datetime | None = None
     sentence, `day_at`)."""
     if value is None:
         return ""
-    tz = zone(timezone)
-    local, today = value.astimezone(tz), (now or datetime.now(UTC)).astimezone(tz).date()
-    clock = _clock(local)
+    local, today, clock = _on_clock(value, timezone, now)
     if local.date() == today:
         return clock
     return f"{day_label(local.date(), today)} {clock}"
+
+
+def _on_clock(value: datetime, timezone: str, now: datetime | None
+              ) -> tuple[datetime, date, str]:
+    """`value` on the restaurant's clock, the restaurant's today and the time as written."""
+    tz = zone(timezone)
+    local = value.astimezone(tz)
+    return local, (now or datetime.now(UTC)).astimezone(tz).date(), _clock(local)
 
 
 def day_at(value: datetime | None, timezone: str, now: datetime | None = None) -> str:
@@ -156,9 +162,7 @@ def day_at(value: datetime | None, timezone: str, now: datetime | None = None) -
     12:00 Uhr", "am Sa. 5. Dez. um 12:00 Uhr"."""
     if value is None:
         return ""
-    tz = zone(timezone)
-    local, today = value.astimezone(tz), (now or datetime.now(UTC)).astimezone(tz).date()
-    clock = _clock(local)
+    local, today, clock = _on_clock(value, timezone, now)
     if local.date() == today:
         return i18n.pgettext("moment in a sentence", "at %(time)s") % {"time": clock}
     if local.date() == today + timedelta(days=1):

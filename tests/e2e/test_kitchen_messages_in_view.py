@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.browser import A_LOOK_MS, logged_in_context
+from tests.helpers.browser import A_LOOK_MS, tablet_kitchen
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
 
@@ -25,17 +25,8 @@ IN_VIEW = """id => { const r = document.getElementById(id).getBoundingClientRect
 async def test_a_rejects_result_and_the_toast_show_at_the_foot_of_a_scrolled_board(
         browser: Any, web: RunningProcess) -> None:
     orders = [await make_paid_order() for _ in range(14)]
-    context = await logged_in_context(browser, web.url, "kitchen@demo.test", viewport=PORTRAIT,
-                                      has_touch=True)
-    kitchen = await context.new_page()
     errors: list[str] = []
-    kitchen.on("pageerror", lambda error: errors.append(str(error)))
-    await kitchen.goto("/kitchen/demo")
-    await kitchen.wait_for_selector("#connection.is-live", timeout=10_000)
-    if await kitchen.locator("#start-service").is_visible():
-        await kitchen.locator("#start-service-button").tap()
-    await kitchen.wait_for_function(
-        "() => document.querySelectorAll('#board .order-card').length === 14")
+    kitchen = await tablet_kitchen(browser, web.url, errors, viewport=PORTRAIT, tickets=14)
     await kitchen.mouse.move(200, 500)
     await kitchen.mouse.wheel(0, 1500)
     await kitchen.wait_for_timeout(A_LOOK_MS)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.browser import A_LOOK_MS, logged_in_context
+from tests.helpers.browser import A_LOOK_MS, tablet_kitchen
 from tests.helpers.orders import announce_paid, make_paid_order
 from tests.helpers.server import RunningProcess
 
@@ -57,17 +57,8 @@ async def test_more_below_sits_at_the_foot_of_the_screen_clear_of_every_button(
     one_line = [("Margherita pizza", 1100, 1, "")]
     for index in range(14):  # new tickets (Accept, Reject) of different heights
         await make_paid_order(items=None if index % 3 else one_line)
-    context = await logged_in_context(browser, web.url, "kitchen@demo.test", viewport=viewport,
-                                      has_touch=True)
-    kitchen = await context.new_page()
     errors: list[str] = []
-    kitchen.on("pageerror", lambda error: errors.append(str(error)))
-    await kitchen.goto("/kitchen/demo")
-    await kitchen.wait_for_selector("#connection.is-live", timeout=10_000)
-    if await kitchen.locator("#start-service").is_visible():
-        await kitchen.locator("#start-service-button").tap()
-    await kitchen.wait_for_function(
-        "() => document.querySelectorAll('#board .order-card').length === 14")
+    kitchen = await tablet_kitchen(browser, web.url, errors, viewport=viewport, tickets=14)
     more = kitchen.locator("#more-below")
     await more.wait_for(state="visible")
 
@@ -111,17 +102,8 @@ async def test_a_press_after_scrolling_the_portrait_board_goes_through(
     moved took every ticket for moved at the next frame, and refused the press)."""
     for _ in range(14):
         await make_paid_order()
-    context = await logged_in_context(browser, web.url, "kitchen@demo.test", viewport=PORTRAIT,
-                                      has_touch=True)
-    kitchen = await context.new_page()
     errors: list[str] = []
-    kitchen.on("pageerror", lambda error: errors.append(str(error)))
-    await kitchen.goto("/kitchen/demo")
-    await kitchen.wait_for_selector("#connection.is-live", timeout=10_000)
-    if await kitchen.locator("#start-service").is_visible():
-        await kitchen.locator("#start-service-button").tap()
-    await kitchen.wait_for_function(
-        "() => document.querySelectorAll('#board .order-card').length === 14")
+    kitchen = await tablet_kitchen(browser, web.url, errors, viewport=PORTRAIT, tickets=14)
     await kitchen.mouse.move(200, 500)
     await kitchen.mouse.wheel(0, 700)
     await kitchen.wait_for_timeout(A_LOOK_MS)

@@ -194,6 +194,23 @@ async def open_kitchen(browser: Any, base_url: str, errors: list[str],
     return kitchen
 
 
+async def tablet_kitchen(browser: Any, base_url: str, errors: list[str], *,
+                         viewport: dict[str, int], tickets: int) -> Any:
+    """The demo kitchen on a touch tablet of `viewport`, live, its sound started as a cook
+    starts service, once its board shows `tickets` tickets; script errors land in `errors`."""
+    context = await logged_in_context(browser, base_url, "kitchen@demo.test",
+                                      viewport=viewport, has_touch=True)
+    kitchen = await context.new_page()
+    kitchen.on("pageerror", lambda error: errors.append(str(error)))
+    await kitchen.goto("/kitchen/demo")
+    await kitchen.wait_for_selector("#connection.is-live", timeout=10_000)
+    if await kitchen.locator("#start-service").is_visible():
+        await kitchen.locator("#start-service-button").tap()
+    await kitchen.wait_for_function(
+        f"() => document.querySelectorAll('#board .order-card').length === {tickets}")
+    return kitchen
+
+
 def box_inside(inner: dict[str, float], outer: dict[str, float], slack: float = 0.5) -> bool:
     return (inner["x"] >= outer["x"] - slack and inner["y"] >= outer["y"] - slack
             and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack

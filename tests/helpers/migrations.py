@@ -49,6 +49,18 @@ async def scratch_database() -> AsyncIterator[str]:
         await admin.close()
 
 
+@asynccontextmanager
+async def connected_at(url: str, target: str) -> AsyncIterator[asyncpg.Connection]:
+    """The scratch database migrated forwards to `target` (the schema before the migration
+    under test), and a connection to it for the test's own inserts and checks."""
+    migrate(url, "forwards", target)
+    connection = await asyncpg.connect(url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
 def migrate(url: str, direction: str, target: str) -> None:
     result = subprocess.run([sys.executable, "-c", STEP, direction, target], cwd=ROOT,
                             env={**os.environ, "DATABASE_URL": url}, capture_output=True,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import migrate, old_restaurant, tables_of
+from tests.helpers.migrations import connected_at, migrate, old_restaurant, tables_of
 
 BEFORE = "2026-11-27T14:00:00:000000"
 THIS = "2026-12-01T14:00:00:000000"
@@ -20,9 +20,7 @@ async def _tables(connection: asyncpg.Connection) -> set[str]:
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    migrate(scratch, "forwards", BEFORE)
-    connection = await asyncpg.connect(scratch)
-    try:
+    async with connected_at(scratch, BEFORE) as connection:
         restaurant = await old_restaurant(connection)
         await connection.execute(
             "INSERT INTO staff_user (email, password_hash, role, restaurant) VALUES "
@@ -70,5 +68,3 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
         migrate(scratch, "forwards", THIS)
         assert await connection.fetchval(
             "SELECT count(*) FROM staff_user WHERE role = 'kitchen'") == 2
-    finally:
-        await connection.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant
+from tests.helpers.migrations import columns_of, connected_at, migrate, old_order, old_restaurant
 
 BEFORE = "2026-12-05T09:00:00:000000"
 THIS = "2026-12-06T09:00:00:000000"
@@ -20,9 +20,7 @@ async def _index(connection: asyncpg.Connection) -> bool:
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    migrate(scratch, "forwards", BEFORE)
-    connection = await asyncpg.connect(scratch)
-    try:
+    async with connected_at(scratch, BEFORE) as connection:
         restaurant = await old_restaurant(connection)
         order = await old_order(connection, restaurant, status="preparing", amount=1400)
         await connection.execute(
@@ -44,5 +42,3 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
 
         migrate(scratch, "forwards", THIS)
         assert await columns_of(connection, "order_refund") >= NEW
-    finally:
-        await connection.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant
+from tests.helpers.migrations import columns_of, connected_at, migrate, old_order, old_restaurant
 
 BEFORE = "2026-12-03T13:00:00:000000"
 THIS = "2026-12-04T09:00:00:000000"
@@ -15,9 +15,7 @@ ALL = ["pickup", "delivery", "dine_in"]
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    migrate(scratch, "forwards", BEFORE)
-    connection = await asyncpg.connect(scratch)
-    try:
+    async with connected_at(scratch, BEFORE) as connection:
         restaurant = await old_restaurant(connection)
         await old_order(connection, restaurant, delivery_address="Torstr. 5")
 
@@ -43,5 +41,3 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
         migrate(scratch, "forwards", THIS)
         assert await connection.fetchval(
             "SELECT fulfillment_modes FROM restaurant WHERE slug = 'r'") == ALL
-    finally:
-        await connection.close()

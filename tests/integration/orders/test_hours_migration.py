@@ -8,7 +8,14 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant, tables_of
+from tests.helpers.migrations import (
+    columns_of,
+    connected_at,
+    migrate,
+    old_order,
+    old_restaurant,
+    tables_of,
+)
 
 BEFORE = "2026-12-01T17:00:00:000000"
 THIS = "2026-12-01T20:00:00:000000"
@@ -19,9 +26,7 @@ NEW_COLUMNS = {
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    migrate(scratch, "forwards", BEFORE)
-    connection = await asyncpg.connect(scratch)
-    try:
+    async with connected_at(scratch, BEFORE) as connection:
         restaurant = await old_restaurant(connection)
         await old_order(connection, restaurant)
 
@@ -57,5 +62,3 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
 
         migrate(scratch, "forwards", THIS)
         assert await connection.fetchval("SELECT schedule_days FROM restaurant") == 7
-    finally:
-        await connection.close()

@@ -7,16 +7,14 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant
+from tests.helpers.migrations import columns_of, connected_at, migrate, old_order, old_restaurant
 
 BEFORE = "2026-12-01T17:00:00:000000"
 THIS = "2026-12-01T21:00:00:000000"
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    migrate(scratch, "forwards", BEFORE)
-    connection = await asyncpg.connect(scratch)
-    try:
+    async with connected_at(scratch, BEFORE) as connection:
         restaurant = await old_restaurant(connection)
         await old_order(connection, restaurant)
 
@@ -39,5 +37,3 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
 
         migrate(scratch, "forwards", THIS)
         assert await connection.fetchval("SELECT language FROM paid_order") == "en"
-    finally:
-        await connection.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant
+from tests.helpers.migrations import columns_of, connected_at, migrate, old_order, old_restaurant
 
 BEFORE = "2026-12-01T14:00:00:000000"
 THIS = "2026-12-01T17:00:00:000000"
@@ -23,9 +23,7 @@ NEW_COLUMNS = {
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    migrate(scratch, "forwards", BEFORE)
-    connection = await asyncpg.connect(scratch)
-    try:
+    async with connected_at(scratch, BEFORE) as connection:
         restaurant = await old_restaurant(connection)
         await connection.execute(
             "INSERT INTO menu_item (restaurant, category, name, price_amount) "
@@ -70,5 +68,3 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
 
         migrate(scratch, "forwards", THIS)
         assert await connection.fetchval("SELECT net_amount FROM paid_order") == 1300
-    finally:
-        await connection.close()

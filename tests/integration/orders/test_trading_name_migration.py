@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
-from tests.helpers.migrations import columns_of, migrate, scratch_database
+from tests.helpers.migrations import columns_of, connected_at, migrate, scratch_database
 
 BEFORE = "2026-12-06T09:00:00:000000"
 THIS = "2026-12-06T10:00:00:000000"
@@ -22,9 +21,7 @@ async def scratch() -> AsyncIterator[str]:
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    migrate(scratch, "forwards", BEFORE)
-    connection = await asyncpg.connect(scratch)
-    try:
+    async with connected_at(scratch, BEFORE) as connection:
         restaurant = await connection.fetchval(
             "INSERT INTO restaurant (slug, name, currency) VALUES ('r', 'R', 'eur') RETURNING id")
         await connection.execute(
@@ -43,5 +40,3 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
 
         migrate(scratch, "forwards", THIS)
         assert "seller_trading_name" in await columns_of(connection, "paid_order")
-    finally:
-        await connection.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant
+from tests.helpers.migrations import columns_of, connected_at, migrate, old_order, old_restaurant
 
 BEFORE = "2026-12-06T10:00:00:000000"
 THIS = "2026-12-07T09:30:00:000000"
@@ -16,9 +16,7 @@ NEW_COLUMNS = {"live_since", "hours_confirmed", "tax_confirmed"}
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    migrate(scratch, "forwards", BEFORE)
-    connection = await asyncpg.connect(scratch)
-    try:
+    async with connected_at(scratch, BEFORE) as connection:
         restaurant = await old_restaurant(connection)
         await old_order(connection, restaurant)
 
@@ -44,5 +42,3 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
         migrate(scratch, "forwards", THIS)
         assert await connection.fetchval(
             "SELECT bool_and(live_since IS NOT NULL) FROM restaurant") is True
-    finally:
-        await connection.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant
+from tests.helpers.migrations import columns_of, connected_at, migrate, old_order, old_restaurant
 
 BEFORE = "2026-12-01T17:00:00:000000"
 THIS = "2026-12-01T19:00:00:000000"
@@ -20,9 +20,7 @@ async def _tables(connection: asyncpg.Connection) -> set[str]:
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    migrate(scratch, "forwards", BEFORE)
-    connection = await asyncpg.connect(scratch)
-    try:
+    async with connected_at(scratch, BEFORE) as connection:
         restaurant = await old_restaurant(connection)
         for position, (category, name) in enumerate(
                 [("Mains", "Soup"), ("Starters", "Bread"), ("Mains", "Stew")]):
@@ -76,5 +74,3 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
 
         migrate(scratch, "forwards", THIS)
         assert await connection.fetchval("SELECT count(*) FROM menu_category") == 3
-    finally:
-        await connection.close()

@@ -7,16 +7,14 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.helpers.migrations import columns_of, migrate, old_order, old_restaurant
+from tests.helpers.migrations import columns_of, connected_at, migrate, old_order, old_restaurant
 
 BEFORE = "2026-12-06T10:00:00:000000"
 THIS = "2026-12-06T11:30:00:000000"
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
-    migrate(scratch, "forwards", BEFORE)
-    connection = await asyncpg.connect(scratch)
-    try:
+    async with connected_at(scratch, BEFORE) as connection:
         restaurant = await old_restaurant(connection)
         await old_order(connection, restaurant)
         item = await connection.fetchval(
@@ -47,5 +45,3 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
 
         migrate(scratch, "forwards", THIS)
         assert await connection.fetchval("SELECT allergens FROM modifier_option") == []
-    finally:
-        await connection.close()
