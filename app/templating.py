@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
@@ -25,6 +26,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
 from app import paths
+from app.accounts.session import current_staff
 from app.infra import i18n
 from app.infra.i18n import N_
 from app.orders import reject_reasons
@@ -55,6 +57,12 @@ def _money(amount: int, currency: str, language: str) -> str:
     code = currency.upper()
     value = Decimal(amount) if currency.lower() in ZERO_DECIMAL else Decimal(amount) / 100
     return format_currency(value, code, locale=i18n._locale(language))
+
+
+def _staff_link_of(request: Any) -> tuple[str, str] | None:
+    """(address, label) of the pages the logged-in staff member of `request` can use."""
+    staff = current_staff(request) if request is not None else None
+    return staff.home_link if staff else None
 
 
 def format_number(value: int | float | Decimal | str) -> str:
@@ -279,6 +287,8 @@ def environment() -> Environment:
     env.globals["current_language"] = i18n.current
     env.globals["language_names"] = i18n.NAMES
     env.globals["place_zones"] = hours.place_zones  # the time-zone field's choices
+    # the 403 page's way to a staff member's own pages (app.infra sits below accounts)
+    env.globals["staff_link_of"] = _staff_link_of
     env.filters["number"] = format_number
     env.filters["money"] = format_money
     env.filters["hhmm"] = format_time

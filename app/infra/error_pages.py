@@ -55,13 +55,9 @@ def error_page(request: Request[Any, Any, Any], status: int, detail: str,
         i18n.settle()
     title = TITLES.get(status, OTHER_TITLE)
     advice = ADVICE.get(status, "")
-    from app.accounts.session import current_staff  # accounts imports infra: not at the top
-
-    staff = current_staff(request) if status == 403 else None
     return Template("error.html", status_code=status, headers=headers or {}, context={
         "status": status, "title": gettext(title), "detail": detail,
-        "advice": gettext(advice) if advice else "", "again": _again(request),
-        "staff_link": staff.home_link if staff else None})
+        "advice": gettext(advice) if advice else "", "again": _again(request)})
 
 
 def _again(request: Request[Any, Any, Any]) -> str:
