@@ -29,6 +29,14 @@ def labels(codes: Iterable[str]) -> list[str]:
     return [i18n.gettext(ALLERGENS[code]) for code in known(codes)]
 
 
+def contains(codes: Iterable[str]) -> str:
+    """"contains Nuts, Milk" in the current language (the diner's), "" for none: as the
+    menu says it beside an option, and the diner's order lines after it."""
+    said = labels(codes)
+    return i18n.gettext(N_("contains %(allergens)s")) % {"allergens": ", ".join(said)} \
+        if said else ""
+
+
 def english(codes: Iterable[str]) -> list[str]:
     """Their English names, whatever the current language (the owner's editor, the kitchen)."""
     return [ALLERGENS[code] for code in known(codes)]
