@@ -106,3 +106,31 @@ async def test_a_german_diner_reads_them_in_german(
     unpaid = await send(redis, sandbox, "order_confirmation", created["id"], "nuss@example.com")
     assert shown in " ".join(unpaid["text"].split())
     assert shown in text_of(unpaid["html"])
+
+
+async def test_the_checkout_says_what_the_order_contains_beside_the_allergy_box(
+        client: httpx.AsyncClient) -> None:
+    """"This order contains: Gluten, Eggs, Nuts (Pesto)": the dish's allergens, and those only
+    an option brings with the option named; server-rendered, in the diner's language."""
+    item, groups, options = await pasta(client)
+    for language, said in [("en", "This order contains: Gluten, Eggs, Nuts (Pesto)"),
+                           ("de", "Diese Bestellung enthält: Gluten, Eier, "
+                                  "Schalenfrüchte (Pesto)")]:
+        client.cookies.clear()
+        page = await client.get(f"/r/demo?lang={language}")
+        assert 'id="order-contains"' not in page.text  # nothing ordered, nothing said
+        form = {"_csrf_token": client.cookies["csrftoken"], "name": "", "fulfillment": "pickup",
+                "has_allergy": "1", "allergy": "Tree nuts (severe)"}
+        cart = await client.post("/r/demo/cart", data={
+            **form, f"opt-{item}-g{groups['Sauce']}": str(options["Pesto"]),
+            "op": f"add:{item}"})
+        box = cart.text.split('class="allergy-field order-allergy"')[1].split("</div>")[0]
+        assert said in text_of(box), text_of(box)
+        refused = await client.post("/r/demo/checkout",
+                                    data={**form, f"qty-{item}-{options['Pesto']}": "1"})
+        assert refused.status_code == 422 and said in text_of(refused.text)
+    # Tomato adds nothing: the dish's own, no option named
+    tomato = await client.post("/r/demo/checkout", data={
+        **form, f"qty-{item}-{options['Tomato']}": "1", "_csrf_token": client.cookies["csrftoken"]})
+    assert "Diese Bestellung enthält: Gluten, Eier" in text_of(tomato.text)
+    assert "(Pesto)" not in text_of(tomato.text)
