@@ -134,3 +134,27 @@ async def test_the_checkout_says_what_the_order_contains_beside_the_allergy_box(
         **form, f"qty-{item}-{options['Tomato']}": "1", "_csrf_token": client.cookies["csrftoken"]})
     assert "Diese Bestellung enthält: Gluten, Eier" in text_of(tomato.text)
     assert "(Pesto)" not in text_of(tomato.text)
+
+
+def dish_contains(page: str, name: str) -> str:
+    """The dish's allergen line on the menu ("" without one)."""
+    card = page.split(f'>{name}</span>', 1)[1].split("</div>", 1)[0]
+    found = re.search(r'class="menu-item-allergens">(.*?)</span>', card, re.S)
+    return html.unescape(found.group(1)).strip() if found else ""
+
+
+async def test_the_dishs_contains_line_says_some_options_add_more(
+        client: httpx.AsyncClient) -> None:
+    await pasta(client)
+    english = (await client.get("/r/demo?lang=en")).text
+    assert dish_contains(english, "Pasta your way") == \
+        "Contains: Gluten, Eggs; some options add more"
+    # a dish whose options add none: as before
+    assert "some options" not in dish_contains(english, "Pizza your way")
+    german = (await client.get("/r/demo?lang=de")).text
+    assert dish_contains(german, "Pasta your way") == \
+        "Enthält: Gluten, Eier; manche Optionen enthalten weitere"
+    # a dish without allergens of its own still says its options add some
+    await MenuItem.update({MenuItem.allergens: []}).where(MenuItem.name == "Pasta your way")
+    english = (await client.get("/r/demo?lang=en")).text
+    assert dish_contains(english, "Pasta your way") == "Some options add allergens"
