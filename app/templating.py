@@ -35,6 +35,7 @@ from app.orders.pricing import format_rate
 from app.payments.dispute_status import dispute_told
 from app.restaurants import hours
 from app.restaurants.allergens import labels as allergen_labels
+from app.restaurants.allergens import order_contains
 from app.settings import get_settings
 
 # Stripe's zero-decimal currencies (https://docs.stripe.com/currencies#zero-decimal): amounts
@@ -303,6 +304,7 @@ def environment() -> Environment:
     env.filters["vat_rate"] = format_rate  # 700 → "7" (a VAT rate in hundredths of a percent)
     env.filters["modifiers_label"] = modifiers_label  # "Size: L; Extras: Cheese, Olives"
     env.filters["allergen_labels"] = allergen_labels  # ["gluten"] → ["Gluten"]
+    env.filters["order_contains"] = order_contains  # cart lines → "Gluten, Nuts (Pesto)"
     env.filters["reject_said"] = reject_said
     env.filters["dispute_told"] = dispute_told  # "warning_needs_response" → what to do
     return env

@@ -34,9 +34,13 @@ WITH tickets AS (
   SELECT {columns}, coalesce((
       SELECT json_agg(json_build_object('id', i.id, 'name', i.name, 'quantity', i.quantity,
                                         'notes', i.notes, 'allergy', i.allergy,
-                                        'modifiers', i.modifiers, 'menu_item', i.menu_item)
+                                        'modifiers', i.modifiers, 'menu_item', i.menu_item,
+                                        'allergens', m.allergens)
                       ORDER BY i.id)
-      FROM order_item i WHERE i.paid_order = o.id), '[]'::json) AS lines,
+      -- the dish's allergens for the ticket's allergy check: an order line does not keep
+      -- them, so the dish's as it is now (its options' are frozen in i.modifiers)
+      FROM order_item i LEFT JOIN menu_item m ON m.id = i.menu_item
+      WHERE i.paid_order = o.id), '[]'::json) AS lines,
     -- refunds only where there are any: most tickets skip the lookup; with the dishes of
     -- refunds the customer's bank returned, which stay not to be made
     CASE WHEN o.amount_refunded > 0 OR o.returned_lines <> '[]' THEN (

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from piccolo.table import Table
 
+from app.kitchen import allergy_match
 from app.kitchen.board_query import Notice, Recall, Upcoming, read_board
 from app.kitchen.priority import (
     due_at,
@@ -24,6 +25,7 @@ from app.orders.lifecycle import ACTIVE_STATUSES, ALLOWED, RECALL_WINDOW, STAFF_
 from app.orders.models import LineModifier
 from app.orders.tables import OrderRefund, PaidOrder
 from app.orders.views import modifiers_of, refunded_units
+from app.restaurants.allergens import english
 from app.restaurants.availability import is_paused
 from app.restaurants.tables import Restaurant
 from app.templating import format_money, format_time, local_clock
@@ -43,6 +45,10 @@ class Line:
     # dish itself, or the options of it named here
     dish_sold_out: bool = False
     options_sold_out: tuple[str, ...] = ()
+    # on a ticket with an allergy note only: the allergens its dish and chosen options contain
+    # (English names), and those of them the note names (`allergy_match.matching`)
+    allergens: tuple[str, ...] = ()
+    allergy_matches: tuple[str, ...] = ()
 
     @property
     def left(self) -> int:
@@ -59,6 +65,12 @@ class Line:
         if self.dish_sold_out:
             return f"{self.name} is sold out"
         return f"{', '.join(self.options_sold_out)} ({self.name}) sold out"
+
+    @property
+    def allergy_match_label(self) -> str:
+        """The mark's accessible name: what of the allergy note this line contains."""
+        return (f"Allergy warning: {self.name} contains {', '.join(self.allergy_matches)}, "
+                "check the allergy note")
 
 
 @dataclass
@@ -268,13 +280,24 @@ def _card(row: dict[str, Any], sold_out: Collection[int] = (),
     refunded = refunded_units(row.pop("refunds", None) or [])
     unseen = refunded_units((unseen_refunds or {}).get(row["public_id"]) or [])
     lines = []
-    for line in row.pop("lines"):
+    raw_lines = row.pop("lines")
+    noted = bool(row.get("allergy")) or any(line.get("allergy") for line in raw_lines)
+    for line in raw_lines:
         modifiers = tuple(modifiers_of(line.get("modifiers")))
         back = min(line["quantity"], refunded.get(line.get("id") or 0, 0))
+        contained: list[str] = []
+        matches: list[str] = []
+        if noted:  # only an order with an allergy note gets the check
+            codes = [*(line.get("allergens") or ()),
+                     *(code for modifier in modifiers for code in modifier.allergens)]
+            contained = english(codes)
+            matches = english(allergy_match.matching(
+                codes, (row.get("allergy") or "", line.get("allergy") or "")))
         lines.append(_sold_out(
             Line(name=line["name"], quantity=line["quantity"], notes=line["notes"],
                  allergy=line.get("allergy") or "", modifiers=modifiers, refunded=back,
-                 refund_new=min(back, unseen.get(line.get("id") or 0, 0))),
+                 refund_new=min(back, unseen.get(line.get("id") or 0, 0)),
+                 allergens=tuple(contained), allergy_matches=tuple(matches)),
             row["status"], line.get("menu_item"), sold_out, sold_out_options))
     return Card(ref=row.pop("public_id"), lines=lines,
                 refund_unseen=any(line.refund_new for line in lines), **row)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.orders.models import LineModifier
-from app.restaurants.allergens import english
+from app.restaurants.allergens import contains, english
 
 
 @dataclass(frozen=True)
@@ -93,14 +93,18 @@ def _how_many(low: int, high: int) -> str:
     return str(low) if low == high else f"{low} to {high}"
 
 
-def label(modifiers: Iterable[LineModifier], *, allergens: bool = False) -> str:
+def label(modifiers: Iterable[LineModifier], *, allergens: bool = False,
+          diner: bool = False) -> str:
     """"Size: L; Extras: Cheese, Olives": how a line's options read on one line (the Stripe
     line item's name too). `allergens`: each option followed by those it added, in English
-    ("Extras: Pesto (contains Nuts)"), as the kitchen reads them."""
+    ("Extras: Pesto (contains Nuts)"), as the kitchen reads them; `diner`: the same in the
+    current language ("Extras: Pesto (enthält Schalenfrüchte)"), as the diner reads them."""
     text, group = "", None
     for modifier in modifiers:
         name = modifier.name
-        if allergens and (added := english(modifier.allergens)):
+        if diner and (said := contains(modifier.allergens)):
+            name += f" ({said})"
+        elif allergens and (added := english(modifier.allergens)):
             name += f" (contains {', '.join(added)})"
         if modifier.group == group:
             text += f", {name}"
