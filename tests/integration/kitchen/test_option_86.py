@@ -53,7 +53,8 @@ async def test_the_kitchen_86s_an_option_and_brings_it_back(client: httpx.AsyncC
     assert f'id="opt-{item["id"]}-{option["id"]}" disabled' in page.text
     # …and says why, in words: a greyed-out box alone reads as a broken page.
     label = page.text.split(f'id="opt-{item["id"]}-{option["id"]}" disabled', 1)[1]
-    assert label.split("</label>", 1)[0].endswith('<span class="sold-out">(sold out)</span>')
+    assert label.split("</label>", 1)[0].endswith(  # the end of the option's text
+        '<span class="sold-out">(sold out)</span></span>')
     refused = await client.post("/api/orders", json=order_with(item, [size, option["id"]]))
     assert refused.status_code == 400 and "Olives is sold out" in refused.text
     assert (await client.post("/api/orders", json=order_with(item, [size]))).status_code in (
