@@ -247,6 +247,7 @@ class Board:
     busy_minutes: int = 0
     auto_reject_minutes: int = 0
     scheduled: list[Upcoming] = field(default_factory=list)  # paid, not on the board yet
+    live: bool = True  # False while the owner has not gone live: diners cannot order yet
 
     @property
     def prep_default(self) -> int:
@@ -380,7 +381,7 @@ async def _read(restaurant: Restaurant, now: datetime, *, refs: list[str] | None
                   if is_paused(restaurant.paused_until, now) else None,
                   busy_minutes=restaurant.busy_minutes,
                   auto_reject_minutes=restaurant.auto_reject_minutes,
-                  scheduled=rows.scheduled)
+                  scheduled=rows.scheduled, live=restaurant.live_since is not None)
     return cards, board
 
 

@@ -1,6 +1,8 @@
 """`POST /manage/{slug}/go-live` (owners, the admin): the restaurant goes live when its setup
 checklist is done (app/restaurants/launch.py); else 409 and the overview naming the steps
-still to do. Live already: back to the overview (a second tap changes nothing)."""
+still to do. Live already: back to the overview (a second tap changes nothing).
+`POST /manage/{slug}/go-live/kitchen`: the owner runs the kitchen screen themselves (`myself`
+1) or no longer (0), the checklist's kitchen step without a kitchen or manager account."""
 
 from __future__ import annotations
 
@@ -32,3 +34,12 @@ class GoLiveController(Controller):
             return await overview_page(request, restaurant, refused=not_ready.steps,
                                        status_code=409)
         return Redirect(f"/manage/{slug}?live=1", status_code=303)
+
+    @post("/kitchen", status_code=303)
+    async def kitchen_myself(self, request: Request[Any, Any, Any],
+                             slug: FromPath[str]) -> Redirect:
+        restaurant = await restaurant_or_404(slug)
+        form = await request.form()
+        await launch.run_kitchen_myself(restaurant, str(form.get("myself")) == "1",
+                                        by=staff_of(request).email)
+        return Redirect(f"/manage/{slug}#setup-kitchen", status_code=303)

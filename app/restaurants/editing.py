@@ -402,7 +402,8 @@ async def create_restaurant(form: Mapping[str, Any], *, by: str) -> Restaurant:
     # checklist (app/restaurants/launch.py), which asks for hours and a VAT rate chosen on
     # purpose (a rate other than 0 % typed here is one).
     columns |= {"live_since": None, "accepting_orders": False, "hours_confirmed": False,
-                "tax_confirmed": bool(columns.get("default_tax_rate"))}
+                "tax_confirmed": bool(columns.get("default_tax_rate")),
+                "kitchen_confirmed": False}
     try:
         async with DB.transaction():
             restaurant = Restaurant(slug=parsed.values["slug"], **columns)

@@ -41,13 +41,16 @@ class Step:
 
 
 # What the checklist reads besides the restaurant's row: its dishes diners would see, and
-# whether anyone can open the kitchen screen (any staff account of the restaurant: kitchen,
-# manager and owner all can) or is invited to.
+# who would run the kitchen screen besides the owners (kitchen and manager accounts, or an
+# open invitation to one): the owner's own account used to count, so the step was done
+# before any cook existed.
 _PEOPLE_AND_DISHES = """
 SELECT (SELECT count(*) FROM menu_item WHERE restaurant = $1 AND NOT hidden) AS dishes,
-       (SELECT count(*) FROM staff_user WHERE restaurant = $1) AS staff,
+       (SELECT count(*) FROM staff_user WHERE restaurant = $1
+          AND role IN ('kitchen', 'manager')) AS staff,
        (SELECT count(*) FROM staff_invitation WHERE restaurant = $1 AND accepted_at IS NULL
-          AND revoked_at IS NULL AND expires_at > now()) AS invited
+          AND revoked_at IS NULL AND expires_at > now()
+          AND role IN ('kitchen', 'manager')) AS invited
 """
 
 
@@ -91,13 +94,33 @@ async def checklist(restaurant: Restaurant) -> list[Step]:
              "Legal name, address and VAT ID or tax number set." if not seller_missing else
              "Receipts must name the seller: missing " + ", ".join(seller_missing) + ".",
              "/settings"),
-        Step("kitchen", "Someone to run the kitchen", bool(staff or invited),
-             f"{staff} staff account{'' if staff == 1 else 's'}"
-             + (f", {invited} invitation{'' if invited == 1 else 's'} open" if invited else "")
-             + " can open the kitchen screen." if staff or invited else
-             "Nobody can open the kitchen screen yet: invite kitchen staff (or an owner).",
-             "/staff"),
+        _kitchen_step(restaurant, staff, invited),
     ]
+
+
+def _kitchen_step(restaurant: Restaurant, staff: int, invited: int) -> Step:
+    """Done when a kitchen or manager account exists or is invited, or the owner said they
+    run the kitchen screen themselves (`kitchen_confirmed`, the step's own button)."""
+    if staff or invited:
+        people = ([f"{staff} kitchen or manager account{'' if staff == 1 else 's'}"]
+                  if staff else []) + (
+            [f"{invited} invitation{'' if invited == 1 else 's'} open"] if invited else [])
+        detail = "For the kitchen screen: " + ", ".join(people) + "."
+    elif restaurant.kitchen_confirmed:
+        detail = "You run the kitchen screen yourself (chosen on purpose)."
+    else:
+        detail = ("Nobody but the owners can open the kitchen screen: invite kitchen staff "
+                  "(or a manager), or say you will run it yourself.")
+    return Step("kitchen", "Someone to run the kitchen",
+                bool(staff or invited or restaurant.kitchen_confirmed), detail, "/staff")
+
+
+async def run_kitchen_myself(restaurant: Restaurant, myself: bool, *, by: str) -> None:
+    """The owner runs the kitchen screen themselves (or takes that back): the checklist's
+    kitchen step is then done without a kitchen or manager account."""
+    await Restaurant.update({Restaurant.kitchen_confirmed: myself}).where(
+        Restaurant.id == restaurant.id)
+    log.info("kitchen run by the owner", restaurant=restaurant.slug, myself=myself, by=by)
 
 
 def missing(steps: list[Step]) -> list[Step]:

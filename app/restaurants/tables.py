@@ -65,11 +65,13 @@ class Restaurant(Table):
     fulfillment_modes = Array(base_column=Varchar(length=16), default=all_fulfillment_modes)
     # Going live (app/restaurants/launch.py): when the owner went live from the setup
     # checklist (None: still being set up, unlisted and taking no orders, never accepting:
-    # a CHECK); whether the hours form and the VAT settings were saved on purpose. A row made
-    # without them is live (the demo seed, tests); the admin's new restaurant is not.
+    # a CHECK); whether the hours form and the VAT settings were saved on purpose, and whether
+    # the owner said they run the kitchen screen themselves. A row made without them is live
+    # (the demo seed, tests); the admin's new restaurant is not.
     live_since = Timestamptz(null=True, default=TimestamptzNow())
     hours_confirmed = Boolean(default=True)
     tax_confirmed = Boolean(default=True)
+    kitchen_confirmed = Boolean(default=True)
 
 
 class MenuItem(Table):

@@ -1,7 +1,8 @@
 """A new owner sets up their restaurant on a phone (390x844) in a real browser: the overview
 shows the setup checklist without sideways scrolling, each step's link a thumb-sized target;
 "Go live" too early names what is missing (focused) and changes nothing; the hours step is
-fixed through its link; with every step done, "Go live" makes the restaurant live and listed."""
+fixed through its link, the kitchen step by the owner saying they run it themselves; with
+every step done, "Go live" makes the restaurant live and listed."""
 
 from __future__ import annotations
 
@@ -58,8 +59,9 @@ async def test_the_owner_sets_up_and_goes_live_on_a_phone(browser: Any,
     await page.click("#go-live button")
     refused = page.locator("#go-live-refused")
     await refused.wait_for()
-    assert "1 step still to do" in await refused.inner_text()
+    assert "2 steps still to do" in await refused.inner_text()
     assert "Opening hours" in await refused.inner_text()
+    assert "Someone to run the kitchen" in await refused.inner_text()  # the owner is no cook
     assert await page.evaluate("document.activeElement.id") == "go-live-refused"
     assert await page.evaluate(OVERFLOW) <= 0
 
@@ -69,6 +71,13 @@ async def test_the_owner_sets_up_and_goes_live_on_a_phone(browser: Any,
     await page.click("text=Save hours")
     await page.wait_for_selector("text=Hours saved.")
     await page.goto("/manage/corner")
+    # No cook yet: the owner runs the kitchen screen themselves, on purpose.
+    myself = page.get_by_role("button", name="I'll run the kitchen screen myself")
+    box = await myself.bounding_box()
+    assert box is not None and box["height"] >= 44 and box["x"] + box["width"] <= 390
+    await myself.click()
+    await page.wait_for_selector("#setup-kitchen[data-done=yes]")
+    assert await page.evaluate(OVERFLOW) <= 0
     assert await page.locator(".setup-step[data-done=no]").count() == 0
     await page.click("#go-live button")
     await page.wait_for_url(f"{web.url}/manage/corner?live=1")

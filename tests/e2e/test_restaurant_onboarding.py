@@ -118,6 +118,9 @@ async def test_admin_creates_owner_builds_menu_first_paid_order_reaches_the_kitc
     # Every step of the setup checklist done: the owner goes live.
     await owner.click("nav >> text=Overview")
     await owner.wait_for_url(f"{web.url}/manage/osteria")
+    # No cook invited: the owner says they run the kitchen screen themselves.
+    await owner.click("text=I'll run the kitchen screen myself")
+    await owner.wait_for_selector("#setup-kitchen[data-done=yes]")
     assert await owner.locator(".setup-step[data-done=no]").count() == 0
     await owner.click("text=Go live")
     await owner.wait_for_selector("text=Osteria Nuova is live")

@@ -95,6 +95,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/manage/{slug:str}/settings"): "owner",
     ("POST", "/manage/{slug:str}/settings"): "owner",
     ("POST", "/manage/{slug:str}/go-live"): "owner",
+    ("POST", "/manage/{slug:str}/go-live/kitchen"): "owner",
     ("GET", "/invitations/{token:str}"): "link",
     ("POST", "/invitations/{token:str}"): "link",
     ("GET", "/password-reset"): "public",

@@ -7,6 +7,7 @@ it goes live: listed, taking orders. The settings cannot open orders before that
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from app.restaurants.tables import Restaurant, RestaurantClosure
-from tests.helpers.accounts import login
+from tests.helpers.accounts import add_invitation, add_member, login
 from tests.helpers.admin import ADMIN
 from tests.helpers.orders import menu
 
@@ -162,6 +163,66 @@ async def test_only_an_owner_goes_live_and_a_manager_sees_the_checklist(
     overview = await client.get("/manage/new-place")
     assert steps_of(overview.text)["kitchen"][0] is True  # an open invitation counts
     assert 'action="/manage/new-place/go-live"' in overview.text  # the admin is above owner
+
+
+async def test_the_owners_alone_are_nobody_to_run_the_kitchen_unless_they_say_so(
+        client: httpx.AsyncClient) -> None:
+    """The owner's own account made "Someone to run the kitchen" done before any cook
+    existed (outside try): only a kitchen or manager account or invitation counts, or the
+    owner saying, on purpose, that they run the kitchen screen themselves."""
+    token = await login(client, ADMIN)
+    await _create_with_a_dish(client, token)
+    await client.post("/manage/new-place/settings", data={**SETTINGS, "_csrf_token": token})
+    await client.post("/manage/new-place/hours", data={
+        "_csrf_token": token, **{f"day_{day}": "" for day in range(7)},
+        "schedule_days": "7", "slot_capacity": "0"})
+    await add_member("owner@new-place.test", "owner", "new-place")
+    await add_invitation("partner@new-place.test", "owner", "new-place")
+    await client.post("/logout", data={"_csrf_token": token})
+    token = await login(client, "owner@new-place.test")
+    overview = await client.get("/manage/new-place")
+    assert steps_of(overview.text)["kitchen"][0] is False
+    step = re.search(r'<li id="setup-kitchen".*?</li>', overview.text, re.S)
+    assert step and "Nobody but the owners can open the kitchen screen" in text_of(step.group(0))
+    assert "I'll run the kitchen screen myself" in html.unescape(text_of(step.group(0)))
+    early = await client.post("/manage/new-place/go-live", data={"_csrf_token": token})
+    assert early.status_code == 409
+    assert re.findall(r'href="#setup-([a-z]+)"', early.text) == ["kitchen"]
+
+    # The owner runs the kitchen screen themselves, on purpose: done, and they go live.
+    myself = await client.post("/manage/new-place/go-live/kitchen",
+                               data={"_csrf_token": token, "myself": "1"})
+    assert myself.status_code == 303
+    assert myself.headers["location"] == "/manage/new-place#setup-kitchen"
+    overview = await client.get("/manage/new-place")
+    assert steps_of(overview.text)["kitchen"][0] is True
+    assert "You run the kitchen screen yourself (chosen on purpose)." in text_of(overview.text)
+    # Taken back: to do again, until a cook is invited.
+    await client.post("/manage/new-place/go-live/kitchen",
+                      data={"_csrf_token": token, "myself": "0"})
+    assert steps_of((await client.get("/manage/new-place")).text)["kitchen"][0] is False
+    await add_member("cook@new-place.test", "kitchen", "new-place")
+    overview = await client.get("/manage/new-place")
+    assert steps_of(overview.text)["kitchen"][0] is True
+    assert "For the kitchen screen: 1 kitchen or manager account." in text_of(overview.text)
+    live = await client.post("/manage/new-place/go-live", data={"_csrf_token": token})
+    assert live.status_code == 303
+
+
+async def test_only_an_owner_says_they_run_the_kitchen_themselves(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, ADMIN)
+    await _create_with_a_dish(client, token)
+    await add_member("boss@new-place.test", "manager", "new-place")
+    await client.post("/logout", data={"_csrf_token": token})
+    token = await login(client, "boss@new-place.test")
+    assert "run the kitchen screen myself" not in (await client.get("/manage/new-place")).text
+    refused = await client.post("/manage/new-place/go-live/kitchen",
+                                data={"_csrf_token": token, "myself": "1"})
+    assert refused.status_code in (403, 404)
+    row = await Restaurant.select(Restaurant.kitchen_confirmed).where(
+        Restaurant.slug == "new-place").first()
+    assert row == {"kitchen_confirmed": False}
 
 
 async def test_the_demo_restaurants_stay_live(client: httpx.AsyncClient) -> None:

@@ -295,3 +295,16 @@ async def test_a_dish_under_the_card_minimum_says_it_cannot_be_ordered_alone(
     soup = await MenuItem.objects().get(MenuItem.name == "Tomato soup")
     assert soup is not None
     assert hint not in (await client.get(f"/manage/demo/menu/items/{soup.id}")).text
+
+
+async def test_the_editor_says_what_a_blank_minimum_or_maximum_means(
+        client: httpx.AsyncClient) -> None:
+    # "Extras", optional, min and max blank was saved 0 to 1 with nothing saying so: on the
+    # menu it is one choice (radios, starting on None), not several boxes (an outside try).
+    await login(client, "owner@demo.test")
+    page = (await client.get("/manage/demo/menu/items/new")).text
+    maximum = re.search(r'<input type="number" id="group-0-max"[^>]*>', page)
+    assert maximum and 'aria-describedby="group-0-max-hint"' in maximum.group(0)
+    hint = re.search(r'id="group-0-max-hint">([^<]*)<', page)
+    assert hint and "Blank: 1, one choice" in hint.group(1) and "starts on None" in hint.group(1)
+    assert 'id="group-0-min-hint">Blank: 1 if Required, else 0.<' in page

@@ -1,7 +1,8 @@
 """Migration 2026-12-07T09:30 (going live) forwards, backwards and forwards again on a database
-of its own: restaurants from before stay public (live since they were created, hours and VAT
-confirmed) and keep taking orders; a restaurant not live cannot be accepting orders (a CHECK);
-a row inserted without the new columns is live; backwards drops the columns."""
+of its own: restaurants from before stay public (live since they were created, hours, VAT and
+who runs the kitchen confirmed) and keep taking orders; a restaurant not live cannot be
+accepting orders (a CHECK); a row inserted without the new columns is live; backwards drops
+the columns."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.helpers.migrations import columns_of, connected_at, migrate, old_orde
 
 BEFORE = "2026-12-06T10:00:00:000000"
 THIS = "2026-12-07T09:30:00:000000"
-NEW_COLUMNS = {"live_since", "hours_confirmed", "tax_confirmed"}
+NEW_COLUMNS = {"live_since", "hours_confirmed", "tax_confirmed", "kitchen_confirmed"}
 
 
 async def test_forwards_backwards_forwards(scratch: str) -> None:
@@ -24,8 +25,8 @@ async def test_forwards_backwards_forwards(scratch: str) -> None:
         assert await columns_of(connection, "restaurant") >= NEW_COLUMNS
         row = await connection.fetchrow(
             "SELECT live_since = created_at AS since_created, hours_confirmed, tax_confirmed, "
-            "accepting_orders FROM restaurant WHERE id = $1", restaurant)
-        assert tuple(row) == (True, True, True, True)
+            "kitchen_confirmed, accepting_orders FROM restaurant WHERE id = $1", restaurant)
+        assert tuple(row) == (True, True, True, True, True)
         with pytest.raises(asyncpg.CheckViolationError):
             await connection.execute("UPDATE restaurant SET live_since = NULL")
         await connection.execute(
