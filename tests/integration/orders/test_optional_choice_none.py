@@ -36,7 +36,7 @@ async def test_an_optional_single_choice_starts_on_none_and_adds_the_dish_withou
     page = await client.get("/r/demo")
     none = radio(page.text, f"opt-{item['id']}-g{extras['id']}-none")
     assert f'name="opt-{item["id"]}-g{extras["id"]}"' in none and 'value=""' in none
-    assert " checked" in none and "> None</label>" in page.text
+    assert " checked" in none and "> None</span></label>" in page.text
     assert " checked" not in radio(page.text, f"opt-{item['id']}-{cheese}")
     # A required group (Size) has no None: one of its options must be chosen.
     assert f'id="opt-{item["id"]}-g{size["id"]}-none"' not in page.text
@@ -62,4 +62,4 @@ async def test_a_german_diner_reads_keine(client: httpx.AsyncClient) -> None:
     extras = {g["name"]: g for g in item["groups"]}["Extras"]
     page = await client.get("/r/demo", headers={"Accept-Language": "de-DE,de;q=0.9"})
     assert radio(page.text, f"opt-{item['id']}-g{extras['id']}-none")
-    assert "> Keine</label>" in page.text
+    assert "> Keine</span></label>" in page.text
