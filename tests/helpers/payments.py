@@ -70,11 +70,23 @@ async def email_jobs(redis: ArqRedis, order_ref: str) -> list[str]:
                   if job.job_id and job.job_id.startswith("email:") and order_ref in job.job_id)
 
 
-async def send_as_worker(redis: ArqRedis, sandbox: RunningSandbox, kind: str, ref: str) -> str:
-    """Run the worker's email job for (kind, ref) against the sandbox's Resend; its outcome."""
+async def send_as_worker(redis: ArqRedis, sandbox: RunningSandbox, kind: str, ref: str,
+                         *extra: str) -> str:
+    """Run the worker's email job for (kind, ref, *extra) against the sandbox's Resend; its
+    outcome."""
     settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
     return str(await send_email({"redis": redis, "settings": settings, "job_try": 1}, kind,
-                                ref))
+                                ref, *extra))
+
+
+async def email_received(redis: ArqRedis, sandbox: RunningSandbox, kind: str, ref: str,
+                         *extra: str, to: str = "ada@example.com") -> dict[str, Any]:
+    """The worker's email job for (kind, ref, *extra) run, and the message the sandbox's
+    Resend received for `to`, as the diner reads it."""
+    seen = {message["id"] for message in sandbox.messages(to=to)}
+    await send_as_worker(redis, sandbox, kind, ref, *extra)
+    return sandbox.wait_for(lambda: [message for message in sandbox.messages(to=to)
+                                     if message["id"] not in seen])[0]
 
 
 async def refund_in_full(client: httpx.AsyncClient, order_ref: str) -> None:

@@ -21,12 +21,11 @@ from arq.connections import ArqRedis
 from app.infra import i18n
 from app.orders.tables import PaidOrder
 from app.restaurants.tables import Restaurant
-from app.settings import get_settings
 from app.templating import scheduled_text, weekday_date
 from tests.helpers.hours import BERLIN
 from tests.helpers.orders import earliest_slot, make_paid_order, order_for, pay_and_post_webhook
+from tests.helpers.payments import email_received
 from tests.helpers.sandbox import RunningSandbox
-from workers.email_jobs import send_email
 
 LANGUAGES = [("en", "is booked for", "with the kitchen"),
              ("de", "ist vorgemerkt für", "in der Küche")]
@@ -38,15 +37,6 @@ def visible(email_html: str) -> str:
     body = re.sub(r"(?s)<head\b.*?</head>", " ", email_html)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
-
-async def _send(redis: ArqRedis, sandbox: RunningSandbox, kind: str, ref: str,
-                to: str) -> dict[str, Any]:
-    """The worker's job for (kind, ref), and the message the sandbox's Resend received."""
-    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
-    seen = {message["id"] for message in sandbox.messages(to=to)}
-    await send_email({"redis": redis, "settings": settings, "job_try": 1}, kind, ref)
-    return sandbox.wait_for(lambda: [message for message in sandbox.messages(to=to)
-                                     if message["id"] not in seen])[0]
 
 
 def assert_said_once(message: dict[str, Any], slot: datetime, language: str) -> None:
@@ -79,13 +69,13 @@ async def test_the_emails_of_a_booked_order_say_its_slot_once(
     email = f"booker-{language}@example.com"
     created = await _booked(client, slot, language, email)
     ref = created["id"]
-    unpaid = await _send(redis, sandbox, "order_confirmation", ref, email)
+    unpaid = await email_received(redis, sandbox, "order_confirmation", ref, to=email)
     assert_said_once(unpaid, slot, language)
 
     assert await pay_and_post_webhook(client, sandbox, created) == "created"
     order = await PaidOrder.objects().get(PaidOrder.public_id == ref)
     assert order is not None and order.scheduled_for is not None
-    message = await _send(redis, sandbox, "payment_received", ref, email)
+    message = await email_received(redis, sandbox, "payment_received", ref, to=email)
     local = slot.astimezone(BERLIN)
     with i18n.use(language):
         when = f"{weekday_date(local.date())} {local:%H:%M} ({local.tzname()})"
@@ -112,7 +102,7 @@ async def test_the_card_hold_email_of_a_booked_order_says_its_slot_once(
     email = f"holder-{language}@example.com"
     created = await _booked(client, slot, language, email)
     assert await pay_and_post_webhook(client, sandbox, created) == "created"
-    message = await _send(redis, sandbox, "payment_authorised", created["id"], email)
+    message = await email_received(redis, sandbox, "payment_authorised", created["id"], to=email)
     assert_said_once(message, slot, language)
     assert booked in message["subject"] and waiting not in message["subject"], \
         message["subject"]
@@ -143,8 +133,8 @@ async def test_the_accepted_email_says_its_time_in_one_clause(
         assert order.promised_at is not None
         local = order.promised_at.astimezone(BERLIN)
         when = f"{local:%H:%M} ({local.tzname()})"
-        message = await _send(redis, sandbox, "order_accepted", order.public_id,
-                              str(order.customer_email))
+        message = await email_received(redis, sandbox, "order_accepted", order.public_id,
+                                       to=str(order.customer_email))
         for body in (message["text"], visible(message["html"])):
             # a tag's edge left as a space by `visible` ("</strong>,") is no space on screen
             said = re.sub(r" ([,.])", r"\1", " ".join(body.split()))

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
 
 import httpx
 from arq.connections import ArqRedis
 
 from app.orders.tables import PaidOrder
 from app.restaurants.tables import MenuItem
-from app.settings import get_settings
 from tests.helpers.accounts import login
 from tests.helpers.orders import menu, pay_and_post_webhook
+from tests.helpers.payments import email_received
 from tests.helpers.sandbox import RunningSandbox
-from workers.email_jobs import send_email
 
 PASTA = {"name": "Pasta your way", "category": "Mains", "description": "", "price": "9.00",
          "tax_rate": "", "position": "0", "available": "on", "allergens_shown": "1",
@@ -49,15 +47,6 @@ async def pasta(client: httpx.AsyncClient) -> tuple[int, dict[str, int], dict[st
             {o["name"]: o["id"] for g in api["groups"] for o in g["options"]})
 
 
-async def send(redis: ArqRedis, sandbox: RunningSandbox, kind: str, ref: str,
-               to: str) -> dict[str, Any]:
-    """The worker's job for (kind, ref), and the message the sandbox's Resend received."""
-    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
-    seen = {message["id"] for message in sandbox.messages(to=to)}
-    await send_email({"redis": redis, "settings": settings, "job_try": 1}, kind, ref)
-    return sandbox.wait_for(lambda: [message for message in sandbox.messages(to=to)
-                                     if message["id"] not in seen])[0]
-
 
 async def test_the_diner_reads_an_options_allergens_on_every_page_and_email(
         client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
@@ -79,15 +68,15 @@ async def test_the_diner_reads_an_options_allergens_on_every_page_and_email(
     assert placed.status_code == 303, text_of(placed.text)[:500]
     ref = placed.headers["location"].rsplit("/", 1)[1]
     assert shown in text_of((await client.get(f"/orders/{ref}?lang=en")).text)
-    unpaid = await send(redis, sandbox, "order_confirmation", ref, "nuts@example.com")
+    unpaid = await email_received(redis, sandbox, "order_confirmation", ref, to="nuts@example.com")
     created = (await client.get(f"/api/orders/{ref}")).json()
     assert await pay_and_post_webhook(client, sandbox, created) == "created"
     assert shown in text_of((await client.get(f"/orders/{ref}?lang=en")).text)
-    receipt = await send(redis, sandbox, "payment_received", ref, "nuts@example.com")
+    receipt = await email_received(redis, sandbox, "payment_received", ref, to="nuts@example.com")
     await PaidOrder.update({PaidOrder.status: "accepted"}).where(PaidOrder.public_id == ref)
-    accepted = await send(redis, sandbox, "order_accepted", ref, "nuts@example.com")
+    accepted = await email_received(redis, sandbox, "order_accepted", ref, to="nuts@example.com")
     await PaidOrder.update({PaidOrder.status: "ready"}).where(PaidOrder.public_id == ref)
-    ready = await send(redis, sandbox, "order_ready", ref, "nuts@example.com")
+    ready = await email_received(redis, sandbox, "order_ready", ref, to="nuts@example.com")
     for message in (unpaid, receipt, accepted, ready):
         assert shown in " ".join(message["text"].split()), message["text"]
         assert shown in text_of(message["html"]), message["subject"]
@@ -103,7 +92,8 @@ async def test_a_german_diner_reads_them_in_german(
         "fulfillment": "pickup"})).json()
     shown = "Sauce: Pesto (enthält Schalenfrüchte)"
     assert shown in text_of((await client.get(f"/orders/{created['id']}?lang=de")).text)
-    unpaid = await send(redis, sandbox, "order_confirmation", created["id"], "nuss@example.com")
+    unpaid = await email_received(redis, sandbox, "order_confirmation", created["id"],
+                                  to="nuss@example.com")
     assert shown in " ".join(unpaid["text"].split())
     assert shown in text_of(unpaid["html"])
 

@@ -13,25 +13,18 @@ from typing import Any
 import httpx
 from arq.connections import ArqRedis
 
-from app.settings import get_settings
 from app.templating import format_money
 from tests.helpers.accounts import login
-from tests.helpers.payments import accepted_order, emails_of, refund_items
+from tests.helpers.payments import accepted_order, email_received, emails_of, refund_items
 from tests.helpers.sandbox import RunningSandbox
-from workers.email_jobs import send_email
 
 TIMES = "\N{MULTIPLICATION SIGN}"  # between quantity and dish in the HTML summary
 
 
 async def _send(redis: ArqRedis, sandbox: RunningSandbox, ref: str, key: str) -> dict[str, Any]:
     """The email row `key` sent through the sandbox's Resend, as the diner receives it."""
-    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
     extra = [] if key == f"order_refunded/{ref}" else [key]
-    seen = {message["id"] for message in sandbox.messages(to="ada@example.com")}
-    await send_email({"redis": redis, "settings": settings, "job_try": 1}, "order_refunded",
-                     ref, *extra)
-    return sandbox.wait_for(lambda: [message for message in sandbox.messages(
-        to="ada@example.com") if message["id"] not in seen])[0]
+    return await email_received(redis, sandbox, "order_refunded", ref, *extra)
 
 
 def _rows(message: dict[str, Any]) -> list[str]:

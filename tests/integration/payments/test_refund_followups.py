@@ -22,12 +22,12 @@ from litestar import Litestar
 from app.notifications.tables import EmailMessage
 from app.orders import lifecycle
 from app.orders.tables import OrderRefund, PaidOrder
-from app.settings import get_settings
 from app.templating import format_money
 from tests.helpers.accounts import login, staff_session
 from tests.helpers.kitchen_listener import KitchenListener
 from tests.helpers.payments import (
     accepted_order,
+    email_received,
     emails_of,
     events_about,
     post_event,
@@ -36,7 +36,6 @@ from tests.helpers.payments import (
     reload,
 )
 from tests.helpers.sandbox import RunningSandbox
-from workers.email_jobs import send_email
 
 ADMIN = "admin@orderpass.test"
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -51,13 +50,8 @@ async def kitchen(app: Litestar, client: httpx.AsyncClient) -> AsyncIterator[htt
 
 async def _send(redis: ArqRedis, sandbox: RunningSandbox, ref: str, key: str) -> dict[str, Any]:
     """Send the email row `key` through the sandbox's Resend; returns the message sent."""
-    settings = get_settings().model_copy(update={"resend_api_url": sandbox.url})
     extra = [] if key == f"order_refunded/{ref}" else [key]
-    seen = {message["id"] for message in sandbox.messages(to="ada@example.com")}
-    await send_email({"redis": redis, "settings": settings, "job_try": 1}, "order_refunded",
-                     ref, *extra)
-    return sandbox.wait_for(lambda: [message for message in sandbox.messages(
-        to="ada@example.com") if message["id"] not in seen])[0]
+    return await email_received(redis, sandbox, "order_refunded", ref, *extra)
 
 
 def _money(amount: int) -> str:
