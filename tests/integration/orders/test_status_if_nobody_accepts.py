@@ -15,7 +15,7 @@ from tests.helpers.orders import make_paid_order
 
 
 def note(html: str) -> str:
-    found = re.search(r'<p class="eta" id="auto-reject-note">(.*?)</p>', html, re.S)
+    found = re.search(r'<p class="wait-note" id="auto-reject-note">(.*?)</p>', html, re.S)
     return " ".join(found.group(1).split()) if found else ""
 
 
