@@ -185,6 +185,14 @@ async def _webhook(system: BenchSystem, web: httpx.AsyncClient, sandbox: httpx.A
         "web_cpu_s": run.usage.seconds.get("web", 0.0), "window_s": run.usage.elapsed_s,
         "machine_busy_pct": run.usage.machine_busy_pct, "bounded_by": run.usage.bound(),
     }
+    echo(f"webhook: the same events alone (nothing open), at {options.rate:g}/s and "
+         f"{options.rate * webhook.WAKE_FACTOR:g}/s …")
+    alone: list[tuple[float, str]] = []
+    for rate in (options.rate, options.rate * webhook.WAKE_FACTOR):
+        batch = await bench_client.paid_orders(web, sandbox, webhook.SLUG, count)
+        await _quiet(system, results, "webhook", echo)
+        alone.append(await webhook.webhook_alone(system, batch, rate))
+    results["paid"].update(webhook.wake_figures(alone[0], alone[1], options.rate))
 
 
 async def _quiet(system: BenchSystem, results: dict[str, Any], section: str,

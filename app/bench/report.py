@@ -45,6 +45,11 @@ ROWS: list[tuple[str, str, str, str, str, str]] = [
      "bounded_by"),
     ("paid", "kernel_ms_per_order", "  of it in the kernel", "ms", "", "bounded_by"),
     ("paid", "empty_requests", "  in empty requests at that rate", "x", "", "empty"),
+    ("paid", "webhook_alone_cpu_ms", "  the webhook alone (nothing open)", "ms", "",
+     "alone_bounded_by"),
+    ("paid", "webhook_alone_faster_cpu_ms", "  the same at 4x the rate", "ms", "",
+     "alone_faster_bounded_by"),
+    ("paid", "wake_share", "  share the host charges for waking", "x", "", "wake"),
     ("kitchen", "p50_ms", "webhook -> kitchen frame p50", "ms", "", "bounded_by"),
     ("kitchen", "p99_ms", "webhook -> kitchen frame p99", "ms", "<= 50", "bounded_by"),
     ("kitchen", "floor_p50_ms", "floor (PG commit + pub/sub) p50", "ms", "", "bounded_by"),
@@ -90,7 +95,8 @@ ROWS: list[tuple[str, str, str, str, str, str]] = [
 ]
 FIXED_BOUNDS = {"memory": "memory (idle streams; not a CPU figure)",
                 "empty": "this machine's cost of an empty request or round trip (a unit)",
-                "gc": "objects born since the last full GC (survivors are frozen)"}
+                "gc": "objects born since the last full GC (survivors are frozen)",
+                "wake": "the host: a process resumed from idle between orders"}
 
 
 def machine() -> dict[str, Any]:

@@ -21,7 +21,8 @@ REQUIRED = {
     "intake": ["max_orders_per_s", "orders_per_s", "p50_ms", "p99_ms", "cpu_ms_per_order",
                "kernel_ms_per_order", "empty_requests"],
     "webhook": ["p50_ms", "p99_ms"],
-    "paid": ["cpu_ms_per_order", "kernel_ms_per_order", "empty_requests"],
+    "paid": ["cpu_ms_per_order", "kernel_ms_per_order", "empty_requests",
+             "webhook_alone_cpu_ms", "webhook_alone_faster_cpu_ms"],
     "kitchen": ["p50_ms", "p99_ms", "floor_p50_ms", "ratio_p50", "cpu_us_per_frame",
                 "cpu_us_per_frame_kernel", "write_floor_us_per_frame", "write_floors"],
     "sse": ["idle_connections", "rss_mb", "kb_per_connection"],
@@ -58,6 +59,10 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert results["paid"]["frames_missing"] == 0
     assert results["paid"]["frames_misdelivered"] == 0
     assert results["paid"]["cpu_ms_per_order"] > 0
+    # The same events alone, at the paid rate and at 4x it (5 orders each: a share of 0 or
+    # none is possible at this size, never one outside 0..1).
+    assert results["paid"]["webhook_alone_faster_rate_per_s"] == 20
+    assert results["paid"]["wake_share"] is None or 0 <= results["paid"]["wake_share"] <= 1
     # Every screen saw every order (5 screens x 5 orders). This once failed about one run in
     # ten: the worker's reconciliation cron (grace 0 in the test environment) recorded the
     # bench's paid-but-not-yet-posted orders first; the bench now pins the grace to 300 s.
