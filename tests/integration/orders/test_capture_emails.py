@@ -56,12 +56,15 @@ async def test_manual_capture_authorisation_email_then_receipt_on_accept(
     page = " ".join((await client.get(f"/orders/{order.public_id}")).text.split())
     assert "Card authorised: waiting for the kitchen to accept" in page
     assert "you will be charged when the restaurant accepts" in page
+    # nothing on it reads as the accept's "Ready around" (the hold note was marked `.eta`)
+    assert 'class="eta"' not in page and 'id="ready-at"' not in page
     assert "Payment received" not in page and ">Paid</li>" not in page
 
     token = await login(client, "kitchen@demo.test")
     await act(client, token, order.public_id, "accept")
     page = " ".join((await client.get(f"/orders/{order.public_id}")).text.split())
     assert "Card authorised" not in page and ">Paid</li>" in page  # charged on accept
+    assert '<p class="eta" id="ready-at">Ready around' in page
     await send_queued(redis, sandbox)
     subjects = [message["subject"] for message in mail(sandbox)]
     # The receipt says the card was charged on accept: beside "Accepted", a "Payment
