@@ -404,6 +404,7 @@ async def create_restaurant(form: Mapping[str, Any], *, by: str) -> Restaurant:
     columns |= {"live_since": None, "accepting_orders": False, "hours_confirmed": False,
                 "tax_confirmed": bool(columns.get("default_tax_rate")),
                 "kitchen_confirmed": False}
+    columns.setdefault(fulfillment.FIELD, list(fulfillment.NEW_RESTAURANT))  # posted no boxes
     try:
         async with DB.transaction():
             restaurant = Restaurant(slug=parsed.values["slug"], **columns)

@@ -14,6 +14,11 @@ MODES = ("pickup", "delivery", "dine_in")  # the values of `POST /api/orders` `f
 # without it, an older page, leaves the modes as they are).
 MARKER = "fulfillment_settings"
 FIELD = "fulfillment_modes"  # the form's error key and value (a list of modes)
+# What a restaurant the admin creates offers unless the form says otherwise (its blank form
+# ticks only this box): delivery or table service nobody set up must not reach diners; the
+# owner turns them on in the settings. Rows inserted otherwise (the seed) take the column's
+# default, every mode.
+NEW_RESTAURANT = ("pickup",)
 LABELS = {"pickup": "Pickup", "delivery": "Delivery", "dine_in": "Table service (dine-in)"}
 NONE_CHOSEN = "Choose at least one: pickup, delivery or table service (dine-in)."
 

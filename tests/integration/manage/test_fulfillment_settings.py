@@ -2,7 +2,8 @@
 restaurant form): three boxes, "Pickup", "Delivery", "Table service (dine-in)". At least one
 stays ticked: none is a field error (422), everything typed is kept and nothing is saved. A
 form without the boxes (an older page) leaves the modes as they are; a new restaurant offers
-every mode unless the admin says otherwise."""
+pickup only (its blank form has only that box ticked) until the admin or its owner ticks more:
+delivery or table service it never set up was offered to diners."""
 
 from __future__ import annotations
 
@@ -91,21 +92,39 @@ async def test_the_admin_chooses_them_on_the_restaurant_form(client: httpx.Async
     assert refused.status_code == 422
     assert 'id="fulfillment_modes-error"' in refused.text and 'value="Renamed"' in refused.text
     assert await _modes() == ["delivery"]
-    # A new restaurant: every mode ticked on the blank form; created with those chosen.
-    blank = (await client.get("/admin/restaurants/new")).text
-    assert all("checked" in _box(blank, mode) for mode in ALL)
+    # A new restaurant: created with the modes chosen.
     created = await client.post("/admin/restaurants", data={
-        "_csrf_token": token, **GOOD, "slug": "pickup-only", "name": "Pickup Only",
-        "currency": "eur", **_ticked("pickup")}, follow_redirects=False)
+        "_csrf_token": token, **GOOD, "slug": "delivery-too", "name": "Delivery Too",
+        "currency": "eur", **_ticked("pickup", "delivery")}, follow_redirects=False)
     assert created.status_code == 303, created.text
-    assert await _modes("pickup-only") == ["pickup"]
+    assert await _modes("delivery-too") == ["pickup", "delivery"]
     refused_new = await client.post("/admin/restaurants", data={
         "_csrf_token": token, **GOOD, "slug": "no-modes", "name": "No Modes",
         "currency": "eur", **_ticked()})
     assert refused_new.status_code == 422 and 'id="fulfillment_modes-error"' in refused_new.text
     assert await Restaurant.count().where(Restaurant.slug == "no-modes") == 0
-    # created without the boxes at all (an older form, a script): every mode
-    await client.post("/admin/restaurants", data={
-        "_csrf_token": token, **GOOD, "slug": "all-modes", "name": "All Modes",
-        "currency": "eur"}, follow_redirects=False)
-    assert await _modes("all-modes") == ALL
+
+
+async def test_a_new_restaurant_offers_pickup_only_until_more_are_ticked(
+        client: httpx.AsyncClient) -> None:
+    token = await login(client, "admin@orderpass.test")
+    blank = (await client.get("/admin/restaurants/new")).text
+    assert "checked" in _box(blank, "pickup")
+    assert "checked" not in _box(blank, "delivery") and "checked" not in _box(blank, "dine_in")
+    # The blank form as it is sent: pickup only.
+    created = await client.post("/admin/restaurants", data={
+        "_csrf_token": token, **GOOD, "slug": "pickup-only", "name": "Pickup Only",
+        "currency": "eur", **_ticked("pickup")}, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    assert await _modes("pickup-only") == ["pickup"]
+    # Created without the boxes at all (an older form, a script): pickup only as well.
+    bare = await client.post("/admin/restaurants", data={
+        "_csrf_token": token, **GOOD, "slug": "bare", "name": "Bare", "currency": "eur"},
+        follow_redirects=False)
+    assert bare.status_code == 303, bare.text
+    assert await _modes("bare") == ["pickup"]
+    restaurant = (await client.get("/api/restaurants/bare/menu")).json()["restaurant"]
+    assert restaurant["fulfillment_modes"] == ["pickup"]
+    # Its form shows what it offers; ticking delivery there offers it.
+    form = (await client.get("/admin/restaurants/bare")).text
+    assert "checked" in _box(form, "pickup") and "checked" not in _box(form, "delivery")

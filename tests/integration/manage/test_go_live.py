@@ -153,6 +153,77 @@ async def test_a_new_restaurant_is_not_live_until_its_checklist_is_done(
     assert (await client.post("/api/orders", json=order_for(dish))).status_code == 409
 
 
+async def test_only_the_vat_fields_and_the_hours_form_confirm_their_steps(
+        client: httpx.AsyncClient) -> None:
+    """Saving a restaurant's name or other settings confirms neither its VAT nor its hours:
+    VAT is confirmed only by a post that carries the VAT fields (its `tax_settings` fieldset,
+    which says saving it confirms), the hours only by the hours form."""
+    token = await login(client, ADMIN)
+    await _create_with_a_dish(client, token)  # at 0 %: VAT to confirm
+    no_vat = {key: value for key, value in NEW_PLACE.items()
+              if key not in ("slug", "accepting_orders", "tax_settings", "tax_mode",
+                             "default_tax_rate", "tips_enabled")}
+    renamed = await client.post("/admin/restaurants/new-place", data={
+        **no_vat, "name": "New Place Berlin", "_csrf_token": token})
+    assert renamed.status_code == 303, renamed.text[:500]
+    # The admin's form carries the VAT fields, and says saving them confirms the rate.
+    admin_form = text_of((await client.get("/admin/restaurants/new-place")).text)
+    assert "New Place Berlin" in admin_form
+    assert "Not confirmed yet" in admin_form and "keep 0 % and save to confirm it" in admin_form
+    await add_member("owner@new-place.test", "owner", "new-place")
+    await client.post("/logout", data={"_csrf_token": token})
+    token = await login(client, "owner@new-place.test")
+    other = {key: value for key, value in SETTINGS.items()
+             if key not in ("tax_settings", "tax_mode", "default_tax_rate")}
+    saved = await client.post("/manage/new-place/settings", data={
+        **other, "name": "New Place Mitte", "timezone": "Europe/Vienna", "_csrf_token": token})
+    assert saved.status_code == 303, saved.text[:500]
+    overview = await client.get("/manage/new-place")
+    assert "New Place Mitte" in overview.text
+    steps = steps_of(overview.text)
+    assert steps["tax"][0] is False and steps["hours"][0] is False
+    assert "The default VAT rate is 0 %" in text_of(overview.text)
+    settings = text_of((await client.get("/manage/new-place/settings")).text)
+    assert "keep 0 % and save to confirm it" in settings
+
+    # The settings saved with the VAT fields (0 % kept on purpose): VAT confirmed; hours not.
+    confirmed = await client.post("/manage/new-place/settings", data={
+        **other, "tax_settings": "1", "tax_mode": "included", "default_tax_rate": "0",
+        "_csrf_token": token})
+    assert confirmed.status_code == 303, confirmed.text[:500]
+    steps = steps_of((await client.get("/manage/new-place")).text)
+    assert steps["tax"][0] is True and steps["hours"][0] is False
+    assert steps["seller"][0] is True  # the legal details are in the same fieldset
+    assert "Not confirmed yet" not in text_of(
+        (await client.get("/manage/new-place/settings")).text)
+
+    # The hours form saved with every day empty (around the clock on purpose): confirmed.
+    hours = await client.post("/manage/new-place/hours", data={
+        "_csrf_token": token, **{f"day_{day}": "" for day in range(7)},
+        "schedule_days": "7", "slot_capacity": "0"})
+    assert hours.status_code == 303, hours.text[:500]
+    assert steps_of((await client.get("/manage/new-place")).text)["hours"][0] is True
+
+
+async def test_the_new_restaurant_form_says_which_vat_rate_counts_as_confirmed(
+        client: httpx.AsyncClient) -> None:
+    """A rate other than 0 % typed when the admin creates the restaurant confirms its VAT
+    step; the form says so, and 0 % is left for the owner to confirm."""
+    token = await login(client, ADMIN)
+    blank = text_of((await client.get("/admin/restaurants/new")).text)
+    assert ("A rate other than 0 % typed here confirms the VAT step of the owner's setup "
+            "checklist; at 0 % the owner confirms it in the settings.") in blank
+    created = await client.post("/admin/restaurants", data={
+        **NEW_PLACE, "default_tax_rate": "19", "_csrf_token": token})
+    assert created.status_code == 303, created.text[:500]
+    steps = steps_of((await client.get("/manage/new-place")).text)
+    assert steps["tax"][0] is True and steps["hours"][0] is False
+    zero = await client.post("/admin/restaurants", data={
+        **NEW_PLACE, "slug": "zero-place", "_csrf_token": token})
+    assert zero.status_code == 303, zero.text[:500]
+    assert steps_of((await client.get("/manage/zero-place")).text)["tax"][0] is False
+
+
 async def test_only_an_owner_goes_live_and_a_manager_sees_the_checklist(
         client: httpx.AsyncClient) -> None:
     token = await login(client, ADMIN)
