@@ -70,7 +70,8 @@ class KitchenController(Controller):
             "board": board, "csrf": csrf_of(request), "staff": staff_of(request),
             "thresholds": json.dumps(board.thresholds),
             "heartbeat_s": get_settings().kitchen_heartbeat_s,
-            "reason_rules": REJECT_REASON_RULES, "ack_max": floor.ALARM_REFS_MAX})
+            "reason_rules": REJECT_REASON_RULES, "ack_max": floor.ALARM_REFS_MAX,
+            "reject_choices": services.REJECT_CHOICES, "sold_out_choice": services.SOLD_OUT_CHOICE})
 
     @get("/board")
     async def board_fragment(self, request: Request[Any, Any, Any],
@@ -119,10 +120,18 @@ class KitchenController(Controller):
             raise HTTPException(status_code=400, detail="prep time must be a whole number of "
                                 f"minutes from {low} to {high}")
         reason, expected = str(form.get("reason") or ""), str(form.get("from") or "")
-        problem = "NUL characters are not allowed" if has_nul(expected) \
+        dishes = [str(dish) for dish in form.getall("sold_out", [])] if action == "reject" \
+            else []
+        problem = "NUL characters are not allowed" if any(map(has_nul, (expected, *dishes))) \
             else reject_reason_problem(reason)
         if problem:
             raise HTTPException(status_code=400, detail=problem)
+        try:  # "Sold out: Tiramisu" when the cook named the dishes the kitchen ran out of
+            reason = await services.sold_out_reason(restaurant, ref, reason, dishes)
+        except services.SoldOutRefused as error:
+            raise HTTPException(status_code=400, detail=str(error)) from error
+        if reason_too_long := reject_reason_problem(reason):  # many long names
+            raise HTTPException(status_code=400, detail=reason_too_long)
         try:
             order = await lifecycle.apply_action(
                 ref, action, actor=staff_of(request).actor, prep_minutes=prep_minutes,

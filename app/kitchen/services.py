@@ -21,9 +21,10 @@ from app.kitchen.priority import (
     screen_thresholds,
     timing,
 )
+from app.orders import reject_reasons
 from app.orders.lifecycle import ACTIVE_STATUSES, ALLOWED, RECALL_WINDOW, STAFF_ACTIONS
 from app.orders.models import LineModifier
-from app.orders.tables import OrderRefund, PaidOrder
+from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.orders.views import modifiers_of, refunded_units
 from app.restaurants.allergens import english
 from app.restaurants.availability import is_paused
@@ -186,6 +187,17 @@ class Card:
         return ", ".join(name for line in self.lines if line.sold_out
                          for name in ((line.name,) if line.dish_sold_out
                                       else line.options_sold_out))
+
+    @property
+    def dish_names(self) -> list[str]:
+        """The order's dishes, each once, in ticket order: what the reject dialog offers as
+        sold out (`sold_out_reason` accepts these and only these)."""
+        return list(dict.fromkeys(line.name for line in self.lines))
+
+    @property
+    def dishes_marked_sold_out(self) -> list[str]:
+        """Of those, the dishes the ticket marks 86'd now (ticked first in the dialog)."""
+        return list(dict.fromkeys(line.name for line in self.lines if line.dish_sold_out))
 
     @property
     def refunded_items(self) -> str:
@@ -414,6 +426,41 @@ async def card(restaurant: Restaurant, order_ref: str) -> Card | None:
         return None
     cards, _board = await _read(restaurant, datetime.now(UTC), refs=[order_ref])
     return cards[0] if cards else None
+
+
+# The reject dialog's reasons (the cook's words, which the diner reads), and the one with which
+# the cook may name the dishes sold out (`sold_out_reason`).
+SOLD_OUT_CHOICE = "An item is sold out"
+REJECT_CHOICES = ("Too busy right now", SOLD_OUT_CHOICE, "Closing soon")
+
+
+class SoldOutRefused(ValueError):
+    """Dishes named sold out that the reject cannot say (HTTP 400): not the order's, or
+    named with another reason."""
+
+
+async def sold_out_reason(restaurant: Restaurant, order_ref: str, reason: str,
+                          dishes: list[str]) -> str:
+    """The reject reason when the cook named `dishes` sold out: "Sold out: Tiramisu" (the
+    diner is told which, `reject_reasons.said`), the dishes in the order's own line order.
+    No dishes: `reason` as given. Raises `SoldOutRefused` for a dish not on the order or a
+    reason other than the sold-out one (the diner would read two stories). An order not of
+    this restaurant has no dishes to check: `reason` as given (the action then says 404)."""
+    if not dishes:
+        return reason
+    if reason.strip() not in ("", SOLD_OUT_CHOICE):
+        raise SoldOutRefused(f"dishes sold out can only be named with the reason "
+                             f"{SOLD_OUT_CHOICE!r}; nothing was done")
+    rows = await OrderItem.select(OrderItem.name).where(
+        (OrderItem.paid_order.public_id == order_ref)
+        & (OrderItem.paid_order.restaurant == row_id(restaurant))).order_by(OrderItem.id)
+    if not rows:
+        return reason
+    names = list(dict.fromkeys(row["name"] for row in rows))
+    foreign = [dish for dish in dict.fromkeys(dishes) if dish not in names]
+    if foreign:
+        raise SoldOutRefused(f"not on this order: {', '.join(foreign)}; nothing was done")
+    return reject_reasons.sold_out([name for name in names if name in dishes])
 
 
 def row_id(row: Table) -> int:

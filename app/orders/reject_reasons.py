@@ -37,6 +37,19 @@ def not_accepted_within(minutes: int) -> str:
 NOT_CONFIRMED = N_("The kitchen could not confirm your order in time, so it was cancelled.")
 
 
+# A cook's reject for dishes sold out, naming them: stored in English as staff read it
+# ("Sold out: Tiramisu, Cola"), told to the diner by its pattern ("Sorry, Tiramisu is sold
+# out."), so they can order again without them. The names are the order's own lines.
+SOLD_OUT_PREFIX = "Sold out: "
+SOLD_OUT_SEPARATOR = ", "
+_SOLD_OUT = re.compile(re.escape(SOLD_OUT_PREFIX) + r"(\S.*)", re.DOTALL)
+
+
+def sold_out(dishes: list[str]) -> str:
+    """The reject reason naming `dishes` (the order's lines the kitchen ran out of)."""
+    return SOLD_OUT_PREFIX + SOLD_OUT_SEPARATOR.join(dishes)
+
+
 def told(reason: str) -> str:
     """A reject reason in the current language when the system gave it; a cook's own words
     as written (never through gettext's formatting)."""
@@ -47,7 +60,13 @@ def told(reason: str) -> str:
 
 def said(reason: str) -> str:
     """The line a diner reads for a rejected order's reason: "Reason: …" in their language,
-    or the timer's own sentence (no minutes, no "Reason:"; staff keep the stored words)."""
+    the timer's own sentence (no minutes, no "Reason:"; staff keep the stored words), or for
+    dishes sold out which ("Sorry, Tiramisu is sold out.")."""
     if _NOT_ACCEPTED.fullmatch(reason) is not None:
         return i18n.gettext(NOT_CONFIRMED)
+    named = _SOLD_OUT.fullmatch(reason)
+    if named is not None:  # the money line below says what became of the payment
+        dishes = named.group(1)
+        return i18n.ngettext("Sorry, %(dishes)s is sold out.", "Sorry, %(dishes)s are sold out.",
+                             len(dishes.split(SOLD_OUT_SEPARATOR))) % {"dishes": dishes}
     return i18n.gettext("Reason: %(reason)s") % {"reason": told(reason)}

@@ -461,6 +461,10 @@
   var rejectConfirm = document.getElementById("reject-confirm");
   var rejectOther = document.getElementById("reject-other");
   var rejectError = document.getElementById("reject-error");
+  // "An item is sold out": which of the ticket's dishes (its Reject button's data-dishes),
+  // ticked ones sent as `sold_out` so the diner is told which ("Sorry, Tiramisu is sold out")
+  var rejectDishes = document.getElementById("reject-dishes");
+  var rejectDishList = document.getElementById("reject-dish-list");
   var rejecting = null;  // the Reject button whose ticket the dialog is about
   var pending = {};      // ref → a reject waiting out its undo window
   var problems = {};     // ref → a press the server refused, shown on its card (noteProblem)
@@ -469,7 +473,36 @@
     if (!choice) return "";
     return choice.value === "other" ? rejectOther.value.trim() : choice.value;
   }
-  function checkReason() { rejectConfirm.disabled = !chosenReason(); }
+  function checkReason() {
+    rejectConfirm.disabled = !chosenReason();
+    if (rejectDishes) rejectDishes.hidden = chosenReason() !== rejectDishes.dataset.reason;
+  }
+  function chosenDishes() {
+    if (!rejectDishes || rejectDishes.hidden) return [];
+    return Array.from(rejectDishList.querySelectorAll("input:checked")).map(function (box) {
+      return box.value;
+    });
+  }
+  function listDishes(button) {  // built as the dialog opens; a redraw keeps the ticks
+    if (!rejectDishList) return;
+    var dishes = [], out = [];
+    try {
+      dishes = JSON.parse(button.dataset.dishes || "[]");
+      out = JSON.parse(button.dataset.dishesOut || "[]");
+    } catch (e) { /* no dishes offered: the reason alone, as before */ }
+    rejectDishList.textContent = "";
+    dishes.forEach(function (name) {
+      var label = document.createElement("label"), box = document.createElement("input");
+      label.className = "reject-dish";
+      box.type = "checkbox";
+      box.name = "sold-out-dish";
+      box.value = name;
+      box.checked = out.indexOf(name) !== -1;  // the ticket marks it 86'd already
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" " + name));
+      rejectDishList.appendChild(label);
+    });
+  }
   // Why the server would refuse the reason typed under "Other", or "": its rules come with the
   // field (data-pattern, data-max-chars and their messages, rendered from
   // app/kitchen/controller.py REJECT_REASON_RULES), in the order the server checks them. The
@@ -500,6 +533,7 @@
     var opened = button.closest(".order-card");
     if (opened) clearProblem(opened.dataset.ref);  // trying again: the last refusal is past
     rejectingRef = opened ? opened.dataset.ref : null;
+    listDishes(button);
     describeReject(button);
     checkReason();
     rejectDialog.showModal();
@@ -564,6 +598,7 @@
     var ref = card.dataset.ref;
     pending[ref] = {
       url: button.dataset.reject, from: button.dataset.from, reason: reason,
+      dishes: chosenDishes(),
       number: button.dataset.number, deadline: Date.now() + UNDO_MS,
       timer: window.setTimeout(function () { sendReject(ref); }, UNDO_MS)
     };
@@ -626,6 +661,7 @@
     if (!entry) return;
     window.clearTimeout(entry.timer);
     var body = new URLSearchParams({ from: entry.from, reason: entry.reason });
+    (entry.dishes || []).forEach(function (dish) { body.append("sold_out", dish); });
     var card = cardOf(ref);
     if (card) card.setAttribute("aria-busy", "true");
     window.fetch(entry.url, {
