@@ -458,8 +458,10 @@ async def sold_out_reason(restaurant: Restaurant, order_ref: str, reason: str,
         return reason
     names = list(dict.fromkeys(row["name"] for row in rows))
     foreign = [dish for dish in dict.fromkeys(dishes) if dish not in names]
-    if foreign:
-        raise SoldOutRefused(f"not on this order: {', '.join(foreign)}; nothing was done")
+    if foreign:  # a few, shortened: the answer must not echo whatever was posted
+        said = [name if len(name) <= 60 else name[:59] + "…" for name in foreign[:2]]
+        more = f" and {len(foreign) - 2} more" if len(foreign) > 2 else ""
+        raise SoldOutRefused(f"not on this order: {', '.join(said)}{more}; nothing was done")
     return reject_reasons.sold_out([name for name in names if name in dishes])
 
 

@@ -105,6 +105,22 @@ async def test_a_dish_not_on_the_order_is_refused_and_nothing_changes(
     assert api["status"] == "paid"
 
 
+async def test_a_flood_of_foreign_dishes_gets_a_short_answer(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """Found by an outside try: the 400 echoed every name posted, however long (a 200 KB
+    name came back as a 200 KB answer). It names a few, shortened, and how many more."""
+    order = await paid_order_via_sandbox(client, sandbox)
+    token = await login(client, "kitchen@demo.test")
+    form = [("reason", SOLD_OUT), ("sold_out", "A" * 20_000),
+            *(("sold_out", f"Caviar {n}") for n in range(300))]
+    answer = await reject(client, token, order.public_id, form)
+    assert answer.status_code == 400, answer.text[:300]
+    detail = answer.json()["detail"]
+    assert len(answer.content) < 1_000, len(answer.content)
+    assert detail.startswith("not on this order: AAA") and "and 299 more" in detail, detail
+    assert (await reload(order)).status == "paid"
+
+
 async def test_no_dish_picked_keeps_the_reason_as_it_was(
         client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
     order = await paid_order_via_sandbox(client, sandbox)
