@@ -89,9 +89,13 @@
     indicator.className = "connection is-" + state;
     indicator.textContent = text;
   }
+  // "Live" only once the fresh board the stream sends first is on the screen: on the open
+  // itself, a screen back from an outage showed green over the old board for a moment.
   document.body.addEventListener("htmx:sseOpen", function () {
-    setConnection("live", "Live");
-    if (offline) offline.back = true;  // told with the fresh board the stream sends first
+    if (offline) offline.back = true;  // told with that fresh board
+  });
+  document.body.addEventListener("htmx:sseMessage", function (event) {
+    if (event.detail && event.detail.type === "board") setConnection("live", "Live");
   });
   document.body.addEventListener("htmx:sseError", function () {
     setConnection("down", "Reconnecting…");
