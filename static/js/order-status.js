@@ -47,13 +47,14 @@
   // A phone that lost its connection kept showing "waiting for the kitchen" while the order
   // was being cooked, with nothing to say the page had stopped updating (an outside try).
   // After a short grace (a reconnect within it is not worth a word) a notice says so; when
-  // the stream is back, the order is read again and the notice says the page is up to date.
+  // the stream is back, the order is read again, and once that read has landed (not when the
+  // stream opens: a slow network can take seconds more) the notice says it is up to date.
   // The browser's own "online" reads the order at once: the stream's reconnect can take
   // several seconds more after a long cut.
   var notice = document.getElementById("live-offline");
   var refresher = document.querySelector("[hx-trigger='sse:order-updated']");
   var GRACE_MS = 2000, BACK_SHOWN_MS = 6000;
-  var down = false, downTimer = null, backTimer = null;
+  var down = false, downTimer = null, backTimer = null, catchingUp = false;
   if (!notice) return;
   function show(state) {
     notice.textContent = notice.dataset[state];
@@ -74,10 +75,16 @@
     down = false;
     window.clearTimeout(downTimer);
     if (notice.hidden) return;  // back within the grace: nothing was said
+    catchingUp = true;
     refresh();
+  }
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    if (!catchingUp || down || event.detail.elt !== refresher) return;
+    if (!event.detail.successful) return;  // still not updating: the next message reads again
+    catchingUp = false;
     show("back");
     backTimer = window.setTimeout(function () { notice.hidden = true; }, BACK_SHOWN_MS);
-  }
+  });
   document.body.addEventListener("htmx:sseError", wentDown);
   document.body.addEventListener("htmx:sseClose", wentDown);
   document.body.addEventListener("htmx:sseOpen", cameBack);

@@ -11,6 +11,7 @@ import pytest
 from arq.connections import ArqRedis
 
 from app.orders import lifecycle
+from tests.helpers.browser import hold_requests
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
 
@@ -25,20 +26,28 @@ DROP = """() => {
 }"""
 
 
-async def test_the_status_page_says_it_is_not_updating_and_when_it_is_again(
-        browser: Any, web: RunningProcess, redis: ArqRedis) -> None:
-    order = await make_paid_order()
+
+async def open_on_a_phone(browser: Any, web: RunningProcess, public_id: str
+                          ) -> tuple[Any, Any, list[str]]:
     context = await browser.new_context(base_url=web.url, **PHONE)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(f"/orders/{order.public_id}")
+    await page.goto(f"/orders/{public_id}")
     await page.wait_for_load_state("networkidle")
+    return context, page, errors
+
+
+async def refuse(route: Any) -> None:
+    await route.abort("internetdisconnected")
+
+
+async def test_the_status_page_says__it_is_not_updating_and_when_it_is_again(
+        browser: Any, web: RunningProcess, redis: ArqRedis) -> None:
+    order = await make_paid_order()
+    context, page, errors = await open_on_a_phone(browser, web, order.public_id)
     notice = page.locator("#live-offline")
     assert await notice.is_hidden()
-
-    async def refuse(route: Any) -> None:
-        await route.abort("internetdisconnected")
 
     feed = f"**/orders/{order.public_id}/events"
     await page.route(feed, refuse)
@@ -61,5 +70,35 @@ async def test_the_status_page_says_it_is_not_updating_and_when_it_is_again(
     await page.locator("#order-progress .eta").wait_for(timeout=5_000)  # the accept, read
     await page.wait_for_function(
         "() => document.getElementById('live-offline').hidden", timeout=10_000)
+    assert errors == []
+    await context.close()
+
+
+async def test_up_to_date_is_said_only_once_the_order_has_been_read_again(
+        browser: Any, web: RunningProcess, redis: ArqRedis) -> None:
+    """The stream coming back is not the page being up to date: the order is read again
+    first (a slow phone network, a server still catching up). Until it is, the notice keeps
+    saying the page is not updating; "up to date" comes with the kitchen's accept."""
+    order = await make_paid_order()
+    context, page, errors = await open_on_a_phone(browser, web, order.public_id)
+    notice = page.locator("#live-offline")
+    feed = f"**/orders/{order.public_id}/events"
+    await page.route(feed, refuse)
+    await page.evaluate(DROP)
+    await notice.wait_for(state="visible", timeout=5_000)
+    await lifecycle.apply_action(order.public_id, "accept", actor="kitchen@demo.test",
+                                 prep_minutes=20, redis=redis)
+    reads = await hold_requests(page, f"**/orders/{order.public_id}/progress*")
+    await page.unroute(feed, refuse)
+    await reads.first_sent(timeout=20)  # the stream is back and the order is being read
+    await page.wait_for_timeout(500)
+    assert await notice.inner_text() == ("No connection: this page is not updating. "
+                                         "Reconnecting…")
+    assert await page.locator("#order-progress .eta").count() == 0
+    reads.release()
+    await page.wait_for_function(
+        "() => document.getElementById('live-offline').classList.contains('is-back')",
+        timeout=10_000)
+    assert await page.locator("#order-progress .eta").count() == 1  # read with the words
     assert errors == []
     await context.close()
