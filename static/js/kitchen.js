@@ -91,11 +91,11 @@
   }
   // "Live" only once the fresh board the stream sends first is on the screen: on the open
   // itself, a screen back from an outage showed green over the old board for a moment.
-  document.body.addEventListener("htmx:sseOpen", function () {
-    if (offline) offline.back = true;  // told with that fresh board
-  });
+  // The outage banner's "back" is told with that board too (afterChange, once it settles).
   document.body.addEventListener("htmx:sseMessage", function (event) {
-    if (event.detail && event.detail.type === "board") setConnection("live", "Live");
+    if (!event.detail || event.detail.type !== "board") return;
+    setConnection("live", "Live");
+    if (offline) offline.back = true;
   });
   document.body.addEventListener("htmx:sseError", function () {
     setConnection("down", "Reconnecting…");
