@@ -3,7 +3,8 @@ many are new, the "all day" counts, the ticket to recall, the notices (auto-reje
 refunds of tickets on the board, tickets a closure cancelled, items refunded of a ticket the
 kitchen was making: `order_refund.kitchen_notice`) not yet acknowledged and the
 items and options the kitchen has marked sold out (named on the board, and marked on the
-tickets' lines that hold them: `services._card`).
+tickets' lines that hold them: `services._card`) and the booked orders not on the board yet,
+each with its dishes ("Scheduled").
 
 It runs once per burst of order events for every screen of a restaurant in a web process,
 on the path from payment to screen; as separate ORM queries it was six round trips, each
