@@ -3,7 +3,8 @@ many are new, the "all day" counts, the ticket to recall, the notices (auto-reje
 refunds of tickets on the board, tickets a closure cancelled, items refunded of a ticket the
 kitchen was making: `order_refund.kitchen_notice`) not yet acknowledged and the
 items and options the kitchen has marked sold out (named on the board, and marked on the
-tickets' lines that hold them: `services._card`).
+tickets' lines that hold them: `services._card`) and the booked orders not on the board yet,
+each with its dishes ("Scheduled").
 
 It runs once per burst of order events for every screen of a restaurant in a web process,
 on the path from payment to screen; as separate ORM queries it was six round trips, each
@@ -19,6 +20,7 @@ from typing import Any
 
 from app.infra.db import fetch
 from app.orders.reject_reasons import CLOSED, HOLD_LAPSED
+from app.orders.views import modifiers_of, refunded_units
 
 _TICKET_COLUMNS = (
     "o.public_id, o.ticket_number, o.status, o.fulfillment, o.customer_name, "
@@ -83,7 +85,19 @@ SELECT
             -- line's with its dish ("nuts (Burrata)"); the few booked orders only
             array_remove(ARRAY[nullif(o.allergy, '')], NULL) || ARRAY(
               SELECT i.allergy || ' (' || i.name || ')' FROM order_item i
-              WHERE i.paid_order = o.id AND i.allergy <> '' ORDER BY i.id) AS allergies
+              WHERE i.paid_order = o.id AND i.allergy <> '' ORDER BY i.id) AS allergies,
+            -- its dishes, so the cook can plan what is coming (not only when), with the
+            -- units refunded of them (as on a ticket: not to be made); in this one statement,
+            -- not a query per booked order
+            (SELECT json_agg(json_build_object('id', i.id, 'name', i.name,
+                                               'quantity', i.quantity, 'notes', i.notes,
+                                               'modifiers', i.modifiers) ORDER BY i.id)
+             FROM order_item i WHERE i.paid_order = o.id) AS lines,
+            CASE WHEN o.amount_refunded > 0 OR o.returned_lines <> '[]' THEN (
+              SELECT json_agg(r.lines) FROM (
+                SELECT f.lines FROM order_refund f WHERE f.paid_order = o.id
+                UNION ALL SELECT jsonb_array_elements(o.returned_lines)) r)
+            END AS refunds
      FROM paid_order o
      WHERE o.restaurant = $1 AND o.scheduled_for IS NOT NULL AND o.released_at IS NULL
        AND o.status = 'paid') s
@@ -249,6 +263,52 @@ class Notice:
         return self.reason == HOLD_LAPSED
 
 
+NOTE_CHARS = 40  # a dish's note in "Scheduled", cut short: its ticket shows it whole
+
+
+@dataclass(frozen=True)
+class Dish:
+    """One line of a booked order as "Scheduled" lists it: the units left to make (an owner's
+    refund of some taken off, as on the ticket), its options' names and the diner's note."""
+
+    name: str
+    quantity: int
+    options: tuple[str, ...] = ()
+    notes: str = ""
+
+    @property
+    def label(self) -> str:
+        """"Margherita pizza (Large + Extra cheese)" (its quantity goes before, in bold): the
+        options worded as "all day" words them, beside it in the same column."""
+        return f"{self.name} ({' + '.join(self.options)})" if self.options else self.name
+
+    @property
+    def short_note(self) -> str:
+        """The note on one line, cut at a word with "…" past `NOTE_CHARS` (a word longer
+        than that is cut inside)."""
+        note = " ".join(self.notes.split())
+        if len(note) <= NOTE_CHARS:
+            return note
+        cut = note[:NOTE_CHARS - 1]
+        head = cut.rsplit(" ", 1)[0] if " " in cut else cut
+        return head.rstrip(" ,;:.-") + "\N{HORIZONTAL ELLIPSIS}"
+
+
+def _dishes(lines: list[dict[str, Any]] | None, refunds: list[Any] | None
+            ) -> tuple[Dish, ...]:
+    """A booked order's lines (the query's `lines`, `refunds`) as dishes, those refunded
+    whole left out."""
+    refunded = refunded_units(refunds or [])
+    dishes = []
+    for line in lines or []:
+        left = line["quantity"] - min(line["quantity"], refunded.get(line["id"], 0))
+        if left > 0:
+            dishes.append(Dish(line["name"], left, tuple(
+                modifier.name for modifier in modifiers_of(line.get("modifiers"))),
+                line.get("notes") or ""))
+    return tuple(dishes)
+
+
 @dataclass(frozen=True)
 class Upcoming:
     """A paid scheduled order not on the board yet ("Scheduled" on the kitchen screen)."""
@@ -261,6 +321,7 @@ class Upcoming:
     prep_minutes: int | None
     # the diner's allergy flags: the order's, then each line's with its dish ("nuts (Burrata)")
     allergies: tuple[str, ...] = ()
+    dishes: tuple[Dish, ...] = ()  # what the kitchen will make, in the order's line order
 
     @property
     def release_at(self) -> datetime:
@@ -315,6 +376,10 @@ async def read_board(restaurant_id: int, *, statuses: list[str] | None = None,
         sold_out={item_id: name for item_id, name in json.loads(row["sold_out"])},
         sold_out_options={option_id: label
                           for option_id, label in json.loads(row["sold_out_options"])},
-        scheduled=[Upcoming(**{**raw, "scheduled_for": datetime.fromisoformat(
-            raw["scheduled_for"]), "allergies": tuple(raw.get("allergies") or ())})
-            for raw in json.loads(row["scheduled"])])
+        scheduled=[_upcoming(raw) for raw in json.loads(row["scheduled"])])
+
+
+def _upcoming(raw: dict[str, Any]) -> Upcoming:
+    dishes = _dishes(raw.pop("lines", None), raw.pop("refunds", None))
+    return Upcoming(**{**raw, "scheduled_for": datetime.fromisoformat(raw["scheduled_for"]),
+                       "allergies": tuple(raw.get("allergies") or ()), "dishes": dishes})
