@@ -1,5 +1,6 @@
-"""Answering browsers: whether a request comes from htmx, the request's CSRF token for forms,
-and a component rendered on its own as an HTML response (an htmx swap)."""
+"""Answering browsers: whether a request comes from htmx or is the browser's own navigation,
+the request's CSRF token for forms, and a component rendered on its own as an HTML response
+(an htmx swap)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from litestar.utils.scope.state import ScopeState
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
     """htmx sends `HX-Request` with every request it makes (a swap, not a navigation)."""
     return "hx-request" in request.headers
+
+
+def is_navigation(request: Request[Any, Any, Any]) -> bool:
+    """The browser's own page load or form post (it asks for text/html; htmx, scripts and
+    API callers do not, or say they are htmx): the request a reload would repeat."""
+    return "text/html" in request.headers.get("accept", "") and not is_htmx(request)
 
 
 def csrf_of(request: Request[Any, Any, Any]) -> str:

@@ -1,6 +1,8 @@
 """`POST /manage/{slug}/go-live` (owners, the admin): the restaurant goes live when its setup
-checklist is done (app/restaurants/launch.py); else 409 and the overview naming the steps
-still to do. Live already: back to the overview (a second tap changes nothing).
+checklist is done (app/restaurants/launch.py). Refused (a step still to do, the button pressed
+on a page left open): a browser's form post goes back to the overview (303, `?refused=1`), which
+names the steps, so a reload posts nothing again; htmx and other callers get 409 and the
+overview. Live already: back to the overview (a second tap changes nothing).
 `POST /manage/{slug}/go-live/kitchen`: the owner runs the kitchen screen themselves (`myself`
 1) or no longer (0), the checklist's kitchen step without a kitchen or manager account."""
 
@@ -13,6 +15,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import require_owner_for_slug, staff_of
+from app.infra.html import is_navigation
 from app.manage.home_controller import overview_page
 from app.manage.views import restaurant_or_404
 from app.restaurants import launch
@@ -31,6 +34,8 @@ class GoLiveController(Controller):
             await launch.go_live(request.app.state.redis, restaurant,
                                  by=staff_of(request).email)
         except launch.NotReady as not_ready:
+            if is_navigation(request):
+                return Redirect(f"/manage/{slug}?refused=1", status_code=303)
             return await overview_page(request, restaurant, refused=not_ready.steps,
                                        status_code=409)
         return Redirect(f"/manage/{slug}?live=1", status_code=303)

@@ -32,9 +32,11 @@ class ManageHomeController(Controller):
 
     @get("/")
     async def home(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                   live: FromQuery[str] = "") -> Template:
+                   live: FromQuery[str] = "", refused: FromQuery[str] = "") -> Template:
+        """`live=1`: just went live; `refused=1`: a go-live was just refused (the steps still
+        missing are named)."""
         return await overview_page(request, await restaurant_or_404(slug),
-                                   went_live=live == "1")
+                                   went_live=live == "1", was_refused=refused == "1")
 
     @get("/sales.csv")
     async def sales_csv(self, slug: FromPath[str],
@@ -62,18 +64,21 @@ class ManageHomeController(Controller):
 
 async def overview_page(request: Request[Any, Any, Any], restaurant: Restaurant, *,
                         went_live: bool = False, refused: list[launch.Step] | None = None,
-                        status_code: int = 200) -> Template:
+                        was_refused: bool = False, status_code: int = 200) -> Template:
     """The overview; `refused`: the setup steps a go-live was refused for (app/manage/
-    go_live_controller.py answers 409 with this page)."""
+    go_live_controller.py answers htmx and scripts 409 with this page); `was_refused`: a
+    browser sent back here after a refusal, told the steps missing now (none once done)."""
     today = datetime.now(UTC).astimezone(zone(restaurant.timezone)).date()
     staff_count = len(await members.list_members(int(restaurant.id)))
     not_live = restaurant.live_since is None
     # what diners are told now (closed by the hours or a closure): never "accepting" then
     window = order_window(restaurant, schedule_of(
         restaurant, await closures_of(int(restaurant.id))))
+    steps = await launch.checklist(restaurant) if not_live else []
+    if was_refused and not refused:
+        refused = launch.missing(steps)
     return Template("manage/home.html", status_code=status_code, context=page_context(
-        request, restaurant, "home", staff_count=staff_count,
-        steps=await launch.checklist(restaurant) if not_live else [],
+        request, restaurant, "home", staff_count=staff_count, steps=steps,
         refused=refused or [], went_live=went_live and not not_live, window=window,
         sales=await sales_of(restaurant),
         disputes=await disputes_to_answer(int(restaurant.id)),

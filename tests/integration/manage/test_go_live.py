@@ -319,3 +319,73 @@ async def test_a_live_restaurant_closed_now_is_not_said_to_be_accepting(
     said = text_of(orders_now.group(1))
     assert "closed now" in said and "accepting" not in said, said
     assert "holiday" in said
+
+
+# What a browser's form post asks for (htmx and scripts ask for */* or JSON).
+BROWSER_POST = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def go_live_form(html_text: str) -> str:
+    form = re.search(r'<form [^>]*id="go-live".*?</form>', html_text, re.S)
+    assert form, html_text[:2000]
+    return form.group(0)
+
+
+async def test_go_live_is_disabled_with_its_reason_while_steps_are_missing(
+        client: httpx.AsyncClient) -> None:
+    """Outside try: "Go live" was a live button beside "5 steps still to do"; pressing it only
+    to be refused. While a step is missing it is disabled, the reason beside it and tied to
+    it (aria-describedby); with every step done it is a button to press."""
+    token = await login(client, ADMIN)
+    await _create_with_a_dish(client, token)
+    form = go_live_form((await client.get("/manage/new-place")).text)
+    button = re.search(r"<button [^>]*>Go live</button>", form)
+    assert button and " disabled" in button.group(0), form
+    assert 'aria-describedby="go-live-hint"' in button.group(0), form
+    hint = re.search(r'<[a-z]+ [^>]*id="go-live-hint"[^>]*>(.*?)</', form, re.S)
+    assert hint, form
+    assert text_of(hint.group(1)) == "Finish the steps above to go live: 4 steps still to do."
+
+    await client.post("/manage/new-place/settings", data={**SETTINGS, "_csrf_token": token})
+    await client.post("/manage/new-place/hours", data={
+        "_csrf_token": token, **{f"day_{day}": "" for day in range(7)},
+        "schedule_days": "7", "slot_capacity": "0"})
+    hint = text_of(go_live_form((await client.get("/manage/new-place")).text))
+    assert "Finish the steps above to go live: 1 step still to do." in hint
+    await client.post("/manage/new-place/staff/invitations", data={
+        "_csrf_token": token, "email": "cook@new-place.test", "role": "kitchen"})
+    form = go_live_form((await client.get("/manage/new-place")).text)
+    button = re.search(r"<button [^>]*>Go live</button>", form)
+    assert button and "disabled" not in button.group(0) and "go-live-hint" not in form, form
+
+
+async def test_a_refused_go_live_from_a_browser_goes_back_to_the_overview(
+        client: httpx.AsyncClient) -> None:
+    """A browser posting "Go live" anyway (a page left open while a step was undone) was
+    answered 409 with the overview at the post's address, so reloading posted again. It is
+    sent back to the overview (303), which names the steps still to do; nothing changed.
+    htmx and other callers keep the 409 with the overview."""
+    token = await login(client, ADMIN)
+    await _create_with_a_dish(client, token)
+    refused = await client.post("/manage/new-place/go-live", data={"_csrf_token": token},
+                                headers=BROWSER_POST)
+    assert refused.status_code == 303, refused.text[:500]
+    assert refused.headers["location"] == "/manage/new-place?refused=1"
+    overview = await client.get(refused.headers["location"], headers=BROWSER_POST)
+    assert overview.status_code == 200
+    alert = re.search(r'<div class="form-errors" role="alert" id="go-live-refused".*?</div>',
+                      overview.text, re.S)
+    assert alert, overview.text[:2000]
+    assert "Not live yet: 4 steps still to do." in text_of(alert.group(0))
+    assert re.findall(r'href="#setup-([a-z]+)"', alert.group(0)) == [
+        "hours", "tax", "seller", "kitchen"]
+    row = await Restaurant.select(Restaurant.live_since, Restaurant.accepting_orders).where(
+        Restaurant.slug == "new-place").first()
+    assert row == {"live_since": None, "accepting_orders": False}
+    assert "new-place" not in listed(await client.get("/"))
+    # Without the flag (or once the steps are done) the overview names no refusal.
+    assert 'id="go-live-refused"' not in (await client.get("/manage/new-place")).text
+
+    swap = await client.post("/manage/new-place/go-live", data={"_csrf_token": token},
+                             headers={"HX-Request": "true", "Accept": "text/html"})
+    assert swap.status_code == 409 and 'id="go-live-refused"' in swap.text
