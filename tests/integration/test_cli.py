@@ -266,6 +266,8 @@ def _dev_worker(dev: subprocess.Popen[str]) -> psutil.Process:
 
 
 @pytest.mark.own_servers
+# five process starts (dev, two reconciles, a second web) ran past 120 s on a loaded host
+@pytest.mark.timeout(240)
 def test_commands_beside_a_running_dev_use_its_sandbox_and_secrets(dev_data: Path) -> None:
     """Issue #14 item 18: reconcile reads the dev's sandbox (not api.stripe.com), says
     nothing reassuring when it could not reach Stripe (and exits non-zero), and closes its
