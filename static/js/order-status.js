@@ -89,5 +89,12 @@
   document.body.addEventListener("htmx:sseClose", wentDown);
   document.body.addEventListener("htmx:sseOpen", cameBack);
   window.addEventListener("offline", wentDown);
-  window.addEventListener("online", function () { if (down) refresh(); });
+  // Back online, the stream may never have broken (a phone's network gone a while, its
+  // connection kept): no reopen would come to clear the notice, so this is the way back too.
+  window.addEventListener("online", function () {
+    if (!down) return;
+    var said = !notice.hidden;
+    cameBack();
+    if (!said) refresh();  // within the grace nothing is said, but the order is read again
+  });
 })();

@@ -102,3 +102,27 @@ async def test_up_to_date_is_said_only_once_the_order_has_been_read_again(
     assert await page.locator("#order-progress .eta").count() == 1  # read with the words
     assert errors == []
     await context.close()
+
+
+async def test_a_phone_back_online_whose_stream_held_is_told_it_is_up_to_date(
+        browser: Any, web: RunningProcess, redis: ArqRedis) -> None:
+    """The phone's network went away and came back, but the stream itself never broke (an
+    outside try: the notice "not updating" stayed for good while the page updated under
+    it). Back online, the order is read again and the notice says so."""
+    order = await make_paid_order()
+    context, page, errors = await open_on_a_phone(browser, web, order.public_id)
+    notice = page.locator("#live-offline")
+    await context.set_offline(True)
+    await notice.wait_for(state="visible", timeout=5_000)
+    await lifecycle.apply_action(order.public_id, "accept", actor="kitchen@demo.test",
+                                 prep_minutes=20, redis=redis)
+    await context.set_offline(False)
+    await page.wait_for_function(
+        "() => document.getElementById('live-offline').classList.contains('is-back')",
+        timeout=10_000)
+    assert await notice.inner_text() == "Back online: this page is up to date."
+    assert await page.locator("#order-progress .eta").count() == 1
+    await page.wait_for_function(
+        "() => document.getElementById('live-offline').hidden", timeout=10_000)
+    assert errors == []
+    await context.close()
