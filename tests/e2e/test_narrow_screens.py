@@ -49,8 +49,11 @@ async def test_every_email_fits_320px(browser: Any) -> None:
         restaurant_slug="demo", restaurant_name="Demo Bistro with a rather long name",
         currency="eur",
         lines=[OrderLine(menu_item_id=1, name="Margherita pizza with extra everything",
-                         unit_amount=1100, quantity=2, notes="no basil, well done, cut in 8")],
-        total_amount=2200, customer=Customer(name="Grace Hopper", email="grace@example.com"),
+                         unit_amount=1100, quantity=2, notes="no basil, well done, cut in 8"),
+               # a long word in a note breaks inside its cell (an outside try on the pages)
+               OrderLine(menu_item_id=2, name="Tiramisu", unit_amount=650, quantity=1,
+                         notes="Glutenunverträglichkeitsbescheinigungsvorlage")],
+        total_amount=2850, customer=Customer(name="Grace Hopper", email="grace@example.com"),
         fulfillment="pickup", submitted_at=now,
         payment_url="https://checkout.example/pay/cs_test_" + "x" * 60,
         expires_at=now + timedelta(hours=1), prep_minutes=15, reject_reason="Out of dough")
@@ -156,3 +159,39 @@ async def test_an_owners_order_pages_fit_a_phone(browser: Any, web: RunningProce
     finally:
         await context.close()
         await RestaurantClosure.delete().where(RestaurantClosure.id == closure.id)
+
+
+LONG_WORD = "Glutenunverträglichkeitsbescheinigungsvorlage"  # a German word: no break in it
+PRICE_SHOWN = """el => { const r = el.getBoundingClientRect();
+  return r.left >= 0 && r.right <= document.documentElement.clientWidth; }"""
+
+
+async def test_a_long_word_in_a_dish_note_breaks_inside_its_line(browser: Any,
+                                                                 web: RunningProcess) -> None:
+    """An outside try: a 45-letter word in a dish's note made the menu 481 px wide on a
+    390 px phone (the basket's Checkout bar cut off) and pushed the line's price off a 320 px
+    status page. The note breaks inside its line; every price stays on the screen."""
+    async with httpx.AsyncClient(base_url=web.url) as client:
+        order = await valid_order(client)
+        order["items"][0]["notes"] = LONG_WORD
+        response = await client.post("/api/orders", json=order)
+        assert response.status_code == 201, response.text
+        created = response.json()
+    for width in (320, 390):
+        page = await browser.new_page(viewport={"width": width, "height": 800})
+        await page.goto(f"{web.url}/orders/{created['id']}")
+        await page.wait_for_load_state("networkidle")
+        assert await page.evaluate(OVERFLOW) <= 0, f"the status page scrolls sideways at {width}"
+        totals = page.locator("#order-progress .cart-line-total")
+        assert await totals.count() >= 2
+        for total in await totals.all():
+            assert await total.evaluate(PRICE_SHOWN), (width, await total.inner_text())
+
+        await page.goto(f"{web.url}/r/demo")
+        await page.click("#menu-item-1 .add-button")
+        await page.locator("#note-1").fill(LONG_WORD)
+        await page.click("#menu-item-2 .add-button")  # the basket is drawn again, note shown
+        await page.locator(".cart .cart-line-note").first.wait_for()
+        await page.wait_for_load_state("networkidle")
+        assert await page.evaluate(OVERFLOW) <= 0, f"the menu scrolls sideways at {width}"
+        await page.close()
