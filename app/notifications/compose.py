@@ -19,7 +19,6 @@ from app.infra import i18n
 from app.infra.i18n import N_
 from app.orders.models import OrderView, RefundLine, Seller
 from app.templating import (
-    day_label,
     email_environment,
     format_deadline,
     format_money,
@@ -27,6 +26,7 @@ from app.templating import (
     local_time_named,
     precompile,
     scheduled_text,
+    weekday_date,
     zone,
 )
 
@@ -201,16 +201,14 @@ def render_email(kind: str, order: OrderView, restaurant: RestaurantContact,
 
 
 def booked_for(order: OrderView, timezone: str) -> str:
-    """A booked order's slot on the restaurant's clock, as the site writes it: "Sat 5 Dec
-    12:00 (CET)", "today 15:30 (CET)" ("" for an order as soon as possible). "Today" is the
-    day it was paid, not the day the email is rendered: a retried send renders the same."""
+    """A booked order's slot on the restaurant's clock: "Sat 5 Dec 12:00 (CET)" ("" for an
+    order as soon as possible). Its day by date, never "tomorrow": a subject outlives the day
+    it was sent, and read the next morning "tomorrow" named the wrong day."""
     if order.scheduled_for is None:
         return ""
-    tz = zone(timezone)
-    local = order.scheduled_for.astimezone(tz)
-    paid_day = (order.paid_at or order.submitted_at).astimezone(tz).date()
-    day = day_label(local.date(), paid_day, in_sentence=True)
-    return f"{day} {local_clock(order.scheduled_for, timezone)} ({local.tzname()})"
+    local = order.scheduled_for.astimezone(zone(timezone))
+    return (f"{weekday_date(local.date())} {local_clock(order.scheduled_for, timezone)} "
+            f"({local.tzname()})")
 
 
 # A link a closure closed (app/manage/hours.py `expire_links_in_closure`) did not expire.
