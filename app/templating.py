@@ -29,6 +29,7 @@ from app import paths
 from app.accounts.session import current_staff
 from app.infra import i18n
 from app.infra.i18n import N_
+from app.live.server_since import SERVER_SINCE
 from app.orders import reject_reasons
 from app.orders.choices import label as modifiers_label
 from app.orders.pricing import format_rate
@@ -288,6 +289,7 @@ def environment() -> Environment:
     env.globals["current_language"] = i18n.current
     env.globals["language_names"] = i18n.NAMES
     env.globals["place_zones"] = hours.place_zones  # the time-zone field's choices
+    env.globals["server_since"] = SERVER_SINCE  # this web process's start (kitchen board)
     # the 403 page's way to a staff member's own pages (app.infra sits below accounts)
     env.globals["staff_link_of"] = _staff_link_of
     env.filters["number"] = format_number

@@ -114,12 +114,28 @@
   // meanwhile (they are on the board now; the fresh board is the server's).
   var banner = document.getElementById("offline-banner"), offline = null, bannerTimer = null;
   var BACK_SHOWN_MS = 15000;
+  // A drop this short, the server the same process before and after: its own Wi-Fi, and
+  // the payments' webhooks reached the server meanwhile; the fresh board has every order.
+  // The server restarted (its `data-server-since` changed) or gone longer (a freeze): a
+  // webhook refused meanwhile comes with Stripe's retry or the reconciliation job, minutes
+  // later, so "the board is up to date" would be false.
+  var BRIEF_OUTAGE_MS = 10000;
   function hhmm(ms) { var d = new Date(ms); return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
+  function serverSince() {
+    var board = document.querySelector("#board .board");
+    return board ? board.dataset.serverSince || "" : "";
+  }
+  // The server was last heard before the silence was noticed (2.5 heartbeats later).
+  function lastHeard() {
+    var at = window.liveHeardAt ? window.liveHeardAt() : Date.now();
+    return Math.min(at, Date.now());
+  }
+  function bannerMoved() { if (placedOnce) notePlaces(); }  // the board below it moved
   function wentOffline() {
     if (!banner) return;
     window.clearTimeout(bannerTimer);
     if (!offline) {
-      offline = { since: Date.now(), refs: {}, back: false };
+      offline = { since: lastHeard(), server: serverSince(), refs: {}, back: false };
       cards().forEach(function (card) { offline.refs[card.dataset.ref] = true; });
     }
     offline.back = false;
@@ -128,25 +144,34 @@
       ": new orders and other screens' changes are not arriving. Reconnecting…";
     banner.hidden = false;
     document.body.classList.add("is-offline");
+    bannerMoved();
+  }
+  function hideBanner() {
+    window.clearTimeout(bannerTimer);
+    banner.hidden = true;
+    bannerMoved();
   }
   function backOnline() {
     if (!offline || !offline.back || !banner) return;
-    var gone = offline, seconds = Math.round((Date.now() - gone.since) / 1000);
+    var gone = offline, now = Date.now(), seconds = Math.round((now - gone.since) / 1000);
     offline = null;
     document.body.classList.remove("is-offline");
     var arrived = cards().filter(function (card) { return !gone.refs[card.dataset.ref]; })
       .map(function (card) { return "#" + card.dataset.number; });
+    var brief = gone.server === serverSince() && now - gone.since <= BRIEF_OUTAGE_MS;
     banner.className = "offline-banner is-back";
     banner.textContent = "Back online: no connection from " + hhmm(gone.since) + " to " +
-      hhmm(Date.now()) + " (" + seconds + " s, tap to close). " + (arrived.length
+      hhmm(now) + " (" + seconds + " s, tap to close). " + (arrived.length
         ? arrived.length + (arrived.length === 1 ? " order" : " orders") + " arrived meanwhile: " + arrived.join(", ") + "."
-        : "No new orders arrived meanwhile.") + " The board is up to date.";
-    bannerTimer = window.setTimeout(function () { banner.hidden = true; }, BACK_SHOWN_MS);
+        : brief ? "No new orders arrived meanwhile." : "No new orders so far.") +
+      (brief ? " The board is up to date."
+             : " Orders paid while the server was unreachable can still arrive in the next minutes.");
+    bannerTimer = window.setTimeout(hideBanner, BACK_SHOWN_MS);
   }
-  // Up to date again, the banner lies over the header ("Acknowledge" among it) while the
-  // orders that came meanwhile ring: a tap on it puts it away, and does nothing else.
+  // Below the header, never over it ("Acknowledge" among it, while the orders that came
+  // meanwhile ring): a tap on it puts it away, and does nothing else.
   if (banner) banner.addEventListener("click", function () {
-    if (banner.classList.contains("is-back")) { window.clearTimeout(bannerTimer); banner.hidden = true; }
+    if (banner.classList.contains("is-back")) hideBanner();
   });
   // A stream that stalls without breaking is closed by live-watch.js after a few silent
   // heartbeats, through the error path above: "Reconnecting…", then a fresh board.

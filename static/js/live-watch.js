@@ -14,6 +14,9 @@
   var events = ["ping"].concat((host.dataset.liveEvents || "").split(" ").filter(Boolean));
   var source = null, lastHeard = Date.now();
   function heard() { lastHeard = Date.now(); }
+  // When the server was last heard: an outage began then, not when the silence was noticed
+  // (kitchen.js counts it from here; a 16 s freeze was told as "4 s").
+  window.liveHeardAt = function () { return lastHeard; };
   document.body.addEventListener("htmx:sseOpen", function (event) {
     source = event.detail && event.detail.source;
     if (!source) return;

@@ -116,6 +116,22 @@ def spawn_web(env: dict[str, str], log_dir: Path, args: list[str] | None = None
     raise AssertionError("unreachable")
 
 
+def respawn_web(running: RunningProcess, env: dict[str, str] | None = None,
+                log_dir: Path | None = None) -> RunningProcess:
+    """Another `orderpass web` on the port (and so the address) of `running`, which has
+    stopped: a restarted server, as screens connected to the old one see it."""
+    process, log_path = _spawn("web", ["web", "--port", str(running.port)],
+                               {**(env or {}), "PUBLIC_BASE_URL": running.url},
+                               log_dir or Path(os.environ.get("ORDERPASS_DATA_DIR", "/tmp")))
+    again = RunningProcess("web", process, log_path, url=running.url, port=running.port)
+    try:
+        wait_healthy(running.url, process, log_path)
+    except RuntimeError:
+        again.stop()
+        raise
+    return again
+
+
 @contextlib.contextmanager
 def start_worker(env: dict[str, str] | None = None, log_dir: Path | None = None
                  ) -> Iterator[RunningProcess]:
