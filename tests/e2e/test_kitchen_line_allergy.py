@@ -49,6 +49,8 @@ async def test_a_line_allergy_sits_in_its_line_and_names_its_dish(
     errors: list[str] = []
     kitchen = await tablet_kitchen(browser, web.url, errors, viewport=TABLET, tickets=1)
     lines = f"#card-{order.public_id} .lines"
+    # "D" works once service has started (the overlay goes when the audio has resumed)
+    await kitchen.locator("#start-service").wait_for(state="hidden")
     for dense in (False, True):
         check(await kitchen.evaluate(GEOMETRY, [lines, ".allergy", ".item"]),
               "dense" if dense else "board")
