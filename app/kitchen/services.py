@@ -68,6 +68,12 @@ class Line:
         return f"{', '.join(self.options_sold_out)} ({self.name}) sold out"
 
     @property
+    def allergy_label(self) -> str:
+        """The line's own allergy badge's accessible name: it names its dish (a bare "Allergy:
+        hazelnuts" at the foot of one line read as the next dish's: an outside try)."""
+        return f"Allergy for {self.name}: {self.allergy}"
+
+    @property
     def allergy_match_label(self) -> str:
         """The mark's accessible name: what of the allergy note this line contains."""
         return (f"Allergy warning: {self.name} contains {', '.join(self.allergy_matches)}, "

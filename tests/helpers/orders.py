@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from redis.asyncio import Redis
 from app.live.feed import publish_order_event
 from app.orders.tables import OrderItem, PaidOrder
 from app.restaurants.opening import PAY_WINDOW_MINUTES
-from app.restaurants.tables import Restaurant
+from app.restaurants.tables import MenuItem, Restaurant
 from tests.helpers.hours import BERLIN, next_slot
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.stripe_events import paid_events, sandbox_events, signed_request
@@ -30,8 +31,12 @@ DEFAULT_ITEMS = [("Margherita pizza", 1100, 2, "no basil"), ("Lemonade", 450, 1,
 
 async def make_paid_order(restaurant_slug: str = "demo", status: str = "paid",
                           items: list[tuple[str, int, int, str]] | None = None,
-                          **fields: Any) -> PaidOrder:
-    """A paid order of `restaurant_slug` in `status`; `fields` override any PaidOrder column."""
+                          line_allergies: Mapping[str, str] | None = None,
+                          link_menu: bool = False, **fields: Any) -> PaidOrder:
+    """A paid order of `restaurant_slug` in `status`; `fields` override any PaidOrder column.
+    `items` are (name, unit amount, quantity, note); `line_allergies` the diner's allergy flag
+    of a line, by its name; `link_menu` ties each line to the restaurant's dish of its name (its
+    allergens, its sold-out state), as an order placed from the menu is."""
     restaurant = await Restaurant.objects().get(Restaurant.slug == restaurant_slug)
     assert restaurant is not None, restaurant_slug
     ticket = restaurant.last_ticket_number + 1
@@ -61,9 +66,14 @@ async def make_paid_order(restaurant_slug: str = "demo", status: str = "paid",
     values.update(fields)
     order = PaidOrder(**values)
     await order.save()
+    dishes: dict[str, int] = {}
+    if link_menu:
+        dishes = {row["name"]: row["id"] for row in await MenuItem.select(
+            MenuItem.id, MenuItem.name).where(MenuItem.restaurant == restaurant.id)}
     for name, amount, quantity, notes in lines:
         await OrderItem(paid_order=order.id, name=name, unit_amount=amount, quantity=quantity,
-                        notes=notes).save()
+                        notes=notes, allergy=(line_allergies or {}).get(name, ""),
+                        menu_item=dishes.get(name)).save()
     fresh = await PaidOrder.objects().get(PaidOrder.public_id == ref)
     assert fresh is not None
     return fresh
