@@ -278,7 +278,9 @@ async def test_allergies_reach_the_ticket_as_a_badge_nothing_else_uses(
     badges = card.locator(".allergy")
     assert await badges.count() == 2
     texts = [" ".join(text.split()) for text in await badges.all_inner_texts()]
-    assert texts[0].upper() == "⚠ ALLERGY: SESAME" and texts[1].upper() == "⚠ ALLERGY: PEANUTS"
+    # the order's allergy, then the dish's, naming its dish
+    assert texts[0].upper() == "⚠ ALLERGY: SESAME"
+    assert texts[1].upper() == "⚠ ALLERGY — MARGHERITA PIZZA: PEANUTS", texts
     # Read from the page as it is when asked: the board may be swapped for a fresher one
     # between finding an element and reading it (a detached element has no style).
     styles = """selector => { const el = document.querySelector(selector);
@@ -295,7 +297,8 @@ async def test_allergies_reach_the_ticket_as_a_badge_nothing_else_uses(
     assert badge != note and badge[0] == "rgb(224, 49, 49)" and int(badge[2]) >= 800
     ticket = await context.request.get(f"/kitchen/demo/orders/{ref}/ticket")
     printed = await ticket.text()
-    assert "*** Allergy: sesame ***" in printed and "*** Allergy: peanuts ***" in printed
+    assert "*** Allergy: sesame ***" in printed
+    assert "*** Allergy — Margherita pizza: peanuts ***" in printed
     assert 'class="print-allergy"' in printed
     async with httpx.AsyncClient(base_url=web.url) as client:
         api = (await client.get(f"/api/orders/{ref}")).json()

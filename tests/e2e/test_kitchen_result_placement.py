@@ -12,28 +12,12 @@ from typing import Any
 import pytest
 
 from app.templating import format_money
-from tests.helpers.browser import open_kitchen
+from tests.helpers.browser import covered_tickets, open_kitchen
 from tests.helpers.orders import make_paid_order
 from tests.helpers.server import RunningProcess
 
 pytestmark = pytest.mark.browser
 UNDO_S = 5  # static/js/kitchen.js UNDO_MS
-
-
-def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
-    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
-            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
-
-
-async def covered_tickets(kitchen: Any, message: Any) -> list[str]:
-    box = await message.bounding_box()
-    assert box is not None
-    covered = []
-    for card in await kitchen.locator("#board .order-card").all():
-        card_box = await card.bounding_box()
-        if card_box is not None and overlaps(box, card_box):
-            covered.append(await card.get_attribute("id") or "?")
-    return covered
 
 
 async def test_the_reject_result_and_a_failure_message_cover_no_ticket(

@@ -211,6 +211,23 @@ async def tablet_kitchen(browser: Any, base_url: str, errors: list[str], *,
     return kitchen
 
 
+def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+async def covered_tickets(kitchen: Any, message: Any) -> list[str]:
+    """The ids of the kitchen board's tickets `message` (a locator) lies over."""
+    box = await message.bounding_box()
+    assert box is not None
+    covered = []
+    for card in await kitchen.locator("#board .order-card").all():
+        card_box = await card.bounding_box()
+        if card_box is not None and overlaps(box, card_box):
+            covered.append(await card.get_attribute("id") or "?")
+    return covered
+
+
 def box_inside(inner: dict[str, float], outer: dict[str, float], slack: float = 0.5) -> bool:
     return (inner["x"] >= outer["x"] - slack and inner["y"] >= outer["y"] - slack
             and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
