@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 
-from app.infra import db
 from app.kitchen import board_feed, services
 from app.orders.tables import OrderItem, PaidOrder
 from app.restaurants.tables import Restaurant
 from tests.helpers.accounts import login
+from tests.helpers.board import count_board_reads
 from tests.helpers.orders import make_paid_order
 
 
@@ -78,14 +78,7 @@ async def test_the_board_is_still_read_in_one_statement(client: httpx.AsyncClien
             await order_of((1, [option("Size", size)]), (1, [option("Extras", "Olives")]))
     restaurant = await Restaurant.objects().get(Restaurant.slug == "demo")
     assert restaurant is not None
-    calls: list[str] = []
-    real = db.fetch
-
-    async def counted(sql: str, *args: Any) -> Any:
-        calls.append(sql)
-        return await real(sql, *args)
-
-    monkeypatch.setattr("app.kitchen.board_query.fetch", counted)
+    calls = count_board_reads(monkeypatch)
     board = await services.board(restaurant)
     assert len(calls) == 1
     assert [(dish.name, dish.count) for dish in board.all_day] == [

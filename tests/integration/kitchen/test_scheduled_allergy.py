@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from app.kitchen import board_feed
 from app.orders.tables import OrderItem
-from app.restaurants.tables import Restaurant
 from tests.helpers.accounts import login
+from tests.helpers.board import every_board_render
 from tests.helpers.orders import make_paid_order
 
 
@@ -32,13 +31,7 @@ async def test_scheduled_orders_flag_their_allergies(client: httpx.AsyncClient) 
         (OrderItem.paid_order == line.id) & (OrderItem.name == "Burrata"))
     plain = await make_paid_order(scheduled_for=slot, prep_minutes=15)
 
-    restaurant = await Restaurant.objects().get(Restaurant.slug == "demo")
-    assert restaurant is not None
-    page = (await client.get("/kitchen/demo")).text
-    board = (await board_feed.board_frame(restaurant)).data
-    # any ticket's change redraws the side panels of every screen, "Scheduled" included
-    changes = (await board_feed.tickets_frame(restaurant, [plain.public_id])).data
-    for html in (page, board, changes):
+    for html in await every_board_render(client, "demo", plain.public_id):
         flagged = entry(html, whole.public_id)
         assert ('<span class="allergy" role="note" aria-label="Allergy: peanuts">'
                 '<span aria-hidden="true">⚠</span> Allergy: peanuts</span>') in flagged

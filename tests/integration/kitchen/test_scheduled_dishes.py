@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 
-from app.infra import db
-from app.kitchen import board_feed, services
+from app.kitchen import services
 from app.orders.tables import OrderItem, OrderRefund, PaidOrder
 from app.restaurants.tables import Restaurant
 from tests.helpers.accounts import login
+from tests.helpers.board import count_board_reads, every_board_render
 from tests.helpers.orders import make_paid_order
 
 X = "\N{MULTIPLICATION SIGN}"  # between quantity and dish
@@ -63,13 +63,7 @@ async def test_scheduled_orders_list_their_dishes(client: httpx.AsyncClient) -> 
                                   items=[("Secret soup of demo two", 900, 4, "")])
     plain = await make_paid_order(scheduled_for=slot + timedelta(minutes=15), prep_minutes=15)
 
-    restaurant = await Restaurant.objects().get(Restaurant.slug == "demo")
-    assert restaurant is not None
-    page = (await client.get("/kitchen/demo")).text
-    board = (await board_feed.board_frame(restaurant)).data
-    # any ticket's change redraws the side panels of every screen, "Scheduled" included
-    changes = (await board_feed.tickets_frame(restaurant, [plain.public_id])).data
-    for html in (page, board, changes):
+    for html in await every_board_render(client, "demo", plain.public_id):
         text = entry(html, order.public_id)
         assert f"2{X} Margherita pizza (Large + Extra cheese)" in text, text
         assert f"2{X} Tiramisu" in text and f"3{X} Tiramisu" not in text, text
@@ -90,14 +84,7 @@ async def test_the_board_with_booked_orders_is_one_statement(client: httpx.Async
         await booked_pizza(slot + timedelta(minutes=15 * index))
     restaurant = await Restaurant.objects().get(Restaurant.slug == "demo")
     assert restaurant is not None
-    calls: list[str] = []
-    real = db.fetch
-
-    async def counted(sql: str, *args: Any) -> Any:
-        calls.append(sql)
-        return await real(sql, *args)
-
-    monkeypatch.setattr("app.kitchen.board_query.fetch", counted)
+    calls = count_board_reads(monkeypatch)
     monkeypatch.setattr(OrderItem, "select", None)  # nothing reads the lines on the side
     board = await services.board(restaurant)
     assert len(calls) == 1
