@@ -20,6 +20,7 @@ from typing import Any
 
 from app.infra.db import fetch
 from app.orders.reject_reasons import CLOSED, HOLD_LAPSED
+from app.orders.release import RELEASE_LEAD_MINUTES
 from app.orders.views import modifiers_of, refunded_units
 
 _TICKET_COLUMNS = (
@@ -325,7 +326,9 @@ class Upcoming:
 
     @property
     def release_at(self) -> datetime:
-        return self.scheduled_for - timedelta(minutes=self.prep_minutes or 0)
+        """When the release sweep puts it on the board (app/orders/release.py)."""
+        return self.scheduled_for - timedelta(minutes=(self.prep_minutes or 0)
+                                              + RELEASE_LEAD_MINUTES)
 
     @property
     def allergy_label(self) -> str:

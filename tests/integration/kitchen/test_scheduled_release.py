@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from app import outbox_consumers
 from app.kitchen import services
 from app.orders import lifecycle
-from app.orders.release import release_due
+from app.orders.release import RELEASE_LEAD_MINUTES, release_due
 from app.orders.tables import PaidOrder
 from app.piccolo_conf import DB
 from app.platform import outbox
@@ -56,14 +56,14 @@ async def demo() -> Restaurant:
     return restaurant
 
 
-async def test_scheduled_order_waits_then_reaches_an_open_screen_at_slot_minus_prep(
+async def test_scheduled_order_waits_then_reaches_an_open_screen_ahead_of_slot_minus_prep(
         web: RunningProcess, plain_redis: Redis) -> None:
     outbox_consumers.load()
     slot = next_slot(datetime.now(UTC) + timedelta(hours=2))
     asap = await make_paid_order()
     later = await make_paid_order(scheduled_for=slot, prep_minutes=20,
                                   paid_at=datetime.now(UTC) - timedelta(hours=1))
-    release_at = slot - timedelta(minutes=20)
+    release_at = slot - timedelta(minutes=20 + RELEASE_LEAD_MINUTES)
 
     board = await services.board(await demo())
     assert [card.ref for card in board.cards] == [asap.public_id]
@@ -202,7 +202,7 @@ async def test_the_release_reaches_the_diners_open_status_page_live(
     outbox_consumers.load()
     slot = next_slot(datetime.now(UTC) + timedelta(hours=2))
     later = await make_paid_order(scheduled_for=slot, prep_minutes=20)
-    release_at = slot - timedelta(minutes=20)
+    release_at = slot - timedelta(minutes=20 + RELEASE_LEAD_MINUTES)
     async with httpx.AsyncClient(base_url=web.url, timeout=httpx.Timeout(10, read=15)) as http:
         assert BOOKED in await progress_of(http, later.public_id)
         async with status_frames(http, later.public_id) as frames:
@@ -230,11 +230,12 @@ async def test_a_release_whose_delivery_died_after_commit_reaches_the_page_by_th
     outbox_consumers.load()
     slot = next_slot(datetime.now(UTC) + timedelta(hours=2))
     later = await make_paid_order(scheduled_for=slot, prep_minutes=20)
+    release_at = slot - timedelta(minutes=20 + RELEASE_LEAD_MINUTES)
     key = f"kitchen:{later.public_id}:released"
     async with httpx.AsyncClient(base_url=web.url, timeout=httpx.Timeout(10, read=15)) as http, \
             status_frames(http, later.public_id) as frames:
         assert (await next_frame(frames)).get("booked") is True
-        assert await release_due(unreachable_redis, now=slot - timedelta(minutes=20)) == [
+        assert await release_due(unreachable_redis, now=release_at) == [
             later.public_id]
         row = await Outbox.select(Outbox.status, Outbox.kind).where(
             Outbox.dedupe_key == key).first()
@@ -261,11 +262,12 @@ async def test_a_booking_cannot_be_accepted_before_it_reaches_the_board(
     diner "being prepared" hours early. It is refused until the release."""
     slot = next_slot(datetime.now(UTC) + timedelta(hours=3))
     later = await make_paid_order(scheduled_for=slot, prep_minutes=20)
+    release_at = slot - timedelta(minutes=20 + RELEASE_LEAD_MINUTES)
     with pytest.raises(lifecycle.IllegalTransition, match="booked for later"):
         await lifecycle.apply_action(later.public_id, "accept", actor="kitchen@demo.test",
                                      prep_minutes=20, restaurant_id=int((await demo()).id))
     assert (await reload(later.public_id)).status == "paid"
-    await release_due(plain_redis, now=slot - timedelta(minutes=20))  # its time has come
+    await release_due(plain_redis, now=release_at)  # its time has come
     accepted = await lifecycle.apply_action(later.public_id, "accept",
                                             actor="kitchen@demo.test", prep_minutes=20)
     assert accepted.status == "accepted"
