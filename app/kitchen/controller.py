@@ -19,6 +19,7 @@ from app.infra.error_pages import error_page, wants_page
 from app.infra.form_input import ascii_int, has_nul
 from app.infra.html import csrf_of, is_htmx, render_fragment
 from app.infra.json_body import NO_OVERRIDE, text_problem
+from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.kitchen import board_feed, floor, services
 from app.live.sse import LiveEvents
 from app.orders import lifecycle
@@ -55,6 +56,21 @@ async def restaurant_or_404(slug: str) -> Restaurant:
     if restaurant is None:
         raise NotFoundException(f"no restaurant called {slug!r}")
     return restaurant
+
+
+async def _sell_out(request: Request[Any, Any, Any], restaurant: Restaurant, ref: str,
+                    dishes: list[str]) -> str:
+    """The dishes a reject named, sold out on the menu as the cook asked; what to tell them.
+    The reject is done whatever happens here: a failure says to use "Menu & pause"."""
+    try:
+        sold_out = await floor.sell_out_order_dishes(
+            request.app.state.redis, restaurant, ref, dishes, actor=staff_of(request).actor)
+    except DEPENDENCY_ERRORS:
+        return f"{', '.join(dishes)} could not be marked sold out: use Menu & pause."
+    if not sold_out:
+        return ""
+    verb = "is" if len(sold_out) == 1 else "are"
+    return f"{', '.join(sold_out)} {verb} now sold out on the menu."
 
 
 class KitchenController(Controller):
@@ -156,11 +172,14 @@ class KitchenController(Controller):
             if wants_page(request):  # a no-JS screen: the page says what failed and what to do
                 return error_page(request, 502, str(error))
             raise HTTPException(status_code=502, detail=str(error)) from error
+        sold_out_note = await _sell_out(request, restaurant, ref, dishes) \
+            if action == "reject" and dishes and form.get("mark_sold_out") else ""
         if not is_htmx(request):
             return Redirect(f"/kitchen/{slug}", status_code=303)
         if action == "reject":  # the ticket leaves; the screen shows what became of the money
-            outcome = json.dumps({"orderpass:rejected": {"message": await services.reject_outcome(
-                order), "ok": order.status in ("refunded", "voided")}})
+            said = " ".join(filter(None, (await services.reject_outcome(order), sold_out_note)))
+            outcome = json.dumps({"orderpass:rejected": {
+                "message": said, "ok": order.status in ("refunded", "voided")}})
             return Response("", media_type="text/html", headers={"HX-Trigger": outcome})
         card = await services.card(restaurant, ref)
         if card is None or card.status not in lifecycle.ACTIVE_STATUSES:

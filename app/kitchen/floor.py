@@ -24,7 +24,7 @@ from app.infra.logging import get_logger
 from app.infra.unavailable import DEPENDENCY_ERRORS
 from app.live.feed import channel_name, encode_event, kitchen_channel
 from app.orders import sold_out_links
-from app.orders.tables import PaidOrder
+from app.orders.tables import OrderItem, PaidOrder
 from app.restaurants.availability import BUSY_CHOICES, PAUSE_CHOICES
 from app.restaurants.hours import quoted
 from app.restaurants.tables import MenuItem, Restaurant
@@ -90,6 +90,29 @@ async def set_item_available(redis: Redis, restaurant: Restaurant, item_id: int,
         await _close_links_holding(redis, _id(restaurant), item.name, item_id=item_id)
     return item
 
+
+
+async def sell_out_order_dishes(redis: Redis, restaurant: Restaurant, order_ref: str,
+                                dishes: list[str], *, actor: str) -> list[str]:
+    """A reject for dishes the kitchen ran out of, with "mark them sold out" ticked: each of
+    the order's dishes named is 86'd on the menu as `set_item_available` does (screens and
+    menus told, open links holding it closed), so the next diner cannot pay for it too.
+    Returns the names now sold out, in the order's line order (one already out: not again)."""
+    rows = await OrderItem.select(OrderItem.name, OrderItem.menu_item).where(
+        (OrderItem.paid_order.public_id == order_ref)
+        & (OrderItem.paid_order.restaurant == _id(restaurant))).order_by(OrderItem.id)
+    named = {row["name"]: row["menu_item"] for row in rows
+             if row["name"] in dishes and row["menu_item"] is not None}
+    available = {row["id"] for row in await MenuItem.select(MenuItem.id).where(
+        MenuItem.id.is_in(list(named.values()) or [0]) & (MenuItem.restaurant == _id(restaurant))
+        & (MenuItem.available == True))}  # noqa: E712 - Piccolo's column comparison
+    sold_out = []
+    for name, item_id in named.items():
+        if item_id in available:
+            await set_item_available(redis, restaurant, item_id, False, actor=actor)
+            available.discard(item_id)  # two lines of one dish: once
+            sold_out.append(name)
+    return sold_out
 
 # The option must belong to a dish of this restaurant: the join is the isolation check.
 _SET_OPTION_AVAILABLE = """

@@ -494,6 +494,7 @@
   // ticked ones sent as `sold_out` so the diner is told which ("Sorry, Tiramisu is sold out")
   var rejectDishes = document.getElementById("reject-dishes");
   var rejectDishList = document.getElementById("reject-dish-list");
+  var markSoldOut = document.getElementById("reject-mark-sold-out");  // 86 them on the menu too
   var rejecting = null;  // the Reject button whose ticket the dialog is about
   var pending = {};      // ref → a reject waiting out its undo window
   var problems = {};     // ref → a press the server refused, shown on its card (noteProblem)
@@ -628,6 +629,7 @@
     pending[ref] = {
       url: button.dataset.reject, from: button.dataset.from, reason: reason,
       dishes: chosenDishes(),
+      markSoldOut: !!(markSoldOut && markSoldOut.checked),
       number: button.dataset.number, deadline: Date.now() + UNDO_MS,
       timer: window.setTimeout(function () { sendReject(ref); }, UNDO_MS)
     };
@@ -691,6 +693,7 @@
     window.clearTimeout(entry.timer);
     var body = new URLSearchParams({ from: entry.from, reason: entry.reason });
     (entry.dishes || []).forEach(function (dish) { body.append("sold_out", dish); });
+    if (entry.markSoldOut && (entry.dishes || []).length) body.append("mark_sold_out", "1");
     var card = cardOf(ref);
     if (card) card.setAttribute("aria-busy", "true");
     window.fetch(entry.url, {

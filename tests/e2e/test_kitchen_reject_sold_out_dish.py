@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from app.orders.tables import OrderItem, PaidOrder
+from app.restaurants.tables import MenuItem
 from tests.helpers.browser import tablet_kitchen
 from tests.helpers.orders import paid_order_via_sandbox
 from tests.helpers.sandbox import RunningSandbox
@@ -43,13 +44,30 @@ async def test_a_cook_names_the_dish_sold_out_on_a_tablet(
     assert box and frame and box["y"] + box["height"] <= TABLET_LANDSCAPE["height"]
     await pick.tap()
     assert await pick.is_checked()
-    await kitchen.locator("#reject-confirm").tap()
+    # …and, as offered by default, it is sold out on the menu for the next diner too
+    mark = dialog.get_by_label("Also mark the ticked dishes sold out on the menu")
+    assert await mark.is_checked()
+    box = await mark.bounding_box()
+    assert box and box["y"] + box["height"] <= TABLET_LANDSCAPE["height"]
+    item = await OrderItem.select(OrderItem.menu_item).where(
+        (OrderItem.paid_order == order.id) & (OrderItem.name == dishes[1])).first()
+    assert item is not None
+    try:
+        await kitchen.locator("#reject-confirm").tap()
 
-    result = kitchen.locator("#result")
-    await result.wait_for(state="visible", timeout=15_000)
-    assert f"#{order.ticket_number} rejected" in await result.inner_text()
-    final = await PaidOrder.objects().get(PaidOrder.id == order.id)
-    assert final is not None and final.reject_reason == f"Sold out: {dishes[1]}"
-    page = " ".join((await client.get(f"/orders/{order.public_id}")).text.split())
-    assert f"Sorry, {dishes[1]} is sold out." in page
-    assert errors == []
+        result = kitchen.locator("#result")
+        await result.wait_for(state="visible", timeout=15_000)
+        said = await result.inner_text()
+        assert f"#{order.ticket_number} rejected" in said
+        assert f"{dishes[1]} is now sold out on the menu." in said, said
+        final = await PaidOrder.objects().get(PaidOrder.id == order.id)
+        assert final is not None and final.reject_reason == f"Sold out: {dishes[1]}"
+        page = " ".join((await client.get(f"/orders/{order.public_id}")).text.split())
+        assert f"Sorry, {dishes[1]} is sold out." in page
+        menu = (await client.get("/api/restaurants/demo/menu")).json()["items"]
+        assert [entry["available"] for entry in menu if entry["id"] == item["menu_item"]] == [
+            False]
+        assert errors == []
+    finally:
+        await MenuItem.update({MenuItem.available: True}).where(
+            MenuItem.id == item["menu_item"])

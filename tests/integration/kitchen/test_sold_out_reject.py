@@ -5,10 +5,13 @@ without it. A name that is not one of the order's lines is refused and changes n
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from arq.connections import ArqRedis
 
 from app.orders.tables import OrderItem, PaidOrder
+from app.restaurants.tables import MenuItem
 from app.settings import get_settings
 from tests.helpers.accounts import login
 from tests.helpers.orders import paid_order_via_sandbox
@@ -130,3 +133,47 @@ async def test_no_dish_picked_keeps_the_reason_as_it_was(
     assert (await reload(order)).reject_reason == SOLD_OUT
     page = flat((await client.get(f"/orders/{order.public_id}")).text)
     assert f"Reason: {SOLD_OUT}" in page
+
+
+async def test_the_dishes_named_can_be_marked_sold_out_on_the_menu_with_the_reject(
+        client: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    """A cook rejecting for a dish the kitchen ran out of had to open "Menu & pause" as well,
+    or the next diner ordered it, paid and was rejected too. With `mark_sold_out` the dishes
+    named are sold out on the menu in the same press, and the cook is told so; without it,
+    the menu stays as it was (a dish short for one order only)."""
+    token = await login(client, "kitchen@demo.test")
+    order = await paid_order_via_sandbox(client, sandbox)
+    first, second = await dish_names(order)
+    items = {row["name"]: row["menu_item"] for row in await OrderItem.select(
+        OrderItem.name, OrderItem.menu_item).where(OrderItem.paid_order == order.id)}
+    try:
+        answer = await reject(client, token, order.public_id,
+                              [("reason", SOLD_OUT), ("sold_out", second),
+                               ("mark_sold_out", "1")])
+        assert answer.status_code == 200, answer.text
+        said = json.loads(answer.headers["HX-Trigger"])["orderpass:rejected"]
+        assert said["message"].endswith(f" {second} is now sold out on the menu."), said
+        menu = {item["id"]: item for item in
+                (await client.get("/api/restaurants/demo/menu")).json()["items"]}
+        assert menu[items[second]]["available"] is False
+        assert menu[items[first]]["available"] is True  # only what was named
+
+        # The next diner cannot order it: refused before any payment.
+        refused = await client.post("/api/orders", json={
+            "restaurant": "demo", "items": [{"menu_item_id": items[second], "quantity": 1}],
+            "customer": {"name": "Bo", "email": "bo@diner-mail.com"}, "fulfillment": "pickup"})
+        assert refused.status_code == 400 and "sold out" in refused.text, refused.text
+
+        # Without the tick, the reject leaves the menu alone.
+        await MenuItem.update({MenuItem.available: True}).where(MenuItem.id == items[second])
+        again = await paid_order_via_sandbox(client, sandbox)
+        answer = await reject(client, token, again.public_id,
+                              [("reason", SOLD_OUT), ("sold_out", second)])
+        assert answer.status_code == 200, answer.text
+        assert "on the menu" not in answer.headers["HX-Trigger"]
+        menu = {item["id"]: item for item in
+                (await client.get("/api/restaurants/demo/menu")).json()["items"]}
+        assert menu[items[second]]["available"] is True
+    finally:
+        await MenuItem.update({MenuItem.available: True}).where(
+            MenuItem.id.is_in(list(items.values())))
