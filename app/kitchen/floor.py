@@ -87,7 +87,7 @@ async def set_item_available(redis: Redis, restaurant: Restaurant, item_id: int,
              restaurant=restaurant.slug, item=item.name)
     await announce(redis, _id(restaurant), MENU_EVENT)
     if not available:
-        await _close_links_holding(redis, _id(restaurant), item.name, item_id=item_id)
+        await close_links_holding(redis, _id(restaurant), item.name, item_id=item_id)
     return item
 
 
@@ -133,18 +133,18 @@ async def set_option_available(redis: Redis, restaurant: Restaurant, option_id: 
              restaurant=restaurant.slug, item=rows[0]["item"], option=rows[0]["option"])
     await announce(redis, _id(restaurant), MENU_EVENT)
     if not available:
-        await _close_links_holding(redis, _id(restaurant),
+        await close_links_holding(redis, _id(restaurant),
                                    f"{rows[0]['option']} ({rows[0]['item']})",
                                    option_id=option_id)
     return str(rows[0]["option"])
 
 
-async def _close_links_holding(redis: Redis, restaurant_id: int, dish: str, *,
+async def close_links_holding(redis: Redis, restaurant_id: int, dish: str, *,
                                item_id: int | None = None, option_id: int | None = None
                                ) -> None:
-    """Queue the worker's closing of the open payment links that hold what was just 86'd
-    (`app.orders.sold_out_links`). Best effort: the 86 itself is done and shown; a link
-    missed is paid and the kitchen decides, as before."""
+    """Queue the worker's closing of the open payment links that hold what was just 86'd,
+    here or in the owner's dish editor (`app.orders.sold_out_links`). Best effort: the 86
+    itself is done and shown; a link missed is paid and the kitchen decides, as before."""
     job = JobSpec(sold_out_links.JOB, (restaurant_id, dish, item_id, option_id),
                   job_id=f"sold-out:{restaurant_id}:{item_id}:{option_id}:{time.time_ns()}")
     try:

@@ -21,7 +21,7 @@ from app.infra import i18n
 from app.infra.db import fetch
 from app.infra.form_input import text_error
 from app.infra.logging import get_logger
-from app.kitchen.floor import MENU_EVENT, announce
+from app.kitchen.floor import MENU_EVENT, announce, close_links_holding
 from app.orders.pricing import TaxMode, charge_step, format_rate, parse_rate
 from app.payments.charge_limits import minimum_charge
 from app.piccolo_conf import DB
@@ -463,9 +463,8 @@ async def save_menu_item(redis: Redis, slug: str, form: Mapping[str, Any], *, by
     and kitchen screens are told to re-read (a dish made unavailable is greyed out at once,
     as the kitchen's 86 does)."""
     restaurant = await get_restaurant(slug)
-    old_photo = None
-    if item_id is not None:
-        old_photo = (await get_item(restaurant, item_id)).photo_id
+    before = await get_item(restaurant, item_id) if item_id is not None else None
+    old_photo = before.photo_id if before is not None else None
     parsed = parse_menu_item(form, restaurant.currency)
     # what the form showed when it was opened (absent: a form without it, no check), and
     # those values themselves, to merge another's change into a refused form (`shown`)
@@ -515,7 +514,15 @@ async def save_menu_item(redis: Redis, slug: str, form: Mapping[str, Any], *, by
     log.info("menu item saved", restaurant=slug, item=item_id, by=by)
     await announce(redis, int(restaurant.id), MENU_EVENT)
     assert item_id is not None
+    if before is not None and _orderable(before) and not (
+            parsed.values["available"] and not parsed.values["hidden"]):
+        # unticked or hidden here, as the kitchen's 86: nobody pays for it on an open link
+        await close_links_holding(redis, int(restaurant.id), before.name, item_id=item_id)
     return await get_item(restaurant, item_id)
+
+
+def _orderable(item: MenuItem) -> bool:
+    return bool(item.available) and not item.hidden
 
 
 async def _refuse_if_changed(restaurant: Restaurant, item_id: int, seen: str,
@@ -600,6 +607,8 @@ async def toggle_available(redis: Redis, slug: str, item_id: int, *, by: str) ->
     log.info("menu item availability", restaurant=slug, item=item_id,
              available=not item.available, by=by)
     await announce(redis, int(restaurant.id), MENU_EVENT)
+    if _orderable(item):  # now sold out
+        await close_links_holding(redis, int(restaurant.id), item.name, item_id=item_id)
     return await get_item(restaurant, item_id)
 
 
@@ -635,6 +644,8 @@ async def delete_menu_item(redis: Redis, slug: str, item_id: int, *, by: str) ->
             await MenuPhoto.delete().where(MenuPhoto.id == item.photo_id)
     log.info("menu item deleted", restaurant=slug, item=item_id, by=by)
     await announce(redis, int(restaurant.id), MENU_EVENT)
+    if _orderable(item):
+        await close_links_holding(redis, int(restaurant.id), item.name, item_id=item_id)
 
 
 def moved(ids: list[int], row_id: int, direction: str) -> list[int]:

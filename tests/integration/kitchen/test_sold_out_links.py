@@ -14,6 +14,7 @@ from arq.connections import ArqRedis
 
 from app.orders.temp_store import TempOrderStore
 from tests.helpers.accounts import login
+from tests.helpers.menu_forms import item_form
 from tests.helpers.orders import menu
 from tests.helpers.payments import send_as_worker
 from tests.helpers.sandbox import RunningSandbox, stripe_client
@@ -100,3 +101,52 @@ async def test_an_option_86d_closes_only_the_links_that_chose_it(
     assert "Olives (Pizza your way) sold out before you paid" in page, page[-3000:]
     kept = await TempOrderStore(redis, 3600).get(plain.json()["id"])
     assert kept is not None and kept.status == "awaiting_payment"
+
+
+@pytest.mark.parametrize("change", ["unavailable", "hidden", "deleted"])
+async def test_a_dish_the_owner_takes_off_the_menu_closes_the_open_links_that_hold_it(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis,
+        change: str) -> None:
+    """An outside try: the owner unticked "Available" in the dish editor (not the kitchen's
+    86) while a diner's link for it was open; the diner paid for a dish sold out, and the
+    kitchen had to reject and refund. The editor's save (unticked, hidden, or the dish
+    deleted) closes those links as the kitchen's 86 does."""
+    items = {item["name"]: item["id"] for item in (await menu(client))["items"]}
+    dish = items["Tiramisu"]
+    with_it = await client.post("/api/orders", json=order_of(
+        [(dish, []), (items["Lemonade"], [])]))
+    without = await client.post("/api/orders", json=order_of([(items["Lemonade"], [])]))
+    assert with_it.status_code == without.status_code == 201, with_it.text
+    ref = with_it.json()["id"]
+
+    token = await login(client, "owner@demo.test")
+    if change == "deleted":
+        saved = await client.post(f"/manage/demo/menu/items/{dish}/delete",
+                                  data={"_csrf_token": token})
+    else:
+        form = await item_form(client, dish)
+        if change == "unavailable":
+            form.pop("available", None)
+        else:
+            form["hidden"] = "on"
+        saved = await client.post(f"/manage/demo/menu/items/{dish}",
+                                  data={**form, "_csrf_token": token})
+    assert saved.status_code in (200, 303), saved.text[-2000:]
+    assert "error" not in saved.headers.get("location", ""), saved.headers
+    assert await run_queued_job(redis) == [ref]
+    store = TempOrderStore(redis, 3600)
+    closed = await store.get(ref)
+    assert closed is not None and closed.status == "payment_expired"
+    assert closed.sold_out == "Tiramisu"
+    kept = await store.get(without.json()["id"])
+    assert kept is not None and kept.status == "awaiting_payment"
+
+    # A save that leaves the dish orderable (a new description) closes nothing.
+    if change != "deleted":
+        form = await item_form(client, items["Lemonade"])
+        form["description"] = "Fresh lemons"
+        saved = await client.post(f"/manage/demo/menu/items/{items['Lemonade']}",
+                                  data={**form, "_csrf_token": token})
+        assert saved.status_code in (200, 303)
+        assert [job for job in await redis.queued_jobs() if job.function == JOB
+                and job.args[2] == items["Lemonade"]] == []
