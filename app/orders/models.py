@@ -237,6 +237,7 @@ class OrderView(msgspec.Struct):
     link_emailed: bool = True  # False: past its address's cap, the link was not emailed
     closure_note: str | None = None  # a closure closed its link (TempOrder.closure_note)
     sold_out: str | None = None  # a dish sold out closed its link (TempOrder.sold_out)
+    checkout_session_id: str | None = None  # unpaid: its current link's Checkout Session
     # when the order last changed: with `status`, the version the status page was rendered
     # at (`live_version`), which the live stream's first message is compared with
     updated_at: datetime | None = None

@@ -49,6 +49,7 @@ from app.orders.error_fields import error_fields, first_field
 from app.orders.form_messages import CHECK_DISHES, plain_errors, translated
 from app.orders.intake import IntakeError, charge_problem, renewal_refusal, submit_order
 from app.orders.link_renewal import NotTakingNow, renew_payment_link
+from app.orders.models import OrderView
 from app.orders.payment_links import LinkNotRenewable, MenuChanged
 from app.orders.pricing import TIP_PERCENTS, charge_step, percent_tip
 from app.orders.rate_limit import order_rate_limit
@@ -257,7 +258,8 @@ class OrderPagesController(Controller):
             if checkout != "success" or not error_pages.wants_page(request):
                 raise
             return await _back_while_unavailable(order_id, session_id)
-        context["checkout"] = checkout
+        context["checkout"] = checkout = returned_from(checkout, session_id, context["order"])
+        context["session_id"] = session_id if checkout == "success" else ""
         back_from_checkout = checkout == "success" and not context["order"].is_paid
         # Back from Stripe before its webhook: ask Stripe once the page has gone out (it says
         # "Confirming your payment…" and turns live when the order is recorded).
@@ -270,9 +272,10 @@ class OrderPagesController(Controller):
 
     @get("/orders/{order_id:str}/progress")
     async def progress(self, request: Request[Any, Any, Any], order_id: FromPath[str],
-                       checkout: FromQuery[str] = "") -> Template:
+                       checkout: FromQuery[str] = "", session_id: FromQuery[str] = ""
+                       ) -> Template:
         context = await _status_context(request, order_id)
-        context["checkout"] = checkout
+        context["checkout"] = returned_from(checkout, session_id, context["order"])
         context["with_title"] = True  # paid meanwhile: the tab says the kitchen's number too
         return Template("order_progress.html", context=context)
 
@@ -305,6 +308,18 @@ class OrderPagesController(Controller):
                     and not is_htmx(request) else 200)
             return Template(name, context=context, status_code=code)
         return Redirect(f"/orders/{order_id}", status_code=HTTP_303_SEE_OTHER)
+
+
+def returned_from(checkout: str, session_id: str, order: OrderView) -> str:
+    """`checkout` as the status page takes it. "success" (the page says "Confirming your
+    payment…", no Pay button) only for a return from the order's current Checkout Session:
+    after a failed payment and a new link, the address still named the old session, and a
+    reload told the diner Stripe had a payment nobody had made (outside try). A paid
+    order's return is said as before."""
+    if checkout == "success" and not order.is_paid and (
+            not session_id or session_id != order.checkout_session_id):
+        return ""
+    return checkout
 
 
 async def _back_while_unavailable(order_id: str, session_id: str) -> Template:

@@ -44,7 +44,8 @@ def view_of_temp(order: TempOrder) -> OrderView:
         capture_mode=order.capture_mode,
         # only the first link is emailed; a renewed one is shown on the page that asked
         link_emailed=order.link_email and order.link_attempts <= 1,
-        closure_note=order.closure_note, sold_out=order.sold_out, updated_at=order.updated_at)
+        closure_note=order.closure_note, sold_out=order.sold_out, updated_at=order.updated_at,
+        checkout_session_id=order.checkout_session_id)
 
 
 # A paid order with its restaurant, lines and refunds in one statement: the ORM's five

@@ -14,7 +14,7 @@ import pytest
 from app.orders.tables import PaidOrder
 from tests.helpers.accounts import add_invitation, add_password_reset
 from tests.helpers.browser import logged_in_context
-from tests.helpers.orders import announce_paid, make_paid_order, valid_order
+from tests.helpers.orders import announce_paid, back_from_stripe, make_paid_order, valid_order
 from tests.helpers.server import ROOT, RunningProcess
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ async def test_diner_pages(browser: Any, web: RunningProcess) -> None:
                                         has_touch=True, is_mobile=True)
     page = await context.new_page()
     for path in ("/", "/r/demo", f"/orders/{unpaid['id']}",
-                 f"/orders/{unpaid['id']}?checkout=success", f"/orders/{paid.public_id}",
+                 back_from_stripe(unpaid), f"/orders/{paid.public_id}",
                  "/login"):
         await page.goto(path)
         await audit(page, path, found)

@@ -23,7 +23,7 @@ from app.orders.models import TempOrder
 from app.orders.tables import PaidOrder
 from app.restaurants.tables import Restaurant
 from tests.helpers.browser import logged_in_context
-from tests.helpers.orders import make_paid_order, temp_keys, valid_order
+from tests.helpers.orders import back_from_stripe, make_paid_order, temp_keys, valid_order
 from tests.helpers.sandbox import RunningSandbox
 from tests.helpers.server import RunningProcess
 
@@ -152,7 +152,7 @@ async def test_after_paying_one_state_at_a_time_and_the_kitchen_number_first(
     async with httpx.AsyncClient(base_url=web.url) as client:
         created = (await client.post("/api/orders", json=await valid_order(client))).json()
     page = await phone(browser, web)
-    await page.goto(f"/orders/{created['id']}?checkout=success")  # back from Stripe
+    await page.goto(back_from_stripe(created))
     progress = page.locator("#order-progress")
     assert "Confirming your payment" in await progress.inner_text()
     assert await page.locator("a.pay-button").count() == 0

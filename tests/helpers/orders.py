@@ -212,3 +212,14 @@ async def paid_dishes(client: httpx.AsyncClient, sandbox: RunningSandbox,
     created = (await client.post("/api/orders", json=body)).json()
     assert await pay_and_post_webhook(client, sandbox, created) == "created"
     return str(created["id"])
+
+
+def session_of(created: dict[str, Any]) -> str:
+    """The Checkout Session of an order `POST /api/orders` answered (its payment URL's end)."""
+    assert created["payment_url"], created
+    return str(created["payment_url"]).rsplit("/", 1)[1]
+
+
+def back_from_stripe(created: dict[str, Any]) -> str:
+    """The status page as Stripe's success URL names it, for an order the API answered."""
+    return f"/orders/{created['id']}?checkout=success&session_id={session_of(created)}"

@@ -436,11 +436,6 @@ def new_root() -> Path:
     return Path(tempfile.mkdtemp(prefix="orderpass-reliability-"))
 
 
-def session_of(created: dict[str, Any]) -> str:
-    assert created["payment_url"], created
-    return str(created["payment_url"]).rsplit("/", 1)[1]
-
-
 def expected_emails(stack: Stack, refs: list[str]) -> set[tuple[str, str]]:
     rows = stack.sql("SELECT kind, order_ref FROM email_message WHERE order_ref = ANY($1) "
                      "AND status NOT IN ('failed', 'skipped')", refs)  # not sent on purpose

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.stack import Stack, session_of, wait_emails_out_once, wait_until
+from tests.helpers.orders import session_of
+from tests.helpers.stack import Stack, wait_emails_out_once, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 

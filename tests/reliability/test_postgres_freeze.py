@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.helpers.stack import Stack, session_of, wait_emails_out_once, wait_until
+from tests.helpers.orders import session_of
+from tests.helpers.stack import Stack, wait_emails_out_once, wait_until
 from tests.helpers.stack_clients import timed
 
 pytestmark = pytest.mark.timeout(180)

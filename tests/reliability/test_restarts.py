@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers.stack import Stack, session_of, wait_emails_out_once, wait_until
+from tests.helpers.orders import session_of
+from tests.helpers.stack import Stack, wait_emails_out_once, wait_until
 from tests.helpers.stack_clients import StreamTap, logged_in
 
 pytestmark = pytest.mark.timeout(240)

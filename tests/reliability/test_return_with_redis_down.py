@@ -15,7 +15,8 @@ import re
 import pytest
 
 from app.templating import format_money
-from tests.helpers.stack import Stack, session_of, wait_until
+from tests.helpers.orders import session_of
+from tests.helpers.stack import Stack, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 PAGE = {"accept": "text/html"}

@@ -14,6 +14,7 @@ from arq.connections import ArqRedis
 
 from app.notifications import delivery, service
 from app.orders.tables import PaidOrder
+from app.orders.temp_store import TempOrderStore
 from app.settings import get_settings
 from tests.helpers.accounts import login
 from tests.helpers.orders import pay_and_post_webhook, valid_order
@@ -53,7 +54,10 @@ async def test_unpaid_the_reference_paid_the_kitchens_number_everywhere(
     assert reference_line(page) == f"Reference {ref} (quote it if you contact Demo Bistro)"
 
     # Back from Stripe before the webhook: the page is open, waiting for the payment.
-    waiting = (await client.get(f"/orders/{ref}/progress?checkout=success", headers=LIVE)).text
+    stored = await TempOrderStore(redis, 3600).get(ref)
+    assert stored is not None
+    returned = f"checkout=success&session_id={stored.checkout_session_id}"
+    waiting = (await client.get(f"/orders/{ref}/progress?{returned}", headers=LIVE)).text
     assert "Confirming your payment" in waiting and order_number(waiting) == ""
     assert title_of(waiting) == f"Order {ref} · Demo Bistro"
 
@@ -64,7 +68,7 @@ async def test_unpaid_the_reference_paid_the_kitchens_number_everywhere(
     said = f"Order {number} · reference {ref} (quote {number} if you contact Demo Bistro)"
 
     # The live update the open page swaps in brings the number, the line and the title at once.
-    live = (await client.get(f"/orders/{ref}/progress?checkout=success", headers=LIVE)).text
+    live = (await client.get(f"/orders/{ref}/progress?{returned}", headers=LIVE)).text
     assert order_number(live) == number
     assert reference_line(live) == said
     assert title_of(live) == f"Order {number} · Demo Bistro"
@@ -99,3 +103,30 @@ async def test_the_diners_note_is_read_back_before_and_after_payment(
     paid = (await client.get(f"/orders/{created['id']}")).text
     for page in (unpaid, paid):
         assert "Your note: No cutlery &lt;please&gt;, ring the bell" in page
+
+
+async def test_confirming_is_said_only_for_the_orders_current_checkout(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis) -> None:
+    """An outside try: a payment failed, the diner got a new link, and the address still held
+    the old return (`?checkout=success&session_id=<the failed one>`). A reload said
+    "Confirming your payment… Stripe has your payment… nothing else to do", with no Pay
+    button, for an order nobody had paid. "Confirming" is for a return from the order's own
+    current Checkout Session only; any other shows the order as it is, with its Pay button."""
+    created = (await client.post("/api/orders", json=await valid_order(client))).json()
+    ref = created["id"]
+    stored = await TempOrderStore(redis, 3600).get(ref)
+    assert stored is not None and stored.checkout_session_id
+    current = stored.checkout_session_id
+    for query in (f"checkout=success&session_id={current}",):
+        page = (await client.get(f"/orders/{ref}?{query}")).text
+        assert "Confirming your payment" in page, query
+        assert f"session_id={current}" in page  # the live refresh keeps saying the same
+        live = (await client.get(f"/orders/{ref}/progress?{query}", headers=LIVE)).text
+        assert "Confirming your payment" in live
+    for query in ("checkout=success&session_id=cs_test_an_earlier_failed_one",
+                  "checkout=success"):
+        page = (await client.get(f"/orders/{ref}?{query}")).text
+        assert "Confirming your payment" not in page, query
+        assert "Waiting for your payment" in page and "Pay now" in page, query
+        live = (await client.get(f"/orders/{ref}/progress?{query}", headers=LIVE)).text
+        assert "Confirming your payment" not in live and "Pay now" in live, query
