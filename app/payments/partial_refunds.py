@@ -302,6 +302,11 @@ async def _refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str]
         raise not_made(error, order, amount=chosen.amount) from error
     log.info("admin refund of items", order_id=order_ref, amount=chosen.amount, by=by,
              refund=result.refund_id, new=result.new, everything=chosen.everything)
+    if not result.new:  # this form's key made a refund before: a double tap, or Back and again
+        raise RefundRefused(
+            f"Nothing more was refunded: this form was sent already, and its refund of "
+            f"{format_money(result.amount, order.currency)} was made then. The order below is "
+            f"as it is now; to refund more, choose the items again.", 409)
     if result.new:
         refreshed = await lifecycle.get_order(order_ref) or order
         if result.fully_refunded:

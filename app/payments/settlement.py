@@ -237,11 +237,13 @@ async def refund(order: PaidOrder, *, key: str, source: str, amount: int | None 
     except (PaymentProviderError, TimeoutError) as error:
         raise SettlementFailed(f"refund failed ({failure}); Stripe cannot be read ({error})",
                                unreachable=could_not_reach(error)) from error
-    await sync_refunds(order, refunds)
+    recorded_now = await sync_refunds(order, refunds)
     ours = next((r for r in refunds if metadata_of(r).get("orderpass_key") == key), None)
     if ours is not None:
+        # new only if this call recorded it: a form sent again with other items met Stripe's
+        # "same key, other parameters" refusal for a refund recorded long before
         log.info("refund failed but exists in Stripe", order_id=ref, refund=ours.id)
-        return RefundResult(str(ours.id), int(ours.amount), True,
+        return RefundResult(str(ours.id), int(ours.amount), str(ours.id) in recorded_now,
                             await _fully_refunded(order.id))
     if charge is not None and charge.disputed:
         raise await _blocked(order, "refund_blocked_by_dispute",

@@ -69,3 +69,38 @@ async def test_two_refunds_at_once_give_the_money_back_once(
     refunds = sdk.v1.refunds.list(params={"payment_intent": str(order.stripe_payment_intent_id)})
     assert sum(refund.amount for refund in refunds.data) == final.amount_charged
     assert await Discrepancy.count().where(Discrepancy.order_ref == order.public_id) == 0
+
+
+@pytest.mark.parametrize("again", ["the same items", "other items"])
+async def test_a_refund_form_sent_again_says_nothing_more_was_refunded(
+        client: httpx.AsyncClient, sandbox: RunningSandbox, again: str) -> None:
+    """An outside try: an owner refunded one soup, pressed Back (the page still showed
+    nothing refunded) and refunded one more. The old form's key made it the same refund,
+    so nothing was refunded, yet the page said "Refund made; the customer has been
+    emailed." Sent again, with the same items or others, a form says that nothing more was
+    refunded, shows the order as it is now with a new form, and emails nobody twice."""
+    order = await paid_order_via_sandbox(client, sandbox)
+    first, second = await OrderItem.objects().where(OrderItem.paid_order == order.id).order_by(
+        OrderItem.id)
+    token = await login(client, "owner@demo.test")
+    url = f"/manage/demo/orders/{order.public_id}"
+    stale = nonce_of((await client.get(url)).text)
+    made = await client.post(f"{url}/refund", follow_redirects=False, data={
+        "_csrf_token": token, "nonce": stale, f"qty_{first.id}": "1"})
+    assert made.status_code == 303 and made.headers["location"].endswith("?done=refund")
+    refunded = (await reload(order.public_id)).amount_refunded
+    assert refunded == first.unit_amount
+
+    chosen = f"qty_{first.id}" if again == "the same items" else f"qty_{second.id}"
+    answer = await client.post(f"{url}/refund", follow_redirects=False, data={
+        "_csrf_token": token, "nonce": stale, chosen: "1", "reason": "another reason"})
+    assert answer.status_code == 409, answer.text[-2000:]
+    said = " ".join(answer.text.split())
+    assert "Refund made" not in said
+    assert ("Nothing more was refunded: this form was sent already, and its refund of "
+            f"€{refunded / 100:.2f} was made then.") in said, said[-3000:]
+    assert nonce_of(answer.text) != stale  # the page as it is now, with a form of its own
+    assert (await reload(order.public_id)).amount_refunded == refunded
+    sdk = stripe_client(sandbox.url)
+    refunds = sdk.v1.refunds.list(params={"payment_intent": str(order.stripe_payment_intent_id)})
+    assert [refund.amount for refund in refunds.data] == [refunded]
