@@ -34,7 +34,15 @@ def text_error(text: str, *, lines: bool = False) -> str:
     several (a description); never NUL or a text-direction override, which shows
     "\\u202estunaep" as "peanuts". The API's patterns (app/infra/json_body.py), in its words."""
     problem = text_problem(text, NO_OVERRIDE if lines else ONE_LINE)
-    return f"{problem[:1].upper()}{problem[1:]}." if problem else ""
+    return as_sentence(problem) if problem else ""
+
+
+def as_sentence(message: str) -> str:
+    """A message as a page says it: capitalised, ending with a full stop (the services word
+    their refusals as clauses: "choose at least one item to refund")."""
+    message = message.strip()
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
 
 
 # A path parameter naming a row (`/menu/{item_id:int}`): Litestar refuses anything outside a

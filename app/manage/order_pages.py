@@ -19,6 +19,7 @@ from litestar.response import Redirect, Response, Template
 
 from app.accounts.forms import form_of
 from app.accounts.guards import staff_of
+from app.infra.form_input import as_sentence
 from app.manage import order_search
 from app.payments import partial_refunds
 from app.payments.stripe_gateway import PaymentProviderError
@@ -132,7 +133,7 @@ async def refund(request: Request[Any, Any, Any], scope: Scope,
         # Stripe did not answer: the page's items form keeps the key it was sent with, so
         # trying again is the same refund whatever Stripe did with the first.
         kept = form.get("nonce", "") if refused.unreachable else ""
-        return await detail(request, scope, ref, error=str(refused),
+        return await detail(request, scope, ref, error=as_sentence(str(refused)),
                             status_code=refused.status_code,
                             nonce=kept if partial_refunds.NONCE.match(kept) else "")
     except PaymentProviderError as problem:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from app.infra import i18n
+from app.infra.form_input import as_sentence
 from app.infra.i18n import N_
 from app.infra.json_body import NO_OVERRIDE
 from app.infra.json_body import PLAIN as PLAIN_PATTERNS
@@ -233,7 +234,7 @@ def _either(names: list[str]) -> str:
     return i18n.gettext(EITHER) % {"some": ", ".join(names[:-1]), "last": names[-1]}
 
 
-def _modes_sentence(sentence: str) -> str | None:
+def _modesas_sentence(sentence: str) -> str | None:
     _ = i18n.gettext
     gone = _NO_LONGER_OFFERED.match(sentence)
     if gone is not None and gone["mode"] in NO_LONGER_OFFERED:
@@ -252,8 +253,8 @@ def _modes_sentence(sentence: str) -> str | None:
 def translated(message: str, fallback: str) -> str:
     """A sentence for people (capitalised, with its full stop) in the diner's language:
     recognised ones from the catalog; others as they are in English, else `fallback`."""
-    sentence = _sentence(message)
-    if (modes := _modes_sentence(sentence)) is not None:
+    sentence = as_sentence(message)
+    if (modes := _modesas_sentence(sentence)) is not None:
         return modes
     for pattern, msgid in _KNOWN:
         if match := pattern.match(sentence):
@@ -261,12 +262,6 @@ def translated(message: str, fallback: str) -> str:
     if i18n.current() == i18n.DEFAULT:
         return sentence
     return i18n.gettext(fallback)
-
-
-def _sentence(message: str) -> str:
-    message = message.strip()
-    message = message[:1].upper() + message[1:]
-    return message if message.endswith((".", "!", "?")) else message + "."
 
 
 def plain_errors(errors: dict[str, str]) -> dict[str, str]:

@@ -46,11 +46,22 @@
    current page's link is brought into it, not left off-screen to the right. */
 (function () {
   "use strict";
-  var current = document.querySelector(".admin-nav a[aria-current=page]");
-  var row = current && current.closest("ul");
-  if (!row || row.scrollWidth <= row.clientWidth) return;
-  var link = current.getBoundingClientRect(), box = row.getBoundingClientRect();
-  row.scrollLeft += link.left - box.left - (box.width - link.width) / 2;
+  var row = document.querySelector(".manage .admin-nav ul");
+  if (!row) return;
+  // Links hidden past an edge fade that edge out (admin.css): with the scrollbar hidden, an
+  // outside try never found "Settings" right of the screen.
+  function edges() {
+    row.classList.toggle("more-right", row.scrollLeft + row.clientWidth < row.scrollWidth - 2);
+    row.classList.toggle("more-left", row.scrollLeft > 2);
+  }
+  row.addEventListener("scroll", edges, { passive: true });
+  window.addEventListener("resize", edges);
+  var current = row.querySelector("a[aria-current=page]");
+  if (current && row.scrollWidth > row.clientWidth) {
+    var link = current.getBoundingClientRect(), box = row.getBoundingClientRect();
+    row.scrollLeft += link.left - box.left - (box.width - link.width) / 2;
+  }
+  edges();
 })();
 
 /* The dish editor's option groups (templates/manage/menu_item.html): typing into the last

@@ -156,3 +156,43 @@ async def test_the_closures_fit_a_small_phone(browser: Any, web: RunningProcess)
     finally:
         await context.close()
         await RestaurantClosure.delete().where(RestaurantClosure.id == closure.id)
+
+
+async def test_the_refund_form_fits_a_phone(browser: Any, web: RunningProcess) -> None:
+    """An outside try: at 390 px the "Refund items" table scrolled sideways (372 px of it in
+    324) and every quantity box sat past the right edge. Each item is a card of its own,
+    its quantity box reachable, its figures named."""
+    order = await make_paid_order(status="accepted")
+    context, page = await _owner(browser, web)
+    try:
+        await page.goto(f"/manage/demo/orders/{order.public_id}")
+        assert await page.evaluate(SIDEWAYS) == []
+        boxes = page.locator("form.refund-items input[type=number]")
+        assert await boxes.count() >= 1
+        for index in range(await boxes.count()):
+            assert await boxes.nth(index).evaluate(REACHABLE), index
+        each = page.locator("form.refund-items td[data-label='Each']").first
+        assert await each.evaluate(
+            "el => getComputedStyle(el, '::before').content") not in ("none", "normal")
+    finally:
+        await context.close()
+
+
+async def test_links_past_the_edge_of_the_owner_navigation_are_hinted(
+        browser: Any, web: RunningProcess) -> None:
+    """The row scrolls sideways with its scrollbar hidden: an outside try never found
+    "Settings" right of the screen. The edge with links beyond it fades out, and stops
+    fading once the row is scrolled to that end."""
+    context, page = await _owner(browser, web)
+    try:
+        await page.goto("/manage/demo")
+        row = page.locator(".admin-nav ul")
+        assert await row.evaluate("el => el.scrollWidth > el.clientWidth")  # links hidden
+        assert await row.evaluate("el => el.classList.contains('more-right')")
+        assert await row.evaluate("el => getComputedStyle(el).maskImage") not in ("none", "")
+        await row.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+        await page.wait_for_function(
+            "() => !document.querySelector('.admin-nav ul').classList.contains('more-right')")
+        assert await row.evaluate("el => el.classList.contains('more-left')")
+    finally:
+        await context.close()
