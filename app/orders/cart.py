@@ -35,10 +35,20 @@ class CartLine:
     allergy: str = ""
     modifiers: list[LineModifier] = field(default_factory=list)
     key: str = ""  # a line with options: its choice key (`qty-<key>`), "" for a plain line
+    first_amount: int | None = None  # the unit price the basket first showed it at
 
     @property
     def unit_amount(self) -> int:
         return self.item.price_amount + sum(modifier.delta for modifier in self.modifiers)
+
+    @property
+    def shown_amount(self) -> int:
+        """The unit price the line keeps saying it was first shown at (`priced-<line>`)."""
+        return self.unit_amount if self.first_amount is None else self.first_amount
+
+    @property
+    def price_changed(self) -> bool:
+        return self.shown_amount != self.unit_amount
 
     @property
     def line_total(self) -> int:
@@ -101,10 +111,13 @@ class CartForm:
     # Each basket line's name as the page showed it (`named-<line>`): a dish the restaurant
     # deletes meanwhile is still named in the basket, where it vanished without a word.
     names: dict[str, str] = field(default_factory=dict)
+    # Each line's unit price as the basket first showed it (`priced-<line>`): a price the
+    # owner changes meanwhile is said, not slipped into the total (outside try).
+    prices: dict[str, int] = field(default_factory=dict)
 
     def lines(self, menu: list[MenuItem], options: Choices | None = None) -> list[CartLine]:
         plain = [CartLine(item, self.quantities[item.id], self.notes.get(item.id, ""),
-                          self.allergy_of(item.id))
+                          self.allergy_of(item.id), first_amount=self.prices.get(str(item.id)))
                  for item in menu if self.quantities.get(item.id, 0) > 0]
         by_id = {item.id: item for item in menu}
         chosen = []
@@ -119,7 +132,7 @@ class CartForm:
                 LineModifier(group=names.get(option.group, ""), name=option.name,
                              delta=option.delta, option=option.id,
                              allergens=option.allergens)
-                for option in known if option.id in parsed[1]], key))
+                for option in known if option.id in parsed[1]], key, self.prices.get(key)))
         return plain + chosen
 
     def gone(self, menu: list[MenuItem]) -> list[GoneLine]:
@@ -274,6 +287,9 @@ def parse_form(form: Mapping[str, str]) -> CartForm:
             cart.choice_allergies[line_key] = value
         elif key.startswith("named-") and (line := _named_line(key[6:])):
             cart.names[line] = value[:MAX_NAME]
+        elif key.startswith("priced-") and (line := _named_line(key[7:])) and (
+                amount := ascii_int(value, low=0, high=MAX_DB_INT)) is not None:
+            cart.prices[line] = amount
         elif key in CHECKOUT_FIELDS:
             cart.fields[key] = value
     return cart
