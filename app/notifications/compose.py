@@ -18,6 +18,7 @@ import msgspec
 from app.infra import i18n
 from app.infra.i18n import N_
 from app.orders.models import OrderView, RefundLine, Seller
+from app.orders.views import refunded_in_full
 from app.templating import (
     email_environment,
     format_deadline,
@@ -164,8 +165,11 @@ def told_refund(order: OrderView, refund_id: str = "") -> ToldRefund:
                                         if index < len(refund.units)))
                  for index, line in enumerate(order.lines)]
                 if any(refund.units for refund in order.refunds) else order.refunded_per_line)
+    refunded = sum(refund.amount for refund in refunds)
+    if refunded_in_full(refunded, order.total_amount):  # the last named no lines: all are back
+        per_line = [line.quantity for line in order.lines]
     then = msgspec.structs.replace(order, refunds=refunds, refunded_per_line=per_line,
-                                   amount_refunded=sum(refund.amount for refund in refunds))
+                                   amount_refunded=refunded)
     return ToldRefund(then, refunds[-1], then.amount_refunded - refunds[-1].amount)
 
 

@@ -97,11 +97,19 @@ def refunded_units(refund_lines: Iterable[Any]) -> dict[int, int]:
     return done
 
 
-def refunded_per_line(items: list[dict[str, Any]], refunds: list[dict[str, Any]]) -> list[int]:
+def refunded_per_line(items: list[dict[str, Any]], refunds: list[dict[str, Any]], *,
+                      in_full: bool = False) -> list[int]:
     """How many units of each of `items` (stored lines, with their `id`) `refunds` gave back,
-    in the lines' order: what the diner's page marks refunded."""
+    in the lines' order: what the diner's page marks refunded. `in_full`: the whole payment
+    is back (a "refund everything" or a reject names no lines), so every unit is."""
+    if in_full:
+        return [int(item["quantity"]) for item in items]
     done = refunded_units(refund.get("lines") for refund in refunds)
     return [min(int(item["quantity"]), done.get(item.get("id") or 0, 0)) for item in items]
+
+
+def refunded_in_full(amount_refunded: int, total_amount: int) -> bool:
+    return total_amount > 0 and amount_refunded >= total_amount
 
 
 def view_of_paid(order: Any) -> OrderView:
@@ -111,7 +119,8 @@ def view_of_paid(order: Any) -> OrderView:
         id=order["public_id"], status=order["status"], restaurant_id=order["restaurant"],
         restaurant_slug=order["restaurant_slug"], restaurant_name=order["restaurant_name"],
         currency=order["currency"], lines=[_line(item) for item in items],
-        refunded_per_line=refunded_per_line(items, refunds),
+        refunded_per_line=refunded_per_line(items, refunds, in_full=refunded_in_full(
+            order["amount_refunded"], order["total_amount"])),
         total_amount=order["total_amount"],
         customer=Customer(name=order["customer_name"], email=order["customer_email"],
                           phone=order["customer_phone"]),
@@ -194,8 +203,10 @@ async def view_of_archived(order_ref: str) -> OrderView | None:
                          gross_amount=int(item.get("gross_amount") or 0),
                          modifiers=modifiers_of(item.get("modifiers")))
                for item in document.get("items") or []],
-        refunded_per_line=refunded_per_line(document.get("items") or [],
-                                            document.get("refunds") or []),
+        refunded_per_line=refunded_per_line(
+            document.get("items") or [], document.get("refunds") or [],
+            in_full=refunded_in_full(int(document.get("amount_refunded") or 0),
+                                     int(document["total_amount"]))),
         total_amount=int(document["total_amount"]),
         customer=Customer(name=str(document.get("customer_name") or ""),
                           email=str(document.get("customer_email") or ""),

@@ -65,3 +65,23 @@ async def test_the_refunded_line_is_marked_on_the_page_and_live(
         german = lines_of((await diner.get(f"/orders/{ref}?lang=de")).text)
         assert "1 von 2 erstattet" in german[0].text, german[0]
         assert "Erstattet" in german[1].text, german[1]
+
+
+async def test_after_the_rest_is_refunded_every_line_reads_refunded(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, redis: ArqRedis
+) -> None:
+    """An outside try: one unit refunded, then "Refund everything" (or the auto-reject's
+    refund, neither of which names lines); the page and the emails still said "1 of 2
+    refunded" beside "refunded in full". Refunded in full, every line reads "Refunded"."""
+    order, items = await accepted_order(client, sandbox, redis)  # 2 x a dish, 1 x another
+    ref = order.public_id
+    token = await login(client, "admin@orderpass.test")
+    await refund_items(client, token, ref, {items[0].id: 1})
+    part, _kept = lines_of((await client.get(f"/orders/{ref}")).text)
+    assert "1 of 2 refunded" in part.text, part
+    everything = await client.post(f"/admin/orders/{ref}/refund", follow_redirects=False,
+                                   data={"_csrf_token": token, "confirm": "yes"})
+    assert everything.status_code == 303, everything.text
+    for line in lines_of((await client.get(f"/orders/{ref}")).text):
+        assert "of 2 refunded" not in line.text and "Refunded" in line.text, line
+        assert line.struck, line
