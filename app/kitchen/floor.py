@@ -91,7 +91,6 @@ async def set_item_available(redis: Redis, restaurant: Restaurant, item_id: int,
     return item
 
 
-
 async def sell_out_order_dishes(redis: Redis, restaurant: Restaurant, order_ref: str,
                                 dishes: list[str], *, actor: str) -> list[str]:
     """A reject for dishes the kitchen ran out of, with "mark them sold out" ticked: each of
@@ -114,6 +113,7 @@ async def sell_out_order_dishes(redis: Redis, restaurant: Restaurant, order_ref:
             sold_out.append(name)
     return sold_out
 
+
 # The option must belong to a dish of this restaurant: the join is the isolation check.
 _SET_OPTION_AVAILABLE = """
 UPDATE modifier_option o SET available = $3
@@ -134,14 +134,14 @@ async def set_option_available(redis: Redis, restaurant: Restaurant, option_id: 
     await announce(redis, _id(restaurant), MENU_EVENT)
     if not available:
         await close_links_holding(redis, _id(restaurant),
-                                   f"{rows[0]['option']} ({rows[0]['item']})",
-                                   option_id=option_id)
+                                  f"{rows[0]['option']} ({rows[0]['item']})",
+                                  option_id=option_id)
     return str(rows[0]["option"])
 
 
 async def close_links_holding(redis: Redis, restaurant_id: int, dish: str, *,
-                               item_id: int | None = None, option_id: int | None = None
-                               ) -> None:
+                              item_id: int | None = None, option_id: int | None = None
+                              ) -> None:
     """Queue the worker's closing of the open payment links that hold what was just 86'd,
     here or in the owner's dish editor (`app.orders.sold_out_links`). Best effort: the 86
     itself is done and shown; a link missed is paid and the kitchen decides, as before."""

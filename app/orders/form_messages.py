@@ -234,7 +234,7 @@ def _either(names: list[str]) -> str:
     return i18n.gettext(EITHER) % {"some": ", ".join(names[:-1]), "last": names[-1]}
 
 
-def _modesas_sentence(sentence: str) -> str | None:
+def _modes_sentence(sentence: str) -> str | None:
     _ = i18n.gettext
     gone = _NO_LONGER_OFFERED.match(sentence)
     if gone is not None and gone["mode"] in NO_LONGER_OFFERED:
@@ -254,7 +254,7 @@ def translated(message: str, fallback: str) -> str:
     """A sentence for people (capitalised, with its full stop) in the diner's language:
     recognised ones from the catalog; others as they are in English, else `fallback`."""
     sentence = as_sentence(message)
-    if (modes := _modesas_sentence(sentence)) is not None:
+    if (modes := _modes_sentence(sentence)) is not None:
         return modes
     for pattern, msgid in _KNOWN:
         if match := pattern.match(sentence):

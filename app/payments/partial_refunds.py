@@ -307,13 +307,12 @@ async def _refund_items(redis: ArqRedis, order_ref: str, form: Mapping[str, str]
             f"Nothing more was refunded: this form was sent already, and its refund of "
             f"{format_money(result.amount, order.currency)} was made then. The order below is "
             f"as it is now; to refund more, choose the items again.", 409)
-    if result.new:
-        refreshed = await lifecycle.get_order(order_ref) or order
-        if result.fully_refunded:
-            with contextlib.suppress(lifecycle.IllegalTransition):  # Stripe's webhook came first
-                await lifecycle.apply_action(order_ref, "refund", actor=by, redis=redis)
-        else:
-            await money_events.tell_partial_refund(redis, refreshed, result.refund_id)
+    refreshed = await lifecycle.get_order(order_ref) or order
+    if result.fully_refunded:
+        with contextlib.suppress(lifecycle.IllegalTransition):  # Stripe's webhook came first
+            await lifecycle.apply_action(order_ref, "refund", actor=by, redis=redis)
+    else:
+        await money_events.tell_partial_refund(redis, refreshed, result.refund_id)
     return result
 
 
