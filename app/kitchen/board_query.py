@@ -81,7 +81,7 @@ SELECT
   (SELECT coalesce(json_agg(row_to_json(s) ORDER BY s.scheduled_for, s.ticket_number),
                    '[]'::json) FROM (
      SELECT public_id AS ref, ticket_number, scheduled_for, fulfillment, customer_name,
-            prep_minutes,
+            prep_minutes, o.notes,
             -- its allergies, flagged in "Scheduled" as on its ticket: the order's, then each
             -- line's with its dish ("nuts (Burrata)"); the few booked orders only
             array_remove(ARRAY[nullif(o.allergy, '')], NULL) || ARRAY(
@@ -265,6 +265,7 @@ class Notice:
 
 
 NOTE_CHARS = 40  # a dish's note in "Scheduled", cut short: its ticket shows it whole
+ORDER_NOTE_CHARS = 60  # the order's own note there: what a booked table is planned around
 
 
 @dataclass(frozen=True)
@@ -285,14 +286,18 @@ class Dish:
 
     @property
     def short_note(self) -> str:
-        """The note on one line, cut at a word with "…" past `NOTE_CHARS` (a word longer
-        than that is cut inside)."""
-        note = " ".join(self.notes.split())
-        if len(note) <= NOTE_CHARS:
-            return note
-        cut = note[:NOTE_CHARS - 1]
-        head = cut.rsplit(" ", 1)[0] if " " in cut else cut
-        return head.rstrip(" ,;:.-") + "\N{HORIZONTAL ELLIPSIS}"
+        return shortened(self.notes, NOTE_CHARS)
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` on one line, cut at a word with "…" past `limit` characters (a word longer
+    than that is cut inside)."""
+    note = " ".join(text.split())
+    if len(note) <= limit:
+        return note
+    cut = note[:limit - 1]
+    head = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return head.rstrip(" ,;:.-") + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def _dishes(lines: list[dict[str, Any]] | None, refunds: list[Any] | None
@@ -323,6 +328,11 @@ class Upcoming:
     # the diner's allergy flags: the order's, then each line's with its dish ("nuts (Burrata)")
     allergies: tuple[str, ...] = ()
     dishes: tuple[Dish, ...] = ()  # what the kitchen will make, in the order's line order
+    notes: str = ""  # the order's own note ("birthday: candles at 20:30")
+
+    @property
+    def short_note(self) -> str:
+        return shortened(self.notes, ORDER_NOTE_CHARS)
 
     @property
     def release_at(self) -> datetime:

@@ -92,3 +92,19 @@ async def test_the_board_with_booked_orders_is_one_statement(client: httpx.Async
     assert all([(dish.quantity, dish.label) for dish in upcoming.dishes] == [
         (2, "Margherita pizza (Large + Extra cheese)"), (3, "Tiramisu"), (1, "Lemonade")]
         for upcoming in board.scheduled)
+
+
+async def test_a_booked_orders_own_note_is_in_the_scheduled_panel(
+        client: httpx.AsyncClient) -> None:
+    """The order's own note ("birthday: candles on the cake at 20:30") is what a cook plans
+    a booked table around; the panel listed its dishes' notes but not the order's."""
+    await login(client, "kitchen@demo.test")
+    slot = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=3)
+    order = await booked_pizza(slot)
+    note = "Birthday table: bring the tiramisu out with candles, and the bill to the host"
+    await PaidOrder.update({PaidOrder.notes: note}).where(PaidOrder.id == order.id)
+    for html in await every_board_render(client, "demo", order.public_id):
+        text = entry(html, order.public_id)
+        assert "Note: Birthday table: bring the tiramisu out with" in text, text
+        assert note not in text and "…" in text  # cut short, as a dish's note
+        assert f'title="{note}"' in html  # the whole of it on a long press / hover
