@@ -64,6 +64,10 @@ async def test_a_cook_names_the_dish_sold_out_on_a_tablet(
         assert final is not None and final.reject_reason == f"Sold out: {dishes[1]}"
         page = " ".join((await client.get(f"/orders/{order.public_id}")).text.split())
         assert f"Sorry, {dishes[1]} is sold out." in page
+        # the screen that rejected shows the 86 it just made, without a reload
+        chip = kitchen.locator(".chip-86")
+        await chip.wait_for(timeout=5_000)
+        assert dishes[1] in await chip.inner_text()
         menu = (await client.get("/api/restaurants/demo/menu")).json()["items"]
         assert [entry["available"] for entry in menu if entry["id"] == item["menu_item"]] == [
             False]
