@@ -17,8 +17,7 @@ import msgspec
 
 from app.infra import i18n
 from app.infra.i18n import N_
-from app.orders.models import OrderView, RefundLine, Seller
-from app.orders.views import refunded_in_full
+from app.orders.models import OrderView, RefundLine, Seller, refunded_in_full
 from app.templating import (
     email_environment,
     format_deadline,

@@ -175,6 +175,11 @@ class Seller(msgspec.Struct, frozen=True):
     trading_name: str = ""  # the restaurant's name when paid ("": paid before it was kept)
 
 
+def refunded_in_full(amount_refunded: int, total_amount: int) -> bool:
+    """The whole payment is back with the diner: every line reads "Refunded"."""
+    return total_amount > 0 and amount_refunded >= total_amount
+
+
 class RefundLine(msgspec.Struct, frozen=True):
     amount: int
     description: str = ""  # the refunded items, or the reason

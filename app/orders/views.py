@@ -20,6 +20,7 @@ from app.orders.models import (
     RefundLine,
     Seller,
     TempOrder,
+    refunded_in_full,
 )
 from app.orders.temp_store import TempOrderStore, is_temp_id
 from app.restaurants.tables import Restaurant
@@ -106,10 +107,6 @@ def refunded_per_line(items: list[dict[str, Any]], refunds: list[dict[str, Any]]
         return [int(item["quantity"]) for item in items]
     done = refunded_units(refund.get("lines") for refund in refunds)
     return [min(int(item["quantity"]), done.get(item.get("id") or 0, 0)) for item in items]
-
-
-def refunded_in_full(amount_refunded: int, total_amount: int) -> bool:
-    return total_amount > 0 and amount_refunded >= total_amount
 
 
 def view_of_paid(order: Any) -> OrderView:
